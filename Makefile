@@ -1,0 +1,124 @@
+# dgfs: top-level build.
+#
+#   make deps   install Debian packages, prepare the private 6.1 kbuild tree
+#   make        build dgfs.ko, the BPF objects and the userspace programs
+#   make test   all of the above, then every test (host and VM)
+#   make run    boot a storage-host VM with dgfs.ko loaded
+#
+# Everything the build makes goes to $(BUILD), except kbuild's own objects,
+# which kbuild insists on putting next to the sources in kmod/.
+
+BUILD      ?= build
+KVER_DEB   ?= $(shell ls -d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null | sort -V | tail -n1 | sed 's|.*/linux-headers-||')
+OBJTREE    := $(BUILD)/objtree
+# KDIR: the kernel tree the module is built against. The default is the
+# private tree made by `make deps` (Debian 12's 6.1 with module BTF).
+KDIR       ?= $(CURDIR)/$(OBJTREE)
+
+CC         ?= gcc
+CLANG      ?= clang
+BPFTOOL    ?= bpftool
+WERROR     := -Werror
+CFLAGS_COMMON := -O2 -g -Wall -Wextra $(WERROR) -std=gnu11 -D_GNU_SOURCE \
+	-Iinclude -Iinclude/uapi -I$(BUILD)
+SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer
+NL_CFLAGS  := $(shell pkg-config --cflags libnl-genl-3.0 2>/dev/null)
+NL_LIBS    := $(shell pkg-config --libs libnl-genl-3.0 2>/dev/null || echo -lnl-genl-3 -lnl-3)
+BPF_LIBS   := -lbpf -lelf -lz
+
+DEB_PACKAGES := \
+	build-essential clang llvm libbpf-dev libxdp-dev xdp-tools bpftool \
+	libelf-dev zlib1g-dev pkg-config dwarves bc flex bison xz-utils \
+	linux-headers-amd64 linux-image-amd64 linux-source-6.1 \
+	qemu-system-x86 busybox-static cpio e2fsprogs kmod iproute2 util-linux \
+	libnl-3-dev libnl-genl-3-dev libsodium-dev python3
+
+.DELETE_ON_ERROR:
+.PHONY: all deps kmod bpf userspace test run clean distclean
+
+all: kmod bpf userspace
+
+# ---- dependencies ---------------------------------------------------------
+# Stamped so that a second `make deps` is quick; delete the stamp to redo.
+deps: $(BUILD)/.deps-stamp $(BUILD)/.objtree-stamp
+
+$(BUILD)/.deps-stamp: Makefile
+	@mkdir -p $(BUILD)
+	@missing=$$(dpkg-query -W -f='$${db:Status-Abbrev} $${Package}\n' $(DEB_PACKAGES) 2>/dev/null \
+		| awk '$$1 == "ii" { print $$2 }' | sort > $(BUILD)/.have; \
+		for p in $(DEB_PACKAGES); do grep -qx "$$p" $(BUILD)/.have || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing:" $$missing; \
+		apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	else echo "deps: all Debian packages present"; fi
+	@touch $@
+
+$(BUILD)/.objtree-stamp: $(BUILD)/.deps-stamp kmod/prepare-objtree.sh
+	kmod/prepare-objtree.sh $(OBJTREE)
+	@touch $@
+
+# ---- kernel module --------------------------------------------------------
+KMOD_SRCS := $(wildcard kmod/*.c kmod/*.h) include/uapi/linux/dgfs.h include/dgfs_kfuncs.h
+
+kmod: $(BUILD)/dgfs.ko
+
+$(BUILD)/dgfs.ko: $(KMOD_SRCS) Kbuild kmod/Kbuild | deps
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+	@# kfuncs need module BTF; a module without it would load and then
+	@# silently offer no kfuncs, so refuse to call that a build.
+	@if ! readelf -S kmod/dgfs.ko | grep -q '\.BTF'; then \
+		echo "error: kmod/dgfs.ko has no .BTF section (see kmod/prepare-objtree.sh)" >&2; exit 1; fi
+	cp kmod/dgfs.ko $@
+
+# ---- BPF ------------------------------------------------------------------
+BPF_SRCS  := $(wildcard bpf/*.bpf.c tests/bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst %.bpf.c,$(BUILD)/bpf/%.bpf.o,$(notdir $(BPF_SRCS)))
+BPF_SKELS := $(patsubst %.bpf.o,%.skel.h,$(BPF_OBJS))
+BPF_CFLAGS := -g -O2 -target bpf -Wall -Werror -D__TARGET_ARCH_x86 \
+	-Iinclude -Iinclude/uapi -I/usr/include/$(shell uname -m)-linux-gnu
+
+bpf: $(BPF_OBJS) $(BPF_SKELS)
+
+vpath %.bpf.c bpf tests/bpf
+$(BUILD)/bpf/%.bpf.o: %.bpf.c include/dgfs_kfuncs.h include/uapi/linux/dgfs.h | deps
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@
+
+# ---- userspace ------------------------------------------------------------
+DGFSCTL_SRCS := $(wildcard userspace/dgfsctl/*.c)
+KFUNC_TEST_SRCS := tests/bpf/kfunc_test.c
+
+USER_BINS := $(BUILD)/dgfsctl $(BUILD)/kfunc_test
+userspace: $(USER_BINS)
+
+$(BUILD)/dgfsctl: $(DGFSCTL_SRCS) $(wildcard userspace/dgfsctl/*.h) include/uapi/linux/dgfs.h | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) $(NL_CFLAGS) $(DGFSCTL_SRCS) -o $@ $(NL_LIBS)
+
+$(BUILD)/kfunc_test: $(KFUNC_TEST_SRCS) $(BUILD)/bpf/kfunc_lookup.skel.h | deps
+	$(CC) $(CFLAGS_COMMON) -I$(BUILD)/bpf $(KFUNC_TEST_SRCS) -o $@ $(BPF_LIBS) -lpthread
+
+# ---- tests ----------------------------------------------------------------
+# Unit tests run on the host under ASan and UBSan.
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_*.c))
+
+$(BUILD)/unit/test_%: tests/unit/test_%.c $(wildcard userspace/dgfsctl/*.c userspace/dgfsctl/*.h) | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) $(NL_CFLAGS) -Iuserspace $< -o $@ $(NL_LIBS)
+
+test: all $(UNIT_TESTS)
+	tests/run-all.sh $(BUILD)
+
+run: all
+	tests/vm/vm.sh --interactive --net tests/vm/storage-host.sh
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
+	rm -rf $(BUILD)/bpf $(BUILD)/unit $(BUILD)/vm-run $(USER_BINS) $(BUILD)/dgfs.ko
+
+distclean: clean
+	rm -rf $(BUILD)

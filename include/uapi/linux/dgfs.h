@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/*
+ * dgfs: kernel chunk server. Userspace API.
+ *
+ * Generic netlink family "dgfs", version 1. All state is per network
+ * namespace. Every command that changes state needs CAP_NET_ADMIN in the
+ * namespace's user namespace.
+ *
+ * Commands and the attributes they take (-> what they answer):
+ *
+ * DGFS_CMD_STORE_ADD      DGFS_A_STORE { NAME, PATH }
+ * DGFS_CMD_STORE_DEL      DGFS_A_STORE { NAME }            (fails while it
+ *                                                           holds chunks)
+ * DGFS_CMD_STORE_GET      dump, or DGFS_A_STORE { NAME }
+ *                         -> DGFS_A_STORE { NAME, PATH, CHUNKS, BYTES }
+ * DGFS_CMD_CHUNK_ADD      DGFS_A_CHUNK { ID, STORE, PATH, [SIZE] }
+ *                         PATH is relative to the store and may not leave
+ *                         it; SIZE, if given, must equal the file's size.
+ * DGFS_CMD_CHUNK_DEL      DGFS_A_CHUNK { ID }
+ * DGFS_CMD_CHUNK_GET      dump (optionally DGFS_A_CHUNK { STORE } to filter),
+ *                         or DGFS_A_CHUNK { ID }
+ *                         -> DGFS_A_CHUNK { ID, STORE, PATH, SIZE }
+ * DGFS_CMD_CONFIG_SET     DGFS_A_CONFIG { [PORT], [MAX_READ], [AUTH_KEY],
+ *                                         [AUTH] }
+ * DGFS_CMD_CONFIG_GET     -> DGFS_A_CONFIG { PORT, MAX_READ, AUTH,
+ *                                            AUTH_KEY_SET }
+ *                         (the key itself is never read back)
+ * DGFS_CMD_STATS_GET      -> DGFS_A_STATS { STORES, CHUNKS, CHUNK_BYTES,
+ *                                           LOOKUPS, LOOKUP_HITS,
+ *                                           OBJ_CREATED, OBJ_DESTROYED }
+ *
+ * Attribute tree:
+ *
+ *   DGFS_A_STORE: NLA_NESTED
+ *       DGFS_STORE_A_NAME:     NLA_NUL_STRING, 1..DGFS_STORE_NAME_MAX-1
+ *                              bytes of [A-Za-z0-9_.-], not "." or ".."
+ *       DGFS_STORE_A_PATH:     NLA_NUL_STRING, absolute path of a directory
+ *       DGFS_STORE_A_CHUNKS:   NLA_U32 (read only)
+ *       DGFS_STORE_A_BYTES:    NLA_U64 (read only)
+ *   DGFS_A_CHUNK: NLA_NESTED
+ *       DGFS_CHUNK_A_ID:       NLA_BINARY, exactly DGFS_CHUNK_ID_LEN bytes
+ *       DGFS_CHUNK_A_STORE:    NLA_NUL_STRING, a store's name
+ *       DGFS_CHUNK_A_PATH:     NLA_NUL_STRING, relative to the store
+ *       DGFS_CHUNK_A_SIZE:     NLA_U64
+ *   DGFS_A_CONFIG: NLA_NESTED
+ *       DGFS_CONFIG_A_PORT:         NLA_U16, UDP port of the fast path, != 0
+ *       DGFS_CONFIG_A_MAX_READ:     NLA_U32, 1..DGFS_MAX_READ_LIMIT
+ *       DGFS_CONFIG_A_AUTH_KEY:     NLA_BINARY, exactly DGFS_AUTH_KEY_LEN
+ *       DGFS_CONFIG_A_AUTH:         NLA_U8, 0 or 1
+ *       DGFS_CONFIG_A_AUTH_KEY_SET: NLA_U8 (read only)
+ *   DGFS_A_STATS: NLA_NESTED
+ *       DGFS_STATS_A_*:        NLA_U64 each (read only)
+ *
+ * Numbers are in host byte order, as everywhere in netlink. The *_A_PAD
+ * attributes only align 64-bit values and carry nothing.
+ */
+#ifndef _UAPI_LINUX_DGFS_H
+#define _UAPI_LINUX_DGFS_H
+
+#define DGFS_GENL_NAME		"dgfs"
+#define DGFS_GENL_VERSION	1
+
+#define DGFS_CHUNK_ID_LEN	32	/* SHA-256 */
+#define DGFS_AUTH_KEY_LEN	16	/* SipHash-2-4 key */
+#define DGFS_STORE_NAME_MAX	32	/* with the terminating NUL */
+#define DGFS_DEFAULT_PORT	7878
+#define DGFS_DEFAULT_MAX_READ	(1U << 20)
+#define DGFS_MAX_READ_LIMIT	(16U << 20)
+
+enum dgfs_cmd {
+	DGFS_CMD_UNSPEC,
+	DGFS_CMD_STORE_ADD,
+	DGFS_CMD_STORE_DEL,
+	DGFS_CMD_STORE_GET,
+	DGFS_CMD_CHUNK_ADD,
+	DGFS_CMD_CHUNK_DEL,
+	DGFS_CMD_CHUNK_GET,
+	DGFS_CMD_CONFIG_SET,
+	DGFS_CMD_CONFIG_GET,
+	DGFS_CMD_STATS_GET,
+	__DGFS_CMD_MAX
+};
+#define DGFS_CMD_MAX (__DGFS_CMD_MAX - 1)
+
+enum dgfs_attr {
+	DGFS_A_UNSPEC,
+	DGFS_A_STORE,
+	DGFS_A_CHUNK,
+	DGFS_A_CONFIG,
+	DGFS_A_STATS,
+	__DGFS_A_LAST
+};
+#define DGFS_A_MAX (__DGFS_A_LAST - 1)
+
+enum dgfs_store_attr {
+	DGFS_STORE_A_UNSPEC,
+	DGFS_STORE_A_NAME,
+	DGFS_STORE_A_PATH,
+	DGFS_STORE_A_CHUNKS,
+	DGFS_STORE_A_BYTES,
+	DGFS_STORE_A_PAD,
+	__DGFS_STORE_A_LAST
+};
+#define DGFS_STORE_A_MAX (__DGFS_STORE_A_LAST - 1)
+
+enum dgfs_chunk_attr {
+	DGFS_CHUNK_A_UNSPEC,
+	DGFS_CHUNK_A_ID,
+	DGFS_CHUNK_A_STORE,
+	DGFS_CHUNK_A_PATH,
+	DGFS_CHUNK_A_SIZE,
+	DGFS_CHUNK_A_PAD,
+	__DGFS_CHUNK_A_LAST
+};
+#define DGFS_CHUNK_A_MAX (__DGFS_CHUNK_A_LAST - 1)
+
+enum dgfs_config_attr {
+	DGFS_CONFIG_A_UNSPEC,
+	DGFS_CONFIG_A_PORT,
+	DGFS_CONFIG_A_MAX_READ,
+	DGFS_CONFIG_A_AUTH_KEY,
+	DGFS_CONFIG_A_AUTH,
+	DGFS_CONFIG_A_AUTH_KEY_SET,
+	__DGFS_CONFIG_A_LAST
+};
+#define DGFS_CONFIG_A_MAX (__DGFS_CONFIG_A_LAST - 1)
+
+enum dgfs_stats_attr {
+	DGFS_STATS_A_UNSPEC,
+	DGFS_STATS_A_STORES,		/* stores in this namespace */
+	DGFS_STATS_A_CHUNKS,		/* chunks in this namespace */
+	DGFS_STATS_A_CHUNK_BYTES,	/* their total size */
+	DGFS_STATS_A_LOOKUPS,		/* index lookups (netlink and kfunc) */
+	DGFS_STATS_A_LOOKUP_HITS,	/* ... that found a chunk */
+	DGFS_STATS_A_OBJ_CREATED,	/* module-wide: stores+chunks created */
+	DGFS_STATS_A_OBJ_DESTROYED,	/* module-wide: ... and freed */
+	DGFS_STATS_A_PAD,
+	__DGFS_STATS_A_LAST
+};
+#define DGFS_STATS_A_MAX (__DGFS_STATS_A_LAST - 1)
+
+#endif /* _UAPI_LINUX_DGFS_H */

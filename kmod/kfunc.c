@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kfuncs: what XDP programs may call in the module. Declared for both sides
+ * in include/dgfs_kfuncs.h.
+ */
+#include <linux/bpf.h>
+#include <linux/btf.h>
+#include <linux/btf_ids.h>
+#include <linux/netdevice.h>
+#include <net/xdp.h>
+
+#include "dgfs.h"
+#include <dgfs_kfuncs.h>
+
+/* The namespace whose index a packet is looked up in: the one of the device
+ * it arrived on (for BPF_PROG_TEST_RUN, the caller's loopback).
+ */
+static struct dgfs_net *xdp_dgfs_net(const struct xdp_md *ctx)
+{
+	const struct xdp_buff *xdp = (const struct xdp_buff *)ctx;
+
+	return dgfs_net(dev_net(xdp->rxq->dev));
+}
+
+s64 bpf_dgfs_chunk_size(struct xdp_md *ctx, const u8 *id, u32 id__sz)
+{
+	struct dgfs_chunk *chunk;
+	s64 size;
+
+	if (id__sz != DGFS_CHUNK_ID_LEN)
+		return -EINVAL;
+	chunk = dgfs_chunk_get(xdp_dgfs_net(ctx), id);
+	if (!chunk)
+		return -ENOENT;
+	size = chunk->size;
+	dgfs_chunk_put(chunk);
+	return size;
+}
+
+BTF_SET8_START(dgfs_xdp_kfunc_ids)
+BTF_ID_FLAGS(func, bpf_dgfs_chunk_size)
+BTF_SET8_END(dgfs_xdp_kfunc_ids)
+
+static const struct btf_kfunc_id_set dgfs_xdp_kfunc_set = {
+	.owner = THIS_MODULE,
+	.set = &dgfs_xdp_kfunc_ids,
+};
+
+int __init dgfs_kfunc_init(void)
+{
+	return register_btf_kfunc_id_set(BPF_PROG_TYPE_XDP, &dgfs_xdp_kfunc_set);
+}

@@ -1,0 +1,628 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The "dgfs" generic netlink family: how operators and dgfsd configure the
+ * module. The attribute tree is drawn in include/uapi/linux/dgfs.h.
+ */
+#include <linux/limits.h>
+#include <linux/slab.h>
+#include <net/genetlink.h>
+#include <net/sock.h>
+
+#include "dgfs.h"
+
+static const struct nla_policy store_policy[DGFS_STORE_A_MAX + 1] = {
+	[DGFS_STORE_A_NAME] = { .type = NLA_NUL_STRING,
+				.len = DGFS_STORE_NAME_MAX - 1 },
+	[DGFS_STORE_A_PATH] = { .type = NLA_NUL_STRING, .len = PATH_MAX - 1 },
+	[DGFS_STORE_A_CHUNKS] = { .type = NLA_REJECT,
+				  .reject_message = "chunks is read only" },
+	[DGFS_STORE_A_BYTES] = { .type = NLA_REJECT,
+				 .reject_message = "bytes is read only" },
+};
+
+static const struct nla_policy chunk_policy[DGFS_CHUNK_A_MAX + 1] = {
+	[DGFS_CHUNK_A_ID] = NLA_POLICY_EXACT_LEN(DGFS_CHUNK_ID_LEN),
+	[DGFS_CHUNK_A_STORE] = { .type = NLA_NUL_STRING,
+				 .len = DGFS_STORE_NAME_MAX - 1 },
+	[DGFS_CHUNK_A_PATH] = { .type = NLA_NUL_STRING, .len = PATH_MAX - 1 },
+	[DGFS_CHUNK_A_SIZE] = { .type = NLA_U64 },
+};
+
+/* Too wide for NLA_POLICY_RANGE's 16-bit bounds. */
+static struct netlink_range_validation max_read_range = {
+	.min = 1,
+	.max = DGFS_MAX_READ_LIMIT,
+};
+
+static const struct nla_policy config_policy[DGFS_CONFIG_A_MAX + 1] = {
+	[DGFS_CONFIG_A_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
+	[DGFS_CONFIG_A_MAX_READ] = NLA_POLICY_FULL_RANGE(NLA_U32,
+							 &max_read_range),
+	[DGFS_CONFIG_A_AUTH_KEY] = NLA_POLICY_EXACT_LEN(DGFS_AUTH_KEY_LEN),
+	[DGFS_CONFIG_A_AUTH] = NLA_POLICY_MAX(NLA_U8, 1),
+	[DGFS_CONFIG_A_AUTH_KEY_SET] = { .type = NLA_REJECT,
+					 .reject_message = "auth_key_set is read only" },
+};
+
+static const struct nla_policy dgfs_policy[DGFS_A_MAX + 1] = {
+	[DGFS_A_STORE] = NLA_POLICY_NESTED(store_policy),
+	[DGFS_A_CHUNK] = NLA_POLICY_NESTED(chunk_policy),
+	[DGFS_A_CONFIG] = NLA_POLICY_NESTED(config_policy),
+	[DGFS_A_STATS] = { .type = NLA_REJECT,
+			   .reject_message = "stats are read only" },
+};
+
+static struct genl_family dgfs_genl_family;
+
+/* A missing attribute: point at it and say which. */
+#define DGFS_REQUIRE(extack, nest, tb, type, msg) ({			\
+	bool __missing = NL_REQ_ATTR_CHECK(extack, nest, tb, type);	\
+	if (__missing)							\
+		NL_SET_ERR_MSG(extack, msg);				\
+	__missing;							\
+})
+
+/* Parse the one nest a command is about into tb[]; it must be there. */
+static int parse_nest(struct genl_info *info, int type,
+		      const struct nla_policy *policy, int maxtype,
+		      struct nlattr **tb)
+{
+	if (!info->attrs[type]) {
+		NL_SET_ERR_ATTR_MISS(info->extack, NULL, type);
+		NL_SET_ERR_MSG(info->extack, "missing the command's object attribute");
+		return -EINVAL;
+	}
+	return nla_parse_nested(tb, maxtype, info->attrs[type], policy,
+				info->extack);
+}
+
+static struct dgfs_net *info_dgfs_net(struct genl_info *info)
+{
+	return dgfs_net(genl_info_net(info));
+}
+
+/* ---- stores ---------------------------------------------------------- */
+
+static int store_fill(struct sk_buff *skb, const struct dgfs_store *store)
+{
+	struct nlattr *nest = nla_nest_start(skb, DGFS_A_STORE);
+
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_string(skb, DGFS_STORE_A_NAME, store->name) ||
+	    nla_put_string(skb, DGFS_STORE_A_PATH, store->path_name) ||
+	    nla_put_u32(skb, DGFS_STORE_A_CHUNKS, store->nr_chunks) ||
+	    nla_put_u64_64bit(skb, DGFS_STORE_A_BYTES, store->bytes,
+			      DGFS_STORE_A_PAD)) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int dgfs_nl_store_add(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[DGFS_STORE_A_MAX + 1];
+	struct dgfs_net *dn = info_dgfs_net(info);
+	struct dgfs_store *store;
+	struct nlattr *nest = info->attrs[DGFS_A_STORE];
+	int ret;
+
+	ret = parse_nest(info, DGFS_A_STORE, store_policy, DGFS_STORE_A_MAX, tb);
+	if (ret < 0)
+		return ret;
+	if (DGFS_REQUIRE(info->extack, nest, tb, DGFS_STORE_A_NAME,
+			 "missing store name") ||
+	    DGFS_REQUIRE(info->extack, nest, tb, DGFS_STORE_A_PATH,
+			 "missing store path"))
+		return -EINVAL;
+
+	mutex_lock(&dn->lock);
+	store = dgfs_store_add(dn, nla_data(tb[DGFS_STORE_A_NAME]),
+			       nla_data(tb[DGFS_STORE_A_PATH]), info->extack);
+	mutex_unlock(&dn->lock);
+	return PTR_ERR_OR_ZERO(store);
+}
+
+static int dgfs_nl_store_del(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[DGFS_STORE_A_MAX + 1];
+	struct dgfs_net *dn = info_dgfs_net(info);
+	int ret;
+
+	ret = parse_nest(info, DGFS_A_STORE, store_policy, DGFS_STORE_A_MAX, tb);
+	if (ret < 0)
+		return ret;
+	if (DGFS_REQUIRE(info->extack, info->attrs[DGFS_A_STORE], tb,
+			 DGFS_STORE_A_NAME, "missing store name"))
+		return -EINVAL;
+
+	mutex_lock(&dn->lock);
+	ret = dgfs_store_del(dn, nla_data(tb[DGFS_STORE_A_NAME]), info->extack);
+	mutex_unlock(&dn->lock);
+	return ret;
+}
+
+static int dgfs_nl_store_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[DGFS_STORE_A_MAX + 1];
+	struct dgfs_net *dn = info_dgfs_net(info);
+	struct dgfs_store *store;
+	struct sk_buff *msg;
+	void *hdr;
+	int ret;
+
+	ret = parse_nest(info, DGFS_A_STORE, store_policy, DGFS_STORE_A_MAX, tb);
+	if (ret < 0)
+		return ret;
+	if (DGFS_REQUIRE(info->extack, info->attrs[DGFS_A_STORE], tb,
+			 DGFS_STORE_A_NAME, "missing store name"))
+		return -EINVAL;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &dgfs_genl_family, 0,
+				DGFS_CMD_STORE_GET);
+	if (!hdr) {
+		ret = -EMSGSIZE;
+		goto err;
+	}
+
+	mutex_lock(&dn->lock);
+	store = dgfs_store_find(dn, nla_data(tb[DGFS_STORE_A_NAME]));
+	if (store)
+		ret = store_fill(msg, store);
+	mutex_unlock(&dn->lock);
+	if (!store) {
+		NL_SET_ERR_MSG(info->extack, "no store with this name");
+		ret = -ENOENT;
+	}
+	if (ret < 0)
+		goto err;
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+err:
+	nlmsg_free(msg);
+	return ret;
+}
+
+/*
+ * Dumps walk a list under the mutex and keep their place as a count in
+ * cb->args[0]; cb->seq carries the generation the dump started from, so a
+ * change between two parts marks the dump NLM_F_DUMP_INTR and the reader
+ * starts over rather than trusting a torn view.
+ */
+static void *dump_hdr(struct sk_buff *skb, struct netlink_callback *cb, u8 cmd)
+{
+	void *hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+				cb->nlh->nlmsg_seq, &dgfs_genl_family,
+				NLM_F_MULTI, cmd);
+
+	if (hdr)
+		genl_dump_check_consistent(cb, hdr);
+	return hdr;
+}
+
+static int dgfs_nl_store_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct dgfs_net *dn = dgfs_net(sock_net(skb->sk));
+	struct dgfs_store *store;
+	long idx = 0, start = cb->args[0];
+	int ret = 0;
+
+	mutex_lock(&dn->lock);
+	cb->seq = dn->generation;
+	list_for_each_entry(store, &dn->stores, list) {
+		void *hdr;
+
+		if (idx++ < start)
+			continue;
+		hdr = dump_hdr(skb, cb, DGFS_CMD_STORE_GET);
+		if (!hdr || store_fill(skb, store) < 0) {
+			if (hdr)
+				genlmsg_cancel(skb, hdr);
+			idx--;
+			/* Not even one fits in an empty message: never will. */
+			if (!skb->len)
+				ret = -EMSGSIZE;
+			break;
+		}
+		genlmsg_end(skb, hdr);
+	}
+	mutex_unlock(&dn->lock);
+	cb->args[0] = idx;
+	return ret ?: skb->len;
+}
+
+/* ---- chunks ---------------------------------------------------------- */
+
+static int chunk_fill(struct sk_buff *skb, const struct dgfs_chunk *chunk)
+{
+	struct nlattr *nest = nla_nest_start(skb, DGFS_A_CHUNK);
+
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put(skb, DGFS_CHUNK_A_ID, DGFS_CHUNK_ID_LEN, chunk->id) ||
+	    nla_put_string(skb, DGFS_CHUNK_A_STORE, chunk->store->name) ||
+	    nla_put_string(skb, DGFS_CHUNK_A_PATH, chunk->path_name) ||
+	    nla_put_u64_64bit(skb, DGFS_CHUNK_A_SIZE, chunk->size,
+			      DGFS_CHUNK_A_PAD)) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int dgfs_nl_chunk_add(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[DGFS_CHUNK_A_MAX + 1];
+	struct nlattr *nest = info->attrs[DGFS_A_CHUNK];
+	struct dgfs_net *dn = info_dgfs_net(info);
+	struct dgfs_store *store;
+	struct dgfs_chunk *chunk;
+	u64 size, *want_size = NULL;
+	int ret;
+
+	ret = parse_nest(info, DGFS_A_CHUNK, chunk_policy, DGFS_CHUNK_A_MAX, tb);
+	if (ret < 0)
+		return ret;
+	if (DGFS_REQUIRE(info->extack, nest, tb, DGFS_CHUNK_A_ID,
+			 "missing chunk id") ||
+	    DGFS_REQUIRE(info->extack, nest, tb, DGFS_CHUNK_A_STORE,
+			 "missing chunk store") ||
+	    DGFS_REQUIRE(info->extack, nest, tb, DGFS_CHUNK_A_PATH,
+			 "missing chunk path"))
+		return -EINVAL;
+	if (tb[DGFS_CHUNK_A_SIZE]) {
+		size = nla_get_u64(tb[DGFS_CHUNK_A_SIZE]);
+		want_size = &size;
+	}
+
+	mutex_lock(&dn->lock);
+	store = dgfs_store_find(dn, nla_data(tb[DGFS_CHUNK_A_STORE]));
+	if (!store) {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[DGFS_CHUNK_A_STORE],
+				    "no store with this name");
+		chunk = ERR_PTR(-ENOENT);
+	} else {
+		chunk = dgfs_chunk_add(dn, nla_data(tb[DGFS_CHUNK_A_ID]), store,
+				       nla_data(tb[DGFS_CHUNK_A_PATH]),
+				       want_size, info->extack);
+	}
+	mutex_unlock(&dn->lock);
+	return PTR_ERR_OR_ZERO(chunk);
+}
+
+static int dgfs_nl_chunk_del(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[DGFS_CHUNK_A_MAX + 1];
+	struct dgfs_net *dn = info_dgfs_net(info);
+	int ret;
+
+	ret = parse_nest(info, DGFS_A_CHUNK, chunk_policy, DGFS_CHUNK_A_MAX, tb);
+	if (ret < 0)
+		return ret;
+	if (DGFS_REQUIRE(info->extack, info->attrs[DGFS_A_CHUNK], tb,
+			 DGFS_CHUNK_A_ID, "missing chunk id"))
+		return -EINVAL;
+
+	mutex_lock(&dn->lock);
+	ret = dgfs_chunk_del(dn, nla_data(tb[DGFS_CHUNK_A_ID]), info->extack);
+	mutex_unlock(&dn->lock);
+	return ret;
+}
+
+static int dgfs_nl_chunk_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[DGFS_CHUNK_A_MAX + 1];
+	struct dgfs_net *dn = info_dgfs_net(info);
+	struct dgfs_chunk *chunk;
+	struct sk_buff *msg;
+	void *hdr;
+	int ret;
+
+	ret = parse_nest(info, DGFS_A_CHUNK, chunk_policy, DGFS_CHUNK_A_MAX, tb);
+	if (ret < 0)
+		return ret;
+	if (DGFS_REQUIRE(info->extack, info->attrs[DGFS_A_CHUNK], tb,
+			 DGFS_CHUNK_A_ID, "missing chunk id"))
+		return -EINVAL;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &dgfs_genl_family, 0,
+				DGFS_CMD_CHUNK_GET);
+	if (!hdr) {
+		ret = -EMSGSIZE;
+		goto err;
+	}
+
+	/* The same lookup the fast path makes (and counts), plus the lock
+	 * so that the chunk's store cannot go while it is printed.
+	 */
+	mutex_lock(&dn->lock);
+	chunk = dgfs_chunk_get(dn, nla_data(tb[DGFS_CHUNK_A_ID]));
+	if (chunk) {
+		ret = chunk_fill(msg, chunk);
+		dgfs_chunk_put(chunk);
+	} else {
+		NL_SET_ERR_MSG(info->extack, "no chunk with this id");
+		ret = -ENOENT;
+	}
+	mutex_unlock(&dn->lock);
+	if (ret < 0)
+		goto err;
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+err:
+	nlmsg_free(msg);
+	return ret;
+}
+
+/* cb->args[0]: entries done; cb->args[1]: 1 when filtering by store, which
+ * then is found again by name on every part (it may have gone meanwhile).
+ */
+static int dgfs_nl_chunk_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	const struct genl_dumpit_info *info = genl_dumpit_info(cb);
+	struct dgfs_net *dn = dgfs_net(sock_net(skb->sk));
+	struct nlattr *tb[DGFS_CHUNK_A_MAX + 1] = {};
+	struct dgfs_store *only = NULL;
+	struct dgfs_chunk *chunk;
+	long idx = 0, start = cb->args[0];
+	int ret = 0;
+
+	if (info->attrs[DGFS_A_CHUNK]) {
+		ret = nla_parse_nested(tb, DGFS_CHUNK_A_MAX,
+				       info->attrs[DGFS_A_CHUNK], chunk_policy,
+				       cb->extack);
+		if (ret < 0)
+			return ret;
+	}
+
+	mutex_lock(&dn->lock);
+	cb->seq = dn->generation;
+	if (tb[DGFS_CHUNK_A_STORE]) {
+		only = dgfs_store_find(dn, nla_data(tb[DGFS_CHUNK_A_STORE]));
+		if (!only) {
+			NL_SET_ERR_MSG(cb->extack, "no store with this name");
+			ret = -ENOENT;
+			goto out;
+		}
+	}
+	list_for_each_entry(chunk, &dn->chunks, list) {
+		void *hdr;
+
+		if (only && chunk->store != only)
+			continue;
+		if (idx++ < start)
+			continue;
+		hdr = dump_hdr(skb, cb, DGFS_CMD_CHUNK_GET);
+		if (!hdr || chunk_fill(skb, chunk) < 0) {
+			if (hdr)
+				genlmsg_cancel(skb, hdr);
+			idx--;
+			if (!skb->len)
+				ret = -EMSGSIZE;
+			break;
+		}
+		genlmsg_end(skb, hdr);
+	}
+	cb->args[0] = idx;
+out:
+	mutex_unlock(&dn->lock);
+	return ret ?: skb->len;
+}
+
+/* ---- config ---------------------------------------------------------- */
+
+static int dgfs_nl_config_set(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[DGFS_CONFIG_A_MAX + 1];
+	struct dgfs_net *dn = info_dgfs_net(info);
+	struct dgfs_config *old, *new;
+	int ret;
+
+	ret = parse_nest(info, DGFS_A_CONFIG, config_policy,
+			 DGFS_CONFIG_A_MAX, tb);
+	if (ret < 0)
+		return ret;
+	if (!tb[DGFS_CONFIG_A_PORT] && !tb[DGFS_CONFIG_A_MAX_READ] &&
+	    !tb[DGFS_CONFIG_A_AUTH_KEY] && !tb[DGFS_CONFIG_A_AUTH]) {
+		NL_SET_ERR_MSG(info->extack, "nothing to set");
+		return -EINVAL;
+	}
+
+	/* All of it or nothing: readers see either the old or the new. */
+	new = kmalloc(sizeof(*new), GFP_KERNEL);
+	if (!new)
+		return -ENOMEM;
+	mutex_lock(&dn->lock);
+	old = rcu_dereference_protected(dn->config, lockdep_is_held(&dn->lock));
+	*new = *old;
+	if (tb[DGFS_CONFIG_A_PORT])
+		new->port = nla_get_u16(tb[DGFS_CONFIG_A_PORT]);
+	if (tb[DGFS_CONFIG_A_MAX_READ])
+		new->max_read = nla_get_u32(tb[DGFS_CONFIG_A_MAX_READ]);
+	if (tb[DGFS_CONFIG_A_AUTH])
+		new->auth = nla_get_u8(tb[DGFS_CONFIG_A_AUTH]);
+	if (tb[DGFS_CONFIG_A_AUTH_KEY]) {
+		memcpy(new->key, nla_data(tb[DGFS_CONFIG_A_AUTH_KEY]),
+		       DGFS_AUTH_KEY_LEN);
+		new->key_set = true;
+	}
+	rcu_assign_pointer(dn->config, new);
+	dgfs_net_changed(dn);
+	mutex_unlock(&dn->lock);
+	/* Rare and never on a fast path: simply wait out the readers. */
+	synchronize_rcu();
+	kfree_sensitive(old);
+	return 0;
+}
+
+static int dgfs_nl_config_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct dgfs_net *dn = info_dgfs_net(info);
+	const struct dgfs_config *config;
+	struct nlattr *nest;
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &dgfs_genl_family, 0,
+				DGFS_CMD_CONFIG_GET);
+	if (!hdr)
+		goto err;
+	nest = nla_nest_start(msg, DGFS_A_CONFIG);
+	if (!nest)
+		goto err;
+
+	rcu_read_lock();
+	config = rcu_dereference(dn->config);
+	/* The key itself never leaves the kernel. */
+	if (nla_put_u16(msg, DGFS_CONFIG_A_PORT, config->port) ||
+	    nla_put_u32(msg, DGFS_CONFIG_A_MAX_READ, config->max_read) ||
+	    nla_put_u8(msg, DGFS_CONFIG_A_AUTH, config->auth) ||
+	    nla_put_u8(msg, DGFS_CONFIG_A_AUTH_KEY_SET, config->key_set)) {
+		rcu_read_unlock();
+		goto err;
+	}
+	rcu_read_unlock();
+	nla_nest_end(msg, nest);
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+err:
+	nlmsg_free(msg);
+	return -EMSGSIZE;
+}
+
+/* ---- stats ----------------------------------------------------------- */
+
+static int dgfs_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct dgfs_net *dn = info_dgfs_net(info);
+	u64 lookups = 0, hits = 0, stores, chunks, bytes;
+	struct nlattr *nest;
+	struct sk_buff *msg;
+	void *hdr;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		const struct dgfs_pcpu_stats *s = per_cpu_ptr(dn->stats, cpu);
+		unsigned int start;
+		u64 l, h;
+
+		do {
+			start = u64_stats_fetch_begin_irq(&s->syncp);
+			l = u64_stats_read(&s->lookups);
+			h = u64_stats_read(&s->lookup_hits);
+		} while (u64_stats_fetch_retry_irq(&s->syncp, start));
+		lookups += l;
+		hits += h;
+	}
+	mutex_lock(&dn->lock);
+	stores = dn->nr_stores;
+	chunks = dn->nr_chunks;
+	bytes = dn->chunk_bytes;
+	mutex_unlock(&dn->lock);
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &dgfs_genl_family, 0,
+				DGFS_CMD_STATS_GET);
+	if (!hdr)
+		goto err;
+	nest = nla_nest_start(msg, DGFS_A_STATS);
+	if (!nest)
+		goto err;
+	if (nla_put_u64_64bit(msg, DGFS_STATS_A_STORES, stores, DGFS_STATS_A_PAD) ||
+	    nla_put_u64_64bit(msg, DGFS_STATS_A_CHUNKS, chunks, DGFS_STATS_A_PAD) ||
+	    nla_put_u64_64bit(msg, DGFS_STATS_A_CHUNK_BYTES, bytes,
+			      DGFS_STATS_A_PAD) ||
+	    nla_put_u64_64bit(msg, DGFS_STATS_A_LOOKUPS, lookups,
+			      DGFS_STATS_A_PAD) ||
+	    nla_put_u64_64bit(msg, DGFS_STATS_A_LOOKUP_HITS, hits,
+			      DGFS_STATS_A_PAD) ||
+	    nla_put_u64_64bit(msg, DGFS_STATS_A_OBJ_CREATED,
+			      atomic64_read(&dgfs_objects_created),
+			      DGFS_STATS_A_PAD) ||
+	    nla_put_u64_64bit(msg, DGFS_STATS_A_OBJ_DESTROYED,
+			      atomic64_read(&dgfs_objects_destroyed),
+			      DGFS_STATS_A_PAD))
+		goto err;
+	nla_nest_end(msg, nest);
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+err:
+	nlmsg_free(msg);
+	return -EMSGSIZE;
+}
+
+/* Every op that changes state needs CAP_NET_ADMIN over the namespace. */
+static const struct genl_small_ops dgfs_genl_ops[] = {
+	{
+		.cmd = DGFS_CMD_STORE_ADD,
+		.doit = dgfs_nl_store_add,
+		.flags = GENL_UNS_ADMIN_PERM,
+	}, {
+		.cmd = DGFS_CMD_STORE_DEL,
+		.doit = dgfs_nl_store_del,
+		.flags = GENL_UNS_ADMIN_PERM,
+	}, {
+		.cmd = DGFS_CMD_STORE_GET,
+		.doit = dgfs_nl_store_get,
+		.dumpit = dgfs_nl_store_dump,
+	}, {
+		.cmd = DGFS_CMD_CHUNK_ADD,
+		.doit = dgfs_nl_chunk_add,
+		.flags = GENL_UNS_ADMIN_PERM,
+	}, {
+		.cmd = DGFS_CMD_CHUNK_DEL,
+		.doit = dgfs_nl_chunk_del,
+		.flags = GENL_UNS_ADMIN_PERM,
+	}, {
+		.cmd = DGFS_CMD_CHUNK_GET,
+		.doit = dgfs_nl_chunk_get,
+		.dumpit = dgfs_nl_chunk_dump,
+	}, {
+		.cmd = DGFS_CMD_CONFIG_SET,
+		.doit = dgfs_nl_config_set,
+		.flags = GENL_UNS_ADMIN_PERM,
+	}, {
+		.cmd = DGFS_CMD_CONFIG_GET,
+		.doit = dgfs_nl_config_get,
+	}, {
+		.cmd = DGFS_CMD_STATS_GET,
+		.doit = dgfs_nl_stats_get,
+	},
+};
+
+static struct genl_family dgfs_genl_family __ro_after_init = {
+	.name = DGFS_GENL_NAME,
+	.version = DGFS_GENL_VERSION,
+	.maxattr = DGFS_A_MAX,
+	.policy = dgfs_policy,
+	.netnsok = true,
+	/* A new family: strict validation for every command. */
+	.resv_start_op = DGFS_CMD_STATS_GET + 1,
+	.small_ops = dgfs_genl_ops,
+	.n_small_ops = ARRAY_SIZE(dgfs_genl_ops),
+	.module = THIS_MODULE,
+};
+
+int __init dgfs_genl_init(void)
+{
+	return genl_register_family(&dgfs_genl_family);
+}
+
+void dgfs_genl_uninit(void)
+{
+	genl_unregister_family(&dgfs_genl_family);
+}

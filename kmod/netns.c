@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per network namespace state: each namespace is its own storage host, with
+ * its own stores, chunk index and config. Tests run several hosts in one
+ * kernel this way.
+ */
+#include <linux/percpu.h>
+#include <linux/slab.h>
+
+#include "dgfs.h"
+
+unsigned int dgfs_net_id __read_mostly;
+
+/* Called under dn->lock after every change that a dump could observe. */
+void dgfs_net_changed(struct dgfs_net *dn)
+{
+	lockdep_assert_held(&dn->lock);
+	/* Never 0: a dump whose cb->seq is 0 is not checked at all. */
+	if (++dn->generation == 0)
+		dn->generation = 1;
+}
+
+static int __net_init dgfs_net_init(struct net *net)
+{
+	struct dgfs_net *dn = dgfs_net(net);
+	struct dgfs_config *config;
+	int cpu, ret;
+
+	mutex_init(&dn->lock);
+	INIT_LIST_HEAD(&dn->stores);
+	INIT_LIST_HEAD(&dn->chunks);
+	dn->generation = 1;
+
+	config = kzalloc(sizeof(*config), GFP_KERNEL);
+	if (!config)
+		return -ENOMEM;
+	config->port = DGFS_DEFAULT_PORT;
+	config->max_read = DGFS_DEFAULT_MAX_READ;
+	config->auth = true;	/* and no key yet: every read is refused */
+	RCU_INIT_POINTER(dn->config, config);
+
+	dn->stats = alloc_percpu(struct dgfs_pcpu_stats);
+	if (!dn->stats) {
+		ret = -ENOMEM;
+		goto err_stats;
+	}
+	for_each_possible_cpu(cpu)
+		u64_stats_init(&per_cpu_ptr(dn->stats, cpu)->syncp);
+
+	ret = dgfs_chunk_index_init(dn);
+	if (ret < 0)
+		goto err_index;
+	return 0;
+
+err_index:
+	free_percpu(dn->stats);
+err_stats:
+	kfree(config);
+	return ret;
+}
+
+static void __net_exit dgfs_net_exit(struct net *net)
+{
+	struct dgfs_net *dn = dgfs_net(net);
+
+	mutex_lock(&dn->lock);
+	dgfs_chunk_flush(dn);
+	dgfs_store_flush(dn);
+	mutex_unlock(&dn->lock);
+
+	dgfs_chunk_index_uninit(dn);
+	free_percpu(dn->stats);
+	/* The namespace is gone: no reader of the config is left. */
+	kfree(rcu_dereference_protected(dn->config, true));
+}
+
+static struct pernet_operations dgfs_net_ops = {
+	.init = dgfs_net_init,
+	.exit = dgfs_net_exit,
+	.id = &dgfs_net_id,
+	.size = sizeof(struct dgfs_net),
+};
+
+int dgfs_netns_init(void)
+{
+	return register_pernet_subsys(&dgfs_net_ops);
+}
+
+void dgfs_netns_uninit(void)
+{
+	unregister_pernet_subsys(&dgfs_net_ops);
+}
