@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Every dgfsctl command against dgfs.ko, in text and JSON; bad input from
+# dgfsctl and from hand-made netlink messages, each refused with a clear
+# error and no change; changes refused to a caller without CAP_NET_ADMIN.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/vm/common.sh
+
+dgfs_load
+check "genl ctrl list shows the dgfs family" \
+	bash -c 'genl ctrl list | grep -q "Name: dgfs"'
+
+root=$(scratch netlink)
+mkdir -p "$root/s1/ab" "$root/s2" "$root/s1/sub"
+printf hello >"$root/s1/ab/c1"
+head -c 4096 /dev/urandom >"$root/s1/c2"
+: >"$root/s1/empty"
+echo outside >"$root/outside"
+ln -s /etc/passwd "$root/s1/escape-abs"
+ln -s ../../outside "$root/s1/sub/escape-rel"
+ln -s ../c2 "$root/s1/sub/inside"
+id1=$(sha256 "$root/s1/ab/c1")
+id2=$(sha256 "$root/s1/c2")
+id3=$(printf '%064d' 3)
+ide=$(printf '%064d' 4)
+
+# ---- the commands ----
+check "store add s1" $CTL store add s1 path "$root/s1"
+check "store add s2" $CTL store add s2 path "$root/s2"
+same "store show s1 (empty)" "$($CTL store show s1)" "store s1 path $root/s1 chunks 0 bytes 0"
+check "chunk add (path in a subdirectory)" $CTL chunk add "$id1" store s1 file ab/c1
+check "chunk add with the right size" $CTL chunk add "$id2" store s1 file c2 size 4096
+check "chunk add through a symlink inside the store" $CTL chunk add "$id3" store s1 file sub/inside
+same "chunk show ID" "$($CTL chunk show "$id1")" "chunk $id1 store s1 path ab/c1 size 5"
+same "chunk show (dump) lists all three" "$($CTL chunk show | wc -l)" 3
+same "chunk show store s1" "$($CTL chunk show store s1 | wc -l)" 3
+same "chunk show store s2 is empty" "$($CTL chunk show store s2)" ""
+same "store show s1 counts its chunks" "$($CTL store show s1)" \
+	"store s1 path $root/s1 chunks 3 bytes $((5 + 4096 + 4096))"
+same "store show (dump)" "$($CTL store show | awk '{print $2}' | tr '\n' ' ')" "s1 s2 "
+same "config show defaults" "$($CTL config show)" "config port 7878 max_read 1048576 auth on key unset"
+
+# JSON: parses, and says the same as the text.
+for c in "store show" "store show s1" "chunk show" "chunk show $id1" "config show" "stats"; do
+	# shellcheck disable=SC2086
+	check "dgfsctl -j $c | python3 -m json.tool" bash -c "$CTL -j $c | python3 -m json.tool >/dev/null"
+done
+same "JSON chunk show" "$($CTL -j chunk show "$id1" | python3 -c '
+import json, sys; c = json.load(sys.stdin)[0]; print(c["id"], c["store"], c["path"], c["size"])')" \
+	"$id1 s1 ab/c1 5"
+same "JSON store dump" "$($CTL -j store show | python3 -c '
+import json, sys; print(" ".join(s["name"] + ":" + str(s["chunks"]) for s in json.load(sys.stdin)))')" \
+	"s1:3 s2:0"
+same "JSON config" "$($CTL -j config show | python3 -c '
+import json, sys; c = json.load(sys.stdin); print(c["port"], c["max_read"], c["auth"], c["key_set"])')" \
+	"7878 1048576 True False"
+
+lookups=$(stat_value lookups) hits=$(stat_value lookup_hits)
+$CTL chunk show "$id2" >/dev/null
+$CTL chunk show "$ide" >/dev/null 2>&1
+same "stats count lookups" "$(stat_value lookups)" $((lookups + 2))
+same "stats count hits" "$(stat_value lookup_hits)" $((hits + 1))
+same "stats count stores" "$(stat_value stores)" 2
+same "stats count chunks" "$(stat_value chunks)" 3
+same "stats count chunk bytes" "$(stat_value chunk_bytes)" $((5 + 4096 + 4096))
+
+check "config set" $CTL config set port 9000 max_read 4M auth off key random
+same "config show after set" "$($CTL config show)" "config port 9000 max_read 4194304 auth off key set"
+check "config set max_read 16M (the limit)" $CTL config set max_read 16M
+check "config set key from stdin" bash -c "echo 00112233445566778899aabbccddeeff | $CTL config set key - auth on port 7878 max_read 1M"
+same "config show after the second set" "$($CTL config show)" "config port 7878 max_read 1048576 auth on key set"
+
+check "chunk del" $CTL chunk del "$id3"
+same "chunk del is gone" "$($CTL chunk show | wc -l)" 2
+check "store del of an empty store" $CTL store del s2
+same "store del is gone" "$($CTL store show | awk '{print $2}')" s1
+
+# ---- bad input: each refused with a clear message, nothing changed ----
+snapshot() { $CTL store show; $CTL chunk show; $CTL config show; }
+before=$(snapshot)
+
+refuse "store path that is a file" 1 "not a directory" $CTL store add s3 path "$root/outside"
+refuse "store path that does not exist" 1 "does not exist" $CTL store add s3 path "$root/nope"
+refuse "store path that is relative" 1 "absolute" $CTL store add s3 path mnt/netlink
+refuse "store name taken" 1 "exists" $CTL store add s1 path "$root/s2"
+refuse "store directory taken" 1 "already a store" $CTL store add s3 path "$root/s1/"
+refuse "store name with a slash" 1 "store name" $CTL store add a/b path "$root/s2"
+refuse "store name .." 1 "store name" $CTL store add .. path "$root/s2"
+refuse "chunk path with .." 1 "'\.\.'" $CTL chunk add "$ide" store s1 file ../outside
+refuse "chunk path with .. inside" 1 "'\.\.'" $CTL chunk add "$ide" store s1 file ab/../../outside
+refuse "chunk path absolute" 1 "relative" $CTL chunk add "$ide" store s1 file /etc/passwd
+refuse "chunk symlink to an absolute path" 1 "leaves its store" $CTL chunk add "$ide" store s1 file escape-abs
+refuse "chunk symlink climbing out" 1 "leaves its store" $CTL chunk add "$ide" store s1 file sub/escape-rel
+refuse "chunk file missing" 1 "does not exist" $CTL chunk add "$ide" store s1 file nope
+refuse "chunk file a directory" 1 "not a regular file" $CTL chunk add "$ide" store s1 file ab
+refuse "chunk file empty" 1 "empty" $CTL chunk add "$ide" store s1 file empty
+refuse "chunk size mismatch" 1 "size does not match" $CTL chunk add "$ide" store s1 file c2 size 4095
+refuse "chunk in an unknown store" 1 "no store" $CTL chunk add "$ide" store s9 file c2
+refuse "chunk id taken" 1 "exists" $CTL chunk add "$id1" store s1 file c2
+refuse "chunk id too short" 2 "" $CTL chunk add "${ide:1}" store s1 file c2
+refuse "chunk id too long" 2 "" $CTL chunk add "${ide}0" store s1 file c2
+refuse "chunk id not hex" 2 "" $CTL chunk add "${ide:1}g" store s1 file c2
+refuse "chunk del unknown" 1 "no chunk" $CTL chunk del "$ide"
+refuse "chunk show unknown" 1 "no chunk" $CTL chunk show "$ide"
+refuse "store del unknown" 1 "no store" $CTL store del s9
+refuse "store del while it holds chunks" 1 "still holds chunks" $CTL store del s1
+refuse "config set max_read 0" 2 "" $CTL config set max_read 0
+refuse "config set max_read over 16M" 2 "" $CTL config set max_read 17M
+refuse "config set port 0" 2 "" $CTL config set port 0
+refuse "unknown object" 2 'unknown, try "dgfsctl help"' $CTL frob show
+
+# The kernel's own checks, with what dgfsctl never sends.
+for c in $(python3 tests/vm/nlraw.py --list); do
+	out=$(NLRAW_STORE=s3 NLRAW_DIR="$root/s2" python3 tests/vm/nlraw.py "$c" 2>&1) && rc=0 || rc=$?
+	if [[ $rc == 0 && $out != "errno 0:"* ]]; then
+		pass "kernel refuses $c ($out)"
+	else
+		fail "kernel refuses $c (exit $rc: $out)"
+	fi
+done
+same "bad input changed nothing" "$(snapshot)" "$before"
+
+# ---- permissions: changes need CAP_NET_ADMIN, reads do not ----
+nocap() { setpriv --inh-caps=-all --bounding-set=-all "$@"; }
+refuse "no CAP_NET_ADMIN: store add" 1 "not permitted" nocap $CTL store add s3 path "$root/s2"
+refuse "no CAP_NET_ADMIN: store del" 1 "not permitted" nocap $CTL store del s1
+refuse "no CAP_NET_ADMIN: chunk add" 1 "not permitted" nocap $CTL chunk add "$ide" store s1 file c2
+refuse "no CAP_NET_ADMIN: chunk del" 1 "not permitted" nocap $CTL chunk del "$id1"
+refuse "no CAP_NET_ADMIN: config set" 1 "not permitted" nocap $CTL config set port 1234
+check "no CAP_NET_ADMIN: store show works" nocap $CTL store show s1
+check "no CAP_NET_ADMIN: stats works" nocap $CTL stats
+same "refused changes changed nothing" "$(snapshot)" "$before"
+
+# ---- unload with chunks and a store still in place ----
+dgfs_unload
+refuse "dgfsctl says when the module is not loaded" 1 "module is not loaded" $CTL store show
+finish
