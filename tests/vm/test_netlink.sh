@@ -81,11 +81,11 @@ before=$(snapshot)
 
 refuse "store path that is a file" 1 "not a directory" $CTL store add s3 path "$root/outside"
 refuse "store path that does not exist" 1 "does not exist" $CTL store add s3 path "$root/nope"
-refuse "store path that is relative" 1 "absolute" $CTL store add s3 path mnt/netlink
+refuse "store path relative to a directory without it" 1 "does not exist" $CTL store add s3 path mnt/netlink
 refuse "store name taken" 1 "exists" $CTL store add s1 path "$root/s2"
 refuse "store directory taken" 1 "already a store" $CTL store add s3 path "$root/s1/"
-refuse "store name with a slash" 1 "store name" $CTL store add a/b path "$root/s2"
-refuse "store name .." 1 "store name" $CTL store add .. path "$root/s2"
+refuse "store name with a slash" 2 "store name" $CTL store add a/b path "$root/s2"
+refuse "store name .." 2 "store name" $CTL store add .. path "$root/s2"
 refuse "chunk path with .." 1 "'\.\.'" $CTL chunk add "$ide" store s1 file ../outside
 refuse "chunk path with .. inside" 1 "'\.\.'" $CTL chunk add "$ide" store s1 file ab/../../outside
 refuse "chunk path absolute" 1 "relative" $CTL chunk add "$ide" store s1 file /etc/passwd
