@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0
+/* dgfsctl: stats show. */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+#include <netlink/attr.h>
+
+#include <linux/dgfs.h>
+
+#include "dgfsctl.h"
+#include "print.h"
+#include "stats.h"
+
+const struct stats_field stats_fields[STATS_NFIELDS] = {
+	{ "stores",		DGFS_STATS_A_STORES },
+	{ "chunks",		DGFS_STATS_A_CHUNKS },
+	{ "chunk_bytes",	DGFS_STATS_A_CHUNK_BYTES },
+	{ "lookups",		DGFS_STATS_A_LOOKUPS },
+	{ "lookup_hits",	DGFS_STATS_A_LOOKUP_HITS },
+	{ "obj_created",	DGFS_STATS_A_OBJ_CREATED },
+	{ "obj_destroyed",	DGFS_STATS_A_OBJ_DESTROYED },
+};
+
+static const struct nla_policy stats_policy[DGFS_STATS_A_MAX + 1] = {
+	[DGFS_STATS_A_STORES]		= { .type = NLA_U64 },
+	[DGFS_STATS_A_CHUNKS]		= { .type = NLA_U64 },
+	[DGFS_STATS_A_CHUNK_BYTES]	= { .type = NLA_U64 },
+	[DGFS_STATS_A_LOOKUPS]		= { .type = NLA_U64 },
+	[DGFS_STATS_A_LOOKUP_HITS]	= { .type = NLA_U64 },
+	[DGFS_STATS_A_OBJ_CREATED]	= { .type = NLA_U64 },
+	[DGFS_STATS_A_OBJ_DESTROYED]	= { .type = NLA_U64 },
+};
+
+int stats_parse_reply(struct nl_msg *msg, void *arg)
+{
+	struct stats_info *s = arg;
+	struct nlattr *tb[DGFS_STATS_A_MAX + 1];
+	size_t i;
+
+	if (s->valid ||
+	    dgfs_reply_nest(msg, DGFS_A_STATS, tb, DGFS_STATS_A_MAX, stats_policy))
+		return -EBADMSG;
+	for (i = 0; i < STATS_NFIELDS; i++) {
+		if (!tb[stats_fields[i].attr])
+			return -EBADMSG;
+		s->val[i] = nla_get_u64(tb[stats_fields[i].attr]);
+	}
+	s->valid = true;
+	return 0;
+}
+
+void stats_print(const struct stats_info *s)
+{
+	size_t i;
+
+	open_json_object(NULL);
+	for (i = 0; i < STATS_NFIELDS; i++) {
+		print_text("%s ", stats_fields[i].name);
+		print_u64(PRINT_ANY, stats_fields[i].name, "%" PRIu64 "\n", s->val[i]);
+	}
+	close_json_object();
+	print_end();
+}
+
+static int stats_cmd_show(struct dgfsctl *ctl, const struct dgfsctl_cmd *cmd,
+			  int argc, char **argv)
+{
+	struct stats_info s = { 0 };
+	struct dgfs_req req = {
+		.cmd = DGFS_CMD_STATS_GET,
+		.parse = stats_parse_reply,
+		.arg = &s,
+		.what = "getting the statistics",
+	};
+	int ret;
+
+	if ((ret = cmd_no_more_args(cmd, argc, argv)))
+		return ret;
+	if (dgfs_nl_request(&ctl->nl, &req))
+		return EXIT_ERROR;
+	if (!s.valid) {
+		fprintf(stderr, "dgfsctl: %s: the kernel sent no statistics\n", req.what);
+		return EXIT_ERROR;
+	}
+	stats_print(&s);
+	return EXIT_OK;
+}
+
+const struct dgfsctl_cmd stats_cmds[] = {
+	{ "show", stats_cmd_show, "stats [show]" },
+	{ NULL, NULL, NULL },
+};
