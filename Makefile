@@ -93,7 +93,6 @@ DGFSCTL_SRCS := $(wildcard userspace/dgfsctl/*.c)
 KFUNC_TEST_SRCS := tests/bpf/kfunc_test.c
 
 USER_BINS := $(BUILD)/dgfsctl $(BUILD)/kfunc_test
-userspace: $(USER_BINS)
 
 $(BUILD)/dgfsctl: $(DGFSCTL_SRCS) $(wildcard userspace/dgfsctl/*.h) include/uapi/linux/dgfs.h | deps
 	@mkdir -p $(@D)
@@ -102,13 +101,21 @@ $(BUILD)/dgfsctl: $(DGFSCTL_SRCS) $(wildcard userspace/dgfsctl/*.h) include/uapi
 $(BUILD)/kfunc_test: $(KFUNC_TEST_SRCS) $(BUILD)/bpf/kfunc_lookup.skel.h | deps
 	$(CC) $(CFLAGS_COMMON) -I$(BUILD)/bpf $(KFUNC_TEST_SRCS) -o $@ $(BPF_LIBS) -lpthread
 
+# The fast-path userspace (protocol library, client, bench, userspace server)
+# keeps its own rules; it appends to USER_BINS and UNIT_DEPS.
+include userspace/fastpath.mk
+# The XDP program's loader library and its tests keep their own rules too.
+include bpf/xdp.mk
+
+userspace: $(USER_BINS)
+
 # ---- tests ----------------------------------------------------------------
 # Unit tests run on the host under ASan and UBSan.
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_*.c))
 
-$(BUILD)/unit/test_%: tests/unit/test_%.c $(wildcard userspace/dgfsctl/*.c userspace/dgfsctl/*.h) | deps
+$(BUILD)/unit/test_%: tests/unit/test_%.c $(wildcard userspace/*/*.c userspace/*/*.h) | deps
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) $(NL_CFLAGS) -Iuserspace $< -o $@ $(NL_LIBS)
+	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) $(NL_CFLAGS) -Iuserspace $< -o $@ $(NL_LIBS) $(UNIT_LIBS)
 
 test: all $(UNIT_TESTS)
 	tests/run-all.sh $(BUILD)

@@ -17,7 +17,24 @@
 #define DGFS_KFUNC
 #endif
 
+#include <linux/types.h>
+#include <linux/dgfs.h>
+
 struct xdp_md;
+
+/*
+ * One request as the XDP program hands it over: where it came from and
+ * went to, and its 72 bytes as received. Addresses are IPv6, or IPv4-mapped
+ * (::ffff:a.b.c.d) for IPv4; ports in network byte order.
+ */
+struct dgfs_xdp_req {
+	__u8 saddr[16];		/* the client */
+	__u8 daddr[16];		/* the address the client sent to */
+	__be16 sport;
+	__be16 dport;
+	__u32 ifindex;		/* the device it arrived on */
+	struct dgfs_read_req req;
+} __attribute__((packed));
 
 /*
  * Size in bytes of the chunk @id (DGFS_CHUNK_ID_LEN bytes) in the index of
@@ -27,5 +44,15 @@ struct xdp_md;
 DGFS_KFUNC long long bpf_dgfs_chunk_size(struct xdp_md *ctx,
 					 const unsigned char *id,
 					 unsigned int id__sz);
+
+/*
+ * Queue a read request for the module's workers, which check its token,
+ * find the chunk and send the reply. @req__sz must be
+ * sizeof(struct dgfs_xdp_req). Returns 0 when queued (the program then
+ * drops the packet: it is consumed), -ENOSPC when this CPU's ring is full
+ * (counted by the module), -EINVAL when the request is malformed (counted).
+ */
+DGFS_KFUNC int bpf_dgfs_read_submit(struct xdp_md *ctx, const void *req,
+				    unsigned int req__sz);
 
 #endif /* _DGFS_KFUNCS_H */

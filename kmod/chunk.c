@@ -61,16 +61,9 @@ void dgfs_chunk_put(struct dgfs_chunk *chunk)
 
 static void count_lookup(struct dgfs_net *dn, bool hit)
 {
-	struct dgfs_pcpu_stats *stats = get_cpu_ptr(dn->stats);
-	unsigned long flags;
-
-	/* irqsave: process context and softirq both count on this CPU. */
-	flags = u64_stats_update_begin_irqsave(&stats->syncp);
-	u64_stats_inc(&stats->lookups);
+	dgfs_count(dn, DGFS_C_LOOKUPS);
 	if (hit)
-		u64_stats_inc(&stats->lookup_hits);
-	u64_stats_update_end_irqrestore(&stats->syncp, flags);
-	put_cpu_ptr(dn->stats);
+		dgfs_count(dn, DGFS_C_LOOKUP_HITS);
 }
 
 struct dgfs_chunk *dgfs_chunk_get(struct dgfs_net *dn, const u8 *id)
@@ -150,8 +143,19 @@ static struct file *chunk_open(struct dgfs_store *store, const char *path_name,
 		goto out;
 	}
 	file = dentry_open(&path, O_RDONLY | O_LARGEFILE, current_cred());
-	if (IS_ERR(file))
+	if (IS_ERR(file)) {
 		NL_SET_ERR_MSG(extack, "cannot open chunk file");
+		goto out;
+	}
+	/* Replies are served from the page cache, read in through the
+	 * mapping's read_folio; a filesystem without one (tmpfs on 6.1)
+	 * cannot be served this way.
+	 */
+	if (!file->f_mapping->a_ops->read_folio) {
+		NL_SET_ERR_MSG(extack, "chunk file's filesystem cannot be served from the page cache (tmpfs?)");
+		fput(file);
+		file = ERR_PTR(-EOPNOTSUPP);
+	}
 out:
 	path_put(&path);
 	return file;

@@ -39,13 +39,36 @@ struct dgfs_config {
 	struct rcu_head rcu;
 };
 
+/* Per-CPU counters, summed on read; each has a DGFS_STATS_A_* twin. */
+enum dgfs_counter {
+	DGFS_C_LOOKUPS,
+	DGFS_C_LOOKUP_HITS,
+	DGFS_C_REQUESTS,
+	DGFS_C_REPLIES,
+	DGFS_C_DATAGRAMS,
+	DGFS_C_BYTES,
+	DGFS_C_MALFORMED,
+	DGFS_C_RING_FULL,
+	DGFS_C_TOKEN_REJECTED,
+	DGFS_C_NOENT,
+	DGFS_C_RANGE,
+	DGFS_C_IO_ERRORS,
+	DGFS_C_OVERLOADED,
+	DGFS_C_CACHE_MISSES,
+	DGFS_C_SEND_ERRORS,
+	DGFS_C_STACK_REQUESTS,
+	DGFS_C_MAX
+};
+
 struct dgfs_pcpu_stats {
-	u64_stats_t lookups;
-	u64_stats_t lookup_hits;
+	u64_stats_t c[DGFS_C_MAX];
 	struct u64_stats_sync syncp;
 };
 
+struct dgfs_ring;
+
 struct dgfs_net {
+	struct net *net;
 	struct mutex lock;
 	struct list_head stores;	/* under lock */
 	struct list_head chunks;	/* under lock; the order dumps walk */
@@ -59,6 +82,18 @@ struct dgfs_net {
 	unsigned int nr_stores;
 	unsigned int nr_chunks;
 	u64 chunk_bytes;
+
+	/* The fast path (ring.c, serve.c, reply.c). */
+	struct dgfs_ring **rings;	/* one per possible CPU */
+	atomic_t slow_reads;		/* in flight on the IO workqueue */
+	/* UDP sockets on the service port, made when the first store is
+	 * added; workers send under sock_sem (read), port changes swap them
+	 * under it (write).
+	 */
+	struct rw_semaphore sock_sem;
+	struct socket *sock4;
+	struct socket *sock6;
+	u16 sock_port;
 };
 
 struct dgfs_store {
@@ -94,6 +129,13 @@ static inline struct dgfs_net *dgfs_net(const struct net *net)
 int dgfs_netns_init(void);
 void dgfs_netns_uninit(void);
 void dgfs_net_changed(struct dgfs_net *dn);
+
+void dgfs_count_add(struct dgfs_net *dn, enum dgfs_counter c, u64 n);
+static inline void dgfs_count(struct dgfs_net *dn, enum dgfs_counter c)
+{
+	dgfs_count_add(dn, c, 1);
+}
+u64 dgfs_counter_sum(struct dgfs_net *dn, enum dgfs_counter c);
 
 /* Module-wide object accounting: every store and chunk counts once when made
  * and once when freed. They must agree when the module goes.
@@ -131,5 +173,26 @@ void dgfs_genl_uninit(void);
 
 /* kfunc.c */
 int dgfs_kfunc_init(void);
+
+/* ring.c: per-CPU rings between the packet path and the workers. */
+int dgfs_ring_init(void);
+void dgfs_ring_uninit(void);
+int dgfs_net_rings_init(struct dgfs_net *dn);
+void dgfs_net_rings_uninit(struct dgfs_net *dn);
+struct dgfs_xdp_req;
+int dgfs_ring_submit(struct dgfs_net *dn, const struct dgfs_xdp_req *r);
+bool dgfs_read_req_valid(struct dgfs_net *dn, const struct dgfs_read_req *req);
+
+/* serve.c: answering one request. */
+void dgfs_serve(struct dgfs_net *dn, const struct dgfs_xdp_req *r);
+void dgfs_serve_flush(void);
+
+int dgfs_serve_init(void);
+void dgfs_serve_uninit(void);
+
+/* reply.c: the service sockets (the datagrams: reply.h). */
+int dgfs_sockets_open(struct dgfs_net *dn, u16 port,
+		      struct netlink_ext_ack *extack);
+void dgfs_sockets_close(struct dgfs_net *dn);
 
 #endif /* _DGFS_H */

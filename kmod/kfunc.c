@@ -37,8 +37,16 @@ s64 bpf_dgfs_chunk_size(struct xdp_md *ctx, const u8 *id, u32 id__sz)
 	return size;
 }
 
+int bpf_dgfs_read_submit(struct xdp_md *ctx, const void *req, u32 req__sz)
+{
+	if (req__sz != sizeof(struct dgfs_xdp_req))
+		return -EINVAL;
+	return dgfs_ring_submit(xdp_dgfs_net(ctx), req);
+}
+
 BTF_SET8_START(dgfs_xdp_kfunc_ids)
 BTF_ID_FLAGS(func, bpf_dgfs_chunk_size)
+BTF_ID_FLAGS(func, bpf_dgfs_read_submit)
 BTF_SET8_END(dgfs_xdp_kfunc_ids)
 
 static const struct btf_kfunc_id_set dgfs_xdp_kfunc_set = {

@@ -455,6 +455,18 @@ static int dgfs_nl_config_set(struct sk_buff *skb, struct genl_info *info)
 		       DGFS_AUTH_KEY_LEN);
 		new->key_set = true;
 	}
+	/* A storage host moves its sockets to the new port first: if the
+	 * port is taken, nothing changes.
+	 */
+	if (dn->sock4 && new->port != old->port) {
+		int ret = dgfs_sockets_open(dn, new->port, info->extack);
+
+		if (ret < 0) {
+			mutex_unlock(&dn->lock);
+			kfree_sensitive(new);
+			return ret;
+		}
+	}
 	rcu_assign_pointer(dn->config, new);
 	dgfs_net_changed(dn);
 	mutex_unlock(&dn->lock);
@@ -504,28 +516,35 @@ err:
 
 /* ---- stats ----------------------------------------------------------- */
 
+/* Each per-CPU counter and the attribute it is reported as. */
+static const u16 counter_attr[DGFS_C_MAX] = {
+	[DGFS_C_LOOKUPS] = DGFS_STATS_A_LOOKUPS,
+	[DGFS_C_LOOKUP_HITS] = DGFS_STATS_A_LOOKUP_HITS,
+	[DGFS_C_REQUESTS] = DGFS_STATS_A_REQUESTS,
+	[DGFS_C_REPLIES] = DGFS_STATS_A_REPLIES,
+	[DGFS_C_DATAGRAMS] = DGFS_STATS_A_DATAGRAMS,
+	[DGFS_C_BYTES] = DGFS_STATS_A_BYTES,
+	[DGFS_C_MALFORMED] = DGFS_STATS_A_MALFORMED,
+	[DGFS_C_RING_FULL] = DGFS_STATS_A_RING_FULL,
+	[DGFS_C_TOKEN_REJECTED] = DGFS_STATS_A_TOKEN_REJECTED,
+	[DGFS_C_NOENT] = DGFS_STATS_A_NOENT,
+	[DGFS_C_RANGE] = DGFS_STATS_A_RANGE,
+	[DGFS_C_IO_ERRORS] = DGFS_STATS_A_IO_ERRORS,
+	[DGFS_C_OVERLOADED] = DGFS_STATS_A_OVERLOADED,
+	[DGFS_C_CACHE_MISSES] = DGFS_STATS_A_CACHE_MISSES,
+	[DGFS_C_SEND_ERRORS] = DGFS_STATS_A_SEND_ERRORS,
+	[DGFS_C_STACK_REQUESTS] = DGFS_STATS_A_STACK_REQUESTS,
+};
+
 static int dgfs_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 {
 	struct dgfs_net *dn = info_dgfs_net(info);
-	u64 lookups = 0, hits = 0, stores, chunks, bytes;
+	u64 stores, chunks, bytes;
 	struct nlattr *nest;
 	struct sk_buff *msg;
 	void *hdr;
-	int cpu;
+	int c;
 
-	for_each_possible_cpu(cpu) {
-		const struct dgfs_pcpu_stats *s = per_cpu_ptr(dn->stats, cpu);
-		unsigned int start;
-		u64 l, h;
-
-		do {
-			start = u64_stats_fetch_begin_irq(&s->syncp);
-			l = u64_stats_read(&s->lookups);
-			h = u64_stats_read(&s->lookup_hits);
-		} while (u64_stats_fetch_retry_irq(&s->syncp, start));
-		lookups += l;
-		hits += h;
-	}
 	mutex_lock(&dn->lock);
 	stores = dn->nr_stores;
 	chunks = dn->nr_chunks;
@@ -546,10 +565,6 @@ static int dgfs_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 	    nla_put_u64_64bit(msg, DGFS_STATS_A_CHUNKS, chunks, DGFS_STATS_A_PAD) ||
 	    nla_put_u64_64bit(msg, DGFS_STATS_A_CHUNK_BYTES, bytes,
 			      DGFS_STATS_A_PAD) ||
-	    nla_put_u64_64bit(msg, DGFS_STATS_A_LOOKUPS, lookups,
-			      DGFS_STATS_A_PAD) ||
-	    nla_put_u64_64bit(msg, DGFS_STATS_A_LOOKUP_HITS, hits,
-			      DGFS_STATS_A_PAD) ||
 	    nla_put_u64_64bit(msg, DGFS_STATS_A_OBJ_CREATED,
 			      atomic64_read(&dgfs_objects_created),
 			      DGFS_STATS_A_PAD) ||
@@ -557,6 +572,10 @@ static int dgfs_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 			      atomic64_read(&dgfs_objects_destroyed),
 			      DGFS_STATS_A_PAD))
 		goto err;
+	for (c = 0; c < DGFS_C_MAX; c++)
+		if (nla_put_u64_64bit(msg, counter_attr[c],
+				      dgfs_counter_sum(dn, c), DGFS_STATS_A_PAD))
+			goto err;
 	nla_nest_end(msg, nest);
 	genlmsg_end(msg, hdr);
 	return genlmsg_reply(msg, info);

@@ -20,13 +20,46 @@ void dgfs_net_changed(struct dgfs_net *dn)
 		dn->generation = 1;
 }
 
+void dgfs_count_add(struct dgfs_net *dn, enum dgfs_counter c, u64 n)
+{
+	struct dgfs_pcpu_stats *stats = get_cpu_ptr(dn->stats);
+	unsigned long flags;
+
+	/* irqsave: process context and softirq both count on this CPU. */
+	flags = u64_stats_update_begin_irqsave(&stats->syncp);
+	u64_stats_add(&stats->c[c], n);
+	u64_stats_update_end_irqrestore(&stats->syncp, flags);
+	put_cpu_ptr(dn->stats);
+}
+
+u64 dgfs_counter_sum(struct dgfs_net *dn, enum dgfs_counter c)
+{
+	u64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		const struct dgfs_pcpu_stats *s = per_cpu_ptr(dn->stats, cpu);
+		unsigned int start;
+		u64 v;
+
+		do {
+			start = u64_stats_fetch_begin_irq(&s->syncp);
+			v = u64_stats_read(&s->c[c]);
+		} while (u64_stats_fetch_retry_irq(&s->syncp, start));
+		sum += v;
+	}
+	return sum;
+}
+
 static int __net_init dgfs_net_init(struct net *net)
 {
 	struct dgfs_net *dn = dgfs_net(net);
 	struct dgfs_config *config;
 	int cpu, ret;
 
+	dn->net = net;
 	mutex_init(&dn->lock);
+	init_rwsem(&dn->sock_sem);
 	INIT_LIST_HEAD(&dn->stores);
 	INIT_LIST_HEAD(&dn->chunks);
 	dn->generation = 1;
@@ -50,8 +83,14 @@ static int __net_init dgfs_net_init(struct net *net)
 	ret = dgfs_chunk_index_init(dn);
 	if (ret < 0)
 		goto err_index;
+
+	ret = dgfs_net_rings_init(dn);
+	if (ret < 0)
+		goto err_rings;
 	return 0;
 
+err_rings:
+	dgfs_chunk_index_uninit(dn);
 err_index:
 	free_percpu(dn->stats);
 err_stats:
@@ -62,6 +101,13 @@ err_stats:
 static void __net_exit dgfs_net_exit(struct net *net)
 {
 	struct dgfs_net *dn = dgfs_net(net);
+
+	/* No device is left in the namespace, so no packet reaches the
+	 * rings: stop their workers, wait for slow reads, close the sockets.
+	 */
+	dgfs_net_rings_uninit(dn);
+	dgfs_serve_flush();
+	dgfs_sockets_close(dn);
 
 	mutex_lock(&dn->lock);
 	dgfs_chunk_flush(dn);

@@ -80,6 +80,12 @@ struct dgfs_store *dgfs_store_add(struct dgfs_net *dn, const char *name,
 		}
 	}
 
+	/* A namespace with a store is a storage host: it takes the port. */
+	ret = dgfs_sockets_open(dn, rcu_dereference_protected(dn->config,
+			lockdep_is_held(&dn->lock))->port, extack);
+	if (ret < 0)
+		goto err_path;
+
 	store = kzalloc(sizeof(*store), GFP_KERNEL);
 	if (!store) {
 		ret = -ENOMEM;

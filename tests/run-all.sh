@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every dgfs test and ends with one line "N passed, N failed".
 #   tests/run-all.sh BUILD_DIR
-# Host: the unit tests (ASan+UBSan builds) and the BPF tests on the host
-# kernel. VM: every tests/vm/test_*.sh in one boot of Debian's 6.1 kernel.
+# Host: the unit tests (ASan+UBSan builds), the BPF tests on the host
+# kernel, and tests/net/ (network namespaces on the host, no module).
+# VM: every tests/vm/test_*.sh in one boot of Debian's 6.1 kernel.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -40,6 +41,9 @@ done
 
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 run bpf-host tests/bpf/host.sh "$build"
+for t in tests/bpf/test_*.sh tests/net/test_*.sh; do
+	[[ -x $t ]] && run "$(basename "$(dirname "$t")")-$(basename "$t" .sh)" "$t" "$build"
+done
 
 # The VM's console log repeats the scripts' lines; count the per-script
 # logs the guest wrote instead.

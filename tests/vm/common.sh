@@ -13,7 +13,11 @@ if [[ ${DGFS_VM:-} != 1 ]]; then
 	exit 1
 fi
 
+# insmod loads no dependencies: load what modinfo lists first.
 dgfs_load() {
+	local deps
+	deps=$(modinfo -F depends "$BUILD/dgfs.ko" | tr , ' ')
+	[[ -z $deps ]] || modprobe -a $deps
 	check "insmod dgfs.ko" insmod "$BUILD/dgfs.ko"
 }
 

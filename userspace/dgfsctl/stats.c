@@ -21,6 +21,20 @@ const struct stats_field stats_fields[STATS_NFIELDS] = {
 	{ "lookup_hits",	DGFS_STATS_A_LOOKUP_HITS },
 	{ "obj_created",	DGFS_STATS_A_OBJ_CREATED },
 	{ "obj_destroyed",	DGFS_STATS_A_OBJ_DESTROYED },
+	{ "requests",	 DGFS_STATS_A_REQUESTS },
+	{ "replies",	 DGFS_STATS_A_REPLIES },
+	{ "datagrams",	 DGFS_STATS_A_DATAGRAMS },
+	{ "bytes",		 DGFS_STATS_A_BYTES },
+	{ "malformed",	 DGFS_STATS_A_MALFORMED },
+	{ "ring_full",	 DGFS_STATS_A_RING_FULL },
+	{ "token_rejected",	 DGFS_STATS_A_TOKEN_REJECTED },
+	{ "noent",		 DGFS_STATS_A_NOENT },
+	{ "range",		 DGFS_STATS_A_RANGE },
+	{ "io_errors",	 DGFS_STATS_A_IO_ERRORS },
+	{ "overloaded",	 DGFS_STATS_A_OVERLOADED },
+	{ "cache_misses",	 DGFS_STATS_A_CACHE_MISSES },
+	{ "send_errors",	 DGFS_STATS_A_SEND_ERRORS },
+	{ "stack_requests",	 DGFS_STATS_A_STACK_REQUESTS },
 };
 
 static const struct nla_policy stats_policy[DGFS_STATS_A_MAX + 1] = {
@@ -31,6 +45,20 @@ static const struct nla_policy stats_policy[DGFS_STATS_A_MAX + 1] = {
 	[DGFS_STATS_A_LOOKUP_HITS]	= { .type = NLA_U64 },
 	[DGFS_STATS_A_OBJ_CREATED]	= { .type = NLA_U64 },
 	[DGFS_STATS_A_OBJ_DESTROYED]	= { .type = NLA_U64 },
+	[DGFS_STATS_A_REQUESTS]	= { .type = NLA_U64 },
+	[DGFS_STATS_A_REPLIES]		= { .type = NLA_U64 },
+	[DGFS_STATS_A_DATAGRAMS]	= { .type = NLA_U64 },
+	[DGFS_STATS_A_BYTES]		= { .type = NLA_U64 },
+	[DGFS_STATS_A_MALFORMED]	= { .type = NLA_U64 },
+	[DGFS_STATS_A_RING_FULL]	= { .type = NLA_U64 },
+	[DGFS_STATS_A_TOKEN_REJECTED]	= { .type = NLA_U64 },
+	[DGFS_STATS_A_NOENT]		= { .type = NLA_U64 },
+	[DGFS_STATS_A_RANGE]		= { .type = NLA_U64 },
+	[DGFS_STATS_A_IO_ERRORS]	= { .type = NLA_U64 },
+	[DGFS_STATS_A_OVERLOADED]	= { .type = NLA_U64 },
+	[DGFS_STATS_A_CACHE_MISSES]	= { .type = NLA_U64 },
+	[DGFS_STATS_A_SEND_ERRORS]	= { .type = NLA_U64 },
+	[DGFS_STATS_A_STACK_REQUESTS]	= { .type = NLA_U64 },
 };
 
 int stats_parse_reply(struct nl_msg *msg, void *arg)

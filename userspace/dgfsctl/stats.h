@@ -8,7 +8,7 @@
 
 #include <netlink/msg.h>
 
-#define STATS_NFIELDS 7
+#define STATS_NFIELDS 21
 
 struct stats_info {
 	bool valid;

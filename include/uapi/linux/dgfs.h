@@ -27,7 +27,8 @@
  *                         (the key itself is never read back)
  * DGFS_CMD_STATS_GET      -> DGFS_A_STATS { STORES, CHUNKS, CHUNK_BYTES,
  *                                           LOOKUPS, LOOKUP_HITS,
- *                                           OBJ_CREATED, OBJ_DESTROYED }
+ *                                           OBJ_CREATED, OBJ_DESTROYED,
+ *                                           and the fast path's counters }
  *
  * Attribute tree:
  *
@@ -49,13 +50,15 @@
  *       DGFS_CONFIG_A_AUTH:         NLA_U8, 0 or 1
  *       DGFS_CONFIG_A_AUTH_KEY_SET: NLA_U8 (read only)
  *   DGFS_A_STATS: NLA_NESTED
- *       DGFS_STATS_A_*:        NLA_U64 each (read only)
+ *       DGFS_STATS_A_*:        NLA_U64 each (read only; see the enum)
  *
  * Numbers are in host byte order, as everywhere in netlink. The *_A_PAD
  * attributes only align 64-bit values and carry nothing.
  */
 #ifndef _UAPI_LINUX_DGFS_H
 #define _UAPI_LINUX_DGFS_H
+
+#include <linux/types.h>
 
 #define DGFS_GENL_NAME		"dgfs"
 #define DGFS_GENL_VERSION	1
@@ -135,8 +138,79 @@ enum dgfs_stats_attr {
 	DGFS_STATS_A_OBJ_CREATED,	/* module-wide: stores+chunks created */
 	DGFS_STATS_A_OBJ_DESTROYED,	/* module-wide: ... and freed */
 	DGFS_STATS_A_PAD,
+	/* The fast path, per namespace: */
+	DGFS_STATS_A_REQUESTS,		/* read requests taken off the rings */
+	DGFS_STATS_A_REPLIES,		/* ... answered with data (status OK) */
+	DGFS_STATS_A_DATAGRAMS,		/* reply datagrams sent */
+	DGFS_STATS_A_BYTES,		/* chunk bytes sent */
+	DGFS_STATS_A_MALFORMED,		/* requests refused as malformed */
+	DGFS_STATS_A_RING_FULL,		/* requests dropped: ring full */
+	DGFS_STATS_A_TOKEN_REJECTED,	/* bad, expired or missing token */
+	DGFS_STATS_A_NOENT,		/* unknown chunk */
+	DGFS_STATS_A_RANGE,		/* offset past the end */
+	DGFS_STATS_A_IO_ERRORS,		/* read errors */
+	DGFS_STATS_A_OVERLOADED,	/* answered AGAIN */
+	DGFS_STATS_A_CACHE_MISSES,	/* requests that had to read from disk */
+	DGFS_STATS_A_SEND_ERRORS,	/* datagrams that could not be sent */
+	DGFS_STATS_A_STACK_REQUESTS,	/* requests that came through the
+					 * socket rather than XDP */
 	__DGFS_STATS_A_LAST
 };
 #define DGFS_STATS_A_MAX (__DGFS_STATS_A_LAST - 1)
+
+/*
+ * Wire protocol v1: chunk reads over UDP (docs/PROTOCOL.md). Every integer
+ * is big-endian on the wire. A request is exactly one 72-byte datagram; a
+ * reply is one or more datagrams, each a 32-byte header and then payload
+ * (none when status is not OK). Malformed requests get no reply at all.
+ *
+ * token = SipHash-2-4(key, chunk[32] || expiry[4, BE] || client address[16])
+ * with the client address as IPv6 or IPv4-mapped (::ffff:a.b.c.d), stored
+ * as the 8 bytes libsodium's crypto_shorthash_siphash24() writes.
+ */
+#define DGFS_PROTO_MAGIC	0x44474653	/* "DGFS" */
+#define DGFS_PROTO_VERSION	1
+#define DGFS_TOKEN_LEN		8
+
+enum dgfs_proto_op {
+	DGFS_OP_READ = 1,
+	DGFS_OP_READ_REPLY = 0x81,
+};
+
+enum dgfs_proto_status {
+	DGFS_STATUS_OK = 0,
+	DGFS_STATUS_NOENT = 1,	/* unknown chunk */
+	DGFS_STATUS_RANGE = 2,	/* offset at or past the end */
+	DGFS_STATUS_ACCES = 3,	/* bad or expired token */
+	DGFS_STATUS_AGAIN = 4,	/* overloaded */
+	DGFS_STATUS_IO = 5,	/* read error */
+};
+
+struct dgfs_read_req {
+	__be32 magic;
+	__u8 version;
+	__u8 op;
+	__be16 flags;		/* 0; anything else is malformed */
+	__be64 req_id;		/* echoed in every reply datagram */
+	__u8 chunk[DGFS_CHUNK_ID_LEN];
+	__be64 offset;
+	__be32 length;		/* 1 .. max read size */
+	__be32 expiry;		/* token expiry, Unix seconds */
+	__u8 token[DGFS_TOKEN_LEN];
+} __attribute__((packed));
+
+struct dgfs_read_reply {
+	__be32 magic;
+	__u8 version;
+	__u8 op;
+	__be16 status;
+	__be64 req_id;
+	__be64 offset;		/* chunk offset of this datagram's payload */
+	__be32 total;		/* bytes the whole reply carries */
+	__be32 size;		/* the chunk's full size */
+} __attribute__((packed));
+
+#define DGFS_READ_REQ_LEN	72
+#define DGFS_READ_REPLY_HDR_LEN	32
 
 #endif /* _UAPI_LINUX_DGFS_H */

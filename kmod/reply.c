@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The service sockets and the reply datagrams.
+ *
+ * Each namespace with a store has two kernel UDP sockets (IPv4 and IPv6)
+ * bound to the service port. Replies are built by hand, as WireGuard and
+ * the UDP tunnels build theirs: an skb holding the 32-byte header, with the
+ * chunk's page-cache pages attached as fragments, then routed and sent with
+ * udp_tunnel{,6}_xmit_skb(). The sockets give the replies their source port,
+ * account their memory (sndbuf) and, through the encapsulation hook, take
+ * requests that reach the stack rather than XDP (a client on this host, or
+ * a NIC without the XDP program): those go to the same rings.
+ */
+#include <linux/ipv6.h>
+#include <linux/skbuff.h>
+#include <linux/udp.h>
+#include <net/ip.h>
+#include <net/ip6_route.h>
+#include <net/ipv6.h>
+#include <net/ipv6_stubs.h>
+#include <net/route.h>
+#include <net/udp_tunnel.h>
+
+#include "dgfs.h"
+#include "reply.h"
+#include <dgfs_kfuncs.h>
+
+/* Room for any link layer, IPv6 and UDP in front of our header. */
+#define REPLY_HEADROOM (MAX_HEADER + sizeof(struct ipv6hdr) + sizeof(struct udphdr))
+/* A datagram's payload in pages: leave a fragment for a misaligned start. */
+#define REPLY_MAX_PAYLOAD min_t(u32, (MAX_SKB_FRAGS - 1) * PAGE_SIZE, 65000)
+/* How long a worker waits for socket memory before dropping a datagram. */
+#define REPLY_WMEM_WAIT msecs_to_jiffies(200)
+#define REPLY_SNDBUF (4 << 20)
+
+/* ---- requests that came through the stack ------------------------------ */
+
+static void map_v4(u8 *to, __be32 addr)
+{
+	ipv6_addr_set_v4mapped(addr, (struct in6_addr *)to);
+}
+
+/* Softirq context, like XDP. 0 = consumed (always: this port is ours). */
+static int dgfs_sock_rcv(struct sock *sk, struct sk_buff *skb)
+{
+	struct dgfs_net *dn = rcu_dereference_sk_user_data(sk);
+	struct dgfs_xdp_req r;
+	struct udphdr *uh;
+
+	if (!dn)
+		goto drop;
+	if (skb->len != sizeof(struct udphdr) + DGFS_READ_REQ_LEN ||
+	    skb_copy_bits(skb, sizeof(struct udphdr), &r.req, sizeof(r.req))) {
+		dgfs_count(dn, DGFS_C_MALFORMED);
+		goto drop;
+	}
+	uh = udp_hdr(skb);
+	r.sport = uh->source;
+	r.dport = uh->dest;
+	r.ifindex = skb->skb_iif;
+	if (skb->protocol == htons(ETH_P_IP)) {
+		map_v4(r.saddr, ip_hdr(skb)->saddr);
+		map_v4(r.daddr, ip_hdr(skb)->daddr);
+	} else {
+		memcpy(r.saddr, &ipv6_hdr(skb)->saddr, 16);
+		memcpy(r.daddr, &ipv6_hdr(skb)->daddr, 16);
+	}
+	dgfs_count(dn, DGFS_C_STACK_REQUESTS);
+	dgfs_ring_submit(dn, &r);
+drop:
+	kfree_skb(skb);
+	return 0;
+}
+
+/* ---- the sockets -------------------------------------------------------- */
+
+static int socket_open(struct dgfs_net *dn, int family, u16 port,
+		       struct socket **sockp)
+{
+	struct udp_tunnel_sock_cfg tcfg = {
+		.sk_user_data = dn,
+		.encap_type = 1,
+		.encap_rcv = dgfs_sock_rcv,
+	};
+	struct udp_port_cfg cfg = {
+		.family = family,
+		.local_udp_port = htons(port),
+		.use_udp_checksums = true,
+		.use_udp6_tx_checksums = true,
+		.use_udp6_rx_checksums = true,
+		.ipv6_v6only = true,
+	};
+	int ret;
+
+	ret = udp_sock_create(dn->net, &cfg, sockp);
+	if (ret < 0)
+		return ret;
+	lock_sock((*sockp)->sk);
+	(*sockp)->sk->sk_userlocks |= SOCK_SNDBUF_LOCK;
+	WRITE_ONCE((*sockp)->sk->sk_sndbuf, REPLY_SNDBUF);
+	release_sock((*sockp)->sk);
+	setup_udp_tunnel_sock(dn->net, *sockp, &tcfg);
+	return 0;
+}
+
+/* Under dgfs_net.lock. (Re)binds the service port; on failure the old
+ * sockets, if any, stay as they were.
+ */
+int dgfs_sockets_open(struct dgfs_net *dn, u16 port,
+		      struct netlink_ext_ack *extack)
+{
+	struct socket *s4 = NULL, *s6 = NULL, *old4, *old6;
+	int ret;
+
+	lockdep_assert_held(&dn->lock);
+	if (dn->sock4 && dn->sock_port == port)
+		return 0;
+
+	ret = socket_open(dn, AF_INET, port, &s4);
+	if (ret == -EADDRINUSE) {
+		NL_SET_ERR_MSG(extack, "the fast-path UDP port is in use in this namespace");
+		return ret;
+	}
+	if (ret < 0) {
+		NL_SET_ERR_MSG(extack, "cannot open the fast-path UDP socket");
+		return ret;
+	}
+	ret = socket_open(dn, AF_INET6, port, &s6);
+	if (ret == -EADDRINUSE) {
+		NL_SET_ERR_MSG(extack, "the fast-path UDP port is in use in this namespace (IPv6)");
+		udp_tunnel_sock_release(s4);
+		return ret;
+	}
+	/* A namespace without IPv6 still serves IPv4. */
+	if (ret < 0)
+		s6 = NULL;
+
+	down_write(&dn->sock_sem);
+	old4 = dn->sock4;
+	old6 = dn->sock6;
+	dn->sock4 = s4;
+	dn->sock6 = s6;
+	dn->sock_port = port;
+	up_write(&dn->sock_sem);
+
+	if (old4)
+		udp_tunnel_sock_release(old4);
+	if (old6)
+		udp_tunnel_sock_release(old6);
+	return 0;
+}
+
+void dgfs_sockets_close(struct dgfs_net *dn)
+{
+	down_write(&dn->sock_sem);
+	if (dn->sock4)
+		udp_tunnel_sock_release(dn->sock4);
+	if (dn->sock6)
+		udp_tunnel_sock_release(dn->sock6);
+	dn->sock4 = NULL;
+	dn->sock6 = NULL;
+	up_write(&dn->sock_sem);
+}
+
+/* ---- replies ------------------------------------------------------------ */
+
+static int route4(struct dgfs_reply *rp)
+{
+	const struct dgfs_xdp_req *r = rp->r;
+	struct rtable *rt;
+
+	memset(&rp->fl4, 0, sizeof(rp->fl4));
+	rp->fl4.daddr = ((const struct in6_addr *)r->saddr)->s6_addr32[3];
+	rp->fl4.saddr = ((const struct in6_addr *)r->daddr)->s6_addr32[3];
+	rp->fl4.flowi4_proto = IPPROTO_UDP;
+	rp->fl4.fl4_sport = r->dport;
+	rp->fl4.fl4_dport = r->sport;
+	rt = ip_route_output_flow(rp->dn->net, &rp->fl4, rp->sk);
+	if (IS_ERR(rt) && rp->fl4.saddr) {
+		/* Sent to an address that is not ours (broadcast...). */
+		rp->fl4.saddr = 0;
+		rt = ip_route_output_flow(rp->dn->net, &rp->fl4, rp->sk);
+	}
+	if (IS_ERR(rt))
+		return PTR_ERR(rt);
+	rp->dst = &rt->dst;
+	rp->max_payload = dst_mtu(rp->dst) - sizeof(struct iphdr) -
+			  sizeof(struct udphdr) - DGFS_READ_REPLY_HDR_LEN;
+	return 0;
+}
+
+static int route6(struct dgfs_reply *rp)
+{
+	const struct dgfs_xdp_req *r = rp->r;
+	struct dst_entry *dst;
+
+	memset(&rp->fl6, 0, sizeof(rp->fl6));
+	memcpy(&rp->fl6.daddr, r->saddr, 16);
+	memcpy(&rp->fl6.saddr, r->daddr, 16);
+	rp->fl6.flowi6_proto = IPPROTO_UDP;
+	rp->fl6.fl6_sport = r->dport;
+	rp->fl6.fl6_dport = r->sport;
+	/* Link-local peers are only reachable where they came from. */
+	if (ipv6_addr_type(&rp->fl6.daddr) & IPV6_ADDR_LINKLOCAL)
+		rp->fl6.flowi6_oif = r->ifindex;
+	dst = ipv6_stub->ipv6_dst_lookup_flow(rp->dn->net, rp->sk, &rp->fl6,
+					      NULL);
+	if (IS_ERR(dst))
+		return PTR_ERR(dst);
+	rp->dst = dst;
+	rp->max_payload = dst_mtu(dst) - sizeof(struct ipv6hdr) -
+			  sizeof(struct udphdr) - DGFS_READ_REPLY_HDR_LEN;
+	return 0;
+}
+
+int dgfs_reply_begin(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
+		     struct dgfs_reply *rp)
+{
+	struct socket *sock;
+	int ret;
+
+	rp->dn = dn;
+	rp->r = r;
+	rp->dst = NULL;
+	rp->v4 = ipv6_addr_v4mapped((const struct in6_addr *)r->saddr);
+
+	down_read(&dn->sock_sem);
+	sock = rp->v4 ? dn->sock4 : dn->sock6;
+	if (!sock) {
+		ret = -ENOTCONN;
+		goto err;
+	}
+	rp->sk = sock->sk;
+	ret = rp->v4 ? route4(rp) : route6(rp);
+	if (ret < 0)
+		goto err;
+	rp->max_payload = clamp_t(u32, rp->max_payload, 512, REPLY_MAX_PAYLOAD);
+	return 0;
+err:
+	up_read(&dn->sock_sem);
+	dgfs_count(dn, DGFS_C_SEND_ERRORS);
+	net_dbg_ratelimited("dgfs: cannot answer %pI6c: %d\n", r->saddr, ret);
+	return ret;
+}
+
+void dgfs_reply_end(struct dgfs_reply *rp)
+{
+	dst_release(rp->dst);
+	up_read(&rp->dn->sock_sem);
+}
+
+struct sk_buff *dgfs_reply_alloc(struct dgfs_reply *rp, u16 status,
+				 u64 offset, u32 total, u64 size)
+{
+	struct dgfs_read_reply *hdr;
+	struct sk_buff *skb;
+
+	skb = alloc_skb(REPLY_HEADROOM + DGFS_READ_REPLY_HDR_LEN, GFP_KERNEL);
+	if (!skb)
+		return NULL;
+	skb_reserve(skb, REPLY_HEADROOM);
+	skb_set_inner_network_header(skb, 0);
+	hdr = skb_put(skb, sizeof(*hdr));
+	hdr->magic = cpu_to_be32(DGFS_PROTO_MAGIC);
+	hdr->version = DGFS_PROTO_VERSION;
+	hdr->op = DGFS_OP_READ_REPLY;
+	hdr->status = cpu_to_be16(status);
+	hdr->req_id = rp->r->req.req_id;
+	hdr->offset = cpu_to_be64(offset);
+	hdr->total = cpu_to_be32(total);
+	hdr->size = cpu_to_be32(min_t(u64, size, U32_MAX));
+	return skb;
+}
+
+void dgfs_reply_add_page(struct sk_buff *skb, struct page *page,
+			 unsigned int off, unsigned int len)
+{
+	get_page(page);		/* the skb's own reference: no copy */
+	skb_fill_page_desc(skb, skb_shinfo(skb)->nr_frags, page, off, len);
+	skb->len += len;
+	skb->data_len += len;
+	skb->truesize += len;
+	/* The pages belong to the page cache: whoever would write into
+	 * them (checksumming in place, say) must copy first.
+	 */
+	skb_shinfo(skb)->flags |= SKBFL_SHARED_FRAG;
+}
+
+void dgfs_reply_xmit(struct dgfs_reply *rp, struct sk_buff *skb)
+{
+	struct sock *sk = rp->sk;
+	unsigned int len = skb->len;
+
+	/* Back-pressure: a worker, never the packet path, waits for room. */
+	if (sk_wmem_alloc_get(sk) > READ_ONCE(sk->sk_sndbuf) &&
+	    !wait_event_timeout(*sk_sleep(sk),
+				sk_wmem_alloc_get(sk) <= READ_ONCE(sk->sk_sndbuf),
+				REPLY_WMEM_WAIT)) {
+		kfree_skb(skb);
+		dgfs_count(rp->dn, DGFS_C_SEND_ERRORS);
+		return;
+	}
+	skb_set_owner_w(skb, sk);
+	dst_hold(rp->dst);	/* the xmit consumes a reference */
+	if (rp->v4)
+		udp_tunnel_xmit_skb((struct rtable *)rp->dst, sk, skb,
+				    rp->fl4.saddr, rp->fl4.daddr, 0,
+				    ip4_dst_hoplimit(rp->dst), 0,
+				    rp->fl4.fl4_sport, rp->fl4.fl4_dport,
+				    false, false);
+	else
+		udp_tunnel6_xmit_skb(rp->dst, sk, skb, NULL, &rp->fl6.saddr,
+				     &rp->fl6.daddr, 0,
+				     ip6_dst_hoplimit(rp->dst), 0,
+				     rp->fl6.fl6_sport, rp->fl6.fl6_dport,
+				     false);
+	dgfs_count(rp->dn, DGFS_C_DATAGRAMS);
+	(void)len;
+}
+
+void dgfs_reply_status(struct dgfs_reply *rp, u16 status, u64 size)
+{
+	struct sk_buff *skb = dgfs_reply_alloc(rp, status, 0, 0, size);
+
+	if (skb)
+		dgfs_reply_xmit(rp, skb);
+	else
+		dgfs_count(rp->dn, DGFS_C_SEND_ERRORS);
+}
