@@ -1,0 +1,8 @@
+#!/bin/sh
+# /init of the test VM (busybox): load the virtio-9p modules, mount the
+# host's root read-only and continue in guest-init.sh chrooted into it.
+# dgfs_repo comes from the kernel command line as an environment variable.
+set -e
+while read -r m; do insmod "/lib/modules/$m"; done < /lib/modules/order
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=mmap hostroot /host
+exec chroot /host /bin/bash "${dgfs_repo:?}/tests/vm/guest-init.sh"

@@ -1,0 +1,120 @@
+#!/bin/bash
+# Boot Debian 12's 6.1 kernel under QEMU (TCG: no /dev/kvm needed) with the
+# host's root shared read-only, run test scripts in it as root, and report.
+# See tests/vm/README.md.
+set -euo pipefail
+
+usage() {
+	echo "usage: $0 [--interactive] [--net] [--out DIR] SCRIPT [SCRIPT...]" >&2
+	exit 2
+}
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+interactive=0 net=0 out=$repo/build/vm-run/last
+while [ $# -gt 0 ]; do
+	case $1 in
+	--interactive) interactive=1 ;;
+	--net) net=1 ;;
+	--out) [ $# -ge 2 ] || usage; out=$2; shift ;;
+	-*) usage ;;
+	*) break ;;
+	esac
+	shift
+done
+[ $# -gt 0 ] || [ $interactive = 1 ] || usage
+
+for s in "$@"; do
+	case $s in
+	/*) [ -f "$s" ] ;;
+	*) [ -f "$repo/$s" ] ;;
+	esac || { echo "no such script: $s (relative paths start at $repo)" >&2; exit 2; }
+done
+
+# Newest Debian 6.1 kernel that has its modules installed.
+ver=${VM_KVER:-}
+if [ -z "$ver" ]; then
+	for k in $(printf '%s\n' /boot/vmlinuz-6.1.*-amd64 | sort -rV); do
+		v=${k#/boot/vmlinuz-}
+		if [ -d "/lib/modules/$v" ]; then ver=$v; break; fi
+	done
+fi
+[ -n "$ver" ] || { echo "no /boot/vmlinuz-6.1.*-amd64 with modules" >&2; exit 1; }
+
+mkdir -p "$repo/build/vm" "$out"
+out=$(cd "$out" && pwd)
+rm -f "$out/status" "$out/console.log" "$out/dmesg.log"
+# The guest reads its work list from "scripts" (the kernel command line is
+# too small for it).
+for s in "$@"; do
+	rm -f "$out/$(basename "$s" .sh).log"
+	printf '%s\n' "$s"
+done > "$out/scripts"
+
+rd=$repo/build/vm/initramfs-$ver.cpio
+"$repo/tests/vm/mkinitramfs.sh" "$ver" "$rd"
+
+# Boot the uncompressed ELF vmlinux (PVH entry): TCG takes ~3 s to unpack
+# the bzImage. It is the bzImage's xz payload.
+vmlinux=$repo/build/vm/vmlinux-$ver
+if [ ! "$vmlinux" -nt "/boot/vmlinuz-$ver" ]; then
+	off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "/boot/vmlinuz-$ver" | awk -F: 'NR == 1 { print $1 }')
+	xz -dc --single-stream < <(tail -c +"$((off + 1))" "/boot/vmlinuz-$ver") > "$vmlinux.$$"
+	mv "$vmlinux.$$" "$vmlinux"
+fi
+
+# A fresh scratch disk per run, so runs neither share state nor collide.
+disk=$repo/build/vm/scratch-$$.img
+trap 'rm -f "$disk"' EXIT
+truncate -s 1G "$disk"
+mkfs.ext4 -q -F "$disk"
+
+qemu=(qemu-system-x86_64 -nographic -no-reboot -m 2048 -smp 2
+	-bios qboot.rom -kernel "$vmlinux" -initrd "$rd"
+	-append "console=ttyS0 quiet panic=-1 dgfs_repo=$repo dgfs_net=$net dgfs_interactive=$interactive"
+	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
+	-virtfs "local,path=$out,mount_tag=out,security_model=none"
+	-drive "file=$disk,format=raw,if=virtio")
+if [ $net = 1 ]; then
+	qemu+=(-netdev "user,id=n0,hostfwd=udp:127.0.0.1:${DGFS_UDP_PORT:-7878}-:7878,hostfwd=tcp:127.0.0.1:${DGFS_HTTP_PORT:-8080}-:8080"
+		-device "virtio-net-pci,netdev=n0")
+else
+	qemu+=(-nic none)
+fi
+
+echo "vm: kernel $ver, results in $out"
+start=$EPOCHREALTIME
+qrc=0
+if [ $interactive = 1 ]; then
+	# The user owns the session: no timeout; QEMU needs the terminal.
+	"${qemu[@]}" 2>&1 | tee "$out/console.log" || qrc=$?
+else
+	# stdin from /dev/null keeps the terminal ours; --foreground lets ^C
+	# reach QEMU.
+	timeout --foreground -k 10 "${VM_TIMEOUT:-1200}" "${qemu[@]}" < /dev/null 2>&1 |
+		tee "$out/console.log" || qrc=$?
+fi
+awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "vm: round took %.1f s\n", b - a }'
+
+fail=0
+if [ $qrc = 124 ]; then
+	echo "FAIL: VM timed out after ${VM_TIMEOUT:-1200} s"; fail=1
+elif [ $qrc != 0 ]; then
+	echo "FAIL: QEMU exited with $qrc"; fail=1
+fi
+if [ ! -f "$out/status" ]; then
+	echo "FAIL: no $out/status: the VM crashed before running the scripts"
+	exit 1
+fi
+while read -r rc s; do
+	why=
+	[ "$rc" = 0 ] || why="exit $rc"
+	if grep -q '^FAIL: dmesg clean after' "$out/$(basename "$s" .sh).log"; then
+		why="${why:+$why, }kernel trouble in dmesg"
+	fi
+	if [ -z "$why" ]; then echo "PASS: $s"; else echo "FAIL: $s ($why)"; fail=1; fi
+done < "$out/status"
+if [ "$(wc -l < "$out/status")" != $# ]; then
+	echo "FAIL: only $(wc -l < "$out/status") of $# scripts finished (VM crashed or timed out)"
+	fail=1
+fi
+exit $fail
