@@ -859,16 +859,19 @@ static void test_config_stats_print(void)
 	stats_print(&s);
 	out = cap_end();
 	CHECK("stats: text exact",
-	      !strcmp(out, "stores 1\nchunks 2\nchunk_bytes 3\nlookups 4\nlookup_hits 5\n"
-			   "obj_created 6\nobj_destroyed 18446744073709551615\n"));
+	      !strncmp(out, "stores 1\nchunks 2\nchunk_bytes 3\nlookups 4\nlookup_hits 5\n"
+			   "obj_created 6\nobj_destroyed 18446744073709551615\nrequests 0\n",
+		       strlen("stores 1\nchunks 2\nchunk_bytes 3\nlookups 4\nlookup_hits 5\n"
+			      "obj_created 6\nobj_destroyed 18446744073709551615\nrequests 0\n")) &&
+	      !strcmp(out + strlen(out) - strlen("stack_requests 0\n"), "stack_requests 0\n"));
 	free(out);
 
 	cap_begin(true, true);
 	stats_print(&s);
 	out = cap_end();
 	v = jparse(out);
-	CHECK("stats: pretty JSON object of 7 counters",
-	      v && v->t == J_OBJ && v->n == 7 &&
+	CHECK("stats: pretty JSON object of every counter",
+	      v && v->t == J_OBJ && v->n == STATS_NFIELDS &&
 	      jnum_is(jget(v, "stores"), "1") && jnum_is(jget(v, "lookup_hits"), "5") &&
 	      jnum_is(jget(v, "obj_destroyed"), "18446744073709551615"));
 	jfree(v);
