@@ -27,9 +27,18 @@ mkdir /run/carry
 for s in "${scripts[@]}"; do
 	case $s in /tmp/*) cp --parents "$s" /run/carry ;; esac
 done
+# A repository that lives under /tmp (CI may clone there) would vanish too:
+# hold it on a bind mount across the new /tmp and put it back in place.
+case ${dgfs_repo:?} in
+/tmp/*) mkdir /run/repo && mount --bind "$dgfs_repo" /run/repo ;;
+esac
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 [ ! -d /run/carry/tmp ] || cp -a /run/carry/tmp/. /tmp/
 rm -rf /run/carry
+if [ -d /run/repo ]; then
+	mkdir -p "$dgfs_repo"
+	mount --move /run/repo "$dgfs_repo"
+fi
 
 modprobe -a virtio_blk ext4
 mount /dev/vda /mnt

@@ -4,5 +4,8 @@
 # dgfs_repo comes from the kernel command line as an environment variable.
 set -e
 while read -r m; do insmod "/lib/modules/$m"; done < /lib/modules/order
-mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=mmap hostroot /host
+# cache=loose: every exec reads binaries and libraries over 9p; caching
+# them halves the round. The price: host files changed while the VM runs
+# may look stale inside.
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose hostroot /host
 exec chroot /host /bin/bash "${dgfs_repo:?}/tests/vm/guest-init.sh"
