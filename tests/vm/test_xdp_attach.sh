@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# dgfs's XDP program on Debian's 6.1 kernel: it passes the 6.1 verifier
+# with and without dgfs.ko, sits in libxdp's dispatcher next to another XDP
+# program on a veth, counts, hands valid requests to the module, and holds
+# the module while attached (rmmod fails until it is detached).
+set -u
+cd "$(dirname "$0")/../.."
+. tests/vm/common.sh
+
+XT=$BUILD/xdp_test
+AT=$BUILD/xdp_attach_test
+PASS_OBJ=$BUILD/bpf/xdp_pass.bpf.o
+PORT=7878
+ns_s=dgfs-xdp-s ns_c=dgfs-xdp-c
+pin=/sys/fs/bpf/dgfs-test
+tmp=$(mktemp -d)
+
+S() { nsenter --net="/run/netns/$ns_s" "$@"; }
+C() { ip netns exec "$ns_c" "$@"; }
+A() { S "$AT" -p "$pin" "$@"; }
+
+cleanup() {
+	[[ -e /run/netns/$ns_s ]] && S xdp-loader unload --all dg0 >/dev/null 2>&1
+	ip netns del "$ns_s" 2>/dev/null
+	ip netns del "$ns_c" 2>/dev/null
+	rm -rf "$pin" "$tmp"
+}
+trap cleanup EXIT
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+
+# ---- the 6.1 verifier, without the module ---------------------------------
+$XT || fail "xdp_test (BPF_PROG_TEST_RUN on 6.1) exited $?"
+refuse "have_kmod needs the module" 1 "is dgfs.ko loaded" $XT --kmod
+
+# ---- a veth pair, a second XDP program --------------------------------------
+modprobe veth
+ip netns add "$ns_s" && ip netns add "$ns_c" &&
+	ip link add dg0 netns "$ns_s" type veth peer name dg1 netns "$ns_c" &&
+	ip -n "$ns_s" addr add 198.18.0.1/24 dev dg0 &&
+	ip -n "$ns_c" addr add 198.18.0.2/24 dev dg1 &&
+	ip -n "$ns_s" link set dg0 up && ip -n "$ns_s" link set lo up &&
+	ip -n "$ns_c" link set dg1 up
+check "veth pair dg0/dg1 in two namespaces" [ $? = 0 ]
+mac=$(ip -n "$ns_s" -o link show dg0 | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2)
+ip -n "$ns_c" neigh replace 198.18.0.1 lladdr "$mac" dev dg1 nud permanent
+
+counter() { A counters | awk -v k="$1" '$1 == k { print $2 }'; }
+
+send() {
+	C python3 - "$PORT" "$@" <<'EOF'
+import socket, struct, sys
+port = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for kind in sys.argv[2:]:
+    req = struct.pack(">IBBHQ32sQII8s", 0x44474653, 1, 1, 0, 7, b"\x11" * 32,
+                      0, 4096, 2000000000, b"\0" * 8)
+    if kind == "bad_magic":
+        req = b"XXXX" + req[4:]
+    s.sendto(req, ("198.18.0.1", port))
+EOF
+}
+
+# listen SECONDS: datagrams reaching a UDP socket on the port in the server
+# namespace, counted into $tmp/got.
+listen() {
+	rm -f "$tmp/ready" "$tmp/got"
+	S python3 - "$1" "$PORT" "$tmp" <<'EOF' &
+import socket, sys, time
+secs, port, tmp = float(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("198.18.0.1", port))
+s.settimeout(0.1)
+open(tmp + "/ready", "w").write("ready\n")
+n, end = 0, time.time() + secs
+while time.time() < end:
+    try:
+        s.recvfrom(2048)
+        n += 1
+    except socket.timeout:
+        pass
+open(tmp + "/got", "w").write("%d\n" % n)
+EOF
+	for _ in $(seq 100); do [[ -e $tmp/ready ]] && break; sleep 0.1; done
+}
+
+# delta NAME BEFORE: how far a counter moved.
+delta() { echo $(($(counter "$1") - $2)); }
+status_has() { S xdp-loader status dg0 | grep -qw "$1"; }
+
+for mode in skb native; do
+	S xdp-loader unload --all dg0 >/dev/null 2>&1
+	check "$mode: xdp-loader loads xdp_pass" S xdp-loader load -m "$mode" dg0 "$PASS_OBJ"
+	check "$mode: ... in libxdp's dispatcher" status_has xdp_dispatcher
+	check "$mode: dgfs attaches next to it (no module)" A attach dg0 "$mode"
+	check "$mode: xdp-loader status shows dgfs_xdp" status_has dgfs_xdp
+	check "$mode: ... and xdp_pass" status_has xdp_pass
+	same "$mode: dgfs_xdp_status" "$(A status dg0 | sed 's/prog_id [0-9]*/prog_id N/')" \
+		"attached 1 mode $mode prog_id N others 1 have_kmod 0 port $PORT max_read 1048576"
+
+	valid=$(counter requests_valid) bad=$(counter bad_magic) nokmod=$(counter no_kmod)
+	listen 3
+	send bad_magic valid
+	wait
+	same "$mode: bad_magic counted" "$(delta bad_magic "$bad")" 1
+	same "$mode: requests_valid counted" "$(delta requests_valid "$valid")" 1
+	same "$mode: no_kmod counted" "$(delta no_kmod "$nokmod")" 1
+	same "$mode: only the valid request reached the UDP server" "$(cat "$tmp/got" 2>/dev/null)" 1
+
+	check "$mode: detach" A detach dg0
+	check "$mode: dgfs_xdp is gone" bash -c "! nsenter --net=/run/netns/$ns_s xdp-loader status dg0 | grep -qw dgfs_xdp"
+	check "$mode: xdp_pass stays" status_has xdp_pass
+done
+
+# `ip netns exec` hides /sys/fs/bpf; the loader then uses pid 1's bpffs.
+same "the counters read the same under ip netns exec" \
+	"$(ip netns exec "$ns_s" "$AT" -p "$pin" counters 2>&1)" "$(A counters)"
+check "attach under ip netns exec" ip netns exec "$ns_s" "$AT" -p "$pin" attach dg0 native
+check "... still attached after it exits, in the system's dispatcher" status_has dgfs_xdp
+check "... next to xdp_pass" status_has xdp_pass
+check "detach under ip netns exec" ip netns exec "$ns_s" "$AT" -p "$pin" detach dg0
+
+# ---- with the module -----------------------------------------------------
+# shellcheck disable=SC2046
+modprobe -a $(modinfo -F depends "$BUILD/dgfs.ko" | tr , ' ')
+dgfs_load
+$XT --kmod || fail "xdp_test --kmod (BPF_PROG_TEST_RUN calling the module) exited $?"
+
+for mode in skb native; do
+	S xdp-loader unload --all dg0 >/dev/null 2>&1
+	check "$mode: xdp-loader loads xdp_pass" S xdp-loader load -m "$mode" dg0 "$PASS_OBJ"
+	check "$mode: dgfs attaches with have_kmod, next to xdp_pass" A attach dg0 "$mode" kmod
+	check "$mode: ... xdp_pass still there" status_has xdp_pass
+	same "$mode: dgfs_xdp_status says have_kmod" "$(A status dg0 | grep -o 'have_kmod [01]')" \
+		"have_kmod 1"
+
+	valid=$(counter requests_valid) sub=$(counter submitted) bad=$(counter bad_magic)
+	reqs=$(S "$CTL" stats | awk '$1 == "requests" { print $2 }')
+	listen 3
+	send valid bad_magic valid
+	wait
+	same "$mode: requests_valid counted" "$(delta requests_valid "$valid")" 2
+	same "$mode: submitted to the module" "$(delta submitted "$sub")" 2
+	same "$mode: bad_magic counted" "$(delta bad_magic "$bad")" 1
+	same "$mode: nothing reached the UDP server (the module took them)" \
+		"$(cat "$tmp/got" 2>/dev/null)" 0
+	same "$mode: the module took 2 requests off its rings" \
+		"$(($(S "$CTL" stats | awk '$1 == "requests" { print $2 }') - ${reqs:-0}))" 2
+	A counters | grep -Ev ' 0$' | sed "s/^/  $mode counters: /"
+
+	refuse "$mode: rmmod dgfs fails while the program is attached" 1 "in use" rmmod dgfs
+	check "$mode: detach" A detach dg0
+	check "$mode: xdp_pass stays" status_has xdp_pass
+done
+
+S xdp-loader unload --all dg0 >/dev/null 2>&1
+dgfs_unload
+finish
