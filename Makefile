@@ -89,23 +89,26 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@
 
 # ---- userspace ------------------------------------------------------------
+# The parts below keep their own rules and add to USER_BINS (and UNIT_LIBS):
+# the XDP loader library and its tests; the fast-path userspace (protocol
+# library, client, bench, userspace server).
+include bpf/xdp.mk
+include userspace/fastpath.mk
+
 DGFSCTL_SRCS := $(wildcard userspace/dgfsctl/*.c)
 KFUNC_TEST_SRCS := tests/bpf/kfunc_test.c
 
-USER_BINS := $(BUILD)/dgfsctl $(BUILD)/kfunc_test
+USER_BINS += $(BUILD)/dgfsctl $(BUILD)/kfunc_test
 
-$(BUILD)/dgfsctl: $(DGFSCTL_SRCS) $(wildcard userspace/dgfsctl/*.h) include/uapi/linux/dgfs.h | deps
+$(BUILD)/dgfsctl: $(DGFSCTL_SRCS) $(wildcard userspace/dgfsctl/*.h) include/uapi/linux/dgfs.h \
+		$(XDP_LOADER_DEPS) | deps
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) $(NL_CFLAGS) $(DGFSCTL_SRCS) -o $@ $(NL_LIBS)
+	$(CC) $(CFLAGS_COMMON) $(NL_CFLAGS) $(XDP_LOADER_CFLAGS) $(DGFSCTL_SRCS) \
+		$(XDP_LOADER_SRCS) -o $@ $(NL_LIBS) $(XDP_LOADER_LIBS)
 
 $(BUILD)/kfunc_test: $(KFUNC_TEST_SRCS) $(BUILD)/bpf/kfunc_lookup.skel.h | deps
 	$(CC) $(CFLAGS_COMMON) -I$(BUILD)/bpf $(KFUNC_TEST_SRCS) -o $@ $(BPF_LIBS) -lpthread
 
-# The fast-path userspace (protocol library, client, bench, userspace server)
-# keeps its own rules; it appends to USER_BINS and UNIT_DEPS.
-include userspace/fastpath.mk
-# The XDP program's loader library and its tests keep their own rules too.
-include bpf/xdp.mk
 
 userspace: $(USER_BINS)
 
@@ -113,9 +116,11 @@ userspace: $(USER_BINS)
 # Unit tests run on the host under ASan and UBSan.
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_*.c))
 
-$(BUILD)/unit/test_%: tests/unit/test_%.c $(wildcard userspace/*/*.c userspace/*/*.h) | deps
+$(BUILD)/unit/test_%: tests/unit/test_%.c $(wildcard userspace/*/*.c userspace/*/*.h) \
+		$(XDP_LOADER_DEPS) | deps
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) $(NL_CFLAGS) -Iuserspace $< -o $@ $(NL_LIBS) $(UNIT_LIBS)
+	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) $(NL_CFLAGS) $(XDP_LOADER_CFLAGS) -Iuserspace $< -o $@ \
+		$(NL_LIBS) $(XDP_LOADER_LIBS) $(UNIT_LIBS)
 
 test: all $(UNIT_TESTS)
 	tests/run-all.sh $(BUILD)

@@ -16,6 +16,8 @@
 #include "dgfsctl/print.c"
 #include "dgfsctl/stats.c"
 #include "dgfsctl/store.c"
+#include "dgfsctl/xdp.c"
+#include "xdp/dgfs_xdp_loader.c"
 
 #include <stdio.h>
 #include <stdlib.h>

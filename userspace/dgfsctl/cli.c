@@ -19,6 +19,7 @@ static const struct dgfsctl_object objects[] = {
 	{ "chunk", chunk_cmds, NULL },
 	{ "config", config_cmds, NULL },
 	{ "stats", stats_cmds, "show" },
+	{ "xdp", xdp_cmds, NULL },
 	{ NULL, NULL, NULL },
 };
 

@@ -49,6 +49,7 @@ extern const struct dgfsctl_cmd store_cmds[];
 extern const struct dgfsctl_cmd chunk_cmds[];
 extern const struct dgfsctl_cmd config_cmds[];
 extern const struct dgfsctl_cmd stats_cmds[];
+extern const struct dgfsctl_cmd xdp_cmds[];
 
 /* Prints "dgfsctl: <problem>" and the command's usage; returns EXIT_USAGE. */
 int cmd_usage_error(const struct dgfsctl_cmd *cmd, const char *fmt, ...)

@@ -9,6 +9,7 @@
 
 #include <linux/dgfs.h>
 
+#include "dgfs_xdp_loader.h"
 #include "dgfsctl.h"
 #include "print.h"
 #include "stats.h"
@@ -88,6 +89,13 @@ void stats_print(const struct stats_info *s)
 		print_text("%s ", stats_fields[i].name);
 		print_u64(PRINT_ANY, stats_fields[i].name, "%" PRIu64 "\n", s->val[i]);
 	}
+	for (i = 0; s->have_xdp && i < DGFS_XDP_NR_COUNTERS; i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "xdp_%s", dgfs_xdp_counter_name(i));
+		print_text("%s ", name);
+		print_u64(PRINT_ANY, name, "%" PRIu64 "\n", s->xdp[i]);
+	}
 	close_json_object();
 	print_end();
 }
@@ -112,6 +120,10 @@ static int stats_cmd_show(struct dgfsctl *ctl, const struct dgfsctl_cmd *cmd,
 		fprintf(stderr, "dgfsctl: %s: the kernel sent no statistics\n", req.what);
 		return EXIT_ERROR;
 	}
+	/* No XDP program ever attached is no error: there is just nothing
+	 * to add.
+	 */
+	s.have_xdp = !dgfs_xdp_counters(s.xdp, NULL, 0);
 	stats_print(&s);
 	return EXIT_OK;
 }

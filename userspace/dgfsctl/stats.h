@@ -8,11 +8,16 @@
 
 #include <netlink/msg.h>
 
+#include "dgfs_xdp.h"
+
 #define STATS_NFIELDS 21
 
 struct stats_info {
 	bool valid;
 	uint64_t val[STATS_NFIELDS];	/* in the order of stats_fields[] */
+	/* The XDP program's counters, when one was ever attached. */
+	bool have_xdp;
+	uint64_t xdp[DGFS_XDP_NR_COUNTERS];
 };
 
 struct stats_field {
@@ -24,7 +29,9 @@ extern const struct stats_field stats_fields[STATS_NFIELDS];
 
 /* dgfs_req.parse with a struct stats_info as arg. */
 int stats_parse_reply(struct nl_msg *msg, void *arg);
-/* One JSON object or one "name value" line per counter. */
+/* One JSON object or one "name value" line per counter; the XDP
+ * program's are named xdp_<name>.
+ */
 void stats_print(const struct stats_info *s);
 
 #endif /* DGFSCTL_STATS_H */
