@@ -31,10 +31,10 @@ DEB_PACKAGES := \
 	libelf-dev zlib1g-dev pkg-config dwarves bc flex bison xz-utils \
 	linux-headers-amd64 linux-image-amd64 linux-source-6.1 \
 	qemu-system-x86 busybox-static cpio e2fsprogs kmod iproute2 util-linux \
-	libnl-3-dev libnl-genl-3-dev libsodium-dev python3
+	libnl-3-dev libnl-genl-3-dev libsodium-dev python3 time
 
 .DELETE_ON_ERROR:
-.PHONY: all deps kmod bpf userspace test run clean distclean
+.PHONY: all deps kmod bpf userspace test run bench-fast clean distclean
 
 all: kmod bpf userspace
 
@@ -127,6 +127,10 @@ test: all $(UNIT_TESTS)
 
 run: all
 	tests/vm/vm.sh --interactive --net tests/vm/storage-host.sh
+
+# Numbers, not a test: the kernel fast path against dgfs-userd, in the VM.
+bench-fast: all
+	tests/vm/vm.sh --out $(BUILD)/bench tests/vm/bench_fast.sh
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null

@@ -1,2 +1,32 @@
-# Rules for the fast-path userspace programs (included by the top Makefile).
-UNIT_LIBS ?=
+# The fast path's userspace (included by the top Makefile): the protocol
+# library (userspace/proto), the `dgfs` client, the `dgfs-bench` load
+# generator and the `dgfs-userd` userspace server. docs/PROTOCOL.md
+# describes all four.
+
+FASTPATH_CFLAGS := $(CFLAGS_COMMON) -Iuserspace
+FASTPATH_LIBS   := -lsodium -lpthread -lm
+PROTO_SRCS      := userspace/proto/dgfs_proto.c userspace/proto/reader.c userspace/proto/net.c
+PROTO_HDRS      := $(wildcard userspace/proto/*.h) include/uapi/linux/dgfs.h
+
+DGFS_CLIENT_SRCS := $(wildcard userspace/client/*.c)
+DGFS_BENCH_SRCS  := $(wildcard userspace/bench/*.c)
+DGFS_USERD_SRCS  := $(wildcard userspace/server/*.c)
+
+USER_BINS += $(BUILD)/dgfs $(BUILD)/dgfs-bench $(BUILD)/dgfs-userd
+# The unit tests #include the library's .c files.
+UNIT_LIBS += -lsodium -lpthread -lm
+
+$(BUILD)/dgfs: $(DGFS_CLIENT_SRCS) $(wildcard userspace/client/*.h) $(PROTO_SRCS) \
+		$(PROTO_HDRS) | deps
+	@mkdir -p $(@D)
+	$(CC) $(FASTPATH_CFLAGS) $(DGFS_CLIENT_SRCS) $(PROTO_SRCS) -o $@ $(FASTPATH_LIBS)
+
+$(BUILD)/dgfs-bench: $(DGFS_BENCH_SRCS) $(wildcard userspace/bench/*.h) $(PROTO_SRCS) \
+		$(PROTO_HDRS) | deps
+	@mkdir -p $(@D)
+	$(CC) $(FASTPATH_CFLAGS) $(DGFS_BENCH_SRCS) $(PROTO_SRCS) -o $@ $(FASTPATH_LIBS)
+
+$(BUILD)/dgfs-userd: $(DGFS_USERD_SRCS) $(wildcard userspace/server/*.h) $(PROTO_SRCS) \
+		$(PROTO_HDRS) | deps
+	@mkdir -p $(@D)
+	$(CC) $(FASTPATH_CFLAGS) $(DGFS_USERD_SRCS) $(PROTO_SRCS) -o $@ $(FASTPATH_LIBS)

@@ -1,0 +1,330 @@
+#!/usr/bin/env bash
+# dgfs-userd, dgfs fetch and dgfs-bench end to end, on the host (no kernel
+# module): a server and a client network namespace joined by a veth pair
+# (198.18.0.0/15 and 2001:2::/48 only, both set aside for benchmarks), the
+# server serving chunks this script makes, the client reading them over
+# IPv4 and IPv6, whole and in random ranges, through refusals, malformed
+# datagrams and a lossy link. Nothing leaves the two namespaces.
+#   tests/net/test_userd.sh BUILD_DIR      (as root)
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+
+BUILD=${1:-build}
+DGFS=$BUILD/dgfs
+USERD=$BUILD/dgfs-userd
+BENCH=$BUILD/dgfs-bench
+KEY=000102030405060708090a0b0c0d0e0f
+PORT=7878
+V4=198.18.0.1 V4_CLIENT=198.18.0.2
+V6=2001:2::1 V6_CLIENT=2001:2::2
+srv=dgfs-userd-srv-$$ cli=dgfs-userd-cli-$$
+s() { ip netns exec "$srv" "$@"; }
+c() { ip netns exec "$cli" "$@"; }
+
+tmp=$(mktemp -d /tmp/dgfs-userd-test.XXXXXX)
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
+	ip netns del "$srv" 2>/dev/null
+	ip netns del "$cli" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+for b in "$DGFS" "$USERD" "$BENCH"; do
+	[[ -x $b ]] || { fail "$b is built (make userspace)"; finish; }
+done
+if [[ $(id -u) != 0 ]]; then
+	fail "must run as root (network namespaces)"
+	finish
+fi
+
+# ---- the two hosts ----------------------------------------------------------
+ip netns add "$srv" && ip netns add "$cli" || { fail "netns add"; finish; }
+# Made inside the server namespace: no device ever appears in ours.
+ip -n "$srv" link add dg0 type veth peer name dg1 netns "$cli"
+s ip addr add $V4/24 dev dg0 && c ip addr add $V4_CLIENT/24 dev dg1
+s ip addr add $V6/64 dev dg0 nodad && c ip addr add $V6_CLIENT/64 dev dg1 nodad
+s ip link set dg0 up && c ip link set dg1 up
+s ip link set lo up && c ip link set lo up
+
+# ---- the chunks: files named by their SHA-256 --------------------------------
+store=$tmp/store
+mkdir -p "$store"
+declare -A size=([one]=1 [page]=4096 [odd]=$((1048576 + 7)) [big]=$((16 << 20)))
+declare -A id path
+for n in one page odd big; do
+	head -c "${size[$n]}" /dev/urandom >"$tmp/$n"
+	id[$n]=$(sha256sum "$tmp/$n" | cut -c1-64)
+	path[$n]=$store/${id[$n]}
+	mv "$tmp/$n" "${path[$n]}"
+done
+
+# start_userd LOG ARGS...: a server in the server namespace; waits until it
+# serves. Its pid goes to $userd_pid.
+start_userd() {
+	local log=$1 i
+	shift
+	# `ip netns exec` execs the program in place: $! is the server.
+	ip netns exec "$srv" "$USERD" "$@" >"$log" 2>&1 &
+	userd_pid=$!
+	pids+=("$userd_pid")
+	for i in $(seq 50); do
+		grep -q "serving" "$log" 2>/dev/null && return 0
+		kill -0 "$userd_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$log"
+	return 1
+}
+
+# counter NAME: the server's counter, fresh (SIGUSR1 makes it print them).
+counter() {
+	local before i
+	before=$(grep -c '^dgfs-userd counters:' "$tmp/userd.log")
+	kill -USR1 "$main_pid"
+	for i in $(seq 50); do
+		(($(grep -c '^dgfs-userd counters:' "$tmp/userd.log") > before)) && break
+		sleep 0.05
+	done
+	awk -v k="$1" '$1 == k { v = $2 } END { print v }' "$tmp/userd.log"
+}
+
+check "dgfs-userd starts (auth on, 2 threads)" \
+	start_userd "$tmp/userd.log" -p $PORT --key $KEY --threads 2 -v "$store"
+main_pid=$userd_pid
+
+# fetch HOST NAME [options]: a chunk into $tmp/got.
+fetch() {
+	local host=$1 n=$2
+	shift 2
+	rm -f "$tmp/got"
+	c "$DGFS" fetch -p $PORT --key $KEY "$@" -o "$tmp/got" "$host" "${id[$n]}"
+}
+
+# ---- whole chunks and ranges ---------------------------------------------------
+for host in $V4 $V6; do
+	for n in one page odd big; do
+		if fetch $host $n && cmp -s "$tmp/got" "${path[$n]}"; then
+			pass "whole chunk $n (${size[$n]} bytes) over $host"
+		else
+			fail "whole chunk $n (${size[$n]} bytes) over $host"
+		fi
+	done
+	bad=0
+	for _ in $(seq 15); do
+		n=$(shuf -n1 -e page odd big)
+		off=$(shuf -n1 -i 0-$((size[$n] - 1)))
+		len=$(shuf -n1 -i 1-$((3 << 20)))
+		dd if="${path[$n]}" iflag=skip_bytes,count_bytes skip="$off" count="$len" \
+			of="$tmp/want" status=none
+		if ! fetch $host $n --offset "$off" --length "$len" ||
+		   ! cmp -s "$tmp/got" "$tmp/want"; then
+			bad=$((bad + 1))
+			echo "  mismatch: $n offset $off length $len over $host"
+		fi
+	done
+	same "15 random ranges over $host match dd of the same bytes" "$bad" 0
+done
+if fetch $V4 odd --window 1 --req-size 1000 && cmp -s "$tmp/got" "${path[odd]}"; then
+	pass "window 1 of 1000-byte requests"
+else
+	fail "window 1 of 1000-byte requests"
+fi
+c "$DGFS" fetch -p $PORT --key $KEY $V4 "${id[page]}" >"$tmp/stdout"
+check "fetch writes to stdout without -o" cmp -s "$tmp/stdout" "${path[page]}"
+
+# ---- refusals --------------------------------------------------------------------
+bad_before=$(counter token_bad) expired_before=$(counter token_expired)
+refuse "a token under another key: ACCES" 3 "ACCES" \
+	fetch $V4 page --key 0f0e0d0c0b0a09080706050403020100
+check "... and no data written" test ! -s "$tmp/got"
+refuse "an expired token: ACCES" 3 "ACCES" fetch $V4 page --expiry -10
+check "... and no data written" test ! -s "$tmp/got"
+tok=$("$DGFS" token --key $KEY --addr 198.18.0.99 --expiry 600 "${id[page]}")
+rm -f "$tmp/got"
+refuse "a token minted for another address: ACCES" 3 "ACCES" \
+	c "$DGFS" fetch -p $PORT --token "${tok% *}" --expiry "${tok#* }" -o "$tmp/got" \
+	$V4 "${id[page]}"
+check "... and no data written" test ! -s "$tmp/got"
+tok=$("$DGFS" token --key $KEY --addr $V4_CLIENT --expiry 600 "${id[page]}")
+rm -f "$tmp/got"
+c "$DGFS" fetch -p $PORT --token "${tok% *}" --expiry "${tok#* }" -o "$tmp/got" \
+	$V4 "${id[page]}"
+check "a token minted for our address by dgfs token works" cmp -s "$tmp/got" "${path[page]}"
+tok=$("$DGFS" token --key $KEY --addr $V6_CLIENT --expiry 600 "${id[page]}")
+rm -f "$tmp/got"
+c "$DGFS" fetch -p $PORT --token "${tok% *}" --expiry "${tok#* }" -o "$tmp/got" \
+	$V6 "${id[page]}"
+check "... and over IPv6 (the address is not mapped)" cmp -s "$tmp/got" "${path[page]}"
+same "the server counted 2 bad tokens" "$(counter token_bad)" $((bad_before + 2))
+same "the server counted 1 expired token" "$(counter token_expired)" $((expired_before + 1))
+refuse "an unknown chunk: NOENT" 4 "NOENT" \
+	c "$DGFS" fetch -p $PORT --key $KEY -o "$tmp/got" $V4 "$(printf '%064d' 5)"
+refuse "an offset at the end: RANGE" 5 "RANGE" fetch $V6 page --offset 4096
+refuse "an offset far past the end: RANGE" 5 "RANGE" fetch $V4 one --offset 1G
+refuse "a bad chunk id is a usage error" 2 "64 hexadecimal" \
+	c "$DGFS" fetch --key $KEY $V4 abcd
+refuse "nobody listening: timed out" 8 "timed out" \
+	fetch $V4 page -p 7879 --timeout 50 --retries 2
+
+# A corrupt chunk file: its bytes do not hash to its name.
+fake=$(printf 'ab%062d' 0)
+cp "${path[page]}" "$store/$fake"
+printf 'X' | dd of="$store/$fake" bs=1 seek=100 conv=notrunc status=none
+rm -f "$tmp/got"
+refuse "a corrupt chunk: SHA-256 mismatch, exit 1" 1 "SHA-256 mismatch" \
+	c "$DGFS" fetch -p $PORT --key $KEY -o "$tmp/got" $V4 "$fake"
+check "... and nothing written" test ! -e "$tmp/got"
+
+# A server with auth on and no key refuses everything; --no-auth serves all.
+check "a second server without a key starts" \
+	start_userd "$tmp/nokey.log" -p 7880 "$store"
+nokey_pid=$userd_pid
+refuse "auth on without a key: every request is ACCES" 3 "ACCES" \
+	fetch $V4 page -p 7880
+kill -TERM "$nokey_pid"
+wait "$nokey_pid"
+same "... and that was counted as no key" \
+	"$(awk '$1 == "token_no_key" { print $2 }' "$tmp/nokey.log")" 1
+check "a --no-auth server starts" start_userd "$tmp/noauth.log" -p 7881 --no-auth "$store"
+noauth_pid=$userd_pid
+rm -f "$tmp/got"
+c "$DGFS" fetch -p 7881 -o "$tmp/got" $V6 "${id[odd]}"
+check "--no-auth: a fetch without any token works" cmp -s "$tmp/got" "${path[odd]}"
+kill -TERM "$noauth_pid"
+wait "$noauth_pid"
+
+# ---- malformed datagrams: dropped, counted, never answered ------------------------
+malformed_before=$(counter malformed)
+cat >"$tmp/malformed.py" <<'EOF'
+import socket, struct, sys, time
+host, port, chunk = sys.argv[1], int(sys.argv[2]), bytes.fromhex(sys.argv[3])
+def req(magic=0x44474653, version=1, op=1, flags=0, length=4096):
+    return struct.pack(">IBBHQ32sQII8s", magic, version, op, flags, 1, chunk, 0,
+                       length, int(time.time()) + 60, b"\0" * 8)
+good = req()
+bad = [b"", good[:71], good + b"\0", good * 2, req(magic=0x44474654), req(version=2),
+       req(op=0x81), req(flags=1), req(length=0), req(length=(1 << 20) + 1)]
+fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM)
+s.connect((host, port))
+for b in bad:
+    s.send(b)
+s.settimeout(0.7)
+replies = 0
+try:
+    while True:
+        s.recv(2048)
+        replies += 1
+except socket.timeout:
+    pass
+# A well-formed request (a zero token) is answered: ACCES, alone.
+s.send(good)
+try:
+    r = s.recv(2048)
+    status = struct.unpack(">IBBH", r[:8])[3] if len(r) == 32 else -1
+except socket.timeout:
+    status = -2
+print(len(bad), replies, status)
+EOF
+read -r sent replies status < <(c python3 "$tmp/malformed.py" $V4 $PORT "${id[page]}")
+same "10 malformed datagrams got no reply" "$replies" 0
+same "a well-formed one with a bad token got ACCES alone" "$status" 3
+read -r sent6 replies6 _ < <(c python3 "$tmp/malformed.py" $V6 $PORT "${id[page]}")
+same "... the same over IPv6" "$replies6" 0
+same "the server counted all $((sent + sent6)) as malformed" \
+	"$(counter malformed)" $((malformed_before + sent + sent6))
+for why in size magic version op flags length; do
+	check "malformed_$why counted" test "$(counter malformed_$why)" -gt 0
+done
+
+# ---- a lossy link: re-requests deliver the right bytes ------------------------------
+# lossy DEV: drop 10% of what DEV sends. netem where the kernel has it;
+# else (this project's host kernel has no sch_netem) a tc BPF program that
+# drops UDP datagrams at random.
+lossy() {
+	local ns=$1 dev=$2
+	ip netns exec "$ns" tc qdisc add dev "$dev" root netem loss 10% 2>/dev/null && return
+	[[ -f $tmp/loss.o ]] ||
+		clang -O2 -target bpf -I/usr/include/"$(uname -m)"-linux-gnu \
+			-c tests/net/loss.bpf.c -o "$tmp/loss.o" || return 1
+	ip netns exec "$ns" tc qdisc add dev "$dev" clsact &&
+		ip netns exec "$ns" tc filter add dev "$dev" egress bpf da obj "$tmp/loss.o" sec tc
+}
+check "10% loss on dg1 (client to server)" lossy "$cli" dg1
+check "10% loss on dg0 (server to client)" lossy "$srv" dg0
+# The main server sends with UDP GSO: the link sees (and drops) up to 44
+# datagrams as one. A second server without GSO makes the loss fall on
+# single datagrams.
+check "a server without GSO starts" start_userd "$tmp/nogso.log" -p 7882 --key $KEY --no-gso "$store"
+nogso_pid=$userd_pid
+for port in $PORT 7882; do
+	for host in $V4 $V6; do
+		for n in odd big; do
+			what="10% loss both ways, port $port: chunk $n over $host"
+			if fetch $host $n -p $port -v 2>"$tmp/lossy.log" &&
+			   cmp -s "$tmp/got" "${path[$n]}"; then
+				pass "$what ($(grep -o 're-requests [0-9]*' "$tmp/lossy.log"))"
+			else
+				fail "$what"
+				cat "$tmp/lossy.log"
+			fi
+		done
+	done
+done
+kill -TERM "$nogso_pid"
+wait "$nogso_pid"
+off=12345 len=2000000
+dd if="${path[big]}" iflag=skip_bytes,count_bytes skip=$off count=$len of="$tmp/want" status=none
+if fetch $V4 big --offset $off --length $len && cmp -s "$tmp/got" "$tmp/want"; then
+	pass "10% loss: a range"
+else
+	fail "10% loss: a range"
+fi
+for q in root clsact; do
+	c tc qdisc del dev dg1 $q 2>/dev/null
+	s tc qdisc del dev dg0 $q 2>/dev/null
+done
+
+# ---- the bench against the server ----------------------------------------------------
+bench() {
+	c "$BENCH" -p $PORT --key $KEY --duration 2 "$@" --json "$V4" "${id[big]}" "${id[odd]}"
+}
+json_get() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+out=$(bench --threads 2 --window 8 --size 4096 --random 2>"$tmp/bench.log")
+cat "$tmp/bench.log"
+check "bench 4 KiB random, closed loop: > 0 req/s" \
+	python3 -c 'import json,sys; sys.exit(json.loads(sys.argv[1])["req_per_s"] <= 0)' "$out"
+same "... with 0 errors" "$(json_get "$out" errors)" 0
+same "... and 0 timeouts" "$(json_get "$out" timeouts)" 0
+out=$(bench --threads 1 --window 2 --size 1M --sequential 2>"$tmp/bench.log")
+cat "$tmp/bench.log"
+check "bench 1 MiB sequential: > 0 req/s" \
+	python3 -c 'import json,sys; sys.exit(json.loads(sys.argv[1])["req_per_s"] <= 0)' "$out"
+same "... with 0 errors" "$(json_get "$out" errors)" 0
+out=$(bench --threads 2 --rate 2000 --size 4096 2>"$tmp/bench.log")
+cat "$tmp/bench.log"
+check "bench fixed rate 2000/s: about 2000 req/s" \
+	python3 -c 'import json,sys; r=json.loads(sys.argv[1])["req_per_s"]; sys.exit(not 1500 < r < 2100)' "$out"
+same "... with 0 errors" "$(json_get "$out" errors)" 0
+c "$BENCH" -p $PORT --duration 1 --rate 100 "$V6" "${id[page]}" >"$tmp/bench.txt" 2>&1
+check "bench without a key: the ACCES is reported" grep -q "ACCES" "$tmp/bench.txt"
+
+# ---- a clean exit -------------------------------------------------------------------------
+kill -TERM "$main_pid"
+for _ in $(seq 50); do
+	kill -0 "$main_pid" 2>/dev/null || break
+	sleep 0.1
+done
+check "SIGTERM: the server exits" bash -c "! kill -0 $main_pid 2>/dev/null"
+wait "$main_pid" && rc=0 || rc=$?
+same "... with status 0" "$rc" 0
+check "... printing its counters" grep -q "^dgfs-userd: stopped" "$tmp/userd.log"
+check "... with no send errors" test "$(awk '$1 == "send_errors" { v = $2 } END { print v }' \
+	"$tmp/userd.log")" = 0
+finish

@@ -1,0 +1,704 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of the windowed reader (userspace/proto/reader.c), with no
+ * network: the send callback collects requests, a fake host in this file
+ * answers them as datagrams, and the test decides which datagrams arrive,
+ * in which order, how often, and what time it is.
+ */
+
+#include "proto/dgfs_proto.c"
+#include "proto/reader.c"
+
+#include <stdio.h>
+#include <string.h>
+
+static int failures;
+
+#define CHECK(name, cond) do {						\
+	if (cond) {							\
+		printf("PASS: %s\n", name);				\
+	} else {							\
+		printf("FAIL: %s (%s:%d)\n", name, __FILE__, __LINE__);	\
+		failures++;						\
+	}								\
+} while (0)
+
+#define MS		1000000ull
+#define MAX_REQS	8192
+#define MAX_DGRAMS	20000
+#define PAYLOAD		1000	/* the fake host's datagram payload */
+
+/* ---- the fake host ------------------------------------------------------ */
+
+static uint8_t content[300000];
+static uint32_t content_size;
+static uint8_t content_id[32];
+
+static struct dgfs_req sent[MAX_REQS];
+static unsigned int nsent, taken;	/* requests sent; answered so far */
+
+struct dgram {
+	size_t len;
+	uint8_t b[DGFS_READ_REPLY_HDR_LEN + PAYLOAD];
+};
+static struct dgram dg[MAX_DGRAMS];
+static unsigned int ndg;
+
+static int send_cb(void *ctx, const uint8_t *req, size_t len)
+{
+	(void)ctx;
+	if (len != DGFS_READ_REQ_LEN || nsent == MAX_REQS ||
+	    dgfs_req_decode(req, len, DGFS_MAX_READ_LIMIT, &sent[nsent]) != DGFS_WELLFORMED)
+		return -1;
+	nsent++;
+	return 0;
+}
+
+static void host_set(uint32_t size)
+{
+	uint32_t i, x = 12345;
+
+	content_size = size;
+	for (i = 0; i < size; i++) {
+		x = x * 1103515245 + 12345;
+		content[i] = (uint8_t)(x >> 16);
+	}
+	crypto_hash_sha256(content_id, content, size);
+}
+
+static void put_status(const struct dgfs_req *rq, uint16_t status, uint32_t size)
+{
+	struct dgfs_reply_hdr h = { .status = status, .req_id = rq->req_id, .size = size };
+
+	dgfs_reply_encode(&h, dg[ndg].b);
+	dg[ndg++].len = DGFS_READ_REPLY_HDR_LEN;
+}
+
+/* The host's answer to one request, appended to dg[]. */
+static void host_answer(const struct dgfs_req *rq)
+{
+	struct dgfs_reply_hdr h = { .req_id = rq->req_id, .size = content_size };
+	uint64_t pos, end;
+
+	if (rq->offset >= content_size) {
+		put_status(rq, DGFS_STATUS_RANGE, content_size);
+		return;
+	}
+	h.total = (uint32_t)(rq->length < content_size - rq->offset ? rq->length
+							      : content_size - rq->offset);
+	end = rq->offset + h.total;
+	for (pos = rq->offset; pos < end; pos += PAYLOAD) {
+		size_t n = end - pos < PAYLOAD ? end - pos : PAYLOAD;
+
+		h.offset = pos;
+		dgfs_reply_encode(&h, dg[ndg].b);
+		memcpy(dg[ndg].b + DGFS_READ_REPLY_HDR_LEN, content + pos, n);
+		dg[ndg++].len = DGFS_READ_REPLY_HDR_LEN + n;
+	}
+}
+
+/* Answers every request not answered yet; returns the datagram count. */
+static unsigned int host_answer_all(void)
+{
+	ndg = 0;
+	for (; taken < nsent; taken++)
+		host_answer(&sent[taken]);
+	return ndg;
+}
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static struct dgfs_reader_config base_config(void)
+{
+	struct dgfs_reader_config cfg = {
+		.req_size = 8000,
+		.window = 4,
+		.timeout_ns = 200 * MS,
+		.min_timeout_ns = 10 * MS,
+		.retries = 3,
+		.expiry = 1700000000,
+		.req_id_seed = 0x1234,
+		.send = send_cb,
+	};
+
+	memcpy(cfg.chunk, content_id, sizeof(cfg.chunk));
+	memset(cfg.token, 0xab, sizeof(cfg.token));
+	return cfg;
+}
+
+static struct dgfs_reader *reader_new(const struct dgfs_reader_config *cfg, uint64_t now)
+{
+	struct dgfs_reader *r;
+
+	nsent = taken = 0;
+	r = dgfs_reader_create(cfg);
+	if (r)
+		dgfs_reader_start(r, now);
+	return r;
+}
+
+/* Feeds dg[] in order, each datagram @copies times. */
+static enum dgfs_read_state feed_all(struct dgfs_reader *r, unsigned int n, int copies,
+				     uint64_t now)
+{
+	unsigned int i;
+	int c;
+
+	for (i = 0; i < n; i++)
+		for (c = 0; c < copies; c++)
+			dgfs_reader_feed(r, dg[i].b, dg[i].len, now);
+	return dgfs_reader_state(r);
+}
+
+/* Runs to the end: answer, feed; at most @rounds rounds. */
+static enum dgfs_read_state run(struct dgfs_reader *r, uint64_t *now, int rounds)
+{
+	while (rounds-- > 0 && dgfs_reader_state(r) == DGFS_READ_RUNNING) {
+		unsigned int n = host_answer_all();
+
+		*now += MS;
+		feed_all(r, n, 1, *now);
+		if (!n) {
+			*now += 1000 * MS;
+			dgfs_reader_tick(r, *now);
+		}
+	}
+	return dgfs_reader_state(r);
+}
+
+static bool data_is(struct dgfs_reader *r, uint64_t off, uint64_t len)
+{
+	uint64_t got;
+	const uint8_t *d = dgfs_reader_data(r, &got);
+
+	return got == len && (!len || (d && !memcmp(d, content + off, len)));
+}
+
+/* ---- the tests ------------------------------------------------------------ */
+
+static void test_in_order(void)
+{
+	struct dgfs_reader_config cfg;
+	struct dgfs_reader *r;
+	uint64_t now = 1000 * MS;
+	unsigned int i, max_out = 0, n;
+
+	host_set(100000);
+	cfg = base_config();
+	r = reader_new(&cfg, now);
+	CHECK("reader: created", r != NULL);
+	CHECK("reader: one request until the size is known", nsent == 1);
+	CHECK("reader: the first request asks req_size at the offset",
+	      sent[0].offset == 0 && sent[0].length == 8000 && sent[0].expiry == 1700000000 &&
+	      sent[0].token[0] == 0xab && !memcmp(sent[0].chunk, content_id, 32));
+	while (dgfs_reader_state(r) == DGFS_READ_RUNNING) {
+		if (nsent - taken > max_out)
+			max_out = nsent - taken;
+		n = host_answer_all();
+		if (!n)
+			break;
+		feed_all(r, n, 1, now += MS);
+	}
+	CHECK("reader: in-order read completes", dgfs_reader_state(r) == DGFS_READ_DONE);
+	CHECK("reader: whole chunk verified", dgfs_reader_verified(r));
+	CHECK("reader: data right", data_is(r, 0, 100000));
+	CHECK("reader: never more than the window outstanding", max_out <= 4 && max_out >= 1);
+	CHECK("reader: 13 requests of at most 8000 bytes", nsent == 13);
+	for (i = 1, n = 1; i < nsent; i++)
+		n &= sent[i].length <= 8000 && sent[i].offset == sent[i - 1].offset + 8000;
+	CHECK("reader: requests tile the chunk", n);
+	for (i = 1, n = 1; i < nsent; i++)
+		n &= sent[i].req_id != sent[i - 1].req_id;
+	CHECK("reader: every request has its own id", n);
+	CHECK("reader: size known", dgfs_reader_chunk_size(r) == 100000);
+	dgfs_reader_destroy(r);
+}
+
+static void test_out_of_order_and_duplicates(void)
+{
+	struct dgfs_reader_config cfg = base_config();
+	struct dgfs_reader_stats st;
+	struct dgfs_reader *r;
+	uint64_t now = 0;
+	unsigned int n, i;
+
+	host_set(100000);
+	cfg = base_config();
+	cfg.window = 16;
+	r = reader_new(&cfg, now);
+	while (dgfs_reader_state(r) == DGFS_READ_RUNNING) {
+		n = host_answer_all();
+		if (!n)
+			break;
+		/* Backwards, and everything twice. */
+		for (i = n; i-- > 0;) {
+			dgfs_reader_feed(r, dg[i].b, dg[i].len, now);
+			dgfs_reader_feed(r, dg[i].b, dg[i].len, now);
+		}
+		now += MS;
+	}
+	dgfs_reader_get_stats(r, &st);
+	CHECK("reader: reversed, duplicated datagrams still complete",
+	      dgfs_reader_state(r) == DGFS_READ_DONE && data_is(r, 0, 100000));
+	CHECK("reader: duplicates ignored but seen (no re-request)",
+	      st.rerequests == 0 && st.timeouts == 0);
+	dgfs_reader_destroy(r);
+
+	/* Interleaved across requests: shuffle one round's datagrams. */
+	host_set(100000);
+	r = reader_new(&cfg, now);
+	n = host_answer_all();
+	feed_all(r, n, 1, now += MS);	/* the size */
+	n = host_answer_all();
+	for (i = 0; i + 1 < n; i += 2) {
+		struct dgram t = dg[i];
+
+		dg[i] = dg[n - 1 - i];
+		dg[n - 1 - i] = t;
+	}
+	feed_all(r, n, 1, now += MS);
+	run(r, &now, 20);
+	CHECK("reader: datagrams shuffled across requests complete",
+	      dgfs_reader_state(r) == DGFS_READ_DONE && data_is(r, 0, 100000));
+	dgfs_reader_destroy(r);
+}
+
+static void test_overlap(void)
+{
+	struct dgfs_reader_config cfg;
+	struct dgfs_reader_stats st;
+	struct dgfs_reply_hdr h;
+	struct dgfs_reader *r;
+	struct dgram evil;
+	uint64_t now = 0;
+	unsigned int n;
+
+	/* A datagram over bytes already received, with other bytes: the
+	 * first arrival stays (the hash taken on the way covers it).
+	 */
+	host_set(100000);
+	cfg = base_config();
+	r = reader_new(&cfg, now);
+	n = host_answer_all();
+	feed_all(r, 4, 1, now);		/* [0, 4000) of the first request */
+	evil = dg[1];
+	dgfs_reply_decode(evil.b, evil.len, &h);
+	h.offset = 500;
+	dgfs_reply_encode(&h, evil.b);
+	memset(evil.b + DGFS_READ_REPLY_HDR_LEN, 0xee, PAYLOAD);
+	dgfs_reader_feed(r, evil.b, evil.len, now);
+	feed_all(r, n, 1, now);
+	run(r, &now, 30);
+	dgfs_reader_get_stats(r, &st);
+	CHECK("reader: overlapping datagrams keep the first bytes",
+	      dgfs_reader_state(r) == DGFS_READ_DONE && data_is(r, 0, 100000) &&
+	      dgfs_reader_verified(r) && st.dup_bytes == 1000 + 4000);
+	dgfs_reader_destroy(r);
+
+	/* Overlapping partly: only the new part is taken. Datagrams of
+	 * 1000 at 0, 1000, ...; then one of 1000 at 1500 covering 1500..2500
+	 * where only 2000..2500 is new, with the right bytes.
+	 */
+	host_set(20000);
+	cfg = base_config();
+	r = reader_new(&cfg, now);
+	n = host_answer_all();
+	feed_all(r, 2, 1, now);		/* [0, 2000) */
+	evil = dg[1];
+	dgfs_reply_decode(evil.b, evil.len, &h);
+	h.offset = 1500;
+	dgfs_reply_encode(&h, evil.b);
+	memcpy(evil.b + DGFS_READ_REPLY_HDR_LEN, content + 1500, PAYLOAD);
+	dgfs_reader_feed(r, evil.b, evil.len, now);
+	dgfs_reader_get_stats(r, &st);
+	CHECK("reader: a partly new datagram counts its new bytes only", st.dup_bytes == 500);
+	feed_all(r, n, 1, now);
+	run(r, &now, 30);
+	CHECK("reader: ... and the read completes", dgfs_reader_state(r) == DGFS_READ_DONE &&
+	      data_is(r, 0, 20000) && dgfs_reader_verified(r));
+	dgfs_reader_destroy(r);
+}
+
+static void test_loss(void)
+{
+	struct dgfs_reader_config cfg = base_config();
+	struct dgfs_reader_stats st;
+	struct dgfs_reader *r;
+	uint64_t now = 0, asked = 0, lost = 0;
+	unsigned int n, i, before;
+	bool holes_only = true;
+
+	host_set(100000);
+	cfg = base_config();
+	cfg.window = 16;
+	r = reader_new(&cfg, now);
+	n = host_answer_all();
+	feed_all(r, n, 1, now += MS);
+	n = host_answer_all();
+	/* Lose every 7th datagram of the rest. */
+	for (i = 0; i < n; i++) {
+		if (i % 7 == 3)
+			lost += dg[i].len - DGFS_READ_REPLY_HDR_LEN;
+		else
+			dgfs_reader_feed(r, dg[i].b, dg[i].len, now);
+	}
+	CHECK("reader: with losses it is still running", dgfs_reader_state(r) == DGFS_READ_RUNNING);
+	before = nsent;
+	dgfs_reader_tick(r, now + 5 * MS);
+	CHECK("reader: nothing re-requested before the timeout", nsent == before);
+	CHECK("reader: the deadline is within the longest timeout",
+	      dgfs_reader_deadline(r) <= now + 200 * MS);
+	now += 200 * MS;
+	dgfs_reader_tick(r, now);
+	CHECK("reader: re-requests after the timeout", nsent > before);
+	for (i = before; i < nsent; i++) {
+		asked += sent[i].length;
+		/* A hole is exactly one lost datagram here. */
+		holes_only &= sent[i].length <= PAYLOAD && sent[i].offset % PAYLOAD == 0;
+	}
+	CHECK("reader: only the holes are asked for again", holes_only && asked == lost);
+	run(r, &now, 50);
+	dgfs_reader_get_stats(r, &st);
+	CHECK("reader: lost datagrams recovered", dgfs_reader_state(r) == DGFS_READ_DONE &&
+	      data_is(r, 0, 100000) && dgfs_reader_verified(r));
+	CHECK("reader: the re-requests were counted", st.rerequests == nsent - 13 && st.timeouts > 0);
+	dgfs_reader_destroy(r);
+
+	/* A lost request: the whole of it comes again. */
+	host_set(20000);
+	cfg = base_config();
+	r = reader_new(&cfg, now);
+	taken = nsent;		/* the first request vanishes */
+	now += 200 * MS;
+	dgfs_reader_tick(r, now);
+	CHECK("reader: a lost first request is sent again",
+	      nsent == 2 && sent[1].offset == 0 && sent[1].length == 8000 &&
+	      sent[1].req_id != sent[0].req_id);
+	run(r, &now, 20);
+	CHECK("reader: ... and the read completes", dgfs_reader_state(r) == DGFS_READ_DONE &&
+	      data_is(r, 0, 20000));
+	dgfs_reader_destroy(r);
+}
+
+static void test_timeout(void)
+{
+	struct dgfs_reader_config cfg = base_config();
+	struct dgfs_reader *r;
+	uint64_t now = 0;
+	int i;
+
+	host_set(20000);
+	cfg = base_config();
+	cfg.retries = 3;
+	r = reader_new(&cfg, now);
+	for (i = 0; i < 10 && dgfs_reader_state(r) == DGFS_READ_RUNNING; i++) {
+		now += 200 * MS;
+		dgfs_reader_tick(r, now);
+	}
+	CHECK("reader: a silent host times out", dgfs_reader_state(r) == DGFS_READ_ERR_TIMEOUT);
+	CHECK("reader: after 1 + retries tries", nsent == 4);
+	CHECK("reader: no deadline once failed", dgfs_reader_deadline(r) == UINT64_MAX);
+	dgfs_reader_destroy(r);
+
+	/* Progress restarts the count: with no retries at all, a host that
+	 * loses the second half of every answer still gets there, because
+	 * every try brings something.
+	 */
+	host_set(100000);
+	cfg = base_config();
+	cfg.retries = 0;
+	cfg.window = 8;
+	r = reader_new(&cfg, now);
+	for (i = 0; i < 200 && dgfs_reader_state(r) == DGFS_READ_RUNNING; i++) {
+		for (; taken < nsent && dgfs_reader_state(r) == DGFS_READ_RUNNING; taken++) {
+			ndg = 0;
+			host_answer(&sent[taken]);
+			feed_all(r, (ndg + 1) / 2, 1, now);
+		}
+		now += 200 * MS;
+		dgfs_reader_tick(r, now);
+	}
+	CHECK("reader: half of every answer lost, no retries, still complete",
+	      dgfs_reader_state(r) == DGFS_READ_DONE && data_is(r, 0, 100000));
+	dgfs_reader_destroy(r);
+}
+
+static void test_adaptive_timeout(void)
+{
+	struct dgfs_reader_config cfg = base_config();
+	struct dgfs_reader *r;
+	uint64_t now = 0;
+	unsigned int n, before;
+
+	host_set(100000);
+	cfg = base_config();
+	cfg.window = 2;
+	r = reader_new(&cfg, now);
+	n = host_answer_all();
+	feed_all(r, n, 1, now += MS);	/* the size; not timed */
+	n = host_answer_all();
+	feed_all(r, n, 1, now += MS);	/* round trips of 1 ms */
+	CHECK("reader: fast replies shorten the timeout to its floor",
+	      dgfs_reader_deadline(r) == now + 10 * MS);
+	before = nsent;
+	now += 10 * MS;
+	dgfs_reader_tick(r, now);
+	CHECK("reader: ... and re-requests come that soon", nsent == before + 2);
+	now += 10 * MS;
+	dgfs_reader_tick(r, now);
+	CHECK("reader: a fruitless retry doubles the wait", nsent == before + 2 &&
+	      dgfs_reader_deadline(r) == now + 10 * MS);
+	dgfs_reader_destroy(r);
+}
+
+static void test_stray_and_misfit(void)
+{
+	struct dgfs_reader_config cfg = base_config();
+	struct dgfs_reader_stats st;
+	struct dgfs_reader *r;
+	struct dgfs_reply_hdr h;
+	uint64_t now = 0, got;
+	unsigned int n;
+	struct dgram evil;
+
+	host_set(20000);
+	cfg = base_config();
+	r = reader_new(&cfg, now);
+	n = host_answer_all();
+
+	/* Another read's id: ignored. */
+	evil = dg[0];
+	dgfs_reply_decode(evil.b, evil.len, &h);
+	h.req_id ^= 1ull << 20;
+	dgfs_reply_encode(&h, evil.b);
+	memset(evil.b + DGFS_READ_REPLY_HDR_LEN, 0xee, PAYLOAD);
+	dgfs_reader_feed(r, evil.b, evil.len, now);
+	/* A slot index past the window. */
+	h.req_id = (sent[0].req_id & ~0xfffull) | 0xfff;
+	dgfs_reply_encode(&h, evil.b);
+	dgfs_reader_feed(r, evil.b, evil.len, now);
+	/* Not a reply at all. */
+	dgfs_reader_feed(r, "DGFS", 4, now);
+	evil.b[0] = 'X';
+	dgfs_reader_feed(r, evil.b, evil.len, now);
+	/* A status for someone else must not fail the read either. */
+	h = (struct dgfs_reply_hdr){ .status = DGFS_STATUS_NOENT, .req_id = sent[0].req_id + 1 };
+	dgfs_reply_encode(&h, evil.b);
+	dgfs_reader_feed(r, evil.b, DGFS_READ_REPLY_HDR_LEN, now);
+	dgfs_reader_get_stats(r, &st);
+	CHECK("reader: replies with a foreign req_id are ignored",
+	      st.stray == 3 && dgfs_reader_state(r) == DGFS_READ_RUNNING &&
+	      dgfs_reader_chunk_size(r) == -1);
+	CHECK("reader: garbage is counted invalid", st.invalid == 2);
+
+	feed_all(r, n, 1, now += MS);	/* now the size is known */
+	n = host_answer_all();
+	/* Payload past the request's total: would spill into the next request. */
+	evil = dg[7];			/* the last of the request [8000, 16000) */
+	dgfs_reply_decode(evil.b, evil.len, &h);
+	h.offset += 500;
+	dgfs_reply_encode(&h, evil.b);
+	memset(evil.b + DGFS_READ_REPLY_HDR_LEN, 0xee, PAYLOAD);
+	dgfs_reader_feed(r, evil.b, evil.len, now);
+	/* A wrong total or size. */
+	evil = dg[0];
+	dgfs_reply_decode(evil.b, evil.len, &h);
+	h.total -= 1;
+	dgfs_reply_encode(&h, evil.b);
+	memset(evil.b + DGFS_READ_REPLY_HDR_LEN, 0xee, PAYLOAD);
+	dgfs_reader_feed(r, evil.b, evil.len, now);
+	h.total += 1;
+	h.size += 1000;
+	dgfs_reply_encode(&h, evil.b);
+	dgfs_reader_feed(r, evil.b, evil.len, now);
+	/* Before the request's start. */
+	evil = dg[0];
+	dgfs_reply_decode(evil.b, evil.len, &h);
+	h.offset -= 1000;
+	dgfs_reply_encode(&h, evil.b);
+	memset(evil.b + DGFS_READ_REPLY_HDR_LEN, 0xee, PAYLOAD);
+	dgfs_reader_feed(r, evil.b, evil.len, now);
+	dgfs_reader_get_stats(r, &st);
+	CHECK("reader: payload beyond the total, wrong total/size, before the start: ignored",
+	      st.misfit == 4);
+	feed_all(r, n, 1, now += MS);
+	run(r, &now, 10);
+	CHECK("reader: ... and never written", dgfs_reader_state(r) == DGFS_READ_DONE &&
+	      data_is(r, 0, 20000) && dgfs_reader_data(r, &got) && got == 20000);
+	dgfs_reader_destroy(r);
+}
+
+static void test_verify(void)
+{
+	struct dgfs_reader_config cfg = base_config();
+	struct dgfs_reader *r;
+	uint64_t now = 0, len;
+
+	host_set(50000);
+	cfg = base_config();
+	content[33333] ^= 0x40;		/* the host serves a corrupt copy */
+	r = reader_new(&cfg, now);
+	run(r, &now, 20);
+	CHECK("reader: SHA-256 mismatch detected", dgfs_reader_state(r) == DGFS_READ_ERR_VERIFY);
+	CHECK("reader: no data handed out on mismatch", dgfs_reader_data(r, &len) == NULL && !len);
+	dgfs_reader_destroy(r);
+
+	/* A range cannot be verified, so it is not. */
+	cfg.offset = 1234;
+	cfg.length = 20000;
+	r = reader_new(&cfg, now);
+	run(r, &now, 20);
+	CHECK("reader: a range is read from its offset", dgfs_reader_state(r) == DGFS_READ_DONE &&
+	      data_is(r, 1234, 20000) && !dgfs_reader_verified(r));
+	CHECK("reader: the range's first request starts at the offset",
+	      sent[0].offset == 1234 && sent[0].length == 8000);
+	dgfs_reader_destroy(r);
+	content[33333] ^= 0x40;
+
+	/* A length past the end stops at the end. */
+	cfg.offset = 45000;
+	cfg.length = 1 << 20;
+	r = reader_new(&cfg, now);
+	run(r, &now, 20);
+	CHECK("reader: a length past the end is cut at the end",
+	      dgfs_reader_state(r) == DGFS_READ_DONE && data_is(r, 45000, 5000));
+	dgfs_reader_destroy(r);
+
+	/* The last byte alone. */
+	cfg.offset = 49999;
+	cfg.length = 0;
+	r = reader_new(&cfg, now);
+	run(r, &now, 20);
+	CHECK("reader: the last byte", dgfs_reader_state(r) == DGFS_READ_DONE &&
+	      data_is(r, 49999, 1));
+	dgfs_reader_destroy(r);
+}
+
+static void test_status(void)
+{
+	struct dgfs_reader_config cfg = base_config();
+	struct dgfs_reader *r;
+	uint64_t now = 0;
+	static const uint16_t fatal[] = { DGFS_STATUS_NOENT, DGFS_STATUS_ACCES, DGFS_STATUS_IO };
+	unsigned int i;
+	char name[80];
+
+	host_set(5000);
+	for (i = 0; i < 3; i++) {
+		cfg = base_config();
+		r = reader_new(&cfg, now);
+		ndg = 0;
+		put_status(&sent[0], fatal[i], 0);
+		feed_all(r, ndg, 1, now);
+		snprintf(name, sizeof(name), "reader: %s ends the read with that status",
+			 dgfs_status_name(fatal[i]));
+		CHECK(name, dgfs_reader_state(r) == DGFS_READ_ERR_STATUS &&
+		      dgfs_reader_status(r) == fatal[i]);
+		dgfs_reader_destroy(r);
+	}
+
+	cfg.offset = 5000;
+	r = reader_new(&cfg, now);
+	run(r, &now, 5);
+	CHECK("reader: RANGE at the end, with the size",
+	      dgfs_reader_state(r) == DGFS_READ_ERR_STATUS &&
+	      dgfs_reader_status(r) == DGFS_STATUS_RANGE && dgfs_reader_chunk_size(r) == 5000);
+	dgfs_reader_destroy(r);
+
+	/* AGAIN: wait, ask again; the second time it works. */
+	cfg = base_config();
+	r = reader_new(&cfg, now);
+	ndg = 0;
+	put_status(&sent[0], DGFS_STATUS_AGAIN, 5000);
+	taken = 1;
+	feed_all(r, ndg, 1, now);
+	CHECK("reader: AGAIN is not an end", dgfs_reader_state(r) == DGFS_READ_RUNNING &&
+	      nsent == 1);
+	now += 200 * MS;
+	dgfs_reader_tick(r, now);
+	CHECK("reader: AGAIN is retried after the timeout", nsent == 2);
+	run(r, &now, 5);
+	CHECK("reader: ... and the read completes", dgfs_reader_state(r) == DGFS_READ_DONE &&
+	      data_is(r, 0, 5000));
+	dgfs_reader_destroy(r);
+
+	/* AGAIN every time: fails with AGAIN, not a timeout. */
+	cfg.retries = 2;
+	r = reader_new(&cfg, now);
+	for (i = 0; i < 10 && dgfs_reader_state(r) == DGFS_READ_RUNNING; i++) {
+		ndg = 0;
+		put_status(&sent[nsent - 1], DGFS_STATUS_AGAIN, 5000);
+		feed_all(r, ndg, 1, now);
+		now += 200 * MS;
+		dgfs_reader_tick(r, now);
+	}
+	CHECK("reader: AGAIN through every retry fails with AGAIN",
+	      dgfs_reader_state(r) == DGFS_READ_ERR_STATUS &&
+	      dgfs_reader_status(r) == DGFS_STATUS_AGAIN && nsent == 3);
+	dgfs_reader_destroy(r);
+
+	/* An empty chunk: RANGE at 0, size 0, is the whole (empty) chunk. */
+	host_set(0);
+	cfg = base_config();
+	r = reader_new(&cfg, now);
+	run(r, &now, 5);
+	CHECK("reader: an empty chunk reads as empty and verified",
+	      dgfs_reader_state(r) == DGFS_READ_DONE && dgfs_reader_verified(r) &&
+	      data_is(r, 0, 0));
+	dgfs_reader_destroy(r);
+}
+
+static void test_limits(void)
+{
+	struct dgfs_reader_config cfg = base_config();
+	struct dgfs_reader *r;
+	uint64_t now = 0;
+
+	cfg.window = 0;
+	CHECK("reader: window 0 refused", dgfs_reader_create(&cfg) == NULL);
+	cfg.window = DGFS_READER_MAX_WINDOW + 1;
+	CHECK("reader: window past the maximum refused", dgfs_reader_create(&cfg) == NULL);
+	cfg = base_config();
+	cfg.send = NULL;
+	CHECK("reader: no send callback refused", dgfs_reader_create(&cfg) == NULL);
+
+	host_set(100000);
+	cfg = base_config();
+	cfg.max_bytes = 50000;
+	r = reader_new(&cfg, now);
+	run(r, &now, 5);
+	CHECK("reader: more than max_bytes refused",
+	      dgfs_reader_state(r) == DGFS_READ_ERR_TOO_BIG && dgfs_reader_chunk_size(r) == -1);
+	dgfs_reader_destroy(r);
+	dgfs_reader_destroy(NULL);
+
+	/* The biggest window: 4096 outstanding, each its own slot. */
+	host_set(300000);
+	cfg = base_config();
+	cfg.window = DGFS_READER_MAX_WINDOW;
+	cfg.req_size = 50;
+	r = reader_new(&cfg, now);
+	run(r, &now, 10);
+	CHECK("reader: 6000 requests through a 4096 window",
+	      dgfs_reader_state(r) == DGFS_READ_DONE && data_is(r, 0, 300000) && nsent == 6000);
+	dgfs_reader_destroy(r);
+}
+
+int main(void)
+{
+	if (dgfs_proto_init()) {
+		printf("FAIL: libsodium init\n");
+		return 1;
+	}
+	test_in_order();
+	test_out_of_order_and_duplicates();
+	test_overlap();
+	test_loss();
+	test_timeout();
+	test_adaptive_timeout();
+	test_stray_and_misfit();
+	test_verify();
+	test_status();
+	test_limits();
+	return failures ? 1 : 0;
+}

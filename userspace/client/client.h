@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* dgfs, the command-line client: commands and their exit codes. */
+#ifndef DGFS_CLIENT_H
+#define DGFS_CLIENT_H
+
+/* Exit codes of the commands (docs/PROTOCOL.md): X(name, code, meaning). */
+#define DGFS_EXIT_TABLE(X)						\
+	X(OK,      0, "the bytes were written")				\
+	X(VERIFY,  1, "the chunk's SHA-256 differs from its id")	\
+	X(USAGE,   2, "bad command line")				\
+	X(ACCES,   3, "the host refused the token")			\
+	X(NOENT,   4, "the host has no such chunk")			\
+	X(RANGE,   5, "the offset is at or past the end of the chunk")	\
+	X(AGAIN,   6, "the host stayed overloaded")			\
+	X(IO,      7, "the host could not read the chunk")		\
+	X(TIMEOUT, 8, "no complete answer in time")			\
+	X(LOCAL,   9, "a local error: resolving, socket, memory, output")
+
+enum dgfs_exit {
+#define X(name, code, desc) DGFS_EXIT_##name = code,
+	DGFS_EXIT_TABLE(X)
+#undef X
+};
+
+int dgfs_cmd_fetch(int argc, char **argv);
+int dgfs_cmd_token(int argc, char **argv);
+
+#endif /* DGFS_CLIENT_H */

@@ -1,0 +1,647 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The windowed reader (reader.h).
+ *
+ * Bookkeeping: every byte of the wanted range [offset, end) is in exactly
+ * one of four places: received (the `have` interval set), asked for by an
+ * outstanding request (a slot), waiting to be asked for again (the `todo`
+ * queue of holes), or not asked for yet (at or past `next`). Slots cover
+ * disjoint ranges, so a datagram's new bytes can be counted against the
+ * slot it answers.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "reader.h"
+
+#define SLOT_BITS	12
+#define SLOT_MASK	((1u << SLOT_BITS) - 1)
+_Static_assert(DGFS_READER_MAX_WINDOW == 1u << SLOT_BITS, "slot bits");
+
+struct interval {
+	uint64_t start, end;
+};
+
+struct hole {
+	uint64_t start, end;
+	unsigned int attempts;	/* fruitless tries so far */
+};
+
+struct slot {
+	bool active;
+	bool again;		/* the host said AGAIN */
+	bool progress;		/* got new bytes */
+	bool timed;		/* its round trip is worth measuring */
+	bool sampled;		/* ... and was measured */
+	uint64_t req_id;
+	uint64_t start;
+	uint32_t length;	/* as asked */
+	uint64_t expect;	/* bytes it should bring, once the size is known */
+	uint64_t got;
+	uint64_t sent_at;
+	uint64_t last_rx;	/* sent_at, then the last datagram's arrival */
+	unsigned int attempts;
+};
+
+struct dgfs_reader {
+	struct dgfs_reader_config cfg;
+	enum dgfs_read_state state;
+	unsigned int status;
+
+	bool size_known;
+	uint32_t size;
+	uint64_t end;		/* end of the wanted range; UINT64_MAX until known */
+	uint64_t next;		/* first byte never asked for */
+
+	uint8_t *buf;		/* end - offset bytes, once known */
+	uint64_t have_bytes;
+	struct interval *have;
+	size_t have_n, have_cap;
+
+	struct hole *todo;
+	size_t todo_head, todo_n, todo_cap;	/* live: [head, n) */
+
+	struct slot *slots;
+	unsigned int active;
+	uint64_t seq;
+
+	bool have_rtt;
+	uint64_t srtt, rttvar;
+
+	/* A whole chunk is hashed as its prefix arrives, not all at the end. */
+	bool verify;
+	uint64_t hashed;		/* bytes of buf hashed so far */
+	crypto_hash_sha256_state sha;
+	bool verified;
+	struct dgfs_reader_stats stats;
+};
+
+/* ---- the set of received byte ranges ------------------------------------ */
+
+/* First interval whose end is >= @pos. */
+static size_t have_find(const struct dgfs_reader *r, uint64_t pos)
+{
+	size_t lo = 0, hi = r->have_n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (r->have[mid].end < pos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Adds [s, e); returns how many of its bytes are new, or -1 (no memory). */
+static int64_t have_insert(struct dgfs_reader *r, uint64_t s, uint64_t e)
+{
+	size_t lo = have_find(r, s), hi = lo;
+	uint64_t covered = 0, ns = s, ne = e;
+
+	while (hi < r->have_n && r->have[hi].start <= e) {
+		const struct interval *iv = &r->have[hi];
+		uint64_t a = iv->start > s ? iv->start : s;
+		uint64_t b = iv->end < e ? iv->end : e;
+
+		if (b > a)
+			covered += b - a;
+		if (iv->start < ns)
+			ns = iv->start;
+		if (iv->end > ne)
+			ne = iv->end;
+		hi++;
+	}
+	if (hi == lo) {
+		if (r->have_n == r->have_cap) {
+			size_t cap = r->have_cap ? 2 * r->have_cap : 16;
+			struct interval *n = realloc(r->have, cap * sizeof(*n));
+
+			if (!n)
+				return -1;
+			r->have = n;
+			r->have_cap = cap;
+		}
+		memmove(&r->have[lo + 1], &r->have[lo], (r->have_n - lo) * sizeof(*r->have));
+		r->have_n++;
+	} else {
+		memmove(&r->have[lo + 1], &r->have[hi], (r->have_n - hi) * sizeof(*r->have));
+		r->have_n -= hi - lo - 1;
+	}
+	r->have[lo].start = ns;
+	r->have[lo].end = ne;
+	return (int64_t)(e - s - covered);
+}
+
+/*
+ * Copies into the buffer only the bytes of [s, e) not received yet: what
+ * arrived first stays, so a whole chunk's hash, taken as it arrives, is the
+ * hash of what is handed out.
+ */
+static void copy_new(struct dgfs_reader *r, uint64_t s, uint64_t e, const uint8_t *src)
+{
+	size_t i = have_find(r, s + 1);
+	uint64_t cur = s;
+
+	for (; i < r->have_n && r->have[i].start < e && cur < e; i++) {
+		if (r->have[i].start > cur)
+			memcpy(r->buf + (cur - r->cfg.offset), src + (cur - s),
+			       r->have[i].start - cur);
+		if (r->have[i].end > cur)
+			cur = r->have[i].end;
+	}
+	if (cur < e)
+		memcpy(r->buf + (cur - r->cfg.offset), src + (cur - s), e - cur);
+}
+
+/* ---- the queue of holes to ask for again -------------------------------- */
+
+static int todo_push(struct dgfs_reader *r, uint64_t s, uint64_t e, unsigned int attempts)
+{
+	if (r->todo_n == r->todo_cap) {
+		if (r->todo_head > r->todo_cap / 2) {
+			memmove(r->todo, &r->todo[r->todo_head],
+				(r->todo_n - r->todo_head) * sizeof(*r->todo));
+			r->todo_n -= r->todo_head;
+			r->todo_head = 0;
+		} else {
+			size_t cap = r->todo_cap ? 2 * r->todo_cap : 16;
+			struct hole *n = realloc(r->todo, cap * sizeof(*n));
+
+			if (!n)
+				return -1;
+			r->todo = n;
+			r->todo_cap = cap;
+		}
+	}
+	r->todo[r->todo_n++] = (struct hole){ s, e, attempts };
+	return 0;
+}
+
+/* Queues the parts of [s, e) not yet received. */
+static int todo_push_holes(struct dgfs_reader *r, uint64_t s, uint64_t e,
+			   unsigned int attempts)
+{
+	size_t i = have_find(r, s + 1);
+	uint64_t cur = s;
+
+	for (; i < r->have_n && r->have[i].start < e && cur < e; i++) {
+		if (r->have[i].start > cur && todo_push(r, cur, r->have[i].start, attempts))
+			return -1;
+		if (r->have[i].end > cur)
+			cur = r->have[i].end;
+	}
+	if (cur < e && todo_push(r, cur, e, attempts))
+		return -1;
+	return 0;
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+static void fail(struct dgfs_reader *r, enum dgfs_read_state why)
+{
+	if (r->state == DGFS_READ_RUNNING)
+		r->state = why;
+}
+
+static uint64_t slot_wait(const struct dgfs_reader *r, const struct slot *sl)
+{
+	uint64_t wait = r->cfg.timeout_ns;
+	unsigned int k;
+
+	if (r->have_rtt) {
+		wait = r->srtt + 4 * r->rttvar;
+		if (wait < r->cfg.min_timeout_ns)
+			wait = r->cfg.min_timeout_ns;
+	}
+	/* Back off on every fruitless try, up to the longest wait. */
+	for (k = 0; k < sl->attempts && wait < r->cfg.timeout_ns; k++)
+		wait *= 2;
+	return wait < r->cfg.timeout_ns ? wait : r->cfg.timeout_ns;
+}
+
+static int send_request(struct dgfs_reader *r, uint64_t start, uint32_t length,
+			bool hole, unsigned int attempts, uint64_t now)
+{
+	uint8_t wire[DGFS_READ_REQ_LEN];
+	struct dgfs_req req;
+	struct slot *sl = NULL;
+	unsigned int i;
+
+	for (i = 0; i < r->cfg.window; i++) {
+		if (!r->slots[i].active) {
+			sl = &r->slots[i];
+			break;
+		}
+	}
+	if (!sl)
+		return -1;	/* the caller checked the window: cannot happen */
+	memset(sl, 0, sizeof(*sl));
+	sl->active = true;
+	sl->req_id = (r->cfg.req_id_seed + r->seq++) << SLOT_BITS | i;
+	sl->start = start;
+	sl->length = length;
+	sl->attempts = attempts;
+	sl->sent_at = sl->last_rx = now;
+	if (r->size_known)
+		sl->expect = length < r->size - start ? length : r->size - start;
+	/* The first request goes alone; its round trip would say nothing
+	 * about those that wait in the host's queue behind a full window.
+	 */
+	sl->timed = r->size_known;
+	r->active++;
+
+	memset(&req, 0, sizeof(req));
+	req.req_id = sl->req_id;
+	memcpy(req.chunk, r->cfg.chunk, DGFS_CHUNK_ID_LEN);
+	req.offset = start;
+	req.length = length;
+	req.expiry = r->cfg.expiry;
+	memcpy(req.token, r->cfg.token, DGFS_TOKEN_LEN);
+	dgfs_req_encode(&req, wire);
+	r->stats.requests++;
+	if (hole)
+		r->stats.rerequests++;
+	if (r->cfg.send(r->cfg.send_ctx, wire, sizeof(wire)) < 0) {
+		fail(r, DGFS_READ_ERR_SEND);
+		return -1;
+	}
+	return 0;
+}
+
+/* Keeps the window full: holes first, then new ground. */
+static void fill_window(struct dgfs_reader *r, uint64_t now)
+{
+	while (r->state == DGFS_READ_RUNNING && r->active < r->cfg.window) {
+		uint64_t start, len;
+		unsigned int attempts = 0;
+		bool hole = false;
+
+		/* One request at a time until a reply tells the chunk's size. */
+		if (!r->size_known && r->active)
+			return;
+		if (r->todo_head < r->todo_n) {
+			struct hole *h = &r->todo[r->todo_head];
+
+			start = h->start;
+			len = h->end - h->start;
+			attempts = h->attempts;
+			hole = true;
+			if (len > r->cfg.req_size) {
+				len = r->cfg.req_size;
+				h->start += len;
+			} else {
+				r->todo_head++;
+			}
+		} else if (r->next < r->end) {
+			start = r->next;
+			len = r->end - r->next;
+			if (len > r->cfg.req_size)
+				len = r->cfg.req_size;
+			r->next += len;
+		} else {
+			return;
+		}
+		if (send_request(r, start, (uint32_t)len, hole, attempts, now))
+			return;
+	}
+}
+
+/* ---- the chunk's size, from the first reply ------------------------------ */
+
+static int learn_size(struct dgfs_reader *r, uint32_t size)
+{
+	uint64_t end = size, i;
+	size_t j, k;
+
+	if (r->cfg.length && r->cfg.offset + r->cfg.length < end)
+		end = r->cfg.offset + r->cfg.length;
+	if (end <= r->cfg.offset)
+		return -1;	/* the host would have said RANGE */
+	if (end - r->cfg.offset > r->cfg.max_bytes) {
+		fail(r, DGFS_READ_ERR_TOO_BIG);
+		return -1;
+	}
+	r->buf = malloc(end - r->cfg.offset);
+	if (!r->buf) {
+		fail(r, DGFS_READ_ERR_NOMEM);
+		return -1;
+	}
+	r->size_known = true;
+	r->size = size;
+	r->end = end;
+	r->verify = r->cfg.offset == 0 && end == size;
+	crypto_hash_sha256_init(&r->sha);
+	if (r->next > end)
+		r->next = end;
+	for (i = 0; i < r->cfg.window; i++) {
+		struct slot *sl = &r->slots[i];
+
+		if (sl->active)
+			sl->expect = sl->length < size - sl->start ? sl->length
+								 : size - sl->start;
+	}
+	/* Holes queued before the size was known may reach past the end. */
+	for (j = k = r->todo_head; j < r->todo_n; j++) {
+		struct hole h = r->todo[j];
+
+		if (h.end > end)
+			h.end = end;
+		if (h.start < h.end)
+			r->todo[k++] = h;
+	}
+	r->todo_n = k;
+	return 0;
+}
+
+#define HASH_STEP (64u << 10)
+
+/* Hashes what arrived contiguously from the start, in steps of HASH_STEP
+ * (or all of it, @all) so that the last bytes leave little to do.
+ */
+static void hash_prefix(struct dgfs_reader *r, bool all)
+{
+	uint64_t upto;
+
+	if (!r->verify || !r->have_n || r->have[0].start != 0)
+		return;
+	upto = r->have[0].end;
+	if (upto > r->hashed && (all || upto - r->hashed >= HASH_STEP)) {
+		crypto_hash_sha256_update(&r->sha, r->buf + r->hashed, upto - r->hashed);
+		r->hashed = upto;
+	}
+}
+
+static void finish(struct dgfs_reader *r)
+{
+	uint8_t digest[crypto_hash_sha256_BYTES];
+
+	if (r->cfg.offset == 0 && r->end == r->size) {
+		if (r->size) {
+			hash_prefix(r, true);
+			crypto_hash_sha256_final(&r->sha, digest);
+		} else {
+			crypto_hash_sha256(digest, NULL, 0);
+		}
+		if (sodium_memcmp(digest, r->cfg.chunk, sizeof(digest))) {
+			fail(r, DGFS_READ_ERR_VERIFY);
+			return;
+		}
+		r->verified = true;
+	}
+	r->state = DGFS_READ_DONE;
+}
+
+static void rtt_sample(struct dgfs_reader *r, uint64_t rtt)
+{
+	/* RFC 6298's smoothing. */
+	if (!r->have_rtt) {
+		r->srtt = rtt;
+		r->rttvar = rtt / 2;
+		r->have_rtt = true;
+		return;
+	}
+	r->rttvar = (3 * r->rttvar + (r->srtt > rtt ? r->srtt - rtt : rtt - r->srtt)) / 4;
+	r->srtt = (7 * r->srtt + rtt) / 8;
+}
+
+static void slot_release(struct dgfs_reader *r, struct slot *sl)
+{
+	sl->active = false;
+	r->active--;
+}
+
+/* ---- the interface ------------------------------------------------------ */
+
+struct dgfs_reader *dgfs_reader_create(const struct dgfs_reader_config *cfg)
+{
+	struct dgfs_reader *r;
+
+	if (!cfg->send || !cfg->req_size || !cfg->window ||
+	    cfg->window > DGFS_READER_MAX_WINDOW || !cfg->timeout_ns ||
+	    cfg->timeout_ns > DGFS_READER_MAX_TIMEOUT_NS ||
+	    cfg->length > UINT64_MAX - cfg->offset)
+		return NULL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->slots = calloc(cfg->window, sizeof(*r->slots));
+	if (!r->slots) {
+		free(r);
+		return NULL;
+	}
+	r->cfg = *cfg;
+	if (r->cfg.min_timeout_ns > r->cfg.timeout_ns)
+		r->cfg.min_timeout_ns = r->cfg.timeout_ns;
+	if (!r->cfg.max_bytes)
+		r->cfg.max_bytes = UINT32_MAX;
+	r->end = cfg->length ? cfg->offset + cfg->length : UINT64_MAX;
+	r->next = cfg->offset;
+	return r;
+}
+
+void dgfs_reader_destroy(struct dgfs_reader *r)
+{
+	if (!r)
+		return;
+	free(r->buf);
+	free(r->have);
+	free(r->todo);
+	free(r->slots);
+	free(r);
+}
+
+enum dgfs_read_state dgfs_reader_start(struct dgfs_reader *r, uint64_t now_ns)
+{
+	fill_window(r, now_ns);
+	return r->state;
+}
+
+enum dgfs_read_state dgfs_reader_feed(struct dgfs_reader *r, const void *dgram,
+				      size_t len, uint64_t now_ns)
+{
+	const uint8_t *payload = (const uint8_t *)dgram + DGFS_READ_REPLY_HDR_LEN;
+	struct dgfs_reply_hdr hdr;
+	uint64_t plen, pend;
+	struct slot *sl;
+	int64_t added;
+
+	if (r->state != DGFS_READ_RUNNING)
+		return r->state;
+	r->stats.datagrams++;
+	if (dgfs_reply_decode(dgram, len, &hdr) != DGFS_REPLY_VALID) {
+		r->stats.invalid++;
+		return r->state;
+	}
+	if ((hdr.req_id & SLOT_MASK) >= r->cfg.window ||
+	    !r->slots[hdr.req_id & SLOT_MASK].active ||
+	    r->slots[hdr.req_id & SLOT_MASK].req_id != hdr.req_id) {
+		r->stats.stray++;
+		return r->state;
+	}
+	sl = &r->slots[hdr.req_id & SLOT_MASK];
+	/* Every request has an id of its own, re-requests too, so every
+	 * first answer times a round trip unambiguously (no Karn problem).
+	 */
+	if (sl->timed && !sl->sampled && now_ns >= sl->sent_at) {
+		sl->sampled = true;
+		rtt_sample(r, now_ns - sl->sent_at);
+	}
+	sl->last_rx = now_ns;
+
+	if (hdr.status != DGFS_STATUS_OK) {
+		if (hdr.status == DGFS_STATUS_AGAIN) {
+			/* Not now: ask again when the slot times out. */
+			r->stats.again++;
+			sl->again = true;
+			return r->state;
+		}
+		r->status = hdr.status;
+		if (hdr.status == DGFS_STATUS_RANGE && !r->size_known) {
+			r->size = hdr.size;
+			r->size_known = true;
+			/* An empty chunk: nothing to read, but it is whole. */
+			if (!hdr.size && !r->cfg.offset && !r->cfg.length) {
+				r->end = 0;
+				finish(r);
+				return r->state;
+			}
+		}
+		fail(r, DGFS_READ_ERR_STATUS);
+		return r->state;
+	}
+
+	if (!r->size_known) {
+		if (learn_size(r, hdr.size)) {
+			if (r->state == DGFS_READ_RUNNING)
+				r->stats.misfit++;
+			return r->state;
+		}
+	} else if (hdr.size != r->size) {
+		r->stats.misfit++;
+		return r->state;
+	}
+	/* The datagram must lie inside what its request asked for. */
+	plen = len - DGFS_READ_REPLY_HDR_LEN;
+	pend = hdr.offset + plen;
+	if (hdr.total != sl->expect || hdr.offset < sl->start ||
+	    pend > sl->start + sl->expect) {
+		r->stats.misfit++;
+		return r->state;
+	}
+	copy_new(r, hdr.offset, pend, payload);
+	added = have_insert(r, hdr.offset, pend);
+	if (added < 0) {
+		fail(r, DGFS_READ_ERR_NOMEM);
+		return r->state;
+	}
+	r->stats.dup_bytes += plen - (uint64_t)added;
+	if (added) {
+		sl->progress = true;
+		sl->got += (uint64_t)added;
+		r->have_bytes += (uint64_t)added;
+	}
+	if (sl->got == sl->expect)
+		slot_release(r, sl);
+	if (r->have_bytes == r->end - r->cfg.offset) {
+		finish(r);
+		return r->state;
+	}
+	hash_prefix(r, false);
+	fill_window(r, now_ns);
+	return r->state;
+}
+
+enum dgfs_read_state dgfs_reader_tick(struct dgfs_reader *r, uint64_t now_ns)
+{
+	unsigned int i;
+
+	if (r->state != DGFS_READ_RUNNING)
+		return r->state;
+	for (i = 0; i < r->cfg.window; i++) {
+		struct slot *sl = &r->slots[i];
+		unsigned int attempts;
+		uint64_t end;
+
+		if (!sl->active || now_ns < sl->last_rx ||
+		    now_ns - sl->last_rx < slot_wait(r, sl))
+			continue;
+		r->stats.timeouts++;
+		/* A try that brought something starts the count afresh. */
+		attempts = sl->progress ? 0 : sl->attempts + 1;
+		if (attempts > r->cfg.retries) {
+			if (sl->again) {
+				r->status = DGFS_STATUS_AGAIN;
+				fail(r, DGFS_READ_ERR_STATUS);
+			} else {
+				fail(r, DGFS_READ_ERR_TIMEOUT);
+			}
+			return r->state;
+		}
+		end = sl->start + (r->size_known ? sl->expect : sl->length);
+		slot_release(r, sl);
+		if (todo_push_holes(r, sl->start, end, attempts)) {
+			fail(r, DGFS_READ_ERR_NOMEM);
+			return r->state;
+		}
+	}
+	fill_window(r, now_ns);
+	return r->state;
+}
+
+uint64_t dgfs_reader_deadline(const struct dgfs_reader *r)
+{
+	uint64_t first = UINT64_MAX;
+	unsigned int i;
+
+	if (r->state != DGFS_READ_RUNNING)
+		return UINT64_MAX;
+	for (i = 0; i < r->cfg.window; i++) {
+		const struct slot *sl = &r->slots[i];
+		uint64_t wait, at;
+
+		if (!sl->active)
+			continue;
+		wait = slot_wait(r, sl);
+		at = sl->last_rx > UINT64_MAX - wait ? UINT64_MAX : sl->last_rx + wait;
+		if (at < first)
+			first = at;
+	}
+	return first;
+}
+
+enum dgfs_read_state dgfs_reader_state(const struct dgfs_reader *r)
+{
+	return r->state;
+}
+
+unsigned int dgfs_reader_status(const struct dgfs_reader *r)
+{
+	return r->status;
+}
+
+int64_t dgfs_reader_chunk_size(const struct dgfs_reader *r)
+{
+	return r->size_known ? (int64_t)r->size : -1;
+}
+
+const uint8_t *dgfs_reader_data(const struct dgfs_reader *r, uint64_t *len)
+{
+	*len = r->state == DGFS_READ_DONE ? r->end - r->cfg.offset : 0;
+	return r->state == DGFS_READ_DONE ? r->buf : NULL;
+}
+
+bool dgfs_reader_verified(const struct dgfs_reader *r)
+{
+	return r->verified;
+}
+
+void dgfs_reader_get_stats(const struct dgfs_reader *r, struct dgfs_reader_stats *st)
+{
+	*st = r->stats;
+	st->srtt_ns = r->have_rtt ? r->srtt : 0;
+}

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dgfs-userd: the userspace server of the wire protocol. main.c reads the
+ * options and handles signals, serve.c runs one worker per thread (its own
+ * SO_REUSEPORT socket, recvmmsg in, sendmmsg out), store.c finds the chunk
+ * files.
+ */
+#ifndef DGFS_USERD_H
+#define DGFS_USERD_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "proto/dgfs_proto.h"
+
+#define USERD_MAX_THREADS	64
+
+struct userd_config {
+	struct sockaddr_storage bind_addr;
+	socklen_t bind_len;
+	bool auth;
+	bool key_set;
+	uint8_t key[DGFS_AUTH_KEY_LEN];
+	uint32_t max_read;
+	unsigned int threads;
+	bool verbose;
+	bool gso;			/* try UDP GSO (UDP_SEGMENT) */
+	int dir_fd;			/* the chunk directory */
+	atomic_bool stop;
+};
+
+/*
+ * Counters: X(name, meaning). Each worker has its own set and is its only
+ * writer; the main thread sums them for printing.
+ */
+#define USERD_COUNTER_TABLE(X)						\
+	X(requests,       "well-formed requests")			\
+	X(replies,        "requests answered with data")		\
+	X(datagrams,      "reply datagrams sent")			\
+	X(bytes,          "chunk bytes sent")				\
+	X(malformed,      "requests dropped as malformed (all reasons)")\
+	X(malformed_size,    "... not 72 bytes")				\
+	X(malformed_magic,   "... bad magic")				\
+	X(malformed_version, "... unknown version")			\
+	X(malformed_op,      "... unknown op")				\
+	X(malformed_flags,   "... flags not zero")			\
+	X(malformed_length,  "... length 0 or above max read")		\
+	X(token_rejected, "requests answered ACCES (all reasons)")	\
+	X(token_no_key,   "... no key set")				\
+	X(token_expired,  "... expiry in the past")			\
+	X(token_bad,      "... token does not match")			\
+	X(noent,          "unknown chunks (NOENT)")			\
+	X(range,          "offsets past the end (RANGE)")		\
+	X(io_errors,      "read errors (IO)")				\
+	X(send_errors,    "datagrams that could not be sent")		\
+	X(mtu_probes,     "path MTU look-ups")
+
+struct userd_counters {
+#define X(name, desc) _Atomic uint64_t name;
+	USERD_COUNTER_TABLE(X)
+#undef X
+};
+
+/* ---- store.c: chunk files by id, with a small per-worker fd cache ---- */
+
+struct chunk_cache;
+
+struct chunk_ref {
+	int fd;
+	uint64_t size;
+};
+
+struct chunk_cache *chunk_cache_create(int dir_fd);
+void chunk_cache_destroy(struct chunk_cache *cc);	/* NULL is fine */
+/* 0 with *ref filled (the fd stays the cache's), or -ENOENT / -errno. */
+int chunk_cache_get(struct chunk_cache *cc, const uint8_t id[DGFS_CHUNK_ID_LEN],
+		    uint64_t now_ns, struct chunk_ref *ref);
+/* Forget a chunk whose reads fail, so the next request opens it afresh. */
+void chunk_cache_drop(struct chunk_cache *cc, const uint8_t id[DGFS_CHUNK_ID_LEN]);
+
+/* ---- serve.c: the workers ---- */
+
+struct userd_worker;
+
+/* Opens the worker's socket (bound, SO_REUSEPORT): NULL with errno. */
+struct userd_worker *userd_worker_create(struct userd_config *cfg, unsigned int index);
+void userd_worker_destroy(struct userd_worker *w);	/* NULL is fine */
+/* pthread start routine: serves until cfg->stop. */
+void *userd_worker_run(void *arg);
+const struct userd_counters *userd_worker_counters(const struct userd_worker *w);
+
+#endif /* DGFS_USERD_H */
