@@ -190,6 +190,12 @@ struct dgfs_chunk *dgfs_chunk_add(struct dgfs_net *dn, const u8 *id,
 		ret = -EINVAL;
 		goto err_file;
 	}
+	/* The wire protocol's size field is 32 bits wide. */
+	if (size > U32_MAX) {
+		NL_SET_ERR_MSG(extack, "chunk file is 4 GiB or larger; the protocol's limit is 4 GiB - 1");
+		ret = -EFBIG;
+		goto err_file;
+	}
 	if (want_size && *want_size != size) {
 		NL_SET_ERR_MSG(extack, "size does not match the chunk file's size");
 		ret = -EINVAL;

@@ -268,7 +268,7 @@ struct sk_buff *dgfs_reply_alloc(struct dgfs_reply *rp, u16 status,
 	hdr->req_id = rp->r->req.req_id;
 	hdr->offset = cpu_to_be64(offset);
 	hdr->total = cpu_to_be32(total);
-	hdr->size = cpu_to_be32(min_t(u64, size, U32_MAX));
+	hdr->size = cpu_to_be32(size);	/* < 4 GiB: checked at chunk add */
 	return skb;
 }
 

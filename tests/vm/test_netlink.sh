@@ -94,6 +94,8 @@ refuse "chunk symlink climbing out" 1 "leaves its store" $CTL chunk add "$ide" s
 refuse "chunk file missing" 1 "does not exist" $CTL chunk add "$ide" store s1 file nope
 refuse "chunk file a directory" 1 "not a regular file" $CTL chunk add "$ide" store s1 file ab
 refuse "chunk file empty" 1 "empty" $CTL chunk add "$ide" store s1 file empty
+truncate -s 4G "$root/s1/huge"
+refuse "chunk file of 4 GiB (over the wire format's size)" 1 "4 GiB" $CTL chunk add "$ide" store s1 file huge
 refuse "chunk size mismatch" 1 "size does not match" $CTL chunk add "$ide" store s1 file c2 size 4095
 refuse "chunk in an unknown store" 1 "no store" $CTL chunk add "$ide" store s9 file c2
 refuse "chunk id taken" 1 "exists" $CTL chunk add "$id1" store s1 file c2
