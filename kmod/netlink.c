@@ -81,6 +81,21 @@ static struct dgfs_net *info_dgfs_net(struct genl_info *info)
 	return dgfs_net(genl_info_net(info));
 }
 
+/* The answer to a "get": a message with its genl header in place. */
+static struct sk_buff *reply_new(struct genl_info *info, u8 cmd, void **hdr)
+{
+	struct sk_buff *msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+
+	if (!msg)
+		return NULL;
+	*hdr = genlmsg_put_reply(msg, info, &dgfs_genl_family, 0, cmd);
+	if (!*hdr) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
 /* ---- stores ---------------------------------------------------------- */
 
 static int store_fill(struct sk_buff *skb, const struct dgfs_store *store)
@@ -160,15 +175,9 @@ static int dgfs_nl_store_get(struct sk_buff *skb, struct genl_info *info)
 			 DGFS_STORE_A_NAME, "missing store name"))
 		return -EINVAL;
 
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	msg = reply_new(info, DGFS_CMD_STORE_GET, &hdr);
 	if (!msg)
 		return -ENOMEM;
-	hdr = genlmsg_put_reply(msg, info, &dgfs_genl_family, 0,
-				DGFS_CMD_STORE_GET);
-	if (!hdr) {
-		ret = -EMSGSIZE;
-		goto err;
-	}
 
 	mutex_lock(&dn->lock);
 	store = dgfs_store_find(dn, nla_data(tb[DGFS_STORE_A_NAME]));
@@ -331,15 +340,9 @@ static int dgfs_nl_chunk_get(struct sk_buff *skb, struct genl_info *info)
 			 DGFS_CHUNK_A_ID, "missing chunk id"))
 		return -EINVAL;
 
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	msg = reply_new(info, DGFS_CMD_CHUNK_GET, &hdr);
 	if (!msg)
 		return -ENOMEM;
-	hdr = genlmsg_put_reply(msg, info, &dgfs_genl_family, 0,
-				DGFS_CMD_CHUNK_GET);
-	if (!hdr) {
-		ret = -EMSGSIZE;
-		goto err;
-	}
 
 	/* The same lookup the fast path makes (and counts), plus the lock
 	 * so that the chunk's store cannot go while it is printed.
@@ -484,13 +487,9 @@ static int dgfs_nl_config_get(struct sk_buff *skb, struct genl_info *info)
 	struct sk_buff *msg;
 	void *hdr;
 
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	msg = reply_new(info, DGFS_CMD_CONFIG_GET, &hdr);
 	if (!msg)
 		return -ENOMEM;
-	hdr = genlmsg_put_reply(msg, info, &dgfs_genl_family, 0,
-				DGFS_CMD_CONFIG_GET);
-	if (!hdr)
-		goto err;
 	nest = nla_nest_start(msg, DGFS_A_CONFIG);
 	if (!nest)
 		goto err;
@@ -551,13 +550,9 @@ static int dgfs_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 	bytes = dn->chunk_bytes;
 	mutex_unlock(&dn->lock);
 
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	msg = reply_new(info, DGFS_CMD_STATS_GET, &hdr);
 	if (!msg)
 		return -ENOMEM;
-	hdr = genlmsg_put_reply(msg, info, &dgfs_genl_family, 0,
-				DGFS_CMD_STATS_GET);
-	if (!hdr)
-		goto err;
 	nest = nla_nest_start(msg, DGFS_A_STATS);
 	if (!nest)
 		goto err;

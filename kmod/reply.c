@@ -289,7 +289,6 @@ void dgfs_reply_add_page(struct sk_buff *skb, struct page *page,
 void dgfs_reply_xmit(struct dgfs_reply *rp, struct sk_buff *skb)
 {
 	struct sock *sk = rp->sk;
-	unsigned int len = skb->len;
 
 	/* Back-pressure: a worker, never the packet path, waits for room. */
 	if (sk_wmem_alloc_get(sk) > READ_ONCE(sk->sk_sndbuf) &&
@@ -315,7 +314,6 @@ void dgfs_reply_xmit(struct dgfs_reply *rp, struct sk_buff *skb)
 				     rp->fl6.fl6_sport, rp->fl6.fl6_dport,
 				     false);
 	dgfs_count(rp->dn, DGFS_C_DATAGRAMS);
-	(void)len;
 }
 
 void dgfs_reply_status(struct dgfs_reply *rp, u16 status, u64 size)
