@@ -1,0 +1,27 @@
+#!/usr/bin/env python3
+"""Flood a dgfs host with valid, expensive read requests, without waiting.
+
+    flood.py HOST PORT CHUNKID TOKEN EXPIRY LENGTH COUNT
+
+Sends COUNT requests for LENGTH bytes each (a 1 MiB reply costs a worker
+hundreds of datagrams), as fast as one socket can, and never reads the
+replies: the point is to fill the host's rings faster than its workers
+drain them. Bounded by COUNT and by 20 seconds. Prints "sent N".
+"""
+import socket
+import struct
+import sys
+import time
+
+host, port, chunk, token, expiry, length, count = sys.argv[1:8]
+req = struct.pack(">IBBHQ32sQII8s", 0x44474653, 1, 1, 0, 1, bytes.fromhex(chunk), 0,
+                  int(length), int(expiry), bytes.fromhex(token))
+sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+deadline = time.monotonic() + 20
+sent = 0
+for _ in range(int(count)):
+    sock.sendto(req, (host, int(port)))
+    sent += 1
+    if time.monotonic() > deadline:
+        break
+print("sent %d" % sent)
