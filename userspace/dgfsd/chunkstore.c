@@ -1,0 +1,523 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Chunk files, named by the 64 hex digits of their id, flat in one
+ * directory (the same layout dgfs-userd serves and dgfs.ko's store holds).
+ *
+ * Writes are crash-safe: the bytes go to a temp file (".tmp-" prefix, so no
+ * reader ever asks for it), which is fsync'ed and renamed to its name, and
+ * then the directory is fsync'ed, so after a crash a chunk file is either
+ * whole or absent. Temp files left by a crash are removed at start.
+ *
+ * One mutex (the store lock) orders every decision about a chunk's life:
+ * whether it is stored, pins, the metadata's reference counts (commits and
+ * deletes run meta under it) and removal. A chunk is removed only when no
+ * file references it and nobody pins it; an upload pins each chunk from
+ * the moment it finds or writes it until it commits or gives up, so a
+ * delete racing with an upload that deduplicates against the same chunk
+ * cannot remove it under the upload.
+ *
+ * File IO (writing a chunk, up to 4 MiB with fsync) is done outside the
+ * lock; the chunk is pinned first, so a second upload of the same chunk
+ * meanwhile finds the pin and waits for the writer to finish (pin->writing).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dgfsd.h"
+
+#define PIN_BUCKETS 1024
+
+struct pin {
+	struct pin *next;
+	uint8_t id[DGFS_CHUNK_ID_LEN];
+	unsigned int count;
+	bool writing;		/* its writer has not finished yet */
+	bool doomed;		/* remove when the last pin goes, if unreferenced */
+};
+
+struct chunkstore {
+	int dir_fd;
+	char dir[PATH_MAX];
+	struct meta *meta;
+	struct kmod *kmod;
+	pthread_mutex_t lock;
+	pthread_cond_t written;	/* a pin's writing went false */
+	struct pin *pins[PIN_BUCKETS];
+	struct chunkstore_stats stats;
+};
+
+static unsigned int pin_hash(const uint8_t id[DGFS_CHUNK_ID_LEN])
+{
+	/* The id is a SHA-256: its bytes are already uniform. */
+	return ((unsigned int)id[0] << 8 | id[1]) % PIN_BUCKETS;
+}
+
+static struct pin *pin_find(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN])
+{
+	struct pin *p;
+
+	for (p = cs->pins[pin_hash(id)]; p; p = p->next)
+		if (!memcmp(p->id, id, DGFS_CHUNK_ID_LEN))
+			return p;
+	return NULL;
+}
+
+static struct pin *pin_get(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN])
+{
+	struct pin *p = pin_find(cs, id);
+	unsigned int h;
+
+	if (p) {
+		p->count++;
+		return p;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	memcpy(p->id, id, DGFS_CHUNK_ID_LEN);
+	p->count = 1;
+	h = pin_hash(id);
+	p->next = cs->pins[h];
+	cs->pins[h] = p;
+	return p;
+}
+
+static void pin_free(struct chunkstore *cs, struct pin *victim)
+{
+	struct pin **pp;
+
+	for (pp = &cs->pins[pin_hash(victim->id)]; *pp; pp = &(*pp)->next) {
+		if (*pp == victim) {
+			*pp = victim->next;
+			free(victim);
+			return;
+		}
+	}
+}
+
+static void chunk_name(const uint8_t id[DGFS_CHUNK_ID_LEN], char name[2 * DGFS_CHUNK_ID_LEN + 1])
+{
+	dgfs_hex_encode(id, DGFS_CHUNK_ID_LEN, name);
+}
+
+static bool file_present(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
+			 uint32_t *size)
+{
+	char name[2 * DGFS_CHUNK_ID_LEN + 1];
+	struct stat st;
+
+	chunk_name(id, name);
+	if (fstatat(cs->dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
+		return false;
+	if (size)
+		*size = (uint32_t)st.st_size;
+	return true;
+}
+
+/* Removes a chunk's file and its dgfs.ko entry. Store lock held. */
+static void remove_chunk(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN])
+{
+	char name[2 * DGFS_CHUNK_ID_LEN + 1];
+	int ret;
+
+	chunk_name(id, name);
+	/* The index first: the fast path must not serve a file that is going. */
+	if (cs->kmod) {
+		ret = kmod_chunk_del(cs->kmod, id);
+		if (ret && ret != -ENOENT)
+			atomic_fetch_add(&cs->stats.kmod_errors, 1);
+	}
+	if (unlinkat(cs->dir_fd, name, 0) && errno != ENOENT)
+		fprintf(stderr, "dgfsd: cannot remove chunk %s: %s\n", name, strerror(errno));
+	else
+		atomic_fetch_add(&cs->stats.removed, 1);
+}
+
+int chunkstore_open(const char *dir, struct meta *meta, struct kmod *kmod,
+		    struct chunkstore **out)
+{
+	struct chunkstore *cs = calloc(1, sizeof(*cs));
+
+	if (!cs)
+		return -ENOMEM;
+	if (!realpath(dir, cs->dir)) {
+		int ret = -errno;
+
+		free(cs);
+		return ret;
+	}
+	cs->dir_fd = open(cs->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cs->dir_fd < 0) {
+		int ret = -errno;
+
+		free(cs);
+		return ret;
+	}
+	cs->meta = meta;
+	cs->kmod = kmod;
+	pthread_mutex_init(&cs->lock, NULL);
+	pthread_cond_init(&cs->written, NULL);
+	*out = cs;
+	return 0;
+}
+
+void chunkstore_close(struct chunkstore *cs)
+{
+	unsigned int i;
+
+	if (!cs)
+		return;
+	for (i = 0; i < PIN_BUCKETS; i++) {
+		while (cs->pins[i]) {
+			struct pin *p = cs->pins[i];
+
+			cs->pins[i] = p->next;
+			free(p);
+		}
+	}
+	close(cs->dir_fd);
+	pthread_mutex_destroy(&cs->lock);
+	pthread_cond_destroy(&cs->written);
+	free(cs);
+}
+
+void chunkstore_set_kmod(struct chunkstore *cs, struct kmod *kmod)
+{
+	cs->kmod = kmod;
+}
+
+int chunkstore_dir_fd(const struct chunkstore *cs)
+{
+	return cs->dir_fd;
+}
+
+const char *chunkstore_dir(const struct chunkstore *cs)
+{
+	return cs->dir;
+}
+
+struct chunkstore_stats *chunkstore_stats(struct chunkstore *cs)
+{
+	return &cs->stats;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Temp file, fsync, rename, directory fsync. No lock held. */
+static int write_chunk_file(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
+			    const void *data, uint32_t len)
+{
+	char name[2 * DGFS_CHUNK_ID_LEN + 1], tmp[sizeof(DGFSD_TMP_PREFIX) + 80];
+	static _Atomic uint64_t seq;
+	int fd, ret;
+
+	chunk_name(id, name);
+	snprintf(tmp, sizeof(tmp), DGFSD_TMP_PREFIX "%d-%llu", (int)getpid(),
+		 (unsigned long long)atomic_fetch_add(&seq, 1));
+	fd = openat(cs->dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	ret = write_all(fd, data, len);
+	if (!ret && fsync(fd))
+		ret = -errno;
+	if (close(fd) && !ret)
+		ret = -errno;
+	if (!ret && renameat(cs->dir_fd, tmp, cs->dir_fd, name))
+		ret = -errno;
+	if (ret) {
+		unlinkat(cs->dir_fd, tmp, 0);
+		return ret;
+	}
+	/* The rename is durable only once the directory is. */
+	if (fsync(cs->dir_fd))
+		return -errno;
+	return 0;
+}
+
+static void register_chunk(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
+			   uint32_t len)
+{
+	char name[2 * DGFS_CHUNK_ID_LEN + 1];
+	int ret;
+
+	if (!cs->kmod)
+		return;
+	chunk_name(id, name);
+	ret = kmod_chunk_add(cs->kmod, id, DGFSD_STORE_NAME, name, len);
+	if (ret && ret != -EEXIST) {
+		atomic_fetch_add(&cs->stats.kmod_errors, 1);
+		fprintf(stderr, "dgfsd: chunk %s is not on the kernel fast path: %s\n", name,
+			strerror(-ret));
+	}
+}
+
+int chunkstore_put(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
+		   const void *data, uint32_t len, bool *created)
+{
+	struct pin *p;
+	int ret;
+
+	*created = false;
+	pthread_mutex_lock(&cs->lock);
+	p = pin_get(cs, id);
+	if (!p) {
+		pthread_mutex_unlock(&cs->lock);
+		return -ENOMEM;
+	}
+	/* Someone else writes it right now: wait for the outcome. */
+	while (p->writing)
+		pthread_cond_wait(&cs->written, &cs->lock);
+	if (meta_chunk_known(cs->meta, id, NULL) || file_present(cs, id, NULL)) {
+		p->doomed = false;	/* wanted again */
+		pthread_mutex_unlock(&cs->lock);
+		atomic_fetch_add(&cs->stats.deduped, 1);
+		return 0;
+	}
+	p->writing = true;
+	pthread_mutex_unlock(&cs->lock);
+
+	ret = write_chunk_file(cs, id, data, len);
+	if (!ret)
+		register_chunk(cs, id, len);
+
+	pthread_mutex_lock(&cs->lock);
+	p->writing = false;
+	pthread_cond_broadcast(&cs->written);
+	pthread_mutex_unlock(&cs->lock);
+	if (ret) {
+		chunkstore_unpin(cs, id, false);
+		return ret;
+	}
+	*created = true;
+	atomic_fetch_add(&cs->stats.written, 1);
+	atomic_fetch_add(&cs->stats.written_bytes, len);
+	return 0;
+}
+
+int chunkstore_pin_existing(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
+			    uint32_t *size)
+{
+	struct pin *p;
+	int ret = 0;
+
+	pthread_mutex_lock(&cs->lock);
+	p = pin_find(cs, id);
+	while (p && p->writing) {
+		pthread_cond_wait(&cs->written, &cs->lock);
+		p = pin_find(cs, id);
+	}
+	if (!meta_chunk_known(cs->meta, id, size) && !file_present(cs, id, size))
+		ret = -ENOENT;
+	else if (!pin_get(cs, id))
+		ret = -ENOMEM;
+	else
+		pin_find(cs, id)->doomed = false;
+	pthread_mutex_unlock(&cs->lock);
+	return ret;
+}
+
+void chunkstore_unpin(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN], bool discard)
+{
+	struct pin *p;
+
+	pthread_mutex_lock(&cs->lock);
+	p = pin_find(cs, id);
+	if (p) {
+		if (discard)
+			p->doomed = true;
+		if (!--p->count) {
+			if (p->doomed && !meta_chunk_known(cs->meta, id, NULL))
+				remove_chunk(cs, id);
+			pin_free(cs, p);
+		}
+	}
+	pthread_mutex_unlock(&cs->lock);
+}
+
+bool chunkstore_has(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN])
+{
+	bool has;
+
+	pthread_mutex_lock(&cs->lock);
+	has = pin_find(cs, id) || meta_chunk_known(cs->meta, id, NULL) ||
+	      file_present(cs, id, NULL);
+	pthread_mutex_unlock(&cs->lock);
+	return has;
+}
+
+int chunkstore_open_chunk(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN])
+{
+	char name[2 * DGFS_CHUNK_ID_LEN + 1];
+	int fd;
+
+	chunk_name(id, name);
+	fd = openat(cs->dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Removes freed chunks, or dooms them if pinned. Store lock held. */
+static void release_freed(struct chunkstore *cs, const struct meta_idlist *freed)
+{
+	size_t i;
+
+	for (i = 0; i < freed->n; i++) {
+		struct pin *p = pin_find(cs, freed->ids[i]);
+
+		if (p)
+			p->doomed = true;
+		else
+			remove_chunk(cs, freed->ids[i]);
+	}
+}
+
+int chunkstore_commit(struct chunkstore *cs, const struct meta_file *f, bool *replaced)
+{
+	struct meta_idlist freed = { 0 };
+	int ret;
+
+	pthread_mutex_lock(&cs->lock);
+	ret = meta_file_put(cs->meta, f, &freed, replaced);
+	if (!ret)
+		release_freed(cs, &freed);
+	pthread_mutex_unlock(&cs->lock);
+	meta_idlist_free(&freed);
+	return ret;
+}
+
+int chunkstore_delete_file(struct chunkstore *cs, const char *path)
+{
+	struct meta_idlist freed = { 0 };
+	int ret;
+
+	pthread_mutex_lock(&cs->lock);
+	ret = meta_file_delete(cs->meta, path, &freed);
+	if (!ret)
+		release_freed(cs, &freed);
+	pthread_mutex_unlock(&cs->lock);
+	meta_idlist_free(&freed);
+	return ret;
+}
+
+/* ---- start-up reconciliation ---- */
+
+struct reconcile {
+	struct chunkstore *cs;
+	unsigned long missing, kmod_added, kmod_removed;
+};
+
+static int note_missing(const uint8_t id[META_ID_LEN], uint32_t size, void *arg)
+{
+	struct reconcile *r = arg;
+	char name[2 * DGFS_CHUNK_ID_LEN + 1];
+	uint32_t have;
+
+	if (file_present(r->cs, id, &have) && have == size)
+		return 0;
+	chunk_name(id, name);
+	fprintf(stderr, "dgfsd: reconcile: chunk %s (%u bytes) is %s\n", name, size,
+		file_present(r->cs, id, NULL) ? "the wrong size" : "missing");
+	r->missing++;
+	return 0;
+}
+
+static int kmod_drop_unknown(const uint8_t id[DGFS_CHUNK_ID_LEN], uint64_t size, void *arg)
+{
+	struct reconcile *r = arg;
+	uint32_t want;
+
+	if (meta_chunk_known(r->cs->meta, id, &want) && want == size)
+		return 0;
+	if (!kmod_chunk_del(r->cs->kmod, id))
+		r->kmod_removed++;
+	return 0;
+}
+
+static int kmod_add_known(const uint8_t id[META_ID_LEN], uint32_t size, void *arg)
+{
+	struct reconcile *r = arg;
+	char name[2 * DGFS_CHUNK_ID_LEN + 1];
+	int ret;
+
+	if (!file_present(r->cs, id, NULL))
+		return 0;
+	chunk_name(id, name);
+	ret = kmod_chunk_add(r->cs->kmod, id, DGFSD_STORE_NAME, name, size);
+	if (!ret)
+		r->kmod_added++;
+	else if (ret != -EEXIST)
+		atomic_fetch_add(&r->cs->stats.kmod_errors, 1);
+	return 0;
+}
+
+int chunkstore_reconcile(struct chunkstore *cs)
+{
+	struct reconcile r = { .cs = cs };
+	unsigned long tmps = 0, orphans = 0, strays = 0;
+	struct dirent *de;
+	DIR *dir;
+	int fd;
+
+	fd = dup(cs->dir_fd);
+	if (fd < 0 || !(dir = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	while ((de = readdir(dir))) {
+		uint8_t id[DGFS_CHUNK_ID_LEN];
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (!strncmp(de->d_name, DGFSD_TMP_PREFIX, strlen(DGFSD_TMP_PREFIX))) {
+			/* An upload that crashed before its rename. */
+			if (!unlinkat(cs->dir_fd, de->d_name, 0))
+				tmps++;
+			continue;
+		}
+		if (strlen(de->d_name) != 2 * DGFS_CHUNK_ID_LEN ||
+		    dgfs_hex_decode(de->d_name, id, sizeof(id))) {
+			strays++;	/* not ours: left alone */
+			continue;
+		}
+		if (!meta_chunk_known(cs->meta, id, NULL)) {
+			/* Written, never committed (or freed before a crash). */
+			if (!unlinkat(cs->dir_fd, de->d_name, 0))
+				orphans++;
+		}
+	}
+	closedir(dir);
+	if (tmps || orphans)
+		fsync(cs->dir_fd);
+	meta_chunk_foreach(cs->meta, note_missing, &r);
+	if (cs->kmod) {
+		kmod_chunk_foreach(cs->kmod, DGFSD_STORE_NAME, kmod_drop_unknown, &r);
+		meta_chunk_foreach(cs->meta, kmod_add_known, &r);
+	}
+	fprintf(stderr, "dgfsd: reconcile: removed %lu temp file%s and %lu unreferenced chunk%s; "
+		"%lu chunk%s missing; dgfs.ko index: %lu added, %lu removed%s\n",
+		tmps, tmps == 1 ? "" : "s", orphans, orphans == 1 ? "" : "s",
+		r.missing, r.missing == 1 ? "" : "s", r.kmod_added, r.kmod_removed,
+		strays ? " (other files in the store left alone)" : "");
+	return 0;
+}

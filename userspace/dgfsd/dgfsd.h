@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dgfsd: the storage host's userspace mainserver (docs/DGFSD.md).
+ *
+ *   main.c        options and config file, start-up, signals
+ *   state.c       the state directory: auth key, reconciliation at start
+ *   chunkstore.c  chunk files: crash-safe writes, pins, removal, dgfs.ko index
+ *   upload.c      PUT /files and POST ?commit: FastCDC, dedup, commit
+ *   http.c        the HTTP service (libmicrohttpd): routing and every endpoint
+ *   metrics.c     counters and the Prometheus page
+ *   httputil.c    paths, Range, dates (no libmicrohttpd: unit-tested alone)
+ *   meta.c        SQLite metadata
+ *   kmod.c        netlink to dgfs.ko
+ * The UDP tier (no dgfs.ko) runs userspace/server's workers in-process.
+ */
+#ifndef DGFSD_H
+#define DGFSD_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "cdc/fastcdc.h"
+#include "dgfsd/kmod.h"
+#include "dgfsd/meta.h"
+#include "proto/dgfs_proto.h"
+
+#define DGFSD_STORE_NAME	"dgfsd"
+#define DGFSD_MAX_CHUNK		FASTCDC_MAX_SIZE
+#define DGFSD_MISSING_MAX	100000
+#define DGFSD_TMP_PREFIX	".tmp-"
+
+enum dgfsd_kmod_mode {
+	DGFSD_KMOD_AUTO,	/* use dgfs.ko when loaded, else the UDP tier */
+	DGFSD_KMOD_OFF,		/* never touch dgfs.ko */
+	DGFSD_KMOD_REQUIRE,	/* refuse to start without it */
+};
+
+struct dgfsd_config {
+	char state_dir[512];
+	char listen[64];		/* HTTP address; "" = all (dual stack) */
+	uint16_t http_port;
+	uint16_t udp_port;
+	char public_host[256];		/* fast-path host in manifests; "" = auto */
+	uint32_t token_ttl;
+	uint64_t max_file_size;
+	unsigned int max_uploads;
+	unsigned int max_connections;
+	uint32_t max_read;
+	unsigned int udp_threads;
+	enum dgfsd_kmod_mode kmod;
+	bool auth;
+	bool verbose;
+};
+
+/* ---- chunkstore.c ---- */
+
+struct chunkstore;
+
+struct chunkstore_stats {
+	_Atomic uint64_t written;	/* chunks written */
+	_Atomic uint64_t written_bytes;
+	_Atomic uint64_t deduped;	/* chunks found already stored */
+	_Atomic uint64_t removed;
+	_Atomic uint64_t kmod_errors;	/* failed registrations / removals */
+};
+
+int chunkstore_open(const char *dir, struct meta *meta, struct kmod *kmod,
+		    struct chunkstore **out);
+void chunkstore_close(struct chunkstore *cs);
+/* dgfs.ko's index follows the store from now on (before any request). */
+void chunkstore_set_kmod(struct chunkstore *cs, struct kmod *kmod);
+int chunkstore_dir_fd(const struct chunkstore *cs);
+const char *chunkstore_dir(const struct chunkstore *cs);
+struct chunkstore_stats *chunkstore_stats(struct chunkstore *cs);
+
+/*
+ * Makes sure chunk @id (whose content is @data, already hashed by the
+ * caller) is stored, and pins it: it is not removed until unpinned, even
+ * if a delete frees it meanwhile. *created says whether this call wrote
+ * it. 0, -ENOSPC, -EDQUOT or -errno.
+ */
+int chunkstore_put(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
+		   const void *data, uint32_t len, bool *created);
+/* Pins a chunk that is already stored: 0 with *size, or -ENOENT. */
+int chunkstore_pin_existing(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
+			    uint32_t *size);
+/*
+ * Drops a pin. @discard: the pinning operation failed and wrote the chunk
+ * itself, so the chunk goes once unpinned unless a file references it.
+ */
+void chunkstore_unpin(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN], bool discard);
+/* Whether the chunk is stored (referenced, pinned, or a file present). */
+bool chunkstore_has(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN]);
+/* Opens a chunk file read-only: fd or -errno. */
+int chunkstore_open_chunk(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN]);
+
+/* Commits a file (meta_file_put) and removes what it freed. Holds the store lock. */
+int chunkstore_commit(struct chunkstore *cs, const struct meta_file *f, bool *replaced);
+/* Deletes a file and removes what it freed. 0, -ENOENT, -errno. */
+int chunkstore_delete_file(struct chunkstore *cs, const char *path);
+
+/*
+ * Start-up reconciliation (no requests are served yet): removes temp
+ * files and chunk files no file references, reports referenced chunks
+ * whose file is missing, and makes dgfs.ko's index equal the referenced
+ * chunks. Prints what it did.
+ */
+int chunkstore_reconcile(struct chunkstore *cs);
+
+/* ---- upload.c ---- */
+
+struct dgfsd;
+struct upload;
+
+/* A streaming upload of f->path. NULL with errno. */
+struct upload *upload_start(struct dgfsd *d, const char *path, const char *content_type);
+/* Feeds body bytes: 0, or an HTTP status to fail with (the rest is ignored). */
+unsigned int upload_feed(struct upload *u, const void *data, size_t len);
+/*
+ * The body is complete: stores the last chunk and commits. Returns the
+ * HTTP status (201, 200, or an error) and fills @f with the file.
+ */
+unsigned int upload_finish(struct upload *u, struct meta_file *f, uint32_t *new_chunks,
+			   uint64_t *new_bytes, const char **why);
+/* Frees the upload; an unfinished one is abandoned (its new chunks go). */
+void upload_free(struct upload *u);
+
+/*
+ * POST ?commit: a file from stored chunks. Returns the HTTP status; with
+ * 409, *missing lists what the host lacks.
+ */
+unsigned int upload_commit_list(struct dgfsd *d, const char *path, const char *content_type,
+				const uint8_t (*ids)[DGFS_CHUNK_ID_LEN], size_t n,
+				struct meta_file *f, struct meta_idlist *missing, bool *replaced,
+				const char **why);
+
+/* libmagic's guess at a MIME type from the first bytes. */
+void dgfsd_guess_type(const void *data, size_t len, char *out, size_t outlen);
+
+/* ---- metrics.c ---- */
+
+void metrics_record(const char *method, unsigned int status, uint64_t duration_ns);
+/* The Prometheus page (malloc'd, NUL-terminated). */
+char *metrics_render(struct dgfsd *d, size_t *len);
+
+/* ---- http.c ---- */
+
+int http_start(struct dgfsd *d);
+void http_stop(struct dgfsd *d);
+
+/* ---- the daemon ---- */
+
+struct userd_config;
+struct userd_worker;
+
+struct dgfsd {
+	struct dgfsd_config cfg;
+	struct meta *meta;
+	struct kmod *kmod;		/* NULL: no dgfs.ko, the UDP tier serves */
+	struct chunkstore *cs;
+	uint8_t key[DGFS_AUTH_KEY_LEN];
+	struct MHD_Daemon *mhd;
+	/* The UDP tier. */
+	struct userd_config *ucfg;
+	struct userd_worker **workers;
+	pthread_t *worker_tids;
+	unsigned int nworkers;
+	atomic_uint uploads;
+};
+
+int state_load_key(const char *state_dir, uint8_t key[DGFS_AUTH_KEY_LEN], bool *created);
+
+#endif /* DGFSD_H */

@@ -1,0 +1,19 @@
+# dgfsd, the mainserver (included by the top Makefile). docs/DGFSD.md.
+#
+# It links the fast path's protocol library and dgfs-userd's workers (the
+# UDP tier for hosts without dgfs.ko), the XDP loader (for the XDP
+# program's counters in /metrics) and FastCDC, which the dgfs client
+# shares so that both cut files identically.
+
+DGFSD_SRCS := $(wildcard userspace/dgfsd/*.c) userspace/cdc/fastcdc.c \
+	userspace/server/serve.c userspace/server/store.c
+DGFSD_HDRS := $(wildcard userspace/dgfsd/*.h) userspace/cdc/fastcdc.h userspace/server/userd.h
+DGFSD_LIBS := -lmicrohttpd -ljansson -lsqlite3 -lzstd -lmagic -lsodium -lpthread -lm
+
+USER_BINS += $(BUILD)/dgfsd
+UNIT_LIBS += -lmicrohttpd -ljansson -lsqlite3 -lzstd -lmagic -lcurl
+
+$(BUILD)/dgfsd: $(DGFSD_SRCS) $(DGFSD_HDRS) $(PROTO_SRCS) $(PROTO_HDRS) $(XDP_LOADER_DEPS) | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) -Iuserspace $(NL_CFLAGS) $(XDP_LOADER_CFLAGS) $(DGFSD_SRCS) \
+		$(PROTO_SRCS) $(XDP_LOADER_SRCS) -o $@ $(NL_LIBS) $(XDP_LOADER_LIBS) $(DGFSD_LIBS)

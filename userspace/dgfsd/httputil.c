@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: GPL-2.0
+/* See httputil.h. */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "httputil.h"
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes into out; returns the length, or -1 (bad escape, NUL, too long). */
+static long decode(const char *in, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	while (*in) {
+		int c = (unsigned char)*in++;
+
+		if (c == '%') {
+			int hi = hexval(in[0]), lo = hi < 0 ? -1 : hexval(in[1]);
+
+			if (lo < 0)
+				return -1;
+			c = hi << 4 | lo;
+			in += 2;
+		}
+		/* A NUL would cut the path short wherever C strings go. */
+		if (!c || n + 1 >= outlen)
+			return -1;
+		out[n++] = (char)c;
+	}
+	out[n] = '\0';
+	return (long)n;
+}
+
+int dgfsd_url_decode(const char *in, char *out, size_t outlen)
+{
+	return decode(in, out, outlen) < 0 ? -1 : 0;
+}
+
+const char *dgfsd_path_decode(const char *in, char *out, size_t outlen, bool is_prefix)
+{
+	char buf[DGFSD_PATH_MAX + 2];
+	const char *seg;
+	long n;
+	size_t i;
+
+	n = decode(in, buf, sizeof(buf));
+	if (n < 0)
+		return strchr(in, '%') ? "bad percent escape or NUL byte in path" :
+					 "path too long";
+	if (n > DGFSD_PATH_MAX)
+		return "path too long";
+	if (!n && !is_prefix)
+		return "empty path";
+	for (i = 0; i < (size_t)n; i++) {
+		unsigned char c = (unsigned char)buf[i];
+
+		if (c < 0x20 || c == 0x7f)
+			return "control character in path";
+	}
+	/* Check segment by segment: no empty, ".", ".." or over-long ones. */
+	seg = buf;
+	for (i = 0; i <= (size_t)n; i++) {
+		size_t len;
+
+		if (i < (size_t)n && buf[i] != '/')
+			continue;
+		len = (size_t)(buf + i - seg);
+		if (!len) {
+			/* A prefix may end in '/' ("dir/") or be empty. */
+			if (!(is_prefix && i == (size_t)n))
+				return "empty path segment";
+		} else if ((len == 1 && seg[0] == '.') ||
+			   (len == 2 && seg[0] == '.' && seg[1] == '.')) {
+			return "\".\" or \"..\" in path";
+		} else if (len > DGFSD_SEGMENT_MAX) {
+			return "path segment too long";
+		}
+		seg = buf + i + 1;
+	}
+	if ((size_t)n + 1 > outlen)
+		return "path too long";
+	memcpy(out, buf, (size_t)n + 1);
+	return NULL;
+}
+
+/* Strictly digits, no sign, no overflow. */
+static int parse_u64(const char *s, const char *end, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (s == end)
+		return -1;
+	for (; s < end; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		if (v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+enum dgfsd_range_result dgfsd_range_parse(const char *hdr, uint64_t size, uint64_t *first,
+					  uint64_t *last)
+{
+	const char *p, *dash, *end;
+	uint64_t a, b;
+
+	if (!hdr)
+		return DGFSD_RANGE_NONE;
+	while (*hdr == ' ' || *hdr == '\t')
+		hdr++;
+	if (strncasecmp(hdr, "bytes=", 6))
+		return DGFSD_RANGE_NONE;
+	p = hdr + 6;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (strchr(p, ','))
+		return DGFSD_RANGE_NONE;	/* several ranges: send it all */
+	end = p + strlen(p);
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	dash = memchr(p, '-', (size_t)(end - p));
+	if (!dash)
+		return DGFSD_RANGE_NONE;
+	if (dash == p) {
+		/* bytes=-n: the last n bytes. */
+		if (parse_u64(dash + 1, end, &b))
+			return DGFSD_RANGE_NONE;
+		if (!b || !size)
+			return DGFSD_RANGE_UNSATISFIABLE;
+		*first = b >= size ? 0 : size - b;
+		*last = size - 1;
+		return DGFSD_RANGE_OK;
+	}
+	if (parse_u64(p, dash, &a))
+		return DGFSD_RANGE_NONE;
+	if (dash + 1 == end) {
+		b = UINT64_MAX;
+	} else {
+		if (parse_u64(dash + 1, end, &b))
+			return DGFSD_RANGE_NONE;
+		if (b < a)
+			return DGFSD_RANGE_NONE;	/* invalid: ignored */
+	}
+	if (a >= size)
+		return DGFSD_RANGE_UNSATISFIABLE;
+	*first = a;
+	*last = b >= size ? size - 1 : b;
+	return DGFSD_RANGE_OK;
+}
+
+void dgfsd_http_date(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+bool dgfsd_etag_matches(const char *inm, const char *etag)
+{
+	size_t elen = strlen(etag);
+	const char *p = inm;
+
+	if (!inm)
+		return false;
+	/* A list of entity tags, each maybe weak (W/"..."), or "*". */
+	while (*p) {
+		const char *q;
+
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '*')
+			return true;
+		if (!strncmp(p, "W/", 2))
+			p += 2;
+		if (*p != '"')
+			return false;
+		q = strchr(p + 1, '"');
+		if (!q)
+			return false;
+		if ((size_t)(q - p - 1) == elen && !memcmp(p + 1, etag, elen))
+			return true;
+		p = q + 1;
+	}
+	return false;
+}

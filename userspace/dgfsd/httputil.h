@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The parts of HTTP that dgfsd parses itself, kept free of libmicrohttpd
+ * so the unit tests can feed them anything: the file path in a URL, query
+ * values, a Range header, and HTTP dates.
+ */
+#ifndef DGFSD_HTTPUTIL_H
+#define DGFSD_HTTPUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define DGFSD_PATH_MAX		1024
+#define DGFSD_SEGMENT_MAX	255
+
+/*
+ * Percent-decodes @in (a URL path below /files/, or a query value) into
+ * @out (@outlen bytes including the NUL) and checks it as a file path
+ * (docs/HTTP.md, "Paths"). NULL on success, else why it is refused.
+ * With @is_prefix, an empty path and a trailing '/' are allowed (listing).
+ */
+const char *dgfsd_path_decode(const char *in, char *out, size_t outlen, bool is_prefix);
+
+/* Percent-decoding alone (query values): 0, or -1 for a bad escape / NUL / too long. */
+int dgfsd_url_decode(const char *in, char *out, size_t outlen);
+
+enum dgfsd_range_result {
+	DGFSD_RANGE_NONE,		/* no usable Range: send everything */
+	DGFSD_RANGE_OK,			/* [*first, *last] */
+	DGFSD_RANGE_UNSATISFIABLE,	/* 416 */
+};
+
+/*
+ * A Range header against a file of @size bytes. One range only; a list
+ * of ranges, another unit or a malformed header is NONE (RFC 9110 lets a
+ * server ignore Range). A satisfiable range is clamped to the file.
+ */
+enum dgfsd_range_result dgfsd_range_parse(const char *hdr, uint64_t size, uint64_t *first,
+					  uint64_t *last);
+
+/* "Sun, 06 Nov 1994 08:49:37 GMT" into @buf (at least 30 bytes). */
+void dgfsd_http_date(time_t t, char *buf, size_t len);
+
+/* Whether an If-None-Match header matches the (unquoted) etag. */
+bool dgfsd_etag_matches(const char *if_none_match, const char *etag);
+
+#endif /* DGFSD_HTTPUTIL_H */

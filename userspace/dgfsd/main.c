@@ -1,0 +1,540 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dgfsd [OPTIONS]: the storage host's mainserver (docs/DGFSD.md).
+ *
+ * Start-up, in order: options (a config file, then the command line over
+ * it), the state directory (chunks/, meta.db, auth.key made on first
+ * start), dgfs.ko if loaded (store, key, port), reconciliation of the
+ * store, SQLite and the module's index, the fast path's UDP tier when
+ * dgfs.ko is absent, and last the HTTP service. Then the main thread only
+ * waits for SIGINT/SIGTERM.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "dgfsd.h"
+#include "server/userd.h"
+
+#define DEFAULT_STATE_DIR	"/var/lib/dgfsd"
+#define DEFAULT_CONFIG		"/etc/dgfsd.conf"
+
+/* Every option, for the command line and the config file alike. */
+enum opt_id {
+	O_CONFIG = 'c',
+	O_STATE_DIR = 'd',
+	O_HTTP_PORT = 'p',
+	O_VERBOSE = 'v',
+	O_HELP = 'h',
+	O_LISTEN = 256,
+	O_UDP_PORT,
+	O_PUBLIC_HOST,
+	O_TOKEN_TTL,
+	O_MAX_FILE_SIZE,
+	O_MAX_UPLOADS,
+	O_MAX_CONNECTIONS,
+	O_MAX_READ,
+	O_UDP_THREADS,
+	O_KMOD,
+	O_NO_AUTH,
+};
+
+static const struct option long_opts[] = {
+	{ "config",		required_argument,	NULL, O_CONFIG },
+	{ "state-dir",		required_argument,	NULL, O_STATE_DIR },
+	{ "http-port",		required_argument,	NULL, O_HTTP_PORT },
+	{ "listen",		required_argument,	NULL, O_LISTEN },
+	{ "udp-port",		required_argument,	NULL, O_UDP_PORT },
+	{ "public-host",	required_argument,	NULL, O_PUBLIC_HOST },
+	{ "token-ttl",		required_argument,	NULL, O_TOKEN_TTL },
+	{ "max-file-size",	required_argument,	NULL, O_MAX_FILE_SIZE },
+	{ "max-uploads",	required_argument,	NULL, O_MAX_UPLOADS },
+	{ "max-connections",	required_argument,	NULL, O_MAX_CONNECTIONS },
+	{ "max-read",		required_argument,	NULL, O_MAX_READ },
+	{ "udp-threads",	required_argument,	NULL, O_UDP_THREADS },
+	{ "kmod",		required_argument,	NULL, O_KMOD },
+	{ "no-auth",		no_argument,		NULL, O_NO_AUTH },
+	{ "verbose",		no_argument,		NULL, O_VERBOSE },
+	{ "help",		no_argument,		NULL, O_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: dgfsd [OPTIONS]\n"
+		"The dgfs storage host's mainserver: HTTP file service, chunk store,\n"
+		"metadata, and dgfs.ko's configuration (or the fast path in userspace).\n"
+		"  -c, --config FILE         config file (default %s if it exists):\n"
+		"                            \"option = value\" lines, option names as below\n"
+		"  -d, --state-dir DIR       chunks, metadata and auth key (default %s)\n"
+		"  -p, --http-port PORT      HTTP port (default 8080)\n"
+		"      --listen ADDR         HTTP address (default: all, IPv4 and IPv6)\n"
+		"      --udp-port PORT       fast-path UDP port (default %u)\n"
+		"      --public-host HOST    fast-path host put in manifests (default: the\n"
+		"                            address the client's HTTP connection reached)\n"
+		"      --token-ttl SECONDS   lifetime of manifest tokens (default 3600)\n"
+		"      --max-file-size BYTES largest upload (default 1T; K/M/G/T suffixes)\n"
+		"      --max-uploads N       uploads at once (default 64; each buffers <= 4 MiB)\n"
+		"      --max-connections N   HTTP connections at once (default 1024)\n"
+		"      --max-read BYTES      largest fast-path read (default 1M)\n"
+		"      --udp-threads N       UDP tier workers when dgfs.ko is absent (default 2)\n"
+		"      --kmod auto|off|require  use dgfs.ko (default auto: when loaded)\n"
+		"      --no-auth             fast path without tokens (tests only)\n"
+		"  -v, --verbose             log more\n",
+		DEFAULT_CONFIG, DEFAULT_STATE_DIR, DGFS_DEFAULT_PORT);
+}
+
+static int __attribute__((format(printf, 1, 2))) bad(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "dgfsd: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	return -1;
+}
+
+static int parse_num(const char *name, const char *v, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t n;
+	size_t len = strlen(v);
+
+	/* dgfs_parse_size knows K/M/G; T is for --max-file-size. */
+	if (len && (v[len - 1] == 'T' || v[len - 1] == 't')) {
+		char tmp[32];
+
+		if (len >= sizeof(tmp))
+			return bad("bad %s \"%s\"", name, v);
+		memcpy(tmp, v, len - 1);
+		tmp[len - 1] = '\0';
+		if (dgfs_parse_size(tmp, &n) || n > (UINT64_MAX >> 40))
+			return bad("bad %s \"%s\"", name, v);
+		n <<= 40;
+	} else if (dgfs_parse_size(v, &n)) {
+		return bad("bad %s \"%s\"", name, v);
+	}
+	if (n < min || n > max)
+		return bad("%s must be %llu .. %llu", name, (unsigned long long)min,
+			   (unsigned long long)max);
+	*out = n;
+	return 0;
+}
+
+static int copy_str(const char *name, const char *v, char *dst, size_t len)
+{
+	if (strlen(v) >= len)
+		return bad("%s too long", name);
+	memcpy(dst, v, strlen(v) + 1);
+	return 0;
+}
+
+/* One option, from either source. @v is NULL for flags. */
+static int apply(struct dgfsd_config *cfg, int id, const char *name, const char *v)
+{
+	uint64_t n;
+
+	switch (id) {
+	case O_STATE_DIR:
+		return copy_str(name, v, cfg->state_dir, sizeof(cfg->state_dir));
+	case O_LISTEN:
+		return copy_str(name, v, cfg->listen, sizeof(cfg->listen));
+	case O_PUBLIC_HOST:
+		return copy_str(name, v, cfg->public_host, sizeof(cfg->public_host));
+	case O_HTTP_PORT:
+		if (parse_num(name, v, 1, 65535, &n))
+			return -1;
+		cfg->http_port = (uint16_t)n;
+		return 0;
+	case O_UDP_PORT:
+		if (parse_num(name, v, 1, 65535, &n))
+			return -1;
+		cfg->udp_port = (uint16_t)n;
+		return 0;
+	case O_TOKEN_TTL:
+		if (parse_num(name, v, 1, 7 * 86400, &n))
+			return -1;
+		cfg->token_ttl = (uint32_t)n;
+		return 0;
+	case O_MAX_FILE_SIZE:
+		return parse_num(name, v, 0, UINT64_MAX >> 1, &cfg->max_file_size);
+	case O_MAX_UPLOADS:
+		if (parse_num(name, v, 1, 4096, &n))
+			return -1;
+		cfg->max_uploads = (unsigned int)n;
+		return 0;
+	case O_MAX_CONNECTIONS:
+		if (parse_num(name, v, 1, 65536, &n))
+			return -1;
+		cfg->max_connections = (unsigned int)n;
+		return 0;
+	case O_MAX_READ:
+		if (parse_num(name, v, 1, DGFS_MAX_READ_LIMIT, &n))
+			return -1;
+		cfg->max_read = (uint32_t)n;
+		return 0;
+	case O_UDP_THREADS:
+		if (parse_num(name, v, 1, USERD_MAX_THREADS, &n))
+			return -1;
+		cfg->udp_threads = (unsigned int)n;
+		return 0;
+	case O_KMOD:
+		if (!strcmp(v, "auto"))
+			cfg->kmod = DGFSD_KMOD_AUTO;
+		else if (!strcmp(v, "off"))
+			cfg->kmod = DGFSD_KMOD_OFF;
+		else if (!strcmp(v, "require"))
+			cfg->kmod = DGFSD_KMOD_REQUIRE;
+		else
+			return bad("--kmod is auto, off or require, not \"%s\"", v);
+		return 0;
+	case O_NO_AUTH:
+		cfg->auth = false;
+		return 0;
+	case O_VERBOSE:
+		cfg->verbose = true;
+		return 0;
+	}
+	return bad("unknown option %s", name);
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+/* "name = value" lines; '#' starts a comment; flags take "true"/"false". */
+static int read_config(struct dgfsd_config *cfg, const char *path, bool must_exist)
+{
+	char line[1024];
+	unsigned int lineno = 0;
+	FILE *f = fopen(path, "re");
+	int ret = 0;
+
+	if (!f) {
+		if (!must_exist && errno == ENOENT)
+			return 0;
+		return bad("cannot read config file %s: %s", path, strerror(errno));
+	}
+	while (fgets(line, sizeof(line), f)) {
+		const struct option *o;
+		char *name, *val, *eq;
+
+		lineno++;
+		if ((eq = strchr(line, '#')))
+			*eq = '\0';
+		name = trim(line);
+		if (!*name)
+			continue;
+		eq = strchr(name, '=');
+		if (!eq) {
+			ret = bad("%s:%u: expected \"option = value\"", path, lineno);
+			break;
+		}
+		*eq = '\0';
+		name = trim(name);
+		val = trim(eq + 1);
+		for (o = long_opts; o->name; o++)
+			if (!strcmp(o->name, name))
+				break;
+		if (!o->name || o->val == O_CONFIG || o->val == O_HELP) {
+			ret = bad("%s:%u: unknown option \"%s\"", path, lineno, name);
+			break;
+		}
+		if (o->has_arg == no_argument) {
+			if (!strcmp(val, "false"))
+				continue;
+			if (strcmp(val, "true")) {
+				ret = bad("%s:%u: %s takes true or false", path, lineno, name);
+				break;
+			}
+		}
+		if (apply(cfg, o->val, o->name, val)) {
+			ret = bad("%s:%u: in option \"%s\"", path, lineno, name);
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+static int parse_options(int argc, char **argv, struct dgfsd_config *cfg)
+{
+	const char *config = NULL;
+	int c, idx;
+
+	/* The config file first, wherever --config stands; the command line wins. */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "c:d:p:vh", long_opts, &idx)) != -1)
+		if (c == O_CONFIG)
+			config = optarg;
+	if (read_config(cfg, config ? config : DEFAULT_CONFIG, config != NULL))
+		return 2;
+	optind = 1;
+	opterr = 1;
+	while ((c = getopt_long(argc, argv, "c:d:p:vh", long_opts, &idx)) != -1) {
+		const char *name = "option";
+		const struct option *o;
+
+		if (c == O_CONFIG)
+			continue;
+		if (c == O_HELP) {
+			usage(stdout);
+			exit(0);
+		}
+		if (c == '?') {
+			usage(stderr);
+			return 2;
+		}
+		for (o = long_opts; o->name; o++)
+			if (o->val == c)
+				name = o->name;
+		if (apply(cfg, c, name, optarg))
+			return 2;
+	}
+	if (optind != argc) {
+		bad("unexpected argument \"%s\"", argv[optind]);
+		return 2;
+	}
+	return 0;
+}
+
+static void defaults(struct dgfsd_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s", DEFAULT_STATE_DIR);
+	cfg->http_port = 8080;
+	cfg->udp_port = DGFS_DEFAULT_PORT;
+	cfg->token_ttl = 3600;
+	cfg->max_file_size = 1ull << 40;
+	cfg->max_uploads = 64;
+	cfg->max_connections = 1024;
+	cfg->max_read = DGFS_DEFAULT_MAX_READ;
+	cfg->udp_threads = 2;
+	cfg->kmod = DGFSD_KMOD_AUTO;
+	cfg->auth = true;
+}
+
+static int make_dir(const char *path)
+{
+	if (mkdir(path, 0755) && errno != EEXIST)
+		return bad("cannot create %s: %s", path, strerror(errno));
+	return 0;
+}
+
+/*
+ * The host's auth key: 32 hex digits in auth.key (mode 0600), made from
+ * libsodium's randomness on first start. Written to a temp file, synced and
+ * renamed, so a crash never leaves a half-written key.
+ */
+int state_load_key(const char *state_dir, uint8_t key[DGFS_AUTH_KEY_LEN], bool *created)
+{
+	char path[PATH_MAX], tmp[PATH_MAX], buf[2 * DGFS_AUTH_KEY_LEN + 2];
+	ssize_t n;
+	int fd;
+
+	*created = false;
+	snprintf(path, sizeof(path), "%s/auth.key", state_dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf));
+		close(fd);
+		if (n >= 2 * DGFS_AUTH_KEY_LEN) {
+			buf[2 * DGFS_AUTH_KEY_LEN] = '\0';
+			if (!dgfs_hex_decode(buf, key, DGFS_AUTH_KEY_LEN))
+				return 0;
+		}
+		return bad("%s is not 32 hex digits: move it away to make a new key", path);
+	}
+	if (errno != ENOENT)
+		return bad("cannot read %s: %s", path, strerror(errno));
+	randombytes_buf(key, DGFS_AUTH_KEY_LEN);
+	dgfs_hex_encode(key, DGFS_AUTH_KEY_LEN, buf);
+	buf[2 * DGFS_AUTH_KEY_LEN] = '\n';
+	snprintf(tmp, sizeof(tmp), "%s/.auth.key.tmp", state_dir);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return bad("cannot create %s: %s", tmp, strerror(errno));
+	n = write(fd, buf, 2 * DGFS_AUTH_KEY_LEN + 1);
+	if (n != 2 * DGFS_AUTH_KEY_LEN + 1 || fsync(fd) || close(fd) || rename(tmp, path)) {
+		unlink(tmp);
+		return bad("cannot write %s: %s", path, strerror(errno));
+	}
+	*created = true;
+	return 0;
+}
+
+/* dgfs.ko: our store, the key, the port and the max read. */
+static int setup_kmod(struct dgfsd *d)
+{
+	int ret = kmod_open(&d->kmod);
+
+	if (ret == -ENOENT) {
+		d->kmod = NULL;
+		if (d->cfg.kmod == DGFSD_KMOD_REQUIRE)
+			return bad("dgfs.ko is not loaded (--kmod require)");
+		return 0;
+	}
+	if (ret)
+		return bad("cannot talk to dgfs.ko: %s", strerror(-ret));
+	ret = kmod_store_ensure(d->kmod, DGFSD_STORE_NAME, chunkstore_dir(d->cs));
+	if (!ret)
+		ret = kmod_config_set(d->kmod, d->cfg.auth ? d->key : NULL, d->cfg.udp_port,
+				      d->cfg.max_read);
+	if (ret)
+		return bad("cannot configure dgfs.ko: %s", strerror(-ret));
+	return 0;
+}
+
+static int start_udp_tier(struct dgfsd *d)
+{
+	struct userd_config *u;
+	struct sockaddr_in6 *s6;
+	unsigned int i;
+
+	u = calloc(1, sizeof(*u));
+	d->workers = calloc(d->cfg.udp_threads, sizeof(*d->workers));
+	d->worker_tids = calloc(d->cfg.udp_threads, sizeof(*d->worker_tids));
+	if (!u || !d->workers || !d->worker_tids) {
+		free(u);
+		return bad("out of memory");
+	}
+	d->ucfg = u;
+	s6 = (struct sockaddr_in6 *)&u->bind_addr;
+	s6->sin6_family = AF_INET6;	/* dual stack: IPv4 clients too */
+	s6->sin6_port = htons(d->cfg.udp_port);
+	u->bind_len = sizeof(*s6);
+	u->auth = d->cfg.auth;
+	u->key_set = true;
+	memcpy(u->key, d->key, sizeof(u->key));
+	u->max_read = d->cfg.max_read;
+	u->threads = d->cfg.udp_threads;
+	u->verbose = d->cfg.verbose;
+	u->gso = true;
+	u->dir_fd = chunkstore_dir_fd(d->cs);
+	atomic_init(&u->stop, false);
+	for (i = 0; i < d->cfg.udp_threads; i++) {
+		struct userd_worker *w = userd_worker_create(u, i);
+
+		if (!w)
+			return bad("cannot open UDP port %u: %s", d->cfg.udp_port, strerror(errno));
+		d->workers[i] = w;
+		if (pthread_create(&d->worker_tids[i], NULL, userd_worker_run, w)) {
+			userd_worker_destroy(w);
+			d->workers[i] = NULL;
+			return bad("cannot start a UDP worker");
+		}
+		d->nworkers++;
+	}
+	return 0;
+}
+
+static void stop_udp_tier(struct dgfsd *d)
+{
+	unsigned int i;
+
+	if (d->ucfg)
+		atomic_store(&d->ucfg->stop, true);
+	for (i = 0; i < d->nworkers; i++) {
+		pthread_join(d->worker_tids[i], NULL);
+		userd_worker_destroy(d->workers[i]);
+	}
+	d->nworkers = 0;
+	free(d->workers);
+	free(d->worker_tids);
+	free(d->ucfg);
+}
+
+int main(int argc, char **argv)
+{
+	char path[PATH_MAX + 32];
+	struct dgfsd d;
+	struct rlimit rl;
+	sigset_t sigs;
+	bool created;
+	int ret, sig;
+
+	memset(&d, 0, sizeof(d));
+	defaults(&d.cfg);
+	ret = parse_options(argc, argv, &d.cfg);
+	if (ret)
+		return ret;
+	if (dgfs_proto_init())
+		return bad("cannot initialise libsodium"), 1;
+	/* Every request thread blocks these; only sigwait() below sees them. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* A download holds a chunk file open; many at once need many fds. */
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+
+	ret = 1;
+	snprintf(path, sizeof(path), "%s/chunks", d.cfg.state_dir);
+	if (make_dir(d.cfg.state_dir) || make_dir(path))
+		return 1;
+	if (state_load_key(d.cfg.state_dir, d.key, &created))
+		return 1;
+	if (created)
+		fprintf(stderr, "dgfsd: made a new auth key in %s/auth.key\n", d.cfg.state_dir);
+	snprintf(path, sizeof(path), "%s/meta.db", d.cfg.state_dir);
+	if (meta_open(path, &d.meta))
+		return bad("cannot open the metadata %s", path), 1;
+	snprintf(path, sizeof(path), "%s/chunks", d.cfg.state_dir);
+	if (chunkstore_open(path, d.meta, NULL, &d.cs)) {
+		bad("cannot open the chunk store %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (d.cfg.kmod != DGFSD_KMOD_OFF && setup_kmod(&d))
+		goto out;
+	chunkstore_set_kmod(d.cs, d.kmod);
+	if (chunkstore_reconcile(d.cs))
+		goto out;
+	if (!d.kmod && start_udp_tier(&d))
+		goto out;
+	if (http_start(&d))
+		goto out;
+	fprintf(stderr, "dgfsd: serving %s: HTTP on %s%s%u, fast path on UDP %u by %s\n",
+		d.cfg.state_dir, d.cfg.listen[0] ? d.cfg.listen : "port ",
+		d.cfg.listen[0] ? ":" : "", d.cfg.http_port, d.cfg.udp_port,
+		d.kmod ? "dgfs.ko" : "dgfsd (userspace tier)");
+
+	for (;;) {
+		if (!sigwait(&sigs, &sig))
+			break;
+	}
+	fprintf(stderr, "dgfsd: stopping\n");
+	ret = 0;
+out:
+	http_stop(&d);
+	stop_udp_tier(&d);
+	chunkstore_close(d.cs);
+	kmod_close(d.kmod);
+	meta_close(d.meta);
+	return ret;
+}

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dgfsd's metadata: files, their chunk lists and the chunks' reference
+ * counts, in SQLite (WAL mode, synchronous=FULL so a commit survives a
+ * crash). One connection behind one mutex: every call is atomic with
+ * respect to every other, and a file is written in one transaction, so a
+ * reader sees all of a file's new version or none of it.
+ *
+ * Schema (docs/DGFSD.md):
+ *   files(id INTEGER PRIMARY KEY, path BLOB UNIQUE, size, etag, mtime,
+ *         content_type, nchunks)
+ *   file_chunks(file_id, idx, chunk_id BLOB(32), offset, size,
+ *               PRIMARY KEY(file_id, idx))
+ *   chunks(id BLOB(32) PRIMARY KEY, size, refs)
+ * A chunk row exists exactly while some file references it (refs >= 1).
+ * A chunk referenced twice by the same file counts twice.
+ *
+ * Errors are negative errnos: -ENOENT (no such file), -EINVAL (bad
+ * argument), -ENOSPC (SQLITE_FULL), -EIO (any other SQLite error, logged
+ * to stderr with SQLite's message).
+ */
+#ifndef DGFSD_META_H
+#define DGFSD_META_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define META_ID_LEN		32
+#define META_ETAG_LEN		64	/* hex digits of the SHA-256 */
+#define META_PATH_MAX		1024
+#define META_CTYPE_MAX		127
+
+struct meta;
+
+struct meta_chunk {
+	uint8_t id[META_ID_LEN];
+	uint64_t offset;		/* in the file */
+	uint32_t size;
+};
+
+struct meta_file {
+	char path[META_PATH_MAX + 1];
+	uint64_t size;
+	char etag[META_ETAG_LEN + 1];
+	int64_t mtime;			/* Unix seconds */
+	char content_type[META_CTYPE_MAX + 1];
+	uint32_t nchunks;
+	struct meta_chunk *chunks;	/* nchunks of them, in file order, or NULL */
+};
+
+/* A growable list of chunk ids (what a change freed). */
+struct meta_idlist {
+	uint8_t (*ids)[META_ID_LEN];
+	size_t n, cap;
+};
+
+struct meta_stats {
+	uint64_t files;
+	uint64_t logical_bytes;		/* sum of file sizes */
+	uint64_t chunks;		/* distinct chunks referenced */
+	uint64_t stored_bytes;		/* sum of their sizes */
+};
+
+/* Opens (creating if need be) the database at @path: 0 or -errno. */
+int meta_open(const char *path, struct meta **out);
+void meta_close(struct meta *m);			/* NULL is fine */
+
+/*
+ * The file at @path; with @with_chunks also its chunk list (f->chunks is
+ * then malloc'd: meta_file_release()). 0 or -ENOENT.
+ */
+int meta_file_get(struct meta *m, const char *path, struct meta_file *f, bool with_chunks);
+void meta_file_release(struct meta_file *f);		/* frees f->chunks */
+
+/*
+ * Creates or replaces the file f->path with f's size, etag, mtime,
+ * content type and chunk list (f->nchunks may be 0), in one transaction:
+ * the new chunks' refs go up (rows made as needed, with the given sizes),
+ * the old version's go down. Chunk ids whose refs reached 0 (rows removed)
+ * are appended to @freed (which may be NULL). *replaced says whether a
+ * version existed. 0 or -errno; on error nothing changed.
+ */
+int meta_file_put(struct meta *m, const struct meta_file *f, struct meta_idlist *freed,
+		  bool *replaced);
+
+/* Removes the file; freed as above. 0, -ENOENT or -errno. */
+int meta_file_delete(struct meta *m, const char *path, struct meta_idlist *freed);
+
+/*
+ * Files whose path starts with @prefix ("" for all) and sorts after
+ * @after (NULL or "" for from the start), in byte order, at most @limit
+ * of them (without chunks), each passed to @cb; a non-zero return from
+ * @cb stops the walk and is returned. *more is set when more files
+ * follow the last one given. 0 or -errno.
+ */
+int meta_file_list(struct meta *m, const char *prefix, const char *after, unsigned int limit,
+		   int (*cb)(const struct meta_file *f, void *arg), void *arg, bool *more);
+
+/* Whether a chunk is referenced; its size in *size if so (may be NULL). */
+bool meta_chunk_known(struct meta *m, const uint8_t id[META_ID_LEN], uint32_t *size);
+
+/* Every referenced chunk, for reconciliation; @cb's non-zero stops it. */
+int meta_chunk_foreach(struct meta *m,
+		       int (*cb)(const uint8_t id[META_ID_LEN], uint32_t size, void *arg),
+		       void *arg);
+
+int meta_stats(struct meta *m, struct meta_stats *st);
+
+/* 0, or -ENOMEM. */
+int meta_idlist_add(struct meta_idlist *l, const uint8_t id[META_ID_LEN]);
+void meta_idlist_free(struct meta_idlist *l);
+
+#endif /* DGFSD_META_H */

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /metrics: Prometheus text exposition format 0.0.4. HTTP counts by
+ * method and status and a latency histogram are kept here (atomics: every
+ * connection thread records); the store's numbers come from the metadata,
+ * the UDP tier's from its workers, and dgfs.ko's and the XDP program's
+ * from netlink and the pinned counter map.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dgfsd.h"
+#include "dgfs_xdp_loader.h"
+#include "server/userd.h"
+
+static const char *const methods[] = { "GET", "HEAD", "PUT", "POST", "DELETE", "other" };
+#define NMETHODS (sizeof(methods) / sizeof(methods[0]))
+/* Status 0 is a request cut off before its answer. */
+#define NSTATUS 600
+
+static _Atomic uint64_t requests[NMETHODS][NSTATUS];
+
+/* Latency buckets, seconds (upper bounds); the last is +Inf. */
+static const double buckets[] = {
+	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+};
+#define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
+static _Atomic uint64_t hist[NBUCKETS + 1];
+static _Atomic uint64_t hist_sum_ns, hist_count;
+
+void metrics_record(const char *method, unsigned int status, uint64_t duration_ns)
+{
+	double secs = (double)duration_ns / 1e9;
+	unsigned int m, b;
+
+	for (m = 0; m < NMETHODS - 1; m++)
+		if (!strcmp(method, methods[m]))
+			break;
+	if (status >= NSTATUS)
+		status = 0;
+	atomic_fetch_add_explicit(&requests[m][status], 1, memory_order_relaxed);
+	for (b = 0; b < NBUCKETS; b++)
+		if (secs <= buckets[b])
+			break;
+	atomic_fetch_add_explicit(&hist[b], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&hist_sum_ns, duration_ns, memory_order_relaxed);
+	atomic_fetch_add_explicit(&hist_count, 1, memory_order_relaxed);
+}
+
+struct page {
+	char *buf;
+	size_t len, cap;
+	bool failed;
+};
+
+static void __attribute__((format(printf, 2, 3))) out(struct page *p, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (p->failed)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(p->buf + p->len, p->cap - p->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			p->failed = true;
+			return;
+		}
+		if ((size_t)n < p->cap - p->len) {
+			p->len += (size_t)n;
+			return;
+		}
+		p->cap = 2 * p->cap + (size_t)n;
+		p->buf = realloc(p->buf, p->cap);
+		if (!p->buf) {
+			p->failed = true;
+			return;
+		}
+	}
+}
+
+static void gauge(struct page *p, const char *name, const char *help, double v)
+{
+	out(p, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", name, help, name, name, v);
+}
+
+static void counter(struct page *p, const char *name, const char *help, uint64_t v)
+{
+	out(p, "# HELP %s %s\n# TYPE %s counter\n%s %" PRIu64 "\n", name, help, name, name, v);
+}
+
+static void kmod_stat(const char *name, uint64_t value, void *arg)
+{
+	struct page *p = arg;
+
+	out(p, "# TYPE dgfs_kmod_%s counter\ndgfs_kmod_%s %" PRIu64 "\n", name, name, value);
+}
+
+static void udp_tier(struct page *p, struct dgfsd *d)
+{
+	struct {
+#define X(name, desc) uint64_t name;
+		USERD_COUNTER_TABLE(X)
+#undef X
+	} sum;
+	unsigned int i;
+
+	memset(&sum, 0, sizeof(sum));
+	for (i = 0; i < d->nworkers; i++) {
+		const struct userd_counters *c = userd_worker_counters(d->workers[i]);
+
+#define X(name, desc) sum.name += atomic_load_explicit(&c->name, memory_order_relaxed);
+		USERD_COUNTER_TABLE(X)
+#undef X
+	}
+#define X(name, desc) counter(p, "dgfsd_udp_" #name, desc, sum.name);
+	USERD_COUNTER_TABLE(X)
+#undef X
+}
+
+char *metrics_render(struct dgfsd *d, size_t *len)
+{
+	struct chunkstore_stats *cs = chunkstore_stats(d->cs);
+	uint64_t xdp[DGFS_XDP_NR_COUNTERS], cum = 0;
+	struct page p = { .cap = 16384 };
+	struct meta_stats ms;
+	unsigned int m, s, b;
+	char err[256];
+
+	p.buf = malloc(p.cap);
+	if (!p.buf)
+		return NULL;
+	out(&p, "# HELP dgfsd_http_requests_total HTTP requests by method and status "
+		"(code 0: cut off before an answer)\n# TYPE dgfsd_http_requests_total counter\n");
+	for (m = 0; m < NMETHODS; m++)
+		for (s = 0; s < NSTATUS; s++) {
+			uint64_t v = atomic_load_explicit(&requests[m][s], memory_order_relaxed);
+
+			if (v)
+				out(&p, "dgfsd_http_requests_total{method=\"%s\",code=\"%u\"} %"
+				    PRIu64 "\n", methods[m], s, v);
+		}
+	out(&p, "# HELP dgfsd_http_request_duration_seconds Time from the request's headers "
+		"to its end\n# TYPE dgfsd_http_request_duration_seconds histogram\n");
+	for (b = 0; b <= NBUCKETS; b++) {
+		cum += atomic_load_explicit(&hist[b], memory_order_relaxed);
+		if (b < NBUCKETS)
+			out(&p, "dgfsd_http_request_duration_seconds_bucket{le=\"%g\"} %" PRIu64
+			    "\n", buckets[b], cum);
+		else
+			out(&p, "dgfsd_http_request_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64
+			    "\n", cum);
+	}
+	out(&p, "dgfsd_http_request_duration_seconds_sum %.9f\n",
+	    (double)atomic_load(&hist_sum_ns) / 1e9);
+	out(&p, "dgfsd_http_request_duration_seconds_count %" PRIu64 "\n",
+	    atomic_load(&hist_count));
+
+	if (!meta_stats(d->meta, &ms)) {
+		gauge(&p, "dgfsd_files", "Files stored", (double)ms.files);
+		gauge(&p, "dgfsd_logical_bytes", "Sum of the files' sizes",
+		      (double)ms.logical_bytes);
+		gauge(&p, "dgfsd_chunks", "Distinct chunks the files reference", (double)ms.chunks);
+		gauge(&p, "dgfsd_stored_bytes", "Sum of those chunks' sizes",
+		      (double)ms.stored_bytes);
+		gauge(&p, "dgfsd_dedup_ratio", "Logical bytes per stored byte",
+		      ms.stored_bytes ? (double)ms.logical_bytes / (double)ms.stored_bytes : 1.0);
+	}
+	gauge(&p, "dgfsd_uploads_in_progress", "PUT /files uploads running",
+	      (double)atomic_load(&d->uploads));
+	counter(&p, "dgfsd_chunks_written_total", "Chunks written to the store",
+		atomic_load(&cs->written));
+	counter(&p, "dgfsd_chunk_bytes_written_total", "Bytes of those chunks",
+		atomic_load(&cs->written_bytes));
+	counter(&p, "dgfsd_chunks_deduplicated_total", "Chunks found already stored",
+		atomic_load(&cs->deduped));
+	counter(&p, "dgfsd_chunks_removed_total", "Chunk files removed",
+		atomic_load(&cs->removed));
+	counter(&p, "dgfsd_kmod_errors_total", "Failed dgfs.ko index changes",
+		atomic_load(&cs->kmod_errors));
+	gauge(&p, "dgfsd_fastpath_kernel", "1 if dgfs.ko serves the fast path, 0 if dgfsd does",
+	      d->kmod ? 1 : 0);
+	if (d->nworkers)
+		udp_tier(&p, d);
+	if (d->kmod)
+		kmod_stats_foreach(d->kmod, kmod_stat, &p);
+	if (!dgfs_xdp_counters(xdp, err, sizeof(err))) {
+		unsigned int i;
+
+		for (i = 0; i < DGFS_XDP_NR_COUNTERS; i++)
+			out(&p, "# TYPE dgfs_xdp_%s counter\ndgfs_xdp_%s %" PRIu64 "\n",
+			    dgfs_xdp_counter_name(i), dgfs_xdp_counter_name(i), xdp[i]);
+	}
+	if (p.failed) {
+		free(p.buf);
+		return NULL;
+	}
+	*len = p.len;
+	return p.buf;
+}
