@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of what dgfsd parses from HTTP itself (userspace/dgfsd/httputil.c):
+ * file paths in URLs (every way docs/HTTP.md refuses one), Range headers
+ * against a file size, If-None-Match and HTTP dates.
+ * One line per check, PASS or FAIL; non-zero exit if any failed.
+ */
+#include "dgfsd/httputil.c"
+
+#include <stdio.h>
+#include <string.h>
+
+static int failures;
+
+#define CHECK(name, cond) do {						\
+	if (cond) {							\
+		printf("PASS: %s\n", name);				\
+	} else {							\
+		printf("FAIL: %s (%s:%d)\n", name, __FILE__, __LINE__);	\
+		failures++;						\
+	}								\
+} while (0)
+
+static bool path_ok(const char *in, const char *want)
+{
+	char out[DGFSD_PATH_MAX + 1];
+	const char *why = dgfsd_path_decode(in, out, sizeof(out), false);
+
+	return !why && !strcmp(out, want);
+}
+
+static bool path_refused(const char *in)
+{
+	char out[DGFSD_PATH_MAX + 1];
+
+	return dgfsd_path_decode(in, out, sizeof(out), false) != NULL;
+}
+
+static bool range_is(const char *hdr, uint64_t size, enum dgfsd_range_result want,
+		     uint64_t first, uint64_t last)
+{
+	uint64_t a = 12345, b = 12345;
+	enum dgfsd_range_result r = dgfsd_range_parse(hdr, size, &a, &b);
+
+	if (r != want)
+		return false;
+	return r != DGFSD_RANGE_OK || (a == first && b == last);
+}
+
+static void test_paths(void)
+{
+	char big[DGFSD_PATH_MAX + 64], seg[300], out[DGFSD_PATH_MAX + 1];
+
+	CHECK("path: plain", path_ok("a/b/c.txt", "a/b/c.txt"));
+	CHECK("path: percent-decoded", path_ok("a%20b/%C3%A9t%c3%a9", "a b/\xc3\xa9t\xc3\xa9"));
+	CHECK("path: dots inside names are fine", path_ok("a..b/.hidden/x.", "a..b/.hidden/x."));
+	CHECK("path: literal percent as %25", path_ok("100%25", "100%"));
+	CHECK("path: empty refused", path_refused(""));
+	CHECK("path: .. refused", path_refused("a/../b"));
+	CHECK("path: leading .. refused", path_refused("../etc/passwd"));
+	CHECK("path: %2e%2e refused", path_refused("a/%2e%2e/b"));
+	CHECK("path: %2E%2E refused", path_refused("%2E%2E"));
+	CHECK("path: . refused", path_refused("a/./b"));
+	CHECK("path: %2e refused", path_refused("%2e"));
+	CHECK("path: %00 refused", path_refused("a%00b"));
+	CHECK("path: control char refused", path_refused("a%0ab"));
+	CHECK("path: DEL refused", path_refused("a%7fb"));
+	CHECK("path: empty segment refused", path_refused("a//b"));
+	CHECK("path: leading slash refused", path_refused("/a"));
+	CHECK("path: trailing slash refused", path_refused("a/"));
+	CHECK("path: bad escape refused", path_refused("a%zzb"));
+	CHECK("path: truncated escape refused", path_refused("a%4"));
+	CHECK("path: lone percent refused", path_refused("%"));
+	memset(big, 'a', DGFSD_PATH_MAX);
+	big[DGFSD_PATH_MAX] = '\0';
+	for (size_t i = 200; i < DGFSD_PATH_MAX; i += 200)
+		big[i] = '/';
+	CHECK("path: 1024 bytes accepted", !dgfsd_path_decode(big, out, sizeof(out), false));
+	strcat(big, "b");
+	CHECK("path: 1025 bytes refused", path_refused(big));
+	memset(seg, 'x', 256);
+	seg[256] = '\0';
+	CHECK("path: 256-byte segment refused", path_refused(seg));
+	seg[255] = '\0';
+	CHECK("path: 255-byte segment accepted", !path_refused(seg));
+	CHECK("path: small output buffer refused",
+	      dgfsd_path_decode("abcdef", out, 4, false) != NULL);
+	CHECK("prefix: empty ok", !dgfsd_path_decode("", out, sizeof(out), true) && !out[0]);
+	CHECK("prefix: trailing slash ok",
+	      !dgfsd_path_decode("dir/", out, sizeof(out), true) && !strcmp(out, "dir/"));
+	CHECK("prefix: .. refused", dgfsd_path_decode("../", out, sizeof(out), true) != NULL);
+	CHECK("url decode: NUL refused", dgfsd_url_decode("a%00", out, sizeof(out)) == -1);
+	CHECK("url decode: plain", !dgfsd_url_decode("a%2Fb", out, sizeof(out)) &&
+	      !strcmp(out, "a/b"));
+}
+
+static void test_ranges(void)
+{
+	CHECK("range: none", range_is(NULL, 100, DGFSD_RANGE_NONE, 0, 0));
+	CHECK("range: a-b", range_is("bytes=0-9", 100, DGFSD_RANGE_OK, 0, 9));
+	CHECK("range: a-", range_is("bytes=90-", 100, DGFSD_RANGE_OK, 90, 99));
+	CHECK("range: -n", range_is("bytes=-10", 100, DGFSD_RANGE_OK, 90, 99));
+	CHECK("range: -n over size is all", range_is("bytes=-500", 100, DGFSD_RANGE_OK, 0, 99));
+	CHECK("range: end past size clamped", range_is("bytes=50-1000", 100, DGFSD_RANGE_OK,
+						       50, 99));
+	CHECK("range: last byte", range_is("bytes=99-99", 100, DGFSD_RANGE_OK, 99, 99));
+	CHECK("range: start at size 416", range_is("bytes=100-", 100,
+						   DGFSD_RANGE_UNSATISFIABLE, 0, 0));
+	CHECK("range: start past size 416", range_is("bytes=200-300", 100,
+						     DGFSD_RANGE_UNSATISFIABLE, 0, 0));
+	CHECK("range: -0 416", range_is("bytes=-0", 100, DGFSD_RANGE_UNSATISFIABLE, 0, 0));
+	CHECK("range: empty file 416", range_is("bytes=0-", 0, DGFSD_RANGE_UNSATISFIABLE, 0, 0));
+	CHECK("range: empty file suffix 416", range_is("bytes=-5", 0,
+						       DGFSD_RANGE_UNSATISFIABLE, 0, 0));
+	CHECK("range: multi ignored", range_is("bytes=0-1,5-6", 100, DGFSD_RANGE_NONE, 0, 0));
+	CHECK("range: other unit ignored", range_is("items=0-1", 100, DGFSD_RANGE_NONE, 0, 0));
+	CHECK("range: b<a ignored", range_is("bytes=9-3", 100, DGFSD_RANGE_NONE, 0, 0));
+	CHECK("range: junk ignored", range_is("bytes=abc", 100, DGFSD_RANGE_NONE, 0, 0));
+	CHECK("range: sign ignored", range_is("bytes=+1-2", 100, DGFSD_RANGE_NONE, 0, 0));
+	CHECK("range: overflow ignored", range_is("bytes=99999999999999999999999-", 100,
+						  DGFSD_RANGE_NONE, 0, 0));
+	CHECK("range: case-insensitive unit", range_is("Bytes=1-2", 100, DGFSD_RANGE_OK, 1, 2));
+	CHECK("range: big file", range_is("bytes=209715100-", 209715200, DGFSD_RANGE_OK,
+					  209715100, 209715199));
+}
+
+static void test_etag_date(void)
+{
+	char date[64];
+
+	CHECK("etag: exact", dgfsd_etag_matches("\"abc\"", "abc"));
+	CHECK("etag: in list", dgfsd_etag_matches("\"x\", W/\"abc\"", "abc"));
+	CHECK("etag: star", dgfsd_etag_matches("*", "abc"));
+	CHECK("etag: other", !dgfsd_etag_matches("\"abcd\"", "abc"));
+	CHECK("etag: unquoted ignored", !dgfsd_etag_matches("abc", "abc"));
+	CHECK("etag: unterminated", !dgfsd_etag_matches("\"abc", "abc"));
+	dgfsd_http_date(784111777, date, sizeof(date));
+	CHECK("date: RFC 9110 example", !strcmp(date, "Sun, 06 Nov 1994 08:49:37 GMT"));
+}
+
+int main(void)
+{
+	test_paths();
+	test_ranges();
+	test_etag_date();
+	return failures ? 1 : 0;
+}
