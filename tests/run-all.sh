@@ -2,7 +2,8 @@
 # Runs every dgfs test and ends with one line "N passed, N failed".
 #   tests/run-all.sh BUILD_DIR
 # Host: the unit tests (ASan+UBSan builds), the BPF tests on the host
-# kernel, and tests/net/ (network namespaces on the host, no module).
+# kernel, tests/net/ (network namespaces on the host, no module) and
+# tests/dgfsd/ (dgfsd and its clients in a namespace, no module).
 # VM: every tests/vm/test_*.sh in one boot of Debian's 6.1 kernel.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -41,7 +42,7 @@ done
 
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 run bpf-host tests/bpf/host.sh "$build"
-for t in tests/bpf/test_*.sh tests/net/test_*.sh; do
+for t in tests/bpf/test_*.sh tests/net/test_*.sh tests/dgfsd/test_*.sh; do
 	[[ -x $t ]] && run "$(basename "$(dirname "$t")")-$(basename "$t" .sh)" "$t" "$build"
 done
 

@@ -1,0 +1,95 @@
+# shellcheck shell=bash
+# Helpers for dgfsd's host tests (tests/dgfsd/test_*.sh). Each test runs
+# dgfsd and its clients in a network namespace of its own with only the
+# loopback up, so its ports never meet another test's and no packet can
+# leave. Source after tests/lib.sh; call dgfsd_setup first.
+#
+#   dgfsd_setup BUILD          namespace, temp dir ($T), binaries
+#   n CMD...                   run CMD in the namespace
+#   dgfsd_start [ARGS...]      start dgfsd on $STATE (HTTP $URL), wait for /healthz
+#   dgfsd_stop / dgfsd_kill    SIGTERM and wait / SIGKILL and wait
+#   store_consistent           no temp file, every chunk file referenced by
+#                              meta.db and every referenced chunk present
+#   metric NAME                a value from /metrics
+
+DGFSD_PID=
+dgfsd_setup() {
+	BUILD=$1
+	DGFSD=$BUILD/dgfsd
+	DGFS=$BUILD/dgfs
+	[[ -x $DGFSD ]] || { fail "$DGFSD is built (make userspace)"; finish; }
+	NS=dgfsd-test-$$
+	T=$(mktemp -d /tmp/dgfsd-test.XXXXXX)
+	STATE=$T/state
+	URL=http://127.0.0.1:8080
+	ip netns add "$NS" || { fail "create namespace $NS"; finish; }
+	ip -n "$NS" link set lo up
+	trap dgfsd_cleanup EXIT
+}
+
+dgfsd_cleanup() {
+	[[ -n $DGFSD_PID ]] && kill -9 "$DGFSD_PID" 2>/dev/null && wait "$DGFSD_PID" 2>/dev/null
+	# Anything else the test left running in the namespace.
+	ip netns pids "$NS" 2>/dev/null | xargs -r kill -9 2>/dev/null
+	ip netns del "$NS" 2>/dev/null
+	mountpoint -q "$T/small" 2>/dev/null && umount "$T/small"
+	rm -rf "$T"
+}
+
+n() { ip netns exec "$NS" "$@"; }
+
+dgfsd_start() {
+	local i
+	# Not through n(): $! must be dgfsd itself (ip netns exec execs it),
+	# not a subshell, or the kills below would miss it.
+	ip netns exec "$NS" "$DGFSD" --state-dir "$STATE" "$@" >>"$T/dgfsd.log" 2>&1 &
+	DGFSD_PID=$!
+	for ((i = 0; i < 100; i++)); do
+		n curl -sf -o /dev/null "$URL/healthz" && return 0
+		kill -0 "$DGFSD_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "dgfsd did not come up; its log:"
+	tail -n 20 "$T/dgfsd.log"
+	DGFSD_PID=
+	return 1
+}
+
+dgfsd_stop() {
+	[[ -n $DGFSD_PID ]] || return 0
+	kill "$DGFSD_PID" 2>/dev/null
+	wait "$DGFSD_PID" 2>/dev/null
+	DGFSD_PID=
+}
+
+dgfsd_kill() {
+	[[ -n $DGFSD_PID ]] || return 0
+	kill -9 "$DGFSD_PID" 2>/dev/null
+	wait "$DGFSD_PID" 2>/dev/null
+	DGFSD_PID=
+}
+
+# The chunk files on disk and the chunks meta.db references, each sorted.
+chunks_on_disk() { find "$STATE/chunks" -maxdepth 1 -type f -printf '%f\n' | sort; }
+chunks_in_db() {
+	sqlite3 "file:$STATE/meta.db?mode=ro" "SELECT lower(hex(id)) FROM chunks" | sort
+}
+
+# store_consistent: prints what is wrong, if anything; fails then.
+store_consistent() {
+	local disk db
+	disk=$(chunks_on_disk) db=$(chunks_in_db)
+	if grep -q '^\.tmp-' <<<"$disk"; then
+		echo "temp files left: $(grep -c '^\.tmp-' <<<"$disk")"
+		return 1
+	fi
+	if [[ $disk != "$db" ]]; then
+		echo "orphan chunk files: $(comm -23 <(echo "$disk") <(echo "$db") | grep -c .)," \
+			"missing chunk files: $(comm -13 <(echo "$disk") <(echo "$db") | grep -c .)"
+		return 1
+	fi
+}
+
+metric() {
+	n curl -sf "$URL/metrics" | awk -v m="$1" '$1 == m { print $2 }'
+}

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# dgfsd under faults, on the host (no module):
+# - SIGKILL at random moments while 50 uploads run, then a restart: every
+#   file the server had committed (answered 200/201) downloads intact, no
+#   half-written file is visible, and after start-up reconciliation no
+#   orphan chunk file or temp file is left in the store;
+# - a store on a small tmpfs that fills up: the upload that does not fit
+#   gets 507, nothing of it stays, and the files stored before are intact;
+#   after deleting something, uploads work again.
+#   tests/dgfsd/test_faults.sh BUILD_DIR      (as root)
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+. tests/dgfsd/lib.sh
+dgfsd_setup "${1:-build}"
+
+# ---- SIGKILL during uploads --------------------------------------------
+mkdir -p "$T/src" "$T/out" "$T/codes"
+for i in $(seq 1 50); do
+	# 0.3 .. 6 MiB: one to a few chunks each; some share content (dedup
+	# paths under the kill too): every 5th is a copy of the one before.
+	if ((i % 5 == 0)); then
+		cp "$T/src/f$((i - 1))" "$T/src/f$i"
+	else
+		head -c $((300000 + RANDOM * 180)) /dev/urandom >"$T/src/f$i"
+	fi
+done
+
+# The uploads run 5 at a time, rate-limited so that they take a few
+# seconds, in the background; each records the HTTP code it got (000 when
+# the server died under it). Meanwhile dgfsd is killed 3 times at random
+# moments and restarted at once.
+uploader() {
+	local i pids=()
+	for i in $(seq 1 50); do
+		n curl -s -o /dev/null -w '%{http_code}' --limit-rate 6M -T "$T/src/f$i" \
+			"$URL/files/kill/f$i" >"$T/codes/f$i" 2>/dev/null &
+		pids+=($!)
+		if ((${#pids[@]} == 5)); then wait "${pids[@]}"; pids=(); fi
+	done
+	wait "${pids[@]}"
+}
+dgfsd_start || { fail "dgfsd starts"; finish; }
+uploader &
+up=$!
+kills=0
+for k in 1 2 3; do
+	sleep "$((RANDOM % 2)).$((RANDOM % 10))"
+	kill -0 "$up" 2>/dev/null || break
+	dgfsd_kill
+	kills=$((kills + 1))
+	dgfsd_start || { fail "dgfsd restarts after SIGKILL $kills"; finish; }
+done
+wait "$up"
+same "dgfsd was killed 3 times during the uploads" "$kills" 3
+
+# Restart once more (reconciliation runs at start), then check everything.
+dgfsd_kill
+dgfsd_start || { fail "dgfsd restarts"; finish; }
+committed=0 bad=0 visible_uncommitted=0
+for i in $(seq 1 50); do
+	code=$(cat "$T/codes/f$i" 2>/dev/null)
+	got=$(n curl -s -o "$T/out/f$i" -w '%{http_code}' "$URL/files/kill/f$i")
+	if [[ $code == 20? ]]; then
+		committed=$((committed + 1))
+		if [[ $got != 200 ]] || ! cmp -s "$T/src/f$i" "$T/out/f$i"; then
+			bad=$((bad + 1))
+			echo "committed file f$i: GET $got, content $(cmp "$T/src/f$i" "$T/out/f$i" 2>&1)"
+		fi
+	elif [[ $got == 200 ]] && ! cmp -s "$T/src/f$i" "$T/out/f$i"; then
+		# An upload killed after its commit may be visible (it is whole)
+		# but never a partial one.
+		visible_uncommitted=$((visible_uncommitted + 1))
+	fi
+done
+echo "uploads answered 200/201 before the kills: $committed of 50"
+check "the kills cut some uploads off" test "$committed" -lt 50
+check "uploads went on between the kills" test "$committed" -ge 10
+same "every committed file downloads intact after SIGKILLs" "$bad" 0
+same "no partial file is visible" "$visible_uncommitted" 0
+check "after restart: no orphan chunk or temp file, no missing chunk" store_consistent
+check "reconciliation reported what it removed" grep -q "reconcile: removed" "$T/dgfsd.log"
+
+# A crash leftover by hand: a temp file and an unreferenced chunk file.
+dgfsd_stop
+head -c 1000 /dev/urandom >"$STATE/chunks/.tmp-99999-1"
+orphan=$(head -c 4096 /dev/urandom | tee "$T/orphan" | sha256sum | cut -d' ' -f1)
+cp "$T/orphan" "$STATE/chunks/$orphan"
+dgfsd_start || { fail "dgfsd restarts"; finish; }
+check "start-up removes a stray temp file" test ! -e "$STATE/chunks/.tmp-99999-1"
+check "start-up removes an unreferenced chunk file" test ! -e "$STATE/chunks/$orphan"
+check "store consistent after collecting them" store_consistent
+
+# ---- a store that fills up ---------------------------------------------
+dgfsd_stop
+mkdir -p "$T/small"
+mount -t tmpfs -o size=24m tmpfs "$T/small"
+STATE=$T/small/state
+dgfsd_start || { fail "dgfsd starts on a 24 MiB tmpfs"; finish; }
+head -c 8M /dev/urandom >"$T/fit1"
+head -c 8M /dev/urandom >"$T/fit2"
+head -c 12M /dev/urandom >"$T/big"
+same "first 8 MiB file fits" "$(n curl -s -o /dev/null -w '%{http_code}' -T "$T/fit1" \
+	"$URL/files/fit1")" 201
+same "second 8 MiB file fits" "$(n curl -s -o /dev/null -w '%{http_code}' -T "$T/fit2" \
+	"$URL/files/fit2")" 201
+before=$(chunks_on_disk)
+same "a 12 MiB upload into the full store gets 507" \
+	"$(n curl -s -o "$T/507.json" -w '%{http_code}' -T "$T/big" "$URL/files/big")" 507
+check "the 507 says the store is full" grep -q "full" "$T/507.json"
+same "the failed upload is not visible" \
+	"$(n curl -s -o /dev/null -w '%{http_code}' "$URL/files/big")" 404
+same "the failed upload left no chunk file" "$(chunks_on_disk)" "$before"
+n curl -s -o "$T/fit1.out" "$URL/files/fit1"
+n curl -s -o "$T/fit2.out" "$URL/files/fit2"
+check "files stored before the 507 are intact (1)" cmp -s "$T/fit1" "$T/fit1.out"
+check "files stored before the 507 are intact (2)" cmp -s "$T/fit2" "$T/fit2.out"
+same "after a delete there is room again" "$(n curl -s -o /dev/null -w '%{http_code}' \
+	-X DELETE "$URL/files/fit1")" 204
+same "... and the 12 MiB upload fits now" "$(n curl -s -o /dev/null -w '%{http_code}' \
+	-T "$T/big" "$URL/files/big")" 201
+n curl -s -o "$T/big.out" "$URL/files/big"
+check "... and reads back intact" cmp -s "$T/big" "$T/big.out"
+dgfsd_stop
+check "full-store episode leaves the store consistent" store_consistent
+finish
