@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# dgfsd with dgfs.ko: the whole storage host on Debian's 6.1 kernel. A
+# server namespace runs dgfsd (state on the ext4 scratch disk) with the XDP
+# program on its veth; a client namespace uploads over HTTP with curl and
+# `dgfs put`, and reads with `dgfs get --no-fallback`, which fails unless
+# every chunk came over the kernel fast path. Checks that the module's
+# index follows uploads, deletes and restarts, and that its counters and
+# the XDP program's move.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/vm/common.sh
+
+DGFS=$BUILD/dgfs
+DGFSD=$BUILD/dgfsd
+srv=dgfsd-srv cli=dgfsd-cli
+s() { ip netns exec $srv "$@"; }
+c() { ip netns exec $cli "$@"; }
+URL=http://198.18.0.1:8080
+dpid=
+cleanup() {
+	[[ -n $dpid ]] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
+	s $CTL xdp detach dg0 2>/dev/null
+	ip netns del $srv 2>/dev/null
+	ip netns del $cli 2>/dev/null
+}
+trap cleanup EXIT
+
+dgfs_load
+ip netns add $srv && ip netns add $cli
+ip link add dg0 type veth peer name dg1
+ip link set dg0 netns $srv && ip link set dg1 netns $cli
+s ip addr add 198.18.0.1/24 dev dg0 && c ip addr add 198.18.0.2/24 dev dg1
+s ip link set dg0 up && c ip link set dg1 up && s ip link set lo up && c ip link set lo up
+
+state=$(scratch dgfsd)
+start_dgfsd() {
+	local i
+	ip netns exec $srv "$DGFSD" --state-dir "$state" --kmod require "$@" \
+		>>/tmp/dgfsd.log 2>&1 &
+	dpid=$!
+	for ((i = 0; i < 100; i++)); do
+		c curl -sf -o /dev/null "$URL/healthz" && return 0
+		sleep 0.2
+	done
+	tail -n 20 /tmp/dgfsd.log
+	return 1
+}
+stop_dgfsd() {
+	kill "$dpid" && wait "$dpid"
+	dpid=
+}
+kstat() { s $CTL stats | awk -v k="$1" '$1 == k { print $2 }'; }
+module_chunks() { s $CTL -j chunk show store dgfsd | python3 -c '
+import json, sys
+print("\n".join(sorted(c["id"] for c in json.load(sys.stdin))))'; }
+db_chunks() { sqlite3 "file:$state/meta.db?mode=ro" "SELECT lower(hex(id)) FROM chunks" | sort; }
+
+check "dgfsd starts with dgfs.ko (--kmod require)" start_dgfsd
+check "dgfsd made the store in the module" bash -c "s() { ip netns exec $srv \"\$@\"; };
+	s $CTL store show dgfsd | grep -q '$state/chunks'"
+same "dgfsd set the key in the module" "$(s $CTL -j config show | python3 -c '
+import json, sys; print(json.load(sys.stdin)["key_set"])')" True
+check "xdp attach dg0 (native)" s $CTL xdp attach dg0 mode native
+ports=$(s ss -Hulpn 'sport = :7878')
+check "no userspace socket on the fast-path port (the module serves it)" \
+	bash -c "! grep -q users: <<<'$ports'"
+
+src=/mnt/dgfsd-src
+rm -rf $src && mkdir -p $src
+for f in small:4096 mid:$((3 << 20)) big:$((20 << 20)); do
+	head -c "${f#*:}" /dev/urandom >"$src/${f%:*}"
+done
+for f in small mid big; do
+	same "curl upload $f" "$(c curl -s -o /dev/null -w '%{http_code}' -T "$src/$f" \
+		"$URL/files/vm/$f")" 201
+done
+same "the module indexes exactly the chunks the metadata references" \
+	"$(module_chunks)" "$(db_chunks)"
+
+before=$(kstat replies)
+xdp_before=$(kstat xdp_submitted)
+for f in small mid big; do
+	rm -f /tmp/got
+	if c $DGFS get --server $URL --no-fallback -q --stats-json /tmp/get.json "vm/$f" /tmp/got &&
+	   cmp -s /tmp/got "$src/$f"; then
+		pass "dgfs get $f over the kernel fast path, no HTTP fallback"
+	else
+		fail "dgfs get $f over the kernel fast path, no HTTP fallback"
+	fi
+done
+same "no chunk came by HTTP fallback" "$(python3 -c '
+import json; print(json.load(open("/tmp/get.json"))["fallback"])')" 0
+check "the module's reply counter moved" test "$(kstat replies)" -gt "$before"
+check "the XDP program handed the requests over" test "$(kstat xdp_submitted)" -gt "$xdp_before"
+metrics=$(c curl -sf "$URL/metrics")
+check "/metrics shows the module's counters" grep -q '^dgfs_kmod_replies [1-9]' <<<"$metrics"
+check "/metrics shows the XDP program's counters" grep -q '^dgfs_xdp_' <<<"$metrics"
+check "/metrics says the kernel serves the fast path" \
+	grep -q '^dgfsd_fastpath_kernel 1' <<<"$metrics"
+
+# dgfs put: client-side dedup, chunks registered in the module too.
+cp "$src/big" "$src/big2" && printf 'x' >>"$src/big2"
+check "dgfs put of a modified file" c $DGFS put --server $URL -q --stats-json /tmp/put.json \
+	"$src/big2" vm/big2
+up=$(python3 -c 'import json; print(json.load(open("/tmp/put.json"))["uploaded"])')
+check "dgfs put uploaded at most 2 of the file's chunks ($up)" test "$up" -le 2
+if c $DGFS get --server $URL --no-fallback -q vm/big2 /tmp/got && cmp -s /tmp/got "$src/big2"
+then pass "dgfs get of the put file over the kernel fast path"
+else fail "dgfs get of the put file over the kernel fast path"; fi
+
+# Deletes leave the module's index.
+same "DELETE vm/mid" "$(c curl -s -o /dev/null -w '%{http_code}' -X DELETE "$URL/files/vm/mid")" 204
+same "after a delete the module's index equals the metadata's" "$(module_chunks)" "$(db_chunks)"
+
+# Restart: reconciliation refills the module's index.
+stop_dgfsd
+one=$(db_chunks | head -n1)
+check "remove a chunk from the module by hand" s $CTL chunk del "$one"
+check "dgfsd restarts" start_dgfsd
+same "after restart the module's index equals the metadata's again" "$(module_chunks)" "$(db_chunks)"
+if c $DGFS get --server $URL --no-fallback -q vm/big /tmp/got && cmp -s /tmp/got "$src/big"
+then pass "fast path works after the restart"
+else fail "fast path works after the restart"; fi
+
+stop_dgfsd
+check "xdp detach dg0" s $CTL xdp detach dg0
+# The module keeps the store and its chunks after dgfsd stops (the fast
+# path goes on serving); clear them so the module can go.
+for id in $(module_chunks); do s $CTL chunk del "$id"; done
+check "store del dgfsd" s $CTL store del dgfsd
+ip netns del $srv
+ip netns del $cli
+dgfs_unload
+finish
