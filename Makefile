@@ -31,7 +31,9 @@ DEB_PACKAGES := \
 	libelf-dev zlib1g-dev pkg-config dwarves bc flex bison xz-utils \
 	linux-headers-amd64 linux-image-amd64 linux-source-6.1 \
 	qemu-system-x86 busybox-static cpio e2fsprogs kmod iproute2 util-linux \
-	libnl-3-dev libnl-genl-3-dev libsodium-dev python3 time
+	libnl-3-dev libnl-genl-3-dev libsodium-dev python3 time \
+	libmicrohttpd-dev libjansson-dev libsqlite3-dev libzstd-dev libmagic-dev \
+	libmagic-mgc libcurl4-openssl-dev curl wget aria2 zstd sqlite3
 
 .DELETE_ON_ERROR:
 .PHONY: all deps kmod bpf userspace test run bench-fast clean distclean
@@ -94,6 +96,7 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 # library, client, bench, userspace server).
 include bpf/xdp.mk
 include userspace/fastpath.mk
+include userspace/dgfsd/dgfsd.mk
 
 DGFSCTL_SRCS := $(wildcard userspace/dgfsctl/*.c)
 KFUNC_TEST_SRCS := tests/bpf/kfunc_test.c

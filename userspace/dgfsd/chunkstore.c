@@ -121,6 +121,15 @@ static bool file_present(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_L
 	return true;
 }
 
+/*
+ * Whether no file references the chunk, for sure: a metadata error is not
+ * "unreferenced", or a busy database could cost a referenced chunk.
+ */
+static bool unreferenced(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN])
+{
+	return meta_chunk_get(cs->meta, id, NULL) == -ENOENT;
+}
+
 /* Removes a chunk's file and its dgfs.ko entry. Store lock held. */
 static void remove_chunk(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN])
 {
@@ -347,7 +356,7 @@ void chunkstore_unpin(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN]
 		if (discard)
 			p->doomed = true;
 		if (!--p->count) {
-			if (p->doomed && !meta_chunk_known(cs->meta, id, NULL))
+			if (p->doomed && unreferenced(cs, id))
 				remove_chunk(cs, id);
 			pin_free(cs, p);
 		}
@@ -500,7 +509,7 @@ int chunkstore_reconcile(struct chunkstore *cs)
 			strays++;	/* not ours: left alone */
 			continue;
 		}
-		if (!meta_chunk_known(cs->meta, id, NULL)) {
+		if (unreferenced(cs, id)) {
 			/* Written, never committed (or freed before a crash). */
 			if (!unlinkat(cs->dir_fd, de->d_name, 0))
 				orphans++;

@@ -17,7 +17,11 @@
  *
  * Errors are negative errnos: -ENOENT (no such file), -EINVAL (bad
  * argument), -ENOSPC (SQLITE_FULL), -EIO (any other SQLite error, logged
- * to stderr with SQLite's message).
+ * to stderr with SQLite's message), -ENOMEM (out of memory, SQLITE_NOMEM).
+ *
+ * Callbacks (meta_file_list, meta_chunk_foreach) run with the lock held,
+ * so a walk is one consistent snapshot; a callback must not call meta_*
+ * itself (the call would fail with -EDEADLK).
  */
 #ifndef DGFSD_META_H
 #define DGFSD_META_H
@@ -62,7 +66,10 @@ struct meta_stats {
 	uint64_t stored_bytes;		/* sum of their sizes */
 };
 
-/* Opens (creating if need be) the database at @path: 0 or -errno. */
+/*
+ * Opens (creating if need be) the database at @path: 0 or -errno;
+ * -EPROTO if its schema version is newer than this code's.
+ */
 int meta_open(const char *path, struct meta **out);
 void meta_close(struct meta *m);			/* NULL is fine */
 
@@ -79,7 +86,9 @@ void meta_file_release(struct meta_file *f);		/* frees f->chunks */
  * the new chunks' refs go up (rows made as needed, with the given sizes),
  * the old version's go down. Chunk ids whose refs reached 0 (rows removed)
  * are appended to @freed (which may be NULL). *replaced says whether a
- * version existed. 0 or -errno; on error nothing changed.
+ * version existed. 0 or -errno; on error nothing changed (@freed is as it
+ * was). -EINVAL also for a chunk id already known with another size: an
+ * id names its content, so it has one size.
  */
 int meta_file_put(struct meta *m, const struct meta_file *f, struct meta_idlist *freed,
 		  bool *replaced);
@@ -99,6 +108,12 @@ int meta_file_list(struct meta *m, const char *prefix, const char *after, unsign
 
 /* Whether a chunk is referenced; its size in *size if so (may be NULL). */
 bool meta_chunk_known(struct meta *m, const uint8_t id[META_ID_LEN], uint32_t *size);
+/*
+ * The same, telling "not referenced" (-ENOENT) from a failure to look
+ * (-errno), for callers about to delete a chunk's data because of it:
+ * meta_chunk_known() says false for both.
+ */
+int meta_chunk_get(struct meta *m, const uint8_t id[META_ID_LEN], uint32_t *size);
 
 /* Every referenced chunk, for reconciliation; @cb's non-zero stops it. */
 int meta_chunk_foreach(struct meta *m,

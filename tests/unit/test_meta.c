@@ -1,0 +1,1276 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of dgfsd's metadata layer (userspace/dgfsd/meta.c) on real
+ * SQLite databases in a temporary directory: files and their chunk lists,
+ * reference counting (shared chunks, a chunk listed twice, replacements
+ * that keep some chunks), argument checking, byte-order listing and
+ * paging, statistics and chunk walks against a model kept here, reopening,
+ * schema versions, failures injected midway through a change (a trigger,
+ * a full database, a chunk with a conflicting size), and four threads
+ * changing files at once. One line per check, PASS or FAIL; the exit
+ * status is non-zero if any check failed.
+ */
+
+#include "dgfsd/meta.c"
+
+#include <ftw.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static int failures;
+
+#define CHECK(name, cond) do {						\
+	if (cond) {							\
+		printf("PASS: %s\n", name);				\
+	} else {							\
+		printf("FAIL: %s (%s:%d)\n", name, __FILE__, __LINE__);	\
+		failures++;						\
+	}								\
+} while (0)
+
+static char tmpdir[64];
+
+static void db_path(char *buf, size_t size, const char *name)
+{
+	snprintf(buf, size, "%s/%s", tmpdir, name);
+}
+
+static struct meta *open_db(const char *name)
+{
+	char path[128];
+	struct meta *m = NULL;
+
+	db_path(path, sizeof(path), name);
+	if (meta_open(path, &m)) {
+		printf("FAIL: open %s (%s:%d)\n", path, __FILE__, __LINE__);
+		failures++;
+		return NULL;
+	}
+	return m;
+}
+
+/*
+ * Chunks are named by small numbers here: the number big-endian in the
+ * first four bytes of the id, a fixed pattern after it, and a size that
+ * depends only on the number (as a content hash's would).
+ */
+static void mkid(uint32_t n, uint8_t id[META_ID_LEN])
+{
+	int i;
+
+	id[0] = n >> 24;
+	id[1] = n >> 16;
+	id[2] = n >> 8;
+	id[3] = n;
+	for (i = 4; i < META_ID_LEN; i++)
+		id[i] = (uint8_t)(0xc5 ^ i);
+}
+
+static uint32_t idnum(const uint8_t id[META_ID_LEN])
+{
+	return (uint32_t)id[0] << 24 | (uint32_t)id[1] << 16 | (uint32_t)id[2] << 8 | id[3];
+}
+
+static uint32_t csize(uint32_t n)
+{
+	return 1000 + (n * 37) % 5000;
+}
+
+#define MAXCH 16
+
+/* A meta_file whose chunk list is the chunks @ids, laid end to end. */
+static void mkfile(struct meta_file *f, struct meta_chunk *c, const char *path,
+		   const uint32_t *ids, uint32_t n)
+{
+	uint32_t i;
+
+	memset(f, 0, sizeof(*f));
+	snprintf(f->path, sizeof(f->path), "%s", path);
+	for (i = 0; i < n; i++) {
+		mkid(ids[i], c[i].id);
+		c[i].offset = f->size;
+		c[i].size = csize(ids[i]);
+		f->size += c[i].size;
+	}
+	snprintf(f->etag, sizeof(f->etag), "%064x", n);
+	snprintf(f->content_type, sizeof(f->content_type), "application/x-test-%u", n);
+	f->mtime = 1700000000 + n;
+	f->nchunks = n;
+	f->chunks = n ? c : NULL;
+}
+
+static int put_ids(struct meta *m, const char *path, const uint32_t *ids, uint32_t n,
+		   struct meta_idlist *freed, bool *replaced)
+{
+	struct meta_chunk c[MAXCH];
+	struct meta_file f;
+
+	mkfile(&f, c, path, ids, n);
+	return meta_file_put(m, &f, freed, replaced);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Whether the ids in @l from @from on are exactly @want (any order, no repeats). */
+static bool freed_is(const struct meta_idlist *l, size_t from, const uint32_t *want, size_t n)
+{
+	uint32_t got[64], exp[64];
+	size_t i;
+
+	if (l->n - from != n || n > 64)
+		return false;
+	for (i = 0; i < n; i++) {
+		got[i] = idnum(l->ids[from + i]);
+		exp[i] = want[i];
+	}
+	qsort(got, n, sizeof(*got), cmp_u32);
+	qsort(exp, n, sizeof(*exp), cmp_u32);
+	return !memcmp(got, exp, n * sizeof(*got));
+}
+
+/* The refs column of chunk @n, 0 if it has no row; read from the database itself. */
+static int64_t db_refs(struct meta *m, uint32_t n)
+{
+	uint8_t id[META_ID_LEN];
+	sqlite3_stmt *st;
+	int64_t refs = 0;
+
+	mkid(n, id);
+	if (sqlite3_prepare_v2(m->db, "SELECT refs FROM chunks WHERE id = ?1", -1, &st, NULL))
+		return -1;
+	sqlite3_bind_blob(st, 1, id, META_ID_LEN, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		refs = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return refs;
+}
+
+/*
+ * Everything in the database as one string, to compare before and after
+ * a change that must not have happened.
+ */
+static char *snapshot(struct meta *m)
+{
+	static const char *const sql =
+		"SELECT 'f', hex(path), size, etag, mtime, content_type, nchunks, id "
+		"FROM files UNION ALL "
+		"SELECT 'c', hex(id), size, refs, '', '', '', '' FROM chunks UNION ALL "
+		"SELECT 'l', file_id, idx, hex(chunk_id), \"offset\", size, '', '' "
+		"FROM file_chunks ORDER BY 1, 2, 3";
+	char *buf = NULL;
+	size_t len = 0;
+	sqlite3_stmt *st;
+	FILE *out;
+	int i;
+
+	out = open_memstream(&buf, &len);
+	if (!out)
+		return NULL;
+	if (sqlite3_prepare_v2(m->db, sql, -1, &st, NULL) == SQLITE_OK) {
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			for (i = 0; i < 8; i++)
+				fprintf(out, "%s|", (const char *)sqlite3_column_text(st, i));
+			fputc('\n', out);
+		}
+		sqlite3_finalize(st);
+	} else {
+		fputs("(no snapshot)", out);
+	}
+	fclose(out);
+	return buf;
+}
+
+static bool same_snapshot(struct meta *m, const char *before)
+{
+	char *now = snapshot(m);
+	bool same = now && before && !strcmp(now, before);
+
+	free(now);
+	return same;
+}
+
+/* Whether the connection's pragma reads back as @want. */
+static bool pragma_is(struct meta *m, const char *sql, const char *want)
+{
+	sqlite3_stmt *st;
+	bool same = false;
+
+	if (sqlite3_prepare_v2(m->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return false;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		same = !strcmp((const char *)sqlite3_column_text(st, 0), want);
+	sqlite3_finalize(st);
+	return same;
+}
+
+static void test_basic(void)
+{
+	static const uint32_t ids[] = { 1, 2, 3 };
+	struct meta_chunk c[MAXCH];
+	struct meta_idlist freed = { 0 };
+	struct meta_file f, g = { .chunks = NULL };
+	bool replaced = true, ok;
+	uint32_t size, i;
+	struct meta *m;
+
+	m = open_db("basic.db");
+	if (!m)
+		return;
+	CHECK("open: WAL, synchronous=FULL, foreign keys on, a busy timeout",
+	      pragma_is(m, "PRAGMA journal_mode", "wal") &&
+	      pragma_is(m, "PRAGMA synchronous", "2") &&
+	      pragma_is(m, "PRAGMA foreign_keys", "1") &&
+	      pragma_is(m, "PRAGMA busy_timeout", "5000"));
+	mkfile(&f, c, "dir/a.txt", ids, 3);
+	CHECK("put: a new file", !meta_file_put(m, &f, &freed, &replaced));
+	CHECK("put: a new file is not a replacement and frees nothing",
+	      !replaced && freed.n == 0);
+
+	memset(&g, 0x5a, sizeof(g));
+	CHECK("get: with chunks", !meta_file_get(m, "dir/a.txt", &g, true));
+	ok = !strcmp(g.path, "dir/a.txt") && g.size == f.size && !strcmp(g.etag, f.etag) &&
+	     g.mtime == f.mtime && !strcmp(g.content_type, f.content_type) &&
+	     g.nchunks == 3 && g.chunks;
+	for (i = 0; ok && i < 3; i++)
+		ok = !memcmp(g.chunks[i].id, c[i].id, META_ID_LEN) &&
+		     g.chunks[i].offset == c[i].offset && g.chunks[i].size == c[i].size;
+	CHECK("get: every field and the chunk list in order as put", ok);
+	meta_file_release(&g);
+	CHECK("get: release clears chunks", g.chunks == NULL);
+
+	memset(&g, 0x5a, sizeof(g));
+	CHECK("get: without chunks",
+	      !meta_file_get(m, "dir/a.txt", &g, false) && !g.chunks && g.nchunks == 3 &&
+	      g.size == f.size);
+	/* The path argument may be the struct's own path field. */
+	CHECK("get: into the struct holding the path",
+	      !meta_file_get(m, g.path, &g, false) && !strcmp(g.path, "dir/a.txt"));
+
+	memset(&g, 0x5a, sizeof(g));
+	CHECK("get: a missing file is -ENOENT and leaves f alone",
+	      meta_file_get(m, "dir/b.txt", &g, true) == -ENOENT &&
+	      ((unsigned char *)&g)[0] == 0x5a);
+	CHECK("get: a prefix of a file's path is not the file",
+	      meta_file_get(m, "dir/a", &g, false) == -ENOENT);
+
+	CHECK("chunk known: with its size",
+	      meta_chunk_known(m, c[1].id, &size) && size == csize(2) &&
+	      meta_chunk_known(m, c[0].id, NULL));
+	mkid(99, c[5].id);
+	CHECK("chunk known: an unknown one", !meta_chunk_known(m, c[5].id, &size));
+	size = 0;
+	CHECK("chunk get: a known one is 0 with its size, an unknown one -ENOENT",
+	      !meta_chunk_get(m, c[2].id, &size) && size == csize(3) &&
+	      meta_chunk_get(m, c[5].id, NULL) == -ENOENT &&
+	      meta_chunk_get(m, NULL, NULL) == -EINVAL);
+	CHECK("refs: one each", db_refs(m, 1) == 1 && db_refs(m, 2) == 1 && db_refs(m, 3) == 1);
+
+	mkfile(&f, c, "empty", NULL, 0);
+	CHECK("put: an empty file with no chunks",
+	      !meta_file_put(m, &f, NULL, NULL) &&
+	      !meta_file_get(m, "empty", &g, true) && g.size == 0 && g.nchunks == 0 &&
+	      !g.chunks);
+	meta_idlist_free(&freed);
+	meta_close(m);
+}
+
+static void test_refcounts(void)
+{
+	static const uint32_t a1[] = { 1, 2, 3 }, a2[] = { 3, 4 };
+	static const uint32_t x[] = { 10, 11 }, y[] = { 11, 12 };
+	static const uint32_t z1[] = { 20, 20, 21 }, z2[] = { 20 };
+	static const uint32_t w1[] = { 30, 31, 31, 32 }, w2[] = { 31, 33, 34 };
+	static const uint32_t fr12[] = { 1, 2 }, fr10[] = { 10 }, fr11_12[] = { 11, 12 };
+	static const uint32_t fr21[] = { 21 }, fr20[] = { 20 }, fr30_32[] = { 30, 32 };
+	struct meta_idlist freed = { 0 };
+	bool replaced = false;
+	struct meta_file g = { .chunks = NULL };
+	size_t mark;
+	char *before;
+	struct meta *m;
+
+	m = open_db("refs.db");
+	if (!m)
+		return;
+
+	put_ids(m, "a", a1, 3, &freed, NULL);
+	mark = freed.n;
+	CHECK("replace: returns replaced",
+	      !put_ids(m, "a", a2, 2, &freed, &replaced) && replaced);
+	CHECK("replace: frees exactly the chunks no longer referenced",
+	      freed_is(&freed, mark, fr12, 2));
+	CHECK("replace: the kept chunk keeps one ref, the new one has one",
+	      db_refs(m, 3) == 1 && db_refs(m, 4) == 1 && db_refs(m, 1) == 0);
+	CHECK("replace: get sees the new version",
+	      !meta_file_get(m, "a", &g, true) && g.nchunks == 2 && g.size == csize(3) + csize(4) &&
+	      idnum(g.chunks[0].id) == 3 && idnum(g.chunks[1].id) == 4);
+	meta_file_release(&g);
+
+	/* The same version again: every chunk is shared with the old one. */
+	mark = freed.n;
+	CHECK("replace: with an identical version frees nothing",
+	      !put_ids(m, "a", a2, 2, &freed, &replaced) && replaced && freed.n == mark &&
+	      db_refs(m, 3) == 1 && db_refs(m, 4) == 1);
+
+	put_ids(m, "x", x, 2, &freed, NULL);
+	put_ids(m, "y", y, 2, &freed, NULL);
+	CHECK("shared: a chunk in two files has refs 2", db_refs(m, 11) == 2);
+	mark = freed.n;
+	CHECK("shared: deleting one file frees only its own chunk",
+	      !meta_file_delete(m, "x", &freed) && freed_is(&freed, mark, fr10, 1) &&
+	      db_refs(m, 11) == 1);
+	mark = freed.n;
+	CHECK("shared: deleting the other frees the shared chunk too",
+	      !meta_file_delete(m, "y", &freed) && freed_is(&freed, mark, fr11_12, 2) &&
+	      db_refs(m, 11) == 0 && db_refs(m, 12) == 0);
+
+	put_ids(m, "z", z1, 3, &freed, NULL);
+	CHECK("twice: a chunk listed twice has refs 2", db_refs(m, 20) == 2 && db_refs(m, 21) == 1);
+	CHECK("twice: get returns both entries",
+	      !meta_file_get(m, "z", &g, true) && g.nchunks == 3 &&
+	      idnum(g.chunks[0].id) == 20 && idnum(g.chunks[1].id) == 20 &&
+	      g.chunks[1].offset == csize(20) && idnum(g.chunks[2].id) == 21);
+	meta_file_release(&g);
+	mark = freed.n;
+	CHECK("twice: replaced by a version listing it once",
+	      !put_ids(m, "z", z2, 1, &freed, NULL) && freed_is(&freed, mark, fr21, 1) &&
+	      db_refs(m, 20) == 1);
+	mark = freed.n;
+	CHECK("twice: deleting frees it once",
+	      !meta_file_delete(m, "z", &freed) && freed_is(&freed, mark, fr20, 1));
+
+	put_ids(m, "w", w1, 4, &freed, NULL);
+	mark = freed.n;
+	CHECK("partial share: frees exactly the chunks the new version drops",
+	      !put_ids(m, "w", w2, 3, &freed, &replaced) && replaced &&
+	      freed_is(&freed, mark, fr30_32, 2));
+	CHECK("partial share: refs of the kept and new chunks",
+	      db_refs(m, 31) == 1 && db_refs(m, 33) == 1 && db_refs(m, 34) == 1);
+
+	/* No freed list at all is fine. */
+	CHECK("put: without a freed list", !put_ids(m, "w", a1, 3, NULL, NULL) &&
+	      db_refs(m, 31) == 0 && db_refs(m, 1) == 1);
+
+	before = snapshot(m);
+	mark = freed.n;
+	CHECK("delete: a missing file is -ENOENT",
+	      meta_file_delete(m, "nope", &freed) == -ENOENT && freed.n == mark);
+	CHECK("delete: a missing file changes nothing", same_snapshot(m, before));
+	free(before);
+
+	meta_idlist_free(&freed);
+	meta_close(m);
+}
+
+static int count_cb(const struct meta_file *f, void *arg)
+{
+	(void)f;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void test_invalid(void)
+{
+	static const uint32_t ids[] = { 1, 2, 3 };
+	struct meta_idlist freed = { 0 };
+	struct meta_chunk c[MAXCH];
+	char longpath[META_PATH_MAX + 2];
+	struct meta_file f, g = { .chunks = NULL };
+	struct meta_stats st;
+	struct meta *m, *m2;
+	char *before;
+	int n = 0;
+	bool more;
+
+	m = open_db("inval.db");
+	if (!m)
+		return;
+	put_ids(m, "keep", ids, 3, NULL, NULL);
+	before = snapshot(m);
+	memset(longpath, 'p', META_PATH_MAX + 1);
+	longpath[META_PATH_MAX + 1] = 0;
+
+	CHECK("invalid: NULL meta", put_ids(NULL, "x", ids, 3, NULL, NULL) == -EINVAL &&
+	      meta_file_get(NULL, "keep", &g, false) == -EINVAL &&
+	      meta_file_delete(NULL, "keep", NULL) == -EINVAL &&
+	      meta_stats(NULL, &st) == -EINVAL && !meta_chunk_known(NULL, c[0].id, NULL));
+	CHECK("invalid: NULL file", meta_file_put(m, NULL, &freed, NULL) == -EINVAL);
+	CHECK("invalid: NULL or empty path to get and delete",
+	      meta_file_get(m, NULL, &g, false) == -EINVAL &&
+	      meta_file_get(m, "", &g, false) == -EINVAL &&
+	      meta_file_get(m, "keep", NULL, false) == -EINVAL &&
+	      meta_file_delete(m, NULL, &freed) == -EINVAL &&
+	      meta_file_delete(m, "", &freed) == -EINVAL);
+	CHECK("invalid: a path one byte over META_PATH_MAX to get and delete",
+	      meta_file_get(m, longpath, &g, false) == -EINVAL &&
+	      meta_file_delete(m, longpath, &freed) == -EINVAL);
+
+	mkfile(&f, c, "", ids, 3);
+	CHECK("invalid: put with an empty path", meta_file_put(m, &f, &freed, NULL) == -EINVAL);
+	mkfile(&f, c, "x", ids, 3);
+	memset(f.path, 'q', sizeof(f.path));		/* no NUL anywhere */
+	CHECK("invalid: put with an unterminated path (over META_PATH_MAX)",
+	      meta_file_put(m, &f, &freed, NULL) == -EINVAL);
+	mkfile(&f, c, "x", ids, 3);
+	f.path[META_PATH_MAX] = 0;
+	memset(f.path, 'q', META_PATH_MAX);
+	CHECK("valid: a path of exactly META_PATH_MAX bytes",
+	      !meta_file_put(m, &f, NULL, NULL) && !meta_file_get(m, f.path, &g, false) &&
+	      strlen(g.path) == META_PATH_MAX && !meta_file_delete(m, f.path, NULL));
+
+	mkfile(&f, c, "x", ids, 3);
+	f.chunks = NULL;
+	CHECK("invalid: nchunks > 0 and no chunks", meta_file_put(m, &f, &freed, NULL) == -EINVAL);
+	mkfile(&f, c, "x", ids, 3);
+	c[1].offset++;
+	CHECK("invalid: a gap between chunks", meta_file_put(m, &f, &freed, NULL) == -EINVAL);
+	mkfile(&f, c, "x", ids, 3);
+	c[2].offset--;
+	CHECK("invalid: overlapping chunks", meta_file_put(m, &f, &freed, NULL) == -EINVAL);
+	mkfile(&f, c, "x", ids, 3);
+	c[0].offset = 1;
+	CHECK("invalid: a first chunk not at 0", meta_file_put(m, &f, &freed, NULL) == -EINVAL);
+	mkfile(&f, c, "x", ids, 3);
+	f.size++;
+	CHECK("invalid: chunks shorter than the file",
+	      meta_file_put(m, &f, &freed, NULL) == -EINVAL);
+	mkfile(&f, c, "x", ids, 3);
+	f.size--;
+	CHECK("invalid: chunks longer than the file",
+	      meta_file_put(m, &f, &freed, NULL) == -EINVAL);
+	mkfile(&f, c, "x", NULL, 0);
+	f.size = 5;
+	CHECK("invalid: a non-empty file without chunks",
+	      meta_file_put(m, &f, &freed, NULL) == -EINVAL);
+	mkfile(&f, c, "x", ids, 3);
+	memset(f.etag, 'e', sizeof(f.etag));
+	CHECK("invalid: an unterminated etag", meta_file_put(m, &f, &freed, NULL) == -EINVAL);
+	mkfile(&f, c, "x", ids, 3);
+	memset(f.content_type, 't', sizeof(f.content_type));
+	CHECK("invalid: an unterminated content type",
+	      meta_file_put(m, &f, &freed, NULL) == -EINVAL);
+	mkfile(&f, c, "keep", ids, 3);
+	c[2].size++;
+	c[2].offset = c[0].size + c[1].size;
+	f.size++;
+	CHECK("invalid: a known chunk with another size",
+	      meta_file_put(m, &f, &freed, NULL) == -EINVAL);
+
+	CHECK("invalid: list without a callback",
+	      meta_file_list(m, "", NULL, 10, NULL, NULL, &more) == -EINVAL);
+	CHECK("invalid: list with a prefix or cursor over META_PATH_MAX",
+	      meta_file_list(m, longpath, NULL, 10, count_cb, &n, &more) == -EINVAL &&
+	      meta_file_list(m, "", longpath, 10, count_cb, &n, &more) == -EINVAL && n == 0);
+	CHECK("invalid: foreach without a callback", meta_chunk_foreach(m, NULL, NULL) == -EINVAL);
+	CHECK("invalid: stats without a result", meta_stats(m, NULL) == -EINVAL);
+	CHECK("invalid: open with no path or nowhere to put the handle",
+	      meta_open(NULL, &m2) == -EINVAL && meta_open("", &m2) == -EINVAL &&
+	      meta_open("x.db", NULL) == -EINVAL);
+
+	CHECK("invalid: nothing changed and nothing freed",
+	      same_snapshot(m, before) && freed.n == 0);
+	free(before);
+	meta_idlist_free(&freed);
+	meta_close(m);
+}
+
+/* ---- listing ------------------------------------------------------------- */
+
+struct collect {
+	char **paths;
+	size_t n, cap;
+	int stop_after;		/* return 1 from the callback after this many; 0: never */
+};
+
+static int collect_cb(const struct meta_file *f, void *arg)
+{
+	struct collect *c = arg;
+
+	if (c->n == c->cap) {
+		c->cap = c->cap ? 2 * c->cap : 64;
+		c->paths = realloc(c->paths, c->cap * sizeof(*c->paths));
+		if (!c->paths)
+			abort();
+	}
+	c->paths[c->n++] = strdup(f->path);
+	if (c->stop_after && (int)c->n == c->stop_after)
+		return 7;
+	return 0;
+}
+
+static void collect_free(struct collect *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		free(c->paths[i]);
+	free(c->paths);
+	memset(c, 0, sizeof(*c));
+}
+
+/* strcmp compares as unsigned char: byte order, as the listing promises. */
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Whether @c holds exactly the paths of @all (sorted) that start with @prefix, in order. */
+static bool listed_is(const struct collect *c, char **all, size_t nall, const char *prefix)
+{
+	size_t i, k = 0, plen = strlen(prefix);
+
+	for (i = 0; i < nall; i++) {
+		if (strncmp(all[i], prefix, plen))
+			continue;
+		if (k >= c->n || strcmp(c->paths[k], all[i]))
+			return false;
+		k++;
+	}
+	return k == c->n;
+}
+
+/* Lists everything under @prefix page by page, each page starting after the last. */
+static int list_paged(struct meta *m, const char *prefix, unsigned int limit,
+		      struct collect *c, int *pages, bool *more_ok)
+{
+	char after[META_PATH_MAX + 1] = "";
+	bool more = true;
+	size_t before;
+	int err;
+
+	*pages = 0;
+	*more_ok = true;
+	while (more) {
+		before = c->n;
+		err = meta_file_list(m, prefix, after, limit, collect_cb, c, &more);
+		if (err)
+			return err;
+		(*pages)++;
+		/* Only a full page may say more follow. */
+		if (more && c->n - before != limit)
+			*more_ok = false;
+		if (c->n == before)
+			break;
+		snprintf(after, sizeof(after), "%s", c->paths[c->n - 1]);
+		if (*pages > 100000)
+			return -ELOOP;
+	}
+	return 0;
+}
+
+static void test_bytes(void)
+{
+	static const char *const names[] = {
+		"a b", "a%b", "a%", "a_b", "ab", "a", "a\x7f", "a\x80", "a\xc3\xa9",
+		"a\xff", "a\xff\xff", "a\xff\xff\x7a", "a\xff\x62", "b", "\xff", "\xff\xff",
+		"\xff\xfe", "\x80 %", " lead", "%%", "dir/x y.txt", "dir/\xe2\x82\xac",
+		"\x01", "\x01\xff",
+	};
+	static const char *const prefixes[] = {
+		"a\xff", "\xff", "\xff\xff", "a%", "a_", "a", "a ", "dir/", "\x01\xff", "zz", "",
+	};
+	size_t n = ARRAY_SIZE(names), i;
+	static const uint32_t ids[] = { 5 };
+	char *sorted[ARRAY_SIZE(names)];
+	struct collect c = { 0 };
+	struct meta_file g = { .chunks = NULL };
+	struct meta *m;
+	bool ok = true, more;
+	char name[80];
+
+	m = open_db("bytes.db");
+	if (!m)
+		return;
+	for (i = 0; i < n; i++) {
+		ok &= !put_ids(m, names[i], ids, 1, NULL, NULL);
+		sorted[i] = (char *)names[i];
+	}
+	CHECK("bytes: put paths with spaces, %, _, 0x01, 0x7f..0xff", ok);
+	for (i = 0; ok && i < n; i++)
+		ok = !meta_file_get(m, names[i], &g, false) && !strcmp(g.path, names[i]);
+	CHECK("bytes: each path reads back as the same bytes", ok);
+	CHECK("bytes: shared chunk counted once per file", db_refs(m, 5) == (int64_t)n);
+	qsort(sorted, n, sizeof(*sorted), cmp_str);
+
+	CHECK("bytes: list all is in byte order",
+	      !meta_file_list(m, NULL, NULL, 1000, collect_cb, &c, &more) && !more &&
+	      listed_is(&c, sorted, n, ""));
+	collect_free(&c);
+	for (i = 0; i < ARRAY_SIZE(prefixes); i++) {
+		int k;
+
+		snprintf(name, sizeof(name), "bytes: prefix \"");
+		for (k = 0; prefixes[i][k]; k++)
+			snprintf(name + strlen(name), sizeof(name) - strlen(name),
+				 (unsigned char)prefixes[i][k] >= 0x7f ||
+				 (unsigned char)prefixes[i][k] < 0x20 ? "\\x%02x" : "%c",
+				 (unsigned char)prefixes[i][k]);
+		snprintf(name + strlen(name), sizeof(name) - strlen(name),
+			 "\" lists exactly its files");
+		CHECK(name, !meta_file_list(m, prefixes[i], NULL, 1000, collect_cb, &c, &more) &&
+		      !more && listed_is(&c, sorted, n, prefixes[i]));
+		collect_free(&c);
+	}
+
+	CHECK("bytes: prefix ending in 0xff with the cursor inside it",
+	      !meta_file_list(m, "a\xff", "a\xff\x62", 1000, collect_cb, &c, &more) &&
+	      !more && c.n == 2 && !strcmp(c.paths[0], "a\xff\xff") &&
+	      !strcmp(c.paths[1], "a\xff\xff\x7a"));
+	collect_free(&c);
+	CHECK("bytes: cursor before the prefix starts at the prefix",
+	      !meta_file_list(m, "b", "a", 1000, collect_cb, &c, &more) &&
+	      c.n == 1 && !strcmp(c.paths[0], "b"));
+	collect_free(&c);
+	CHECK("bytes: cursor past the prefix lists nothing",
+	      !meta_file_list(m, "a", "a\xff\xff\xff", 1000, collect_cb, &c, &more) &&
+	      c.n == 0 && !more);
+	collect_free(&c);
+	CHECK("bytes: the cursor is exclusive, even equal to the prefix",
+	      !meta_file_list(m, "a", "a", 1000, collect_cb, &c, &more) &&
+	      c.n > 0 && strcmp(c.paths[0], "a"));
+	collect_free(&c);
+	CHECK("bytes: limit 0 lists nothing but says more follow",
+	      !meta_file_list(m, "", NULL, 0, collect_cb, &c, &more) && c.n == 0 && more);
+	collect_free(&c);
+	c.stop_after = 3;
+	CHECK("bytes: a callback's non-zero stops the walk and is returned",
+	      meta_file_list(m, "", NULL, 1000, collect_cb, &c, &more) == 7 && c.n == 3 && more);
+	collect_free(&c);
+	meta_close(m);
+}
+
+static void test_paging(void)
+{
+	enum { NFILES = 2500 };
+	static const uint32_t ids[] = { 7, 8 };
+	char **all = calloc(NFILES, sizeof(*all));
+	struct collect c = { 0 };
+	struct meta *m;
+	bool ok = true, more_ok;
+	int i, pages, err;
+	char path[64];
+
+	m = open_db("paging.db");
+	if (!m || !all) {
+		free(all);
+		meta_close(m);
+		return;
+	}
+	/*
+	 * Names whose byte order differs from insertion order and from any
+	 * locale's, with high bytes and a directory prefix for some.
+	 */
+	for (i = 0; i < NFILES; i++) {
+		unsigned int h = (unsigned int)i * 2654435761u;
+
+		snprintf(path, sizeof(path), "%s%c%08x-%d", i % 3 ? "d/" : "",
+			 (char)(0x41 + (h >> 28) * 12), h, i);
+		all[i] = strdup(path);
+	}
+	/* An fsync per commit is not what this tests: it would only make it slow. */
+	sqlite3_exec(m->db, "PRAGMA synchronous=OFF", NULL, NULL, NULL);
+	for (i = 0; i < NFILES; i++)
+		ok &= !put_ids(m, all[i], ids, 2, NULL, NULL);
+	sqlite3_exec(m->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+	CHECK("paging: 2500 files in", ok);
+	qsort(all, NFILES, sizeof(*all), cmp_str);
+
+	err = list_paged(m, "", 97, &c, &pages, &more_ok);
+	CHECK("paging: all 2500, 97 a page, every file once in byte order",
+	      !err && c.n == NFILES && listed_is(&c, all, NFILES, ""));
+	CHECK("paging: more set on every page but the last", more_ok && pages == 26);
+	collect_free(&c);
+
+	err = list_paged(m, "d/", 100, &c, &pages, &more_ok);
+	CHECK("paging: under a prefix, every file once in byte order",
+	      !err && c.n == NFILES - (NFILES + 2) / 3 && listed_is(&c, all, NFILES, "d/") &&
+	      more_ok);
+	collect_free(&c);
+
+	err = list_paged(m, "", 2500, &c, &pages, &more_ok);
+	CHECK("paging: a limit of exactly the count is one page without more",
+	      !err && c.n == NFILES && pages == 1 && more_ok);
+	collect_free(&c);
+	err = list_paged(m, "", 1, &c, &pages, &more_ok);
+	CHECK("paging: one at a time", !err && c.n == NFILES && pages == NFILES &&
+	      listed_is(&c, all, NFILES, "") && more_ok);
+	collect_free(&c);
+
+	CHECK("paging: refs of the shared chunks count every file",
+	      db_refs(m, 7) == NFILES && db_refs(m, 8) == NFILES);
+	for (i = 0; i < NFILES; i++)
+		free(all[i]);
+	free(all);
+	meta_close(m);
+}
+
+/* ---- a model ------------------------------------------------------------- */
+
+#define MODEL_FILES 40
+#define MODEL_CHUNKS 60
+
+struct model {
+	bool present[MODEL_FILES];
+	uint32_t n[MODEL_FILES];
+	uint32_t ids[MODEL_FILES][MAXCH];
+};
+
+static void model_path(char *buf, size_t size, int i)
+{
+	snprintf(buf, size, "m/%c%d", 'a' + i % 7, i);
+}
+
+/* Each chunk's reference count in the model. */
+static void model_refs(const struct model *md, uint32_t refs[MODEL_CHUNKS])
+{
+	uint32_t k;
+	int i;
+
+	memset(refs, 0, MODEL_CHUNKS * sizeof(*refs));
+	for (i = 0; i < MODEL_FILES; i++)
+		for (k = 0; md->present[i] && k < md->n[i]; k++)
+			refs[md->ids[i][k]]++;
+}
+
+static void model_stats(const struct model *md, struct meta_stats *st)
+{
+	uint32_t refs[MODEL_CHUNKS], k;
+	int i;
+
+	memset(st, 0, sizeof(*st));
+	model_refs(md, refs);
+	for (i = 0; i < MODEL_FILES; i++) {
+		if (!md->present[i])
+			continue;
+		st->files++;
+		for (k = 0; k < md->n[i]; k++)
+			st->logical_bytes += csize(md->ids[i][k]);
+	}
+	for (k = 0; k < MODEL_CHUNKS; k++) {
+		if (refs[k]) {
+			st->chunks++;
+			st->stored_bytes += csize(k);
+		}
+	}
+}
+
+struct walk {
+	uint32_t seen[MODEL_CHUNKS];
+	int bad;
+	int calls;
+};
+
+static int walk_cb(const uint8_t id[META_ID_LEN], uint32_t size, void *arg)
+{
+	struct walk *w = arg;
+	uint8_t want[META_ID_LEN];
+	uint32_t n = idnum(id);
+
+	w->calls++;
+	mkid(n, want);
+	if (n >= MODEL_CHUNKS || memcmp(id, want, META_ID_LEN) || size != csize(n))
+		w->bad++;
+	else
+		w->seen[n]++;
+	return 0;
+}
+
+static int stop_cb(const uint8_t id[META_ID_LEN], uint32_t size, void *arg)
+{
+	(void)id;
+	(void)size;
+	return ++*(int *)arg == 2 ? -42 : 0;
+}
+
+static int reenter_cb(const uint8_t id[META_ID_LEN], uint32_t size, void *arg)
+{
+	struct meta_stats st;
+
+	(void)id;
+	(void)size;
+	return meta_stats(arg, &st);
+}
+
+static int reenter_get_cb(const uint8_t id[META_ID_LEN], uint32_t size, void *arg)
+{
+	(void)size;
+	return meta_chunk_get(arg, id, NULL);
+}
+
+static void test_model(void)
+{
+	struct meta_stats want, got;
+	uint32_t refs[MODEL_CHUNKS], i, k, sz;
+	struct model md = { 0 };
+	unsigned int seed = 12345;
+	struct walk w = { 0 };
+	uint8_t id[META_ID_LEN];
+	bool ok = true, replaced, refs_ok = true, known_ok = true;
+	struct meta *m;
+	char path[32], *before;
+	int op, j, calls;
+
+	m = open_db("model.db");
+	if (!m)
+		return;
+	CHECK("stats: an empty database is all zero",
+	      !meta_stats(m, &got) && !got.files && !got.logical_bytes && !got.chunks &&
+	      !got.stored_bytes);
+
+	for (op = 0; op < 400; op++) {
+		j = rand_r(&seed) % MODEL_FILES;
+		model_path(path, sizeof(path), j);
+		if (rand_r(&seed) % 4 == 0) {
+			int err = meta_file_delete(m, path, NULL);
+
+			ok &= md.present[j] ? !err : err == -ENOENT;
+			md.present[j] = false;
+		} else {
+			uint32_t n = rand_r(&seed) % 6, ids[MAXCH];
+
+			for (i = 0; i < n; i++)
+				ids[i] = rand_r(&seed) % MODEL_CHUNKS;
+			ok &= !put_ids(m, path, ids, n, NULL, &replaced) &&
+			      replaced == md.present[j];
+			md.present[j] = true;
+			md.n[j] = n;
+			memcpy(md.ids[j], ids, n * sizeof(*ids));
+		}
+		if (op % 50 == 49) {
+			model_refs(&md, refs);
+			for (k = 0; k < MODEL_CHUNKS; k++)
+				refs_ok &= db_refs(m, k) == refs[k];
+		}
+	}
+	CHECK("model: 400 random puts and deletes succeed as expected", ok);
+	CHECK("model: refs agree with the model along the way", refs_ok);
+	model_stats(&md, &want);
+	CHECK("stats: equal the model's numbers",
+	      !meta_stats(m, &got) && got.files == want.files &&
+	      got.logical_bytes == want.logical_bytes && got.chunks == want.chunks &&
+	      got.stored_bytes == want.stored_bytes);
+
+	model_refs(&md, refs);
+	for (k = 0; k < MODEL_CHUNKS; k++) {
+		mkid(k, id);
+		sz = 0;
+		known_ok &= meta_chunk_known(m, id, &sz) == !!refs[k] &&
+			    (!refs[k] || sz == csize(k));
+	}
+	CHECK("chunk known: agrees with the model for every chunk", known_ok);
+	ok = !meta_chunk_foreach(m, walk_cb, &w) && !w.bad;
+	for (k = 0; k < MODEL_CHUNKS; k++)
+		ok &= w.seen[k] == (refs[k] ? 1 : 0);
+	CHECK("chunk foreach: each referenced chunk once with its size, nothing else", ok);
+	calls = 0;
+	CHECK("chunk foreach: a callback's non-zero stops it and is returned",
+	      meta_chunk_foreach(m, stop_cb, &calls) == -42 && calls == 2);
+	CHECK("chunk foreach: a callback calling meta gets -EDEADLK, not a hang",
+	      meta_chunk_foreach(m, reenter_cb, m) == -EDEADLK);
+	CHECK("chunk get: a lookup that cannot be made is an error, not -ENOENT",
+	      meta_chunk_foreach(m, reenter_get_cb, m) == -EDEADLK);
+	CHECK("chunk foreach: meta works after that", !meta_stats(m, &got));
+
+	/* Closing and opening again: same content, same numbers. */
+	before = snapshot(m);
+	meta_close(m);
+	m = open_db("model.db");
+	if (!m) {
+		free(before);
+		return;
+	}
+	CHECK("reopen: the database holds the same content", same_snapshot(m, before));
+	CHECK("reopen: stats equal the model's numbers",
+	      !meta_stats(m, &got) && got.files == want.files &&
+	      got.logical_bytes == want.logical_bytes && got.chunks == want.chunks &&
+	      got.stored_bytes == want.stored_bytes);
+	for (j = 0, ok = true; j < MODEL_FILES; j++) {
+		struct meta_file g = { .chunks = NULL };
+
+		model_path(path, sizeof(path), j);
+		if (!md.present[j]) {
+			ok &= meta_file_get(m, path, &g, true) == -ENOENT;
+			continue;
+		}
+		ok &= !meta_file_get(m, path, &g, true) && g.nchunks == md.n[j];
+		for (k = 0; ok && k < md.n[j]; k++)
+			ok &= idnum(g.chunks[k].id) == md.ids[j][k];
+		meta_file_release(&g);
+	}
+	CHECK("reopen: every file's chunk list as the model has it", ok);
+	free(before);
+	meta_close(m);
+}
+
+static void test_version(void)
+{
+	struct meta *m = NULL;
+	char path[128];
+	sqlite3 *db;
+	int v = -1;
+
+	db_path(path, sizeof(path), "future.db");
+	if (sqlite3_open(path, &db) == SQLITE_OK) {
+		sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL);
+		sqlite3_close(db);
+	}
+	CHECK("version: a newer schema version is refused with -EPROTO",
+	      meta_open(path, &m) == -EPROTO && !m);
+	if (sqlite3_open(path, &db) == SQLITE_OK) {
+		meta_pragma_int(db, "PRAGMA user_version", &v);
+		sqlite3_close(db);
+	}
+	CHECK("version: the newer database is left as it was", v == 2);
+
+	m = open_db("version.db");
+	meta_close(m);
+	db_path(path, sizeof(path), "version.db");
+	v = -1;
+	if (sqlite3_open(path, &db) == SQLITE_OK) {
+		meta_pragma_int(db, "PRAGMA user_version", &v);
+		sqlite3_close(db);
+	}
+	CHECK("version: a new database gets version 1", v == 1);
+
+	db_path(path, sizeof(path), "junk.db");
+	{
+		FILE *f = fopen(path, "w");
+
+		if (f) {
+			fputs("this is not an SQLite database, not even close to one........"
+			      "................................................................",
+			      f);
+			fclose(f);
+		}
+	}
+	m = NULL;
+	CHECK("open: a file that is not a database is -EIO", meta_open(path, &m) == -EIO && !m);
+	db_path(path, sizeof(path), "no/such/dir/x.db");
+	CHECK("open: a directory that does not exist fails", meta_open(path, &m) < 0 && !m);
+}
+
+/* ---- failures midway ----------------------------------------------------- */
+
+static void test_atomic(void)
+{
+	static const uint32_t f1[] = { 40, 41 }, f2[] = { 43, 44, 45 };
+	static const uint32_t fr41[] = { 41 };
+	uint8_t sentinel[META_ID_LEN];
+	struct meta_idlist freed = { 0 };
+	struct meta_chunk c[MAXCH];
+	struct meta_file f, g = { .chunks = NULL };
+	bool replaced = false;
+	char *before;
+	struct meta *m;
+	int err, i;
+
+	m = open_db("atomic.db");
+	if (!m)
+		return;
+	put_ids(m, "f", f1, 2, NULL, NULL);
+	put_ids(m, "other", f1, 1, NULL, NULL);
+	memset(sentinel, 0xee, sizeof(sentinel));
+	meta_idlist_add(&freed, sentinel);
+	before = snapshot(m);
+
+	/* The third chunk conflicts with a known one: refs were already raised for two. */
+	mkfile(&f, c, "f", f2, 3);
+	mkid(40, c[2].id);
+	err = meta_file_put(m, &f, &freed, &replaced);
+	CHECK("atomic: a chunk conflicting midway fails with -EINVAL",
+	      err == -EINVAL && !replaced);
+	CHECK("atomic: ... and changes nothing", same_snapshot(m, before) && freed.n == 1);
+
+	/*
+	 * A trigger fails the insert of the new list's second entry: by then
+	 * the old version's chunks were unreferenced, reaped into freed and
+	 * its row rewritten.
+	 */
+	sqlite3_exec(m->db,
+		     "CREATE TEMP TRIGGER fail_fc BEFORE INSERT ON main.file_chunks "
+		     "WHEN NEW.idx = 1 BEGIN SELECT RAISE(ABORT, 'test: injected failure'); END",
+		     NULL, NULL, NULL);
+	err = put_ids(m, "f", f2, 3, &freed, &replaced);
+	CHECK("atomic: a put failing at its last step is -EIO", err == -EIO && !replaced);
+	CHECK("atomic: ... changes nothing", same_snapshot(m, before));
+	CHECK("atomic: ... and leaves freed as it was",
+	      freed.n == 1 && !memcmp(freed.ids[0], sentinel, META_ID_LEN));
+	CHECK("atomic: ... and the old version still reads back",
+	      !meta_file_get(m, "f", &g, true) && g.nchunks == 2 &&
+	      idnum(g.chunks[0].id) == 40 && idnum(g.chunks[1].id) == 41);
+	meta_file_release(&g);
+	err = put_ids(m, "g", f2, 3, &freed, &replaced);
+	CHECK("atomic: a failing new file is not created",
+	      err == -EIO && meta_file_get(m, "g", &g, false) == -ENOENT &&
+	      same_snapshot(m, before) && freed.n == 1);
+	sqlite3_exec(m->db, "DROP TRIGGER fail_fc", NULL, NULL, NULL);
+
+	sqlite3_exec(m->db,
+		     "CREATE TEMP TRIGGER fail_del BEFORE DELETE ON main.files "
+		     "BEGIN SELECT RAISE(ABORT, 'test: injected failure'); END",
+		     NULL, NULL, NULL);
+	err = meta_file_delete(m, "f", &freed);
+	CHECK("atomic: a delete failing at its last step is -EIO, changes nothing",
+	      err == -EIO && same_snapshot(m, before) && freed.n == 1);
+	sqlite3_exec(m->db, "DROP TRIGGER fail_del", NULL, NULL, NULL);
+
+	/*
+	 * A full database: no page may be added, so a put that needs new
+	 * pages fails with SQLITE_FULL, which SQLite answers by rolling back
+	 * on its own.
+	 */
+	sqlite3_exec(m->db, "PRAGMA max_page_count = 1", NULL, NULL, NULL);
+	{
+		static uint32_t many[MAXCH];
+		char big[META_PATH_MAX + 1];
+
+		for (i = 0; i < MAXCH; i++)
+			many[i] = 1000 + i;
+		memset(big, 'B', META_PATH_MAX);
+		big[META_PATH_MAX] = 0;
+		for (i = 0, err = 0; i < 40 && !err; i++) {
+			big[0] = 'A' + i;
+			err = put_ids(m, big, many, MAXCH, &freed, NULL);
+			if (!err) {
+				/* It fitted in a page's free space: keep it, add more. */
+				free(before);
+				before = snapshot(m);
+			}
+		}
+	}
+	CHECK("atomic: a full database is -ENOSPC", err == -ENOSPC);
+	CHECK("atomic: ... and changes nothing", same_snapshot(m, before) && freed.n == 1);
+	sqlite3_exec(m->db, "PRAGMA max_page_count = 1073741823", NULL, NULL, NULL);
+
+	err = put_ids(m, "f", f2, 3, &freed, &replaced);
+	CHECK("atomic: the same put works once the failure is gone",
+	      !err && replaced && db_refs(m, 40) == 1 && db_refs(m, 41) == 0 &&
+	      db_refs(m, 43) == 1);
+	CHECK("atomic: ... and frees only the chunk no other file holds",
+	      freed_is(&freed, 1, fr41, 1) &&
+	      !memcmp(freed.ids[0], sentinel, META_ID_LEN));
+	free(before);
+	meta_idlist_free(&freed);
+	meta_close(m);
+}
+
+/* ---- threads ------------------------------------------------------------- */
+
+#define THREADS 4
+#define THREAD_FILES 16
+#define THREAD_OPS 300
+#define THREAD_CHUNKS 24
+
+struct worker {
+	pthread_t tid;
+	struct meta *m;
+	int t;
+	int errors;
+	bool present[THREAD_FILES];
+	uint32_t n[THREAD_FILES];
+	uint32_t ids[THREAD_FILES][MAXCH];
+	struct meta_idlist freed;
+};
+
+static void worker_path(char *buf, size_t size, int t, int i)
+{
+	snprintf(buf, size, "t%d/\xf0%02d", t, i);
+}
+
+static void *worker_run(void *arg)
+{
+	struct worker *w = arg;
+	unsigned int seed = 777 + w->t;
+	bool replaced;
+	char path[32];
+	int op, j, err;
+	uint32_t i;
+
+	for (op = 0; op < THREAD_OPS; op++) {
+		j = rand_r(&seed) % THREAD_FILES;
+		worker_path(path, sizeof(path), w->t, j);
+		if (rand_r(&seed) % 3 == 0) {
+			err = meta_file_delete(w->m, path, &w->freed);
+			if (w->present[j] ? err : err != -ENOENT)
+				w->errors++;
+			w->present[j] = false;
+		} else {
+			uint32_t n = 1 + rand_r(&seed) % 5, ids[MAXCH];
+
+			for (i = 0; i < n; i++)
+				ids[i] = rand_r(&seed) % THREAD_CHUNKS;
+			err = put_ids(w->m, path, ids, n, &w->freed, &replaced);
+			if (err || replaced != w->present[j])
+				w->errors++;
+			w->present[j] = true;
+			w->n[j] = n;
+			memcpy(w->ids[j], ids, n * sizeof(*ids));
+		}
+	}
+	return NULL;
+}
+
+static void test_threads(void)
+{
+	static struct worker w[THREADS];
+	uint32_t want[THREAD_CHUNKS] = { 0 }, got[THREAD_CHUNKS] = { 0 };
+	struct collect c = { 0 };
+	struct walk wk = { 0 };
+	bool ok = true, files_ok = true;
+	int t, j, errors = 0, nfiles = 0;
+	struct meta *m;
+	sqlite3_stmt *st;
+	size_t i;
+	uint32_t k;
+	bool more;
+
+	m = open_db("threads.db");
+	if (!m)
+		return;
+	/* The threads' commits need not reach the disk for this test; each still commits. */
+	sqlite3_exec(m->db, "PRAGMA synchronous=OFF", NULL, NULL, NULL);
+	for (t = 0; t < THREADS; t++) {
+		memset(&w[t], 0, sizeof(w[t]));
+		w[t].m = m;
+		w[t].t = t;
+		if (pthread_create(&w[t].tid, NULL, worker_run, &w[t]))
+			ok = false;
+	}
+	for (t = 0; t < THREADS; t++)
+		pthread_join(w[t].tid, NULL);
+	sqlite3_exec(m->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+	for (t = 0; t < THREADS; t++)
+		errors += w[t].errors;
+	CHECK("threads: 4 x 300 puts and deletes, each as its thread expected", ok && !errors);
+
+	/* What the threads' own records say must be there. */
+	for (t = 0; t < THREADS; t++) {
+		for (j = 0; j < THREAD_FILES; j++) {
+			struct meta_file g = { .chunks = NULL };
+			char path[32];
+
+			if (!w[t].present[j])
+				continue;
+			nfiles++;
+			worker_path(path, sizeof(path), t, j);
+			files_ok &= !meta_file_get(m, path, &g, true) && g.nchunks == w[t].n[j];
+			for (k = 0; files_ok && k < g.nchunks; k++)
+				files_ok &= idnum(g.chunks[k].id) == w[t].ids[j][k];
+			meta_file_release(&g);
+			for (k = 0; k < w[t].n[j]; k++)
+				want[w[t].ids[j][k]]++;
+		}
+	}
+	CHECK("threads: every remaining file has the chunk list its thread put last", files_ok);
+	CHECK("threads: no other files",
+	      !meta_file_list(m, "", NULL, 1000, collect_cb, &c, &more) && !more &&
+	      c.n == (size_t)nfiles);
+
+	/* Refs in the database against the references of the files listed from it. */
+	for (i = 0; i < c.n; i++) {
+		struct meta_file g = { .chunks = NULL };
+
+		if (meta_file_get(m, c.paths[i], &g, true)) {
+			ok = false;
+			continue;
+		}
+		for (k = 0; k < g.nchunks; k++)
+			got[idnum(g.chunks[k].id) % THREAD_CHUNKS]++;
+		meta_file_release(&g);
+	}
+	collect_free(&c);
+	for (k = 0; k < THREAD_CHUNKS; k++)
+		ok &= got[k] == want[k] && db_refs(m, k) == want[k];
+	if (sqlite3_prepare_v2(m->db, "SELECT count(*), coalesce(sum(refs), 0), min(refs) "
+			       "FROM chunks", -1, &st, NULL) == SQLITE_OK) {
+		uint32_t total = 0, distinct = 0;
+
+		for (k = 0; k < THREAD_CHUNKS; k++) {
+			total += want[k];
+			distinct += !!want[k];
+		}
+		ok &= sqlite3_step(st) == SQLITE_ROW &&
+		      sqlite3_column_int64(st, 0) == distinct &&
+		      sqlite3_column_int64(st, 1) == total &&
+		      (!distinct || sqlite3_column_int64(st, 2) >= 1);
+		sqlite3_finalize(st);
+	} else {
+		ok = false;
+	}
+	CHECK("threads: refs equal the references counted over the remaining files", ok);
+
+	ok = !meta_chunk_foreach(m, walk_cb, &wk);
+	for (k = 0; k < THREAD_CHUNKS; k++)
+		ok &= wk.seen[k] == !!want[k];
+	CHECK("threads: foreach walks exactly the referenced chunks", ok);
+
+	ok = true;
+	for (t = 0; t < THREADS; t++)
+		for (i = 0; i < w[t].freed.n; i++)
+			ok &= idnum(w[t].freed.ids[i]) < THREAD_CHUNKS;
+	CHECK("threads: freed lists hold only the threads' chunk ids", ok);
+	for (t = 0; t < THREADS; t++)
+		meta_idlist_free(&w[t].freed);
+	meta_close(m);
+}
+
+static void test_idlist(void)
+{
+	struct meta_idlist l = { 0 };
+	uint8_t id[META_ID_LEN];
+	bool ok = true;
+	uint32_t i;
+
+	for (i = 0; i < 1000; i++) {
+		mkid(i, id);
+		ok &= !meta_idlist_add(&l, id);
+	}
+	for (i = 0; i < 1000; i++)
+		ok &= idnum(l.ids[i]) == i;
+	CHECK("idlist: 1000 ids in order", ok && l.n == 1000 && l.cap >= 1000);
+	meta_idlist_free(&l);
+	CHECK("idlist: free empties it", !l.ids && !l.n && !l.cap);
+	meta_idlist_free(NULL);
+	meta_close(NULL);
+	meta_file_release(NULL);
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)type;
+	(void)ftw;
+	return remove(path);
+}
+
+int main(void)
+{
+	/* Line by line even into a pipe: a crash must not swallow the lines before it. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_meta.XXXXXX");
+	if (!mkdtemp(tmpdir)) {
+		printf("FAIL: mkdtemp (%s:%d)\n", __FILE__, __LINE__);
+		return 1;
+	}
+	test_idlist();
+	test_basic();
+	test_refcounts();
+	test_invalid();
+	test_bytes();
+	test_paging();
+	test_model();
+	test_version();
+	test_atomic();
+	test_threads();
+	CHECK("cleanup: temporary directory removed",
+	      !nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS));
+	return failures ? 1 : 0;
+}
