@@ -8,7 +8,10 @@ FASTPATH_LIBS   := -lsodium -lpthread -lm
 PROTO_SRCS      := userspace/proto/dgfs_proto.c userspace/proto/reader.c userspace/proto/net.c
 PROTO_HDRS      := $(wildcard userspace/proto/*.h) include/uapi/linux/dgfs.h
 
-DGFS_CLIENT_SRCS := $(wildcard userspace/client/*.c)
+# The client's put/get/ls/rm/stat talk HTTP (libcurl, jansson), compress
+# uploads (zstd) and cut files into chunks as dgfsd does (userspace/cdc).
+DGFS_CLIENT_SRCS := $(wildcard userspace/client/*.c) userspace/cdc/fastcdc.c
+DGFS_CLIENT_LIBS := $(FASTPATH_LIBS) -lcurl -ljansson -lzstd
 DGFS_BENCH_SRCS  := $(wildcard userspace/bench/*.c)
 DGFS_USERD_SRCS  := $(wildcard userspace/server/*.c)
 
@@ -16,10 +19,10 @@ USER_BINS += $(BUILD)/dgfs $(BUILD)/dgfs-bench $(BUILD)/dgfs-userd
 # The unit tests #include the library's .c files.
 UNIT_LIBS += -lsodium -lpthread -lm
 
-$(BUILD)/dgfs: $(DGFS_CLIENT_SRCS) $(wildcard userspace/client/*.h) $(PROTO_SRCS) \
-		$(PROTO_HDRS) | deps
+$(BUILD)/dgfs: $(DGFS_CLIENT_SRCS) $(wildcard userspace/client/*.h) userspace/cdc/fastcdc.h \
+		$(PROTO_SRCS) $(PROTO_HDRS) | deps
 	@mkdir -p $(@D)
-	$(CC) $(FASTPATH_CFLAGS) $(DGFS_CLIENT_SRCS) $(PROTO_SRCS) -o $@ $(FASTPATH_LIBS)
+	$(CC) $(FASTPATH_CFLAGS) $(DGFS_CLIENT_SRCS) $(PROTO_SRCS) -o $@ $(DGFS_CLIENT_LIBS)
 
 $(BUILD)/dgfs-bench: $(DGFS_BENCH_SRCS) $(wildcard userspace/bench/*.h) $(PROTO_SRCS) \
 		$(PROTO_HDRS) | deps

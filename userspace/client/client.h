@@ -3,7 +3,11 @@
 #ifndef DGFS_CLIENT_H
 #define DGFS_CLIENT_H
 
-/* Exit codes of the commands (docs/PROTOCOL.md): X(name, code, meaning). */
+/*
+ * Exit codes of the commands (docs/PROTOCOL.md, docs/CLIENT.md):
+ * X(name, code, meaning). 0..9 are fetch's; put/get/ls/rm/stat use them
+ * where they fit and add 10..12 for the HTTP side.
+ */
 #define DGFS_EXIT_TABLE(X)						\
 	X(OK,      0, "the bytes were written")				\
 	X(VERIFY,  1, "the chunk's SHA-256 differs from its id")	\
@@ -14,7 +18,10 @@
 	X(AGAIN,   6, "the host stayed overloaded")			\
 	X(IO,      7, "the host could not read the chunk")		\
 	X(TIMEOUT, 8, "no complete answer in time")			\
-	X(LOCAL,   9, "a local error: resolving, socket, memory, output")
+	X(LOCAL,   9, "a local error: resolving, socket, memory, output")	\
+	X(HTTP,   10, "the server answered with an HTTP error")		\
+	X(NOTFOUND, 11, "the server has no such file")			\
+	X(CONNECT, 12, "cannot talk to the server, or it broke the API")
 
 enum dgfs_exit {
 #define X(name, code, desc) DGFS_EXIT_##name = code,
@@ -24,5 +31,10 @@ enum dgfs_exit {
 
 int dgfs_cmd_fetch(int argc, char **argv);
 int dgfs_cmd_token(int argc, char **argv);
+int dgfs_cmd_put(int argc, char **argv);
+int dgfs_cmd_get(int argc, char **argv);
+int dgfs_cmd_ls(int argc, char **argv);
+int dgfs_cmd_rm(int argc, char **argv);
+int dgfs_cmd_stat(int argc, char **argv);
 
 #endif /* DGFS_CLIENT_H */

@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: GPL-2.0
+/* What put, get, ls, rm and stat share (remote.h). */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "proto/dgfs_proto.h"
+#include "proto/net.h"
+#include "remote.h"
+
+struct remote_opts remote = { .jobs = REMOTE_DEFAULT_JOBS };
+
+/* Trailing slashes off, and "host:port" taken as http://host:port. */
+static int set_server(const char *url)
+{
+	size_t n = strlen(url);
+	char *s;
+
+	while (n && url[n - 1] == '/')
+		n--;
+	if (!n)
+		return -1;
+	if (strstr(url, "://"))
+		s = strndup(url, n);
+	else if (asprintf(&s, "http://%.*s", (int)n, url) < 0)
+		s = NULL;
+	if (!s)
+		return -1;
+	free(remote.server);
+	remote.server = s;
+	return 0;
+}
+
+int remote_opt(const char *cmd, int c, const char *arg)
+{
+	const char *sp = *cmd ? " " : "";	/* "dgfs put: ", or "dgfs: " before a command */
+	uint64_t v;
+
+	switch (c) {
+	case REMOTE_OPT_SERVER:
+		if (set_server(arg)) {
+			fprintf(stderr, "dgfs%s%s: bad --server \"%s\"\n", sp, cmd, arg);
+			return DGFS_EXIT_USAGE;
+		}
+		return 0;
+	case REMOTE_OPT_FAST_HOST:
+		remote.fast_host = arg;
+		return 0;
+	case REMOTE_OPT_FAST_PORT:
+		if (dgfs_parse_size(arg, &v) || !v || v > 65535) {
+			fprintf(stderr, "dgfs%s%s: bad --fast-port \"%s\" (1 .. 65535)\n", sp, cmd,
+				arg);
+			return DGFS_EXIT_USAGE;
+		}
+		remote.fast_port = (uint16_t)v;
+		return 0;
+	case 'q':
+		remote.quiet = true;
+		return 0;
+	case 'j':
+		if (dgfs_parse_size(arg, &v) || !v || v > REMOTE_MAX_JOBS) {
+			fprintf(stderr, "dgfs%s%s: bad -j \"%s\" (1 .. %d)\n", sp, cmd, arg,
+				REMOTE_MAX_JOBS);
+			return DGFS_EXIT_USAGE;
+		}
+		remote.jobs = (unsigned int)v;
+		return 0;
+	}
+	return 1;
+}
+
+int remote_global_opts(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		REMOTE_LONG_OPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, ret;
+
+	/* '+': stop at the command; its own options are its business. */
+	opterr = 1;
+	while ((c = getopt_long(argc, argv, "+" REMOTE_SHORT_OPTS, opts, NULL)) != -1) {
+		ret = c == '?' ? DGFS_EXIT_USAGE : remote_opt("", c, optarg);
+		if (ret)
+			return -1;
+	}
+	return optind < argc ? optind : -1;
+}
+
+const char *remote_server(void)
+{
+	const char *env = getenv("DGFS_SERVER");
+
+	if (!remote.server && env && *env && set_server(env))
+		fprintf(stderr, "dgfs: ignoring bad DGFS_SERVER \"%s\"\n", env);
+	if (!remote.server)
+		set_server(REMOTE_DEFAULT_SERVER);
+	return remote.server ? remote.server : REMOTE_DEFAULT_SERVER;
+}
+
+void remote_cleanup(void)
+{
+	free(remote.server);
+	remote.server = NULL;
+}
+
+/* ---- the progress line --------------------------------------------------- */
+
+static void human(double v, char *buf, size_t len)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	unsigned int i = 0;
+
+	while (v >= 1024 && i < sizeof(unit) / sizeof(unit[0]) - 1) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(buf, len, i ? "%.1f %s" : "%.0f %s", v, unit[i]);
+}
+
+static void progress_draw(struct progress *p)
+{
+	uint64_t done = atomic_load_explicit(&p->done, memory_order_relaxed);
+	double secs = (double)(dgfs_now_ns() - p->start_ns) / 1e9;
+	char d[32], t[32], r[32];
+
+	if (done > p->total)
+		done = p->total;
+	human((double)done, d, sizeof(d));
+	human((double)p->total, t, sizeof(t));
+	human(secs > 0 ? (double)done / secs : 0, r, sizeof(r));
+	/* \033[K clears what a longer previous line left. */
+	fprintf(stderr, "\r%s %s / %s %3u%% %s/s\033[K", p->label, d, t,
+		p->total ? (unsigned int)(done * 100 / p->total) : 100, r);
+	fflush(stderr);
+}
+
+static void *progress_main(void *arg)
+{
+	struct progress *p = arg;
+	struct timespec at;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->stop) {
+		progress_draw(p);
+		clock_gettime(CLOCK_REALTIME, &at);
+		at.tv_nsec += 200 * 1000000;
+		if (at.tv_nsec >= 1000000000) {
+			at.tv_sec++;
+			at.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&p->cond, &p->lock, &at);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+void progress_begin(struct progress *p, const char *label, uint64_t total)
+{
+	memset(p, 0, sizeof(*p));
+	p->label = label;
+	p->total = total;
+	p->start_ns = dgfs_now_ns();
+	if (remote.quiet || !isatty(STDERR_FILENO))
+		return;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	if (pthread_create(&p->thread, NULL, progress_main, p)) {
+		pthread_cond_destroy(&p->cond);
+		pthread_mutex_destroy(&p->lock);
+		return;
+	}
+	p->on = true;
+}
+
+void progress_end(struct progress *p)
+{
+	if (!p->on)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	pthread_join(p->thread, NULL);
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->lock);
+	fprintf(stderr, "\r\033[K");
+	fflush(stderr);
+	p->on = false;
+}
+
+/* ---- helpers -------------------------------------------------------------- */
+
+int remote_write_stats(const char *cmd, const char *path, const char *json)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
+	int bad;
+
+	if (!f) {
+		fprintf(stderr, "dgfs %s: cannot write %s: %s\n", cmd, path, strerror(errno));
+		return -1;
+	}
+	bad = fprintf(f, "%s\n", json) < 0;
+	bad |= f == stdout ? fflush(f) : fclose(f);
+	if (bad) {
+		fprintf(stderr, "dgfs %s: cannot write %s: %s\n", cmd, path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void remote_iso_time(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "%lld", (long long)t);
+}
+
+bool remote_is_hex(const char *s, size_t digits)
+{
+	size_t i;
+
+	if (!s || strlen(s) != digits)
+		return false;
+	for (i = 0; i < digits; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
+		      (s[i] >= 'A' && s[i] <= 'F')))
+			return false;
+	return true;
+}

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the commands that talk to dgfsd (put, get, ls, rm, stat) share:
+ * the global options, the progress line, the --stats-json file, and a
+ * few helpers.
+ */
+#ifndef DGFS_CLIENT_REMOTE_H
+#define DGFS_CLIENT_REMOTE_H
+
+#include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#define REMOTE_DEFAULT_SERVER	"http://127.0.0.1:8080"
+#define REMOTE_DEFAULT_JOBS	8
+#define REMOTE_MAX_JOBS		256
+
+struct remote_opts {
+	char *server;		/* base URL without a trailing '/'; NULL: default */
+	const char *fast_host;	/* NULL: the manifest's */
+	uint16_t fast_port;	/* 0: the manifest's */
+	bool quiet;
+	unsigned int jobs;
+};
+
+/*
+ * Set by the options before the command (dgfs --server URL get ...) and
+ * by the same options after it (dgfs get --server URL ...).
+ */
+extern struct remote_opts remote;
+
+/* getopt_long values of the global options; a command's own start at REMOTE_OPT_END. */
+enum {
+	REMOTE_OPT_SERVER = 1000,
+	REMOTE_OPT_FAST_HOST,
+	REMOTE_OPT_FAST_PORT,
+	REMOTE_OPT_END,
+};
+
+#define REMOTE_SHORT_OPTS	"qj:"
+#define REMOTE_LONG_OPTS						\
+	{ "server", required_argument, NULL, REMOTE_OPT_SERVER },	\
+	{ "fast-host", required_argument, NULL, REMOTE_OPT_FAST_HOST },	\
+	{ "fast-port", required_argument, NULL, REMOTE_OPT_FAST_PORT },	\
+	{ "quiet", no_argument, NULL, 'q' },				\
+	{ "jobs", required_argument, NULL, 'j' }
+
+#define REMOTE_OPTS_HELP						\
+	"Global options (before or after the command):\n"		\
+	"      --server URL      dgfsd's HTTP API (default $DGFS_SERVER, else\n" \
+	"                        " REMOTE_DEFAULT_SERVER ")\n"		\
+	"      --fast-host ADDR  fast-path host instead of the manifest's\n" \
+	"      --fast-port N     fast-path UDP port instead of the manifest's\n" \
+	"  -q, --quiet           no progress line, no summary\n"	\
+	"  -j, --jobs N          chunks transferred at once (default 8)\n"
+
+/*
+ * One getopt_long result: 0 when it was a global option (taken), 1 when
+ * it is not one, DGFS_EXIT_USAGE for a bad value (reported, as "dgfs CMD").
+ */
+int remote_opt(const char *cmd, int c, const char *arg);
+/* dgfs --server ... COMMAND: parses those before the command; index of COMMAND or -1. */
+int remote_global_opts(int argc, char **argv);
+/* The server URL to use (the option, $DGFS_SERVER, or the default). */
+const char *remote_server(void);
+void remote_cleanup(void);
+
+/* ---- the progress line --------------------------------------------------- */
+
+struct progress {
+	bool on;
+	const char *label;
+	uint64_t total;
+	_Atomic uint64_t done;
+	uint64_t start_ns;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop;
+};
+
+/*
+ * Starts redrawing "LABEL done / total pct rate" on stderr a few times a
+ * second, only if stderr is a terminal and not -q. progress_end() stops it
+ * and clears the line, so whatever is printed next starts clean.
+ */
+void progress_begin(struct progress *p, const char *label, uint64_t total);
+static inline void progress_add(struct progress *p, uint64_t n)
+{
+	atomic_fetch_add_explicit(&p->done, n, memory_order_relaxed);
+}
+void progress_end(struct progress *p);
+
+/* ---- helpers -------------------------------------------------------------- */
+
+/*
+ * Writes @json (a complete document, a newline is added) to @path, "-"
+ * meaning stdout: 0, or -1 reported on stderr.
+ */
+int remote_write_stats(const char *cmd, const char *path, const char *json);
+
+/* "2026-11-24T18:00:00Z" into @buf (at least 21 bytes). */
+void remote_iso_time(int64_t t, char *buf, size_t len);
+
+/* 64 lowercase hex digits (a chunk id, an etag): whether @s is one. */
+bool remote_is_hex(const char *s, size_t digits);
+
+#endif /* DGFS_CLIENT_REMOTE_H */
