@@ -83,7 +83,10 @@ static const struct kmod_stat kmod_stats[] = {
 	{ "stack_requests",	DGFS_STATS_A_STACK_REQUESTS },
 };
 
-#define KMOD_NSTATS (sizeof(kmod_stats) / sizeof(kmod_stats[0]))
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+#define KMOD_NSTATS ARRAY_SIZE(kmod_stats)
 
 /* A counter added to the uapi needs a name here (and in dgfsctl). */
 _Static_assert(KMOD_NSTATS == DGFS_STATS_A_MAX - 1,
@@ -435,9 +438,13 @@ static int kmod_connect(struct kmod *k, char *ext, size_t extlen)
 		goto fail;
 	}
 	err = genl_ctrl_resolve(k->sock, DGFS_GENL_NAME);
-	if (err < 0) {
+	if (err == -NLE_OBJ_NOTFOUND) {
 		snprintf(ext, extlen, "no generic netlink family \"%s\" (dgfs.ko not loaded?)",
 			 DGFS_GENL_NAME);
+		goto fail;
+	}
+	if (err < 0) {
+		snprintf(ext, extlen, "resolving generic netlink family \"%s\"", DGFS_GENL_NAME);
 		goto fail;
 	}
 	k->family = err;
