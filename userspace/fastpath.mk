@@ -4,7 +4,7 @@
 # describes all four.
 
 FASTPATH_CFLAGS := $(CFLAGS_COMMON) -Iuserspace
-FASTPATH_LIBS   := -lsodium -lpthread -lm
+FASTPATH_LIBS   := -lsodium -lcrypto -lpthread -lm
 PROTO_SRCS      := userspace/proto/dgfs_proto.c userspace/proto/reader.c userspace/proto/net.c
 PROTO_HDRS      := $(wildcard userspace/proto/*.h) include/uapi/linux/dgfs.h
 
@@ -17,7 +17,7 @@ DGFS_USERD_SRCS  := $(wildcard userspace/server/*.c)
 
 USER_BINS += $(BUILD)/dgfs $(BUILD)/dgfs-bench $(BUILD)/dgfs-userd
 # The unit tests #include the library's .c files.
-UNIT_LIBS += -lsodium -lpthread -lm
+UNIT_LIBS += -lsodium -lcrypto -lpthread -lm
 
 $(BUILD)/dgfs: $(DGFS_CLIENT_SRCS) $(wildcard userspace/client/*.h) userspace/cdc/fastcdc.h \
 		$(PROTO_SRCS) $(PROTO_HDRS) | deps

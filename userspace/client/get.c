@@ -21,6 +21,7 @@
 
 #include <sodium.h>
 
+#include "proto/sha256.h"
 #include "client.h"
 #include "http.h"
 #include "proto/dgfs_proto.h"
@@ -58,7 +59,7 @@ struct get {
 	int fd;
 
 	uint64_t size;
-	uint8_t etag[crypto_hash_sha256_BYTES];
+	uint8_t etag[DGFS_SHA256_BYTES];
 	struct gchunk *chunks;
 	size_t n;
 
@@ -458,7 +459,7 @@ fail:
 static int http_read(struct gworker *w, const struct gchunk *c)
 {
 	struct get *g = w->g;
-	uint8_t digest[crypto_hash_sha256_BYTES];
+	uint8_t digest[DGFS_SHA256_BYTES];
 	char target[16 + 2 * DGFS_CHUNK_ID_LEN];
 	struct http_req req = { .method = "GET", .target = target };
 	struct http_resp resp = { .max = c->size ? c->size : 1 };
@@ -492,7 +493,7 @@ static int http_read(struct gworker *w, const struct gchunk *c)
 			get_fail(g, rc ? DGFS_EXIT_CONNECT : DGFS_EXIT_HTTP);
 		goto out;
 	}
-	crypto_hash_sha256(digest, (const uint8_t *)resp.body, resp.len);
+	dgfs_sha256(digest, (const uint8_t *)resp.body, resp.len);
 	if (resp.len != c->size || memcmp(digest, c->id, sizeof(digest))) {
 		if (first_failure(g))
 			fprintf(stderr, "dgfs get: chunk %s from %s: %zu bytes that do not hash "
@@ -603,15 +604,15 @@ static int fetch_all(struct get *g)
 /* Chunks were checked one by one; this checks they make the file the manifest names. */
 static int verify_file(struct get *g)
 {
-	uint8_t digest[crypto_hash_sha256_BYTES], *buf = malloc(VERIFY_BLOCK);
-	crypto_hash_sha256_state sha;
+	uint8_t digest[DGFS_SHA256_BYTES], *buf = malloc(VERIFY_BLOCK);
+	dgfs_sha256_state sha;
 	uint64_t pos = 0;
 
 	if (!buf) {
 		fprintf(stderr, "dgfs get: out of memory\n");
 		return DGFS_EXIT_LOCAL;
 	}
-	crypto_hash_sha256_init(&sha);
+	dgfs_sha256_init(&sha);
 	while (pos < g->size) {
 		ssize_t n = pread(g->fd, buf, VERIFY_BLOCK, (off_t)pos);
 
@@ -623,11 +624,11 @@ static int verify_file(struct get *g)
 			free(buf);
 			return DGFS_EXIT_LOCAL;
 		}
-		crypto_hash_sha256_update(&sha, buf, (size_t)n);
+		dgfs_sha256_update(&sha, buf, (size_t)n);
 		pos += (uint64_t)n;
 	}
 	free(buf);
-	crypto_hash_sha256_final(&sha, digest);
+	dgfs_sha256_final(&sha, digest);
 	if (memcmp(digest, g->etag, sizeof(digest))) {
 		char want[65], got[65];
 

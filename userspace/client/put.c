@@ -19,6 +19,7 @@
 #include <sodium.h>
 #include <zstd.h>
 
+#include "proto/sha256.h"
 #include "cdc/fastcdc.h"
 #include "client.h"
 #include "http.h"
@@ -187,7 +188,7 @@ static int open_local(struct put *p)
 }
 
 static int add_chunk(struct put *p, uint64_t offset, uint32_t size,
-		     crypto_hash_sha256_state *sha)
+		     dgfs_sha256_state *sha)
 {
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? 2 * p->cap : 64;
@@ -200,9 +201,9 @@ static int add_chunk(struct put *p, uint64_t offset, uint32_t size,
 	}
 	p->chunks[p->n].offset = offset;
 	p->chunks[p->n].size = size;
-	crypto_hash_sha256_final(sha, p->chunks[p->n].id);
+	dgfs_sha256_final(sha, p->chunks[p->n].id);
 	p->n++;
-	crypto_hash_sha256_init(sha);
+	dgfs_sha256_init(sha);
 	return 0;
 }
 
@@ -213,7 +214,7 @@ static int add_chunk(struct put *p, uint64_t offset, uint32_t size,
  */
 static int scan(struct put *p)
 {
-	crypto_hash_sha256_state chunk_sha;
+	dgfs_sha256_state chunk_sha;
 	uint64_t pos = 0, start = 0;
 	struct fastcdc cdc;
 	uint8_t *buf;
@@ -228,7 +229,7 @@ static int scan(struct put *p)
 		fprintf(stderr, "dgfs put: out of memory\n");
 		return DGFS_EXIT_LOCAL;
 	}
-	crypto_hash_sha256_init(&chunk_sha);
+	dgfs_sha256_init(&chunk_sha);
 	progress_begin(&p->prog, "chunking", p->size);
 	for (;;) {
 		ssize_t n = pread(p->fd, buf, READ_BLOCK, (off_t)pos);
@@ -247,7 +248,7 @@ static int scan(struct put *p)
 			bool cut;
 			size_t k = fastcdc_feed(&cdc, buf + off, (size_t)n - off, &cut);
 
-			crypto_hash_sha256_update(&chunk_sha, buf + off, k);
+			dgfs_sha256_update(&chunk_sha, buf + off, k);
 			off += k;
 			if (cut) {
 				if (add_chunk(p, start, (uint32_t)(pos + off - start), &chunk_sha))
@@ -429,7 +430,7 @@ struct worker {
 
 static int read_chunk(struct worker *w, const struct chunk *c)
 {
-	uint8_t digest[crypto_hash_sha256_BYTES];
+	uint8_t digest[DGFS_SHA256_BYTES];
 	uint32_t got = 0;
 
 	while (got < c->size) {
@@ -448,7 +449,7 @@ static int read_chunk(struct worker *w, const struct chunk *c)
 			break;
 		got += (uint32_t)n;
 	}
-	crypto_hash_sha256(digest, w->buf, got);
+	dgfs_sha256(digest, w->buf, got);
 	if (got != c->size || memcmp(digest, c->id, sizeof(digest))) {
 		if (first_failure(w->p))
 			fprintf(stderr, "dgfs put: %s changed while being uploaded\n",

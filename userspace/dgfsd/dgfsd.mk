@@ -8,7 +8,7 @@
 DGFSD_SRCS := $(wildcard userspace/dgfsd/*.c) userspace/cdc/fastcdc.c \
 	userspace/server/serve.c userspace/server/store.c
 DGFSD_HDRS := $(wildcard userspace/dgfsd/*.h) userspace/cdc/fastcdc.h userspace/server/userd.h
-DGFSD_LIBS := -lmicrohttpd -ljansson -lsqlite3 -lzstd -lmagic -lsodium -lpthread -lm
+DGFSD_LIBS := -lmicrohttpd -ljansson -lsqlite3 -lzstd -lmagic -lsodium -lcrypto -lpthread -lm
 
 USER_BINS += $(BUILD)/dgfsd
 UNIT_LIBS += -lmicrohttpd -ljansson -lsqlite3 -lzstd -lmagic -lcurl

@@ -32,6 +32,7 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
+#include "proto/sha256.h"
 #include "dgfsd.h"
 #include "httputil.h"
 
@@ -610,7 +611,7 @@ static enum MHD_Result post_commit(struct dgfsd *d, struct MHD_Connection *c,
 
 static enum MHD_Result put_chunk(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
 {
-	uint8_t got[crypto_hash_sha256_BYTES];
+	uint8_t got[DGFS_SHA256_BYTES];
 	const uint8_t *data = r->body;
 	size_t len = r->body_len;
 	uint8_t *plain = NULL;
@@ -642,7 +643,7 @@ static enum MHD_Result put_chunk(struct dgfsd *d, struct MHD_Connection *c, stru
 		data = plain;
 		len = n;
 	}
-	crypto_hash_sha256(got, data, len);
+	dgfs_sha256(got, data, len);
 	if (memcmp(got, r->id, sizeof(got))) {
 		free(plain);
 		return send_error(c, r, 400, "the bytes' SHA-256 is not the chunk id");

@@ -22,6 +22,7 @@
 
 #include <sodium.h>
 
+#include "proto/sha256.h"
 #include "dgfsd.h"
 
 struct upload {
@@ -29,7 +30,7 @@ struct upload {
 	char path[META_PATH_MAX + 1];
 	char content_type[META_CTYPE_MAX + 1];
 	struct fastcdc cdc;
-	crypto_hash_sha256_state file_hash;
+	dgfs_sha256_state file_hash;
 	uint8_t *buf;			/* the current chunk */
 	uint32_t buf_len;
 	uint64_t size;
@@ -82,7 +83,7 @@ struct upload *upload_start(struct dgfsd *d, const char *path, const char *conte
 	if (content_type)
 		snprintf(u->content_type, sizeof(u->content_type), "%s", content_type);
 	fastcdc_init(&u->cdc, &fastcdc_default_params);
-	crypto_hash_sha256_init(&u->file_hash);
+	dgfs_sha256_init(&u->file_hash);
 	return u;
 }
 
@@ -122,7 +123,7 @@ static unsigned int flush_chunk(struct upload *u)
 		return 0;
 	if (!u->nchunks && !u->content_type[0])
 		dgfsd_guess_type(u->buf, u->buf_len, u->content_type, sizeof(u->content_type));
-	crypto_hash_sha256(id, u->buf, u->buf_len);
+	dgfs_sha256(id, u->buf, u->buf_len);
 	ret = chunkstore_put(u->d->cs, id, u->buf, u->buf_len, &created);
 	if (ret)
 		return errno_status(ret, &u->why);
@@ -149,7 +150,7 @@ unsigned int upload_feed(struct upload *u, const void *data, size_t len)
 		u->why = "file too large";
 		return u->error = 413;
 	}
-	crypto_hash_sha256_update(&u->file_hash, p, len);
+	dgfs_sha256_update(&u->file_hash, p, len);
 	while (len) {
 		bool cut;
 		size_t n = fastcdc_feed(&u->cdc, p, len, &cut);
@@ -172,7 +173,7 @@ unsigned int upload_feed(struct upload *u, const void *data, size_t len)
 unsigned int upload_finish(struct upload *u, struct meta_file *f, uint32_t *new_chunks,
 			   uint64_t *new_bytes, const char **why)
 {
-	uint8_t digest[crypto_hash_sha256_BYTES];
+	uint8_t digest[DGFS_SHA256_BYTES];
 	bool replaced;
 	int ret;
 
@@ -182,7 +183,7 @@ unsigned int upload_finish(struct upload *u, struct meta_file *f, uint32_t *new_
 		*why = u->why;
 		return u->error;
 	}
-	crypto_hash_sha256_final(&u->file_hash, digest);
+	dgfs_sha256_final(&u->file_hash, digest);
 	memset(f, 0, sizeof(*f));
 	snprintf(f->path, sizeof(f->path), "%s", u->path);
 	f->size = u->size;
@@ -224,7 +225,7 @@ void upload_free(struct upload *u)
 static int read_chunk(struct dgfsd *d, const uint8_t id[DGFS_CHUNK_ID_LEN], uint8_t *buf,
 		      uint32_t size)
 {
-	uint8_t got[crypto_hash_sha256_BYTES];
+	uint8_t got[DGFS_SHA256_BYTES];
 	uint32_t done = 0;
 	int fd = chunkstore_open_chunk(d->cs, id);
 
@@ -240,7 +241,7 @@ static int read_chunk(struct dgfsd *d, const uint8_t id[DGFS_CHUNK_ID_LEN], uint
 		done += (uint32_t)n;
 	}
 	close(fd);
-	crypto_hash_sha256(got, buf, size);
+	dgfs_sha256(got, buf, size);
 	return memcmp(got, id, sizeof(got)) ? -EIO : 0;
 }
 
@@ -249,8 +250,8 @@ unsigned int upload_commit_list(struct dgfsd *d, const char *path, const char *c
 				struct meta_file *f, struct meta_idlist *missing, bool *replaced,
 				const char **why)
 {
-	crypto_hash_sha256_state hash;
-	uint8_t digest[crypto_hash_sha256_BYTES];
+	dgfs_sha256_state hash;
+	uint8_t digest[DGFS_SHA256_BYTES];
 	struct meta_chunk *chunks;
 	unsigned int status = 0;
 	uint8_t *buf = NULL;
@@ -293,7 +294,7 @@ unsigned int upload_commit_list(struct dgfsd *d, const char *path, const char *c
 		goto out;
 	}
 	/* The ETag is the content's SHA-256: read it all, checking every chunk. */
-	crypto_hash_sha256_init(&hash);
+	dgfs_sha256_init(&hash);
 	for (i = 0; i < pinned; i++) {
 		if (chunks[i].size > DGFSD_MAX_CHUNK ||
 		    read_chunk(d, chunks[i].id, buf, chunks[i].size)) {
@@ -304,9 +305,9 @@ unsigned int upload_commit_list(struct dgfsd *d, const char *path, const char *c
 		if (!i && !content_type)
 			dgfsd_guess_type(buf, chunks[i].size, f->content_type,
 					 sizeof(f->content_type));
-		crypto_hash_sha256_update(&hash, buf, chunks[i].size);
+		dgfs_sha256_update(&hash, buf, chunks[i].size);
 	}
-	crypto_hash_sha256_final(&hash, digest);
+	dgfs_sha256_final(&hash, digest);
 	snprintf(f->path, sizeof(f->path), "%s", path);
 	f->size = size;
 	dgfs_hex_encode(digest, sizeof(digest), f->etag);

@@ -15,6 +15,7 @@
 
 #include <sodium.h>
 
+#include "proto/sha256.h"
 #include "reader.h"
 
 #define SLOT_BITS	12
@@ -74,7 +75,7 @@ struct dgfs_reader {
 	/* A whole chunk is hashed as its prefix arrives, not all at the end. */
 	bool verify;
 	uint64_t hashed;		/* bytes of buf hashed so far */
-	crypto_hash_sha256_state sha;
+	dgfs_sha256_state sha;
 	bool verified;
 	struct dgfs_reader_stats stats;
 };
@@ -335,7 +336,7 @@ static int learn_size(struct dgfs_reader *r, uint32_t size)
 	r->size = size;
 	r->end = end;
 	r->verify = r->cfg.offset == 0 && end == size;
-	crypto_hash_sha256_init(&r->sha);
+	dgfs_sha256_init(&r->sha);
 	if (r->next > end)
 		r->next = end;
 	for (i = 0; i < r->cfg.window; i++) {
@@ -371,21 +372,21 @@ static void hash_prefix(struct dgfs_reader *r, bool all)
 		return;
 	upto = r->have[0].end;
 	if (upto > r->hashed && (all || upto - r->hashed >= HASH_STEP)) {
-		crypto_hash_sha256_update(&r->sha, r->buf + r->hashed, upto - r->hashed);
+		dgfs_sha256_update(&r->sha, r->buf + r->hashed, upto - r->hashed);
 		r->hashed = upto;
 	}
 }
 
 static void finish(struct dgfs_reader *r)
 {
-	uint8_t digest[crypto_hash_sha256_BYTES];
+	uint8_t digest[DGFS_SHA256_BYTES];
 
 	if (r->cfg.offset == 0 && r->end == r->size) {
 		if (r->size) {
 			hash_prefix(r, true);
-			crypto_hash_sha256_final(&r->sha, digest);
+			dgfs_sha256_final(&r->sha, digest);
 		} else {
-			crypto_hash_sha256(digest, NULL, 0);
+			dgfs_sha256(digest, NULL, 0);
 		}
 		if (sodium_memcmp(digest, r->cfg.chunk, sizeof(digest))) {
 			fail(r, DGFS_READ_ERR_VERIFY);
