@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# dgfsd's configuration: a config file, the command line over it, and
+# every kind of bad setting refused with a clear message and exit 2 before
+# anything is touched; --kmod require refuses to start without dgfs.ko
+# (the host has none); the auth key is made once and kept.
+#   tests/dgfsd/test_config.sh BUILD_DIR      (as root)
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+. tests/dgfsd/lib.sh
+dgfsd_setup "${1:-build}"
+
+cat >"$T/dgfsd.conf" <<CONF
+# a comment
+state-dir = $T/fromconf      # trailing comment
+http-port = 8080
+udp-port  = 7999
+token-ttl = 60
+verbose = false
+CONF
+STATE=$T/fromconf
+ip netns exec "$NS" "$DGFSD" --config "$T/dgfsd.conf" >"$T/c.log" 2>&1 &
+DGFSD_PID=$!
+for _ in $(seq 50); do n curl -sf -o /dev/null "$URL/healthz" && break; sleep 0.1; done
+check "dgfsd starts from a config file" n curl -sf -o /dev/null "$URL/healthz"
+check "the config file's state dir is used" test -f "$T/fromconf/meta.db"
+printf 'hello' >"$T/h"
+n curl -s -o /dev/null -T "$T/h" "$URL/files/h"
+m=$(n curl -s "$URL/files/h?manifest")
+same "the config file's UDP port is in manifests" "$(python3 -c '
+import json,sys; print(json.loads(sys.argv[1])["fastpath"]["port"])' "$m")" 7999
+ttl=$(python3 -c 'import json,sys,time; print(round(json.loads(sys.argv[1])["fastpath"]["expiry"] - time.time()))' "$m")
+check "the config file's token TTL is used ($ttl s)" test "$ttl" -ge 55 -a "$ttl" -le 61
+kill "$DGFSD_PID"; wait "$DGFSD_PID" 2>/dev/null; DGFSD_PID=
+
+# The command line wins over the file.
+ip netns exec "$NS" "$DGFSD" --config "$T/dgfsd.conf" --udp-port 7990 >"$T/c2.log" 2>&1 &
+DGFSD_PID=$!
+for _ in $(seq 50); do n curl -sf -o /dev/null "$URL/healthz" && break; sleep 0.1; done
+same "the command line overrides the config file" "$(n curl -s "$URL/files/h?manifest" |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["fastpath"]["port"])')" 7990
+key1=$(cat "$T/fromconf/auth.key")
+kill "$DGFSD_PID"; wait "$DGFSD_PID" 2>/dev/null; DGFSD_PID=
+ip netns exec "$NS" "$DGFSD" --config "$T/dgfsd.conf" >"$T/c3.log" 2>&1 &
+DGFSD_PID=$!
+for _ in $(seq 50); do n curl -sf -o /dev/null "$URL/healthz" && break; sleep 0.1; done
+same "the auth key is kept across restarts" "$(cat "$T/fromconf/auth.key")" "$key1"
+check "the second start did not make a new key" bash -c "! grep -q 'made a new auth key' '$T/c3.log'"
+kill "$DGFSD_PID"; wait "$DGFSD_PID" 2>/dev/null; DGFSD_PID=
+
+# Bad settings: exit 2, a message naming the problem, no state dir made.
+bad() {
+	local name=$1 pattern=$2
+	shift 2
+	refuse "$name" 2 "$pattern" n "$DGFSD" --state-dir "$T/never" "$@"
+}
+printf 'no-such-option = 1\n' >"$T/bad1.conf"
+printf 'http-port 8080\n' >"$T/bad2.conf"
+printf 'http-port = 99999\n' >"$T/bad3.conf"
+printf 'no-auth = maybe\n' >"$T/bad4.conf"
+bad "unknown option in the config file" "bad1.conf:1: unknown option" --config "$T/bad1.conf"
+bad "a line without '='" "bad2.conf:1: expected" --config "$T/bad2.conf"
+bad "an out-of-range port in the file" "http-port must be" --config "$T/bad3.conf"
+bad "a flag that is neither true nor false" "true or false" --config "$T/bad4.conf"
+bad "a missing config file" "cannot read config file" --config "$T/none.conf"
+bad "a bad --kmod" "auto, off or require" --kmod sometimes
+bad "a bad --max-file-size" "bad max-file-size" --max-file-size 12Q
+bad "--max-read above 16M" "max-read must be" --max-read 17M
+bad "an unknown command-line option" "unrecognized|Usage" --frobnicate
+bad "a stray argument" "unexpected argument" extra
+check "no refused start made its state dir" test ! -e "$T/never"
+refuse "--kmod require without dgfs.ko refuses to start" 1 "not loaded" \
+	n "$DGFSD" --state-dir "$T/req" --kmod require
+refuse "a corrupt auth.key is refused, not replaced" 1 "not 32 hex digits" \
+	bash -c "mkdir -p '$T/ck' && echo nonsense >'$T/ck/auth.key' &&
+		ip netns exec $NS $DGFSD --state-dir '$T/ck'"
+same "... and left as it was" "$(cat "$T/ck/auth.key")" nonsense
+check "dgfsd --help" n "$DGFSD" --help
+finish
