@@ -36,7 +36,7 @@ DEB_PACKAGES := \
 	libmagic-mgc libcurl4-openssl-dev libssl-dev curl wget aria2 zstd sqlite3 bc
 
 .DELETE_ON_ERROR:
-.PHONY: all deps kmod bpf userspace test run bench-fast clean distclean
+.PHONY: all deps kmod bpf userspace test run bench-fast bench-dgfsd clean distclean
 
 all: kmod bpf userspace
 
@@ -134,6 +134,10 @@ run: all
 # Numbers, not a test: the kernel fast path against dgfs-userd, in the VM.
 bench-fast: all
 	tests/vm/vm.sh --out $(BUILD)/bench tests/vm/bench_fast.sh
+
+# Numbers, not a test: dgfsd's HTTP and UDP tier against curl and aria2c, on the host.
+bench-dgfsd: all
+	tests/dgfsd/bench_http.sh $(BUILD)
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null

@@ -69,6 +69,14 @@ static void test_paths(void)
 	CHECK("path: leading slash refused", path_refused("/a"));
 	CHECK("path: trailing slash refused", path_refused("a/"));
 	CHECK("path: bad escape refused", path_refused("a%zzb"));
+	CHECK("path: 0xff (not UTF-8) refused", path_refused("a%ff"));
+	CHECK("path: lone continuation byte refused", path_refused("%80"));
+	CHECK("path: truncated 2-byte sequence refused", path_refused("a%c3"));
+	CHECK("path: overlong '/' refused", path_refused("%c0%af"));
+	CHECK("path: UTF-16 surrogate refused", path_refused("%ed%a0%80"));
+	CHECK("path: past U+10FFFF refused", path_refused("%f4%90%80%80"));
+	CHECK("path: 4-byte UTF-8 accepted", path_ok("%f0%9f%98%80", "\xf0\x9f\x98\x80"));
+	CHECK("path: 3-byte UTF-8 at the end accepted", path_ok("x%e2%82%ac", "x\xe2\x82\xac"));
 	CHECK("path: truncated escape refused", path_refused("a%4"));
 	CHECK("path: lone percent refused", path_refused("%"));
 	memset(big, 'a', DGFSD_PATH_MAX);

@@ -108,8 +108,13 @@ static enum MHD_Result send_json(struct MHD_Connection *c, struct request *r,
 	size_t len;
 
 	json_decref(j);
-	if (!text)
-		return MHD_NO;
+	if (!text) {
+		/* Out of memory, or a string jansson refused: still answer. */
+		text = strdup("{\"error\":\"cannot build the answer\"}");
+		status = 500;
+		if (!text)
+			return MHD_NO;
+	}
 	/* One line: curl and scripts print it nicely. */
 	len = strlen(text);
 	text = realloc(text, len + 2);
@@ -643,6 +648,10 @@ static enum MHD_Result put_chunk(struct dgfsd *d, struct MHD_Connection *c, stru
 		data = plain;
 		len = n;
 	}
+	if (len > DGFSD_MAX_CHUNK) {
+		free(plain);
+		return send_error(c, r, 413, "chunk larger than %u bytes", DGFSD_MAX_CHUNK);
+	}
 	dgfs_sha256(got, data, len);
 	if (memcmp(got, r->id, sizeof(got))) {
 		free(plain);
@@ -744,7 +753,7 @@ static enum MHD_Result begin(struct dgfsd *d, struct MHD_Connection *c, struct r
 		r->zstd = v && !strcasecmp(v, "zstd");
 		r->route = ROUTE_PUT_CHUNK;
 		/* A zstd frame of a 4 MiB chunk is at most a little larger. */
-		r->body_max = ZSTD_compressBound(DGFSD_MAX_CHUNK);
+		r->body_max = r->zstd ? ZSTD_compressBound(DGFSD_MAX_CHUNK) : DGFSD_MAX_CHUNK;
 		return MHD_YES;
 	}
 	if (strncmp(url, FILES_PREFIX, strlen(FILES_PREFIX)))

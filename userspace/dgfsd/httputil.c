@@ -50,6 +50,43 @@ int dgfsd_url_decode(const char *in, char *out, size_t outlen)
 	return decode(in, out, outlen) < 0 ? -1 : 0;
 }
 
+/* RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF. */
+static bool utf8_valid(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = s[i];
+		unsigned int need, cp;
+		uint32_t min;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0) {
+			need = 1, cp = c & 0x1f, min = 0x80;
+		} else if ((c & 0xf0) == 0xe0) {
+			need = 2, cp = c & 0x0f, min = 0x800;
+		} else if ((c & 0xf8) == 0xf0) {
+			need = 3, cp = c & 0x07, min = 0x10000;
+		} else {
+			return false;
+		}
+		if (i + need >= n)	/* cut short by the end */
+			return false;
+		for (unsigned int k = 1; k <= need; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += need + 1;
+	}
+	return true;
+}
+
 const char *dgfsd_path_decode(const char *in, char *out, size_t outlen, bool is_prefix)
 {
 	char buf[DGFSD_PATH_MAX + 2];
@@ -71,6 +108,9 @@ const char *dgfsd_path_decode(const char *in, char *out, size_t outlen, bool is_
 		if (c < 0x20 || c == 0x7f)
 			return "control character in path";
 	}
+	/* Paths travel in JSON (listings, manifests), which is UTF-8. */
+	if (!utf8_valid((const unsigned char *)buf, (size_t)n))
+		return "path is not valid UTF-8";
 	/* Check segment by segment: no empty, ".", ".." or over-long ones. */
 	seg = buf;
 	for (i = 0; i <= (size_t)n; i++) {

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# dgfsd under load: one 8 MiB file downloaded by 200 curl clients at once,
+# every copy checked by SHA-256; then 50 distinct 2-4 MiB files uploaded
+# at once (all 201), each downloaded and compared; then both together (50
+# more uploads while 100 clients download). dgfsd's RSS is sampled every
+# 0.2 s meanwhile and its peak (VmHWM) must stay under a bound (see
+# RSS_BOUND_MIB below); the store is consistent afterwards.
+#   tests/dgfsd/test_http_load.sh BUILD_DIR      (as root)
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+. tests/dgfsd/lib.sh
+dgfsd_setup "${1:-build}"
+
+# dgfsd buffers at most one chunk (FastCDC max, 4 MiB) per upload, and
+# there are at most --max-uploads (64) of them: 50 uploads at once are
+# 200 MiB in the worst case (in practice far less: a buffer's pages are
+# touched only as far as its chunk goes). Downloads are sendfile() or a
+# 256 KiB read buffer each: 200 at once are at most 50 MiB. On top come
+# SQLite's page cache, libmicrohttpd, 1 MiB thread stacks (touched only a
+# little) and libmagic's database (~10 MiB): 400 MiB leaves room for all of
+# it and still catches a server that holds whole files (8 MiB x 200
+# downloads = 1.6 GiB, or 150 MiB of uploads twice over) in memory.
+RSS_BOUND_MIB=400
+NDL=200 NUP=50
+
+sha() { sha256sum "$1" | cut -c1-64; }
+status_kb() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$DGFSD_PID/status" 2>/dev/null; }
+
+check "dgfsd starts" dgfsd_start || finish
+same "\$DGFSD_PID is dgfsd itself" "$(cat "/proc/$DGFSD_PID/comm" 2>/dev/null)" dgfsd
+
+# RSS samples, every 0.2 s, for as long as the test runs.
+(
+	while kill -0 "$DGFSD_PID" 2>/dev/null; do
+		status_kb VmRSS
+		sleep 0.2
+	done
+) >"$T/rss" &
+SAMPLER=$!
+# Uploads in progress, sampled from /metrics every 0.05 s while RUN exists.
+uploads_sampler() {
+	touch "$T/run"
+	n bash -c 'while [[ -e $2 ]]; do
+		curl -sf -m 5 "$1/metrics" | awk "\$1 == \"dgfsd_uploads_in_progress\" { print \$2 }"
+		sleep 0.05
+	done' _ "$URL" "$T/run" >"$T/inprog" &
+	INPROG=$!
+}
+uploads_sampler_stop() {
+	rm -f "$T/run"
+	wait "$INPROG"
+	sort -n "$T/inprog" | tail -n1
+}
+
+# ---- 200 downloads of one 8 MiB file at once -----------------------------------
+head -c $((8 << 20)) /dev/urandom >"$T/8m"
+want=$(sha "$T/8m")
+code=$(n curl -sS -m 60 -o /dev/null -w '%{http_code}' -T "$T/8m" "$URL/files/load/8m.bin")
+same "PUT load/8m.bin -> 201" "$code" 201
+mkdir -p "$T/dl"
+t0=$SECONDS
+# One shell in the namespace starts every client; each writes the SHA-256
+# of what it got and curl's exit status (-f: non-2xx is an error).
+n bash -c 'for ((i = 0; i < $3; i++)); do
+	{ curl -sS -m 60 -f "$1" | sha256sum | cut -c1-64; echo "rc=${PIPESTATUS[0]}"; } >"$2/dl.$i" 2>&1 &
+done
+wait' _ "$URL/files/load/8m.bin" "$T/dl" "$NDL"
+echo "$NDL downloads took $((SECONDS - t0)) s"
+good=0
+for ((i = 0; i < NDL; i++)); do
+	[[ $(cat "$T/dl/dl.$i") == "$want"$'\n'"rc=0" ]] && good=$((good + 1))
+done
+same "$NDL concurrent downloads, all with the right SHA-256" "$good" "$NDL"
+((good == NDL)) || head -n3 "$T/dl/dl."* | head -n 20
+
+# ---- 50 uploads of distinct 2-4 MiB files at once ----------------------------------------
+# make_files FIRST COUNT: random files $T/up.FIRST.. of 2-4 MiB.
+declare -A SHAS
+make_files() {
+	local i
+	for ((i = $1; i < $1 + $2; i++)); do
+		head -c $(((2 << 20) + RANDOM * 64)) /dev/urandom >"$T/up.$i"
+		SHAS[$i]=$(sha "$T/up.$i")
+	done
+}
+# upload_batch FIRST COUNT: upload them all at once.
+upload_batch() {
+	n bash -c 'for ((i = $3; i < $3 + $4; i++)); do
+		curl -sS -m 60 -o /dev/null -w "%{http_code}" -T "$2/up.$i" "$1/files/load/up/$i.bin" \
+			>"$2/code.$i" 2>&1 &
+	done
+	wait' _ "$URL" "$T" "$1" "$2"
+}
+# verify_batch FIRST COUNT NAME: every upload 201, every file reads back.
+verify_batch() {
+	local i c201=0 ok=0
+	for ((i = $1; i < $1 + $2; i++)); do
+		[[ $(cat "$T/code.$i") == 201 ]] && c201=$((c201 + 1))
+	done
+	same "$3: $2 uploads at once, all 201" "$c201" "$2"
+	# One shell in the namespace fetches them one after the other.
+	n bash -c 'for ((i = $2; i < $2 + $3; i++)); do
+		curl -sS -m 60 -f "$1/files/load/up/$i.bin" | sha256sum | cut -c1-64
+	done' _ "$URL" "$1" "$2" >"$T/got.sha"
+	for ((i = $1; i < $1 + $2; i++)); do
+		[[ $(sed -n "$((i - $1 + 1))p" "$T/got.sha") == "${SHAS[$i]}" ]] && ok=$((ok + 1))
+	done
+	same "$3: each of the $2 files reads back with its SHA-256" "$ok" "$2"
+}
+make_files 0 "$NUP"
+uploads_sampler
+t0=$SECONDS
+upload_batch 0 "$NUP"
+echo "$NUP uploads took $((SECONDS - t0)) s"
+peak=$(uploads_sampler_stop)
+check "the uploads ran concurrently (up to ${peak:-0} in progress at once)" test "${peak:-0}" -ge 2
+verify_batch 0 "$NUP" "batch 1"
+
+# ---- both at once: 50 more uploads while 100 clients download -----------------------------
+make_files "$NUP" "$NUP"
+t0=$SECONDS
+n bash -c 'for ((i = 0; i < 100; i++)); do
+	{ curl -sS -m 60 -f "$1" | sha256sum | cut -c1-64; echo "rc=${PIPESTATUS[0]}"; } >"$2/mix.$i" 2>&1 &
+done
+wait' _ "$URL/files/load/8m.bin" "$T/dl" &
+mixdl=$!
+upload_batch "$NUP" "$NUP"
+wait "$mixdl"
+echo "mixed load took $((SECONDS - t0)) s"
+good=0
+for ((i = 0; i < 100; i++)); do
+	[[ $(cat "$T/dl/mix.$i") == "$want"$'\n'"rc=0" ]] && good=$((good + 1))
+done
+same "100 downloads during 50 uploads, all with the right SHA-256" "$good" 100
+verify_batch "$NUP" "$NUP" "batch 2"
+
+# ---- afterwards ---------------------------------------------------------------------------
+files=$(metric dgfsd_files)
+same "dgfsd counts $((2 * NUP + 1)) files" "$files" $((2 * NUP + 1))
+same "no upload left in progress" "$(metric dgfsd_uploads_in_progress)" 0
+hwm=$(status_kb VmHWM)
+kill "$SAMPLER" 2>/dev/null
+wait "$SAMPLER" 2>/dev/null
+rss_peak=$(sort -n "$T/rss" | tail -n1)
+echo "dgfsd memory: VmRSS peak sampled $((${rss_peak:-0} / 1024)) MiB over $(wc -l <"$T/rss") samples," \
+	"VmHWM $((${hwm:-0} / 1024)) MiB (bound $RSS_BOUND_MIB MiB)"
+check "RSS was sampled during the load" test "$(wc -l <"$T/rss")" -ge 5
+check "dgfsd's peak RSS (VmHWM $((${hwm:-0} / 1024)) MiB) < $RSS_BOUND_MIB MiB" \
+	test "${hwm:-999999999}" -lt $((RSS_BOUND_MIB << 10))
+dgfsd_stop
+check "the store is consistent" store_consistent
+finish
