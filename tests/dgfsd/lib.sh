@@ -15,9 +15,14 @@
 DGFSD_PID=
 dgfsd_setup() {
 	BUILD=$1
-	DGFSD=$BUILD/dgfsd
+	# The sanitizer build: dgfsd_stop fails the test on any report or leak.
+	DGFSD=${DGFSD:-$BUILD/dgfsd-asan}
 	DGFS=$BUILD/dgfs
 	[[ -x $DGFSD ]] || { fail "$DGFSD is built (make userspace)"; finish; }
+	# A leak report needs a clean exit, which SIGTERM gives; UBSan's
+	# findings count too. Reports go to the log the checks read.
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=66}
+	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=0}
 	NS=dgfsd-test-$$
 	T=$(mktemp -d /tmp/dgfsd-test.XXXXXX)
 	STATE=$T/state
@@ -55,11 +60,20 @@ dgfsd_start() {
 	return 1
 }
 
+# dgfsd_stop: SIGTERM, then dgfsd must exit 0 with no sanitizer report in
+# its log (a leak, a use after free, undefined behaviour): one check.
 dgfsd_stop() {
+	local rc
 	[[ -n $DGFSD_PID ]] || return 0
 	kill "$DGFSD_PID" 2>/dev/null
-	wait "$DGFSD_PID" 2>/dev/null
+	wait "$DGFSD_PID" 2>/dev/null && rc=0 || rc=$?
 	DGFSD_PID=
+	if [[ $rc == 0 ]] && ! grep -Eq 'Sanitizer|runtime error:' "$T/dgfsd.log"; then
+		pass "dgfsd stopped cleanly (exit 0, no sanitizer report)"
+	else
+		fail "dgfsd stopped cleanly (exit $rc); its log says:"
+		grep -E -A12 'Sanitizer|runtime error:' "$T/dgfsd.log" | head -n 40
+	fi
 }
 
 dgfsd_kill() {

@@ -62,7 +62,7 @@ wait_for() {
 
 check "dgfsd starts" dgfsd_start || finish
 same "\$DGFSD_PID is dgfsd itself (ip netns exec execs it)" \
-	"$(cat "/proc/$DGFSD_PID/comm" 2>/dev/null)" dgfsd
+	"$(cat "/proc/$DGFSD_PID/comm" 2>/dev/null)" "$(basename "$DGFSD" | cut -c1-15)"
 head -c 1048576 /dev/urandom >"$T/base"
 code=$(req /dev/null -T "$T/base" "$URL/files/keep/base.bin")
 same "PUT keep/base.bin -> 201" "$code" 201

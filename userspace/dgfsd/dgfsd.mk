@@ -24,3 +24,12 @@ $(BUILD)/kmod_driver: tests/vm/kmod_driver.c userspace/dgfsd/kmod.c userspace/dg
 		include/uapi/linux/dgfs.h | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) $(NL_CFLAGS) -Iuserspace $< -o $@ $(NL_LIBS) -lpthread
+
+# The same under ASan and UBSan: the host tests (tests/dgfsd/) run this one
+# and fail on any sanitizer report or leak when it exits.
+USER_BINS += $(BUILD)/dgfsd-asan
+$(BUILD)/dgfsd-asan: $(DGFSD_SRCS) $(DGFSD_HDRS) $(PROTO_SRCS) $(PROTO_HDRS) $(XDP_LOADER_DEPS) | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) -Iuserspace $(NL_CFLAGS) $(XDP_LOADER_CFLAGS) \
+		$(DGFSD_SRCS) $(PROTO_SRCS) $(XDP_LOADER_SRCS) -o $@ $(NL_LIBS) $(XDP_LOADER_LIBS) \
+		$(DGFSD_LIBS)
