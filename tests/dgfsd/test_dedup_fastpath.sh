@@ -76,6 +76,22 @@ done
 check "the UDP tier's reply counter moved" test "$(metric dgfsd_udp_replies)" -gt "$udp_before"
 same "/metrics says dgfsd serves the fast path" "$(metric dgfsd_fastpath_kernel)" 0
 
+# The fast path unreachable (a port nobody serves): dgfs get falls back to
+# HTTP for every chunk, and with --no-fallback it fails instead.
+rm -f "$T/got"
+if n "$DGFS" --server "$URL" --fast-port 9 -q get --timeout 100 --retries 2 \
+	--stats-json "$T/fb.json" e/b "$T/got" && cmp -s "$T/b" "$T/got"; then
+	pass "dgfs get with the fast path unreachable falls back to HTTP, intact"
+	same "... every chunk came by HTTP" "$(json "$T/fb.json" '["fallback"]')" \
+		"$(json "$T/fb.json" '["chunks"]')"
+else
+	fail "dgfs get with the fast path unreachable falls back to HTTP, intact"
+fi
+refuse "... and with --no-fallback it fails (timeout, exit 8)" 8 "." \
+	n "$DGFS" --server "$URL" --fast-port 9 -q get --no-fallback --timeout 100 --retries 2 \
+	e/b "$T/got2"
+check "... leaving no output file" test ! -e "$T/got2"
+
 # A token for another key is refused by the tier.
 id=$(n curl -s "$URL/files/e/b?manifest" | python3 -c 'import json,sys; print(json.load(sys.stdin)["chunks"][0]["id"])')
 rej=$(metric dgfsd_udp_token_rejected)
