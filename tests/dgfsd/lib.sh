@@ -24,7 +24,7 @@ dgfsd_setup() {
 	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=66}
 	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=0}
 	NS=dgfsd-test-$$
-	T=$(mktemp -d /tmp/dgfsd-test.XXXXXX)
+	T=$(mktemp -d "${DGFSD_TEST_TMP:-/tmp}/dgfsd-test.XXXXXX")
 	STATE=$T/state
 	URL=http://127.0.0.1:8080
 	ip netns add "$NS" || { fail "create namespace $NS"; finish; }
