@@ -104,6 +104,7 @@ KFUNC_TEST_SRCS := tests/bpf/kfunc_test.c
 USER_BINS += $(BUILD)/dgfsctl $(BUILD)/kfunc_test
 
 $(BUILD)/dgfsctl: $(DGFSCTL_SRCS) $(wildcard userspace/dgfsctl/*.h) include/uapi/linux/dgfs.h \
+		include/dgfs_stats_names.h \
 		$(XDP_LOADER_DEPS) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_COMMON) $(NL_CFLAGS) $(XDP_LOADER_CFLAGS) $(DGFSCTL_SRCS) \
@@ -119,7 +120,7 @@ userspace: $(USER_BINS)
 # Unit tests run on the host under ASan and UBSan.
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_*.c))
 
-$(BUILD)/unit/test_%: tests/unit/test_%.c $(wildcard userspace/*/*.c userspace/*/*.h) \
+$(BUILD)/unit/test_%: tests/unit/test_%.c tests/unit/check.h $(wildcard userspace/*/*.c userspace/*/*.h) \
 		$(XDP_LOADER_DEPS) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) $(NL_CFLAGS) $(XDP_LOADER_CFLAGS) -Iuserspace $< -o $@ \

@@ -24,16 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int failures;
-
-#define CHECK(name, cond) do {						\
-	if (cond) {							\
-		printf("PASS: %s\n", name);				\
-	} else {							\
-		printf("FAIL: %s (%s:%d)\n", name, __FILE__, __LINE__);	\
-		failures++;						\
-	}								\
-} while (0)
+#include "check.h"
 
 #define ABSENT_FAMILY "dgfs-test-absent"
 #define NOT_LOADED "dgfsctl: the dgfs kernel module is not loaded " \

@@ -22,16 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-
-#define CHECK(name, cond) do {						\
-	if (cond) {							\
-		printf("PASS: %s\n", name);				\
-	} else {							\
-		printf("FAIL: %s (%s:%d)\n", name, __FILE__, __LINE__);	\
-		failures++;						\
-	}								\
-} while (0)
+#include "check.h"
 
 /* ---- a small, strict JSON parser (RFC 8259) ----------------------------- */
 

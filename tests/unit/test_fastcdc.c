@@ -17,16 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-static int failures;
-
-#define CHECK(name, cond) do {						\
-	if (cond) {							\
-		printf("PASS: %s\n", name);				\
-	} else {							\
-		printf("FAIL: %s (%s:%d)\n", name, __FILE__, __LINE__);	\
-		failures++;						\
-	}								\
-} while (0)
+#include "check.h"
 
 #define MIB		(1u << 20)
 #define BIG_LEN		(64 * (size_t)MIB)

@@ -24,16 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-
-#define CHECK(name, cond) do {						\
-	if (cond) {							\
-		printf("PASS: %s\n", name);				\
-	} else {							\
-		printf("FAIL: %s (%s:%d)\n", name, __FILE__, __LINE__);	\
-		failures++;						\
-	}								\
-} while (0)
+#include "check.h"
 
 #define FAMILY	0x42
 #define SEQ	777
@@ -710,56 +701,6 @@ static const struct { const char *name; int attr; } uapi_attrs[] = {
 	ATTR(SEND_ERRORS), ATTR(STACK_REQUESTS),
 };
 
-static const char *kmod_stat_name(int attr)
-{
-	size_t i;
-
-	for (i = 0; i < KMOD_NSTATS; i++)
-		if (kmod_stats[i].attr == attr)
-			return kmod_stats[i].name;
-	return NULL;
-}
-
-/*
- * dgfsctl's table, read from its source (userspace/dgfsctl/stats.c, found
- * from this file's path): linking dgfsctl here would bring its printer and
- * the XDP loader along.
- */
-static void test_names_match_dgfsctl(void)
-{
-	const char *me = __FILE__, *tail = strstr(me, "tests/unit/test_kmod.c");
-	char path[PATH_MAX], line[256];
-	size_t seen = 0, i;
-	bool same = true;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%.*suserspace/dgfsctl/stats.c",
-		 tail ? (int)(tail - me) : 0, me);
-	f = fopen(path, "r");
-	CHECK("names: dgfsctl's stats.c readable", f != NULL);
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		char name[64], attr[64];
-		const char *ours = NULL;
-
-		if (sscanf(line, " { \"%63[^\"]\" , DGFS_STATS_A_%63[A-Z_] }", name, attr) != 2)
-			continue;
-		for (i = 0; i < ARRAY_SIZE(uapi_attrs); i++)
-			if (!strcmp(uapi_attrs[i].name, attr))
-				ours = kmod_stat_name(uapi_attrs[i].attr);
-		if (!ours || strcmp(ours, name)) {
-			printf("  dgfsctl names DGFS_STATS_A_%s \"%s\", kmod \"%s\"\n", attr,
-			       name, ours ? ours : "(none)");
-			same = false;
-		}
-		seen++;
-	}
-	fclose(f);
-	CHECK("names: each of dgfsctl's counters has the same name here", same);
-	CHECK("names: dgfsctl names as many counters", seen == KMOD_NSTATS);
-}
-
 static void test_names(void)
 {
 	bool once = true, unique = true;
@@ -784,7 +725,6 @@ static void test_names(void)
 			if (!strcmp(kmod_stats[i].name, kmod_stats[j].name))
 				unique = false;
 	CHECK("names: no two counters share a name", unique);
-	test_names_match_dgfsctl();
 }
 
 /* ---- no module ----------------------------------------------------------- */

@@ -15,16 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int failures;
-
-#define CHECK(name, cond) do {						\
-	if (cond) {							\
-		printf("PASS: %s\n", name);				\
-	} else {							\
-		printf("FAIL: %s (%s:%d)\n", name, __FILE__, __LINE__);	\
-		failures++;						\
-	}								\
-} while (0)
+#include "check.h"
 
 static const uint8_t key00_0f[16] = {
 	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,

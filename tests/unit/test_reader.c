@@ -12,16 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int failures;
-
-#define CHECK(name, cond) do {						\
-	if (cond) {							\
-		printf("PASS: %s\n", name);				\
-	} else {							\
-		printf("FAIL: %s (%s:%d)\n", name, __FILE__, __LINE__);	\
-		failures++;						\
-	}								\
-} while (0)
+#include "check.h"
 
 #define MS		1000000ull
 #define MAX_REQS	8192

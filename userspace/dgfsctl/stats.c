@@ -12,30 +12,13 @@
 #include "dgfs_xdp_loader.h"
 #include "dgfsctl.h"
 #include "print.h"
+#include "dgfs_stats_names.h"
 #include "stats.h"
 
 const struct stats_field stats_fields[STATS_NFIELDS] = {
-	{ "stores",		DGFS_STATS_A_STORES },
-	{ "chunks",		DGFS_STATS_A_CHUNKS },
-	{ "chunk_bytes",	DGFS_STATS_A_CHUNK_BYTES },
-	{ "lookups",		DGFS_STATS_A_LOOKUPS },
-	{ "lookup_hits",	DGFS_STATS_A_LOOKUP_HITS },
-	{ "obj_created",	DGFS_STATS_A_OBJ_CREATED },
-	{ "obj_destroyed",	DGFS_STATS_A_OBJ_DESTROYED },
-	{ "requests",	 DGFS_STATS_A_REQUESTS },
-	{ "replies",	 DGFS_STATS_A_REPLIES },
-	{ "datagrams",	 DGFS_STATS_A_DATAGRAMS },
-	{ "bytes",		 DGFS_STATS_A_BYTES },
-	{ "malformed",	 DGFS_STATS_A_MALFORMED },
-	{ "ring_full",	 DGFS_STATS_A_RING_FULL },
-	{ "token_rejected",	 DGFS_STATS_A_TOKEN_REJECTED },
-	{ "noent",		 DGFS_STATS_A_NOENT },
-	{ "range",		 DGFS_STATS_A_RANGE },
-	{ "io_errors",	 DGFS_STATS_A_IO_ERRORS },
-	{ "overloaded",	 DGFS_STATS_A_OVERLOADED },
-	{ "cache_misses",	 DGFS_STATS_A_CACHE_MISSES },
-	{ "send_errors",	 DGFS_STATS_A_SEND_ERRORS },
-	{ "stack_requests",	 DGFS_STATS_A_STACK_REQUESTS },
+#define X(name, attr) { #name, DGFS_STATS_A_##attr },
+	DGFS_STATS_NAMES(X)
+#undef X
 };
 
 static const struct nla_policy stats_policy[DGFS_STATS_A_MAX + 1] = {

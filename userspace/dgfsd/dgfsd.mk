@@ -7,7 +7,8 @@
 
 DGFSD_SRCS := $(wildcard userspace/dgfsd/*.c) userspace/cdc/fastcdc.c \
 	userspace/server/serve.c userspace/server/store.c
-DGFSD_HDRS := $(wildcard userspace/dgfsd/*.h) userspace/cdc/fastcdc.h userspace/server/userd.h
+DGFSD_HDRS := $(wildcard userspace/dgfsd/*.h) userspace/cdc/fastcdc.h userspace/server/userd.h \
+	include/dgfs_stats_names.h userspace/proto/sha256.h
 DGFSD_LIBS := -lmicrohttpd -ljansson -lsqlite3 -lzstd -lmagic -lsodium -lcrypto -lpthread -lm
 
 USER_BINS += $(BUILD)/dgfsd
