@@ -91,6 +91,24 @@ check "start-up removes a stray temp file" test ! -e "$STATE/chunks/.tmp-99999-1
 check "start-up removes an unreferenced chunk file" test ! -e "$STATE/chunks/$orphan"
 check "store consistent after collecting them" store_consistent
 
+# ---- downloads while the file is overwritten and deleted ----------------
+# A slow download of a multi-chunk file keeps its chunks (pinned) while
+# the file is overwritten and then deleted under it: it completes with the
+# version it started with, and afterwards nothing of that version is left.
+head -c $((12 << 20)) /dev/urandom >"$T/v1"
+head -c $((12 << 20)) /dev/urandom >"$T/v2"
+n curl -s -o /dev/null -T "$T/v1" "$URL/files/race"
+n curl -s -o "$T/race.out" --limit-rate 8M "$URL/files/race" &
+dl=$!
+sleep 0.3
+same "overwrite during a download" "$(n curl -s -o /dev/null -w '%{http_code}' -T "$T/v2" \
+	"$URL/files/race")" 200
+same "delete during the download" "$(n curl -s -o /dev/null -w '%{http_code}' -X DELETE \
+	"$URL/files/race")" 204
+check "the download completes" wait "$dl"
+check "... with the version it started with" cmp -s "$T/v1" "$T/race.out"
+check "after it, no chunk of either version is left behind" store_consistent
+
 # ---- a store that fills up ---------------------------------------------
 dgfsd_stop
 mkdir -p "$T/small"

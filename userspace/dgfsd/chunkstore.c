@@ -297,8 +297,11 @@ int chunkstore_put(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
 	/* Someone else writes it right now: wait for the outcome. */
 	while (p->writing)
 		pthread_cond_wait(&cs->written, &cs->lock);
+	/*
+	 * Found: a doom on it stays. If our file commits, it references the
+	 * chunk and the last unpin keeps it; if not, it goes as it would have.
+	 */
 	if (meta_chunk_known(cs->meta, id, NULL) || file_present(cs, id, NULL)) {
-		p->doomed = false;	/* wanted again */
 		pthread_mutex_unlock(&cs->lock);
 		atomic_fetch_add(&cs->stats.deduped, 1);
 		return 0;
@@ -340,8 +343,6 @@ int chunkstore_pin_existing(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_I
 		ret = -ENOENT;
 	else if (!pin_get(cs, id))
 		ret = -ENOMEM;
-	else
-		pin_find(cs, id)->doomed = false;
 	pthread_mutex_unlock(&cs->lock);
 	return ret;
 }

@@ -84,7 +84,10 @@ struct chunkstore_stats *chunkstore_stats(struct chunkstore *cs);
  */
 int chunkstore_put(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
 		   const void *data, uint32_t len, bool *created);
-/* Pins a chunk that is already stored: 0 with *size, or -ENOENT. */
+/*
+ * Pins a chunk that is already stored (a commit from a chunk list, a
+ * download's stream): 0 with *size (may be NULL), or -ENOENT.
+ */
 int chunkstore_pin_existing(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
 			    uint32_t *size);
 /*

@@ -175,11 +175,16 @@ static void local_host(struct MHD_Connection *c, char *buf, size_t len)
 
 /* ---- downloads ---- */
 
-/* A range over several chunks, read chunk after chunk. */
+/*
+ * A range over several chunks, read chunk after chunk. Its chunks are
+ * pinned for the response's life: an overwrite or a delete of the file
+ * meanwhile leaves them in place until the last byte is out.
+ */
 struct stream {
 	struct dgfsd *d;
 	struct meta_chunk *chunks;
 	uint32_t nchunks;
+	uint32_t pin_first, pin_end;	/* pinned: [pin_first, pin_end) */
 	uint64_t first;		/* file offset of the response's byte 0 */
 	uint32_t cur;		/* chunk whose fd is open */
 	int fd;
@@ -233,30 +238,44 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 static void stream_free(void *cls)
 {
 	struct stream *s = cls;
+	uint32_t i;
 
 	if (s->fd >= 0)
 		close(s->fd);
+	for (i = s->pin_first; i < s->pin_end; i++)
+		chunkstore_unpin(s->d->cs, s->chunks[i].id, false);
 	free(s->chunks);
 	free(s);
 }
 
-/* The body for bytes [first, first + len) of @f. Takes f->chunks. */
+/*
+ * The body for bytes [first, first + len) of @f; takes f->chunks for a
+ * stream. NULL with *again set when a chunk went away between reading the
+ * metadata and opening or pinning it (the file was overwritten or deleted
+ * just then): the caller reads the metadata again.
+ */
 static struct MHD_Response *range_response(struct dgfsd *d, struct meta_file *f,
-					   uint64_t first, uint64_t len)
+					   uint64_t first, uint64_t len, bool *again)
 {
 	struct MHD_Response *resp;
 	struct stream *s;
-	uint32_t i;
+	uint32_t i, last;
 
+	*again = false;
 	if (!len)
 		return MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	i = chunk_at(f->chunks, f->nchunks, first);
 	if (first + len <= f->chunks[i].offset + f->chunks[i].size) {
-		/* Inside one chunk file: sendfile() from the page cache. */
+		/*
+		 * Inside one chunk file: sendfile() from the page cache. The
+		 * open file outlives an unlink, so no pin is needed.
+		 */
 		int fd = chunkstore_open_chunk(d->cs, f->chunks[i].id);
 
-		if (fd < 0)
+		if (fd < 0) {
+			*again = fd == -ENOENT;
 			return NULL;
+		}
 		resp = MHD_create_response_from_fd_at_offset64(len, fd,
 							       first - f->chunks[i].offset);
 		if (!resp)
@@ -271,6 +290,17 @@ static struct MHD_Response *range_response(struct dgfsd *d, struct meta_file *f,
 	s->nchunks = f->nchunks;
 	s->first = first;
 	s->fd = -1;
+	s->pin_first = s->pin_end = i;
+	last = chunk_at(f->chunks, f->nchunks, first + len - 1);
+	for (; s->pin_end <= last; s->pin_end++) {
+		if (chunkstore_pin_existing(d->cs, s->chunks[s->pin_end].id, NULL)) {
+			*again = true;
+			while (s->pin_end-- > s->pin_first)
+				chunkstore_unpin(d->cs, s->chunks[s->pin_end].id, false);
+			free(s);	/* f->chunks stays the caller's */
+			return NULL;
+		}
+	}
 	f->chunks = NULL;
 	resp = MHD_create_response_from_callback(len, STREAM_BLOCK, stream_read, s, stream_free);
 	if (!resp)
@@ -296,52 +326,65 @@ static enum MHD_Result get_file(struct dgfsd *d, struct MHD_Connection *c, struc
 	struct meta_file f;
 	uint64_t first = 0, last = 0;
 	enum dgfsd_range_result rr;
-	unsigned int status = 200;
+	unsigned int status, attempt;
+	bool again = false;
 	char cr[96];
 	int ret;
 
-	ret = meta_file_get(d->meta, r->path, &f, true);
-	if (ret == -ENOENT)
-		return send_error(c, r, 404, "no such file");
-	if (ret)
-		return send_error(c, r, 500, "cannot read the metadata");
-	inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
-	if (inm && dgfsd_etag_matches(inm, f.etag)) {
-		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-		if (resp)
+	/* A file overwritten or deleted under us: read its metadata again. */
+	for (attempt = 0; attempt < 3; attempt++) {
+		ret = meta_file_get(d->meta, r->path, &f, true);
+		if (ret == -ENOENT)
+			return send_error(c, r, 404, "no such file");
+		if (ret)
+			return send_error(c, r, 500, "cannot read the metadata");
+		inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						  MHD_HTTP_HEADER_IF_NONE_MATCH);
+		if (inm && dgfsd_etag_matches(inm, f.etag)) {
+			resp = MHD_create_response_from_buffer(0, (void *)"",
+							       MHD_RESPMEM_PERSISTENT);
+			if (resp)
+				file_headers(resp, &f);
+			meta_file_release(&f);
+			return queue(c, r, 304, resp);
+		}
+		range_hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
+		rr = dgfsd_range_parse(range_hdr, f.size, &first, &last);
+		if (rr == DGFSD_RANGE_UNSATISFIABLE) {
+			snprintf(cr, sizeof(cr), "bytes */%" PRIu64, f.size);
+			meta_file_release(&f);
+			resp = MHD_create_response_from_buffer(0, (void *)"",
+							       MHD_RESPMEM_PERSISTENT);
+			if (resp)
+				MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+			return queue(c, r, 416, resp);
+		}
+		status = 200;
+		if (rr == DGFSD_RANGE_OK) {
+			status = 206;
+			snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first,
+				 last, f.size);
+		} else {
+			first = 0;
+			last = f.size ? f.size - 1 : 0;
+		}
+		resp = range_response(d, &f, first, f.size ? last - first + 1 : 0, &again);
+		if (resp) {
 			file_headers(resp, &f);
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+						f.content_type);
+			if (status == 206)
+				MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+			meta_file_release(&f);
+			return queue(c, r, status, resp);
+		}
 		meta_file_release(&f);
-		return queue(c, r, 304, resp);
+		if (!again)
+			break;
 	}
-	range_hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
-	rr = dgfsd_range_parse(range_hdr, f.size, &first, &last);
-	if (rr == DGFSD_RANGE_UNSATISFIABLE) {
-		snprintf(cr, sizeof(cr), "bytes */%" PRIu64, f.size);
-		meta_file_release(&f);
-		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-		if (resp)
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
-		return queue(c, r, 416, resp);
-	}
-	if (rr == DGFSD_RANGE_OK) {
-		status = 206;
-		snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last,
-			 f.size);
-	} else {
-		first = 0;
-		last = f.size ? f.size - 1 : 0;
-	}
-	resp = range_response(d, &f, first, f.size ? last - first + 1 : 0);
-	if (!resp) {
-		meta_file_release(&f);
-		return send_error(c, r, 500, "cannot open the file's chunks");
-	}
-	file_headers(resp, &f);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, f.content_type);
-	if (status == 206)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
-	meta_file_release(&f);
-	return queue(c, r, status, resp);
+	if (again)
+		return send_error(c, r, 503, "the file keeps changing; try again");
+	return send_error(c, r, 500, "cannot open the file's chunks");
 }
 
 static enum MHD_Result get_manifest(struct dgfsd *d, struct MHD_Connection *c,
