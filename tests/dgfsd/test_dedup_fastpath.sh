@@ -60,6 +60,17 @@ check "dgfs put of the same file again" n "$DGFS" --server "$URL" -q put --stats
 	"$T/put3.json" "$T/b1" e/b1copy
 same "... uploads nothing" "$(json "$T/put3.json" '["wire_bytes"]')" 0
 
+# Compressible data goes zstd-compressed and is stored as the plain bytes.
+seq 1 400000 | sed 's/$/ is a line of compressible text/' >"$T/text"
+check "dgfs put of compressible text" n "$DGFS" --server "$URL" -q put --stats-json \
+	"$T/putz.json" "$T/text" e/text
+wirez=$(json "$T/putz.json" '["wire_bytes"]')
+check "it went zstd-compressed ($wirez bytes on the wire for $(stat -c %s "$T/text"))" \
+	test "$wirez" -lt $(($(stat -c %s "$T/text") / 4))
+n curl -s -o "$T/text.out" "$URL/files/e/text"
+check "... and reads back as the plain bytes" cmp -s "$T/text" "$T/text.out"
+n curl -s -o /dev/null -X DELETE "$URL/files/e/text"
+
 # dgfs get over the userspace tier.
 udp_before=$(metric dgfsd_udp_replies)
 for f in e/b e/b1 d/one; do

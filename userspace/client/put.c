@@ -28,6 +28,7 @@
 
 #define READ_BLOCK		(1u << 20)
 #define ZSTD_LEVEL		3
+#define PROBE_SIZE		(64u << 10)
 /* Ids per POST /chunks/missing; the API takes at most 100000. */
 #define MISSING_BATCH		50000
 #define HEX_ID_LEN		(2 * DGFS_CHUNK_ID_LEN)
@@ -471,8 +472,17 @@ static int upload_chunk(struct worker *w, const struct chunk *c)
 		put_fail(w->p, DGFS_EXIT_LOCAL);
 		return -1;
 	}
-	/* Store it raw when compressing does not pay: the host takes both. */
-	z = ZSTD_compressCCtx(w->zc, w->zbuf, w->zcap, w->buf, c->size, ZSTD_LEVEL);
+	/*
+	 * Send it raw when compressing does not pay (the host takes both). A
+	 * fast probe of the first 64 KiB spares compressing a whole chunk of
+	 * incompressible data (media, archives) only to throw the result away.
+	 */
+	z = ZSTD_compressCCtx(w->zc, w->zbuf, w->zcap, w->buf,
+			      c->size < PROBE_SIZE ? c->size : PROBE_SIZE, 1);
+	if (!ZSTD_isError(z) && z < (c->size < PROBE_SIZE ? c->size : PROBE_SIZE) * 97 / 100)
+		z = ZSTD_compressCCtx(w->zc, w->zbuf, w->zcap, w->buf, c->size, ZSTD_LEVEL);
+	else
+		z = c->size;
 	if (!ZSTD_isError(z) && z < c->size) {
 		req.body = w->zbuf;
 		req.len = z;
