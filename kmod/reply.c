@@ -4,12 +4,24 @@
  *
  * Each namespace with a store has two kernel UDP sockets (IPv4 and IPv6)
  * bound to the service port. Replies are built by hand, as WireGuard and
- * the UDP tunnels build theirs: an skb holding the 32-byte header, with the
- * chunk's page-cache pages attached as fragments, then routed and sent with
+ * the UDP tunnels build theirs, then routed and sent with
  * udp_tunnel{,6}_xmit_skb(). The sockets give the replies their source port,
  * account their memory (sndbuf) and, through the encapsulation hook, take
  * requests that reach the stack rather than XDP (a client on this host, or
  * a NIC without the XDP program): those go to the same rings.
+ *
+ * A datagram is a 32-byte header and the chunk's page-cache pages attached
+ * as fragments. Building, routing and sending an skb per 1.4 KB datagram
+ * costs more than the datagram's bytes, so consecutive datagrams of a reply
+ * share one UDP GSO skb whose payload is header, pages, header, pages...:
+ * the first header in the skb's head, the others in a small page fragment
+ * of their own, each attached as a fragment ahead of its pages. With
+ * gso_size = header + max_payload, cutting the payload into gso_size pieces
+ * gives back exactly the datagrams, each starting with its header; the
+ * device does it, or the stack in software (skb_segment(), which takes
+ * references on the same pages: still no copy). What bounds an skb is
+ * MAX_SKB_FRAGS, since each datagram takes a fragment for its header and
+ * one or two for its pages.
  */
 #include <linux/ipv6.h>
 #include <linux/skbuff.h>
@@ -29,6 +41,16 @@
 #define REPLY_HEADROOM (MAX_HEADER + sizeof(struct ipv6hdr) + sizeof(struct udphdr))
 /* A datagram's payload in pages: leave a fragment for a misaligned start. */
 #define REPLY_MAX_PAYLOAD min_t(u32, (MAX_SKB_FRAGS - 1) * PAGE_SIZE, 65000)
+/* Each datagram after an skb's first needs at least two fragments, its
+ * header and a page: so many headers at most in an skb's header fragment.
+ */
+#define REPLY_GSO_HDRS (MAX_SKB_FRAGS / 2)
+#define REPLY_GSO_HDRS_SIZE (REPLY_GSO_HDRS * DGFS_READ_REPLY_HDR_LEN)
+#define REPLY_GSO_MAX_SEGS (1 + REPLY_GSO_HDRS)
+/* The IP and UDP length fields are 16 bits: an skb's whole payload, with
+ * the largest IP header and UDP's, must fit them.
+ */
+#define REPLY_GSO_MAX_LEN (65535 - sizeof(struct ipv6hdr) - sizeof(struct udphdr))
 /* How long a worker waits for socket memory before dropping a datagram. */
 #define REPLY_WMEM_WAIT msecs_to_jiffies(200)
 #define REPLY_SNDBUF (4 << 20)
@@ -222,6 +244,8 @@ int dgfs_reply_begin(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
 	rp->dn = dn;
 	rp->r = r;
 	rp->dst = NULL;
+	rp->skb = NULL;
+	rp->hdrs = NULL;
 	rp->v4 = ipv6_addr_v4mapped((const struct in6_addr *)r->saddr);
 
 	down_read(&dn->sock_sem);
@@ -245,22 +269,15 @@ err:
 
 void dgfs_reply_end(struct dgfs_reply *rp)
 {
+	dgfs_reply_flush(rp);
 	dst_release(rp->dst);
 	up_read(&rp->dn->sock_sem);
 }
 
-struct sk_buff *dgfs_reply_alloc(struct dgfs_reply *rp, u16 status,
-				 u64 offset, u32 total, u64 size)
+static void reply_header(const struct dgfs_reply *rp,
+			 struct dgfs_read_reply *hdr, u16 status, u64 offset,
+			 u32 total, u64 size)
 {
-	struct dgfs_read_reply *hdr;
-	struct sk_buff *skb;
-
-	skb = alloc_skb(REPLY_HEADROOM + DGFS_READ_REPLY_HDR_LEN, GFP_KERNEL);
-	if (!skb)
-		return NULL;
-	skb_reserve(skb, REPLY_HEADROOM);
-	skb_set_inner_network_header(skb, 0);
-	hdr = skb_put(skb, sizeof(*hdr));
 	hdr->magic = cpu_to_be32(DGFS_PROTO_MAGIC);
 	hdr->version = DGFS_PROTO_VERSION;
 	hdr->op = DGFS_OP_READ_REPLY;
@@ -269,24 +286,27 @@ struct sk_buff *dgfs_reply_alloc(struct dgfs_reply *rp, u16 status,
 	hdr->offset = cpu_to_be64(offset);
 	hdr->total = cpu_to_be32(total);
 	hdr->size = cpu_to_be32(size);	/* < 4 GiB: checked at chunk add */
+}
+
+/* An skb holding one datagram's header. */
+static struct sk_buff *reply_alloc(const struct dgfs_reply *rp, u16 status,
+				   u64 offset, u32 total, u64 size)
+{
+	struct sk_buff *skb;
+
+	skb = alloc_skb(REPLY_HEADROOM + DGFS_READ_REPLY_HDR_LEN, GFP_KERNEL);
+	if (!skb)
+		return NULL;
+	skb_reserve(skb, REPLY_HEADROOM);
+	skb_set_inner_network_header(skb, 0);
+	reply_header(rp, skb_put(skb, DGFS_READ_REPLY_HDR_LEN), status, offset,
+		     total, size);
 	return skb;
 }
 
-void dgfs_reply_add_page(struct sk_buff *skb, struct page *page,
-			 unsigned int off, unsigned int len)
-{
-	get_page(page);		/* the skb's own reference: no copy */
-	skb_fill_page_desc(skb, skb_shinfo(skb)->nr_frags, page, off, len);
-	skb->len += len;
-	skb->data_len += len;
-	skb->truesize += len;
-	/* The pages belong to the page cache: whoever would write into
-	 * them (checksumming in place, say) must copy first.
-	 */
-	skb_shinfo(skb)->flags |= SKBFL_SHARED_FRAG;
-}
-
-void dgfs_reply_xmit(struct dgfs_reply *rp, struct sk_buff *skb)
+/* Sends and consumes @skb, which carries @segs datagrams. */
+static void reply_xmit(struct dgfs_reply *rp, struct sk_buff *skb,
+		       unsigned int segs)
 {
 	struct sock *sk = rp->sk;
 
@@ -296,7 +316,7 @@ void dgfs_reply_xmit(struct dgfs_reply *rp, struct sk_buff *skb)
 				sk_wmem_alloc_get(sk) <= READ_ONCE(sk->sk_sndbuf),
 				REPLY_WMEM_WAIT)) {
 		kfree_skb(skb);
-		dgfs_count(rp->dn, DGFS_C_SEND_ERRORS);
+		dgfs_count_add(rp->dn, DGFS_C_SEND_ERRORS, segs);
 		return;
 	}
 	skb_set_owner_w(skb, sk);
@@ -313,15 +333,122 @@ void dgfs_reply_xmit(struct dgfs_reply *rp, struct sk_buff *skb)
 				     ip6_dst_hoplimit(rp->dst), 0,
 				     rp->fl6.fl6_sport, rp->fl6.fl6_dport,
 				     false);
-	dgfs_count(rp->dn, DGFS_C_DATAGRAMS);
+	dgfs_count_add(rp->dn, DGFS_C_DATAGRAMS, segs);
+}
+
+/* Can the skb being filled take one more datagram, of @len bytes from
+ * @offset? Every datagram of a GSO skb but the last must be gso_size long,
+ * and each takes a fragment for its header and one per page it touches.
+ */
+static bool reply_room(const struct dgfs_reply *rp, u64 offset, u32 len)
+{
+	const struct sk_buff *skb = rp->skb;
+	unsigned int pages = DIV_ROUND_UP(offset_in_page(offset) + len,
+					  PAGE_SIZE);
+
+	return rp->last_len == rp->max_payload &&
+	       rp->segs < REPLY_GSO_MAX_SEGS &&
+	       skb->len + DGFS_READ_REPLY_HDR_LEN + len <= REPLY_GSO_MAX_LEN &&
+	       skb_shinfo(skb)->nr_frags + 1 + pages <= MAX_SKB_FRAGS;
+}
+
+int dgfs_reply_datagram(struct dgfs_reply *rp, u64 offset, u32 len,
+			u32 total, u64 size)
+{
+	struct sk_buff *skb = rp->skb;
+	struct dgfs_read_reply *hdr;
+	struct page *page;
+
+	if (skb && !reply_room(rp, offset, len))
+		dgfs_reply_flush(rp);
+	/* The headers after the first need memory that can be a fragment;
+	 * without it, the datagram starts an skb of its own.
+	 */
+	if (rp->skb && !rp->hdrs) {
+		rp->hdrs = netdev_alloc_frag(REPLY_GSO_HDRS_SIZE);
+		if (!rp->hdrs)
+			dgfs_reply_flush(rp);
+	}
+	rp->last_len = 0;
+	if (!rp->skb) {
+		rp->skb = reply_alloc(rp, DGFS_STATUS_OK, offset, total, size);
+		rp->segs = 1;
+		return rp->skb ? 0 : -ENOMEM;
+	}
+
+	skb = rp->skb;
+	hdr = rp->hdrs + (rp->segs - 1) * DGFS_READ_REPLY_HDR_LEN;
+	reply_header(rp, hdr, DGFS_STATUS_OK, offset, total, size);
+	/* Headers are 32-byte aligned: none straddles a page. */
+	page = virt_to_page(hdr);
+	get_page(page);		/* the fragment's; the allocation's goes at flush */
+	skb_fill_page_desc(skb, skb_shinfo(skb)->nr_frags, page,
+			   offset_in_page(hdr), DGFS_READ_REPLY_HDR_LEN);
+	skb->len += DGFS_READ_REPLY_HDR_LEN;
+	skb->data_len += DGFS_READ_REPLY_HDR_LEN;
+	skb->truesize += DGFS_READ_REPLY_HDR_LEN;
+	rp->segs++;
+	return 0;
+}
+
+void dgfs_reply_add_page(struct dgfs_reply *rp, struct page *page,
+			 unsigned int off, unsigned int len)
+{
+	struct sk_buff *skb = rp->skb;
+
+	get_page(page);		/* the skb's own reference: no copy */
+	skb_fill_page_desc(skb, skb_shinfo(skb)->nr_frags, page, off, len);
+	skb->len += len;
+	skb->data_len += len;
+	skb->truesize += len;
+	rp->last_len += len;
+	/* The pages belong to the page cache: whoever would write into
+	 * them (checksumming in place, say) must copy first.
+	 */
+	skb_shinfo(skb)->flags |= SKBFL_SHARED_FRAG;
+}
+
+void dgfs_reply_flush(struct dgfs_reply *rp)
+{
+	struct sk_buff *skb = rp->skb;
+	unsigned int segs = rp->segs;
+
+	if (!skb)
+		return;
+	rp->skb = NULL;
+	if (rp->hdrs) {
+		skb_free_frag(rp->hdrs);
+		rp->hdrs = NULL;
+	}
+	if (segs > 1) {
+		/*
+		 * A UDP GSO skb, as a UDP_SEGMENT sendmsg() makes: the device,
+		 * or the stack before it if the device cannot, cuts the
+		 * payload into gso_size pieces (the last may be shorter),
+		 * each one datagram with its own header, and sets each one's
+		 * UDP length and checksum. The checksum must start at the UDP
+		 * header, which udp_tunnel{,6}_xmit_skb() will push in front
+		 * of the data; they leave the pseudo-header sum in it for GSO.
+		 */
+		skb_shinfo(skb)->gso_type = SKB_GSO_UDP_L4;
+		skb_shinfo(skb)->gso_size = DGFS_READ_REPLY_HDR_LEN +
+					    rp->max_payload;
+		skb_shinfo(skb)->gso_segs = segs;
+		skb->ip_summed = CHECKSUM_PARTIAL;
+		skb->csum_start = skb_headroom(skb) - sizeof(struct udphdr);
+		skb->csum_offset = offsetof(struct udphdr, check);
+	}
+	reply_xmit(rp, skb, segs);
 }
 
 void dgfs_reply_status(struct dgfs_reply *rp, u16 status, u64 size)
 {
-	struct sk_buff *skb = dgfs_reply_alloc(rp, status, 0, 0, size);
+	struct sk_buff *skb;
 
+	dgfs_reply_flush(rp);
+	skb = reply_alloc(rp, status, 0, 0, size);
 	if (skb)
-		dgfs_reply_xmit(rp, skb);
+		reply_xmit(rp, skb, 1);
 	else
 		dgfs_count(rp->dn, DGFS_C_SEND_ERRORS);
 }
