@@ -24,9 +24,11 @@
  * one or two for its pages.
  */
 #include <linux/ipv6.h>
+#include <linux/jhash.h>
 #include <linux/skbuff.h>
 #include <linux/udp.h>
 #include <net/ip.h>
+#include <net/ip6_fib.h>
 #include <net/ip6_route.h>
 #include <net/ipv6.h>
 #include <net/ipv6_stubs.h>
@@ -206,8 +208,6 @@ static int route4(struct dgfs_reply *rp)
 	if (IS_ERR(rt))
 		return PTR_ERR(rt);
 	rp->dst = &rt->dst;
-	rp->max_payload = dst_mtu(rp->dst) - sizeof(struct iphdr) -
-			  sizeof(struct udphdr) - DGFS_READ_REPLY_HDR_LEN;
 	return 0;
 }
 
@@ -230,14 +230,78 @@ static int route6(struct dgfs_reply *rp)
 	if (IS_ERR(dst))
 		return PTR_ERR(dst);
 	rp->dst = dst;
-	rp->max_payload = dst_mtu(dst) - sizeof(struct ipv6hdr) -
-			  sizeof(struct udphdr) - DGFS_READ_REPLY_HDR_LEN;
 	return 0;
 }
 
-int dgfs_reply_begin(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
-		     struct dgfs_reply *rp)
+/*
+ * A worker answers the same few clients over and over: it keeps their
+ * routes, as a connected socket keeps its own (sk_dst_cache), and checks
+ * one with dst_check() before each use, which fails once the routing
+ * tables have changed, a PMTU exception has appeared (IPv4 marks the old
+ * routes obsolete), or the route's fib6 node has (IPv6's cookie). Keeping
+ * a route does not pin its device: when it goes, the route is moved to
+ * the blackhole device, and the check fails.
+ */
+static struct dgfs_route *route_slot(struct dgfs_routes *routes,
+				     const struct dgfs_xdp_req *r)
 {
+	return &routes->slot[jhash(r, DGFS_ROUTE_KEY_LEN, 0) %
+			     DGFS_ROUTE_SLOTS];
+}
+
+static bool route_cached(struct dgfs_reply *rp, struct dgfs_route *rt)
+{
+	struct dst_entry *dst = rt->dst;
+
+	if (!dst || memcmp(rt->key, rp->r, DGFS_ROUTE_KEY_LEN))
+		return false;
+	if (!dst_check(dst, rt->cookie)) {
+		dst_release(dst);
+		rt->dst = NULL;
+		return false;
+	}
+	rp->dst = dst_clone(dst);
+	if (rp->v4)
+		rp->fl4 = rt->fl4;
+	else
+		rp->fl6 = rt->fl6;
+	return true;
+}
+
+static void route_keep(struct dgfs_reply *rp, struct dgfs_route *rt)
+{
+	struct dst_entry *dst = rp->dst;
+
+	dst_release(rt->dst);
+	rt->dst = NULL;
+	/* An IPsec bundle is left to the next lookup: its check differs. */
+	if (dst_xfrm(dst))
+		return;
+	memcpy(rt->key, rp->r, DGFS_ROUTE_KEY_LEN);
+	if (rp->v4) {
+		rt->cookie = 0;
+		rt->fl4 = rp->fl4;
+	} else {
+		rt->cookie = rt6_get_cookie((struct rt6_info *)dst);
+		rt->fl6 = rp->fl6;
+	}
+	rt->dst = dst_clone(dst);
+}
+
+void dgfs_routes_flush(struct dgfs_routes *routes)
+{
+	unsigned int i;
+
+	for (i = 0; i < DGFS_ROUTE_SLOTS; i++) {
+		dst_release(routes->slot[i].dst);
+		routes->slot[i].dst = NULL;
+	}
+}
+
+int dgfs_reply_begin(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
+		     struct dgfs_routes *routes, struct dgfs_reply *rp)
+{
+	struct dgfs_route *rt = routes ? route_slot(routes, r) : NULL;
 	struct socket *sock;
 	int ret;
 
@@ -255,9 +319,16 @@ int dgfs_reply_begin(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
 		goto err;
 	}
 	rp->sk = sock->sk;
-	ret = rp->v4 ? route4(rp) : route6(rp);
-	if (ret < 0)
-		goto err;
+	if (!rt || !route_cached(rp, rt)) {
+		ret = rp->v4 ? route4(rp) : route6(rp);
+		if (ret < 0)
+			goto err;
+		if (rt)
+			route_keep(rp, rt);
+	}
+	rp->max_payload = dst_mtu(rp->dst) - sizeof(struct udphdr) -
+			  DGFS_READ_REPLY_HDR_LEN -
+			  (rp->v4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr));
 	rp->max_payload = clamp_t(u32, rp->max_payload, 512, REPLY_MAX_PAYLOAD);
 	return 0;
 err:

@@ -11,8 +11,30 @@
 #include <net/flow.h>
 
 #include "dgfs.h"
+#include <dgfs_kfuncs.h>
 
-struct dgfs_xdp_req;
+/* A ring's worker keeps the routes to its recent clients, one per slot,
+ * keyed by the request's addresses, ports and device.
+ */
+#define DGFS_ROUTE_SLOTS 16
+#define DGFS_ROUTE_KEY_LEN offsetof(struct dgfs_xdp_req, req)
+
+struct dgfs_route {
+	struct dst_entry *dst;	/* a reference, or NULL */
+	u32 cookie;		/* for dst_check() */
+	u8 key[DGFS_ROUTE_KEY_LEN];
+	union {
+		struct flowi4 fl4;
+		struct flowi6 fl6;
+	};
+};
+
+struct dgfs_routes {
+	struct dgfs_route slot[DGFS_ROUTE_SLOTS];
+};
+
+/* Drops every route kept: when the worker is stopped for good. */
+void dgfs_routes_flush(struct dgfs_routes *routes);
 
 /* One reply's route and socket, for all of its datagrams, and the skb
  * being filled with them.
@@ -39,10 +61,11 @@ struct dgfs_reply {
 };
 
 /* 0, or -errno (counted) when there is no socket or route: then the
- * request goes unanswered, as if lost.
+ * request goes unanswered, as if lost. @routes: the caller's kept routes,
+ * or NULL (then each reply looks its route up).
  */
 int dgfs_reply_begin(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
-		     struct dgfs_reply *rp);
+		     struct dgfs_routes *routes, struct dgfs_reply *rp);
 /* Sends what is still queued. */
 void dgfs_reply_end(struct dgfs_reply *rp);
 

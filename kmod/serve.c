@@ -149,7 +149,7 @@ static void slow_read_work(struct work_struct *work)
 	u64 start = slow->pos;
 	int ret;
 
-	ret = dgfs_reply_begin(dn, &slow->r, &rp);
+	ret = dgfs_reply_begin(dn, &slow->r, NULL, &rp);
 	if (!ret) {
 		ret = send_range(&rp, slow->chunk, &slow->pos, slow->end,
 				 slow->end - be64_to_cpu(slow->r.req.offset),
@@ -194,7 +194,8 @@ full:
 	return false;
 }
 
-void dgfs_serve(struct dgfs_net *dn, const struct dgfs_xdp_req *r)
+void dgfs_serve(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
+		struct dgfs_routes *routes)
 {
 	u64 offset = be64_to_cpu(r->req.offset), pos, end;
 	struct dgfs_chunk *chunk;
@@ -204,7 +205,7 @@ void dgfs_serve(struct dgfs_net *dn, const struct dgfs_xdp_req *r)
 	int ret;
 
 	dgfs_count(dn, DGFS_C_REQUESTS);
-	if (dgfs_reply_begin(dn, r, &rp))
+	if (dgfs_reply_begin(dn, r, routes, &rp))
 		return;
 
 	rcu_read_lock();

@@ -90,6 +90,30 @@ for host in 198.18.0.1 2001:2::1; do
 		test $((tx * 3)) -le "$dg" -a "$dg" -gt 700
 done
 
+# The workers keep their routes to clients: a route change must reach the
+# very next reply. A host route to the client with MTU 1300 makes smaller
+# datagrams (1240 and 1220 bytes of payload instead of 1440 and 1420), so
+# more of them for the same read.
+datagrams_for_odd() {
+	local d0
+	d0=$(s $CTL stats | awk '$1 == "datagrams" { print $2 }')
+	fetch "$1" odd && cmp -s /tmp/got "$root/odd" || echo "  chunk odd over $1: wrong" >&2
+	echo $(($(s $CTL stats | awk '$1 == "datagrams" { print $2 }') - d0))
+}
+for host in 198.18.0.1 2001:2::1; do
+	if [[ $host == *:* ]]; then peer=2001:2::2/128; else peer=198.18.0.2/32; fi
+	before=$(datagrams_for_odd $host)
+	s ip route add $peer dev dg0 mtu 1300
+	small=$(datagrams_for_odd $host)
+	s ip route del $peer dev dg0
+	after=$(datagrams_for_odd $host)
+	echo "  $host: $before datagrams, $small with the MTU 1300 route, $after without"
+	check "a new route's MTU applies to the next reply over $host" \
+		test "$small" -gt $((before * 11 / 10))
+	check "the old route is back once the new one goes, over $host" \
+		test $((after * 20)) -le $((before * 21))
+done
+
 stats=$(s $CTL stats)
 stat() { awk -v k="$1" '$1 == k { print $2 }' <<<"$stats"; }
 check "the module answered requests" test "$(stat replies)" -gt 0
