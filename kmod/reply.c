@@ -375,17 +375,26 @@ static struct sk_buff *reply_alloc(const struct dgfs_reply *rp, u16 status,
 	return skb;
 }
 
+static bool reply_has_room(struct sock *sk)
+{
+	return sk_wmem_alloc_get(sk) <= READ_ONCE(sk->sk_sndbuf);
+}
+
 /* Sends and consumes @skb, which carries @segs datagrams. */
 static void reply_xmit(struct dgfs_reply *rp, struct sk_buff *skb,
 		       unsigned int segs)
 {
 	struct sock *sk = rp->sk;
 
-	/* Back-pressure: a worker, never the packet path, waits for room. */
-	if (sk_wmem_alloc_get(sk) > READ_ONCE(sk->sk_sndbuf) &&
-	    !wait_event_timeout(*sk_sleep(sk),
-				sk_wmem_alloc_get(sk) <= READ_ONCE(sk->sk_sndbuf),
-				REPLY_WMEM_WAIT)) {
+	/*
+	 * Back-pressure: a worker, never the packet path, waits for room.
+	 * Interruptibly, since that is the only sleep the socket's write
+	 * space callback wakes (once half the send buffer is free); a worker
+	 * gets no signals, but a timeout or a signal drops the datagrams.
+	 */
+	if (!reply_has_room(sk) &&
+	    wait_event_interruptible_timeout(*sk_sleep(sk), reply_has_room(sk),
+					     REPLY_WMEM_WAIT) <= 0) {
 		kfree_skb(skb);
 		dgfs_count_add(rp->dn, DGFS_C_SEND_ERRORS, segs);
 		return;
