@@ -14,14 +14,21 @@
  * as fragments. Building, routing and sending an skb per 1.4 KB datagram
  * costs more than the datagram's bytes, so consecutive datagrams of a reply
  * share one UDP GSO skb whose payload is header, pages, header, pages...:
- * the first header in the skb's head, the others in a small page fragment
+ * the first header in the skb's head, the others in small page fragments
  * of their own, each attached as a fragment ahead of its pages. With
  * gso_size = header + max_payload, cutting the payload into gso_size pieces
  * gives back exactly the datagrams, each starting with its header; the
  * device does it, or the stack in software (skb_segment(), which takes
- * references on the same pages: still no copy). What bounds an skb is
- * MAX_SKB_FRAGS, since each datagram takes a fragment for its header and
- * one or two for its pages.
+ * references on the same pages: still no copy).
+ *
+ * Each datagram takes a fragment for its header and one or two for its
+ * pages, so MAX_SKB_FRAGS (17) would stop an skb at 5 to 7 datagrams. The
+ * skb goes on in its frag_list, whose members carry fragments only, up to
+ * 64 KB (44 datagrams at MTU 1500). The skb and each member hold the same
+ * number of datagrams (the last member may hold fewer): a device that can
+ * cut UDP GSO skbs but cannot take a frag_list gets the skb split at the
+ * members (skb_segment()'s GSO partial path) into skbs it can cut, rather
+ * than every datagram cut in software. veth and loopback take the whole.
  */
 #include <linux/ipv6.h>
 #include <linux/jhash.h>
@@ -43,12 +50,6 @@
 #define REPLY_HEADROOM (MAX_HEADER + sizeof(struct ipv6hdr) + sizeof(struct udphdr))
 /* A datagram's payload in pages: leave a fragment for a misaligned start. */
 #define REPLY_MAX_PAYLOAD min_t(u32, (MAX_SKB_FRAGS - 1) * PAGE_SIZE, 65000)
-/* Each datagram after an skb's first needs at least two fragments, its
- * header and a page: so many headers at most in an skb's header fragment.
- */
-#define REPLY_GSO_HDRS (MAX_SKB_FRAGS / 2)
-#define REPLY_GSO_HDRS_SIZE (REPLY_GSO_HDRS * DGFS_READ_REPLY_HDR_LEN)
-#define REPLY_GSO_MAX_SEGS (1 + REPLY_GSO_HDRS)
 /* The IP and UDP length fields are 16 bits: an skb's whole payload, with
  * the largest IP header and UDP's, must fit them.
  */
@@ -303,6 +304,7 @@ int dgfs_reply_begin(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
 {
 	struct dgfs_route *rt = routes ? route_slot(routes, r) : NULL;
 	struct socket *sock;
+	unsigned int frags;
 	int ret;
 
 	rp->dn = dn;
@@ -330,6 +332,12 @@ int dgfs_reply_begin(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
 			  DGFS_READ_REPLY_HDR_LEN -
 			  (rp->v4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr));
 	rp->max_payload = clamp_t(u32, rp->max_payload, 512, REPLY_MAX_PAYLOAD);
+	/* A datagram takes a fragment for its header and one for each page
+	 * it touches: so many of them surely fit a piece.
+	 */
+	frags = 1 + DIV_ROUND_UP(rp->max_payload + PAGE_SIZE - 1, PAGE_SIZE);
+	rp->per_piece = max(1U, MAX_SKB_FRAGS / frags);
+	rp->pieces = frags <= MAX_SKB_FRAGS;
 	return 0;
 err:
 	up_read(&dn->sock_sem);
@@ -416,76 +424,129 @@ static void reply_xmit(struct dgfs_reply *rp, struct sk_buff *skb,
 	dgfs_count_add(rp->dn, DGFS_C_DATAGRAMS, segs);
 }
 
-/* Can the skb being filled take one more datagram, of @len bytes from
- * @offset? Every datagram of a GSO skb but the last must be gso_size long,
- * and each takes a fragment for its header and one per page it touches.
+/* Can the skb being filled take one more datagram, of @len bytes? Every
+ * datagram of a GSO skb but the last must be gso_size long, and so must
+ * be every piece but the last.
  */
-static bool reply_room(const struct dgfs_reply *rp, u64 offset, u32 len)
+static bool reply_room(const struct dgfs_reply *rp, u32 len)
 {
-	const struct sk_buff *skb = rp->skb;
-	unsigned int pages = DIV_ROUND_UP(offset_in_page(offset) + len,
-					  PAGE_SIZE);
-
 	return rp->last_len == rp->max_payload &&
-	       rp->segs < REPLY_GSO_MAX_SEGS &&
-	       skb->len + DGFS_READ_REPLY_HDR_LEN + len <= REPLY_GSO_MAX_LEN &&
-	       skb_shinfo(skb)->nr_frags + 1 + pages <= MAX_SKB_FRAGS;
+	       rp->segs < UDP_MAX_SEGMENTS &&
+	       rp->skb->len + DGFS_READ_REPLY_HDR_LEN + len <= REPLY_GSO_MAX_LEN &&
+	       (rp->piece_segs < rp->per_piece || rp->pieces);
+}
+
+static void reply_drop_hdrs(struct dgfs_reply *rp)
+{
+	/* The allocation's reference: each header's fragment has its own. */
+	if (rp->hdrs)
+		skb_free_frag(rp->hdrs);
+	rp->hdrs = NULL;
+}
+
+static void *reply_alloc_hdrs(const struct dgfs_reply *rp)
+{
+	return netdev_alloc_frag(rp->per_piece * DGFS_READ_REPLY_HDR_LEN);
+}
+
+/* Starts the skb's next piece: a member of its frag_list, with memory for
+ * its headers. A member without fragments would be invalid, so nothing
+ * is linked unless both can be had.
+ */
+static bool reply_new_piece(struct dgfs_reply *rp)
+{
+	struct sk_buff *member;
+	void *hdrs;
+
+	hdrs = reply_alloc_hdrs(rp);
+	if (!hdrs)
+		return false;
+	member = alloc_skb(0, GFP_KERNEL);
+	if (!member) {
+		skb_free_frag(hdrs);
+		return false;
+	}
+	if (rp->piece == rp->skb)
+		skb_shinfo(rp->skb)->frag_list = member;
+	else
+		rp->piece->next = member;
+	rp->skb->truesize += member->truesize;
+	rp->piece = member;
+	rp->piece_segs = 0;
+	reply_drop_hdrs(rp);
+	rp->hdrs = hdrs;
+	rp->nr_hdrs = 0;
+	return true;
+}
+
+/* Attaches @len bytes of @page at @off to the current piece (a reference,
+ * no copy); the skb's own length counts its frag_list's too.
+ */
+static void reply_add_frag(struct dgfs_reply *rp, struct page *page,
+			   unsigned int off, unsigned int len)
+{
+	struct sk_buff *piece = rp->piece;
+
+	get_page(page);
+	skb_fill_page_desc(piece, skb_shinfo(piece)->nr_frags, page, off, len);
+	piece->len += len;
+	piece->data_len += len;
+	piece->truesize += len;
+	if (piece != rp->skb) {
+		rp->skb->len += len;
+		rp->skb->data_len += len;
+		rp->skb->truesize += len;
+	}
 }
 
 int dgfs_reply_datagram(struct dgfs_reply *rp, u64 offset, u32 len,
 			u32 total, u64 size)
 {
-	struct sk_buff *skb = rp->skb;
 	struct dgfs_read_reply *hdr;
-	struct page *page;
 
-	if (skb && !reply_room(rp, offset, len))
+	if (rp->skb && !reply_room(rp, len))
 		dgfs_reply_flush(rp);
-	/* The headers after the first need memory that can be a fragment;
-	 * without it, the datagram starts an skb of its own.
+	rp->last_len = 0;
+	/* Without memory for a piece or its headers, the datagram starts an
+	 * skb of its own, which needs neither.
 	 */
+	if (rp->skb && rp->piece_segs == rp->per_piece && !reply_new_piece(rp))
+		dgfs_reply_flush(rp);
+	/* The skb's own piece: its second datagram needs the memory. */
 	if (rp->skb && !rp->hdrs) {
-		rp->hdrs = netdev_alloc_frag(REPLY_GSO_HDRS_SIZE);
+		rp->hdrs = reply_alloc_hdrs(rp);
+		rp->nr_hdrs = 0;
 		if (!rp->hdrs)
 			dgfs_reply_flush(rp);
 	}
-	rp->last_len = 0;
 	if (!rp->skb) {
 		rp->skb = reply_alloc(rp, DGFS_STATUS_OK, offset, total, size);
+		rp->piece = rp->skb;
 		rp->segs = 1;
+		rp->piece_segs = 1;
 		return rp->skb ? 0 : -ENOMEM;
 	}
 
-	skb = rp->skb;
-	hdr = rp->hdrs + (rp->segs - 1) * DGFS_READ_REPLY_HDR_LEN;
+	hdr = rp->hdrs + rp->nr_hdrs++ * DGFS_READ_REPLY_HDR_LEN;
 	reply_header(rp, hdr, DGFS_STATUS_OK, offset, total, size);
 	/* Headers are 32-byte aligned: none straddles a page. */
-	page = virt_to_page(hdr);
-	get_page(page);		/* the fragment's; the allocation's goes at flush */
-	skb_fill_page_desc(skb, skb_shinfo(skb)->nr_frags, page,
-			   offset_in_page(hdr), DGFS_READ_REPLY_HDR_LEN);
-	skb->len += DGFS_READ_REPLY_HDR_LEN;
-	skb->data_len += DGFS_READ_REPLY_HDR_LEN;
-	skb->truesize += DGFS_READ_REPLY_HDR_LEN;
+	reply_add_frag(rp, virt_to_page(hdr), offset_in_page(hdr),
+		       DGFS_READ_REPLY_HDR_LEN);
 	rp->segs++;
+	rp->piece_segs++;
 	return 0;
 }
 
 void dgfs_reply_add_page(struct dgfs_reply *rp, struct page *page,
 			 unsigned int off, unsigned int len)
 {
-	struct sk_buff *skb = rp->skb;
-
-	get_page(page);		/* the skb's own reference: no copy */
-	skb_fill_page_desc(skb, skb_shinfo(skb)->nr_frags, page, off, len);
-	skb->len += len;
-	skb->data_len += len;
-	skb->truesize += len;
+	reply_add_frag(rp, page, off, len);
 	rp->last_len += len;
 	/* The pages belong to the page cache: whoever would write into
 	 * them (checksumming in place, say) must copy first.
 	 */
-	skb_shinfo(skb)->flags |= SKBFL_SHARED_FRAG;
+	skb_shinfo(rp->piece)->flags |= SKBFL_SHARED_FRAG;
+	skb_shinfo(rp->skb)->flags |= SKBFL_SHARED_FRAG;
 }
 
 void dgfs_reply_flush(struct dgfs_reply *rp)
@@ -496,10 +557,7 @@ void dgfs_reply_flush(struct dgfs_reply *rp)
 	if (!skb)
 		return;
 	rp->skb = NULL;
-	if (rp->hdrs) {
-		skb_free_frag(rp->hdrs);
-		rp->hdrs = NULL;
-	}
+	reply_drop_hdrs(rp);
 	if (segs > 1) {
 		/*
 		 * A UDP GSO skb, as a UDP_SEGMENT sendmsg() makes: the device,

@@ -2,8 +2,8 @@
 /*
  * Reply datagrams: each is a 32-byte header and the chunk's bytes as page
  * fragments that reference the page cache (never copied). Consecutive
- * datagrams of a reply travel as one GSO skb, cut into datagrams on the way
- * out (see reply.c).
+ * datagrams of a reply travel as one GSO skb, up to 64 KB, cut into
+ * datagrams on the way out (see reply.c).
  */
 #ifndef _DGFS_REPLY_H
 #define _DGFS_REPLY_H
@@ -51,13 +51,21 @@ struct dgfs_reply {
 	};
 	u32 max_payload;	/* chunk bytes that fit one datagram */
 
-	/* The skb being filled: its first datagram's header is in its head,
-	 * the others' in @hdrs, a page fragment they share.
+	/*
+	 * The skb being filled. Its datagrams come in pieces of per_piece
+	 * (the last piece may have fewer): the skb's own, then each member
+	 * of its frag_list. A piece's headers are in @hdrs, a page fragment
+	 * of their own, except the skb's first, in its head.
 	 */
 	struct sk_buff *skb;
+	struct sk_buff *piece;	/* skb, or its frag_list's last member */
 	void *hdrs;
+	unsigned int nr_hdrs;
 	unsigned int segs;	/* datagrams in skb */
-	u32 last_len;		/* chunk bytes in its last datagram so far */
+	unsigned int piece_segs;	/* datagrams in piece */
+	unsigned int per_piece;
+	bool pieces;		/* false: a datagram fills a piece */
+	u32 last_len;		/* chunk bytes in the last datagram so far */
 };
 
 /* 0, or -errno (counted) when there is no socket or route: then the
