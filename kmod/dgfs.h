@@ -183,8 +183,12 @@ struct dgfs_xdp_req;
 int dgfs_ring_submit(struct dgfs_net *dn, const struct dgfs_xdp_req *r);
 bool dgfs_read_req_valid(struct dgfs_net *dn, const struct dgfs_read_req *req);
 
-/* serve.c: answering one request. */
-void dgfs_serve(struct dgfs_net *dn, const struct dgfs_xdp_req *r);
+/* serve.c: answering one request; @routes: the worker's kept routes
+ * (reply.h).
+ */
+struct dgfs_routes;
+void dgfs_serve(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
+		struct dgfs_routes *routes);
 void dgfs_serve_flush(void);
 
 int dgfs_serve_init(void);

@@ -4,17 +4,38 @@
  *
  * Each namespace with a store has two kernel UDP sockets (IPv4 and IPv6)
  * bound to the service port. Replies are built by hand, as WireGuard and
- * the UDP tunnels build theirs: an skb holding the 32-byte header, with the
- * chunk's page-cache pages attached as fragments, then routed and sent with
+ * the UDP tunnels build theirs, then routed and sent with
  * udp_tunnel{,6}_xmit_skb(). The sockets give the replies their source port,
  * account their memory (sndbuf) and, through the encapsulation hook, take
  * requests that reach the stack rather than XDP (a client on this host, or
  * a NIC without the XDP program): those go to the same rings.
+ *
+ * A datagram is a 32-byte header and the chunk's page-cache pages attached
+ * as fragments. Building, routing and sending an skb per 1.4 KB datagram
+ * costs more than the datagram's bytes, so consecutive datagrams of a reply
+ * share one UDP GSO skb whose payload is header, pages, header, pages...:
+ * the first header in the skb's head, the others in small page fragments
+ * of their own, each attached as a fragment ahead of its pages. With
+ * gso_size = header + max_payload, cutting the payload into gso_size pieces
+ * gives back exactly the datagrams, each starting with its header; the
+ * device does it, or the stack in software (skb_segment(), which takes
+ * references on the same pages: still no copy).
+ *
+ * Each datagram takes a fragment for its header and one or two for its
+ * pages, so MAX_SKB_FRAGS (17) would stop an skb at 5 to 7 datagrams. The
+ * skb goes on in its frag_list, whose members carry fragments only, up to
+ * 64 KB (44 datagrams at MTU 1500). The skb and each member hold the same
+ * number of datagrams (the last member may hold fewer): a device that can
+ * cut UDP GSO skbs but cannot take a frag_list gets the skb split at the
+ * members (skb_segment()'s GSO partial path) into skbs it can cut, rather
+ * than every datagram cut in software. veth and loopback take the whole.
  */
 #include <linux/ipv6.h>
+#include <linux/jhash.h>
 #include <linux/skbuff.h>
 #include <linux/udp.h>
 #include <net/ip.h>
+#include <net/ip6_fib.h>
 #include <net/ip6_route.h>
 #include <net/ipv6.h>
 #include <net/ipv6_stubs.h>
@@ -29,6 +50,10 @@
 #define REPLY_HEADROOM (MAX_HEADER + sizeof(struct ipv6hdr) + sizeof(struct udphdr))
 /* A datagram's payload in pages: leave a fragment for a misaligned start. */
 #define REPLY_MAX_PAYLOAD min_t(u32, (MAX_SKB_FRAGS - 1) * PAGE_SIZE, 65000)
+/* The IP and UDP length fields are 16 bits: an skb's whole payload, with
+ * the largest IP header and UDP's, must fit them.
+ */
+#define REPLY_GSO_MAX_LEN (65535 - sizeof(struct ipv6hdr) - sizeof(struct udphdr))
 /* How long a worker waits for socket memory before dropping a datagram. */
 #define REPLY_WMEM_WAIT msecs_to_jiffies(200)
 #define REPLY_SNDBUF (4 << 20)
@@ -184,8 +209,6 @@ static int route4(struct dgfs_reply *rp)
 	if (IS_ERR(rt))
 		return PTR_ERR(rt);
 	rp->dst = &rt->dst;
-	rp->max_payload = dst_mtu(rp->dst) - sizeof(struct iphdr) -
-			  sizeof(struct udphdr) - DGFS_READ_REPLY_HDR_LEN;
 	return 0;
 }
 
@@ -208,20 +231,87 @@ static int route6(struct dgfs_reply *rp)
 	if (IS_ERR(dst))
 		return PTR_ERR(dst);
 	rp->dst = dst;
-	rp->max_payload = dst_mtu(dst) - sizeof(struct ipv6hdr) -
-			  sizeof(struct udphdr) - DGFS_READ_REPLY_HDR_LEN;
 	return 0;
 }
 
-int dgfs_reply_begin(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
-		     struct dgfs_reply *rp)
+/*
+ * A worker answers the same few clients over and over: it keeps their
+ * routes, as a connected socket keeps its own (sk_dst_cache), and checks
+ * one with dst_check() before each use, which fails once the routing
+ * tables have changed, a PMTU exception has appeared (IPv4 marks the old
+ * routes obsolete), or the route's fib6 node has (IPv6's cookie). Keeping
+ * a route does not pin its device: when it goes, the route is moved to
+ * the blackhole device, and the check fails.
+ */
+static struct dgfs_route *route_slot(struct dgfs_routes *routes,
+				     const struct dgfs_xdp_req *r)
 {
+	return &routes->slot[jhash(r, DGFS_ROUTE_KEY_LEN, 0) %
+			     DGFS_ROUTE_SLOTS];
+}
+
+static bool route_cached(struct dgfs_reply *rp, struct dgfs_route *rt)
+{
+	struct dst_entry *dst = rt->dst;
+
+	if (!dst || memcmp(rt->key, rp->r, DGFS_ROUTE_KEY_LEN))
+		return false;
+	if (!dst_check(dst, rt->cookie)) {
+		dst_release(dst);
+		rt->dst = NULL;
+		return false;
+	}
+	rp->dst = dst_clone(dst);
+	if (rp->v4)
+		rp->fl4 = rt->fl4;
+	else
+		rp->fl6 = rt->fl6;
+	return true;
+}
+
+static void route_keep(struct dgfs_reply *rp, struct dgfs_route *rt)
+{
+	struct dst_entry *dst = rp->dst;
+
+	dst_release(rt->dst);
+	rt->dst = NULL;
+	/* An IPsec bundle is left to the next lookup: its check differs. */
+	if (dst_xfrm(dst))
+		return;
+	memcpy(rt->key, rp->r, DGFS_ROUTE_KEY_LEN);
+	if (rp->v4) {
+		rt->cookie = 0;
+		rt->fl4 = rp->fl4;
+	} else {
+		rt->cookie = rt6_get_cookie((struct rt6_info *)dst);
+		rt->fl6 = rp->fl6;
+	}
+	rt->dst = dst_clone(dst);
+}
+
+void dgfs_routes_flush(struct dgfs_routes *routes)
+{
+	unsigned int i;
+
+	for (i = 0; i < DGFS_ROUTE_SLOTS; i++) {
+		dst_release(routes->slot[i].dst);
+		routes->slot[i].dst = NULL;
+	}
+}
+
+int dgfs_reply_begin(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
+		     struct dgfs_routes *routes, struct dgfs_reply *rp)
+{
+	struct dgfs_route *rt = routes ? route_slot(routes, r) : NULL;
 	struct socket *sock;
+	unsigned int frags;
 	int ret;
 
 	rp->dn = dn;
 	rp->r = r;
 	rp->dst = NULL;
+	rp->skb = NULL;
+	rp->hdrs = NULL;
 	rp->v4 = ipv6_addr_v4mapped((const struct in6_addr *)r->saddr);
 
 	down_read(&dn->sock_sem);
@@ -231,10 +321,23 @@ int dgfs_reply_begin(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
 		goto err;
 	}
 	rp->sk = sock->sk;
-	ret = rp->v4 ? route4(rp) : route6(rp);
-	if (ret < 0)
-		goto err;
+	if (!rt || !route_cached(rp, rt)) {
+		ret = rp->v4 ? route4(rp) : route6(rp);
+		if (ret < 0)
+			goto err;
+		if (rt)
+			route_keep(rp, rt);
+	}
+	rp->max_payload = dst_mtu(rp->dst) - sizeof(struct udphdr) -
+			  DGFS_READ_REPLY_HDR_LEN -
+			  (rp->v4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr));
 	rp->max_payload = clamp_t(u32, rp->max_payload, 512, REPLY_MAX_PAYLOAD);
+	/* A datagram takes a fragment for its header and one for each page
+	 * it touches: so many of them surely fit a piece.
+	 */
+	frags = 1 + DIV_ROUND_UP(rp->max_payload + PAGE_SIZE - 1, PAGE_SIZE);
+	rp->per_piece = max(1U, MAX_SKB_FRAGS / frags);
+	rp->pieces = frags <= MAX_SKB_FRAGS;
 	return 0;
 err:
 	up_read(&dn->sock_sem);
@@ -245,22 +348,15 @@ err:
 
 void dgfs_reply_end(struct dgfs_reply *rp)
 {
+	dgfs_reply_flush(rp);
 	dst_release(rp->dst);
 	up_read(&rp->dn->sock_sem);
 }
 
-struct sk_buff *dgfs_reply_alloc(struct dgfs_reply *rp, u16 status,
-				 u64 offset, u32 total, u64 size)
+static void reply_header(const struct dgfs_reply *rp,
+			 struct dgfs_read_reply *hdr, u16 status, u64 offset,
+			 u32 total, u64 size)
 {
-	struct dgfs_read_reply *hdr;
-	struct sk_buff *skb;
-
-	skb = alloc_skb(REPLY_HEADROOM + DGFS_READ_REPLY_HDR_LEN, GFP_KERNEL);
-	if (!skb)
-		return NULL;
-	skb_reserve(skb, REPLY_HEADROOM);
-	skb_set_inner_network_header(skb, 0);
-	hdr = skb_put(skb, sizeof(*hdr));
 	hdr->magic = cpu_to_be32(DGFS_PROTO_MAGIC);
 	hdr->version = DGFS_PROTO_VERSION;
 	hdr->op = DGFS_OP_READ_REPLY;
@@ -269,34 +365,46 @@ struct sk_buff *dgfs_reply_alloc(struct dgfs_reply *rp, u16 status,
 	hdr->offset = cpu_to_be64(offset);
 	hdr->total = cpu_to_be32(total);
 	hdr->size = cpu_to_be32(size);	/* < 4 GiB: checked at chunk add */
+}
+
+/* An skb holding one datagram's header. */
+static struct sk_buff *reply_alloc(const struct dgfs_reply *rp, u16 status,
+				   u64 offset, u32 total, u64 size)
+{
+	struct sk_buff *skb;
+
+	skb = alloc_skb(REPLY_HEADROOM + DGFS_READ_REPLY_HDR_LEN, GFP_KERNEL);
+	if (!skb)
+		return NULL;
+	skb_reserve(skb, REPLY_HEADROOM);
+	skb_set_inner_network_header(skb, 0);
+	reply_header(rp, skb_put(skb, DGFS_READ_REPLY_HDR_LEN), status, offset,
+		     total, size);
 	return skb;
 }
 
-void dgfs_reply_add_page(struct sk_buff *skb, struct page *page,
-			 unsigned int off, unsigned int len)
+static bool reply_has_room(struct sock *sk)
 {
-	get_page(page);		/* the skb's own reference: no copy */
-	skb_fill_page_desc(skb, skb_shinfo(skb)->nr_frags, page, off, len);
-	skb->len += len;
-	skb->data_len += len;
-	skb->truesize += len;
-	/* The pages belong to the page cache: whoever would write into
-	 * them (checksumming in place, say) must copy first.
-	 */
-	skb_shinfo(skb)->flags |= SKBFL_SHARED_FRAG;
+	return sk_wmem_alloc_get(sk) <= READ_ONCE(sk->sk_sndbuf);
 }
 
-void dgfs_reply_xmit(struct dgfs_reply *rp, struct sk_buff *skb)
+/* Sends and consumes @skb, which carries @segs datagrams. */
+static void reply_xmit(struct dgfs_reply *rp, struct sk_buff *skb,
+		       unsigned int segs)
 {
 	struct sock *sk = rp->sk;
 
-	/* Back-pressure: a worker, never the packet path, waits for room. */
-	if (sk_wmem_alloc_get(sk) > READ_ONCE(sk->sk_sndbuf) &&
-	    !wait_event_timeout(*sk_sleep(sk),
-				sk_wmem_alloc_get(sk) <= READ_ONCE(sk->sk_sndbuf),
-				REPLY_WMEM_WAIT)) {
+	/*
+	 * Back-pressure: a worker, never the packet path, waits for room.
+	 * Interruptibly, since that is the only sleep the socket's write
+	 * space callback wakes (once half the send buffer is free); a worker
+	 * gets no signals, but a timeout or a signal drops the datagrams.
+	 */
+	if (!reply_has_room(sk) &&
+	    wait_event_interruptible_timeout(*sk_sleep(sk), reply_has_room(sk),
+					     REPLY_WMEM_WAIT) <= 0) {
 		kfree_skb(skb);
-		dgfs_count(rp->dn, DGFS_C_SEND_ERRORS);
+		dgfs_count_add(rp->dn, DGFS_C_SEND_ERRORS, segs);
 		return;
 	}
 	skb_set_owner_w(skb, sk);
@@ -313,15 +421,172 @@ void dgfs_reply_xmit(struct dgfs_reply *rp, struct sk_buff *skb)
 				     ip6_dst_hoplimit(rp->dst), 0,
 				     rp->fl6.fl6_sport, rp->fl6.fl6_dport,
 				     false);
-	dgfs_count(rp->dn, DGFS_C_DATAGRAMS);
+	dgfs_count_add(rp->dn, DGFS_C_DATAGRAMS, segs);
+}
+
+/* Can the skb being filled take one more datagram, of @len bytes? Every
+ * datagram of a GSO skb but the last must be gso_size long, and so must
+ * be every piece but the last.
+ */
+static bool reply_room(const struct dgfs_reply *rp, u32 len)
+{
+	return rp->last_len == rp->max_payload &&
+	       rp->segs < UDP_MAX_SEGMENTS &&
+	       rp->skb->len + DGFS_READ_REPLY_HDR_LEN + len <= REPLY_GSO_MAX_LEN &&
+	       (rp->piece_segs < rp->per_piece || rp->pieces);
+}
+
+static void reply_drop_hdrs(struct dgfs_reply *rp)
+{
+	/* The allocation's reference: each header's fragment has its own. */
+	if (rp->hdrs)
+		skb_free_frag(rp->hdrs);
+	rp->hdrs = NULL;
+}
+
+static void *reply_alloc_hdrs(const struct dgfs_reply *rp)
+{
+	return netdev_alloc_frag(rp->per_piece * DGFS_READ_REPLY_HDR_LEN);
+}
+
+/* Starts the skb's next piece: a member of its frag_list, with memory for
+ * its headers. A member without fragments would be invalid, so nothing
+ * is linked unless both can be had.
+ */
+static bool reply_new_piece(struct dgfs_reply *rp)
+{
+	struct sk_buff *member;
+	void *hdrs;
+
+	hdrs = reply_alloc_hdrs(rp);
+	if (!hdrs)
+		return false;
+	member = alloc_skb(0, GFP_KERNEL);
+	if (!member) {
+		skb_free_frag(hdrs);
+		return false;
+	}
+	if (rp->piece == rp->skb)
+		skb_shinfo(rp->skb)->frag_list = member;
+	else
+		rp->piece->next = member;
+	rp->skb->truesize += member->truesize;
+	rp->piece = member;
+	rp->piece_segs = 0;
+	reply_drop_hdrs(rp);
+	rp->hdrs = hdrs;
+	rp->nr_hdrs = 0;
+	return true;
+}
+
+/* Attaches @len bytes of @page at @off to the current piece (a reference,
+ * no copy); the skb's own length counts its frag_list's too.
+ */
+static void reply_add_frag(struct dgfs_reply *rp, struct page *page,
+			   unsigned int off, unsigned int len)
+{
+	struct sk_buff *piece = rp->piece;
+
+	get_page(page);
+	skb_fill_page_desc(piece, skb_shinfo(piece)->nr_frags, page, off, len);
+	piece->len += len;
+	piece->data_len += len;
+	piece->truesize += len;
+	if (piece != rp->skb) {
+		rp->skb->len += len;
+		rp->skb->data_len += len;
+		rp->skb->truesize += len;
+	}
+}
+
+int dgfs_reply_datagram(struct dgfs_reply *rp, u64 offset, u32 len,
+			u32 total, u64 size)
+{
+	struct dgfs_read_reply *hdr;
+
+	if (rp->skb && !reply_room(rp, len))
+		dgfs_reply_flush(rp);
+	rp->last_len = 0;
+	/* Without memory for a piece or its headers, the datagram starts an
+	 * skb of its own, which needs neither.
+	 */
+	if (rp->skb && rp->piece_segs == rp->per_piece && !reply_new_piece(rp))
+		dgfs_reply_flush(rp);
+	/* The skb's own piece: its second datagram needs the memory. */
+	if (rp->skb && !rp->hdrs) {
+		rp->hdrs = reply_alloc_hdrs(rp);
+		rp->nr_hdrs = 0;
+		if (!rp->hdrs)
+			dgfs_reply_flush(rp);
+	}
+	if (!rp->skb) {
+		rp->skb = reply_alloc(rp, DGFS_STATUS_OK, offset, total, size);
+		rp->piece = rp->skb;
+		rp->segs = 1;
+		rp->piece_segs = 1;
+		return rp->skb ? 0 : -ENOMEM;
+	}
+
+	hdr = rp->hdrs + rp->nr_hdrs++ * DGFS_READ_REPLY_HDR_LEN;
+	reply_header(rp, hdr, DGFS_STATUS_OK, offset, total, size);
+	/* Headers are 32-byte aligned: none straddles a page. */
+	reply_add_frag(rp, virt_to_page(hdr), offset_in_page(hdr),
+		       DGFS_READ_REPLY_HDR_LEN);
+	rp->segs++;
+	rp->piece_segs++;
+	return 0;
+}
+
+void dgfs_reply_add_page(struct dgfs_reply *rp, struct page *page,
+			 unsigned int off, unsigned int len)
+{
+	reply_add_frag(rp, page, off, len);
+	rp->last_len += len;
+	/* The pages belong to the page cache: whoever would write into
+	 * them (checksumming in place, say) must copy first.
+	 */
+	skb_shinfo(rp->piece)->flags |= SKBFL_SHARED_FRAG;
+	skb_shinfo(rp->skb)->flags |= SKBFL_SHARED_FRAG;
+}
+
+void dgfs_reply_flush(struct dgfs_reply *rp)
+{
+	struct sk_buff *skb = rp->skb;
+	unsigned int segs = rp->segs;
+
+	if (!skb)
+		return;
+	rp->skb = NULL;
+	reply_drop_hdrs(rp);
+	if (segs > 1) {
+		/*
+		 * A UDP GSO skb, as a UDP_SEGMENT sendmsg() makes: the device,
+		 * or the stack before it if the device cannot, cuts the
+		 * payload into gso_size pieces (the last may be shorter),
+		 * each one datagram with its own header, and sets each one's
+		 * UDP length and checksum. The checksum must start at the UDP
+		 * header, which udp_tunnel{,6}_xmit_skb() will push in front
+		 * of the data; they leave the pseudo-header sum in it for GSO.
+		 */
+		skb_shinfo(skb)->gso_type = SKB_GSO_UDP_L4;
+		skb_shinfo(skb)->gso_size = DGFS_READ_REPLY_HDR_LEN +
+					    rp->max_payload;
+		skb_shinfo(skb)->gso_segs = segs;
+		skb->ip_summed = CHECKSUM_PARTIAL;
+		skb->csum_start = skb_headroom(skb) - sizeof(struct udphdr);
+		skb->csum_offset = offsetof(struct udphdr, check);
+	}
+	reply_xmit(rp, skb, segs);
 }
 
 void dgfs_reply_status(struct dgfs_reply *rp, u16 status, u64 size)
 {
-	struct sk_buff *skb = dgfs_reply_alloc(rp, status, 0, 0, size);
+	struct sk_buff *skb;
 
+	dgfs_reply_flush(rp);
+	skb = reply_alloc(rp, status, 0, 0, size);
 	if (skb)
-		dgfs_reply_xmit(rp, skb);
+		reply_xmit(rp, skb, 1);
 	else
 		dgfs_count(rp->dn, DGFS_C_SEND_ERRORS);
 }

@@ -17,6 +17,7 @@
 #include <linux/workqueue.h>
 
 #include "dgfs.h"
+#include "reply.h"
 #include <dgfs_kfuncs.h>
 
 #define DGFS_RING_SLOTS 512	/* a power of two */
@@ -26,6 +27,7 @@ struct dgfs_ring {
 	u32 tail ____cacheline_aligned_in_smp;	/* written by the consumer */
 	struct work_struct work;
 	struct dgfs_net *dn;
+	struct dgfs_routes routes;	/* the consumer's alone */
 	struct dgfs_xdp_req slot[DGFS_RING_SLOTS];
 };
 
@@ -85,7 +87,7 @@ static void dgfs_ring_drain(struct work_struct *work)
 		r = ring->slot[tail & (DGFS_RING_SLOTS - 1)];
 		/* The slot is ours to reuse as soon as it is copied. */
 		smp_store_release(&ring->tail, ++tail);
-		dgfs_serve(ring->dn, &r);
+		dgfs_serve(ring->dn, &r, &ring->routes);
 		if (!(++done % 32))
 			cond_resched();
 	}
@@ -125,6 +127,7 @@ void dgfs_net_rings_uninit(struct dgfs_net *dn)
 		if (!dn->rings[cpu])
 			continue;
 		cancel_work_sync(&dn->rings[cpu]->work);
+		dgfs_routes_flush(&dn->rings[cpu]->routes);
 		kvfree(dn->rings[cpu]);
 	}
 	kfree(dn->rings);

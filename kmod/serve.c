@@ -107,40 +107,35 @@ static int send_range(struct dgfs_reply *rp, struct dgfs_chunk *chunk,
 	struct folio *cur = NULL;
 	int ret = 0;
 
-	while (*pos < end) {
+	while (*pos < end && !ret) {
 		u32 len = min_t(u64, end - *pos, rp->max_payload);
-		u64 at = *pos, stop = at + len;
-		struct sk_buff *skb = NULL;
+		u64 stop = *pos + len;
+		bool started = false;
 
-		while (at < stop) {
-			unsigned int off = offset_in_page(at);
-			unsigned int n = min_t(u64, stop - at, PAGE_SIZE - off);
+		while (*pos < stop) {
+			unsigned int off = offset_in_page(*pos);
+			unsigned int n = min_t(u64, stop - *pos, PAGE_SIZE - off);
 			struct page *page;
 
-			page = page_at(chunk->file, at, may_block, &cur, &ret);
+			page = page_at(chunk->file, *pos, may_block, &cur, &ret);
 			if (!page)
 				break;
-			if (!skb) {
-				skb = dgfs_reply_alloc(rp, DGFS_STATUS_OK, *pos,
-						       total, chunk->size);
-				if (!skb) {
-					ret = -ENOMEM;
+			/* No header before there is a byte to carry. */
+			if (!started) {
+				ret = dgfs_reply_datagram(rp, *pos, len, total,
+							  chunk->size);
+				if (ret)
 					break;
-				}
+				started = true;
 			}
-			dgfs_reply_add_page(skb, page, off, n);
-			at += n;
+			dgfs_reply_add_page(rp, page, off, n);
+			*pos += n;
 		}
-		/* Whatever made it into this datagram goes: a shorter
-		 * datagram is fine, clients take any size at any offset.
-		 */
-		if (skb) {
-			dgfs_reply_xmit(rp, skb);
-			*pos = at;
-		}
-		if (ret)
-			break;
 	}
+	/* Whatever made it into the last datagram goes too: a shorter
+	 * datagram is fine, clients take any size at any offset.
+	 */
+	dgfs_reply_flush(rp);
 	if (cur)
 		folio_put(cur);
 	return ret;
@@ -154,7 +149,7 @@ static void slow_read_work(struct work_struct *work)
 	u64 start = slow->pos;
 	int ret;
 
-	ret = dgfs_reply_begin(dn, &slow->r, &rp);
+	ret = dgfs_reply_begin(dn, &slow->r, NULL, &rp);
 	if (!ret) {
 		ret = send_range(&rp, slow->chunk, &slow->pos, slow->end,
 				 slow->end - be64_to_cpu(slow->r.req.offset),
@@ -199,7 +194,8 @@ full:
 	return false;
 }
 
-void dgfs_serve(struct dgfs_net *dn, const struct dgfs_xdp_req *r)
+void dgfs_serve(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
+		struct dgfs_routes *routes)
 {
 	u64 offset = be64_to_cpu(r->req.offset), pos, end;
 	struct dgfs_chunk *chunk;
@@ -209,7 +205,7 @@ void dgfs_serve(struct dgfs_net *dn, const struct dgfs_xdp_req *r)
 	int ret;
 
 	dgfs_count(dn, DGFS_C_REQUESTS);
-	if (dgfs_reply_begin(dn, r, &rp))
+	if (dgfs_reply_begin(dn, r, routes, &rp))
 		return;
 
 	rcu_read_lock();
