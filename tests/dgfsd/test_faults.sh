@@ -109,6 +109,28 @@ check "the download completes" wait "$dl"
 check "... with the version it started with" cmp -s "$T/v1" "$T/race.out"
 check "after it, no chunk of either version is left behind" store_consistent
 
+# ---- chunks uploaded and never committed --------------------------------
+# PUT /chunks without the commit (a client that died between the two): the
+# collector removes them once --orphan-ttl old; committed chunks stay.
+dgfsd_stop
+dgfsd_start --orphan-ttl 2 || { fail "dgfsd starts with --orphan-ttl 2"; finish; }
+head -c 300000 /dev/urandom >"$T/lone"
+head -c 300000 /dev/urandom >"$T/kept"
+lone=$(sha256sum "$T/lone" | cut -c1-64) kept=$(sha256sum "$T/kept" | cut -c1-64)
+same "PUT /chunks of a chunk nobody commits" "$(n curl -s -o /dev/null -w '%{http_code}' \
+	-T "$T/lone" "$URL/chunks/$lone")" 201
+same "PUT /chunks of a chunk that gets committed" "$(n curl -s -o /dev/null -w '%{http_code}' \
+	-T "$T/kept" "$URL/chunks/$kept")" 201
+same "commit a file of the second" "$(n curl -s -o /dev/null -w '%{http_code}' -X POST \
+	-d "{\"chunks\":[\"$kept\"]}" "$URL/files/kept?commit")" 201
+sleep 4
+check "the uncommitted chunk is gone after its TTL" test ! -e "$STATE/chunks/$lone"
+check "the committed one stays" test -e "$STATE/chunks/$kept"
+check "dgfsd logged the collection" grep -q "removed 1 uncommitted chunk" "$T/dgfsd.log"
+same "a late commit of the collected chunk gets 409" "$(n curl -s -o /dev/null -w '%{http_code}' \
+	-X POST -d "{\"chunks\":[\"$lone\"]}" "$URL/files/late?commit")" 409
+check "store consistent after collecting" store_consistent
+
 # ---- a store that fills up ---------------------------------------------
 dgfsd_stop
 mkdir -p "$T/small"

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dgfsd.h"
@@ -429,6 +430,48 @@ int chunkstore_delete_file(struct chunkstore *cs, const char *path)
 	return ret;
 }
 
+/* ---- collecting chunks nobody committed ---- */
+
+int chunkstore_collect(struct chunkstore *cs, unsigned int min_age)
+{
+	struct dirent *de;
+	time_t now = time(NULL);
+	int removed = 0, fd;
+	DIR *dir;
+
+	/* Not dup(): that would share (and leave at the end) dir_fd's offset. */
+	fd = openat(cs->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || !(dir = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	while ((de = readdir(dir))) {
+		uint8_t id[DGFS_CHUNK_ID_LEN];
+		struct stat st;
+
+		if (strlen(de->d_name) != 2 * DGFS_CHUNK_ID_LEN ||
+		    dgfs_hex_decode(de->d_name, id, sizeof(id)))
+			continue;
+		/*
+		 * Decided and done under the store lock: a commit or a pin
+		 * that comes first keeps the chunk, one that comes after
+		 * finds it gone (a commit then answers 409 and the client
+		 * uploads it again).
+		 */
+		pthread_mutex_lock(&cs->lock);
+		if (!pin_find(cs, id) && unreferenced(cs, id) &&
+		    !fstatat(cs->dir_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) &&
+		    st.st_mtime + (time_t)min_age <= now) {
+			remove_chunk(cs, id);
+			removed++;
+		}
+		pthread_mutex_unlock(&cs->lock);
+	}
+	closedir(dir);
+	return removed;
+}
+
 /* ---- start-up reconciliation ---- */
 
 struct reconcile {
@@ -488,7 +531,8 @@ int chunkstore_reconcile(struct chunkstore *cs)
 	DIR *dir;
 	int fd;
 
-	fd = dup(cs->dir_fd);
+	/* Not dup(): that would share (and leave at the end) dir_fd's offset. */
+	fd = openat(cs->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || !(dir = fdopendir(fd))) {
 		if (fd >= 0)
 			close(fd);

@@ -45,6 +45,7 @@ struct dgfsd_config {
 	uint16_t udp_port;
 	char public_host[256];		/* fast-path host in manifests; "" = auto */
 	uint32_t token_ttl;
+	uint32_t orphan_ttl;		/* uncommitted chunks live this long */
 	uint64_t max_file_size;
 	unsigned int max_uploads;
 	unsigned int max_connections;
@@ -113,6 +114,13 @@ int chunkstore_delete_file(struct chunkstore *cs, const char *path);
  */
 int chunkstore_reconcile(struct chunkstore *cs);
 
+/*
+ * Removes chunk files that no file references and nobody pins, last
+ * changed at least @min_age seconds ago: chunks uploaded with PUT /chunks
+ * and never committed. Returns how many, or -errno.
+ */
+int chunkstore_collect(struct chunkstore *cs, unsigned int min_age);
+
 /* ---- upload.c ---- */
 
 struct dgfsd;
@@ -172,6 +180,12 @@ struct dgfsd {
 	pthread_t *worker_tids;
 	unsigned int nworkers;
 	atomic_uint uploads;
+	/* The collector of uncommitted chunks. */
+	pthread_t collector;
+	bool collector_started;
+	pthread_mutex_t stop_lock;
+	pthread_cond_t stop_cond;
+	bool stopping;
 };
 
 int state_load_key(const char *state_dir, uint8_t key[DGFS_AUTH_KEY_LEN], bool *created);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -49,6 +50,7 @@ enum opt_id {
 	O_UDP_THREADS,
 	O_KMOD,
 	O_NO_AUTH,
+	O_ORPHAN_TTL,
 };
 
 static const struct option long_opts[] = {
@@ -66,6 +68,7 @@ static const struct option long_opts[] = {
 	{ "udp-threads",	required_argument,	NULL, O_UDP_THREADS },
 	{ "kmod",		required_argument,	NULL, O_KMOD },
 	{ "no-auth",		no_argument,		NULL, O_NO_AUTH },
+	{ "orphan-ttl",		required_argument,	NULL, O_ORPHAN_TTL },
 	{ "verbose",		no_argument,		NULL, O_VERBOSE },
 	{ "help",		no_argument,		NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -93,6 +96,8 @@ static void usage(FILE *f)
 		"      --udp-threads N       UDP tier workers when dgfs.ko is absent (default 2)\n"
 		"      --kmod auto|off|require  use dgfs.ko (default auto: when loaded)\n"
 		"      --no-auth             fast path without tokens (tests only)\n"
+		"      --orphan-ttl SECONDS  chunks uploaded with PUT /chunks and not committed\n"
+		"                            into a file are removed after this (default 3600)\n"
 		"  -v, --verbose             log more\n",
 		DEFAULT_CONFIG, DEFAULT_STATE_DIR, DGFS_DEFAULT_PORT);
 }
@@ -204,6 +209,11 @@ static int apply(struct dgfsd_config *cfg, int id, const char *name, const char 
 		return 0;
 	case O_NO_AUTH:
 		cfg->auth = false;
+		return 0;
+	case O_ORPHAN_TTL:
+		if (parse_num(name, v, 1, 30 * 86400, &n))
+			return -1;
+		cfg->orphan_ttl = (uint32_t)n;
 		return 0;
 	case O_VERBOSE:
 		cfg->verbose = true;
@@ -334,6 +344,7 @@ static void defaults(struct dgfsd_config *cfg)
 	cfg->udp_threads = 2;
 	cfg->kmod = DGFSD_KMOD_AUTO;
 	cfg->auth = true;
+	cfg->orphan_ttl = 3600;
 }
 
 static int make_dir(const char *path)
@@ -450,6 +461,51 @@ static int start_udp_tier(struct dgfsd *d)
 	return 0;
 }
 
+/*
+ * Chunks a client uploaded for a commit that never came: looked for every
+ * ttl/4 (at most a minute), removed once they are ttl old.
+ */
+static void *collector_run(void *arg)
+{
+	struct dgfsd *d = arg;
+	unsigned int every = d->cfg.orphan_ttl / 4;
+	struct timespec until;
+	int n;
+
+	if (!every)
+		every = 1;
+	if (every > 60)
+		every = 60;
+	pthread_mutex_lock(&d->stop_lock);
+	while (!d->stopping) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += every;
+		pthread_cond_timedwait(&d->stop_cond, &d->stop_lock, &until);
+		if (d->stopping)
+			break;
+		pthread_mutex_unlock(&d->stop_lock);
+		n = chunkstore_collect(d->cs, d->cfg.orphan_ttl);
+		if (n > 0)
+			fprintf(stderr, "dgfsd: removed %d uncommitted chunk%s older than %u s\n",
+				n, n == 1 ? "" : "s", d->cfg.orphan_ttl);
+		pthread_mutex_lock(&d->stop_lock);
+	}
+	pthread_mutex_unlock(&d->stop_lock);
+	return NULL;
+}
+
+static void stop_collector(struct dgfsd *d)
+{
+	if (!d->collector_started)
+		return;
+	pthread_mutex_lock(&d->stop_lock);
+	d->stopping = true;
+	pthread_cond_signal(&d->stop_cond);
+	pthread_mutex_unlock(&d->stop_lock);
+	pthread_join(d->collector, NULL);
+	d->collector_started = false;
+}
+
 static void stop_udp_tier(struct dgfsd *d)
 {
 	unsigned int i;
@@ -517,6 +573,13 @@ int main(int argc, char **argv)
 		goto out;
 	if (!d.kmod && start_udp_tier(&d))
 		goto out;
+	pthread_mutex_init(&d.stop_lock, NULL);
+	pthread_cond_init(&d.stop_cond, NULL);
+	if (pthread_create(&d.collector, NULL, collector_run, &d)) {
+		bad("cannot start the collector thread");
+		goto out;
+	}
+	d.collector_started = true;
 	if (http_start(&d))
 		goto out;
 	fprintf(stderr, "dgfsd: serving %s: HTTP on %s%s%u, fast path on UDP %u by %s\n",
@@ -532,6 +595,7 @@ int main(int argc, char **argv)
 	ret = 0;
 out:
 	http_stop(&d);
+	stop_collector(&d);
 	stop_udp_tier(&d);
 	chunkstore_close(d.cs);
 	kmod_close(d.kmod);
