@@ -148,6 +148,9 @@ unsigned int upload_commit_list(struct dgfsd *d, const char *path, const char *c
 				struct meta_file *f, struct meta_idlist *missing, bool *replaced,
 				const char **why);
 
+/* The HTTP status (507, 503, 500) and its reason for a store or metadata error. */
+unsigned int dgfsd_errno_status(int err, const char **why);
+
 /* libmagic's guess at a MIME type from the first bytes. */
 void dgfsd_guess_type(const void *data, size_t len, char *out, size_t outlen);
 

@@ -137,11 +137,15 @@ static enum MHD_Result send_error(struct MHD_Connection *c, struct request *r,
 	return send_json(c, r, status, json_pack("{s:s}", "error", msg));
 }
 
+static struct MHD_Response *empty_response(void)
+{
+	return MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+}
+
 static enum MHD_Result send_empty(struct MHD_Connection *c, struct request *r,
 				  unsigned int status)
 {
-	return queue(c, r, status,
-		     MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT));
+	return queue(c, r, status, empty_response());
 }
 
 /* ---- the connection's addresses ---- */
@@ -263,7 +267,7 @@ static struct MHD_Response *range_response(struct dgfsd *d, struct meta_file *f,
 
 	*again = false;
 	if (!len)
-		return MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		return empty_response();
 	i = chunk_at(f->chunks, f->nchunks, first);
 	if (first + len <= f->chunks[i].offset + f->chunks[i].size) {
 		/*
@@ -341,8 +345,7 @@ static enum MHD_Result get_file(struct dgfsd *d, struct MHD_Connection *c, struc
 		inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						  MHD_HTTP_HEADER_IF_NONE_MATCH);
 		if (inm && dgfsd_etag_matches(inm, f.etag)) {
-			resp = MHD_create_response_from_buffer(0, (void *)"",
-							       MHD_RESPMEM_PERSISTENT);
+			resp = empty_response();
 			if (resp)
 				file_headers(resp, &f);
 			meta_file_release(&f);
@@ -353,8 +356,7 @@ static enum MHD_Result get_file(struct dgfsd *d, struct MHD_Connection *c, struc
 		if (rr == DGFSD_RANGE_UNSATISFIABLE) {
 			snprintf(cr, sizeof(cr), "bytes */%" PRIu64, f.size);
 			meta_file_release(&f);
-			resp = MHD_create_response_from_buffer(0, (void *)"",
-							       MHD_RESPMEM_PERSISTENT);
+			resp = empty_response();
 			if (resp)
 				MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
 			return queue(c, r, 416, resp);
@@ -707,9 +709,9 @@ static enum MHD_Result put_chunk(struct dgfsd *d, struct MHD_Connection *c, stru
 	ret = chunkstore_put(d->cs, r->id, data, (uint32_t)len, &created);
 	free(plain);
 	if (ret) {
-		why = ret == -ENOSPC || ret == -EDQUOT ? "the store is full" :
-							  "cannot write to the store";
-		return send_error(c, r, ret == -ENOSPC || ret == -EDQUOT ? 507 : 500, "%s", why);
+		unsigned int status = dgfsd_errno_status(ret, &why);
+
+		return send_error(c, r, status, "%s", why);
 	}
 	/* Kept until committed into a file, or collected at the next start. */
 	chunkstore_unpin(d->cs, r->id, false);

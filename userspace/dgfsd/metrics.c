@@ -103,21 +103,9 @@ static void kmod_stat(const char *name, uint64_t value, void *arg)
 
 static void udp_tier(struct page *p, struct dgfsd *d)
 {
-	struct {
-#define X(name, desc) uint64_t name;
-		USERD_COUNTER_TABLE(X)
-#undef X
-	} sum;
-	unsigned int i;
+	struct userd_counter_sum sum;
 
-	memset(&sum, 0, sizeof(sum));
-	for (i = 0; i < d->nworkers; i++) {
-		const struct userd_counters *c = userd_worker_counters(d->workers[i]);
-
-#define X(name, desc) sum.name += atomic_load_explicit(&c->name, memory_order_relaxed);
-		USERD_COUNTER_TABLE(X)
-#undef X
-	}
+	userd_counters_sum(d->workers, d->nworkers, &sum);
 #define X(name, desc) counter(p, "dgfsd_udp_" #name, desc, sum.name);
 	USERD_COUNTER_TABLE(X)
 #undef X

@@ -44,7 +44,7 @@ struct upload {
 	bool committed;
 };
 
-static unsigned int errno_status(int err, const char **why)
+unsigned int dgfsd_errno_status(int err, const char **why)
 {
 	switch (err) {
 	case -ENOSPC:
@@ -126,11 +126,11 @@ static unsigned int flush_chunk(struct upload *u)
 	dgfs_sha256(id, u->buf, u->buf_len);
 	ret = chunkstore_put(u->d->cs, id, u->buf, u->buf_len, &created);
 	if (ret)
-		return errno_status(ret, &u->why);
+		return dgfsd_errno_status(ret, &u->why);
 	ret = add_chunk(u, id, u->buf_len, created);
 	if (ret) {
 		chunkstore_unpin(u->d->cs, id, created);
-		return errno_status(ret, &u->why);
+		return dgfsd_errno_status(ret, &u->why);
 	}
 	if (created) {
 		u->new_chunks++;
@@ -196,8 +196,7 @@ unsigned int upload_finish(struct upload *u, struct meta_file *f, uint32_t *new_
 	ret = chunkstore_commit(u->d->cs, f, &replaced);
 	f->chunks = NULL;
 	if (ret) {
-		*why = ret == -ENOSPC ? "the store is full" : "cannot commit the file's metadata";
-		return u->error = ret == -ENOSPC ? 507 : 500;
+		return u->error = dgfsd_errno_status(ret, why);
 	}
 	u->committed = true;
 	*new_chunks = u->new_chunks;
@@ -321,8 +320,7 @@ unsigned int upload_commit_list(struct dgfsd *d, const char *path, const char *c
 	ret = chunkstore_commit(d->cs, f, replaced);
 	f->chunks = NULL;
 	if (ret) {
-		*why = ret == -ENOSPC ? "the store is full" : "cannot commit the file's metadata";
-		status = ret == -ENOSPC ? 507 : 500;
+		status = dgfsd_errno_status(ret, why);
 		goto out;
 	}
 	status = *replaced ? 200 : 201;

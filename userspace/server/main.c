@@ -204,21 +204,9 @@ static int bind_address(const struct options *o, struct userd_config *cfg)
 
 static void print_counters(struct userd_worker **workers, unsigned int n)
 {
-	struct {
-#define X(name, desc) uint64_t name;
-		USERD_COUNTER_TABLE(X)
-#undef X
-	} sum;
-	unsigned int i;
+	struct userd_counter_sum sum;
 
-	memset(&sum, 0, sizeof(sum));
-	for (i = 0; i < n; i++) {
-		const struct userd_counters *c = userd_worker_counters(workers[i]);
-
-#define X(name, desc) sum.name += atomic_load_explicit(&c->name, memory_order_relaxed);
-		USERD_COUNTER_TABLE(X)
-#undef X
-	}
+	userd_counters_sum(workers, n, &sum);
 	/* One "name value" line each, like `dgfsctl stats`, for scripts. */
 	printf("dgfs-userd counters:\n");
 #define X(name, desc) printf("%s %llu\n", #name, (unsigned long long)sum.name);

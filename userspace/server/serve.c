@@ -724,3 +724,18 @@ void *userd_worker_run(void *arg)
 	}
 	return NULL;
 }
+
+void userd_counters_sum(struct userd_worker *const *workers, unsigned int n,
+			struct userd_counter_sum *sum)
+{
+	unsigned int i;
+
+	memset(sum, 0, sizeof(*sum));
+	for (i = 0; i < n; i++) {
+		const struct userd_counters *c = userd_worker_counters(workers[i]);
+
+#define X(name, desc) sum->name += atomic_load_explicit(&c->name, memory_order_relaxed);
+		USERD_COUNTER_TABLE(X)
+#undef X
+	}
+}

@@ -91,4 +91,13 @@ void userd_worker_destroy(struct userd_worker *w);	/* NULL is fine */
 void *userd_worker_run(void *arg);
 const struct userd_counters *userd_worker_counters(const struct userd_worker *w);
 
+/* The workers' counters added up (each worker is its counters' only writer). */
+struct userd_counter_sum {
+#define X(name, desc) uint64_t name;
+	USERD_COUNTER_TABLE(X)
+#undef X
+};
+void userd_counters_sum(struct userd_worker *const *workers, unsigned int n,
+			struct userd_counter_sum *sum);
+
 #endif /* DGFS_USERD_H */
