@@ -135,6 +135,7 @@ run: all
 # Numbers, not a test: the kernel fast path against dgfs-userd, in the VM.
 bench-fast: all
 	tests/vm/vm.sh --out $(BUILD)/bench tests/vm/bench_fast.sh
+	tests/vm/bench_remote.sh
 
 # Numbers, not a test: dgfsd's HTTP and UDP tier against curl and aria2c, on the host.
 bench-dgfsd: all

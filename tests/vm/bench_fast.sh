@@ -77,21 +77,5 @@ EOF
 	run userspace-1m 7879 1048576
 } >/tmp/bench.json
 
-python3 - /tmp/bench.json <<'EOF'
-import json, sys
-r = {x["name"]: x for x in map(json.loads, open(sys.argv[1]))}
-print("%-14s %10s %10s %10s %14s" % ("run", "req/s", "MB/s", "p99 us", "CPU s per GB"))
-for n in ("kernel-4k", "userspace-4k", "kernel-1m", "userspace-1m"):
-    x = r[n]
-    print("%-14s %10.0f %10.1f %10.0f %14.2f" % (n, x["req_per_s"], x["mb_per_s"], x["p99_us"], x["cpu_s_per_gb"]))
-k, u = r["kernel-4k"], r["userspace-4k"]
-print("4 KiB random: kernel/userspace req/s = %.2fx" % (k["req_per_s"] / u["req_per_s"] if u["req_per_s"] else float("inf")))
-k, u = r["kernel-1m"], r["userspace-1m"]
-print("1 MiB: kernel/userspace CPU per GB = %.2fx, MB/s = %.2fx" % (
-    k["cpu_s_per_gb"] / u["cpu_s_per_gb"] if u["cpu_s_per_gb"] else float("nan"),
-    k["mb_per_s"] / u["mb_per_s"] if u["mb_per_s"] else float("inf")))
-for x in r.values():
-    if x.get("errors") or x.get("timeouts"):
-        print("note: %s had %s errors, %s timeouts" % (x["name"], x.get("errors"), x.get("timeouts")))
-EOF
+python3 tests/vm/bench_report.py /tmp/bench.json
 cp /tmp/bench.json "${DGFS_OUT:-/tmp}/bench.json" 2>/dev/null || true

@@ -5,17 +5,19 @@
 set -euo pipefail
 
 usage() {
-	echo "usage: $0 [--interactive] [--net] [--out DIR] SCRIPT [SCRIPT...]" >&2
+	echo "usage: $0 [--interactive] [--net] [--tap NETNS/IFNAME] [--smp N] [--out DIR] SCRIPT [SCRIPT...]" >&2
 	exit 2
 }
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-interactive=0 net=0 out=$repo/build/vm-run/last
+interactive=0 net=0 tap= smp=2 out=$repo/build/vm-run/last
 while [ $# -gt 0 ]; do
 	case $1 in
 	--interactive) interactive=1 ;;
 	--net) net=1 ;;
 	--out) [ $# -ge 2 ] || usage; out=$2; shift ;;
+	--tap) [ $# -ge 2 ] && [[ $2 == ?*/?* ]] || usage; tap=$2; shift ;;
+	--smp) [ $# -ge 2 ] && [[ $2 =~ ^[1-9]$ ]] || usage; smp=$2; shift ;;
 	-*) usage ;;
 	*) break ;;
 	esac
@@ -68,7 +70,7 @@ trap 'rm -f "$disk"' EXIT
 truncate -s 1G "$disk"
 mkfs.ext4 -q -F "$disk"
 
-qemu=(qemu-system-x86_64 -nographic -no-reboot -m 2048 -smp 2
+qemu=(qemu-system-x86_64 -nographic -no-reboot -m 2048 -smp "$smp"
 	-bios qboot.rom -kernel "$vmlinux" -initrd "$rd"
 	-append "console=ttyS0 quiet panic=-1 dgfs_repo=$repo dgfs_net=$net dgfs_interactive=$interactive"
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
@@ -77,8 +79,16 @@ qemu=(qemu-system-x86_64 -nographic -no-reboot -m 2048 -smp 2
 if [ $net = 1 ]; then
 	qemu+=(-netdev "user,id=n0,hostfwd=udp:127.0.0.1:${DGFS_UDP_PORT:-7878}-:7878,hostfwd=tcp:127.0.0.1:${DGFS_HTTP_PORT:-8080}-:8080"
 		-device "virtio-net-pci,netdev=n0")
-else
+elif [ -z "$tap" ]; then
 	qemu+=(-nic none)
+fi
+# A NIC on a tap device that the caller made in a network namespace of its
+# own: the guest is then a host on that namespace's link (benchmarks drive
+# it from outside the VM). QEMU opens the tap from inside the namespace.
+if [ -n "$tap" ]; then
+	qemu=(ip netns exec "${tap%%/*}" "${qemu[@]}"
+		-netdev "tap,id=t0,ifname=${tap#*/},script=no,downscript=no"
+		-device "virtio-net-pci,netdev=t0")
 fi
 
 echo "vm: kernel $ver, results in $out"

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# `make bench-fast`, second half: the storage host in the VM, the load
+# generator on the host. The VM's NIC is a tap device in a network namespace
+# of our own (198.18.1.1 host side, 198.18.1.2 guest); tests/vm/
+# bench_remote_guest.sh serves one chunk through the kernel path (7878) and
+# through dgfs-userd (7879), and dgfs-bench runs natively on the host.
+#
+# Why: with the client inside the TCG guest (tests/vm/bench_fast.sh) it
+# takes about half of the guest's CPU, so that benchmark measures client and
+# server together. Here every CPU cycle the guest spends is the server's:
+# req/s is the server's capacity, and server CPU is all the guest's busy
+# time (read from /proc/stat inside it, through tests/vm/cpustat_server.py).
+# A benchmark, not a test: it asserts nothing.
+set -eu
+cd "$(dirname "$0")/../.."
+BUILD=${DGFS_BUILD:-build}
+DURATION=${BENCH_DURATION:-10}
+THREADS=${BENCH_THREADS:-2}
+WINDOW=${BENCH_WINDOW:-32}	# 4 KiB reads in flight per thread
+WINDOW_1M=${BENCH_WINDOW_1M:-4}	# 1 MiB reads: 32 MiB in flight overflows any socket buffer
+SMP=${BENCH_SMP:-1}
+key=000102030405060708090a0b0c0d0e0f	# the same in bench_remote_guest.sh
+ns=dgfs-bench-h tap=dgtap0 guest=198.18.1.2
+out=$(mkdir -p "$BUILD/bench-remote" && cd "$BUILD/bench-remote" && pwd)
+vm=
+cleanup() {
+	touch "$out/done"
+	[[ -z $vm ]] || wait "$vm" || true
+	ip netns del $ns 2>/dev/null || true
+}
+trap cleanup EXIT
+
+rm -f "$out/ready" "$out/done" "$out/bench.json"
+ip netns del $ns 2>/dev/null || true
+ip netns add $ns
+ip -n $ns tuntap add dev $tap mode tap
+ip -n $ns addr add 198.18.1.1/24 dev $tap
+ip -n $ns link set $tap up
+ip -n $ns link set lo up
+
+tests/vm/vm.sh --tap $ns/$tap --smp "$SMP" --out "$out" tests/vm/bench_remote_guest.sh \
+	>"$out/vm.out" 2>&1 &
+vm=$!
+for _ in $(seq 600); do
+	[[ -s $out/ready ]] && break
+	kill -0 $vm 2>/dev/null || { cat "$out/vm.out"; echo "the VM stopped before it was ready"; exit 1; }
+	sleep 0.5
+done
+[[ -s $out/ready ]] || { echo "the VM was not ready within 300 s"; exit 1; }
+id=$(cat "$out/ready")
+
+# The guest's busy CPU seconds so far.
+guest_cpu() {
+	ip netns exec $ns python3 -c '
+import socket, sys
+with socket.create_connection((sys.argv[1], 7801), timeout=10) as s:
+    busy, hz = map(int, s.makefile().readline().split())
+print(busy / hz)' $guest
+}
+
+# run NAME PORT SIZE WINDOW: one bench run; prints one JSON line
+run() {
+	local name=$1 port=$2 size=$3 window=$4 c0 c1 res
+	c0=$(guest_cpu)
+	res=$(ip netns exec $ns "$BUILD/dgfs-bench" -p "$port" --key $key --threads "$THREADS" \
+		--duration "$DURATION" --window "$window" --size "$size" --random --json \
+		$guest "$id" 2>>"$out/bench.log")
+	c1=$(guest_cpu)
+	python3 - "$name" "$res" "$c0" "$c1" <<'PY'
+import json, sys
+name, res, c0, c1 = sys.argv[1], json.loads(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+gb = res["bytes"] / 1e9
+res.update(name=name, server_cpu_s=c1 - c0, cpu_s_per_gb=(c1 - c0) / gb if gb else float("nan"))
+print(json.dumps(res))
+PY
+}
+
+echo "client on the host ($THREADS threads, window $WINDOW for 4 KiB, $WINDOW_1M for 1 MiB)," \
+	"server in the VM ($SMP vCPU), ${DURATION} s runs"
+rm -f "$out/bench.log"
+{
+	run kernel-4k 7878 4096 "$WINDOW"
+	run userspace-4k 7879 4096 "$WINDOW"
+	run kernel-1m 7878 1048576 "$WINDOW_1M"
+	run userspace-1m 7879 1048576 "$WINDOW_1M"
+} >"$out/bench.json"
+python3 tests/vm/bench_report.py "$out/bench.json"
+echo "(dgfs-bench's own lines: $out/bench.log; the guest's counters: $out/bench_remote_guest.log)"
