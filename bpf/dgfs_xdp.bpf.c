@@ -326,6 +326,14 @@ int dgfs_xdp(struct xdp_md *ctx)
 	}
 	fill_origin(ctx, &p, &buf);
 	ret = bpf_dgfs_read_submit(ctx, &buf.r, sizeof(buf.r));
+	if (ret == -EADDRNOTAVAIL) {
+		/* The module moved to another port since this program was
+		 * loaded: this one is somebody else's now.
+		 */
+		if (cnt)
+			cnt->c[DGFS_XDP_OTHER]++;
+		return XDP_PASS;
+	}
 	if (cnt) {
 		if (!ret)
 			cnt->c[DGFS_XDP_SUBMITTED]++;

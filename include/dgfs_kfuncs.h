@@ -50,7 +50,9 @@ DGFS_KFUNC long long bpf_dgfs_chunk_size(struct xdp_md *ctx,
  * find the chunk and send the reply. @req__sz must be
  * sizeof(struct dgfs_xdp_req). Returns 0 when queued (the program then
  * drops the packet: it is consumed), -ENOSPC when this CPU's ring is full
- * (counted by the module), -EINVAL when the request is malformed (counted).
+ * (counted by the module), -EINVAL when the request is malformed (counted),
+ * -EADDRNOTAVAIL when it is not addressed to the module's configured port
+ * (the program was loaded for another one: pass the packet to the stack).
  */
 DGFS_KFUNC int bpf_dgfs_read_submit(struct xdp_md *ctx, const void *req,
 				    unsigned int req__sz);

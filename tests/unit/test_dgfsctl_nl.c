@@ -999,13 +999,35 @@ static void fk_malformed_then_stats(int fd, void *arg)
 	fk_flush(fd, &o);
 }
 
+/* Answer a CONFIG_GET: port 8080, max_read 2M, auth on, key set. */
+static void fk_config_get(int fd, struct fk_req *r, struct fk_out *o)
+{
+	struct nlattr *nest;
+	struct nl_msg *m;
+
+	if (!fk_recv(fd, r)) {
+		fk_bad++;
+		return;
+	}
+	FK_CHECK(fk_genl(r)->cmd == DGFS_CMD_CONFIG_GET && !fk_has_attrs(r));
+	o->port = r->port;
+	m = fk_msg(r, DGFS_CMD_CONFIG_GET, 0);
+	nest = nla_nest_start(m, DGFS_A_CONFIG | NLA_F_NESTED);
+	nla_put_u16(m, DGFS_CONFIG_A_PORT, 8080);
+	nla_put_u32(m, DGFS_CONFIG_A_MAX_READ, 2 << 20);
+	nla_put_u8(m, DGFS_CONFIG_A_AUTH, 1);
+	nla_put_u8(m, DGFS_CONFIG_A_AUTH_KEY_SET, 1);
+	nla_nest_end(m, nest);
+	fk_append_msg(fd, o, m);
+	fk_status(fd, o, r, NLMSG_ERROR, 0, NULL, true, 0);
+	fk_flush(fd, o);
+}
+
 static void fk_config(int fd, void *arg)
 {
 	static struct fk_req r;
 	static struct fk_out o;
 	const uint8_t *want_key = arg;
-	struct nl_msg *m;
-	struct nlattr *nest;
 
 	/* config set port 8080 max_read 2M auth on key ... */
 	if (!fk_recv(fd, &r)) {
@@ -1026,6 +1048,10 @@ static void fk_config(int fd, void *arg)
 		 !memcmp(nla_data(r.nest[DGFS_CONFIG_A_AUTH_KEY]), want_key, DGFS_AUTH_KEY_LEN));
 	FK_CHECK(!r.nest[DGFS_CONFIG_A_AUTH_KEY_SET]);
 	fk_ack(fd, &r);
+	/* A new port or max_read: dgfsctl reads the configuration back for
+	 * the XDP programs (there are none on this host to reload).
+	 */
+	fk_config_get(fd, &r, &o);
 
 	/* config set key random: 16 bytes, nothing else. */
 	if (!fk_recv(fd, &r)) {
@@ -1043,21 +1069,7 @@ static void fk_config(int fd, void *arg)
 	fk_flush(fd, &o);
 
 	/* config show */
-	if (!fk_recv(fd, &r)) {
-		fk_bad++;
-		return;
-	}
-	FK_CHECK(fk_genl(&r)->cmd == DGFS_CMD_CONFIG_GET && !fk_has_attrs(&r));
-	m = fk_msg(&r, DGFS_CMD_CONFIG_GET, 0);
-	nest = nla_nest_start(m, DGFS_A_CONFIG | NLA_F_NESTED);
-	nla_put_u16(m, DGFS_CONFIG_A_PORT, 8080);
-	nla_put_u32(m, DGFS_CONFIG_A_MAX_READ, 2 << 20);
-	nla_put_u8(m, DGFS_CONFIG_A_AUTH, 1);
-	nla_put_u8(m, DGFS_CONFIG_A_AUTH_KEY_SET, 1);
-	nla_nest_end(m, nest);
-	fk_append_msg(fd, &o, m);
-	fk_status(fd, &o, &r, NLMSG_ERROR, 0, NULL, true, 0);
-	fk_flush(fd, &o);
+	fk_config_get(fd, &r, &o);
 }
 
 /* Acks every request until none comes; arg: fail the request number *arg. */

@@ -30,7 +30,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-rm -f "$out/ready" "$out/done" "$out/bench.json"
+rm -f "$out/ready" "$out/done" "$out/bench.json" "$out/perf" "$out/perf.txt" "$out/perf-flat.txt"
+[[ ${BENCH_PERF:-0} != 1 ]] || touch "$out/perf"	# the guest profiles the first run
 ip netns del $ns 2>/dev/null || true
 ip netns add $ns
 ip -n $ns tuntap add dev $tap mode tap

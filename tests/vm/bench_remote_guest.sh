@@ -41,7 +41,20 @@ python3 tests/vm/cpustat_server.py 198.18.1.2 7801 &
 stat=$!
 sleep 1
 
+# BENCH_PERF=1 on the host: profile the first run (kernel path, 4 KiB).
+if [[ -e $DGFS_OUT/perf ]]; then
+	perf record -q -a -g -o /tmp/perf.data -- sleep 12 >/dev/null 2>&1 &
+	perf=$!
+	sleep 3	# perf takes a while to start under TCG
+fi
 echo "$id" >"$DGFS_OUT/ready"
+if [[ -n ${perf:-} ]]; then
+	wait "$perf" || true
+	perf report -i /tmp/perf.data --no-children --percent-limit 0.7 --stdio \
+		>"$DGFS_OUT/perf.txt" 2>&1 || true
+	perf report -i /tmp/perf.data --no-children -g none --percent-limit 0.3 --stdio \
+		>"$DGFS_OUT/perf-flat.txt" 2>&1 || true
+fi
 for _ in $(seq 1200); do
 	[[ -e $DGFS_OUT/done ]] && break
 	sleep 0.5

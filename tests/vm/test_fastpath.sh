@@ -147,6 +147,47 @@ check "the module answered requests" test "$(stat replies)" -gt 0
 same "every request came through XDP, none through the stack" "$(stat stack_requests)" 0
 check "the XDP program handed requests over" test "$(stat xdp_submitted)" -gt 0
 
+# ---- the port moves while the program is attached ----
+# The program takes the port when it is loaded. Another netlink client
+# (dgfsd's, driven by kmod_driver) moves the module to 7900 behind its back:
+# the module refuses what the program still catches on 7878, the program
+# passes that to the stack (where nothing listens now), and 7900's requests
+# reach the module's sockets through the stack. `dgfsctl config set` loads
+# the program again with the new values.
+xdp_field() { s $CTL -j xdp show dg0 | python3 -c "import json, sys; print(json.load(sys.stdin)['$1'])"; }
+check "port 7900 set by another netlink client" s $BUILD/kmod_driver config-set - 7900 0
+same "... the attached program still parses 7878" "$(xdp_field port)" 7878
+stack0=$(s $CTL stats | awk '$1 == "stack_requests" { print $2 }')
+other0=$(s $CTL stats | awk '$1 == "xdp_other" { print $2 }')
+if fetch 198.18.0.1 page -p 7900 && cmp -s /tmp/got "$root/page"; then
+	pass "a read on the new port 7900 is served (by the stack path)"
+else
+	fail "a read on the new port 7900 is served (by the stack path)"
+fi
+check "... it came through the stack" \
+	test "$(s $CTL stats | awk '$1 == "stack_requests" { print $2 }')" -gt "$stack0"
+req0=$(s $CTL stats | awk '$1 == "requests" { print $2 }')
+check "a read on the old port 7878 gets no data" \
+	bash -c "! ip netns exec $cli $DGFS fetch --key $key --timeout 200 --retries 1 -o /tmp/got 198.18.0.1 ${id[page]} 2>/dev/null"
+same "... the module took none of it" "$(s $CTL stats | awk '$1 == "requests" { print $2 }')" "$req0"
+check "... the program passed it to the stack as somebody else's" \
+	test "$(s $CTL stats | awk '$1 == "xdp_other" { print $2 }')" -gt "$other0"
+check "dgfsctl config set port 7900 max_read 8M" s $CTL config set port 7900 max_read 8M
+same "... loads the program again: port" "$(xdp_field port)" 7900
+same "... and max_read" "$(xdp_field max_read)" $((8 << 20))
+same "... in the mode it had" "$(xdp_field mode)" native
+stack0=$(s $CTL stats | awk '$1 == "stack_requests" { print $2 }')
+sub0=$(s $CTL stats | awk '$1 == "xdp_submitted" { print $2 }')
+if fetch 198.18.0.1 odd -p 7900 --req-size 8M && cmp -s /tmp/got "$root/odd"; then
+	pass "a read on port 7900 after the reload is served"
+else
+	fail "a read on port 7900 after the reload is served"
+fi
+check "... through XDP" test "$(s $CTL stats | awk '$1 == "xdp_submitted" { print $2 }')" -gt "$sub0"
+same "... none through the stack" "$(s $CTL stats | awk '$1 == "stack_requests" { print $2 }')" "$stack0"
+check "back to port 7878 and max_read 16M" s $CTL config set port 7878 max_read 16M
+same "... and the program with it" "$(xdp_field port) $(xdp_field max_read)" "7878 $((16 << 20))"
+
 # ---- refusals ----
 before=$(s $CTL stats | awk '$1 == "token_rejected" { print $2 }')
 refuse "a token under the wrong key is refused" 3 "ACCES|token|denied" \

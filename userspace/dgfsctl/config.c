@@ -158,6 +158,8 @@ static int config_cmd_set(struct dgfsctl *ctl, const struct dgfsctl_cmd *cmd,
 
 	ret = dgfs_nl_request(&ctl->nl, &req) ? EXIT_ERROR : EXIT_OK;
 	explicit_bzero(a.key, sizeof(a.key));
+	if (ret == EXIT_OK && (a.has_port || a.has_max_read))
+		ret = xdp_follow_config(ctl);
 	return ret;
 }
 

@@ -51,6 +51,12 @@ extern const struct dgfsctl_cmd config_cmds[];
 extern const struct dgfsctl_cmd stats_cmds[];
 extern const struct dgfsctl_cmd xdp_cmds[];
 
+/* Load dgfs's XDP program again, with the module's port and largest read,
+ * on every interface of this namespace where it is attached with other
+ * values. EXIT_OK, or EXIT_ERROR after saying which interface failed.
+ */
+int xdp_follow_config(struct dgfsctl *ctl);
+
 /* Prints "dgfsctl: <problem>" and the command's usage; returns EXIT_USAGE. */
 int cmd_usage_error(const struct dgfsctl_cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
