@@ -122,6 +122,23 @@ if c $DGFS get --server $URL --no-fallback -q vm/big /tmp/got && cmp -s /tmp/got
 then pass "fast path works after the restart"
 else fail "fast path works after the restart"; fi
 
+# Another port: dgfsd configures the module and loads the XDP program that
+# is already attached again, so that it catches the new port.
+stop_dgfsd
+check "dgfsd restarts with --udp-port 7901 --max-read 2M" start_dgfsd --udp-port 7901 --max-read 2M
+same "the attached XDP program followed to port 7901, max_read 2M" \
+	"$(s $CTL -j xdp show dg0 | python3 -c '
+import json, sys; x = json.load(sys.stdin); print(x["port"], x["max_read"], x["mode"])')" \
+	"7901 $((2 << 20)) native"
+sub0=$(kstat xdp_submitted) stack0=$(kstat stack_requests)
+if c $DGFS get --server $URL --no-fallback -q vm/big /tmp/got && cmp -s /tmp/got "$src/big"
+then pass "fast path on port 7901"
+else fail "fast path on port 7901"; fi
+check "... through XDP" test "$(kstat xdp_submitted)" -gt "$sub0"
+same "... none through the stack" "$(kstat stack_requests)" "$stack0"
+grep -q "warning: the XDP program kept" /tmp/dgfsd.log && fail "dgfsd warned about XDP" ||
+	pass "dgfsd did not warn about XDP"
+
 stop_dgfsd
 check "xdp detach dg0" s $CTL xdp detach dg0
 # The module keeps the store and its chunks after dgfsd stops (the fast

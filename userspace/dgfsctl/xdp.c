@@ -5,7 +5,6 @@
  * program what the module is configured with.
  */
 #include <errno.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -112,11 +111,11 @@ static int xdp_cmd_show(struct dgfsctl *ctl, const struct dgfsctl_cmd *cmd,
 
 /*
  * The program takes the port and the largest read when it is loaded (they
- * are constants to the verifier), so a `config set` of either must load it
- * again on every interface of this namespace that has it, in the mode it
- * has. The module alone would be wrong: it refuses what the old program
- * hands it for the old port (and the program then passes it to the stack),
- * and the new port's requests would take the stack path.
+ * are constants to the verifier), so after a `config set` of either it
+ * must be loaded again where it runs. Without that the module would refuse
+ * what the program still catches on the old port (which the program then
+ * passes to the stack), and the new port's requests would take the stack
+ * path.
  */
 int xdp_follow_config(struct dgfsctl *ctl)
 {
@@ -127,33 +126,17 @@ int xdp_follow_config(struct dgfsctl *ctl)
 		.arg = &c,
 		.what = "getting the configuration",
 	};
-	struct if_nameindex *ifs, *i;
-	int ret = EXIT_OK;
-	char err[256];
+	char err[512];
 
 	if (dgfs_nl_request(&ctl->nl, &req) || !c.valid)
 		return EXIT_ERROR;
-	ifs = if_nameindex();
-	if (!ifs) {
-		fprintf(stderr, "dgfsctl: listing interfaces to update XDP: %s\n", strerror(errno));
+	dgfs_xdp_set_verbose(ctl->verbose);
+	if (dgfs_xdp_follow(c.port, c.max_read, err, sizeof(err))) {
+		fprintf(stderr, "dgfsctl: the configuration is set, but the XDP program kept "
+			"the old port and max_read on %s\n", err);
 		return EXIT_ERROR;
 	}
-	dgfs_xdp_set_verbose(ctl->verbose);
-	for (i = ifs; i->if_index; i++) {
-		struct dgfs_xdp_status st;
-
-		if (dgfs_xdp_status(i->if_name, &st, err, sizeof(err)) || !st.attached ||
-		    (st.config_known && st.port == c.port && st.max_read == c.max_read))
-			continue;
-		if (dgfs_xdp_attach(i->if_name, st.mode, true, c.port, c.max_read,
-				    err, sizeof(err))) {
-			fprintf(stderr, "dgfsctl: the configuration is set, but the XDP program on "
-				"%s could not follow it: %s\n", i->if_name, err);
-			ret = EXIT_ERROR;
-		}
-	}
-	if_freenameindex(ifs);
-	return ret;
+	return EXIT_OK;
 }
 
 const struct dgfsctl_cmd xdp_cmds[] = {

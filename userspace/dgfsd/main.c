@@ -27,6 +27,7 @@
 #include <sodium.h>
 
 #include "dgfsd.h"
+#include "dgfs_xdp_loader.h"
 #include "server/userd.h"
 
 #define DEFAULT_STATE_DIR	"/var/lib/dgfsd"
@@ -400,6 +401,7 @@ int state_load_key(const char *state_dir, uint8_t key[DGFS_AUTH_KEY_LEN], bool *
 static int setup_kmod(struct dgfsd *d)
 {
 	int ret = kmod_open(&d->kmod);
+	char err[512];
 
 	if (ret == -ENOENT) {
 		d->kmod = NULL;
@@ -415,6 +417,13 @@ static int setup_kmod(struct dgfsd *d)
 				      d->cfg.max_read);
 	if (ret)
 		return bad("cannot configure dgfs.ko: %s", strerror(-ret));
+	/* An XDP program attached before holds the port and max read it was
+	 * loaded with: load it again with ours. Not fatal: until then the
+	 * module's sockets take our port's requests through the stack.
+	 */
+	if (dgfs_xdp_follow(d->cfg.udp_port, d->cfg.max_read, err, sizeof(err)))
+		fprintf(stderr, "dgfsd: warning: the XDP program kept the old port and max read "
+			"on %s\n", err);
 	return 0;
 }
 

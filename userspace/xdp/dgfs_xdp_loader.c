@@ -482,6 +482,34 @@ out:
 	return ret;
 }
 
+int dgfs_xdp_follow(uint16_t port, uint32_t max_read, char *err, size_t errlen)
+{
+	struct if_nameindex *ifs, *i;
+	char why[256];
+	int ret = 0;
+
+	ifs = if_nameindex();
+	if (!ifs)
+		return fail(err, errlen, -errno, "cannot list the interfaces");
+	for (i = ifs; i->if_index; i++) {
+		struct dgfs_xdp_status st;
+		int r;
+
+		/* An interface that went away meanwhile has no program to fix. */
+		if (dgfs_xdp_status(i->if_name, &st, NULL, 0) || !st.attached ||
+		    (st.config_known && st.port == port && st.max_read == max_read))
+			continue;
+		r = dgfs_xdp_attach(i->if_name, st.mode, true, port, max_read, why, sizeof(why));
+		if (r && !ret) {
+			ret = r;
+			if (errlen)
+				snprintf(err, errlen, "%s: %s", i->if_name, why);
+		}
+	}
+	if_freenameindex(ifs);
+	return ret;
+}
+
 int dgfs_xdp_detach(const char *ifname, char *err, size_t errlen)
 {
 	struct xdp_progs found;

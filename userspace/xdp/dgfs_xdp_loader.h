@@ -37,6 +37,15 @@
 int dgfs_xdp_attach(const char *ifname, enum xdp_attach_mode mode, bool have_kmod,
 		    uint16_t port, uint32_t max_read, char *err, size_t errlen);
 
+/*
+ * The program takes @port and @max_read when it is loaded: after the
+ * module's configuration changed, load it again, with the new values and
+ * in the mode it has, on every interface of this namespace where it runs
+ * with other ones (dgfs_xdp_attach(), no gap). Tries every interface; 0, or
+ * the first failure's errno with err naming that interface.
+ */
+int dgfs_xdp_follow(uint16_t port, uint32_t max_read, char *err, size_t errlen);
+
 /* Remove dgfs's program from @ifname; other XDP programs stay. -ENOENT if
  * it was not there.
  */
