@@ -30,7 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-rm -f "$out/ready" "$out/done" "$out/bench.json" "$out/perf" "$out/perf.txt" "$out/perf-flat.txt"
+rm -f "$out/ready" "$out/done" "$out/first-run-done" "$out/bench.json" "$out/perf" "$out"/perf*.txt
 [[ ${BENCH_PERF:-0} != 1 ]] || touch "$out/perf"	# the guest profiles the first run
 ip netns del $ns 2>/dev/null || true
 ip netns add $ns
@@ -81,6 +81,7 @@ echo "client on the host ($THREADS threads, window $WINDOW for 4 KiB, $WINDOW_1M
 rm -f "$out/bench.log"
 {
 	run kernel-4k 7878 4096 "$WINDOW"
+	touch "$out/first-run-done"	# the guest's profile, if any, ends here
 	run userspace-4k 7879 4096 "$WINDOW"
 	run kernel-1m 7878 1048576 "$WINDOW_1M"
 	run userspace-1m 7879 1048576 "$WINDOW_1M"

@@ -41,19 +41,30 @@ python3 tests/vm/cpustat_server.py 198.18.1.2 7801 &
 stat=$!
 sleep 1
 
-# BENCH_PERF=1 on the host: profile the first run (kernel path, 4 KiB).
+# BENCH_PERF=1 on the host: profile the first run (kernel path, 4 KiB),
+# from before "ready" until the host says "first-run-done".
 if [[ -e $DGFS_OUT/perf ]]; then
-	perf record -q -a -g -o /tmp/perf.data -- sleep 12 >/dev/null 2>&1 &
+	perf record -q -a -g -o /tmp/perf.data -- sleep 600 >/dev/null 2>&1 &
 	perf=$!
-	sleep 3	# perf takes a while to start under TCG
+	for _ in $(seq 100); do	# perf takes a while to start under TCG
+		[[ -s /tmp/perf.data ]] && break
+		sleep 0.2
+	done
+	sleep 1
 fi
 echo "$id" >"$DGFS_OUT/ready"
 if [[ -n ${perf:-} ]]; then
-	wait "$perf" || true
+	for _ in $(seq 600); do
+		[[ -e $DGFS_OUT/first-run-done ]] && break
+		sleep 0.2
+	done
+	kill -INT "$perf" && wait "$perf" || true
 	perf report -i /tmp/perf.data --no-children --percent-limit 0.7 --stdio \
 		>"$DGFS_OUT/perf.txt" 2>&1 || true
 	perf report -i /tmp/perf.data --no-children -g none --percent-limit 0.3 --stdio \
 		>"$DGFS_OUT/perf-flat.txt" 2>&1 || true
+	perf report -i /tmp/perf.data --children -g none --percent-limit 1 --stdio \
+		>"$DGFS_OUT/perf-children.txt" 2>&1 || true
 fi
 for _ in $(seq 1200); do
 	[[ -e $DGFS_OUT/done ]] && break
