@@ -14,7 +14,8 @@
 set -eu
 cd "$(dirname "$0")/../.."
 BUILD=${DGFS_BUILD:-build}
-DURATION=${BENCH_DURATION:-10}
+DURATION=${BENCH_DURATION:-5}
+ROUNDS=${BENCH_ROUNDS:-3}	# kernel and userspace alternate, round after round
 THREADS=${BENCH_THREADS:-2}
 WINDOW=${BENCH_WINDOW:-32}	# 4 KiB reads in flight per thread
 WINDOW_1M=${BENCH_WINDOW_1M:-4}	# 1 MiB reads: 32 MiB in flight overflows any socket buffer
@@ -31,7 +32,10 @@ cleanup() {
 trap cleanup EXIT
 
 rm -f "$out/ready" "$out/done" "$out/first-run-done" "$out/bench.json" "$out/perf" "$out"/perf*.txt
-[[ ${BENCH_PERF:-0} != 1 ]] || touch "$out/perf"	# the guest profiles the first run
+if [[ ${BENCH_PERF:-0} == 1 ]]; then	# the guest profiles the first run
+	command -v perf >/dev/null || { echo "BENCH_PERF=1 needs perf (apt-get install linux-perf)"; exit 1; }
+	touch "$out/perf"
+fi
 ip netns del $ns 2>/dev/null || true
 ip netns add $ns
 ip -n $ns tuntap add dev $tap mode tap
@@ -59,7 +63,7 @@ with socket.create_connection((sys.argv[1], 7801), timeout=10) as s:
 print(busy / hz)' $guest
 }
 
-# run NAME PORT SIZE WINDOW: one bench run; prints one JSON line
+# run NAME PORT SIZE WINDOW: one bench run of round $round; prints one JSON line
 run() {
 	local name=$1 port=$2 size=$3 window=$4 c0 c1 res
 	c0=$(guest_cpu)
@@ -67,24 +71,27 @@ run() {
 		--duration "$DURATION" --window "$window" --size "$size" --random --json \
 		$guest "$id" 2>>"$out/bench.log")
 	c1=$(guest_cpu)
-	python3 - "$name" "$res" "$c0" "$c1" <<'PY'
+	python3 - "$name" "$res" "$c0" "$c1" "$round" <<'PY'
 import json, sys
 name, res, c0, c1 = sys.argv[1], json.loads(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 gb = res["bytes"] / 1e9
-res.update(name=name, server_cpu_s=c1 - c0, cpu_s_per_gb=(c1 - c0) / gb if gb else float("nan"))
+res.update(name=name, round=int(sys.argv[5]), server_cpu_s=c1 - c0,
+           cpu_s_per_gb=(c1 - c0) / gb if gb else float("nan"))
 print(json.dumps(res))
 PY
 }
 
 echo "client on the host ($THREADS threads, window $WINDOW for 4 KiB, $WINDOW_1M for 1 MiB)," \
-	"server in the VM ($SMP vCPU), ${DURATION} s runs"
+	"server in the VM ($SMP vCPU), $ROUNDS rounds of ${DURATION} s runs"
 rm -f "$out/bench.log"
-{
+# The host's speed drifts (it is shared): alternating the two servers in
+# short runs, round after round, compares each pair under the same load.
+for ((round = 1; round <= ROUNDS; round++)); do
 	run kernel-4k 7878 4096 "$WINDOW"
-	touch "$out/first-run-done"	# the guest's profile, if any, ends here
+	[[ $round != 1 ]] || touch "$out/first-run-done"	# the guest's profile, if any, ends here
 	run userspace-4k 7879 4096 "$WINDOW"
 	run kernel-1m 7878 1048576 "$WINDOW_1M"
 	run userspace-1m 7879 1048576 "$WINDOW_1M"
-} >"$out/bench.json"
+done >"$out/bench.json"
 python3 tests/vm/bench_report.py "$out/bench.json"
 echo "(dgfs-bench's own lines: $out/bench.log; the guest's counters: $out/bench_remote_guest.log)"

@@ -39,7 +39,11 @@ $CTL xdp show eth0
 userd=$!
 python3 tests/vm/cpustat_server.py 198.18.1.2 7801 &
 stat=$!
-sleep 1
+# Python takes seconds to start under TCG: ready means both are listening.
+for _ in $(seq 150); do
+	ss -Hltn 'sport = :7801' | grep -q . && ss -Hlun 'sport = :7879' | grep -q . && break
+	sleep 0.2
+done
 
 # BENCH_PERF=1 on the host: profile the first run (kernel path, 4 KiB),
 # from before "ready" until the host says "first-run-done".
