@@ -19,12 +19,7 @@ cleanup() {
 trap cleanup EXIT
 
 dgfs_load
-ip netns add $srv && ip netns add $cli
-ip link add dg0 type veth peer name dg1
-ip link set dg0 netns $srv && ip link set dg1 netns $cli
-s ip addr add 198.18.0.1/24 dev dg0 && c ip addr add 198.18.0.2/24 dev dg1
-s ip addr add 2001:2::1/64 dev dg0 nodad && c ip addr add 2001:2::2/64 dev dg1 nodad
-s ip link set dg0 up && c ip link set dg1 up && s ip link set lo up && c ip link set lo up
+check "two namespaces joined by veth (dg0, dg1)" two_hosts $srv $cli
 
 root=$(scratch fastpath)
 declare -A size=([one]=1 [page]=4096 [odd]=$((1048576 + 7)) [big]=$((16 << 20)))

@@ -34,13 +34,7 @@ refuse "have_kmod needs the module" 1 "is dgfs.ko loaded" $XT --kmod
 
 # ---- a veth pair, a second XDP program --------------------------------------
 modprobe veth
-ip netns add "$ns_s" && ip netns add "$ns_c" &&
-	ip link add dg0 netns "$ns_s" type veth peer name dg1 netns "$ns_c" &&
-	ip -n "$ns_s" addr add 198.18.0.1/24 dev dg0 &&
-	ip -n "$ns_c" addr add 198.18.0.2/24 dev dg1 &&
-	ip -n "$ns_s" link set dg0 up && ip -n "$ns_s" link set lo up &&
-	ip -n "$ns_c" link set dg1 up
-check "veth pair dg0/dg1 in two namespaces" [ $? = 0 ]
+check "veth pair dg0/dg1 in two namespaces" two_hosts "$ns_s" "$ns_c"
 mac=$(ip -n "$ns_s" -o link show dg0 | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2)
 ip -n "$ns_c" neigh replace 198.18.0.1 lladdr "$mac" dev dg1 nud permanent
 

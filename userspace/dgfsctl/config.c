@@ -163,26 +163,33 @@ static int config_cmd_set(struct dgfsctl *ctl, const struct dgfsctl_cmd *cmd,
 	return ret;
 }
 
-static int config_cmd_show(struct dgfsctl *ctl, const struct dgfsctl_cmd *cmd,
-			   int argc, char **argv)
+int config_get(struct dgfsctl *ctl, struct config_info *c)
 {
-	struct config_info c = { 0 };
 	struct dgfs_req req = {
 		.cmd = DGFS_CMD_CONFIG_GET,
 		.parse = config_parse_reply,
-		.arg = &c,
+		.arg = c,
 		.what = "getting the configuration",
 	};
-	int ret;
 
-	if ((ret = cmd_no_more_args(cmd, argc, argv)))
-		return ret;
+	memset(c, 0, sizeof(*c));
 	if (dgfs_nl_request(&ctl->nl, &req))
 		return EXIT_ERROR;
-	if (!c.valid) {
+	if (!c->valid) {
 		fprintf(stderr, "dgfsctl: %s: the kernel sent no configuration\n", req.what);
 		return EXIT_ERROR;
 	}
+	return EXIT_OK;
+}
+
+static int config_cmd_show(struct dgfsctl *ctl, const struct dgfsctl_cmd *cmd,
+			   int argc, char **argv)
+{
+	struct config_info c;
+	int ret;
+
+	if ((ret = cmd_no_more_args(cmd, argc, argv)) || (ret = config_get(ctl, &c)))
+		return ret;
 	config_print(&c);
 	return EXIT_OK;
 }

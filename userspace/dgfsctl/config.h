@@ -16,6 +16,12 @@ struct config_info {
 	bool key_set;
 };
 
+struct dgfsctl;
+
+/* The namespace's configuration into @c: EXIT_OK, or EXIT_ERROR after
+ * saying why on stderr.
+ */
+int config_get(struct dgfsctl *ctl, struct config_info *c);
 /* dgfs_req.parse with a struct config_info as arg. */
 int config_parse_reply(struct nl_msg *msg, void *arg);
 /* One JSON object or one line. */

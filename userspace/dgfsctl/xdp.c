@@ -34,13 +34,7 @@ static int xdp_cmd_attach(struct dgfsctl *ctl, const struct dgfsctl_cmd *cmd,
 {
 	enum xdp_attach_mode mode = XDP_MODE_NATIVE;
 	struct keyword kw[] = { KEYWORD("mode", kw_xdp_mode, &mode) };
-	struct config_info c = { 0 };
-	struct dgfs_req req = {
-		.cmd = DGFS_CMD_CONFIG_GET,
-		.parse = config_parse_reply,
-		.arg = &c,
-		.what = "getting the configuration",
-	};
+	struct config_info c;
 	char err[256];
 
 	if (argc < 1)
@@ -50,7 +44,7 @@ static int xdp_cmd_attach(struct dgfsctl *ctl, const struct dgfsctl_cmd *cmd,
 	/* The program must agree with the module on the port and the largest
 	 * read; without the module it passes requests on to the stack.
 	 */
-	if (dgfs_nl_request(&ctl->nl, &req) || !c.valid)
+	if (config_get(ctl, &c))
 		return EXIT_ERROR;
 	dgfs_xdp_set_verbose(ctl->verbose);
 	if (dgfs_xdp_attach(argv[0], mode, true, c.port, c.max_read, err, sizeof(err))) {
@@ -119,16 +113,10 @@ static int xdp_cmd_show(struct dgfsctl *ctl, const struct dgfsctl_cmd *cmd,
  */
 int xdp_follow_config(struct dgfsctl *ctl)
 {
-	struct config_info c = { 0 };
-	struct dgfs_req req = {
-		.cmd = DGFS_CMD_CONFIG_GET,
-		.parse = config_parse_reply,
-		.arg = &c,
-		.what = "getting the configuration",
-	};
+	struct config_info c;
 	char err[512];
 
-	if (dgfs_nl_request(&ctl->nl, &req) || !c.valid)
+	if (config_get(ctl, &c))
 		return EXIT_ERROR;
 	dgfs_xdp_set_verbose(ctl->verbose);
 	if (dgfs_xdp_follow(c.port, c.max_read, err, sizeof(err))) {
