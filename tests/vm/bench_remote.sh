@@ -54,6 +54,21 @@ done
 [[ -s $out/ready ]] || { echo "the VM was not ready within 300 s"; exit 1; }
 id=$(cat "$out/ready")
 
+# The guest's vCPU gets host CPU 1 to itself; QEMU's other threads (its
+# virtio-net backend) and the client share CPU 0. Unpinned, the scheduler
+# lets them compete for both, and the server's rate swings with it
+# (BENCH_PIN=0 to see: 1.8x-5.7x where pinned runs give 3.7x-4.0x).
+pin=()
+if [[ ${BENCH_PIN:-1} == 1 && $(nproc) -ge 2 ]]; then
+	qpid=$(pgrep -f "^qemu-system-x86_64 -name dgfs-vm.*ifname=$tap")
+	for t in /proc/$qpid/task/*; do
+		if [[ $(cat "$t/comm") == CPU*/TCG ]]; then cpu=1; else cpu=0; fi
+		taskset -p -c $cpu "${t##*/}" >/dev/null
+	done
+	pin=(taskset -c 0)
+	echo "pinned: $(grep -l TCG /proc/$qpid/task/*/comm | wc -l) vCPU thread(s) of QEMU $qpid to CPU 1"
+fi
+
 # The guest's busy CPU seconds so far.
 guest_cpu() {
 	ip netns exec $ns python3 -c '
@@ -67,7 +82,7 @@ print(busy / hz)' $guest
 run() {
 	local name=$1 port=$2 size=$3 window=$4 c0 c1 res
 	c0=$(guest_cpu)
-	res=$(ip netns exec $ns "$BUILD/dgfs-bench" -p "$port" --key $key --threads "$THREADS" \
+	res=$(ip netns exec $ns "${pin[@]}" "$BUILD/dgfs-bench" -p "$port" --key $key --threads "$THREADS" \
 		--duration "$DURATION" --window "$window" --size "$size" --random --json \
 		$guest "$id" 2>>"$out/bench.log")
 	c1=$(guest_cpu)

@@ -70,7 +70,8 @@ trap 'rm -f "$disk"' EXIT
 truncate -s 1G "$disk"
 mkfs.ext4 -q -F "$disk"
 
-qemu=(qemu-system-x86_64 -nographic -no-reboot -m 2048 -smp "$smp"
+# debug-threads: the vCPU threads are named "CPU n/TCG" (benchmarks pin them).
+qemu=(qemu-system-x86_64 -name dgfs-vm,debug-threads=on -nographic -no-reboot -m 2048 -smp "$smp"
 	-bios qboot.rom -kernel "$vmlinux" -initrd "$rd"
 	-append "console=ttyS0 quiet panic=-1 dgfs_repo=$repo dgfs_net=$net dgfs_interactive=$interactive"
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
