@@ -132,7 +132,8 @@ test: all $(UNIT_TESTS)
 run: all
 	tests/vm/vm.sh --interactive --net tests/vm/storage-host.sh
 
-# Numbers, not a test: the kernel fast path against dgfs-userd, in the VM.
+# Numbers, not a test: the kernel fast path against dgfs-userd, with the
+# client in the VM, then on the host (docs/BENCHMARKS.md).
 bench-fast: all
 	tests/vm/vm.sh --out $(BUILD)/bench tests/vm/bench_fast.sh
 	tests/vm/bench_remote.sh
