@@ -135,6 +135,44 @@ same "... none through the stack" "$(kstat stack_requests)" "$stack0"
 grep -q "warning: the XDP program kept" /tmp/dgfsd.log && fail "dgfsd warned about XDP" ||
 	pass "dgfsd did not warn about XDP"
 
+# dgfs.ko unloaded and loaded again (an upgrade) under the running dgfsd:
+# HTTP goes on, and within a few seconds of the new module dgfsd has
+# configured it and refilled its index.
+check "xdp detach dg0, for rmmod" s $CTL xdp detach dg0
+same "dgfsd holds no BPF program (libxdp's calls ran in a child)" \
+	"$(ls -l /proc/$dpid/fd | grep -c bpf-prog)" 0
+# The detached program is freed after an RCU grace period: only then does
+# its reference on the module go.
+for _ in $(seq 50); do
+	rmmod dgfs 2>/dev/null && break
+	sleep 0.2
+done
+check "rmmod dgfs under a running dgfsd" bash -c "! grep -q '^dgfs ' /proc/modules"
+for _ in $(seq 50); do
+	grep -q "dgfs.ko cannot be reached" /tmp/dgfsd.log && break
+	sleep 0.2
+done
+check "dgfsd noticed the module gone" grep -q "dgfs.ko cannot be reached" /tmp/dgfsd.log
+if c $DGFS get --server $URL -q vm/big /tmp/got && cmp -s /tmp/got "$src/big"
+then pass "downloads go on without the module (HTTP)"
+else fail "downloads go on without the module (HTTP)"; fi
+check "insmod dgfs.ko again" insmod "$BUILD/dgfs.ko"
+for _ in $(seq 100); do
+	[[ $(module_chunks 2>/dev/null) == "$(db_chunks)" ]] && break
+	sleep 0.2
+done
+same "dgfsd refilled the new module's index" "$(module_chunks)" "$(db_chunks)"
+same "... and configured it (port, key)" "$(s $CTL -j config show | python3 -c '
+import json, sys; x = json.load(sys.stdin); print(x["port"], x["key_set"])')" "7901 True"
+check "xdp attach dg0 again" s $CTL xdp attach dg0 mode native
+sub0=$(kstat xdp_submitted)
+if c $DGFS get --server $URL --no-fallback -q vm/big /tmp/got && cmp -s /tmp/got "$src/big"
+then pass "fast path through the new module"
+else fail "fast path through the new module"; fi
+check "... through XDP" test "$(kstat xdp_submitted)" -gt "$sub0"
+check "dgfsd said it configured the new module" \
+	grep -q "without our store (reloaded?): configuring it again" /tmp/dgfsd.log
+
 stop_dgfsd
 check "xdp detach dg0" s $CTL xdp detach dg0
 # The module keeps the store and its chunks after dgfsd stops (the fast
@@ -144,4 +182,7 @@ check "store del dgfsd" s $CTL store del dgfsd
 ip netns del $srv
 ip netns del $cli
 dgfs_unload
+same "both modules freed every object they created" \
+	"$(dmesg | grep -cE 'dgfs: unloaded, objects created ([0-9]+) destroyed \1$')" \
+	"$(dmesg | grep -c 'dgfs: unloaded')"
 finish

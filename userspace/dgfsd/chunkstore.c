@@ -430,22 +430,38 @@ int chunkstore_delete_file(struct chunkstore *cs, const char *path)
 	return ret;
 }
 
+/* The store's directory, for a scan of its own. Not dup(): that would
+ * share (and leave at the end) dir_fd's offset. NULL with errno set.
+ */
+static DIR *scan_open(struct chunkstore *cs)
+{
+	int fd = openat(cs->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dir;
+
+	if (fd < 0)
+		return NULL;
+	dir = fdopendir(fd);
+	if (!dir) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+	}
+	return dir;
+}
+
 /* ---- collecting chunks nobody committed ---- */
 
 int chunkstore_collect(struct chunkstore *cs, unsigned int min_age)
 {
 	struct dirent *de;
 	time_t now = time(NULL);
-	int removed = 0, fd;
+	int removed = 0;
 	DIR *dir;
 
-	/* Not dup(): that would share (and leave at the end) dir_fd's offset. */
-	fd = openat(cs->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || !(dir = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	dir = scan_open(cs);
+	if (!dir)
 		return -errno;
-	}
 	while ((de = readdir(dir))) {
 		uint8_t id[DGFS_CHUNK_ID_LEN];
 		struct stat st;
@@ -529,15 +545,10 @@ int chunkstore_reconcile(struct chunkstore *cs)
 	unsigned long tmps = 0, orphans = 0, strays = 0;
 	struct dirent *de;
 	DIR *dir;
-	int fd;
 
-	/* Not dup(): that would share (and leave at the end) dir_fd's offset. */
-	fd = openat(cs->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || !(dir = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	dir = scan_open(cs);
+	if (!dir)
 		return -errno;
-	}
 	while ((de = readdir(dir))) {
 		uint8_t id[DGFS_CHUNK_ID_LEN];
 
@@ -574,4 +585,48 @@ int chunkstore_reconcile(struct chunkstore *cs)
 		r.missing, r.missing == 1 ? "" : "s", r.kmod_added, r.kmod_removed,
 		strays ? " (other files in the store left alone)" : "");
 	return 0;
+}
+
+/* ---- a reloaded dgfs.ko ---- */
+
+int chunkstore_kmod_resync(struct chunkstore *cs)
+{
+	unsigned long added = 0, failed = 0;
+	struct dirent *de;
+	DIR *dir;
+
+	if (!cs->kmod)
+		return 0;
+	dir = scan_open(cs);
+	if (!dir)
+		return -errno;
+	/*
+	 * Every chunk file, committed or still waiting for its commit: the
+	 * new module's index is empty. Under the store lock, one chunk at a
+	 * time, so that a chunk being removed (remove_chunk(), which drops
+	 * the entry first) is either added before it goes or not at all.
+	 */
+	while ((de = readdir(dir))) {
+		uint8_t id[DGFS_CHUNK_ID_LEN];
+		uint32_t size;
+		int ret;
+
+		if (strlen(de->d_name) != 2 * DGFS_CHUNK_ID_LEN ||
+		    dgfs_hex_decode(de->d_name, id, sizeof(id)))
+			continue;
+		pthread_mutex_lock(&cs->lock);
+		ret = file_present(cs, id, &size) ?
+		      kmod_chunk_add(cs->kmod, id, DGFSD_STORE_NAME, de->d_name, size) : -ENOENT;
+		pthread_mutex_unlock(&cs->lock);
+		if (!ret)
+			added++;
+		else if (ret != -EEXIST && ret != -ENOENT)
+			failed++;
+	}
+	closedir(dir);
+	if (failed)
+		atomic_fetch_add(&cs->stats.kmod_errors, failed);
+	fprintf(stderr, "dgfsd: dgfs.ko index refilled: %lu chunk%s added, %lu failed\n",
+		added, added == 1 ? "" : "s", failed);
+	return failed ? -EIO : 0;
 }

@@ -115,6 +115,13 @@ int chunkstore_delete_file(struct chunkstore *cs, const char *path);
 int chunkstore_reconcile(struct chunkstore *cs);
 
 /*
+ * dgfs.ko came back empty (reloaded while dgfsd ran): index every chunk
+ * file again, requests being served meanwhile. Prints what it did; 0, or
+ * -errno if some could not be added.
+ */
+int chunkstore_kmod_resync(struct chunkstore *cs);
+
+/*
  * Removes chunk files that no file references and nobody pins, last
  * changed at least @min_age seconds ago: chunks uploaded with PUT /chunks
  * and never committed. Returns how many, or -errno.
@@ -189,7 +196,11 @@ struct dgfsd {
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;
 	bool stopping;
+	bool kmod_lost;			/* said that dgfs.ko cannot be reached */
 };
+
+/* How often dgfsd looks whether dgfs.ko was reloaded under it. */
+#define DGFSD_KMOD_WATCH_SECONDS 2
 
 int state_load_key(const char *state_dir, uint8_t key[DGFS_AUTH_KEY_LEN], bool *created);
 

@@ -666,6 +666,32 @@ int kmod_store_ensure(struct kmod *k, const char *name, const char *path)
 	return err;
 }
 
+int kmod_store_check(struct kmod *k, const char *name, const char *path)
+{
+	struct kmod_store_get g = { .name = name };
+	struct kmod_req get = { .parse = kmod_store_get_parse, .arg = &g };
+	int err;
+
+	pthread_mutex_lock(&k->lock);
+	err = kmod_do(k, kmod_store_msg(DGFS_CMD_STORE_GET, name, NULL), &get);
+	/* No socket left: the connect (the family's lookup) failed. */
+	if (err && !k->sock)
+		err = -ENODEV;
+	pthread_mutex_unlock(&k->lock);
+	if (err == -ENOENT)
+		return 0;
+	if (err)
+		return err;
+	return g.got && !strcmp(g.path, path);
+}
+
+void kmod_reset(struct kmod *k)
+{
+	pthread_mutex_lock(&k->lock);
+	kmod_disconnect(k);
+	pthread_mutex_unlock(&k->lock);
+}
+
 static void kmod_chunk_what(char *buf, size_t len, const char *verb,
 			    const uint8_t id[DGFS_CHUNK_ID_LEN])
 {

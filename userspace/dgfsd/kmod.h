@@ -27,6 +27,21 @@ void kmod_close(struct kmod *k);			/* NULL is fine */
  */
 int kmod_store_ensure(struct kmod *k, const char *name, const char *path);
 
+/*
+ * Is store @name there with directory @path? 1 yes, 0 no (the module is
+ * there without it, or with another path), -ENODEV when dgfs.ko cannot be
+ * reached, another -errno when the kernel refused to say. Logs nothing:
+ * for polling.
+ */
+int kmod_store_check(struct kmod *k, const char *name, const char *path);
+
+/*
+ * Forget the socket and the family id: the next call connects and resolves
+ * the family again (a reloaded module may have registered it under another
+ * id, and then every request on the old one fails).
+ */
+void kmod_reset(struct kmod *k);
+
 /* chunk add: @relpath inside the store, @size the file's size. -EEXIST if indexed. */
 int kmod_chunk_add(struct kmod *k, const uint8_t id[DGFS_CHUNK_ID_LEN], const char *store,
 		   const char *relpath, uint64_t size);

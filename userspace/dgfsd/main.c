@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -397,11 +398,76 @@ int state_load_key(const char *state_dir, uint8_t key[DGFS_AUTH_KEY_LEN], bool *
 	return 0;
 }
 
-/* dgfs.ko: our store, the key, the port and the max read. */
+/*
+ * dgfs_xdp_follow() in a child process. libxdp 1.3 (Debian 12's) leaks the
+ * program fd of every xdp_program__from_id() and multiprog lookup
+ * (xdp-tools issue #343, fixed in later releases): in a daemon those fds
+ * would keep every program it ever looked at loaded, and with them a
+ * reference on dgfs.ko, which then cannot be unloaded. A child's fds go
+ * when it exits. (The child only calls into libxdp and libbpf; glibc
+ * makes malloc safe to use after fork() in a threaded process.)
+ */
+static int xdp_follow_in_child(struct dgfsd *d, char *err, size_t errlen)
+{
+	int fds[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC))
+		return snprintf(err, errlen, "pipe: %s", strerror(errno)), -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return snprintf(err, errlen, "fork: %s", strerror(errno)), -errno;
+	}
+	if (pid == 0) {
+		char why[512] = "";
+		int ret = dgfs_xdp_follow(d->cfg.udp_port, d->cfg.max_read, why, sizeof(why));
+
+		if (ret && write(fds[1], why, strlen(why)) < 0)
+			_exit(2);
+		_exit(ret ? 1 : 0);
+	}
+	close(fds[1]);
+	n = read(fds[0], err, errlen - 1);
+	err[n > 0 ? n : 0] = '\0';
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (!err[0])
+		snprintf(err, errlen, "the child process failed");
+	return -EIO;
+}
+
+/* Our store, the key, the port and the max read into dgfs.ko. */
+static int configure_kmod(struct dgfsd *d)
+{
+	char err[512];
+	int ret;
+
+	ret = kmod_store_ensure(d->kmod, DGFSD_STORE_NAME, chunkstore_dir(d->cs));
+	if (!ret)
+		ret = kmod_config_set(d->kmod, d->cfg.auth ? d->key : NULL, d->cfg.udp_port,
+				      d->cfg.max_read);
+	if (ret)
+		return ret;
+	/* An XDP program attached before holds the port and max read it was
+	 * loaded with: load it again with ours. Not fatal: until then the
+	 * module's sockets take our port's requests through the stack.
+	 */
+	if (xdp_follow_in_child(d, err, sizeof(err)))
+		fprintf(stderr, "dgfsd: warning: the XDP program kept the old port and max read "
+			"on %s\n", err);
+	return 0;
+}
+
+/* dgfs.ko, if it is there (see --kmod), configured. */
 static int setup_kmod(struct dgfsd *d)
 {
 	int ret = kmod_open(&d->kmod);
-	char err[512];
 
 	if (ret == -ENOENT) {
 		d->kmod = NULL;
@@ -411,19 +477,9 @@ static int setup_kmod(struct dgfsd *d)
 	}
 	if (ret)
 		return bad("cannot talk to dgfs.ko: %s", strerror(-ret));
-	ret = kmod_store_ensure(d->kmod, DGFSD_STORE_NAME, chunkstore_dir(d->cs));
-	if (!ret)
-		ret = kmod_config_set(d->kmod, d->cfg.auth ? d->key : NULL, d->cfg.udp_port,
-				      d->cfg.max_read);
+	ret = configure_kmod(d);
 	if (ret)
 		return bad("cannot configure dgfs.ko: %s", strerror(-ret));
-	/* An XDP program attached before holds the port and max read it was
-	 * loaded with: load it again with ours. Not fatal: until then the
-	 * module's sockets take our port's requests through the stack.
-	 */
-	if (dgfs_xdp_follow(d->cfg.udp_port, d->cfg.max_read, err, sizeof(err)))
-		fprintf(stderr, "dgfsd: warning: the XDP program kept the old port and max read "
-			"on %s\n", err);
 	return 0;
 }
 
@@ -471,32 +527,81 @@ static int start_udp_tier(struct dgfsd *d)
 }
 
 /*
+ * dgfs.ko may be unloaded and loaded again (an upgrade) while dgfsd runs:
+ * the new one has no store, no key and an empty index, and may have its
+ * family under another id. Each look asks for our store; when it is not
+ * there, the socket starts over (the id is resolved again) and asks once
+ * more: still absent means a new module, configured and refilled here;
+ * unreachable means no module for now (the clients fall back to HTTP),
+ * said once.
+ */
+static void kmod_watch(struct dgfsd *d)
+{
+	const char *dir = chunkstore_dir(d->cs);
+	int ret;
+
+	if (kmod_store_check(d->kmod, DGFSD_STORE_NAME, dir) == 1)
+		return;
+	kmod_reset(d->kmod);
+	ret = kmod_store_check(d->kmod, DGFSD_STORE_NAME, dir);
+	if (ret == 1) {
+		d->kmod_lost = false;
+		return;
+	}
+	if (ret < 0) {
+		if (!d->kmod_lost)
+			fprintf(stderr, "dgfsd: dgfs.ko cannot be reached (%s): the fast path is "
+				"down until it is back\n", strerror(-ret));
+		d->kmod_lost = true;
+		return;
+	}
+	fprintf(stderr, "dgfsd: dgfs.ko is without our store (reloaded?): configuring it again\n");
+	ret = configure_kmod(d);
+	if (!ret)
+		ret = chunkstore_kmod_resync(d->cs);
+	if (ret)
+		fprintf(stderr, "dgfsd: dgfs.ko not fully set up again (%s): next try in %u s\n",
+			strerror(-ret), DGFSD_KMOD_WATCH_SECONDS);
+	d->kmod_lost = ret != 0;
+}
+
+/*
  * Chunks a client uploaded for a commit that never came: looked for every
- * ttl/4 (at most a minute), removed once they are ttl old.
+ * ttl/4 (at most a minute), removed once they are ttl old. With dgfs.ko,
+ * also a look at the module every DGFSD_KMOD_WATCH_SECONDS.
  */
 static void *collector_run(void *arg)
 {
 	struct dgfsd *d = arg;
-	unsigned int every = d->cfg.orphan_ttl / 4;
-	struct timespec until;
+	unsigned int every = d->cfg.orphan_ttl / 4, tick;
+	struct timespec now, until, next_collect;
 	int n;
 
 	if (!every)
 		every = 1;
 	if (every > 60)
 		every = 60;
+	tick = d->kmod && every > DGFSD_KMOD_WATCH_SECONDS ? DGFSD_KMOD_WATCH_SECONDS : every;
+	clock_gettime(CLOCK_REALTIME, &next_collect);
+	next_collect.tv_sec += every;
 	pthread_mutex_lock(&d->stop_lock);
 	while (!d->stopping) {
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += every;
+		until.tv_sec += tick;
 		pthread_cond_timedwait(&d->stop_cond, &d->stop_lock, &until);
 		if (d->stopping)
 			break;
 		pthread_mutex_unlock(&d->stop_lock);
-		n = chunkstore_collect(d->cs, d->cfg.orphan_ttl);
-		if (n > 0)
-			fprintf(stderr, "dgfsd: removed %d uncommitted chunk%s older than %u s\n",
-				n, n == 1 ? "" : "s", d->cfg.orphan_ttl);
+		if (d->kmod)
+			kmod_watch(d);
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (now.tv_sec >= next_collect.tv_sec) {
+			next_collect.tv_sec = now.tv_sec + every;
+			n = chunkstore_collect(d->cs, d->cfg.orphan_ttl);
+			if (n > 0)
+				fprintf(stderr, "dgfsd: removed %d uncommitted chunk%s older than "
+					"%u s\n", n, n == 1 ? "" : "s", d->cfg.orphan_ttl);
+		}
 		pthread_mutex_lock(&d->stop_lock);
 	}
 	pthread_mutex_unlock(&d->stop_lock);
