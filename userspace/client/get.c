@@ -776,22 +776,19 @@ static int parse_args(int argc, char **argv, struct get *g)
 int dgfs_cmd_get(int argc, char **argv)
 {
 	struct get g = { .fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
-	struct http *h = NULL;
-	char *esc = NULL;
+	struct http *h;
 	int ret;
 
 	ret = parse_args(argc, argv, &g);
 	if (ret)
 		return ret < 0 ? DGFS_EXIT_OK : ret;
-	if (http_global_init()) {
-		fprintf(stderr, "dgfs get: cannot initialise libcurl\n");
+	h = remote_http_open("get");
+	if (!h)
 		return DGFS_EXIT_LOCAL;
-	}
 	g.server = remote_server();
-	esc = http_escape(g.remote_path);
-	h = http_new(g.server);
-	if (!esc || !h || asprintf(&g.target, "/files/%s", esc) < 0 ||
-	    asprintf(&g.tmp, "%s.tmp", g.local) < 0) {
+	g.target = remote_file_target(g.remote_path, "");
+	if (!g.target || asprintf(&g.tmp, "%s.tmp", g.local) < 0) {
+		g.tmp = NULL;	/* asprintf() leaves it undefined on failure */
 		fprintf(stderr, "dgfs get: out of memory\n");
 		ret = DGFS_EXIT_LOCAL;
 		goto out;
@@ -841,7 +838,6 @@ out:
 	free(g.chunks);
 	free(g.target);
 	free(g.tmp);
-	free(esc);
 	http_free(h);
 	http_global_cleanup();
 	return ret;

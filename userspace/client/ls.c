@@ -133,13 +133,11 @@ int dgfs_cmd_ls(int argc, char **argv)
 		ls_usage(stderr);
 		return DGFS_EXIT_USAGE;
 	}
-	if (http_global_init()) {
-		fprintf(stderr, "dgfs ls: cannot initialise libcurl\n");
+	h = remote_http_open("ls");
+	if (!h)
 		return DGFS_EXIT_LOCAL;
-	}
-	h = http_new(remote_server());
 	prefix = http_escape(first < argc ? argv[first] : "");
-	if (!h || !prefix) {
+	if (!prefix) {
 		fprintf(stderr, "dgfs ls: out of memory\n");
 		ret = DGFS_EXIT_LOCAL;
 		goto out;
@@ -218,24 +216,16 @@ int dgfs_cmd_rm(int argc, char **argv)
 		rm_usage(stderr);
 		return DGFS_EXIT_USAGE;
 	}
-	if (http_global_init()) {
-		fprintf(stderr, "dgfs rm: cannot initialise libcurl\n");
+	h = remote_http_open("rm");
+	if (!h)
 		return DGFS_EXIT_LOCAL;
-	}
-	h = http_new(remote_server());
-	if (!h) {
-		fprintf(stderr, "dgfs rm: out of memory\n");
-		http_global_cleanup();
-		return DGFS_EXIT_LOCAL;
-	}
 	/* Every operand is tried; the exit code is the first failure's. */
 	for (i = first; i < argc; i++) {
-		char *esc = http_escape(argv[i]), *target = NULL;
+		char *target = remote_file_target(argv[i], "");
 		struct http_req req = { .method = "DELETE" };
 		int err = 0;
 
-		if (!esc || asprintf(&target, "/files/%s", esc) < 0) {
-			free(esc);
+		if (!target) {
 			fprintf(stderr, "dgfs rm: out of memory\n");
 			if (!ret)
 				ret = DGFS_EXIT_LOCAL;
@@ -249,7 +239,6 @@ int dgfs_cmd_rm(int argc, char **argv)
 		if (err && !ret)
 			ret = err;
 		free(target);
-		free(esc);
 	}
 	http_resp_free(&resp);
 	http_free(h);
@@ -263,7 +252,7 @@ int dgfs_cmd_stat(int argc, char **argv)
 {
 	struct http_resp resp = { 0 };
 	struct http_req req = { .method = "GET" };
-	char *esc = NULL, *target = NULL, when[32];
+	char *target = NULL, when[32];
 	struct http *h = NULL;
 	json_t *j = NULL, *size, *mtime, *chunks;
 	const char *path, *etag, *ctype;
@@ -277,14 +266,11 @@ int dgfs_cmd_stat(int argc, char **argv)
 		stat_usage(stderr);
 		return DGFS_EXIT_USAGE;
 	}
-	if (http_global_init()) {
-		fprintf(stderr, "dgfs stat: cannot initialise libcurl\n");
+	h = remote_http_open("stat");
+	if (!h)
 		return DGFS_EXIT_LOCAL;
-	}
-	h = http_new(remote_server());
-	esc = http_escape(argv[first]);
-	if (!h || !esc || asprintf(&target, "/files/%s?manifest", esc) < 0) {
-		target = NULL;
+	target = remote_file_target(argv[first], "?manifest");
+	if (!target) {
 		fprintf(stderr, "dgfs stat: out of memory\n");
 		ret = DGFS_EXIT_LOCAL;
 		goto out;
@@ -346,7 +332,6 @@ out:
 	json_decref(j);
 	http_resp_free(&resp);
 	free(target);
-	free(esc);
 	http_free(h);
 	http_global_cleanup();
 	return ret;

@@ -727,21 +727,17 @@ static int parse_args(int argc, char **argv, struct put *p)
 int dgfs_cmd_put(int argc, char **argv)
 {
 	struct put p = { .fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
-	struct http *h = NULL;
-	char *esc = NULL;
+	struct http *h;
 	int ret;
 
 	ret = parse_args(argc, argv, &p);
 	if (ret)
 		return ret < 0 ? DGFS_EXIT_OK : ret;
-	if (http_global_init()) {
-		fprintf(stderr, "dgfs put: cannot initialise libcurl\n");
+	h = remote_http_open("put");
+	if (!h)
 		return DGFS_EXIT_LOCAL;
-	}
-	esc = http_escape(p.remote_path);
-	h = http_new(remote_server());
-	if (!esc || !h || asprintf(&p.target, "/files/%s", esc) < 0) {
-		p.target = NULL;
+	p.target = remote_file_target(p.remote_path, "");
+	if (!p.target) {
 		fprintf(stderr, "dgfs put: out of memory\n");
 		ret = DGFS_EXIT_LOCAL;
 		goto out;
@@ -784,7 +780,6 @@ out:
 	free(p.byid);
 	free(p.todo);
 	free(p.target);
-	free(esc);
 	http_free(h);
 	http_global_cleanup();
 	return ret;

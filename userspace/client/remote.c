@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "http.h"
 #include "proto/dgfs_proto.h"
 #include "proto/net.h"
 #include "remote.h"
@@ -232,4 +233,30 @@ bool remote_is_hex(const char *s, size_t digits)
 		      (s[i] >= 'A' && s[i] <= 'F')))
 			return false;
 	return true;
+}
+
+struct http *remote_http_open(const char *cmd)
+{
+	struct http *h;
+
+	if (http_global_init()) {
+		fprintf(stderr, "dgfs %s: cannot initialise libcurl\n", cmd);
+		return NULL;
+	}
+	h = http_new(remote_server());
+	if (!h) {
+		fprintf(stderr, "dgfs %s: out of memory\n", cmd);
+		http_global_cleanup();
+	}
+	return h;
+}
+
+char *remote_file_target(const char *path, const char *query)
+{
+	char *esc = http_escape(path), *target;
+
+	if (!esc || asprintf(&target, "/files/%s%s", esc, query) < 0)
+		target = NULL;
+	free(esc);
+	return target;
 }

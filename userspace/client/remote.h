@@ -69,6 +69,17 @@ int remote_global_opts(int argc, char **argv);
 const char *remote_server(void);
 void remote_cleanup(void);
 
+struct http;
+/*
+ * What every command that talks to dgfsd starts with: libcurl set up and a
+ * client for remote_server(). NULL after saying why ("dgfs CMD: ...");
+ * the command then exits DGFS_EXIT_LOCAL. Otherwise http_free() and
+ * http_global_cleanup() when done.
+ */
+struct http *remote_http_open(const char *cmd);
+/* "/files/<path, escaped><query>" (query may be ""), malloc'd; NULL: out of memory. */
+char *remote_file_target(const char *path, const char *query);
+
 /* ---- the progress line --------------------------------------------------- */
 
 struct progress {
