@@ -6,7 +6,8 @@
 #   bytes on the wire;
 # - `dgfs get --no-fallback` reads every chunk over dgfsd's own UDP tier
 #   (tokens minted by the manifest, checked by the tier), and the tier's
-#   counters in /metrics move; a wrong token is refused.
+#   counters in /metrics move; a wrong token is refused;
+# - dgfs ls, stat and rm print and exit as docs/CLIENT.md says.
 #   tests/dgfsd/test_dedup_fastpath.sh BUILD_DIR      (as root)
 set -u
 cd "$(dirname "$0")/../.."
@@ -113,8 +114,32 @@ key=$(cat "$STATE/auth.key")
 check "the host's own key reads the chunk" n "$DGFS" fetch --key "$key" -o "$T/x" 127.0.0.1 "$id"
 check "auth.key is mode 0600" test "$(stat -c %a "$STATE/auth.key")" = 600
 
+# dgfs ls, stat, rm (docs/CLIENT.md): what they print, what they exit with.
+D() { n "$DGFS" --server "$URL" "$@"; }
+same "dgfs ls d/ lists the three files, in order" \
+	"$(D ls d/ | awk '{ print $1, $3 }')" \
+	"$((50 << 20)) d/one
+$(stat -c %s "$T/a1") d/three
+$((50 << 20)) d/two"
+same "dgfs ls --json: a JSON array of three, with etags" \
+	"$(D ls --json d/ | python3 -c 'import json, sys; x = json.load(sys.stdin); print(len(x), all(len(f["etag"]) == 64 for f in x))')" \
+	"3 True"
+same "dgfs ls of a prefix nothing has prints nothing" "$(D ls zz/)" ""
+st=$(D stat d/one)
+same "dgfs stat: path, size" "$(awk '$1 == "path:" || $1 == "size:" { print $2 }' <<<"$st" | paste -sd' ')" \
+	"d/one $((50 << 20))"
+same "dgfs stat: chunks as in the upload's answer" "$(awk '$1 == "chunks:" { print $2 }' <<<"$st")" "$chunks"
+same "dgfs stat --json: size" "$(D stat --json d/one | python3 -c 'import json, sys; print(json.load(sys.stdin)["size"])')" \
+	$((50 << 20))
+refuse "dgfs stat of a missing file: exit 11" 11 "." D stat d/missing
+refuse "dgfs rm of a missing file: exit 11" 11 "." D rm d/missing
+check "dgfs rm -f of a missing file: exit 0" D rm -f d/missing
+D rm d/missing2 d/two && rc=0 || rc=$?
+same "dgfs rm tries every operand: exit 11 for the missing one" "$rc" 11
+same "... and removed the one that was there" "$(D ls d/ | awk '{ print $3 }' | paste -sd' ')" "d/one d/three"
+
 # Deleting every reference removes the chunks.
-for f in d/one d/two d/three e/b e/b1 e/b1copy; do
+for f in d/one d/three e/b e/b1 e/b1copy; do
 	n curl -s -o /dev/null -X DELETE "$URL/files/$f"
 done
 same "after deleting every file no chunk file is left" "$(chunks_on_disk | wc -l)" 0
