@@ -180,8 +180,10 @@ void dgfs_ring_uninit(void);
 int dgfs_net_rings_init(struct dgfs_net *dn);
 void dgfs_net_rings_uninit(struct dgfs_net *dn);
 struct dgfs_xdp_req;
+/* 0 queued; -EADDRNOTAVAIL not to the configured port; -EINVAL malformed
+ * (counted); -ENOSPC this CPU's ring is full (counted).
+ */
 int dgfs_ring_submit(struct dgfs_net *dn, const struct dgfs_xdp_req *r);
-bool dgfs_read_req_valid(struct dgfs_net *dn, const struct dgfs_read_req *req);
 
 /* serve.c: answering one request; @routes: the worker's kept routes
  * (reply.h).

@@ -39,25 +39,9 @@ s64 bpf_dgfs_chunk_size(struct xdp_md *ctx, const u8 *id, u32 id__sz)
 
 int bpf_dgfs_read_submit(struct xdp_md *ctx, const void *req, u32 req__sz)
 {
-	const struct dgfs_xdp_req *r = req;
-	struct dgfs_net *dn;
-	bool ours;
-
 	if (req__sz != sizeof(struct dgfs_xdp_req))
 		return -EINVAL;
-	dn = xdp_dgfs_net(ctx);
-	/*
-	 * A program loaded before `config set port` still parses the old
-	 * port: that traffic is no longer ours, and the caller passes it on
-	 * to the stack (dgfsctl loads the program again; any other caller
-	 * may not).
-	 */
-	rcu_read_lock();
-	ours = be16_to_cpu(r->dport) == rcu_dereference(dn->config)->port;
-	rcu_read_unlock();
-	if (!ours)
-		return -EADDRNOTAVAIL;
-	return dgfs_ring_submit(dn, r);
+	return dgfs_ring_submit(xdp_dgfs_net(ctx), req);
 }
 
 BTF_SET8_START(dgfs_xdp_kfunc_ids)

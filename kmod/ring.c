@@ -33,32 +33,40 @@ struct dgfs_ring {
 
 static struct workqueue_struct *dgfs_rx_wq;
 
-bool dgfs_read_req_valid(struct dgfs_net *dn, const struct dgfs_read_req *req)
+static bool read_req_valid(const struct dgfs_read_req *req, u32 max_read)
 {
 	u32 length = be32_to_cpu(req->length);
-	u32 max_read;
 
-	rcu_read_lock();
-	max_read = rcu_dereference(dn->config)->max_read;
-	rcu_read_unlock();
-
-	if (req->magic != cpu_to_be32(DGFS_PROTO_MAGIC) ||
-	    req->version != DGFS_PROTO_VERSION || req->op != DGFS_OP_READ ||
-	    req->flags || !length || length > max_read) {
-		dgfs_count(dn, DGFS_C_MALFORMED);
-		return false;
-	}
-	return true;
+	return req->magic == cpu_to_be32(DGFS_PROTO_MAGIC) &&
+	       req->version == DGFS_PROTO_VERSION && req->op == DGFS_OP_READ &&
+	       !req->flags && length && length <= max_read;
 }
 
 int dgfs_ring_submit(struct dgfs_net *dn, const struct dgfs_xdp_req *r)
 {
+	const struct dgfs_config *config;
 	struct dgfs_ring *ring;
+	bool ours, valid;
 	int cpu, ret = 0;
 	u32 head;
 
-	if (!dgfs_read_req_valid(dn, &r->req))
+	/*
+	 * One look at the configuration for both checks. The port: an XDP
+	 * program loaded before `config set port` still catches the old one,
+	 * which is no longer ours (the program passes it on to the stack).
+	 * The shape: a kfunc can be called by any XDP program.
+	 */
+	rcu_read_lock();
+	config = rcu_dereference(dn->config);
+	ours = be16_to_cpu(r->dport) == config->port;
+	valid = read_req_valid(&r->req, config->max_read);
+	rcu_read_unlock();
+	if (!ours)
+		return -EADDRNOTAVAIL;
+	if (!valid) {
+		dgfs_count(dn, DGFS_C_MALFORMED);
 		return -EINVAL;
+	}
 
 	local_bh_disable();
 	cpu = smp_processor_id();
