@@ -98,7 +98,7 @@ include bpf/xdp.mk
 include userspace/fastpath.mk
 include userspace/dgfsd/dgfsd.mk
 
-DGFSCTL_SRCS := $(wildcard userspace/dgfsctl/*.c)
+DGFSCTL_SRCS := $(wildcard userspace/dgfsctl/*.c) userspace/proto/hex.c
 KFUNC_TEST_SRCS := tests/bpf/kfunc_test.c
 
 USER_BINS += $(BUILD)/dgfsctl $(BUILD)/kfunc_test
@@ -107,7 +107,7 @@ $(BUILD)/dgfsctl: $(DGFSCTL_SRCS) $(wildcard userspace/dgfsctl/*.h) include/uapi
 		include/dgfs_stats_names.h \
 		$(XDP_LOADER_DEPS) | deps
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) $(NL_CFLAGS) $(XDP_LOADER_CFLAGS) $(DGFSCTL_SRCS) \
+	$(CC) $(CFLAGS_COMMON) -Iuserspace $(NL_CFLAGS) $(XDP_LOADER_CFLAGS) $(DGFSCTL_SRCS) \
 		$(XDP_LOADER_SRCS) -o $@ $(NL_LIBS) $(XDP_LOADER_LIBS)
 
 $(BUILD)/kfunc_test: $(KFUNC_TEST_SRCS) $(BUILD)/bpf/kfunc_lookup.skel.h | deps

@@ -20,6 +20,7 @@
 #include "dgfsctl/chunk.c"
 #include "dgfsctl/config.c"
 #include "dgfsctl/nl.c"
+#include "proto/hex.c"
 #include "dgfsctl/parse.c"
 #include "dgfsctl/print.c"
 #include "dgfsctl/stats.c"

@@ -5,6 +5,7 @@
  * the exit status is non-zero if any check failed.
  */
 
+#include "proto/hex.c"
 #include "dgfsctl/parse.c"
 
 #include <stdio.h>

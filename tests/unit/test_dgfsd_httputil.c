@@ -5,6 +5,7 @@
  * against a file size, If-None-Match and HTTP dates.
  * One line per check, PASS or FAIL; non-zero exit if any failed.
  */
+#include "proto/hex.c"
 #include "dgfsd/httputil.c"
 
 #include <stdio.h>

@@ -8,6 +8,7 @@
  * check failed.
  */
 
+#include "proto/hex.c"
 #include "proto/dgfs_proto.c"
 #include "bench/hist.c"
 

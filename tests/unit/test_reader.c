@@ -6,6 +6,7 @@
  * in which order, how often, and what time it is.
  */
 
+#include "proto/hex.c"
 #include "proto/dgfs_proto.c"
 #include "proto/reader.c"
 

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "dgfsd/kmod.c"
+#include "proto/hex.c"
 
 static int usage(void)
 {
@@ -50,31 +51,9 @@ static int usage(void)
 	return 2;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool parse_hex(const char *s, uint8_t *out, size_t len)
 {
-	size_t i;
-
-	if (strlen(s) != 2 * len)
-		return false;
-	for (i = 0; i < len; i++) {
-		int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return true;
+	return !dgfs_hex_decode(s, out, len);
 }
 
 static bool parse_u64(const char *s, uint64_t max, uint64_t *v)

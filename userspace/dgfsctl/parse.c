@@ -7,31 +7,17 @@
 #include <string.h>
 
 #include "parse.h"
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "proto/hex.h"
 
 /* Exactly 2 * len hex digits, either case, nothing else. */
 const char *parse_hex(const char *s, uint8_t *out, size_t len)
 {
-	size_t i, n = strlen(s);
+	size_t i;
 
-	for (i = 0; i < n; i++)
-		if (hex_digit(s[i]) < 0)
+	for (i = 0; s[i]; i++)
+		if (dgfs_hex_digit(s[i]) < 0)
 			return "not hexadecimal";
-	if (n != 2 * len)
-		return "wrong length";
-	for (i = 0; i < len; i++)
-		out[i] = (uint8_t)(hex_digit(s[2 * i]) << 4 | hex_digit(s[2 * i + 1]));
-	return NULL;
+	return dgfs_hex_decode(s, out, len) ? "wrong length" : NULL;
 }
 
 const char *parse_chunk_id(const char *s, uint8_t id[DGFS_CHUNK_ID_LEN])

@@ -466,8 +466,7 @@ int chunkstore_collect(struct chunkstore *cs, unsigned int min_age)
 		uint8_t id[DGFS_CHUNK_ID_LEN];
 		struct stat st;
 
-		if (strlen(de->d_name) != 2 * DGFS_CHUNK_ID_LEN ||
-		    dgfs_hex_decode(de->d_name, id, sizeof(id)))
+		if (dgfs_hex_decode(de->d_name, id, sizeof(id)))
 			continue;
 		/*
 		 * Decided and done under the store lock: a commit or a pin
@@ -560,8 +559,7 @@ int chunkstore_reconcile(struct chunkstore *cs)
 				tmps++;
 			continue;
 		}
-		if (strlen(de->d_name) != 2 * DGFS_CHUNK_ID_LEN ||
-		    dgfs_hex_decode(de->d_name, id, sizeof(id))) {
+		if (dgfs_hex_decode(de->d_name, id, sizeof(id))) {
 			strays++;	/* not ours: left alone */
 			continue;
 		}
@@ -611,8 +609,7 @@ int chunkstore_kmod_resync(struct chunkstore *cs)
 		uint32_t size;
 		int ret;
 
-		if (strlen(de->d_name) != 2 * DGFS_CHUNK_ID_LEN ||
-		    dgfs_hex_decode(de->d_name, id, sizeof(id)))
+		if (dgfs_hex_decode(de->d_name, id, sizeof(id)))
 			continue;
 		pthread_mutex_lock(&cs->lock);
 		ret = file_present(cs, id, &size) ?

@@ -22,6 +22,7 @@ $(BUILD)/dgfsd: $(DGFSD_SRCS) $(DGFSD_HDRS) $(PROTO_SRCS) $(PROTO_HDRS) $(XDP_LO
 # The VM test's driver of dgfsd's netlink client (tests/vm/test_kmod_client.sh).
 USER_BINS += $(BUILD)/kmod_driver
 $(BUILD)/kmod_driver: tests/vm/kmod_driver.c userspace/dgfsd/kmod.c userspace/dgfsd/kmod.h \
+		userspace/proto/hex.c userspace/proto/hex.h \
 		include/uapi/linux/dgfs.h | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) $(NL_CFLAGS) -Iuserspace $< -o $@ $(NL_LIBS) -lpthread

@@ -8,17 +8,7 @@
 #include <string.h>
 
 #include "httputil.h"
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "proto/hex.h"
 
 /* Decodes into out; returns the length, or -1 (bad escape, NUL, too long). */
 static long decode(const char *in, char *out, size_t outlen)
@@ -29,7 +19,7 @@ static long decode(const char *in, char *out, size_t outlen)
 		int c = (unsigned char)*in++;
 
 		if (c == '%') {
-			int hi = hexval(in[0]), lo = hi < 0 ? -1 : hexval(in[1]);
+			int hi = dgfs_hex_digit(in[0]), lo = hi < 0 ? -1 : dgfs_hex_digit(in[1]);
 
 			if (lo < 0)
 				return -1;

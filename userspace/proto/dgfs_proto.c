@@ -277,43 +277,6 @@ const char *dgfs_addr_str(const uint8_t addr[DGFS_ADDR_LEN], char *buf, size_t l
 	return buf;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int dgfs_hex_decode(const char *s, uint8_t *out, size_t len)
-{
-	size_t i;
-
-	if (strlen(s) != 2 * len)
-		return -1;
-	for (i = 0; i < 2 * len; i++)
-		if (hex_digit(s[i]) < 0)
-			return -1;
-	for (i = 0; i < len; i++)
-		out[i] = (uint8_t)(hex_digit(s[2 * i]) << 4 | hex_digit(s[2 * i + 1]));
-	return 0;
-}
-
-void dgfs_hex_encode(const uint8_t *in, size_t len, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * len] = '\0';
-}
-
 int dgfs_parse_size(const char *s, uint64_t *out)
 {
 	unsigned int shift = 0;

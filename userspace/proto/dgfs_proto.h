@@ -18,6 +18,8 @@
 
 #include <linux/dgfs.h>
 
+#include "hex.h"
+
 /* The 16 bytes of a client address as the token sees it. */
 #define DGFS_ADDR_LEN		16
 /* chunk (32) + expiry (4) + client address (16) */
@@ -131,10 +133,6 @@ bool dgfs_addr_is_v4mapped(const uint8_t addr[DGFS_ADDR_LEN]);
 /* Text form of a 16-byte address ("198.18.0.2" for mapped ones). */
 const char *dgfs_addr_str(const uint8_t addr[DGFS_ADDR_LEN], char *buf, size_t len);
 
-/* Exactly 2 * @len hex digits, either case: 0, or -1 (out untouched). */
-int dgfs_hex_decode(const char *s, uint8_t *out, size_t len);
-/* Writes 2 * @len lowercase digits and a NUL to @out. */
-void dgfs_hex_encode(const uint8_t *in, size_t len, char *out);
 
 /* Decimal with an optional K/M/G (binary) suffix: 0 or -1. */
 int dgfs_parse_size(const char *s, uint64_t *out);
