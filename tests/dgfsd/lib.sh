@@ -107,3 +107,22 @@ store_consistent() {
 metric() {
 	n curl -sf "$URL/metrics" | awk -v m="$1" '$1 == m { print $2 }'
 }
+
+# hdr NAME: a header of the last answer, from the headers curl -D wrote
+# to $T/hdrs (the final answer's, after any 100 Continue).
+hdr() {
+	local line v=
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		[[ ${line,,} == "${1,,}:"* ]] && v=${line#*:}
+	done <"$T/hdrs"
+	printf '%s\n' "${v#"${v%%[![:space:]]*}"}"
+}
+# jget FILE EXPR: Python expression EXPR over j, the JSON in FILE; nothing
+# if FILE is not JSON.
+jget() {
+	python3 -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+v = eval(sys.argv[2])
+print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)' "$1" "$2" 2>/dev/null
+}

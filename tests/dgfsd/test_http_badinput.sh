@@ -30,22 +30,6 @@ req() {
 	: >"$T/hdrs"
 	n curl -sS -m 120 -g --path-as-is -o "$out" -D "$T/hdrs" -w '%{http_code}' "$@" 2>>"$T/curl.err"
 }
-# hdr NAME: a header of the last req's (final) answer.
-hdr() {
-	local line v=
-	while IFS= read -r line; do
-		line=${line%$'\r'}
-		[[ ${line,,} == "${1,,}:"* ]] && v=${line#*:}
-	done <"$T/hdrs"
-	printf '%s\n' "${v#"${v%%[![:space:]]*}"}"
-}
-# jget FILE EXPR: Python expression EXPR over j, the JSON in FILE.
-jget() {
-	python3 -c 'import json, sys
-j = json.load(open(sys.argv[1]))
-v = eval(sys.argv[2])
-print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)' "$1" "$2" 2>/dev/null
-}
 listing() { n curl -sf -m 30 "$URL/files/?limit=10000"; }
 chunk_count() { find "$STATE/chunks" -maxdepth 1 -type f | wc -l; }
 hwm_kb() { awk '$1 == "VmHWM:" { print $2 }' "/proc/$DGFSD_PID/status"; }

@@ -32,22 +32,6 @@ req() {
 	[[ $out == /dev/null ]] || : >"$out"
 	n curl -sS -m 120 -g --path-as-is -o "$out" -D "$T/hdrs" -w '%{http_code}' "$@"
 }
-# hdr NAME: a header of the last req's (final) answer.
-hdr() {
-	local line v=
-	while IFS= read -r line; do
-		line=${line%$'\r'}
-		[[ ${line,,} == "${1,,}:"* ]] && v=${line#*:}
-	done <"$T/hdrs"
-	printf '%s\n' "${v#"${v%%[![:space:]]*}"}"
-}
-# jget FILE EXPR: Python expression EXPR over j, the JSON in FILE.
-jget() {
-	python3 -c 'import json, sys
-j = json.load(open(sys.argv[1]))
-v = eval(sys.argv[2])
-print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)' "$1" "$2"
-}
 # stop_clean NAME: SIGTERM dgfsd; it must exit 0.
 stop_clean() {
 	local rc
