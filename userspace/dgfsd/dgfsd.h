@@ -197,6 +197,7 @@ struct dgfsd {
 	pthread_cond_t stop_cond;
 	bool stopping;
 	bool kmod_lost;			/* said that dgfs.ko cannot be reached */
+	bool kmod_refill;		/* its set-up after a reload failed: again */
 };
 
 /* How often dgfsd looks whether dgfs.ko was reloaded under it. */

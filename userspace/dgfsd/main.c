@@ -531,22 +531,21 @@ static int start_udp_tier(struct dgfsd *d)
  * the new one has no store, no key and an empty index, and may have its
  * family under another id. Each look asks for our store; when it is not
  * there, the socket starts over (the id is resolved again) and asks once
- * more: still absent means a new module, configured and refilled here;
- * unreachable means no module for now (the clients fall back to HTTP),
- * said once.
+ * more: still absent means a new module, configured and refilled here
+ * (and again at the next look if that failed part way); unreachable means
+ * no module for now (the clients fall back to HTTP), said once.
  */
 static void kmod_watch(struct dgfsd *d)
 {
 	const char *dir = chunkstore_dir(d->cs);
 	int ret;
 
-	if (kmod_store_check(d->kmod, DGFSD_STORE_NAME, dir) == 1)
-		return;
-	kmod_reset(d->kmod);
 	ret = kmod_store_check(d->kmod, DGFSD_STORE_NAME, dir);
-	if (ret == 1) {
-		d->kmod_lost = false;
+	if (ret == 1 && !d->kmod_refill)
 		return;
+	if (ret != 1) {
+		kmod_reset(d->kmod);
+		ret = kmod_store_check(d->kmod, DGFSD_STORE_NAME, dir);
 	}
 	if (ret < 0) {
 		if (!d->kmod_lost)
@@ -555,14 +554,20 @@ static void kmod_watch(struct dgfsd *d)
 		d->kmod_lost = true;
 		return;
 	}
-	fprintf(stderr, "dgfsd: dgfs.ko is without our store (reloaded?): configuring it again\n");
+	d->kmod_lost = false;
+	if (ret == 1 && !d->kmod_refill)
+		return;
+	/* A new module, or one whose set-up failed part way last time. */
+	if (!d->kmod_refill)
+		fprintf(stderr, "dgfsd: dgfs.ko is without our store (reloaded?): "
+			"configuring it again\n");
 	ret = configure_kmod(d);
 	if (!ret)
 		ret = chunkstore_kmod_resync(d->cs);
 	if (ret)
 		fprintf(stderr, "dgfsd: dgfs.ko not fully set up again (%s): next try in %u s\n",
 			strerror(-ret), DGFSD_KMOD_WATCH_SECONDS);
-	d->kmod_lost = ret != 0;
+	d->kmod_refill = ret != 0;
 }
 
 /*
