@@ -1,6 +1,6 @@
 #!/bin/bash
-# Second stage of the test VM, pid 1 chrooted into the host's root (read-only
-# 9p): mount what tests need, run each script with a dmesg check after it,
+# Second stage of the test VM, pid 1 with the host's root (read-only 9p) as
+# its real root: mount what tests need, run each script with a dmesg check after it,
 # record results in the writable share, then power off.
 # From the kernel command line (see vm.sh): dgfs_repo, dgfs_net,
 # dgfs_interactive; the scripts are listed in the share's file "scripts".
