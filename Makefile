@@ -9,7 +9,6 @@
 # which kbuild insists on putting next to the sources in kmod/.
 
 BUILD      ?= build
-KVER_DEB   ?= $(shell ls -d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null | sort -V | tail -n1 | sed 's|.*/linux-headers-||')
 OBJTREE    := $(BUILD)/objtree
 # KDIR: the kernel tree the module is built against. The default is the
 # private tree made by `make deps` (Debian 12's 6.1 with module BTF).
@@ -22,8 +21,12 @@ WERROR     := -Werror
 CFLAGS_COMMON := -O2 -g -Wall -Wextra $(WERROR) -std=gnu11 -D_GNU_SOURCE \
 	-Iinclude -Iinclude/uapi -I$(BUILD)
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer
-NL_CFLAGS  := $(shell pkg-config --cflags libnl-genl-3.0 2>/dev/null)
-NL_LIBS    := $(shell pkg-config --libs libnl-genl-3.0 2>/dev/null || echo -lnl-genl-3 -lnl-3)
+# Anything found through a package that `make deps` installs is looked up
+# when a recipe runs (`=`, not `:=`), after deps: on a fresh machine the
+# package is not there yet when make reads this file.
+pkgconf = $(or $(shell pkg-config $(1) $(2) 2>/dev/null),$(error pkg-config has no $(2); run make deps))
+NL_CFLAGS  = $(call pkgconf,--cflags,libnl-genl-3.0)
+NL_LIBS    = $(call pkgconf,--libs,libnl-genl-3.0)
 BPF_LIBS   := -lbpf -lelf -lz
 
 DEB_PACKAGES := \
@@ -69,7 +72,7 @@ $(BUILD)/dgfs.ko: $(KMOD_SRCS) Kbuild kmod/Kbuild | deps
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 	@# kfuncs need module BTF; a module without it would load and then
 	@# silently offer no kfuncs, so refuse to call that a build.
-	@if ! readelf -S kmod/dgfs.ko | grep -q '\.BTF'; then \
+	@if ! readelf -S kmod/dgfs.ko | grep '\.BTF' >/dev/null; then \
 		echo "error: kmod/dgfs.ko has no .BTF section (see kmod/prepare-objtree.sh)" >&2; exit 1; fi
 	cp kmod/dgfs.ko $@
 

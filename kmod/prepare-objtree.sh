@@ -48,7 +48,10 @@ off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "/boot/vmlinuz-$ver" | awk -F: 'NR == 
 # xz stops reading after the stream; feed it via <() so tail's SIGPIPE
 # does not count (the .BTF check below catches a bad extraction).
 xz -dc --single-stream < <(tail -c +"$((off + 1))" "/boot/vmlinuz-$ver") > "$new/vmlinux"
-readelf -S "$new/vmlinux" | grep -q '\.BTF ' || { echo "extracted vmlinux has no .BTF" >&2; exit 1; }
+# Read the whole section table before matching: `readelf | grep -q` under
+# pipefail fails at random when grep exits early and readelf gets SIGPIPE.
+sections=$(readelf -S "$new/vmlinux")
+[[ $sections == *' .BTF '* ]] || { echo "extracted vmlinux has no .BTF" >&2; exit 1; }
 
 # 2. resolve_btfids from the matching source, extracting only what its
 #    build reads.
