@@ -1,16 +1,17 @@
 #!/bin/bash
-# Boot Debian 12's 6.1 kernel under QEMU (TCG: no /dev/kvm needed) with the
-# host's root shared read-only, run test scripts in it as root, and report.
+# Boot Debian 12's 6.1 kernel (or the debug kernel of tests/vm/kdebug/)
+# under QEMU (TCG: no /dev/kvm needed) with the host's root shared
+# read-only, run test scripts in it as root, and report.
 # See tests/vm/README.md.
 set -euo pipefail
 
 usage() {
-	echo "usage: $0 [--interactive] [--net] [--tap NETNS/IFNAME] [--smp N] [--out DIR] SCRIPT [SCRIPT...]" >&2
+	echo "usage: $0 [--interactive] [--net] [--tap NETNS/IFNAME] [--smp N] [--kernel stock|debug] [--out DIR] SCRIPT [SCRIPT...]" >&2
 	exit 2
 }
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-interactive=0 net=0 tap= smp=2 out=$repo/build/vm-run/last
+interactive=0 net=0 tap= smp=2 out=$repo/build/vm-run/last kernel=${VM_KERNEL:-stock}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--interactive) interactive=1 ;;
@@ -18,6 +19,7 @@ while [ $# -gt 0 ]; do
 	--out) [ $# -ge 2 ] || usage; out=$2; shift ;;
 	--tap) [ $# -ge 2 ] && [[ $2 == ?*/?* ]] || usage; tap=$2; shift ;;
 	--smp) [ $# -ge 2 ] && [[ $2 =~ ^[1-9]$ ]] || usage; smp=$2; shift ;;
+	--kernel) [ $# -ge 2 ] || usage; kernel=$2; shift ;;
 	-*) usage ;;
 	*) break ;;
 	esac
@@ -32,15 +34,31 @@ for s in "$@"; do
 	esac || { echo "no such script: $s (relative paths start at $repo)" >&2; exit 2; }
 done
 
-# Newest Debian 6.1 kernel that has its modules installed.
-ver=${VM_KVER:-}
-if [ -z "$ver" ]; then
-	for k in $(printf '%s\n' /boot/vmlinuz-6.1.*-amd64 | sort -rV); do
-		v=${k#/boot/vmlinuz-}
-		if [ -d "/lib/modules/$v" ]; then ver=$v; break; fi
-	done
-fi
-[ -n "$ver" ] || { echo "no /boot/vmlinuz-6.1.*-amd64 with modules" >&2; exit 1; }
+case $kernel in
+stock)
+	# Newest Debian 6.1 kernel that has its modules installed.
+	ver=${VM_KVER:-}
+	if [ -z "$ver" ]; then
+		for k in $(printf '%s\n' /boot/vmlinuz-6.1.*-amd64 | sort -rV); do
+			v=${k#/boot/vmlinuz-}
+			if [ -d "/lib/modules/$v" ]; then ver=$v; break; fi
+		done
+	fi
+	[ -n "$ver" ] || { echo "no /boot/vmlinuz-6.1.*-amd64 with modules" >&2; exit 1; }
+	moddir=/lib/modules/$ver
+	;;
+debug)
+	# Built once per machine by `make kdebug` (tests/vm/kdebug/build.sh).
+	kdir=$("$repo/tests/vm/kdebug/build.sh" --dir) || exit 1
+	ver=$(cat "$kdir/release")
+	moddir=$kdir/modules
+	# The guest puts this dgfs.ko in place of build/dgfs.ko, so scripts
+	# load the module built for the kernel they run on.
+	ko=$repo/build/kdebug/dgfs.ko
+	[ -f "$ko" ] || { echo "no $ko: run make kdebug" >&2; exit 1; }
+	;;
+*) usage ;;
+esac
 
 mkdir -p "$repo/build/vm" "$out"
 out=$(cd "$out" && pwd)
@@ -53,15 +71,20 @@ for s in "$@"; do
 done > "$out/scripts"
 
 rd=$repo/build/vm/initramfs-$ver.cpio
-"$repo/tests/vm/mkinitramfs.sh" "$ver" "$rd"
+"$repo/tests/vm/mkinitramfs.sh" "$ver" "$rd" "$moddir"
 
 # Boot the uncompressed ELF vmlinux (PVH entry): TCG takes ~3 s to unpack
-# the bzImage. It is the bzImage's xz payload.
-vmlinux=$repo/build/vm/vmlinux-$ver
-if [ ! "$vmlinux" -nt "/boot/vmlinuz-$ver" ]; then
-	off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "/boot/vmlinuz-$ver" | awk -F: 'NR == 1 { print $1 }')
-	xz -dc --single-stream < <(tail -c +"$((off + 1))" "/boot/vmlinuz-$ver") > "$vmlinux.$$"
-	mv "$vmlinux.$$" "$vmlinux"
+# the bzImage. Debian's is the bzImage's xz payload; the debug kernel's
+# build keeps one.
+if [ "$kernel" = debug ]; then
+	vmlinux=$kdir/vmlinux
+else
+	vmlinux=$repo/build/vm/vmlinux-$ver
+	if [ ! "$vmlinux" -nt "/boot/vmlinuz-$ver" ]; then
+		off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "/boot/vmlinuz-$ver" | awk -F: 'NR == 1 { print $1 }')
+		xz -dc --single-stream < <(tail -c +"$((off + 1))" "/boot/vmlinuz-$ver") > "$vmlinux.$$"
+		mv "$vmlinux.$$" "$vmlinux"
+	fi
 fi
 
 # A fresh scratch disk per run, so runs neither share state nor collide.
@@ -70,10 +93,15 @@ trap 'rm -f "$disk"' EXIT
 truncate -s 1G "$disk"
 mkfs.ext4 -q -F "$disk"
 
+append="console=ttyS0 quiet panic=-1 dgfs_repo=$repo dgfs_net=$net dgfs_interactive=$interactive"
+# The debug kernel's guest mounts its modules.builtin* at /lib/modules
+# (modprobe of a built-in then succeeds) and its dgfs.ko over build/dgfs.ko,
+# and scans for leaks after each script.
+[ "$kernel" = stock ] || append+=" dgfs_kdebug=1 dgfs_moddir=$moddir dgfs_ko=$ko"
+
 # debug-threads: the vCPU threads are named "CPU n/TCG" (benchmarks pin them).
 qemu=(qemu-system-x86_64 -name dgfs-vm,debug-threads=on -nographic -no-reboot -m 2048 -smp "$smp"
-	-bios qboot.rom -kernel "$vmlinux" -initrd "$rd"
-	-append "console=ttyS0 quiet panic=-1 dgfs_repo=$repo dgfs_net=$net dgfs_interactive=$interactive"
+	-bios qboot.rom -kernel "$vmlinux" -initrd "$rd" -append "$append"
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
 	-virtfs "local,path=$out,mount_tag=out,security_model=none"
 	-drive "file=$disk,format=raw,if=virtio")
@@ -92,7 +120,9 @@ if [ -n "$tap" ]; then
 		-device "virtio-net-pci,netdev=t0")
 fi
 
-echo "vm: kernel $ver, results in $out"
+# The debug kernel's checks make a round several times slower.
+if [ "$kernel" = debug ]; then limit=${VM_TIMEOUT:-3600}; else limit=${VM_TIMEOUT:-1200}; fi
+echo "vm: kernel $ver ($kernel), results in $out"
 start=$EPOCHREALTIME
 qrc=0
 if [ $interactive = 1 ]; then
@@ -101,14 +131,14 @@ if [ $interactive = 1 ]; then
 else
 	# stdin from /dev/null keeps the terminal ours; --foreground lets ^C
 	# reach QEMU.
-	timeout --foreground -k 10 "${VM_TIMEOUT:-1200}" "${qemu[@]}" < /dev/null 2>&1 |
+	timeout --foreground -k 10 "$limit" "${qemu[@]}" < /dev/null 2>&1 |
 		tee "$out/console.log" || qrc=$?
 fi
 awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "vm: round took %.1f s\n", b - a }'
 
 fail=0
 if [ $qrc = 124 ]; then
-	echo "FAIL: VM timed out after ${VM_TIMEOUT:-1200} s"; fail=1
+	echo "FAIL: VM timed out after $limit s"; fail=1
 elif [ $qrc != 0 ]; then
 	echo "FAIL: QEMU exited with $qrc"; fail=1
 fi
@@ -119,7 +149,7 @@ fi
 while read -r rc s; do
 	why=
 	[ "$rc" = 0 ] || why="exit $rc"
-	if grep -q '^FAIL: dmesg clean after' "$out/$(basename "$s" .sh).log"; then
+	if grep -qE '^FAIL: (dmesg|kmemleak) clean after' "$out/$(basename "$s" .sh).log"; then
 		why="${why:+$why, }kernel trouble in dmesg"
 	fi
 	if [ -z "$why" ]; then echo "PASS: $s"; else echo "FAIL: $s ($why)"; fail=1; fi

@@ -1,0 +1,118 @@
+#!/bin/bash
+# Build the debug kernel for the VM tests (KASAN, KMEMLEAK, lockdep, UBSAN...)
+# from Debian's linux-source-6.1 with kdebug.config, once per machine.
+#
+#   tests/vm/kdebug/build.sh          build if needed; print the kernel's dir
+#   tests/vm/kdebug/build.sh --dir    print the dir only (exit 1 if not built)
+#
+# The result is cached outside the clone, keyed by a hash of the config
+# fragment, this script, the source tarball and the compiler and pahole
+# versions: ${DGFS_CACHE:-/var/cache/dgfs}/kdebug-KEY/ holds
+#   tree/       the whole build tree: KDIR for `make -C tree M=...` (it has
+#               vmlinux and resolve_btfids, so modules get BTF)
+#   vmlinux     tree/vmlinux without its DWARF, for QEMU's PVH boot
+#   modules/    lib/modules/RELEASE from modules_install: modules.builtin*
+#               (modprobe of a built-in succeeds), modules.dep
+#   release     the kernel release (6.1.N-dgfs-debug)
+#   build-seconds  how long the build took
+# It is built beside its final name and renamed into place when complete.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+tarball=${KDEBUG_SOURCE:-/usr/src/linux-source-6.1.tar.xz}
+cache=${DGFS_CACHE:-/var/cache/dgfs}
+frag=$here/kdebug.config
+
+only_dir=0
+case ${1:-} in
+--dir) only_dir=1 ;;
+'') ;;
+*) echo "usage: $0 [--dir]" >&2; exit 2 ;;
+esac
+
+[ -f "$tarball" ] || { echo "no $tarball (apt-get install linux-source-6.1)" >&2; exit 1; }
+command -v pahole >/dev/null || { echo "pahole missing (apt-get install dwarves)" >&2; exit 1; }
+
+# The tarball is hashed by name, size and time (hashing 130 MB at every
+# call would cost more than it saves); the rest by content.
+key=$( {
+	cat "$frag" "$0"
+	stat -L -c '%n %s %Y' "$tarball"
+	gcc --version | head -n 1
+	pahole --version
+} | sha256sum | cut -c1-16)
+dir=$cache/kdebug-$key
+
+if [ -f "$dir/release" ]; then
+	echo "$dir"
+	exit 0
+fi
+if [ $only_dir = 1 ]; then
+	echo "debug kernel not built yet ($dir): run make kdebug" >&2
+	exit 1
+fi
+
+mkdir -p "$cache"
+# One build at a time; a second caller waits and then finds the result.
+exec 9>"$cache/kdebug.lock"
+flock 9
+if [ -f "$dir/release" ]; then
+	echo "$dir"
+	exit 0
+fi
+
+# A build that was killed left its directory behind (we hold the lock).
+rm -rf "$dir".new.*
+new=$(mktemp -d "$dir.new.XXXXXX")
+trap 'rm -rf "$new"' EXIT
+log=$cache/kdebug-$key.log
+echo "kdebug: building the debug kernel in $new (log: $log)" >&2
+start=$(date +%s)
+(
+	set -x
+	mkdir "$new/tree"
+	tar -xJf "$tarball" -C "$new/tree" --strip-components=1
+	cd "$new/tree"
+	make -s KCONFIG_ALLCONFIG="$frag" allnoconfig
+	make -s olddefconfig
+) >"$log" 2>&1 || { echo "kdebug: configuring failed, see $log" >&2; exit 1; }
+
+# Kconfig drops what it cannot satisfy without a word: check every line of
+# the fragment made it into the final .config.
+missing=0
+while IFS= read -r line; do
+	case $line in
+	CONFIG_*=*) want=$line ;;
+	"# CONFIG_"*" is not set") want=$line ;;
+	*) continue ;;
+	esac
+	if ! grep -qxF -- "$want" "$new/tree/.config"; then
+		echo "kdebug: .config lacks: $want" >&2
+		missing=1
+	fi
+done < "$frag"
+[ $missing = 0 ] || exit 1
+
+(
+	set -x
+	cd "$new/tree"
+	make -j"$(nproc)" all
+	make -s modules_install INSTALL_MOD_PATH="$new/modroot"
+) >>"$log" 2>&1 || { echo "kdebug: build failed, see $log" >&2; tail -n 30 "$log" >&2; exit 1; }
+
+cd "$new"
+release=$(cat tree/include/config/kernel.release)
+mv "modroot/lib/modules/$release" modules
+rm -rf modroot
+# The build and source links point into the tree's old place, and nothing
+# reads them.
+rm -f modules/build modules/source
+objcopy --strip-debug tree/vmlinux vmlinux
+echo $(($(date +%s) - start)) > build-seconds
+echo "$release" > release
+cd /
+mv "$new" "$dir"
+trap - EXIT
+mv "$log" "$dir/build.log"
+echo "kdebug: built $release in $(cat "$dir/build-seconds") s" >&2
+echo "$dir"
