@@ -3,7 +3,8 @@
 # its real root: mount what tests need, run each script with a dmesg check after it,
 # record results in the writable share, then power off.
 # From the kernel command line (see vm.sh): dgfs_repo, dgfs_net,
-# dgfs_interactive; the scripts are listed in the share's file "scripts".
+# dgfs_interactive, and on the debug kernel dgfs_kdebug, dgfs_moddir,
+# dgfs_ko; the scripts are listed in the share's file "scripts".
 # Setup errors abort (pid 1 exits, the kernel panics, QEMU quits, vm.sh
 # finds no status file); test failures are recorded instead.
 set -euo pipefail
@@ -27,6 +28,14 @@ mkdir /run/carry
 for s in "${scripts[@]}"; do
 	case $s in /tmp/*) cp --parents "$s" /run/carry ;; esac
 done
+# The debug kernel's modules.builtin* where modprobe looks for them (before
+# /tmp is hidden: the cache may live there): `modprobe veth` then succeeds
+# for what is built in. The host's /lib/modules is of no use to this kernel.
+if [ -n "${dgfs_moddir:-}" ]; then
+	mount -t tmpfs -o mode=755 tmpfs /lib/modules
+	mkdir "/lib/modules/$(uname -r)"
+	mount --bind "$dgfs_moddir" "/lib/modules/$(uname -r)"
+fi
 # A repository that lives under /tmp (CI may clone there) would vanish too:
 # hold it on a bind mount across the new /tmp and put it back in place.
 case ${dgfs_repo:?} in
@@ -38,6 +47,11 @@ rm -rf /run/carry
 if [ -d /run/repo ]; then
 	mkdir -p "$dgfs_repo"
 	mount --move /run/repo "$dgfs_repo"
+fi
+# The debug kernel's dgfs.ko in place of the stock one, so that every
+# script (they load build/dgfs.ko) gets the module built for this kernel.
+if [ -n "${dgfs_ko:-}" ]; then
+	mount --bind "$dgfs_ko" "$dgfs_repo/build/dgfs.ko"
 fi
 
 modprobe -a virtio_blk ext4
@@ -55,29 +69,106 @@ export DGFS_VM=1 DGFS_OUT=$out HOME=/root
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 cd "${dgfs_repo:?}"
 
-# Kernel trouble worth failing a test for; the taint notes for our unsigned
-# out-of-tree module are expected.
-trouble='WARNING:|BUG:|Oops|general protection|refcount_t|leak|lockdep|KASAN|UBSAN|RIP:|Call Trace'
-expected='module verification failed|loading out-of-tree module taints kernel'
+# Kernel trouble worth failing a test for: oopses, BUG()s, WARN()s, and the
+# reports of the debug kernel's checkers (KASAN, KFENCE, UBSAN, lockdep,
+# DEBUG_LIST, debugobjects, slab debugging, the hung-task, RCU-stall and
+# lockup watchdogs, kmemleak, refcount and netns/netdev ref trackers).
+trouble='WARNING:|BUG:|kernel BUG at|BUG kmalloc-|BUG [^ ]+ \((Not tainted|Tainted: [^)]*)\)|Oops|general protection|'
+trouble+='refcount_t|leak|lockdep|KASAN|KFENCE|UBSAN|ODEBUG|RIP:|Call Trace|list_(add|del) corruption|'
+trouble+='INFO: task .* blocked|rcu: INFO|detected stall|hard LOCKUP|soft lockup'
+# Expected: the taint notes for our unsigned out-of-tree module, and
+# kmemleak's count of suspects (kmemleak_check judges those).
+expected='module verification failed|loading out-of-tree module taints kernel|kmemleak: [0-9]+ new suspected memory leaks'
+
+# dmesg_check WHAT: PASS/FAIL line for the kernel messages since the last
+# check.
+dmesg_check() {
+	local msgs bad
+	msgs=$(dmesg -c)
+	printf '%s\n' "$msgs" >> "$out/dmesg.log"
+	bad=$(printf '%s\n' "$msgs" | grep -E "$trouble" | grep -vE "$expected" || true)
+	if [ -z "$bad" ]; then
+		echo "PASS: dmesg clean after $1"
+	else
+		printf 'FAIL: dmesg clean after %s\n%s\n' "$1" "$bad"
+	fi
+}
+
+# The debug kernel's leak check. kmemleak reports an object that nothing
+# points to once it is 5 s old (MSECS_MIN_AGE), so the scan waits until
+# what the script allocated last is old enough.
+kmemleak=/sys/kernel/debug/kmemleak
+if [ "${dgfs_kdebug:-0}" = 1 ]; then
+	[ -w $kmemleak ] || { echo "debug kernel without $kmemleak" >&2; exit 1; }
+	# Boot's own suspects are nobody's business here.
+	echo scan > $kmemleak && echo clear > $kmemleak
+fi
+
+# kmemleak_split dgfs|other: the reports (stdin) that are dgfs.ko's, or the
+# others. An allocation is dgfs.ko's if its backtrace has a frame in the
+# module: "[dgfs]" while it is loaded, a bare address in module space
+# ("] 0xffffffffa..." and up, kallsyms no longer knows it) once it is gone. On the
+# debug kernel everything else is built in; the one other thing in module
+# space is JIT-ed BPF, which here is ours too.
+kmemleak_split() {
+	awk -v want="$1" '
+	function flush() {
+		if (blk != "") {
+			mod = blk ~ /\[dgfs\]/ || blk ~ /\] 0xffffffff[a-f][0-9a-f]+\n/
+			if ((want == "dgfs") == mod) printf "%s", blk
+		}
+		blk = ""
+	}
+	/^unreferenced object/ { flush() }
+	{ blk = blk $0 "\n" }
+	END { flush() }'
+}
+
+# kmemleak_check SCRIPT END: scan once what SCRIPT (which ended at
+# $EPOCHREALTIME END) allocated is 5 s old; FAIL for any leak of dgfs.ko's.
+kmemleak_check() {
+	local wait report mine others
+	wait=$(awk -v e="$2" -v now="$EPOCHREALTIME" 'BEGIN { w = e + 5.5 - now; print (w > 0 ? w : 0) }')
+	sleep "$wait"
+	if ! echo scan > $kmemleak; then
+		echo "FAIL: kmemleak clean after $1 (the scan failed: kmemleak is off)"
+		return
+	fi
+	report=$(cat $kmemleak)
+	echo clear > $kmemleak
+	[ -z "$report" ] || printf '=== after %s\n%s\n' "$1" "$report" >> "$out/kmemleak.log"
+	mine=$(printf '%s\n' "$report" | kmemleak_split dgfs)
+	others=$(printf '%s\n' "$report" | kmemleak_split other | grep -c '^unreferenced object' || true)
+	[ "$others" = 0 ] ||
+		echo "note: kmemleak: $others suspects outside dgfs.ko after $1 (kmemleak.log)"
+	if [ -z "$mine" ]; then
+		echo "PASS: kmemleak clean after $1"
+	else
+		printf 'FAIL: kmemleak clean after %s: dgfs.ko leaked\n%s\n' "$1" "$mine"
+	fi
+}
 
 : > "$out/status"
 dmesg -c > "$out/dmesg.log"    # boot messages; each script is checked alone
+last_log=
 for s in "${scripts[@]}"; do
 	log=$out/$(basename "$s" .sh).log
 	echo "=== $s"
 	rc=0
 	bash "$s" < /dev/null 2>&1 | tee "$log" || rc=$?
-
-	msgs=$(dmesg -c)
-	printf '%s\n' "$msgs" >> "$out/dmesg.log"
-	bad=$(printf '%s\n' "$msgs" | grep -E "$trouble" | grep -vE "$expected" || true)
-	if [ -z "$bad" ]; then
-		echo "PASS: dmesg clean after $s"
-	else
-		printf 'FAIL: dmesg clean after %s\n%s\n' "$s" "$bad"
-	fi | tee -a "$log"
+	end=$EPOCHREALTIME
+	{
+		[ "${dgfs_kdebug:-0}" = 0 ] || kmemleak_check "$s" "$end"
+		dmesg_check "$s"
+	} | tee -a "$log"
 	echo "$rc $s" >> "$out/status"
+	last_log=$log
 done
+# What the kernel says after the last check (deferred work, RCU callbacks,
+# netns clean-up) is the last script's too.
+if [ -n "$last_log" ]; then
+	dmesg_check "the last script's checks" | tee -a "$last_log"
+fi
 
 if [ "${dgfs_interactive:-0}" = 1 ]; then
 	echo "=== interactive shell (exit to power off)"
