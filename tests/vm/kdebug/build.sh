@@ -6,11 +6,12 @@
 #   tests/vm/kdebug/build.sh --dir    print the dir only (exit 1 if not built)
 #
 # The result is cached outside the clone, keyed by a hash of the config
-# fragment, this script, the source tarball and the compiler and pahole
-# versions: ${DGFS_CACHE:-/var/cache/dgfs}/kdebug-KEY/ holds
+# fragment, this script (both without their comments), the source tarball
+# and the compiler and pahole versions: ${DGFS_CACHE:-/var/cache/dgfs}/kdebug-KEY/
+# holds
 #   tree/       the whole build tree: KDIR for `make -C tree M=...` (it has
 #               vmlinux and resolve_btfids, so modules get BTF)
-#   vmlinux     tree/vmlinux without its DWARF, for QEMU's PVH boot
+#   bzImage     what QEMU boots
 #   modules/    lib/modules/RELEASE from modules_install: modules.builtin*
 #               (modprobe of a built-in succeeds), modules.dep
 #   release     the kernel release (6.1.N-dgfs-debug)
@@ -34,11 +35,15 @@ esac
 command -v pahole >/dev/null || { echo "pahole missing (apt-get install dwarves)" >&2; exit 1; }
 
 # The tarball is hashed by name, size and time (hashing 130 MB at every
-# call would cost more than it saves); the rest by content.
+# call would cost more than it saves); the rest by content, less comments
+# and blank lines (a reworded comment is no reason for an hour's build) but
+# with the fragment's "# CONFIG_X is not set".
 key=$( {
-	cat "$frag" "$0"
+	awk '/^[[:space:]]*$/ { next }
+	     /^[[:space:]]*#/ && !/^# CONFIG_[A-Za-z0-9_]+ is not set$/ { next }
+	     { print }' "$frag" "$0"
 	stat -L -c '%n %s %Y' "$tarball"
-	gcc --version | head -n 1
+	gcc -dumpfullversion
 	pahole --version
 } | sha256sum | cut -c1-16)
 dir=$cache/kdebug-$key
@@ -107,10 +112,11 @@ rm -rf modroot
 # The build and source links point into the tree's old place, and nothing
 # reads them.
 rm -f modules/build modules/source
-objcopy --strip-debug tree/vmlinux vmlinux
+cp tree/arch/x86/boot/bzImage bzImage
 echo $(($(date +%s) - start)) > build-seconds
 echo "$release" > release
 cd /
+chmod 755 "$new"    # mktemp made it 0700
 mv "$new" "$dir"
 trap - EXIT
 mv "$log" "$dir/build.log"
