@@ -4,6 +4,7 @@
 # anything is touched; --kmod require refuses to start without dgfs.ko
 # (the host has none); the auth key is made once and kept.
 #   tests/dgfsd/test_config.sh BUILD_DIR      (as root)
+# expect-checks: 31 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh

@@ -8,6 +8,7 @@
 #   gets 507, nothing of it stays, and the files stored before are intact;
 #   after deleting something, uploads work again.
 #   tests/dgfsd/test_faults.sh BUILD_DIR      (as root)
+# expect-checks: 43 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh

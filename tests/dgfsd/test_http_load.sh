@@ -10,6 +10,7 @@
 #   peak (VmHWM) must stay under a bound (see RSS_BOUND_MIB below). The
 #   bound is about dgfsd itself, not ASan's shadow and quarantine.
 #   tests/dgfsd/test_http_load.sh BUILD_DIR      (as root)
+# expect-checks: 31 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh

@@ -6,6 +6,7 @@
 # IPv4 and IPv6, whole and in random ranges, through refusals, malformed
 # datagrams and a lossy link. Nothing leaves the two namespaces.
 #   tests/net/test_userd.sh BUILD_DIR      (as root)
+# expect-checks: 73 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
