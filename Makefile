@@ -20,7 +20,9 @@ BPFTOOL    ?= bpftool
 WERROR     := -Werror
 CFLAGS_COMMON := -O2 -g -Wall -Wextra $(WERROR) -std=gnu11 -D_GNU_SOURCE \
 	-Iinclude -Iinclude/uapi -I$(BUILD)
-SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer
+# -fno-sanitize-recover: undefined behaviour aborts the program (non-zero
+# exit) instead of printing a line and going on, so it fails the test.
+SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # Anything found through a package that `make deps` installs is looked up
 # when a recipe runs (`=`, not `:=`), after deps: on a fresh machine the
 # package is not there yet when make reads this file.
@@ -123,7 +125,7 @@ userspace: $(USER_BINS)
 # Unit tests run on the host under ASan and UBSan.
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_*.c))
 
-$(BUILD)/unit/test_%: tests/unit/test_%.c tests/unit/check.h $(wildcard userspace/*/*.c userspace/*/*.h) \
+$(BUILD)/unit/test_%: tests/unit/test_%.c tests/unit/check.h $(wildcard userspace/*/*.c userspace/*/*.h) Makefile \
 		$(XDP_LOADER_DEPS) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) $(NL_CFLAGS) $(XDP_LOADER_CFLAGS) -Iuserspace $< -o $@ \
