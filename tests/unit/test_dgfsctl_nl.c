@@ -1192,7 +1192,7 @@ static void test_fake_kernel(void)
 		CHECK("fake: EPERM says what is needed",
 		      ret == 1 && fk == 0 &&
 		      !strcmp(err, "dgfsctl: adding store \"store\": Operation not permitted "
-				   "(changing dgfs needs CAP_NET_ADMIN)\n"));
+				   "(needs CAP_NET_ADMIN in the initial user namespace)\n"));
 		free(out);
 		free(err);
 
