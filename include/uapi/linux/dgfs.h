@@ -175,6 +175,12 @@ enum dgfs_stats_attr {
 #define DGFS_PROTO_MAGIC	0x44474653	/* "DGFS" */
 #define DGFS_PROTO_VERSION	1
 #define DGFS_TOKEN_LEN		8
+/* The farthest ahead of a host's clock a token's expiry may lie, in
+ * seconds: a token travels in clear, and whoever sees one can replay it
+ * from its address until it expires. Hosts allow 5 minutes more for clock
+ * skew between whoever mints tokens and themselves.
+ */
+#define DGFS_TOKEN_MAX_LIFETIME	86400
 
 enum dgfs_proto_op {
 	DGFS_OP_READ = 1,
