@@ -472,6 +472,12 @@ static int dgfs_nl_config_set(struct sk_buff *skb, struct genl_info *info)
 	}
 	rcu_assign_pointer(dn->config, new);
 	dgfs_net_changed(dn);
+	/* Once per change, loud: without tokens the host answers anyone,
+	 * also requests with forged sources (docs/SECURITY.md).
+	 */
+	if (old->auth && !new->auth)
+		pr_warn("netns %u: auth off: every chunk is readable by anyone who reaches port %u, and forged requests make this host an open reflector\n",
+			dn->net->ns.inum, new->port);
 	mutex_unlock(&dn->lock);
 	/* Rare and never on a fast path: simply wait out the readers. */
 	synchronize_rcu();
