@@ -1096,6 +1096,24 @@ static void fk_config(int fd, void *arg)
 	fk_config_get(fd, &r, &o);
 }
 
+/* config set auth off: acks it (arg NULL) or refuses it with -EPERM. */
+static void fk_auth_off(int fd, void *arg)
+{
+	static struct fk_req r;
+	static struct fk_out o;
+
+	if (!fk_recv(fd, &r)) {
+		fk_bad++;
+		return;
+	}
+	FK_CHECK(fk_genl(&r)->cmd == DGFS_CMD_CONFIG_SET);
+	FK_CHECK(fk_nest(&r, DGFS_A_CONFIG, DGFS_CONFIG_A_MAX));
+	FK_CHECK(r.nest[DGFS_CONFIG_A_AUTH] && nla_get_u8(r.nest[DGFS_CONFIG_A_AUTH]) == 0);
+	o.port = r.port;
+	fk_status(fd, &o, &r, NLMSG_ERROR, arg ? -EPERM : 0, NULL, true, 0);
+	fk_flush(fd, &o);
+}
+
 /* Acks every request until none comes; arg: fail the request number *arg. */
 struct fk_acker {
 	int fail_at;		/* 1-based, 0 for never */
@@ -1215,7 +1233,7 @@ static void test_fake_kernel(void)
 		CHECK("fake: EPERM says what is needed",
 		      ret == 1 && fk == 0 &&
 		      !strcmp(err, "dgfsctl: adding store \"store\": Operation not permitted "
-				   "(changing dgfs needs CAP_NET_ADMIN)\n"));
+				   "(needs CAP_NET_ADMIN in the initial user namespace)\n"));
 		free(out);
 		free(err);
 
@@ -1389,6 +1407,23 @@ static void test_fake_kernel(void)
 		free(out);
 		free(err);
 	}
+
+	ret = run_fake(&ctl, fk_auth_off, NULL, "config set auth off", &out, &err, &fk);
+	CHECK("fake: config set auth off warns that the host is an open reflector",
+	      ret == 0 && fk == 0 && !strcmp(out, "") &&
+	      !strcmp(err, "dgfsctl: warning: auth off makes this host an open reflector: "
+			   "it answers every read without a token, so anyone who reaches the "
+			   "port reads every chunk, and requests with a forged source address "
+			   "send the replies to someone else\n"));
+	free(out);
+	free(err);
+	ret = run_fake(&ctl, fk_auth_off, "refuse", "config set auth off", &out, &err, &fk);
+	CHECK("fake: a refused auth off says only why",
+	      ret == 1 && fk == 0 &&
+	      !strcmp(err, "dgfsctl: setting the configuration: Operation not permitted "
+			   "(needs CAP_NET_ADMIN in the initial user namespace)\n"));
+	free(out);
+	free(err);
 	ctl_fini(&ctl);
 }
 
