@@ -90,6 +90,7 @@ wait_for() {
 		sleep 0.1
 	done
 }
+reaches() { wait_for "$@" >/dev/null; }
 fetch() { c $DGFS fetch --key $key --timeout 500 --retries 4 -o /tmp/got "$@"; }
 
 # ---- 1. a macvlan child in another namespace ------------------------------
@@ -153,7 +154,7 @@ done
 # nothing else in this part.
 c python3 $RAW dg1 "$mac0" 198.18.0.2 198.18.0.1 --chunk "$id_srv" --sport 41101
 check "XDP: a well-addressed request is served, and nothing else was" \
-	wait_for $srv requests $((req0 + 1)) >/dev/null
+	reaches $srv requests $((req0 + 1))
 
 # ---- 3. through the stack ---------------------------------------------------
 check "server: xdp detach dg0" s $CTL xdp detach dg0
@@ -208,7 +209,7 @@ done
 # A well-addressed one still is (and its reply arrives after any earlier one).
 c python3 $RAW dg1 "$mac0" 198.18.0.2 198.18.0.1 --chunk "$id_srv" --sport 41209
 check "stack: a well-addressed request is served, and nothing else was" \
-	wait_for $srv requests $((req0 + 1)) >/dev/null
+	reaches $srv requests $((req0 + 1))
 fetch 198.18.0.1 "$id_srv" && cmp -s /tmp/got "$root_srv/c"
 check "stack: a client reads the server's chunk" [ $? = 0 ]
 touch "$tmp/done"
