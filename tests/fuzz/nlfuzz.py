@@ -144,6 +144,42 @@ class Gen:
             out += attr(kind_id, data)
         return out
 
+    def good(self, cmd):
+        """A request cmd would take (or one field off): reaches deeper."""
+        files = [p for p in self.relpaths[:6] if p]
+        f = {
+            STORE_ADD: [(1, "name"), (2, "path")], STORE_DEL: [(1, "name")],
+            CHUNK_ADD: [(1, "id"), (2, "name"), (3, "relpath")] + ([(4, "u64")] if R.random() < 0.3 else []),
+            CHUNK_DEL: [(1, "id")],
+            CONFIG_SET: R.sample([(1, "u16"), (2, "u32"), (3, "key"), (4, "u8")], R.randrange(1, 5)),
+        }.get(cmd)
+        if f is None:
+            return self.tree(cmd)
+        top = {STORE_ADD: A_STORE, STORE_DEL: A_STORE, CHUNK_ADD: A_CHUNK, CHUNK_DEL: A_CHUNK,
+               CONFIG_SET: A_CONFIG}[cmd]
+        out = b""
+        for kind_id, kind in f:
+            if kind == "name":
+                v = R.choice(self.names[:3]).encode() + b"\0"
+            elif kind == "path":
+                v = R.choice(self.paths[:2] or ["/tmp"]).encode() + b"\0"
+            elif kind == "relpath":
+                v = (R.choice(files) if files else "x").encode() + b"\0"
+            elif kind == "id":
+                v = R.choice(self.ids)
+            elif kind == "u16":
+                v = struct.pack("=H", R.choice([7878, 7879, 9000, R.randrange(1, 65536)]))
+            elif kind == "u32":
+                v = struct.pack("=I", R.choice([4096, 1 << 20, 16 << 20, R.randrange(1, 16 << 20)]))
+            elif kind == "u8":
+                v = struct.pack("=B", R.randrange(2))
+            else:
+                v = self.value(kind)
+            out += attr(kind_id, v)
+        if R.random() < 0.5:
+            out += self.nest(top)  # and something more, or wrong
+        return attr(top | NLA_F_NESTED, out)
+
     def tree(self, cmd):
         """The attributes of one request, mostly what cmd takes."""
         want = {STORE_ADD: A_STORE, STORE_DEL: A_STORE, STORE_GET: A_STORE,
@@ -185,12 +221,13 @@ class Family:
     def send_raw(self, raw):
         self.sock.send(raw)
 
-    def call(self, family, cmd, flags, payload, version=1, damage=None):
+    def call(self, family, cmd, flags, payload, version=1, damage=None, barrier=True):
         """Send one request and read to its end: (err, [genl payloads], extack).
 
-        A barrier (the control family's GETFAMILY, acked) follows every
+        A barrier (the control family's GETFAMILY, acked) follows the
         request, so that one that gets no answer (no ACK asked, or too
-        damaged to parse) still ends: err is then None.
+        damaged to parse) still ends: err is then None. Without it the
+        request must end in an ack or NLMSG_DONE.
         """
         self.seq += 1
         seq = self.seq
@@ -199,6 +236,8 @@ class Family:
         if damage:
             raw = damage(raw)
         self.sock.send(raw)
+        if not barrier:
+            return self.read(seq, None)
         self.seq += 1
         bar = struct.pack("=BBH", CTRL_CMD_GETFAMILY, 1, 0) + attr(CTRL_ATTR_FAMILY_NAME,
                                                                      b"nlctrl\0")
@@ -232,10 +271,14 @@ class Family:
                     err = struct.unpack_from("=i", msg)[0]
                     if mflags & NLM_F_ACK_TLVS:
                         ext = extack(msg)
+                    if barrier is None:
+                        return err, msgs, ext
                 elif kind == NLMSG_DONE:
                     err = struct.unpack_from("=i", msg)[0] if len(msg) >= 4 else 0
                     if err < 0 and mflags & NLM_F_ACK_TLVS:
                         ext = extack(msg, skip=4)
+                    if barrier is None:
+                        return err, msgs, ext
                 else:
                     if mflags & NLM_F_DUMP_INTR:
                         msgs.append(b"INTR")
@@ -260,7 +303,8 @@ def snapshot(fam):
     state = []
     for cmd, flags in ((STORE_GET, NLM_F_DUMP), (CHUNK_GET, NLM_F_DUMP), (CONFIG_GET, 0)):
         for _ in range(10):
-            err, msgs, _ = fam.call(fam.id, cmd, NLM_F_REQUEST | NLM_F_ACK | flags, b"")
+            err, msgs, _ = fam.call(fam.id, cmd, NLM_F_REQUEST | NLM_F_ACK | flags, b"",
+                                    barrier=False)
             if b"INTR" not in msgs:
                 break
         if err:
@@ -309,7 +353,7 @@ def fuzz(a):
             flags |= NLM_F_DUMP
         if R.random() < 0.03:
             flags |= R.getrandbits(16) & ~NLM_F_REQUEST | NLM_F_REQUEST
-        payload = gen.tree(cmd)
+        payload = gen.good(cmd) if R.random() < 0.3 else gen.tree(cmd)
         dmg = damage_fn() if R.random() < 0.05 else None
         damaged += dmg is not None
         version = 1 if R.random() < 0.97 else R.randrange(256)

@@ -18,7 +18,9 @@ secs=${FUZZ_SECONDS:-15}
 ns=fuzz-nl
 NLF=tests/fuzz/nlfuzz.py
 n() { ip netns exec $ns "$@"; }
-nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all "$@"; }
+# nobody, with no capabilities at all (a command prefix: ip netns exec
+# runs programs, not shell functions)
+nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all)
 cleanup() { ip netns del $ns 2>/dev/null; }
 trap cleanup EXIT
 
@@ -40,7 +42,7 @@ n python3 $NLF fuzz --seconds "$secs" --dir "$d" --ids "$ids" || fail "nlfuzz as
 
 # 2. nobody, no capabilities, in the same namespace
 check "root: the state before nobody's run" bash -c "ip netns exec $ns python3 $NLF snapshot >/tmp/nl-before"
-n nobody python3 $NLF fuzz --seconds "$secs" --dir "$d" --ids "$ids" --expect-refused ||
+n "${nobody[@]}" python3 $NLF fuzz --seconds "$secs" --dir "$d" --ids "$ids" --expect-refused ||
 	fail "nlfuzz as nobody exited $?"
 check "root: the state after" bash -c "ip netns exec $ns python3 $NLF snapshot >/tmp/nl-after"
 check "nobody changed nothing in $ns" cmp -s /tmp/nl-before /tmp/nl-after
@@ -48,7 +50,7 @@ check "nobody changed nothing in $ns" cmp -s /tmp/nl-before /tmp/nl-after
 # 3. nobody, root of a user and network namespace of its own
 python3 $NLF snapshot >/tmp/nl-init-before
 n python3 $NLF snapshot >/tmp/nl-before
-n nobody unshare -Urn python3 $NLF fuzz --seconds "$secs" --dir "$d" --ids "$ids" ||
+n "${nobody[@]}" unshare -Urn python3 $NLF fuzz --seconds "$secs" --dir "$d" --ids "$ids" ||
 	fail "nlfuzz as nobody in its own namespaces exited $?"
 python3 $NLF snapshot >/tmp/nl-init-after
 n python3 $NLF snapshot >/tmp/nl-after
