@@ -868,7 +868,7 @@ static void test_config_stats_print(void)
 			   "obj_created 6\nobj_destroyed 18446744073709551615\nrequests 0\n",
 		       strlen("stores 1\nchunks 2\nchunk_bytes 3\nlookups 4\nlookup_hits 5\n"
 			      "obj_created 6\nobj_destroyed 18446744073709551615\nrequests 0\n")) &&
-	      !strcmp(out + strlen(out) - strlen("stack_requests 0\n"), "stack_requests 0\n"));
+	      !strcmp(out + strlen(out) - strlen("bad_dst 0\n"), "bad_dst 0\n"));
 	free(out);
 
 	cap_begin(true, true);

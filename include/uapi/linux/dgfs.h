@@ -158,6 +158,17 @@ enum dgfs_stats_attr {
 	DGFS_STATS_A_SEND_ERRORS,	/* datagrams that could not be sent */
 	DGFS_STATS_A_STACK_REQUESTS,	/* requests that came through the
 					 * socket rather than XDP */
+	/* Requests refused for their addresses (the reply would go where
+	 * the stack never sends one), by reason:
+	 */
+	DGFS_STATS_A_SRC_UNSPEC,	/* from 0.0.0.0/8 or :: */
+	DGFS_STATS_A_SRC_LOOPBACK,	/* from loopback, off the loopback device */
+	DGFS_STATS_A_SRC_MULTICAST,	/* from a multicast or broadcast address */
+	DGFS_STATS_A_SRC_MAPPED,	/* IPv6 from an IPv4-mapped address */
+	DGFS_STATS_A_SRC_LOCAL,		/* from one of our own addresses, off the
+					 * loopback device */
+	DGFS_STATS_A_BAD_DST,		/* to a broadcast, multicast, unspecified
+					 * or (off loopback) loopback address */
 	__DGFS_STATS_A_LAST
 };
 #define DGFS_STATS_A_MAX (__DGFS_STATS_A_LAST - 1)
