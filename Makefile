@@ -102,6 +102,7 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 include bpf/xdp.mk
 include userspace/fastpath.mk
 include userspace/dgfsd/dgfsd.mk
+include tests/fuzz/fuzz.mk
 
 DGFSCTL_SRCS := $(wildcard userspace/dgfsctl/*.c) userspace/proto/hex.c
 KFUNC_TEST_SRCS := tests/bpf/kfunc_test.c
