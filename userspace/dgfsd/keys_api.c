@@ -77,29 +77,30 @@ static enum MHD_Result add_key(struct dgfsd *d, struct MHD_Connection *c, struct
 	json_t *j = body_object(r);
 	int err;
 
+	/* The strings point into j: every answer is made before it goes. */
 	if (!j || opt_string(j, "scope", &scope_s) || opt_string(j, "prefix", &prefix_s) ||
 	    opt_string(j, "name", &name) || meta_scope_parse(scope_s, &scope)) {
-		json_decref(j);
-		return http_send_error(c, r, 400, "expected {\"scope\": \"read\"|\"write\"|"
-				       "\"admin\", \"prefix\": P (optional), \"name\": N (optional)}");
+		ret = http_send_error(c, r, 400, "expected {\"scope\": \"read\"|\"write\"|"
+				      "\"admin\", \"prefix\": P (optional), \"name\": N (optional)}");
+		goto out;
 	}
 	if (prefix_s && (why = auth_prefix_normalize(prefix_s, prefix, sizeof(prefix)))) {
-		json_decref(j);
-		return http_send_error(c, r, 400, "bad prefix: %s", why);
+		ret = http_send_error(c, r, 400, "bad prefix: %s", why);
+		goto out;
 	}
 	if (scope == META_SCOPE_ADMIN && prefix[0]) {
-		json_decref(j);
-		return http_send_error(c, r, 400, "an admin key manages every key: no prefix");
+		ret = http_send_error(c, r, 400, "an admin key manages every key: no prefix");
+		goto out;
 	}
 	if (name && (strlen(name) > META_KEY_NAME_MAX || strpbrk(name, "\r\n"))) {
-		json_decref(j);
-		return http_send_error(c, r, 400, "bad name (at most %d bytes, one line)",
-				       META_KEY_NAME_MAX);
+		ret = http_send_error(c, r, 400, "bad name (at most %d bytes, one line)",
+				      META_KEY_NAME_MAX);
+		goto out;
 	}
 	err = auth_key_create(d->keys, scope, prefix, name, false, text, &id);
 	if (err) {
-		json_decref(j);
-		return http_send_error(c, r, 500, "cannot add the key: %s", strerror(-err));
+		ret = http_send_error(c, r, 500, "cannot add the key: %s", strerror(-err));
+		goto out;
 	}
 	fprintf(stderr, "dgfsd: key %" PRId64 " (%s%s%s) added by key %" PRId64 "\n", id,
 		meta_scope_name(scope), prefix[0] ? ", prefix " : "", prefix, r->who.id);
@@ -107,6 +108,7 @@ static enum MHD_Result add_key(struct dgfsd *d, struct MHD_Connection *c, struct
 						  "key", text, "scope", meta_scope_name(scope),
 						  "prefix", prefix, "name", name ? name : ""));
 	sodium_memzero(text, sizeof(text));
+out:
 	json_decref(j);
 	return ret;
 }
@@ -162,19 +164,20 @@ static char *file_url(const char *path)
 
 static enum MHD_Result presign(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
 {
-	char sig[AUTH_PRESIGN_SIG_HEX + 1], *path_url, *url;
-	const char *method, *path, *why;
+	char sig[AUTH_PRESIGN_SIG_HEX + 1], *path_url = NULL, *url = NULL;
+	const char *method = NULL, *path = NULL, *why;
 	json_int_t ttl = AUTH_PRESIGN_TTL;
 	enum meta_scope need;
 	int64_t expires;
 	json_t *j = body_object(r), *jt;
 	enum MHD_Result ret;
 
+	/* method and path point into j: every answer is made before it goes. */
 	if (!j || opt_string(j, "method", &method) || opt_string(j, "path", &path) || !path) {
-		json_decref(j);
-		return http_send_error(c, r, 400, "expected {\"path\": P, \"method\": \"GET\"|"
-				       "\"PUT\"|\"DELETE\" (optional), \"expires_in\": "
-				       "SECONDS (optional)}");
+		ret = http_send_error(c, r, 400, "expected {\"path\": P, \"method\": \"GET\"|"
+				      "\"PUT\"|\"DELETE\" (optional), \"expires_in\": "
+				      "SECONDS (optional)}");
+		goto out;
 	}
 	if (!method)
 		method = "GET";
@@ -183,40 +186,40 @@ static enum MHD_Result presign(struct dgfsd *d, struct MHD_Connection *c, struct
 	} else if (!strcmp(method, "PUT") || !strcmp(method, "DELETE")) {
 		need = META_SCOPE_WRITE;
 	} else {
-		json_decref(j);
-		return http_send_error(c, r, 400, "a presigned URL is for GET, HEAD, PUT or DELETE");
+		ret = http_send_error(c, r, 400, "a presigned URL is for GET, HEAD, PUT or DELETE");
+		goto out;
 	}
 	jt = json_object_get(j, "expires_in");
 	if (jt)
 		ttl = json_is_integer(jt) ? json_integer_value(jt) : 0;
 	if (ttl < 1 || ttl > AUTH_PRESIGN_TTL_MAX) {
-		json_decref(j);
-		return http_send_error(c, r, 400, "expires_in is 1 .. %d seconds",
-				       AUTH_PRESIGN_TTL_MAX);
+		ret = http_send_error(c, r, 400, "expires_in is 1 .. %d seconds",
+				      AUTH_PRESIGN_TTL_MAX);
+		goto out;
 	}
 	why = dgfsd_path_check(path, strlen(path), false);
 	if (why) {
-		json_decref(j);
-		return http_send_error(c, r, 400, "bad path: %s", why);
+		ret = http_send_error(c, r, 400, "bad path: %s", why);
+		goto out;
 	}
 	/* No more than the signing key may do itself, now or when the URL is used. */
 	if (r->who.scope < need || !auth_path_allowed(r->who.prefix, path)) {
-		json_decref(j);
-		return http_send_error(c, r, 403, "this key may not %s that path", method);
+		ret = http_send_error(c, r, 403, "this key may not %s that path", method);
+		goto out;
 	}
 	expires = (int64_t)time(NULL) + ttl;
 	auth_presign_sign(d->presign_secret, method, path, expires, r->who.id, sig);
 	path_url = file_url(path);
 	if (!path_url || asprintf(&url, "%s?expires=%" PRId64 "&keyid=%" PRId64 "&sig=%s",
-				  path_url, expires, r->who.id, sig) < 0)
+				  path_url, expires, r->who.id, sig) < 0) {
 		url = NULL;
-	free(path_url);
-	if (!url) {
-		json_decref(j);
-		return http_send_error(c, r, 503, "out of memory");
+		ret = http_send_error(c, r, 503, "out of memory");
+		goto out;
 	}
 	ret = http_send_json(c, r, 200, json_pack("{s:s,s:s,s:I}", "url", url,
 						  "method", method, "expires", (json_int_t)expires));
+out:
+	free(path_url);
 	free(url);
 	json_decref(j);
 	return ret;
