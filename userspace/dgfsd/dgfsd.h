@@ -7,7 +7,9 @@
  *   chunkstore.c  chunk files: crash-safe writes, pins, removal, dgfs.ko index
  *   upload.c      PUT /files and POST ?commit: FastCDC, dedup, commit
  *   http.c        the HTTP service (libmicrohttpd): the routing table, each
- *                 route's scope, authentication, the file and chunk endpoints
+ *                 route's scope, authentication, responses, the access log's data
+ *   files.c       /files/: downloads, manifests, listings, uploads, commits
+ *   chunks.c      /chunks/: chunk reads, chunk uploads, dedup queries
  *   keys_api.c    the admin API (/keys) and presigning (/presign)
  *   auth.c        API keys, scopes and prefixes, presigned URLs (no libmicrohttpd)
  *   keys_cli.c    `dgfsd key add|list|revoke`
