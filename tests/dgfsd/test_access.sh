@@ -339,6 +339,15 @@ check "access log: one line per request, with the key id" \
 check "access log: anonymous requests as -" grep -Eq " - GET /files/keep/f 401 " "$ALOG"
 check "access log: presigned requests as ID/presigned" \
 	grep -Eq " $PID_/presigned PUT /files/pub/up 201 " "$ALOG"
+# Raw bytes in the request line (curl would escape them itself).
+same "a request line with raw UTF-8 and %0A -> 400" "$(n python3 -c '
+import os, socket
+s = socket.create_connection(("127.0.0.1", 8080), timeout=30)
+s.sendall(b"GET /files/log/caf\xc3\xa9%0Ax HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+          b"Authorization: Bearer " + os.environ["DGFS_API_KEY"].encode() + b"\r\n\r\n")
+print(s.recv(100).split()[1].decode())')" 400
+check "access log: raw bytes escaped, the URL's own escapes kept" \
+	grep -q ' 1 GET /files/log/caf%C3%A9%0Ax 400 ' "$ALOG"
 grep -qF "sig=" "$ALOG" && rc=0 || rc=$?
 same "access log: no signature in it (grep exit 1)" "$rc" 1
 grep -qF "$secret" "$ALOG" "$T/dgfsd.log" && rc=0 || rc=$?

@@ -89,7 +89,11 @@ void accesslog_close(struct accesslog *l)
 	free(l);
 }
 
-/* @s into @out, bytes outside printable ASCII (and '%') as %XX: no log injection. */
+/*
+ * @s into @out, bytes outside printable ASCII as %XX: no line or field can
+ * be injected. A URL's own %XX stay as they are: both spellings decode to
+ * the same byte.
+ */
 static void escape(const char *s, char *out, size_t outlen)
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -98,7 +102,7 @@ static void escape(const char *s, char *out, size_t outlen)
 	for (; *s && n + 4 < outlen; s++) {
 		unsigned char c = (unsigned char)*s;
 
-		if (c > 0x20 && c < 0x7f && c != '%') {
+		if (c > 0x20 && c < 0x7f) {
 			out[n++] = (char)c;
 		} else {
 			out[n++] = '%';
