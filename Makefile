@@ -4,6 +4,7 @@
 #   make        build dgfs.ko, the BPF objects and the userspace programs
 #   make test   all of the above, then every test (host and VM)
 #   make run    boot a storage-host VM with dgfs.ko loaded
+#   make fuzz   the XDP and netlink fuzzers, longer than make test runs them
 #
 # Everything the build makes goes to $(BUILD), except kbuild's own objects,
 # which kbuild insists on putting next to the sources in kmod/.

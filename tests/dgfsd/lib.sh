@@ -5,7 +5,7 @@
 # leave. Source after tests/lib.sh; call dgfsd_setup first.
 #
 #   dgfsd_setup BUILD          namespace, temp dir ($T), binaries
-#   n CMD...                   run CMD in the namespace
+#   n CMD...                   run CMD in the namespace, with $STATE's admin key
 #   dgfsd_start [ARGS...]      start dgfsd on $STATE (HTTP $URL), wait for /healthz
 #   dgfsd_start_args ARGS...   the same without --state-dir (e.g. --config)
 #   dgfsd_stop [NAME]          SIGTERM; one check: exit 0, no sanitizer report
@@ -42,6 +42,31 @@ dgfsd_setup() {
 	ip netns add "$NS" || { fail "create namespace $NS"; finish; }
 	ip -n "$NS" link set lo up
 	trap dgfsd_cleanup EXIT
+	# A home of the test's own, whose client configs carry dgfsd's key.
+	export HOME=$T/home
+	unset XDG_CONFIG_HOME CURL_HOME WGETRC DGFS_API_KEY
+	mkdir -p "$HOME/.aria2"
+}
+
+# dgfsd_use_key: every client the tests run sends the admin key dgfsd made
+# in $STATE/admin.key, without a word in the tests: curl (~/.curlrc), wget
+# (~/.wgetrc), aria2c (~/.aria2/aria2.conf) and dgfs ($DGFS_API_KEY). n()
+# calls it, so a dgfsd started on another $STATE gets its own key. Files
+# are replaced by rename: clients running meanwhile read whole ones.
+dgfsd_use_key() {
+	local k= f
+	[[ -r $STATE/admin.key ]] && read -r k <"$STATE/admin.key"
+	[[ $k == "${DGFS_API_KEY-}" ]] && return 0
+	if [[ -z $k ]]; then
+		unset DGFS_API_KEY
+		rm -f "$HOME/.curlrc" "$HOME/.wgetrc" "$HOME/.aria2/aria2.conf"
+		return 0
+	fi
+	export DGFS_API_KEY=$k
+	f=$HOME/.key-config.$BASHPID
+	printf 'header = "Authorization: Bearer %s"\n' "$k" >"$f" && mv -f "$f" "$HOME/.curlrc"
+	printf 'header = Authorization: Bearer %s\n' "$k" >"$f" && mv -f "$f" "$HOME/.wgetrc"
+	printf 'header=Authorization: Bearer %s\n' "$k" >"$f" && mv -f "$f" "$HOME/.aria2/aria2.conf"
 }
 
 dgfsd_cleanup() {
@@ -63,7 +88,10 @@ dgfsd_cleanup() {
 	exit "$rc"
 }
 
-n() { ip netns exec "$NS" "$@"; }
+n() {
+	dgfsd_use_key
+	ip netns exec "$NS" "$@"
+}
 
 dgfsd_start() { dgfsd_start_args --state-dir "$STATE" "$@"; }
 dgfsd_start_args() {
@@ -75,7 +103,7 @@ dgfsd_start_args() {
 	ip netns exec "$NS" "$DGFSD" "$@" >>"$T/dgfsd.log" 2>&1 &
 	DGFSD_PID=$!
 	for ((i = 0; i < 300; i++)); do
-		n curl -sf -o /dev/null "$URL/healthz" && return 0
+		n curl -sf -o /dev/null "$URL/healthz" && dgfsd_use_key && return 0
 		kill -0 "$DGFSD_PID" 2>/dev/null || break
 		sleep 0.1
 	done

@@ -32,13 +32,20 @@ dgfs_load
 check "two namespaces joined by veth (dg0, dg1)" two_hosts $srv $cli
 
 state=$(scratch dgfsd)
+# Every request but /healthz needs a key: curl and dgfs send the admin key
+# dgfsd made on its first start.
+use_admin_key() {
+	export CURL_HOME=/tmp/dgfsd-curl DGFS_API_KEY
+	DGFS_API_KEY=$(cat "$state/admin.key") && mkdir -p "$CURL_HOME" &&
+		printf 'header = "Authorization: Bearer %s"\n' "$DGFS_API_KEY" >"$CURL_HOME/.curlrc"
+}
 start_dgfsd() {
 	local i
 	ip netns exec $srv "$DGFSD" --state-dir "$state" --kmod require "$@" \
 		>>/tmp/dgfsd.log 2>&1 &
 	dpid=$!
 	for ((i = 0; i < 100; i++)); do
-		c curl -sf -o /dev/null "$URL/healthz" && return 0
+		c curl -sf -o /dev/null "$URL/healthz" && use_admin_key && return 0
 		sleep 0.2
 	done
 	tail -n 20 /tmp/dgfsd.log
