@@ -142,14 +142,17 @@ for c in ok-store-add ok-store-del ok-chunk-add ok-chunk-del; do
 done
 same "the controls left nothing behind" "$(snapshot)" "$before"
 
-# ---- permissions: changes need CAP_NET_ADMIN, reads do not ----
+# ---- permissions: changes, store paths and chunk ids need CAP_NET_ADMIN;
+# config and stats do not (docs/SECURITY.md) ----
 nocap() { setpriv --inh-caps=-all --bounding-set=-all "$@"; }
 refuse "no CAP_NET_ADMIN: store add" 1 "not permitted" nocap $CTL store add s3 path "$root/s2"
 refuse "no CAP_NET_ADMIN: store del" 1 "not permitted" nocap $CTL store del s1
 refuse "no CAP_NET_ADMIN: chunk add" 1 "not permitted" nocap $CTL chunk add "$ide" store s1 file c2
 refuse "no CAP_NET_ADMIN: chunk del" 1 "not permitted" nocap $CTL chunk del "$id1"
 refuse "no CAP_NET_ADMIN: config set" 1 "not permitted" nocap $CTL config set port 1234
-check "no CAP_NET_ADMIN: store show works" nocap $CTL store show s1
+refuse "no CAP_NET_ADMIN: store show" 1 "not permitted" nocap $CTL store show s1
+refuse "no CAP_NET_ADMIN: chunk show" 1 "not permitted" nocap $CTL chunk show
+check "no CAP_NET_ADMIN: config show works" nocap $CTL config show
 check "no CAP_NET_ADMIN: stats works" nocap $CTL stats
 same "refused changes changed nothing" "$(snapshot)" "$before"
 
