@@ -339,7 +339,7 @@ def fuzz(a):
     gen = Gen(a.dir, [bytes.fromhex(x) for x in a.ids.split(",") if x])
     base = snapshot(fam)
     can_read = base is not None
-    calls = refused = accepted = intact_checks = damaged = 0
+    calls = refused = accepted = unanswered = intact_checks = damaged = 0
     problems = []
     no_extack = []
     accepted_change = []
@@ -376,10 +376,13 @@ def fuzz(a):
                     cmd in CHANGES | READS):
                 no_extack.append("%s -> %s" % (describe(flags, cmd, payload),
                                                os.strerror(-err)))
+        elif err is None:
+            unanswered += 1  # no ack asked, or too damaged to answer
         else:
             accepted += 1
             if a.expect_refused and cmd in CHANGES and not flags & NLM_F_DUMP:
-                accepted_change.append(describe(flags, cmd, payload))
+                accepted_change.append(describe(flags, cmd, payload) +
+                                       (" (damaged)" if dmg else ""))
         if not can_read or cmd in READS:
             continue
         now = snapshot(fam)
@@ -392,9 +395,10 @@ def fuzz(a):
         else:
             base = now
     took = time.time() - start
-    print("# nlfuzz: %d calls (%d refused, %d accepted, %d damaged) in %.1f s: %.0f calls/s; "
-          "state compared after %d" % (calls, refused, accepted, damaged, took,
-                                       calls / max(took, 1e-9), intact_checks))
+    print("# nlfuzz: %d calls (%d refused, %d accepted, %d unanswered; %d damaged) in %.1f s: "
+          "%.0f calls/s; state compared after %d" % (
+              calls, refused, accepted, unanswered, damaged, took, calls / max(took, 1e-9),
+              intact_checks))
     ok = True
     for what, items in (("every reply parsed and state never changed on refusal", problems),
                         ("every refusal of a user's bad input says why (extack)", no_extack),
