@@ -343,6 +343,7 @@ def fuzz(a):
     problems = []
     no_extack = []
     accepted_change = []
+    not_eperm = []
     start = time.time()
 
     while calls < a.calls and time.time() - start < a.seconds:
@@ -370,6 +371,12 @@ def fuzz(a):
             continue
         if err is None and flags & NLM_F_ACK and dmg is None and version == 1:
             problems.append("%s: no ack" % describe(flags, cmd, payload))
+        if (a.expect_refused and cmd in CHANGES and dmg is None and
+                err != -errno.EPERM):
+            # genl checks the right before it looks at the request at all
+            not_eperm.append("%s -> %s" % (describe(flags, cmd, payload),
+                                           "no answer" if err is None else
+                                           os.strerror(-err) if err else "accepted"))
         if err is not None and err < 0:
             refused += 1
             if (-err in USER_ERRORS and not ext and dmg is None and version == 1 and
@@ -402,7 +409,9 @@ def fuzz(a):
     ok = True
     for what, items in (("every reply parsed and state never changed on refusal", problems),
                         ("every refusal of a user's bad input says why (extack)", no_extack),
-                        ("no change accepted from a caller without the right", accepted_change)):
+                        ("no change accepted from a caller without the right", accepted_change),
+                        ("every change from a caller without the right refused as EPERM, "
+                         "before anything else", not_eperm)):
         for x in items[:5]:
             print("  " + x)
         print("%s: %s (%d exceptions)" % ("FAIL" if items else "PASS", what, len(items)))
