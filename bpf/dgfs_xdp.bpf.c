@@ -4,10 +4,12 @@
  *
  * A UDP datagram to the service port (rodata `port`) is ours. A valid
  * request goes to the module through bpf_dgfs_read_submit() and is dropped
- * here: the module answers it. A malformed one is dropped and counted by
- * reason. Everything else passes untouched, and also a valid request when
- * the module is absent (have_kmod false), so that a userspace server bound
- * to the port can answer it. docs/XDP.md has the whole contract.
+ * here: the module answers it. A malformed one, or one from or to an
+ * address the stack would never answer, is dropped and counted by reason.
+ * Everything else passes untouched, and also a valid request when the
+ * module is absent (have_kmod false), so that a userspace server bound to
+ * the port can answer it, or when the module finds its destination is not
+ * this namespace's. docs/XDP.md has the whole contract.
  *
  * This is the per-packet path of every frame on the interface: one map
  * lookup, no loops but the bounded IPv6 extension header walk, and nothing

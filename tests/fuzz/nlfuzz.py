@@ -339,10 +339,11 @@ def fuzz(a):
     gen = Gen(a.dir, [bytes.fromhex(x) for x in a.ids.split(",") if x])
     base = snapshot(fam)
     can_read = base is not None
-    calls = refused = accepted = intact_checks = damaged = 0
+    calls = refused = accepted = unanswered = intact_checks = damaged = 0
     problems = []
     no_extack = []
     accepted_change = []
+    not_eperm = []
     start = time.time()
 
     while calls < a.calls and time.time() - start < a.seconds:
@@ -370,16 +371,25 @@ def fuzz(a):
             continue
         if err is None and flags & NLM_F_ACK and dmg is None and version == 1:
             problems.append("%s: no ack" % describe(flags, cmd, payload))
+        if (a.expect_refused and cmd in CHANGES and dmg is None and
+                err != -errno.EPERM):
+            # genl checks the right before it looks at the request at all
+            not_eperm.append("%s -> %s" % (describe(flags, cmd, payload),
+                                           "no answer" if err is None else
+                                           os.strerror(-err) if err else "accepted"))
         if err is not None and err < 0:
             refused += 1
             if (-err in USER_ERRORS and not ext and dmg is None and version == 1 and
                     cmd in CHANGES | READS):
                 no_extack.append("%s -> %s" % (describe(flags, cmd, payload),
                                                os.strerror(-err)))
+        elif err is None:
+            unanswered += 1  # no ack asked, or too damaged to answer
         else:
             accepted += 1
             if a.expect_refused and cmd in CHANGES and not flags & NLM_F_DUMP:
-                accepted_change.append(describe(flags, cmd, payload))
+                accepted_change.append(describe(flags, cmd, payload) +
+                                       (" (damaged)" if dmg else ""))
         if not can_read or cmd in READS:
             continue
         now = snapshot(fam)
@@ -392,13 +402,16 @@ def fuzz(a):
         else:
             base = now
     took = time.time() - start
-    print("# nlfuzz: %d calls (%d refused, %d accepted, %d damaged) in %.1f s: %.0f calls/s; "
-          "state compared after %d" % (calls, refused, accepted, damaged, took,
-                                       calls / max(took, 1e-9), intact_checks))
+    print("# nlfuzz: %d calls (%d refused, %d accepted, %d unanswered; %d damaged) in %.1f s: "
+          "%.0f calls/s; state compared after %d" % (
+              calls, refused, accepted, unanswered, damaged, took, calls / max(took, 1e-9),
+              intact_checks))
     ok = True
     for what, items in (("every reply parsed and state never changed on refusal", problems),
                         ("every refusal of a user's bad input says why (extack)", no_extack),
-                        ("no change accepted from a caller without the right", accepted_change)):
+                        ("no change accepted from a caller without the right", accepted_change),
+                        ("every change from a caller without the right refused as EPERM, "
+                         "before anything else", not_eperm)):
         for x in items[:5]:
             print("  " + x)
         print("%s: %s (%d exceptions)" % ("FAIL" if items else "PASS", what, len(items)))

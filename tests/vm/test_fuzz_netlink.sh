@@ -40,7 +40,10 @@ check "root: a store and a chunk in $ns to start from" \
 # 1. root
 n python3 $NLF fuzz --seconds "$secs" --dir "$d" --ids "$ids" || fail "nlfuzz as root exited $?"
 
-# 2. nobody, no capabilities, in the same namespace
+# 2. nobody, no capabilities, in the same namespace, with every chunk in
+# place to be deleted (root's run may have left none)
+n $CTL store add main path "$d" 2>/dev/null
+for f in f0 f1 f2 sub/f3; do n $CTL chunk add "$(sha256 "$d/$f")" store main file $f 2>/dev/null; done
 check "root: the state before nobody's run" bash -c "ip netns exec $ns python3 $NLF snapshot >/tmp/nl-before"
 n "${nobody[@]}" python3 $NLF fuzz --seconds "$secs" --dir "$d" --ids "$ids" --expect-refused ||
 	fail "nlfuzz as nobody exited $?"
