@@ -120,7 +120,7 @@ dgfsd_log() { tail -c +"${DGFSD_LOG_FROM:-1}" "$T/dgfsd.log"; }
 # with no sanitizer report in its part of the log (a leak, a use after
 # free, undefined behaviour): one check, whose verdict it returns.
 dgfsd_stop() {
-	local name=${1:-dgfsd stopped cleanly} rc i
+	local name=${1:-dgfsd stopped cleanly} rc i log
 	[[ -n $DGFSD_PID ]] || return 0
 	kill "$DGFSD_PID" 2>/dev/null
 	# ASan's leak scan makes the exit slow: poll, then give up.
@@ -137,12 +137,14 @@ dgfsd_stop() {
 	fi
 	wait "$DGFSD_PID" 2>/dev/null && rc=0 || rc=$?
 	DGFSD_PID=
-	if [[ $rc == 0 ]] && ! dgfsd_log | grep -Eq "$SAN_REPORT"; then
+	# The log read first: one that cannot be read is no clean log.
+	if ! log=$(dgfsd_log); then
+		fail "$name (exit $rc; its log cannot be read)"
+	elif [[ $rc == 0 ]] && ! grep -Eq "$SAN_REPORT" <<<"$log"; then
 		pass "$name (exit 0, no sanitizer report)"
 	else
 		fail "$name (exit $rc); its log says:"
-		dgfsd_log | grep -E -A12 "$SAN_REPORT" | head -n 40
-		return 1
+		grep -E -m3 -A12 "$SAN_REPORT" <<<"$log"
 	fi
 }
 
