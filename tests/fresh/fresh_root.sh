@@ -119,15 +119,26 @@ if [ $build_only = 0 ] && [ $DGFS_FAILED = 0 ]; then
 		sleep 1
 	done
 	check "fresh root: make run serves HTTP on the host's port $http_port" test $up = 1
-	if [ $up = 1 ]; then
+	# make run prints the admin key once the storage host is up.
+	key=
+	for _ in $(seq 120); do
+		[ $up = 1 ] || break
+		key=$(grep -ao -m1 'DGFS_API_KEY=dgfs_[A-Za-z0-9_]*' "$log.run" | cut -d= -f2) || true
+		[ -z "$key" ] || break
+		sleep 1
+	done
+	check "fresh root: make run prints the admin key" test -n "$key"
+	if [ -n "$key" ]; then
 		# The README's "from another terminal on the host", with the
 		# root's own curl and dgfs.
 		check "fresh root: a file goes in through make run's forward" \
 			in_root bash -c "head -c 3000000 /dev/urandom > /root/f.bin &&
-				curl -sf -T /root/f.bin $url/files/fresh/f.bin -o /dev/null"
+				curl -sf -H 'Authorization: Bearer $key' -T /root/f.bin \
+					$url/files/fresh/f.bin -o /dev/null"
 		check "fresh root: dgfs get reads it back over the fast path, byte for byte" \
-			in_root bash -c "/root/dgfs/build/dgfs get --server $url --fast-port $udp_port \
-				--no-fallback fresh/f.bin /root/f.back && cmp /root/f.bin /root/f.back"
+			in_root env DGFS_API_KEY="$key" bash -c "/root/dgfs/build/dgfs get --server $url \
+				--fast-port $udp_port --no-fallback fresh/f.bin /root/f.back &&
+				cmp /root/f.bin /root/f.back"
 	fi
 	# The guest's shell opens its console only once the storage host is
 	# up; say exit until the VM is gone.
