@@ -4,6 +4,7 @@
 #   make        build dgfs.ko, the BPF objects and the userspace programs
 #   make test   all of the above, then every test (host and VM)
 #   make run    boot a storage-host VM with dgfs.ko loaded
+#   make fuzz   the XDP and netlink fuzzers, longer than make test runs them
 #
 # Everything the build makes goes to $(BUILD), except kbuild's own objects,
 # which kbuild insists on putting next to the sources in kmod/.
@@ -20,7 +21,9 @@ BPFTOOL    ?= bpftool
 WERROR     := -Werror
 CFLAGS_COMMON := -O2 -g -Wall -Wextra $(WERROR) -std=gnu11 -D_GNU_SOURCE \
 	-Iinclude -Iinclude/uapi -I$(BUILD)
-SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer
+# -fno-sanitize-recover: undefined behaviour aborts the program (non-zero
+# exit) instead of printing a line and going on, so it fails the test.
+SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # Anything found through a package that `make deps` installs is looked up
 # when a recipe runs (`=`, not `:=`), after deps: on a fresh machine the
 # package is not there yet when make reads this file.
@@ -100,6 +103,7 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 include bpf/xdp.mk
 include userspace/fastpath.mk
 include userspace/dgfsd/dgfsd.mk
+include tests/fuzz/fuzz.mk
 
 DGFSCTL_SRCS := $(wildcard userspace/dgfsctl/*.c) userspace/proto/hex.c
 KFUNC_TEST_SRCS := tests/bpf/kfunc_test.c
@@ -123,7 +127,7 @@ userspace: $(USER_BINS)
 # Unit tests run on the host under ASan and UBSan.
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_*.c))
 
-$(BUILD)/unit/test_%: tests/unit/test_%.c tests/unit/check.h $(wildcard userspace/*/*.c userspace/*/*.h) \
+$(BUILD)/unit/test_%: tests/unit/test_%.c tests/unit/check.h $(wildcard userspace/*/*.c userspace/*/*.h) Makefile \
 		$(XDP_LOADER_DEPS) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) $(NL_CFLAGS) $(XDP_LOADER_CFLAGS) -Iuserspace $< -o $@ \

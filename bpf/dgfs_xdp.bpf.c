@@ -4,10 +4,12 @@
  *
  * A UDP datagram to the service port (rodata `port`) is ours. A valid
  * request goes to the module through bpf_dgfs_read_submit() and is dropped
- * here: the module answers it. A malformed one is dropped and counted by
- * reason. Everything else passes untouched, and also a valid request when
- * the module is absent (have_kmod false), so that a userspace server bound
- * to the port can answer it. docs/XDP.md has the whole contract.
+ * here: the module answers it. A malformed one, or one from or to an
+ * address the stack would never answer, is dropped and counted by reason.
+ * Everything else passes untouched, and also a valid request when the
+ * module is absent (have_kmod false), so that a userspace server bound to
+ * the port can answer it, or when the module finds its destination is not
+ * this namespace's. docs/XDP.md has the whole contract.
  *
  * This is the per-packet path of every frame on the interface: one map
  * lookup, no loops but the bounded IPv6 extension header walk, and nothing
@@ -101,7 +103,65 @@ struct parsed {
 	void *l3;
 	struct udphdr *udp;
 	bool ipv6;
+	bool lo;		/* it arrived on the loopback device */
 };
+
+/* The loopback device's ifindex in every namespace. */
+#define LOOPBACK_IFINDEX	1
+/* An address check found nothing wrong. */
+#define ADDRS_OK		DGFS_XDP_NR_COUNTERS
+
+/*
+ * Addresses the stack would never answer, by their bits alone: a reply
+ * goes back to the source, from the destination. The module checks them
+ * again, and what needs a routing lookup (our own addresses, a subnet's
+ * broadcast address, whether the destination is ours at all).
+ */
+static __always_inline enum dgfs_xdp_counter addrs4(__be32 saddr, __be32 daddr, bool lo)
+{
+	__u32 s = bpf_ntohl(saddr), d = bpf_ntohl(daddr);
+
+	/* 0.0.0.0/8, multicast, 255.255.255.255; loopback from outside */
+	if (!(d >> 24) || (d >> 28) == 0xe || d == 0xffffffff || ((d >> 24) == 127 && !lo))
+		return DGFS_XDP_BAD_DST;
+	if (!(s >> 24))
+		return DGFS_XDP_SRC_UNSPEC;
+	if ((s >> 28) == 0xe || s == 0xffffffff)
+		return DGFS_XDP_SRC_MULTICAST;
+	if ((s >> 24) == 127 && !lo)
+		return DGFS_XDP_SRC_LOOPBACK;
+	return ADDRS_OK;
+}
+
+/* The unspecified address (::) or, when @one, the loopback one (::1). */
+static __always_inline bool in6_is_low(const __be32 *a, bool one)
+{
+	return !(a[0] | a[1] | a[2]) && a[3] == (one ? bpf_htonl(1) : 0);
+}
+
+static __always_inline bool in6_is_mapped(const __be32 *a)
+{
+	return !(a[0] | a[1]) && a[2] == bpf_htonl(0xffff);
+}
+
+static __always_inline enum dgfs_xdp_counter addrs6(const struct ipv6hdr *ip6, bool lo)
+{
+	const __be32 *s = ip6->saddr.in6_u.u6_addr32, *d = ip6->daddr.in6_u.u6_addr32;
+
+	if (ip6->daddr.in6_u.u6_addr8[0] == 0xff || in6_is_low(d, false) ||
+	    (in6_is_low(d, true) && !lo) || in6_is_mapped(d))
+		return DGFS_XDP_BAD_DST;
+	if (in6_is_low(s, false))
+		return DGFS_XDP_SRC_UNSPEC;
+	if (ip6->saddr.in6_u.u6_addr8[0] == 0xff)
+		return DGFS_XDP_SRC_MULTICAST;
+	if (in6_is_low(s, true) && !lo)
+		return DGFS_XDP_SRC_LOOPBACK;
+	/* The reply would leave over IPv4 (the stack drops these). */
+	if (in6_is_mapped(s))
+		return DGFS_XDP_SRC_MAPPED;
+	return ADDRS_OK;
+}
 
 /* Copy the request out of the packet and check it. The packet pointer is
  * only 2-byte aligned: fine for the 8-byte loads on x86 and arm64, whose
@@ -135,6 +195,7 @@ static __always_inline enum dgfs_xdp_counter
 parse_ipv4(void *data, void *data_end, struct parsed *p, union req_buf *buf)
 {
 	struct iphdr *iph = p->l3;
+	enum dgfs_xdp_counter c;
 	struct udphdr *udp;
 	unsigned int hlen, tot;
 
@@ -155,6 +216,9 @@ parse_ipv4(void *data, void *data_end, struct parsed *p, union req_buf *buf)
 		return DGFS_XDP_OTHER;
 
 	/* Ours from here on. */
+	c = addrs4(iph->saddr, iph->daddr, p->lo);
+	if (c != ADDRS_OK)
+		return c;
 	if (hlen != sizeof(*iph))
 		return DGFS_XDP_IP_OPTIONS;
 	if (iph->frag_off & bpf_htons(IP_MF_BIT))
@@ -177,6 +241,7 @@ parse_ipv6(void *data, void *data_end, struct parsed *p, union req_buf *buf)
 {
 	struct ipv6hdr *ip6 = p->l3;
 	bool ext = false, frag = false;
+	enum dgfs_xdp_counter c;
 	struct udphdr *udp;
 	unsigned int off, plen;
 	__u8 nexthdr;
@@ -218,6 +283,9 @@ parse_ipv6(void *data, void *data_end, struct parsed *p, union req_buf *buf)
 		return DGFS_XDP_OTHER;
 
 	/* Ours from here on. */
+	c = addrs6(ip6, p->lo);
+	if (c != ADDRS_OK)
+		return c;
 	if (frag)
 		return DGFS_XDP_FRAGMENT;
 	if (ext)
@@ -249,6 +317,7 @@ classify(struct xdp_md *ctx, struct parsed *p, union req_buf *buf)
 
 	if ((void *)(eth + 1) > data_end)
 		return DGFS_XDP_RUNT;
+	p->lo = ctx->ingress_ifindex == LOOPBACK_IFINDEX;
 	proto = eth->h_proto;
 	p->l3off = sizeof(*eth);
 	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
@@ -313,7 +382,7 @@ int dgfs_xdp(struct xdp_md *ctx)
 	if (c != DGFS_XDP_REQUESTS_VALID) {
 		if (cnt && c < DGFS_XDP_NR_COUNTERS)
 			cnt->c[c]++;
-		return c >= DGFS_XDP_FIRST_DROP ? XDP_DROP : XDP_PASS;
+		return (DGFS_XDP_DROP_MASK >> c) & 1 ? XDP_DROP : XDP_PASS;
 	}
 
 	if (cnt)
@@ -332,6 +401,15 @@ int dgfs_xdp(struct xdp_md *ctx)
 		 */
 		if (cnt)
 			cnt->c[DGFS_XDP_OTHER]++;
+		return XDP_PASS;
+	}
+	if (ret == -EXDEV) {
+		/* Not to an address of this device's namespace: another
+		 * host's (promiscuous mode, a bridge) or a child device's in
+		 * another namespace (macvlan, VLAN), which answers itself.
+		 */
+		if (cnt)
+			cnt->c[DGFS_XDP_NOT_LOCAL]++;
 		return XDP_PASS;
 	}
 	if (cnt) {

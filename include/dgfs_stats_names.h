@@ -30,6 +30,12 @@
 	X(overloaded,		OVERLOADED)				\
 	X(cache_misses,		CACHE_MISSES)				\
 	X(send_errors,		SEND_ERRORS)				\
-	X(stack_requests,	STACK_REQUESTS)
+	X(stack_requests,	STACK_REQUESTS)				\
+	X(src_unspec,		SRC_UNSPEC)				\
+	X(src_loopback,		SRC_LOOPBACK)				\
+	X(src_multicast,	SRC_MULTICAST)				\
+	X(src_mapped,		SRC_MAPPED)				\
+	X(src_local,		SRC_LOCAL)				\
+	X(bad_dst,		BAD_DST)
 
 #endif /* DGFS_STATS_NAMES_H */

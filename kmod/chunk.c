@@ -2,10 +2,13 @@
 /*
  * The chunk index: SHA-256 id -> open file of the chunk, per namespace.
  * Changes hold dgfs_net.lock; lookups are lockless (RCU) and take a
- * reference, so the XDP path can use them from softirq context.
+ * reference, so the XDP path can use them from softirq context. A chunk's
+ * file is looked up beneath its store and opened with the credentials of
+ * the caller that adds it (netlink runs in the caller's context).
  */
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/mount.h>
 #include <linux/namei.h>
 #include <linux/rhashtable.h>
 #include <linux/slab.h>
@@ -133,6 +136,10 @@ static struct file *chunk_open(struct dgfs_store *store, const char *path_name,
 		NL_SET_ERR_MSG(extack, "chunk file does not exist");
 		return ERR_PTR(ret);
 	}
+	if (ret == -EACCES) {
+		NL_SET_ERR_MSG(extack, "a directory on the chunk path is not searchable by the caller");
+		return ERR_PTR(ret);
+	}
 	if (ret < 0) {
 		NL_SET_ERR_MSG(extack, "cannot resolve chunk path");
 		return ERR_PTR(ret);
@@ -140,6 +147,19 @@ static struct file *chunk_open(struct dgfs_store *store, const char *path_name,
 	if (!d_is_reg(path.dentry)) {
 		NL_SET_ERR_MSG(extack, "chunk file is not a regular file");
 		file = ERR_PTR(-EINVAL);
+		goto out;
+	}
+	/* dentry_open() checks no permission (only the LSM's): make it the
+	 * open(O_RDONLY) the caller could do itself, as may_open() would.
+	 * The module serves the file to the network later with no
+	 * credentials at all, so nobody may make it serve what they cannot
+	 * read.
+	 */
+	ret = inode_permission(mnt_user_ns(path.mnt), d_inode(path.dentry),
+			       MAY_OPEN | MAY_READ);
+	if (ret < 0) {
+		NL_SET_ERR_MSG(extack, "chunk file is not readable by the caller");
+		file = ERR_PTR(ret);
 		goto out;
 	}
 	file = dentry_open(&path, O_RDONLY | O_LARGEFILE, current_cred());

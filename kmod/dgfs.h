@@ -57,6 +57,13 @@ enum dgfs_counter {
 	DGFS_C_CACHE_MISSES,
 	DGFS_C_SEND_ERRORS,
 	DGFS_C_STACK_REQUESTS,
+	/* Requests refused for their addresses (ring.c), one per reason. */
+	DGFS_C_SRC_UNSPEC,
+	DGFS_C_SRC_LOOPBACK,
+	DGFS_C_SRC_MULTICAST,
+	DGFS_C_SRC_MAPPED,
+	DGFS_C_SRC_LOCAL,
+	DGFS_C_BAD_DST,
 	DGFS_C_MAX
 };
 
@@ -180,10 +187,15 @@ void dgfs_ring_uninit(void);
 int dgfs_net_rings_init(struct dgfs_net *dn);
 void dgfs_net_rings_uninit(struct dgfs_net *dn);
 struct dgfs_xdp_req;
-/* 0 queued; -EADDRNOTAVAIL not to the configured port; -EINVAL malformed
- * (counted); -ENOSPC this CPU's ring is full (counted).
+struct net_device;
+/* A request that arrived on @dev (whose namespace @dn is). 0 queued;
+ * -EADDRNOTAVAIL not to the configured port; -EXDEV not to an address of
+ * this namespace (not counted: somebody else's); -EINVAL malformed or from
+ * or to an address the stack would not answer (counted); -ENOSPC this
+ * CPU's ring is full (counted).
  */
-int dgfs_ring_submit(struct dgfs_net *dn, const struct dgfs_xdp_req *r);
+int dgfs_ring_submit(struct dgfs_net *dn, const struct net_device *dev,
+		     const struct dgfs_xdp_req *r);
 
 /* serve.c: answering one request; @routes: the worker's kept routes
  * (reply.h).

@@ -12,14 +12,21 @@
 #include "dgfs.h"
 #include <dgfs_kfuncs.h>
 
-/* The namespace whose index a packet is looked up in: the one of the device
- * it arrived on (for BPF_PROG_TEST_RUN, the caller's loopback).
+/* The device a packet arrived on (for BPF_PROG_TEST_RUN, the one the
+ * caller named, else the caller's loopback).
+ */
+static const struct net_device *xdp_dev(const struct xdp_md *ctx)
+{
+	return ((const struct xdp_buff *)ctx)->rxq->dev;
+}
+
+/* The namespace whose index a packet is looked up in: its device's. A
+ * request for an address of another namespace (a macvlan or VLAN child
+ * moved there) is told apart by dgfs_ring_submit().
  */
 static struct dgfs_net *xdp_dgfs_net(const struct xdp_md *ctx)
 {
-	const struct xdp_buff *xdp = (const struct xdp_buff *)ctx;
-
-	return dgfs_net(dev_net(xdp->rxq->dev));
+	return dgfs_net(dev_net(xdp_dev(ctx)));
 }
 
 s64 bpf_dgfs_chunk_size(struct xdp_md *ctx, const u8 *id, u32 id__sz)
@@ -41,7 +48,7 @@ int bpf_dgfs_read_submit(struct xdp_md *ctx, const void *req, u32 req__sz)
 {
 	if (req__sz != sizeof(struct dgfs_xdp_req))
 		return -EINVAL;
-	return dgfs_ring_submit(xdp_dgfs_net(ctx), req);
+	return dgfs_ring_submit(xdp_dgfs_net(ctx), xdp_dev(ctx), req);
 }
 
 BTF_SET8_START(dgfs_xdp_kfunc_ids)

@@ -5,7 +5,6 @@
  */
 #include <linux/module.h>
 #include <linux/rcupdate.h>
-#include <net/genetlink.h>
 
 #include "dgfs.h"
 
@@ -79,4 +78,7 @@ module_init(dgfs_mod_init);
 module_exit(dgfs_mod_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("dgfs: kernel chunk server for dgfs storage hosts");
-MODULE_ALIAS_GENL_FAMILY(DGFS_GENL_NAME);
+/* No MODULE_ALIAS_GENL_FAMILY: any user's lookup of the family would load
+ * the module (and give every namespace its rings). Storage hosts load it
+ * on purpose (modprobe dgfs, or modules-load.d).
+ */

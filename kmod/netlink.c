@@ -472,6 +472,12 @@ static int dgfs_nl_config_set(struct sk_buff *skb, struct genl_info *info)
 	}
 	rcu_assign_pointer(dn->config, new);
 	dgfs_net_changed(dn);
+	/* Once per change, loud: without tokens the host answers anyone,
+	 * also requests with forged sources (docs/SECURITY.md).
+	 */
+	if (old->auth && !new->auth)
+		pr_warn("netns %u: auth off: every chunk is readable by anyone who reaches port %u, and forged requests make this host an open reflector\n",
+			dn->net->ns.inum, new->port);
 	mutex_unlock(&dn->lock);
 	/* Rare and never on a fast path: simply wait out the readers. */
 	synchronize_rcu();
@@ -533,6 +539,12 @@ static const u16 counter_attr[DGFS_C_MAX] = {
 	[DGFS_C_CACHE_MISSES] = DGFS_STATS_A_CACHE_MISSES,
 	[DGFS_C_SEND_ERRORS] = DGFS_STATS_A_SEND_ERRORS,
 	[DGFS_C_STACK_REQUESTS] = DGFS_STATS_A_STACK_REQUESTS,
+	[DGFS_C_SRC_UNSPEC] = DGFS_STATS_A_SRC_UNSPEC,
+	[DGFS_C_SRC_LOOPBACK] = DGFS_STATS_A_SRC_LOOPBACK,
+	[DGFS_C_SRC_MULTICAST] = DGFS_STATS_A_SRC_MULTICAST,
+	[DGFS_C_SRC_MAPPED] = DGFS_STATS_A_SRC_MAPPED,
+	[DGFS_C_SRC_LOCAL] = DGFS_STATS_A_SRC_LOCAL,
+	[DGFS_C_BAD_DST] = DGFS_STATS_A_BAD_DST,
 };
 
 static int dgfs_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
@@ -579,36 +591,46 @@ err:
 	return -EMSGSIZE;
 }
 
-/* Every op that changes state needs CAP_NET_ADMIN over the namespace. */
+/*
+ * The module opens files with its callers' credentials but then serves them
+ * to the network with none, so every change needs CAP_NET_ADMIN in the
+ * initial user namespace (GENL_ADMIN_PERM): root of a user namespace made
+ * by anyone (unshare -Urn) is not enough. Store paths and chunk ids are
+ * shown to the same callers only: an id is all a reader needs when auth is
+ * off, and names content the host holds. Config (never the key) and stats
+ * are for anyone in the namespace. docs/SECURITY.md has the reasoning.
+ */
 static const struct genl_small_ops dgfs_genl_ops[] = {
 	{
 		.cmd = DGFS_CMD_STORE_ADD,
 		.doit = dgfs_nl_store_add,
-		.flags = GENL_UNS_ADMIN_PERM,
+		.flags = GENL_ADMIN_PERM,
 	}, {
 		.cmd = DGFS_CMD_STORE_DEL,
 		.doit = dgfs_nl_store_del,
-		.flags = GENL_UNS_ADMIN_PERM,
+		.flags = GENL_ADMIN_PERM,
 	}, {
 		.cmd = DGFS_CMD_STORE_GET,
 		.doit = dgfs_nl_store_get,
 		.dumpit = dgfs_nl_store_dump,
+		.flags = GENL_ADMIN_PERM,
 	}, {
 		.cmd = DGFS_CMD_CHUNK_ADD,
 		.doit = dgfs_nl_chunk_add,
-		.flags = GENL_UNS_ADMIN_PERM,
+		.flags = GENL_ADMIN_PERM,
 	}, {
 		.cmd = DGFS_CMD_CHUNK_DEL,
 		.doit = dgfs_nl_chunk_del,
-		.flags = GENL_UNS_ADMIN_PERM,
+		.flags = GENL_ADMIN_PERM,
 	}, {
 		.cmd = DGFS_CMD_CHUNK_GET,
 		.doit = dgfs_nl_chunk_get,
 		.dumpit = dgfs_nl_chunk_dump,
+		.flags = GENL_ADMIN_PERM,
 	}, {
 		.cmd = DGFS_CMD_CONFIG_SET,
 		.doit = dgfs_nl_config_set,
-		.flags = GENL_UNS_ADMIN_PERM,
+		.flags = GENL_ADMIN_PERM,
 	}, {
 		.cmd = DGFS_CMD_CONFIG_GET,
 		.doit = dgfs_nl_config_get,

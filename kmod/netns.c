@@ -102,12 +102,18 @@ static void __net_exit dgfs_net_exit(struct net *net)
 {
 	struct dgfs_net *dn = dgfs_net(net);
 
-	/* No device is left in the namespace, so no packet reaches the
-	 * rings: stop their workers, wait for slow reads, close the sockets.
+	/*
+	 * Sockets first: on rmmod the namespace still has its devices, and a
+	 * request arriving through a socket's encap hook goes to the rings.
+	 * Closing waits an RCU grace period after unhooking (see
+	 * udp_tunnel_sock_release()), so once it returns nothing submits any
+	 * more. XDP cannot: a loaded program holds the module, and a dying
+	 * namespace has no devices left. Then stop the workers (a request
+	 * they still take finds no socket), then wait for slow reads.
 	 */
+	dgfs_sockets_close(dn);
 	dgfs_net_rings_uninit(dn);
 	dgfs_serve_flush();
-	dgfs_sockets_close(dn);
 
 	mutex_lock(&dn->lock);
 	dgfs_chunk_flush(dn);

@@ -82,7 +82,7 @@ static int dgfs_sock_rcv(struct sock *sk, struct sk_buff *skb)
 	uh = udp_hdr(skb);
 	r.sport = uh->source;
 	r.dport = uh->dest;
-	r.ifindex = skb->skb_iif;
+	r.ifindex = skb->dev->ifindex;
 	if (skb->protocol == htons(ETH_P_IP)) {
 		map_v4(r.saddr, ip_hdr(skb)->saddr);
 		map_v4(r.daddr, ip_hdr(skb)->daddr);
@@ -91,7 +91,12 @@ static int dgfs_sock_rcv(struct sock *sk, struct sk_buff *skb)
 		memcpy(r.daddr, &ipv6_hdr(skb)->daddr, 16);
 	}
 	dgfs_count(dn, DGFS_C_STACK_REQUESTS);
-	dgfs_ring_submit(dn, &r);
+	/* The same checks as for XDP's requests, addresses included: the
+	 * stack hands us broadcasts and multicasts too. A destination that
+	 * is not ours (a transparent proxy's) is not answered either.
+	 */
+	if (dgfs_ring_submit(dn, skb->dev, &r) == -EXDEV)
+		dgfs_count(dn, DGFS_C_BAD_DST);
 drop:
 	kfree_skb(skb);
 	return 0;
@@ -200,12 +205,10 @@ static int route4(struct dgfs_reply *rp)
 	rp->fl4.flowi4_proto = IPPROTO_UDP;
 	rp->fl4.fl4_sport = r->dport;
 	rp->fl4.fl4_dport = r->sport;
+	/* From the address the client wrote to, which dgfs_ring_submit()
+	 * found to be ours; if it has gone since, no reply.
+	 */
 	rt = ip_route_output_flow(rp->dn->net, &rp->fl4, rp->sk);
-	if (IS_ERR(rt) && rp->fl4.saddr) {
-		/* Sent to an address that is not ours (broadcast...). */
-		rp->fl4.saddr = 0;
-		rt = ip_route_output_flow(rp->dn->net, &rp->fl4, rp->sk);
-	}
 	if (IS_ERR(rt))
 		return PTR_ERR(rt);
 	rp->dst = &rt->dst;

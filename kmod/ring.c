@@ -13,8 +13,13 @@
  * hence the local_bh_disable()). One consumer: the ring's work item, which
  * the workqueue never runs twice at once.
  */
+#include <linux/inetdevice.h>
+#include <linux/netdevice.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
+#include <net/addrconf.h>
+#include <net/ipv6.h>
+#include <net/route.h>
 
 #include "dgfs.h"
 #include "reply.h"
@@ -42,10 +47,120 @@ static bool read_req_valid(const struct dgfs_read_req *req, u32 max_read)
 	       !req->flags && length && length <= max_read;
 }
 
-int dgfs_ring_submit(struct dgfs_net *dn, const struct dgfs_xdp_req *r)
+/*
+ * Addresses. A reply goes back to the request's source, from its
+ * destination, so refuse what the stack itself would never answer: a
+ * source it would call martian (the reply would reach a local service, or
+ * many hosts), a destination that is not one of this namespace's unicast
+ * addresses (with promiscuous mode, a bridge, or a macvlan child in
+ * another namespace, the device sees other hosts' traffic). Each check
+ * returns 0, -EXDEV (not to us: not counted, XDP passes it on) or -EINVAL
+ * with *why the counter to move.
+ */
+static int addr_check4(struct net *net, const struct net_device *dev, bool lo,
+		       __be32 saddr, __be32 daddr, enum dgfs_counter *why)
+{
+	*why = DGFS_C_BAD_DST;
+	if (ipv4_is_zeronet(daddr) || ipv4_is_lbcast(daddr) ||
+	    ipv4_is_multicast(daddr) || (ipv4_is_loopback(daddr) && !lo))
+		return -EINVAL;
+	/* The table the device's traffic is routed by (its VRF's, if any). */
+	switch (inet_addr_type_dev_table(net, dev, daddr)) {
+	case RTN_LOCAL:
+		break;
+	case RTN_BROADCAST:	/* a subnet's broadcast address */
+	case RTN_MULTICAST:
+		return -EINVAL;
+	default:
+		return -EXDEV;
+	}
+
+	*why = DGFS_C_SRC_UNSPEC;
+	if (ipv4_is_zeronet(saddr))
+		return -EINVAL;
+	*why = DGFS_C_SRC_MULTICAST;
+	if (ipv4_is_multicast(saddr) || ipv4_is_lbcast(saddr))
+		return -EINVAL;
+	/* On loopback, our own addresses are the clients on this host. */
+	if (lo)
+		return 0;
+	*why = DGFS_C_SRC_LOOPBACK;
+	if (ipv4_is_loopback(saddr))
+		return -EINVAL;
+	switch (inet_addr_type_dev_table(net, dev, saddr)) {
+	case RTN_LOCAL:
+		*why = DGFS_C_SRC_LOCAL;
+		return -EINVAL;
+	case RTN_BROADCAST:
+	case RTN_MULTICAST:
+		*why = DGFS_C_SRC_MULTICAST;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int addr_check6(struct net *net, const struct net_device *dev, bool lo,
+		       const struct in6_addr *saddr,
+		       const struct in6_addr *daddr, enum dgfs_counter *why)
+{
+	int st = ipv6_addr_type(saddr), dt = ipv6_addr_type(daddr);
+
+	*why = DGFS_C_BAD_DST;
+	if (dt == IPV6_ADDR_ANY || (dt & IPV6_ADDR_MULTICAST) ||
+	    ((dt & IPV6_ADDR_LOOPBACK) && !lo))
+		return -EINVAL;
+	/* Global addresses of any device count, link-local ones only of the
+	 * device the request came in on (on loopback: of any).
+	 */
+	if (!ipv6_chk_addr(net, daddr, lo ? NULL : dev, 0))
+		return -EXDEV;
+
+	*why = DGFS_C_SRC_UNSPEC;
+	if (st == IPV6_ADDR_ANY)
+		return -EINVAL;
+	*why = DGFS_C_SRC_MULTICAST;
+	if (st & IPV6_ADDR_MULTICAST)
+		return -EINVAL;
+	if (lo)
+		return 0;
+	*why = DGFS_C_SRC_LOOPBACK;
+	if (st & IPV6_ADDR_LOOPBACK)
+		return -EINVAL;
+	*why = DGFS_C_SRC_LOCAL;
+	if (ipv6_chk_addr(net, saddr, dev, 0))
+		return -EINVAL;
+	return 0;
+}
+
+static int addr_check(struct dgfs_net *dn, const struct net_device *dev,
+		      const struct dgfs_xdp_req *r, enum dgfs_counter *why)
+{
+	const struct in6_addr *saddr = (const struct in6_addr *)r->saddr;
+	const struct in6_addr *daddr = (const struct in6_addr *)r->daddr;
+	bool lo = dev->flags & IFF_LOOPBACK;
+
+	/*
+	 * IPv4 comes IPv4-mapped. An IPv6 packet from a mapped address
+	 * would be answered over IPv4 (the stack drops those); one to a
+	 * mapped address is not to us.
+	 */
+	if (ipv6_addr_v4mapped(daddr) != ipv6_addr_v4mapped(saddr)) {
+		*why = ipv6_addr_v4mapped(saddr) ? DGFS_C_SRC_MAPPED : DGFS_C_BAD_DST;
+		return -EINVAL;
+	}
+	if (ipv6_addr_v4mapped(daddr))
+		return addr_check4(dn->net, dev, lo, saddr->s6_addr32[3],
+				   daddr->s6_addr32[3], why);
+	return addr_check6(dn->net, dev, lo, saddr, daddr, why);
+}
+
+int dgfs_ring_submit(struct dgfs_net *dn, const struct net_device *dev,
+		     const struct dgfs_xdp_req *r)
 {
 	const struct dgfs_config *config;
+	enum dgfs_counter why;
 	struct dgfs_ring *ring;
+	struct dgfs_xdp_req *slot;
 	bool ours, valid;
 	int cpu, ret = 0;
 	u32 head;
@@ -63,6 +178,14 @@ int dgfs_ring_submit(struct dgfs_net *dn, const struct dgfs_xdp_req *r)
 	rcu_read_unlock();
 	if (!ours)
 		return -EADDRNOTAVAIL;
+	/* Addresses first: a request to another host's address is not ours
+	 * to judge at all.
+	 */
+	ret = addr_check(dn, dev, r, &why);
+	if (ret == -EINVAL)
+		dgfs_count(dn, why);
+	if (ret)
+		return ret;
 	if (!valid) {
 		dgfs_count(dn, DGFS_C_MALFORMED);
 		return -EINVAL;
@@ -76,7 +199,10 @@ int dgfs_ring_submit(struct dgfs_net *dn, const struct dgfs_xdp_req *r)
 		dgfs_count(dn, DGFS_C_RING_FULL);
 		ret = -ENOSPC;
 	} else {
-		ring->slot[head & (DGFS_RING_SLOTS - 1)] = *r;
+		slot = &ring->slot[head & (DGFS_RING_SLOTS - 1)];
+		*slot = *r;
+		/* The device we were given, not whatever the caller wrote. */
+		slot->ifindex = dev->ifindex;
 		smp_store_release(&ring->head, head + 1);
 		queue_work_on(cpu, dgfs_rx_wq, &ring->work);
 	}

@@ -33,20 +33,28 @@ struct dgfs_slow_read {
 	u64 end;
 };
 
+/* What a token's minter's clock may be ahead of ours. */
+#define DGFS_TOKEN_CLOCK_SKEW 300
+
 /*
  * token = SipHash-2-4(key, chunk || expiry (BE) || client address), the
  * same function as libsodium's crypto_shorthash_siphash24, whose key is two
- * little-endian words and whose output is stored little-endian.
+ * little-endian words and whose output is stored little-endian. A token
+ * whose expiry lies further ahead than DGFS_TOKEN_MAX_LIFETIME is refused
+ * however well it is signed: a captured one stops working within a day.
  */
 static bool token_valid(const struct dgfs_config *config,
 			const struct dgfs_xdp_req *r)
 {
+	u64 expiry = be32_to_cpu(r->req.expiry);
+	u64 now = ktime_get_real_seconds();
 	u8 msg[DGFS_CHUNK_ID_LEN + 4 + 16];
 	siphash_key_t key;
 
 	if (!config->key_set)
 		return false;
-	if ((u64)be32_to_cpu(r->req.expiry) < (u64)ktime_get_real_seconds())
+	if (expiry < now ||
+	    expiry > now + DGFS_TOKEN_MAX_LIFETIME + DGFS_TOKEN_CLOCK_SKEW)
 		return false;
 	memcpy(msg, r->req.chunk, DGFS_CHUNK_ID_LEN);
 	memcpy(msg + DGFS_CHUNK_ID_LEN, &r->req.expiry, 4);

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Stores: directories that hold chunk files. A chunk's file is named
- * relative to its store and may never resolve outside it.
+ * relative to its store and may never resolve outside it. A store's
+ * directory is looked up, and must be searchable, with the credentials of
+ * the caller that adds it.
  */
 #include <linux/ctype.h>
+#include <linux/fs.h>
+#include <linux/mount.h>
 #include <linux/namei.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -67,9 +71,23 @@ struct dgfs_store *dgfs_store_add(struct dgfs_net *dn, const char *name,
 		NL_SET_ERR_MSG(extack, "store path does not exist");
 		return ERR_PTR(ret);
 	}
+	if (ret == -EACCES) {
+		NL_SET_ERR_MSG(extack, "a directory on the store path is not searchable by the caller");
+		return ERR_PTR(ret);
+	}
 	if (ret < 0) {
 		NL_SET_ERR_MSG(extack, "cannot resolve store path");
 		return ERR_PTR(ret);
+	}
+
+	/* Netlink runs in the caller's context: the walk above was already
+	 * the caller's; the store's own directory must be searchable too.
+	 */
+	ret = inode_permission(mnt_user_ns(root.mnt), d_inode(root.dentry),
+			       MAY_EXEC);
+	if (ret < 0) {
+		NL_SET_ERR_MSG(extack, "store directory is not searchable by the caller");
+		goto err_path;
 	}
 
 	list_for_each_entry(other, &dn->stores, list) {

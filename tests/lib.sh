@@ -1,15 +1,18 @@
 # shellcheck shell=bash
 # Shared helpers for dgfs's shell tests. Each check prints one line,
-# "PASS: name" or "FAIL: name"; tests/run-all.sh counts them.
+# "PASS: name" or "FAIL: name"; tests/run-all.sh counts them. Every check
+# helper also returns its verdict (0 pass, 1 fail), so that
+# `check "x starts" start_x || finish` stops a test whose premise failed.
 
 DGFS_FAILED=0
 
 pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; DGFS_FAILED=1; }
+fail() { echo "FAIL: $*"; DGFS_FAILED=1; return 1; }
 
 # check NAME CMD...: CMD must succeed.
 check() {
-	local name=$1; shift
+	local name=$1
+	shift
 	if "$@"; then pass "$name"; else fail "$name"; fi
 }
 
@@ -29,6 +32,39 @@ refuse() {
 # same NAME A B: two strings must be equal.
 same() {
 	if [[ $2 == "$3" ]]; then pass "$1"; else fail "$1 (got '$2', want '$3')"; fi
+}
+
+# shows NAME PATTERN CMD... / lacks NAME PATTERN CMD...: CMD must succeed,
+# and its standard output must (shows) or must not (lacks) have a line
+# matching the extended regex PATTERN. The output is captured before it is
+# searched, so a tool that failed, or printed nothing because it failed,
+# fails the check instead of passing a negative one (`! cmd | grep`).
+shows() { _output_match "$1" yes "$2" "${@:3}"; }
+lacks() { _output_match "$1" no "$2" "${@:3}"; }
+_output_match() {
+	local name=$1 want=$2 pattern=$3 out rc
+	shift 3
+	out=$("$@") && rc=0 || rc=$?
+	if [[ $rc != 0 ]]; then
+		fail "$name ($1 exited $rc)"
+	elif grep -Eq -- "$pattern" <<<"$out"; then
+		if [[ $want == yes ]]; then pass "$name"; else
+			fail "$name (found: $(grep -Em1 -- "$pattern" <<<"$out"))"; fi
+	else
+		if [[ $want == no ]]; then pass "$name"; else
+			fail "$name (not in: ${out:0:300})"; fi
+	fi
+}
+
+# wait_for SECS CMD...: until CMD succeeds, for up to SECS seconds; the
+# status says whether it did. For waiting on an event instead of sleeping.
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		((SECONDS < end)) || return 1
+		sleep 0.1
+	done
 }
 
 finish() { exit "$DGFS_FAILED"; }

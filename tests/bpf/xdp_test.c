@@ -11,10 +11,17 @@
  *   xdp_test --kmod          load with have_kmod and run what reaches the
  *                            module (in the VM; without dgfs.ko, as on the
  *                            host, it fails to load: exit 1)
+ *
+ * Frames arrive on a device of a network namespace of the test's own
+ * (unshare), dgaddr0 (198.18.0.2/24, 2001:2::2/64: the frames' destination),
+ * or on loopback where a case says so; --dev IFNAME uses IFNAME in the
+ * caller's namespace instead, which must have those addresses.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <net/if.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -34,6 +41,9 @@
 #include "dgfs_xdp.skel.h"
 
 static int failed;
+/* The device frames arrive on (BPF_PROG_TEST_RUN's ingress_ifindex). */
+static unsigned int test_ifindex;
+#define LO_IFINDEX 1
 
 __attribute__((format(printf, 2, 3)))
 static void result(bool ok, const char *fmt, ...)
@@ -66,6 +76,8 @@ struct frame_spec {
 	uint16_t frag6_off;	/* host order, for an IPPROTO_FRAGMENT in ext[] */
 	uint16_t dport;		/* 0: DGFS_DEFAULT_PORT */
 	size_t payload;		/* UDP payload bytes; 0: a request's 72 */
+	/* addresses, for the family ipv6 says; NULL: the client's and ours */
+	const char *src, *dst;
 };
 
 struct frame {
@@ -125,8 +137,9 @@ static void build(struct frame *f, const struct frame_spec *s)
 
 		ip6->version = 6;
 		ip6->hop_limit = 64;
-		inet_pton(AF_INET6, "2001:2::1", &ip6->saddr);
-		inet_pton(AF_INET6, "2001:2::2", &ip6->daddr);
+		if (inet_pton(AF_INET6, s->src ? s->src : "2001:2::1", &ip6->saddr) != 1 ||
+		    inet_pton(AF_INET6, s->dst ? s->dst : "2001:2::2", &ip6->daddr) != 1)
+			goto bad_addr;
 		p += sizeof(*ip6);
 		for (unsigned int i = 0; i < s->nr_ext; i++) {
 			*next = s->ext[i];
@@ -153,8 +166,9 @@ static void build(struct frame *f, const struct frame_spec *s)
 		iph->ttl = 64;
 		iph->protocol = l4proto;
 		iph->frag_off = htons(s->frag_off);
-		inet_pton(AF_INET, "198.18.0.1", &iph->saddr);
-		inet_pton(AF_INET, "198.18.0.2", &iph->daddr);
+		if (inet_pton(AF_INET, s->src ? s->src : "198.18.0.1", &iph->saddr) != 1 ||
+		    inet_pton(AF_INET, s->dst ? s->dst : "198.18.0.2", &iph->daddr) != 1)
+			goto bad_addr;
 		memset(p + sizeof(*iph), 1, ihl * 4 - sizeof(*iph));	/* NOP options */
 		put16((unsigned char *)&iph->tot_len, ihl * 4 + udp_len);
 		p += ihl * 4;
@@ -170,6 +184,10 @@ static void build(struct frame *f, const struct frame_spec *s)
 		memset(p + sizeof(req), 0xab, payload - sizeof(req));
 	p += payload;
 	f->len = p - f->b;
+	return;
+bad_addr:
+	fprintf(stderr, "xdp_test: bad address %s or %s\n", s->src, s->dst);
+	exit(1);
 }
 
 static struct dgfs_read_req *req_of(struct frame *f)
@@ -266,16 +284,19 @@ static const char *verdict_name(unsigned int v)
  * Run @f once; want verdict @verdict, counter @c1 (and @c2 unless -1) up
  * by one and nothing else moved; for XDP_PASS, the frame unchanged.
  */
-static void expect(const struct prog *p, const char *name, struct frame *f,
-		   unsigned int verdict, int c1, int c2)
+static void expect_on(const struct prog *p, unsigned int ifindex, const char *name,
+		      struct frame *f, unsigned int verdict, int c1, int c2)
 {
 	unsigned char out[sizeof(f->b)];
 	uint64_t before[DGFS_XDP_NR_COUNTERS], after[DGFS_XDP_NR_COUNTERS];
+	struct xdp_md ctx = { .data_end = f->len, .ingress_ifindex = ifindex };
 	LIBBPF_OPTS(bpf_test_run_opts, opts,
 		    .data_in = f->b,
 		    .data_size_in = f->len,
 		    .data_out = out,
 		    .data_size_out = sizeof(out),
+		    .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx),
 		    .repeat = 1);
 	char why[256] = "";
 	size_t n = 0;
@@ -304,6 +325,13 @@ static void expect(const struct prog *p, const char *name, struct frame *f,
 	result(!n, "%s -> %s, %s%s%s%s%s%s", name, verdict_name(verdict),
 	       dgfs_xdp_counter_name(c1), c2 >= 0 ? "+" : "",
 	       c2 >= 0 ? dgfs_xdp_counter_name(c2) : "", n ? " (got:" : "", why, n ? ")" : "");
+}
+
+/* On the test's device. */
+static void expect(const struct prog *p, const char *name, struct frame *f,
+		   unsigned int verdict, int c1, int c2)
+{
+	expect_on(p, test_ifindex, name, f, verdict, c1, c2);
 }
 
 static void expect_drop(const struct prog *p, const char *name, struct frame *f, int reason)
@@ -591,6 +619,92 @@ static void not_ours(const struct prog *p)
 	expect_other(p, "ARP behind a tag", &f);
 }
 
+/*
+ * Addresses the stack would never answer: a reply goes to the source,
+ * from the destination. Judged by their bits alone here; the module
+ * checks what needs a routing lookup (with_kmod()).
+ */
+static void addresses(const struct prog *p)
+{
+	static const struct {
+		const char *name, *src, *dst;
+		bool ipv6;
+		int reason;
+	} cases[] = {
+		{ "source 0.0.0.0", "0.0.0.0", NULL, false, DGFS_XDP_SRC_UNSPEC },
+		{ "source 0.1.2.3 (this network)", "0.1.2.3", NULL, false, DGFS_XDP_SRC_UNSPEC },
+		{ "source 127.0.0.1 off loopback", "127.0.0.1", NULL, false, DGFS_XDP_SRC_LOOPBACK },
+		{ "source 127.9.9.9 off loopback", "127.9.9.9", NULL, false, DGFS_XDP_SRC_LOOPBACK },
+		{ "source 224.0.0.1 (multicast)", "224.0.0.1", NULL, false, DGFS_XDP_SRC_MULTICAST },
+		{ "source 239.255.255.255", "239.255.255.255", NULL, false, DGFS_XDP_SRC_MULTICAST },
+		{ "source 255.255.255.255", "255.255.255.255", NULL, false, DGFS_XDP_SRC_MULTICAST },
+		{ "destination 255.255.255.255", NULL, "255.255.255.255", false, DGFS_XDP_BAD_DST },
+		{ "destination 224.0.0.1", NULL, "224.0.0.1", false, DGFS_XDP_BAD_DST },
+		{ "destination 0.0.0.0", NULL, "0.0.0.0", false, DGFS_XDP_BAD_DST },
+		{ "destination 127.0.0.1 off loopback", NULL, "127.0.0.1", false, DGFS_XDP_BAD_DST },
+		{ "destination judged before the source", "0.0.0.0", "224.0.0.1", false,
+		  DGFS_XDP_BAD_DST },
+		{ "source ::", "::", NULL, true, DGFS_XDP_SRC_UNSPEC },
+		{ "source ::1 off loopback", "::1", NULL, true, DGFS_XDP_SRC_LOOPBACK },
+		{ "source ff02::1 (multicast)", "ff02::1", NULL, true, DGFS_XDP_SRC_MULTICAST },
+		{ "source ff0e::1234", "ff0e::1234", NULL, true, DGFS_XDP_SRC_MULTICAST },
+		{ "source ::ffff:198.18.0.1 (IPv4-mapped)", "::ffff:198.18.0.1", NULL, true,
+		  DGFS_XDP_SRC_MAPPED },
+		{ "source ::ffff:127.0.0.1", "::ffff:127.0.0.1", NULL, true, DGFS_XDP_SRC_MAPPED },
+		{ "destination ff02::1", NULL, "ff02::1", true, DGFS_XDP_BAD_DST },
+		{ "destination ::", NULL, "::", true, DGFS_XDP_BAD_DST },
+		{ "destination ::1 off loopback", NULL, "::1", true, DGFS_XDP_BAD_DST },
+		{ "destination ::ffff:198.18.0.2", NULL, "::ffff:198.18.0.2", true,
+		  DGFS_XDP_BAD_DST },
+	};
+	char name[128];
+	struct frame f;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		build(&f, &(struct frame_spec){ .ipv6 = cases[i].ipv6, .src = cases[i].src,
+						.dst = cases[i].dst });
+		snprintf(name, sizeof(name), "%s: %s", dgfs_xdp_counter_name(cases[i].reason),
+			 cases[i].name);
+		expect_drop(p, name, &f, cases[i].reason);
+	}
+
+	/* Checked before the request's own fields, after the port. */
+	build(&f, &(struct frame_spec){ .src = "0.0.0.0" });
+	req_of(&f)->magic = 0;
+	expect_drop(p, "src_unspec: a bad source before a bad magic", &f, DGFS_XDP_SRC_UNSPEC);
+	build(&f, &(struct frame_spec){ .ipv6 = true, .src = "ff02::1", .nr_ext = 1,
+					.ext = { IPPROTO_DSTOPTS } });
+	expect_drop(p, "src_multicast: before IPv6 extension headers", &f, DGFS_XDP_SRC_MULTICAST);
+	build(&f, &(struct frame_spec){ .src = "0.0.0.0", .dport = 53 });
+	expect_other(p, "a bad source to another port passes", &f);
+	build(&f, &(struct frame_spec){ .ipv6 = true, .dst = "ff02::1", .dport = 53 });
+	expect_other(p, "a multicast destination, another port: passes", &f);
+
+	/* On loopback, loopback is where this host's clients come from. */
+	build(&f, &(struct frame_spec){ .src = "127.0.0.1", .dst = "127.0.0.1" });
+	expect_on(p, LO_IFINDEX, "127.0.0.1 to 127.0.0.1 on loopback is a request", &f,
+		  XDP_PASS, DGFS_XDP_REQUESTS_VALID, DGFS_XDP_NO_KMOD);
+	build(&f, &(struct frame_spec){ .ipv6 = true, .src = "::1", .dst = "::1" });
+	expect_on(p, LO_IFINDEX, "::1 to ::1 on loopback is a request", &f, XDP_PASS,
+		  DGFS_XDP_REQUESTS_VALID, DGFS_XDP_NO_KMOD);
+	build(&f, &(struct frame_spec){ .ipv6 = true, .src = "::ffff:127.0.0.1", .dst = "::1" });
+	expect_on(p, LO_IFINDEX, "src_mapped: IPv4-mapped even on loopback", &f, XDP_DROP,
+		  DGFS_XDP_SRC_MAPPED, -1);
+	build(&f, &(struct frame_spec){ .src = "224.0.0.1", .dst = "127.0.0.1" });
+	expect_on(p, LO_IFINDEX, "src_multicast: even on loopback", &f, XDP_DROP,
+		  DGFS_XDP_SRC_MULTICAST, -1);
+
+	/* What is left for the module: unicast addresses. */
+	build(&f, &(struct frame_spec){ .src = "198.18.0.2", .dst = "198.18.0.2" });
+	expect_valid(p, "our own address as the source is the module's to judge", &f);
+	build(&f, &(struct frame_spec){ .src = "198.18.0.255" });
+	expect_valid(p, "a subnet's broadcast source is the module's to judge", &f);
+	build(&f, &(struct frame_spec){ .ipv6 = true, .src = "fe80::1", .dst = "fe80::2" });
+	expect_valid(p, "link-local IPv6 is fine", &f);
+	build(&f, &(struct frame_spec){ .ipv6 = true, .src = "::198.18.0.1" });
+	expect_valid(p, "IPv4-compatible (not mapped) IPv6 is the module's to judge", &f);
+}
+
 /* Rodata: port and max_read are the loader's. */
 static void config(void)
 {
@@ -656,9 +770,40 @@ static int with_kmod(void)
 	build(&f, &(struct frame_spec){ .dport = 53 });
 	expect_other(&p, "kmod: other traffic passes untouched", &f);
 
+	/* What the module finds in its routing tables. */
+	build(&f, &(struct frame_spec){ .dst = "198.18.0.77" });
+	expect(&p, "kmod: to an address that is not ours: passed (not_local)", &f, XDP_PASS,
+	       DGFS_XDP_REQUESTS_VALID, DGFS_XDP_NOT_LOCAL);
+	build(&f, &(struct frame_spec){ .ipv6 = true, .dst = "2001:2::77" });
+	expect(&p, "kmod: IPv6 to an address that is not ours: passed (not_local)", &f, XDP_PASS,
+	       DGFS_XDP_REQUESTS_VALID, DGFS_XDP_NOT_LOCAL);
+	build(&f, &(struct frame_spec){ .ipv6 = true, .dst = "fe80::77" });
+	expect(&p, "kmod: IPv6 to a link-local address that is not ours: passed", &f, XDP_PASS,
+	       DGFS_XDP_REQUESTS_VALID, DGFS_XDP_NOT_LOCAL);
+	build(&f, &(struct frame_spec){ .dst = "198.18.0.255" });
+	expect(&p, "kmod: to our subnet's broadcast address: refused", &f, XDP_DROP,
+	       DGFS_XDP_REQUESTS_VALID, DGFS_XDP_KMOD_REJECTED);
+	build(&f, &(struct frame_spec){ .src = "198.18.0.255" });
+	expect(&p, "kmod: from our subnet's broadcast address: refused", &f, XDP_DROP,
+	       DGFS_XDP_REQUESTS_VALID, DGFS_XDP_KMOD_REJECTED);
+	build(&f, &(struct frame_spec){ .src = "198.18.0.2" });
+	expect(&p, "kmod: from our own address, off loopback: refused", &f, XDP_DROP,
+	       DGFS_XDP_REQUESTS_VALID, DGFS_XDP_KMOD_REJECTED);
+	build(&f, &(struct frame_spec){ .ipv6 = true, .src = "2001:2::2" });
+	expect(&p, "kmod: IPv6 from our own address, off loopback: refused", &f, XDP_DROP,
+	       DGFS_XDP_REQUESTS_VALID, DGFS_XDP_KMOD_REJECTED);
+	build(&f, &(struct frame_spec){ .src = "198.18.0.2" });
+	expect_on(&p, LO_IFINDEX, "kmod: from our own address on loopback: a request", &f,
+		  XDP_DROP, DGFS_XDP_REQUESTS_VALID, DGFS_XDP_SUBMITTED);
+	build(&f, &(struct frame_spec){ .ipv6 = true, .src = "::1", .dst = "2001:2::2" });
+	expect_on(&p, LO_IFINDEX, "kmod: from ::1 on loopback: a request", &f,
+		  XDP_DROP, DGFS_XDP_REQUESTS_VALID, DGFS_XDP_SUBMITTED);
+
 	/* A burst on one CPU: each lands in the ring or is counted as full. */
 	build(&f, &(struct frame_spec){ 0 });
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = f.b, .data_size_in = f.len, .repeat = n);
+	struct xdp_md ctx = { .data_end = f.len, .ingress_ifindex = test_ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = f.b, .data_size_in = f.len, .repeat = n,
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx));
 	if (read_counters(&p, before) || bpf_prog_test_run_opts(p.prog_fd, &opts) ||
 	    read_counters(&p, after)) {
 		result(false, "kmod: burst of %u (%s)", n, strerror(errno));
@@ -720,14 +865,52 @@ static void bench(unsigned int n)
 	prog_unload(&p);
 }
 
+/* The frames' device: @name, in our namespace. */
+static int use_device(const char *name)
+{
+	test_ifindex = if_nametoindex(name);
+	if (!test_ifindex) {
+		result(false, "no device %s", name);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A namespace of our own with a veth whose end dgaddr0 has the frames'
+ * destination addresses, so that the module (with --kmod) finds them
+ * local; loopback up, for the cases that come in on it.
+ */
+static int private_device(void)
+{
+	int ret;
+
+	if (unshare(CLONE_NEWNET)) {
+		result(false, "a network namespace of the test's own (%s)", strerror(errno));
+		return -1;
+	}
+	ret = system("modprobe -q veth 2>/dev/null; "
+		     "ip link add dgaddr0 type veth peer name dgaddr1 && "
+		     "ip addr add 198.18.0.2/24 dev dgaddr0 && "
+		     "ip addr add 2001:2::2/64 dev dgaddr0 nodad && "
+		     "ip link set dgaddr0 up && ip link set dgaddr1 up && ip link set lo up");
+	if (ret) {
+		result(false, "veth dgaddr0 in the test's namespace (ip exited %d)", ret);
+		return -1;
+	}
+	return use_device("dgaddr0");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "bench", required_argument, NULL, 'b' },
 		{ "kmod", no_argument, NULL, 'k' },
+		{ "dev", required_argument, NULL, 'd' },
 		{ 0 }
 	};
 	unsigned int bench_runs = 0;
+	const char *dev = NULL;
 	bool kmod = false;
 	struct prog p;
 	int opt, ret;
@@ -736,6 +919,7 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'b': bench_runs = strtoul(optarg, NULL, 0); break;
 		case 'k': kmod = true; break;
+		case 'd': dev = optarg; break;
 		default: goto usage;
 		}
 	}
@@ -743,6 +927,8 @@ int main(int argc, char **argv)
 		goto usage;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	libbpf_set_print(silent);
+	if (!bench_runs && (dev ? use_device(dev) : private_device()))
+		return 1;
 
 	if (kmod)
 		return with_kmod();
@@ -764,10 +950,11 @@ int main(int argc, char **argv)
 	headers_we_refuse(&p);
 	fragments(&p);
 	not_ours(&p);
+	addresses(&p);
 	prog_unload(&p);
 	config();
 	return failed;
 usage:
-	fprintf(stderr, "usage: xdp_test [--bench N | --kmod]\n");
+	fprintf(stderr, "usage: xdp_test [--bench N | [--kmod] [--dev IFNAME]]\n");
 	return 2;
 }

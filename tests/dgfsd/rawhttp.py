@@ -11,6 +11,9 @@ than is sent, then the connection is closed (for tests/dgfsd/).
     --linger S          seconds to wait after the last byte before closing
     --header 'K: V'     an extra header (repeatable)
 
+With $DGFS_API_KEY set (tests/dgfsd/lib.sh sets it), the request carries
+"Authorization: Bearer $DGFS_API_KEY" as every client of the tests does.
+
 Prints "sent N" once SEND_LEN bytes are out, and whatever the server
 answered before the close (nothing, normally), then "closed".
 """
@@ -48,6 +51,8 @@ def main():
         head.append("Transfer-Encoding: chunked")
     else:
         head.append("Content-Length: %d" % a.declared)
+    if os.environ.get("DGFS_API_KEY"):
+        head.append("Authorization: Bearer " + os.environ["DGFS_API_KEY"])
     head += a.header
     s = socket.create_connection((a.host, a.port), timeout=30)
     s.sendall(("\r\n".join(head) + "\r\n\r\n").encode())

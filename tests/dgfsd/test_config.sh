@@ -4,6 +4,7 @@
 # anything is touched; --kmod require refuses to start without dgfs.ko
 # (the host has none); the auth key is made once and kept.
 #   tests/dgfsd/test_config.sh BUILD_DIR      (as root)
+# expect-checks: 31 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -19,34 +20,36 @@ token-ttl = 60
 verbose = false
 CONF
 STATE=$T/fromconf
-ip netns exec "$NS" "$DGFSD" --config "$T/dgfsd.conf" >"$T/c.log" 2>&1 &
-DGFSD_PID=$!
-for _ in $(seq 50); do n curl -sf -o /dev/null "$URL/healthz" && break; sleep 0.1; done
-check "dgfsd starts from a config file" n curl -sf -o /dev/null "$URL/healthz"
+check "dgfsd starts from a config file" dgfsd_start_args --config "$T/dgfsd.conf" || finish
 check "the config file's state dir is used" test -f "$T/fromconf/meta.db"
+shows "the first start made the auth key" "made a new auth key in $T/fromconf/auth.key" dgfsd_log
 printf 'hello' >"$T/h"
-n curl -s -o /dev/null -T "$T/h" "$URL/files/h"
-m=$(n curl -s "$URL/files/h?manifest")
-same "the config file's UDP port is in manifests" "$(python3 -c '
-import json,sys; print(json.loads(sys.argv[1])["fastpath"]["port"])' "$m")" 7999
-ttl=$(python3 -c 'import json,sys,time; print(round(json.loads(sys.argv[1])["fastpath"]["expiry"] - time.time()))' "$m")
-check "the config file's token TTL is used ($ttl s)" test "$ttl" -ge 55 -a "$ttl" -le 61
-kill "$DGFSD_PID"; wait "$DGFSD_PID" 2>/dev/null; DGFSD_PID=
+same "PUT h -> 201" "$(n curl -s -o /dev/null -w '%{http_code}' -T "$T/h" "$URL/files/h")" 201
+# The token's expiry is minted between t0 and t1: TTL seconds after.
+t0=$(date +%s)
+n curl -sf -o "$T/m.json" "$URL/files/h?manifest"
+t1=$(date +%s)
+same "the config file's UDP port is in manifests" "$(jget "$T/m.json" 'j["fastpath"]["port"]')" 7999
+expiry=$(jget "$T/m.json" 'j["fastpath"]["expiry"]')
+check "the config file's token TTL is used (expiry - request time: $((${expiry:-0} - t0)) s, 60 set)" \
+	test "${expiry:-0}" -ge $((t0 + 60)) -a "${expiry:-0}" -le $((t1 + 60))
+dgfsd_stop "dgfsd from the config file stops cleanly"
 
 # The command line wins over the file.
-ip netns exec "$NS" "$DGFSD" --config "$T/dgfsd.conf" --udp-port 7990 >"$T/c2.log" 2>&1 &
-DGFSD_PID=$!
-for _ in $(seq 50); do n curl -sf -o /dev/null "$URL/healthz" && break; sleep 0.1; done
-same "the command line overrides the config file" "$(n curl -s "$URL/files/h?manifest" |
-	python3 -c 'import json,sys; print(json.load(sys.stdin)["fastpath"]["port"])')" 7990
 key1=$(cat "$T/fromconf/auth.key")
-kill "$DGFSD_PID"; wait "$DGFSD_PID" 2>/dev/null; DGFSD_PID=
-ip netns exec "$NS" "$DGFSD" --config "$T/dgfsd.conf" >"$T/c3.log" 2>&1 &
-DGFSD_PID=$!
-for _ in $(seq 50); do n curl -sf -o /dev/null "$URL/healthz" && break; sleep 0.1; done
+check "dgfsd starts from the config file with --udp-port 7990" \
+	dgfsd_start_args --config "$T/dgfsd.conf" --udp-port 7990 || finish
+n curl -sf -o "$T/m.json" "$URL/files/h?manifest"
+same "the command line overrides the config file" "$(jget "$T/m.json" 'j["fastpath"]["port"]')" 7990
+dgfsd_stop "dgfsd with --udp-port stops cleanly"
+check "dgfsd starts a third time" dgfsd_start_args --config "$T/dgfsd.conf" || finish
 same "the auth key is kept across restarts" "$(cat "$T/fromconf/auth.key")" "$key1"
-check "the second start did not make a new key" bash -c "! grep -q 'made a new auth key' '$T/c3.log'"
-kill "$DGFSD_PID"; wait "$DGFSD_PID" 2>/dev/null; DGFSD_PID=
+# This start's log: it says it serves (printed after the key is loaded,
+# and just after /healthz answers), and nothing of a new key before that.
+serving() { dgfsd_log | grep -q '^dgfsd: serving'; }
+check "the third start logged that it serves" wait_for 10 serving
+lacks "... and did not make a new key" "made a new auth key" dgfsd_log
+dgfsd_stop "the third dgfsd stops cleanly"
 
 # Bad settings: exit 2, a message naming the problem, no state dir made.
 bad() {

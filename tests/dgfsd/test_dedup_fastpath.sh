@@ -9,6 +9,7 @@
 #   counters in /metrics move; a wrong token is refused;
 # - dgfs ls, stat and rm print and exit as docs/CLIENT.md says.
 #   tests/dgfsd/test_dedup_fastpath.sh BUILD_DIR      (as root)
+# expect-checks: 53 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh

@@ -8,6 +8,7 @@
 #   gets 507, nothing of it stays, and the files stored before are intact;
 #   after deleting something, uploads work again.
 #   tests/dgfsd/test_faults.sh BUILD_DIR      (as root)
+# expect-checks: 43 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -97,14 +98,20 @@ check "store consistent after collecting them" store_consistent
 # version it started with, and afterwards nothing of that version is left.
 head -c $((12 << 20)) /dev/urandom >"$T/v1"
 head -c $((12 << 20)) /dev/urandom >"$T/v2"
-n curl -s -o /dev/null -T "$T/v1" "$URL/files/race"
-n curl -s -o "$T/race.out" --limit-rate 8M "$URL/files/race" &
+same "PUT race (12 MiB)" "$(n curl -s -o /dev/null -w '%{http_code}' -T "$T/v1" "$URL/files/race")" 201
+rm -f "$T/race.out"
+n curl -s -o "$T/race.out" --limit-rate 4M "$URL/files/race" &
 dl=$!
-sleep 0.3
+# Under way once its first bytes are here (curl makes the file then).
+check "the download is under way" wait_for 10 test -s "$T/race.out"
 same "overwrite during a download" "$(n curl -s -o /dev/null -w '%{http_code}' -T "$T/v2" \
 	"$URL/files/race")" 200
 same "delete during the download" "$(n curl -s -o /dev/null -w '%{http_code}' -X DELETE \
 	"$URL/files/race")" 204
+# (Not kill -0: a finished download stays a zombie until waited for.)
+got=$(stat -c %s "$T/race.out")
+check "... the download was still under way then ($got of $((12 << 20)) bytes)" \
+	test "$got" -lt $((12 << 20))
 check "the download completes" wait "$dl"
 check "... with the version it started with" cmp -s "$T/v1" "$T/race.out"
 check "after it, no chunk of either version is left behind" store_consistent
@@ -123,10 +130,11 @@ same "PUT /chunks of a chunk that gets committed" "$(n curl -s -o /dev/null -w '
 	-T "$T/kept" "$URL/chunks/$kept")" 201
 same "commit a file of the second" "$(n curl -s -o /dev/null -w '%{http_code}' -X POST \
 	-d "{\"chunks\":[\"$kept\"]}" "$URL/files/kept?commit")" 201
-sleep 4
-check "the uncommitted chunk is gone after its TTL" test ! -e "$STATE/chunks/$lone"
+check "the uncommitted chunk is gone after its TTL" wait_for 30 test ! -e "$STATE/chunks/$lone"
+# The collector has run over both by now.
 check "the committed one stays" test -e "$STATE/chunks/$kept"
-check "dgfsd logged the collection" grep -q "removed 1 uncommitted chunk" "$T/dgfsd.log"
+collected() { dgfsd_log | grep -q "removed 1 uncommitted chunk"; }
+check "dgfsd logged the collection" wait_for 10 collected
 same "a late commit of the collected chunk gets 409" "$(n curl -s -o /dev/null -w '%{http_code}' \
 	-X POST -d "{\"chunks\":[\"$lone\"]}" "$URL/files/late?commit")" 409
 check "store consistent after collecting" store_consistent

@@ -6,6 +6,7 @@
 # IPv4 and IPv6, whole and in random ranges, through refusals, malformed
 # datagrams and a lossy link. Nothing leaves the two namespaces.
 #   tests/net/test_userd.sh BUILD_DIR      (as root)
+# expect-checks: 73 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -201,9 +202,14 @@ wait "$noauth_pid"
 
 # ---- malformed datagrams: dropped, counted, never answered ------------------------
 malformed_before=$(counter malformed)
+# The client sends the malformed datagrams and then a well-formed one (a
+# zero token: ACCES), waits for that answer, and tells the script; the
+# script waits until the server has counted every malformed one (so it
+# is done with them) and tells the client, which only then looks for
+# replies: no fixed wait decides that "nothing came".
 cat >"$tmp/malformed.py" <<'EOF'
-import socket, struct, sys, time
-host, port, chunk = sys.argv[1], int(sys.argv[2]), bytes.fromhex(sys.argv[3])
+import os, socket, struct, sys, time
+host, port, chunk, flag = sys.argv[1], int(sys.argv[2]), bytes.fromhex(sys.argv[3]), sys.argv[4]
 def req(magic=0x44474653, version=1, op=1, flags=0, length=4096):
     return struct.pack(">IBBHQ32sQII8s", magic, version, op, flags, 1, chunk, 0,
                        length, int(time.time()) + 60, b"\0" * 8)
@@ -215,27 +221,48 @@ s = socket.socket(fam, socket.SOCK_DGRAM)
 s.connect((host, port))
 for b in bad:
     s.send(b)
-s.settimeout(0.7)
-replies = 0
+s.send(good)
+replies, status = 0, -2
+s.settimeout(30)
+try:
+    while True:
+        r = s.recv(2048)
+        if len(r) == 32 and r[:4] == b"DGFS" and struct.unpack(">IBBH", r[:8])[3] == 3:
+            status = 3
+            break
+        replies += 1
+except socket.timeout:
+    pass
+open(flag + ".sent", "w").close()
+limit = time.time() + 60
+while not os.path.exists(flag + ".counted") and time.time() < limit:
+    time.sleep(0.05)
+s.setblocking(False)
 try:
     while True:
         s.recv(2048)
         replies += 1
-except socket.timeout:
+except BlockingIOError:
     pass
-# A well-formed request (a zero token) is answered: ACCES, alone.
-s.send(good)
-try:
-    r = s.recv(2048)
-    status = struct.unpack(">IBBH", r[:8])[3] if len(r) == 32 else -1
-except socket.timeout:
-    status = -2
 print(len(bad), replies, status)
 EOF
-read -r sent replies status < <(c python3 "$tmp/malformed.py" $V4 $PORT "${id[page]}")
+# malformed HOST: prints "SENT REPLIES STATUS".
+malformed() {
+	local before pid
+	before=$(counter malformed)
+	rm -f "$tmp/mf.sent" "$tmp/mf.counted"
+	c python3 "$tmp/malformed.py" "$1" $PORT "${id[page]}" "$tmp/mf" >"$tmp/mf.out" &
+	pid=$!
+	counted() { (($(counter malformed) >= before + 10)); }
+	wait_for 30 test -e "$tmp/mf.sent" && wait_for 30 counted
+	touch "$tmp/mf.counted"
+	wait "$pid"
+	cat "$tmp/mf.out"
+}
+read -r sent replies status < <(malformed $V4)
 same "10 malformed datagrams got no reply" "$replies" 0
 same "a well-formed one with a bad token got ACCES alone" "$status" 3
-read -r sent6 replies6 _ < <(c python3 "$tmp/malformed.py" $V6 $PORT "${id[page]}")
+read -r sent6 replies6 _ < <(malformed $V6)
 same "... the same over IPv6" "$replies6" 0
 same "the server counted all $((sent + sent6)) as malformed" \
 	"$(counter malformed)" $((malformed_before + sent + sent6))
@@ -258,6 +285,13 @@ lossy() {
 }
 check "10% loss on dg1 (client to server)" lossy "$cli" dg1
 check "10% loss on dg0 (server to client)" lossy "$srv" dg0
+# link_drops: what the lossy qdiscs of both ends have dropped so far
+# (netem and clsact both count their drops); empty if tc fails.
+link_drops() {
+	local a b
+	a=$(c tc -s qdisc show dev dg1) && b=$(s tc -s qdisc show dev dg0) || return 1
+	printf '%s\n%s\n' "$a" "$b" | grep -o 'dropped [0-9]*' | awk '{ n += $2 } END { print n + 0 }'
+}
 # The main server sends with UDP GSO: the link sees (and drops) up to 44
 # datagrams as one. A second server without GSO makes the loss fall on
 # single datagrams.
@@ -265,16 +299,26 @@ check "a server without GSO starts" start_userd "$tmp/nogso.log" -p 7882 --key $
 nogso_pid=$userd_pid
 for port in $PORT 7882; do
 	for host in $V4 $V6; do
+		rereq=0 drops0=$(link_drops)
 		for n in odd big; do
 			what="10% loss both ways, port $port: chunk $n over $host"
 			if fetch $host $n -p $port -v 2>"$tmp/lossy.log" &&
 			   cmp -s "$tmp/got" "${path[$n]}"; then
-				pass "$what ($(grep -o 're-requests [0-9]*' "$tmp/lossy.log"))"
+				r=$(grep -o 're-requests [0-9]*' "$tmp/lossy.log")
+				pass "$what ($r)"
+				rereq=$((rereq + ${r#re-requests }))
 			else
 				fail "$what"
 				cat "$tmp/lossy.log"
 			fi
 		done
+		# What the checks above are about: the link dropped datagrams
+		# (the qdiscs' own count; a loaded host drops some without any
+		# loss set up, so re-requests alone would not show it), and the
+		# client asked again.
+		drops=$(($(link_drops) - ${drops0:-0}))
+		check "... port $port over $host: the link dropped packets ($drops) and the client re-requested ($rereq)" \
+			test "$drops" -gt 0 -a "$rereq" -gt 0
 	done
 done
 kill -TERM "$nogso_pid"
@@ -300,6 +344,8 @@ out=$(bench --threads 2 --window 8 --size 4096 --random 2>"$tmp/bench.log")
 cat "$tmp/bench.log"
 check "bench 4 KiB random, closed loop: > 0 req/s" \
 	python3 -c 'import json,sys; sys.exit(json.loads(sys.argv[1])["req_per_s"] <= 0)' "$out"
+# What this machine can do now: the fixed-rate run below is held to it.
+capacity=$(json_get "$out" req_per_s)
 same "... with 0 errors" "$(json_get "$out" errors)" 0
 same "... and 0 timeouts" "$(json_get "$out" timeouts)" 0
 out=$(bench --threads 1 --window 2 --size 1M --sequential 2>"$tmp/bench.log")
@@ -309,8 +355,13 @@ check "bench 1 MiB sequential: > 0 req/s" \
 same "... with 0 errors" "$(json_get "$out" errors)" 0
 out=$(bench --threads 2 --rate 2000 --size 4096 2>"$tmp/bench.log")
 cat "$tmp/bench.log"
-check "bench fixed rate 2000/s: about 2000 req/s" \
-	python3 -c 'import json,sys; r=json.loads(sys.argv[1])["req_per_s"]; sys.exit(not 1500 < r < 2100)' "$out"
+# Never faster than asked (pacing); at least 3/4 of what was asked or of
+# the closed-loop rate measured above, whichever is less (a busy machine
+# is no failure of the pacing).
+check "bench fixed rate 2000/s: at most 2100 req/s, at least 3/4 of min(2000, $capacity)" \
+	python3 -c 'import json,sys; r=json.loads(sys.argv[1])["req_per_s"]; cap=float(sys.argv[2])
+print("fixed rate:", r, "req/s; closed loop:", cap)
+sys.exit(not 0.75 * min(2000, cap) <= r <= 2100)' "$out" "${capacity:-0}"
 same "... with 0 errors" "$(json_get "$out" errors)" 0
 c "$BENCH" -p $PORT --duration 1 --rate 100 "$V6" "${id[page]}" >"$tmp/bench.txt" 2>&1
 check "bench without a key: the ACCES is reported" grep -q "ACCES" "$tmp/bench.txt"

@@ -5,6 +5,8 @@
  * the exit status is non-zero if any check failed.
  */
 
+/* expect-checks: 126 (tests/run-all.sh: a run that prints fewer fails) */
+
 #include "proto/hex.c"
 #include "dgfsctl/parse.c"
 

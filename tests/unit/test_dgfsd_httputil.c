@@ -5,6 +5,8 @@
  * against a file size, If-None-Match and HTTP dates.
  * One line per check, PASS or FAIL; non-zero exit if any failed.
  */
+/* expect-checks: 65 (tests/run-all.sh: a run that prints fewer fails) */
+
 #include "proto/hex.c"
 #include "dgfsd/httputil.c"
 

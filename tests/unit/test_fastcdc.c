@@ -10,6 +10,8 @@
  * of a normal -O2 build.
  */
 
+/* expect-checks: 20 (tests/run-all.sh: a run that prints fewer fails) */
+
 #include "cdc/fastcdc.c"
 
 #include <stdio.h>

@@ -18,6 +18,8 @@
  * check failed.
  */
 
+/* expect-checks: 81 (tests/run-all.sh: a run that prints fewer fails) */
+
 #include "dgfsd/kmod.c"
 
 #include <stdio.h>
@@ -698,7 +700,8 @@ static const struct { const char *name; int attr; } uapi_attrs[] = {
 	ATTR(OBJ_CREATED), ATTR(OBJ_DESTROYED), ATTR(REQUESTS), ATTR(REPLIES),
 	ATTR(DATAGRAMS), ATTR(BYTES), ATTR(MALFORMED), ATTR(RING_FULL), ATTR(TOKEN_REJECTED),
 	ATTR(NOENT), ATTR(RANGE), ATTR(IO_ERRORS), ATTR(OVERLOADED), ATTR(CACHE_MISSES),
-	ATTR(SEND_ERRORS), ATTR(STACK_REQUESTS),
+	ATTR(SEND_ERRORS), ATTR(STACK_REQUESTS), ATTR(SRC_UNSPEC), ATTR(SRC_LOOPBACK),
+	ATTR(SRC_MULTICAST), ATTR(SRC_MAPPED), ATTR(SRC_LOCAL), ATTR(BAD_DST),
 };
 
 static void test_names(void)

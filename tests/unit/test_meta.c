@@ -5,11 +5,15 @@
  * reference counting (shared chunks, a chunk listed twice, replacements
  * that keep some chunks), argument checking, byte-order listing and
  * paging, statistics and chunk walks against a model kept here, reopening,
- * schema versions, failures injected midway through a change (a trigger,
- * a full database, a chunk with a conflicting size), and four threads
- * changing files at once. One line per check, PASS or FAIL; the exit
+ * schema versions and the upgrade of a version 1 database, API keys (add,
+ * the first-start add, get, list, revoke, delete) and chunks under a
+ * prefix, failures injected midway through a change (a trigger, a full
+ * database, a chunk with a conflicting size), and four threads changing
+ * files at once. One line per check, PASS or FAIL; the exit
  * status is non-zero if any check failed.
  */
+
+/* expect-checks: 122 (tests/run-all.sh: a run that prints fewer fails) */
 
 #include "dgfsd/meta.c"
 
@@ -910,7 +914,7 @@ static void test_version(void)
 
 	db_path(path, sizeof(path), "future.db");
 	if (sqlite3_open(path, &db) == SQLITE_OK) {
-		sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL);
+		sqlite3_exec(db, "PRAGMA user_version = 3", NULL, NULL, NULL);
 		sqlite3_close(db);
 	}
 	CHECK("version: a newer schema version is refused with -EPROTO",
@@ -919,7 +923,7 @@ static void test_version(void)
 		meta_pragma_int(db, "PRAGMA user_version", &v);
 		sqlite3_close(db);
 	}
-	CHECK("version: the newer database is left as it was", v == 2);
+	CHECK("version: the newer database is left as it was", v == 3);
 
 	m = open_db("version.db");
 	meta_close(m);
@@ -929,7 +933,7 @@ static void test_version(void)
 		meta_pragma_int(db, "PRAGMA user_version", &v);
 		sqlite3_close(db);
 	}
-	CHECK("version: a new database gets version 1", v == 1);
+	CHECK("version: a new database gets version 2", v == 2);
 
 	db_path(path, sizeof(path), "junk.db");
 	{
@@ -946,6 +950,133 @@ static void test_version(void)
 	CHECK("open: a file that is not a database is -EIO", meta_open(path, &m) == -EIO && !m);
 	db_path(path, sizeof(path), "no/such/dir/x.db");
 	CHECK("open: a directory that does not exist fails", meta_open(path, &m) < 0 && !m);
+}
+
+/*
+ * A database as dgfsd with schema version 1 left it (no keys table), with a
+ * file in it: opening it upgrades it to version 2 in place, the file kept.
+ */
+static void test_upgrade(void)
+{
+	struct meta_file f = { .chunks = NULL };
+	struct meta_key k = { .scope = META_SCOPE_READ };
+	struct meta *m = NULL;
+	uint8_t id[META_ID_LEN];
+	sqlite3_stmt *st;
+	char path[128];
+	sqlite3 *db;
+	int v = -1, ok = 0;
+
+	db_path(path, sizeof(path), "v1.db");
+	mkid(7, id);
+	if (sqlite3_open(path, &db) == SQLITE_OK) {
+		ok = sqlite3_exec(db, meta_schema, NULL, NULL, NULL) == SQLITE_OK &&
+		     sqlite3_exec(db, "PRAGMA user_version = 1; "
+				  "INSERT INTO files VALUES (1, CAST('old/f' AS BLOB), 1000, "
+				  "'ab', 5, 'text/plain', 1)", NULL, NULL, NULL) == SQLITE_OK &&
+		     sqlite3_prepare_v2(db, "INSERT INTO chunks VALUES (?1, 1000, 1); "
+					"", -1, &st, NULL) == SQLITE_OK;
+		if (ok) {
+			sqlite3_bind_blob(st, 1, id, META_ID_LEN, SQLITE_STATIC);
+			ok = sqlite3_step(st) == SQLITE_DONE;
+			sqlite3_finalize(st);
+		}
+		if (ok && sqlite3_prepare_v2(db, "INSERT INTO file_chunks VALUES (1, 0, ?1, 0, 1000)",
+					     -1, &st, NULL) == SQLITE_OK) {
+			sqlite3_bind_blob(st, 1, id, META_ID_LEN, SQLITE_STATIC);
+			ok = sqlite3_step(st) == SQLITE_DONE;
+			sqlite3_finalize(st);
+		}
+		sqlite3_close(db);
+	}
+	CHECK("upgrade: a version 1 database with a file is made", ok);
+	m = open_db("v1.db");
+	if (!m)
+		return;
+	CHECK("upgrade: its file is still there, with its chunk",
+	      !meta_file_get(m, "old/f", &f, true) && f.size == 1000 && f.nchunks == 1 &&
+	      idnum(f.chunks[0].id) == 7);
+	meta_file_release(&f);
+	CHECK("upgrade: keys can be added", !meta_key_add(m, &k, false) && k.id == 1);
+	meta_close(m);
+	if (sqlite3_open(path, &db) == SQLITE_OK) {
+		meta_pragma_int(db, "PRAGMA user_version", &v);
+		sqlite3_close(db);
+	}
+	CHECK("upgrade: the database is version 2 now", v == 2);
+}
+
+static int count_key(const struct meta_key *k, void *arg)
+{
+	int64_t *ids = arg;
+
+	ids[ids[0] < 8 ? ++ids[0] : 0] = k->id;
+	return 0;
+}
+
+static void test_keys(void)
+{
+	struct meta_key *k = calloc(1, sizeof(*k)), *g = calloc(1, sizeof(*g));
+	uint8_t id[META_ID_LEN], other[META_ID_LEN];
+	int64_t ids[9] = { 0 };
+	struct meta *m = open_db("keys.db");
+
+	if (!m || !k || !g)
+		goto out;
+	memset(k->hash, 0xab, sizeof(k->hash));
+	k->scope = META_SCOPE_ADMIN;
+	snprintf(k->name, sizeof(k->name), "first");
+	k->created = 1000;
+	CHECK("keys: the first-start key goes into an empty table",
+	      !meta_key_add(m, k, true) && k->id == 1);
+	CHECK("keys: a second first-start key is refused with -EEXIST",
+	      meta_key_add(m, k, true) == -EEXIST);
+	k->scope = META_SCOPE_READ;
+	snprintf(k->prefix, sizeof(k->prefix), "a/b/");
+	snprintf(k->name, sizeof(k->name), "reader");
+	CHECK("keys: another key gets id 2", !meta_key_add(m, k, false) && k->id == 2);
+	CHECK("keys: get returns what was stored",
+	      !meta_key_get(m, 2, g) && g->id == 2 && g->scope == META_SCOPE_READ &&
+	      !strcmp(g->prefix, "a/b/") && !strcmp(g->name, "reader") && g->created == 1000 &&
+	      !g->revoked && !memcmp(g->hash, k->hash, sizeof(g->hash)));
+	CHECK("keys: an unknown id is -ENOENT", meta_key_get(m, 99, g) == -ENOENT);
+	k->scope = 0;
+	CHECK("keys: a key without a scope is refused", meta_key_add(m, k, false) == -EINVAL);
+	k->scope = 4;
+	CHECK("keys: a key with an unknown scope is refused", meta_key_add(m, k, false) == -EINVAL);
+	CHECK("keys: revoke", !meta_key_revoke(m, 2, 2000));
+	CHECK("keys: a revoked key reads as revoked, with its time",
+	      !meta_key_get(m, 2, g) && g->revoked == 2000);
+	CHECK("keys: revoking it again is -EALREADY", meta_key_revoke(m, 2, 3000) == -EALREADY);
+	CHECK("keys: revoking an unknown key is -ENOENT", meta_key_revoke(m, 42, 3000) == -ENOENT);
+	CHECK("keys: delete", !meta_key_delete(m, 2) && meta_key_get(m, 2, g) == -ENOENT);
+	k->scope = META_SCOPE_WRITE;
+	CHECK("keys: ids are not given twice (AUTOINCREMENT)",
+	      !meta_key_add(m, k, false) && k->id == 3);
+	CHECK("keys: list walks every key in id order",
+	      !meta_key_list(m, count_key, ids) && ids[0] == 2 && ids[1] == 1 && ids[2] == 3);
+	mkid(10, id);
+	CHECK("keys: the scope names go both ways",
+	      !strcmp(meta_scope_name(META_SCOPE_WRITE), "write") &&
+	      !meta_scope_parse("admin", &k->scope) && k->scope == META_SCOPE_ADMIN &&
+	      meta_scope_parse("root", &k->scope) == -EINVAL &&
+	      meta_scope_parse(NULL, &k->scope) == -EINVAL);
+
+	/* Chunks under a prefix: files "p/x" lists chunks 10 and 11, "q" lists 11. */
+	CHECK("chunk under: put p/x", !put_ids(m, "p/x", (uint32_t[]){ 10, 11 }, 2, NULL, NULL));
+	CHECK("chunk under: put q", !put_ids(m, "q", (uint32_t[]){ 11 }, 1, NULL, NULL));
+	CHECK("chunk under: chunk 10 is under p/", meta_chunk_under(m, id, "p/") == 1);
+	CHECK("chunk under: ... and under \"\"", meta_chunk_under(m, id, "") == 1);
+	CHECK("chunk under: ... not under q/", meta_chunk_under(m, id, "q/") == 0);
+	CHECK("chunk under: ... not under pp/", meta_chunk_under(m, id, "pp/") == 0);
+	mkid(11, other);
+	CHECK("chunk under: chunk 11 is under q (file q)", meta_chunk_under(m, other, "q") == 1);
+	mkid(12, other);
+	CHECK("chunk under: an unknown chunk is under nothing", meta_chunk_under(m, other, "") == 0);
+out:
+	free(k);
+	free(g);
+	meta_close(m);
 }
 
 /* ---- failures midway ----------------------------------------------------- */
@@ -1259,6 +1390,8 @@ int main(void)
 	test_paging();
 	test_model();
 	test_version();
+	test_upgrade();
+	test_keys();
 	test_atomic();
 	test_threads();
 	CHECK("cleanup: temporary directory removed",

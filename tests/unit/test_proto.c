@@ -8,6 +8,8 @@
  * check failed.
  */
 
+/* expect-checks: 78 (tests/run-all.sh: a run that prints fewer fails) */
+
 #include "proto/hex.c"
 #include "proto/dgfs_proto.c"
 #include "bench/hist.c"

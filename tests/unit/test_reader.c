@@ -6,6 +6,8 @@
  * in which order, how often, and what time it is.
  */
 
+/* expect-checks: 57 (tests/run-all.sh: a run that prints fewer fails) */
+
 #include "proto/hex.c"
 #include "proto/dgfs_proto.c"
 #include "proto/reader.c"

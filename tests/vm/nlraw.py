@@ -1,16 +1,28 @@
 #!/usr/bin/env python3
-"""Send hand-made, malformed dgfs generic netlink requests.
+"""Send hand-made dgfs generic netlink requests, most of them malformed.
 
 dgfsctl only sends well-formed messages; this sends what a buggy or hostile
-client could, to check that the kernel refuses each one with a clear error.
+client could, to check that the kernel refuses each one for the reason it
+should: each case names the errno and the extack message it must get.
 
-    nlraw.py CASE     send one case; print "errno N: extack message"
-    nlraw.py --list   the case names
+    nlraw.py CASE     send one case; print "ERRNO: extack message" (ERRNO
+                      is a name, "0" for success)
+    nlraw.py --list   the names of the refusal cases
 
-Exit status: 0 if the kernel refused the request, 1 if it accepted it,
-2 on a usage or transport error.
+Exit status: 0 if the answer is the case's expected one, 1 if not (a
+refusal for another reason, or an accepted request), 2 on a usage or
+transport error.
+
+Environment (the test sets them to what exists in the module):
+    NLRAW_STORE      an existing store: chunk cases name it, so that only
+                     the attribute under test can be the reason to refuse
+    NLRAW_FILE       a regular file in that store, for the same reason
+    NLRAW_NEW_STORE  a store name not in use, for store-add cases
+    NLRAW_DIR        a directory that is no store yet, for the same reason
 """
+import errno
 import os
+import re
 import socket
 import struct
 import sys
@@ -58,59 +70,98 @@ def u64(v): return struct.pack("=Q", v)
 
 
 STORE = os.environ.get("NLRAW_STORE", "raw")
+FILE = os.environ.get("NLRAW_FILE", "c")
+NEW = os.environ.get("NLRAW_NEW_STORE", "rawnew")
 DIR = os.environ.get("NLRAW_DIR", "/tmp")
 ID = bytes(range(32))
 
+
+def store_add(*extra, name=None, path=None):
+    return nest(A_STORE, attr(STORE_NAME, cstr(NEW if name is None else name)),
+                attr(STORE_PATH, cstr(DIR if path is None else path)), *extra)
+
+
+def chunk_add(chunk_id, *extra):
+    return nest(A_CHUNK, attr(CHUNK_ID, chunk_id), attr(CHUNK_STORE, cstr(STORE)),
+                attr(CHUNK_PATH, cstr(FILE)), *extra)
+
+
+# The kernel's own policy messages (lib/nlattr.c, 6.1).
+POLICY = "Attribute failed policy validation"
+UNKNOWN = "Unknown attribute type"
+BADLEN = "invalid attribute length"
+RANGE = "integer out of range"
+BINRANGE = "binary attribute size out of range"
+NAME_RULE = r"store name may hold only .*"
+
+# name: (command, payload, expected errno name, regex the whole extack
+# message must match). Every other part of a case is valid, so a kernel
+# that dropped the attribute's check would answer differently.
 CASES = {
-    "unknown-top-attr": ("STORE_ADD", nest(A_STORE, attr(STORE_NAME, cstr(STORE)),
-                                           attr(STORE_PATH, cstr(DIR))) + attr(30, u32(1))),
-    "unknown-nested-attr": ("STORE_ADD", nest(A_STORE, attr(STORE_NAME, cstr(STORE)),
-                                              attr(STORE_PATH, cstr(DIR)), attr(30, u32(1)))),
-    "store-name-too-long": ("STORE_ADD", nest(A_STORE, attr(STORE_NAME, cstr("n" * 200)),
-                                              attr(STORE_PATH, cstr(DIR)))),
-    "store-path-too-long": ("STORE_ADD", nest(A_STORE, attr(STORE_NAME, cstr(STORE)),
-                                              attr(STORE_PATH, cstr("/" + "p" * 5000)))),
-    "store-name-unterminated": ("STORE_ADD", nest(A_STORE, attr(STORE_NAME, STORE.encode()),
-                                                  attr(STORE_PATH, cstr(DIR)))),
-    "store-name-slash": ("STORE_ADD", nest(A_STORE, attr(STORE_NAME, cstr("a/b")),
-                                           attr(STORE_PATH, cstr(DIR)))),
-    "store-name-dotdot": ("STORE_ADD", nest(A_STORE, attr(STORE_NAME, cstr("..")),
-                                            attr(STORE_PATH, cstr(DIR)))),
-    "store-name-empty": ("STORE_ADD", nest(A_STORE, attr(STORE_NAME, cstr("")),
-                                           attr(STORE_PATH, cstr(DIR)))),
-    "store-path-relative": ("STORE_ADD", nest(A_STORE, attr(STORE_NAME, cstr(STORE)),
-                                              attr(STORE_PATH, cstr(DIR.lstrip("/"))))),
-    "store-readonly-attr": ("STORE_ADD", nest(A_STORE, attr(STORE_NAME, cstr(STORE)),
-                                              attr(STORE_PATH, cstr(DIR)),
-                                              attr(STORE_CHUNKS, u32(5)))),
-    "store-not-nested": ("STORE_ADD", attr(A_STORE, u32(1))),
-    "store-missing-nest": ("STORE_ADD", b""),
-    "store-missing-path": ("STORE_ADD", nest(A_STORE, attr(STORE_NAME, cstr(STORE)))),
-    "attr-len-past-end": ("STORE_ADD", nest(A_STORE, attr(STORE_NAME, cstr(STORE), length=400))),
-    "chunk-id-short": ("CHUNK_ADD", nest(A_CHUNK, attr(CHUNK_ID, ID[:31]),
-                                         attr(CHUNK_STORE, cstr(STORE)),
-                                         attr(CHUNK_PATH, cstr("c")))),
-    "chunk-id-long": ("CHUNK_ADD", nest(A_CHUNK, attr(CHUNK_ID, ID + b"x"),
-                                        attr(CHUNK_STORE, cstr(STORE)),
-                                        attr(CHUNK_PATH, cstr("c")))),
-    "chunk-size-u32": ("CHUNK_ADD", nest(A_CHUNK, attr(CHUNK_ID, ID),
-                                         attr(CHUNK_STORE, cstr(STORE)),
-                                         attr(CHUNK_PATH, cstr("c")),
-                                         attr(CHUNK_SIZE, u32(1)))),
-    "chunk-del-id-short": ("CHUNK_DEL", nest(A_CHUNK, attr(CHUNK_ID, ID[:16]))),
-    "config-port-u32": ("CONFIG_SET", nest(A_CONFIG, attr(CONFIG_PORT, u32(9000)))),
-    "config-port-zero": ("CONFIG_SET", nest(A_CONFIG, attr(CONFIG_PORT, u16(0)))),
-    "config-max-read-zero": ("CONFIG_SET", nest(A_CONFIG, attr(CONFIG_MAX_READ, u32(0)))),
+    "unknown-top-attr": ("STORE_ADD", store_add() + attr(30, u32(1)), "EINVAL", UNKNOWN),
+    "unknown-nested-attr": ("STORE_ADD", store_add(attr(30, u32(1))), "EINVAL", UNKNOWN),
+    "store-name-too-long": ("STORE_ADD", store_add(name="n" * 200), "EINVAL", POLICY),
+    "store-path-too-long": ("STORE_ADD", store_add(path="/" + "p" * 5000), "EINVAL", POLICY),
+    "store-name-unterminated": ("STORE_ADD", nest(A_STORE, attr(STORE_NAME, NEW.encode()),
+                                                  attr(STORE_PATH, cstr(DIR))),
+                                "EINVAL", POLICY),
+    "store-name-slash": ("STORE_ADD", store_add(name="a/b"), "EINVAL", NAME_RULE),
+    "store-name-dotdot": ("STORE_ADD", store_add(name=".."), "EINVAL", NAME_RULE),
+    "store-name-empty": ("STORE_ADD", store_add(name=""), "EINVAL", NAME_RULE),
+    "store-path-relative": ("STORE_ADD", store_add(path=DIR.lstrip("/")), "EINVAL",
+                            "store path must be absolute"),
+    "store-readonly-attr": ("STORE_ADD", store_add(attr(STORE_CHUNKS, u32(5))), "EINVAL",
+                            "chunks is read only"),
+    "store-not-nested": ("STORE_ADD", attr(A_STORE, u32(1)), "EINVAL", "NLA_F_NESTED is missing"),
+    "store-missing-nest": ("STORE_ADD", b"", "EINVAL", "missing the command's object attribute"),
+    "store-missing-path": ("STORE_ADD", nest(A_STORE, attr(STORE_NAME, cstr(NEW))), "EINVAL",
+                           "missing store path"),
+    "attr-len-past-end": ("STORE_ADD", nest(A_STORE, attr(STORE_NAME, cstr(NEW), length=400)),
+                          "EINVAL", "bytes leftover after parsing attributes"),
+    "chunk-id-short": ("CHUNK_ADD", chunk_add(ID[:31]), "ERANGE", BINRANGE),
+    "chunk-id-long": ("CHUNK_ADD", chunk_add(ID + b"x"), "ERANGE", BINRANGE),
+    "chunk-size-u32": ("CHUNK_ADD", chunk_add(ID, attr(CHUNK_SIZE, u32(1))), "EINVAL", BADLEN),
+    "chunk-store-too-long": ("CHUNK_ADD", nest(A_CHUNK, attr(CHUNK_ID, ID),
+                                               attr(CHUNK_STORE, cstr(STORE + "x" * 40)),
+                                               attr(CHUNK_PATH, cstr(FILE))),
+                             "EINVAL", POLICY),
+    "chunk-missing-path": ("CHUNK_ADD", nest(A_CHUNK, attr(CHUNK_ID, ID),
+                                             attr(CHUNK_STORE, cstr(STORE))),
+                           "EINVAL", "missing chunk path"),
+    "chunk-del-id-short": ("CHUNK_DEL", nest(A_CHUNK, attr(CHUNK_ID, ID[:16])), "ERANGE", BINRANGE),
+    "config-port-u32": ("CONFIG_SET", nest(A_CONFIG, attr(CONFIG_PORT, u32(9000))), "EINVAL",
+                        BADLEN),
+    "config-port-zero": ("CONFIG_SET", nest(A_CONFIG, attr(CONFIG_PORT, u16(0))), "ERANGE", RANGE),
+    "config-max-read-zero": ("CONFIG_SET", nest(A_CONFIG, attr(CONFIG_MAX_READ, u32(0))),
+                             "ERANGE", RANGE),
     "config-max-read-over-16m": ("CONFIG_SET", nest(A_CONFIG, attr(CONFIG_MAX_READ,
-                                                                   u32((16 << 20) + 1)))),
-    "config-key-short": ("CONFIG_SET", nest(A_CONFIG, attr(CONFIG_AUTH_KEY, b"k" * 15))),
-    "config-key-long": ("CONFIG_SET", nest(A_CONFIG, attr(CONFIG_AUTH_KEY, b"k" * 17))),
-    "config-auth-2": ("CONFIG_SET", nest(A_CONFIG, attr(CONFIG_AUTH, u8(2)))),
-    "config-empty": ("CONFIG_SET", nest(A_CONFIG)),
+                                                                   u32((16 << 20) + 1))),
+                                 "ERANGE", RANGE),
+    "config-key-short": ("CONFIG_SET", nest(A_CONFIG, attr(CONFIG_AUTH_KEY, b"k" * 15)),
+                         "ERANGE", BINRANGE),
+    "config-key-long": ("CONFIG_SET", nest(A_CONFIG, attr(CONFIG_AUTH_KEY, b"k" * 17)),
+                        "ERANGE", BINRANGE),
+    "config-auth-2": ("CONFIG_SET", nest(A_CONFIG, attr(CONFIG_AUTH, u8(2))), "ERANGE", RANGE),
+    "config-empty": ("CONFIG_SET", nest(A_CONFIG), "EINVAL", "nothing to set"),
     "config-port-and-bad-max-read": ("CONFIG_SET", nest(A_CONFIG, attr(CONFIG_PORT, u16(9000)),
-                                                        attr(CONFIG_MAX_READ, u32(0)))),
-    "stats-readonly": ("STATS_GET", nest(A_STATS, attr(1, u64(1)))),
-    "unknown-command": (99, b""),
+                                                        attr(CONFIG_MAX_READ, u32(0))),
+                                     "ERANGE", RANGE),
+    # Not flagged as a nest: the flag alone would be refused first
+    # ("NLA_F_NESTED not expected"), before the read-only rule.
+    "stats-readonly": ("STATS_GET", attr(A_STATS, attr(1, u64(1))), "EINVAL",
+                       "stats are read only"),
+    "unknown-command": (99, b"", "EOPNOTSUPP", r"\(no message\)"),
+}
+
+# Well-formed requests built the same way, which the kernel must accept:
+# the control that shows a refusal above is the kernel's doing, not a
+# fault of this encoder. Run in this order, they leave nothing behind.
+CONTROLS = {
+    "ok-store-add": ("STORE_ADD", store_add(), "0", r"\(no message\)"),
+    "ok-store-del": ("STORE_DEL", nest(A_STORE, attr(STORE_NAME, cstr(NEW))), "0",
+                     r"\(no message\)"),
+    "ok-chunk-add": ("CHUNK_ADD", chunk_add(ID), "0", r"\(no message\)"),
+    "ok-chunk-del": ("CHUNK_DEL", nest(A_CHUNK, attr(CHUNK_ID, ID)), "0", r"\(no message\)"),
 }
 
 
@@ -157,17 +208,29 @@ def main():
     if sys.argv[1] == "--list":
         print("\n".join(CASES))
         return 0
-    if sys.argv[1] not in CASES:
+    case = CASES.get(sys.argv[1]) or CONTROLS.get(sys.argv[1])
+    if not case:
         print("nlraw: unknown case %r" % sys.argv[1], file=sys.stderr)
         return 2
-    cmd, payload = CASES[sys.argv[1]]
+    cmd, payload, want_errno, want_msg = case
     sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
     sock.setsockopt(SOL_NETLINK, NETLINK_CAP_ACK, 1)
     sock.setsockopt(SOL_NETLINK, NETLINK_EXT_ACK, 1)
     family = resolve(sock)
-    err, text = transact(sock, family, CMD.get(cmd, cmd), payload)
-    print("errno %d: %s" % (-err, text or "(no message)"))
-    return 0 if err < 0 else 1
+    reply = transact(sock, family, CMD.get(cmd, cmd), payload)
+    if not isinstance(reply, tuple):
+        print("nlraw: a reply where an ack was due", file=sys.stderr)
+        return 2
+    err, text = reply
+    got_errno = errno.errorcode.get(-err, str(-err)) if err else "0"
+    got = "%s: %s" % (got_errno, text or "(no message)")
+    print(got)
+    # By number: names can alias (EOPNOTSUPP is ENOTSUP on Linux).
+    want_num = getattr(errno, want_errno) if want_errno != "0" else 0
+    if -err != want_num or not re.fullmatch(want_msg, text or "(no message)"):
+        print("nlraw: wanted %s: %s" % (want_errno, want_msg), file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 # every chunk came over the kernel fast path. Checks that the module's
 # index follows uploads, deletes and restarts, and that its counters and
 # the XDP program's move.
+# expect-checks: 58 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/vm/common.sh
@@ -25,41 +26,73 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The kernel log from here on is this script's (the unload checks read it).
+dmesg_from=$(($(dmesg | wc -l) + 1))
 dgfs_load
 check "two namespaces joined by veth (dg0, dg1)" two_hosts $srv $cli
 
 state=$(scratch dgfsd)
+# Every request but /healthz needs a key: curl and dgfs send the admin key
+# dgfsd made on its first start.
+use_admin_key() {
+	export CURL_HOME=/tmp/dgfsd-curl DGFS_API_KEY
+	DGFS_API_KEY=$(cat "$state/admin.key") && mkdir -p "$CURL_HOME" &&
+		printf 'header = "Authorization: Bearer %s"\n' "$DGFS_API_KEY" >"$CURL_HOME/.curlrc"
+}
 start_dgfsd() {
 	local i
 	ip netns exec $srv "$DGFSD" --state-dir "$state" --kmod require "$@" \
 		>>/tmp/dgfsd.log 2>&1 &
 	dpid=$!
 	for ((i = 0; i < 100; i++)); do
-		c curl -sf -o /dev/null "$URL/healthz" && return 0
+		c curl -sf -o /dev/null "$URL/healthz" && use_admin_key && return 0
 		sleep 0.2
 	done
 	tail -n 20 /tmp/dgfsd.log
 	return 1
 }
+# stop_dgfsd: SIGTERM; one check that dgfsd exits 0.
 stop_dgfsd() {
-	kill "$dpid" && wait "$dpid"
+	local rc
+	kill "$dpid" && wait "$dpid" && rc=0 || rc=$?
 	dpid=
+	same "dgfsd exits 0 on SIGTERM" "$rc" 0
 }
 kstat() { s $CTL stats | awk -v k="$1" '$1 == k { print $2 }'; }
-module_chunks() { s $CTL -j chunk show store dgfsd | python3 -c '
+# module_chunks / db_chunks: the chunk ids, sorted; each fails if its
+# query does (a failed query must not read as "no chunks").
+module_chunks() {
+	local out
+	out=$(s $CTL -j chunk show store dgfsd) || return 1
+	python3 -c '
 import json, sys
-print("\n".join(sorted(c["id"] for c in json.load(sys.stdin))))'; }
-db_chunks() { sqlite3 "file:$state/meta.db?mode=ro" "SELECT lower(hex(id)) FROM chunks" | sort; }
+print("\n".join(sorted(c["id"] for c in json.load(sys.stdin))))' <<<"$out"
+}
+db_chunks() {
+	local out
+	out=$(sqlite3 "file:$state/meta.db?mode=ro" "SELECT lower(hex(id)) FROM chunks") || return 1
+	sort <<<"$out"
+}
+# index_matches NAME: both queries work, the metadata references chunks,
+# and the module's index holds exactly those.
+index_matches() {
+	local m d
+	if ! m=$(module_chunks); then fail "$1 (dgfsctl chunk show failed)"; return 1; fi
+	if ! d=$(db_chunks); then fail "$1 (the metadata query failed)"; return 1; fi
+	if [[ -z $d ]]; then fail "$1 (the metadata references no chunk)"; return 1; fi
+	same "$1 ($(wc -l <<<"$d") chunks)" "$m" "$d"
+}
 
 check "dgfsd starts with dgfs.ko (--kmod require)" start_dgfsd
-check "dgfsd made the store in the module" bash -c "s() { ip netns exec $srv \"\$@\"; };
-	s $CTL store show dgfsd | grep -q '$state/chunks'"
+shows "dgfsd made the store in the module" "^store dgfsd path $state/chunks " s $CTL store show dgfsd
 same "dgfsd set the key in the module" "$(s $CTL -j config show | python3 -c '
 import json, sys; print(json.load(sys.stdin)["key_set"])')" True
 check "xdp attach dg0 (native)" s $CTL xdp attach dg0 mode native
-ports=$(s ss -Hulpn 'sport = :7878')
-check "no userspace socket on the fast-path port (the module serves it)" \
-	bash -c "! grep -q users: <<<'$ports'"
+# ss must work and list the module's sockets (kernel sockets have no
+# process): only then does "no users:" mean no userspace socket.
+ports=$(s ss -Hulpn 'sport = :7878') && rc=0 || rc=$?
+same "ss lists the fast-path port's sockets (IPv4 and IPv6)" "$rc $(grep -c . <<<"$ports")" "0 2"
+lacks "no userspace socket on the fast-path port (the module serves it)" users: echo "$ports"
 
 src=/mnt/dgfsd-src
 rm -rf $src && mkdir -p $src
@@ -70,8 +103,7 @@ for f in small mid big; do
 	same "curl upload $f" "$(c curl -s -o /dev/null -w '%{http_code}' -T "$src/$f" \
 		"$URL/files/vm/$f")" 201
 done
-same "the module indexes exactly the chunks the metadata references" \
-	"$(module_chunks)" "$(db_chunks)"
+index_matches "the module indexes exactly the chunks the metadata references"
 
 before=$(kstat replies)
 xdp_before=$(kstat xdp_submitted)
@@ -106,14 +138,14 @@ else fail "dgfs get of the put file over the kernel fast path"; fi
 
 # Deletes leave the module's index.
 same "DELETE vm/mid" "$(c curl -s -o /dev/null -w '%{http_code}' -X DELETE "$URL/files/vm/mid")" 204
-same "after a delete the module's index equals the metadata's" "$(module_chunks)" "$(db_chunks)"
+index_matches "after a delete the module's index equals the metadata's"
 
 # Restart: reconciliation refills the module's index.
 stop_dgfsd
 one=$(db_chunks | head -n1)
 check "remove a chunk from the module by hand" s $CTL chunk del "$one"
 check "dgfsd restarts" start_dgfsd
-same "after restart the module's index equals the metadata's again" "$(module_chunks)" "$(db_chunks)"
+index_matches "after restart the module's index equals the metadata's again"
 if c $DGFS get --server $URL --no-fallback -q vm/big /tmp/got && cmp -s /tmp/got "$src/big"
 then pass "fast path works after the restart"
 else fail "fast path works after the restart"; fi
@@ -139,8 +171,11 @@ grep -q "warning: the XDP program kept" /tmp/dgfsd.log && fail "dgfsd warned abo
 # HTTP goes on, and within a few seconds of the new module dgfsd has
 # configured it and refilled its index.
 check "xdp detach dg0, for rmmod" s $CTL xdp detach dg0
-same "dgfsd holds no BPF program (libxdp's calls ran in a child)" \
-	"$(ls -l /proc/$dpid/fd | grep -c bpf-prog)" 0
+# Counted only in a live dgfsd's fd table: one that died has none.
+fds=$(ls -l "/proc/$dpid/fd") && rc=0 || rc=$?
+same "dgfsd is alive and its fds can be listed" "$rc $(cat "/proc/$dpid/comm" 2>/dev/null)" "0 dgfsd"
+check "... it has open fds (its sockets, its database)" test "$(grep -c ' -> ' <<<"$fds")" -gt 3
+lacks "... none of them a BPF program (libxdp's calls ran in a child)" bpf-prog echo "$fds"
 # The detached program is freed after an RCU grace period: only then does
 # its reference on the module go.
 for _ in $(seq 50); do
@@ -157,11 +192,9 @@ if c $DGFS get --server $URL -q vm/big /tmp/got && cmp -s /tmp/got "$src/big"
 then pass "downloads go on without the module (HTTP)"
 else fail "downloads go on without the module (HTTP)"; fi
 check "insmod dgfs.ko again" insmod "$BUILD/dgfs.ko"
-for _ in $(seq 100); do
-	[[ $(module_chunks 2>/dev/null) == "$(db_chunks)" ]] && break
-	sleep 0.2
-done
-same "dgfsd refilled the new module's index" "$(module_chunks)" "$(db_chunks)"
+refilled() { [[ $(module_chunks 2>/dev/null) == "$(db_chunks)" ]]; }
+wait_for 20 refilled
+index_matches "dgfsd refilled the new module's index"
 same "... and configured it (port, key)" "$(s $CTL -j config show | python3 -c '
 import json, sys; x = json.load(sys.stdin); print(x["port"], x["key_set"])')" "7901 True"
 check "xdp attach dg0 again" s $CTL xdp attach dg0 mode native
@@ -182,7 +215,11 @@ check "store del dgfsd" s $CTL store del dgfsd
 ip netns del $srv
 ip netns del $cli
 dgfs_unload
+# Two instances went in this script: each says "unloaded, objects
+# created N destroyed N"; one that leaked says "leak: objects created N
+# destroyed M" instead.
+msgs=$(dmesg | tail -n +"$dmesg_from") || fail "dmesg"
 same "both modules freed every object they created" \
-	"$(dmesg | grep -cE 'dgfs: unloaded, objects created ([0-9]+) destroyed \1$')" \
-	"$(dmesg | grep -c 'dgfs: unloaded')"
+	"$(grep -cE 'dgfs: unloaded, objects created ([0-9]+) destroyed \1$' <<<"$msgs") balanced, $(grep -c 'dgfs: leak:' <<<"$msgs") leaked" \
+	"2 balanced, 0 leaked"
 finish

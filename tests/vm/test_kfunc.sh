@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # An XDP program calling dgfs.ko's kfunc loads and runs (BPF_PROG_TEST_RUN
 # on the 6.1 kernel), and sees the index as netlink changes it.
+# expect-checks: 13 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/vm/common.sh

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Two network namespaces are two storage hosts: their stores, chunks and
 # config are their own, and deleting a namespace frees its state.
+# expect-checks: 20 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/vm/common.sh

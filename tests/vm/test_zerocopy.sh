@@ -5,6 +5,7 @@
 # chunk's file in place, and only then reads the reply: a page frag shows
 # the new bytes, a copy the old ones. dgfs-userd (pread + sendmsg) is the
 # control that shows the probe can tell the two apart.
+# expect-checks: 14 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/vm/common.sh
@@ -44,10 +45,8 @@ probe() {
 	tok=$($DGFS token --key $key --addr "$4" --expiry 600 "$id")
 	c python3 tests/vm/zerocopy_probe.py "$1" "$2" "$id" ${tok% *} ${tok#* } "$root/$id" "$3" 1000
 }
-for _ in $(seq 50); do
-	s ss -Hlun 'sport = :7879' | grep -q . && break
-	sleep 0.1
-done
+userd_listens() { local l; l=$(s ss -Hlun 'sport = :7879') && [[ -n $l ]]; }
+check "dgfs-userd listens on 7879" wait_for 30 userd_listens
 
 cat "$root/$id" >/dev/null
 same "kernel path over IPv4, cached page: the reply is the page-cache page" \

@@ -36,5 +36,6 @@ int dgfs_cmd_get(int argc, char **argv);
 int dgfs_cmd_ls(int argc, char **argv);
 int dgfs_cmd_rm(int argc, char **argv);
 int dgfs_cmd_stat(int argc, char **argv);
+int dgfs_cmd_presign(int argc, char **argv);
 
 #endif /* DGFS_CLIENT_H */

@@ -4,9 +4,10 @@
  *   dgfs put ...     upload a file, sending only chunks the host lacks
  *   dgfs get ...     download a file, its chunks over the fast path
  *   dgfs ls/rm/stat  list, delete, describe files
+ *   dgfs presign     a URL that reads or writes a file without a key
  *   dgfs fetch ...   read a chunk (or a range of it) over the fast path
  *   dgfs token ...   mint a read token (for tests and operators)
- * put/get/ls/rm/stat talk to dgfsd's HTTP API (docs/CLIENT.md).
+ * put/get/ls/rm/stat/presign talk to dgfsd's HTTP API (docs/CLIENT.md).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@ static const struct command {
 	{ "ls", dgfs_cmd_ls, "list files (by path prefix)" },
 	{ "rm", dgfs_cmd_rm, "delete files" },
 	{ "stat", dgfs_cmd_stat, "show a file's size, etag, type, mtime, chunks" },
+	{ "presign", dgfs_cmd_presign, "print a URL that gets (or puts) a file without a key" },
 	{ "fetch", dgfs_cmd_fetch, "read a chunk from a host over the fast path" },
 	{ "token", dgfs_cmd_token, "mint a read token for a chunk and a client address" },
 };
@@ -37,7 +39,8 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: dgfs [GLOBAL OPTIONS] COMMAND [OPTIONS] ...\n\nCommands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-7s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\nput, get, ls, rm and stat talk to dgfsd (docs/CLIENT.md).\n" REMOTE_OPTS_HELP
+	fprintf(f, "\nput, get, ls, rm, stat and presign talk to dgfsd (docs/CLIENT.md).\n"
+		REMOTE_OPTS_HELP
 		"\n\"dgfs COMMAND --help\" tells a command's options.\n");
 }
 

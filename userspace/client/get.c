@@ -52,6 +52,7 @@ struct get {
 	const char *local;
 	const char *stats_json;
 	const char *server;		/* resolved once, before the workers start */
+	const char *api_key;		/* the same */
 	bool no_fallback, http_only, verbose;
 	uint64_t timeout_ms, retries;
 	char *target;			/* "/files/<escaped REMOTE>" */
@@ -466,7 +467,7 @@ static int http_read(struct gworker *w, const struct gchunk *c)
 	int rc = -1, tries, ret = -1;
 
 	if (!w->h) {
-		w->h = http_new(g->server);
+		w->h = http_new(g->server, g->api_key);
 		if (!w->h) {
 			if (first_failure(g))
 				fprintf(stderr, "dgfs get: out of memory\n");
@@ -786,6 +787,7 @@ int dgfs_cmd_get(int argc, char **argv)
 	if (!h)
 		return DGFS_EXIT_LOCAL;
 	g.server = remote_server();
+	g.api_key = remote_api_key(NULL);
 	g.target = remote_file_target(g.remote_path, "");
 	if (!g.target || asprintf(&g.tmp, "%s.tmp", g.local) < 0) {
 		g.tmp = NULL;	/* asprintf() leaves it undefined on failure */

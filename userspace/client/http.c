@@ -18,6 +18,7 @@
 struct http {
 	CURL *curl;
 	char *base;
+	char *auth;		/* "Authorization: Bearer KEY", or NULL */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -31,7 +32,7 @@ void http_global_cleanup(void)
 	curl_global_cleanup();
 }
 
-struct http *http_new(const char *base)
+struct http *http_new(const char *base, const char *api_key)
 {
 	struct http *h = calloc(1, sizeof(*h));
 
@@ -39,7 +40,9 @@ struct http *http_new(const char *base)
 		return NULL;
 	h->curl = curl_easy_init();
 	h->base = strdup(base);
-	if (!h->curl || !h->base) {
+	if (api_key && asprintf(&h->auth, "Authorization: Bearer %s", api_key) < 0)
+		h->auth = NULL;
+	if (!h->curl || !h->base || (api_key && !h->auth)) {
 		http_free(h);
 		return NULL;
 	}
@@ -53,6 +56,9 @@ void http_free(struct http *h)
 	if (h->curl)
 		curl_easy_cleanup(h->curl);
 	free(h->base);
+	if (h->auth)
+		explicit_bzero(h->auth, strlen(h->auth));
+	free(h->auth);
 	free(h);
 }
 
@@ -157,6 +163,8 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp)
 		snprintf(line, sizeof(line), "Content-Encoding: %s", req->content_encoding);
 		t = curl_slist_append(hdrs, line);
 	}
+	if (t && h->auth)
+		t = curl_slist_append(hdrs, h->auth);
 	/* curl would wait for a 100 Continue before bodies over 1 MiB: a
 	 * round trip per chunk for nothing.
 	 */
@@ -217,7 +225,10 @@ int http_fail(const char *cmd, const char *what, const struct http *h,
 	j = http_resp_json(resp);
 	if (j && json_is_string(json_object_get(j, "error")))
 		msg = json_string_value(json_object_get(j, "error"));
-	if (msg)
+	if (msg && resp->status == 401 && !h->auth)
+		fprintf(stderr, "dgfs %s: %s: HTTP 401: %s (give the key with --api-key, "
+			"$DGFS_API_KEY or ~/.config/dgfs/key)\n", cmd, what, msg);
+	else if (msg)
 		fprintf(stderr, "dgfs %s: %s: HTTP %ld: %s\n", cmd, what, resp->status, msg);
 	else if (resp->status == 404)
 		fprintf(stderr, "dgfs %s: %s: HTTP 404: not found\n", cmd, what);

@@ -32,8 +32,11 @@ struct http_resp {
 int http_global_init(void);
 void http_global_cleanup(void);
 
-/* A handle for the server at @base ("http://host:port", no trailing '/'). */
-struct http *http_new(const char *base);
+/*
+ * A handle for the server at @base ("http://host:port", no trailing '/');
+ * every request sends "Authorization: Bearer @api_key" unless it is NULL.
+ */
+struct http *http_new(const char *base, const char *api_key);
 void http_free(struct http *h);		/* NULL is fine */
 const char *http_base(const struct http *h);
 

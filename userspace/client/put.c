@@ -557,7 +557,7 @@ static int upload_queue(struct put *p, size_t from)
 		goto nomem;
 	for (i = 0; i < nw; i++) {
 		ws[i].p = p;
-		ws[i].h = http_new(remote_server());
+		ws[i].h = http_new(remote_server(), remote_api_key(NULL));
 		ws[i].zc = ZSTD_createCCtx();
 		ws[i].buf = malloc(FASTCDC_MAX_SIZE);
 		ws[i].zcap = ZSTD_compressBound(FASTCDC_MAX_SIZE);

@@ -2,8 +2,11 @@
 /* What put, get, ls, rm and stat share (remote.h). */
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -46,6 +49,9 @@ int remote_opt(const char *cmd, int c, const char *arg)
 			fprintf(stderr, "dgfs%s%s: bad --server \"%s\"\n", sp, cmd, arg);
 			return DGFS_EXIT_USAGE;
 		}
+		return 0;
+	case REMOTE_OPT_API_KEY:
+		remote.api_key = arg;
 		return 0;
 	case REMOTE_OPT_FAST_HOST:
 		remote.fast_host = arg;
@@ -102,10 +108,109 @@ const char *remote_server(void)
 	return remote.server ? remote.server : REMOTE_DEFAULT_SERVER;
 }
 
+/* The key file's first line, trimmed, malloc'd; NULL if there is none. */
+static char *read_key_file(const char *path, bool *bad)
+{
+	char line[512], *s, *e;
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ENOENT) {
+			fprintf(stderr, "dgfs: cannot read the key file %s: %s\n", path,
+				strerror(errno));
+			*bad = true;
+		}
+		return NULL;
+	}
+	/* As ssh does with its keys: a secret others can read is worth a word. */
+	if (!fstat(fd, &st) && (st.st_mode & 077))
+		fprintf(stderr, "dgfs: warning: %s can be read by others (chmod 600 it)\n", path);
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		*bad = true;
+		return NULL;
+	}
+	s = fgets(line, sizeof(line), f);
+	fclose(f);
+	if (!s) {
+		fprintf(stderr, "dgfs: the key file %s is empty\n", path);
+		*bad = true;
+		return NULL;
+	}
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+		*--e = '\0';
+	s = strdup(s);
+	explicit_bzero(line, sizeof(line));
+	return s;
+}
+
+/* A key goes into a header line: printable ASCII, no spaces, and not empty. */
+static bool key_ok(const char *k)
+{
+	if (!*k || strlen(k) > 256)
+		return false;
+	for (; *k; k++)
+		if (*k <= 0x20 || *k >= 0x7f)
+			return false;
+	return true;
+}
+
+static char *key_from_file;
+static bool key_resolved, key_bad;
+
+const char *remote_api_key(bool *bad)
+{
+	const char *env = getenv("DGFS_API_KEY"), *xdg = getenv("XDG_CONFIG_HOME"), *from;
+	const char *home = getenv("HOME");
+	char path[PATH_MAX];
+
+	if (key_resolved)
+		goto out;
+	key_resolved = true;
+	from = "--api-key";
+	if (!remote.api_key && env && *env) {
+		remote.api_key = env;
+		from = "$DGFS_API_KEY";
+	}
+	if (!remote.api_key) {
+		path[0] = '\0';
+		if (xdg && *xdg == '/')
+			snprintf(path, sizeof(path), "%s/dgfs/key", xdg);
+		else if (home && *home)
+			snprintf(path, sizeof(path), "%s/.config/dgfs/key", home);
+		if (path[0])
+			key_from_file = read_key_file(path, &key_bad);
+		remote.api_key = key_from_file;
+		from = path;
+	}
+	if (remote.api_key && !key_ok(remote.api_key)) {
+		fprintf(stderr, "dgfs: the API key from %s is not one (printable, no spaces)\n",
+			from);
+		key_bad = true;
+	}
+out:
+	if (bad)
+		*bad = key_bad;
+	return key_bad ? NULL : remote.api_key;
+}
+
 void remote_cleanup(void)
 {
 	free(remote.server);
 	remote.server = NULL;
+	if (key_from_file)
+		explicit_bzero(key_from_file, strlen(key_from_file));
+	free(key_from_file);
+	key_from_file = NULL;
+	remote.api_key = NULL;
+	key_resolved = key_bad = false;
 }
 
 /* ---- the progress line --------------------------------------------------- */
@@ -239,11 +344,16 @@ struct http *remote_http_open(const char *cmd)
 {
 	struct http *h;
 
+	bool bad;
+
+	remote_api_key(&bad);
+	if (bad)
+		return NULL;
 	if (http_global_init()) {
 		fprintf(stderr, "dgfs %s: cannot initialise libcurl\n", cmd);
 		return NULL;
 	}
-	h = http_new(remote_server());
+	h = http_new(remote_server(), remote_api_key(NULL));
 	if (!h) {
 		fprintf(stderr, "dgfs %s: out of memory\n", cmd);
 		http_global_cleanup();

@@ -21,6 +21,7 @@
 
 struct remote_opts {
 	char *server;		/* base URL without a trailing '/'; NULL: default */
+	const char *api_key;	/* --api-key; NULL: $DGFS_API_KEY, the key file */
 	const char *fast_host;	/* NULL: the manifest's */
 	uint16_t fast_port;	/* 0: the manifest's */
 	bool quiet;
@@ -38,6 +39,7 @@ enum {
 	REMOTE_OPT_SERVER = 1000,
 	REMOTE_OPT_FAST_HOST,
 	REMOTE_OPT_FAST_PORT,
+	REMOTE_OPT_API_KEY,
 	REMOTE_OPT_END,
 };
 
@@ -46,6 +48,7 @@ enum {
 	{ "server", required_argument, NULL, REMOTE_OPT_SERVER },	\
 	{ "fast-host", required_argument, NULL, REMOTE_OPT_FAST_HOST },	\
 	{ "fast-port", required_argument, NULL, REMOTE_OPT_FAST_PORT },	\
+	{ "api-key", required_argument, NULL, REMOTE_OPT_API_KEY },	\
 	{ "quiet", no_argument, NULL, 'q' },				\
 	{ "jobs", required_argument, NULL, 'j' }
 
@@ -55,6 +58,8 @@ enum {
 	"                        " REMOTE_DEFAULT_SERVER ")\n"		\
 	"      --fast-host ADDR  fast-path host instead of the manifest's\n" \
 	"      --fast-port N     fast-path UDP port instead of the manifest's\n" \
+	"      --api-key KEY     dgfsd API key (default $DGFS_API_KEY, else the\n" \
+	"                        first line of ~/.config/dgfs/key)\n"	\
 	"  -q, --quiet           no progress line, no summary\n"	\
 	"  -j, --jobs N          chunks transferred at once (default 8)\n"
 
@@ -67,6 +72,13 @@ int remote_opt(const char *cmd, int c, const char *arg);
 int remote_global_opts(int argc, char **argv);
 /* The server URL to use (the option, $DGFS_SERVER, or the default). */
 const char *remote_server(void);
+/*
+ * The API key to send: --api-key, else $DGFS_API_KEY, else the first line
+ * of $XDG_CONFIG_HOME/dgfs/key (default ~/.config/dgfs/key); NULL if none.
+ * Resolved once; call it before any thread starts. *bad is set (after a
+ * message on stderr) when the key found is unusable.
+ */
+const char *remote_api_key(bool *bad);
 void remote_cleanup(void);
 
 struct http;

@@ -54,6 +54,15 @@ void config_print(const struct config_info *c)
 	print_end();
 }
 
+/* Said every time auth is set off, not only when it was on: whoever types
+ * it should know what it means (docs/SECURITY.md).
+ */
+#define AUTH_OFF_WARNING \
+	"dgfsctl: warning: auth off makes this host an open reflector: it answers " \
+	"every read without a token, so anyone who reaches the port reads every " \
+	"chunk, and requests with a forged source address send the replies to " \
+	"someone else\n"
+
 struct config_args {
 	bool has_port, has_max_read, has_auth, has_key;
 	uint16_t port;
@@ -158,6 +167,8 @@ static int config_cmd_set(struct dgfsctl *ctl, const struct dgfsctl_cmd *cmd,
 
 	ret = dgfs_nl_request(&ctl->nl, &req) ? EXIT_ERROR : EXIT_OK;
 	explicit_bzero(a.key, sizeof(a.key));
+	if (ret == EXIT_OK && a.has_auth && !a.auth)
+		fputs(AUTH_OFF_WARNING, stderr);
 	if (ret == EXIT_OK && (a.has_port || a.has_max_read))
 		ret = xdp_follow_config(ctl);
 	return ret;

@@ -285,7 +285,7 @@ static void report_kernel_error(const struct dgfs_nl *nl, const char *what,
 	if (ext->has_msg)
 		fprintf(stderr, "dgfsctl: %s: %s\n", what, ext->msg);
 	else if (error == -EPERM)
-		fprintf(stderr, "dgfsctl: %s: %s (changing dgfs needs CAP_NET_ADMIN)\n",
+		fprintf(stderr, "dgfsctl: %s: %s (needs CAP_NET_ADMIN in the initial user namespace)\n",
 			what, strerror(EPERM));
 	else
 		fprintf(stderr, "dgfsctl: %s: %s\n", what, strerror(-error));

@@ -43,6 +43,12 @@ static const struct nla_policy stats_policy[DGFS_STATS_A_MAX + 1] = {
 	[DGFS_STATS_A_CACHE_MISSES]	= { .type = NLA_U64 },
 	[DGFS_STATS_A_SEND_ERRORS]	= { .type = NLA_U64 },
 	[DGFS_STATS_A_STACK_REQUESTS]	= { .type = NLA_U64 },
+	[DGFS_STATS_A_SRC_UNSPEC]	= { .type = NLA_U64 },
+	[DGFS_STATS_A_SRC_LOOPBACK]	= { .type = NLA_U64 },
+	[DGFS_STATS_A_SRC_MULTICAST]	= { .type = NLA_U64 },
+	[DGFS_STATS_A_SRC_MAPPED]	= { .type = NLA_U64 },
+	[DGFS_STATS_A_SRC_LOCAL]	= { .type = NLA_U64 },
+	[DGFS_STATS_A_BAD_DST]		= { .type = NLA_U64 },
 };
 
 int stats_parse_reply(struct nl_msg *msg, void *arg)

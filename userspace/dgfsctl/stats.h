@@ -8,9 +8,12 @@
 
 #include <netlink/msg.h>
 
+#include "dgfs_stats_names.h"
 #include "dgfs_xdp.h"
 
-#define STATS_NFIELDS 21
+/* One field per name in dgfs_stats_names.h. */
+#define STATS_COUNT_ONE(name, attr) + 1
+#define STATS_NFIELDS (0 DGFS_STATS_NAMES(STATS_COUNT_ONE))
 
 struct stats_info {
 	bool valid;

@@ -3,13 +3,20 @@
  * dgfsd: the storage host's userspace mainserver (docs/DGFSD.md).
  *
  *   main.c        options and config file, start-up, signals
- *   state.c       the state directory: auth key, reconciliation at start
+ *   state.c       the state directory's secrets: auth.key, presign.key, admin.key
  *   chunkstore.c  chunk files: crash-safe writes, pins, removal, dgfs.ko index
  *   upload.c      PUT /files and POST ?commit: FastCDC, dedup, commit
- *   http.c        the HTTP service (libmicrohttpd): routing and every endpoint
+ *   http.c        the HTTP service (libmicrohttpd): the routing table, each
+ *                 route's scope, authentication, responses, the access log's data
+ *   files.c       /files/: downloads, manifests, listings, uploads, commits
+ *   chunks.c      /chunks/: chunk reads, chunk uploads, dedup queries
+ *   keys_api.c    the admin API (/keys) and presigning (/presign)
+ *   auth.c        API keys, scopes and prefixes, presigned URLs (no libmicrohttpd)
+ *   keys_cli.c    `dgfsd key add|list|revoke`
+ *   accesslog.c   one line per request, reopened on SIGHUP
  *   metrics.c     counters and the Prometheus page
  *   httputil.c    paths, Range, dates (no libmicrohttpd: unit-tested alone)
- *   meta.c        SQLite metadata
+ *   meta.c        SQLite metadata (files, chunks, keys)
  *   kmod.c        netlink to dgfs.ko
  * The UDP tier (no dgfs.ko) runs userspace/server's workers in-process.
  */
@@ -23,6 +30,7 @@
 #include <sys/socket.h>
 
 #include "cdc/fastcdc.h"
+#include "dgfsd/auth.h"
 #include "dgfsd/kmod.h"
 #include "dgfsd/meta.h"
 #include "proto/dgfs_proto.h"
@@ -52,7 +60,10 @@ struct dgfsd_config {
 	uint32_t max_read;
 	unsigned int udp_threads;
 	enum dgfsd_kmod_mode kmod;
-	bool auth;
+	bool auth;			/* fast-path tokens (--no-auth: off) */
+	bool public_read;		/* reading needs no key */
+	bool public_metrics;		/* /metrics needs no key */
+	char access_log[512];		/* "" or "-": stderr; "off": none */
 	bool verbose;
 };
 
@@ -180,6 +191,13 @@ struct userd_worker;
 struct dgfsd {
 	struct dgfsd_config cfg;
 	struct meta *meta;
+	/*
+	 * A second connection to meta.db for the per-request key lookup: in
+	 * WAL mode it reads without waiting for a commit's fsync on the first.
+	 */
+	struct meta *keys;
+	uint8_t presign_secret[AUTH_PRESIGN_SECRET_LEN];
+	struct accesslog *alog;
 	struct kmod *kmod;		/* NULL: no dgfs.ko, the UDP tier serves */
 	struct chunkstore *cs;
 	uint8_t key[DGFS_AUTH_KEY_LEN];
@@ -203,6 +221,44 @@ struct dgfsd {
 /* How often dgfsd looks whether dgfs.ko was reloaded under it. */
 #define DGFSD_KMOD_WATCH_SECONDS 2
 
+/* ---- state.c ---- */
+
+/*
+ * The host's auth key: 32 hex digits in auth.key (mode 0600), made from
+ * libsodium's randomness on first start.
+ */
 int state_load_key(const char *state_dir, uint8_t key[DGFS_AUTH_KEY_LEN], bool *created);
+/* @len (<= 64) random bytes kept as hex in STATE/@name, made if missing. 0 or -1 (said). */
+int state_secret(const char *state_dir, const char *name, uint8_t *secret, size_t len,
+		 bool *created);
+/* @text into STATE/@name, mode 0600, atomically (temp file, fsync, rename). 0 or -1 (said). */
+int state_write_private(const char *state_dir, const char *name, const char *text);
+
+/* ---- keys_cli.c ---- */
+
+/* dgfsd key add|list|revoke ...: argv[0] is "key". The exit code. */
+int keys_cli_main(int argc, char **argv, const char *default_state_dir);
+
+/* ---- accesslog.c ---- */
+
+struct accesslog;
+
+struct accesslog_entry {
+	const char *client;		/* address, or "-" */
+	int64_t key_id;			/* 0: none */
+	bool presigned;
+	const char *method;
+	const char *path;		/* as the request line had it, without the query */
+	unsigned int status;		/* 0: cut off before an answer */
+	int64_t bytes;			/* response body; -1: not all sent */
+	uint64_t duration_ns;
+};
+
+/* @path NULL, "" or "-": stderr; "off": no log. NULL with errno. */
+struct accesslog *accesslog_open(const char *path);
+/* SIGHUP: the file again (after a rotation); 0 or -errno. */
+int accesslog_reopen(struct accesslog *l);
+void accesslog_write(struct accesslog *l, const struct accesslog_entry *e);
+void accesslog_close(struct accesslog *l);		/* NULL is fine */
 
 #endif /* DGFSD_H */

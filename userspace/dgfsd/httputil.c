@@ -77,41 +77,35 @@ static bool utf8_valid(const unsigned char *s, size_t n)
 	return true;
 }
 
-const char *dgfsd_path_decode(const char *in, char *out, size_t outlen, bool is_prefix)
+const char *dgfsd_path_check(const char *buf, size_t n, bool is_prefix)
 {
-	char buf[DGFSD_PATH_MAX + 2];
 	const char *seg;
-	long n;
 	size_t i;
 
-	n = decode(in, buf, sizeof(buf));
-	if (n < 0)
-		return strchr(in, '%') ? "bad percent escape or NUL byte in path" :
-					 "path too long";
 	if (n > DGFSD_PATH_MAX)
 		return "path too long";
 	if (!n && !is_prefix)
 		return "empty path";
-	for (i = 0; i < (size_t)n; i++) {
+	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)buf[i];
 
-		if (c < 0x20 || c == 0x7f)
+		if (!c || c < 0x20 || c == 0x7f)
 			return "control character in path";
 	}
 	/* Paths travel in JSON (listings, manifests), which is UTF-8. */
-	if (!utf8_valid((const unsigned char *)buf, (size_t)n))
+	if (!utf8_valid((const unsigned char *)buf, n))
 		return "path is not valid UTF-8";
 	/* Check segment by segment: no empty, ".", ".." or over-long ones. */
 	seg = buf;
-	for (i = 0; i <= (size_t)n; i++) {
+	for (i = 0; i <= n; i++) {
 		size_t len;
 
-		if (i < (size_t)n && buf[i] != '/')
+		if (i < n && buf[i] != '/')
 			continue;
 		len = (size_t)(buf + i - seg);
 		if (!len) {
 			/* A prefix may end in '/' ("dir/") or be empty. */
-			if (!(is_prefix && i == (size_t)n))
+			if (!(is_prefix && i == n))
 				return "empty path segment";
 		} else if ((len == 1 && seg[0] == '.') ||
 			   (len == 2 && seg[0] == '.' && seg[1] == '.')) {
@@ -121,6 +115,22 @@ const char *dgfsd_path_decode(const char *in, char *out, size_t outlen, bool is_
 		}
 		seg = buf + i + 1;
 	}
+	return NULL;
+}
+
+const char *dgfsd_path_decode(const char *in, char *out, size_t outlen, bool is_prefix)
+{
+	char buf[DGFSD_PATH_MAX + 2];
+	const char *why;
+	long n;
+
+	n = decode(in, buf, sizeof(buf));
+	if (n < 0)
+		return strchr(in, '%') ? "bad percent escape or NUL byte in path" :
+					 "path too long";
+	why = dgfsd_path_check(buf, (size_t)n, is_prefix);
+	if (why)
+		return why;
 	if ((size_t)n + 1 > outlen)
 		return "path too long";
 	memcpy(out, buf, (size_t)n + 1);

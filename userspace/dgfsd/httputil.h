@@ -23,6 +23,12 @@
  */
 const char *dgfsd_path_decode(const char *in, char *out, size_t outlen, bool is_prefix);
 
+/*
+ * The same checks on a path that is not URL-encoded (@n bytes, e.g. a
+ * key's prefix from the command line): NULL, or why it is refused.
+ */
+const char *dgfsd_path_check(const char *path, size_t n, bool is_prefix);
+
 /* Percent-decoding alone (query values): 0, or -1 for a bad escape / NUL / too long. */
 int dgfsd_url_decode(const char *in, char *out, size_t outlen);
 

@@ -3,11 +3,14 @@
  * dgfsd [OPTIONS]: the storage host's mainserver (docs/DGFSD.md).
  *
  * Start-up, in order: options (a config file, then the command line over
- * it), the state directory (chunks/, meta.db, auth.key made on first
- * start), dgfs.ko if loaded (store, key, port), reconciliation of the
- * store, SQLite and the module's index, the fast path's UDP tier when
- * dgfs.ko is absent, and last the HTTP service. Then the main thread only
- * waits for SIGINT/SIGTERM.
+ * it), the state directory (chunks/, meta.db, auth.key, presign.key and
+ * the first admin key made on first start), the access log, dgfs.ko if
+ * loaded (store, key, port), reconciliation of the store, SQLite and the
+ * module's index, the fast path's UDP tier when dgfs.ko is absent, and
+ * last the HTTP service. Then the main thread only waits for signals:
+ * SIGINT/SIGTERM stop, SIGHUP reopens the access log.
+ *
+ * `dgfsd key ...` manages API keys instead (keys_cli.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -53,6 +56,9 @@ enum opt_id {
 	O_KMOD,
 	O_NO_AUTH,
 	O_ORPHAN_TTL,
+	O_PUBLIC_READ,
+	O_PUBLIC_METRICS,
+	O_ACCESS_LOG,
 };
 
 static const struct option long_opts[] = {
@@ -71,6 +77,9 @@ static const struct option long_opts[] = {
 	{ "kmod",		required_argument,	NULL, O_KMOD },
 	{ "no-auth",		no_argument,		NULL, O_NO_AUTH },
 	{ "orphan-ttl",		required_argument,	NULL, O_ORPHAN_TTL },
+	{ "public-read",	no_argument,		NULL, O_PUBLIC_READ },
+	{ "public-metrics",	no_argument,		NULL, O_PUBLIC_METRICS },
+	{ "access-log",		required_argument,	NULL, O_ACCESS_LOG },
 	{ "verbose",		no_argument,		NULL, O_VERBOSE },
 	{ "help",		no_argument,		NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -80,11 +89,14 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: dgfsd [OPTIONS]\n"
+		"       dgfsd key add|list|revoke ...   (API keys; dgfsd key help)\n"
 		"The dgfs storage host's mainserver: HTTP file service, chunk store,\n"
 		"metadata, and dgfs.ko's configuration (or the fast path in userspace).\n"
+		"Every request but /healthz needs an API key (Authorization: Bearer KEY);\n"
+		"the first start writes an admin key to STATE_DIR/admin.key.\n"
 		"  -c, --config FILE         config file (default %s if it exists):\n"
 		"                            \"option = value\" lines, option names as below\n"
-		"  -d, --state-dir DIR       chunks, metadata and auth key (default %s)\n"
+		"  -d, --state-dir DIR       chunks, metadata and keys (default %s)\n"
 		"  -p, --http-port PORT      HTTP port (default 8080)\n"
 		"      --listen ADDR         HTTP address (default: all, IPv4 and IPv6)\n"
 		"      --udp-port PORT       fast-path UDP port (default %u)\n"
@@ -100,6 +112,10 @@ static void usage(FILE *f)
 		"      --no-auth             fast path without tokens (tests only)\n"
 		"      --orphan-ttl SECONDS  chunks uploaded with PUT /chunks and not committed\n"
 		"                            into a file are removed after this (default 3600)\n"
+		"      --public-read         reading (list, download, manifests) needs no key\n"
+		"      --public-metrics      /metrics needs no key\n"
+		"      --access-log FILE     one line per request to FILE (default stderr;\n"
+		"                            \"off\": none); SIGHUP reopens it\n"
 		"  -v, --verbose             log more\n",
 		DEFAULT_CONFIG, DEFAULT_STATE_DIR, DGFS_DEFAULT_PORT);
 }
@@ -212,6 +228,14 @@ static int apply(struct dgfsd_config *cfg, int id, const char *name, const char 
 	case O_NO_AUTH:
 		cfg->auth = false;
 		return 0;
+	case O_PUBLIC_READ:
+		cfg->public_read = true;
+		return 0;
+	case O_PUBLIC_METRICS:
+		cfg->public_metrics = true;
+		return 0;
+	case O_ACCESS_LOG:
+		return copy_str(name, v, cfg->access_log, sizeof(cfg->access_log));
 	case O_ORPHAN_TTL:
 		if (parse_num(name, v, 1, 30 * 86400, &n))
 			return -1;
@@ -353,48 +377,6 @@ static int make_dir(const char *path)
 {
 	if (mkdir(path, 0755) && errno != EEXIST)
 		return bad("cannot create %s: %s", path, strerror(errno));
-	return 0;
-}
-
-/*
- * The host's auth key: 32 hex digits in auth.key (mode 0600), made from
- * libsodium's randomness on first start. Written to a temp file, synced and
- * renamed, so a crash never leaves a half-written key.
- */
-int state_load_key(const char *state_dir, uint8_t key[DGFS_AUTH_KEY_LEN], bool *created)
-{
-	char path[PATH_MAX], tmp[PATH_MAX], buf[2 * DGFS_AUTH_KEY_LEN + 2];
-	ssize_t n;
-	int fd;
-
-	*created = false;
-	snprintf(path, sizeof(path), "%s/auth.key", state_dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, buf, sizeof(buf));
-		close(fd);
-		if (n >= 2 * DGFS_AUTH_KEY_LEN) {
-			buf[2 * DGFS_AUTH_KEY_LEN] = '\0';
-			if (!dgfs_hex_decode(buf, key, DGFS_AUTH_KEY_LEN))
-				return 0;
-		}
-		return bad("%s is not 32 hex digits: move it away to make a new key", path);
-	}
-	if (errno != ENOENT)
-		return bad("cannot read %s: %s", path, strerror(errno));
-	randombytes_buf(key, DGFS_AUTH_KEY_LEN);
-	dgfs_hex_encode(key, DGFS_AUTH_KEY_LEN, buf);
-	buf[2 * DGFS_AUTH_KEY_LEN] = '\n';
-	snprintf(tmp, sizeof(tmp), "%s/.auth.key.tmp", state_dir);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return bad("cannot create %s: %s", tmp, strerror(errno));
-	n = write(fd, buf, 2 * DGFS_AUTH_KEY_LEN + 1);
-	if (n != 2 * DGFS_AUTH_KEY_LEN + 1 || fsync(fd) || close(fd) || rename(tmp, path)) {
-		unlink(tmp);
-		return bad("cannot write %s: %s", path, strerror(errno));
-	}
-	*created = true;
 	return 0;
 }
 
@@ -650,6 +632,8 @@ int main(int argc, char **argv)
 	bool created;
 	int ret, sig;
 
+	if (argc > 1 && !strcmp(argv[1], "key"))
+		return keys_cli_main(argc - 1, argv + 1, DEFAULT_STATE_DIR);
 	memset(&d, 0, sizeof(d));
 	defaults(&d.cfg);
 	ret = parse_options(argc, argv, &d.cfg);
@@ -661,6 +645,7 @@ int main(int argc, char **argv)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	/* A download holds a chunk file open; many at once need many fds. */
@@ -680,6 +665,17 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/meta.db", d.cfg.state_dir);
 	if (meta_open(path, &d.meta))
 		return bad("cannot open the metadata %s", path), 1;
+	if (meta_open(path, &d.keys)) {
+		bad("cannot open the metadata %s", path);
+		goto out;
+	}
+	if (auth_setup(d.cfg.state_dir, d.keys, d.presign_secret))
+		goto out;
+	d.alog = accesslog_open(d.cfg.access_log);
+	if (!d.alog) {
+		bad("cannot open the access log %s: %s", d.cfg.access_log, strerror(errno));
+		goto out;
+	}
 	snprintf(path, sizeof(path), "%s/chunks", d.cfg.state_dir);
 	if (chunkstore_open(path, d.meta, NULL, &d.cs)) {
 		bad("cannot open the chunk store %s: %s", path, strerror(errno));
@@ -705,10 +701,21 @@ int main(int argc, char **argv)
 		d.cfg.state_dir, d.cfg.listen[0] ? d.cfg.listen : "port ",
 		d.cfg.listen[0] ? ":" : "", d.cfg.http_port, d.cfg.udp_port,
 		d.kmod ? "dgfs.ko" : "dgfsd (userspace tier)");
+	fprintf(stderr, "dgfsd: access: API keys (Authorization: Bearer KEY) for all but /healthz%s%s"
+		"; first admin key in %s/admin.key\n",
+		d.cfg.public_read ? "; reading open to all (--public-read)" : "",
+		d.cfg.public_metrics ? "; /metrics open to all (--public-metrics)" : "",
+		d.cfg.state_dir);
 
 	for (;;) {
-		if (!sigwait(&sigs, &sig))
+		if (sigwait(&sigs, &sig))
+			continue;
+		if (sig != SIGHUP)
 			break;
+		ret = accesslog_reopen(d.alog);
+		if (ret)
+			bad("cannot reopen the access log %s: %s (still writing the old one)",
+			    d.cfg.access_log, strerror(-ret));
 	}
 	fprintf(stderr, "dgfsd: stopping\n");
 	ret = 0;
@@ -718,6 +725,9 @@ out:
 	stop_udp_tier(&d);
 	chunkstore_close(d.cs);
 	kmod_close(d.kmod);
+	accesslog_close(d.alog);
+	sodium_memzero(d.presign_secret, sizeof(d.presign_secret));
+	meta_close(d.keys);
 	meta_close(d.meta);
 	return ret;
 }

@@ -27,7 +27,7 @@
 
 #include "meta.h"
 
-#define META_SCHEMA_VERSION	1
+#define META_SCHEMA_VERSION	2
 #define META_BUSY_TIMEOUT_MS	5000
 
 /*
@@ -70,6 +70,29 @@ static const char meta_schema[] =
 	") WITHOUT ROWID;\n"
 	"CREATE INDEX IF NOT EXISTS file_chunks_chunk ON file_chunks(chunk_id);\n";
 
+/*
+ * Version 2: API keys (docs/DGFSD.md, "Access control"). Only a key's
+ * SHA-256 is kept. AUTOINCREMENT: an id is never given twice, so the
+ * access log's key ids stay unambiguous; a revoked key keeps its row
+ * (revoked = when) for the same reason.
+ */
+static const char meta_schema_v2[] =
+	"CREATE TABLE IF NOT EXISTS keys (\n"
+	"	id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+	"	hash BLOB NOT NULL CHECK (length(hash) = 32),\n"
+	"	scope TEXT NOT NULL CHECK (scope IN ('read', 'write', 'admin')),\n"
+	"	prefix BLOB NOT NULL,\n"
+	"	name TEXT NOT NULL,\n"
+	"	created INTEGER NOT NULL,\n"
+	"	revoked INTEGER\n"
+	");\n";
+
+/* What each version adds, run in order from the database's version on. */
+static const char *const meta_migrations[META_SCHEMA_VERSION] = {
+	meta_schema,		/* 0 -> 1 */
+	meta_schema_v2,		/* 1 -> 2 */
+};
+
 enum meta_stmt {
 	ST_BEGIN,
 	ST_BEGIN_IMMEDIATE,
@@ -90,6 +113,13 @@ enum meta_stmt {
 	ST_CHUNK_GET,
 	ST_CHUNK_ALL,
 	ST_STATS,
+	ST_KEY_ADD,
+	ST_KEY_ADD_FIRST,
+	ST_KEY_GET,
+	ST_KEY_ALL,
+	ST_KEY_REVOKE,
+	ST_KEY_DELETE,
+	ST_CHUNK_UNDER,
 	ST_COUNT
 };
 
@@ -153,6 +183,26 @@ static const char *const meta_sql[ST_COUNT] = {
 	[ST_STATS] =
 		"SELECT (SELECT count(*) FROM files), (SELECT coalesce(sum(size), 0) FROM files), "
 		"(SELECT count(*) FROM chunks), (SELECT coalesce(sum(size), 0) FROM chunks)",
+	[ST_KEY_ADD] =
+		"INSERT INTO keys (hash, scope, prefix, name, created) VALUES (?1, ?2, ?3, ?4, ?5) "
+		"RETURNING id",
+	/* The first start's admin key: only into a table that never had a key. */
+	[ST_KEY_ADD_FIRST] =
+		"INSERT INTO keys (hash, scope, prefix, name, created) "
+		"SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM keys) RETURNING id",
+	[ST_KEY_GET] =
+		"SELECT id, hash, scope, prefix, name, created, revoked FROM keys WHERE id = ?1",
+	[ST_KEY_ALL] =
+		"SELECT id, hash, scope, prefix, name, created, revoked FROM keys ORDER BY id",
+	[ST_KEY_REVOKE] = "UPDATE keys SET revoked = ?2 WHERE id = ?1 AND revoked IS NULL",
+	[ST_KEY_DELETE] = "DELETE FROM keys WHERE id = ?1",
+	/*
+	 * Whether a file under a prefix lists the chunk: the chunk's index
+	 * finds the (few) files that list it, each checked against the range.
+	 */
+	[ST_CHUNK_UNDER] =
+		"SELECT 1 FROM file_chunks JOIN files ON files.id = file_chunks.file_id "
+		"WHERE file_chunks.chunk_id = ?1 AND files.path >= ?2 AND files.path < ?3 LIMIT 1",
 };
 
 struct meta {
@@ -437,8 +487,8 @@ static int meta_journal_mode(void *arg, int ncol, char **vals, char **names)
 }
 
 /*
- * Creates the schema of a new database, or checks an existing one's
- * version. The version is read again inside the write transaction: another
+ * Creates the schema of a new database, upgrades an older one, or checks
+ * an existing one's version. The version is read again inside the write transaction: another
  * process may have created the schema since the first look.
  */
 static int meta_setup(sqlite3 *db, const char *path)
@@ -469,13 +519,18 @@ static int meta_setup(sqlite3 *db, const char *path)
 	err = meta_pragma_int(db, "PRAGMA user_version", &version);
 	if (!err)
 		err = meta_check_version(path, version);
-	if (!err && version < META_SCHEMA_VERSION) {
-		rc = sqlite3_exec(db, meta_schema, NULL, NULL, &msg);
+	/* An older database is brought up to date in the same transaction. */
+	for (; !err && version < META_SCHEMA_VERSION; version++) {
+		char sql[64];
+
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version + 1);
+		rc = sqlite3_exec(db, meta_migrations[version], NULL, NULL, &msg);
 		if (rc == SQLITE_OK)
-			rc = sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL);
+			rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
 		if (rc != SQLITE_OK)
-			err = meta_err(db, rc, "create schema");
+			err = meta_err(db, rc, version ? "upgrade schema" : "create schema");
 		sqlite3_free(msg);
+		msg = NULL;
 	}
 	if (!err) {
 		rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
@@ -1048,6 +1103,247 @@ int meta_stats(struct meta *m, struct meta_stats *stats)
 		stats->stored_bytes = sqlite3_column_int64(st, 3);
 	} else {
 		err = meta_err(m->db, rc, "stats");
+	}
+	meta_done(st);
+	meta_unlock(m);
+	return err;
+}
+
+/* ---- keys ---- */
+
+static const char *const meta_scope_names[] = {
+	[META_SCOPE_READ] = "read",
+	[META_SCOPE_WRITE] = "write",
+	[META_SCOPE_ADMIN] = "admin",
+};
+
+const char *meta_scope_name(enum meta_scope scope)
+{
+	if (scope < META_SCOPE_READ || scope > META_SCOPE_ADMIN)
+		return "none";
+	return meta_scope_names[scope];
+}
+
+int meta_scope_parse(const char *name, enum meta_scope *scope)
+{
+	int i;
+
+	for (i = META_SCOPE_READ; i <= META_SCOPE_ADMIN; i++) {
+		if (name && !strcmp(name, meta_scope_names[i])) {
+			*scope = (enum meta_scope)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int meta_key_check(const struct meta_key *k)
+{
+	if (!meta_terminated(k->prefix, sizeof(k->prefix)) ||
+	    !meta_terminated(k->name, sizeof(k->name)) ||
+	    k->scope < META_SCOPE_READ || k->scope > META_SCOPE_ADMIN)
+		return -EINVAL;
+	return 0;
+}
+
+/* A row of ST_KEY_GET / ST_KEY_ALL into @k. */
+static int meta_column_key(sqlite3_stmt *st, struct meta_key *k)
+{
+	const void *hash = sqlite3_column_blob(st, 1);
+	const void *prefix = sqlite3_column_blob(st, 3);
+	int plen = sqlite3_column_bytes(st, 3);
+	char scope[8];
+
+	memset(k, 0, sizeof(*k));
+	k->id = sqlite3_column_int64(st, 0);
+	if (!hash || sqlite3_column_bytes(st, 1) != META_KEY_HASH_LEN ||
+	    plen < 0 || plen > META_PATH_MAX || (plen && memchr(prefix, 0, plen)) ||
+	    meta_column_text(st, 2, scope, sizeof(scope)) || meta_scope_parse(scope, &k->scope) ||
+	    meta_column_text(st, 4, k->name, sizeof(k->name))) {
+		fprintf(stderr, "dgfsd: meta: key %lld's row is malformed\n", (long long)k->id);
+		return -EIO;
+	}
+	memcpy(k->hash, hash, META_KEY_HASH_LEN);
+	if (plen)
+		memcpy(k->prefix, prefix, plen);
+	k->prefix[plen] = 0;
+	k->created = sqlite3_column_int64(st, 5);
+	k->revoked = sqlite3_column_type(st, 6) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 6);
+	return 0;
+}
+
+int meta_key_add(struct meta *m, struct meta_key *k, bool first)
+{
+	enum meta_stmt s = first ? ST_KEY_ADD_FIRST : ST_KEY_ADD;
+	sqlite3_stmt *st;
+	int err, rc;
+
+	if (!m || !k || meta_key_check(k))
+		return -EINVAL;
+	err = meta_lock(m);
+	if (err)
+		return err;
+	st = m->st[s];
+	err = meta_bind_blob(m, st, 1, k->hash, META_KEY_HASH_LEN);
+	if (!err)
+		err = meta_bind_text(m, st, 2, meta_scope_name(k->scope));
+	if (!err)
+		err = meta_bind_blob(m, st, 3, k->prefix, strlen(k->prefix));
+	if (!err)
+		err = meta_bind_text(m, st, 4, k->name);
+	if (!err)
+		err = meta_bind_int(m, st, 5, k->created);
+	if (!err) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			k->id = sqlite3_column_int64(st, 0);
+			rc = sqlite3_step(st);
+			if (rc != SQLITE_DONE)
+				err = meta_err(m->db, rc, "key add");
+		} else if (rc == SQLITE_DONE) {
+			err = -EEXIST;		/* first: the table had keys */
+		} else {
+			err = meta_err(m->db, rc, "key add");
+		}
+	}
+	meta_done(st);
+	meta_unlock(m);
+	return err;
+}
+
+int meta_key_get(struct meta *m, int64_t id, struct meta_key *k)
+{
+	sqlite3_stmt *st;
+	int err, rc;
+
+	if (!m || !k)
+		return -EINVAL;
+	err = meta_lock(m);
+	if (err)
+		return err;
+	st = m->st[ST_KEY_GET];
+	err = meta_bind_int(m, st, 1, id);
+	if (!err) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			err = meta_column_key(st, k);
+		else if (rc == SQLITE_DONE)
+			err = -ENOENT;
+		else
+			err = meta_err(m->db, rc, "key get");
+	}
+	meta_done(st);
+	meta_unlock(m);
+	return err;
+}
+
+int meta_key_list(struct meta *m, int (*cb)(const struct meta_key *k, void *arg), void *arg)
+{
+	struct meta_key *k;
+	sqlite3_stmt *st;
+	int err, rc = SQLITE_DONE;
+
+	if (!m || !cb)
+		return -EINVAL;
+	k = malloc(sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	err = meta_lock(m);
+	if (err)
+		goto out_free;
+	st = m->st[ST_KEY_ALL];
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		err = meta_column_key(st, k);
+		if (!err)
+			err = cb(k, arg);
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = meta_err(m->db, rc, "key list");
+	meta_done(st);
+	meta_unlock(m);
+out_free:
+	free(k);
+	return err;
+}
+
+int meta_key_revoke(struct meta *m, int64_t id, int64_t when)
+{
+	struct meta_key k;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!m || when <= 0)
+		return -EINVAL;
+	err = meta_lock(m);
+	if (err)
+		return err;
+	st = m->st[ST_KEY_REVOKE];
+	err = meta_bind_int(m, st, 1, id);
+	if (!err)
+		err = meta_bind_int(m, st, 2, when);
+	if (!err)
+		err = meta_exec(m, ST_KEY_REVOKE, "key revoke");
+	else
+		meta_done(st);
+	if (!err && sqlite3_changes(m->db) != 1)
+		err = -ENOENT;
+	meta_unlock(m);
+	/* Tell "no such key" from "revoked already". */
+	if (err == -ENOENT && !meta_key_get(m, id, &k))
+		err = -EALREADY;
+	return err;
+}
+
+int meta_key_delete(struct meta *m, int64_t id)
+{
+	sqlite3_stmt *st;
+	int err;
+
+	if (!m)
+		return -EINVAL;
+	err = meta_lock(m);
+	if (err)
+		return err;
+	st = m->st[ST_KEY_DELETE];
+	err = meta_bind_int(m, st, 1, id);
+	if (!err)
+		err = meta_exec(m, ST_KEY_DELETE, "key delete");
+	else
+		meta_done(st);
+	if (!err && sqlite3_changes(m->db) != 1)
+		err = -ENOENT;
+	meta_unlock(m);
+	return err;
+}
+
+int meta_chunk_under(struct meta *m, const uint8_t id[META_ID_LEN], const char *prefix)
+{
+	char end[META_PATH_TOP_LEN];
+	size_t plen, elen;
+	sqlite3_stmt *st;
+	int err, rc;
+
+	if (!m || !id || !prefix)
+		return -EINVAL;
+	plen = strnlen(prefix, META_PATH_MAX + 1);
+	if (plen > META_PATH_MAX)
+		return -EINVAL;
+	elen = meta_prefix_end(prefix, plen, end);
+	err = meta_lock(m);
+	if (err)
+		return err;
+	st = m->st[ST_CHUNK_UNDER];
+	err = meta_bind_blob(m, st, 1, id, META_ID_LEN);
+	if (!err)
+		err = meta_bind_blob(m, st, 2, prefix, plen);
+	if (!err)
+		err = meta_bind_blob(m, st, 3, end, elen);
+	if (!err) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			err = 1;
+		else if (rc != SQLITE_DONE)
+			err = meta_err(m->db, rc, "chunk under prefix");
 	}
 	meta_done(st);
 	meta_unlock(m);

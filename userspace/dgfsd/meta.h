@@ -12,6 +12,8 @@
  *   file_chunks(file_id, idx, chunk_id BLOB(32), offset, size,
  *               PRIMARY KEY(file_id, idx))
  *   chunks(id BLOB(32) PRIMARY KEY, size, refs)
+ *   keys(id INTEGER PRIMARY KEY AUTOINCREMENT, hash BLOB(32), scope, prefix,
+ *        name, created, revoked)                      (version 2)
  * A chunk row exists exactly while some file references it (refs >= 1).
  * A chunk referenced twice by the same file counts twice.
  *
@@ -34,6 +36,8 @@
 #define META_ETAG_LEN		64	/* hex digits of the SHA-256 */
 #define META_PATH_MAX		1024
 #define META_CTYPE_MAX		127
+#define META_KEY_HASH_LEN	32	/* SHA-256 of the key */
+#define META_KEY_NAME_MAX	127
 
 struct meta;
 
@@ -121,6 +125,54 @@ int meta_chunk_foreach(struct meta *m,
 		       void *arg);
 
 int meta_stats(struct meta *m, struct meta_stats *st);
+
+/* ---- API keys (docs/DGFSD.md, "Access control") ---- */
+
+/* Ordered: each scope allows what the ones below it do. */
+enum meta_scope {
+	META_SCOPE_NONE = 0,
+	META_SCOPE_READ,
+	META_SCOPE_WRITE,
+	META_SCOPE_ADMIN,
+};
+
+struct meta_key {
+	int64_t id;
+	uint8_t hash[META_KEY_HASH_LEN];
+	enum meta_scope scope;
+	char prefix[META_PATH_MAX + 1];		/* "" (everything) or "dir/" */
+	char name[META_KEY_NAME_MAX + 1];
+	int64_t created;			/* Unix seconds */
+	int64_t revoked;			/* 0: in force; else when revoked */
+};
+
+/* "read", "write", "admin" ("none" for anything else); and back: 0 or -EINVAL. */
+const char *meta_scope_name(enum meta_scope scope);
+int meta_scope_parse(const char *name, enum meta_scope *scope);
+
+/*
+ * Adds key @k (hash, scope, prefix, name, created); its id goes into
+ * k->id. With @first, only into a table that never held a key (the first
+ * start's admin key), else -EEXIST. 0 or -errno.
+ */
+int meta_key_add(struct meta *m, struct meta_key *k, bool first);
+/* Key @id, revoked or not: 0 or -ENOENT. */
+int meta_key_get(struct meta *m, int64_t id, struct meta_key *k);
+/* Every key in id order (revoked ones too); @cb's non-zero stops it. */
+int meta_key_list(struct meta *m, int (*cb)(const struct meta_key *k, void *arg), void *arg);
+/* Revokes key @id at @when: 0, -ENOENT (no such key) or -EALREADY. */
+int meta_key_revoke(struct meta *m, int64_t id, int64_t when);
+/*
+ * Removes key @id's row: only for a key nobody ever received (the first
+ * admin key when admin.key could not be written). 0 or -ENOENT.
+ */
+int meta_key_delete(struct meta *m, int64_t id);
+
+/*
+ * Whether a file under @prefix (every path that starts with it) lists
+ * chunk @id: 1, 0, or -errno.
+ */
+int meta_chunk_under(struct meta *m, const uint8_t id[META_ID_LEN], const char *prefix);
 
 /* 0, or -ENOMEM. */
 int meta_idlist_add(struct meta_idlist *l, const uint8_t id[META_ID_LEN]);

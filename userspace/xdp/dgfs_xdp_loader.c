@@ -3,7 +3,9 @@
  * dgfs_xdp_loader: attach, detach and inspect dgfs's XDP program through
  * libxdp, and read its pinned counters. See dgfs_xdp_loader.h.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <net/if.h>
 #include <stdarg.h>
@@ -11,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -28,6 +31,10 @@
 #define BPFFS_ROOT	"/sys/fs/bpf"
 /* Programs on one interface we look at; a dispatcher holds at most 10. */
 #define MAX_PROGS	16
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE	71
+#endif
 
 static bool verbose;
 static const char *pin_dir = DGFS_XDP_PIN_DIR;
@@ -211,11 +218,63 @@ static void bpffs_path(char *buf, size_t len, const char *path, const char *name
 		 name ? name : "");
 }
 
+/*
+ * The counters are per network namespace: each has its own map, pinned in
+ * pin_dir/netns-INODE-COOKIE. The inode names the namespace among the
+ * living ones (/proc/PID/ns/net) but is reused once it is gone; the
+ * cookie never is, so a namespace never inherits a dead one's counters.
+ */
+struct netns_id {
+	uint64_t ino;
+	uint64_t cookie;	/* 0 if the kernel cannot tell (before 5.14) */
+};
+
+static int netns_self(struct netns_id *id)
+{
+	socklen_t len = sizeof(id->cookie);
+	struct stat st;
+	int fd;
+
+	if (stat("/proc/self/ns/net", &st))
+		return -errno;
+	id->ino = st.st_ino;
+	id->cookie = 0;
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &id->cookie, &len))
+		id->cookie = 0;
+	close(fd);
+	return 0;
+}
+
+#define NETNS_DIR_FMT	"netns-%" PRIu64 "-%" PRIu64
+
+/* This namespace's pin directory, on the bpffs we use. */
+static int netns_pin_dir(char *buf, size_t len, struct netns_id *id)
+{
+	char name[64];
+	int ret = netns_self(id);
+
+	if (ret)
+		return ret;
+	bpffs_path(buf, len, pin_dir, NULL);
+	snprintf(name, sizeof(name), "/" NETNS_DIR_FMT, id->ino, id->cookie);
+	if (strlen(buf) + strlen(name) >= len)
+		return -ENAMETOOLONG;
+	strcat(buf, name);
+	return 0;
+}
+
 /* libxdp keeps its dispatchers' state under /sys/fs/bpf, and we pin the
- * counters there: mount it if nobody has.
+ * counters there: mount it if nobody has. @dir: this namespace's pin
+ * directory, made if need be.
  */
 static int prepare_bpffs(char *dir, size_t dirlen, char *err, size_t errlen)
 {
+	struct netns_id id;
+	int ret;
+
 	if (!use_pid1_bpffs() && !on_bpffs(BPFFS_ROOT)) {
 		/* A bpffs mounted in a private mount namespace dies with it. */
 		if (!in_initial_mount_ns())
@@ -231,14 +290,198 @@ static int prepare_bpffs(char *dir, size_t dirlen, char *err, size_t errlen)
 		return fail(err, errlen, -errno, "cannot create %s", dir);
 	if (!on_bpffs(dir))
 		return fail(err, errlen, -ENOTSUP, "%s is not on a bpffs", dir);
+	ret = netns_pin_dir(dir, dirlen, &id);
+	if (ret)
+		return fail(err, errlen, ret, "cannot tell this network namespace");
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return fail(err, errlen, -errno, "cannot create %s", dir);
 	return 0;
 }
 
-/* A counters map pinned by another version of the program, with another
- * layout, would make the load fail: unpin it (programs still using it keep
- * it) and start from zero.
+/* Remove a pin directory and what it holds (the maps live on while
+ * programs use them).
  */
-static void unpin_incompatible_counters(void)
+static void unpin_dir(const char *path)
+{
+	char file[PATH_MAX];
+	struct dirent *e;
+	DIR *d = opendir(path);
+
+	if (!d)
+		return;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+		    snprintf(file, sizeof(file), "%s/%s", path, e->d_name) < (int)sizeof(file))
+			unlink(file);
+	closedir(d);
+	if (verbose)
+		fprintf(stderr, "dgfs_xdp: unpinning %s\n", path);
+	rmdir(path);
+}
+
+static bool in_list(const uint64_t *v, size_t n, uint64_t x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
+/* Appends @x to the growing array *@v of *@n; false when out of memory. */
+static bool push(uint64_t **v, size_t *n, uint64_t x)
+{
+	uint64_t *nv;
+
+	if (in_list(*v, *n, x))
+		return true;
+	nv = realloc(*v, (*n + 1) * sizeof(**v));
+	if (!nv)
+		return false;
+	nv[(*n)++] = x;
+	*v = nv;
+	return true;
+}
+
+/* The inodes of the network namespaces we can see alive: those of every
+ * process, and those kept by `ip netns add`.
+ */
+static int live_netns(uint64_t **inos, size_t *n)
+{
+	static const char *const dirs[] = { "/proc", "/run/netns", "/var/run/netns" };
+	char path[PATH_MAX];
+	struct dirent *e;
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		DIR *d = opendir(dirs[i]);
+		bool proc = !i;
+
+		if (!d) {
+			if (proc)
+				return -errno;
+			continue;
+		}
+		while ((e = readdir(d))) {
+			if (e->d_name[0] == '.' || (proc && (e->d_name[0] < '0' || e->d_name[0] > '9')))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s%s", dirs[i], e->d_name,
+				 proc ? "/ns/net" : "");
+			if (!stat(path, &st) && !push(inos, n, st.st_ino)) {
+				closedir(d);
+				return -ENOMEM;
+			}
+		}
+		closedir(d);
+	}
+	return 0;
+}
+
+/* The ids of the maps that loaded programs use. */
+static int maps_in_use(uint64_t **ids, size_t *n)
+{
+	__u32 id = 0;
+
+	while (!bpf_prog_get_next_id(id, &id)) {
+		__u32 map_ids[MAX_PROGS], nr;
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_prog_get_fd_by_id(id);
+
+		if (fd < 0)
+			continue;	/* gone meanwhile */
+		if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+			close(fd);
+			continue;
+		}
+		nr = info.nr_map_ids < MAX_PROGS ? info.nr_map_ids : MAX_PROGS;
+		memset(&info, 0, sizeof(info));
+		info.nr_map_ids = nr;
+		info.map_ids = (__u64)(unsigned long)map_ids;
+		len = sizeof(info);
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+			for (__u32 i = 0; i < nr && i < info.nr_map_ids; i++)
+				if (!push(ids, n, map_ids[i])) {
+					close(fd);
+					return -ENOMEM;
+				}
+		close(fd);
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+static uint64_t pinned_map_id(const char *dir)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	uint64_t id = 0;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, DGFS_XDP_MAP_NAME) >= (int)sizeof(path))
+		return 0;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+		id = info.id;
+	close(fd);
+	return id;
+}
+
+/*
+ * Pins of namespaces that are gone, so that they do not pile up: a
+ * directory of another namespace is removed when its inode is ours now
+ * (so that one is dead), or when no namespace we can see has its inode
+ * and no loaded program uses its map. (A namespace that lives on without
+ * processes, outside /run/netns, and has no program loses its counters.)
+ * Best effort: nothing here fails an attach.
+ */
+static void unpin_dead_netns(const struct netns_id *self)
+{
+	uint64_t *inos = NULL, *maps = NULL;
+	size_t nr_inos = 0, nr_maps = 0;
+	bool scanned = false;
+	char top[PATH_MAX], dir[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+
+	bpffs_path(top, sizeof(top), pin_dir, NULL);
+	d = opendir(top);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		uint64_t ino, cookie;
+		int end = 0;
+
+		if (sscanf(e->d_name, NETNS_DIR_FMT "%n", &ino, &cookie, &end) != 2 ||
+		    e->d_name[end] || (ino == self->ino && cookie == self->cookie))
+			continue;
+		if (snprintf(dir, sizeof(dir), "%s/%s", top, e->d_name) >= (int)sizeof(dir))
+			continue;
+		if (ino == self->ino) {
+			unpin_dir(dir);
+			continue;
+		}
+		if (!scanned) {
+			scanned = true;
+			if (live_netns(&inos, &nr_inos) || maps_in_use(&maps, &nr_maps))
+				break;	/* cannot tell: keep everything */
+		}
+		if (!in_list(inos, nr_inos, ino) && !in_list(maps, nr_maps, pinned_map_id(dir)))
+			unpin_dir(dir);
+	}
+	closedir(d);
+	free(inos);
+	free(maps);
+}
+
+/*
+ * A counters map pinned by another version of the program, with another
+ * layout, would make the load fail: unpin it (programs still using it keep
+ * it) and start from zero. Also the one map all namespaces shared before
+ * each had its own, in pin_dir itself.
+ */
+static void unpin_incompatible_counters(const char *dir)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
@@ -246,6 +489,11 @@ static void unpin_incompatible_counters(void)
 	int fd;
 
 	bpffs_path(path, sizeof(path), pin_dir, DGFS_XDP_MAP_NAME);
+	if (!unlink(path) && verbose)
+		fprintf(stderr, "dgfs_xdp: unpinned %s, shared by every namespace\n", path);
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, DGFS_XDP_MAP_NAME) >= (int)sizeof(path))
+		return;
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return;
@@ -407,7 +655,13 @@ int dgfs_xdp_attach(const char *ifname, enum xdp_attach_mode mode, bool have_kmo
 	ret = prepare_bpffs(dir, sizeof(dir), err, errlen);
 	if (ret)
 		goto out;
-	unpin_incompatible_counters();
+	unpin_incompatible_counters(dir);
+	{
+		struct netns_id self;
+
+		if (!netns_self(&self))
+			unpin_dead_netns(&self);
+	}
 
 	open_opts.pin_root_path = dir;
 	skel = dgfs_xdp_bpf__open_opts(&open_opts);
@@ -636,10 +890,14 @@ int dgfs_xdp_counters(uint64_t counters[DGFS_XDP_NR_COUNTERS], char *err, size_t
 	__u32 len = sizeof(info), zero = 0, nr;
 	char path[PATH_MAX];
 	uint64_t *vals = NULL;
+	struct netns_id id;
 	int fd, ncpus, ret;
 
 	memset(counters, 0, DGFS_XDP_NR_COUNTERS * sizeof(counters[0]));
-	bpffs_path(path, sizeof(path), pin_dir, DGFS_XDP_MAP_NAME);
+	ret = netns_pin_dir(path, sizeof(path) - sizeof(DGFS_XDP_MAP_NAME) - 1, &id);
+	if (ret)
+		return fail(err, errlen, ret, "cannot tell this network namespace");
+	strcat(path, "/" DGFS_XDP_MAP_NAME);
 	fd = bpf_obj_get(path);
 	if (fd < 0) {
 		if (errno == ENOENT && !on_bpffs(BPFFS_ROOT) && !use_pid1_bpffs())
@@ -648,7 +906,8 @@ int dgfs_xdp_counters(uint64_t counters[DGFS_XDP_NR_COUNTERS], char *err, size_t
 				    "netns exec`? use `nsenter --net=/run/netns/NAME`)");
 		if (errno == ENOENT)
 			return fail(err, errlen, -ENOENT,
-				    "no XDP counters: the program was never attached (no %s)", path);
+				    "no XDP counters: the program was never attached in this network "
+				    "namespace (no %s)", path);
 		return fail(err, errlen, -errno, "cannot open %s", path);
 	}
 	ret = bpf_obj_get_info_by_fd(fd, &info, &len);

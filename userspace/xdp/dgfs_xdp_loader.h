@@ -5,9 +5,10 @@
  *
  * The program goes into libxdp's dispatcher, so it shares an interface with
  * other XDP programs (`xdp-loader status IFACE` lists them all). Its
- * counters map is pinned in bpffs (DGFS_XDP_PIN_DIR), shared by every dgfs
- * program on every interface and kept when they go, so another process can
- * read it and a re-attach keeps counting.
+ * counters map is pinned in bpffs, one per network namespace
+ * (DGFS_XDP_PIN_DIR/netns-INODE-COOKIE), shared by every dgfs program on
+ * the namespace's interfaces and kept when they go, so another process in
+ * the namespace can read it and a re-attach keeps counting.
  *
  * Every function returns 0 or a negative errno and, on failure, writes one
  * line saying what went wrong to err (errlen bytes, may be 0). libbpf's and
@@ -68,15 +69,16 @@ int dgfs_xdp_status(const char *ifname, struct dgfs_xdp_status *st, char *err, s
 
 /*
  * The counters (indexed by enum dgfs_xdp_counter), summed over CPUs, from
- * the pinned map: every dgfs program attached since it was created counts
- * there. -ENOENT if no program was ever attached.
+ * the calling namespace's pinned map: every dgfs program attached in it
+ * since the map was created counts there. -ENOENT if no program was ever
+ * attached in this namespace.
  */
 int dgfs_xdp_counters(uint64_t counters[DGFS_XDP_NR_COUNTERS], char *err, size_t errlen);
 
 /* Let libbpf and libxdp print their messages (to stderr). */
 void dgfs_xdp_set_verbose(bool verbose);
 
-/* Pin the counters in @dir (a directory in a bpffs) instead of
+/* Pin the counters under @dir (a directory in a bpffs) instead of
  * DGFS_XDP_PIN_DIR; for tests that must not share the system's counters.
  * The string must stay valid.
  */

@@ -3,8 +3,12 @@
  * dgfs: kernel chunk server. Userspace API.
  *
  * Generic netlink family "dgfs", version 1. All state is per network
- * namespace. Every command that changes state needs CAP_NET_ADMIN in the
- * namespace's user namespace.
+ * namespace. Every command that changes state, and the STORE_GET and
+ * CHUNK_GET that show store paths and chunk ids, need CAP_NET_ADMIN in the
+ * initial user namespace (root of a user namespace of one's own is not
+ * enough: docs/SECURITY.md). CONFIG_GET and STATS_GET are open to anyone
+ * in the namespace. Store directories and chunk files are looked up and
+ * must be searchable / readable with the caller's own credentials.
  *
  * Commands and the attributes they take (-> what they answer):
  *
@@ -154,6 +158,17 @@ enum dgfs_stats_attr {
 	DGFS_STATS_A_SEND_ERRORS,	/* datagrams that could not be sent */
 	DGFS_STATS_A_STACK_REQUESTS,	/* requests that came through the
 					 * socket rather than XDP */
+	/* Requests refused for their addresses (the reply would go where
+	 * the stack never sends one), by reason:
+	 */
+	DGFS_STATS_A_SRC_UNSPEC,	/* from 0.0.0.0/8 or :: */
+	DGFS_STATS_A_SRC_LOOPBACK,	/* from loopback, off the loopback device */
+	DGFS_STATS_A_SRC_MULTICAST,	/* from a multicast or broadcast address */
+	DGFS_STATS_A_SRC_MAPPED,	/* IPv6 from an IPv4-mapped address */
+	DGFS_STATS_A_SRC_LOCAL,		/* from one of our own addresses, off the
+					 * loopback device */
+	DGFS_STATS_A_BAD_DST,		/* to a broadcast, multicast, unspecified
+					 * or (off loopback) loopback address */
 	__DGFS_STATS_A_LAST
 };
 #define DGFS_STATS_A_MAX (__DGFS_STATS_A_LAST - 1)
@@ -171,6 +186,12 @@ enum dgfs_stats_attr {
 #define DGFS_PROTO_MAGIC	0x44474653	/* "DGFS" */
 #define DGFS_PROTO_VERSION	1
 #define DGFS_TOKEN_LEN		8
+/* The farthest ahead of a host's clock a token's expiry may lie, in
+ * seconds: a token travels in clear, and whoever sees one can replay it
+ * from its address until it expires. Hosts allow 5 minutes more for clock
+ * skew between whoever mints tokens and themselves.
+ */
+#define DGFS_TOKEN_MAX_LIFETIME	86400
 
 enum dgfs_proto_op {
 	DGFS_OP_READ = 1,

@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The file endpoints under /files/ (docs/HTTP.md, "Files"): downloads
+ * (whole, ranges from one chunk file by sendfile, ranges over several
+ * chunks streamed), manifests with fast-path tokens, listings, uploads,
+ * commits of chunk lists, deletes. http.c's routing table calls the
+ * exported handlers once the caller may (scope, prefix).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "dgfsd.h"
+#include "http.h"
+#include "httputil.h"
+
+#define STREAM_BLOCK	(256u << 10)
+
+/*
+ * A range over several chunks, read chunk after chunk. Its chunks are
+ * pinned for the response's life: an overwrite or a delete of the file
+ * meanwhile leaves them in place until the last byte is out.
+ */
+struct stream {
+	struct dgfsd *d;
+	struct meta_chunk *chunks;
+	uint32_t nchunks;
+	uint32_t pin_first, pin_end;	/* pinned: [pin_first, pin_end) */
+	uint64_t first;		/* file offset of the response's byte 0 */
+	uint32_t cur;		/* chunk whose fd is open */
+	int fd;
+};
+
+static uint32_t chunk_at(const struct meta_chunk *chunks, uint32_t n, uint64_t off)
+{
+	uint32_t lo = 0, hi = n;
+
+	/* The last chunk starting at or before off. */
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (chunks[mid].offset <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream *s = cls;
+	uint64_t off = s->first + pos;
+	uint32_t i = chunk_at(s->chunks, s->nchunks, off);
+	const struct meta_chunk *ch = &s->chunks[i];
+	uint64_t in_chunk = off - ch->offset;
+	size_t want = max;
+	ssize_t n;
+
+	if (in_chunk >= ch->size)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	if (want > ch->size - in_chunk)
+		want = (size_t)(ch->size - in_chunk);
+	if (s->fd < 0 || s->cur != i) {
+		if (s->fd >= 0)
+			close(s->fd);
+		s->cur = i;
+		s->fd = chunkstore_open_chunk(s->d->cs, ch->id);
+		if (s->fd < 0)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+	}
+	do {
+		n = pread(s->fd, buf, want, (off_t)in_chunk);
+	} while (n < 0 && errno == EINTR);
+	/* A chunk shorter than the metadata says: cut the response. */
+	return n > 0 ? n : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void stream_free(void *cls)
+{
+	struct stream *s = cls;
+	uint32_t i;
+
+	if (s->fd >= 0)
+		close(s->fd);
+	for (i = s->pin_first; i < s->pin_end; i++)
+		chunkstore_unpin(s->d->cs, s->chunks[i].id, false);
+	free(s->chunks);
+	free(s);
+}
+
+/*
+ * The body for bytes [first, first + len) of @f; takes f->chunks for a
+ * stream. NULL with *again set when a chunk went away between reading the
+ * metadata and opening or pinning it (the file was overwritten or deleted
+ * just then): the caller reads the metadata again.
+ */
+static struct MHD_Response *range_response(struct dgfsd *d, struct meta_file *f,
+					   uint64_t first, uint64_t len, bool *again)
+{
+	struct MHD_Response *resp;
+	struct stream *s;
+	uint32_t i, last;
+
+	*again = false;
+	if (!len)
+		return http_empty_response();
+	i = chunk_at(f->chunks, f->nchunks, first);
+	if (first + len <= f->chunks[i].offset + f->chunks[i].size) {
+		/*
+		 * Inside one chunk file: sendfile() from the page cache. The
+		 * open file outlives an unlink, so no pin is needed.
+		 */
+		int fd = chunkstore_open_chunk(d->cs, f->chunks[i].id);
+
+		if (fd < 0) {
+			*again = fd == -ENOENT;
+			return NULL;
+		}
+		resp = MHD_create_response_from_fd_at_offset64(len, fd,
+							       first - f->chunks[i].offset);
+		if (!resp)
+			close(fd);
+		return resp;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->d = d;
+	s->chunks = f->chunks;
+	s->nchunks = f->nchunks;
+	s->first = first;
+	s->fd = -1;
+	s->pin_first = s->pin_end = i;
+	last = chunk_at(f->chunks, f->nchunks, first + len - 1);
+	for (; s->pin_end <= last; s->pin_end++) {
+		if (chunkstore_pin_existing(d->cs, s->chunks[s->pin_end].id, NULL)) {
+			*again = true;
+			while (s->pin_end-- > s->pin_first)
+				chunkstore_unpin(d->cs, s->chunks[s->pin_end].id, false);
+			free(s);	/* f->chunks stays the caller's */
+			return NULL;
+		}
+	}
+	f->chunks = NULL;
+	resp = MHD_create_response_from_callback(len, STREAM_BLOCK, stream_read, s, stream_free);
+	if (!resp)
+		stream_free(s);
+	return resp;
+}
+
+static void file_headers(struct MHD_Response *resp, const struct meta_file *f)
+{
+	char etag[META_ETAG_LEN + 3], date[64];
+
+	snprintf(etag, sizeof(etag), "\"%s\"", f->etag);
+	dgfsd_http_date((time_t)f->mtime, date, sizeof(date));
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED, date);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+}
+
+static enum MHD_Result get_file(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
+{
+	const char *range_hdr, *inm;
+	struct MHD_Response *resp;
+	struct meta_file f;
+	uint64_t first = 0, last = 0;
+	enum dgfsd_range_result rr;
+	unsigned int status, attempt;
+	bool again = false;
+	char cr[96];
+	int ret;
+
+	/* A file overwritten or deleted under us: read its metadata again. */
+	for (attempt = 0; attempt < 3; attempt++) {
+		ret = meta_file_get(d->meta, r->path, &f, true);
+		if (ret == -ENOENT)
+			return http_send_error(c, r, 404, "no such file");
+		if (ret)
+			return http_send_error(c, r, 500, "cannot read the metadata");
+		inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						  MHD_HTTP_HEADER_IF_NONE_MATCH);
+		if (inm && dgfsd_etag_matches(inm, f.etag)) {
+			resp = http_empty_response();
+			if (resp)
+				file_headers(resp, &f);
+			meta_file_release(&f);
+			return http_queue(c, r, 304, resp, 0);
+		}
+		range_hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
+		rr = dgfsd_range_parse(range_hdr, f.size, &first, &last);
+		if (rr == DGFSD_RANGE_UNSATISFIABLE) {
+			snprintf(cr, sizeof(cr), "bytes */%" PRIu64, f.size);
+			meta_file_release(&f);
+			resp = http_empty_response();
+			if (resp)
+				MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+			return http_queue(c, r, 416, resp, 0);
+		}
+		status = 200;
+		if (rr == DGFSD_RANGE_OK) {
+			status = 206;
+			snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first,
+				 last, f.size);
+		} else {
+			first = 0;
+			last = f.size ? f.size - 1 : 0;
+		}
+		resp = range_response(d, &f, first, f.size ? last - first + 1 : 0, &again);
+		if (resp) {
+			file_headers(resp, &f);
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+						f.content_type);
+			if (status == 206)
+				MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+			meta_file_release(&f);
+			return http_queue(c, r, status, resp, f.size ? last - first + 1 : 0);
+		}
+		meta_file_release(&f);
+		if (!again)
+			break;
+	}
+	if (again)
+		return http_send_error(c, r, 503, "the file keeps changing; try again");
+	return http_send_error(c, r, 500, "cannot open the file's chunks");
+}
+
+static enum MHD_Result get_manifest(struct dgfsd *d, struct MHD_Connection *c,
+				    struct request *r)
+{
+	uint8_t addr[DGFS_ADDR_LEN], token[DGFS_TOKEN_LEN] = { 0 };
+	char host[sizeof(d->cfg.public_host)], hex[2 * DGFS_CHUNK_ID_LEN + 1];
+	json_t *j, *chunks;
+	struct meta_file f;
+	uint32_t expiry, i;
+	int ret;
+
+	ret = meta_file_get(d->meta, r->path, &f, true);
+	if (ret == -ENOENT)
+		return http_send_error(c, r, 404, "no such file");
+	if (ret)
+		return http_send_error(c, r, 500, "cannot read the metadata");
+	if (http_client_addr(c, addr)) {
+		meta_file_release(&f);
+		return http_send_error(c, r, 500, "unknown client address");
+	}
+	if (d->cfg.public_host[0])
+		snprintf(host, sizeof(host), "%s", d->cfg.public_host);
+	else
+		http_local_host(c, host, sizeof(host));
+	expiry = dgfs_expiry_from_now(d->cfg.token_ttl);
+	chunks = json_array();
+	for (i = 0; i < f.nchunks; i++) {
+		char tok[2 * DGFS_TOKEN_LEN + 1];
+
+		if (d->cfg.auth)
+			dgfs_token_mint(d->key, f.chunks[i].id, expiry, addr, token);
+		dgfs_hex_encode(f.chunks[i].id, DGFS_CHUNK_ID_LEN, hex);
+		dgfs_hex_encode(token, DGFS_TOKEN_LEN, tok);
+		json_array_append_new(chunks, json_pack("{s:s,s:I,s:I,s:s}", "id", hex,
+							"offset", (json_int_t)f.chunks[i].offset,
+							"size", (json_int_t)f.chunks[i].size,
+							"token", tok));
+	}
+	j = json_pack("{s:s,s:I,s:s,s:I,s:s,s:{s:s,s:i,s:I,s:I,s:s},s:o}",
+		      "path", f.path, "size", (json_int_t)f.size, "etag", f.etag,
+		      "mtime", (json_int_t)f.mtime, "content_type", f.content_type,
+		      "fastpath", "host", host, "port", d->cfg.udp_port,
+		      "expiry", (json_int_t)expiry, "max_read", (json_int_t)d->cfg.max_read,
+		      "server", d->kmod ? "kernel" : "userspace", "chunks", chunks);
+	meta_file_release(&f);
+	return http_send_json(c, r, 200, j);
+}
+
+struct listing {
+	json_t *files;
+	char last[META_PATH_MAX + 1];
+};
+
+static int list_one(const struct meta_file *f, void *arg)
+{
+	struct listing *l = arg;
+
+	json_array_append_new(l->files, json_pack("{s:s,s:I,s:s,s:I,s:s}", "path", f->path,
+						  "size", (json_int_t)f->size, "etag", f->etag,
+						  "mtime", (json_int_t)f->mtime,
+						  "content_type", f->content_type));
+	snprintf(l->last, sizeof(l->last), "%s", f->path);
+	return 0;
+}
+
+enum MHD_Result files_list(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
+{
+	char prefix[DGFSD_PATH_MAX + 1], want[DGFSD_PATH_MAX + 1] = "";
+	char after[DGFSD_PATH_MAX + 1] = "";
+	const char *v, *why;
+	struct listing l;
+	unsigned long limit = 1000;
+	bool more = false;
+	int ret;
+
+	v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "prefix");
+	if (v && (why = dgfsd_path_decode(v, want, sizeof(want), true)))
+		return http_send_error(c, r, 400, "bad prefix: %s", why);
+	/* A key limited to a prefix lists only under it. */
+	if (auth_list_prefix(r->who.prefix, want, prefix, sizeof(prefix)))
+		return http_send_error(c, r, 403, "this key reaches only %s", r->who.prefix);
+	v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after");
+	if (v && dgfsd_url_decode(v, after, sizeof(after)))
+		return http_send_error(c, r, 400, "bad after");
+	v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+	if (v) {
+		char *end;
+
+		errno = 0;
+		limit = strtoul(v, &end, 10);
+		if (errno || *end || !*v || !limit || limit > 10000)
+			return http_send_error(c, r, 400, "bad limit (1 .. 10000)");
+	}
+	l.files = json_array();
+	l.last[0] = '\0';
+	ret = meta_file_list(d->meta, prefix, after, (unsigned int)limit, list_one, &l, &more);
+	if (ret) {
+		json_decref(l.files);
+		return http_send_error(c, r, 500, "cannot list the files");
+	}
+	return http_send_json(c, r, 200, json_pack("{s:o,s:o}", "files", l.files, "next",
+						   more ? json_string(l.last) : json_null()));
+}
+
+static enum MHD_Result upload_done(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
+{
+	uint64_t new_bytes = 0;
+	uint32_t new_chunks = 0;
+	struct meta_file f;
+	unsigned int status;
+	const char *why = "upload failed";
+
+	(void)d;
+	status = upload_finish(r->up, &f, &new_chunks, &new_bytes, &why);
+	if (status >= 300)
+		return http_send_error(c, r, status, "%s", why);
+	return http_send_json(c, r, status,
+			      json_pack("{s:s,s:I,s:s,s:I,s:I,s:I}", "path", f.path,
+				   "size", (json_int_t)f.size, "etag", f.etag,
+				   "chunks", (json_int_t)f.nchunks, "new_chunks",
+				   (json_int_t)new_chunks, "new_bytes", (json_int_t)new_bytes));
+}
+
+static enum MHD_Result post_commit(struct dgfsd *d, struct MHD_Connection *c,
+				   struct request *r)
+{
+	struct meta_idlist missing = { 0 };
+	uint8_t (*ids)[DGFS_CHUNK_ID_LEN] = NULL;
+	const char *ctype = NULL, *why = "commit failed";
+	struct meta_file f;
+	json_error_t jerr;
+	unsigned int status;
+	bool replaced = false;
+	json_t *j, *jt;
+	size_t n;
+
+	j = json_loadb((const char *)r->body, r->body_len, 0, &jerr);
+	if (!j || chunks_parse_ids(json_object_get(j, "chunks"), &ids, &n)) {
+		json_decref(j);
+		return http_send_error(c, r, 400, "expected {\"chunks\": [chunk ids]}");
+	}
+	jt = json_object_get(j, "content_type");
+	if (jt) {
+		ctype = json_string_value(jt);
+		if (!ctype || strlen(ctype) > META_CTYPE_MAX || strpbrk(ctype, "\r\n")) {
+			json_decref(j);
+			free(ids);
+			return http_send_error(c, r, 400, "bad content_type");
+		}
+	}
+	memset(&f, 0, sizeof(f));
+	status = upload_commit_list(d, r->path, ctype, (const uint8_t (*)[DGFS_CHUNK_ID_LEN])ids,
+				    n, &f, &missing, &replaced, &why);
+	json_decref(j);
+	free(ids);
+	if (status == 409) {
+		j = json_pack("{s:s,s:o}", "error", why, "missing",
+			      chunks_id_array((const uint8_t (*)[DGFS_CHUNK_ID_LEN])missing.ids,
+					      missing.n));
+		meta_idlist_free(&missing);
+		return http_send_json(c, r, 409, j);
+	}
+	meta_idlist_free(&missing);
+	if (status >= 300)
+		return http_send_error(c, r, status, "%s", why);
+	return http_send_json(c, r, status,
+			      json_pack("{s:s,s:I,s:s,s:I,s:I,s:I}", "path", f.path,
+				   "size", (json_int_t)f.size, "etag", f.etag,
+				   "chunks", (json_int_t)f.nchunks, "new_chunks", 0,
+				   "new_bytes", 0));
+}
+
+enum MHD_Result files_get(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
+{
+	return http_has_arg(c, "manifest") ? get_manifest(d, c, r) : get_file(d, c, r);
+}
+
+enum MHD_Result files_delete(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
+{
+	int ret = chunkstore_delete_file(d->cs, r->path);
+
+	if (ret == -ENOENT)
+		return http_send_error(c, r, 404, "no such file");
+	if (ret)
+		return http_send_error(c, r, 500, "cannot delete: %s", strerror(-ret));
+	return http_send_empty(c, r, 204);
+}
+
+enum MHD_Result files_put(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
+{
+	const char *v = http_header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+	if (v) {
+		char *end;
+		unsigned long long n;
+
+		errno = 0;
+		n = strtoull(v, &end, 10);
+		if (!errno && !*end && n > d->cfg.max_file_size)
+			return http_send_error(c, r, 413, "file larger than %" PRIu64 " bytes",
+					       d->cfg.max_file_size);
+	}
+	v = http_header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
+	if (v && (strlen(v) > META_CTYPE_MAX || strpbrk(v, "\r\n")))
+		return http_send_error(c, r, 400, "bad Content-Type");
+	r->up = upload_start(d, r->path, v);
+	if (!r->up)
+		return http_send_error(c, r, 503, errno == EBUSY ? "too many uploads at once" :
+				       "out of memory");
+	r->finish = upload_done;
+	return MHD_YES;
+}
+
+enum MHD_Result files_commit(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
+{
+	(void)d;
+	if (!http_has_arg(c, "commit"))
+		return http_method_not_allowed(c, r, "GET, HEAD, PUT, DELETE, POST");
+	r->finish = post_commit;
+	r->body_max = HTTP_JSON_BODY_MAX;
+	return MHD_YES;
+}

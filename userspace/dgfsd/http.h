@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Inside dgfsd's HTTP service: a request's state, and what the endpoint
+ * files (files.c, chunks.c, keys_api.c) share with http.c to answer.
+ * The routing table in http.c names each route's handler and the scope it
+ * needs; a handler runs only after the caller was identified and allowed.
+ */
+#ifndef DGFSD_HTTP_H
+#define DGFSD_HTTP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "dgfsd.h"
+#include "httputil.h"
+
+struct request;
+
+/*
+ * A route's handler, called once the headers are in: it answers, or sets
+ * r->finish (and r->body_max) to answer once the body is in.
+ */
+typedef enum MHD_Result (*http_handler)(struct dgfsd *d, struct MHD_Connection *c,
+					struct request *r);
+
+struct request {
+	uint64_t start_ns;
+	char method[16];
+	char url[1024];			/* for the access log, cut if longer */
+	char client[64];		/* the peer's address, for the access log */
+	unsigned int status;		/* 0 until answered */
+	int64_t bytes;			/* the answer's body size */
+	/* Who asked: a key, a presigned URL's key, or nobody (id 0). */
+	struct meta_key who;
+	bool presigned;
+	bool arg_parsed;
+	/* The URL's argument, by route: a file path, a chunk id, a key id. */
+	char path[DGFSD_PATH_MAX + 1];
+	uint8_t id[DGFS_CHUNK_ID_LEN];
+	int64_t key_id;
+	/* A body that follows: fed to an upload, or kept whole for finish. */
+	http_handler finish;
+	struct upload *up;		/* PUT /files: the body streams into it */
+	uint8_t *body;
+	size_t body_len, body_max;
+	bool body_too_big;
+	bool zstd;
+};
+
+/* Bodies kept whole (JSON requests): /chunks/missing's 100000 ids fit. */
+#define HTTP_JSON_BODY_MAX	(8u << 20)
+
+/* Queues @resp (@size body bytes, for the access log) and drops our reference. */
+enum MHD_Result http_queue(struct MHD_Connection *c, struct request *r, unsigned int status,
+			   struct MHD_Response *resp, uint64_t size);
+struct MHD_Response *http_empty_response(void);
+enum MHD_Result http_method_not_allowed(struct MHD_Connection *c, struct request *r,
+					const char *allow);
+enum MHD_Result http_send_json(struct MHD_Connection *c, struct request *r, unsigned int status,
+			       json_t *j);
+enum MHD_Result __attribute__((format(printf, 4, 5)))
+http_send_error(struct MHD_Connection *c, struct request *r, unsigned int status,
+		const char *fmt, ...);
+enum MHD_Result http_send_empty(struct MHD_Connection *c, struct request *r,
+				unsigned int status);
+/* Whether the query has @key (with or without a value). */
+bool http_has_arg(struct MHD_Connection *c, const char *key);
+const char *http_header(struct MHD_Connection *c, const char *name);
+/* The peer's address: 0, or -1 if unknown. */
+int http_client_addr(struct MHD_Connection *c, uint8_t addr[DGFS_ADDR_LEN]);
+/* The address the client reached us at (the fast path's host by default). */
+void http_local_host(struct MHD_Connection *c, char *buf, size_t len);
+
+/* files.c: /files/ */
+enum MHD_Result files_list(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
+enum MHD_Result files_get(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
+enum MHD_Result files_put(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
+enum MHD_Result files_delete(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
+enum MHD_Result files_commit(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
+
+/* chunks.c: /chunks/ */
+enum MHD_Result chunks_get(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
+enum MHD_Result chunks_put(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
+enum MHD_Result chunks_missing(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
+/* A JSON array of chunk ids (at most DGFSD_MISSING_MAX): 0, or -1 if malformed. */
+int chunks_parse_ids(json_t *arr, uint8_t (**out)[DGFS_CHUNK_ID_LEN], size_t *n);
+json_t *chunks_id_array(const uint8_t (*ids)[DGFS_CHUNK_ID_LEN], size_t n);
+
+/* keys_api.c */
+enum MHD_Result keys_api_list(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
+enum MHD_Result keys_api_add(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
+enum MHD_Result keys_api_revoke(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
+enum MHD_Result keys_api_presign(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
+
+#endif /* DGFSD_HTTP_H */
