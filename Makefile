@@ -104,6 +104,7 @@ include bpf/xdp.mk
 include userspace/fastpath.mk
 include userspace/dgfsd/dgfsd.mk
 include tests/fuzz/fuzz.mk
+include tests/vm/kdebug.mk
 
 DGFSCTL_SRCS := $(wildcard userspace/dgfsctl/*.c) userspace/proto/hex.c
 KFUNC_TEST_SRCS := tests/bpf/kfunc_test.c
