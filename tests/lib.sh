@@ -67,4 +67,31 @@ wait_for() {
 	done
 }
 
-finish() { exit "$DGFS_FAILED"; }
+# kernel_watch: from now until finish, the host kernel's log must stay free
+# of what tests/kernel_log.sh calls trouble (for host tests that load BPF
+# programs or make devices: the kernel they run on is the host's). The mark
+# is the last message's timestamp: a count of lines would drift when the
+# ring buffer wraps.
+. "${BASH_SOURCE[0]%/*}/kernel_log.sh"
+kernel_watch() {
+	local log
+	log=$(dmesg 2>&1) || { fail "kernel log readable (dmesg: $log)"; return 1; }
+	DGFS_KERNEL_MARK=$(awk -F'[][]' 'END { print ($2 == "" ? -1 : $2 + 0) }' <<<"$log")
+}
+
+# kernel_clean: PASS/FAIL for the kernel messages since kernel_watch.
+kernel_clean() {
+	local log bad
+	log=$(dmesg 2>&1) || { fail "kernel log readable (dmesg: $log)"; return 1; }
+	bad=$(awk -F'[][]' -v mark="$DGFS_KERNEL_MARK" '$2 + 0 > mark' <<<"$log" | kernel_trouble)
+	if [[ -z $bad ]]; then
+		pass "host dmesg clean after $(basename "$0")"
+	else
+		fail "host dmesg clean after $(basename "$0"):"$'\n'"$bad"
+	fi
+}
+
+finish() {
+	[[ -z ${DGFS_KERNEL_MARK:-} ]] || kernel_clean
+	exit "$DGFS_FAILED"
+}

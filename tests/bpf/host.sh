@@ -5,6 +5,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
+kernel_watch
 build=${1:-build}
 kt=$build/kfunc_test
 id=$(printf '%064d' 7)

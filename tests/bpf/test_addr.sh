@@ -17,6 +17,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
+kernel_watch
 build=${1:-build}
 AT=$build/xdp_attach_test
 RAW=tests/bpf/rawreq.py

@@ -7,6 +7,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
+kernel_watch
 build=${1:-build}
 XF=$build/xdp_fuzz
 

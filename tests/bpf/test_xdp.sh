@@ -11,6 +11,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
+kernel_watch
 build=${1:-build}
 xt=$build/xdp_test
 at=$build/xdp_attach_test

@@ -10,6 +10,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
+kernel_watch
 
 BUILD=${1:-build}
 DGFS=$BUILD/dgfs

@@ -69,16 +69,8 @@ export DGFS_VM=1 DGFS_OUT=$out HOME=/root
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 cd "${dgfs_repo:?}"
 
-# Kernel trouble worth failing a test for: oopses, BUG()s, WARN()s, and the
-# reports of the debug kernel's checkers (KASAN, KFENCE, UBSAN, lockdep,
-# DEBUG_LIST, debugobjects, slab debugging, the hung-task, RCU-stall and
-# lockup watchdogs, kmemleak, refcount and netns/netdev ref trackers).
-trouble='WARNING:|BUG:|kernel BUG at|BUG kmalloc-|BUG [^ ]+ \((Not tainted|Tainted: [^)]*)\)|Oops|general protection|'
-trouble+='refcount_t|leak|lockdep|KASAN|KFENCE|UBSAN|ODEBUG|RIP:|Call Trace|list_(add|del) corruption|'
-trouble+='INFO: task .* blocked|rcu: INFO|detected stall|hard LOCKUP|soft lockup'
-# Expected: the taint notes for our unsigned out-of-tree module, and
-# kmemleak's count of suspects (kmemleak_check judges those).
-expected='module verification failed|loading out-of-tree module taints kernel|kmemleak: [0-9]+ new suspected memory leaks'
+# What fails a test in a kernel log (shared with the host tests).
+. tests/kernel_log.sh
 
 # dmesg_check WHAT: PASS/FAIL line for the kernel messages since the last
 # check.
@@ -86,7 +78,7 @@ dmesg_check() {
 	local msgs bad
 	msgs=$(dmesg -c)
 	printf '%s\n' "$msgs" >> "$out/dmesg.log"
-	bad=$(printf '%s\n' "$msgs" | grep -E "$trouble" | grep -vE "$expected" || true)
+	bad=$(printf '%s\n' "$msgs" | kernel_trouble)
 	if [ -z "$bad" ]; then
 		echo "PASS: dmesg clean after $1"
 	else
