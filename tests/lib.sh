@@ -67,23 +67,33 @@ wait_for() {
 	done
 }
 
+# kernel_log_mark: the timestamp of the kernel's last message (-1 if none);
+# kernel_log_since MARK: the messages after it. A timestamp, not a count of
+# lines, so that a wrapping ring buffer cannot shift the mark.
+. "${BASH_SOURCE[0]%/*}/kernel_log.sh"
+kernel_log_mark() {
+	local log
+	log=$(dmesg) || return 1
+	awk -F'[][]' 'END { printf "%.6f\n", ($2 == "" ? -1 : $2) }' <<<"$log"
+}
+kernel_log_since() {
+	local log
+	log=$(dmesg) || return 1
+	awk -F'[][]' -v mark="$1" '$2 + 0 > mark + 0' <<<"$log"
+}
+
 # kernel_watch: from now until finish, the host kernel's log must stay free
 # of what tests/kernel_log.sh calls trouble (for host tests that load BPF
-# programs or make devices: the kernel they run on is the host's). The mark
-# is the last message's timestamp: a count of lines would drift when the
-# ring buffer wraps.
-. "${BASH_SOURCE[0]%/*}/kernel_log.sh"
+# programs or make devices: the kernel they run on is the host's).
 kernel_watch() {
-	local log
-	log=$(dmesg 2>&1) || { fail "kernel log readable (dmesg: $log)"; return 1; }
-	DGFS_KERNEL_MARK=$(awk -F'[][]' 'END { print ($2 == "" ? -1 : $2 + 0) }' <<<"$log")
+	DGFS_KERNEL_MARK=$(kernel_log_mark) || { fail "kernel log readable"; return 1; }
 }
 
 # kernel_clean: PASS/FAIL for the kernel messages since kernel_watch.
 kernel_clean() {
 	local log bad
-	log=$(dmesg 2>&1) || { fail "kernel log readable (dmesg: $log)"; return 1; }
-	bad=$(awk -F'[][]' -v mark="$DGFS_KERNEL_MARK" '$2 + 0 > mark' <<<"$log" | kernel_trouble)
+	log=$(kernel_log_since "$DGFS_KERNEL_MARK") || { fail "kernel log readable"; return 1; }
+	bad=$(kernel_trouble <<<"$log")
 	if [[ -z $bad ]]; then
 		pass "host dmesg clean after $(basename "$0")"
 	else

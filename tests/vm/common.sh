@@ -22,19 +22,23 @@ dgfs_load() {
 }
 
 # Unload and check the module's own account: every object it created was
-# destroyed (it logs the two counts when it goes). A BPF program that called
-# the kfuncs holds the module until its deferred free has run (RCU, a
-# workqueue): on the debug kernel that can take seconds after the program's
-# last fd is gone, so wait for the holders to go (up to 60 s) first.
+# destroyed (it logs the two counts when it goes; only this unload's line
+# counts, not an earlier load's). A BPF program that called the kfuncs holds
+# the module until its deferred free has run (RCU, a workqueue): on the
+# debug kernel that can take seconds after the program's last fd is gone,
+# so wait for the holders to go (up to 60 s) first.
+dgfs_unheld() { [[ ! -e /sys/module/dgfs/refcnt || $(cat /sys/module/dgfs/refcnt) == 0 ]]; }
 dgfs_unload() {
-	local i
-	for ((i = 0; i < 600; i++)); do
-		[[ -e /sys/module/dgfs/refcnt && $(cat /sys/module/dgfs/refcnt) != 0 ]] || break
-		sleep 0.1
-	done
+	local mark said
+	wait_for 60 dgfs_unheld
+	mark=$(kernel_log_mark)
 	check "rmmod dgfs" rmmod dgfs
-	check "dgfs freed every object it created" \
-		bash -c "dmesg | grep -Eq 'dgfs: unloaded, objects created ([0-9]+) destroyed \1$'"
+	said=$(kernel_log_since "$mark" | grep 'dgfs: ')
+	if grep -Eq 'dgfs: unloaded, objects created ([0-9]+) destroyed \1$' <<<"$said"; then
+		pass "dgfs freed every object it created"
+	else
+		fail "dgfs freed every object it created (it said: ${said:-nothing})"
+	fi
 }
 
 # A fresh directory on the scratch disk.
