@@ -23,6 +23,8 @@
 	X(bytes,		BYTES)					\
 	X(malformed,		MALFORMED)				\
 	X(ring_full,		RING_FULL)				\
+	X(rings,		RINGS)					\
+	X(no_rings,		NO_RINGS)				\
 	X(token_rejected,	TOKEN_REJECTED)				\
 	X(noent,		NOENT)					\
 	X(range,		RANGE)					\

@@ -64,6 +64,7 @@ enum dgfs_counter {
 	DGFS_C_SRC_MAPPED,
 	DGFS_C_SRC_LOCAL,
 	DGFS_C_BAD_DST,
+	DGFS_C_NO_RINGS,	/* requests to a namespace that never served */
 	DGFS_C_MAX
 };
 
@@ -90,8 +91,11 @@ struct dgfs_net {
 	unsigned int nr_chunks;
 	u64 chunk_bytes;
 
-	/* The fast path (ring.c, serve.c, reply.c). */
-	struct dgfs_ring **rings;	/* one per possible CPU */
+	/* The fast path (ring.c, serve.c, reply.c). The rings are made at
+	 * the first store add and kept until the namespace goes; the packet
+	 * path reads the pointer locklessly (smp_load_acquire()).
+	 */
+	struct dgfs_ring **rings;	/* one per possible CPU, or NULL */
 	atomic_t slow_reads;		/* in flight on the IO workqueue */
 	/* UDP sockets on the service port, made when the first store is
 	 * added; workers send under sock_sem (read), port changes swap them
@@ -184,6 +188,7 @@ int dgfs_kfunc_init(void);
 /* ring.c: per-CPU rings between the packet path and the workers. */
 int dgfs_ring_init(void);
 void dgfs_ring_uninit(void);
+/* Under dgfs_net.lock: makes the rings if there are none yet. */
 int dgfs_net_rings_init(struct dgfs_net *dn);
 void dgfs_net_rings_uninit(struct dgfs_net *dn);
 struct dgfs_xdp_req;

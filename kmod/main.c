@@ -79,6 +79,6 @@ module_exit(dgfs_mod_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("dgfs: kernel chunk server for dgfs storage hosts");
 /* No MODULE_ALIAS_GENL_FAMILY: any user's lookup of the family would load
- * the module (and give every namespace its rings). Storage hosts load it
+ * the module (and give every namespace its state). Storage hosts load it
  * on purpose (modprobe dgfs, or modules-load.d).
  */

@@ -80,17 +80,12 @@ static int __net_init dgfs_net_init(struct net *net)
 	for_each_possible_cpu(cpu)
 		u64_stats_init(&per_cpu_ptr(dn->stats, cpu)->syncp);
 
+	/* The rings wait for the first store (dgfs_store_add()). */
 	ret = dgfs_chunk_index_init(dn);
 	if (ret < 0)
 		goto err_index;
-
-	ret = dgfs_net_rings_init(dn);
-	if (ret < 0)
-		goto err_rings;
 	return 0;
 
-err_rings:
-	dgfs_chunk_index_uninit(dn);
 err_index:
 	free_percpu(dn->stats);
 err_stats:
