@@ -31,6 +31,7 @@
 	X(io_errors,		IO_ERRORS)				\
 	X(overloaded,		OVERLOADED)				\
 	X(cache_misses,		CACHE_MISSES)				\
+	X(slow_reads,		SLOW_READS)				\
 	X(send_errors,		SEND_ERRORS)				\
 	X(stack_requests,	STACK_REQUESTS)				\
 	X(src_unspec,		SRC_UNSPEC)				\

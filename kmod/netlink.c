@@ -580,7 +580,9 @@ static int dgfs_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 	    nla_put_u64_64bit(msg, DGFS_STATS_A_OBJ_DESTROYED,
 			      atomic64_read(&dgfs_objects_destroyed),
 			      DGFS_STATS_A_PAD) ||
-	    nla_put_u64_64bit(msg, DGFS_STATS_A_RINGS, rings, DGFS_STATS_A_PAD))
+	    nla_put_u64_64bit(msg, DGFS_STATS_A_RINGS, rings, DGFS_STATS_A_PAD) ||
+	    nla_put_u64_64bit(msg, DGFS_STATS_A_SLOW_READS,
+			      atomic_read(&dn->slow_reads), DGFS_STATS_A_PAD))
 		goto err;
 	for (c = 0; c < DGFS_C_MAX; c++)
 		if (nla_put_u64_64bit(msg, counter_attr[c],

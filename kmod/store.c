@@ -101,7 +101,7 @@ struct dgfs_store *dgfs_store_add(struct dgfs_net *dn, const char *name,
 	/* A namespace with a store is a storage host: it gets its rings,
 	 * then takes the port (whose socket feeds them).
 	 */
-	ret = dgfs_net_rings_init(dn);
+	ret = dgfs_net_start(dn);
 	if (ret < 0) {
 		NL_SET_ERR_MSG(extack, "cannot allocate the fast path's rings");
 		goto err_path;

@@ -175,6 +175,8 @@ enum dgfs_stats_attr {
 	DGFS_STATS_A_NO_RINGS,		/* requests to the port of a namespace
 					 * without rings (never a store): not
 					 * ours, XDP passes them on */
+	DGFS_STATS_A_SLOW_READS,	/* reads waiting for the disk now (at
+					 * most 256 per namespace) */
 	__DGFS_STATS_A_LAST
 };
 #define DGFS_STATS_A_MAX (__DGFS_STATS_A_LAST - 1)
