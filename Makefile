@@ -36,7 +36,7 @@ DEB_PACKAGES := \
 	build-essential clang llvm libbpf-dev libxdp-dev xdp-tools bpftool \
 	libelf-dev zlib1g-dev pkg-config dwarves bc flex bison xz-utils \
 	linux-headers-amd64 linux-image-amd64 linux-source-6.1 \
-	qemu-system-x86 busybox-static cpio e2fsprogs kmod iproute2 util-linux \
+	qemu-system-x86 busybox-static cpio e2fsprogs kmod iproute2 util-linux dmsetup \
 	libnl-3-dev libnl-genl-3-dev libsodium-dev python3 time \
 	libmicrohttpd-dev libjansson-dev libsqlite3-dev libzstd-dev libmagic-dev \
 	libmagic-mgc libcurl4-openssl-dev libssl-dev curl wget aria2 zstd sqlite3 bc

@@ -52,7 +52,8 @@ DGFS_KFUNC long long bpf_dgfs_chunk_size(struct xdp_md *ctx,
  * drops the packet: it is consumed), -ENOSPC when this CPU's ring is full
  * (counted by the module), -EINVAL when the request is malformed (counted),
  * -EADDRNOTAVAIL when it is not addressed to the module's configured port
- * (the program was loaded for another one: pass the packet to the stack).
+ * (the program was loaded for another one: pass the packet to the stack)
+ * or the namespace has never had a store (no rings: counted).
  */
 DGFS_KFUNC int bpf_dgfs_read_submit(struct xdp_md *ctx, const void *req,
 				    unsigned int req__sz);

@@ -23,12 +23,15 @@
 	X(bytes,		BYTES)					\
 	X(malformed,		MALFORMED)				\
 	X(ring_full,		RING_FULL)				\
+	X(rings,		RINGS)					\
+	X(no_rings,		NO_RINGS)				\
 	X(token_rejected,	TOKEN_REJECTED)				\
 	X(noent,		NOENT)					\
 	X(range,		RANGE)					\
 	X(io_errors,		IO_ERRORS)				\
 	X(overloaded,		OVERLOADED)				\
 	X(cache_misses,		CACHE_MISSES)				\
+	X(slow_reads,		SLOW_READS)				\
 	X(send_errors,		SEND_ERRORS)				\
 	X(stack_requests,	STACK_REQUESTS)				\
 	X(src_unspec,		SRC_UNSPEC)				\

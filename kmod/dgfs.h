@@ -64,6 +64,7 @@ enum dgfs_counter {
 	DGFS_C_SRC_MAPPED,
 	DGFS_C_SRC_LOCAL,
 	DGFS_C_BAD_DST,
+	DGFS_C_NO_RINGS,	/* requests to a namespace that never served */
 	DGFS_C_MAX
 };
 
@@ -90,9 +91,13 @@ struct dgfs_net {
 	unsigned int nr_chunks;
 	u64 chunk_bytes;
 
-	/* The fast path (ring.c, serve.c, reply.c). */
-	struct dgfs_ring **rings;	/* one per possible CPU */
-	atomic_t slow_reads;		/* in flight on the IO workqueue */
+	/* The fast path (ring.c, serve.c, reply.c). The rings are made at
+	 * the first store add and kept until the namespace goes; the packet
+	 * path reads the pointer locklessly (smp_load_acquire()).
+	 */
+	struct dgfs_ring **rings;	/* one per possible CPU, or NULL */
+	struct workqueue_struct *io_wq;	/* slow reads; made with the rings */
+	atomic_t slow_reads;		/* in flight on io_wq */
 	/* UDP sockets on the service port, made when the first store is
 	 * added; workers send under sock_sem (read), port changes swap them
 	 * under it (write).
@@ -136,6 +141,7 @@ static inline struct dgfs_net *dgfs_net(const struct net *net)
 int dgfs_netns_init(void);
 void dgfs_netns_uninit(void);
 void dgfs_net_changed(struct dgfs_net *dn);
+int dgfs_net_start(struct dgfs_net *dn);
 
 void dgfs_count_add(struct dgfs_net *dn, enum dgfs_counter c, u64 n);
 static inline void dgfs_count(struct dgfs_net *dn, enum dgfs_counter c)
@@ -184,6 +190,7 @@ int dgfs_kfunc_init(void);
 /* ring.c: per-CPU rings between the packet path and the workers. */
 int dgfs_ring_init(void);
 void dgfs_ring_uninit(void);
+/* Under dgfs_net.lock: makes the rings if there are none yet. */
 int dgfs_net_rings_init(struct dgfs_net *dn);
 void dgfs_net_rings_uninit(struct dgfs_net *dn);
 struct dgfs_xdp_req;
@@ -203,10 +210,9 @@ int dgfs_ring_submit(struct dgfs_net *dn, const struct net_device *dev,
 struct dgfs_routes;
 void dgfs_serve(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
 		struct dgfs_routes *routes);
-void dgfs_serve_flush(void);
-
-int dgfs_serve_init(void);
-void dgfs_serve_uninit(void);
+/* Under dgfs_net.lock: makes the IO workqueue if there is none yet. */
+int dgfs_serve_net_init(struct dgfs_net *dn);
+void dgfs_serve_net_uninit(struct dgfs_net *dn);
 
 /* reply.c: the service sockets (the datagrams: reply.h). */
 int dgfs_sockets_open(struct dgfs_net *dn, u16 port,

@@ -19,10 +19,6 @@ static int __init dgfs_mod_init(void)
 	if (ret < 0)
 		goto err_ring;
 
-	ret = dgfs_serve_init();
-	if (ret < 0)
-		goto err_serve;
-
 	ret = dgfs_netns_init();
 	if (ret < 0)
 		goto err_netns;
@@ -46,8 +42,6 @@ err_kfunc:
 err_genl:
 	dgfs_netns_uninit();
 err_netns:
-	dgfs_serve_uninit();
-err_serve:
 	dgfs_ring_uninit();
 err_ring:
 	return ret;
@@ -59,7 +53,6 @@ static void __exit dgfs_mod_exit(void)
 
 	dgfs_genl_uninit();
 	dgfs_netns_uninit();
-	dgfs_serve_uninit();
 	dgfs_ring_uninit();
 	/* Chunks are freed in RCU callbacks; wait for every one of them. */
 	rcu_barrier();
@@ -79,6 +72,6 @@ module_exit(dgfs_mod_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("dgfs: kernel chunk server for dgfs storage hosts");
 /* No MODULE_ALIAS_GENL_FAMILY: any user's lookup of the family would load
- * the module (and give every namespace its rings). Storage hosts load it
+ * the module (and give every namespace its state). Storage hosts load it
  * on purpose (modprobe dgfs, or modules-load.d).
  */

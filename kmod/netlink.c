@@ -545,12 +545,13 @@ static const u16 counter_attr[DGFS_C_MAX] = {
 	[DGFS_C_SRC_MAPPED] = DGFS_STATS_A_SRC_MAPPED,
 	[DGFS_C_SRC_LOCAL] = DGFS_STATS_A_SRC_LOCAL,
 	[DGFS_C_BAD_DST] = DGFS_STATS_A_BAD_DST,
+	[DGFS_C_NO_RINGS] = DGFS_STATS_A_NO_RINGS,
 };
 
 static int dgfs_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 {
 	struct dgfs_net *dn = info_dgfs_net(info);
-	u64 stores, chunks, bytes;
+	u64 stores, chunks, bytes, rings;
 	struct nlattr *nest;
 	struct sk_buff *msg;
 	void *hdr;
@@ -560,6 +561,7 @@ static int dgfs_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 	stores = dn->nr_stores;
 	chunks = dn->nr_chunks;
 	bytes = dn->chunk_bytes;
+	rings = dn->rings ? num_possible_cpus() : 0;
 	mutex_unlock(&dn->lock);
 
 	msg = reply_new(info, DGFS_CMD_STATS_GET, &hdr);
@@ -577,7 +579,10 @@ static int dgfs_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 			      DGFS_STATS_A_PAD) ||
 	    nla_put_u64_64bit(msg, DGFS_STATS_A_OBJ_DESTROYED,
 			      atomic64_read(&dgfs_objects_destroyed),
-			      DGFS_STATS_A_PAD))
+			      DGFS_STATS_A_PAD) ||
+	    nla_put_u64_64bit(msg, DGFS_STATS_A_RINGS, rings, DGFS_STATS_A_PAD) ||
+	    nla_put_u64_64bit(msg, DGFS_STATS_A_SLOW_READS,
+			      atomic_read(&dn->slow_reads), DGFS_STATS_A_PAD))
 		goto err;
 	for (c = 0; c < DGFS_C_MAX; c++)
 		if (nla_put_u64_64bit(msg, counter_attr[c],

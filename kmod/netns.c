@@ -51,6 +51,31 @@ u64 dgfs_counter_sum(struct dgfs_net *dn, enum dgfs_counter c)
 	return sum;
 }
 
+/*
+ * Under dn->lock, at every store add: the first makes what serving takes
+ * (the IO workqueue, then the rings, which the packet path then sees), so
+ * that a namespace that never serves costs only its pernet state.
+ */
+int dgfs_net_start(struct dgfs_net *dn)
+{
+	int ret;
+
+	lockdep_assert_held(&dn->lock);
+	if (dn->rings)
+		return 0;
+	ret = dgfs_serve_net_init(dn);
+	if (ret < 0)
+		return ret;
+	ret = dgfs_net_rings_init(dn);
+	if (ret < 0)
+		goto err_rings;
+	return 0;
+
+err_rings:
+	dgfs_serve_net_uninit(dn);
+	return ret;
+}
+
 static int __net_init dgfs_net_init(struct net *net)
 {
 	struct dgfs_net *dn = dgfs_net(net);
@@ -80,17 +105,12 @@ static int __net_init dgfs_net_init(struct net *net)
 	for_each_possible_cpu(cpu)
 		u64_stats_init(&per_cpu_ptr(dn->stats, cpu)->syncp);
 
+	/* The rings and the IO workqueue wait for the first store. */
 	ret = dgfs_chunk_index_init(dn);
 	if (ret < 0)
 		goto err_index;
-
-	ret = dgfs_net_rings_init(dn);
-	if (ret < 0)
-		goto err_rings;
 	return 0;
 
-err_rings:
-	dgfs_chunk_index_uninit(dn);
 err_index:
 	free_percpu(dn->stats);
 err_stats:
@@ -109,11 +129,12 @@ static void __net_exit dgfs_net_exit(struct net *net)
 	 * udp_tunnel_sock_release()), so once it returns nothing submits any
 	 * more. XDP cannot: a loaded program holds the module, and a dying
 	 * namespace has no devices left. Then stop the workers (a request
-	 * they still take finds no socket), then wait for slow reads.
+	 * they still take finds no socket), then the IO workqueue (at
+	 * rmmod, this waits for this namespace's slow reads).
 	 */
 	dgfs_sockets_close(dn);
 	dgfs_net_rings_uninit(dn);
-	dgfs_serve_flush();
+	dgfs_serve_net_uninit(dn);
 
 	mutex_lock(&dn->lock);
 	dgfs_chunk_flush(dn);

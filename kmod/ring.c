@@ -158,8 +158,8 @@ int dgfs_ring_submit(struct dgfs_net *dn, const struct net_device *dev,
 		     const struct dgfs_xdp_req *r)
 {
 	const struct dgfs_config *config;
+	struct dgfs_ring **rings, *ring;
 	enum dgfs_counter why;
-	struct dgfs_ring *ring;
 	struct dgfs_xdp_req *slot;
 	bool ours, valid;
 	int cpu, ret = 0;
@@ -178,6 +178,15 @@ int dgfs_ring_submit(struct dgfs_net *dn, const struct net_device *dev,
 	rcu_read_unlock();
 	if (!ours)
 		return -EADDRNOTAVAIL;
+	/* No store was ever added here: the module serves no port in this
+	 * namespace, so the request is not ours (XDP passes it to the
+	 * stack). Pairs with the release in dgfs_net_rings_init().
+	 */
+	rings = smp_load_acquire(&dn->rings);
+	if (!rings) {
+		dgfs_count(dn, DGFS_C_NO_RINGS);
+		return -EADDRNOTAVAIL;
+	}
 	/* Addresses first: a request to another host's address is not ours
 	 * to judge at all.
 	 */
@@ -193,7 +202,7 @@ int dgfs_ring_submit(struct dgfs_net *dn, const struct net_device *dev,
 
 	local_bh_disable();
 	cpu = smp_processor_id();
-	ring = dn->rings[cpu];
+	ring = rings[cpu];
 	head = ring->head;
 	if (head - smp_load_acquire(&ring->tail) >= DGFS_RING_SLOTS) {
 		dgfs_count(dn, DGFS_C_RING_FULL);
@@ -227,44 +236,62 @@ static void dgfs_ring_drain(struct work_struct *work)
 	}
 }
 
-int dgfs_net_rings_init(struct dgfs_net *dn)
+static void rings_free(struct dgfs_ring **rings)
 {
 	int cpu;
 
-	dn->rings = kcalloc(nr_cpu_ids, sizeof(*dn->rings), GFP_KERNEL);
-	if (!dn->rings)
+	for_each_possible_cpu(cpu) {
+		if (!rings[cpu])
+			continue;
+		cancel_work_sync(&rings[cpu]->work);
+		dgfs_routes_flush(&rings[cpu]->routes);
+		kvfree(rings[cpu]);
+	}
+	kfree(rings);
+}
+
+/*
+ * Under dgfs_net.lock, at every store add: the first makes the rings (and
+ * their route tables), about 60 KB per possible CPU, charged to the
+ * caller's memory cgroup. A namespace that never serves costs none of it.
+ */
+int dgfs_net_rings_init(struct dgfs_net *dn)
+{
+	struct dgfs_ring **rings;
+	int cpu;
+
+	lockdep_assert_held(&dn->lock);
+	if (dn->rings)
+		return 0;
+	rings = kcalloc(nr_cpu_ids, sizeof(*rings), GFP_KERNEL_ACCOUNT);
+	if (!rings)
 		return -ENOMEM;
 	for_each_possible_cpu(cpu) {
 		struct dgfs_ring *ring;
 
-		ring = kvzalloc_node(sizeof(*ring), GFP_KERNEL, cpu_to_node(cpu));
-		if (!ring)
-			goto err;
+		ring = kvzalloc_node(sizeof(*ring), GFP_KERNEL_ACCOUNT,
+				     cpu_to_node(cpu));
+		if (!ring) {
+			rings_free(rings);
+			return -ENOMEM;
+		}
 		INIT_WORK(&ring->work, dgfs_ring_drain);
 		ring->dn = dn;
-		dn->rings[cpu] = ring;
+		rings[cpu] = ring;
 	}
+	/* The packet path reads the pointer without the lock: it must see
+	 * the rings whole.
+	 */
+	smp_store_release(&dn->rings, rings);
 	return 0;
-err:
-	dgfs_net_rings_uninit(dn);
-	return -ENOMEM;
 }
 
 /* The namespace is going: no packet can reach its rings any more. */
 void dgfs_net_rings_uninit(struct dgfs_net *dn)
 {
-	int cpu;
-
 	if (!dn->rings)
 		return;
-	for_each_possible_cpu(cpu) {
-		if (!dn->rings[cpu])
-			continue;
-		cancel_work_sync(&dn->rings[cpu]->work);
-		dgfs_routes_flush(&dn->rings[cpu]->routes);
-		kvfree(dn->rings[cpu]);
-	}
-	kfree(dn->rings);
+	rings_free(dn->rings);
 	dn->rings = NULL;
 }
 

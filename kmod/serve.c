@@ -5,8 +5,9 @@
  * The token is checked first, then the chunk is looked up (taking a
  * reference), then its bytes go out as datagrams whose payload is the page
  * cache's own pages. The worker never waits for a disk: at the first page
- * that is not in the page cache it hands the rest of the request to the IO
- * workqueue, so a slow disk holds up only the requests for its chunks.
+ * that is not in the page cache it hands the rest of the request to its
+ * namespace's IO workqueue, so a slow disk holds up only the requests for
+ * its chunks, and one namespace's slow disk no other namespace.
  */
 #include <linux/pagemap.h>
 #include <linux/siphash.h>
@@ -22,11 +23,10 @@
 /* Bounds the memory and threads that slow reads can take per namespace. */
 #define DGFS_MAX_SLOW_READS 256
 
-static struct workqueue_struct *dgfs_io_wq;
-
 struct dgfs_slow_read {
 	struct work_struct work;
 	struct dgfs_net *dn;
+	struct net *net;		/* a reference: dn lives while we do */
 	struct dgfs_chunk *chunk;	/* a reference */
 	struct dgfs_xdp_req r;
 	u64 pos;			/* what stays to be sent: pos .. end */
@@ -153,6 +153,7 @@ static void slow_read_work(struct work_struct *work)
 {
 	struct dgfs_slow_read *slow = container_of(work, struct dgfs_slow_read, work);
 	struct dgfs_net *dn = slow->dn;
+	struct net *net = slow->net;
 	struct dgfs_reply rp;
 	u64 start = slow->pos;
 	int ret;
@@ -175,19 +176,33 @@ static void slow_read_work(struct work_struct *work)
 	dgfs_chunk_put(slow->chunk);
 	atomic_dec(&dn->slow_reads);
 	kfree(slow);
+	/* Last: the namespace may go now, and dn with it. */
+	put_net(net);
 }
 
-/* Hand [pos, end) to the IO workqueue; false if that is full. */
+/*
+ * Hand [pos, end) to the namespace's IO workqueue; false if it has
+ * DGFS_MAX_SLOW_READS in flight already. A slow read holds a reference on
+ * its namespace: one deleted while its reads wait for a disk stays until
+ * they are done, and its exit (in the one thread that tears down every
+ * namespace) never waits for a disk. A dying namespace, whose last
+ * reference is gone, starts no more.
+ */
 static bool go_slow(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
 		    struct dgfs_chunk *chunk, u64 pos, u64 end)
 {
 	struct dgfs_slow_read *slow;
 
-	if (atomic_inc_return(&dn->slow_reads) > DGFS_MAX_SLOW_READS)
-		goto full;
+	if (!atomic_add_unless(&dn->slow_reads, 1, DGFS_MAX_SLOW_READS))
+		return false;
 	slow = kmalloc(sizeof(*slow), GFP_KERNEL);
 	if (!slow)
 		goto full;
+	slow->net = maybe_get_net(dn->net);
+	if (!slow->net) {
+		kfree(slow);
+		goto full;
+	}
 	INIT_WORK(&slow->work, slow_read_work);
 	slow->dn = dn;
 	slow->chunk = chunk;
@@ -195,7 +210,7 @@ static bool go_slow(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
 	slow->r = *r;
 	slow->pos = pos;
 	slow->end = end;
-	queue_work(dgfs_io_wq, &slow->work);
+	queue_work(dn->io_wq, &slow->work);
 	return true;
 full:
 	atomic_dec(&dn->slow_reads);
@@ -263,20 +278,33 @@ out:
 	dgfs_reply_end(&rp);
 }
 
-int __init dgfs_serve_init(void)
+/*
+ * Under dgfs_net.lock, at the first store add. A workqueue per namespace:
+ * its max_active is the namespace's own, so reads stuck on one namespace's
+ * disk never hold back another's. Unbound workqueues of the same
+ * attributes share one pool of workers, so it costs a small structure and
+ * no thread of its own.
+ */
+int dgfs_serve_net_init(struct dgfs_net *dn)
 {
-	/* Not bound to a CPU: a slow disk read may take its time anywhere. */
-	dgfs_io_wq = alloc_workqueue("dgfs_io", WQ_UNBOUND, 0);
-	return dgfs_io_wq ? 0 : -ENOMEM;
+	lockdep_assert_held(&dn->lock);
+	if (dn->io_wq)
+		return 0;
+	dn->io_wq = alloc_workqueue("dgfs_io_%u", WQ_UNBOUND,
+				    DGFS_MAX_SLOW_READS, dn->net->ns.inum);
+	return dn->io_wq ? 0 : -ENOMEM;
 }
 
-void dgfs_serve_uninit(void)
+/*
+ * Namespace exit. Slow reads hold the namespace, so when it goes by itself
+ * none is left; at rmmod, exit runs on namespaces still in use, and this
+ * waits for their slow reads: this namespace's only.
+ */
+void dgfs_serve_net_uninit(struct dgfs_net *dn)
 {
-	destroy_workqueue(dgfs_io_wq);
-}
-
-/* Wait for every slow read in flight (of any namespace). */
-void dgfs_serve_flush(void)
-{
-	flush_workqueue(dgfs_io_wq);
+	if (!dn->io_wq)
+		return;
+	destroy_workqueue(dn->io_wq);
+	dn->io_wq = NULL;
+	WARN_ON_ONCE(atomic_read(&dn->slow_reads));
 }

@@ -98,7 +98,14 @@ struct dgfs_store *dgfs_store_add(struct dgfs_net *dn, const char *name,
 		}
 	}
 
-	/* A namespace with a store is a storage host: it takes the port. */
+	/* A namespace with a store is a storage host: it gets its rings,
+	 * then takes the port (whose socket feeds them).
+	 */
+	ret = dgfs_net_start(dn);
+	if (ret < 0) {
+		NL_SET_ERR_MSG(extack, "cannot allocate the fast path's rings");
+		goto err_path;
+	}
 	ret = dgfs_sockets_open(dn, rcu_dereference_protected(dn->config,
 			lockdep_is_held(&dn->lock))->port, extack);
 	if (ret < 0)

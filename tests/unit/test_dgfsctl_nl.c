@@ -1373,9 +1373,9 @@ static void test_fake_kernel(void)
 		      r2 == 0 && fk == 0 &&
 		      !strcmp(out, "stores 1\nchunks 2\nchunk_bytes 3\nlookups 4\nlookup_hits 5\n"
 				   "obj_created 6\nobj_destroyed 7\n"
-				   "requests 8\nreplies 9\ndatagrams 10\nbytes 11\nmalformed 12\nring_full 13\ntoken_rejected 14\nnoent 15\nrange 16\nio_errors 17\noverloaded 18\ncache_misses 19\nsend_errors 20\nstack_requests 21\n"
-				   "src_unspec 22\nsrc_loopback 23\nsrc_multicast 24\nsrc_mapped 25\n"
-				   "src_local 26\nbad_dst 27\n"));
+				   "requests 8\nreplies 9\ndatagrams 10\nbytes 11\nmalformed 12\nring_full 13\nrings 14\nno_rings 15\ntoken_rejected 16\nnoent 17\nrange 18\nio_errors 19\noverloaded 20\ncache_misses 21\nslow_reads 22\nsend_errors 23\nstack_requests 24\n"
+				   "src_unspec 25\nsrc_loopback 26\nsrc_multicast 27\nsrc_mapped 28\n"
+				   "src_local 29\nbad_dst 30\n"));
 		free(out);
 		free(err);
 	}

@@ -49,6 +49,9 @@ static const struct nla_policy stats_policy[DGFS_STATS_A_MAX + 1] = {
 	[DGFS_STATS_A_SRC_MAPPED]	= { .type = NLA_U64 },
 	[DGFS_STATS_A_SRC_LOCAL]	= { .type = NLA_U64 },
 	[DGFS_STATS_A_BAD_DST]		= { .type = NLA_U64 },
+	[DGFS_STATS_A_RINGS]		= { .type = NLA_U64 },
+	[DGFS_STATS_A_NO_RINGS]		= { .type = NLA_U64 },
+	[DGFS_STATS_A_SLOW_READS]	= { .type = NLA_U64 },
 };
 
 int stats_parse_reply(struct nl_msg *msg, void *arg)

@@ -169,6 +169,14 @@ enum dgfs_stats_attr {
 					 * loopback device */
 	DGFS_STATS_A_BAD_DST,		/* to a broadcast, multicast, unspecified
 					 * or (off loopback) loopback address */
+	DGFS_STATS_A_RINGS,		/* rings this namespace has: one per
+					 * possible CPU once a store was added,
+					 * 0 before */
+	DGFS_STATS_A_NO_RINGS,		/* requests to the port of a namespace
+					 * without rings (never a store): not
+					 * ours, XDP passes them on */
+	DGFS_STATS_A_SLOW_READS,	/* reads waiting for the disk now (at
+					 * most 256 per namespace) */
 	__DGFS_STATS_A_LAST
 };
 #define DGFS_STATS_A_MAX (__DGFS_STATS_A_LAST - 1)
