@@ -84,7 +84,10 @@ static struct page *page_at(struct file *file, u64 pos, bool may_block,
 		folio_put(folio);
 	*cur = NULL;
 
-	folio = filemap_get_folio(file->f_mapping, index);
+	/* Accessed: a chunk read over and over is what the page cache should
+	 * keep, as it keeps the pages read() touches.
+	 */
+	folio = __filemap_get_folio(file->f_mapping, index, FGP_ACCESSED, 0);
 	if (folio && !folio_test_uptodate(folio)) {
 		folio_put(folio);
 		folio = NULL;
