@@ -4,8 +4,9 @@
  *
  * Each namespace with a store has two kernel UDP sockets (IPv4 and IPv6)
  * bound to the service port. Replies are built by hand, as WireGuard and
- * the UDP tunnels build theirs, then routed and sent with
- * udp_tunnel{,6}_xmit_skb(). The sockets give the replies their source port,
+ * the UDP tunnels build theirs, then routed, given UDP and IP headers (DF
+ * set) and handed to ip{,6}_local_out(), whose verdict says whether they
+ * count as sent. The sockets give the replies their source port,
  * account their memory (sndbuf) and, through the encapsulation hook, take
  * requests that reach the stack rather than XDP (a client on this host, or
  * a NIC without the XDP program): those go to the same rings.
@@ -40,6 +41,7 @@
 #include <net/ipv6.h>
 #include <net/ipv6_stubs.h>
 #include <net/route.h>
+#include <net/ip6_checksum.h>
 #include <net/udp_tunnel.h>
 
 #include "dgfs.h"
@@ -155,15 +157,20 @@ int dgfs_sockets_open(struct dgfs_net *dn, u16 port,
 		NL_SET_ERR_MSG(extack, "cannot open the fast-path UDP socket");
 		return ret;
 	}
+	/* A kernel without IPv6 still serves IPv4; any other failure keeps
+	 * the sockets there are, IPv6's included.
+	 */
 	ret = socket_open(dn, AF_INET6, port, &s6);
-	if (ret == -EADDRINUSE) {
-		NL_SET_ERR_MSG(extack, "the fast-path UDP port is in use in this namespace (IPv6)");
+	if (ret == -EAFNOSUPPORT) {
+		s6 = NULL;
+	} else if (ret < 0) {
+		if (ret == -EADDRINUSE)
+			NL_SET_ERR_MSG(extack, "the fast-path UDP port is in use in this namespace (IPv6)");
+		else
+			NL_SET_ERR_MSG(extack, "cannot open the fast-path UDP socket (IPv6)");
 		udp_tunnel_sock_release(s4);
 		return ret;
 	}
-	/* A namespace without IPv6 still serves IPv4. */
-	if (ret < 0)
-		s6 = NULL;
 
 	down_write(&dn->sock_sem);
 	old4 = dn->sock4;
@@ -391,11 +398,83 @@ static bool reply_has_room(struct sock *sk)
 	return sk_wmem_alloc_get(sk) <= READ_ONCE(sk->sk_sndbuf);
 }
 
+/* Pushes the UDP header in front of the reply's payload. */
+static struct udphdr *reply_push_udp(struct dgfs_reply *rp, struct sk_buff *skb,
+				     __be16 sport, __be16 dport)
+{
+	struct udphdr *uh;
+
+	__skb_push(skb, sizeof(*uh));
+	skb_reset_transport_header(skb);
+	uh = udp_hdr(skb);
+	uh->source = sport;
+	uh->dest = dport;
+	uh->len = htons(skb->len);
+	return uh;
+}
+
+/*
+ * The IP layer's verdict on @skb (consumed): for net_xmit_eval(), 0 or
+ * NET_XMIT_CN when it went, else the error of a drop
+ * (a qdisc's, netfilter's, an unreachable neighbour's). The UDP tunnels'
+ * xmit helpers would do the same but tell nothing. DF is set: a reply is
+ * sized to the route's MTU, and a smaller one further on must come back
+ * as ICMP (it updates the route, see route_cached()), not as fragments.
+ * Only a locked MTU ("mtu lock" routes) forgoes path MTU discovery.
+ */
+static int reply_output4(struct dgfs_reply *rp, struct sk_buff *skb)
+{
+	struct net *net = rp->dn->net;
+	struct iphdr *iph;
+
+	reply_push_udp(rp, skb, rp->fl4.fl4_sport, rp->fl4.fl4_dport);
+	udp_set_csum(false, skb, rp->fl4.saddr, rp->fl4.daddr, skb->len);
+	memset(IPCB(skb), 0, sizeof(*IPCB(skb)));
+	skb_dst_set(skb, dst_clone(rp->dst));
+
+	skb_push(skb, sizeof(*iph));
+	skb_reset_network_header(skb);
+	iph = ip_hdr(skb);
+	iph->version = 4;
+	iph->ihl = sizeof(*iph) >> 2;
+	iph->tos = 0;
+	iph->frag_off = ip_mtu_locked(rp->dst) ? 0 : htons(IP_DF);
+	iph->ttl = ip4_dst_hoplimit(rp->dst);
+	iph->protocol = IPPROTO_UDP;
+	iph->saddr = rp->fl4.saddr;
+	iph->daddr = rp->fl4.daddr;
+	__ip_select_ident(net, iph, skb_shinfo(skb)->gso_segs ?: 1);
+	/* ip_local_out() fills in the length and the header checksum. */
+	return ip_local_out(net, rp->sk, skb);
+}
+
+static int reply_output6(struct dgfs_reply *rp, struct sk_buff *skb)
+{
+	struct ipv6hdr *ip6h;
+
+	reply_push_udp(rp, skb, rp->fl6.fl6_sport, rp->fl6.fl6_dport);
+	udp6_set_csum(false, skb, &rp->fl6.saddr, &rp->fl6.daddr, skb->len);
+	memset(IP6CB(skb), 0, sizeof(*IP6CB(skb)));
+	skb_dst_set(skb, dst_clone(rp->dst));
+
+	__skb_push(skb, sizeof(*ip6h));
+	skb_reset_network_header(skb);
+	ip6h = ipv6_hdr(skb);
+	ip6_flow_hdr(ip6h, 0, 0);
+	ip6h->nexthdr = IPPROTO_UDP;
+	ip6h->hop_limit = ip6_dst_hoplimit(rp->dst);
+	ip6h->saddr = rp->fl6.saddr;
+	ip6h->daddr = rp->fl6.daddr;
+	/* ip6_local_out() fills in the payload length. */
+	return ip6_local_out(rp->dn->net, rp->sk, skb);
+}
+
 /* Sends and consumes @skb, which carries @segs datagrams. */
 static void reply_xmit(struct dgfs_reply *rp, struct sk_buff *skb,
 		       unsigned int segs)
 {
 	struct sock *sk = rp->sk;
+	int ret;
 
 	/*
 	 * Back-pressure: a worker, never the packet path, waits for room.
@@ -411,20 +490,10 @@ static void reply_xmit(struct dgfs_reply *rp, struct sk_buff *skb,
 		return;
 	}
 	skb_set_owner_w(skb, sk);
-	dst_hold(rp->dst);	/* the xmit consumes a reference */
-	if (rp->v4)
-		udp_tunnel_xmit_skb((struct rtable *)rp->dst, sk, skb,
-				    rp->fl4.saddr, rp->fl4.daddr, 0,
-				    ip4_dst_hoplimit(rp->dst), 0,
-				    rp->fl4.fl4_sport, rp->fl4.fl4_dport,
-				    false, false);
-	else
-		udp_tunnel6_xmit_skb(rp->dst, sk, skb, NULL, &rp->fl6.saddr,
-				     &rp->fl6.daddr, 0,
-				     ip6_dst_hoplimit(rp->dst), 0,
-				     rp->fl6.fl6_sport, rp->fl6.fl6_dport,
-				     false);
-	dgfs_count_add(rp->dn, DGFS_C_DATAGRAMS, segs);
+	ret = rp->v4 ? reply_output4(rp, skb) : reply_output6(rp, skb);
+	/* What the stack dropped was not sent: the client asks again. */
+	dgfs_count_add(rp->dn, net_xmit_eval(ret) ? DGFS_C_SEND_ERRORS :
+						    DGFS_C_DATAGRAMS, segs);
 }
 
 /* Can the skb being filled take one more datagram, of @len bytes? Every
@@ -568,8 +637,8 @@ void dgfs_reply_flush(struct dgfs_reply *rp)
 		 * payload into gso_size pieces (the last may be shorter),
 		 * each one datagram with its own header, and sets each one's
 		 * UDP length and checksum. The checksum must start at the UDP
-		 * header, which udp_tunnel{,6}_xmit_skb() will push in front
-		 * of the data; they leave the pseudo-header sum in it for GSO.
+		 * header, which reply_output{4,6}() will push in front of
+		 * the data; they leave the pseudo-header sum in it for GSO.
 		 */
 		skb_shinfo(skb)->gso_type = SKB_GSO_UDP_L4;
 		skb_shinfo(skb)->gso_size = DGFS_READ_REPLY_HDR_LEN +
