@@ -13,6 +13,8 @@
  *   after an RCU grace period, since a lockless reader may still be looking
  *   at it.
  * - The config is an RCU-protected pointer, replaced whole on every set.
+ * - The service sockets are RCU-protected pointers to refcounted sockets
+ *   (reply.c): a reply holds a reference, never a lock, while it sends.
  */
 #ifndef _DGFS_H
 #define _DGFS_H
@@ -73,6 +75,7 @@ struct dgfs_pcpu_stats {
 };
 
 struct dgfs_ring;
+struct dgfs_sock;
 
 struct dgfs_net {
 	struct net *net;
@@ -93,14 +96,14 @@ struct dgfs_net {
 	/* The fast path (ring.c, serve.c, reply.c). */
 	struct dgfs_ring **rings;	/* one per possible CPU */
 	atomic_t slow_reads;		/* in flight on the IO workqueue */
-	/* UDP sockets on the service port, made when the first store is
-	 * added; workers send under sock_sem (read), port changes swap them
-	 * under it (write).
+	/* UDP sockets on the service port (reply.c), made when the first
+	 * store is added and replaced under lock. Replies take a reference
+	 * under RCU and send without a lock: a replaced socket is closed
+	 * after its last reply.
 	 */
-	struct rw_semaphore sock_sem;
-	struct socket *sock4;
-	struct socket *sock6;
-	u16 sock_port;
+	struct dgfs_sock __rcu *sock4;
+	struct dgfs_sock __rcu *sock6;
+	u16 sock_port;			/* under lock */
 };
 
 struct dgfs_store {

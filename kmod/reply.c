@@ -106,8 +106,21 @@ drop:
 
 /* ---- the sockets -------------------------------------------------------- */
 
-static int socket_open(struct dgfs_net *dn, int family, u16 port,
-		       struct socket **sockp)
+/*
+ * A service socket is shared by the namespace (one reference, while it
+ * is the current one) and by the replies being sent through it (one
+ * each, taken under RCU). Replies hold no lock while they send, nor
+ * while they wait for send buffer space: a port move swaps the pointers,
+ * unhooks the old sockets from the packet path and drops the namespace's
+ * references; the last reply to finish closes each.
+ */
+struct dgfs_sock {
+	struct socket *sock;
+	refcount_t ref;
+};
+
+static struct dgfs_sock *dgfs_sock_open(struct dgfs_net *dn, int family,
+					u16 port, int *err)
 {
 	struct udp_tunnel_sock_cfg tcfg = {
 		.sk_user_data = dn,
@@ -122,17 +135,80 @@ static int socket_open(struct dgfs_net *dn, int family, u16 port,
 		.use_udp6_rx_checksums = true,
 		.ipv6_v6only = true,
 	};
-	int ret;
+	struct dgfs_sock *ds;
+	struct sock *sk;
 
-	ret = udp_sock_create(dn->net, &cfg, sockp);
-	if (ret < 0)
-		return ret;
-	lock_sock((*sockp)->sk);
-	(*sockp)->sk->sk_userlocks |= SOCK_SNDBUF_LOCK;
-	WRITE_ONCE((*sockp)->sk->sk_sndbuf, REPLY_SNDBUF);
-	release_sock((*sockp)->sk);
-	setup_udp_tunnel_sock(dn->net, *sockp, &tcfg);
-	return 0;
+	ds = kmalloc(sizeof(*ds), GFP_KERNEL);
+	if (!ds) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	*err = udp_sock_create(dn->net, &cfg, &ds->sock);
+	if (*err < 0) {
+		kfree(ds);
+		return NULL;
+	}
+	refcount_set(&ds->ref, 1);
+	sk = ds->sock->sk;
+	lock_sock(sk);
+	sk->sk_userlocks |= SOCK_SNDBUF_LOCK;
+	WRITE_ONCE(sk->sk_sndbuf, REPLY_SNDBUF);
+	release_sock(sk);
+	setup_udp_tunnel_sock(dn->net, ds->sock, &tcfg);
+	return ds;
+}
+
+/* Requests that still reach it are dropped (dgfs_sock_rcv()) from the
+ * next RCU grace period on.
+ */
+static void dgfs_sock_unhook(struct dgfs_sock *ds)
+{
+	if (ds)
+		rcu_assign_sk_user_data(ds->sock->sk, NULL);
+}
+
+/* Process context: closing may sleep. */
+static void dgfs_sock_put(struct dgfs_sock *ds)
+{
+	if (!ds || !refcount_dec_and_test(&ds->ref))
+		return;
+	kernel_sock_shutdown(ds->sock, SHUT_RDWR);
+	sock_release(ds->sock);
+	kfree(ds);
+}
+
+/* A reference to the namespace's current socket of a family, or NULL. */
+static struct dgfs_sock *dgfs_sock_get(struct dgfs_net *dn, bool v4)
+{
+	struct dgfs_sock *ds;
+
+	rcu_read_lock();
+	ds = v4 ? rcu_dereference(dn->sock4) : rcu_dereference(dn->sock6);
+	/* Not refcount_inc_not_zero(): the namespace drops its reference
+	 * only a grace period after the socket stopped being current.
+	 */
+	if (ds)
+		refcount_inc(&ds->ref);
+	rcu_read_unlock();
+	return ds;
+}
+
+/* Under dgfs_net.lock, or with the namespace going. */
+static void sockets_replace(struct dgfs_net *dn, struct dgfs_sock *s4,
+			    struct dgfs_sock *s6)
+{
+	struct dgfs_sock *old4, *old6;
+
+	old4 = rcu_replace_pointer(dn->sock4, s4, true);
+	old6 = rcu_replace_pointer(dn->sock6, s6, true);
+	dgfs_sock_unhook(old4);
+	dgfs_sock_unhook(old6);
+	/* Now no request comes through the old sockets any more, and every
+	 * reply that found one holds its own reference.
+	 */
+	synchronize_rcu();
+	dgfs_sock_put(old4);
+	dgfs_sock_put(old6);
 }
 
 /* Under dgfs_net.lock. (Re)binds the service port; on failure the old
@@ -141,14 +217,14 @@ static int socket_open(struct dgfs_net *dn, int family, u16 port,
 int dgfs_sockets_open(struct dgfs_net *dn, u16 port,
 		      struct netlink_ext_ack *extack)
 {
-	struct socket *s4 = NULL, *s6 = NULL, *old4, *old6;
+	struct dgfs_sock *s4, *s6;
 	int ret;
 
 	lockdep_assert_held(&dn->lock);
-	if (dn->sock4 && dn->sock_port == port)
+	if (rcu_access_pointer(dn->sock4) && dn->sock_port == port)
 		return 0;
 
-	ret = socket_open(dn, AF_INET, port, &s4);
+	s4 = dgfs_sock_open(dn, AF_INET, port, &ret);
 	if (ret == -EADDRINUSE) {
 		NL_SET_ERR_MSG(extack, "the fast-path UDP port is in use in this namespace");
 		return ret;
@@ -160,43 +236,27 @@ int dgfs_sockets_open(struct dgfs_net *dn, u16 port,
 	/* A kernel without IPv6 still serves IPv4; any other failure keeps
 	 * the sockets there are, IPv6's included.
 	 */
-	ret = socket_open(dn, AF_INET6, port, &s6);
-	if (ret == -EAFNOSUPPORT) {
-		s6 = NULL;
-	} else if (ret < 0) {
+	s6 = dgfs_sock_open(dn, AF_INET6, port, &ret);
+	if (ret < 0 && ret != -EAFNOSUPPORT) {
 		if (ret == -EADDRINUSE)
 			NL_SET_ERR_MSG(extack, "the fast-path UDP port is in use in this namespace (IPv6)");
 		else
 			NL_SET_ERR_MSG(extack, "cannot open the fast-path UDP socket (IPv6)");
-		udp_tunnel_sock_release(s4);
+		/* Hooked, though never current: requests may have come. */
+		dgfs_sock_unhook(s4);
+		synchronize_rcu();
+		dgfs_sock_put(s4);
 		return ret;
 	}
 
-	down_write(&dn->sock_sem);
-	old4 = dn->sock4;
-	old6 = dn->sock6;
-	dn->sock4 = s4;
-	dn->sock6 = s6;
+	sockets_replace(dn, s4, s6);
 	dn->sock_port = port;
-	up_write(&dn->sock_sem);
-
-	if (old4)
-		udp_tunnel_sock_release(old4);
-	if (old6)
-		udp_tunnel_sock_release(old6);
 	return 0;
 }
 
 void dgfs_sockets_close(struct dgfs_net *dn)
 {
-	down_write(&dn->sock_sem);
-	if (dn->sock4)
-		udp_tunnel_sock_release(dn->sock4);
-	if (dn->sock6)
-		udp_tunnel_sock_release(dn->sock6);
-	dn->sock4 = NULL;
-	dn->sock6 = NULL;
-	up_write(&dn->sock_sem);
+	sockets_replace(dn, NULL, NULL);
 }
 
 /* ---- replies ------------------------------------------------------------ */
@@ -313,7 +373,6 @@ int dgfs_reply_begin(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
 		     struct dgfs_routes *routes, struct dgfs_reply *rp)
 {
 	struct dgfs_route *rt = routes ? route_slot(routes, r) : NULL;
-	struct socket *sock;
 	unsigned int frags;
 	int ret;
 
@@ -324,13 +383,12 @@ int dgfs_reply_begin(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
 	rp->hdrs = NULL;
 	rp->v4 = ipv6_addr_v4mapped((const struct in6_addr *)r->saddr);
 
-	down_read(&dn->sock_sem);
-	sock = rp->v4 ? dn->sock4 : dn->sock6;
-	if (!sock) {
+	rp->ds = dgfs_sock_get(dn, rp->v4);
+	if (!rp->ds) {
 		ret = -ENOTCONN;
 		goto err;
 	}
-	rp->sk = sock->sk;
+	rp->sk = rp->ds->sock->sk;
 	if (!rt || !route_cached(rp, rt)) {
 		ret = rp->v4 ? route4(rp) : route6(rp);
 		if (ret < 0)
@@ -350,7 +408,7 @@ int dgfs_reply_begin(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
 	rp->pieces = frags <= MAX_SKB_FRAGS;
 	return 0;
 err:
-	up_read(&dn->sock_sem);
+	dgfs_sock_put(rp->ds);
 	dgfs_count(dn, DGFS_C_SEND_ERRORS);
 	net_dbg_ratelimited("dgfs: cannot answer %pI6c: %d\n", r->saddr, ret);
 	return ret;
@@ -360,7 +418,7 @@ void dgfs_reply_end(struct dgfs_reply *rp)
 {
 	dgfs_reply_flush(rp);
 	dst_release(rp->dst);
-	up_read(&rp->dn->sock_sem);
+	dgfs_sock_put(rp->ds);
 }
 
 static void reply_header(const struct dgfs_reply *rp,

@@ -42,7 +42,8 @@ void dgfs_routes_flush(struct dgfs_routes *routes);
 struct dgfs_reply {
 	struct dgfs_net *dn;
 	const struct dgfs_xdp_req *r;
-	struct sock *sk;
+	struct dgfs_sock *ds;	/* a reference */
+	struct sock *sk;	/* ds's */
 	struct dst_entry *dst;
 	bool v4;
 	union {

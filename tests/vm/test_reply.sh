@@ -97,6 +97,52 @@ same "both sockets on 7900" "$(ports)" "0.0.0.0:7900 [::]:7900 "
 check "IPv6 read on 7900" fetch 2001:2::1 "$small" 7900
 check "back to 7878" s $CTL config set port 7878
 
+# ---- a port move while a reply waits for send buffer space ----
+ms() { echo $(($(date +%s%N) / 1000000)); }
+# move_ms PORT: how long `config set port PORT` takes, in ms
+move_ms() {
+	local t0=$(ms)
+	s $CTL config set port "$1" || return 1
+	echo $(($(ms) - t0))
+}
+a=$(move_ms 7901) b=$(move_ms 7878)
+control=$(((a + b) / 2))
+check "control: two port moves with no reply in flight (${a} ms, ${b} ms)" test -n "$a" -a -n "$b"
+# The server forgets the client's link address and the client stops
+# answering ARP: replies wait in the neighbour's queue (big enough for
+# more than the socket's 4 MiB send buffer), charged to the socket, and
+# the one reply in flight soon waits for send buffer space, 200 ms per
+# skb, dropping each after its wait (~40 s for 16 MiB).
+check "client: ignores ARP" c sysctl -qw net.ipv4.conf.dg1.arp_ignore=8
+check "server: a long-lived, large unresolved-neighbour queue on dg0" \
+	s sysctl -qw net.ipv4.neigh.dg0.unres_qlen_bytes=$((64 << 20)) net.ipv4.neigh.dg0.mcast_solicit=1000
+check "server: forgets the client's link address" s ip neigh del 198.18.0.2 dev dg0
+se0=$(srv_stat send_errors) rp0=$(srv_stat replies)
+ip netns exec $cli $DGFS fetch --key $key --req-size 16M --window 1 --timeout 120000 --retries 0 \
+	-o /dev/null 198.18.0.1 "$big" 2>/dev/null &
+big_fetch=$!
+blocked() { (($(srv_stat send_errors) > se0)); }
+check "a 16 MiB reply is stuck on a full send buffer (send_errors moves)" wait_for 60 blocked
+t=$(move_ms 7900) && rc=0 || rc=$?
+rp1=$(srv_stat replies)
+same "the port move succeeds" $rc 0
+same "... and returns while that reply is still being sent (replies $rp0 -> $rp1)" "$rp1" "$rp0"
+check "... in ${t} ms, against ${control} ms without it (at most 10x + 1 s)" \
+	test "${t:-999999}" -le $((10 * control + 1000))
+same "the reply's socket (IPv4, 7878) lives on beside the new ones" \
+	"$(ports)" "0.0.0.0:7878 0.0.0.0:7900 [::]:7900 "
+check "server: learns the client's link address again" \
+	s ip neigh replace 198.18.0.2 lladdr "$mac1" dev dg0 nud permanent
+done_reply() { (($(srv_stat replies) > rp0)); }
+check "the reply ends" wait_for 120 done_reply
+old_gone() { [[ $(ports) == "0.0.0.0:7900 [::]:7900 " ]]; }
+check "and the old socket is closed after it" wait_for 10 old_gone
+kill $big_fetch 2>/dev/null
+wait $big_fetch 2>/dev/null
+c sysctl -qw net.ipv4.conf.dg1.arp_ignore=0
+check "reads on 7900" fetch 198.18.0.1 "$small" 7900
+check "back to 7878" s $CTL config set port 7878
+
 cleanup
 dgfs_unload
 finish
