@@ -200,12 +200,22 @@ struct net_device;
 int dgfs_ring_submit(struct dgfs_net *dn, const struct net_device *dev,
 		     const struct dgfs_xdp_req *r);
 
-/* serve.c: answering one request; @routes: the worker's kept routes
- * (reply.h).
+/* serve.c: answering requests; @routes: the worker's kept routes
+ * (reply.h). A reply goes out in slices: dgfs_serve() sends a request's
+ * first and keeps the rest of the reply in @streams, whose oldest
+ * dgfs_streams_resume() sends the next slice of (false: none left).
  */
 struct dgfs_routes;
+struct dgfs_streams {
+	struct list_head list;
+	unsigned int nr;
+};
 void dgfs_serve(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
-		struct dgfs_routes *routes);
+		struct dgfs_routes *routes, struct dgfs_streams *streams);
+bool dgfs_streams_resume(struct dgfs_net *dn, struct dgfs_routes *routes,
+			 struct dgfs_streams *streams);
+/* Drops every reply still going: when the worker is stopped for good. */
+void dgfs_streams_flush(struct dgfs_streams *streams);
 void dgfs_serve_flush(void);
 
 int dgfs_serve_init(void);

@@ -414,6 +414,17 @@ err:
 	return ret;
 }
 
+/* Skbs of a turn: two full ones are ~128 KB at any MTU. */
+#define REPLY_SLICE_SKBS 2
+
+u32 dgfs_reply_slice(const struct dgfs_reply *rp)
+{
+	u32 gso_size = DGFS_READ_REPLY_HDR_LEN + rp->max_payload;
+	u32 segs = clamp_t(u32, REPLY_GSO_MAX_LEN / gso_size, 1, UDP_MAX_SEGMENTS);
+
+	return REPLY_SLICE_SKBS * segs * rp->max_payload;
+}
+
 void dgfs_reply_end(struct dgfs_reply *rp)
 {
 	dgfs_reply_flush(rp);

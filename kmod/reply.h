@@ -77,6 +77,8 @@ int dgfs_reply_begin(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
 		     struct dgfs_routes *routes, struct dgfs_reply *rp);
 /* Sends what is still queued. */
 void dgfs_reply_end(struct dgfs_reply *rp);
+/* Chunk bytes of one turn of a reply (see serve.c): a few full skbs. */
+u32 dgfs_reply_slice(const struct dgfs_reply *rp);
 
 /*
  * An OK reply is a run of datagrams: dgfs_reply_datagram() starts one that

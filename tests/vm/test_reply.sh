@@ -3,7 +3,7 @@
 # drops count as send errors, not as sent; a port move that cannot open
 # its IPv6 socket keeps the working ones; a port move does not wait for a
 # reply stuck on a full send buffer, and the old socket goes once that
-# reply is done.
+# reply is done; a small read is answered while a big reply is stuck.
 # expect-checks: 30 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
@@ -142,6 +142,35 @@ wait $big_fetch 2>/dev/null
 c sysctl -qw net.ipv4.conf.dg1.arp_ignore=0
 check "reads on 7900" fetch 198.18.0.1 "$small" 7900
 check "back to 7878" s $CTL config set port 7878
+
+# ---- a small read is not stuck behind a big one ----
+# Requests of both families go into one CPU's ring (RPS hands all that
+# dg0 receives to CPU 0). The big reply (IPv4) is stuck as above; the
+# small one (IPv6) goes through the other socket, whose send buffer is
+# empty. A worker that sends each reply whole answers the small read
+# only after the big one, some 40 s later; taking turns, after a slice.
+check "server: RPS hands what dg0 receives to CPU 0" \
+	s sh -c 'echo 1 >/sys/class/net/dg0/queues/rx-0/rps_cpus'
+check "client: ignores ARP" c sysctl -qw net.ipv4.conf.dg1.arp_ignore=8
+check "server: forgets the client's link address" s ip neigh del 198.18.0.2 dev dg0
+se0=$(srv_stat send_errors) rp0=$(srv_stat replies)
+ip netns exec $cli $DGFS fetch --key $key --req-size 16M --window 1 --timeout 120000 --retries 0 \
+	-o /dev/null 198.18.0.1 "$big" 2>/dev/null &
+big_fetch=$!
+check "a 16 MiB reply is stuck on a full send buffer" wait_for 60 blocked
+check "a 64 KiB read over IPv6 meanwhile is answered (3 tries of 2 s)" \
+	c $DGFS fetch --key $key --timeout 2000 --retries 2 -o /tmp/got 2001:2::1 "$small"
+check "... whole" cmp -s /tmp/got "$root/small"
+se1=$(srv_stat send_errors) rp1=$(srv_stat replies)
+still() { (($(srv_stat send_errors) > se1)); }
+big_done() { (($(srv_stat replies) > rp1)); }
+check "... while the big reply is still stuck (send_errors moves on)" wait_for 10 still
+check "server: learns the client's link address again" \
+	s ip neigh replace 198.18.0.2 lladdr "$mac1" dev dg0 nud permanent
+check "the big reply ends" wait_for 120 big_done
+kill $big_fetch 2>/dev/null
+wait $big_fetch 2>/dev/null
+c sysctl -qw net.ipv4.conf.dg1.arp_ignore=0
 
 cleanup
 dgfs_unload
