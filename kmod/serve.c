@@ -86,15 +86,16 @@ static bool token_valid(const struct dgfs_config *config,
 }
 
 /*
- * The page at @pos of @file, from the folio in *@cur when it holds it.
- * Without @may_block only what is in the page cache and up to date is
- * taken: NULL with -EAGAIN means "go slow". The page stays valid while
- * *@cur holds its folio.
+ * The page at @pos of @file, from the folio in *@cur when it holds it;
+ * the read goes on to @end. Without @may_block only what is in the page
+ * cache and up to date is taken: NULL with -EAGAIN means "go slow". The
+ * page stays valid while *@cur holds its folio.
  */
-static struct page *page_at(struct file *file, u64 pos, bool may_block,
-			    struct folio **cur, int *err)
+static struct page *page_at(struct file *file, u64 pos, u64 end,
+			    bool may_block, struct folio **cur, int *err)
 {
 	pgoff_t index = pos >> PAGE_SHIFT;
+	unsigned long want = DIV_ROUND_UP(end, PAGE_SIZE) - index;
 	struct folio *folio = *cur;
 
 	if (folio && index >= folio->index &&
@@ -117,12 +118,23 @@ static struct page *page_at(struct file *file, u64 pos, bool may_block,
 			*err = -EAGAIN;
 			return NULL;
 		}
+		/*
+		 * As read() does: a miss reads ahead what the request still
+		 * wants, as the file's readahead state sizes it, and a page
+		 * marked for it starts the next window before it is needed.
+		 * Then wait for this page (or read it, if readahead did not).
+		 */
+		page_cache_sync_readahead(file->f_mapping, &file->f_ra, file,
+					  index, want);
 		folio = read_mapping_folio(file->f_mapping, index, file);
 		if (IS_ERR(folio)) {
 			*err = PTR_ERR(folio);
 			return NULL;
 		}
 	}
+	if (may_block && folio_test_readahead(folio))
+		page_cache_async_readahead(file->f_mapping, &file->f_ra, file,
+					   folio, index, want);
 	*cur = folio;
 	return folio_page(folio, index - folio->index);
 }
@@ -148,7 +160,8 @@ static int send_range(struct dgfs_reply *rp, struct dgfs_chunk *chunk,
 			unsigned int n = min_t(u64, stop - *pos, PAGE_SIZE - off);
 			struct page *page;
 
-			page = page_at(chunk->file, *pos, may_block, &cur, &ret);
+			page = page_at(chunk->file, *pos, end, may_block, &cur,
+				       &ret);
 			if (!page)
 				break;
 			/* No header before there is a byte to carry. */

@@ -47,6 +47,20 @@ same "before: its 16 pages cached, none marked accessed" \
 same "after the read: all 16 marked accessed (referenced or active)" \
 	"$(awk '$1 == "after" { print $3, $9, $11 }' <<<"$out")" "16 16 0"
 
+# ---- a read of an uncached chunk reads ahead ----
+# Read requests the scratch disk completed (/sys/block/DEV/stat, field 1)
+# while the whole cold chunk is read: one a page would be 4096.
+disk=$(basename "$(findmnt -no SOURCE /mnt)")
+disk_reads() { awk '{ print $1 }' "/sys/block/$disk/stat"; }
+sync && echo 3 >/proc/sys/vm/drop_caches
+r0=$(disk_reads) m0=$(s $CTL stats | awk '$1 == "cache_misses" { print $2 }')
+check "the cold 16 MiB chunk over the fast path" \
+	c $DGFS fetch --key $key --timeout 5000 -o /tmp/got 198.18.0.1 "$cold"
+check "... whole" cmp -s /tmp/got "$root/cold"
+r1=$(disk_reads) m1=$(s $CTL stats | awk '$1 == "cache_misses" { print $2 }')
+check "... read from the disk by slow reads (cache_misses $m0 -> $m1)" test "$m1" -gt "$m0"
+check "... in fewer than 1024 disk reads: $((r1 - r0))" test $((r1 - r0)) -lt 1024
+
 cleanup
 dgfs_unload
 finish
