@@ -2,7 +2,7 @@
 # dgfs.ko and the page cache: reads served from it mark its pages
 # accessed (so hot chunks stay cached), and a read of a chunk that is not
 # cached reads ahead instead of one page at a time.
-# expect-checks: 14 (tests/run-all.sh: a run that prints fewer fails)
+# expect-checks: 12 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/vm/common.sh

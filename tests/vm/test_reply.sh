@@ -4,7 +4,7 @@
 # its IPv6 socket keeps the working ones; a port move does not wait for a
 # reply stuck on a full send buffer, and the old socket goes once that
 # reply is done; a small read is answered while a big reply is stuck.
-# expect-checks: 30 (tests/run-all.sh: a run that prints fewer fails)
+# expect-checks: 54 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/vm/common.sh
