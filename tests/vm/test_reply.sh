@@ -158,6 +158,7 @@ ip netns exec $cli $DGFS fetch --key $key --req-size 16M --window 1 --timeout 12
 	-o /dev/null 198.18.0.1 "$big" 2>/dev/null &
 big_fetch=$!
 check "a 16 MiB reply is stuck on a full send buffer" wait_for 60 blocked
+rm -f /tmp/got
 check "a 64 KiB read over IPv6 meanwhile is answered (3 tries of 2 s)" \
 	c $DGFS fetch --key $key --timeout 2000 --retries 2 -o /tmp/got 2001:2::1 "$small"
 check "... whole" cmp -s /tmp/got "$root/small"
