@@ -13,6 +13,8 @@
  *   after an RCU grace period, since a lockless reader may still be looking
  *   at it.
  * - The config is an RCU-protected pointer, replaced whole on every set.
+ * - The service sockets are RCU-protected pointers to refcounted sockets
+ *   (reply.c): a reply holds a reference, never a lock, while it sends.
  */
 #ifndef _DGFS_H
 #define _DGFS_H
@@ -74,6 +76,7 @@ struct dgfs_pcpu_stats {
 };
 
 struct dgfs_ring;
+struct dgfs_sock;
 
 struct dgfs_net {
 	struct net *net;
@@ -98,14 +101,14 @@ struct dgfs_net {
 	struct dgfs_ring **rings;	/* one per possible CPU, or NULL */
 	struct workqueue_struct *io_wq;	/* slow reads; made with the rings */
 	atomic_t slow_reads;		/* in flight on io_wq */
-	/* UDP sockets on the service port, made when the first store is
-	 * added; workers send under sock_sem (read), port changes swap them
-	 * under it (write).
+	/* UDP sockets on the service port (reply.c), made when the first
+	 * store is added and replaced under lock. Replies take a reference
+	 * under RCU and send without a lock: a replaced socket is closed
+	 * after its last reply.
 	 */
-	struct rw_semaphore sock_sem;
-	struct socket *sock4;
-	struct socket *sock6;
-	u16 sock_port;
+	struct dgfs_sock __rcu *sock4;
+	struct dgfs_sock __rcu *sock6;
+	u16 sock_port;			/* under lock */
 };
 
 struct dgfs_store {
@@ -204,12 +207,22 @@ struct net_device;
 int dgfs_ring_submit(struct dgfs_net *dn, const struct net_device *dev,
 		     const struct dgfs_xdp_req *r);
 
-/* serve.c: answering one request; @routes: the worker's kept routes
- * (reply.h).
+/* serve.c: answering requests; @routes: the worker's kept routes
+ * (reply.h). A reply goes out in slices: dgfs_serve() sends a request's
+ * first and keeps the rest of the reply in @streams, whose oldest
+ * dgfs_streams_resume() sends the next slice of (false: none left).
  */
 struct dgfs_routes;
+struct dgfs_streams {
+	struct list_head list;
+	unsigned int nr;
+};
 void dgfs_serve(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
-		struct dgfs_routes *routes);
+		struct dgfs_routes *routes, struct dgfs_streams *streams);
+bool dgfs_streams_resume(struct dgfs_net *dn, struct dgfs_routes *routes,
+			 struct dgfs_streams *streams);
+/* Drops every reply still going: when the worker is stopped for good. */
+void dgfs_streams_flush(struct dgfs_streams *streams);
 /* Under dgfs_net.lock: makes the IO workqueue if there is none yet. */
 int dgfs_serve_net_init(struct dgfs_net *dn);
 void dgfs_serve_net_uninit(struct dgfs_net *dn);

@@ -461,7 +461,7 @@ static int dgfs_nl_config_set(struct sk_buff *skb, struct genl_info *info)
 	/* A storage host moves its sockets to the new port first: if the
 	 * port is taken, nothing changes.
 	 */
-	if (dn->sock4 && new->port != old->port) {
+	if (rcu_access_pointer(dn->sock4) && new->port != old->port) {
 		int ret = dgfs_sockets_open(dn, new->port, info->extack);
 
 		if (ret < 0) {

@@ -84,7 +84,6 @@ static int __net_init dgfs_net_init(struct net *net)
 
 	dn->net = net;
 	mutex_init(&dn->lock);
-	init_rwsem(&dn->sock_sem);
 	INIT_LIST_HEAD(&dn->stores);
 	INIT_LIST_HEAD(&dn->chunks);
 	dn->generation = 1;

@@ -4,8 +4,9 @@
  *
  * Each namespace with a store has two kernel UDP sockets (IPv4 and IPv6)
  * bound to the service port. Replies are built by hand, as WireGuard and
- * the UDP tunnels build theirs, then routed and sent with
- * udp_tunnel{,6}_xmit_skb(). The sockets give the replies their source port,
+ * the UDP tunnels build theirs, then routed, given UDP and IP headers (DF
+ * set) and handed to ip{,6}_local_out(), whose verdict says whether they
+ * count as sent. The sockets give the replies their source port,
  * account their memory (sndbuf) and, through the encapsulation hook, take
  * requests that reach the stack rather than XDP (a client on this host, or
  * a NIC without the XDP program): those go to the same rings.
@@ -40,6 +41,7 @@
 #include <net/ipv6.h>
 #include <net/ipv6_stubs.h>
 #include <net/route.h>
+#include <net/ip6_checksum.h>
 #include <net/udp_tunnel.h>
 
 #include "dgfs.h"
@@ -104,8 +106,21 @@ drop:
 
 /* ---- the sockets -------------------------------------------------------- */
 
-static int socket_open(struct dgfs_net *dn, int family, u16 port,
-		       struct socket **sockp)
+/*
+ * A service socket is shared by the namespace (one reference, while it
+ * is the current one) and by the replies being sent through it (one
+ * each, taken under RCU). Replies hold no lock while they send, nor
+ * while they wait for send buffer space: a port move swaps the pointers,
+ * unhooks the old sockets from the packet path and drops the namespace's
+ * references; the last reply to finish closes each.
+ */
+struct dgfs_sock {
+	struct socket *sock;
+	refcount_t ref;
+};
+
+static struct dgfs_sock *dgfs_sock_open(struct dgfs_net *dn, int family,
+					u16 port, int *err)
 {
 	struct udp_tunnel_sock_cfg tcfg = {
 		.sk_user_data = dn,
@@ -120,17 +135,80 @@ static int socket_open(struct dgfs_net *dn, int family, u16 port,
 		.use_udp6_rx_checksums = true,
 		.ipv6_v6only = true,
 	};
-	int ret;
+	struct dgfs_sock *ds;
+	struct sock *sk;
 
-	ret = udp_sock_create(dn->net, &cfg, sockp);
-	if (ret < 0)
-		return ret;
-	lock_sock((*sockp)->sk);
-	(*sockp)->sk->sk_userlocks |= SOCK_SNDBUF_LOCK;
-	WRITE_ONCE((*sockp)->sk->sk_sndbuf, REPLY_SNDBUF);
-	release_sock((*sockp)->sk);
-	setup_udp_tunnel_sock(dn->net, *sockp, &tcfg);
-	return 0;
+	ds = kmalloc(sizeof(*ds), GFP_KERNEL);
+	if (!ds) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	*err = udp_sock_create(dn->net, &cfg, &ds->sock);
+	if (*err < 0) {
+		kfree(ds);
+		return NULL;
+	}
+	refcount_set(&ds->ref, 1);
+	sk = ds->sock->sk;
+	lock_sock(sk);
+	sk->sk_userlocks |= SOCK_SNDBUF_LOCK;
+	WRITE_ONCE(sk->sk_sndbuf, REPLY_SNDBUF);
+	release_sock(sk);
+	setup_udp_tunnel_sock(dn->net, ds->sock, &tcfg);
+	return ds;
+}
+
+/* Requests that still reach it are dropped (dgfs_sock_rcv()) from the
+ * next RCU grace period on.
+ */
+static void dgfs_sock_unhook(struct dgfs_sock *ds)
+{
+	if (ds)
+		rcu_assign_sk_user_data(ds->sock->sk, NULL);
+}
+
+/* Process context: closing may sleep. */
+static void dgfs_sock_put(struct dgfs_sock *ds)
+{
+	if (!ds || !refcount_dec_and_test(&ds->ref))
+		return;
+	kernel_sock_shutdown(ds->sock, SHUT_RDWR);
+	sock_release(ds->sock);
+	kfree(ds);
+}
+
+/* A reference to the namespace's current socket of a family, or NULL. */
+static struct dgfs_sock *dgfs_sock_get(struct dgfs_net *dn, bool v4)
+{
+	struct dgfs_sock *ds;
+
+	rcu_read_lock();
+	ds = v4 ? rcu_dereference(dn->sock4) : rcu_dereference(dn->sock6);
+	/* Not refcount_inc_not_zero(): the namespace drops its reference
+	 * only a grace period after the socket stopped being current.
+	 */
+	if (ds)
+		refcount_inc(&ds->ref);
+	rcu_read_unlock();
+	return ds;
+}
+
+/* Under dgfs_net.lock, or with the namespace going. */
+static void sockets_replace(struct dgfs_net *dn, struct dgfs_sock *s4,
+			    struct dgfs_sock *s6)
+{
+	struct dgfs_sock *old4, *old6;
+
+	old4 = rcu_replace_pointer(dn->sock4, s4, true);
+	old6 = rcu_replace_pointer(dn->sock6, s6, true);
+	dgfs_sock_unhook(old4);
+	dgfs_sock_unhook(old6);
+	/* Now no request comes through the old sockets any more, and every
+	 * reply that found one holds its own reference.
+	 */
+	synchronize_rcu();
+	dgfs_sock_put(old4);
+	dgfs_sock_put(old6);
 }
 
 /* Under dgfs_net.lock. (Re)binds the service port; on failure the old
@@ -139,14 +217,14 @@ static int socket_open(struct dgfs_net *dn, int family, u16 port,
 int dgfs_sockets_open(struct dgfs_net *dn, u16 port,
 		      struct netlink_ext_ack *extack)
 {
-	struct socket *s4 = NULL, *s6 = NULL, *old4, *old6;
+	struct dgfs_sock *s4, *s6;
 	int ret;
 
 	lockdep_assert_held(&dn->lock);
-	if (dn->sock4 && dn->sock_port == port)
+	if (rcu_access_pointer(dn->sock4) && dn->sock_port == port)
 		return 0;
 
-	ret = socket_open(dn, AF_INET, port, &s4);
+	s4 = dgfs_sock_open(dn, AF_INET, port, &ret);
 	if (ret == -EADDRINUSE) {
 		NL_SET_ERR_MSG(extack, "the fast-path UDP port is in use in this namespace");
 		return ret;
@@ -155,41 +233,30 @@ int dgfs_sockets_open(struct dgfs_net *dn, u16 port,
 		NL_SET_ERR_MSG(extack, "cannot open the fast-path UDP socket");
 		return ret;
 	}
-	ret = socket_open(dn, AF_INET6, port, &s6);
-	if (ret == -EADDRINUSE) {
-		NL_SET_ERR_MSG(extack, "the fast-path UDP port is in use in this namespace (IPv6)");
-		udp_tunnel_sock_release(s4);
+	/* A kernel without IPv6 still serves IPv4; any other failure keeps
+	 * the sockets there are, IPv6's included.
+	 */
+	s6 = dgfs_sock_open(dn, AF_INET6, port, &ret);
+	if (ret < 0 && ret != -EAFNOSUPPORT) {
+		if (ret == -EADDRINUSE)
+			NL_SET_ERR_MSG(extack, "the fast-path UDP port is in use in this namespace (IPv6)");
+		else
+			NL_SET_ERR_MSG(extack, "cannot open the fast-path UDP socket (IPv6)");
+		/* Hooked, though never current: requests may have come. */
+		dgfs_sock_unhook(s4);
+		synchronize_rcu();
+		dgfs_sock_put(s4);
 		return ret;
 	}
-	/* A namespace without IPv6 still serves IPv4. */
-	if (ret < 0)
-		s6 = NULL;
 
-	down_write(&dn->sock_sem);
-	old4 = dn->sock4;
-	old6 = dn->sock6;
-	dn->sock4 = s4;
-	dn->sock6 = s6;
+	sockets_replace(dn, s4, s6);
 	dn->sock_port = port;
-	up_write(&dn->sock_sem);
-
-	if (old4)
-		udp_tunnel_sock_release(old4);
-	if (old6)
-		udp_tunnel_sock_release(old6);
 	return 0;
 }
 
 void dgfs_sockets_close(struct dgfs_net *dn)
 {
-	down_write(&dn->sock_sem);
-	if (dn->sock4)
-		udp_tunnel_sock_release(dn->sock4);
-	if (dn->sock6)
-		udp_tunnel_sock_release(dn->sock6);
-	dn->sock4 = NULL;
-	dn->sock6 = NULL;
-	up_write(&dn->sock_sem);
+	sockets_replace(dn, NULL, NULL);
 }
 
 /* ---- replies ------------------------------------------------------------ */
@@ -306,7 +373,6 @@ int dgfs_reply_begin(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
 		     struct dgfs_routes *routes, struct dgfs_reply *rp)
 {
 	struct dgfs_route *rt = routes ? route_slot(routes, r) : NULL;
-	struct socket *sock;
 	unsigned int frags;
 	int ret;
 
@@ -317,13 +383,12 @@ int dgfs_reply_begin(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
 	rp->hdrs = NULL;
 	rp->v4 = ipv6_addr_v4mapped((const struct in6_addr *)r->saddr);
 
-	down_read(&dn->sock_sem);
-	sock = rp->v4 ? dn->sock4 : dn->sock6;
-	if (!sock) {
+	rp->ds = dgfs_sock_get(dn, rp->v4);
+	if (!rp->ds) {
 		ret = -ENOTCONN;
 		goto err;
 	}
-	rp->sk = sock->sk;
+	rp->sk = rp->ds->sock->sk;
 	if (!rt || !route_cached(rp, rt)) {
 		ret = rp->v4 ? route4(rp) : route6(rp);
 		if (ret < 0)
@@ -343,17 +408,28 @@ int dgfs_reply_begin(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
 	rp->pieces = frags <= MAX_SKB_FRAGS;
 	return 0;
 err:
-	up_read(&dn->sock_sem);
+	dgfs_sock_put(rp->ds);
 	dgfs_count(dn, DGFS_C_SEND_ERRORS);
 	net_dbg_ratelimited("dgfs: cannot answer %pI6c: %d\n", r->saddr, ret);
 	return ret;
+}
+
+/* Skbs of a turn: two full ones are ~128 KB at any MTU. */
+#define REPLY_SLICE_SKBS 2
+
+u32 dgfs_reply_slice(const struct dgfs_reply *rp)
+{
+	u32 gso_size = DGFS_READ_REPLY_HDR_LEN + rp->max_payload;
+	u32 segs = clamp_t(u32, REPLY_GSO_MAX_LEN / gso_size, 1, UDP_MAX_SEGMENTS);
+
+	return REPLY_SLICE_SKBS * segs * rp->max_payload;
 }
 
 void dgfs_reply_end(struct dgfs_reply *rp)
 {
 	dgfs_reply_flush(rp);
 	dst_release(rp->dst);
-	up_read(&rp->dn->sock_sem);
+	dgfs_sock_put(rp->ds);
 }
 
 static void reply_header(const struct dgfs_reply *rp,
@@ -391,11 +467,83 @@ static bool reply_has_room(struct sock *sk)
 	return sk_wmem_alloc_get(sk) <= READ_ONCE(sk->sk_sndbuf);
 }
 
+/* Pushes the UDP header in front of the reply's payload. */
+static struct udphdr *reply_push_udp(struct dgfs_reply *rp, struct sk_buff *skb,
+				     __be16 sport, __be16 dport)
+{
+	struct udphdr *uh;
+
+	__skb_push(skb, sizeof(*uh));
+	skb_reset_transport_header(skb);
+	uh = udp_hdr(skb);
+	uh->source = sport;
+	uh->dest = dport;
+	uh->len = htons(skb->len);
+	return uh;
+}
+
+/*
+ * The IP layer's verdict on @skb (consumed): for net_xmit_eval(), 0 or
+ * NET_XMIT_CN when it went, else the error of a drop
+ * (a qdisc's, netfilter's, an unreachable neighbour's). The UDP tunnels'
+ * xmit helpers would do the same but tell nothing. DF is set: a reply is
+ * sized to the route's MTU, and a smaller one further on must come back
+ * as ICMP (it updates the route, see route_cached()), not as fragments.
+ * Only a locked MTU ("mtu lock" routes) forgoes path MTU discovery.
+ */
+static int reply_output4(struct dgfs_reply *rp, struct sk_buff *skb)
+{
+	struct net *net = rp->dn->net;
+	struct iphdr *iph;
+
+	reply_push_udp(rp, skb, rp->fl4.fl4_sport, rp->fl4.fl4_dport);
+	udp_set_csum(false, skb, rp->fl4.saddr, rp->fl4.daddr, skb->len);
+	memset(IPCB(skb), 0, sizeof(*IPCB(skb)));
+	skb_dst_set(skb, dst_clone(rp->dst));
+
+	skb_push(skb, sizeof(*iph));
+	skb_reset_network_header(skb);
+	iph = ip_hdr(skb);
+	iph->version = 4;
+	iph->ihl = sizeof(*iph) >> 2;
+	iph->tos = 0;
+	iph->frag_off = ip_mtu_locked(rp->dst) ? 0 : htons(IP_DF);
+	iph->ttl = ip4_dst_hoplimit(rp->dst);
+	iph->protocol = IPPROTO_UDP;
+	iph->saddr = rp->fl4.saddr;
+	iph->daddr = rp->fl4.daddr;
+	__ip_select_ident(net, iph, skb_shinfo(skb)->gso_segs ?: 1);
+	/* ip_local_out() fills in the length and the header checksum. */
+	return ip_local_out(net, rp->sk, skb);
+}
+
+static int reply_output6(struct dgfs_reply *rp, struct sk_buff *skb)
+{
+	struct ipv6hdr *ip6h;
+
+	reply_push_udp(rp, skb, rp->fl6.fl6_sport, rp->fl6.fl6_dport);
+	udp6_set_csum(false, skb, &rp->fl6.saddr, &rp->fl6.daddr, skb->len);
+	memset(IP6CB(skb), 0, sizeof(*IP6CB(skb)));
+	skb_dst_set(skb, dst_clone(rp->dst));
+
+	__skb_push(skb, sizeof(*ip6h));
+	skb_reset_network_header(skb);
+	ip6h = ipv6_hdr(skb);
+	ip6_flow_hdr(ip6h, 0, 0);
+	ip6h->nexthdr = IPPROTO_UDP;
+	ip6h->hop_limit = ip6_dst_hoplimit(rp->dst);
+	ip6h->saddr = rp->fl6.saddr;
+	ip6h->daddr = rp->fl6.daddr;
+	/* ip6_local_out() fills in the payload length. */
+	return ip6_local_out(rp->dn->net, rp->sk, skb);
+}
+
 /* Sends and consumes @skb, which carries @segs datagrams. */
 static void reply_xmit(struct dgfs_reply *rp, struct sk_buff *skb,
 		       unsigned int segs)
 {
 	struct sock *sk = rp->sk;
+	int ret;
 
 	/*
 	 * Back-pressure: a worker, never the packet path, waits for room.
@@ -411,20 +559,10 @@ static void reply_xmit(struct dgfs_reply *rp, struct sk_buff *skb,
 		return;
 	}
 	skb_set_owner_w(skb, sk);
-	dst_hold(rp->dst);	/* the xmit consumes a reference */
-	if (rp->v4)
-		udp_tunnel_xmit_skb((struct rtable *)rp->dst, sk, skb,
-				    rp->fl4.saddr, rp->fl4.daddr, 0,
-				    ip4_dst_hoplimit(rp->dst), 0,
-				    rp->fl4.fl4_sport, rp->fl4.fl4_dport,
-				    false, false);
-	else
-		udp_tunnel6_xmit_skb(rp->dst, sk, skb, NULL, &rp->fl6.saddr,
-				     &rp->fl6.daddr, 0,
-				     ip6_dst_hoplimit(rp->dst), 0,
-				     rp->fl6.fl6_sport, rp->fl6.fl6_dport,
-				     false);
-	dgfs_count_add(rp->dn, DGFS_C_DATAGRAMS, segs);
+	ret = rp->v4 ? reply_output4(rp, skb) : reply_output6(rp, skb);
+	/* What the stack dropped was not sent: the client asks again. */
+	dgfs_count_add(rp->dn, net_xmit_eval(ret) ? DGFS_C_SEND_ERRORS :
+						    DGFS_C_DATAGRAMS, segs);
 }
 
 /* Can the skb being filled take one more datagram, of @len bytes? Every
@@ -568,8 +706,8 @@ void dgfs_reply_flush(struct dgfs_reply *rp)
 		 * payload into gso_size pieces (the last may be shorter),
 		 * each one datagram with its own header, and sets each one's
 		 * UDP length and checksum. The checksum must start at the UDP
-		 * header, which udp_tunnel{,6}_xmit_skb() will push in front
-		 * of the data; they leave the pseudo-header sum in it for GSO.
+		 * header, which reply_output{4,6}() will push in front of
+		 * the data; they leave the pseudo-header sum in it for GSO.
 		 */
 		skb_shinfo(skb)->gso_type = SKB_GSO_UDP_L4;
 		skb_shinfo(skb)->gso_size = DGFS_READ_REPLY_HDR_LEN +

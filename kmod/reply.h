@@ -42,7 +42,8 @@ void dgfs_routes_flush(struct dgfs_routes *routes);
 struct dgfs_reply {
 	struct dgfs_net *dn;
 	const struct dgfs_xdp_req *r;
-	struct sock *sk;
+	struct dgfs_sock *ds;	/* a reference */
+	struct sock *sk;	/* ds's */
 	struct dst_entry *dst;
 	bool v4;
 	union {
@@ -76,6 +77,8 @@ int dgfs_reply_begin(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
 		     struct dgfs_routes *routes, struct dgfs_reply *rp);
 /* Sends what is still queued. */
 void dgfs_reply_end(struct dgfs_reply *rp);
+/* Chunk bytes of one turn of a reply (see serve.c): a few full skbs. */
+u32 dgfs_reply_slice(const struct dgfs_reply *rp);
 
 /*
  * An OK reply is a run of datagrams: dgfs_reply_datagram() starts one that

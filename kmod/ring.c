@@ -33,6 +33,7 @@ struct dgfs_ring {
 	struct work_struct work;
 	struct dgfs_net *dn;
 	struct dgfs_routes routes;	/* the consumer's alone */
+	struct dgfs_streams streams;	/* the consumer's alone */
 	struct dgfs_xdp_req slot[DGFS_RING_SLOTS];
 };
 
@@ -219,21 +220,33 @@ int dgfs_ring_submit(struct dgfs_net *dn, const struct net_device *dev,
 	return ret;
 }
 
+/*
+ * Turns: the next new request, then the next slice of the oldest reply
+ * still going, and so on until both are done with. A small read waits
+ * behind a slice of each big reply, not behind whole big replies.
+ */
 static void dgfs_ring_drain(struct work_struct *work)
 {
 	struct dgfs_ring *ring = container_of(work, struct dgfs_ring, work);
 	struct dgfs_xdp_req r;
 	unsigned int done = 0;
 	u32 tail = ring->tail;
+	bool busy;
 
-	while (tail != smp_load_acquire(&ring->head)) {
-		r = ring->slot[tail & (DGFS_RING_SLOTS - 1)];
-		/* The slot is ours to reuse as soon as it is copied. */
-		smp_store_release(&ring->tail, ++tail);
-		dgfs_serve(ring->dn, &r, &ring->routes);
+	do {
+		busy = false;
+		if (tail != smp_load_acquire(&ring->head)) {
+			r = ring->slot[tail & (DGFS_RING_SLOTS - 1)];
+			/* The slot is ours to reuse as soon as it is copied. */
+			smp_store_release(&ring->tail, ++tail);
+			dgfs_serve(ring->dn, &r, &ring->routes, &ring->streams);
+			busy = true;
+		}
+		if (dgfs_streams_resume(ring->dn, &ring->routes, &ring->streams))
+			busy = true;
 		if (!(++done % 32))
 			cond_resched();
-	}
+	} while (busy);
 }
 
 static void rings_free(struct dgfs_ring **rings)
@@ -244,6 +257,7 @@ static void rings_free(struct dgfs_ring **rings)
 		if (!rings[cpu])
 			continue;
 		cancel_work_sync(&rings[cpu]->work);
+		dgfs_streams_flush(&rings[cpu]->streams);
 		dgfs_routes_flush(&rings[cpu]->routes);
 		kvfree(rings[cpu]);
 	}
@@ -276,6 +290,7 @@ int dgfs_net_rings_init(struct dgfs_net *dn)
 			return -ENOMEM;
 		}
 		INIT_WORK(&ring->work, dgfs_ring_drain);
+		INIT_LIST_HEAD(&ring->streams.list);
 		ring->dn = dn;
 		rings[cpu] = ring;
 	}

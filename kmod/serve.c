@@ -8,6 +8,10 @@
  * that is not in the page cache it hands the rest of the request to its
  * namespace's IO workqueue, so a slow disk holds up only the requests for
  * its chunks, and one namespace's slow disk no other namespace.
+ *
+ * Nor does a big read hold up the small ones behind it: a reply goes out
+ * in slices of a few skbs, and a worker takes turns between the next new
+ * request and the next slice of the replies still going (its streams).
  */
 #include <linux/pagemap.h>
 #include <linux/siphash.h>
@@ -22,6 +26,22 @@
 
 /* Bounds the memory and threads that slow reads can take per namespace. */
 #define DGFS_MAX_SLOW_READS 256
+/* Replies still going per worker. A request that finds them all taken
+ * gets one slice and no more (counted overloaded): the client asks for
+ * the rest, and the small reads behind it still wait for no more than
+ * this many slices.
+ */
+#define DGFS_MAX_STREAMS 64
+
+/* A reply being sent in turns: what stays to be sent is pos .. end. */
+struct dgfs_stream {
+	struct list_head list;		/* in dgfs_streams.list */
+	struct dgfs_xdp_req r;
+	struct dgfs_chunk *chunk;	/* a reference */
+	u64 pos;
+	u64 end;
+	u32 total;			/* the reply's length, in its headers */
+};
 
 struct dgfs_slow_read {
 	struct work_struct work;
@@ -66,15 +86,16 @@ static bool token_valid(const struct dgfs_config *config,
 }
 
 /*
- * The page at @pos of @file, from the folio in *@cur when it holds it.
- * Without @may_block only what is in the page cache and up to date is
- * taken: NULL with -EAGAIN means "go slow". The page stays valid while
- * *@cur holds its folio.
+ * The page at @pos of @file, from the folio in *@cur when it holds it;
+ * the read goes on to @end. Without @may_block only what is in the page
+ * cache and up to date is taken: NULL with -EAGAIN means "go slow". The
+ * page stays valid while *@cur holds its folio.
  */
-static struct page *page_at(struct file *file, u64 pos, bool may_block,
-			    struct folio **cur, int *err)
+static struct page *page_at(struct file *file, u64 pos, u64 end,
+			    bool may_block, struct folio **cur, int *err)
 {
 	pgoff_t index = pos >> PAGE_SHIFT;
+	unsigned long want = DIV_ROUND_UP(end, PAGE_SIZE) - index;
 	struct folio *folio = *cur;
 
 	if (folio && index >= folio->index &&
@@ -84,7 +105,10 @@ static struct page *page_at(struct file *file, u64 pos, bool may_block,
 		folio_put(folio);
 	*cur = NULL;
 
-	folio = filemap_get_folio(file->f_mapping, index);
+	/* Accessed: a chunk read over and over is what the page cache should
+	 * keep, as it keeps the pages read() touches.
+	 */
+	folio = __filemap_get_folio(file->f_mapping, index, FGP_ACCESSED, 0);
 	if (folio && !folio_test_uptodate(folio)) {
 		folio_put(folio);
 		folio = NULL;
@@ -94,12 +118,23 @@ static struct page *page_at(struct file *file, u64 pos, bool may_block,
 			*err = -EAGAIN;
 			return NULL;
 		}
+		/*
+		 * As read() does: a miss reads ahead what the request still
+		 * wants, as the file's readahead state sizes it, and a page
+		 * marked for it starts the next window before it is needed.
+		 * Then wait for this page (or read it, if readahead did not).
+		 */
+		page_cache_sync_readahead(file->f_mapping, &file->f_ra, file,
+					  index, want);
 		folio = read_mapping_folio(file->f_mapping, index, file);
 		if (IS_ERR(folio)) {
 			*err = PTR_ERR(folio);
 			return NULL;
 		}
 	}
+	if (may_block && folio_test_readahead(folio))
+		page_cache_async_readahead(file->f_mapping, &file->f_ra, file,
+					   folio, index, want);
 	*cur = folio;
 	return folio_page(folio, index - folio->index);
 }
@@ -125,7 +160,8 @@ static int send_range(struct dgfs_reply *rp, struct dgfs_chunk *chunk,
 			unsigned int n = min_t(u64, stop - *pos, PAGE_SIZE - off);
 			struct page *page;
 
-			page = page_at(chunk->file, *pos, may_block, &cur, &ret);
+			page = page_at(chunk->file, *pos, end, may_block, &cur,
+				       &ret);
 			if (!page)
 				break;
 			/* No header before there is a byte to carry. */
@@ -217,15 +253,71 @@ full:
 	return false;
 }
 
-void dgfs_serve(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
-		struct dgfs_routes *routes)
+/*
+ * One turn of a reply: at most one slice (dgfs_reply_slice()). Hands the
+ * rest to the IO workqueue at the first uncached page. True when there is
+ * more to send; then the caller keeps @st (and its chunk reference).
+ */
+static bool send_slice(struct dgfs_net *dn, struct dgfs_reply *rp,
+		       struct dgfs_stream *st)
 {
-	u64 offset = be64_to_cpu(r->req.offset), pos, end;
+	u64 offset = be64_to_cpu(st->r.req.offset), start = st->pos;
+	u64 stop = min(st->end, st->pos + dgfs_reply_slice(rp));
+	int ret;
+
+	ret = send_range(rp, st->chunk, &st->pos, stop, st->total, false);
+	dgfs_count_add(dn, DGFS_C_BYTES, st->pos - start);
+	if (ret == -EAGAIN) {
+		dgfs_count(dn, DGFS_C_CACHE_MISSES);
+		if (!go_slow(dn, &st->r, st->chunk, st->pos, st->end)) {
+			dgfs_count(dn, DGFS_C_OVERLOADED);
+			if (st->pos == offset)
+				dgfs_reply_status(rp, DGFS_STATUS_AGAIN,
+						  st->chunk->size);
+		}
+		return false;
+	}
+	if (ret)
+		return false;
+	if (st->pos < st->end)
+		return true;
+	dgfs_count(dn, DGFS_C_REPLIES);
+	return false;
+}
+
+/* Keeps a copy of @st for its next turn; false if there is no room. */
+static bool stream_keep(struct dgfs_streams *streams,
+			const struct dgfs_stream *st)
+{
+	struct dgfs_stream *kept;
+
+	if (streams->nr >= DGFS_MAX_STREAMS)
+		return false;
+	kept = kmalloc(sizeof(*kept), GFP_KERNEL);
+	if (!kept)
+		return false;
+	*kept = *st;
+	list_add_tail(&kept->list, &streams->list);
+	streams->nr++;
+	return true;
+}
+
+static void stream_free(struct dgfs_streams *streams, struct dgfs_stream *st)
+{
+	list_del(&st->list);
+	streams->nr--;
+	dgfs_chunk_put(st->chunk);
+	kfree(st);
+}
+
+void dgfs_serve(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
+		struct dgfs_routes *routes, struct dgfs_streams *streams)
+{
+	u64 offset = be64_to_cpu(r->req.offset);
+	struct dgfs_stream st;
 	struct dgfs_chunk *chunk;
 	struct dgfs_reply rp;
 	bool auth_ok;
-	u32 total;
-	int ret;
 
 	dgfs_count(dn, DGFS_C_REQUESTS);
 	if (dgfs_reply_begin(dn, r, routes, &rp))
@@ -256,26 +348,49 @@ void dgfs_serve(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
 		goto put;
 	}
 
-	total = min_t(u64, be32_to_cpu(r->req.length), chunk->size - offset);
-	pos = offset;
-	end = offset + total;
-	ret = send_range(&rp, chunk, &pos, end, total, false);
-	dgfs_count_add(dn, DGFS_C_BYTES, pos - offset);
-	if (ret == -EAGAIN) {
-		dgfs_count(dn, DGFS_C_CACHE_MISSES);
-		if (!go_slow(dn, r, chunk, pos, end)) {
-			dgfs_count(dn, DGFS_C_OVERLOADED);
-			if (pos == offset)
-				dgfs_reply_status(&rp, DGFS_STATUS_AGAIN,
-						  chunk->size);
-		}
-	} else if (!ret) {
-		dgfs_count(dn, DGFS_C_REPLIES);
+	st.r = *r;
+	st.chunk = chunk;
+	st.total = min_t(u64, be32_to_cpu(r->req.length), chunk->size - offset);
+	st.pos = offset;
+	st.end = offset + st.total;
+	if (send_slice(dn, &rp, &st)) {
+		if (stream_keep(streams, &st))
+			goto out;	/* the stream has the reference now */
+		dgfs_count(dn, DGFS_C_OVERLOADED);
 	}
 put:
 	dgfs_chunk_put(chunk);
 out:
 	dgfs_reply_end(&rp);
+}
+
+bool dgfs_streams_resume(struct dgfs_net *dn, struct dgfs_routes *routes,
+			 struct dgfs_streams *streams)
+{
+	struct dgfs_stream *st;
+	struct dgfs_reply rp;
+	bool more = false;
+
+	st = list_first_entry_or_null(&streams->list, struct dgfs_stream, list);
+	if (!st)
+		return false;
+	if (!dgfs_reply_begin(dn, &st->r, routes, &rp)) {
+		more = send_slice(dn, &rp, st);
+		dgfs_reply_end(&rp);
+	}
+	if (more)
+		list_move_tail(&st->list, &streams->list);
+	else
+		stream_free(streams, st);
+	return true;
+}
+
+void dgfs_streams_flush(struct dgfs_streams *streams)
+{
+	struct dgfs_stream *st, *tmp;
+
+	list_for_each_entry_safe(st, tmp, &streams->list, list)
+		stream_free(streams, st);
 }
 
 /*
