@@ -67,6 +67,15 @@ struct dgfsd_config {
 	bool verbose;
 };
 
+/* ---- main.c: the options ---- */
+
+void dgfsd_config_defaults(struct dgfsd_config *cfg);
+/*
+ * The config file @path over @cfg: NULL reads /etc/dgfsd.conf if it
+ * exists. 0, or -1 after saying what is wrong.
+ */
+int dgfsd_config_file(struct dgfsd_config *cfg, const char *path);
+
 /* ---- chunkstore.c ---- */
 
 struct chunkstore;
@@ -236,8 +245,11 @@ int state_write_private(const char *state_dir, const char *name, const char *tex
 
 /* ---- keys_cli.c ---- */
 
-/* dgfsd key add|list|revoke ...: argv[0] is "key". The exit code. */
-int keys_cli_main(int argc, char **argv, const char *default_state_dir);
+/*
+ * dgfsd key add|list|revoke ...: argv[0] is "key". The state directory is
+ * -d's, else the config file's (-c, or dgfsd's default one). The exit code.
+ */
+int keys_cli_main(int argc, char **argv);
 
 /* ---- accesslog.c ---- */
 

@@ -67,6 +67,9 @@ enum MHD_Result http_queue(struct MHD_Connection *c, struct request *r, unsigned
 		return MHD_NO;
 	r->status = status;
 	r->bytes = strcmp(r->method, "HEAD") ? (int64_t)size : 0;
+	/* An answer that carries a secret: no cache, shared or private, keeps it. */
+	if (r->no_store)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	ret = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	return ret;

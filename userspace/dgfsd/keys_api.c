@@ -117,6 +117,7 @@ enum MHD_Result keys_api_add(struct dgfsd *d, struct MHD_Connection *c, struct r
 {
 	(void)d;
 	(void)c;
+	r->no_store = true;	/* the new key */
 	r->finish = add_key;
 	r->body_max = KEYS_BODY_MAX;
 	return MHD_YES;
@@ -230,6 +231,7 @@ enum MHD_Result keys_api_presign(struct dgfsd *d, struct MHD_Connection *c, stru
 	(void)d;
 	(void)c;
 	/* A presigned URL stands for one request; it cannot sign more. */
+	r->no_store = true;	/* the URL is as good as a key until it expires */
 	r->finish = presign;
 	r->body_max = KEYS_BODY_MAX;
 	return MHD_YES;

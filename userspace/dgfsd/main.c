@@ -102,7 +102,8 @@ static void usage(FILE *f)
 		"      --udp-port PORT       fast-path UDP port (default %u)\n"
 		"      --public-host HOST    fast-path host put in manifests (default: the\n"
 		"                            address the client's HTTP connection reached)\n"
-		"      --token-ttl SECONDS   lifetime of manifest tokens (default 3600)\n"
+		"      --token-ttl SECONDS   lifetime of manifest tokens (default 3600, at most\n"
+		"                            86400: hosts refuse tokens that live longer)\n"
 		"      --max-file-size BYTES largest upload (default 1T; K/M/G/T suffixes)\n"
 		"      --max-uploads N       uploads at once (default 64; each buffers <= 4 MiB)\n"
 		"      --max-connections N   HTTP connections at once (default 1024)\n"
@@ -189,8 +190,13 @@ static int apply(struct dgfsd_config *cfg, int id, const char *name, const char 
 		cfg->udp_port = (uint16_t)n;
 		return 0;
 	case O_TOKEN_TTL:
-		if (parse_num(name, v, 1, 7 * 86400, &n))
+		if (parse_num(name, v, 1, UINT32_MAX, &n))
 			return -1;
+		/* Hosts refuse tokens that live longer: manifests would not work. */
+		if (n > DGFS_TOKEN_MAX_LIFETIME)
+			return bad("%s %s: at most %u s (a day): dgfs.ko and the userspace tier "
+				   "refuse tokens that live longer", name, v,
+				   DGFS_TOKEN_MAX_LIFETIME);
 		cfg->token_ttl = (uint32_t)n;
 		return 0;
 	case O_MAX_FILE_SIZE:
@@ -315,6 +321,11 @@ static int read_config(struct dgfsd_config *cfg, const char *path, bool must_exi
 	return ret;
 }
 
+int dgfsd_config_file(struct dgfsd_config *cfg, const char *path)
+{
+	return read_config(cfg, path ? path : DEFAULT_CONFIG, path != NULL);
+}
+
 static int parse_options(int argc, char **argv, struct dgfsd_config *cfg)
 {
 	const char *config = NULL;
@@ -325,7 +336,7 @@ static int parse_options(int argc, char **argv, struct dgfsd_config *cfg)
 	while ((c = getopt_long(argc, argv, "c:d:p:vh", long_opts, &idx)) != -1)
 		if (c == O_CONFIG)
 			config = optarg;
-	if (read_config(cfg, config ? config : DEFAULT_CONFIG, config != NULL))
+	if (dgfsd_config_file(cfg, config))
 		return 2;
 	optind = 1;
 	opterr = 1;
@@ -356,7 +367,7 @@ static int parse_options(int argc, char **argv, struct dgfsd_config *cfg)
 	return 0;
 }
 
-static void defaults(struct dgfsd_config *cfg)
+void dgfsd_config_defaults(struct dgfsd_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s", DEFAULT_STATE_DIR);
@@ -633,9 +644,9 @@ int main(int argc, char **argv)
 	int ret, sig;
 
 	if (argc > 1 && !strcmp(argv[1], "key"))
-		return keys_cli_main(argc - 1, argv + 1, DEFAULT_STATE_DIR);
+		return keys_cli_main(argc - 1, argv + 1);
 	memset(&d, 0, sizeof(d));
-	defaults(&d.cfg);
+	dgfsd_config_defaults(&d.cfg);
 	ret = parse_options(argc, argv, &d.cfg);
 	if (ret)
 		return ret;
