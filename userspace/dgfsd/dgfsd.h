@@ -14,6 +14,7 @@
  *   auth.c        API keys, scopes and prefixes, presigned URLs (no libmicrohttpd)
  *   keys_cli.c    `dgfsd key add|list|revoke`
  *   accesslog.c   one line per request, reopened on SIGHUP
+ *   tls.c         HTTPS: the certificate and key, read and checked at start
  *   metrics.c     counters and the Prometheus page
  *   httputil.c    paths, Range, dates (no libmicrohttpd: unit-tested alone)
  *   meta.c        SQLite metadata (files, chunks, keys)
@@ -64,6 +65,8 @@ struct dgfsd_config {
 	bool public_read;		/* reading needs no key */
 	bool public_metrics;		/* /metrics needs no key */
 	char access_log[512];		/* "" or "-": stderr; "off": none */
+	char tls_cert[512];		/* HTTPS when set (with tls_key) */
+	char tls_key[512];
 	bool verbose;
 };
 
@@ -187,6 +190,24 @@ void metrics_record(const char *method, unsigned int status, uint64_t duration_n
 /* The Prometheus page (malloc'd, NUL-terminated). */
 char *metrics_render(struct dgfsd *d, size_t *len);
 
+/* ---- tls.c ---- */
+
+/* The PEM text of --tls-cert and --tls-key, for libmicrohttpd. */
+struct dgfsd_tls {
+	char *cert_pem;			/* NULL: plain HTTP */
+	size_t cert_len;
+	char *key_pem;
+	size_t key_len;
+};
+
+/*
+ * Reads cfg->tls_cert and cfg->tls_key (both or neither) and checks that
+ * they hold a certificate and its private key: 0 (@tls empty when neither
+ * is set), or -1 after saying what is wrong.
+ */
+int tls_load(const struct dgfsd_config *cfg, struct dgfsd_tls *tls);
+void tls_free(struct dgfsd_tls *tls);		/* wipes the key; an empty one is fine */
+
 /* ---- http.c ---- */
 
 int http_start(struct dgfsd *d);
@@ -211,6 +232,7 @@ struct dgfsd {
 	struct chunkstore *cs;
 	uint8_t key[DGFS_AUTH_KEY_LEN];
 	struct MHD_Daemon *mhd;
+	struct dgfsd_tls tls;
 	/* The UDP tier. */
 	struct userd_config *ucfg;
 	struct userd_worker **workers;

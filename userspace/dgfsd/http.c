@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -584,11 +585,14 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
 	return strlen(s);
 }
 
+/* Set once the daemon runs: until then libmicrohttpd's reasons are always shown. */
+static atomic_bool http_started;
+
 static void log_mhd(void *cls, const char *fmt, va_list ap)
 {
 	struct dgfsd *d = cls;
 
-	if (!d->cfg.verbose)
+	if (!d->cfg.verbose && atomic_load(&http_started))
 		return;
 	fprintf(stderr, "dgfsd: http: ");
 	vfprintf(stderr, fmt, ap);
@@ -601,7 +605,9 @@ int http_start(struct dgfsd *d)
 			     MHD_USE_ERROR_LOG;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-	bool have_addr = false;
+	/* What only some starts have: a listen address, HTTPS. */
+	struct MHD_OptionItem extra[5];
+	unsigned int n = 0;
 
 	memset(&ss, 0, sizeof(ss));
 	if (d->cfg.listen[0]) {
@@ -617,10 +623,27 @@ int http_start(struct dgfsd *d)
 				d->cfg.listen);
 			return -EINVAL;
 		}
-		have_addr = true;
+		extra[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
 	} else {
 		flags |= MHD_USE_DUAL_STACK;
 	}
+	if (d->tls.cert_pem) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			fprintf(stderr, "dgfsd: this libmicrohttpd has no TLS support: HTTPS "
+				"(--tls-cert) is not possible with it\n");
+			return -EOPNOTSUPP;
+		}
+		flags |= MHD_USE_TLS;
+		extra[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
+						       d->tls.cert_pem };
+		extra[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
+						       d->tls.key_pem };
+		/* GnuTLS's defaults without the versions RFC 8996 retired. */
+		extra[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
+						       (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:"
+						       "+VERS-TLS1.2" };
+	}
+	extra[n] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	d->mhd = MHD_start_daemon(flags, d->cfg.http_port, NULL, NULL, access_handler, d,
 				  MHD_OPTION_NOTIFY_COMPLETED, completed, d,
 				  MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
@@ -630,12 +653,13 @@ int http_start(struct dgfsd *d)
 				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64u << 10),
 				  MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1u << 20),
 				  MHD_OPTION_EXTERNAL_LOGGER, log_mhd, d,
-				  have_addr ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END,
-				  (struct sockaddr *)&ss, MHD_OPTION_END);
+				  MHD_OPTION_ARRAY, extra, MHD_OPTION_END);
 	if (!d->mhd) {
-		fprintf(stderr, "dgfsd: cannot listen on HTTP port %u\n", d->cfg.http_port);
+		fprintf(stderr, "dgfsd: cannot listen on %s port %u\n",
+			d->tls.cert_pem ? "HTTPS" : "HTTP", d->cfg.http_port);
 		return -EADDRINUSE;
 	}
+	atomic_store(&http_started, true);
 	return 0;
 }
 

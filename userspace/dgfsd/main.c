@@ -3,7 +3,7 @@
  * dgfsd [OPTIONS]: the storage host's mainserver (docs/DGFSD.md).
  *
  * Start-up, in order: options (a config file, then the command line over
- * it), the state directory (chunks/, meta.db, auth.key, presign.key and
+ * it), the TLS certificate and key if given, the state directory (chunks/, meta.db, auth.key, presign.key and
  * the first admin key made on first start), the access log, dgfs.ko if
  * loaded (store, key, port), reconciliation of the store, SQLite and the
  * module's index, the fast path's UDP tier when dgfs.ko is absent, and
@@ -59,6 +59,8 @@ enum opt_id {
 	O_PUBLIC_READ,
 	O_PUBLIC_METRICS,
 	O_ACCESS_LOG,
+	O_TLS_CERT,
+	O_TLS_KEY,
 };
 
 static const struct option long_opts[] = {
@@ -80,6 +82,8 @@ static const struct option long_opts[] = {
 	{ "public-read",	no_argument,		NULL, O_PUBLIC_READ },
 	{ "public-metrics",	no_argument,		NULL, O_PUBLIC_METRICS },
 	{ "access-log",		required_argument,	NULL, O_ACCESS_LOG },
+	{ "tls-cert",		required_argument,	NULL, O_TLS_CERT },
+	{ "tls-key",		required_argument,	NULL, O_TLS_KEY },
 	{ "verbose",		no_argument,		NULL, O_VERBOSE },
 	{ "help",		no_argument,		NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -117,6 +121,10 @@ static void usage(FILE *f)
 		"      --public-metrics      /metrics needs no key\n"
 		"      --access-log FILE     one line per request to FILE (default stderr;\n"
 		"                            \"off\": none); SIGHUP reopens it\n"
+		"      --tls-cert FILE       HTTPS: the server's certificate (PEM; its chain may\n"
+		"                            follow it), with --tls-key; read once at start\n"
+		"      --tls-key FILE        HTTPS: the certificate's private key (PEM, no\n"
+		"                            passphrase)\n"
 		"  -v, --verbose             log more\n",
 		DEFAULT_CONFIG, DEFAULT_STATE_DIR, DGFS_DEFAULT_PORT);
 }
@@ -242,6 +250,10 @@ static int apply(struct dgfsd_config *cfg, int id, const char *name, const char 
 		return 0;
 	case O_ACCESS_LOG:
 		return copy_str(name, v, cfg->access_log, sizeof(cfg->access_log));
+	case O_TLS_CERT:
+		return copy_str(name, v, cfg->tls_cert, sizeof(cfg->tls_cert));
+	case O_TLS_KEY:
+		return copy_str(name, v, cfg->tls_key, sizeof(cfg->tls_key));
 	case O_ORPHAN_TTL:
 		if (parse_num(name, v, 1, 30 * 86400, &n))
 			return -1;
@@ -666,16 +678,21 @@ int main(int argc, char **argv)
 	}
 
 	ret = 1;
+	/* First: a bad certificate or key stops dgfsd before it changes anything. */
+	if (tls_load(&d.cfg, &d.tls))
+		return 1;
 	snprintf(path, sizeof(path), "%s/chunks", d.cfg.state_dir);
 	if (make_dir(d.cfg.state_dir) || make_dir(path))
-		return 1;
+		goto out;
 	if (state_load_key(d.cfg.state_dir, d.key, &created))
-		return 1;
+		goto out;
 	if (created)
 		fprintf(stderr, "dgfsd: made a new auth key in %s/auth.key\n", d.cfg.state_dir);
 	snprintf(path, sizeof(path), "%s/meta.db", d.cfg.state_dir);
-	if (meta_open(path, &d.meta))
-		return bad("cannot open the metadata %s", path), 1;
+	if (meta_open(path, &d.meta)) {
+		bad("cannot open the metadata %s", path);
+		goto out;
+	}
 	if (meta_open(path, &d.keys)) {
 		bad("cannot open the metadata %s", path);
 		goto out;
@@ -708,8 +725,9 @@ int main(int argc, char **argv)
 	d.collector_started = true;
 	if (http_start(&d))
 		goto out;
-	fprintf(stderr, "dgfsd: serving %s: HTTP on %s%s%u, fast path on UDP %u by %s\n",
-		d.cfg.state_dir, d.cfg.listen[0] ? d.cfg.listen : "port ",
+	fprintf(stderr, "dgfsd: serving %s: %s on %s%s%u, fast path on UDP %u by %s\n",
+		d.cfg.state_dir, d.tls.cert_pem ? "HTTPS" : "HTTP",
+		d.cfg.listen[0] ? d.cfg.listen : "port ",
 		d.cfg.listen[0] ? ":" : "", d.cfg.http_port, d.cfg.udp_port,
 		d.kmod ? "dgfs.ko" : "dgfsd (userspace tier)");
 	fprintf(stderr, "dgfsd: access: API keys (Authorization: Bearer KEY) for all but /healthz%s%s"
@@ -737,6 +755,7 @@ out:
 	chunkstore_close(d.cs);
 	kmod_close(d.kmod);
 	accesslog_close(d.alog);
+	tls_free(&d.tls);
 	sodium_memzero(d.presign_secret, sizeof(d.presign_secret));
 	meta_close(d.keys);
 	meta_close(d.meta);
