@@ -15,6 +15,7 @@
  *   keys_cli.c    `dgfsd key add|list|revoke`
  *   accesslog.c   one line per request, reopened on SIGHUP
  *   tls.c         HTTPS: the certificate and key, read and checked at start
+ *   proxy.c       --trusted-proxy: the client named in X-Forwarded-For
  *   metrics.c     counters and the Prometheus page
  *   httputil.c    paths, Range, dates (no libmicrohttpd: unit-tested alone)
  *   meta.c        SQLite metadata (files, chunks, keys)
@@ -34,6 +35,7 @@
 #include "dgfsd/auth.h"
 #include "dgfsd/kmod.h"
 #include "dgfsd/meta.h"
+#include "dgfsd/proxy.h"
 #include "proto/dgfs_proto.h"
 
 #define DGFSD_STORE_NAME	"dgfsd"
@@ -67,6 +69,7 @@ struct dgfsd_config {
 	char access_log[512];		/* "" or "-": stderr; "off": none */
 	char tls_cert[512];		/* HTTPS when set (with tls_key) */
 	char tls_key[512];
+	struct proxy_trust trusted;	/* --trusted-proxy: may name the client */
 	bool verbose;
 };
 

@@ -165,7 +165,8 @@ static char *file_url(const char *path)
 }
 
 /*
- * "SCHEME://HOST" as the client reached us: https when dgfsd serves TLS,
+ * "SCHEME://HOST" as the client reached us: https when dgfsd serves TLS
+ * (or a trusted proxy says X-Forwarded-Proto: https),
  * and the request's Host header when it is a plain host[:port] (it is the
  * caller's own answer, kept from every cache by no-store), else our
  * address and port. malloc'd, or NULL.
@@ -175,7 +176,7 @@ static char *origin(struct dgfsd *d, struct MHD_Connection *c)
 	const char *host = http_header(c, MHD_HTTP_HEADER_HOST), *scheme;
 	char local[INET6_ADDRSTRLEN + 2], *out;
 
-	scheme = d->tls.cert_pem ? "https" : "http";
+	scheme = http_scheme(d, c);
 	if (host && *host && strlen(host) <= 255 &&
 	    strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") ==
 	    strlen(host)) {

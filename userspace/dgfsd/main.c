@@ -61,6 +61,7 @@ enum opt_id {
 	O_ACCESS_LOG,
 	O_TLS_CERT,
 	O_TLS_KEY,
+	O_TRUSTED_PROXY,
 };
 
 static const struct option long_opts[] = {
@@ -84,6 +85,7 @@ static const struct option long_opts[] = {
 	{ "access-log",		required_argument,	NULL, O_ACCESS_LOG },
 	{ "tls-cert",		required_argument,	NULL, O_TLS_CERT },
 	{ "tls-key",		required_argument,	NULL, O_TLS_KEY },
+	{ "trusted-proxy",	required_argument,	NULL, O_TRUSTED_PROXY },
 	{ "verbose",		no_argument,		NULL, O_VERBOSE },
 	{ "help",		no_argument,		NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -125,6 +127,8 @@ static void usage(FILE *f)
 		"                            follow it), with --tls-key; read once at start\n"
 		"      --tls-key FILE        HTTPS: the certificate's private key (PEM, no\n"
 		"                            passphrase)\n"
+		"      --trusted-proxy CIDR  a reverse proxy's network (repeatable, IPv4 or\n"
+		"                            IPv6): its X-Forwarded-For names the client\n"
 		"  -v, --verbose             log more\n",
 		DEFAULT_CONFIG, DEFAULT_STATE_DIR, DGFS_DEFAULT_PORT);
 }
@@ -254,6 +258,17 @@ static int apply(struct dgfsd_config *cfg, int id, const char *name, const char 
 		return copy_str(name, v, cfg->tls_cert, sizeof(cfg->tls_cert));
 	case O_TLS_KEY:
 		return copy_str(name, v, cfg->tls_key, sizeof(cfg->tls_key));
+	case O_TRUSTED_PROXY: {
+		const char *why;
+
+		if (cfg->trusted.n == PROXY_MAX_TRUSTED)
+			return bad("at most %d %s networks", PROXY_MAX_TRUSTED, name);
+		why = proxy_cidr_parse(v, &cfg->trusted.nets[cfg->trusted.n]);
+		if (why)
+			return bad("bad %s \"%s\": %s", name, v, why);
+		cfg->trusted.n++;
+		return 0;
+	}
 	case O_ORPHAN_TTL:
 		if (parse_num(name, v, 1, 30 * 86400, &n))
 			return -1;
