@@ -16,6 +16,7 @@
  *   accesslog.c   one line per request, reopened on SIGHUP
  *   tls.c         HTTPS: the certificate and key, read and checked at start
  *   proxy.c       --trusted-proxy: the client named in X-Forwarded-For
+ *   privs.c       --user: a private state directory, the user change, capabilities
  *   metrics.c     counters and the Prometheus page
  *   httputil.c    paths, Range, dates (no libmicrohttpd: unit-tested alone)
  *   meta.c        SQLite metadata (files, chunks, keys)
@@ -30,6 +31,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "cdc/fastcdc.h"
 #include "dgfsd/auth.h"
@@ -70,6 +72,7 @@ struct dgfsd_config {
 	char tls_cert[512];		/* HTTPS when set (with tls_key) */
 	char tls_key[512];
 	struct proxy_trust trusted;	/* --trusted-proxy: may name the client */
+	char user[64];			/* --user: run as this user; "" = as started */
 	bool verbose;
 };
 
@@ -192,6 +195,31 @@ void dgfsd_guess_type(const void *data, size_t len, char *out, size_t outlen);
 void metrics_record(const char *method, unsigned int status, uint64_t duration_ns);
 /* The Prometheus page (malloc'd, NUL-terminated). */
 char *metrics_render(struct dgfsd *d, size_t *len);
+
+/* ---- privs.c ---- */
+
+/* --user NAME's ids; refused for root, an unknown user, or when not root. 0 or -1 (said). */
+int privs_lookup(const char *name, uid_t *uid, gid_t *gid);
+/*
+ * The state directory, chunks/ and the files in both: made private
+ * (directories 0700, files 0600 at most) and, unless @uid is -1, owned by
+ * @uid:@gid. Symlinks are left alone. 0, or -1 (said) when the ownership
+ * could not be given; without @uid a mode that cannot be fixed is a warning.
+ */
+int privs_state(const char *state_dir, uid_t uid, gid_t gid);
+/*
+ * Becomes @uid:@gid with no supplementary group, keeping only the
+ * capabilities in the mask @keep (1 << CAP_x), effective and permitted,
+ * the others dropped from the bounding set too; no_new_privs. Before any
+ * thread starts. 0, or -1 (said).
+ */
+int privs_drop(uid_t uid, gid_t gid, uint64_t keep);
+/*
+ * Started as a user other than root with capabilities (systemd's
+ * AmbientCapabilities=): keeps only those in @keep, ambient ones cleared.
+ * Before any thread starts. 0, or -1 (said).
+ */
+int privs_trim(uint64_t keep);
 
 /* ---- tls.c ---- */
 

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <linux/capability.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -62,6 +63,7 @@ enum opt_id {
 	O_TLS_CERT,
 	O_TLS_KEY,
 	O_TRUSTED_PROXY,
+	O_USER,
 };
 
 static const struct option long_opts[] = {
@@ -86,6 +88,7 @@ static const struct option long_opts[] = {
 	{ "tls-cert",		required_argument,	NULL, O_TLS_CERT },
 	{ "tls-key",		required_argument,	NULL, O_TLS_KEY },
 	{ "trusted-proxy",	required_argument,	NULL, O_TRUSTED_PROXY },
+	{ "user",		required_argument,	NULL, O_USER },
 	{ "verbose",		no_argument,		NULL, O_VERBOSE },
 	{ "help",		no_argument,		NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -129,6 +132,9 @@ static void usage(FILE *f)
 		"                            passphrase)\n"
 		"      --trusted-proxy CIDR  a reverse proxy's network (repeatable, IPv4 or\n"
 		"                            IPv6): its X-Forwarded-For names the client\n"
+		"      --user NAME           started as root: run as NAME once the state\n"
+		"                            directory (made NAME's) and the TLS key are read,\n"
+		"                            keeping only the capabilities dgfs.ko needs\n"
 		"  -v, --verbose             log more\n",
 		DEFAULT_CONFIG, DEFAULT_STATE_DIR, DGFS_DEFAULT_PORT);
 }
@@ -258,6 +264,8 @@ static int apply(struct dgfsd_config *cfg, int id, const char *name, const char 
 		return copy_str(name, v, cfg->tls_cert, sizeof(cfg->tls_cert));
 	case O_TLS_KEY:
 		return copy_str(name, v, cfg->tls_key, sizeof(cfg->tls_key));
+	case O_USER:
+		return copy_str(name, v, cfg->user, sizeof(cfg->user));
 	case O_TRUSTED_PROXY: {
 		const char *why;
 
@@ -413,8 +421,40 @@ void dgfsd_config_defaults(struct dgfsd_config *cfg)
 
 static int make_dir(const char *path)
 {
-	if (mkdir(path, 0755) && errno != EEXIST)
+	/* Private: chunks, keys and metadata are nobody else's business. */
+	if (mkdir(path, 0700) && errno != EEXIST)
 		return bad("cannot create %s: %s", path, strerror(errno));
+	return 0;
+}
+
+/*
+ * --user: what dgfsd keeps of root. CAP_NET_ADMIN configures dgfs.ko over
+ * netlink (every upload's chunk add, a reload's new set-up) and with
+ * CAP_BPF loads the XDP program again; without dgfs.ko neither is needed.
+ * CAP_NET_BIND_SERVICE only binds a port below 1024.
+ */
+static uint64_t needed_caps(const struct dgfsd *d)
+{
+	uint64_t keep = 0;
+
+	if (d->kmod)
+		keep |= 1ull << CAP_NET_ADMIN | 1ull << CAP_BPF;
+	if (d->cfg.http_port < 1024 || (!d->kmod && d->cfg.udp_port < 1024))
+		keep |= 1ull << CAP_NET_BIND_SERVICE;
+	return keep;
+}
+
+static int drop_privileges(struct dgfsd *d, uid_t uid, gid_t gid)
+{
+	uint64_t keep = needed_caps(d);
+
+	if (privs_drop(uid, gid, keep))
+		return -1;
+	fprintf(stderr, "dgfsd: running as %s (uid %u), keeping %s%s%s\n", d->cfg.user,
+		(unsigned int)uid, keep ? "" : "no capability",
+		d->kmod ? "CAP_NET_ADMIN CAP_BPF (dgfs.ko) " : "",
+		(keep & (1ull << CAP_NET_BIND_SERVICE)) ? "CAP_NET_BIND_SERVICE (a port below 1024)" :
+		"");
 	return 0;
 }
 
@@ -484,8 +524,8 @@ static int configure_kmod(struct dgfsd *d)
 	return 0;
 }
 
-/* dgfs.ko, if it is there (see --kmod), configured. */
-static int setup_kmod(struct dgfsd *d)
+/* dgfs.ko's netlink socket, if it is there (see --kmod). */
+static int open_kmod(struct dgfsd *d)
 {
 	int ret = kmod_open(&d->kmod);
 
@@ -497,6 +537,16 @@ static int setup_kmod(struct dgfsd *d)
 	}
 	if (ret)
 		return bad("cannot talk to dgfs.ko: %s", strerror(-ret));
+	return 0;
+}
+
+/* dgfs.ko, if open_kmod found it, configured. */
+static int setup_kmod(struct dgfsd *d)
+{
+	int ret;
+
+	if (!d->kmod)
+		return 0;
 	ret = configure_kmod(d);
 	if (ret)
 		return bad("cannot configure dgfs.ko: %s", strerror(-ret));
@@ -666,6 +716,9 @@ int main(int argc, char **argv)
 	char path[PATH_MAX + 32];
 	struct dgfsd d;
 	struct rlimit rl;
+	mode_t old_umask;
+	uid_t uid = 0;
+	gid_t gid = 0;
 	sigset_t sigs;
 	bool created;
 	int ret, sig;
@@ -694,10 +747,21 @@ int main(int argc, char **argv)
 
 	ret = 1;
 	/* First: a bad certificate or key stops dgfsd before it changes anything. */
+	if (d.cfg.user[0] && privs_lookup(d.cfg.user, &uid, &gid))
+		return 1;
 	if (tls_load(&d.cfg, &d.tls))
 		return 1;
+	/* The state is private (meta.db, and SQLite's WAL which takes its mode). */
+	old_umask = umask(077);
 	snprintf(path, sizeof(path), "%s/chunks", d.cfg.state_dir);
-	if (make_dir(d.cfg.state_dir) || make_dir(path))
+	if (make_dir(d.cfg.state_dir) || make_dir(path) ||
+	    privs_state(d.cfg.state_dir, d.cfg.user[0] ? uid : (uid_t)-1,
+			d.cfg.user[0] ? gid : (gid_t)-1))
+		goto out;
+	if (d.cfg.kmod != DGFSD_KMOD_OFF && open_kmod(&d))
+		goto out;
+	/* No thread runs yet: each one made from here on inherits what is kept. */
+	if (d.cfg.user[0] ? drop_privileges(&d, uid, gid) : geteuid() && privs_trim(needed_caps(&d)))
 		goto out;
 	if (state_load_key(d.cfg.state_dir, d.key, &created))
 		goto out;
@@ -714,6 +778,7 @@ int main(int argc, char **argv)
 	}
 	if (auth_setup(d.cfg.state_dir, d.keys, d.presign_secret))
 		goto out;
+	umask(old_umask);
 	d.alog = accesslog_open(d.cfg.access_log);
 	if (!d.alog) {
 		bad("cannot open the access log %s: %s", d.cfg.access_log, strerror(errno));
@@ -724,7 +789,7 @@ int main(int argc, char **argv)
 		bad("cannot open the chunk store %s: %s", path, strerror(errno));
 		goto out;
 	}
-	if (d.cfg.kmod != DGFSD_KMOD_OFF && setup_kmod(&d))
+	if (setup_kmod(&d))
 		goto out;
 	chunkstore_set_kmod(d.cs, d.kmod);
 	if (chunkstore_reconcile(d.cs))
