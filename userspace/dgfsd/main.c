@@ -452,7 +452,7 @@ static int drop_privileges(struct dgfsd *d, uid_t uid, gid_t gid)
 		return -1;
 	fprintf(stderr, "dgfsd: running as %s (uid %u), keeping %s%s%s\n", d->cfg.user,
 		(unsigned int)uid, keep ? "" : "no capability",
-		d->kmod ? "CAP_NET_ADMIN CAP_BPF (dgfs.ko) " : "",
+		(keep & (1ull << CAP_NET_ADMIN)) ? "CAP_NET_ADMIN CAP_BPF (dgfs.ko) " : "",
 		(keep & (1ull << CAP_NET_BIND_SERVICE)) ? "CAP_NET_BIND_SERVICE (a port below 1024)" :
 		"");
 	return 0;
