@@ -92,6 +92,23 @@ same "GET on port 80" "$(n curl -sS -o /dev/null -w '%{http_code}' "$URL/files/f
 dgfsd_stop
 URL=http://127.0.0.1:8080
 
+# As systemd's AmbientCapabilities= starts it: nobody with CAP_NET_ADMIN
+# and CAP_BPF; without dgfs.ko dgfsd needs neither and drops both.
+REAL_DGFSD=$DGFSD
+printf '#!/bin/sh\nexec setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=+net_admin,+bpf --ambient-caps=+net_admin,+bpf "%s" "$@"\n' \
+	"$PWD/$REAL_DGFSD" >"$T/ambient.sh"
+chmod 755 "$T/ambient.sh"
+DGFSD=$T/ambient.sh
+check "dgfsd started as nobody with ambient CAP_NET_ADMIN and CAP_BPF" dgfsd_start
+same "... runs as nobody" "$(status Uid)" "65534 65534 65534 65534"
+same "... dropped both (no dgfs.ko): effective, permitted, ambient" \
+	"$(status CapEff)/$(status CapPrm)/$(status CapAmb)" \
+	"0000000000000000/0000000000000000/0000000000000000"
+check "... saying so" grep -q "dropped the capabilities it does not need (kept 0x0)" "$T/dgfsd.log"
+same "... and serves" "$(n curl -sS -o /dev/null -w '%{http_code}' "$URL/files/f")" 200
+dgfsd_stop
+DGFSD=$REAL_DGFSD
+
 # ---- the systemd unit -------------------------------------------------------------------------
 UNIT=userspace/dgfsd/dgfsd.service
 # verify_unit FILE: systemd-analyze verify's exit status and every word it

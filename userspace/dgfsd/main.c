@@ -3,9 +3,11 @@
  * dgfsd [OPTIONS]: the storage host's mainserver (docs/DGFSD.md).
  *
  * Start-up, in order: options (a config file, then the command line over
- * it), the TLS certificate and key if given, the state directory (chunks/, meta.db, auth.key, presign.key and
- * the first admin key made on first start), the access log, dgfs.ko if
- * loaded (store, key, port), reconciliation of the store, SQLite and the
+ * it), the TLS certificate and key if given, the state directory (made
+ * private, and --user's), dgfs.ko's socket if it is loaded, the change to
+ * --user (before any thread), the state (auth.key, meta.db, presign.key
+ * and the first admin key made on first start), the access log, dgfs.ko's
+ * set-up (store, key, port), reconciliation of the store, SQLite and the
  * module's index, the fast path's UDP tier when dgfs.ko is absent, and
  * last the HTTP service. Then the main thread only waits for signals:
  * SIGINT/SIGTERM stop, SIGHUP reopens the access log.
