@@ -39,7 +39,8 @@ DEB_PACKAGES := \
 	qemu-system-x86 busybox-static cpio e2fsprogs kmod iproute2 util-linux dmsetup \
 	libnl-3-dev libnl-genl-3-dev libsodium-dev python3 time \
 	libmicrohttpd-dev libjansson-dev libsqlite3-dev libzstd-dev libmagic-dev \
-	libmagic-mgc libcurl4-openssl-dev libssl-dev curl wget aria2 zstd sqlite3 bc
+	libmagic-mgc libcurl4-openssl-dev libssl-dev curl wget aria2 zstd sqlite3 bc \
+	openssl systemd
 
 .DELETE_ON_ERROR:
 .PHONY: all deps kmod bpf userspace test run bench-fast bench-dgfsd clean distclean

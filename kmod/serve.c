@@ -53,9 +53,6 @@ struct dgfs_slow_read {
 	u64 end;
 };
 
-/* What a token's minter's clock may be ahead of ours. */
-#define DGFS_TOKEN_CLOCK_SKEW 300
-
 /*
  * token = SipHash-2-4(key, chunk || expiry (BE) || client address), the
  * same function as libsodium's crypto_shorthash_siphash24, whose key is two

@@ -32,7 +32,7 @@ check "config set key" n $CTL config set key $key
 # expires SECS from now (into /tmp/got).
 read_with() {
 	local tok rc=0
-	tok=$($DGFS token --key $key --addr 127.0.0.1 --expiry "$1" "$id") || {
+	tok=$($DGFS token --beyond-max-lifetime --key $key --addr 127.0.0.1 --expiry "$1" "$id") || {
 		echo "dgfs token failed"
 		return
 	}

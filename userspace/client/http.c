@@ -19,8 +19,11 @@ struct http {
 	CURL *curl;
 	char *base;
 	char *auth;		/* "Authorization: Bearer KEY", or NULL */
-	char errbuf[CURL_ERROR_SIZE];
+	/* curl's message, and a hint after it for a certificate it refused. */
+	char errbuf[CURL_ERROR_SIZE + 160];
 };
+
+static const char *http_cacert;
 
 int http_global_init(void)
 {
@@ -30,6 +33,11 @@ int http_global_init(void)
 void http_global_cleanup(void)
 {
 	curl_global_cleanup();
+}
+
+void http_set_cacert(const char *path)
+{
+	http_cacert = path;
 }
 
 struct http *http_new(const char *base, const char *api_key)
@@ -141,6 +149,11 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp)
 	curl_easy_setopt(h->curl, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, resp);
+	/* curl's defaults, said out loud: dgfs has no way to turn them off. */
+	curl_easy_setopt(h->curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (http_cacert)
+		curl_easy_setopt(h->curl, CURLOPT_CAINFO, http_cacert);
 
 	if (!strcmp(req->method, "POST") || !strcmp(req->method, "PUT")) {
 		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, req->body ? req->body : "");
@@ -184,6 +197,13 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp)
 			snprintf(h->errbuf, sizeof(h->errbuf), "the answer is larger than expected");
 		else if (!h->errbuf[0])
 			snprintf(h->errbuf, sizeof(h->errbuf), "%s", curl_easy_strerror(rc));
+		if (rc == CURLE_PEER_FAILED_VERIFICATION) {
+			size_t n = strlen(h->errbuf);
+
+			snprintf(h->errbuf + n, sizeof(h->errbuf) - n, " (TLS: the server's "
+				 "certificate was refused; a CA of your own goes in --cacert FILE or "
+				 "$DGFS_CACERT)");
+		}
 		goto out;
 	}
 	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);

@@ -31,6 +31,12 @@ struct http_resp {
 /* Once per process, before any thread starts: 0 or -1. */
 int http_global_init(void);
 void http_global_cleanup(void);
+/*
+ * The CA certificates (a PEM file) every handle trusts for https:// from
+ * now on, instead of the system's; NULL: the system's. Before any thread
+ * starts. Certificates and host names are always verified.
+ */
+void http_set_cacert(const char *path);
 
 /*
  * A handle for the server at @base ("http://host:port", no trailing '/');

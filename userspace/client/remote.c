@@ -53,6 +53,9 @@ int remote_opt(const char *cmd, int c, const char *arg)
 	case REMOTE_OPT_API_KEY:
 		remote.api_key = arg;
 		return 0;
+	case REMOTE_OPT_CACERT:
+		remote.cacert = arg;
+		return 0;
 	case REMOTE_OPT_FAST_HOST:
 		remote.fast_host = arg;
 		return 0;
@@ -210,6 +213,8 @@ void remote_cleanup(void)
 	free(key_from_file);
 	key_from_file = NULL;
 	remote.api_key = NULL;
+	remote.cacert = NULL;
+	http_set_cacert(NULL);
 	key_resolved = key_bad = false;
 }
 
@@ -353,6 +358,19 @@ struct http *remote_http_open(const char *cmd)
 		fprintf(stderr, "dgfs %s: cannot initialise libcurl\n", cmd);
 		return NULL;
 	}
+	/* Every handle of this process (the workers' too) trusts the same CAs. */
+	if (!remote.cacert) {
+		const char *env = getenv("DGFS_CACERT");
+
+		remote.cacert = env && *env ? env : NULL;
+	}
+	if (remote.cacert && access(remote.cacert, R_OK)) {
+		fprintf(stderr, "dgfs %s: cannot read the CA file %s: %s\n", cmd, remote.cacert,
+			strerror(errno));
+		http_global_cleanup();
+		return NULL;
+	}
+	http_set_cacert(remote.cacert);
 	h = http_new(remote_server(), remote_api_key(NULL));
 	if (!h) {
 		fprintf(stderr, "dgfs %s: out of memory\n", cmd);

@@ -22,6 +22,7 @@
 struct remote_opts {
 	char *server;		/* base URL without a trailing '/'; NULL: default */
 	const char *api_key;	/* --api-key; NULL: $DGFS_API_KEY, the key file */
+	const char *cacert;	/* --cacert; NULL: $DGFS_CACERT, else the system's CAs */
 	const char *fast_host;	/* NULL: the manifest's */
 	uint16_t fast_port;	/* 0: the manifest's */
 	bool quiet;
@@ -40,6 +41,7 @@ enum {
 	REMOTE_OPT_FAST_HOST,
 	REMOTE_OPT_FAST_PORT,
 	REMOTE_OPT_API_KEY,
+	REMOTE_OPT_CACERT,
 	REMOTE_OPT_END,
 };
 
@@ -49,6 +51,7 @@ enum {
 	{ "fast-host", required_argument, NULL, REMOTE_OPT_FAST_HOST },	\
 	{ "fast-port", required_argument, NULL, REMOTE_OPT_FAST_PORT },	\
 	{ "api-key", required_argument, NULL, REMOTE_OPT_API_KEY },	\
+	{ "cacert", required_argument, NULL, REMOTE_OPT_CACERT },	\
 	{ "quiet", no_argument, NULL, 'q' },				\
 	{ "jobs", required_argument, NULL, 'j' }
 
@@ -60,6 +63,9 @@ enum {
 	"      --fast-port N     fast-path UDP port instead of the manifest's\n" \
 	"      --api-key KEY     dgfsd API key (default $DGFS_API_KEY, else the\n" \
 	"                        first line of ~/.config/dgfs/key)\n"	\
+	"      --cacert FILE     trust the CA certificates in FILE (PEM) for an\n" \
+	"                        https:// server instead of the system's (default\n" \
+	"                        $DGFS_CACERT); certificates are always verified\n" \
 	"  -q, --quiet           no progress line, no summary\n"	\
 	"  -j, --jobs N          chunks transferred at once (default 8)\n"
 

@@ -3,6 +3,8 @@
  * dgfs token --key HEX32 --addr ADDR [--expiry SECS] CHUNKID
  * Prints "TOKEN EXPIRY": the token in hex and its expiry in Unix seconds,
  * for `dgfs fetch --token TOKEN --expiry EXPIRY` from address ADDR.
+ * SECS is at most DGFS_TOKEN_MAX_LIFETIME (a day), which hosts enforce;
+ * --beyond-max-lifetime lifts that, for tests of the hosts' own check.
  */
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -17,8 +19,10 @@ static void token_usage(FILE *f)
 	fprintf(f,
 		"Usage: dgfs token --key HEX32 --addr ADDR [--expiry SECS] CHUNKID\n"
 		"  Mints the token that lets client address ADDR (IPv4 or IPv6) read\n"
-		"  chunk CHUNKID until SECS seconds from now (default 3600). Prints\n"
-		"  \"TOKEN EXPIRY\" (expiry in Unix seconds).\n");
+		"  chunk CHUNKID until SECS seconds from now (default 3600, at most 86400:\n"
+		"  hosts refuse tokens that live longer). Prints \"TOKEN EXPIRY\" (expiry in\n"
+		"  Unix seconds).\n"
+		"      --beyond-max-lifetime  allow SECS past a day (to test that hosts refuse)\n");
 }
 
 int dgfs_cmd_token(int argc, char **argv)
@@ -27,13 +31,14 @@ int dgfs_cmd_token(int argc, char **argv)
 		{ "key", required_argument, NULL, 'k' },
 		{ "addr", required_argument, NULL, 'a' },
 		{ "expiry", required_argument, NULL, 'e' },
+		{ "beyond-max-lifetime", no_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint8_t key[DGFS_AUTH_KEY_LEN], chunk[DGFS_CHUNK_ID_LEN], addr[DGFS_ADDR_LEN];
 	uint8_t token[DGFS_TOKEN_LEN];
 	char hex[2 * DGFS_TOKEN_LEN + 1];
-	bool have_key = false, have_addr = false;
+	bool have_key = false, have_addr = false, beyond = false;
 	int64_t secs = 3600;
 	uint32_t expiry;
 	int c;
@@ -67,6 +72,9 @@ int dgfs_cmd_token(int argc, char **argv)
 				return DGFS_EXIT_USAGE;
 			}
 			break;
+		case 'B':
+			beyond = true;
+			break;
 		case 'h':
 			token_usage(stdout);
 			return DGFS_EXIT_OK;
@@ -77,6 +85,11 @@ int dgfs_cmd_token(int argc, char **argv)
 	}
 	if (!have_key || !have_addr || optind != argc - 1) {
 		token_usage(stderr);
+		return DGFS_EXIT_USAGE;
+	}
+	if (secs > DGFS_TOKEN_MAX_LIFETIME && !beyond) {
+		fprintf(stderr, "dgfs token: --expiry %lld is more than %d s (a day): hosts refuse "
+			"tokens that live longer\n", (long long)secs, DGFS_TOKEN_MAX_LIFETIME);
 		return DGFS_EXIT_USAGE;
 	}
 	if (dgfs_hex_decode(argv[optind], chunk, sizeof(chunk))) {

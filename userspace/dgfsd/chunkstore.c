@@ -245,7 +245,7 @@ static int write_chunk_file(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_I
 	chunk_name(id, name);
 	snprintf(tmp, sizeof(tmp), DGFSD_TMP_PREFIX "%d-%llu", (int)getpid(),
 		 (unsigned long long)atomic_fetch_add(&seq, 1));
-	fd = openat(cs->dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	fd = openat(cs->dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	ret = write_all(fd, data, len);

@@ -14,6 +14,9 @@
  *   auth.c        API keys, scopes and prefixes, presigned URLs (no libmicrohttpd)
  *   keys_cli.c    `dgfsd key add|list|revoke`
  *   accesslog.c   one line per request, reopened on SIGHUP
+ *   tls.c         HTTPS: the certificate and key, read and checked at start
+ *   proxy.c       --trusted-proxy: the client named in X-Forwarded-For
+ *   privs.c       --user: a private state directory, the user change, capabilities
  *   metrics.c     counters and the Prometheus page
  *   httputil.c    paths, Range, dates (no libmicrohttpd: unit-tested alone)
  *   meta.c        SQLite metadata (files, chunks, keys)
@@ -28,11 +31,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "cdc/fastcdc.h"
 #include "dgfsd/auth.h"
 #include "dgfsd/kmod.h"
 #include "dgfsd/meta.h"
+#include "dgfsd/proxy.h"
 #include "proto/dgfs_proto.h"
 
 #define DGFSD_STORE_NAME	"dgfsd"
@@ -64,8 +69,21 @@ struct dgfsd_config {
 	bool public_read;		/* reading needs no key */
 	bool public_metrics;		/* /metrics needs no key */
 	char access_log[512];		/* "" or "-": stderr; "off": none */
+	char tls_cert[512];		/* HTTPS when set (with tls_key) */
+	char tls_key[512];
+	struct proxy_trust trusted;	/* --trusted-proxy: may name the client */
+	char user[64];			/* --user: run as this user; "" = as started */
 	bool verbose;
 };
+
+/* ---- main.c: the options ---- */
+
+void dgfsd_config_defaults(struct dgfsd_config *cfg);
+/*
+ * The config file @path over @cfg: NULL reads /etc/dgfsd.conf if it
+ * exists. 0, or -1 after saying what is wrong.
+ */
+int dgfsd_config_file(struct dgfsd_config *cfg, const char *path);
 
 /* ---- chunkstore.c ---- */
 
@@ -178,6 +196,49 @@ void metrics_record(const char *method, unsigned int status, uint64_t duration_n
 /* The Prometheus page (malloc'd, NUL-terminated). */
 char *metrics_render(struct dgfsd *d, size_t *len);
 
+/* ---- privs.c ---- */
+
+/* --user NAME's ids; refused for root, an unknown user, or when not root. 0 or -1 (said). */
+int privs_lookup(const char *name, uid_t *uid, gid_t *gid);
+/*
+ * The state directory, chunks/ and the files in both: made private
+ * (directories 0700, files 0600 at most) and, unless @uid is -1, owned by
+ * @uid:@gid. Symlinks are left alone. 0, or -1 (said) when the ownership
+ * could not be given; without @uid a mode that cannot be fixed is a warning.
+ */
+int privs_state(const char *state_dir, uid_t uid, gid_t gid);
+/*
+ * Becomes @uid:@gid with no supplementary group, keeping only the
+ * capabilities in the mask @keep (1 << CAP_x), effective and permitted,
+ * the others dropped from the bounding set too; no_new_privs. Before any
+ * thread starts. 0, or -1 (said).
+ */
+int privs_drop(uid_t uid, gid_t gid, uint64_t keep);
+/*
+ * Started as a user other than root with capabilities (systemd's
+ * AmbientCapabilities=): keeps only those in @keep, ambient ones cleared.
+ * Before any thread starts. 0, or -1 (said).
+ */
+int privs_trim(uint64_t keep);
+
+/* ---- tls.c ---- */
+
+/* The PEM text of --tls-cert and --tls-key, for libmicrohttpd. */
+struct dgfsd_tls {
+	char *cert_pem;			/* NULL: plain HTTP */
+	size_t cert_len;
+	char *key_pem;
+	size_t key_len;
+};
+
+/*
+ * Reads cfg->tls_cert and cfg->tls_key (both or neither) and checks that
+ * they hold a certificate and its private key: 0 (@tls empty when neither
+ * is set), or -1 after saying what is wrong.
+ */
+int tls_load(const struct dgfsd_config *cfg, struct dgfsd_tls *tls);
+void tls_free(struct dgfsd_tls *tls);		/* wipes the key; an empty one is fine */
+
 /* ---- http.c ---- */
 
 int http_start(struct dgfsd *d);
@@ -202,6 +263,7 @@ struct dgfsd {
 	struct chunkstore *cs;
 	uint8_t key[DGFS_AUTH_KEY_LEN];
 	struct MHD_Daemon *mhd;
+	struct dgfsd_tls tls;
 	/* The UDP tier. */
 	struct userd_config *ucfg;
 	struct userd_worker **workers;
@@ -236,8 +298,11 @@ int state_write_private(const char *state_dir, const char *name, const char *tex
 
 /* ---- keys_cli.c ---- */
 
-/* dgfsd key add|list|revoke ...: argv[0] is "key". The exit code. */
-int keys_cli_main(int argc, char **argv, const char *default_state_dir);
+/*
+ * dgfsd key add|list|revoke ...: argv[0] is "key". The state directory is
+ * -d's, else the config file's (-c, or dgfsd's default one). The exit code.
+ */
+int keys_cli_main(int argc, char **argv);
 
 /* ---- accesslog.c ---- */
 

@@ -28,9 +28,11 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -67,6 +69,9 @@ enum MHD_Result http_queue(struct MHD_Connection *c, struct request *r, unsigned
 		return MHD_NO;
 	r->status = status;
 	r->bytes = strcmp(r->method, "HEAD") ? (int64_t)size : 0;
+	/* An answer that carries a secret: no cache, shared or private, keeps it. */
+	if (r->no_store)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	ret = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -150,7 +155,10 @@ enum MHD_Result http_send_empty(struct MHD_Connection *c, struct request *r,
 
 /* ---- the connection's addresses ---- */
 
-int http_client_addr(struct MHD_Connection *c, uint8_t addr[DGFS_ADDR_LEN])
+/* --trusted-proxy's networks (set at start, read-only after). */
+static const struct proxy_trust *http_trust;
+
+static int tcp_peer(struct MHD_Connection *c, uint8_t addr[DGFS_ADDR_LEN])
 {
 	const union MHD_ConnectionInfo *ci;
 
@@ -158,6 +166,96 @@ int http_client_addr(struct MHD_Connection *c, uint8_t addr[DGFS_ADDR_LEN])
 	if (!ci || !ci->client_addr)
 		return -1;
 	return dgfs_addr_from_sockaddr(ci->client_addr, addr);
+}
+
+/* Every X-Forwarded-For header of the request, joined with ",", in order. */
+static enum MHD_Result xff_join(void *cls, enum MHD_ValueKind kind, const char *key,
+				const char *value)
+{
+	char **all = cls, *more;
+
+	(void)kind;
+	if (strcasecmp(key, "X-Forwarded-For") || !value)
+		return MHD_YES;
+	if (asprintf(&more, "%s%s%s", *all ? *all : "", *all ? "," : "", value) < 0) {
+		free(*all);
+		*all = strdup("");	/* no memory: malformed, so the peer counts */
+		return MHD_NO;
+	}
+	free(*all);
+	*all = more;
+	return MHD_YES;
+}
+
+/* @s for a log line: printable ASCII but '%' kept, the rest as %XX; cut. */
+static void log_escape(const char *s, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (; *s && o + 4 < len; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch >= 0x20 && ch < 0x7f && ch != '%')
+			out[o++] = (char)ch;
+		else
+			o += (size_t)snprintf(out + o, len - o, "%%%02X", ch);
+	}
+	out[o] = '\0';
+}
+
+/*
+ * The request's client: the TCP peer, or the address a trusted proxy
+ * names (proxy.h). @log: say when a trusted proxy's header was malformed.
+ */
+static int resolve_client(struct MHD_Connection *c, uint8_t addr[DGFS_ADDR_LEN], bool log)
+{
+	uint8_t peer[DGFS_ADDR_LEN];
+	char *xff = NULL;
+
+	if (tcp_peer(c, peer))
+		return -1;
+	memcpy(addr, peer, DGFS_ADDR_LEN);
+	if (!http_trust || !http_trust->n || !proxy_trusted(http_trust, peer))
+		return 0;
+	MHD_get_connection_values(c, MHD_HEADER_KIND, xff_join, &xff);
+	switch (proxy_client(http_trust, peer, xff, addr)) {
+	case PROXY_PEER:
+	case PROXY_FORWARDED:
+		break;
+	case PROXY_MALFORMED:
+		memcpy(addr, peer, DGFS_ADDR_LEN);
+		if (log) {
+			char from[INET6_ADDRSTRLEN], text[256];
+
+			dgfs_addr_str(peer, from, sizeof(from));
+			log_escape(xff, text, sizeof(text));
+			fprintf(stderr, "dgfsd: ignoring a malformed X-Forwarded-For from trusted "
+				"proxy %s: \"%s\"\n", from, text);
+		}
+		break;
+	}
+	free(xff);
+	return 0;
+}
+
+int http_client_addr(struct MHD_Connection *c, uint8_t addr[DGFS_ADDR_LEN])
+{
+	return resolve_client(c, addr, false);
+}
+
+const char *http_scheme(struct dgfsd *d, struct MHD_Connection *c)
+{
+	uint8_t peer[DGFS_ADDR_LEN];
+	const char *proto;
+
+	if (d->tls.cert_pem)
+		return "https";
+	/* A trusted proxy that took the client's TLS says so. */
+	proto = http_header(c, "X-Forwarded-Proto");
+	if (proto && !strcasecmp(proto, "https") && http_trust && !tcp_peer(c, peer) &&
+	    proxy_trusted(http_trust, peer))
+		return "https";
+	return "http";
 }
 
 /* The address the client reached us at: the fast path's host by default. */
@@ -510,7 +608,7 @@ static void client_str(struct MHD_Connection *c, char *buf, size_t len)
 {
 	uint8_t addr[DGFS_ADDR_LEN];
 
-	if (http_client_addr(c, addr))
+	if (resolve_client(c, addr, true))
 		snprintf(buf, len, "-");
 	else
 		dgfs_addr_str(addr, buf, len);
@@ -581,11 +679,14 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
 	return strlen(s);
 }
 
+/* Set once the daemon runs: until then libmicrohttpd's reasons are always shown. */
+static atomic_bool http_started;
+
 static void log_mhd(void *cls, const char *fmt, va_list ap)
 {
 	struct dgfsd *d = cls;
 
-	if (!d->cfg.verbose)
+	if (!d->cfg.verbose && atomic_load(&http_started))
 		return;
 	fprintf(stderr, "dgfsd: http: ");
 	vfprintf(stderr, fmt, ap);
@@ -598,9 +699,12 @@ int http_start(struct dgfsd *d)
 			     MHD_USE_ERROR_LOG;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-	bool have_addr = false;
+	/* What only some starts have: a listen address, HTTPS. */
+	struct MHD_OptionItem extra[5];
+	unsigned int n = 0;
 
 	memset(&ss, 0, sizeof(ss));
+	http_trust = &d->cfg.trusted;
 	if (d->cfg.listen[0]) {
 		if (inet_pton(AF_INET, d->cfg.listen, &s4->sin_addr) == 1) {
 			s4->sin_family = AF_INET;
@@ -614,10 +718,27 @@ int http_start(struct dgfsd *d)
 				d->cfg.listen);
 			return -EINVAL;
 		}
-		have_addr = true;
+		extra[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
 	} else {
 		flags |= MHD_USE_DUAL_STACK;
 	}
+	if (d->tls.cert_pem) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			fprintf(stderr, "dgfsd: this libmicrohttpd has no TLS support: HTTPS "
+				"(--tls-cert) is not possible with it\n");
+			return -EOPNOTSUPP;
+		}
+		flags |= MHD_USE_TLS;
+		extra[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
+						       d->tls.cert_pem };
+		extra[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
+						       d->tls.key_pem };
+		/* GnuTLS's defaults without the versions RFC 8996 retired. */
+		extra[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
+						       (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:"
+						       "+VERS-TLS1.2" };
+	}
+	extra[n] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	d->mhd = MHD_start_daemon(flags, d->cfg.http_port, NULL, NULL, access_handler, d,
 				  MHD_OPTION_NOTIFY_COMPLETED, completed, d,
 				  MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
@@ -627,12 +748,13 @@ int http_start(struct dgfsd *d)
 				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64u << 10),
 				  MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1u << 20),
 				  MHD_OPTION_EXTERNAL_LOGGER, log_mhd, d,
-				  have_addr ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END,
-				  (struct sockaddr *)&ss, MHD_OPTION_END);
+				  MHD_OPTION_ARRAY, extra, MHD_OPTION_END);
 	if (!d->mhd) {
-		fprintf(stderr, "dgfsd: cannot listen on HTTP port %u\n", d->cfg.http_port);
+		fprintf(stderr, "dgfsd: cannot listen on %s port %u\n",
+			d->tls.cert_pem ? "HTTPS" : "HTTP", d->cfg.http_port);
 		return -EADDRINUSE;
 	}
+	atomic_store(&http_started, true);
 	return 0;
 }
 

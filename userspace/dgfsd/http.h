@@ -37,6 +37,7 @@ struct request {
 	struct meta_key who;
 	bool presigned;
 	bool arg_parsed;
+	bool no_store;			/* the answer carries a key or a signature */
 	/* The URL's argument, by route: a file path, a chunk id, a key id. */
 	char path[DGFSD_PATH_MAX + 1];
 	uint8_t id[DGFS_CHUNK_ID_LEN];
@@ -69,8 +70,13 @@ enum MHD_Result http_send_empty(struct MHD_Connection *c, struct request *r,
 /* Whether the query has @key (with or without a value). */
 bool http_has_arg(struct MHD_Connection *c, const char *key);
 const char *http_header(struct MHD_Connection *c, const char *name);
-/* The peer's address: 0, or -1 if unknown. */
+/*
+ * The client's address: the TCP peer's, or with --trusted-proxy the one a
+ * trusted proxy names in X-Forwarded-For. 0, or -1 if unknown.
+ */
 int http_client_addr(struct MHD_Connection *c, uint8_t addr[DGFS_ADDR_LEN]);
+/* "https" when the client used TLS (ours, or a trusted proxy's), else "http". */
+const char *http_scheme(struct dgfsd *d, struct MHD_Connection *c);
 /* The address the client reached us at (the fast path's host by default). */
 void http_local_host(struct MHD_Connection *c, char *buf, size_t len);
 

@@ -5,6 +5,7 @@
  * only admin keys without a prefix reach /keys, and any key reach
  * /presign, which signs only what that key may do itself.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -117,6 +118,7 @@ enum MHD_Result keys_api_add(struct dgfsd *d, struct MHD_Connection *c, struct r
 {
 	(void)d;
 	(void)c;
+	r->no_store = true;	/* the new key */
 	r->finish = add_key;
 	r->body_max = KEYS_BODY_MAX;
 	return MHD_YES;
@@ -162,9 +164,36 @@ static char *file_url(const char *path)
 	return out;
 }
 
+/*
+ * "SCHEME://HOST" as the client reached us: https when dgfsd serves TLS
+ * (or a trusted proxy says X-Forwarded-Proto: https),
+ * and the request's Host header when it is a plain host[:port] (it is the
+ * caller's own answer, kept from every cache by no-store), else our
+ * address and port. malloc'd, or NULL.
+ */
+static char *origin(struct dgfsd *d, struct MHD_Connection *c)
+{
+	const char *host = http_header(c, MHD_HTTP_HEADER_HOST), *scheme;
+	char local[INET6_ADDRSTRLEN + 2], *out;
+
+	scheme = http_scheme(d, c);
+	if (host && *host && strlen(host) <= 255 &&
+	    strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") ==
+	    strlen(host)) {
+		if (asprintf(&out, "%s://%s", scheme, host) < 0)
+			return NULL;
+		return out;
+	}
+	http_local_host(c, local, sizeof(local));
+	if (asprintf(&out, strchr(local, ':') ? "%s://[%s]:%u" : "%s://%s:%u", scheme, local,
+		     d->cfg.http_port) < 0)
+		return NULL;
+	return out;
+}
+
 static enum MHD_Result presign(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
 {
-	char sig[AUTH_PRESIGN_SIG_HEX + 1], *path_url = NULL, *url = NULL;
+	char sig[AUTH_PRESIGN_SIG_HEX + 1], *path_url = NULL, *url = NULL, *base = NULL;
 	const char *method = NULL, *path = NULL, *why;
 	json_int_t ttl = AUTH_PRESIGN_TTL;
 	enum meta_scope need;
@@ -210,15 +239,19 @@ static enum MHD_Result presign(struct dgfsd *d, struct MHD_Connection *c, struct
 	expires = (int64_t)time(NULL) + ttl;
 	auth_presign_sign(d->presign_secret, method, path, expires, r->who.id, sig);
 	path_url = file_url(path);
-	if (!path_url || asprintf(&url, "%s?expires=%" PRId64 "&keyid=%" PRId64 "&sig=%s",
-				  path_url, expires, r->who.id, sig) < 0) {
+	base = origin(d, c);
+	if (!path_url || !base ||
+	    asprintf(&url, "%s?expires=%" PRId64 "&keyid=%" PRId64 "&sig=%s",
+		     path_url, expires, r->who.id, sig) < 0) {
 		url = NULL;
 		ret = http_send_error(c, r, 503, "out of memory");
 		goto out;
 	}
-	ret = http_send_json(c, r, 200, json_pack("{s:s,s:s,s:I}", "url", url,
-						  "method", method, "expires", (json_int_t)expires));
+	ret = http_send_json(c, r, 200, json_pack("{s:s,s:s+,s:s,s:I}", "url", url,
+						  "href", base, url, "method", method,
+						  "expires", (json_int_t)expires));
 out:
+	free(base);
 	free(path_url);
 	free(url);
 	json_decref(j);
@@ -230,6 +263,7 @@ enum MHD_Result keys_api_presign(struct dgfsd *d, struct MHD_Connection *c, stru
 	(void)d;
 	(void)c;
 	/* A presigned URL stands for one request; it cannot sign more. */
+	r->no_store = true;	/* the URL is as good as a key until it expires */
 	r->finish = presign;
 	r->body_max = KEYS_BODY_MAX;
 	return MHD_YES;

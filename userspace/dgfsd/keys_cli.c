@@ -6,9 +6,13 @@
  * dgfsd looks a key up on every request, and sees a new or revoked key on
  * the next one.
  *
- *   dgfsd key add [-d DIR] --scope read|write|admin [--prefix P] [--name N]
- *   dgfsd key list [-d DIR] [--json]
- *   dgfsd key revoke [-d DIR] ID
+ *   dgfsd key add [-d DIR | -c FILE] --scope read|write|admin [--prefix P] [--name N]
+ *   dgfsd key list [-d DIR | -c FILE] [--json]
+ *   dgfsd key revoke [-d DIR | -c FILE] ID
+ *
+ * The state directory is found as dgfsd finds it: -d, else the config
+ * file's state-dir (-c FILE, else /etc/dgfsd.conf when it exists), else
+ * /var/lib/dgfsd.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -28,10 +32,13 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: dgfsd key add [-d DIR] --scope read|write|admin [--prefix P] [--name N]\n"
-		"       dgfsd key list [-d DIR] [--json]\n"
-		"       dgfsd key revoke [-d DIR] ID\n"
-		"API keys of the dgfsd whose state directory is DIR (default /var/lib/dgfsd).\n"
+		"Usage: dgfsd key add [-d DIR | -c FILE] --scope read|write|admin [--prefix P]\n"
+		"                     [--name N]\n"
+		"       dgfsd key list [-d DIR | -c FILE] [--json]\n"
+		"       dgfsd key revoke [-d DIR | -c FILE] ID\n"
+		"API keys of the dgfsd whose state directory is DIR; without -d, the state-dir\n"
+		"of dgfsd's config file (-c FILE, default /etc/dgfsd.conf if it exists), else\n"
+		"/var/lib/dgfsd.\n"
 		"add prints the new key alone on stdout; it is shown only this once.\n"
 		"  read: list, download, manifests; write: also upload, commit, delete;\n"
 		"  admin: also manage keys. --prefix P: only the paths under P/.\n");
@@ -192,11 +199,12 @@ static int key_revoke(const char *dir, const char *id_s)
 	return 0;
 }
 
-int keys_cli_main(int argc, char **argv, const char *default_state_dir)
+int keys_cli_main(int argc, char **argv)
 {
 	enum { O_SCOPE = 256, O_PREFIX, O_NAME, O_JSON };
 	static const struct option opts[] = {
 		{ "state-dir", required_argument, NULL, 'd' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "scope", required_argument, NULL, O_SCOPE },
 		{ "prefix", required_argument, NULL, O_PREFIX },
 		{ "name", required_argument, NULL, O_NAME },
@@ -204,8 +212,10 @@ int keys_cli_main(int argc, char **argv, const char *default_state_dir)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *dir = default_state_dir, *scope = NULL, *prefix = NULL, *name = NULL, *cmd;
+	const char *dir = NULL, *config = NULL, *scope = NULL, *prefix = NULL, *name = NULL;
+	struct dgfsd_config cfg;
 	bool json = false;
+	const char *cmd;
 	int c;
 
 	if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help")) {
@@ -214,10 +224,13 @@ int keys_cli_main(int argc, char **argv, const char *default_state_dir)
 	}
 	cmd = argv[1];
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:c:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			dir = optarg;
+			break;
+		case 'c':
+			config = optarg;
 			break;
 		case O_SCOPE:
 			scope = optarg;
@@ -239,6 +252,12 @@ int keys_cli_main(int argc, char **argv, const char *default_state_dir)
 			return 2;
 		}
 	}
+	/* The state directory dgfsd would use; -d wins, as on dgfsd's command line. */
+	dgfsd_config_defaults(&cfg);
+	if (dgfsd_config_file(&cfg, config))
+		return 2;
+	if (!dir)
+		dir = cfg.state_dir;
 	if (dgfs_proto_init()) {
 		fprintf(stderr, "dgfsd key: cannot initialise libsodium\n");
 		return 1;

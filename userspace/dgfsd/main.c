@@ -3,9 +3,11 @@
  * dgfsd [OPTIONS]: the storage host's mainserver (docs/DGFSD.md).
  *
  * Start-up, in order: options (a config file, then the command line over
- * it), the state directory (chunks/, meta.db, auth.key, presign.key and
- * the first admin key made on first start), the access log, dgfs.ko if
- * loaded (store, key, port), reconciliation of the store, SQLite and the
+ * it), the TLS certificate and key if given, the state directory (made
+ * private, and --user's), dgfs.ko's socket if it is loaded, the change to
+ * --user (before any thread), the state (auth.key, meta.db, presign.key
+ * and the first admin key made on first start), the access log, dgfs.ko's
+ * set-up (store, key, port), reconciliation of the store, SQLite and the
  * module's index, the fast path's UDP tier when dgfs.ko is absent, and
  * last the HTTP service. Then the main thread only waits for signals:
  * SIGINT/SIGTERM stop, SIGHUP reopens the access log.
@@ -16,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <linux/capability.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -59,6 +62,10 @@ enum opt_id {
 	O_PUBLIC_READ,
 	O_PUBLIC_METRICS,
 	O_ACCESS_LOG,
+	O_TLS_CERT,
+	O_TLS_KEY,
+	O_TRUSTED_PROXY,
+	O_USER,
 };
 
 static const struct option long_opts[] = {
@@ -80,6 +87,10 @@ static const struct option long_opts[] = {
 	{ "public-read",	no_argument,		NULL, O_PUBLIC_READ },
 	{ "public-metrics",	no_argument,		NULL, O_PUBLIC_METRICS },
 	{ "access-log",		required_argument,	NULL, O_ACCESS_LOG },
+	{ "tls-cert",		required_argument,	NULL, O_TLS_CERT },
+	{ "tls-key",		required_argument,	NULL, O_TLS_KEY },
+	{ "trusted-proxy",	required_argument,	NULL, O_TRUSTED_PROXY },
+	{ "user",		required_argument,	NULL, O_USER },
 	{ "verbose",		no_argument,		NULL, O_VERBOSE },
 	{ "help",		no_argument,		NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -102,7 +113,8 @@ static void usage(FILE *f)
 		"      --udp-port PORT       fast-path UDP port (default %u)\n"
 		"      --public-host HOST    fast-path host put in manifests (default: the\n"
 		"                            address the client's HTTP connection reached)\n"
-		"      --token-ttl SECONDS   lifetime of manifest tokens (default 3600)\n"
+		"      --token-ttl SECONDS   lifetime of manifest tokens (default 3600, at most\n"
+		"                            86400: hosts refuse tokens that live longer)\n"
 		"      --max-file-size BYTES largest upload (default 1T; K/M/G/T suffixes)\n"
 		"      --max-uploads N       uploads at once (default 64; each buffers <= 4 MiB)\n"
 		"      --max-connections N   HTTP connections at once (default 1024)\n"
@@ -116,6 +128,15 @@ static void usage(FILE *f)
 		"      --public-metrics      /metrics needs no key\n"
 		"      --access-log FILE     one line per request to FILE (default stderr;\n"
 		"                            \"off\": none); SIGHUP reopens it\n"
+		"      --tls-cert FILE       HTTPS: the server's certificate (PEM; its chain may\n"
+		"                            follow it), with --tls-key; read once at start\n"
+		"      --tls-key FILE        HTTPS: the certificate's private key (PEM, no\n"
+		"                            passphrase)\n"
+		"      --trusted-proxy CIDR  a reverse proxy's network (repeatable, IPv4 or\n"
+		"                            IPv6): its X-Forwarded-For names the client\n"
+		"      --user NAME           started as root: run as NAME once the state\n"
+		"                            directory (made NAME's) and the TLS key are read,\n"
+		"                            keeping only the capabilities dgfs.ko needs\n"
 		"  -v, --verbose             log more\n",
 		DEFAULT_CONFIG, DEFAULT_STATE_DIR, DGFS_DEFAULT_PORT);
 }
@@ -189,8 +210,13 @@ static int apply(struct dgfsd_config *cfg, int id, const char *name, const char 
 		cfg->udp_port = (uint16_t)n;
 		return 0;
 	case O_TOKEN_TTL:
-		if (parse_num(name, v, 1, 7 * 86400, &n))
+		if (parse_num(name, v, 1, UINT32_MAX, &n))
 			return -1;
+		/* Hosts refuse tokens that live longer: manifests would not work. */
+		if (n > DGFS_TOKEN_MAX_LIFETIME)
+			return bad("%s %s: at most %u s (a day): dgfs.ko and the userspace tier "
+				   "refuse tokens that live longer", name, v,
+				   DGFS_TOKEN_MAX_LIFETIME);
 		cfg->token_ttl = (uint32_t)n;
 		return 0;
 	case O_MAX_FILE_SIZE:
@@ -236,6 +262,23 @@ static int apply(struct dgfsd_config *cfg, int id, const char *name, const char 
 		return 0;
 	case O_ACCESS_LOG:
 		return copy_str(name, v, cfg->access_log, sizeof(cfg->access_log));
+	case O_TLS_CERT:
+		return copy_str(name, v, cfg->tls_cert, sizeof(cfg->tls_cert));
+	case O_TLS_KEY:
+		return copy_str(name, v, cfg->tls_key, sizeof(cfg->tls_key));
+	case O_USER:
+		return copy_str(name, v, cfg->user, sizeof(cfg->user));
+	case O_TRUSTED_PROXY: {
+		const char *why;
+
+		if (cfg->trusted.n == PROXY_MAX_TRUSTED)
+			return bad("at most %d %s networks", PROXY_MAX_TRUSTED, name);
+		why = proxy_cidr_parse(v, &cfg->trusted.nets[cfg->trusted.n]);
+		if (why)
+			return bad("bad %s \"%s\": %s", name, v, why);
+		cfg->trusted.n++;
+		return 0;
+	}
 	case O_ORPHAN_TTL:
 		if (parse_num(name, v, 1, 30 * 86400, &n))
 			return -1;
@@ -315,6 +358,11 @@ static int read_config(struct dgfsd_config *cfg, const char *path, bool must_exi
 	return ret;
 }
 
+int dgfsd_config_file(struct dgfsd_config *cfg, const char *path)
+{
+	return read_config(cfg, path ? path : DEFAULT_CONFIG, path != NULL);
+}
+
 static int parse_options(int argc, char **argv, struct dgfsd_config *cfg)
 {
 	const char *config = NULL;
@@ -325,7 +373,7 @@ static int parse_options(int argc, char **argv, struct dgfsd_config *cfg)
 	while ((c = getopt_long(argc, argv, "c:d:p:vh", long_opts, &idx)) != -1)
 		if (c == O_CONFIG)
 			config = optarg;
-	if (read_config(cfg, config ? config : DEFAULT_CONFIG, config != NULL))
+	if (dgfsd_config_file(cfg, config))
 		return 2;
 	optind = 1;
 	opterr = 1;
@@ -356,7 +404,7 @@ static int parse_options(int argc, char **argv, struct dgfsd_config *cfg)
 	return 0;
 }
 
-static void defaults(struct dgfsd_config *cfg)
+void dgfsd_config_defaults(struct dgfsd_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s", DEFAULT_STATE_DIR);
@@ -375,8 +423,40 @@ static void defaults(struct dgfsd_config *cfg)
 
 static int make_dir(const char *path)
 {
-	if (mkdir(path, 0755) && errno != EEXIST)
+	/* Private: chunks, keys and metadata are nobody else's business. */
+	if (mkdir(path, 0700) && errno != EEXIST)
 		return bad("cannot create %s: %s", path, strerror(errno));
+	return 0;
+}
+
+/*
+ * --user: what dgfsd keeps of root. CAP_NET_ADMIN configures dgfs.ko over
+ * netlink (every upload's chunk add, a reload's new set-up) and with
+ * CAP_BPF loads the XDP program again; without dgfs.ko neither is needed.
+ * CAP_NET_BIND_SERVICE only binds a port below 1024.
+ */
+static uint64_t needed_caps(const struct dgfsd *d)
+{
+	uint64_t keep = 0;
+
+	if (d->kmod)
+		keep |= 1ull << CAP_NET_ADMIN | 1ull << CAP_BPF;
+	if (d->cfg.http_port < 1024 || (!d->kmod && d->cfg.udp_port < 1024))
+		keep |= 1ull << CAP_NET_BIND_SERVICE;
+	return keep;
+}
+
+static int drop_privileges(struct dgfsd *d, uid_t uid, gid_t gid)
+{
+	uint64_t keep = needed_caps(d);
+
+	if (privs_drop(uid, gid, keep))
+		return -1;
+	fprintf(stderr, "dgfsd: running as %s (uid %u), keeping %s%s%s\n", d->cfg.user,
+		(unsigned int)uid, keep ? "" : "no capability",
+		(keep & (1ull << CAP_NET_ADMIN)) ? "CAP_NET_ADMIN CAP_BPF (dgfs.ko) " : "",
+		(keep & (1ull << CAP_NET_BIND_SERVICE)) ? "CAP_NET_BIND_SERVICE (a port below 1024)" :
+		"");
 	return 0;
 }
 
@@ -446,8 +526,8 @@ static int configure_kmod(struct dgfsd *d)
 	return 0;
 }
 
-/* dgfs.ko, if it is there (see --kmod), configured. */
-static int setup_kmod(struct dgfsd *d)
+/* dgfs.ko's netlink socket, if it is there (see --kmod). */
+static int open_kmod(struct dgfsd *d)
 {
 	int ret = kmod_open(&d->kmod);
 
@@ -459,6 +539,16 @@ static int setup_kmod(struct dgfsd *d)
 	}
 	if (ret)
 		return bad("cannot talk to dgfs.ko: %s", strerror(-ret));
+	return 0;
+}
+
+/* dgfs.ko, if open_kmod found it, configured. */
+static int setup_kmod(struct dgfsd *d)
+{
+	int ret;
+
+	if (!d->kmod)
+		return 0;
 	ret = configure_kmod(d);
 	if (ret)
 		return bad("cannot configure dgfs.ko: %s", strerror(-ret));
@@ -628,14 +718,17 @@ int main(int argc, char **argv)
 	char path[PATH_MAX + 32];
 	struct dgfsd d;
 	struct rlimit rl;
+	mode_t old_umask;
+	uid_t uid = 0;
+	gid_t gid = 0;
 	sigset_t sigs;
 	bool created;
 	int ret, sig;
 
 	if (argc > 1 && !strcmp(argv[1], "key"))
-		return keys_cli_main(argc - 1, argv + 1, DEFAULT_STATE_DIR);
+		return keys_cli_main(argc - 1, argv + 1);
 	memset(&d, 0, sizeof(d));
-	defaults(&d.cfg);
+	dgfsd_config_defaults(&d.cfg);
 	ret = parse_options(argc, argv, &d.cfg);
 	if (ret)
 		return ret;
@@ -655,22 +748,39 @@ int main(int argc, char **argv)
 	}
 
 	ret = 1;
+	/* First: a bad certificate or key stops dgfsd before it changes anything. */
+	if (d.cfg.user[0] && privs_lookup(d.cfg.user, &uid, &gid))
+		return 1;
+	if (tls_load(&d.cfg, &d.tls))
+		return 1;
+	/* The state is private (meta.db, and SQLite's WAL which takes its mode). */
+	old_umask = umask(077);
 	snprintf(path, sizeof(path), "%s/chunks", d.cfg.state_dir);
-	if (make_dir(d.cfg.state_dir) || make_dir(path))
-		return 1;
+	if (make_dir(d.cfg.state_dir) || make_dir(path) ||
+	    privs_state(d.cfg.state_dir, d.cfg.user[0] ? uid : (uid_t)-1,
+			d.cfg.user[0] ? gid : (gid_t)-1))
+		goto out;
+	if (d.cfg.kmod != DGFSD_KMOD_OFF && open_kmod(&d))
+		goto out;
+	/* No thread runs yet: each one made from here on inherits what is kept. */
+	if (d.cfg.user[0] ? drop_privileges(&d, uid, gid) : geteuid() && privs_trim(needed_caps(&d)))
+		goto out;
 	if (state_load_key(d.cfg.state_dir, d.key, &created))
-		return 1;
+		goto out;
 	if (created)
 		fprintf(stderr, "dgfsd: made a new auth key in %s/auth.key\n", d.cfg.state_dir);
 	snprintf(path, sizeof(path), "%s/meta.db", d.cfg.state_dir);
-	if (meta_open(path, &d.meta))
-		return bad("cannot open the metadata %s", path), 1;
+	if (meta_open(path, &d.meta)) {
+		bad("cannot open the metadata %s", path);
+		goto out;
+	}
 	if (meta_open(path, &d.keys)) {
 		bad("cannot open the metadata %s", path);
 		goto out;
 	}
 	if (auth_setup(d.cfg.state_dir, d.keys, d.presign_secret))
 		goto out;
+	umask(old_umask);
 	d.alog = accesslog_open(d.cfg.access_log);
 	if (!d.alog) {
 		bad("cannot open the access log %s: %s", d.cfg.access_log, strerror(errno));
@@ -681,7 +791,7 @@ int main(int argc, char **argv)
 		bad("cannot open the chunk store %s: %s", path, strerror(errno));
 		goto out;
 	}
-	if (d.cfg.kmod != DGFSD_KMOD_OFF && setup_kmod(&d))
+	if (setup_kmod(&d))
 		goto out;
 	chunkstore_set_kmod(d.cs, d.kmod);
 	if (chunkstore_reconcile(d.cs))
@@ -697,8 +807,9 @@ int main(int argc, char **argv)
 	d.collector_started = true;
 	if (http_start(&d))
 		goto out;
-	fprintf(stderr, "dgfsd: serving %s: HTTP on %s%s%u, fast path on UDP %u by %s\n",
-		d.cfg.state_dir, d.cfg.listen[0] ? d.cfg.listen : "port ",
+	fprintf(stderr, "dgfsd: serving %s: %s on %s%s%u, fast path on UDP %u by %s\n",
+		d.cfg.state_dir, d.tls.cert_pem ? "HTTPS" : "HTTP",
+		d.cfg.listen[0] ? d.cfg.listen : "port ",
 		d.cfg.listen[0] ? ":" : "", d.cfg.http_port, d.cfg.udp_port,
 		d.kmod ? "dgfs.ko" : "dgfsd (userspace tier)");
 	fprintf(stderr, "dgfsd: access: API keys (Authorization: Bearer KEY) for all but /healthz%s%s"
@@ -726,6 +837,7 @@ out:
 	chunkstore_close(d.cs);
 	kmod_close(d.kmod);
 	accesslog_close(d.alog);
+	tls_free(&d.tls);
 	sodium_memzero(d.presign_secret, sizeof(d.presign_secret));
 	meta_close(d.keys);
 	meta_close(d.meta);

@@ -597,6 +597,11 @@ static void serve_one(struct userd_worker *w, const struct request *rq,
 		} else if ((uint64_t)req.expiry < unix_now) {
 			COUNT(w, token_expired, 1);
 			bad = "ACCES: token expired";
+		} else if ((uint64_t)req.expiry > (uint64_t)unix_now + DGFS_TOKEN_MAX_LIFETIME +
+						   DGFS_TOKEN_CLOCK_SKEW) {
+			/* As dgfs.ko: a captured token stops working within a day. */
+			COUNT(w, token_too_long, 1);
+			bad = "ACCES: token lives longer than a day";
 		} else if (!dgfs_token_check(w->cfg->key, req.chunk, req.expiry,
 					     rq->client, req.token)) {
 			COUNT(w, token_bad, 1);

@@ -50,6 +50,7 @@ struct userd_config {
 	X(token_rejected, "requests answered ACCES (all reasons)")	\
 	X(token_no_key,   "... no key set")				\
 	X(token_expired,  "... expiry in the past")			\
+	X(token_too_long, "... expiry more than a day ahead")		\
 	X(token_bad,      "... token does not match")			\
 	X(noent,          "unknown chunks (NOENT)")			\
 	X(range,          "offsets past the end (RANGE)")		\

@@ -196,10 +196,12 @@ enum dgfs_stats_attr {
 #define DGFS_TOKEN_LEN		8
 /* The farthest ahead of a host's clock a token's expiry may lie, in
  * seconds: a token travels in clear, and whoever sees one can replay it
- * from its address until it expires. Hosts allow 5 minutes more for clock
- * skew between whoever mints tokens and themselves.
+ * from its address until it expires. Hosts (dgfs.ko and the userspace
+ * servers) allow DGFS_TOKEN_CLOCK_SKEW seconds more for clock skew between
+ * whoever mints tokens and themselves; minters refuse longer lifetimes.
  */
 #define DGFS_TOKEN_MAX_LIFETIME	86400
+#define DGFS_TOKEN_CLOCK_SKEW	300
 
 enum dgfs_proto_op {
 	DGFS_OP_READ = 1,
