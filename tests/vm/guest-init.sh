@@ -88,12 +88,15 @@ dmesg_check() {
 
 # The debug kernel's leak check. kmemleak reports an object that nothing
 # points to once it is 5 s old (MSECS_MIN_AGE), so the scan waits until
-# what the script allocated last is old enough.
+# what the script allocated last is old enough. And only once its contents
+# stayed the same from one scan to the next: a scan that finds an object
+# changed since the last (which the first scan of a new object always
+# does) takes it for one in use. So every check scans twice.
 kmemleak=/sys/kernel/debug/kmemleak
 if [ "${dgfs_kdebug:-0}" = 1 ]; then
 	[ -w $kmemleak ] || { echo "debug kernel without $kmemleak" >&2; exit 1; }
 	# Boot's own suspects are nobody's business here.
-	echo scan > $kmemleak && echo clear > $kmemleak
+	echo scan > $kmemleak && echo scan > $kmemleak && echo clear > $kmemleak
 fi
 
 # kmemleak_split dgfs|other: the reports (stdin) that are dgfs.ko's, or the
@@ -122,7 +125,7 @@ kmemleak_check() {
 	local wait report mine others
 	wait=$(awk -v e="$2" -v now="$EPOCHREALTIME" 'BEGIN { w = e + 5.5 - now; print (w > 0 ? w : 0) }')
 	sleep "$wait"
-	if ! echo scan > $kmemleak; then
+	if ! { echo scan > $kmemleak && echo scan > $kmemleak; }; then
 		echo "FAIL: kmemleak clean after $1 (the scan failed: kmemleak is off)"
 		return
 	fi
