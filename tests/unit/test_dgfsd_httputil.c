@@ -2,10 +2,10 @@
 /*
  * Unit tests of what dgfsd parses from HTTP itself (userspace/dgfsd/httputil.c):
  * file paths in URLs (every way docs/HTTP.md refuses one), Range headers
- * against a file size, If-None-Match and HTTP dates.
+ * against a file size, If-None-Match, HTTP dates and stored Content-Types.
  * One line per check, PASS or FAIL; non-zero exit if any failed.
  */
-/* expect-checks: 65 (tests/run-all.sh: a run that prints fewer fails) */
+/* expect-checks: 81 (tests/run-all.sh: a run that prints fewer fails) */
 
 #include "proto/hex.c"
 #include "dgfsd/httputil.c"
@@ -140,10 +140,36 @@ static void test_etag_date(void)
 	CHECK("date: RFC 9110 example", !strcmp(date, "Sun, 06 Nov 1994 08:49:37 GMT"));
 }
 
+static void test_ctype(void)
+{
+	char big[200];
+
+	CHECK("ctype: plain", !dgfsd_ctype_check("text/plain; charset=utf-8", 127));
+	CHECK("ctype: empty is none", !dgfsd_ctype_check("", 127));
+	CHECK("ctype: UTF-8 kept", !dgfsd_ctype_check("text/x-\xc3\xa9t\xc3\xa9 \xf0\x9f\x98\x80", 127));
+	CHECK("ctype: Latin-1 byte refused", dgfsd_ctype_check("text/\xe9", 127) != NULL);
+	CHECK("ctype: lone continuation refused", dgfsd_ctype_check("a\x80" "b", 127) != NULL);
+	CHECK("ctype: truncated sequence refused", dgfsd_ctype_check("a\xe2\x82", 127) != NULL);
+	CHECK("ctype: overlong refused", dgfsd_ctype_check("\xc0\xaf", 127) != NULL);
+	CHECK("ctype: overlong 3-byte refused", dgfsd_ctype_check("\xe0\x80\xaf", 127) != NULL);
+	CHECK("ctype: surrogate refused", dgfsd_ctype_check("\xed\xa0\x80", 127) != NULL);
+	CHECK("ctype: past U+10FFFF refused", dgfsd_ctype_check("\xf4\x90\x80\x80", 127) != NULL);
+	CHECK("ctype: \\xff refused", dgfsd_ctype_check("\xff\xfe", 127) != NULL);
+	CHECK("ctype: control char refused", dgfsd_ctype_check("text/plain\x01", 127) != NULL);
+	CHECK("ctype: newline refused", dgfsd_ctype_check("a\nb", 127) != NULL);
+	CHECK("ctype: DEL refused", dgfsd_ctype_check("a\x7f", 127) != NULL);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	CHECK("ctype: too long refused", dgfsd_ctype_check(big, 127) != NULL);
+	big[127] = '\0';
+	CHECK("ctype: max length kept", !dgfsd_ctype_check(big, 127));
+}
+
 int main(void)
 {
 	test_paths();
 	test_ranges();
 	test_etag_date();
+	test_ctype();
 	return failures ? 1 : 0;
 }

@@ -375,11 +375,13 @@ static enum MHD_Result post_commit(struct dgfsd *d, struct MHD_Connection *c,
 	}
 	jt = json_object_get(j, "content_type");
 	if (jt) {
+		const char *bad = "not a string";
+
 		ctype = json_string_value(jt);
-		if (!ctype || strlen(ctype) > META_CTYPE_MAX || strpbrk(ctype, "\r\n")) {
+		if (!ctype || (bad = dgfsd_ctype_check(ctype, META_CTYPE_MAX))) {
 			json_decref(j);
 			free(ids);
-			return http_send_error(c, r, 400, "bad content_type");
+			return http_send_error(c, r, 400, "bad content_type: %s", bad);
 		}
 	}
 	memset(&f, 0, sizeof(f));
@@ -422,7 +424,7 @@ enum MHD_Result files_delete(struct dgfsd *d, struct MHD_Connection *c, struct r
 
 enum MHD_Result files_put(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
 {
-	const char *v = http_header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *v = http_header(c, MHD_HTTP_HEADER_CONTENT_LENGTH), *why;
 
 	if (v) {
 		char *end;
@@ -434,9 +436,10 @@ enum MHD_Result files_put(struct dgfsd *d, struct MHD_Connection *c, struct requ
 			return http_send_error(c, r, 413, "file larger than %" PRIu64 " bytes",
 					       d->cfg.max_file_size);
 	}
+	/* Stored as given: listings and manifests must be able to carry it. */
 	v = http_header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
-	if (v && (strlen(v) > META_CTYPE_MAX || strpbrk(v, "\r\n")))
-		return http_send_error(c, r, 400, "bad Content-Type");
+	if (v && (why = dgfsd_ctype_check(v, META_CTYPE_MAX)))
+		return http_send_error(c, r, 400, "bad Content-Type: %s", why);
 	r->up = upload_start(d, r->path, v);
 	if (!r->up)
 		return http_send_error(c, r, 503, errno == EBUSY ? "too many uploads at once" :

@@ -213,6 +213,50 @@ void dgfsd_http_date(time_t t, char *buf, size_t len)
 	strftime(buf, len, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
+/* The length of the UTF-8 sequence at @p (RFC 3629: shortest form, no surrogates), or 0. */
+static size_t utf8_len(const unsigned char *p)
+{
+	uint32_t cp;
+	size_t n, i;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;	/* also stops at the NUL */
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+const char *dgfsd_ctype_check(const char *s, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
+
+	if (strlen(s) > max)
+		return "too long";
+	for (; *p; p += n) {
+		if (*p < 0x20 || *p == 0x7f)
+			return "a control character";
+		n = utf8_len(p);
+		if (!n)
+			return "not UTF-8";
+	}
+	return NULL;
+}
+
 bool dgfsd_etag_matches(const char *inm, const char *etag)
 {
 	size_t elen = strlen(etag);

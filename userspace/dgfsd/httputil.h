@@ -49,6 +49,14 @@ enum dgfsd_range_result dgfsd_range_parse(const char *hdr, uint64_t size, uint64
 /* "Sun, 06 Nov 1994 08:49:37 GMT" into @buf (at least 30 bytes). */
 void dgfsd_http_date(time_t t, char *buf, size_t len);
 
+/*
+ * A Content-Type to store with a file (a header, or a commit's
+ * "content_type"): at most @max bytes of UTF-8 without control
+ * characters, since listings and manifests carry it as a JSON string
+ * (empty: none given). NULL, or why it is refused.
+ */
+const char *dgfsd_ctype_check(const char *s, size_t max);
+
 /* Whether an If-None-Match header matches the (unquoted) etag. */
 bool dgfsd_etag_matches(const char *if_none_match, const char *etag);
 
