@@ -2,10 +2,11 @@
 /*
  * Unit tests of what dgfsd parses from HTTP itself (userspace/dgfsd/httputil.c):
  * file paths in URLs (every way docs/HTTP.md refuses one), Range headers
- * against a file size, If-None-Match, HTTP dates and stored Content-Types.
+ * against a file size, If-None-Match, HTTP dates, stored Content-Types, and
+ * the distinct ids of a dedup query.
  * One line per check, PASS or FAIL; non-zero exit if any failed.
  */
-/* expect-checks: 81 (tests/run-all.sh: a run that prints fewer fails) */
+/* expect-checks: 86 (tests/run-all.sh: a run that prints fewer fails) */
 
 #include "proto/hex.c"
 #include "dgfsd/httputil.c"
@@ -165,11 +166,69 @@ static void test_ctype(void)
 	CHECK("ctype: max length kept", !dgfsd_ctype_check(big, 127));
 }
 
+/* The ids' first occurrences the slow, obvious way. */
+static size_t naive_first(const uint8_t (*ids)[32], size_t n, size_t *keep)
+{
+	size_t i, j, k = 0;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < k; j++)
+			if (!memcmp(ids[keep[j]], ids[i], 32))
+				break;
+		if (j == k)
+			keep[k++] = i;
+	}
+	return k;
+}
+
+static void test_ids_first(void)
+{
+	enum { N = 100000, DISTINCT = 701 };
+	uint8_t (*ids)[32] = calloc(N, 32);
+	size_t *got = calloc(N, sizeof(*got)), *want = calloc(N, sizeof(*want));
+	size_t i, nwant;
+	long n;
+
+	if (!ids || !got || !want) {
+		CHECK("ids: memory", false);
+		return;
+	}
+	/* 701 distinct ids, each repeated about 143 times, interleaved. */
+	for (i = 0; i < N; i++) {
+		uint32_t v = (uint32_t)((i * 7919u) % DISTINCT);
+
+		memcpy(ids[i] + 28, &v, 4);
+		ids[i][0] = (uint8_t)(v * 31);
+	}
+	nwant = naive_first((const uint8_t (*)[32])ids, N, want);
+	n = dgfsd_ids_first((const uint8_t (*)[32])ids, N, got);
+	CHECK("ids: 100000 ids with duplicates give 701 distinct", n == DISTINCT && nwant == DISTINCT);
+	CHECK("ids: the first occurrences, in the order given",
+	      n == (long)nwant && !memcmp(got, want, nwant * sizeof(*got)));
+	/* All distinct: every index, in order. */
+	for (i = 0; i < N; i++)
+		memcpy(ids[i], &i, sizeof(i));
+	n = dgfsd_ids_first((const uint8_t (*)[32])ids, N, got);
+	for (i = 0; n == N && i < N; i++)
+		if (got[i] != i)
+			break;
+	CHECK("ids: all distinct are all kept, in order", n == N && i == N);
+	/* All the same: only the first. */
+	memset(ids, 7, (size_t)N * 32);
+	n = dgfsd_ids_first((const uint8_t (*)[32])ids, N, got);
+	CHECK("ids: all equal keep only index 0", n == 1 && got[0] == 0);
+	CHECK("ids: none", dgfsd_ids_first((const uint8_t (*)[32])ids, 0, got) == 0);
+	free(ids);
+	free(got);
+	free(want);
+}
+
 int main(void)
 {
 	test_paths();
 	test_ranges();
 	test_etag_date();
 	test_ctype();
+	test_ids_first();
 	return failures ? 1 : 0;
 }

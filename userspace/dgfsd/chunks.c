@@ -20,6 +20,9 @@
 #include "proto/sha256.h"
 #include "dgfsd.h"
 #include "http.h"
+#include "httputil.h"
+
+_Static_assert(DGFS_CHUNK_ID_LEN == 32, "dgfsd_ids_first takes 32-byte ids");
 
 enum MHD_Result chunks_get(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
 {
@@ -104,8 +107,9 @@ static enum MHD_Result post_missing(struct dgfsd *d, struct MHD_Connection *c,
 	struct meta_idlist missing = { 0 };
 	uint8_t (*ids)[DGFS_CHUNK_ID_LEN] = NULL;
 	json_error_t jerr;
+	size_t i, n, *keep;
+	long nkeep;
 	json_t *j;
-	size_t i, n;
 
 	j = json_loadb((const char *)r->body, r->body_len, 0, &jerr);
 	if (!j || chunks_parse_ids(json_object_get(j, "ids"), &ids, &n)) {
@@ -114,21 +118,21 @@ static enum MHD_Result post_missing(struct dgfsd *d, struct MHD_Connection *c,
 				       DGFSD_MISSING_MAX);
 	}
 	json_decref(j);
-	for (i = 0; i < n; i++) {
-		size_t k;
-
-		if (chunkstore_has(d->cs, ids[i]))
+	/* Each distinct id once, in the order given (sorted aside: n log n). */
+	keep = malloc((n ? n : 1) * sizeof(*keep));
+	nkeep = keep ? dgfsd_ids_first((const uint8_t (*)[32])ids, n, keep) : -1;
+	for (i = 0; nkeep >= 0 && i < (size_t)nkeep; i++) {
+		if (chunkstore_has(d->cs, ids[keep[i]]))
 			continue;
-		for (k = 0; k < missing.n; k++)
-			if (!memcmp(missing.ids[k], ids[i], DGFS_CHUNK_ID_LEN))
-				break;
-		if (k == missing.n && meta_idlist_add(&missing, ids[i])) {
-			free(ids);
-			meta_idlist_free(&missing);
-			return http_send_error(c, r, 503, "out of memory");
-		}
+		if (meta_idlist_add(&missing, ids[keep[i]]))
+			nkeep = -1;
 	}
+	free(keep);
 	free(ids);
+	if (nkeep < 0) {
+		meta_idlist_free(&missing);
+		return http_send_error(c, r, 503, "out of memory");
+	}
 	j = json_pack("{s:o}", "missing",
 		      chunks_id_array((const uint8_t (*)[DGFS_CHUNK_ID_LEN])missing.ids, missing.n));
 	meta_idlist_free(&missing);

@@ -213,6 +213,47 @@ void dgfsd_http_date(time_t t, char *buf, size_t len)
 	strftime(buf, len, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
+/* Ties by index: the first occurrence of an id sorts first among its equals. */
+static _Thread_local const uint8_t (*sort_ids)[32];
+
+static int cmp_index(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = memcmp(sort_ids[x], sort_ids[y], 32);
+
+	return c ? c : (x > y) - (x < y);
+}
+
+long dgfsd_ids_first(const uint8_t (*ids)[32], size_t n, size_t *keep)
+{
+	size_t *order, i, k = 0;
+	uint8_t *first;
+
+	if (!n)
+		return 0;
+	order = malloc(n * sizeof(*order));
+	first = calloc(n, 1);
+	if (!order || !first) {
+		free(order);
+		free(first);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	/* qsort has no context argument: a thread-local (one thread per request). */
+	sort_ids = ids;
+	qsort(order, n, sizeof(*order), cmp_index);
+	for (i = 0; i < n; i++)
+		if (!i || memcmp(ids[order[i]], ids[order[i - 1]], 32))
+			first[order[i]] = 1;
+	for (i = 0; i < n; i++)
+		if (first[i])
+			keep[k++] = i;
+	free(order);
+	free(first);
+	return (long)k;
+}
+
 /* The length of the UTF-8 sequence at @p (RFC 3629: shortest form, no surrogates), or 0. */
 static size_t utf8_len(const unsigned char *p)
 {

@@ -57,6 +57,14 @@ void dgfsd_http_date(time_t t, char *buf, size_t len);
  */
 const char *dgfsd_ctype_check(const char *s, size_t max);
 
+/*
+ * The first occurrence of each distinct 32-byte id among @n: their
+ * indices, in the order given, into @keep (room for @n). Returns how
+ * many, or -1 when out of memory. Sorts (n log n): a request's 100000 ids
+ * must not cost n^2.
+ */
+long dgfsd_ids_first(const uint8_t (*ids)[32], size_t n, size_t *keep);
+
 /* Whether an If-None-Match header matches the (unquoted) etag. */
 bool dgfsd_etag_matches(const char *if_none_match, const char *etag);
 
