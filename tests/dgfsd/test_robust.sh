@@ -4,7 +4,9 @@
 # - a Content-Type that listings could not carry is refused at upload and
 #   nothing is stored;
 # - POST /chunks/missing drops duplicates in n log n (its time for 100000
-#   unknown ids against 100000 stored ones, in the plain build).
+#   unknown ids against 100000 stored ones, in the plain build);
+# - an uncommitted chunk's age starts over at each dedup hit (/chunks/missing,
+#   PUT /chunks), so an upload longer than --orphan-ttl still commits.
 #   tests/dgfsd/test_robust.sh BUILD_DIR      (as root)
 set -u
 cd "$(dirname "$0")/../.."
@@ -92,6 +94,50 @@ same "... all 100000 missing, in the order given" \
 check "missing: 100000 unknown ids take at most 2x the control + 1 s (${t_d} s vs ${t_c} s)" \
 	python3 -c "import sys; sys.exit(not float('$t_d') <= 2 * float('$t_c') + 1)"
 find "$STATE/chunks" -maxdepth 1 -type f -empty -delete
+dgfsd_stop "the plain dgfsd stopped cleanly"
+
+# ---- orphan collection: a dedup hit gives an uncommitted chunk a new age ----------------
+check "dgfsd starts with --orphan-ttl 6" dgfsd_start --orphan-ttl 6 || finish
+for x in kept put ctl; do
+	head -c 3000 /dev/urandom >"$T/$x"
+	eval "ID_$x=$(sha256sum <"$T/$x" | cut -c1-64)"
+done
+# missing ID: "0" when the host has chunk ID, "1" when it lacks it.
+missing() {
+	local a
+	a=$(n curl -sSf -m 30 -X POST -H 'Content-Type: application/json' \
+		--data "{\"ids\":[\"$1\"]}" "$URL/chunks/missing") || return 1
+	case $a in
+	'{"missing":[]}') echo 0 ;;
+	"{\"missing\":[\"$1\"]}") echo 1 ;;
+	*) echo "unexpected: $a" ;;
+	esac
+}
+putchunk() { code -T "$T/$1" "$URL/chunks/$2"; }
+same "PUT /chunks (asked about later) -> 201" "$(putchunk kept "$ID_kept")" 201
+same "PUT /chunks (uploaded again later) -> 201" "$(putchunk put "$ID_put")" 201
+same "PUT /chunks (never used again: the control) -> 201" "$(putchunk ctl "$ID_ctl")" 201
+# For over two TTLs, one client keeps asking about one chunk and another
+# keeps uploading another: each hit starts its age over. (The collector
+# looks every second, a file's time has whole seconds: a pause of over
+# 4 s between two hits would lose one, on a machine that busy.)
+gone_k=0 gone_p=0 end=$((SECONDS + 14))
+while ((SECONDS < end)); do
+	[[ $(missing "$ID_kept") == 0 ]] || gone_k=$((gone_k + 1))
+	st=$(putchunk put "$ID_put")
+	[[ $st == 200 ]] || gone_p=$((gone_p + 1))
+	sleep 0.5
+done
+ctl_gone() { [[ $(missing "$ID_ctl") == 1 ]]; }
+check "the control chunk was collected meanwhile (the TTL works)" wait_for 10 ctl_gone
+same "a chunk asked about with /chunks/missing was never collected" "$gone_k" 0
+same "a chunk uploaded again (200, a dedup hit) was never collected" "$gone_p" 0
+same "a commit of both after two TTLs succeeds (201)" \
+	"$(code -X POST -H 'Content-Type: application/json' \
+		--data "{\"chunks\":[\"$ID_kept\",\"$ID_put\"]}" "$URL/files/orphan/f?commit")" 201
+same "... and the file is whole" "$(n curl -sf "$URL/files/orphan/f" | sha256sum)" \
+	"$(cat "$T/kept" "$T/put" | sha256sum)"
+check "the store is consistent" store_consistent
 
 dgfsd_stop
 finish

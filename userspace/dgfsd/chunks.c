@@ -122,7 +122,7 @@ static enum MHD_Result post_missing(struct dgfsd *d, struct MHD_Connection *c,
 	keep = malloc((n ? n : 1) * sizeof(*keep));
 	nkeep = keep ? dgfsd_ids_first((const uint8_t (*)[32])ids, n, keep) : -1;
 	for (i = 0; nkeep >= 0 && i < (size_t)nkeep; i++) {
-		if (chunkstore_has(d->cs, ids[keep[i]]))
+		if (chunkstore_wanted(d->cs, ids[keep[i]]))
 			continue;
 		if (meta_idlist_add(&missing, ids[keep[i]]))
 			nkeep = -1;

@@ -123,6 +123,20 @@ static bool file_present(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_L
 }
 
 /*
+ * A chunk no file references was just asked for (a dedup hit): its age
+ * starts over, so the collector leaves it to the upload that counts on
+ * it. Referenced chunks are not touched (no collector looks at them, and
+ * a download's dedup hit should not write). Store lock held.
+ */
+static void refresh_orphan(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN])
+{
+	char name[2 * DGFS_CHUNK_ID_LEN + 1];
+
+	chunk_name(id, name);
+	utimensat(cs->dir_fd, name, NULL, AT_SYMLINK_NOFOLLOW);
+}
+
+/*
  * Whether no file references the chunk, for sure: a metadata error is not
  * "unreferenced", or a busy database could cost a referenced chunk.
  */
@@ -303,6 +317,8 @@ int chunkstore_put(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
 	 * chunk and the last unpin keeps it; if not, it goes as it would have.
 	 */
 	if (meta_chunk_known(cs->meta, id, NULL) || file_present(cs, id, NULL)) {
+		if (!meta_chunk_known(cs->meta, id, NULL))
+			refresh_orphan(cs, id);
 		pthread_mutex_unlock(&cs->lock);
 		atomic_fetch_add(&cs->stats.deduped, 1);
 		return 0;
@@ -340,9 +356,13 @@ int chunkstore_pin_existing(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_I
 		pthread_cond_wait(&cs->written, &cs->lock);
 		p = pin_find(cs, id);
 	}
-	if (!meta_chunk_known(cs->meta, id, size) && !file_present(cs, id, size))
+	if (meta_chunk_known(cs->meta, id, size))
+		;
+	else if (file_present(cs, id, size))
+		refresh_orphan(cs, id);		/* a commit that may yet fail (409) */
+	else
 		ret = -ENOENT;
-	else if (!pin_get(cs, id))
+	if (!ret && !pin_get(cs, id))
 		ret = -ENOMEM;
 	pthread_mutex_unlock(&cs->lock);
 	return ret;
@@ -373,6 +393,21 @@ bool chunkstore_has(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN])
 	pthread_mutex_lock(&cs->lock);
 	has = pin_find(cs, id) || meta_chunk_known(cs->meta, id, NULL) ||
 	      file_present(cs, id, NULL);
+	pthread_mutex_unlock(&cs->lock);
+	return has;
+}
+
+bool chunkstore_wanted(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN])
+{
+	bool has = true;
+
+	pthread_mutex_lock(&cs->lock);
+	if (pin_find(cs, id) || meta_chunk_known(cs->meta, id, NULL))
+		;
+	else if (file_present(cs, id, NULL))
+		refresh_orphan(cs, id);
+	else
+		has = false;
 	pthread_mutex_unlock(&cs->lock);
 	return has;
 }

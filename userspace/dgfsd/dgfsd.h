@@ -109,6 +109,12 @@ int chunkstore_pin_existing(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_I
 void chunkstore_unpin(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN], bool discard);
 /* Whether the chunk is stored (referenced, pinned, or a file present). */
 bool chunkstore_has(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN]);
+/*
+ * The same for a client about to rely on it (POST /chunks/missing): an
+ * uncommitted chunk found so gets a new --orphan-ttl, as a dedup hit in
+ * chunkstore_put() or chunkstore_pin_existing() does.
+ */
+bool chunkstore_wanted(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN]);
 /* Opens a chunk file read-only: fd or -errno. */
 int chunkstore_open_chunk(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN]);
 
@@ -134,8 +140,9 @@ int chunkstore_kmod_resync(struct chunkstore *cs);
 
 /*
  * Removes chunk files that no file references and nobody pins, last
- * changed at least @min_age seconds ago: chunks uploaded with PUT /chunks
- * and never committed. Returns how many, or -errno.
+ * changed (written, or found by a dedup hit) at least @min_age seconds
+ * ago: chunks uploaded with PUT /chunks and never committed. Returns how
+ * many, or -errno.
  */
 int chunkstore_collect(struct chunkstore *cs, unsigned int min_age);
 
