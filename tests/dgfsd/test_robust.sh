@@ -6,7 +6,10 @@
 # - POST /chunks/missing drops duplicates in n log n (its time for 100000
 #   unknown ids against 100000 stored ones, in the plain build);
 # - an uncommitted chunk's age starts over at each dedup hit (/chunks/missing,
-#   PUT /chunks), so an upload longer than --orphan-ttl still commits.
+#   PUT /chunks), so an upload longer than --orphan-ttl still commits;
+# - a commit lists as many chunks as the largest file can have (150000
+#   here), its limit and body size follow --max-file-size or
+#   --max-commit-chunks.
 #   tests/dgfsd/test_robust.sh BUILD_DIR      (as root)
 set -u
 cd "$(dirname "$0")/../.."
@@ -138,6 +141,56 @@ same "a commit of both after two TTLs succeeds (201)" \
 same "... and the file is whole" "$(n curl -sf "$URL/files/orphan/f" | sha256sum)" \
 	"$(cat "$T/kept" "$T/put" | sha256sum)"
 check "the store is consistent" store_consistent
+dgfsd_stop "dgfsd (--orphan-ttl 6) stopped cleanly"
+
+# ---- very large files: the commit list scales with the file ----------------------------
+# A file of 150000 chunks (one 1-byte chunk, 150000 times): more ids than
+# /chunks/missing takes at once (100000) and a body over 8 MiB (10 MB).
+# --max-file-size 1T (the default) allows 4 Mi chunks.
+check "dgfsd starts (default limits)" dgfsd_start || finish
+printf x >"$T/x1"
+ID_x=$(printf x | sha256sum | cut -c1-64)
+same "PUT /chunks of a 1-byte chunk -> 201" "$(code -T "$T/x1" "$URL/chunks/$ID_x")" 201
+python3 -c 'import json, sys
+json.dump({"chunks": [sys.argv[1]] * 150000}, open(sys.argv[2], "w"))' "$ID_x" "$T/big.json"
+same "a commit of 150000 chunks -> 201" \
+	"$(code -X POST -H 'Content-Type: application/json' --data-binary @"$T/big.json" \
+		"$URL/files/big/many?commit")" 201
+same "... with 150000 chunks and 150000 bytes" "$(jget "$T/body" '[j["chunks"], j["size"]]')" \
+	"[150000, 150000]"
+same "... and the file reads back whole" "$(n curl -sf "$URL/files/big/many" | sha256sum)" \
+	"$(head -c 150000 /dev/zero | tr '\0' x | sha256sum)"
+dgfsd_stop "dgfsd (default limits) stopped cleanly"
+# The limit follows --max-file-size (1 MiB: 4 chunks of 256 KiB and a last
+# one, 5), or --max-commit-chunks; past it a clear 413, nothing stored.
+check "dgfsd starts with --max-file-size 1M" dgfsd_start --max-file-size 1M || finish
+# (Stored already: big/many lists it.)
+commit_n() {
+	python3 -c 'import json, sys
+json.dump({"chunks": [sys.argv[1]] * int(sys.argv[2])}, open(sys.argv[3], "w"))' \
+		"$ID_x" "$1" "$T/n.json"
+	code -X POST -H 'Content-Type: application/json' --data-binary @"$T/n.json" \
+		"$URL/files/big/$1?commit"
+}
+same "PUT /chunks of the 1-byte chunk again -> 200" "$(code -T "$T/x1" "$URL/chunks/$ID_x")" 200
+same "--max-file-size 1M: a commit of 5 chunks -> 201" "$(commit_n 5)" 201
+same "--max-file-size 1M: a commit of 6 chunks -> 413" "$(commit_n 6)" 413
+shows "... saying the limit" 'more than 5 chunks' err
+same "... and nothing is stored" "$(code "$URL/files/big/6")" 404
+dgfsd_stop "dgfsd (--max-file-size 1M) stopped cleanly"
+# dgfs put of a file of about 12 chunks against --max-commit-chunks 8,
+# then 16: refused clearly at the commit, then stored whole.
+head -c $((12 << 20)) /dev/urandom >"$T/f12"
+check "dgfsd starts with --max-commit-chunks 8" dgfsd_start --max-commit-chunks 8 || finish
+refuse "dgfs put of a 12 MiB file (about 12 chunks) against 8 -> exit 10, says 413" 10 \
+	'HTTP 413: more than 8 chunks' n "$DGFS" --server "$URL" put "$T/f12" big/f12
+same "... and nothing is stored" "$(code "$URL/files/big/f12")" 404
+dgfsd_stop "dgfsd (--max-commit-chunks 8) stopped cleanly"
+check "dgfsd starts with --max-commit-chunks 16" dgfsd_start --max-commit-chunks 16 || finish
+check "dgfs put of the same file against 16 succeeds" \
+	n "$DGFS" --server "$URL" put "$T/f12" big/f12
+same "... and it reads back whole" "$(n curl -sf "$URL/files/big/f12" | sha256sum)" \
+	"$(sha256sum <"$T/f12")"
 
 dgfsd_stop
 finish

@@ -61,26 +61,26 @@ enum MHD_Result chunks_get(struct dgfsd *d, struct MHD_Connection *c, struct req
 	return http_queue(c, r, 200, resp, (uint64_t)st.st_size);
 }
 
-int chunks_parse_ids(json_t *arr, uint8_t (**out)[DGFS_CHUNK_ID_LEN], size_t *n)
+int chunks_parse_ids(json_t *arr, size_t max, uint8_t (**out)[DGFS_CHUNK_ID_LEN], size_t *n)
 {
 	uint8_t (*ids)[DGFS_CHUNK_ID_LEN];
 	size_t i, count;
 
 	if (!json_is_array(arr))
-		return -1;
+		return -EINVAL;
 	count = json_array_size(arr);
-	if (count > DGFSD_MISSING_MAX)
-		return -1;
+	if (count > max)
+		return -E2BIG;
 	ids = calloc(count ? count : 1, DGFS_CHUNK_ID_LEN);
 	if (!ids)
-		return -1;
+		return -EINVAL;
 	for (i = 0; i < count; i++) {
 		const char *s = json_string_value(json_array_get(arr, i));
 
 		if (!s || strlen(s) != 2 * DGFS_CHUNK_ID_LEN ||
 		    dgfs_hex_decode(s, ids[i], DGFS_CHUNK_ID_LEN)) {
 			free(ids);
-			return -1;
+			return -EINVAL;
 		}
 	}
 	*out = ids;
@@ -112,7 +112,7 @@ static enum MHD_Result post_missing(struct dgfsd *d, struct MHD_Connection *c,
 	json_t *j;
 
 	j = json_loadb((const char *)r->body, r->body_len, 0, &jerr);
-	if (!j || chunks_parse_ids(json_object_get(j, "ids"), &ids, &n)) {
+	if (!j || chunks_parse_ids(json_object_get(j, "ids"), DGFSD_MISSING_MAX, &ids, &n)) {
 		json_decref(j);
 		return http_send_error(c, r, 400, "expected {\"ids\": [up to %d chunk ids]}",
 				       DGFSD_MISSING_MAX);

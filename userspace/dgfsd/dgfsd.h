@@ -55,6 +55,7 @@ struct dgfsd_config {
 	uint32_t token_ttl;
 	uint32_t orphan_ttl;		/* uncommitted chunks live this long */
 	uint64_t max_file_size;
+	uint64_t max_commit_chunks;	/* a commit's list; 0: what max_file_size allows */
 	unsigned int max_uploads;
 	unsigned int max_connections;
 	uint32_t max_read;

@@ -355,6 +355,20 @@ static enum MHD_Result upload_done(struct dgfsd *d, struct MHD_Connection *c, st
 				   (json_int_t)new_chunks, "new_bytes", (json_int_t)new_bytes));
 }
 
+/*
+ * The most chunks a commit may list: what the largest file allows (every
+ * chunk but the last is at least FastCDC's minimum), unless
+ * --max-commit-chunks says otherwise. The list scales with the file.
+ */
+static uint64_t commit_max_chunks(const struct dgfsd *d)
+{
+	uint64_t n = d->cfg.max_commit_chunks;
+
+	if (!n)
+		n = d->cfg.max_file_size / FASTCDC_MIN_SIZE + 1;
+	return n < UINT32_MAX ? n : UINT32_MAX;
+}
+
 static enum MHD_Result post_commit(struct dgfsd *d, struct MHD_Connection *c,
 				   struct request *r)
 {
@@ -367,12 +381,17 @@ static enum MHD_Result post_commit(struct dgfsd *d, struct MHD_Connection *c,
 	bool replaced = false;
 	json_t *j, *jt;
 	size_t n;
+	int ret;
 
 	j = json_loadb((const char *)r->body, r->body_len, 0, &jerr);
-	if (!j || chunks_parse_ids(json_object_get(j, "chunks"), &ids, &n)) {
-		json_decref(j);
+	ret = j ? chunks_parse_ids(json_object_get(j, "chunks"), commit_max_chunks(d), &ids, &n) :
+	      -EINVAL;
+	json_decref(ret ? j : NULL);
+	if (ret == -E2BIG)
+		return http_send_error(c, r, 413, "more than %" PRIu64 " chunks in one file "
+				       "(--max-commit-chunks)", commit_max_chunks(d));
+	if (ret)
 		return http_send_error(c, r, 400, "expected {\"chunks\": [chunk ids]}");
-	}
 	jt = json_object_get(j, "content_type");
 	if (jt) {
 		const char *bad = "not a string";
@@ -450,10 +469,13 @@ enum MHD_Result files_put(struct dgfsd *d, struct MHD_Connection *c, struct requ
 
 enum MHD_Result files_commit(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
 {
-	(void)d;
 	if (!http_has_arg(c, "commit"))
 		return http_method_not_allowed(c, r, "GET, HEAD, PUT, DELETE, POST");
 	r->finish = post_commit;
-	r->body_max = HTTP_JSON_BODY_MAX;
+	/*
+	 * Proportional to the list: an id is 66 bytes and a comma in compact
+	 * JSON; 96 leaves room for pretty-printing, 64 KiB for the rest.
+	 */
+	r->body_max = commit_max_chunks(d) * 96 + (64u << 10);
 	return MHD_YES;
 }

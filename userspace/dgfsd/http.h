@@ -85,8 +85,8 @@ enum MHD_Result files_commit(struct dgfsd *d, struct MHD_Connection *c, struct r
 enum MHD_Result chunks_get(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
 enum MHD_Result chunks_put(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
 enum MHD_Result chunks_missing(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
-/* A JSON array of chunk ids (at most DGFSD_MISSING_MAX): 0, or -1 if malformed. */
-int chunks_parse_ids(json_t *arr, uint8_t (**out)[DGFS_CHUNK_ID_LEN], size_t *n);
+/* A JSON array of at most @max chunk ids: 0, -E2BIG past @max, or -EINVAL if malformed. */
+int chunks_parse_ids(json_t *arr, size_t max, uint8_t (**out)[DGFS_CHUNK_ID_LEN], size_t *n);
 json_t *chunks_id_array(const uint8_t (*ids)[DGFS_CHUNK_ID_LEN], size_t n);
 
 /* keys_api.c */

@@ -59,6 +59,7 @@ enum opt_id {
 	O_PUBLIC_READ,
 	O_PUBLIC_METRICS,
 	O_ACCESS_LOG,
+	O_MAX_COMMIT_CHUNKS,
 };
 
 static const struct option long_opts[] = {
@@ -80,6 +81,7 @@ static const struct option long_opts[] = {
 	{ "public-read",	no_argument,		NULL, O_PUBLIC_READ },
 	{ "public-metrics",	no_argument,		NULL, O_PUBLIC_METRICS },
 	{ "access-log",		required_argument,	NULL, O_ACCESS_LOG },
+	{ "max-commit-chunks",	required_argument,	NULL, O_MAX_COMMIT_CHUNKS },
 	{ "verbose",		no_argument,		NULL, O_VERBOSE },
 	{ "help",		no_argument,		NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -104,6 +106,8 @@ static void usage(FILE *f)
 		"                            address the client's HTTP connection reached)\n"
 		"      --token-ttl SECONDS   lifetime of manifest tokens (default 3600)\n"
 		"      --max-file-size BYTES largest upload (default 1T; K/M/G/T suffixes)\n"
+		"      --max-commit-chunks N chunk ids one commit may list (default: as\n"
+		"                            many as a --max-file-size file can have)\n"
 		"      --max-uploads N       uploads at once (default 64; each buffers <= 4 MiB)\n"
 		"      --max-connections N   HTTP connections at once (default 1024)\n"
 		"      --max-read BYTES      largest fast-path read (default 1M)\n"
@@ -195,6 +199,8 @@ static int apply(struct dgfsd_config *cfg, int id, const char *name, const char 
 		return 0;
 	case O_MAX_FILE_SIZE:
 		return parse_num(name, v, 0, UINT64_MAX >> 1, &cfg->max_file_size);
+	case O_MAX_COMMIT_CHUNKS:
+		return parse_num(name, v, 1, UINT32_MAX, &cfg->max_commit_chunks);
 	case O_MAX_UPLOADS:
 		if (parse_num(name, v, 1, 4096, &n))
 			return -1;
