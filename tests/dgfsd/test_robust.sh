@@ -9,7 +9,8 @@
 #   PUT /chunks), so an upload longer than --orphan-ttl still commits;
 # - a commit lists as many chunks as the largest file can have (150000
 #   here), its limit and body size follow --max-file-size or
-#   --max-commit-chunks.
+#   --max-commit-chunks;
+# - dgfs put waits for a commit as long as its file may take to hash.
 #   tests/dgfsd/test_robust.sh BUILD_DIR      (as root)
 set -u
 cd "$(dirname "$0")/../.."
@@ -191,6 +192,25 @@ check "dgfs put of the same file against 16 succeeds" \
 	n "$DGFS" --server "$URL" put "$T/f12" big/f12
 same "... and it reads back whole" "$(n curl -sf "$URL/files/big/f12" | sha256sum)" \
 	"$(sha256sum <"$T/f12")"
+dgfsd_stop "dgfsd (--max-commit-chunks 16) stopped cleanly"
+
+# ---- slow commits: the client waits as long as the file takes to hash -------------------
+# dgfsd hashes every chunk of a commit before it answers; here 700 ms more
+# per chunk (DGFSD_TEST_COMMIT_DELAY_MS, a test-only knob), so 6 to 9 s for
+# 9 to 12 chunks, while the client's stall timeout is lowered from 60 s to 2 s
+# (DGFS_TEST_STALL_TIMEOUT). The commit's own wait is that plus 1 s per MiB.
+head -c $((12 << 20)) /dev/urandom >"$T/slow"
+export DGFSD_TEST_COMMIT_DELAY_MS=700
+check "dgfsd starts with commits slowed down" dgfsd_start || finish
+unset DGFSD_TEST_COMMIT_DELAY_MS
+DGFS_TEST_STALL_TIMEOUT=2 check "dgfs put of a 12 MiB file whose commit takes 6 to 9 s (stall timeout 2 s)" \
+	n "$DGFS" --server "$URL" put "$T/slow" slow/f
+# The access log (stderr): "TIME CLIENT KEY METHOD PATH STATUS BYTES SECONDS".
+took=$(dgfsd_log | awk '$4 == "POST" && $5 == "/files/slow/f" && $6 == 201 { print $8 }')
+check "... its commit took longer than the stall timeout (${took:-?} s > 4 s)" \
+	python3 -c "import sys; sys.exit(not float('${took:-0}') > 4)"
+same "... and the file reads back whole" "$(n curl -sf "$URL/files/slow/f" | sha256sum)" \
+	"$(sha256sum <"$T/slow")"
 
 dgfsd_stop
 finish

@@ -244,6 +244,18 @@ static int read_chunk(struct dgfsd *d, const uint8_t id[DGFS_CHUNK_ID_LEN], uint
 	return memcmp(got, id, sizeof(got)) ? -EIO : 0;
 }
 
+/*
+ * Tests of slow commits only: $DGFSD_TEST_COMMIT_DELAY_MS milliseconds more
+ * per chunk hashed, standing for a slow disk under a large file.
+ */
+static unsigned int test_commit_delay_ms(void)
+{
+	const char *v = getenv("DGFSD_TEST_COMMIT_DELAY_MS");
+	unsigned long ms = v ? strtoul(v, NULL, 10) : 0;
+
+	return ms < 10000 ? (unsigned int)ms : 10000;
+}
+
 unsigned int upload_commit_list(struct dgfsd *d, const char *path, const char *content_type,
 				const uint8_t (*ids)[DGFS_CHUNK_ID_LEN], size_t n,
 				struct meta_file *f, struct meta_idlist *missing, bool *replaced,
@@ -255,6 +267,7 @@ unsigned int upload_commit_list(struct dgfsd *d, const char *path, const char *c
 	unsigned int status = 0;
 	uint8_t *buf = NULL;
 	size_t i, pinned = 0;
+	unsigned int delay_ms;
 	uint64_t size = 0;
 	int ret;
 
@@ -294,7 +307,10 @@ unsigned int upload_commit_list(struct dgfsd *d, const char *path, const char *c
 	}
 	/* The ETag is the content's SHA-256: read it all, checking every chunk. */
 	dgfs_sha256_init(&hash);
+	delay_ms = test_commit_delay_ms();
 	for (i = 0; i < pinned; i++) {
+		if (delay_ms)
+			usleep(delay_ms * 1000);
 		if (chunks[i].size > DGFSD_MAX_CHUNK ||
 		    read_chunk(d, chunks[i].id, buf, chunks[i].size)) {
 			*why = "a stored chunk does not match its id";
