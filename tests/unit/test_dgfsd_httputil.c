@@ -6,7 +6,7 @@
  * the distinct ids of a dedup query.
  * One line per check, PASS or FAIL; non-zero exit if any failed.
  */
-/* expect-checks: 86 (tests/run-all.sh: a run that prints fewer fails) */
+/* expect-checks: 105 (tests/run-all.sh: a run that prints fewer fails) */
 
 #include "proto/hex.c"
 #include "dgfsd/httputil.c"
@@ -137,6 +137,25 @@ static void test_etag_date(void)
 	CHECK("etag: other", !dgfsd_etag_matches("\"abcd\"", "abc"));
 	CHECK("etag: unquoted ignored", !dgfsd_etag_matches("abc", "abc"));
 	CHECK("etag: unterminated", !dgfsd_etag_matches("\"abc", "abc"));
+	CHECK("if-match: same tag", dgfsd_write_precond_ok("\"abc\"", NULL, "abc"));
+	CHECK("if-match: in a list", dgfsd_write_precond_ok("\"x\", \"abc\"", NULL, "abc"));
+	CHECK("if-match: other tag -> 412", !dgfsd_write_precond_ok("\"abd\"", NULL, "abc"));
+	CHECK("if-match: weak tag never matches", !dgfsd_write_precond_ok("W/\"abc\"", NULL, "abc"));
+	CHECK("if-match: * and a file", dgfsd_write_precond_ok("*", NULL, "abc"));
+	CHECK("if-match: * and no file -> 412", !dgfsd_write_precond_ok("*", NULL, NULL));
+	CHECK("if-match: a tag and no file -> 412", !dgfsd_write_precond_ok("\"abc\"", NULL, NULL));
+	CHECK("if-none-match: * and no file", dgfsd_write_precond_ok(NULL, "*", NULL));
+	CHECK("if-none-match: * and a file -> 412", !dgfsd_write_precond_ok(NULL, "*", "abc"));
+	CHECK("if-none-match: the tag (weak too) -> 412", !dgfsd_write_precond_ok(NULL, "W/\"abc\"", "abc"));
+	CHECK("if-none-match: another tag", dgfsd_write_precond_ok(NULL, "\"x\"", "abc"));
+	CHECK("no conditions", dgfsd_write_precond_ok(NULL, NULL, NULL));
+	CHECK("if-range: absent", dgfsd_if_range_ok(NULL, "abc"));
+	CHECK("if-range: the tag", dgfsd_if_range_ok("\"abc\"", "abc"));
+	CHECK("if-range: another tag", !dgfsd_if_range_ok("\"abd\"", "abc"));
+	CHECK("if-range: a longer tag", !dgfsd_if_range_ok("\"abcd\"", "abc"));
+	CHECK("if-range: weak", !dgfsd_if_range_ok("W/\"abc\"", "abc"));
+	CHECK("if-range: a date", !dgfsd_if_range_ok("Sun, 06 Nov 1994 08:49:37 GMT", "abc"));
+	CHECK("if-range: junk after", !dgfsd_if_range_ok("\"abc\"x", "abc"));
 	dgfsd_http_date(784111777, date, sizeof(date));
 	CHECK("date: RFC 9110 example", !strcmp(date, "Sun, 06 Nov 1994 08:49:37 GMT"));
 }

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "dgfsd.h"
+#include "httputil.h"
 
 #define PIN_BUCKETS 1024
 
@@ -437,13 +438,46 @@ static void release_freed(struct chunkstore *cs, const struct meta_idlist *freed
 	}
 }
 
-int chunkstore_commit(struct chunkstore *cs, const struct meta_file *f, bool *replaced)
+/* Store lock held (or a first look, before a body comes). */
+static int precond_holds(struct chunkstore *cs, const char *path, const struct dgfsd_precond *pre)
+{
+	struct meta_file cur;
+	bool ok;
+	int ret;
+
+	if (!pre || (!pre->if_match[0] && !pre->if_none_match[0]))
+		return 0;
+	ret = meta_file_get(cs->meta, path, &cur, false);
+	if (ret && ret != -ENOENT)
+		return -EIO;
+	ok = dgfsd_write_precond_ok(pre->if_match[0] ? pre->if_match : NULL,
+				    pre->if_none_match[0] ? pre->if_none_match : NULL,
+				    ret ? NULL : cur.etag);
+	if (!ret)
+		meta_file_release(&cur);
+	return ok ? 0 : -ECANCELED;
+}
+
+int chunkstore_precond(struct chunkstore *cs, const char *path, const struct dgfsd_precond *pre)
+{
+	int ret;
+
+	pthread_mutex_lock(&cs->lock);
+	ret = precond_holds(cs, path, pre);
+	pthread_mutex_unlock(&cs->lock);
+	return ret;
+}
+
+int chunkstore_commit(struct chunkstore *cs, const struct meta_file *f,
+		      const struct dgfsd_precond *pre, bool *replaced)
 {
 	struct meta_idlist freed = { 0 };
 	int ret;
 
 	pthread_mutex_lock(&cs->lock);
-	ret = meta_file_put(cs->meta, f, &freed, replaced);
+	ret = precond_holds(cs, f->path, pre);
+	if (!ret)
+		ret = meta_file_put(cs->meta, f, &freed, replaced);
 	if (!ret)
 		release_freed(cs, &freed);
 	pthread_mutex_unlock(&cs->lock);
@@ -451,13 +485,16 @@ int chunkstore_commit(struct chunkstore *cs, const struct meta_file *f, bool *re
 	return ret;
 }
 
-int chunkstore_delete_file(struct chunkstore *cs, const char *path)
+int chunkstore_delete_file(struct chunkstore *cs, const char *path,
+			   const struct dgfsd_precond *pre)
 {
 	struct meta_idlist freed = { 0 };
 	int ret;
 
 	pthread_mutex_lock(&cs->lock);
-	ret = meta_file_delete(cs->meta, path, &freed);
+	ret = precond_holds(cs, path, pre);
+	if (!ret)
+		ret = meta_file_delete(cs->meta, path, &freed);
 	if (!ret)
 		release_freed(cs, &freed);
 	pthread_mutex_unlock(&cs->lock);

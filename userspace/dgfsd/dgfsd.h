@@ -119,10 +119,27 @@ bool chunkstore_wanted(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN
 /* Opens a chunk file read-only: fd or -errno. */
 int chunkstore_open_chunk(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN]);
 
-/* Commits a file (meta_file_put) and removes what it freed. Holds the store lock. */
-int chunkstore_commit(struct chunkstore *cs, const struct meta_file *f, bool *replaced);
-/* Deletes a file and removes what it freed. 0, -ENOENT, -errno. */
-int chunkstore_delete_file(struct chunkstore *cs, const char *path);
+/*
+ * A write's conditions (If-Match, If-None-Match; "" when absent), checked
+ * against the file's ETag under the store lock, so that no other write
+ * comes between the check and the write.
+ */
+struct dgfsd_precond {
+	char if_match[1024];
+	char if_none_match[1024];
+};
+
+/*
+ * Commits a file (meta_file_put) and removes what it freed. Holds the
+ * store lock. -ECANCELED: @pre (may be NULL) does not hold.
+ */
+int chunkstore_commit(struct chunkstore *cs, const struct meta_file *f,
+		      const struct dgfsd_precond *pre, bool *replaced);
+/* Deletes a file and removes what it freed. 0, -ENOENT, -ECANCELED (@pre), -errno. */
+int chunkstore_delete_file(struct chunkstore *cs, const char *path,
+			   const struct dgfsd_precond *pre);
+/* Whether @pre holds for @path now: 0, -ECANCELED, or -EIO. */
+int chunkstore_precond(struct chunkstore *cs, const char *path, const struct dgfsd_precond *pre);
 
 /*
  * Start-up reconciliation (no requests are served yet): removes temp
@@ -152,8 +169,9 @@ int chunkstore_collect(struct chunkstore *cs, unsigned int min_age);
 struct dgfsd;
 struct upload;
 
-/* A streaming upload of f->path. NULL with errno. */
-struct upload *upload_start(struct dgfsd *d, const char *path, const char *content_type);
+/* A streaming upload of f->path (@pre: its conditions, or NULL). NULL with errno. */
+struct upload *upload_start(struct dgfsd *d, const char *path, const char *content_type,
+			    const struct dgfsd_precond *pre);
 /* Feeds body bytes: 0, or an HTTP status to fail with (the rest is ignored). */
 unsigned int upload_feed(struct upload *u, const void *data, size_t len);
 /*
@@ -170,6 +188,7 @@ void upload_free(struct upload *u);
  * 409, *missing lists what the host lacks.
  */
 unsigned int upload_commit_list(struct dgfsd *d, const char *path, const char *content_type,
+				const struct dgfsd_precond *pre,
 				const uint8_t (*ids)[DGFS_CHUNK_ID_LEN], size_t n,
 				struct meta_file *f, struct meta_idlist *missing, bool *replaced,
 				const char **why);

@@ -197,6 +197,9 @@ static enum MHD_Result get_file(struct dgfsd *d, struct MHD_Connection *c, struc
 		}
 		range_hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
 		rr = dgfsd_range_parse(range_hdr, f.size, &first, &last);
+		/* A Range for another version of the file: the whole file instead. */
+		if (!dgfsd_if_range_ok(http_header(c, MHD_HTTP_HEADER_IF_RANGE), f.etag))
+			rr = DGFSD_RANGE_NONE;
 		if (rr == DGFSD_RANGE_UNSATISFIABLE) {
 			snprintf(cr, sizeof(cr), "bytes */%" PRIu64, f.size);
 			meta_file_release(&f);
@@ -336,6 +339,37 @@ enum MHD_Result files_list(struct dgfsd *d, struct MHD_Connection *c, struct req
 						   more ? json_string(l.last) : json_null()));
 }
 
+/*
+ * A write's If-Match and If-None-Match into @pre, and whether they hold
+ * now (they are checked again under the store lock at the write itself).
+ * true to go on; otherwise the answer (400, 412, 500) is queued in *ret.
+ */
+static bool precond_read(struct dgfsd *d, struct MHD_Connection *c, struct request *r,
+			 struct dgfsd_precond *pre, enum MHD_Result *ret)
+{
+	const char *im = http_header(c, MHD_HTTP_HEADER_IF_MATCH);
+	const char *inm = http_header(c, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	int err;
+
+	memset(pre, 0, sizeof(*pre));
+	if ((im && strlen(im) >= sizeof(pre->if_match)) ||
+	    (inm && strlen(inm) >= sizeof(pre->if_none_match))) {
+		*ret = http_send_error(c, r, 400, "If-Match or If-None-Match too long");
+		return false;
+	}
+	if (im)
+		snprintf(pre->if_match, sizeof(pre->if_match), "%s", im);
+	if (inm)
+		snprintf(pre->if_none_match, sizeof(pre->if_none_match), "%s", inm);
+	err = chunkstore_precond(d->cs, r->path, pre);
+	if (err == -ECANCELED)
+		*ret = http_send_error(c, r, 412, "precondition failed: the file's ETag is not "
+				       "what If-Match or If-None-Match asked");
+	else if (err)
+		*ret = http_send_error(c, r, 500, "cannot read the metadata");
+	return !err;
+}
+
 static enum MHD_Result upload_done(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
 {
 	uint64_t new_bytes = 0;
@@ -375,6 +409,8 @@ static enum MHD_Result post_commit(struct dgfsd *d, struct MHD_Connection *c,
 	struct meta_idlist missing = { 0 };
 	uint8_t (*ids)[DGFS_CHUNK_ID_LEN] = NULL;
 	const char *ctype = NULL, *why = "commit failed";
+	struct dgfsd_precond pre;
+	enum MHD_Result answer;
 	struct meta_file f;
 	json_error_t jerr;
 	unsigned int status;
@@ -403,9 +439,15 @@ static enum MHD_Result post_commit(struct dgfsd *d, struct MHD_Connection *c,
 			return http_send_error(c, r, 400, "bad content_type: %s", bad);
 		}
 	}
+	if (!precond_read(d, c, r, &pre, &answer)) {
+		json_decref(j);
+		free(ids);
+		return answer;
+	}
 	memset(&f, 0, sizeof(f));
-	status = upload_commit_list(d, r->path, ctype, (const uint8_t (*)[DGFS_CHUNK_ID_LEN])ids,
-				    n, &f, &missing, &replaced, &why);
+	status = upload_commit_list(d, r->path, ctype, &pre,
+				    (const uint8_t (*)[DGFS_CHUNK_ID_LEN])ids, n, &f, &missing,
+				    &replaced, &why);
 	json_decref(j);
 	free(ids);
 	if (status == 409) {
@@ -432,8 +474,15 @@ enum MHD_Result files_get(struct dgfsd *d, struct MHD_Connection *c, struct requ
 
 enum MHD_Result files_delete(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
 {
-	int ret = chunkstore_delete_file(d->cs, r->path);
+	struct dgfsd_precond pre;
+	enum MHD_Result answer;
+	int ret;
 
+	if (!precond_read(d, c, r, &pre, &answer))
+		return answer;
+	ret = chunkstore_delete_file(d->cs, r->path, &pre);
+	if (ret == -ECANCELED)
+		return http_send_error(c, r, 412, "precondition failed: the file changed");
 	if (ret == -ENOENT)
 		return http_send_error(c, r, 404, "no such file");
 	if (ret)
@@ -444,6 +493,8 @@ enum MHD_Result files_delete(struct dgfsd *d, struct MHD_Connection *c, struct r
 enum MHD_Result files_put(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
 {
 	const char *v = http_header(c, MHD_HTTP_HEADER_CONTENT_LENGTH), *why;
+	struct dgfsd_precond pre;
+	enum MHD_Result answer;
 
 	if (v) {
 		char *end;
@@ -459,7 +510,10 @@ enum MHD_Result files_put(struct dgfsd *d, struct MHD_Connection *c, struct requ
 	v = http_header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
 	if (v && (why = dgfsd_ctype_check(v, META_CTYPE_MAX)))
 		return http_send_error(c, r, 400, "bad Content-Type: %s", why);
-	r->up = upload_start(d, r->path, v);
+	/* Refused before the body comes when it fails already (and again at the commit). */
+	if (!precond_read(d, c, r, &pre, &answer))
+		return answer;
+	r->up = upload_start(d, r->path, v, &pre);
 	if (!r->up)
 		return http_send_error(c, r, 503, errno == EBUSY ? "too many uploads at once" :
 				       "out of memory");

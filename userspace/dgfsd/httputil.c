@@ -298,10 +298,12 @@ const char *dgfsd_ctype_check(const char *s, size_t max)
 	return NULL;
 }
 
-bool dgfsd_etag_matches(const char *inm, const char *etag)
+/* A list of entity tags or "*" against @etag; @weak_ok: W/"x" counts. */
+static bool etag_list_matches(const char *inm, const char *etag, bool weak_ok)
 {
 	size_t elen = strlen(etag);
 	const char *p = inm;
+	bool weak;
 
 	if (!inm)
 		return false;
@@ -313,16 +315,44 @@ bool dgfsd_etag_matches(const char *inm, const char *etag)
 			p++;
 		if (*p == '*')
 			return true;
-		if (!strncmp(p, "W/", 2))
+		weak = !strncmp(p, "W/", 2);
+		if (weak)
 			p += 2;
 		if (*p != '"')
 			return false;
 		q = strchr(p + 1, '"');
 		if (!q)
 			return false;
-		if ((size_t)(q - p - 1) == elen && !memcmp(p + 1, etag, elen))
+		if ((weak_ok || !weak) && (size_t)(q - p - 1) == elen && !memcmp(p + 1, etag, elen))
 			return true;
 		p = q + 1;
 	}
 	return false;
+}
+
+bool dgfsd_etag_matches(const char *inm, const char *etag)
+{
+	return etag_list_matches(inm, etag, true);
+}
+
+bool dgfsd_write_precond_ok(const char *if_match, const char *if_none_match, const char *etag)
+{
+	if (if_match && (!etag || !etag_list_matches(if_match, etag, false)))
+		return false;
+	if (if_none_match && etag && etag_list_matches(if_none_match, etag, true))
+		return false;
+	return true;
+}
+
+bool dgfsd_if_range_ok(const char *if_range, const char *etag)
+{
+	size_t elen = strlen(etag);
+
+	if (!if_range)
+		return true;
+	while (*if_range == ' ' || *if_range == '\t')
+		if_range++;
+	return if_range[0] == '"' && strlen(if_range) >= elen + 2 &&
+	       !memcmp(if_range + 1, etag, elen) && if_range[elen + 1] == '"' &&
+	       strspn(if_range + elen + 2, " \t") == strlen(if_range + elen + 2);
 }

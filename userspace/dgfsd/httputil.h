@@ -65,6 +65,22 @@ const char *dgfsd_ctype_check(const char *s, size_t max);
  */
 long dgfsd_ids_first(const uint8_t (*ids)[32], size_t n, size_t *keep);
 
+/*
+ * Whether a write (PUT, DELETE, commit) may go ahead under its If-Match and
+ * If-None-Match headers (NULL: absent), @etag being the file's current
+ * one, or NULL when there is no such file (RFC 9110 13.1.1, 13.1.2: If-Match
+ * compares strongly, "*" is any file; If-None-Match weakly, "*" refuses
+ * an existing file). false: 412.
+ */
+bool dgfsd_write_precond_ok(const char *if_match, const char *if_none_match, const char *etag);
+
+/*
+ * Whether a Range may be served under If-Range (NULL: absent): only when
+ * it is the file's current ETag, compared strongly. A date, a weak or an
+ * older tag: false, and the whole file goes out (RFC 9110 13.1.5).
+ */
+bool dgfsd_if_range_ok(const char *if_range, const char *etag);
+
 /* Whether an If-None-Match header matches the (unquoted) etag. */
 bool dgfsd_etag_matches(const char *if_none_match, const char *etag);
 

@@ -39,6 +39,7 @@ struct upload {
 	uint32_t nchunks, cap;
 	uint32_t new_chunks;
 	uint64_t new_bytes;
+	struct dgfsd_precond pre;	/* If-Match, If-None-Match */
 	unsigned int error;		/* HTTP status once failed */
 	const char *why;
 	bool committed;
@@ -54,13 +55,18 @@ unsigned int dgfsd_errno_status(int err, const char **why)
 	case -ENOMEM:
 		*why = "out of memory";
 		return 503;
+	case -ECANCELED:
+		*why = "precondition failed: the file's ETag is not what If-Match or "
+		       "If-None-Match asked";
+		return 412;
 	default:
 		*why = "cannot write to the store";
 		return 500;
 	}
 }
 
-struct upload *upload_start(struct dgfsd *d, const char *path, const char *content_type)
+struct upload *upload_start(struct dgfsd *d, const char *path, const char *content_type,
+			    const struct dgfsd_precond *pre)
 {
 	struct upload *u;
 
@@ -82,6 +88,8 @@ struct upload *upload_start(struct dgfsd *d, const char *path, const char *conte
 	snprintf(u->path, sizeof(u->path), "%s", path);
 	if (content_type)
 		snprintf(u->content_type, sizeof(u->content_type), "%s", content_type);
+	if (pre)
+		u->pre = *pre;
 	fastcdc_init(&u->cdc, &fastcdc_default_params);
 	dgfs_sha256_init(&u->file_hash);
 	return u;
@@ -193,7 +201,7 @@ unsigned int upload_finish(struct upload *u, struct meta_file *f, uint32_t *new_
 		 u->content_type[0] ? u->content_type : "application/octet-stream");
 	f->nchunks = u->nchunks;
 	f->chunks = u->chunks;
-	ret = chunkstore_commit(u->d->cs, f, &replaced);
+	ret = chunkstore_commit(u->d->cs, f, &u->pre, &replaced);
 	f->chunks = NULL;
 	if (ret) {
 		return u->error = dgfsd_errno_status(ret, why);
@@ -257,6 +265,7 @@ static unsigned int test_commit_delay_ms(void)
 }
 
 unsigned int upload_commit_list(struct dgfsd *d, const char *path, const char *content_type,
+				const struct dgfsd_precond *pre,
 				const uint8_t (*ids)[DGFS_CHUNK_ID_LEN], size_t n,
 				struct meta_file *f, struct meta_idlist *missing, bool *replaced,
 				const char **why)
@@ -333,7 +342,7 @@ unsigned int upload_commit_list(struct dgfsd *d, const char *path, const char *c
 		snprintf(f->content_type, sizeof(f->content_type), "application/octet-stream");
 	f->nchunks = (uint32_t)pinned;
 	f->chunks = chunks;
-	ret = chunkstore_commit(d->cs, f, replaced);
+	ret = chunkstore_commit(d->cs, f, pre, replaced);
 	f->chunks = NULL;
 	if (ret) {
 		status = dgfsd_errno_status(ret, why);
