@@ -6,7 +6,7 @@
  * the distinct ids of a dedup query.
  * One line per check, PASS or FAIL; non-zero exit if any failed.
  */
-/* expect-checks: 105 (tests/run-all.sh: a run that prints fewer fails) */
+/* expect-checks: 117 (tests/run-all.sh: a run that prints fewer fails) */
 
 #include "proto/hex.c"
 #include "dgfsd/httputil.c"
@@ -156,6 +156,18 @@ static void test_etag_date(void)
 	CHECK("if-range: weak", !dgfsd_if_range_ok("W/\"abc\"", "abc"));
 	CHECK("if-range: a date", !dgfsd_if_range_ok("Sun, 06 Nov 1994 08:49:37 GMT", "abc"));
 	CHECK("if-range: junk after", !dgfsd_if_range_ok("\"abc\"x", "abc"));
+	CHECK("inline: text/plain", dgfsd_ctype_inline_safe("text/plain; charset=utf-8"));
+	CHECK("inline: image/png", dgfsd_ctype_inline_safe("image/png"));
+	CHECK("inline: video/mp4", dgfsd_ctype_inline_safe("Video/MP4"));
+	CHECK("inline: not text/html", !dgfsd_ctype_inline_safe("text/html"));
+	CHECK("inline: not TEXT/HTML;charset", !dgfsd_ctype_inline_safe("TEXT/HTML;charset=utf-8"));
+	CHECK("inline: not image/svg+xml", !dgfsd_ctype_inline_safe("image/svg+xml"));
+	CHECK("inline: not application/xhtml+xml", !dgfsd_ctype_inline_safe("application/xhtml+xml"));
+	CHECK("inline: not text/javascript", !dgfsd_ctype_inline_safe("text/javascript"));
+	CHECK("inline: not text/xml", !dgfsd_ctype_inline_safe("text/xml"));
+	CHECK("inline: not text/plainx", !dgfsd_ctype_inline_safe("text/plainx"));
+	CHECK("inline: not audio/ alone", !dgfsd_ctype_inline_safe("audio/"));
+	CHECK("inline: not unknown", !dgfsd_ctype_inline_safe("application/x-foo"));
 	dgfsd_http_date(784111777, date, sizeof(date));
 	CHECK("date: RFC 9110 example", !strcmp(date, "Sun, 06 Nov 1994 08:49:37 GMT"));
 }

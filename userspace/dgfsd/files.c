@@ -222,6 +222,16 @@ static enum MHD_Result get_file(struct dgfsd *d, struct MHD_Connection *c, struc
 			file_headers(resp, &f);
 			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 						f.content_type);
+			/*
+			 * Files share the origin with the web UI: one that a
+			 * browser would run (HTML, SVG, XML, JavaScript...) is
+			 * saved, never shown, and no file runs scripts.
+			 */
+			if (!dgfsd_ctype_inline_safe(f.content_type))
+				MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION,
+							"attachment");
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_SECURITY_POLICY,
+						"default-src 'none'; sandbox");
 			if (status == 206)
 				MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
 			meta_file_release(&f);

@@ -67,6 +67,8 @@ enum MHD_Result http_queue(struct MHD_Connection *c, struct request *r, unsigned
 		return MHD_NO;
 	r->status = status;
 	r->bytes = strcmp(r->method, "HEAD") ? (int64_t)size : 0;
+	/* Every answer: a browser takes the Content-Type as given, never guesses. */
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	ret = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	return ret;

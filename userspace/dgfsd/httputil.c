@@ -254,6 +254,27 @@ long dgfsd_ids_first(const uint8_t (*ids)[32], size_t n, size_t *keep)
 	return (long)k;
 }
 
+bool dgfsd_ctype_inline_safe(const char *ctype)
+{
+	static const char *const safe[] = {
+		"text/plain", "text/csv", "image/png", "image/jpeg", "image/gif",
+		"image/webp", "image/avif", "image/bmp", "application/pdf",
+		"application/json", "application/octet-stream",
+	};
+	size_t n, i;
+
+	while (*ctype == ' ' || *ctype == '\t')
+		ctype++;
+	n = strcspn(ctype, "; \t");		/* the type without its parameters */
+	if ((n > 6 && !strncasecmp(ctype, "audio/", 6)) ||
+	    (n > 6 && !strncasecmp(ctype, "video/", 6)))
+		return true;
+	for (i = 0; i < sizeof(safe) / sizeof(safe[0]); i++)
+		if (strlen(safe[i]) == n && !strncasecmp(ctype, safe[i], n))
+			return true;
+	return false;
+}
+
 /* The length of the UTF-8 sequence at @p (RFC 3629: shortest form, no surrogates), or 0. */
 static size_t utf8_len(const unsigned char *p)
 {

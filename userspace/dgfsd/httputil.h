@@ -81,6 +81,15 @@ bool dgfsd_write_precond_ok(const char *if_match, const char *if_none_match, con
  */
 bool dgfsd_if_range_ok(const char *if_range, const char *etag);
 
+/*
+ * Whether a browser may show a file of this Content-Type inline: only
+ * types it displays without running anything (plain text, common images,
+ * audio, video, PDF, JSON). Any other type (HTML, SVG, XML, JavaScript,
+ * unknown ones) is served as an attachment, since files share the origin
+ * with the web UI.
+ */
+bool dgfsd_ctype_inline_safe(const char *ctype);
+
 /* Whether an If-None-Match header matches the (unquoted) etag. */
 bool dgfsd_etag_matches(const char *if_none_match, const char *etag);
 
