@@ -300,6 +300,7 @@ static void register_chunk(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID
 int chunkstore_put(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
 		   const void *data, uint32_t len, bool *created)
 {
+	uint32_t have;
 	struct pin *p;
 	int ret;
 
@@ -316,8 +317,11 @@ int chunkstore_put(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
 	/*
 	 * Found: a doom on it stays. If our file commits, it references the
 	 * chunk and the last unpin keeps it; if not, it goes as it would have.
+	 * Only a file of the right size counts: a referenced chunk whose file
+	 * went missing (or was cut short) is written again from these bytes,
+	 * which the caller checked against the id (repair).
 	 */
-	if (meta_chunk_known(cs->meta, id, NULL) || file_present(cs, id, NULL)) {
+	if (file_present(cs, id, &have) && have == len) {
 		if (!meta_chunk_known(cs->meta, id, NULL))
 			refresh_orphan(cs, id);
 		pthread_mutex_unlock(&cs->lock);
@@ -345,9 +349,10 @@ int chunkstore_put(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
 	return 0;
 }
 
-int chunkstore_pin_existing(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
-			    uint32_t *size)
+static int pin_existing(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
+			uint32_t *size, bool need_file)
 {
+	uint32_t have, want;
 	struct pin *p;
 	int ret = 0;
 
@@ -357,16 +362,34 @@ int chunkstore_pin_existing(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_I
 		pthread_cond_wait(&cs->written, &cs->lock);
 		p = pin_find(cs, id);
 	}
-	if (meta_chunk_known(cs->meta, id, size))
-		;
-	else if (file_present(cs, id, size))
-		refresh_orphan(cs, id);		/* a commit that may yet fail (409) */
-	else
+	if (need_file) {
+		/* A file of the size the metadata says, if it says one. */
+		if (!file_present(cs, id, &have) ||
+		    (meta_chunk_known(cs->meta, id, &want) && want != have))
+			ret = -ENOENT;
+		else if (!meta_chunk_known(cs->meta, id, NULL))
+			refresh_orphan(cs, id);	/* a commit that may yet fail (409) */
+		if (!ret && size)
+			*size = have;
+	} else if (!meta_chunk_known(cs->meta, id, size) && !file_present(cs, id, size)) {
 		ret = -ENOENT;
+	}
 	if (!ret && !pin_get(cs, id))
 		ret = -ENOMEM;
 	pthread_mutex_unlock(&cs->lock);
 	return ret;
+}
+
+int chunkstore_pin_existing(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
+			    uint32_t *size)
+{
+	return pin_existing(cs, id, size, false);
+}
+
+int chunkstore_pin_file(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
+			uint32_t *size)
+{
+	return pin_existing(cs, id, size, true);
 }
 
 void chunkstore_unpin(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN], bool discard)
@@ -400,15 +423,24 @@ bool chunkstore_has(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN])
 
 bool chunkstore_wanted(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN])
 {
+	uint32_t size, want;
 	bool has = true;
+	struct pin *p;
 
+	/*
+	 * The file decides, not the metadata: a referenced chunk whose file
+	 * is gone is missing, so the client sends it and the store repairs.
+	 * One being written now (pinned) is there.
+	 */
 	pthread_mutex_lock(&cs->lock);
-	if (pin_find(cs, id) || meta_chunk_known(cs->meta, id, NULL))
+	p = pin_find(cs, id);
+	if (p && p->writing)
 		;
-	else if (file_present(cs, id, NULL))
-		refresh_orphan(cs, id);
-	else
+	else if (!file_present(cs, id, &size) ||
+		 (meta_chunk_known(cs->meta, id, &want) && want != size))
 		has = false;
+	else if (!p && !meta_chunk_known(cs->meta, id, NULL))
+		refresh_orphan(cs, id);
 	pthread_mutex_unlock(&cs->lock);
 	return has;
 }

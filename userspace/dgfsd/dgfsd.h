@@ -13,6 +13,7 @@
  *   keys_api.c    the admin API (/keys) and presigning (/presign)
  *   auth.c        API keys, scopes and prefixes, presigned URLs (no libmicrohttpd)
  *   keys_cli.c    `dgfsd key add|list|revoke`
+ *   scrub.c       `dgfsd scrub`: every chunk re-hashed, bad ones removed
  *   accesslog.c   one line per request, reopened on SIGHUP
  *   metrics.c     counters and the Prometheus page
  *   httputil.c    paths, Range, dates (no libmicrohttpd: unit-tested alone)
@@ -103,6 +104,12 @@ int chunkstore_put(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
  */
 int chunkstore_pin_existing(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
 			    uint32_t *size);
+/*
+ * The same for a commit: the chunk's file must be there, whole (its size
+ * the metadata's), else -ENOENT and the client is asked for it (repair).
+ */
+int chunkstore_pin_file(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
+			uint32_t *size);
 /*
  * Drops a pin. @discard: the pinning operation failed and wrote the chunk
  * itself, so the chunk goes once unpinned unless a file references it.
@@ -265,6 +272,11 @@ int state_write_private(const char *state_dir, const char *name, const char *tex
 
 /* dgfsd key add|list|revoke ...: argv[0] is "key". The exit code. */
 int keys_cli_main(int argc, char **argv, const char *default_state_dir);
+
+/* ---- scrub.c ---- */
+
+/* dgfsd scrub [-d DIR] [--repair]: argv[0] is "scrub". The exit code. */
+int scrub_main(int argc, char **argv, const char *default_state_dir);
 
 /* ---- accesslog.c ---- */
 

@@ -92,6 +92,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: dgfsd [OPTIONS]\n"
 		"       dgfsd key add|list|revoke ...   (API keys; dgfsd key help)\n"
+		"       dgfsd scrub [-d DIR] [--repair]  (re-hash every chunk)\n"
 		"The dgfs storage host's mainserver: HTTP file service, chunk store,\n"
 		"metadata, and dgfs.ko's configuration (or the fast path in userspace).\n"
 		"Every request but /healthz needs an API key (Authorization: Bearer KEY);\n"
@@ -640,6 +641,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "key"))
 		return keys_cli_main(argc - 1, argv + 1, DEFAULT_STATE_DIR);
+	if (argc > 1 && !strcmp(argv[1], "scrub"))
+		return scrub_main(argc - 1, argv + 1, DEFAULT_STATE_DIR);
 	memset(&d, 0, sizeof(d));
 	defaults(&d.cfg);
 	ret = parse_options(argc, argv, &d.cfg);

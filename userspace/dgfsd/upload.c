@@ -290,7 +290,7 @@ unsigned int upload_commit_list(struct dgfsd *d, const char *path, const char *c
 	for (i = 0; i < n; i++) {
 		uint32_t csize;
 
-		if (chunkstore_pin_existing(d->cs, ids[i], &csize)) {
+		if (chunkstore_pin_file(d->cs, ids[i], &csize)) {
 			if (meta_idlist_add(missing, ids[i])) {
 				*why = "out of memory";
 				status = 503;
