@@ -159,6 +159,9 @@ static enum MHD_Result put_chunk(struct dgfsd *d, struct MHD_Connection *c, stru
 		if (dsize != ZSTD_CONTENTSIZE_UNKNOWN && dsize > DGFSD_MAX_CHUNK)
 			return http_send_error(c, r, 413, "chunk larger than %u bytes",
 					       DGFSD_MAX_CHUNK);
+		if (!http_budget_take(d, r, DGFSD_MAX_CHUNK))
+			return http_send_error(c, r, 503, "too many request bodies at once; "
+					       "try again");
 		plain = malloc(DGFSD_MAX_CHUNK);
 		if (!plain)
 			return http_send_error(c, r, 503, "out of memory");

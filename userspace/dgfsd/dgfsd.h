@@ -59,6 +59,9 @@ struct dgfsd_config {
 	uint64_t max_commit_chunks;	/* a commit's list; 0: what max_file_size allows */
 	unsigned int max_uploads;
 	unsigned int max_connections;
+	unsigned int max_per_ip;	/* HTTP connections from one address */
+	unsigned int client_timeout;	/* seconds a connection may stay silent */
+	uint64_t max_body_memory;	/* request bodies held at once, all requests */
 	uint32_t max_read;
 	unsigned int udp_threads;
 	enum dgfsd_kmod_mode kmod;
@@ -242,6 +245,7 @@ struct dgfsd {
 	pthread_t *worker_tids;
 	unsigned int nworkers;
 	atomic_uint uploads;
+	_Atomic uint64_t body_memory;	/* held against cfg.max_body_memory */
 	/* The collector of uncommitted chunks. */
 	pthread_t collector;
 	bool collector_started;

@@ -523,6 +523,9 @@ enum MHD_Result files_put(struct dgfsd *d, struct MHD_Connection *c, struct requ
 	/* Refused before the body comes when it fails already (and again at the commit). */
 	if (!precond_read(d, c, r, &pre, &answer))
 		return answer;
+	/* Its chunk buffer is a body held in memory too. */
+	if (!http_budget_take(d, r, DGFSD_MAX_CHUNK))
+		return http_send_error(c, r, 503, "too many request bodies at once; try again");
 	r->up = upload_start(d, r->path, v, &pre);
 	if (!r->up)
 		return http_send_error(c, r, 503, errno == EBUSY ? "too many uploads at once" :
