@@ -470,7 +470,7 @@ static void release_freed(struct chunkstore *cs, const struct meta_idlist *freed
 	}
 }
 
-/* Store lock held (or a first look, before a body comes). */
+/* Whether @pre holds for @path now. Store lock held. */
 static int precond_holds(struct chunkstore *cs, const char *path, const struct dgfsd_precond *pre)
 {
 	struct meta_file cur;
