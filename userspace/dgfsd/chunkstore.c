@@ -302,6 +302,7 @@ int chunkstore_put(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
 {
 	uint32_t have;
 	struct pin *p;
+	bool repair;
 	int ret;
 
 	*created = false;
@@ -328,10 +329,19 @@ int chunkstore_put(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
 		atomic_fetch_add(&cs->stats.deduped, 1);
 		return 0;
 	}
+	repair = meta_chunk_known(cs->meta, id, NULL);
 	p->writing = true;
 	pthread_mutex_unlock(&cs->lock);
 
 	ret = write_chunk_file(cs, id, data, len);
+	/*
+	 * dgfs.ko holds the file it was given open: after a repair it would
+	 * go on serving the old (lost or damaged) inode. Its entry is made
+	 * again on the new file (a fast-path read in between gets NOENT and
+	 * the client falls back to HTTP).
+	 */
+	if (!ret && repair && cs->kmod)
+		kmod_chunk_del(cs->kmod, id);
 	if (!ret)
 		register_chunk(cs, id, len);
 
