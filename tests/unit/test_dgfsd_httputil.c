@@ -2,10 +2,11 @@
 /*
  * Unit tests of what dgfsd parses from HTTP itself (userspace/dgfsd/httputil.c):
  * file paths in URLs (every way docs/HTTP.md refuses one), Range headers
- * against a file size, If-None-Match and HTTP dates.
+ * against a file size, If-None-Match, HTTP dates, stored Content-Types, and
+ * the distinct ids of a dedup query.
  * One line per check, PASS or FAIL; non-zero exit if any failed.
  */
-/* expect-checks: 65 (tests/run-all.sh: a run that prints fewer fails) */
+/* expect-checks: 117 (tests/run-all.sh: a run that prints fewer fails) */
 
 #include "proto/hex.c"
 #include "dgfsd/httputil.c"
@@ -136,8 +137,121 @@ static void test_etag_date(void)
 	CHECK("etag: other", !dgfsd_etag_matches("\"abcd\"", "abc"));
 	CHECK("etag: unquoted ignored", !dgfsd_etag_matches("abc", "abc"));
 	CHECK("etag: unterminated", !dgfsd_etag_matches("\"abc", "abc"));
+	CHECK("if-match: same tag", dgfsd_write_precond_ok("\"abc\"", NULL, "abc"));
+	CHECK("if-match: in a list", dgfsd_write_precond_ok("\"x\", \"abc\"", NULL, "abc"));
+	CHECK("if-match: other tag -> 412", !dgfsd_write_precond_ok("\"abd\"", NULL, "abc"));
+	CHECK("if-match: weak tag never matches", !dgfsd_write_precond_ok("W/\"abc\"", NULL, "abc"));
+	CHECK("if-match: * and a file", dgfsd_write_precond_ok("*", NULL, "abc"));
+	CHECK("if-match: * and no file -> 412", !dgfsd_write_precond_ok("*", NULL, NULL));
+	CHECK("if-match: a tag and no file -> 412", !dgfsd_write_precond_ok("\"abc\"", NULL, NULL));
+	CHECK("if-none-match: * and no file", dgfsd_write_precond_ok(NULL, "*", NULL));
+	CHECK("if-none-match: * and a file -> 412", !dgfsd_write_precond_ok(NULL, "*", "abc"));
+	CHECK("if-none-match: the tag (weak too) -> 412", !dgfsd_write_precond_ok(NULL, "W/\"abc\"", "abc"));
+	CHECK("if-none-match: another tag", dgfsd_write_precond_ok(NULL, "\"x\"", "abc"));
+	CHECK("no conditions", dgfsd_write_precond_ok(NULL, NULL, NULL));
+	CHECK("if-range: absent", dgfsd_if_range_ok(NULL, "abc"));
+	CHECK("if-range: the tag", dgfsd_if_range_ok("\"abc\"", "abc"));
+	CHECK("if-range: another tag", !dgfsd_if_range_ok("\"abd\"", "abc"));
+	CHECK("if-range: a longer tag", !dgfsd_if_range_ok("\"abcd\"", "abc"));
+	CHECK("if-range: weak", !dgfsd_if_range_ok("W/\"abc\"", "abc"));
+	CHECK("if-range: a date", !dgfsd_if_range_ok("Sun, 06 Nov 1994 08:49:37 GMT", "abc"));
+	CHECK("if-range: junk after", !dgfsd_if_range_ok("\"abc\"x", "abc"));
+	CHECK("inline: text/plain", dgfsd_ctype_inline_safe("text/plain; charset=utf-8"));
+	CHECK("inline: image/png", dgfsd_ctype_inline_safe("image/png"));
+	CHECK("inline: video/mp4", dgfsd_ctype_inline_safe("Video/MP4"));
+	CHECK("inline: not text/html", !dgfsd_ctype_inline_safe("text/html"));
+	CHECK("inline: not TEXT/HTML;charset", !dgfsd_ctype_inline_safe("TEXT/HTML;charset=utf-8"));
+	CHECK("inline: not image/svg+xml", !dgfsd_ctype_inline_safe("image/svg+xml"));
+	CHECK("inline: not application/xhtml+xml", !dgfsd_ctype_inline_safe("application/xhtml+xml"));
+	CHECK("inline: not text/javascript", !dgfsd_ctype_inline_safe("text/javascript"));
+	CHECK("inline: not text/xml", !dgfsd_ctype_inline_safe("text/xml"));
+	CHECK("inline: not text/plainx", !dgfsd_ctype_inline_safe("text/plainx"));
+	CHECK("inline: not audio/ alone", !dgfsd_ctype_inline_safe("audio/"));
+	CHECK("inline: not unknown", !dgfsd_ctype_inline_safe("application/x-foo"));
 	dgfsd_http_date(784111777, date, sizeof(date));
 	CHECK("date: RFC 9110 example", !strcmp(date, "Sun, 06 Nov 1994 08:49:37 GMT"));
+}
+
+static void test_ctype(void)
+{
+	char big[200];
+
+	CHECK("ctype: plain", !dgfsd_ctype_check("text/plain; charset=utf-8", 127));
+	CHECK("ctype: empty is none", !dgfsd_ctype_check("", 127));
+	CHECK("ctype: UTF-8 kept", !dgfsd_ctype_check("text/x-\xc3\xa9t\xc3\xa9 \xf0\x9f\x98\x80", 127));
+	CHECK("ctype: Latin-1 byte refused", dgfsd_ctype_check("text/\xe9", 127) != NULL);
+	CHECK("ctype: lone continuation refused", dgfsd_ctype_check("a\x80" "b", 127) != NULL);
+	CHECK("ctype: truncated sequence refused", dgfsd_ctype_check("a\xe2\x82", 127) != NULL);
+	CHECK("ctype: overlong refused", dgfsd_ctype_check("\xc0\xaf", 127) != NULL);
+	CHECK("ctype: overlong 3-byte refused", dgfsd_ctype_check("\xe0\x80\xaf", 127) != NULL);
+	CHECK("ctype: surrogate refused", dgfsd_ctype_check("\xed\xa0\x80", 127) != NULL);
+	CHECK("ctype: past U+10FFFF refused", dgfsd_ctype_check("\xf4\x90\x80\x80", 127) != NULL);
+	CHECK("ctype: \\xff refused", dgfsd_ctype_check("\xff\xfe", 127) != NULL);
+	CHECK("ctype: control char refused", dgfsd_ctype_check("text/plain\x01", 127) != NULL);
+	CHECK("ctype: newline refused", dgfsd_ctype_check("a\nb", 127) != NULL);
+	CHECK("ctype: DEL refused", dgfsd_ctype_check("a\x7f", 127) != NULL);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	CHECK("ctype: too long refused", dgfsd_ctype_check(big, 127) != NULL);
+	big[127] = '\0';
+	CHECK("ctype: max length kept", !dgfsd_ctype_check(big, 127));
+}
+
+/* The ids' first occurrences the slow, obvious way. */
+static size_t naive_first(const uint8_t (*ids)[32], size_t n, size_t *keep)
+{
+	size_t i, j, k = 0;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < k; j++)
+			if (!memcmp(ids[keep[j]], ids[i], 32))
+				break;
+		if (j == k)
+			keep[k++] = i;
+	}
+	return k;
+}
+
+static void test_ids_first(void)
+{
+	enum { N = 100000, DISTINCT = 701 };
+	uint8_t (*ids)[32] = calloc(N, 32);
+	size_t *got = calloc(N, sizeof(*got)), *want = calloc(N, sizeof(*want));
+	size_t i, nwant;
+	long n;
+
+	if (!ids || !got || !want) {
+		CHECK("ids: memory", false);
+		return;
+	}
+	/* 701 distinct ids, each repeated about 143 times, interleaved. */
+	for (i = 0; i < N; i++) {
+		uint32_t v = (uint32_t)((i * 7919u) % DISTINCT);
+
+		memcpy(ids[i] + 28, &v, 4);
+		ids[i][0] = (uint8_t)(v * 31);
+	}
+	nwant = naive_first((const uint8_t (*)[32])ids, N, want);
+	n = dgfsd_ids_first((const uint8_t (*)[32])ids, N, got);
+	CHECK("ids: 100000 ids with duplicates give 701 distinct", n == DISTINCT && nwant == DISTINCT);
+	CHECK("ids: the first occurrences, in the order given",
+	      n == (long)nwant && !memcmp(got, want, nwant * sizeof(*got)));
+	/* All distinct: every index, in order. */
+	for (i = 0; i < N; i++)
+		memcpy(ids[i], &i, sizeof(i));
+	n = dgfsd_ids_first((const uint8_t (*)[32])ids, N, got);
+	for (i = 0; n == N && i < N; i++)
+		if (got[i] != i)
+			break;
+	CHECK("ids: all distinct are all kept, in order", n == N && i == N);
+	/* All the same: only the first. */
+	memset(ids, 7, (size_t)N * 32);
+	n = dgfsd_ids_first((const uint8_t (*)[32])ids, N, got);
+	CHECK("ids: all equal keep only index 0", n == 1 && got[0] == 0);
+	CHECK("ids: none", dgfsd_ids_first((const uint8_t (*)[32])ids, 0, got) == 0);
+	free(ids);
+	free(got);
+	free(want);
 }
 
 int main(void)
@@ -145,5 +259,7 @@ int main(void)
 	test_paths();
 	test_ranges();
 	test_etag_date();
+	test_ctype();
+	test_ids_first();
 	return failures ? 1 : 0;
 }

@@ -6,7 +6,7 @@
 # every chunk came over the kernel fast path. Checks that the module's
 # index follows uploads, deletes and restarts, and that its counters and
 # the XDP program's move.
-# expect-checks: 58 (tests/run-all.sh: a run that prints fewer fails)
+# expect-checks: 64 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/vm/common.sh
@@ -205,6 +205,26 @@ else fail "fast path through the new module"; fi
 check "... through XDP" test "$(kstat xdp_submitted)" -gt "$sub0"
 check "dgfsd said it configured the new module" \
 	grep -q "without our store (reloaded?): configuring it again" /tmp/dgfsd.log
+
+# A chunk file damaged in place: the module serves what the file holds,
+# so the fast path fails. dgfsd scrub --repair removes it, an upload of the
+# content writes it again, and dgfsd makes the module's entry anew on the
+# new file (the module holds the file it was given open).
+bad=$(c curl -sf "$URL/files/vm/big?manifest" | python3 -c '
+import json, sys; print(json.load(sys.stdin)["chunks"][0]["id"])')
+check "vm/big's first chunk file is there (${bad:0:12}..)" test -n "$bad" -a -f "$state/chunks/$bad"
+head -c "$(stat -c %s "$state/chunks/$bad")" /dev/urandom >/tmp/junk
+cat /tmp/junk >"$state/chunks/$bad"
+c $DGFS get --server $URL --no-fallback -q vm/big /tmp/got 2>/dev/null && rc=0 || rc=$?
+same "a chunk file damaged in place fails dgfs get --no-fallback (exit 1: SHA-256)" "$rc" 1
+s "$DGFSD" scrub --state-dir "$state" --repair >/tmp/scrub.out 2>&1 && rc=0 || rc=$?
+same "dgfsd scrub --repair finds it and removes it (exit 1)" \
+	"$rc $(grep -c "^bad $bad: .*removed" /tmp/scrub.out)" "1 1"
+check "dgfs put of the same content repairs it" c $DGFS put --server $URL -q "$src/big" vm/big
+if c $DGFS get --server $URL --no-fallback -q vm/big /tmp/got && cmp -s /tmp/got "$src/big"
+then pass "... and the kernel fast path serves the repaired chunk"
+else fail "... and the kernel fast path serves the repaired chunk"; fi
+index_matches "... the module's index still matches the metadata"
 
 stop_dgfsd
 check "xdp detach dg0" s $CTL xdp detach dg0

@@ -6,10 +6,13 @@
  * offsets and read tokens. Up to -j workers each take the next chunk and
  * read it whole with the windowed reader on a UDP socket of their own
  * (which checks it against its id), falling back to GET /chunks/{id} when
- * the fast path fails, and pwrite it at its offset into LOCAL.tmp. The
- * whole file is then read back and checked against the manifest's etag
- * before LOCAL.tmp is synced and renamed to LOCAL: LOCAL is either the old
- * file or the complete, verified new one.
+ * the fast path fails, and pwrite it at its offset into a temporary file
+ * beside LOCAL (.LOCAL.dgfs-XXXXXX, made with O_EXCL: never a file or a
+ * link someone else put there). The whole file is then read back and
+ * checked against the manifest's etag before it is synced and renamed to
+ * LOCAL: LOCAL is either the old file or the complete, verified new one;
+ * on a failure the temporary file is removed. LOCAL "-": an unlinked
+ * temporary file in $TMPDIR instead, copied to stdout once verified.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -56,7 +59,8 @@ struct get {
 	bool no_fallback, http_only, verbose;
 	uint64_t timeout_ms, retries;
 	char *target;			/* "/files/<escaped REMOTE>" */
-	char *tmp;			/* LOCAL.tmp */
+	char *tmp;			/* the temporary file's name */
+	bool to_stdout;			/* LOCAL is "-" */
 	int fd;
 
 	uint64_t size;
@@ -99,6 +103,7 @@ static void get_usage(FILE *f)
 		"Usage: dgfs get [OPTIONS] REMOTE LOCAL\n"
 		"  Downloads REMOTE into LOCAL over the fast path (UDP), chunk by chunk,\n"
 		"  falling back to HTTP for chunks the fast path fails to bring.\n"
+		"  LOCAL \"-\" writes the file to stdout once it is verified.\n"
 		"      --no-fallback     a fast-path failure is an error (no HTTP fallback)\n"
 		"      --http-only       skip the fast path, fetch everything over HTTP\n"
 		"      --timeout MS      fast path: longest wait for progress (default %d)\n"
@@ -255,7 +260,7 @@ out:
 	return ret;
 }
 
-/* ---- writing LOCAL.tmp ----------------------------------------------------------- */
+/* ---- writing the temporary file ------------------------------------------------ */
 
 static int write_at(struct get *g, const uint8_t *data, uint32_t len, uint64_t off)
 {
@@ -642,6 +647,98 @@ static int verify_file(struct get *g)
 	return 0;
 }
 
+/* The verified file to stdout. */
+static int copy_out(struct get *g)
+{
+	uint8_t *buf = malloc(VERIFY_BLOCK);
+	uint64_t pos = 0;
+
+	if (!buf) {
+		fprintf(stderr, "dgfs get: out of memory\n");
+		return DGFS_EXIT_LOCAL;
+	}
+	while (pos < g->size) {
+		ssize_t n = pread(g->fd, buf, VERIFY_BLOCK, (off_t)pos), w, done = 0;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "dgfs get: cannot read back %s: %s\n", g->tmp,
+				n ? strerror(errno) : "file shrank");
+			free(buf);
+			return DGFS_EXIT_LOCAL;
+		}
+		while (done < n) {
+			w = write(STDOUT_FILENO, buf + done, (size_t)(n - done));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				fprintf(stderr, "dgfs get: cannot write to stdout: %s\n",
+					strerror(errno));
+				free(buf);
+				return DGFS_EXIT_LOCAL;
+			}
+			done += w;
+		}
+		pos += (uint64_t)n;
+	}
+	free(buf);
+	return 0;
+}
+
+/*
+ * The file the download is written to: beside LOCAL, or (LOCAL "-")
+ * unlinked in $TMPDIR. Made exclusively; 0 or an exit code (said).
+ */
+static int open_tmp(struct get *g)
+{
+	const char *tmpdir = getenv("TMPDIR");
+	char *copy, *base;
+	mode_t mask;
+
+	if (g->to_stdout) {
+		if (!tmpdir || !*tmpdir)
+			tmpdir = "/tmp";
+		if (asprintf(&g->tmp, "%s/dgfs-get-XXXXXX", tmpdir) < 0) {
+			g->tmp = NULL;
+			fprintf(stderr, "dgfs get: out of memory\n");
+			return DGFS_EXIT_LOCAL;
+		}
+		g->fd = mkostemp(g->tmp, O_CLOEXEC);
+		if (g->fd < 0) {
+			fprintf(stderr, "dgfs get: cannot create %s: %s\n", g->tmp, strerror(errno));
+			return DGFS_EXIT_LOCAL;
+		}
+		unlink(g->tmp);		/* nobody else sees it; it goes with us */
+		return 0;
+	}
+	copy = strdup(g->local);
+	base = copy ? strdup(g->local) : NULL;
+	if (!base || asprintf(&g->tmp, "%s/.%s.dgfs-XXXXXX", dirname(copy), basename(base)) < 0) {
+		g->tmp = NULL;
+		free(copy);
+		free(base);
+		fprintf(stderr, "dgfs get: out of memory\n");
+		return DGFS_EXIT_LOCAL;
+	}
+	free(copy);
+	free(base);
+	/* O_EXCL with a random name, mode 0600 until it is whole. */
+	g->fd = mkostemp(g->tmp, O_CLOEXEC);
+	if (g->fd < 0) {
+		fprintf(stderr, "dgfs get: cannot create %s: %s\n", g->tmp, strerror(errno));
+		return DGFS_EXIT_LOCAL;
+	}
+	/* LOCAL gets the mode a new file would (0666 less the umask). */
+	mask = umask(0);
+	umask(mask);
+	if (fchmod(g->fd, 0666 & ~mask)) {
+		fprintf(stderr, "dgfs get: cannot chmod %s: %s\n", g->tmp, strerror(errno));
+		return DGFS_EXIT_LOCAL;
+	}
+	return 0;
+}
+
 static int finish(struct get *g)
 {
 	char *copy, *dir;
@@ -654,6 +751,8 @@ static int finish(struct get *g)
 		fprintf(stderr, "dgfs get: cannot sync %s: %s\n", g->tmp, strerror(errno));
 		return DGFS_EXIT_LOCAL;
 	}
+	if (g->to_stdout)
+		return copy_out(g);
 	if (rename(g->tmp, g->local)) {
 		fprintf(stderr, "dgfs get: cannot rename %s to %s: %s\n", g->tmp, g->local,
 			strerror(errno));
@@ -767,6 +866,7 @@ static int parse_args(int argc, char **argv, struct get *g)
 	}
 	g->remote_path = argv[optind];
 	g->local = argv[optind + 1];
+	g->to_stdout = !strcmp(g->local, "-");
 	if (!*g->remote_path || !*g->local) {
 		get_usage(stderr);
 		return DGFS_EXIT_USAGE;
@@ -789,8 +889,7 @@ int dgfs_cmd_get(int argc, char **argv)
 	g.server = remote_server();
 	g.api_key = remote_api_key(NULL);
 	g.target = remote_file_target(g.remote_path, "");
-	if (!g.target || asprintf(&g.tmp, "%s.tmp", g.local) < 0) {
-		g.tmp = NULL;	/* asprintf() leaves it undefined on failure */
+	if (!g.target) {
 		fprintf(stderr, "dgfs get: out of memory\n");
 		ret = DGFS_EXIT_LOCAL;
 		goto out;
@@ -801,10 +900,10 @@ int dgfs_cmd_get(int argc, char **argv)
 	if (ret)
 		goto out;
 
-	g.fd = open(g.tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-	if (g.fd < 0) {
-		fprintf(stderr, "dgfs get: cannot create %s: %s\n", g.tmp, strerror(errno));
-		ret = DGFS_EXIT_LOCAL;
+	ret = open_tmp(&g);
+	if (ret) {
+		if (g.fd >= 0 && !g.to_stdout)
+			unlink(g.tmp);
 		goto out;
 	}
 	/* The full size up front: the workers' writes land anywhere in it. */
@@ -817,7 +916,8 @@ int dgfs_cmd_get(int argc, char **argv)
 	if (!ret)
 		ret = finish(&g);
 	if (ret) {
-		unlink(g.tmp);
+		if (!g.to_stdout)
+			unlink(g.tmp);	/* the failed download leaves nothing */
 		goto out;
 	}
 

@@ -116,6 +116,14 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *ctx)
 	return n;
 }
 
+long http_stall_timeout(void)
+{
+	const char *v = getenv("DGFS_TEST_STALL_TIMEOUT");
+	long s = v ? strtol(v, NULL, 10) : 0;
+
+	return s > 0 ? s : HTTP_STALL_TIMEOUT_S;
+}
+
 int http_do(struct http *h, const struct http_req *req, struct http_resp *resp)
 {
 	struct curl_slist *hdrs = NULL, *t;
@@ -145,7 +153,8 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp)
 	curl_easy_setopt(h->curl, CURLOPT_USERAGENT, "dgfs/1");
 	curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT, (long)HTTP_CONNECT_TIMEOUT_S);
 	curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_TIME, (long)HTTP_STALL_TIMEOUT_S);
+	curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_TIME,
+			 req->quiet_s > http_stall_timeout() ? req->quiet_s : http_stall_timeout());
 	curl_easy_setopt(h->curl, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, resp);

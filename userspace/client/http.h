@@ -53,7 +53,15 @@ struct http_req {
 	const char *content_encoding;
 	const void *body;	/* for POST and PUT; may be empty */
 	size_t len;
+	/* Seconds the server may send nothing (it works first); 0: the default. */
+	long quiet_s;
 };
+
+/*
+ * The seconds a request may go without a byte in either direction: 60, or
+ * $DGFS_TEST_STALL_TIMEOUT (tests of slow servers only).
+ */
+long http_stall_timeout(void);
 
 /*
  * Sends one request and waits for the whole answer. 0 when an answer came

@@ -32,6 +32,8 @@
 /* Ids per POST /chunks/missing; the API takes at most 100000. */
 #define MISSING_BATCH		50000
 #define HEX_ID_LEN		(2 * DGFS_CHUNK_ID_LEN)
+/* The slowest a commit may hash the file (bytes/s) before we give up. */
+#define COMMIT_MIN_RATE		(1u << 20)
 
 struct chunk {
 	uint64_t offset;
@@ -641,6 +643,11 @@ static int commit(struct put *p, struct http *h)
 		struct http_req req = {
 			.method = "POST", .target = target,
 			.content_type = "application/json", .body = body, .len = len,
+			/*
+			 * dgfsd reads and hashes the whole file before it
+			 * answers: the wait grows with the file.
+			 */
+			.quiet_s = http_stall_timeout() + (long)(p->size / COMMIT_MIN_RATE),
 		};
 
 		rc = http_do(h, &req, &resp);

@@ -20,6 +20,9 @@
 #include "proto/sha256.h"
 #include "dgfsd.h"
 #include "http.h"
+#include "httputil.h"
+
+_Static_assert(DGFS_CHUNK_ID_LEN == 32, "dgfsd_ids_first takes 32-byte ids");
 
 enum MHD_Result chunks_get(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
 {
@@ -58,26 +61,26 @@ enum MHD_Result chunks_get(struct dgfsd *d, struct MHD_Connection *c, struct req
 	return http_queue(c, r, 200, resp, (uint64_t)st.st_size);
 }
 
-int chunks_parse_ids(json_t *arr, uint8_t (**out)[DGFS_CHUNK_ID_LEN], size_t *n)
+int chunks_parse_ids(json_t *arr, size_t max, uint8_t (**out)[DGFS_CHUNK_ID_LEN], size_t *n)
 {
 	uint8_t (*ids)[DGFS_CHUNK_ID_LEN];
 	size_t i, count;
 
 	if (!json_is_array(arr))
-		return -1;
+		return -EINVAL;
 	count = json_array_size(arr);
-	if (count > DGFSD_MISSING_MAX)
-		return -1;
+	if (count > max)
+		return -E2BIG;
 	ids = calloc(count ? count : 1, DGFS_CHUNK_ID_LEN);
 	if (!ids)
-		return -1;
+		return -EINVAL;
 	for (i = 0; i < count; i++) {
 		const char *s = json_string_value(json_array_get(arr, i));
 
 		if (!s || strlen(s) != 2 * DGFS_CHUNK_ID_LEN ||
 		    dgfs_hex_decode(s, ids[i], DGFS_CHUNK_ID_LEN)) {
 			free(ids);
-			return -1;
+			return -EINVAL;
 		}
 	}
 	*out = ids;
@@ -104,31 +107,32 @@ static enum MHD_Result post_missing(struct dgfsd *d, struct MHD_Connection *c,
 	struct meta_idlist missing = { 0 };
 	uint8_t (*ids)[DGFS_CHUNK_ID_LEN] = NULL;
 	json_error_t jerr;
+	size_t i, n, *keep;
+	long nkeep;
 	json_t *j;
-	size_t i, n;
 
 	j = json_loadb((const char *)r->body, r->body_len, 0, &jerr);
-	if (!j || chunks_parse_ids(json_object_get(j, "ids"), &ids, &n)) {
+	if (!j || chunks_parse_ids(json_object_get(j, "ids"), DGFSD_MISSING_MAX, &ids, &n)) {
 		json_decref(j);
 		return http_send_error(c, r, 400, "expected {\"ids\": [up to %d chunk ids]}",
 				       DGFSD_MISSING_MAX);
 	}
 	json_decref(j);
-	for (i = 0; i < n; i++) {
-		size_t k;
-
-		if (chunkstore_has(d->cs, ids[i]))
+	/* Each distinct id once, in the order given (sorted aside: n log n). */
+	keep = malloc((n ? n : 1) * sizeof(*keep));
+	nkeep = keep ? dgfsd_ids_first((const uint8_t (*)[32])ids, n, keep) : -1;
+	for (i = 0; nkeep >= 0 && i < (size_t)nkeep; i++) {
+		if (chunkstore_wanted(d->cs, ids[keep[i]]))
 			continue;
-		for (k = 0; k < missing.n; k++)
-			if (!memcmp(missing.ids[k], ids[i], DGFS_CHUNK_ID_LEN))
-				break;
-		if (k == missing.n && meta_idlist_add(&missing, ids[i])) {
-			free(ids);
-			meta_idlist_free(&missing);
-			return http_send_error(c, r, 503, "out of memory");
-		}
+		if (meta_idlist_add(&missing, ids[keep[i]]))
+			nkeep = -1;
 	}
+	free(keep);
 	free(ids);
+	if (nkeep < 0) {
+		meta_idlist_free(&missing);
+		return http_send_error(c, r, 503, "out of memory");
+	}
 	j = json_pack("{s:o}", "missing",
 		      chunks_id_array((const uint8_t (*)[DGFS_CHUNK_ID_LEN])missing.ids, missing.n));
 	meta_idlist_free(&missing);
@@ -155,6 +159,9 @@ static enum MHD_Result put_chunk(struct dgfsd *d, struct MHD_Connection *c, stru
 		if (dsize != ZSTD_CONTENTSIZE_UNKNOWN && dsize > DGFSD_MAX_CHUNK)
 			return http_send_error(c, r, 413, "chunk larger than %u bytes",
 					       DGFSD_MAX_CHUNK);
+		if (!http_budget_take(d, r, DGFSD_MAX_CHUNK))
+			return http_send_error(c, r, 503, "too many request bodies at once; "
+					       "try again");
 		plain = malloc(DGFSD_MAX_CHUNK);
 		if (!plain)
 			return http_send_error(c, r, 503, "out of memory");

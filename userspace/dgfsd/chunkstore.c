@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "dgfsd.h"
+#include "httputil.h"
 
 #define PIN_BUCKETS 1024
 
@@ -120,6 +121,20 @@ static bool file_present(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_L
 	if (size)
 		*size = (uint32_t)st.st_size;
 	return true;
+}
+
+/*
+ * A chunk no file references was just asked for (a dedup hit): its age
+ * starts over, so the collector leaves it to the upload that counts on
+ * it. Referenced chunks are not touched (no collector looks at them, and
+ * a download's dedup hit should not write). Store lock held.
+ */
+static void refresh_orphan(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN])
+{
+	char name[2 * DGFS_CHUNK_ID_LEN + 1];
+
+	chunk_name(id, name);
+	utimensat(cs->dir_fd, name, NULL, AT_SYMLINK_NOFOLLOW);
 }
 
 /*
@@ -285,7 +300,9 @@ static void register_chunk(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID
 int chunkstore_put(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
 		   const void *data, uint32_t len, bool *created)
 {
+	uint32_t have;
 	struct pin *p;
+	bool repair;
 	int ret;
 
 	*created = false;
@@ -301,16 +318,30 @@ int chunkstore_put(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
 	/*
 	 * Found: a doom on it stays. If our file commits, it references the
 	 * chunk and the last unpin keeps it; if not, it goes as it would have.
+	 * Only a file of the right size counts: a referenced chunk whose file
+	 * went missing (or was cut short) is written again from these bytes,
+	 * which the caller checked against the id (repair).
 	 */
-	if (meta_chunk_known(cs->meta, id, NULL) || file_present(cs, id, NULL)) {
+	if (file_present(cs, id, &have) && have == len) {
+		if (!meta_chunk_known(cs->meta, id, NULL))
+			refresh_orphan(cs, id);
 		pthread_mutex_unlock(&cs->lock);
 		atomic_fetch_add(&cs->stats.deduped, 1);
 		return 0;
 	}
+	repair = meta_chunk_known(cs->meta, id, NULL);
 	p->writing = true;
 	pthread_mutex_unlock(&cs->lock);
 
 	ret = write_chunk_file(cs, id, data, len);
+	/*
+	 * dgfs.ko holds the file it was given open: after a repair it would
+	 * go on serving the old (lost or damaged) inode. Its entry is made
+	 * again on the new file (a fast-path read in between gets NOENT and
+	 * the client falls back to HTTP).
+	 */
+	if (!ret && repair && cs->kmod)
+		kmod_chunk_del(cs->kmod, id);
 	if (!ret)
 		register_chunk(cs, id, len);
 
@@ -328,9 +359,10 @@ int chunkstore_put(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
 	return 0;
 }
 
-int chunkstore_pin_existing(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
-			    uint32_t *size)
+static int pin_existing(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
+			uint32_t *size, bool need_file)
 {
+	uint32_t have, want;
 	struct pin *p;
 	int ret = 0;
 
@@ -340,12 +372,34 @@ int chunkstore_pin_existing(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_I
 		pthread_cond_wait(&cs->written, &cs->lock);
 		p = pin_find(cs, id);
 	}
-	if (!meta_chunk_known(cs->meta, id, size) && !file_present(cs, id, size))
+	if (need_file) {
+		/* A file of the size the metadata says, if it says one. */
+		if (!file_present(cs, id, &have) ||
+		    (meta_chunk_known(cs->meta, id, &want) && want != have))
+			ret = -ENOENT;
+		else if (!meta_chunk_known(cs->meta, id, NULL))
+			refresh_orphan(cs, id);	/* a commit that may yet fail (409) */
+		if (!ret && size)
+			*size = have;
+	} else if (!meta_chunk_known(cs->meta, id, size) && !file_present(cs, id, size)) {
 		ret = -ENOENT;
-	else if (!pin_get(cs, id))
+	}
+	if (!ret && !pin_get(cs, id))
 		ret = -ENOMEM;
 	pthread_mutex_unlock(&cs->lock);
 	return ret;
+}
+
+int chunkstore_pin_existing(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
+			    uint32_t *size)
+{
+	return pin_existing(cs, id, size, false);
+}
+
+int chunkstore_pin_file(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
+			uint32_t *size)
+{
+	return pin_existing(cs, id, size, true);
 }
 
 void chunkstore_unpin(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN], bool discard)
@@ -377,6 +431,30 @@ bool chunkstore_has(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN])
 	return has;
 }
 
+bool chunkstore_wanted(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN])
+{
+	uint32_t size, want;
+	bool has = true;
+	struct pin *p;
+
+	/*
+	 * The file decides, not the metadata: a referenced chunk whose file
+	 * is gone is missing, so the client sends it and the store repairs.
+	 * One being written now (pinned) is there.
+	 */
+	pthread_mutex_lock(&cs->lock);
+	p = pin_find(cs, id);
+	if (p && p->writing)
+		;
+	else if (!file_present(cs, id, &size) ||
+		 (meta_chunk_known(cs->meta, id, &want) && want != size))
+		has = false;
+	else if (!p && !meta_chunk_known(cs->meta, id, NULL))
+		refresh_orphan(cs, id);
+	pthread_mutex_unlock(&cs->lock);
+	return has;
+}
+
 int chunkstore_open_chunk(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN])
 {
 	char name[2 * DGFS_CHUNK_ID_LEN + 1];
@@ -402,13 +480,46 @@ static void release_freed(struct chunkstore *cs, const struct meta_idlist *freed
 	}
 }
 
-int chunkstore_commit(struct chunkstore *cs, const struct meta_file *f, bool *replaced)
+/* Whether @pre holds for @path now. Store lock held. */
+static int precond_holds(struct chunkstore *cs, const char *path, const struct dgfsd_precond *pre)
+{
+	struct meta_file cur;
+	bool ok;
+	int ret;
+
+	if (!pre || (!pre->if_match[0] && !pre->if_none_match[0]))
+		return 0;
+	ret = meta_file_get(cs->meta, path, &cur, false);
+	if (ret && ret != -ENOENT)
+		return -EIO;
+	ok = dgfsd_write_precond_ok(pre->if_match[0] ? pre->if_match : NULL,
+				    pre->if_none_match[0] ? pre->if_none_match : NULL,
+				    ret ? NULL : cur.etag);
+	if (!ret)
+		meta_file_release(&cur);
+	return ok ? 0 : -ECANCELED;
+}
+
+int chunkstore_precond(struct chunkstore *cs, const char *path, const struct dgfsd_precond *pre)
+{
+	int ret;
+
+	pthread_mutex_lock(&cs->lock);
+	ret = precond_holds(cs, path, pre);
+	pthread_mutex_unlock(&cs->lock);
+	return ret;
+}
+
+int chunkstore_commit(struct chunkstore *cs, const struct meta_file *f,
+		      const struct dgfsd_precond *pre, bool *replaced)
 {
 	struct meta_idlist freed = { 0 };
 	int ret;
 
 	pthread_mutex_lock(&cs->lock);
-	ret = meta_file_put(cs->meta, f, &freed, replaced);
+	ret = precond_holds(cs, f->path, pre);
+	if (!ret)
+		ret = meta_file_put(cs->meta, f, &freed, replaced);
 	if (!ret)
 		release_freed(cs, &freed);
 	pthread_mutex_unlock(&cs->lock);
@@ -416,13 +527,16 @@ int chunkstore_commit(struct chunkstore *cs, const struct meta_file *f, bool *re
 	return ret;
 }
 
-int chunkstore_delete_file(struct chunkstore *cs, const char *path)
+int chunkstore_delete_file(struct chunkstore *cs, const char *path,
+			   const struct dgfsd_precond *pre)
 {
 	struct meta_idlist freed = { 0 };
 	int ret;
 
 	pthread_mutex_lock(&cs->lock);
-	ret = meta_file_delete(cs->meta, path, &freed);
+	ret = precond_holds(cs, path, pre);
+	if (!ret)
+		ret = meta_file_delete(cs->meta, path, &freed);
 	if (!ret)
 		release_freed(cs, &freed);
 	pthread_mutex_unlock(&cs->lock);

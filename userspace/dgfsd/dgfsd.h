@@ -13,6 +13,7 @@
  *   keys_api.c    the admin API (/keys) and presigning (/presign)
  *   auth.c        API keys, scopes and prefixes, presigned URLs (no libmicrohttpd)
  *   keys_cli.c    `dgfsd key add|list|revoke`
+ *   scrub.c       `dgfsd scrub`: every chunk re-hashed, bad ones removed
  *   accesslog.c   one line per request, reopened on SIGHUP
  *   tls.c         HTTPS: the certificate and key, read and checked at start
  *   proxy.c       --trusted-proxy: the client named in X-Forwarded-For
@@ -60,8 +61,12 @@ struct dgfsd_config {
 	uint32_t token_ttl;
 	uint32_t orphan_ttl;		/* uncommitted chunks live this long */
 	uint64_t max_file_size;
+	uint64_t max_commit_chunks;	/* a commit's list; 0: what max_file_size allows */
 	unsigned int max_uploads;
 	unsigned int max_connections;
+	unsigned int max_per_ip;	/* HTTP connections from one address */
+	unsigned int client_timeout;	/* seconds a connection may stay silent */
+	uint64_t max_body_memory;	/* request bodies held at once, all requests */
 	uint32_t max_read;
 	unsigned int udp_threads;
 	enum dgfsd_kmod_mode kmod;
@@ -121,19 +126,48 @@ int chunkstore_put(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
 int chunkstore_pin_existing(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
 			    uint32_t *size);
 /*
+ * The same for a commit: the chunk's file must be there, whole (its size
+ * the metadata's), else -ENOENT and the client is asked for it (repair).
+ */
+int chunkstore_pin_file(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
+			uint32_t *size);
+/*
  * Drops a pin. @discard: the pinning operation failed and wrote the chunk
  * itself, so the chunk goes once unpinned unless a file references it.
  */
 void chunkstore_unpin(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN], bool discard);
 /* Whether the chunk is stored (referenced, pinned, or a file present). */
 bool chunkstore_has(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN]);
+/*
+ * The same for a client about to rely on it (POST /chunks/missing): an
+ * uncommitted chunk found so gets a new --orphan-ttl, as a dedup hit in
+ * chunkstore_put() or chunkstore_pin_existing() does.
+ */
+bool chunkstore_wanted(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN]);
 /* Opens a chunk file read-only: fd or -errno. */
 int chunkstore_open_chunk(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN]);
 
-/* Commits a file (meta_file_put) and removes what it freed. Holds the store lock. */
-int chunkstore_commit(struct chunkstore *cs, const struct meta_file *f, bool *replaced);
-/* Deletes a file and removes what it freed. 0, -ENOENT, -errno. */
-int chunkstore_delete_file(struct chunkstore *cs, const char *path);
+/*
+ * A write's conditions (If-Match, If-None-Match; "" when absent), checked
+ * against the file's ETag under the store lock, so that no other write
+ * comes between the check and the write.
+ */
+struct dgfsd_precond {
+	char if_match[1024];
+	char if_none_match[1024];
+};
+
+/*
+ * Commits a file (meta_file_put) and removes what it freed. Holds the
+ * store lock. -ECANCELED: @pre (may be NULL) does not hold.
+ */
+int chunkstore_commit(struct chunkstore *cs, const struct meta_file *f,
+		      const struct dgfsd_precond *pre, bool *replaced);
+/* Deletes a file and removes what it freed. 0, -ENOENT, -ECANCELED (@pre), -errno. */
+int chunkstore_delete_file(struct chunkstore *cs, const char *path,
+			   const struct dgfsd_precond *pre);
+/* Whether @pre holds for @path now: 0, -ECANCELED, or -EIO. */
+int chunkstore_precond(struct chunkstore *cs, const char *path, const struct dgfsd_precond *pre);
 
 /*
  * Start-up reconciliation (no requests are served yet): removes temp
@@ -152,8 +186,9 @@ int chunkstore_kmod_resync(struct chunkstore *cs);
 
 /*
  * Removes chunk files that no file references and nobody pins, last
- * changed at least @min_age seconds ago: chunks uploaded with PUT /chunks
- * and never committed. Returns how many, or -errno.
+ * changed (written, or found by a dedup hit) at least @min_age seconds
+ * ago: chunks uploaded with PUT /chunks and never committed. Returns how
+ * many, or -errno.
  */
 int chunkstore_collect(struct chunkstore *cs, unsigned int min_age);
 
@@ -162,8 +197,9 @@ int chunkstore_collect(struct chunkstore *cs, unsigned int min_age);
 struct dgfsd;
 struct upload;
 
-/* A streaming upload of f->path. NULL with errno. */
-struct upload *upload_start(struct dgfsd *d, const char *path, const char *content_type);
+/* A streaming upload of f->path (@pre: its conditions, or NULL). NULL with errno. */
+struct upload *upload_start(struct dgfsd *d, const char *path, const char *content_type,
+			    const struct dgfsd_precond *pre);
 /* Feeds body bytes: 0, or an HTTP status to fail with (the rest is ignored). */
 unsigned int upload_feed(struct upload *u, const void *data, size_t len);
 /*
@@ -180,6 +216,7 @@ void upload_free(struct upload *u);
  * 409, *missing lists what the host lacks.
  */
 unsigned int upload_commit_list(struct dgfsd *d, const char *path, const char *content_type,
+				const struct dgfsd_precond *pre,
 				const uint8_t (*ids)[DGFS_CHUNK_ID_LEN], size_t n,
 				struct meta_file *f, struct meta_idlist *missing, bool *replaced,
 				const char **why);
@@ -270,6 +307,7 @@ struct dgfsd {
 	pthread_t *worker_tids;
 	unsigned int nworkers;
 	atomic_uint uploads;
+	_Atomic uint64_t body_memory;	/* held against cfg.max_body_memory */
 	/* The collector of uncommitted chunks. */
 	pthread_t collector;
 	bool collector_started;
@@ -303,6 +341,11 @@ int state_write_private(const char *state_dir, const char *name, const char *tex
  * -d's, else the config file's (-c, or dgfsd's default one). The exit code.
  */
 int keys_cli_main(int argc, char **argv);
+
+/* ---- scrub.c ---- */
+
+/* dgfsd scrub [-d DIR] [--repair]: argv[0] is "scrub". The exit code. */
+int scrub_main(int argc, char **argv, const char *default_state_dir);
 
 /* ---- accesslog.c ---- */
 

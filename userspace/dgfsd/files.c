@@ -197,6 +197,9 @@ static enum MHD_Result get_file(struct dgfsd *d, struct MHD_Connection *c, struc
 		}
 		range_hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
 		rr = dgfsd_range_parse(range_hdr, f.size, &first, &last);
+		/* A Range for another version of the file: the whole file instead. */
+		if (!dgfsd_if_range_ok(http_header(c, MHD_HTTP_HEADER_IF_RANGE), f.etag))
+			rr = DGFSD_RANGE_NONE;
 		if (rr == DGFSD_RANGE_UNSATISFIABLE) {
 			snprintf(cr, sizeof(cr), "bytes */%" PRIu64, f.size);
 			meta_file_release(&f);
@@ -219,6 +222,16 @@ static enum MHD_Result get_file(struct dgfsd *d, struct MHD_Connection *c, struc
 			file_headers(resp, &f);
 			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 						f.content_type);
+			/*
+			 * Files share the origin with the web UI: one that a
+			 * browser would run (HTML, SVG, XML, JavaScript...) is
+			 * saved, never shown, and no file runs scripts.
+			 */
+			if (!dgfsd_ctype_inline_safe(f.content_type))
+				MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION,
+							"attachment");
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_SECURITY_POLICY,
+						"default-src 'none'; sandbox");
 			if (status == 206)
 				MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
 			meta_file_release(&f);
@@ -336,6 +349,37 @@ enum MHD_Result files_list(struct dgfsd *d, struct MHD_Connection *c, struct req
 						   more ? json_string(l.last) : json_null()));
 }
 
+/*
+ * A write's If-Match and If-None-Match into @pre, and whether they hold
+ * now (they are checked again under the store lock at the write itself).
+ * true to go on; otherwise the answer (400, 412, 500) is queued in *ret.
+ */
+static bool precond_read(struct dgfsd *d, struct MHD_Connection *c, struct request *r,
+			 struct dgfsd_precond *pre, enum MHD_Result *ret)
+{
+	const char *im = http_header(c, MHD_HTTP_HEADER_IF_MATCH);
+	const char *inm = http_header(c, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	int err;
+
+	memset(pre, 0, sizeof(*pre));
+	if ((im && strlen(im) >= sizeof(pre->if_match)) ||
+	    (inm && strlen(inm) >= sizeof(pre->if_none_match))) {
+		*ret = http_send_error(c, r, 400, "If-Match or If-None-Match too long");
+		return false;
+	}
+	if (im)
+		snprintf(pre->if_match, sizeof(pre->if_match), "%s", im);
+	if (inm)
+		snprintf(pre->if_none_match, sizeof(pre->if_none_match), "%s", inm);
+	err = chunkstore_precond(d->cs, r->path, pre);
+	if (err == -ECANCELED)
+		*ret = http_send_error(c, r, 412, "precondition failed: the file's ETag is not "
+				       "what If-Match or If-None-Match asked");
+	else if (err)
+		*ret = http_send_error(c, r, 500, "cannot read the metadata");
+	return !err;
+}
+
 static enum MHD_Result upload_done(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
 {
 	uint64_t new_bytes = 0;
@@ -355,36 +399,65 @@ static enum MHD_Result upload_done(struct dgfsd *d, struct MHD_Connection *c, st
 				   (json_int_t)new_chunks, "new_bytes", (json_int_t)new_bytes));
 }
 
+/*
+ * The most chunks a commit may list: what the largest file allows (every
+ * chunk but the last is at least FastCDC's minimum), unless
+ * --max-commit-chunks says otherwise. The list scales with the file.
+ */
+static uint64_t commit_max_chunks(const struct dgfsd *d)
+{
+	uint64_t n = d->cfg.max_commit_chunks;
+
+	if (!n)
+		n = d->cfg.max_file_size / FASTCDC_MIN_SIZE + 1;
+	return n < UINT32_MAX ? n : UINT32_MAX;
+}
+
 static enum MHD_Result post_commit(struct dgfsd *d, struct MHD_Connection *c,
 				   struct request *r)
 {
 	struct meta_idlist missing = { 0 };
 	uint8_t (*ids)[DGFS_CHUNK_ID_LEN] = NULL;
 	const char *ctype = NULL, *why = "commit failed";
+	struct dgfsd_precond pre;
+	enum MHD_Result answer;
 	struct meta_file f;
 	json_error_t jerr;
 	unsigned int status;
 	bool replaced = false;
 	json_t *j, *jt;
 	size_t n;
+	int ret;
 
 	j = json_loadb((const char *)r->body, r->body_len, 0, &jerr);
-	if (!j || chunks_parse_ids(json_object_get(j, "chunks"), &ids, &n)) {
-		json_decref(j);
+	ret = j ? chunks_parse_ids(json_object_get(j, "chunks"), commit_max_chunks(d), &ids, &n) :
+	      -EINVAL;
+	json_decref(ret ? j : NULL);
+	if (ret == -E2BIG)
+		return http_send_error(c, r, 413, "more than %" PRIu64 " chunks in one file "
+				       "(--max-commit-chunks)", commit_max_chunks(d));
+	if (ret)
 		return http_send_error(c, r, 400, "expected {\"chunks\": [chunk ids]}");
-	}
 	jt = json_object_get(j, "content_type");
 	if (jt) {
+		const char *bad = "not a string";
+
 		ctype = json_string_value(jt);
-		if (!ctype || strlen(ctype) > META_CTYPE_MAX || strpbrk(ctype, "\r\n")) {
+		if (!ctype || (bad = dgfsd_ctype_check(ctype, META_CTYPE_MAX))) {
 			json_decref(j);
 			free(ids);
-			return http_send_error(c, r, 400, "bad content_type");
+			return http_send_error(c, r, 400, "bad content_type: %s", bad);
 		}
 	}
+	if (!precond_read(d, c, r, &pre, &answer)) {
+		json_decref(j);
+		free(ids);
+		return answer;
+	}
 	memset(&f, 0, sizeof(f));
-	status = upload_commit_list(d, r->path, ctype, (const uint8_t (*)[DGFS_CHUNK_ID_LEN])ids,
-				    n, &f, &missing, &replaced, &why);
+	status = upload_commit_list(d, r->path, ctype, &pre,
+				    (const uint8_t (*)[DGFS_CHUNK_ID_LEN])ids, n, &f, &missing,
+				    &replaced, &why);
 	json_decref(j);
 	free(ids);
 	if (status == 409) {
@@ -411,8 +484,15 @@ enum MHD_Result files_get(struct dgfsd *d, struct MHD_Connection *c, struct requ
 
 enum MHD_Result files_delete(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
 {
-	int ret = chunkstore_delete_file(d->cs, r->path);
+	struct dgfsd_precond pre;
+	enum MHD_Result answer;
+	int ret;
 
+	if (!precond_read(d, c, r, &pre, &answer))
+		return answer;
+	ret = chunkstore_delete_file(d->cs, r->path, &pre);
+	if (ret == -ECANCELED)
+		return http_send_error(c, r, 412, "precondition failed: the file changed");
 	if (ret == -ENOENT)
 		return http_send_error(c, r, 404, "no such file");
 	if (ret)
@@ -422,7 +502,9 @@ enum MHD_Result files_delete(struct dgfsd *d, struct MHD_Connection *c, struct r
 
 enum MHD_Result files_put(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
 {
-	const char *v = http_header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *v = http_header(c, MHD_HTTP_HEADER_CONTENT_LENGTH), *why;
+	struct dgfsd_precond pre;
+	enum MHD_Result answer;
 
 	if (v) {
 		char *end;
@@ -434,10 +516,17 @@ enum MHD_Result files_put(struct dgfsd *d, struct MHD_Connection *c, struct requ
 			return http_send_error(c, r, 413, "file larger than %" PRIu64 " bytes",
 					       d->cfg.max_file_size);
 	}
+	/* Stored as given: listings and manifests must be able to carry it. */
 	v = http_header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
-	if (v && (strlen(v) > META_CTYPE_MAX || strpbrk(v, "\r\n")))
-		return http_send_error(c, r, 400, "bad Content-Type");
-	r->up = upload_start(d, r->path, v);
+	if (v && (why = dgfsd_ctype_check(v, META_CTYPE_MAX)))
+		return http_send_error(c, r, 400, "bad Content-Type: %s", why);
+	/* Refused before the body comes when it fails already (and again at the commit). */
+	if (!precond_read(d, c, r, &pre, &answer))
+		return answer;
+	/* Its chunk buffer is a body held in memory too. */
+	if (!http_budget_take(d, r, DGFSD_MAX_CHUNK))
+		return http_send_error(c, r, 503, "too many request bodies at once; try again");
+	r->up = upload_start(d, r->path, v, &pre);
 	if (!r->up)
 		return http_send_error(c, r, 503, errno == EBUSY ? "too many uploads at once" :
 				       "out of memory");
@@ -447,10 +536,13 @@ enum MHD_Result files_put(struct dgfsd *d, struct MHD_Connection *c, struct requ
 
 enum MHD_Result files_commit(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
 {
-	(void)d;
 	if (!http_has_arg(c, "commit"))
 		return http_method_not_allowed(c, r, "GET, HEAD, PUT, DELETE, POST");
 	r->finish = post_commit;
-	r->body_max = HTTP_JSON_BODY_MAX;
+	/*
+	 * Proportional to the list: an id is 66 bytes and a comma in compact
+	 * JSON; 96 leaves room for pretty-printing, 64 KiB for the rest.
+	 */
+	r->body_max = commit_max_chunks(d) * 96 + (64u << 10);
 	return MHD_YES;
 }

@@ -72,6 +72,8 @@ enum MHD_Result http_queue(struct MHD_Connection *c, struct request *r, unsigned
 	/* An answer that carries a secret: no cache, shared or private, keeps it. */
 	if (r->no_store)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	/* Every answer: a browser takes the Content-Type as given, never guesses. */
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	ret = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -571,25 +573,51 @@ static enum MHD_Result begin(struct dgfsd *d, struct MHD_Connection *c, struct r
 	return rt->handler(d, c, r);
 }
 
-static void body_append(struct request *r, const char *data, size_t len)
+bool http_budget_take(struct dgfsd *d, struct request *r, uint64_t n)
 {
-	uint8_t *nb;
-	size_t cap;
+	uint64_t cur = atomic_load(&d->body_memory);
 
-	if (r->body_too_big)
+	do {
+		if (n > d->cfg.max_body_memory || cur > d->cfg.max_body_memory - n)
+			return false;
+	} while (!atomic_compare_exchange_weak(&d->body_memory, &cur, cur + n));
+	r->budget_held += n;
+	return true;
+}
+
+/*
+ * A body kept whole grows by doubling (up to its route's limit), each
+ * step paid from the global budget first: however many clients send
+ * bodies at once, together they hold at most --max-body-memory.
+ */
+static void body_append(struct dgfsd *d, struct request *r, const char *data, size_t len)
+{
+	size_t need = r->body_len + len, cap;
+	uint8_t *nb;
+
+	if (r->body_too_big || r->body_no_memory)
 		return;
-	if (r->body_len + len > r->body_max) {
+	if (len > r->body_max - r->body_len) {
 		r->body_too_big = true;
 		return;
 	}
-	cap = r->body_len + len;
-	nb = realloc(r->body, cap ? cap : 1);
-	if (!nb) {
-		r->body_too_big = true;
-		return;
+	if (need > r->body_cap) {
+		cap = r->body_cap ? r->body_cap : r->body_max < (64u << 10) ? r->body_max : 64u << 10;
+		while (cap < need)
+			cap = cap > r->body_max / 2 ? r->body_max : 2 * cap;
+		if (!http_budget_take(d, r, cap - r->body_cap)) {
+			r->body_no_memory = true;
+			return;
+		}
+		nb = realloc(r->body, cap);
+		if (!nb) {
+			r->body_no_memory = true;
+			return;
+		}
+		r->body = nb;
+		r->body_cap = cap;
 	}
-	memcpy(nb + r->body_len, data, len);
-	r->body = nb;
+	memcpy(r->body + r->body_len, data, len);
 	r->body_len += len;
 }
 
@@ -598,6 +626,8 @@ static enum MHD_Result finish(struct dgfsd *d, struct MHD_Connection *c, struct 
 	if (!r->finish)
 		return MHD_NO;
 	/* An upload streams its body; the others keep it whole, bounded. */
+	if (!r->up && r->body_no_memory)
+		return http_send_error(c, r, 503, "too many request bodies at once; try again");
 	if (!r->up && r->body_too_big)
 		return http_send_error(c, r, 413, "request body larger than %zu bytes",
 				       r->body_max);
@@ -640,7 +670,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const
 		if (r->up)
 			upload_feed(r->up, upload_data, *upload_data_size);
 		else
-			body_append(r, upload_data, *upload_data_size);
+			body_append(d, r, upload_data, *upload_data_size);
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
@@ -667,6 +697,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **req_cls,
 		.bytes = ok ? r->bytes : -1, .duration_ns = took });
 	upload_free(r->up);	/* uncommitted: its new chunks go */
 	free(r->body);
+	atomic_fetch_sub(&d->body_memory, r->budget_held);
 	free(r);
 	*req_cls = NULL;
 }
@@ -743,7 +774,9 @@ int http_start(struct dgfsd *d)
 				  MHD_OPTION_NOTIFY_COMPLETED, completed, d,
 				  MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
 				  MHD_OPTION_CONNECTION_LIMIT, d->cfg.max_connections,
-				  MHD_OPTION_CONNECTION_TIMEOUT, 120u,
+				  /* Slow or silent clients: neither holds a thread for long. */
+				  MHD_OPTION_CONNECTION_TIMEOUT, d->cfg.client_timeout,
+				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, d->cfg.max_per_ip,
 				  /* Bounds a request's headers (431 past it). */
 				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64u << 10),
 				  MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1u << 20),

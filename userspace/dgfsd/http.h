@@ -46,13 +46,21 @@ struct request {
 	http_handler finish;
 	struct upload *up;		/* PUT /files: the body streams into it */
 	uint8_t *body;
-	size_t body_len, body_max;
+	size_t body_len, body_cap, body_max;
 	bool body_too_big;
+	bool body_no_memory;		/* the global body budget is spent: 503 */
+	uint64_t budget_held;		/* of d->body_memory, given back at the end */
 	bool zstd;
 };
 
 /* Bodies kept whole (JSON requests): /chunks/missing's 100000 ids fit. */
 #define HTTP_JSON_BODY_MAX	(8u << 20)
+
+/*
+ * Takes @n bytes of the budget for request bodies (--max-body-memory, all
+ * requests together) for @r, until it completes: false when spent.
+ */
+bool http_budget_take(struct dgfsd *d, struct request *r, uint64_t n);
 
 /* Queues @resp (@size body bytes, for the access log) and drops our reference. */
 enum MHD_Result http_queue(struct MHD_Connection *c, struct request *r, unsigned int status,
@@ -91,8 +99,8 @@ enum MHD_Result files_commit(struct dgfsd *d, struct MHD_Connection *c, struct r
 enum MHD_Result chunks_get(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
 enum MHD_Result chunks_put(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
 enum MHD_Result chunks_missing(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
-/* A JSON array of chunk ids (at most DGFSD_MISSING_MAX): 0, or -1 if malformed. */
-int chunks_parse_ids(json_t *arr, uint8_t (**out)[DGFS_CHUNK_ID_LEN], size_t *n);
+/* A JSON array of at most @max chunk ids: 0, -E2BIG past @max, or -EINVAL if malformed. */
+int chunks_parse_ids(json_t *arr, size_t max, uint8_t (**out)[DGFS_CHUNK_ID_LEN], size_t *n);
 json_t *chunks_id_array(const uint8_t (*ids)[DGFS_CHUNK_ID_LEN], size_t n);
 
 /* keys_api.c */

@@ -213,10 +213,118 @@ void dgfsd_http_date(time_t t, char *buf, size_t len)
 	strftime(buf, len, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
-bool dgfsd_etag_matches(const char *inm, const char *etag)
+/* Ties by index: the first occurrence of an id sorts first among its equals. */
+static _Thread_local const uint8_t (*sort_ids)[32];
+
+static int cmp_index(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = memcmp(sort_ids[x], sort_ids[y], 32);
+
+	return c ? c : (x > y) - (x < y);
+}
+
+long dgfsd_ids_first(const uint8_t (*ids)[32], size_t n, size_t *keep)
+{
+	size_t *order, i, k = 0;
+	uint8_t *first;
+
+	if (!n)
+		return 0;
+	order = malloc(n * sizeof(*order));
+	first = calloc(n, 1);
+	if (!order || !first) {
+		free(order);
+		free(first);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	/* qsort has no context argument: a thread-local (one thread per request). */
+	sort_ids = ids;
+	qsort(order, n, sizeof(*order), cmp_index);
+	for (i = 0; i < n; i++)
+		if (!i || memcmp(ids[order[i]], ids[order[i - 1]], 32))
+			first[order[i]] = 1;
+	for (i = 0; i < n; i++)
+		if (first[i])
+			keep[k++] = i;
+	free(order);
+	free(first);
+	return (long)k;
+}
+
+bool dgfsd_ctype_inline_safe(const char *ctype)
+{
+	static const char *const safe[] = {
+		"text/plain", "text/csv", "image/png", "image/jpeg", "image/gif",
+		"image/webp", "image/avif", "image/bmp", "application/pdf",
+		"application/json", "application/octet-stream",
+	};
+	size_t n, i;
+
+	while (*ctype == ' ' || *ctype == '\t')
+		ctype++;
+	n = strcspn(ctype, "; \t");		/* the type without its parameters */
+	if ((n > 6 && !strncasecmp(ctype, "audio/", 6)) ||
+	    (n > 6 && !strncasecmp(ctype, "video/", 6)))
+		return true;
+	for (i = 0; i < sizeof(safe) / sizeof(safe[0]); i++)
+		if (strlen(safe[i]) == n && !strncasecmp(ctype, safe[i], n))
+			return true;
+	return false;
+}
+
+/* The length of the UTF-8 sequence at @p (RFC 3629: shortest form, no surrogates), or 0. */
+static size_t utf8_len(const unsigned char *p)
+{
+	uint32_t cp;
+	size_t n, i;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;	/* also stops at the NUL */
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+const char *dgfsd_ctype_check(const char *s, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
+
+	if (strlen(s) > max)
+		return "too long";
+	for (; *p; p += n) {
+		if (*p < 0x20 || *p == 0x7f)
+			return "a control character";
+		n = utf8_len(p);
+		if (!n)
+			return "not UTF-8";
+	}
+	return NULL;
+}
+
+/* A list of entity tags or "*" against @etag; @weak_ok: W/"x" counts. */
+static bool etag_list_matches(const char *inm, const char *etag, bool weak_ok)
 {
 	size_t elen = strlen(etag);
 	const char *p = inm;
+	bool weak;
 
 	if (!inm)
 		return false;
@@ -228,16 +336,44 @@ bool dgfsd_etag_matches(const char *inm, const char *etag)
 			p++;
 		if (*p == '*')
 			return true;
-		if (!strncmp(p, "W/", 2))
+		weak = !strncmp(p, "W/", 2);
+		if (weak)
 			p += 2;
 		if (*p != '"')
 			return false;
 		q = strchr(p + 1, '"');
 		if (!q)
 			return false;
-		if ((size_t)(q - p - 1) == elen && !memcmp(p + 1, etag, elen))
+		if ((weak_ok || !weak) && (size_t)(q - p - 1) == elen && !memcmp(p + 1, etag, elen))
 			return true;
 		p = q + 1;
 	}
 	return false;
+}
+
+bool dgfsd_etag_matches(const char *inm, const char *etag)
+{
+	return etag_list_matches(inm, etag, true);
+}
+
+bool dgfsd_write_precond_ok(const char *if_match, const char *if_none_match, const char *etag)
+{
+	if (if_match && (!etag || !etag_list_matches(if_match, etag, false)))
+		return false;
+	if (if_none_match && etag && etag_list_matches(if_none_match, etag, true))
+		return false;
+	return true;
+}
+
+bool dgfsd_if_range_ok(const char *if_range, const char *etag)
+{
+	size_t elen = strlen(etag);
+
+	if (!if_range)
+		return true;
+	while (*if_range == ' ' || *if_range == '\t')
+		if_range++;
+	return if_range[0] == '"' && strlen(if_range) >= elen + 2 &&
+	       !memcmp(if_range + 1, etag, elen) && if_range[elen + 1] == '"' &&
+	       strspn(if_range + elen + 2, " \t") == strlen(if_range + elen + 2);
 }

@@ -66,6 +66,10 @@ enum opt_id {
 	O_TLS_KEY,
 	O_TRUSTED_PROXY,
 	O_USER,
+	O_MAX_COMMIT_CHUNKS,
+	O_MAX_PER_IP,
+	O_CLIENT_TIMEOUT,
+	O_MAX_BODY_MEMORY,
 };
 
 static const struct option long_opts[] = {
@@ -91,6 +95,10 @@ static const struct option long_opts[] = {
 	{ "tls-key",		required_argument,	NULL, O_TLS_KEY },
 	{ "trusted-proxy",	required_argument,	NULL, O_TRUSTED_PROXY },
 	{ "user",		required_argument,	NULL, O_USER },
+	{ "max-commit-chunks",	required_argument,	NULL, O_MAX_COMMIT_CHUNKS },
+	{ "max-connections-per-ip", required_argument,	NULL, O_MAX_PER_IP },
+	{ "client-timeout",	required_argument,	NULL, O_CLIENT_TIMEOUT },
+	{ "max-body-memory",	required_argument,	NULL, O_MAX_BODY_MEMORY },
 	{ "verbose",		no_argument,		NULL, O_VERBOSE },
 	{ "help",		no_argument,		NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -101,6 +109,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: dgfsd [OPTIONS]\n"
 		"       dgfsd key add|list|revoke ...   (API keys; dgfsd key help)\n"
+		"       dgfsd scrub [-d DIR] [--repair]  (re-hash every chunk)\n"
 		"The dgfs storage host's mainserver: HTTP file service, chunk store,\n"
 		"metadata, and dgfs.ko's configuration (or the fast path in userspace).\n"
 		"Every request but /healthz needs an API key (Authorization: Bearer KEY);\n"
@@ -116,8 +125,14 @@ static void usage(FILE *f)
 		"      --token-ttl SECONDS   lifetime of manifest tokens (default 3600, at most\n"
 		"                            86400: hosts refuse tokens that live longer)\n"
 		"      --max-file-size BYTES largest upload (default 1T; K/M/G/T suffixes)\n"
+		"      --max-commit-chunks N chunk ids one commit may list (default: as\n"
+		"                            many as a --max-file-size file can have)\n"
 		"      --max-uploads N       uploads at once (default 64; each buffers <= 4 MiB)\n"
 		"      --max-connections N   HTTP connections at once (default 1024)\n"
+		"      --max-connections-per-ip N  HTTP connections from one address (default 256)\n"
+		"      --client-timeout SECONDS  close a connection silent this long (default 60)\n"
+		"      --max-body-memory BYTES   request bodies held at once, all requests\n"
+		"                            together (default 1G; 503 past it)\n"
 		"      --max-read BYTES      largest fast-path read (default 1M)\n"
 		"      --udp-threads N       UDP tier workers when dgfs.ko is absent (default 2)\n"
 		"      --kmod auto|off|require  use dgfs.ko (default auto: when loaded)\n"
@@ -221,6 +236,21 @@ static int apply(struct dgfsd_config *cfg, int id, const char *name, const char 
 		return 0;
 	case O_MAX_FILE_SIZE:
 		return parse_num(name, v, 0, UINT64_MAX >> 1, &cfg->max_file_size);
+	case O_MAX_PER_IP:
+		if (parse_num(name, v, 1, 65536, &n))
+			return -1;
+		cfg->max_per_ip = (unsigned int)n;
+		return 0;
+	case O_CLIENT_TIMEOUT:
+		if (parse_num(name, v, 1, 86400, &n))
+			return -1;
+		cfg->client_timeout = (unsigned int)n;
+		return 0;
+	case O_MAX_BODY_MEMORY:
+		/* At least one upload's chunk buffer. */
+		return parse_num(name, v, DGFSD_MAX_CHUNK, UINT64_MAX >> 1, &cfg->max_body_memory);
+	case O_MAX_COMMIT_CHUNKS:
+		return parse_num(name, v, 1, UINT32_MAX, &cfg->max_commit_chunks);
 	case O_MAX_UPLOADS:
 		if (parse_num(name, v, 1, 4096, &n))
 			return -1;
@@ -414,6 +444,9 @@ void dgfsd_config_defaults(struct dgfsd_config *cfg)
 	cfg->max_file_size = 1ull << 40;
 	cfg->max_uploads = 64;
 	cfg->max_connections = 1024;
+	cfg->max_per_ip = 256;
+	cfg->client_timeout = 60;
+	cfg->max_body_memory = 1ull << 30;
 	cfg->max_read = DGFS_DEFAULT_MAX_READ;
 	cfg->udp_threads = 2;
 	cfg->kmod = DGFSD_KMOD_AUTO;
@@ -727,6 +760,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "key"))
 		return keys_cli_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "scrub"))
+		return scrub_main(argc - 1, argv + 1, DEFAULT_STATE_DIR);
 	memset(&d, 0, sizeof(d));
 	dgfsd_config_defaults(&d.cfg);
 	ret = parse_options(argc, argv, &d.cfg);

@@ -161,6 +161,8 @@ char *metrics_render(struct dgfsd *d, size_t *len)
 	}
 	gauge(&p, "dgfsd_uploads_in_progress", "PUT /files uploads running",
 	      (double)atomic_load(&d->uploads));
+	gauge(&p, "dgfsd_body_memory_bytes", "request bodies held now (--max-body-memory)",
+	      (double)atomic_load(&d->body_memory));
 	counter(&p, "dgfsd_chunks_written_total", "Chunks written to the store",
 		atomic_load(&cs->written));
 	counter(&p, "dgfsd_chunk_bytes_written_total", "Bytes of those chunks",

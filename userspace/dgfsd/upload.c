@@ -39,6 +39,7 @@ struct upload {
 	uint32_t nchunks, cap;
 	uint32_t new_chunks;
 	uint64_t new_bytes;
+	struct dgfsd_precond pre;	/* If-Match, If-None-Match */
 	unsigned int error;		/* HTTP status once failed */
 	const char *why;
 	bool committed;
@@ -54,13 +55,18 @@ unsigned int dgfsd_errno_status(int err, const char **why)
 	case -ENOMEM:
 		*why = "out of memory";
 		return 503;
+	case -ECANCELED:
+		*why = "precondition failed: the file's ETag is not what If-Match or "
+		       "If-None-Match asked";
+		return 412;
 	default:
 		*why = "cannot write to the store";
 		return 500;
 	}
 }
 
-struct upload *upload_start(struct dgfsd *d, const char *path, const char *content_type)
+struct upload *upload_start(struct dgfsd *d, const char *path, const char *content_type,
+			    const struct dgfsd_precond *pre)
 {
 	struct upload *u;
 
@@ -82,6 +88,8 @@ struct upload *upload_start(struct dgfsd *d, const char *path, const char *conte
 	snprintf(u->path, sizeof(u->path), "%s", path);
 	if (content_type)
 		snprintf(u->content_type, sizeof(u->content_type), "%s", content_type);
+	if (pre)
+		u->pre = *pre;
 	fastcdc_init(&u->cdc, &fastcdc_default_params);
 	dgfs_sha256_init(&u->file_hash);
 	return u;
@@ -193,7 +201,7 @@ unsigned int upload_finish(struct upload *u, struct meta_file *f, uint32_t *new_
 		 u->content_type[0] ? u->content_type : "application/octet-stream");
 	f->nchunks = u->nchunks;
 	f->chunks = u->chunks;
-	ret = chunkstore_commit(u->d->cs, f, &replaced);
+	ret = chunkstore_commit(u->d->cs, f, &u->pre, &replaced);
 	f->chunks = NULL;
 	if (ret) {
 		return u->error = dgfsd_errno_status(ret, why);
@@ -244,7 +252,20 @@ static int read_chunk(struct dgfsd *d, const uint8_t id[DGFS_CHUNK_ID_LEN], uint
 	return memcmp(got, id, sizeof(got)) ? -EIO : 0;
 }
 
+/*
+ * Tests of slow commits only: $DGFSD_TEST_COMMIT_DELAY_MS milliseconds more
+ * per chunk hashed, standing for a slow disk under a large file.
+ */
+static unsigned int test_commit_delay_ms(void)
+{
+	const char *v = getenv("DGFSD_TEST_COMMIT_DELAY_MS");
+	unsigned long ms = v ? strtoul(v, NULL, 10) : 0;
+
+	return ms < 10000 ? (unsigned int)ms : 10000;
+}
+
 unsigned int upload_commit_list(struct dgfsd *d, const char *path, const char *content_type,
+				const struct dgfsd_precond *pre,
 				const uint8_t (*ids)[DGFS_CHUNK_ID_LEN], size_t n,
 				struct meta_file *f, struct meta_idlist *missing, bool *replaced,
 				const char **why)
@@ -255,6 +276,7 @@ unsigned int upload_commit_list(struct dgfsd *d, const char *path, const char *c
 	unsigned int status = 0;
 	uint8_t *buf = NULL;
 	size_t i, pinned = 0;
+	unsigned int delay_ms;
 	uint64_t size = 0;
 	int ret;
 
@@ -268,7 +290,7 @@ unsigned int upload_commit_list(struct dgfsd *d, const char *path, const char *c
 	for (i = 0; i < n; i++) {
 		uint32_t csize;
 
-		if (chunkstore_pin_existing(d->cs, ids[i], &csize)) {
+		if (chunkstore_pin_file(d->cs, ids[i], &csize)) {
 			if (meta_idlist_add(missing, ids[i])) {
 				*why = "out of memory";
 				status = 503;
@@ -294,7 +316,10 @@ unsigned int upload_commit_list(struct dgfsd *d, const char *path, const char *c
 	}
 	/* The ETag is the content's SHA-256: read it all, checking every chunk. */
 	dgfs_sha256_init(&hash);
+	delay_ms = test_commit_delay_ms();
 	for (i = 0; i < pinned; i++) {
+		if (delay_ms)
+			usleep(delay_ms * 1000);
 		if (chunks[i].size > DGFSD_MAX_CHUNK ||
 		    read_chunk(d, chunks[i].id, buf, chunks[i].size)) {
 			*why = "a stored chunk does not match its id";
@@ -317,7 +342,7 @@ unsigned int upload_commit_list(struct dgfsd *d, const char *path, const char *c
 		snprintf(f->content_type, sizeof(f->content_type), "application/octet-stream");
 	f->nchunks = (uint32_t)pinned;
 	f->chunks = chunks;
-	ret = chunkstore_commit(d->cs, f, replaced);
+	ret = chunkstore_commit(d->cs, f, pre, replaced);
 	f->chunks = NULL;
 	if (ret) {
 		status = dgfsd_errno_status(ret, why);
