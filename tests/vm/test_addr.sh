@@ -73,9 +73,9 @@ check "server: xdp attach dg0" s $CTL xdp attach dg0 mode native
 # counters at once); val STATS NAME: one of them.
 stats() { ip netns exec "$1" $CTL stats; }
 val() { awk -v k="$2" '$1 == k { print $2 }' <<<"$1"; }
-# wait_for NS NAME VALUE: until that counter gets there (the packet path
+# wait_stat NS NAME VALUE: until that counter gets there (the packet path
 # moves it in softirq), 20 s at most; prints the last stats read.
-wait_for() {
+wait_stat() {
 	local end=$((SECONDS + 20)) st
 	while :; do
 		st=$(stats "$1")
@@ -90,7 +90,7 @@ wait_for() {
 		sleep 0.1
 	done
 }
-reaches() { wait_for "$@" >/dev/null; }
+reaches() { wait_stat "$@" >/dev/null; }
 fetch() { c $DGFS fetch --key $key --timeout 500 --retries 4 -o /tmp/got "$@"; }
 
 # ---- 1. a macvlan child in another namespace ------------------------------
@@ -144,7 +144,7 @@ for cs in "${xdp_cases[@]}"; do
 	IFS='|' read -r name src dst dmac mc xc <<<"$cs"
 	b=$(stats $srv)
 	c python3 $RAW dg1 "$dmac" "$src" "$dst" --chunk "$id_srv" --sport 41100
-	a=$(wait_for $srv "$xc" $(($(val "$b" "$xc") + 1))) && ok=0 || ok=1
+	a=$(wait_stat $srv "$xc" $(($(val "$b" "$xc") + 1))) && ok=0 || ok=1
 	check "XDP, $name: $xc" [ $ok = 0 ]
 	[[ $mc == - ]] ||
 		same "... the module counted $mc" "$(val "$a" "$mc")" $(($(val "$b" "$mc") + 1))
@@ -200,7 +200,7 @@ for cs in "${stack_cases[@]}"; do
 	IFS='|' read -r name sport src dst dmac mc <<<"$cs"
 	b=$(stats $srv)
 	c python3 $RAW dg1 "$dmac" "$src" "$dst" --chunk "$id_srv" --sport "$sport"
-	a=$(wait_for $srv "$mc" $(($(val "$b" "$mc") + 1))) && ok=0 || ok=1
+	a=$(wait_stat $srv "$mc" $(($(val "$b" "$mc") + 1))) && ok=0 || ok=1
 	check "stack, $name: $mc" [ $ok = 0 ]
 	same "... it came through the stack" "$(val "$a" stack_requests)" \
 		$(($(val "$b" stack_requests) + 1))
