@@ -33,4 +33,5 @@ $(KDEBUG_KO): kdebug-kernel $(KMOD_SRCS) Kbuild kmod/Kbuild | deps
 	cp $(KDEBUG_SRC)/kmod/dgfs.ko $@
 
 test-kdebug: all $(KDEBUG_KO)
-	VM_KERNEL=debug tests/vm/vm.sh --out $(BUILD)/vm-kdebug tests/vm/test_*.sh
+	# The whole suite takes hours on the debug kernel under TCG.
+	VM_KERNEL=debug VM_TIMEOUT=$${VM_TIMEOUT:-14400} tests/vm/vm.sh --out $(BUILD)/vm-kdebug tests/vm/test_*.sh
