@@ -369,8 +369,20 @@ void dgfs_routes_flush(struct dgfs_routes *routes)
 	}
 }
 
+struct dgfs_sock *dgfs_reply_sock_hold(const struct dgfs_reply *rp)
+{
+	refcount_inc(&rp->ds->ref);
+	return rp->ds;
+}
+
+void dgfs_reply_sock_put(struct dgfs_sock *ds)
+{
+	dgfs_sock_put(ds);
+}
+
 int dgfs_reply_begin(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
-		     struct dgfs_routes *routes, struct dgfs_reply *rp)
+		     struct dgfs_routes *routes, struct dgfs_sock *ds,
+		     struct dgfs_reply *rp)
 {
 	struct dgfs_route *rt = routes ? route_slot(routes, r) : NULL;
 	unsigned int frags;
@@ -383,7 +395,12 @@ int dgfs_reply_begin(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
 	rp->hdrs = NULL;
 	rp->v4 = ipv6_addr_v4mapped((const struct in6_addr *)r->saddr);
 
-	rp->ds = dgfs_sock_get(dn, rp->v4);
+	if (ds) {
+		refcount_inc(&ds->ref);
+		rp->ds = ds;
+	} else {
+		rp->ds = dgfs_sock_get(dn, rp->v4);
+	}
 	if (!rp->ds) {
 		ret = -ENOTCONN;
 		goto err;

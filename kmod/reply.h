@@ -74,7 +74,16 @@ struct dgfs_reply {
  * or NULL (then each reply looks its route up).
  */
 int dgfs_reply_begin(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
-		     struct dgfs_routes *routes, struct dgfs_reply *rp);
+		     struct dgfs_routes *routes, struct dgfs_sock *ds,
+		     struct dgfs_reply *rp);
+/*
+ * A reply sent in turns keeps the socket its first datagrams left from
+ * (@ds of dgfs_reply_begin() for the next turns): its client hears the
+ * whole reply from the port it asked, even across a port move. Process
+ * context for the put: the last one closes a replaced socket.
+ */
+struct dgfs_sock *dgfs_reply_sock_hold(const struct dgfs_reply *rp);
+void dgfs_reply_sock_put(struct dgfs_sock *ds);
 /* Sends what is still queued. */
 void dgfs_reply_end(struct dgfs_reply *rp);
 /* Chunk bytes of one turn of a reply (see serve.c): a few full skbs. */

@@ -38,6 +38,7 @@ struct dgfs_stream {
 	struct list_head list;		/* in dgfs_streams.list */
 	struct dgfs_xdp_req r;
 	struct dgfs_chunk *chunk;	/* a reference */
+	struct dgfs_sock *ds;		/* a reference: the reply's socket */
 	u64 pos;
 	u64 end;
 	u32 total;			/* the reply's length, in its headers */
@@ -191,7 +192,7 @@ static void slow_read_work(struct work_struct *work)
 	u64 start = slow->pos;
 	int ret;
 
-	ret = dgfs_reply_begin(dn, &slow->r, NULL, &rp);
+	ret = dgfs_reply_begin(dn, &slow->r, NULL, NULL, &rp);
 	if (!ret) {
 		ret = send_range(&rp, slow->chunk, &slow->pos, slow->end,
 				 slow->end - be64_to_cpu(slow->r.req.offset),
@@ -304,6 +305,7 @@ static void stream_free(struct dgfs_streams *streams, struct dgfs_stream *st)
 	list_del(&st->list);
 	streams->nr--;
 	dgfs_chunk_put(st->chunk);
+	dgfs_reply_sock_put(st->ds);
 	kfree(st);
 }
 
@@ -317,7 +319,7 @@ void dgfs_serve(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
 	bool auth_ok;
 
 	dgfs_count(dn, DGFS_C_REQUESTS);
-	if (dgfs_reply_begin(dn, r, routes, &rp))
+	if (dgfs_reply_begin(dn, r, routes, NULL, &rp))
 		return;
 
 	rcu_read_lock();
@@ -351,8 +353,10 @@ void dgfs_serve(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
 	st.pos = offset;
 	st.end = offset + st.total;
 	if (send_slice(dn, &rp, &st)) {
+		st.ds = dgfs_reply_sock_hold(&rp);
 		if (stream_keep(streams, &st))
-			goto out;	/* the stream has the reference now */
+			goto out;	/* the stream has the references now */
+		dgfs_reply_sock_put(st.ds);
 		dgfs_count(dn, DGFS_C_OVERLOADED);
 	}
 put:
@@ -371,7 +375,7 @@ bool dgfs_streams_resume(struct dgfs_net *dn, struct dgfs_routes *routes,
 	st = list_first_entry_or_null(&streams->list, struct dgfs_stream, list);
 	if (!st)
 		return false;
-	if (!dgfs_reply_begin(dn, &st->r, routes, &rp)) {
+	if (!dgfs_reply_begin(dn, &st->r, routes, st->ds, &rp)) {
 		more = send_slice(dn, &rp, st);
 		dgfs_reply_end(&rp);
 	}
