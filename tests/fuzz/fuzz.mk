@@ -16,3 +16,35 @@ FUZZ_FRAMES ?= 20000000
 fuzz: all
 	$(BUILD)/xdp_fuzz --frames $(FUZZ_FRAMES)
 	tests/vm/vm.sh --out $(BUILD)/vm-fuzz tests/fuzz/vm-long.sh
+
+# ---- libFuzzer targets of dgfsd's and the client's parsers ------------------
+# tests/fuzz/dgfsd/fuzz_NAME.c, built with clang's libFuzzer under ASan and
+# UBSan into $(BUILD)/fuzz/fuzz_NAME, seeded from tests/fuzz/corpus/NAME/.
+# `make test` runs each briefly (tests/fuzz/test_libfuzzer.sh, through
+# tests/run-all.sh's "fuzz" kind); `make fuzz` runs each for
+# LIBFUZZER_SECONDS.
+LIBFUZZER_CFLAGS := -g -O1 -Wall -Wextra $(WERROR) -std=gnu11 -D_GNU_SOURCE \
+	-Iinclude -Iinclude/uapi -Iuserspace -I$(BUILD) \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LIBFUZZER_TARGETS := $(patsubst tests/fuzz/dgfsd/%.c,%,$(wildcard tests/fuzz/dgfsd/fuzz_*.c))
+LIBFUZZER_BINS := $(addprefix $(BUILD)/fuzz/,$(LIBFUZZER_TARGETS))
+# What each target links besides its own file.
+LIBFUZZER_SRCS_fuzz_proto  := userspace/proto/hex.c userspace/proto/dgfs_proto.c
+LIBFUZZER_SRCS_fuzz_reader := userspace/proto/hex.c userspace/proto/dgfs_proto.c userspace/proto/reader.c
+LIBFUZZER_LIBS := -lsodium -lcrypto -lmicrohttpd -ljansson -lsqlite3 -lzstd -lmagic -lpthread -lm
+
+.PHONY: libfuzzer
+libfuzzer: $(LIBFUZZER_BINS)
+test: $(LIBFUZZER_BINS)
+
+.SECONDEXPANSION:
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/dgfsd/fuzz_%.c $$(LIBFUZZER_SRCS_fuzz_$$*) \
+		$(wildcard userspace/*/*.h) tests/fuzz/fuzz.mk | deps
+	@mkdir -p $(@D)
+	$(CLANG) $(LIBFUZZER_CFLAGS) $< $(LIBFUZZER_SRCS_fuzz_$*) -o $@ $(LIBFUZZER_LIBS)
+
+LIBFUZZER_SECONDS ?= 60
+fuzz: fuzz-libfuzzer
+.PHONY: fuzz-libfuzzer
+fuzz-libfuzzer: $(LIBFUZZER_BINS)
+	LIBFUZZER_SECONDS=$(LIBFUZZER_SECONDS) tests/fuzz/test_libfuzzer.sh $(BUILD)
