@@ -31,6 +31,7 @@ LIBFUZZER_BINS := $(addprefix $(BUILD)/fuzz/,$(LIBFUZZER_TARGETS))
 # What each target links besides its own file.
 LIBFUZZER_SRCS_fuzz_proto  := userspace/proto/hex.c userspace/proto/dgfs_proto.c
 LIBFUZZER_SRCS_fuzz_reader := userspace/proto/hex.c userspace/proto/dgfs_proto.c userspace/proto/reader.c
+LIBFUZZER_SRCS_fuzz_httputil := userspace/proto/hex.c userspace/dgfsd/httputil.c
 LIBFUZZER_LIBS := -lsodium -lcrypto -lmicrohttpd -ljansson -lsqlite3 -lzstd -lmagic -lpthread -lm
 
 .PHONY: libfuzzer

@@ -84,3 +84,31 @@ write("reader", [
     ("raw", shape(64) + ev_raw(reply(payload=b"x")) + ev_reply(plen=64)),
     ("too-big", shape(3000, max_bytes=100) + ev_reply()),
 ])
+
+# fuzz_httputil's input: a selector (low 2 bits: 0 Range, 1 path, 2
+# Content-Type, 3 conditional headers; 0x40: a listing prefix; 0x80: the
+# size below 64 KiB), the file size (or the output buffer's size, or the
+# Content-Type's limit), then the text.
+def http(sel, size, text):
+    return bytes([sel]) + struct.pack("<Q", size) + text.encode()
+
+write("httputil", [
+    ("range-first", http(0, 1000, "bytes=0-99")),
+    ("range-open", http(0, 1000, "bytes=500-")),
+    ("range-suffix", http(0, 1000, "bytes=-200")),
+    ("range-past", http(0, 1000, "bytes=1000-1001")),
+    ("range-empty-file", http(0, 0, "bytes=0-")),
+    ("range-list", http(0, 1000, " BYTES = 1-2,3-4 ")),
+    ("range-huge", http(0, 2**64 - 1, "bytes=18446744073709551614-18446744073709551615")),
+    ("path", http(1, 1024, "dir/sub%20dir/file.txt")),
+    ("path-utf8", http(1, 1024, "caf%C3%A9/%E2%82%AC")),
+    ("path-dotdot", http(1, 1024, "a/../b")),
+    ("path-badesc", http(1, 1024, "a%2")),
+    ("path-nul", http(1, 1024, "a%00b")),
+    ("path-prefix", http(0x41, 1024, "dir/")),
+    ("path-short-buf", http(1, 4, "abcd")),
+    ("ctype", http(2, 255, "text/plain; charset=utf-8")),
+    ("ctype-ctl", http(2, 255, "text/html\r\nX: y")),
+    ("etag-list", http(3, 0, 'W/"abc", "def"')),
+    ("etag-star", http(3, 0, "*")),
+])
