@@ -112,3 +112,22 @@ write("httputil", [
     ("etag-list", http(3, 0, 'W/"abc", "def"')),
     ("etag-star", http(3, 0, "*")),
 ])
+
+# fuzz_bodies' input: a request body as dgfsd receives it.
+ID = "0123456789abcdef" * 4
+write("bodies", [
+    ("missing", b'{"ids": ["%s", "%s"]}' % (ID.encode(), ID.upper().encode())),
+    ("missing-empty", b'{"ids": []}'),
+    ("missing-short-id", b'{"ids": ["%s"]}' % ID[:63].encode()),
+    ("missing-not-hex", b'{"ids": ["%s"]}' % (b"g" * 64)),
+    ("commit", b'{"chunks": ["%s"], "content_type": "text/plain"}' % ID.encode()),
+    ("commit-bad-ctype", b'{"chunks": [], "content_type": "a\\u0001b"}'),
+    ("commit-not-list", b'{"chunks": {"a": 1}}'),
+    ("key", b'{"scope": "write", "prefix": "/photos//2024/", "name": "cam"}'),
+    ("key-admin", b'{"scope": "admin"}'),
+    ("key-bad-scope", b'{"scope": 3, "name": null}'),
+    ("presign", b'{"path": "a/b.txt", "method": "PUT", "expires_in": 60}'),
+    ("presign-dotdot", b'{"path": "../etc/passwd"}'),
+    ("nested", b'[[[[[[[[[[{"ids": 1}]]]]]]]]]]'),
+    ("unicode", b'{"name": "\\ud83d\\ude00\\u0000x"}'),
+])
