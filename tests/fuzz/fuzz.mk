@@ -1,5 +1,6 @@
 # Fuzzing the kernel's inputs: dgfs_xdp through BPF_PROG_TEST_RUN
-# (tests/fuzz/xdp_fuzz.c) and the dgfs netlink family (tests/fuzz/nlfuzz.py).
+# (tests/fuzz/xdp_fuzz.c) and the dgfs netlink family (tests/fuzz/nlfuzz.py);
+# and dgfsd's and the client's parsers with libFuzzer (below).
 # Included by the top Makefile. `make test` runs them briefly (the scripts
 # tests/bpf/test_fuzz_xdp.sh, tests/vm/test_fuzz_xdp.sh and
 # tests/vm/test_fuzz_netlink.sh); `make fuzz` runs them longer.
@@ -50,4 +51,4 @@ LIBFUZZER_SECONDS ?= 60
 fuzz: fuzz-libfuzzer
 .PHONY: fuzz-libfuzzer
 fuzz-libfuzzer: $(LIBFUZZER_BINS)
-	LIBFUZZER_SECONDS=$(LIBFUZZER_SECONDS) tests/fuzz/test_libfuzzer.sh $(BUILD)
+	LIBFUZZER_SECONDS=$(LIBFUZZER_SECONDS) LIBFUZZER_RUNS=-1 tests/fuzz/test_libfuzzer.sh $(BUILD)

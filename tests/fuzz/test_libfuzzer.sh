@@ -2,7 +2,8 @@
 # The libFuzzer targets of dgfsd's and the client's parsers
 # (tests/fuzz/dgfsd/fuzz_*.c, built by `make test` into BUILD/fuzz/): each
 # runs its seed corpus (tests/fuzz/corpus/NAME/), then mutates for
-# LIBFUZZER_SECONDS (default 10) or LIBFUZZER_RUNS inputs, whichever ends
+# LIBFUZZER_SECONDS (default 10) or LIBFUZZER_RUNS inputs (default 2 million;
+# -1: no limit), whichever ends
 # first. One PASS or FAIL per target. A crash, a leak, a sanitizer report,
 # a failed check of the target's own, a timeout or running out of memory is
 # a FAIL; the input that did it is kept as BUILD/fuzz/crashes/NAME-*, and the
