@@ -131,3 +131,43 @@ write("bodies", [
     ("nested", b'[[[[[[[[[[{"ids": 1}]]]]]]]]]]'),
     ("unicode", b'{"name": "\\ud83d\\ude00\\u0000x"}'),
 ])
+
+# fuzz_config's input: a config file (docs/DGFSD.md).
+write("config", [
+    ("full", b"""# dgfsd.conf
+state-dir = /var/lib/dgfsd
+http-port = 8443
+listen = 198.18.0.1
+udp-port = 7001
+public-host = host.example
+token-ttl = 86400
+max-file-size = 2T
+max-commit-chunks = 100000
+max-uploads = 16
+max-connections = 512
+max-connections-per-ip = 32
+client-timeout = 30
+max-body-memory = 512M
+max-read = 1M
+udp-threads = 4
+kmod = require
+orphan-ttl = 600
+public-read = true
+public-metrics = false
+access-log = off
+tls-cert = /etc/dgfsd/cert.pem
+tls-key = /etc/dgfsd/key.pem
+trusted-proxy = 198.18.0.0/15
+trusted-proxy = 2001:db8::/32
+user = dgfsd
+verbose = true
+"""),
+    ("crlf-comments", b"  http-port=8080   # the default\r\n\t# only a comment\r\n\r\n"),
+    ("too-long-ttl", b"token-ttl = 86401\n"),
+    ("bad-flag", b"no-auth = yes\n"),
+    ("no-equals", b"verbose\n"),
+    ("unknown", b"config = /etc/other.conf\n"),
+    ("overflow", b"max-file-size = 99999999999999999999T\n"),
+    ("long-line", b"state-dir = /" + b"a" * 1100 + b"\nhttp-port = 0\n"),
+    ("bad-cidr", b"trusted-proxy = 198.18.0.1/33\n"),
+])
