@@ -61,46 +61,6 @@ enum MHD_Result chunks_get(struct dgfsd *d, struct MHD_Connection *c, struct req
 	return http_queue(c, r, 200, resp, (uint64_t)st.st_size);
 }
 
-int chunks_parse_ids(json_t *arr, size_t max, uint8_t (**out)[DGFS_CHUNK_ID_LEN], size_t *n)
-{
-	uint8_t (*ids)[DGFS_CHUNK_ID_LEN];
-	size_t i, count;
-
-	if (!json_is_array(arr))
-		return -EINVAL;
-	count = json_array_size(arr);
-	if (count > max)
-		return -E2BIG;
-	ids = calloc(count ? count : 1, DGFS_CHUNK_ID_LEN);
-	if (!ids)
-		return -EINVAL;
-	for (i = 0; i < count; i++) {
-		const char *s = json_string_value(json_array_get(arr, i));
-
-		if (!s || strlen(s) != 2 * DGFS_CHUNK_ID_LEN ||
-		    dgfs_hex_decode(s, ids[i], DGFS_CHUNK_ID_LEN)) {
-			free(ids);
-			return -EINVAL;
-		}
-	}
-	*out = ids;
-	*n = count;
-	return 0;
-}
-
-json_t *chunks_id_array(const uint8_t (*ids)[DGFS_CHUNK_ID_LEN], size_t n)
-{
-	char hex[2 * DGFS_CHUNK_ID_LEN + 1];
-	json_t *a = json_array();
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		dgfs_hex_encode(ids[i], DGFS_CHUNK_ID_LEN, hex);
-		json_array_append_new(a, json_string(hex));
-	}
-	return a;
-}
-
 static enum MHD_Result post_missing(struct dgfsd *d, struct MHD_Connection *c,
 				    struct request *r)
 {

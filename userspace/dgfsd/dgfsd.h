@@ -31,6 +31,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -81,7 +82,9 @@ struct dgfsd_config {
 	bool verbose;
 };
 
-/* ---- main.c: the options ---- */
+/* ---- config.c: the options ---- */
+
+#define DGFSD_DEFAULT_STATE_DIR	"/var/lib/dgfsd"
 
 void dgfsd_config_defaults(struct dgfsd_config *cfg);
 /*
@@ -89,6 +92,10 @@ void dgfsd_config_defaults(struct dgfsd_config *cfg);
  * exists. 0, or -1 after saying what is wrong.
  */
 int dgfsd_config_file(struct dgfsd_config *cfg, const char *path);
+/* The same from an open file; @path names it in messages. */
+int dgfsd_config_read(struct dgfsd_config *cfg, FILE *f, const char *path);
+/* The config file (--config), then the command line over it: 0, or an exit status. */
+int dgfsd_parse_options(int argc, char **argv, struct dgfsd_config *cfg);
 
 /* ---- chunkstore.c ---- */
 

@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "bodies.h"
 #include "dgfsd.h"
 #include "httputil.h"
 
@@ -99,9 +100,7 @@ enum MHD_Result files_commit(struct dgfsd *d, struct MHD_Connection *c, struct r
 enum MHD_Result chunks_get(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
 enum MHD_Result chunks_put(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
 enum MHD_Result chunks_missing(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
-/* A JSON array of at most @max chunk ids: 0, -E2BIG past @max, or -EINVAL if malformed. */
-int chunks_parse_ids(json_t *arr, size_t max, uint8_t (**out)[DGFS_CHUNK_ID_LEN], size_t *n);
-json_t *chunks_id_array(const uint8_t (*ids)[DGFS_CHUNK_ID_LEN], size_t n);
+/* chunks_parse_ids(), chunks_id_array(): bodies.h */
 
 /* keys_api.c */
 enum MHD_Result keys_api_list(struct dgfsd *d, struct MHD_Connection *c, struct request *r);

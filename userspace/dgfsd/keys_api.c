@@ -44,30 +44,6 @@ enum MHD_Result keys_api_list(struct dgfsd *d, struct MHD_Connection *c, struct 
 	return http_send_json(c, r, 200, json_pack("{s:o}", "keys", keys));
 }
 
-/* The body as a JSON object, or NULL (a 400 is due). */
-static json_t *body_object(struct request *r)
-{
-	json_t *j = json_loadb((const char *)r->body, r->body_len, 0, NULL);
-
-	if (j && !json_is_object(j)) {
-		json_decref(j);
-		return NULL;
-	}
-	return j;
-}
-
-/* An optional string member: 0 with *out (NULL if absent), -1 if not a string. */
-static int opt_string(json_t *j, const char *name, const char **out)
-{
-	json_t *v = json_object_get(j, name);
-
-	*out = NULL;
-	if (!v)
-		return 0;
-	*out = json_string_value(v);
-	return *out ? 0 : -1;
-}
-
 static enum MHD_Result add_key(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
 {
 	char prefix[META_PATH_MAX + 1] = "", text[AUTH_KEY_TEXT_MAX];
@@ -75,12 +51,13 @@ static enum MHD_Result add_key(struct dgfsd *d, struct MHD_Connection *c, struct
 	enum meta_scope scope;
 	enum MHD_Result ret;
 	int64_t id;
-	json_t *j = body_object(r);
+	json_t *j = dgfsd_body_object(r->body, r->body_len);
 	int err;
 
 	/* The strings point into j: every answer is made before it goes. */
-	if (!j || opt_string(j, "scope", &scope_s) || opt_string(j, "prefix", &prefix_s) ||
-	    opt_string(j, "name", &name) || meta_scope_parse(scope_s, &scope)) {
+	if (!j || dgfsd_json_opt_string(j, "scope", &scope_s) ||
+	    dgfsd_json_opt_string(j, "prefix", &prefix_s) ||
+	    dgfsd_json_opt_string(j, "name", &name) || meta_scope_parse(scope_s, &scope)) {
 		ret = http_send_error(c, r, 400, "expected {\"scope\": \"read\"|\"write\"|"
 				      "\"admin\", \"prefix\": P (optional), \"name\": N (optional)}");
 		goto out;
@@ -198,11 +175,12 @@ static enum MHD_Result presign(struct dgfsd *d, struct MHD_Connection *c, struct
 	json_int_t ttl = AUTH_PRESIGN_TTL;
 	enum meta_scope need;
 	int64_t expires;
-	json_t *j = body_object(r), *jt;
+	json_t *j = dgfsd_body_object(r->body, r->body_len), *jt;
 	enum MHD_Result ret;
 
 	/* method and path point into j: every answer is made before it goes. */
-	if (!j || opt_string(j, "method", &method) || opt_string(j, "path", &path) || !path) {
+	if (!j || dgfsd_json_opt_string(j, "method", &method) ||
+	    dgfsd_json_opt_string(j, "path", &path) || !path) {
 		ret = http_send_error(c, r, 400, "expected {\"path\": P, \"method\": \"GET\"|"
 				      "\"PUT\"|\"DELETE\" (optional), \"expires_in\": "
 				      "SECONDS (optional)}");

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The JSON request bodies' parsing (docs/HTTP.md), kept free of
+ * libmicrohttpd and of dgfsd's state so that the fuzzer
+ * (tests/fuzz/dgfsd/fuzz_bodies.c) can feed it anything: chunk id lists
+ * (POST /chunks/missing, commits) and the string members of key and
+ * presign requests.
+ */
+#ifndef DGFSD_BODIES_H
+#define DGFSD_BODIES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include <linux/dgfs.h>
+
+/* A JSON array of at most @max chunk ids: 0, -E2BIG past @max, or -EINVAL if malformed. */
+int chunks_parse_ids(json_t *arr, size_t max, uint8_t (**out)[DGFS_CHUNK_ID_LEN], size_t *n);
+json_t *chunks_id_array(const uint8_t (*ids)[DGFS_CHUNK_ID_LEN], size_t n);
+
+/* A body that must be a JSON object: the object, or NULL (a 400 is due). */
+json_t *dgfsd_body_object(const void *body, size_t len);
+/* An optional string member: 0 with *out (NULL if absent), -1 if not a string. */
+int dgfsd_json_opt_string(json_t *j, const char *name, const char **out);
+
+#endif /* DGFSD_BODIES_H */

@@ -1,0 +1,437 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dgfsd's options (docs/DGFSD.md): the command line and the config file
+ * (/etc/dgfsd.conf, "option = value" lines) into struct dgfsd_config.
+ * Apart from main.c so that the config file's parser can be fuzzed
+ * (tests/fuzz/dgfsd/fuzz_config.c) without the rest of dgfsd.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dgfsd.h"
+#include "server/userd.h"
+
+#define DEFAULT_CONFIG		"/etc/dgfsd.conf"
+
+/* Every option, for the command line and the config file alike. */
+enum opt_id {
+	O_CONFIG = 'c',
+	O_STATE_DIR = 'd',
+	O_HTTP_PORT = 'p',
+	O_VERBOSE = 'v',
+	O_HELP = 'h',
+	O_LISTEN = 256,
+	O_UDP_PORT,
+	O_PUBLIC_HOST,
+	O_TOKEN_TTL,
+	O_MAX_FILE_SIZE,
+	O_MAX_UPLOADS,
+	O_MAX_CONNECTIONS,
+	O_MAX_READ,
+	O_UDP_THREADS,
+	O_KMOD,
+	O_NO_AUTH,
+	O_ORPHAN_TTL,
+	O_PUBLIC_READ,
+	O_PUBLIC_METRICS,
+	O_ACCESS_LOG,
+	O_TLS_CERT,
+	O_TLS_KEY,
+	O_TRUSTED_PROXY,
+	O_USER,
+	O_MAX_COMMIT_CHUNKS,
+	O_MAX_PER_IP,
+	O_CLIENT_TIMEOUT,
+	O_MAX_BODY_MEMORY,
+};
+
+static const struct option long_opts[] = {
+	{ "config",		required_argument,	NULL, O_CONFIG },
+	{ "state-dir",		required_argument,	NULL, O_STATE_DIR },
+	{ "http-port",		required_argument,	NULL, O_HTTP_PORT },
+	{ "listen",		required_argument,	NULL, O_LISTEN },
+	{ "udp-port",		required_argument,	NULL, O_UDP_PORT },
+	{ "public-host",	required_argument,	NULL, O_PUBLIC_HOST },
+	{ "token-ttl",		required_argument,	NULL, O_TOKEN_TTL },
+	{ "max-file-size",	required_argument,	NULL, O_MAX_FILE_SIZE },
+	{ "max-uploads",	required_argument,	NULL, O_MAX_UPLOADS },
+	{ "max-connections",	required_argument,	NULL, O_MAX_CONNECTIONS },
+	{ "max-read",		required_argument,	NULL, O_MAX_READ },
+	{ "udp-threads",	required_argument,	NULL, O_UDP_THREADS },
+	{ "kmod",		required_argument,	NULL, O_KMOD },
+	{ "no-auth",		no_argument,		NULL, O_NO_AUTH },
+	{ "orphan-ttl",		required_argument,	NULL, O_ORPHAN_TTL },
+	{ "public-read",	no_argument,		NULL, O_PUBLIC_READ },
+	{ "public-metrics",	no_argument,		NULL, O_PUBLIC_METRICS },
+	{ "access-log",		required_argument,	NULL, O_ACCESS_LOG },
+	{ "tls-cert",		required_argument,	NULL, O_TLS_CERT },
+	{ "tls-key",		required_argument,	NULL, O_TLS_KEY },
+	{ "trusted-proxy",	required_argument,	NULL, O_TRUSTED_PROXY },
+	{ "user",		required_argument,	NULL, O_USER },
+	{ "max-commit-chunks",	required_argument,	NULL, O_MAX_COMMIT_CHUNKS },
+	{ "max-connections-per-ip", required_argument,	NULL, O_MAX_PER_IP },
+	{ "client-timeout",	required_argument,	NULL, O_CLIENT_TIMEOUT },
+	{ "max-body-memory",	required_argument,	NULL, O_MAX_BODY_MEMORY },
+	{ "verbose",		no_argument,		NULL, O_VERBOSE },
+	{ "help",		no_argument,		NULL, O_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: dgfsd [OPTIONS]\n"
+		"       dgfsd key add|list|revoke ...   (API keys; dgfsd key help)\n"
+		"       dgfsd scrub [-d DIR] [--repair]  (re-hash every chunk)\n"
+		"The dgfs storage host's mainserver: HTTP file service, chunk store,\n"
+		"metadata, and dgfs.ko's configuration (or the fast path in userspace).\n"
+		"Every request but /healthz needs an API key (Authorization: Bearer KEY);\n"
+		"the first start writes an admin key to STATE_DIR/admin.key.\n"
+		"  -c, --config FILE         config file (default %s if it exists):\n"
+		"                            \"option = value\" lines, option names as below\n"
+		"  -d, --state-dir DIR       chunks, metadata and keys (default %s)\n"
+		"  -p, --http-port PORT      HTTP port (default 8080)\n"
+		"      --listen ADDR         HTTP address (default: all, IPv4 and IPv6)\n"
+		"      --udp-port PORT       fast-path UDP port (default %u)\n"
+		"      --public-host HOST    fast-path host put in manifests (default: the\n"
+		"                            address the client's HTTP connection reached)\n"
+		"      --token-ttl SECONDS   lifetime of manifest tokens (default 3600, at most\n"
+		"                            86400: hosts refuse tokens that live longer)\n"
+		"      --max-file-size BYTES largest upload (default 1T; K/M/G/T suffixes)\n"
+		"      --max-commit-chunks N chunk ids one commit may list (default: as\n"
+		"                            many as a --max-file-size file can have)\n"
+		"      --max-uploads N       uploads at once (default 64; each buffers <= 4 MiB)\n"
+		"      --max-connections N   HTTP connections at once (default 1024)\n"
+		"      --max-connections-per-ip N  HTTP connections from one address (default 256)\n"
+		"      --client-timeout SECONDS  close a connection silent this long (default 60)\n"
+		"      --max-body-memory BYTES   request bodies held at once, all requests\n"
+		"                            together (default 1G; 503 past it)\n"
+		"      --max-read BYTES      largest fast-path read (default 1M)\n"
+		"      --udp-threads N       UDP tier workers when dgfs.ko is absent (default 2)\n"
+		"      --kmod auto|off|require  use dgfs.ko (default auto: when loaded)\n"
+		"      --no-auth             fast path without tokens (tests only)\n"
+		"      --orphan-ttl SECONDS  chunks uploaded with PUT /chunks and not committed\n"
+		"                            into a file are removed after this (default 3600)\n"
+		"      --public-read         reading (list, download, manifests) needs no key\n"
+		"      --public-metrics      /metrics needs no key\n"
+		"      --access-log FILE     one line per request to FILE (default stderr;\n"
+		"                            \"off\": none); SIGHUP reopens it\n"
+		"      --tls-cert FILE       HTTPS: the server's certificate (PEM; its chain may\n"
+		"                            follow it), with --tls-key; read once at start\n"
+		"      --tls-key FILE        HTTPS: the certificate's private key (PEM, no\n"
+		"                            passphrase)\n"
+		"      --trusted-proxy CIDR  a reverse proxy's network (repeatable, IPv4 or\n"
+		"                            IPv6): its X-Forwarded-For names the client\n"
+		"      --user NAME           started as root: run as NAME once the state\n"
+		"                            directory (made NAME's) and the TLS key are read,\n"
+		"                            keeping only the capabilities dgfs.ko needs\n"
+		"  -v, --verbose             log more\n",
+		DEFAULT_CONFIG, DGFSD_DEFAULT_STATE_DIR, DGFS_DEFAULT_PORT);
+}
+
+static int __attribute__((format(printf, 1, 2))) bad(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "dgfsd: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	return -1;
+}
+
+static int parse_num(const char *name, const char *v, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t n;
+	size_t len = strlen(v);
+
+	/* dgfs_parse_size knows K/M/G; T is for --max-file-size. */
+	if (len && (v[len - 1] == 'T' || v[len - 1] == 't')) {
+		char tmp[32];
+
+		if (len >= sizeof(tmp))
+			return bad("bad %s \"%s\"", name, v);
+		memcpy(tmp, v, len - 1);
+		tmp[len - 1] = '\0';
+		if (dgfs_parse_size(tmp, &n) || n > (UINT64_MAX >> 40))
+			return bad("bad %s \"%s\"", name, v);
+		n <<= 40;
+	} else if (dgfs_parse_size(v, &n)) {
+		return bad("bad %s \"%s\"", name, v);
+	}
+	if (n < min || n > max)
+		return bad("%s must be %llu .. %llu", name, (unsigned long long)min,
+			   (unsigned long long)max);
+	*out = n;
+	return 0;
+}
+
+static int copy_str(const char *name, const char *v, char *dst, size_t len)
+{
+	if (strlen(v) >= len)
+		return bad("%s too long", name);
+	memcpy(dst, v, strlen(v) + 1);
+	return 0;
+}
+
+/* One option, from either source. @v is NULL for flags. */
+static int apply(struct dgfsd_config *cfg, int id, const char *name, const char *v)
+{
+	uint64_t n;
+
+	switch (id) {
+	case O_STATE_DIR:
+		return copy_str(name, v, cfg->state_dir, sizeof(cfg->state_dir));
+	case O_LISTEN:
+		return copy_str(name, v, cfg->listen, sizeof(cfg->listen));
+	case O_PUBLIC_HOST:
+		return copy_str(name, v, cfg->public_host, sizeof(cfg->public_host));
+	case O_HTTP_PORT:
+		if (parse_num(name, v, 1, 65535, &n))
+			return -1;
+		cfg->http_port = (uint16_t)n;
+		return 0;
+	case O_UDP_PORT:
+		if (parse_num(name, v, 1, 65535, &n))
+			return -1;
+		cfg->udp_port = (uint16_t)n;
+		return 0;
+	case O_TOKEN_TTL:
+		if (parse_num(name, v, 1, UINT32_MAX, &n))
+			return -1;
+		/* Hosts refuse tokens that live longer: manifests would not work. */
+		if (n > DGFS_TOKEN_MAX_LIFETIME)
+			return bad("%s %s: at most %u s (a day): dgfs.ko and the userspace tier "
+				   "refuse tokens that live longer", name, v,
+				   DGFS_TOKEN_MAX_LIFETIME);
+		cfg->token_ttl = (uint32_t)n;
+		return 0;
+	case O_MAX_FILE_SIZE:
+		return parse_num(name, v, 0, UINT64_MAX >> 1, &cfg->max_file_size);
+	case O_MAX_PER_IP:
+		if (parse_num(name, v, 1, 65536, &n))
+			return -1;
+		cfg->max_per_ip = (unsigned int)n;
+		return 0;
+	case O_CLIENT_TIMEOUT:
+		if (parse_num(name, v, 1, 86400, &n))
+			return -1;
+		cfg->client_timeout = (unsigned int)n;
+		return 0;
+	case O_MAX_BODY_MEMORY:
+		/* At least one upload's chunk buffer. */
+		return parse_num(name, v, DGFSD_MAX_CHUNK, UINT64_MAX >> 1, &cfg->max_body_memory);
+	case O_MAX_COMMIT_CHUNKS:
+		return parse_num(name, v, 1, UINT32_MAX, &cfg->max_commit_chunks);
+	case O_MAX_UPLOADS:
+		if (parse_num(name, v, 1, 4096, &n))
+			return -1;
+		cfg->max_uploads = (unsigned int)n;
+		return 0;
+	case O_MAX_CONNECTIONS:
+		if (parse_num(name, v, 1, 65536, &n))
+			return -1;
+		cfg->max_connections = (unsigned int)n;
+		return 0;
+	case O_MAX_READ:
+		if (parse_num(name, v, 1, DGFS_MAX_READ_LIMIT, &n))
+			return -1;
+		cfg->max_read = (uint32_t)n;
+		return 0;
+	case O_UDP_THREADS:
+		if (parse_num(name, v, 1, USERD_MAX_THREADS, &n))
+			return -1;
+		cfg->udp_threads = (unsigned int)n;
+		return 0;
+	case O_KMOD:
+		if (!strcmp(v, "auto"))
+			cfg->kmod = DGFSD_KMOD_AUTO;
+		else if (!strcmp(v, "off"))
+			cfg->kmod = DGFSD_KMOD_OFF;
+		else if (!strcmp(v, "require"))
+			cfg->kmod = DGFSD_KMOD_REQUIRE;
+		else
+			return bad("--kmod is auto, off or require, not \"%s\"", v);
+		return 0;
+	case O_NO_AUTH:
+		cfg->auth = false;
+		return 0;
+	case O_PUBLIC_READ:
+		cfg->public_read = true;
+		return 0;
+	case O_PUBLIC_METRICS:
+		cfg->public_metrics = true;
+		return 0;
+	case O_ACCESS_LOG:
+		return copy_str(name, v, cfg->access_log, sizeof(cfg->access_log));
+	case O_TLS_CERT:
+		return copy_str(name, v, cfg->tls_cert, sizeof(cfg->tls_cert));
+	case O_TLS_KEY:
+		return copy_str(name, v, cfg->tls_key, sizeof(cfg->tls_key));
+	case O_USER:
+		return copy_str(name, v, cfg->user, sizeof(cfg->user));
+	case O_TRUSTED_PROXY: {
+		const char *why;
+
+		if (cfg->trusted.n == PROXY_MAX_TRUSTED)
+			return bad("at most %d %s networks", PROXY_MAX_TRUSTED, name);
+		why = proxy_cidr_parse(v, &cfg->trusted.nets[cfg->trusted.n]);
+		if (why)
+			return bad("bad %s \"%s\": %s", name, v, why);
+		cfg->trusted.n++;
+		return 0;
+	}
+	case O_ORPHAN_TTL:
+		if (parse_num(name, v, 1, 30 * 86400, &n))
+			return -1;
+		cfg->orphan_ttl = (uint32_t)n;
+		return 0;
+	case O_VERBOSE:
+		cfg->verbose = true;
+		return 0;
+	}
+	return bad("unknown option %s", name);
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+/* "name = value" lines; '#' starts a comment; flags take "true"/"false". */
+int dgfsd_config_read(struct dgfsd_config *cfg, FILE *f, const char *path)
+{
+	char line[1024];
+	unsigned int lineno = 0;
+	int ret = 0;
+
+	while (fgets(line, sizeof(line), f)) {
+		const struct option *o;
+		char *name, *val, *eq;
+
+		lineno++;
+		if ((eq = strchr(line, '#')))
+			*eq = '\0';
+		name = trim(line);
+		if (!*name)
+			continue;
+		eq = strchr(name, '=');
+		if (!eq) {
+			ret = bad("%s:%u: expected \"option = value\"", path, lineno);
+			break;
+		}
+		*eq = '\0';
+		name = trim(name);
+		val = trim(eq + 1);
+		for (o = long_opts; o->name; o++)
+			if (!strcmp(o->name, name))
+				break;
+		if (!o->name || o->val == O_CONFIG || o->val == O_HELP) {
+			ret = bad("%s:%u: unknown option \"%s\"", path, lineno, name);
+			break;
+		}
+		if (o->has_arg == no_argument) {
+			if (!strcmp(val, "false"))
+				continue;
+			if (strcmp(val, "true")) {
+				ret = bad("%s:%u: %s takes true or false", path, lineno, name);
+				break;
+			}
+		}
+		if (apply(cfg, o->val, o->name, val)) {
+			ret = bad("%s:%u: in option \"%s\"", path, lineno, name);
+			break;
+		}
+	}
+	return ret;
+}
+
+int dgfsd_config_file(struct dgfsd_config *cfg, const char *path)
+{
+	const char *p = path ? path : DEFAULT_CONFIG;
+	FILE *f = fopen(p, "re");
+	int ret;
+
+	if (!f) {
+		if (!path && errno == ENOENT)
+			return 0;
+		return bad("cannot read config file %s: %s", p, strerror(errno));
+	}
+	ret = dgfsd_config_read(cfg, f, p);
+	fclose(f);
+	return ret;
+}
+
+int dgfsd_parse_options(int argc, char **argv, struct dgfsd_config *cfg)
+{
+	const char *config = NULL;
+	int c, idx;
+
+	/* The config file first, wherever --config stands; the command line wins. */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "c:d:p:vh", long_opts, &idx)) != -1)
+		if (c == O_CONFIG)
+			config = optarg;
+	if (dgfsd_config_file(cfg, config))
+		return 2;
+	optind = 1;
+	opterr = 1;
+	while ((c = getopt_long(argc, argv, "c:d:p:vh", long_opts, &idx)) != -1) {
+		const char *name = "option";
+		const struct option *o;
+
+		if (c == O_CONFIG)
+			continue;
+		if (c == O_HELP) {
+			usage(stdout);
+			exit(0);
+		}
+		if (c == '?') {
+			usage(stderr);
+			return 2;
+		}
+		for (o = long_opts; o->name; o++)
+			if (o->val == c)
+				name = o->name;
+		if (apply(cfg, c, name, optarg))
+			return 2;
+	}
+	if (optind != argc) {
+		bad("unexpected argument \"%s\"", argv[optind]);
+		return 2;
+	}
+	return 0;
+}
+
+void dgfsd_config_defaults(struct dgfsd_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s", DGFSD_DEFAULT_STATE_DIR);
+	cfg->http_port = 8080;
+	cfg->udp_port = DGFS_DEFAULT_PORT;
+	cfg->token_ttl = 3600;
+	cfg->max_file_size = 1ull << 40;
+	cfg->max_uploads = 64;
+	cfg->max_connections = 1024;
+	cfg->max_per_ip = 256;
+	cfg->client_timeout = 60;
+	cfg->max_body_memory = 1ull << 30;
+	cfg->max_read = DGFS_DEFAULT_MAX_READ;
+	cfg->udp_threads = 2;
+	cfg->kmod = DGFSD_KMOD_AUTO;
+	cfg->auth = true;
+	cfg->orphan_ttl = 3600;
+}
+
