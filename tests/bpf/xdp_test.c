@@ -879,9 +879,11 @@ static int use_device(const char *name)
 /*
  * A namespace of our own with a veth whose end dgaddr0 has the frames'
  * destination addresses, so that the module (with --kmod) finds them
- * local; loopback up, for the cases that come in on it.
+ * local; loopback up, for the cases that come in on it. With --kmod, a
+ * store there too: the module makes a namespace's rings at its first
+ * store, and takes no request before ($DGFSCTL, default build/dgfsctl).
  */
-static int private_device(void)
+static int private_device(bool kmod)
 {
 	int ret;
 
@@ -897,6 +899,17 @@ static int private_device(void)
 	if (ret) {
 		result(false, "veth dgaddr0 in the test's namespace (ip exited %d)", ret);
 		return -1;
+	}
+	if (kmod) {
+		const char *ctl = getenv("DGFSCTL");
+		char cmd[512];
+
+		snprintf(cmd, sizeof(cmd), "%s store add xdp-test path /", ctl ? ctl : "build/dgfsctl");
+		ret = system(cmd);
+		if (ret) {
+			result(false, "a store in the test's namespace (%s exited %d)", cmd, ret);
+			return -1;
+		}
 	}
 	return use_device("dgaddr0");
 }
@@ -927,7 +940,7 @@ int main(int argc, char **argv)
 		goto usage;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	libbpf_set_print(silent);
-	if (!bench_runs && (dev ? use_device(dev) : private_device()))
+	if (!bench_runs && (dev ? use_device(dev) : private_device(kmod)))
 		return 1;
 
 	if (kmod)
