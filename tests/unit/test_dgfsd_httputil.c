@@ -6,7 +6,7 @@
  * the distinct ids of a dedup query.
  * One line per check, PASS or FAIL; non-zero exit if any failed.
  */
-/* expect-checks: 117 (tests/run-all.sh: a run that prints fewer fails) */
+/* expect-checks: 118 (tests/run-all.sh: a run that prints fewer fails) */
 
 #include "proto/hex.c"
 #include "dgfsd/httputil.c"
@@ -93,6 +93,13 @@ static void test_paths(void)
 	      !dgfsd_path_decode("dir/", out, sizeof(out), true) && !strcmp(out, "dir/"));
 	CHECK("prefix: .. refused", dgfsd_path_decode("../", out, sizeof(out), true) != NULL);
 	CHECK("url decode: NUL refused", dgfsd_url_decode("a%00", out, sizeof(out)) == -1);
+	{
+		/* Room for nothing: the byte past it must stay as it was. */
+		char guard[1] = { 'x' };
+
+		CHECK("url decode: no room at all is refused, nothing written",
+		      dgfsd_url_decode("", guard, 0) == -1 && guard[0] == 'x');
+	}
 	CHECK("url decode: plain", !dgfsd_url_decode("a%2Fb", out, sizeof(out)) &&
 	      !strcmp(out, "a/b"));
 }

@@ -15,6 +15,9 @@ static long decode(const char *in, char *out, size_t outlen)
 {
 	size_t n = 0;
 
+	/* Not even room for the terminating NUL. */
+	if (!outlen)
+		return -1;
 	while (*in) {
 		int c = (unsigned char)*in++;
 
