@@ -644,6 +644,15 @@ static void client_str(struct MHD_Connection *c, char *buf, size_t len)
 		dgfs_addr_str(addr, buf, len);
 }
 
+/* Whether a body follows the request's headers (RFC 9112, 6.3). */
+static bool has_body(struct MHD_Connection *c)
+{
+	const char *len = http_header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+	return http_header(c, MHD_HTTP_HEADER_TRANSFER_ENCODING) ||
+	       (len && strspn(len, "0") != strlen(len));
+}
+
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const char *url,
 				      const char *method, const char *version,
 				      const char *upload_data, size_t *upload_data_size,
@@ -662,7 +671,26 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const
 		snprintf(r->url, sizeof(r->url), "%s", url);
 		client_str(c, r->client, sizeof(r->client));
 		*req_cls = r;
+		/*
+		 * A request with a body is routed now, so a refusal goes out
+		 * before the client sends the body (Expect: 100-continue); MHD
+		 * then closes the connection, as it must with a body unread.
+		 * One without waits for MHD's next call, when it has been read
+		 * to its end: answered any earlier, MHD could not keep the
+		 * connection alive for the client's next request.
+		 */
+		if (!has_body(c))
+			return MHD_YES;
+		r->routed = true;
 		return begin(d, c, r, url, method);
+	}
+	if (!r->routed) {
+		enum MHD_Result ret;
+
+		r->routed = true;
+		ret = begin(d, c, r, url, method);
+		if (ret != MHD_YES || r->status)
+			return ret;
 	}
 	if (r->status)
 		return MHD_YES;		/* answered already; the body is ignored */

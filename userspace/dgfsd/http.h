@@ -38,6 +38,7 @@ struct request {
 	struct meta_key who;
 	bool presigned;
 	bool arg_parsed;
+	bool routed;			/* begin() has run */
 	bool no_store;			/* the answer carries a key or a signature */
 	/* The URL's argument, by route: a file path, a chunk id, a key id. */
 	char path[DGFSD_PATH_MAX + 1];
