@@ -11,7 +11,7 @@
 # bytes, tokens); GET /chunks/{id}; dedup of a copy; persistence over a
 # restart; and at the end an empty, consistent store once all is deleted.
 #   tests/dgfsd/test_http_roundtrip.sh BUILD_DIR      (as root)
-# expect-checks: 200 (at least: how many depends on the data) (tests/run-all.sh: a run that prints fewer fails)
+# expect-checks: 202 (at least: how many depends on the data) (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh

@@ -6,7 +6,7 @@
 # IPv4 and IPv6, whole and in random ranges, through refusals, malformed
 # datagrams and a lossy link. Nothing leaves the two namespaces.
 #   tests/net/test_userd.sh BUILD_DIR      (as root)
-# expect-checks: 73 (tests/run-all.sh: a run that prints fewer fails)
+# expect-checks: 76 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -169,6 +169,10 @@ refuse "an unknown chunk: NOENT" 4 "NOENT" \
 	c "$DGFS" fetch -p $PORT --key $KEY -o "$tmp/got" $V4 "$(printf '%064d' 5)"
 refuse "an offset at the end: RANGE" 5 "RANGE" fetch $V6 page --offset 4096
 refuse "an offset far past the end: RANGE" 5 "RANGE" fetch $V4 one --offset 1G
+refuse "a chunk larger than --max-size: nothing buffered" 9 "larger than --max-size 1048576" \
+	fetch $V4 odd --max-size 1M
+check "... and no data written" test ! -s "$tmp/got"
+refuse "--max-size 0 is a usage error" 2 "max-size must be" fetch $V4 odd --max-size 0
 refuse "a bad chunk id is a usage error" 2 "64 hexadecimal" \
 	c "$DGFS" fetch --key $KEY $V4 abcd
 refuse "nobody listening: timed out" 8 "timed out" \

@@ -6,7 +6,7 @@
  * in which order, how often, and what time it is.
  */
 
-/* expect-checks: 57 (tests/run-all.sh: a run that prints fewer fails) */
+/* expect-checks: 59 (tests/run-all.sh: a run that prints fewer fails) */
 
 #include "proto/hex.c"
 #include "proto/dgfs_proto.c"
@@ -665,6 +665,32 @@ static void test_limits(void)
 	      dgfs_reader_state(r) == DGFS_READ_ERR_TOO_BIG && dgfs_reader_chunk_size(r) == -1);
 	dgfs_reader_destroy(r);
 	dgfs_reader_destroy(NULL);
+
+	/* Without max_bytes, a reply that claims a 4 GiB chunk (a spoofer's
+	 * word as much as a host's) is not buffered: the default bound. */
+	host_set(1000);
+	cfg = base_config();
+	r = reader_new(&cfg, now);
+	ndg = 0;
+	{
+		struct dgfs_reply_hdr h = { .req_id = sent[0].req_id, .size = UINT32_MAX,
+					    .total = 1000, .offset = 0 };
+
+		dgfs_reply_encode(&h, dg[0].b);
+		memcpy(dg[0].b + DGFS_READ_REPLY_HDR_LEN, content, 1000);
+		dg[0].len = DGFS_READ_REPLY_HDR_LEN + 1000;
+	}
+	dgfs_reader_feed(r, dg[0].b, dg[0].len, now);
+	CHECK("reader: a claimed 4 GiB chunk is refused by the default max_bytes",
+	      nsent >= 1 && dgfs_reader_state(r) == DGFS_READ_ERR_TOO_BIG);
+	dgfs_reader_destroy(r);
+	/* ... and one within it is read. */
+	cfg = base_config();
+	r = reader_new(&cfg, now);
+	run(r, &now, 5);
+	CHECK("reader: without max_bytes a 1000-byte chunk is read",
+	      dgfs_reader_state(r) == DGFS_READ_DONE && data_is(r, 0, 1000));
+	dgfs_reader_destroy(r);
 
 	/* The biggest window: 4096 outstanding, each its own slot. */
 	host_set(300000);

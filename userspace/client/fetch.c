@@ -35,7 +35,7 @@ struct fetch_args {
 	int64_t expiry;
 	uint64_t offset, length;
 	uint64_t req_size;
-	uint64_t window, timeout_ms, retries;
+	uint64_t window, timeout_ms, retries, max_size;
 	const char *out;
 	const char *host;
 	uint8_t chunk[DGFS_CHUNK_ID_LEN];
@@ -57,12 +57,14 @@ static void fetch_usage(FILE *f)
 		"      --req-size N      bytes per request, <= the host's max read (default %u)\n"
 		"      --timeout MS      longest wait for progress (default %d)\n"
 		"      --retries N       fruitless re-requests of a range (default %d)\n"
+		"      --max-size N      largest chunk to read, held in memory until its\n"
+		"                        SHA-256 is checked (default %lluM)\n"
 		"  -o, --output FILE     write here (default stdout)\n"
 		"  -v, --verbose         transfer statistics on stderr\n"
 		"Sizes take K, M, G suffixes. Exit codes: 0 ok, 1 SHA-256 mismatch, 2 usage,\n"
 		"3 ACCES, 4 NOENT, 5 RANGE, 6 AGAIN, 7 IO, 8 timed out, 9 local error.\n",
 		DGFS_DEFAULT_PORT, DEFAULT_VALIDITY, DEFAULT_WINDOW, DEFAULT_REQ_SIZE,
-		DEFAULT_TIMEOUT_MS, DEFAULT_RETRIES);
+		DEFAULT_TIMEOUT_MS, DEFAULT_RETRIES, DGFS_READER_DEFAULT_MAX_BYTES >> 20);
 }
 
 static int __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ...)
@@ -80,7 +82,7 @@ static int __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ..
 static int parse_args(int argc, char **argv, struct fetch_args *a)
 {
 	enum { O_KEY = 256, O_EXPIRY, O_TOKEN, O_OFFSET, O_LENGTH, O_WINDOW,
-	       O_REQ_SIZE, O_TIMEOUT, O_RETRIES };
+	       O_REQ_SIZE, O_TIMEOUT, O_RETRIES, O_MAX_SIZE };
 	static const struct option opts[] = {
 		{ "port", required_argument, NULL, 'p' },
 		{ "key", required_argument, NULL, O_KEY },
@@ -92,6 +94,7 @@ static int parse_args(int argc, char **argv, struct fetch_args *a)
 		{ "req-size", required_argument, NULL, O_REQ_SIZE },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "retries", required_argument, NULL, O_RETRIES },
+		{ "max-size", required_argument, NULL, O_MAX_SIZE },
 		{ "output", required_argument, NULL, 'o' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -106,6 +109,7 @@ static int parse_args(int argc, char **argv, struct fetch_args *a)
 	a->window = DEFAULT_WINDOW;
 	a->timeout_ms = DEFAULT_TIMEOUT_MS;
 	a->retries = DEFAULT_RETRIES;
+	a->max_size = DGFS_READER_DEFAULT_MAX_BYTES;
 	while ((c = getopt_long(argc, argv, "p:o:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
@@ -150,6 +154,12 @@ static int parse_args(int argc, char **argv, struct fetch_args *a)
 			if (dgfs_parse_size(optarg, &a->timeout_ms) || !a->timeout_ms ||
 			    a->timeout_ms > 3600000)
 				return usage_error("bad --timeout \"%s\" (milliseconds)", optarg);
+			break;
+		case O_MAX_SIZE:
+			/* The protocol's sizes are 32 bits. */
+			if (dgfs_parse_size(optarg, &a->max_size) || !a->max_size ||
+			    a->max_size > UINT32_MAX)
+				return usage_error("--max-size must be 1 .. 4G-1");
 			break;
 		case O_RETRIES:
 			if (dgfs_parse_size(optarg, &a->retries) || a->retries > 1000)
@@ -256,8 +266,8 @@ static int report_failure(const struct fetch_args *a, const struct dgfs_reader *
 			"id %s; nothing written\n", id);
 		return DGFS_EXIT_VERIFY;
 	case DGFS_READ_ERR_TOO_BIG:
-		fprintf(stderr, "dgfs: chunk %s is too large to buffer (%lld bytes)\n", id,
-			(long long)size);
+		fprintf(stderr, "dgfs: the host says chunk %s is larger than --max-size %llu "
+			"bytes; nothing written\n", id, (unsigned long long)a->max_size);
 		return DGFS_EXIT_LOCAL;
 	case DGFS_READ_ERR_NOMEM:
 		fprintf(stderr, "dgfs: out of memory reading chunk %s\n", id);
@@ -335,6 +345,7 @@ int dgfs_cmd_fetch(int argc, char **argv)
 	cfg.timeout_ns = a.timeout_ms * 1000000;
 	cfg.min_timeout_ns = DEFAULT_MIN_TIMEOUT_MS * 1000000ull;
 	cfg.retries = (unsigned int)a.retries;
+	cfg.max_bytes = a.max_size;
 	randombytes_buf(&cfg.req_id_seed, sizeof(cfg.req_id_seed));
 	cfg.send = dgfs_net_send;
 	cfg.send_ctx = &fd;

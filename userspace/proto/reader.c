@@ -439,7 +439,7 @@ struct dgfs_reader *dgfs_reader_create(const struct dgfs_reader_config *cfg)
 	if (r->cfg.min_timeout_ns > r->cfg.timeout_ns)
 		r->cfg.min_timeout_ns = r->cfg.timeout_ns;
 	if (!r->cfg.max_bytes)
-		r->cfg.max_bytes = UINT32_MAX;
+		r->cfg.max_bytes = DGFS_READER_DEFAULT_MAX_BYTES;
 	r->end = cfg->length ? cfg->offset + cfg->length : UINT64_MAX;
 	r->next = cfg->offset;
 	return r;

@@ -28,6 +28,9 @@
 
 #define DGFS_READER_MAX_WINDOW	4096
 #define DGFS_READER_MAX_TIMEOUT_NS	(3600ull * 1000000000)
+/* max_bytes 0: a reply's chunk size is only the peer's (or a spoofer's)
+ * word, and the whole chunk is buffered; 16 times dgfsd's largest chunk. */
+#define DGFS_READER_DEFAULT_MAX_BYTES	(64ull << 20)
 
 /* Sends one 72-byte request: 0, or -1 to fail the read (a datagram that
  * the network may still lose is not a failure: return 0).
@@ -43,7 +46,8 @@ struct dgfs_reader_config {
 	uint64_t timeout_ns;		/* longest wait without progress */
 	uint64_t min_timeout_ns;	/* shortest, however fast the replies */
 	unsigned int retries;		/* fruitless re-requests of a range */
-	uint64_t max_bytes;		/* refuse to buffer more than this */
+	uint64_t max_bytes;		/* refuse to buffer more than this;
+					 * 0: DGFS_READER_DEFAULT_MAX_BYTES */
 	uint32_t expiry;
 	uint8_t token[DGFS_TOKEN_LEN];
 	uint64_t req_id_seed;		/* random, so ids differ per read */
