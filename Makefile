@@ -107,7 +107,7 @@ include userspace/dgfsd/dgfsd.mk
 include tests/fuzz/fuzz.mk
 include tests/vm/kdebug.mk
 
-DGFSCTL_SRCS := $(wildcard userspace/dgfsctl/*.c) userspace/proto/hex.c
+DGFSCTL_SRCS := $(wildcard userspace/dgfsctl/*.c) userspace/proto/hex.c userspace/proto/size.c
 KFUNC_TEST_SRCS := tests/bpf/kfunc_test.c
 
 USER_BINS += $(BUILD)/dgfsctl $(BUILD)/kfunc_test

@@ -30,11 +30,11 @@ LIBFUZZER_CFLAGS := -g -O1 -Wall -Wextra $(WERROR) -std=gnu11 -D_GNU_SOURCE \
 LIBFUZZER_TARGETS := $(patsubst tests/fuzz/dgfsd/%.c,%,$(wildcard tests/fuzz/dgfsd/fuzz_*.c))
 LIBFUZZER_BINS := $(addprefix $(BUILD)/fuzz/,$(LIBFUZZER_TARGETS))
 # What each target links besides its own file.
-LIBFUZZER_SRCS_fuzz_proto  := userspace/proto/hex.c userspace/proto/dgfs_proto.c
-LIBFUZZER_SRCS_fuzz_reader := userspace/proto/hex.c userspace/proto/dgfs_proto.c userspace/proto/reader.c
+LIBFUZZER_SRCS_fuzz_proto  := userspace/proto/hex.c userspace/proto/size.c userspace/proto/dgfs_proto.c
+LIBFUZZER_SRCS_fuzz_reader := userspace/proto/hex.c userspace/proto/size.c userspace/proto/dgfs_proto.c userspace/proto/reader.c
 LIBFUZZER_SRCS_fuzz_httputil := userspace/proto/hex.c userspace/dgfsd/httputil.c
 LIBFUZZER_SRCS_fuzz_config := userspace/dgfsd/config.c userspace/dgfsd/proxy.c userspace/proto/hex.c \
-	userspace/proto/dgfs_proto.c
+	userspace/proto/size.c userspace/proto/dgfs_proto.c
 LIBFUZZER_SRCS_fuzz_bodies := userspace/proto/hex.c userspace/dgfsd/bodies.c userspace/dgfsd/httputil.c \
 	userspace/dgfsd/auth.c userspace/dgfsd/meta.c userspace/dgfsd/state.c
 LIBFUZZER_LIBS := -lsodium -lcrypto -lmicrohttpd -ljansson -lsqlite3 -lzstd -lmagic -lpthread -lm

@@ -15,6 +15,7 @@
 #include "dgfsctl/config.c"
 #include "dgfsctl/nl.c"
 #include "proto/hex.c"
+#include "proto/size.c"
 #include "dgfsctl/parse.c"
 #include "dgfsctl/print.c"
 #include "dgfsctl/stats.c"
@@ -252,7 +253,7 @@ static void test_usage_errors(void)
 		  "dgfsctl: invalid size \"18446744073709551616\": too large",
 		  "Usage: dgfsctl chunk add ID store NAME file RELPATH [size BYTES]" },
 		{ "chunk add " ID64 " store s file f size 1Q",
-		  "dgfsctl: invalid size \"1Q\": not a number (suffixes: K, M, G)",
+		  "dgfsctl: invalid size \"1Q\": not a number (suffixes: K, M, G, T)",
 		  "Usage: dgfsctl chunk add ID store NAME file RELPATH [size BYTES]" },
 		{ "chunk add " ID64 " store s file f size 1 size 2",
 		  "dgfsctl: keyword \"size\" given twice",

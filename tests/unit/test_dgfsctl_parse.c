@@ -8,6 +8,7 @@
 /* expect-checks: 126 (tests/run-all.sh: a run that prints fewer fails) */
 
 #include "proto/hex.c"
+#include "proto/size.c"
 #include "dgfsctl/parse.c"
 
 #include <stdio.h>
@@ -82,9 +83,10 @@ static void test_size(void)
 		{ "18446744073709551615", UINT64_MAX },
 		{ "17179869183G", 17179869183ULL << 30 },
 		{ "18014398509481983K", 18014398509481983ULL << 10 },
+		{ "1T", 1ULL << 40 }, { "5t", 5ULL << 40 }, { "16777215T", 16777215ULL << 40 },
 	};
 	const char *bad[] = {
-		"", "K", "-1", "+1", " 1", "1 ", "1KB", "1.5K", "0x10", "1T", "1e3",
+		"", "K", "-1", "+1", " 1", "1 ", "1KB", "1.5K", "0x10", "1P", "1e3", "16777216T", "1k\x20",
 		"18446744073709551616", "99999999999999999999999", "17179869184G",
 		"18014398509481984K", "1KK", "1-", "١",
 	};

@@ -11,6 +11,7 @@
 /* expect-checks: 78 (tests/run-all.sh: a run that prints fewer fails) */
 
 #include "proto/hex.c"
+#include "proto/size.c"
 #include "proto/dgfs_proto.c"
 #include "bench/hist.c"
 

@@ -9,6 +9,7 @@
 /* expect-checks: 59 (tests/run-all.sh: a run that prints fewer fails) */
 
 #include "proto/hex.c"
+#include "proto/size.c"
 #include "proto/dgfs_proto.c"
 #include "proto/reader.c"
 

@@ -61,7 +61,7 @@ static void fetch_usage(FILE *f)
 		"                        SHA-256 is checked (default %lluM)\n"
 		"  -o, --output FILE     write here (default stdout)\n"
 		"  -v, --verbose         transfer statistics on stderr\n"
-		"Sizes take K, M, G suffixes. Exit codes: 0 ok, 1 SHA-256 mismatch, 2 usage,\n"
+		"Sizes take K, M, G, T suffixes. Exit codes: 0 ok, 1 SHA-256 mismatch, 2 usage,\n"
 		"3 ACCES, 4 NOENT, 5 RANGE, 6 AGAIN, 7 IO, 8 timed out, 9 local error.\n",
 		DGFS_DEFAULT_PORT, DEFAULT_VALIDITY, DEFAULT_WINDOW, DEFAULT_REQ_SIZE,
 		DEFAULT_TIMEOUT_MS, DEFAULT_RETRIES, DGFS_READER_DEFAULT_MAX_BYTES >> 20);

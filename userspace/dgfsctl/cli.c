@@ -55,7 +55,7 @@ static void print_usage(FILE *fp)
 		"  -V, --version     the version\n"
 		"Values: NAME is 1..%d characters of A-Z a-z 0-9 _ . -; ID is 64 hex\n"
 		"digits (SHA-256); HEX32 is 32 hex digits; BYTES is a number with an\n"
-		"optional K, M or G suffix (powers of 1024).\n",
+		"optional K, M, G or T suffix (powers of 1024).\n",
 		DGFS_STORE_NAME_MAX - 1);
 }
 

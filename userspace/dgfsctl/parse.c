@@ -8,6 +8,7 @@
 
 #include "parse.h"
 #include "proto/hex.h"
+#include "proto/size.h"
 
 /* Exactly 2 * len hex digits, either case, nothing else. */
 const char *parse_hex(const char *s, uint8_t *out, size_t len)
@@ -38,43 +39,9 @@ const char *parse_auth_key(const char *s, uint8_t key[DGFS_AUTH_KEY_LEN])
 	return why;
 }
 
-/* Decimal digits and an optional binary suffix: K, M or G (either case). */
 const char *parse_size(const char *s, uint64_t *out)
 {
-	uint64_t val = 0;
-	unsigned int shift = 0;
-	const char *p = s;
-
-	if (*p < '0' || *p > '9')
-		return *p ? "not a number" : "empty";
-	for (; *p >= '0' && *p <= '9'; p++) {
-		unsigned int digit = (unsigned int)(*p - '0');
-
-		if (val > (UINT64_MAX - digit) / 10)
-			return "too large";
-		val = val * 10 + digit;
-	}
-	switch (*p) {
-	case '\0':
-		break;
-	case 'k': case 'K':
-		shift = 10;
-		break;
-	case 'm': case 'M':
-		shift = 20;
-		break;
-	case 'g': case 'G':
-		shift = 30;
-		break;
-	default:
-		return "not a number (suffixes: K, M, G)";
-	}
-	if (shift && p[1])
-		return "not a number (suffixes: K, M, G)";
-	if (shift && val > UINT64_MAX >> shift)
-		return "too large";
-	*out = val << shift;
-	return NULL;
+	return dgfs_size_parse(s, out);
 }
 
 const char *parse_port(const char *s, uint16_t *out)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "dgfsd.h"
+#include "proto/size.h"
 #include "server/userd.h"
 
 #define DEFAULT_CONFIG		"/etc/dgfsd.conf"
@@ -147,23 +148,12 @@ static int __attribute__((format(printf, 1, 2))) bad(const char *fmt, ...)
 
 static int parse_num(const char *name, const char *v, uint64_t min, uint64_t max, uint64_t *out)
 {
+	const char *why;
 	uint64_t n;
-	size_t len = strlen(v);
 
-	/* dgfs_parse_size knows K/M/G; T is for --max-file-size. */
-	if (len && (v[len - 1] == 'T' || v[len - 1] == 't')) {
-		char tmp[32];
-
-		if (len >= sizeof(tmp))
-			return bad("bad %s \"%s\"", name, v);
-		memcpy(tmp, v, len - 1);
-		tmp[len - 1] = '\0';
-		if (dgfs_parse_size(tmp, &n) || n > (UINT64_MAX >> 40))
-			return bad("bad %s \"%s\"", name, v);
-		n <<= 40;
-	} else if (dgfs_parse_size(v, &n)) {
-		return bad("bad %s \"%s\"", name, v);
-	}
+	why = dgfs_size_parse(v, &n);
+	if (why)
+		return bad("bad %s \"%s\": %s", name, v, why);
 	if (n < min || n > max)
 		return bad("%s must be %llu .. %llu", name, (unsigned long long)min,
 			   (unsigned long long)max);

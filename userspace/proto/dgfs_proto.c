@@ -11,6 +11,7 @@
 
 #include <sodium.h>
 
+#include "size.h"
 #include "dgfs_proto.h"
 
 /* The wire offsets of every field (docs/PROTOCOL.md). */
@@ -279,40 +280,7 @@ const char *dgfs_addr_str(const uint8_t addr[DGFS_ADDR_LEN], char *buf, size_t l
 
 int dgfs_parse_size(const char *s, uint64_t *out)
 {
-	unsigned int shift = 0;
-	uint64_t val = 0;
-	const char *p;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	for (p = s; *p >= '0' && *p <= '9'; p++) {
-		unsigned int digit = (unsigned int)(*p - '0');
-
-		if (val > (UINT64_MAX - digit) / 10)
-			return -1;
-		val = val * 10 + digit;
-	}
-	switch (*p) {
-	case '\0':
-		break;
-	case 'k': case 'K':
-		shift = 10;
-		break;
-	case 'm': case 'M':
-		shift = 20;
-		break;
-	case 'g': case 'G':
-		shift = 30;
-		break;
-	default:
-		return -1;
-	}
-	if (*p && p[1])
-		return -1;
-	if (shift && val > UINT64_MAX >> shift)
-		return -1;
-	*out = val << shift;
-	return 0;
+	return dgfs_size_parse(s, out) ? -1 : 0;
 }
 
 int dgfs_parse_int(const char *s, int64_t *out)

@@ -134,7 +134,7 @@ bool dgfs_addr_is_v4mapped(const uint8_t addr[DGFS_ADDR_LEN]);
 const char *dgfs_addr_str(const uint8_t addr[DGFS_ADDR_LEN], char *buf, size_t len);
 
 
-/* Decimal with an optional K/M/G (binary) suffix: 0 or -1. */
+/* dgfs_size_parse (size.h) without the reason: 0 or -1. */
 int dgfs_parse_size(const char *s, uint64_t *out);
 /* Optionally signed decimal: 0 or -1. */
 int dgfs_parse_int(const char *s, int64_t *out);
