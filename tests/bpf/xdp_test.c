@@ -13,7 +13,7 @@
  *                            host, it fails to load: exit 1)
  *
  * Frames arrive on a device of a network namespace of the test's own
- * (unshare), dgaddr0 (198.18.0.2/24, 2001:2::2/64: the frames' destination),
+ * (unshare), dgaddr0 (198.18.0.2/24, 2001:db8:2::2/64: the frames' destination),
  * or on loopback where a case says so; --dev IFNAME uses IFNAME in the
  * caller's namespace instead, which must have those addresses.
  */
@@ -137,8 +137,8 @@ static void build(struct frame *f, const struct frame_spec *s)
 
 		ip6->version = 6;
 		ip6->hop_limit = 64;
-		if (inet_pton(AF_INET6, s->src ? s->src : "2001:2::1", &ip6->saddr) != 1 ||
-		    inet_pton(AF_INET6, s->dst ? s->dst : "2001:2::2", &ip6->daddr) != 1)
+		if (inet_pton(AF_INET6, s->src ? s->src : "2001:db8:2::1", &ip6->saddr) != 1 ||
+		    inet_pton(AF_INET6, s->dst ? s->dst : "2001:db8:2::2", &ip6->daddr) != 1)
 			goto bad_addr;
 		p += sizeof(*ip6);
 		for (unsigned int i = 0; i < s->nr_ext; i++) {
@@ -774,7 +774,7 @@ static int with_kmod(void)
 	build(&f, &(struct frame_spec){ .dst = "198.18.0.77" });
 	expect(&p, "kmod: to an address that is not ours: passed (not_local)", &f, XDP_PASS,
 	       DGFS_XDP_REQUESTS_VALID, DGFS_XDP_NOT_LOCAL);
-	build(&f, &(struct frame_spec){ .ipv6 = true, .dst = "2001:2::77" });
+	build(&f, &(struct frame_spec){ .ipv6 = true, .dst = "2001:db8:2::77" });
 	expect(&p, "kmod: IPv6 to an address that is not ours: passed (not_local)", &f, XDP_PASS,
 	       DGFS_XDP_REQUESTS_VALID, DGFS_XDP_NOT_LOCAL);
 	build(&f, &(struct frame_spec){ .ipv6 = true, .dst = "fe80::77" });
@@ -789,13 +789,13 @@ static int with_kmod(void)
 	build(&f, &(struct frame_spec){ .src = "198.18.0.2" });
 	expect(&p, "kmod: from our own address, off loopback: refused", &f, XDP_DROP,
 	       DGFS_XDP_REQUESTS_VALID, DGFS_XDP_KMOD_REJECTED);
-	build(&f, &(struct frame_spec){ .ipv6 = true, .src = "2001:2::2" });
+	build(&f, &(struct frame_spec){ .ipv6 = true, .src = "2001:db8:2::2" });
 	expect(&p, "kmod: IPv6 from our own address, off loopback: refused", &f, XDP_DROP,
 	       DGFS_XDP_REQUESTS_VALID, DGFS_XDP_KMOD_REJECTED);
 	build(&f, &(struct frame_spec){ .src = "198.18.0.2" });
 	expect_on(&p, LO_IFINDEX, "kmod: from our own address on loopback: a request", &f,
 		  XDP_DROP, DGFS_XDP_REQUESTS_VALID, DGFS_XDP_SUBMITTED);
-	build(&f, &(struct frame_spec){ .ipv6 = true, .src = "::1", .dst = "2001:2::2" });
+	build(&f, &(struct frame_spec){ .ipv6 = true, .src = "::1", .dst = "2001:db8:2::2" });
 	expect_on(&p, LO_IFINDEX, "kmod: from ::1 on loopback: a request", &f,
 		  XDP_DROP, DGFS_XDP_REQUESTS_VALID, DGFS_XDP_SUBMITTED);
 
@@ -894,7 +894,7 @@ static int private_device(bool kmod)
 	ret = system("modprobe -q veth 2>/dev/null; "
 		     "ip link add dgaddr0 type veth peer name dgaddr1 && "
 		     "ip addr add 198.18.0.2/24 dev dgaddr0 && "
-		     "ip addr add 2001:2::2/64 dev dgaddr0 nodad && "
+		     "ip addr add 2001:db8:2::2/64 dev dgaddr0 nodad && "
 		     "ip link set dgaddr0 up && ip link set dgaddr1 up && ip link set lo up");
 	if (ret) {
 		result(false, "veth dgaddr0 in the test's namespace (ip exited %d)", ret);

@@ -16,7 +16,7 @@
  *            [--port P] [--max-read N]
  *
  * Without --dev it runs in a network namespace of its own, on a veth end
- * dgaddr0 holding 198.18.0.2/24 and 2001:2::2/64 (some frames are addressed
+ * dgaddr0 holding 198.18.0.2/24 and 2001:db8:2::2/64 (some frames are addressed
  * there), and on loopback. --kmod loads the program with have_kmod: valid
  * requests reach dgfs.ko (in the VM), whose answer the reference cannot
  * know; it checks that valid requests, and only they, reach the module's
@@ -308,7 +308,7 @@ static const char *const pool4[] = {
 	"10.0.0.1", NULL,	/* NULL: random */
 };
 static const char *const pool6[] = {
-	"2001:2::1", "2001:2::2", "2001:2::2", "2001:2::77", "::", "::1", "ff02::1",
+	"2001:db8:2::1", "2001:db8:2::2", "2001:db8:2::2", "2001:db8:2::77", "::", "::1", "ff02::1",
 	"ff0e::1234", "::ffff:198.18.0.2", "::ffff:127.0.0.1", "::198.18.0.1", "fe80::1",
 	"2001:db8::5", NULL,
 };
@@ -387,8 +387,8 @@ static void gen_structured(struct frame *f, const struct config *cfg)
 		if (chance(2))
 			p[0] = rnd();
 		p[7] = 64;
-		pick_addr(p + 8, true, "2001:2::1");
-		pick_addr(p + 24, true, "2001:2::2");
+		pick_addr(p + 8, true, "2001:db8:2::1");
+		pick_addr(p + 24, true, "2001:db8:2::2");
 		p += 40;
 		for (unsigned int i = 0; i < nr_ext; i++) {
 			static const uint8_t types[] = { 0, 43, 60, 44, 44, 51, 50, 6 };
@@ -841,7 +841,7 @@ static int private_device(struct prog *p)
 	ret = system("modprobe -q veth 2>/dev/null; "
 		     "ip link add dgaddr0 type veth peer name dgaddr1 && "
 		     "ip addr add 198.18.0.2/24 dev dgaddr0 && "
-		     "ip addr add 2001:2::2/64 dev dgaddr0 nodad && "
+		     "ip addr add 2001:db8:2::2/64 dev dgaddr0 nodad && "
 		     "ip link set dgaddr0 up && ip link set dgaddr1 up && ip link set lo up");
 	if (ret) {
 		result(false, "veth dgaddr0 in our namespace (ip exited %d)", ret);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # dgfs-userd, dgfs fetch and dgfs-bench end to end, on the host (no kernel
 # module): a server and a client network namespace joined by a veth pair
-# (198.18.0.0/15 and 2001:2::/48 only, both set aside for benchmarks), the
+# (198.18.0.0/15, set aside for benchmarks, and 2001:db8::/32, for documentation), the
 # server serving chunks this script makes, the client reading them over
 # IPv4 and IPv6, whole and in random ranges, through refusals, malformed
 # datagrams and a lossy link. Nothing leaves the two namespaces.
@@ -19,7 +19,7 @@ BENCH=$BUILD/dgfs-bench
 KEY=000102030405060708090a0b0c0d0e0f
 PORT=7878
 V4=198.18.0.1 V4_CLIENT=198.18.0.2
-V6=2001:2::1 V6_CLIENT=2001:2::2
+V6=2001:db8:2::1 V6_CLIENT=2001:db8:2::2
 srv=dgfs-userd-srv-$$ cli=dgfs-userd-cli-$$
 s() { ip netns exec "$srv" "$@"; }
 c() { ip netns exec "$cli" "$@"; }

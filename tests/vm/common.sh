@@ -55,16 +55,16 @@ stat_value() {
 }
 
 # two_hosts SRV CLI: network namespaces SRV and CLI joined by a veth pair:
-# dg0 in SRV (198.18.0.1/24, 2001:2::1/64), dg1 in CLI (198.18.0.2/24,
-# 2001:2::2/64), both up with their loopbacks. Fails if any step does.
+# dg0 in SRV (198.18.0.1/24, 2001:db8:2::1/64), dg1 in CLI (198.18.0.2/24,
+# 2001:db8:2::2/64), both up with their loopbacks. Fails if any step does.
 two_hosts() {
 	local srv=$1 cli=$2
 	ip netns add "$srv" && ip netns add "$cli" &&
 		ip link add dg0 netns "$srv" type veth peer name dg1 netns "$cli" &&
 		ip -n "$srv" addr add 198.18.0.1/24 dev dg0 &&
 		ip -n "$cli" addr add 198.18.0.2/24 dev dg1 &&
-		ip -n "$srv" addr add 2001:2::1/64 dev dg0 nodad &&
-		ip -n "$cli" addr add 2001:2::2/64 dev dg1 nodad &&
+		ip -n "$srv" addr add 2001:db8:2::1/64 dev dg0 nodad &&
+		ip -n "$cli" addr add 2001:db8:2::2/64 dev dg1 nodad &&
 		ip -n "$srv" link set dg0 up && ip -n "$cli" link set dg1 up &&
 		ip -n "$srv" link set lo up && ip -n "$cli" link set lo up
 }

@@ -52,7 +52,7 @@ fetch() {
 	c $DGFS fetch --key $key "$@" -o /tmp/got "$host" "${id[$n]}"
 }
 
-for host in 198.18.0.1 2001:2::1; do
+for host in 198.18.0.1 2001:db8:2::1; do
 	for n in one page odd big; do
 		if fetch "$host" "$n" && cmp -s /tmp/got "$root/$n"; then
 			pass "whole chunk $n (${size[$n]} bytes) over $host"
@@ -79,7 +79,7 @@ done
 
 # Many datagrams to an skb: a reply's datagrams leave as UDP GSO skbs,
 # which veth counts as one packet each, however many datagrams they carry.
-for host in 198.18.0.1 2001:2::1; do
+for host in 198.18.0.1 2001:db8:2::1; do
 	tx0=$(s cat /sys/class/net/dg0/statistics/tx_packets)
 	dg0=$(s $CTL stats | awk '$1 == "datagrams" { print $2 }')
 	fetch "$host" odd && cmp -s /tmp/got "$root/odd" || fail "chunk odd over $host for GSO"
@@ -102,7 +102,7 @@ sent() {
 	n=$(s cat /sys/class/net/dg0/statistics/tx_packets /sys/class/net/dg0/statistics/tx_dropped)
 	echo $((${n//$'\n'/+}))
 }
-for host in 198.18.0.1 2001:2::1; do
+for host in 198.18.0.1 2001:db8:2::1; do
 	tx0=$(sent)
 	dg0=$(s $CTL stats | awk '$1 == "datagrams" { print $2 }')
 	if fetch "$host" odd && cmp -s /tmp/got "$root/odd"; then
@@ -134,8 +134,8 @@ payload_for_odd() {
 	avg=$((($(srv_stat bytes) - b0) / dgs))
 	((ok))
 }
-for host in 198.18.0.1 2001:2::1; do
-	if [[ $host == *:* ]]; then peer=2001:2::2/128 limit=1220; else peer=198.18.0.2/32 limit=1240; fi
+for host in 198.18.0.1 2001:db8:2::1; do
+	if [[ $host == *:* ]]; then peer=2001:db8:2::2/128 limit=1220; else peer=198.18.0.2/32 limit=1240; fi
 	check "chunk odd over $host intact (the usual route)" payload_for_odd $host
 	before=$avg
 	check "a host route with MTU 1300 to the client, over $host" s ip route add $peer dev dg0 mtu 1300

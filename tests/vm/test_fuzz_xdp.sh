@@ -21,9 +21,9 @@ trap cleanup EXIT
 dgfs_load
 modprobe veth
 ip netns add $ns && n ip link add dgaddr0 type veth peer name dgaddr1 &&
-	n ip addr add 198.18.0.2/24 dev dgaddr0 && n ip addr add 2001:2::2/64 dev dgaddr0 nodad &&
+	n ip addr add 198.18.0.2/24 dev dgaddr0 && n ip addr add 2001:db8:2::2/64 dev dgaddr0 nodad &&
 	n ip link set dgaddr0 up && n ip link set dgaddr1 up && n ip link set lo up
-check "namespace $ns with veth dgaddr0 (198.18.0.2, 2001:2::2)" [ $? = 0 ]
+check "namespace $ns with veth dgaddr0 (198.18.0.2, 2001:db8:2::2)" [ $? = 0 ]
 root=$(scratch fuzz-xdp)
 head -c 100000 /dev/urandom >"$root/c"
 check "a store, a chunk, a key" n bash -c "$CTL store add s path $root && \

@@ -84,17 +84,17 @@ refuse "deny_bind6.py: IPv6 binds in its cgroup fail with EPERM" 1 "PermissionEr
 	python3 tests/vm/deny_bind6.py python3 -c "$bind6" 7990
 check "deny_bind6.py: IPv4 binds do not" python3 tests/vm/deny_bind6.py python3 -c "$bind4" 7990
 check "before: IPv4 read" fetch 198.18.0.1 "$small"
-check "before: IPv6 read" fetch 2001:2::1 "$small"
+check "before: IPv6 read" fetch 2001:db8:2::1 "$small"
 refuse "a port move whose IPv6 socket cannot bind fails, and says why" 1 \
 	"cannot open the fast-path UDP socket \(IPv6\)" \
 	python3 tests/vm/deny_bind6.py ip netns exec $srv $CTL config set port 7900
 same "the port is still 7878" "$(s $CTL -j config show | python3 -c 'import json, sys; print(json.load(sys.stdin)["port"])')" 7878
 same "both sockets still on 7878, none on 7900" "$(ports)" "0.0.0.0:7878 [::]:7878 "
 check "after: IPv4 read" fetch 198.18.0.1 "$small"
-check "after: IPv6 read (the IPv6 socket was kept)" fetch 2001:2::1 "$small"
+check "after: IPv6 read (the IPv6 socket was kept)" fetch 2001:db8:2::1 "$small"
 check "a port move that can bind both works" s $CTL config set port 7900
 same "both sockets on 7900" "$(ports)" "0.0.0.0:7900 [::]:7900 "
-check "IPv6 read on 7900" fetch 2001:2::1 "$small" 7900
+check "IPv6 read on 7900" fetch 2001:db8:2::1 "$small" 7900
 check "back to 7878" s $CTL config set port 7878
 
 # ---- a port move while a reply waits for send buffer space ----
@@ -160,7 +160,7 @@ big_fetch=$!
 check "a 16 MiB reply is stuck on a full send buffer" wait_for 60 blocked
 rm -f /tmp/got
 check "a 64 KiB read over IPv6 meanwhile is answered (3 tries of 2 s)" \
-	c $DGFS fetch --key $key --timeout 2000 --retries 2 -o /tmp/got 2001:2::1 "$small"
+	c $DGFS fetch --key $key --timeout 2000 --retries 2 -o /tmp/got 2001:db8:2::1 "$small"
 check "... whole" cmp -s /tmp/got "$root/small"
 se1=$(srv_stat send_errors) rp1=$(srv_stat replies)
 still() { (($(srv_stat send_errors) > se1)); }

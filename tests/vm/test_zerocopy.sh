@@ -52,7 +52,7 @@ cat "$root/$id" >/dev/null
 same "kernel path over IPv4, cached page: the reply is the page-cache page" \
 	"$(probe 198.18.0.1 7878 4096 198.18.0.2)" shared
 same "kernel path over IPv6, cached page: the reply is the page-cache page" \
-	"$(probe 2001:2::1 7878 12288 2001:2::2)" shared
+	"$(probe 2001:db8:2::1 7878 12288 2001:db8:2::2)" shared
 
 # Not in the page cache: the worker reads the page in and sends that page.
 misses=$(s $CTL stats | awk '$1 == "cache_misses" { print $2 }')
