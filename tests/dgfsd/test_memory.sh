@@ -8,7 +8,8 @@
 #   stall raise dgfsd's RSS by at most the budget plus 48 MiB (connections,
 #   threads), where holding them all would take 360 MiB;
 # - a silent client is dropped after --client-timeout (here 3 s);
-# - one address gets at most --max-connections-per-ip (here 12) connections.
+# - one address gets at most --max-connections-per-ip (here 12) connections;
+# - a JSON body's parse is bounded by 3 times its size, from the budget.
 # Then dgfsd-asan takes the same flood and stops cleanly.
 #   tests/dgfsd/test_memory.sh BUILD_DIR      (as root)
 set -u
@@ -57,6 +58,29 @@ hwm=$(status_kb VmHWM)
 check "dgfsd's peak RSS over the whole flood grew by at most $BOUND_MIB MiB (VmHWM $((hwm / 1024)) MiB)" \
 	test $((hwm - idle)) -le $((BOUND_MIB << 10))
 same "all body memory given back afterwards" "$(metric dgfsd_body_memory_bytes)" 0
+
+# ---- JSON that takes far more memory parsed than sent -----------------------------------
+# 2.5 million {} in a 7.5 MB /chunks/missing body: jansson would build
+# ~580 MB of objects from it. A parse may take 3 times its body (paid from
+# the budget too): past that it stops, with 413.
+python3 -c 'import sys; sys.stdout.write("{\"ids\":[" + ",".join(["{}"] * 2500000) + "]}")' \
+	>"$T/complex.json"
+hwm0=$(status_kb VmHWM)
+code=$(n curl -sS -o "$T/complex.out" -w '%{http_code}' -H 'Content-Type: application/json' \
+	--data-binary @"$T/complex.json" "$URL/chunks/missing")
+same "a 7.5 MB body of {} to /chunks/missing -> 413" "$code" 413
+check "... which says the body is too complex" grep -q "too complex" "$T/complex.out"
+hwm=$(status_kb VmHWM)
+check "... and dgfsd's peak RSS grew by at most 40 MiB (by $(((hwm - hwm0) / 1024)) MiB)" \
+	test $((hwm - hwm0)) -le $((40 << 10))
+python3 -c 'import sys; sys.stdout.write("{\"ids\":[" + ",".join(["\"%064x\"" % i for i in range(100000)]) + "]}")' \
+	>"$T/ids.json"
+code=$(n curl -sS -o "$T/ids.out" -w '%{http_code}' -H 'Content-Type: application/json' \
+	--data-binary @"$T/ids.json" "$URL/chunks/missing")
+same "100000 chunk ids (6.7 MB) within the same budget: 200, all missing" \
+	"$code $(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["missing"]))' "$T/ids.out")" \
+	"200 100000"
+same "all body memory given back afterwards (JSON)" "$(metric dgfsd_body_memory_bytes)" 0
 
 # ---- one address, many connections ---------------------------------------------------
 # The connections stay open between requests (keep-alive), so the limit

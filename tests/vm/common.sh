@@ -54,6 +54,24 @@ stat_value() {
 	$CTL stats | awk -v k="$1" '$1 == k { print $2 }'
 }
 
+# server_and_client: the module loaded and two_hosts dgfs-srv dgfs-cli
+# ($srv, $cli), s() and c() to run a command in each. server_and_client_down
+# (also on exit) runs the script's own cleanup_first if it has one, then
+# removes both namespaces (before dgfs_unload: their sockets hold the module).
+server_and_client() {
+	srv=dgfs-srv cli=dgfs-cli
+	s() { ip netns exec $srv "$@"; }
+	c() { ip netns exec $cli "$@"; }
+	trap server_and_client_down EXIT
+	dgfs_load
+	check "two namespaces joined by veth (dg0, dg1)" two_hosts $srv $cli
+}
+server_and_client_down() {
+	! declare -F cleanup_first >/dev/null || cleanup_first
+	ip netns del $srv 2>/dev/null
+	ip netns del $cli 2>/dev/null
+}
+
 # two_hosts SRV CLI: network namespaces SRV and CLI joined by a veth pair:
 # dg0 in SRV (198.18.0.1/24, 2001:db8:2::1/64), dg1 in CLI (198.18.0.2/24,
 # 2001:db8:2::2/64), both up with their loopbacks. Fails if any step does.

@@ -9,18 +9,8 @@ cd "$(dirname "$0")/../.."
 . tests/vm/common.sh
 
 DGFS=$BUILD/dgfs
-srv=dgfs-srv cli=dgfs-cli
-s() { ip netns exec $srv "$@"; }
-c() { ip netns exec $cli "$@"; }
-cleanup() {
-	s $CTL xdp detach dg0 2>/dev/null
-	ip netns del $srv 2>/dev/null
-	ip netns del $cli 2>/dev/null
-}
-trap cleanup EXIT
-
-dgfs_load
-check "two namespaces joined by veth (dg0, dg1)" two_hosts $srv $cli
+cleanup_first() { s $CTL xdp detach dg0 2>/dev/null; }
+server_and_client
 
 root=$(scratch fastpath)
 declare -A size=([one]=1 [page]=4096 [odd]=$((1048576 + 7)) [big]=$((16 << 20)))
@@ -289,7 +279,7 @@ flooding() { (($(s $CTL stats | awk '$1 == "xdp_submitted" { print $2 }') > sub0
 check "the second flood is under way" wait_for 30 flooding
 check "xdp detach under load" s $CTL xdp detach dg0
 wait $flood
-cleanup
+server_and_client_down
 trap - EXIT
 dgfs_unload
 finish

@@ -8,17 +8,7 @@ cd "$(dirname "$0")/../.."
 . tests/vm/common.sh
 
 DGFS=$BUILD/dgfs
-srv=dgfs-srv cli=dgfs-cli
-s() { ip netns exec $srv "$@"; }
-c() { ip netns exec $cli "$@"; }
-cleanup() {
-	ip netns del $srv 2>/dev/null
-	ip netns del $cli 2>/dev/null
-}
-trap cleanup EXIT
-
-dgfs_load
-check "two namespaces joined by veth (dg0, dg1)" two_hosts $srv $cli || finish
+server_and_client || finish
 
 root=$(scratch pagecache)
 head -c $((64 << 10)) /dev/urandom >"$root/hot"
@@ -61,6 +51,6 @@ r1=$(disk_reads) m1=$(s $CTL stats | awk '$1 == "cache_misses" { print $2 }')
 check "... read from the disk by slow reads (cache_misses $m0 -> $m1)" test "$m1" -gt "$m0"
 check "... in fewer than 1024 disk reads: $((r1 - r0))" test $((r1 - r0)) -lt 1024
 
-cleanup
+server_and_client_down
 dgfs_unload
 finish

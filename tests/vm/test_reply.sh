@@ -10,17 +10,7 @@ cd "$(dirname "$0")/../.."
 . tests/vm/common.sh
 
 DGFS=$BUILD/dgfs
-srv=dgfs-srv cli=dgfs-cli
-s() { ip netns exec $srv "$@"; }
-c() { ip netns exec $cli "$@"; }
-cleanup() {
-	ip netns del $srv 2>/dev/null
-	ip netns del $cli 2>/dev/null
-}
-trap cleanup EXIT
-
-dgfs_load
-check "two namespaces joined by veth (dg0, dg1)" two_hosts $srv $cli || finish
+server_and_client || finish
 
 root=$(scratch reply)
 head -c $((64 << 10)) /dev/urandom >"$root/small"
@@ -173,6 +163,6 @@ kill $big_fetch 2>/dev/null
 wait $big_fetch 2>/dev/null
 c sysctl -qw net.ipv4.conf.dg1.arp_ignore=0
 
-cleanup
+server_and_client_down
 dgfs_unload
 finish

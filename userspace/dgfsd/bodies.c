@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The JSON request bodies' parsing (bodies.h). */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,9 +48,57 @@ json_t *chunks_id_array(const uint8_t (*ids)[DGFS_CHUNK_ID_LEN], size_t n)
 	return a;
 }
 
+/*
+ * jansson's allocations go through counted_malloc: while this thread
+ * parses a body (parse_counting), each one is taken from the parse's
+ * allowance. Freed memory is not given back to it: what a parse builds
+ * lives until the request is answered, so the count is what it holds.
+ */
+static __thread bool parse_counting;
+static __thread size_t parse_left;
+static __thread bool parse_over;
+static pthread_once_t alloc_once = PTHREAD_ONCE_INIT;
+
+static void *counted_malloc(size_t n)
+{
+	if (parse_counting) {
+		if (n > parse_left) {
+			parse_over = true;
+			return NULL;
+		}
+		parse_left -= n;
+	}
+	return malloc(n);
+}
+
+static void use_counted_malloc(void)
+{
+	json_set_alloc_funcs(counted_malloc, free);
+}
+
+size_t dgfsd_json_allowance(size_t len)
+{
+	return 3 * len + (64u << 10);
+}
+
+json_t *dgfsd_json_parse(const void *body, size_t len, size_t allowance, bool *too_big)
+{
+	json_t *j;
+
+	pthread_once(&alloc_once, use_counted_malloc);
+	parse_left = allowance;
+	parse_over = false;
+	parse_counting = true;
+	j = json_loadb(body, len, 0, NULL);
+	parse_counting = false;
+	*too_big = !j && parse_over;
+	return j;
+}
+
 json_t *dgfsd_body_object(const void *body, size_t len)
 {
-	json_t *j = json_loadb(body, len, 0, NULL);
+	bool too_big;
+	json_t *j = dgfsd_json_parse(body, len, dgfsd_json_allowance(len), &too_big);
 
 	if (j && !json_is_object(j)) {
 		json_decref(j);

@@ -9,6 +9,7 @@
 #ifndef DGFSD_BODIES_H
 #define DGFSD_BODIES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,7 +21,18 @@
 int chunks_parse_ids(json_t *arr, size_t max, uint8_t (**out)[DGFS_CHUNK_ID_LEN], size_t *n);
 json_t *chunks_id_array(const uint8_t (*ids)[DGFS_CHUNK_ID_LEN], size_t n);
 
-/* A body that must be a JSON object: the object, or NULL (a 400 is due). */
+/*
+ * What parsing a body may allocate. jansson's objects take about twice a
+ * chunk id list's bytes, but up to 80 times those of hostile JSON such as
+ * [{},{},...]: a parse gets this allowance, which the caller pays from
+ * --max-body-memory, and fails past it as if memory had run out.
+ */
+size_t dgfsd_json_allowance(size_t len);
+/* @body parsed within @allowance bytes: the value, or NULL with
+ * *too_big set when the allowance was the reason (else malformed). */
+json_t *dgfsd_json_parse(const void *body, size_t len, size_t allowance, bool *too_big);
+/* A body that must be a JSON object, parsed within its allowance: the
+ * object, or NULL (a 400 is due). */
 json_t *dgfsd_body_object(const void *body, size_t len);
 /* An optional string member: 0 with *out (NULL if absent), -1 if not a string. */
 int dgfsd_json_opt_string(json_t *j, const char *name, const char **out);

@@ -66,12 +66,15 @@ static enum MHD_Result post_missing(struct dgfsd *d, struct MHD_Connection *c,
 {
 	struct meta_idlist missing = { 0 };
 	uint8_t (*ids)[DGFS_CHUNK_ID_LEN] = NULL;
-	json_error_t jerr;
 	size_t i, n, *keep;
+	bool too_big;
 	long nkeep;
 	json_t *j;
 
-	j = json_loadb((const char *)r->body, r->body_len, 0, &jerr);
+	j = dgfsd_json_parse(r->body, r->body_len, dgfsd_json_allowance(r->body_len), &too_big);
+	if (too_big)
+		return http_send_error(c, r, 413, "request body too complex: parsing it would "
+				       "take more than %zu bytes", dgfsd_json_allowance(r->body_len));
 	if (!j || chunks_parse_ids(json_object_get(j, "ids"), DGFSD_MISSING_MAX, &ids, &n)) {
 		json_decref(j);
 		return http_send_error(c, r, 400, "expected {\"ids\": [up to %d chunk ids]}",
@@ -167,6 +170,7 @@ enum MHD_Result chunks_missing(struct dgfsd *d, struct MHD_Connection *c, struct
 	(void)d;
 	(void)c;
 	r->finish = post_missing;
+	r->json_body = true;
 	r->body_max = HTTP_JSON_BODY_MAX;
 	return MHD_YES;
 }

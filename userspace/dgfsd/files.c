@@ -422,14 +422,16 @@ static enum MHD_Result post_commit(struct dgfsd *d, struct MHD_Connection *c,
 	struct dgfsd_precond pre;
 	enum MHD_Result answer;
 	struct meta_file f;
-	json_error_t jerr;
 	unsigned int status;
-	bool replaced = false;
+	bool replaced = false, too_big;
 	json_t *j, *jt;
 	size_t n;
 	int ret;
 
-	j = json_loadb((const char *)r->body, r->body_len, 0, &jerr);
+	j = dgfsd_json_parse(r->body, r->body_len, dgfsd_json_allowance(r->body_len), &too_big);
+	if (too_big)
+		return http_send_error(c, r, 413, "request body too complex: parsing it would "
+				       "take more than %zu bytes", dgfsd_json_allowance(r->body_len));
 	ret = j ? chunks_parse_ids(json_object_get(j, "chunks"), commit_max_chunks(d), &ids, &n) :
 	      -EINVAL;
 	json_decref(ret ? j : NULL);
@@ -539,6 +541,7 @@ enum MHD_Result files_commit(struct dgfsd *d, struct MHD_Connection *c, struct r
 	if (!http_has_arg(c, "commit"))
 		return http_method_not_allowed(c, r, "GET, HEAD, PUT, DELETE, POST");
 	r->finish = post_commit;
+	r->json_body = true;
 	/*
 	 * Proportional to the list: an id is 66 bytes and a comma in compact
 	 * JSON; 96 leaves room for pretty-printing, 64 KiB for the rest.

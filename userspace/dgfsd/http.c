@@ -631,6 +631,8 @@ static enum MHD_Result finish(struct dgfsd *d, struct MHD_Connection *c, struct 
 	if (!r->up && r->body_too_big)
 		return http_send_error(c, r, 413, "request body larger than %zu bytes",
 				       r->body_max);
+	if (r->json_body && !http_budget_take(d, r, dgfsd_json_allowance(r->body_len)))
+		return http_send_error(c, r, 503, "too many request bodies at once; try again");
 	return r->finish(d, c, r);
 }
 

@@ -51,6 +51,7 @@ struct request {
 	size_t body_len, body_cap, body_max;
 	bool body_too_big;
 	bool body_no_memory;		/* the global body budget is spent: 503 */
+	bool json_body;			/* parsed as JSON: its allowance is paid too */
 	uint64_t budget_held;		/* of d->body_memory, given back at the end */
 	bool zstd;
 };

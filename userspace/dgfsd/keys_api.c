@@ -98,6 +98,7 @@ enum MHD_Result keys_api_add(struct dgfsd *d, struct MHD_Connection *c, struct r
 	r->no_store = true;	/* the new key */
 	r->finish = add_key;
 	r->body_max = KEYS_BODY_MAX;
+	r->json_body = true;
 	return MHD_YES;
 }
 
@@ -244,5 +245,6 @@ enum MHD_Result keys_api_presign(struct dgfsd *d, struct MHD_Connection *c, stru
 	r->no_store = true;	/* the URL is as good as a key until it expires */
 	r->finish = presign;
 	r->body_max = KEYS_BODY_MAX;
+	r->json_body = true;
 	return MHD_YES;
 }
