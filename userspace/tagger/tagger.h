@@ -21,7 +21,8 @@ struct tagger_input {
 	const char *path;	/* FILE as given (or /proc/self/fd/N) */
 	int fd;			/* FILE, open read-only; extractors pread() it */
 	const char *name;	/* the file's path in dgfs (for ext=) */
-	const char *mime;	/* libmagic's answer, "" if none */
+	const char *mime;	/* libmagic's MIME type, "" if none */
+	const char *charset;	/* libmagic's encoding ("utf-8", "binary"...), "" if none */
 	const char *ext;	/* lower-case extension of name, "" if none */
 	uint64_t size;		/* bytes in FILE */
 	bool no_ocr;		/* --no-ocr */
@@ -43,8 +44,10 @@ int tagger_lang_hint(struct tagger_out *o, const char *lang);
 /* Whether more text is still worth extracting (the cap is not reached). */
 bool tagger_text_wanted(const struct tagger_out *o);
 
-/* Extractors (type.c runs first and fills in->mime). */
+/* Extractors (type.c runs first and fills in->mime, ->charset and ->ext). */
+int tag_type_init(void);	/* loads libmagic's database */
 int tag_type(struct tagger_input *in, struct tagger_out *o);
+int tag_text_init(void);	/* libxml2's HTML parser */
 int tag_text(const struct tagger_input *in, struct tagger_out *o);
 int tag_pdf(const struct tagger_input *in, struct tagger_out *o);
 /* In image.c, audio.c, speech.c (built with TAGGER_MEDIA=1; see tagger.mk). */

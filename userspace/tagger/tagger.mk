@@ -1,0 +1,25 @@
+# dgfs-tagger, tags and words from a file's content (included by the top
+# Makefile). docs/TAGS.md.
+#
+# Every userspace/tagger/*.c is built in. The media extractors (image.c,
+# audio.c, speech.c) add their libraries in userspace/tagger/media.mk when
+# they are there; main.c finds them through weak symbols.
+
+TAGGER_SRCS := $(filter-out userspace/tagger/gen-%,$(wildcard userspace/tagger/*.c))
+TAGGER_HDRS := $(wildcard userspace/tagger/*.h)
+TAGGER_GEN  := $(BUILD)/tagger/stopwords.c
+TAGGER_PKGS := icu-uc icu-i18n poppler-glib libxml-2.0 libseccomp jansson libmagic
+TAGGER_CFLAGS = $(call pkgconf,--cflags,$(TAGGER_PKGS))
+TAGGER_LIBS = $(call pkgconf,--libs,$(TAGGER_PKGS)) -lstemmer
+-include userspace/tagger/media.mk
+
+USER_BINS += $(BUILD)/dgfs-tagger
+
+$(TAGGER_GEN): userspace/tagger/gen-stopwords.pl userspace/tagger/stopwords-zh.txt | deps
+	@mkdir -p $(@D)
+	perl $< userspace/tagger/stopwords-zh.txt > $@
+
+$(BUILD)/dgfs-tagger: $(TAGGER_SRCS) $(TAGGER_HDRS) $(TAGGER_GEN) userspace/tagger/tagger.mk | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) -Iuserspace/tagger $(TAGGER_CFLAGS) $(TAGGER_SRCS) $(TAGGER_GEN) \
+		-o $@ $(TAGGER_LIBS)
