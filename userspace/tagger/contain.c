@@ -26,13 +26,14 @@ static int set_limit(int resource, rlim_t value)
 	return setrlimit(resource, &rl) ? -errno : 0;
 }
 
-static int apply_rlimits(void)
+static int apply_rlimits(size_t max_output)
 {
 	int err;
 
 	err = set_limit(RLIMIT_CPU, TAGGER_CPU_SECONDS);
 	err = err ?: set_limit(RLIMIT_AS, TAGGER_ADDRESS_SPACE);
-	err = err ?: set_limit(RLIMIT_FSIZE, 0);	/* writes nothing but stdout/stderr */
+	/* Not 0: stdout may be a file, and gets the JSON. */
+	err = err ?: set_limit(RLIMIT_FSIZE, max_output);
 	err = err ?: set_limit(RLIMIT_CORE, 0);
 	return err;
 }
@@ -84,10 +85,10 @@ static int build_filter(scmp_filter_ctx ctx)
 	return err;
 }
 
-int tagger_contain(void)
+int tagger_contain(size_t max_output)
 {
 	scmp_filter_ctx ctx;
-	int err = apply_rlimits();
+	int err = apply_rlimits(max_output);
 
 	if (err)
 		return err;

@@ -29,6 +29,10 @@
 #pragma weak tag_speech_init
 
 #define MAX_TEXT_LIMIT	(64ull << 20)	/* the most --max-text may ask for */
+/* The JSON's bound: text (escaped: at most twice), terms, tags. */
+#define TAGGER_MAX_OUTPUT(max_text) \
+	(2 * (max_text) + TAGGER_MAX_TERMS * (2 * WORDS_MAX_LEN * 3 + 32) + \
+	 TAGGER_MAX_TAGS * (4 * TAGGER_MAX_TAG_BYTES + 32) + 4096)
 
 static void usage(void)
 {
@@ -123,7 +127,7 @@ int main(int argc, char **argv)
 		if (media[i].init)
 			report(media[i].name, media[i].init(&in));
 
-	err = tagger_contain();
+	err = tagger_contain(TAGGER_MAX_OUTPUT(max_text));
 	if (err) {
 		report("seccomp", err);
 		tagger_out_free(o);

@@ -139,8 +139,15 @@ static int take_word(void *ctx, const UChar *word, int32_t len, enum word_kind k
 	int32_t n;
 	size_t need;
 
+	/* Markdown's _emphasis_ (ICU counts '_' as part of a word). */
+	while (len && word[0] == '_') {
+		word++;
+		len--;
+	}
+	while (len && word[len - 1] == '_')
+		len--;
 	/* Longer runs are base64, hashes or noise, not words. */
-	if (len > WORDS_MAX_LEN)
+	if (!len || len > WORDS_MAX_LEN)
 		return 0;
 	u_strToUTF8WithSub(utf8, sizeof(utf8), &n, word, len, 0xfffd, NULL, &uerr);
 	if (U_FAILURE(uerr))

@@ -20,6 +20,8 @@
 #include "tagger.h"
 
 #define TEXT_CHUNK	(64u << 10)	/* bytes read at a time */
+/* Bytes read at most: a file of spaces or markup has no words to fill the cap. */
+#define TEXT_MAX_READ	(64ull << 20)
 
 /* Text must be text: this share of control or undecodable characters ends it. */
 static bool looks_binary(const UChar *u, int32_t n)
@@ -104,7 +106,7 @@ static int tag_plain(const struct tagger_input *in, struct tagger_out *o)
 	if (!raw || !u)
 		goto out;
 	while (tagger_text_wanted(o)) {
-		ssize_t got = pread(in->fd, raw, TEXT_CHUNK, off);
+		ssize_t got = off < TEXT_MAX_READ ? pread(in->fd, raw, TEXT_CHUNK, off) : 0;
 		UErrorCode uerr = U_ZERO_ERROR;
 		const char *src = raw;
 		UChar *dst = u + have, *start = dst;
@@ -270,7 +272,7 @@ static int tag_html(const struct tagger_input *in, struct tagger_out *o)
 	htmlCtxtUseOptions(s.ctxt, HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
 			   HTML_PARSE_RECOVER | HTML_PARSE_NOBLANKS);
 	while (!s.err && tagger_text_wanted(o) && !s.ctxt->disableSAX) {
-		ssize_t got = pread(in->fd, raw, TEXT_CHUNK, off);
+		ssize_t got = off < TEXT_MAX_READ ? pread(in->fd, raw, TEXT_CHUNK, off) : 0;
 
 		if (got < 0) {
 			s.err = -errno;
