@@ -42,7 +42,7 @@ DEB_PACKAGES := \
 	libmagic-mgc libcurl4-openssl-dev libssl-dev curl wget aria2 zstd sqlite3 bc \
 	openssl systemd \
 	libicu-dev libpoppler-glib-dev libstemmer-dev libseccomp-dev libxml2-dev \
-	liblingua-stopwords-perl
+	liblingua-stopwords-perl python3-icu
 
 .DELETE_ON_ERROR:
 .PHONY: all deps kmod bpf userspace test run bench-fast bench-dgfsd clean distclean

@@ -23,15 +23,22 @@
 /* Bytes read at most: a file of spaces or markup has no words to fill the cap. */
 #define TEXT_MAX_READ	(64ull << 20)
 
-/* Text must be text: this share of control or undecodable characters ends it. */
-static bool looks_binary(const UChar *u, int32_t n)
+/*
+ * Text must be text: where this share of control or undecodable characters
+ * is reached, the index of the first of them; -1 while it is text.
+ */
+static int32_t binary_from(const UChar *u, int32_t n)
 {
-	int32_t bad = 0;
+	int32_t bad = 0, first = -1;
 
-	for (int32_t i = 0; i < n; i++)
-		if (u[i] == 0xfffd || (u_iscntrl(u[i]) && !u_isspace(u[i]) && u[i] != 0x1b))
+	for (int32_t i = 0; i < n; i++) {
+		if (u[i] == 0xfffd || (u_iscntrl(u[i]) && !u_isspace(u[i]) && u[i] != 0x1b)) {
+			if (first < 0)
+				first = i;
 			bad++;
-	return bad * 20 > n;	/* over 5% */
+		}
+	}
+	return bad * 20 > n ? first : -1;	/* over 5% */
 }
 
 /* The end of the last whole word in u[0..n): after its last space, or n. */
@@ -87,7 +94,7 @@ static UConverter *open_converter(const char *charset, const char *sample, int32
 		ucsdet_close(det);
 	}
 	if (conv) {
-		/* Undecodable bytes become U+FFFD, which looks_binary() counts. */
+		/* Undecodable bytes become U+FFFD, which binary_from() counts. */
 		uerr = U_ZERO_ERROR;
 		ucnv_setToUCallBack(conv, UCNV_TO_U_CALLBACK_SUBSTITUTE, NULL, NULL, NULL, &uerr);
 	}
@@ -110,7 +117,7 @@ static int tag_plain(const struct tagger_input *in, struct tagger_out *o)
 		UErrorCode uerr = U_ZERO_ERROR;
 		const char *src = raw;
 		UChar *dst = u + have, *start = dst;
-		int32_t cut;
+		int32_t cut, bad;
 
 		if (got < 0) {
 			err = -errno;
@@ -129,8 +136,12 @@ static int tag_plain(const struct tagger_input *in, struct tagger_out *o)
 			err = -EINVAL;
 			goto out;
 		}
-		if (looks_binary(start, dst - start))
-			break;
+		bad = binary_from(start, dst - start);
+		if (bad >= 0) {
+			/* The words before the binary part, then no more. */
+			err = send_utf16(o, u, cut_after_space(u, start - u + bad));
+			goto out;
+		}
 		/* A word cut by the chunk's end waits for the rest of it. */
 		cut = got ? cut_after_space(u, dst - u) : dst - u;
 		if (dst - u - cut > TEXT_CHUNK / 2)	/* no space: not one word */
