@@ -21,5 +21,9 @@ $(TAGGER_GEN): userspace/tagger/gen-stopwords.pl userspace/tagger/stopwords-zh.t
 
 $(BUILD)/dgfs-tagger: $(TAGGER_SRCS) $(TAGGER_HDRS) $(TAGGER_GEN) userspace/tagger/tagger.mk | deps
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) -Iuserspace/tagger $(TAGGER_CFLAGS) $(TAGGER_SRCS) $(TAGGER_GEN) \
+	$(CC) $(CFLAGS_COMMON) -Iuserspace -Iuserspace/tagger $(TAGGER_CFLAGS) $(TAGGER_SRCS) $(TAGGER_GEN) \
 		-o $@ $(TAGGER_LIBS)
+
+# tests/unit/test_tagger_words.c includes words.c, out.c and the stop words.
+UNIT_LIBS += $(shell pkg-config --libs icu-uc icu-i18n jansson 2>/dev/null) -lstemmer
+$(BUILD)/unit/test_tagger_words: $(TAGGER_GEN)
