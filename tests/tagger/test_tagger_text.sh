@@ -135,7 +135,7 @@ head -c 2000000 /dev/urandom >>"$dir/mixed.txt"
 run mixed "$dir/mixed.txt" mixed.txt --max-text 8000000
 check "text then binary: exit 0" ok_run mixed
 same "text then binary: only the text's words" \
-	"$(q mixed "sorted(set(w for w in d['text'].split() if not w.isdigit()))")" \
+	"$(q mixed "sorted(set(w for w in d['text'].split() if not w.isdigit()))[:20]")" \
 	"['about', 'and', 'gardens', 'honest', 'plain', 'rivers', 'words']"
 same "text then binary: all of the text" "$(q mixed "d['text'].split()[-1]")" 30000
 
@@ -145,17 +145,15 @@ import sys
 line = "alpha beta gamma delta running jumping swimming\n"
 with open(sys.argv[1], "w") as f:
     f.write(line * (int(sys.argv[2]) // len(line)))' "$dir/big.txt" $((100 << 20))
-$PY -c 'import os, sys; os.truncate(sys.argv[1], 2 << 20)' "$dir/big.txt.2m" 2>/dev/null ||
-	head -c $((2 << 20)) "$dir/big.txt" >"$dir/big2m.txt"
-[[ -f $dir/big2m.txt ]] || head -c $((2 << 20)) "$dir/big.txt" >"$dir/big2m.txt"
+head -c $((2 << 20)) "$dir/big.txt" >"$dir/big2m.txt"
 # cpu FILE NAME: user+sys seconds and peak RSS (KiB) of one run.
 cpu() { /usr/bin/time -f '%U %S %M' -o "$dir/$2.time" "$T" "$1" "$2" >"$dir/$2.json" 2>/dev/null &&
 	echo 0 >"$dir/$2.rc"; awk '{ print $1 + $2, $3 }' "$dir/$2.time"; }
 read -r small_cpu _ < <(cpu "$dir/big2m.txt" big2m)
 read -r big_cpu big_rss < <(cpu "$dir/big.txt" big)
 check "100 MiB text: exit 0" ok_run big
-check "100 MiB text: CPU ${big_cpu}s within 3x the 2 MiB file's ${small_cpu}s + 0.5s" \
-	awk -v b="$big_cpu" -v s="$small_cpu" 'BEGIN { exit !(b <= 3 * s + 0.5) }'
+check "100 MiB text: CPU ${big_cpu}s within 1.5x the 2 MiB file's ${small_cpu}s + 0.1s" \
+	awk -v b="$big_cpu" -v s="$small_cpu" 'BEGIN { exit !(b <= 1.5 * s + 0.1) }'
 check "100 MiB text: peak RSS ${big_rss} KiB under 150 MiB" test "$big_rss" -lt $((150 << 10))
 same "100 MiB text: text capped at 1 MiB" "$(q big "len(d['text'].encode()) <= 1 << 20 and len(d['text']) > 1000000")" True
 run capped "$dir/big.txt" big.txt --max-text 1000
