@@ -19,7 +19,8 @@ $(TAGGER_GEN): userspace/tagger/gen-stopwords.pl userspace/tagger/stopwords-zh.t
 	@mkdir -p $(@D)
 	perl $< userspace/tagger/stopwords-zh.txt > $@
 
-$(BUILD)/dgfs-tagger: $(TAGGER_SRCS) $(TAGGER_HDRS) $(TAGGER_GEN) userspace/tagger/tagger.mk | deps
+# The directory too: a media file added or removed changes what is linked.
+$(BUILD)/dgfs-tagger: $(TAGGER_SRCS) $(TAGGER_HDRS) $(TAGGER_GEN) userspace/tagger/tagger.mk userspace/tagger | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_COMMON) -Iuserspace -Iuserspace/tagger $(TAGGER_CFLAGS) $(TAGGER_SRCS) $(TAGGER_GEN) \
 		-o $@ $(TAGGER_LIBS)
