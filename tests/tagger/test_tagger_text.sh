@@ -3,7 +3,7 @@
 # tags, language, terms and text it prints, its bounds, and its seccomp
 # filter (docs/TAGS.md).
 #   tests/tagger/test_tagger_text.sh [BUILD_DIR]
-# expect-checks: 58
+# expect-checks: 59
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -174,6 +174,14 @@ check "truncated PDF: exit 0, one line of JSON" ok_run cut
 printf 'just some words in a file named like a pdf\n' >"$dir/fake.pdf"
 run fake "$dir/fake.pdf" fake.pdf
 check "text named .pdf: judged text/plain by content" has_tag fake mime text/plain
+
+# HTML nested 200000 deep: libxml2's depth limit, no crash, the words kept.
+$PY -c '
+import sys
+n = 200000
+open(sys.argv[1], "w").write("<html><body>" + "<div>" * n + "deep words" + "</div>" * n + "</body></html>")' "$dir/deep.html"
+run deep "$dir/deep.html" deep.html
+same "html nested 200000 deep: exit 0, its words" "$(ok_run deep && q deep "d['text']")" "deep words"
 
 # ---- arguments --------------------------------------------------------------
 refuse "no NAME: usage" 2 'usage' "$T" "$dir/en.txt"
