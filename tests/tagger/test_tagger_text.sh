@@ -3,7 +3,7 @@
 # tags, language, terms and text it prints, its bounds, and its seccomp
 # filter (docs/TAGS.md).
 #   tests/tagger/test_tagger_text.sh [BUILD_DIR]
-# expect-checks: 59
+# expect-checks: 60
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -190,11 +190,14 @@ refuse "directory: exit 1" 1 'not a regular file' "$T" "$dir" x.txt
 refuse "--max-text 0 refused" 2 'max-text' "$T" --max-text 0 "$dir/en.txt" x.txt
 
 # ---- seccomp ----------------------------------------------------------------
-# The test hook tries to open a file (refused: EACCES), then socket(2):
+# The test hook prints its rlimits, tries to open a file (refused:
+# EACCES), then socket(2):
 # the filter kills the process there with SIGSYS (128 + 31).
 # (The subshell's own stderr, where bash reports the signal, is not the test's.)
 rc=$( { "$T" --selftest-seccomp "$dir/en.txt" en.txt >/dev/null 2>"$dir/selftest.err"; echo $?; } 2>/dev/null)
 same "seccomp: killed by SIGSYS at socket(2)" "$rc" 159
+same "rlimits: CPU 60 s, address space 2 GiB" \
+	"$(grep -oE 'cpu [0-9]+ as [0-9]+' "$dir/selftest.err")" "cpu 60 as $((2 << 30))"
 check "seccomp: open(2) refused with EACCES" grep -q 'selftest: open: Permission denied' "$dir/selftest.err"
 lacks "seccomp: nothing after the forbidden call ran" 'socket|exec' cat "$dir/selftest.err"
 

@@ -104,8 +104,15 @@ int tagger_contain(size_t max_output)
 void tagger_contain_selftest(void)
 {
 	static char *const argv[] = { "/bin/true", NULL };
+	struct rlimit cpu, as, fsize;
 	int fd;
 
+	getrlimit(RLIMIT_CPU, &cpu);
+	getrlimit(RLIMIT_AS, &as);
+	getrlimit(RLIMIT_FSIZE, &fsize);
+	fprintf(stderr, "selftest: limits: cpu %llu as %llu fsize %llu\n",
+		(unsigned long long)cpu.rlim_max, (unsigned long long)as.rlim_max,
+		(unsigned long long)fsize.rlim_max);
 	fd = open("/etc/passwd", O_RDONLY);
 	fprintf(stderr, "selftest: open: %s\n", fd < 0 ? strerror(errno) : "allowed");
 	fd = socket(AF_INET, SOCK_STREAM, 0);	/* killed here */
