@@ -3,7 +3,7 @@
 # tags, language, terms and text it prints, its bounds, and its seccomp
 # filter (docs/TAGS.md).
 #   tests/tagger/test_tagger_text.sh [BUILD_DIR]
-# expect-checks: 60
+# expect-checks: 63
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -127,6 +127,17 @@ run random "$dir/random.txt" random.txt
 check "binary named .txt: exit 0" ok_run random
 check "binary named .txt: type=binary (content, not name)" has_tag random type binary
 same "binary named .txt: no words" "$(q random "(d['text'], d['terms'], d['lang'])")" "('', {}, None)"
+
+# A program named .txt, a gzip archive, an empty file.
+cp "$(type -P true)" "$dir/program.txt"
+run program "$dir/program.txt" program.txt
+same "a program named .txt: type=binary, no words" "$(q program "([t['value'] for t in d['tags'] if t['name'] == 'type'], d['text'])")" "(['binary'], '')"
+gzip -c "$dir/en.txt" >"$dir/en.gz"
+run gz "$dir/en.gz" en.gz
+check "gzip: type=archive" has_tag gz type archive
+: >"$dir/empty.txt"
+run empty "$dir/empty.txt" empty.txt
+same "empty file: exit 0, only ext=" "$(ok_run empty && q empty "d['tags']")" "[{'name': 'ext', 'value': 'txt'}]"
 
 # Text that turns into binary past what libmagic looks at (1 MiB): the
 # text before it, and no garbage words from after it.
