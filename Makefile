@@ -40,7 +40,9 @@ DEB_PACKAGES := \
 	libnl-3-dev libnl-genl-3-dev libsodium-dev python3 time \
 	libmicrohttpd-dev libjansson-dev libsqlite3-dev libzstd-dev libmagic-dev \
 	libmagic-mgc libcurl4-openssl-dev libssl-dev curl wget aria2 zstd sqlite3 bc \
-	openssl systemd
+	openssl systemd \
+	libicu-dev libpoppler-glib-dev libstemmer-dev libseccomp-dev libxml2-dev \
+	liblingua-stopwords-perl python3-icu
 
 .DELETE_ON_ERROR:
 .PHONY: all deps kmod bpf userspace test run bench-fast bench-dgfsd clean distclean
@@ -106,6 +108,7 @@ include userspace/fastpath.mk
 include userspace/dgfsd/dgfsd.mk
 include tests/fuzz/fuzz.mk
 include tests/vm/kdebug.mk
+include userspace/tagger/tagger.mk
 
 DGFSCTL_SRCS := $(wildcard userspace/dgfsctl/*.c) userspace/proto/hex.c userspace/proto/size.c
 KFUNC_TEST_SRCS := tests/bpf/kfunc_test.c
