@@ -24,7 +24,7 @@ fuzz: all
 # `make test` runs each briefly (tests/fuzz/test_libfuzzer.sh, through
 # tests/run-all.sh's "fuzz" kind); `make fuzz` runs each for
 # LIBFUZZER_SECONDS.
-LIBFUZZER_CFLAGS := -g -O1 -Wall -Wextra $(WERROR) -std=gnu11 -D_GNU_SOURCE \
+LIBFUZZER_CFLAGS = -g -O1 -Wall -Wextra $(WERROR) -std=gnu11 -D_GNU_SOURCE \
 	-Iinclude -Iinclude/uapi -Iuserspace -I$(BUILD) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LIBFUZZER_TARGETS := $(patsubst tests/fuzz/dgfsd/%.c,%,$(wildcard tests/fuzz/dgfsd/fuzz_*.c))
@@ -37,7 +37,7 @@ LIBFUZZER_SRCS_fuzz_config := userspace/dgfsd/config.c userspace/dgfsd/proxy.c u
 	userspace/proto/size.c userspace/proto/dgfs_proto.c
 LIBFUZZER_SRCS_fuzz_bodies := userspace/proto/hex.c userspace/dgfsd/bodies.c userspace/dgfsd/httputil.c \
 	userspace/dgfsd/auth.c userspace/dgfsd/meta.c userspace/dgfsd/state.c
-LIBFUZZER_LIBS := -lsodium -lcrypto -lmicrohttpd -ljansson -lsqlite3 -lzstd -lmagic -lpthread -lm
+LIBFUZZER_LIBS = -lsodium -lcrypto -lmicrohttpd -ljansson -lsqlite3 -lzstd -lmagic -lpthread -lm
 
 .PHONY: libfuzzer
 libfuzzer: $(LIBFUZZER_BINS)

@@ -26,11 +26,12 @@ $(BUILD)/dgfs-tagger: $(TAGGER_SRCS) $(TAGGER_HDRS) $(TAGGER_GEN) userspace/tagg
 		-o $@ $(TAGGER_LIBS)
 
 # tests/unit/test_tagger_words.c includes words.c, out.c and the stop words.
-UNIT_LIBS += $(shell pkg-config --libs icu-uc icu-i18n jansson 2>/dev/null) -lstemmer
+# (Recursive variables, all three: expanded in recipes, after make deps.)
+UNIT_LIBS += $(call pkgconf,--libs,icu-uc icu-i18n jansson) -lstemmer
 $(BUILD)/unit/test_tagger_words: $(TAGGER_GEN)
 
 # tests/fuzz/dgfsd/fuzz_tagger_text.c: the text path on hostile bytes.
-LIBFUZZER_CFLAGS += $(shell pkg-config --cflags libxml-2.0 2>/dev/null)
-LIBFUZZER_LIBS += $(shell pkg-config --libs icu-uc icu-i18n libxml-2.0 jansson 2>/dev/null) -lstemmer
+LIBFUZZER_CFLAGS += $(call pkgconf,--cflags,libxml-2.0)
+LIBFUZZER_LIBS += $(call pkgconf,--libs,icu-uc icu-i18n libxml-2.0 jansson) -lstemmer
 $(BUILD)/fuzz/fuzz_tagger_text: $(TAGGER_GEN) userspace/tagger/text.c userspace/tagger/out.c \
 	userspace/tagger/words.c
