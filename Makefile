@@ -41,11 +41,12 @@ DEB_PACKAGES := \
 	libmicrohttpd-dev libjansson-dev libsqlite3-dev libzstd-dev libmagic-dev \
 	libmagic-mgc libcurl4-openssl-dev libssl-dev curl wget aria2 zstd sqlite3 bc \
 	openssl systemd
+	chromium
 
 .DELETE_ON_ERROR:
 .PHONY: all deps kmod bpf userspace test run bench-fast bench-dgfsd clean distclean
 
-all: kmod bpf userspace
+all: kmod bpf userspace web
 
 # ---- dependencies ---------------------------------------------------------
 # Stamped so that a second `make deps` is quick; delete the stamp to redo.
@@ -106,6 +107,7 @@ include userspace/fastpath.mk
 include userspace/dgfsd/dgfsd.mk
 include tests/fuzz/fuzz.mk
 include tests/vm/kdebug.mk
+include web/web.mk
 
 DGFSCTL_SRCS := $(wildcard userspace/dgfsctl/*.c) userspace/proto/hex.c
 KFUNC_TEST_SRCS := tests/bpf/kfunc_test.c
