@@ -63,6 +63,10 @@ async function call(method, url, {body, headers, raw} = {}) {
 		onUnauthorized();
 	if (!r.ok)
 		throw new ApiError(r.status, j);
+	// An answer that is no JSON object: a dgfsd without this route.
+	if (!j || typeof j !== 'object')
+		throw new ApiError(r.status, {error: 'dgfsd answered ' + url.split('?')[0] +
+			' without JSON (a dgfsd without this API?)'});
 	return j;
 }
 

@@ -63,9 +63,8 @@ function route() {
 }
 
 setUnauthorizedHandler(() => {
-	const {view} = parseHash();
-	if (view === 'signin')
-		return;
+	if (current && current.signin)
+		return;		/* the sign-in view says why itself */
 	clearKey();
 	go('#/signin?then=' + encodeURIComponent(location.hash || '#/files'));
 });

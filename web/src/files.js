@@ -78,8 +78,7 @@ export function showFiles(el, params) {
 					bar.max = total;
 					bar.value = done;
 				});
-				bar.max = 1;
-				bar.value = 1;
+				bar.value = bar.max;
 				status.textContent = 'done';
 				li.classList.add('done');
 				any = true;

@@ -38,5 +38,5 @@ export function showSignin(el, then) {
 	msg);
 	fill(el, form);
 	key.focus();
-	return {};
+	return {signin: true};
 }
