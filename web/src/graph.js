@@ -19,7 +19,7 @@ export function nodeQuery(n) {
 
 const STYLE = [
 	{selector: 'node', style: {
-		'label': 'data(label)', 'font-size': 10, 'min-zoomed-font-size': 7,
+		'label': 'data(label)', 'font-size': 10, 'min-zoomed-font-size': 9,
 		'text-valign': 'bottom', 'text-margin-y': 3, 'color': '#223',
 		'text-max-width': 120, 'text-wrap': 'ellipsis',
 		'width': 14, 'height': 14}},
@@ -71,10 +71,30 @@ export function showGraph(el, params) {
 	function layout() {
 		const n = cy.nodes().length;
 		// cose reads well to a few hundred nodes; past that, rings are cheaper.
-		cy.layout(n > 400 ? {name: 'concentric', minNodeSpacing: 8, animate: false,
+		const l = cy.layout(n > 400 ? {name: 'concentric', minNodeSpacing: 8, animate: false,
 			concentric: (node) => node.degree()} :
 			{name: 'cose', animate: false, randomize: false, nodeRepulsion: () => 8000,
-				idealEdgeLength: () => 60, numIter: 1000}).run();
+				idealEdgeLength: () => 60, numIter: 1000});
+		// A small graph fitted to the box would be drawn huge.
+		l.one('layoutstop', () => {
+			if (cy.zoom() > 1.5) {
+				cy.zoom(1.5);
+				cy.center();
+			}
+		});
+		l.run();
+	}
+
+	/*
+	 * A big graph's new nodes go on a ring around the node they came
+	 * from: the rest stays where the user saw it, and it costs nothing
+	 * (cose over a few hundred nodes takes seconds).
+	 */
+	function ring(center, added) {
+		const c = center.position(), k = added.length;
+		const r = 30 + 6 * Math.sqrt(k) * 4;
+		added.forEach((n, i) => n.position({x: c.x + r * Math.cos(2 * Math.PI * i / k),
+			y: c.y + r * Math.sin(2 * Math.PI * i / k)}));
 	}
 
 	// Adds what /graph says about @q; true when it answered.
@@ -88,11 +108,12 @@ export function showGraph(el, params) {
 			return false;
 		}
 		const before = cy.elements().length;
+		let added = cy.collection();
 		cy.batch(() => {
 			for (const n of j.nodes)
 				if (!cy.getElementById(String(n.id)).length)
-					cy.add({group: 'nodes', data: {id: String(n.id), kind: n.kind,
-						label: n.label ?? String(n.id), raw: n}});
+					added = added.union(cy.add({group: 'nodes', data: {id: String(n.id),
+						kind: n.kind, label: n.label ?? String(n.id), raw: n}}));
 			for (const e of j.edges) {
 				const id = 'e:' + e.source + '\u0000' + e.target;
 				const rid = 'e:' + e.target + '\u0000' + e.source;
@@ -107,15 +128,18 @@ export function showGraph(el, params) {
 		});
 		if (node)
 			node.addClass('expanded');
-		layout();
-		const added = cy.elements().length - before;
+		if (node && cy.nodes().length > 80)
+			ring(node, added);
+		else
+			layout();
+		const grown = cy.elements().length - before;
 		status.textContent = cy.nodes().length + ' nodes, ' + cy.edges().length + ' edges' +
-			(node ? ' (' + added + ' new)' : '') + '.';
+			(node ? ' (' + grown + ' new)' : '') + '.';
 		el.dataset.nodes = cy.nodes().length;
 		return true;
 	}
 
-	cy = cytoscape({container: box, style: STYLE, elements: [], wheelSensitivity: 0.3,
+	cy = cytoscape({container: box, style: STYLE, elements: [],
 		minZoom: 0.05, maxZoom: 4, hideEdgesOnViewport: true, textureOnViewport: true,
 		pixelRatio: 1});
 	window.dgfsGraph = cy;		/* for the tests and the console */
