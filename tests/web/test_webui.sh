@@ -9,7 +9,7 @@
 # as build/webui-graph.png.
 #   tests/web/test_webui.sh BUILD_DIR      (as root)
 #   WEBUI_PHASE=base ...   only what needs no tag, search or graph route
-# expect-checks: 33
+# expect-checks: 44
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh

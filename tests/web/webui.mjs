@@ -180,51 +180,59 @@ try {
 				await page.locator('#tags ul, #tags p').first().waitFor();
 			}
 		});
-		await page.fill('#tag-input', 'webui-test to-remove');
-		await page.click('#tag-add');
 		await step('user tags added on the page show as user tags', async () => {
+			await page.fill('#tag-input', 'webui-test to-remove');
+			await page.click('#tag-add');
 			await page.locator('#tags li.tag.user[data-tag="webui-test"]').waitFor();
 			await page.locator('#tags li.tag.user[data-tag="to-remove"]').waitFor();
 		});
-		await page.locator('#tags li[data-tag="to-remove"] button.remove').click();
 		await step('removing one takes it away, the other stays', async () => {
+			await page.locator('#tags li[data-tag="to-remove"] button.remove').click();
 			await page.locator('#tags li[data-tag="to-remove"]').waitFor({state: 'detached'});
 			await page.locator('#tags li[data-tag="webui-test"]').waitFor();
 		});
 
 		// ---- search (GET /search) with autocompletion (GET /tags) ----
 		await page.goto(URL + '/#/search');
-		await page.locator('#query').pressSequentially('webui-t', {delay: 30});
-		await step('typing a tag\'s start offers it', () =>
-			page.locator('ul.completions li', {hasText: 'webui-test'}).waitFor());
+		await step('typing a tag\'s start offers it', async () => {
+			await page.locator('#query').pressSequentially('webui-t', {delay: 30});
+			await page.locator('ul.completions li', {hasText: 'webui-test'}).waitFor();
+		});
 		await page.keyboard.press('Enter');	/* takes the completion */
 		same('... Enter takes it', await page.inputValue('#query'), 'webui-test');
-		await page.click('#search-go');
-		await step('searching for the tag finds the file', () =>
-			page.locator('#results a.path', {hasText: 'up/notes.txt'}).waitFor());
-		await page.fill('#query', 'webui-test (');
-		await page.click('#search-go');
-		await step('a bad query shows dgfsd\'s error and where', () =>
-			page.locator('#query-error').waitFor());
+		await step('searching for the tag finds the file', async () => {
+			await page.fill('#query', 'webui-test');
+			await page.click('#search-go');
+			await page.locator('#results a.path', {hasText: 'up/notes.txt'}).waitFor();
+		});
+		await step('a bad query shows dgfsd\'s error and where', async () => {
+			await page.fill('#query', 'webui-test (');
+			await page.click('#search-go');
+			await page.locator('#query-error').waitFor();
+		});
 
 		// ---- graph (GET /graph), click to expand ----
 		await page.goto(URL + '/#/graph?tag=webui-test');
-		await step('the graph of the tag shows it and its file', () => page.waitForFunction(() =>
-			window.dgfsGraph && window.dgfsGraph.nodes('[kind = "file"]').length >= 1 &&
-			window.dgfsGraph.nodes('[kind = "tag"]').length >= 1));
-		const before = await page.evaluate(() => window.dgfsGraph.nodes().length);
-		// A real click where the file's node is drawn.
-		const at = await page.evaluate(() => {
-			const cy = window.dgfsGraph;
-			const n = cy.nodes('[kind = "file"]')[0];
-			const box = cy.container().getBoundingClientRect();
-			const p = n.renderedPosition();
-			return {x: box.left + p.x, y: box.top + p.y};
+		const shown = await step('the graph of the tag shows it and its file', () =>
+			page.waitForFunction(() => window.dgfsGraph &&
+				window.dgfsGraph.nodes('[kind = "file"]').length >= 1 &&
+				window.dgfsGraph.nodes('[kind = "tag"]').length >= 1));
+		await step('clicking the file\'s node expands it: its other tags join', async () => {
+			if (!shown)
+				throw new Error('no graph to click in');
+			const before = await page.evaluate(() => window.dgfsGraph.nodes().length);
+			// A real click where the file's node is drawn.
+			const at = await page.evaluate(() => {
+				const cy = window.dgfsGraph;
+				const n = cy.nodes('[kind = "file"]')[0];
+				const box = cy.container().getBoundingClientRect();
+				const p = n.renderedPosition();
+				return {x: box.left + p.x, y: box.top + p.y};
+			});
+			await page.mouse.click(at.x, at.y);
+			await page.waitForFunction((n) => window.dgfsGraph.nodes().length > n &&
+				window.dgfsGraph.nodes('.expanded[kind = "file"]').length >= 1, before);
 		});
-		await page.mouse.click(at.x, at.y);
-		await step('clicking the file\'s node expands it: its other tags join', () =>
-			page.waitForFunction((n) => window.dgfsGraph.nodes().length > n &&
-				window.dgfsGraph.nodes('.expanded[kind = "file"]').length >= 1, before));
 		await page.waitForTimeout(300);	/* the layout's last frame */
 		await step('a screenshot of the graph is saved', () =>
 			page.locator('#graph').screenshot({path: process.env.SHOT}));
