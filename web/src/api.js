@@ -70,13 +70,16 @@ async function call(method, url, {body, headers, raw} = {}) {
 	return j;
 }
 
+// A query string, spaces as %20 (dgfsd decodes %XX only, not '+'); '/',
+// ':' and '=' stay as they are, as a query value may have them (paths and
+// name=value tags read better).
 function query(params) {
-	const q = new URLSearchParams();
+	const parts = [];
 	for (const [k, v] of Object.entries(params))
 		if (v !== undefined && v !== null && v !== '')
-			q.set(k, v);
-	const s = q.toString();
-	return s ? '?' + s : '';
+			parts.push(encodeURIComponent(k) + '=' + encodeURIComponent(v)
+				.replace(/%(2F|3A|3D)/gi, (m) => decodeURIComponent(m)));
+	return parts.length ? '?' + parts.join('&') : '';
 }
 
 // GET /files/?prefix=&limit=&after=: {files: [...], next}

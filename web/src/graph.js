@@ -68,12 +68,13 @@ export function showGraph(el, params) {
 		return {};
 	}
 
-	function layout() {
+	// @fresh: nothing has a place yet (all at 0,0, where cose cannot start).
+	function layout(fresh) {
 		const n = cy.nodes().length;
 		// cose reads well to a few hundred nodes; past that, rings are cheaper.
 		const l = cy.layout(n > 400 ? {name: 'concentric', minNodeSpacing: 8, animate: false,
 			concentric: (node) => node.degree()} :
-			{name: 'cose', animate: false, randomize: false, nodeRepulsion: () => 8000,
+			{name: 'cose', animate: false, randomize: fresh, nodeRepulsion: () => 8000,
 				idealEdgeLength: () => 60, numIter: 1000});
 		// A small graph fitted to the box would be drawn huge.
 		l.one('layoutstop', () => {
@@ -86,9 +87,9 @@ export function showGraph(el, params) {
 	}
 
 	/*
-	 * A big graph's new nodes go on a ring around the node they came
-	 * from: the rest stays where the user saw it, and it costs nothing
-	 * (cose over a few hundred nodes takes seconds).
+	 * New nodes start on a ring around the node they came from. In a big
+	 * graph they stay there: the rest stays where the user saw it, and it
+	 * costs nothing (cose over a few hundred nodes takes seconds).
 	 */
 	function ring(center, added) {
 		const c = center.position(), k = added.length;
@@ -128,10 +129,10 @@ export function showGraph(el, params) {
 		});
 		if (node)
 			node.addClass('expanded');
-		if (node && cy.nodes().length > 80)
+		if (node)
 			ring(node, added);
-		else
-			layout();
+		if (!node || cy.nodes().length <= 80)
+			layout(!node);
 		const grown = cy.elements().length - before;
 		status.textContent = cy.nodes().length + ' nodes, ' + cy.edges().length + ' edges' +
 			(node ? ' (' + grown + ' new)' : '') + '.';
