@@ -42,12 +42,13 @@ DEB_PACKAGES := \
 	libmagic-mgc libcurl4-openssl-dev libssl-dev curl wget aria2 zstd sqlite3 bc \
 	openssl systemd \
 	libicu-dev libpoppler-glib-dev libstemmer-dev libseccomp-dev libxml2-dev \
-	liblingua-stopwords-perl python3-icu
+	liblingua-stopwords-perl python3-icu \
+	chromium
 
 .DELETE_ON_ERROR:
 .PHONY: all deps kmod bpf userspace test run bench-fast bench-dgfsd clean distclean
 
-all: kmod bpf userspace
+all: kmod bpf userspace web
 
 # ---- dependencies ---------------------------------------------------------
 # Stamped so that a second `make deps` is quick; delete the stamp to redo.
@@ -109,6 +110,7 @@ include userspace/dgfsd/dgfsd.mk
 include tests/fuzz/fuzz.mk
 include tests/vm/kdebug.mk
 include userspace/tagger/tagger.mk
+include web/web.mk
 
 DGFSCTL_SRCS := $(wildcard userspace/dgfsctl/*.c) userspace/proto/hex.c userspace/proto/size.c
 KFUNC_TEST_SRCS := tests/bpf/kfunc_test.c

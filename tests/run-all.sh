@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Runs every dgfs test and ends with one line "N passed, N failed".
 #   tests/run-all.sh [--only KIND]... [BUILD_DIR]
-# KIND (repeatable; default all): unit, bpf, net, dgfsd, fuzz, tagger, vm.
+# KIND (repeatable; default all): unit, bpf, net, dgfsd, fuzz, tagger, web, vm.
 # Host: the unit tests (ASan+UBSan builds), the BPF tests on the host
 # kernel, tests/net/ (network namespaces on the host, no module) and
 # tests/dgfsd/ (dgfsd and its clients in a namespace, no module),
 # tests/tagger/ (dgfs-tagger on files the tests write) and
 # tests/fuzz/test_*.sh (libFuzzer targets of dgfsd's and the client's
-# parsers, briefly).
+# parsers, briefly) and tests/web/ (dgfsd's web UI, in headless Chromium).
 # VM: every tests/vm/test_*.sh in one boot of Debian's 6.1 kernel.
 #
 # What counts (docs/TESTING.md): every "PASS: " and "FAIL: " line. A test
@@ -22,8 +22,8 @@ cd "$(dirname "$0")/.."
 kinds=()
 while [[ ${1:-} == --only ]]; do
 	case ${2:-} in
-	unit | bpf | net | dgfsd | fuzz | tagger | vm) kinds+=("$2") ;;
-	*) echo "usage: $0 [--only unit|bpf|net|dgfsd|fuzz|tagger|vm]... [BUILD_DIR]" >&2; exit 2 ;;
+	unit | bpf | net | dgfsd | fuzz | tagger | web | vm) kinds+=("$2") ;;
+	*) echo "usage: $0 [--only unit|bpf|net|dgfsd|fuzz|tagger|web|vm]... [BUILD_DIR]" >&2; exit 2 ;;
 	esac
 	shift 2
 done
@@ -119,7 +119,7 @@ if want bpf; then
 	host_script bpf tests/bpf/host.sh
 	for t in tests/bpf/test_*.sh; do host_script bpf "$t"; done
 fi
-for kind in net dgfsd fuzz tagger; do
+for kind in net dgfsd fuzz tagger web; do
 	want $kind || continue
 	for t in tests/$kind/test_*.sh; do host_script $kind "$t"; done
 done

@@ -48,6 +48,7 @@ enum opt_id {
 	O_MAX_PER_IP,
 	O_CLIENT_TIMEOUT,
 	O_MAX_BODY_MEMORY,
+	O_WEB_DIR,
 };
 
 static const struct option long_opts[] = {
@@ -77,6 +78,7 @@ static const struct option long_opts[] = {
 	{ "max-connections-per-ip", required_argument,	NULL, O_MAX_PER_IP },
 	{ "client-timeout",	required_argument,	NULL, O_CLIENT_TIMEOUT },
 	{ "max-body-memory",	required_argument,	NULL, O_MAX_BODY_MEMORY },
+	{ "web-dir",		required_argument,	NULL, O_WEB_DIR },
 	{ "verbose",		no_argument,		NULL, O_VERBOSE },
 	{ "help",		no_argument,		NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -130,6 +132,8 @@ static void usage(FILE *f)
 		"      --user NAME           started as root: run as NAME once the state\n"
 		"                            directory (made NAME's) and the TLS key are read,\n"
 		"                            keeping only the capabilities dgfs.ko needs\n"
+		"      --web-dir DIR         the web UI served at / (default: \"web\" next to\n"
+		"                            dgfsd's binary, as make builds it, if it is there)\n"
 		"  -v, --verbose             log more\n",
 		DEFAULT_CONFIG, DGFSD_DEFAULT_STATE_DIR, DGFS_DEFAULT_PORT);
 }
@@ -265,6 +269,8 @@ static int apply(struct dgfsd_config *cfg, int id, const char *name, const char 
 		return copy_str(name, v, cfg->tls_key, sizeof(cfg->tls_key));
 	case O_USER:
 		return copy_str(name, v, cfg->user, sizeof(cfg->user));
+	case O_WEB_DIR:
+		return copy_str(name, v, cfg->web_dir, sizeof(cfg->web_dir));
 	case O_TRUSTED_PROXY: {
 		const char *why;
 

@@ -79,6 +79,7 @@ struct dgfsd_config {
 	char tls_key[512];
 	struct proxy_trust trusted;	/* --trusted-proxy: may name the client */
 	char user[64];			/* --user: run as this user; "" = as started */
+	char web_dir[512];		/* the web UI's files; "" = next to the binary */
 	bool verbose;
 };
 
@@ -288,6 +289,12 @@ void tls_free(struct dgfsd_tls *tls);		/* wipes the key; an empty one is fine */
 int http_start(struct dgfsd *d);
 void http_stop(struct dgfsd *d);
 
+/* ---- web.c: the web UI's directory (d->web_fd; -1 when there is none) ---- */
+
+/* 0 (also with no web UI to serve), or -errno when --web-dir cannot be opened. */
+int web_open(struct dgfsd *d);
+void web_close(struct dgfsd *d);
+
 /* ---- the daemon ---- */
 
 struct userd_config;
@@ -308,6 +315,7 @@ struct dgfsd {
 	uint8_t key[DGFS_AUTH_KEY_LEN];
 	struct MHD_Daemon *mhd;
 	struct dgfsd_tls tls;
+	int web_fd;			/* the web UI's directory, or -1 */
 	/* The UDP tier. */
 	struct userd_config *ucfg;
 	struct userd_worker **workers;

@@ -399,6 +399,9 @@ static const struct resource resources[] = {
 		{ "PUT", META_SCOPE_WRITE, 0, chunks_put } } },
 	{ "/keys/", ARG_KEY, "DELETE", {
 		{ "DELETE", META_SCOPE_ADMIN, R_WHOLE, keys_api_revoke } } },
+	/* The web UI's page and assets (web.c): the page asks for a key itself. */
+	{ "/", ARG_NONE, "GET, HEAD", { { "GET", META_SCOPE_NONE, R_OPEN, web_get } } },
+	{ "/assets/", ARG_FILE, "GET, HEAD", { { "GET", META_SCOPE_NONE, R_OPEN, web_get } } },
 };
 
 static const struct resource *find_resource(const char *url)

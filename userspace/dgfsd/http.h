@@ -110,4 +110,7 @@ enum MHD_Result keys_api_add(struct dgfsd *d, struct MHD_Connection *c, struct r
 enum MHD_Result keys_api_revoke(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
 enum MHD_Result keys_api_presign(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
 
+/* web.c: the web UI's page (/) and assets (/assets/NAME) */
+enum MHD_Result web_get(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
+
 #endif /* DGFSD_HTTP_H */

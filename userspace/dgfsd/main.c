@@ -359,6 +359,7 @@ int main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "scrub"))
 		return scrub_main(argc - 1, argv + 1, DGFSD_DEFAULT_STATE_DIR);
 	memset(&d, 0, sizeof(d));
+	d.web_fd = -1;
 	dgfsd_config_defaults(&d.cfg);
 	ret = dgfsd_parse_options(argc, argv, &d.cfg);
 	if (ret)
@@ -384,6 +385,8 @@ int main(int argc, char **argv)
 		return 1;
 	if (tls_load(&d.cfg, &d.tls))
 		return 1;
+	if (web_open(&d))
+		goto out;
 	/* The state is private (meta.db, and SQLite's WAL which takes its mode). */
 	old_umask = umask(077);
 	snprintf(path, sizeof(path), "%s/chunks", d.cfg.state_dir);
@@ -469,6 +472,7 @@ out:
 	kmod_close(d.kmod);
 	accesslog_close(d.alog);
 	tls_free(&d.tls);
+	web_close(&d);
 	sodium_memzero(d.presign_secret, sizeof(d.presign_secret));
 	meta_close(d.keys);
 	meta_close(d.meta);
