@@ -64,6 +64,13 @@ $(BUILD)/.deps-stamp: Makefile
 		apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	else echo "deps: all Debian packages present"; fi
+	@# npm builds the web UI: Debian's, unless the machine has one already
+	@# (NodeSource's nodejs carries npm and conflicts with Debian's package).
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "deps: installing: nodejs npm"; \
+		apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm; \
+	fi
 	@touch $@
 
 $(BUILD)/.objtree-stamp: $(BUILD)/.deps-stamp kmod/prepare-objtree.sh
