@@ -42,7 +42,11 @@ DEB_PACKAGES := \
 	libmagic-mgc libcurl4-openssl-dev libssl-dev curl wget aria2 zstd sqlite3 bc \
 	openssl systemd \
 	libicu-dev libpoppler-glib-dev libstemmer-dev libseccomp-dev libxml2-dev \
-	liblingua-stopwords-perl python3-icu
+	liblingua-stopwords-perl python3-icu \
+	libleptonica-dev libtesseract-dev tesseract-ocr-eng tesseract-ocr-chi-sim libexif-dev \
+	libtagc0-dev libsndfile1-dev libsamplerate0-dev libpocketsphinx-dev pocketsphinx-en-us \
+	espeak-ng imagemagick fonts-dejavu-core fonts-wqy-microhei libimage-exiftool-perl id3v2 \
+	vorbis-tools flac lame
 
 .DELETE_ON_ERROR:
 .PHONY: all deps kmod bpf userspace test run bench-fast bench-dgfsd clean distclean
