@@ -168,10 +168,7 @@ static int exif_tags(const unsigned char *buf, size_t len, struct tagger_out *o)
 
 	if (!ed)
 		return -ENOMEM;
-	/*
-	 * Following the specification would add its mandatory entries,
-	 * dates of today among them: only what the file says is wanted.
-	 */
+	/* Following the specification adds the entries it calls mandatory, with made-up values. */
 	exif_data_unset_option(ed, EXIF_DATA_OPTION_FOLLOW_SPECIFICATION);
 	exif_data_load_data(ed, buf, len);
 	order = exif_data_get_byte_order(ed);
