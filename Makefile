@@ -43,6 +43,10 @@ DEB_PACKAGES := \
 	openssl systemd \
 	libicu-dev libpoppler-glib-dev libstemmer-dev libseccomp-dev libxml2-dev \
 	liblingua-stopwords-perl python3-icu \
+	libleptonica-dev libtesseract-dev tesseract-ocr-eng tesseract-ocr-chi-sim libexif-dev \
+	libtagc0-dev libsndfile1-dev libsamplerate0-dev libpocketsphinx-dev pocketsphinx-en-us \
+	espeak-ng imagemagick fonts-dejavu-core fonts-wqy-microhei libimage-exiftool-perl id3v2 \
+	vorbis-tools flac lame \
 	chromium
 
 .DELETE_ON_ERROR:

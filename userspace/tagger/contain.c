@@ -52,6 +52,7 @@ static const int allowed[] = {
 	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
 	SCMP_SYS(sigaltstack), SCMP_SYS(exit), SCMP_SYS(exit_group),
 	SCMP_SYS(getrlimit), SCMP_SYS(prlimit64), SCMP_SYS(sysinfo), SCMP_SYS(uname),
+	SCMP_SYS(getrusage),	/* pocketsphinx times each utterance */
 	SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(eventfd2),
 };
 
