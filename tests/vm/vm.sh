@@ -103,6 +103,10 @@ append="console=ttyS0 quiet panic=-1 dgfs_repo=$repo dgfs_net=$net dgfs_interact
 # (modprobe of a built-in then succeeds) and its dgfs.ko over build/dgfs.ko,
 # and scans for leaks after each script.
 [ "$kernel" = stock ] || append+=" dgfs_kdebug=1 dgfs_moddir=$moddir dgfs_ko=$ko"
+# Its reports' backtraces (an RCU stall's, a soft lockup's) are printed at
+# the default level, which "quiet" keeps off the console: a guest that
+# hangs never writes its dmesg.log, so the console must show them.
+[ "$kernel" = stock ] || append+=" loglevel=5"
 
 # debug-threads: the vCPU threads are named "CPU n/TCG" (benchmarks pin them).
 qemu=(qemu-system-x86_64 -name dgfs-vm,debug-threads=on -nographic -no-reboot -m 2048 -smp "$smp" -M "$machine"
