@@ -40,7 +40,8 @@ DEB_PACKAGES := \
 	libnl-3-dev libnl-genl-3-dev libsodium-dev python3 time \
 	libmicrohttpd-dev libjansson-dev libsqlite3-dev libzstd-dev libmagic-dev \
 	libmagic-mgc libcurl4-openssl-dev libssl-dev curl wget aria2 zstd sqlite3 bc \
-	openssl systemd
+	openssl systemd \
+	libicu-dev
 
 .DELETE_ON_ERROR:
 .PHONY: all deps kmod bpf userspace test run bench-fast bench-dgfsd clean distclean

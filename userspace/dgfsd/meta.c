@@ -27,7 +27,7 @@
 
 #include "meta.h"
 
-#define META_SCHEMA_VERSION	2
+#define META_SCHEMA_VERSION	3
 #define META_BUSY_TIMEOUT_MS	5000
 
 /*
@@ -87,10 +87,89 @@ static const char meta_schema_v2[] =
 	"	revoked INTEGER\n"
 	");\n";
 
+/*
+ * Version 3: tags (docs/TAGS.md). A tag row is (name, value), value ''
+ * for a bare tag, both normalised by userspace/tags/tag.c before they get
+ * here. A file's tag records its source (0 auto, 1 user); an auto tag the
+ * user removed is remembered in file_tags_removed so that tagging the
+ * file again does not bring it back. Implications (tag_implies) are not
+ * copied into file_tags: readers expand them (meta_tags.c, search.c).
+ *
+ * file_terms holds each file's stemmed terms and counts (from
+ * dgfs-tagger); term_df, how many files have each term, is kept by the
+ * triggers below for every way a row comes or goes (files deleted
+ * cascade into file_terms, and cascaded deletes fire triggers).
+ *
+ * file_text is an FTS5 table whose rowid is files.id. It keeps its
+ * content (not content=''): SQLite 3.40's contentless tables can only
+ * delete a row given its original text, which nothing else keeps. A
+ * trigger drops a deleted file's row.
+ *
+ * tag_jobs: files waiting to be tagged automatically, one row per file;
+ * a new upload of the same path bumps `queued`, so a job running while
+ * the file changes leaves its row for another round. Persisted, so a
+ * restart picks up what was pending.
+ */
+static const char meta_schema_v3[] =
+	"CREATE TABLE IF NOT EXISTS tags (\n"
+	"	id INTEGER PRIMARY KEY,\n"
+	"	name TEXT NOT NULL CHECK (length(name) > 0),\n"
+	"	value TEXT NOT NULL DEFAULT '',\n"
+	"	UNIQUE (name, value)\n"
+	");\n"
+	"CREATE TABLE IF NOT EXISTS file_tags (\n"
+	"	file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,\n"
+	"	tag_id INTEGER NOT NULL REFERENCES tags(id),\n"
+	"	source INTEGER NOT NULL CHECK (source IN (0, 1)),\n"
+	"	PRIMARY KEY (file_id, tag_id)\n"
+	") WITHOUT ROWID;\n"
+	"CREATE INDEX IF NOT EXISTS file_tags_tag ON file_tags(tag_id);\n"
+	"CREATE TABLE IF NOT EXISTS file_tags_removed (\n"
+	"	file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,\n"
+	"	tag_id INTEGER NOT NULL REFERENCES tags(id),\n"
+	"	PRIMARY KEY (file_id, tag_id)\n"
+	") WITHOUT ROWID;\n"
+	"CREATE TABLE IF NOT EXISTS tag_implies (\n"
+	"	tag_id INTEGER NOT NULL REFERENCES tags(id),\n"
+	"	implied_id INTEGER NOT NULL REFERENCES tags(id),\n"
+	"	PRIMARY KEY (tag_id, implied_id),\n"
+	"	CHECK (tag_id != implied_id)\n"
+	") WITHOUT ROWID;\n"
+	"CREATE INDEX IF NOT EXISTS tag_implies_implied ON tag_implies(implied_id);\n"
+	"CREATE TABLE IF NOT EXISTS file_terms (\n"
+	"	file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,\n"
+	"	term TEXT NOT NULL,\n"
+	"	count INTEGER NOT NULL CHECK (count > 0),\n"
+	"	PRIMARY KEY (file_id, term)\n"
+	") WITHOUT ROWID;\n"
+	"CREATE TABLE IF NOT EXISTS term_df (\n"
+	"	term TEXT PRIMARY KEY,\n"
+	"	df INTEGER NOT NULL CHECK (df > 0)\n"
+	") WITHOUT ROWID;\n"
+	"CREATE TRIGGER IF NOT EXISTS file_terms_df_add AFTER INSERT ON file_terms BEGIN\n"
+	"	INSERT INTO term_df (term, df) VALUES (new.term, 1)\n"
+	"		ON CONFLICT (term) DO UPDATE SET df = df + 1;\n"
+	"END;\n"
+	"CREATE TRIGGER IF NOT EXISTS file_terms_df_drop AFTER DELETE ON file_terms BEGIN\n"
+	"	DELETE FROM term_df WHERE term = old.term AND df <= 1;\n"
+	"	UPDATE term_df SET df = df - 1 WHERE term = old.term;\n"
+	"END;\n"
+	"CREATE VIRTUAL TABLE IF NOT EXISTS file_text USING fts5(text, tokenize = 'unicode61');\n"
+	"CREATE TRIGGER IF NOT EXISTS files_text_drop AFTER DELETE ON files BEGIN\n"
+	"	DELETE FROM file_text WHERE rowid = old.id;\n"
+	"END;\n"
+	"CREATE TABLE IF NOT EXISTS tag_jobs (\n"
+	"	file_id INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,\n"
+	"	queued INTEGER NOT NULL,\n"
+	"	attempts INTEGER NOT NULL DEFAULT 0\n"
+	");\n"
+	"CREATE INDEX IF NOT EXISTS tag_jobs_queued ON tag_jobs(queued);\n";
+
 /* What each version adds, run in order from the database's version on. */
 static const char *const meta_migrations[META_SCHEMA_VERSION] = {
 	meta_schema,		/* 0 -> 1 */
 	meta_schema_v2,		/* 1 -> 2 */
+	meta_schema_v3,		/* 2 -> 3 */
 };
 
 enum meta_stmt {

@@ -14,6 +14,8 @@
  *   chunks(id BLOB(32) PRIMARY KEY, size, refs)
  *   keys(id INTEGER PRIMARY KEY AUTOINCREMENT, hash BLOB(32), scope, prefix,
  *        name, created, revoked)                      (version 2)
+ *   tags, file_tags, file_tags_removed, tag_implies, file_terms, term_df,
+ *   file_text (FTS5), tag_jobs                         (version 3, meta.c)
  * A chunk row exists exactly while some file references it (refs >= 1).
  * A chunk referenced twice by the same file counts twice.
  *
