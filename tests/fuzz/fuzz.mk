@@ -35,9 +35,11 @@ LIBFUZZER_SRCS_fuzz_reader := userspace/proto/hex.c userspace/proto/size.c users
 LIBFUZZER_SRCS_fuzz_httputil := userspace/proto/hex.c userspace/dgfsd/httputil.c
 LIBFUZZER_SRCS_fuzz_config := userspace/dgfsd/config.c userspace/dgfsd/proxy.c userspace/proto/hex.c \
 	userspace/proto/size.c userspace/proto/dgfs_proto.c
+LIBFUZZER_SRCS_fuzz_query := userspace/tags/query.c userspace/tags/tag.c
 LIBFUZZER_SRCS_fuzz_bodies := userspace/proto/hex.c userspace/dgfsd/bodies.c userspace/dgfsd/httputil.c \
 	userspace/dgfsd/auth.c userspace/dgfsd/meta.c userspace/dgfsd/state.c
-LIBFUZZER_LIBS := -lsodium -lcrypto -lmicrohttpd -ljansson -lsqlite3 -lzstd -lmagic -lpthread -lm
+LIBFUZZER_LIBS := -lsodium -lcrypto -lmicrohttpd -ljansson -lsqlite3 -lzstd -lmagic -lpthread -lm \
+	-licui18n -licuuc -licudata
 
 .PHONY: libfuzzer
 libfuzzer: $(LIBFUZZER_BINS)

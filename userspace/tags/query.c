@@ -282,7 +282,8 @@ static struct query_node *comparison(struct parser *p, size_t start, char *name)
 	ssize_t end;
 
 	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		if (!strncmp(p->s + p->pos, ops[i].s, strlen(ops[i].s)))
+		if (p->len - p->pos >= strlen(ops[i].s) &&
+		    !memcmp(p->s + p->pos, ops[i].s, strlen(ops[i].s)))
 			break;
 	if (i == sizeof(ops) / sizeof(ops[0])) {
 		fail_at(p, p->pos, "! is no operator: write -name=value for not equal");
