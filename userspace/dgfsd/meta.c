@@ -1453,3 +1453,24 @@ void meta_idlist_free(struct meta_idlist *l)
 	l->n = 0;
 	l->cap = 0;
 }
+
+int meta_run(struct meta *m, bool write, int (*fn)(struct sqlite3 *db, void *arg), void *arg)
+{
+	int err;
+
+	if (!m || !fn)
+		return -EINVAL;
+	err = meta_lock(m);
+	if (err)
+		return err;
+	err = meta_exec(m, write ? ST_BEGIN_IMMEDIATE : ST_BEGIN, "run");
+	if (!err) {
+		err = fn(m->db, arg);
+		if (!err && write)
+			err = meta_exec(m, ST_COMMIT, "run commit");
+		if (err || !write)
+			meta_rollback(m);
+	}
+	meta_unlock(m);
+	return err;
+}

@@ -176,6 +176,17 @@ int meta_key_delete(struct meta *m, int64_t id);
  */
 int meta_chunk_under(struct meta *m, const uint8_t id[META_ID_LEN], const char *prefix);
 
+/*
+ * Runs @fn with the connection, under the lock, inside one transaction:
+ * a read (one snapshot), or with @write a write (BEGIN IMMEDIATE), which
+ * is committed when @fn returns 0 and rolled back otherwise. For parts
+ * whose SQL is their own (search.c, graph.c): @fn prepares, steps and
+ * finalizes its statements itself and returns 0 or -errno, which
+ * meta_run() returns.
+ */
+struct sqlite3;
+int meta_run(struct meta *m, bool write, int (*fn)(struct sqlite3 *db, void *arg), void *arg);
+
 /* 0, or -ENOMEM. */
 int meta_idlist_add(struct meta_idlist *l, const uint8_t id[META_ID_LEN]);
 void meta_idlist_free(struct meta_idlist *l);
