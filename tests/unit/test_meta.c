@@ -13,7 +13,7 @@
  * status is non-zero if any check failed.
  */
 
-/* expect-checks: 130 (tests/run-all.sh: a run that prints fewer fails) */
+/* expect-checks: 131 (tests/run-all.sh: a run that prints fewer fails) */
 
 #include "dgfsd/meta.c"
 
@@ -1068,6 +1068,8 @@ static void test_upgrade_v2(void)
 	CHECK("upgrade v2: the tag tables take rows", ok);
 	CHECK("upgrade v2: term_df counts the file's terms",
 	      count_rows(m, "SELECT sum(df) FROM term_df WHERE term IN ('cat', 'dog')") == 2);
+	CHECK("upgrade v2: term_df('') counts one file with terms",
+	      count_rows(m, "SELECT df FROM term_df WHERE term = ''") == 1);
 	CHECK("upgrade v2: file_text finds the text",
 	      count_rows(m, "SELECT count(*) FROM file_text WHERE file_text MATCH 'cat'") == 1);
 	CHECK("upgrade v2: deleting the file drops its tags, terms, text and job",

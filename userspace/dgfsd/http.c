@@ -47,6 +47,7 @@
 #include "dgfsd.h"
 #include "http.h"
 #include "httputil.h"
+#include "tags_api.h"
 
 
 static uint64_t now_ns(void)
@@ -397,6 +398,10 @@ static const struct resource resources[] = {
 	{ "/chunks/", ARG_CHUNK, "GET, HEAD, PUT", {
 		{ "GET", META_SCOPE_READ, R_PUBLIC_READ, chunks_get },
 		{ "PUT", META_SCOPE_WRITE, 0, chunks_put } } },
+	/* An implication reaches every file: no prefix key may change one. */
+	{ "/tags/implies", ARG_NONE, "GET, HEAD, POST", {
+		{ "GET", META_SCOPE_READ, R_PUBLIC_READ, tags_api_implies_list },
+		{ "POST", META_SCOPE_WRITE, R_WHOLE, tags_api_implies_post } } },
 	{ "/keys/", ARG_KEY, "DELETE", {
 		{ "DELETE", META_SCOPE_ADMIN, R_WHOLE, keys_api_revoke } } },
 };
