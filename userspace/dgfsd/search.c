@@ -27,6 +27,7 @@
 #include <unicode/ustring.h>
 
 #include "dgfsd/search.h"
+#include "dgfsd/meta_tags.h"
 #include "tags/tag.h"
 
 /* ---- words ---- */
@@ -560,6 +561,11 @@ struct run {
 	bool more;
 };
 
+static const char *source_name(int source)
+{
+	return source == 1 ? "user" : source == 2 ? "implied" : "auto";
+}
+
 static json_t *file_tags_json(sqlite3 *db, sqlite3_stmt *st, int64_t file_id)
 {
 	json_t *tags = json_array();
@@ -572,8 +578,7 @@ static json_t *file_tags_json(sqlite3 *db, sqlite3_stmt *st, int64_t file_id)
 
 		json_array_append_new(tags, json_pack("{s:s,s:s?,s:s}", "name", name ? name : "",
 						      "value", value && *value ? value : NULL,
-						      "source", sqlite3_column_int(st, 2) ?
-						      "user" : "auto"));
+						      "source", source_name(sqlite3_column_int(st, 2))));
 	}
 	sqlite3_reset(st);
 	(void)db;
@@ -618,9 +623,15 @@ static int run_search(sqlite3 *db, void *arg)
 	if (err)
 		goto out;
 	if (pg->with_tags) {
-		rc = sqlite3_prepare_v2(db, "SELECT t.name, t.value, ft.source FROM file_tags ft "
-					"JOIN tags t ON t.id = ft.tag_id WHERE ft.file_id = ?1 "
-					"ORDER BY t.name, t.value", -1, &tst, NULL);
+		/* As GET /files/{path}?tags shows them: implied tags too (source 2). */
+		rc = sqlite3_prepare_v2(db, "WITH RECURSIVE own(tag_id, source) AS "
+					"(SELECT tag_id, source FROM file_tags WHERE file_id = ?1), "
+					"imp(tag_id) AS (SELECT tag_id FROM own UNION SELECT "
+					"ti.implied_id FROM tag_implies ti JOIN imp ON "
+					"ti.tag_id = imp.tag_id) SELECT t.name, t.value, "
+					"coalesce(own.source, 2) FROM imp JOIN tags t ON "
+					"t.id = imp.tag_id LEFT JOIN own ON own.tag_id = imp.tag_id "
+					"ORDER BY 1, 2", -1, &tst, NULL);
 		if (rc != SQLITE_OK) {
 			err = step_err(db, rc, &dl, "prepare tags");
 			goto out;
@@ -752,9 +763,25 @@ static int run_apply(sqlite3 *db, void *arg)
 		goto out;
 	ap->files = (uint64_t)sqlite3_changes64(db);
 	/*
-	 * Added tags become user tags (an auto tag already there too) and are
-	 * no longer remembered as removed; removed auto tags are remembered.
+	 * As meta_tags.c changes one file: removed tags are remembered as
+	 * removed (so tagging again does not bring an auto tag back), added
+	 * ones become user tags (an auto tag already there too) and are no
+	 * longer remembered as removed.
 	 */
+	for (i = 0; !err && i < ap->nremove; i++) {
+		err = exec_sql(db, "INSERT INTO tags (name, value) VALUES (?1, ?2) "
+			       "ON CONFLICT (name, value) DO NOTHING", &ap->remove[i], &dl);
+		if (!err)
+			err = exec_sql(db, "DELETE FROM file_tags WHERE tag_id = "
+				       "(SELECT id FROM tags WHERE name = ?1 AND value = ?2) "
+				       "AND file_id IN (SELECT id FROM temp.bulk_hits)",
+				       &ap->remove[i], &dl);
+		if (!err)
+			err = exec_sql(db, "INSERT INTO file_tags_removed (file_id, tag_id) "
+				       "SELECT h.id, t.id FROM temp.bulk_hits h, tags t "
+				       "WHERE t.name = ?1 AND t.value = ?2 ON CONFLICT DO NOTHING",
+				       &ap->remove[i], &dl);
+	}
 	for (i = 0; !err && i < ap->nadd; i++) {
 		err = exec_sql(db, "INSERT INTO tags (name, value) VALUES (?1, ?2) "
 			       "ON CONFLICT (name, value) DO NOTHING", &ap->add[i], &dl);
@@ -770,17 +797,22 @@ static int run_apply(sqlite3 *db, void *arg)
 				       "AND file_id IN (SELECT id FROM temp.bulk_hits)",
 				       &ap->add[i], &dl);
 	}
-	for (i = 0; !err && i < ap->nremove; i++) {
-		err = exec_sql(db, "INSERT OR IGNORE INTO file_tags_removed (file_id, tag_id) "
-			       "SELECT ft.file_id, ft.tag_id FROM file_tags ft JOIN tags t "
-			       "ON t.id = ft.tag_id WHERE t.name = ?1 AND t.value = ?2 "
-			       "AND ft.source = 0 AND ft.file_id IN (SELECT id FROM temp.bulk_hits)",
-			       &ap->remove[i], &dl);
-		if (!err)
-			err = exec_sql(db, "DELETE FROM file_tags WHERE tag_id = "
-				       "(SELECT id FROM tags WHERE name = ?1 AND value = ?2) "
-				       "AND file_id IN (SELECT id FROM temp.bulk_hits)",
-				       &ap->remove[i], &dl);
+	if (!err && ap->nadd) {
+		sqlite3_stmt *cs;
+
+		/* meta_tags.c's bound on one file's user tags holds for each. */
+		rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM file_tags WHERE source = 1 AND "
+					"file_id IN (SELECT id FROM temp.bulk_hits) GROUP BY file_id "
+					"HAVING count(*) > ?1 LIMIT 1", -1, &cs, NULL);
+		if (rc != SQLITE_OK) {
+			err = step_err(db, rc, &dl, "prepare apply");
+		} else {
+			sqlite3_bind_int(cs, 1, META_TAGS_USER_MAX);
+			rc = sqlite3_step(cs);
+			err = rc == SQLITE_ROW ? -E2BIG : rc == SQLITE_DONE ? 0 :
+			      step_err(db, rc, &dl, "apply");
+			sqlite3_finalize(cs);
+		}
 	}
 	if (!err)
 		err = exec_sql(db, "DELETE FROM temp.bulk_hits", NULL, &dl);
@@ -799,8 +831,15 @@ int search_apply(struct meta *m, const struct query *q, const char *prefix,
 			    .remove = remove, .nremove = nremove };
 	int err;
 
+	size_t i, j;
+
 	if (!q || !q->root || (nadd && !add) || (nremove && !remove))
 		return -EINVAL;
+	for (i = 0; i < nadd; i++)
+		for (j = 0; j < nremove; j++)
+			if (!strcmp(add[i].name, remove[j].name) &&
+			    !strcmp(add[i].value, remove[j].value))
+				return -EINVAL;
 	err = meta_run(m, true, run_apply, &ap);
 	if (!err && files)
 		*files = ap.files;

@@ -49,10 +49,12 @@ int search_run(struct meta *m, const struct query *q, const struct search_page *
 	       json_t **out);
 
 /*
- * Bulk tagging: adds the @nadd tags @add (as user tags) to every file @q
- * finds under @prefix, and removes the @nremove tags @remove from them (an
- * auto tag removed is remembered, as a user's removal of one is), in one
- * transaction. *files gets how many files matched. 0 or -errno.
+ * Bulk tagging: removes the @nremove tags @remove from every file @q finds
+ * under @prefix and adds the @nadd tags @add (as user tags), in one
+ * transaction, as meta_tags_user_change() does for one file (removals
+ * remembered). *files gets how many files matched. 0, -EINVAL (a tag
+ * both added and removed), -E2BIG (a file would pass META_TAGS_USER_MAX
+ * user tags; nothing changed), or -errno.
  */
 struct tag;
 int search_apply(struct meta *m, const struct query *q, const char *prefix,
