@@ -8,9 +8,11 @@
 # The tag model (userspace/tags/) normalises with ICU.
 ICU_LIBS = $(call pkgconf,--libs,icu-uc icu-i18n)
 DGFSD_SRCS := $(wildcard userspace/dgfsd/*.c) userspace/cdc/fastcdc.c \
-	userspace/server/serve.c userspace/server/store.c userspace/tags/tag.c
+	userspace/server/serve.c userspace/server/store.c userspace/tags/tag.c \
+	userspace/tags/query.c
 DGFSD_HDRS := $(wildcard userspace/dgfsd/*.h) userspace/cdc/fastcdc.h userspace/server/userd.h \
-	include/dgfs_stats_names.h userspace/proto/sha256.h userspace/tags/tag.h
+	include/dgfs_stats_names.h userspace/proto/sha256.h userspace/tags/tag.h \
+	userspace/tags/query.h
 DGFSD_LIBS = -lmicrohttpd -ljansson -lsqlite3 -lzstd -lmagic -lsodium -lcrypto -lpthread -lm \
 	$(ICU_LIBS)
 

@@ -482,6 +482,8 @@ enum MHD_Result files_get(struct dgfsd *d, struct MHD_Connection *c, struct requ
 {
 	if (http_has_arg(c, "tags"))
 		return tags_api_get(d, c, r);
+	if (http_has_arg(c, "related"))
+		return graph_api_related(d, c, r);
 	return http_has_arg(c, "manifest") ? get_manifest(d, c, r) : get_file(d, c, r);
 }
 

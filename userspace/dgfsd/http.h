@@ -109,4 +109,12 @@ enum MHD_Result keys_api_add(struct dgfsd *d, struct MHD_Connection *c, struct r
 enum MHD_Result keys_api_revoke(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
 enum MHD_Result keys_api_presign(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
 
+/* search_api.c: /search */
+enum MHD_Result search_api_get(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
+enum MHD_Result search_api_post(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
+
+/* graph.c: /graph, /files/{path}?related */
+enum MHD_Result graph_api_get(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
+enum MHD_Result graph_api_related(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
+
 #endif /* DGFSD_HTTP_H */

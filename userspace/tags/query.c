@@ -324,7 +324,7 @@ static struct query_node *comparison(struct parser *p, size_t start, char *name)
 		goto out_raw;
 	}
 	if (op != QUERY_EQ || query_is_pseudo(name)) {
-		int64_t num;
+		int64_t num = 0;
 
 		if (memchr(raw, 0, vlen) || parse_number(p, raw, vpos + was_quoted, &num))
 			goto out_raw;
