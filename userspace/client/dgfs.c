@@ -29,6 +29,7 @@ static const struct command {
 	{ "rm", dgfs_cmd_rm, "delete files" },
 	{ "stat", dgfs_cmd_stat, "show a file's size, etag, type, mtime, chunks" },
 	{ "presign", dgfs_cmd_presign, "print a URL that gets (or puts) a file without a key" },
+	{ "search", dgfs_cmd_search, "find files by tags and words (docs/SEARCH.md)" },
 	{ "tag", dgfs_cmd_tag, "a file's tags (ls, add, rm) and implications (imply)" },
 	{ "fetch", dgfs_cmd_fetch, "read a chunk from a host over the fast path" },
 	{ "token", dgfs_cmd_token, "mint a read token for a chunk and a client address" },
