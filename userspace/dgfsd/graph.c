@@ -55,6 +55,8 @@ struct graph {
 	struct gnode *nodes;
 	unsigned int n;
 	json_t *edges;
+	uint64_t *seen;			/* edges made, as open-addressed pair keys + 1 */
+	size_t seen_cap;
 	double nfiles;
 	int err;			/* -ENOENT: no such start */
 };
@@ -116,10 +118,28 @@ static const char *node_key(const struct gnode *n, char *buf, size_t size)
 	return buf;
 }
 
+/* Whether the edge between nodes @a and @b is new (and now recorded). */
+static bool edge_new(struct graph *g, const struct gnode *a, const struct gnode *b)
+{
+	uint64_t i = (uint64_t)(a - g->nodes), j = (uint64_t)(b - g->nodes);
+	uint64_t key = (i < j ? i * g->limit + j : j * g->limit + i) + 1;
+	size_t h = (size_t)(key * 0x9e3779b97f4a7c15ull) & (g->seen_cap - 1);
+
+	while (g->seen[h]) {
+		if (g->seen[h] == key)
+			return false;
+		h = (h + 1) & (g->seen_cap - 1);
+	}
+	g->seen[h] = key;
+	return true;
+}
+
 static int edge_add(struct graph *g, const struct gnode *a, const struct gnode *b, double w)
 {
 	char ka[META_PATH_MAX + 8], kb[META_PATH_MAX + 8];
 
+	if (!edge_new(g, a, b))
+		return 0;
 	return json_array_append_new(g->edges, json_pack("{s:s,s:s,s:f}", "source",
 				     node_key(a, ka, sizeof(ka)), "target",
 				     node_key(b, kb, sizeof(kb)), "weight", w)) ? -ENOMEM : 0;
@@ -335,8 +355,7 @@ static unsigned long arg_number(struct MHD_Connection *c, const char *key, unsig
 
 enum MHD_Result graph_api_get(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
 {
-	const char *file = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "file");
-	const char *tag = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "tag");
+	char *file = NULL, *tag = NULL;
 	char path[DGFSD_PATH_MAX + 1];
 	struct graph g = { .prefix = r->who.prefix, .plen = strlen(r->who.prefix) };
 	const char *why;
@@ -353,24 +372,46 @@ enum MHD_Result graph_api_get(struct dgfsd *d, struct MHD_Connection *c, struct 
 					   &bad);
 	if (bad)
 		return http_send_error(c, r, 400, "bad limit (1 .. %d)", GRAPH_NODES_MAX);
-	if (!file == !tag)
-		return http_send_error(c, r, 400, "give one of file=PATH or tag=TAG");
+	err = search_arg(c, "file", &file);
+	if (err != -ENOENT && err) {
+		ret = http_send_error(c, r, 400, "bad file: a bad %%-escape or a NUL");
+		goto out;
+	}
+	err = search_arg(c, "tag", &tag);
+	if (err != -ENOENT && err) {
+		ret = http_send_error(c, r, 400, "bad tag: a bad %%-escape or a NUL");
+		goto out;
+	}
+	if (!file == !tag) {
+		ret = http_send_error(c, r, 400, "give one of file=PATH or tag=TAG");
+		goto out;
+	}
 	if (file) {
 		/* MHD decoded the query already: the path checks of a URL path, on it as is. */
 		why = strlen(file) > DGFSD_PATH_MAX ? "too long" : dgfsd_path_check(file, strlen(file), false);
-		if (why)
-			return http_send_error(c, r, 400, "bad file: %s", why);
-		if (!auth_path_allowed(r->who.prefix, file))
-			return http_send_error(c, r, 403, "this key reaches only %s", r->who.prefix);
+		if (why) {
+			ret = http_send_error(c, r, 400, "bad file: %s", why);
+			goto out;
+		}
+		if (!auth_path_allowed(r->who.prefix, file)) {
+			ret = http_send_error(c, r, 403, "this key reaches only %s", r->who.prefix);
+			goto out;
+		}
 		snprintf(path, sizeof(path), "%s", file);
 		g.start_path = path;
 	} else if (tag_parse(tag, strlen(tag), &g.start, &why)) {
-		return http_send_error(c, r, 400, "bad tag: %s", why);
+		ret = http_send_error(c, r, 400, "bad tag: %s", why);
+		goto out;
 	}
 	g.start_tag = !file;
 	g.nodes = calloc(g.limit, sizeof(*g.nodes));
 	g.edges = json_array();
-	if (!g.nodes || !g.edges) {
+	/* Room for every edge the walk and cooccur() can make, at most half full. */
+	for (g.seen_cap = 1024; g.seen_cap < 2 * ((size_t)g.limit * GRAPH_FANOUT +
+		     GRAPH_COOCCUR_TAGS * GRAPH_COOCCUR_TAGS); g.seen_cap *= 2)
+		;
+	g.seen = calloc(g.seen_cap, sizeof(*g.seen));
+	if (!g.nodes || !g.edges || !g.seen) {
 		ret = http_send_error(c, r, 503, "out of memory");
 		goto out;
 	}
@@ -389,7 +430,10 @@ out:
 	for (i = 0; g.nodes && i < g.n; i++)
 		free(g.nodes[i].label);
 	free(g.nodes);
+	free(g.seen);
 	json_decref(g.edges);
+	free(file);
+	free(tag);
 	return ret;
 }
 

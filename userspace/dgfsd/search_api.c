@@ -25,19 +25,44 @@
 #define SEARCH_TAGS_PER_REQUEST	256
 #define SEARCH_LIMIT_DEFAULT	50
 
+int search_arg(struct MHD_Connection *c, const char *key, char **out)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+	size_t n;
+
+	*out = NULL;
+	if (!v)
+		return -ENOENT;
+	n = strlen(v);
+	/* Query values reach us still percent-encoded (http.c keeps them so). */
+	*out = malloc(n + 1);
+	if (!*out)
+		return -ENOMEM;
+	if (dgfsd_url_decode(v, *out, n + 1)) {
+		free(*out);
+		*out = NULL;
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* The query in ?q: 0 with *out, or an answer queued in *ret. */
 static int parse_q(struct MHD_Connection *c, struct request *r, struct query **out,
 		   enum MHD_Result *ret)
 {
-	const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "q");
 	struct query_error e = { 0 };
+	char *q;
 	int err;
 
-	if (!q) {
-		*ret = http_send_error(c, r, 400, "give the query as ?q=");
-		return -EINVAL;
+	err = search_arg(c, "q", &q);
+	if (err) {
+		*ret = err == -ENOMEM ? http_send_error(c, r, 503, "out of memory") :
+		       http_send_error(c, r, 400, err == -ENOENT ? "give the query as ?q=" :
+				       "bad q: a bad %%-escape or a NUL");
+		return err;
 	}
 	err = query_parse(q, strlen(q), out, &e);
+	free(q);
 	if (err == -ENOMEM)
 		*ret = http_send_error(c, r, 503, "out of memory");
 	else if (err)
@@ -65,6 +90,7 @@ enum MHD_Result search_api_get(struct dgfsd *d, struct MHD_Connection *c, struct
 {
 	struct search_page pg = { .prefix = r->who.prefix, .limit = SEARCH_LIMIT_DEFAULT,
 				  .with_tags = true };
+	char *after = NULL;
 	const char *v;
 	enum MHD_Result ret;
 	struct query *q;
@@ -80,9 +106,14 @@ enum MHD_Result search_api_get(struct dgfsd *d, struct MHD_Connection *c, struct
 		if (errno || *end || !*v || *v == '-' || !pg.limit || pg.limit > SEARCH_LIMIT_MAX)
 			return http_send_error(c, r, 400, "bad limit (1 .. %d)", SEARCH_LIMIT_MAX);
 	}
-	v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after");
-	if (v && search_cursor_parse(v, &pg))
+	err = search_arg(c, "after", &after);
+	if (err == -ENOMEM)
+		return http_send_error(c, r, 503, "out of memory");
+	if (err != -ENOENT && (err || search_cursor_parse(after, &pg))) {
+		free(after);
 		return http_send_error(c, r, 400, "bad after: give the \"next\" of the last page");
+	}
+	free(after);
 	if (parse_q(c, r, &q, &ret))
 		return ret;
 	err = search_run(d->meta, q, &pg, &res);
