@@ -13,7 +13,7 @@
 # dgfsd keeps serving. With build/dgfs-tagger present (branch
 # tagger-text), one more part runs the real tagger on a text file.
 #   tests/dgfsd/test_tags.sh BUILD_DIR      (as root)
-# expect-checks: 78
+# expect-checks: 84
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -241,6 +241,36 @@ dgfsd_stop "dgfsd stops cleanly with a job pending"
 check "dgfsd starts with workers again" dgfsd_start "${TAGARGS[@]}"
 check "the pending job is done after the restart" \
 	wait_for "$BOUND" has_tag later/c.txt "type=text auto"
+
+# ---- stopping while a tagger runs ----------------------------------------------------------------
+dgfsd_stop "dgfsd stops cleanly"
+check "dgfsd starts with a long tagger timeout" \
+	dgfsd_start --tagger "$T/tagger" --tag-timeout 600 --access-log off
+put stop/hang.txt HANG
+wait_for 10 pgrep -f "^/usr/bin/python3 $T/tagger" >/dev/null
+t0=$SECONDS
+dgfsd_stop "dgfsd stops cleanly while its tagger hangs"
+check "... within 10 s, the hanging tagger killed" \
+	eval '((SECONDS - t0 < 10)) && ! pgrep -f "^/usr/bin/python3 $T/tagger" >/dev/null'
+same "... its job stays queued for the next start" \
+	"$(q "SELECT count(*) FROM tag_jobs JOIN files ON files.id = file_id WHERE path = CAST('stop/hang.txt' AS BLOB)")" 1
+
+# ---- latency: the stand-in tagger alone, 20 uploads in a row ----------------------------------
+check "dgfsd starts with the tagger and no plugins" \
+	dgfsd_start --tagger "$T/tagger" --tag-timeout 5 --access-log off
+# The hanging file's job would hold a worker for its 5 s: gone first.
+n curl -sf -X DELETE "$URL/files/stop/hang.txt"
+start=$(date +%s.%N)
+for i in $(seq 20); do put "lat/f$i.txt" "file number $i says hello to the cat $i times"; done
+all_tagged() {
+	[[ $(metric dgfsd_tag_jobs_pending) == 0 ]] &&
+		[[ $(q "SELECT count(*) FROM file_tags JOIN tags ON tags.id = tag_id JOIN files ON files.id = file_id WHERE tags.name = 'type' AND CAST(path AS TEXT) LIKE 'lat/%'") == 20 ]]
+}
+# The bound with Q = 20 jobs and W = 2 workers: Q / W tagger timeouts.
+check "20 uploads in a row are all tagged within their bound (10 x 5 s)" wait_for 50 all_tagged
+echo "20 files tagged $(python3 -c "print(round($(date +%s.%N) - $start, 2))") s after the first upload began;" \
+	"latency from commit: mean $(python3 -c "print(round($(metric dgfsd_tag_latency_seconds_sum) / $(metric dgfsd_tag_latency_seconds_count), 3))") s," \
+	"max $(metric dgfsd_tag_latency_max_seconds) s"
 
 # ---- the real dgfs-tagger (branch tagger-text) -----------------------------------------------
 if [[ -x $BUILD/dgfs-tagger ]]; then
