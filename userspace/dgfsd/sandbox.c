@@ -119,11 +119,17 @@ int sandbox_run(char *const argv[], int file_fd, const struct sandbox_limits *li
 			kill_group(pid);
 			break;
 		}
+		if (lim->cancel && atomic_load(lim->cancel)) {
+			res->cancelled = true;
+			kill_group(pid);
+			break;
+		}
 		if (!out_open)
 			p[0].fd = -1;
 		if (!err_open)
 			p[1].fd = -1;
-		if (poll(p, 2, (int)(deadline - now)) < 0) {
+		/* In slices, so that a cancel is seen soon. */
+		if (poll(p, 2, deadline - now < 200 ? (int)(deadline - now) : 200) < 0) {
 			if (errno == EINTR)
 				continue;
 			kill_group(pid);
@@ -216,7 +222,9 @@ const char *sandbox_failure(const struct sandbox_result *res, const struct sandb
 		first[i] = (unsigned char)res->err[i] >= 0x20 && res->err[i] != 0x7f ?
 			   res->err[i] : '?';
 	first[i] = 0;
-	if (res->timed_out)
+	if (res->cancelled)
+		snprintf(buf, size, "stopped (dgfsd is stopping)");
+	else if (res->timed_out)
 		snprintf(buf, size, "timed out after %u ms (killed)", lim->timeout_ms);
 	else if (res->output_over)
 		snprintf(buf, size, "printed more than %zu bytes (killed)", lim->output_max);

@@ -11,6 +11,7 @@
 #ifndef DGFSD_SANDBOX_H
 #define DGFSD_SANDBOX_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +23,7 @@ struct sandbox_limits {
 	uint64_t file_size;		/* RLIMIT_FSIZE, bytes (0: may write nothing) */
 	unsigned int open_files;	/* RLIMIT_NOFILE */
 	size_t output_max;		/* stdout bytes kept; more kills it */
+	const _Atomic bool *cancel;	/* set (may be NULL): killed within 200 ms */
 };
 
 struct sandbox_result {
@@ -29,6 +31,7 @@ struct sandbox_result {
 	size_t out_len;
 	bool timed_out;
 	bool output_over;		/* printed more than output_max */
+	bool cancelled;			/* killed because lim->cancel was set */
 	int exit_code;			/* -1 if it did not exit */
 	int signal;			/* the signal that ended it, or 0 */
 	char err[256];			/* the start of its stderr, NUL-terminated */

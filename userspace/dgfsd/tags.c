@@ -39,6 +39,7 @@ struct tagging {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool stopping;
+	_Atomic bool cancel;		/* set with stopping: running helpers are killed */
 	uint64_t kicks;
 	int64_t busy[TAGGING_MAX_WORKERS];	/* file ids being tagged; 0: idle */
 	/* stats */
@@ -126,9 +127,12 @@ out:
 	return err;
 }
 
-static void limits_for(struct dgfsd *d, bool plugin, struct sandbox_limits *l)
+static void limits_for(struct tagging *t, bool plugin, struct sandbox_limits *l)
 {
+	struct dgfsd *d = t->d;
 	unsigned int secs = plugin ? d->cfg.tag_plugin_timeout : d->cfg.tag_timeout;
+
+	l->cancel = &t->cancel;
 
 	l->timeout_ms = secs * 1000;
 	l->cpu_seconds = secs + 1;
@@ -137,6 +141,12 @@ static void limits_for(struct dgfsd *d, bool plugin, struct sandbox_limits *l)
 	l->file_size = plugin ? 16u << 20 : 0;
 	l->open_files = 64;
 	l->output_max = plugin ? 64u << 10 : d->cfg.tag_output_max;
+}
+
+/* dgfsd is stopping: a job cut short is left queued for the next start. */
+static bool cancelled(struct tagging *t)
+{
+	return atomic_load(&t->cancel);
 }
 
 /* dgfs-tagger on the file: what it found into @o (empty if it failed). */
@@ -152,7 +162,7 @@ static void run_tagger(struct tagging *t, const struct meta_tag_job *j, int fd,
 	int err;
 
 	memset(o, 0, sizeof(*o));
-	limits_for(d, false, &lim);
+	limits_for(t, false, &lim);
 	err = sandbox_run(argv, fd, &lim, &res);
 	if (err) {
 		logf_(t, "%s: cannot run %s: %s", j->path, d->cfg.tagger, strerror(-err));
@@ -201,7 +211,7 @@ static void run_plugins(struct tagging *t, const struct meta_tag_job *j, int fd,
 	}
 	closedir(dir);
 	qsort(names, nn, sizeof(names[0]), name_cmp);
-	limits_for(d, true, &lim);
+	limits_for(t, true, &lim);
 	for (i = 0; i < nn; i++) {
 		char *argv[] = { path, "/proc/self/fd/3", (char *)j->path, NULL };
 		struct sandbox_result res;
@@ -209,6 +219,10 @@ static void run_plugins(struct tagging *t, const struct meta_tag_job *j, int fd,
 		struct stat st;
 		int err;
 
+		if (cancelled(t)) {
+			free(names[i]);
+			continue;
+		}
 		snprintf(path, sizeof(path), "%s/%s", d->cfg.tag_plugins, names[i]);
 		free(names[i]);
 		if (stat(path, &st) || !S_ISREG(st.st_mode) || access(path, X_OK))
@@ -288,6 +302,12 @@ static void tag_one(struct tagging *t, const struct meta_tag_job *j)
 		tags[ntags++] = o.tags[i];
 	}
 	run_plugins(t, j, fd, &tags, &ntags);
+	if (cancelled(t)) {
+		close(fd);
+		free(tags);
+		tagger_output_free(&o);
+		return;		/* not done: its queue row stays */
+	}
 	err = meta_tags_auto_set(d->meta, j->file_id, j->etag, &(struct meta_auto_tags){
 		.tags = tags, .ntags = ntags, .terms = o.terms, .nterms = o.nterms,
 		.text = o.text, .text_len = o.text_len, .keywords = META_KEYWORDS }, NULL);
@@ -299,12 +319,11 @@ done:
 	free(tags);
 	tagger_output_free(&o);
 	if (err == -ESTALE) {
-		err = 0;	/* a newer version has its own job */
+		/* A newer version has its own job (or the file is gone): no latency to count. */
 	} else if (err) {
 		logf_(t, "%s: not tagged: %s", j->path, strerror(-err));
 		atomic_fetch_add(&t->failed, 1);
-	}
-	if (!err) {
+	} else {
 		atomic_fetch_add(&t->done, 1);
 		record_latency(t, j);
 	}
@@ -414,6 +433,7 @@ void tagging_stop(struct tagging *t)
 		return;
 	pthread_mutex_lock(&t->lock);
 	t->stopping = true;
+	atomic_store(&t->cancel, true);
 	pthread_cond_broadcast(&t->cond);
 	pthread_mutex_unlock(&t->lock);
 	for (i = 0; i < t->nthreads; i++)

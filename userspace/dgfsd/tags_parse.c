@@ -152,13 +152,16 @@ int plugin_output_parse(const char *buf, size_t len, struct tag **tags, size_t *
 	int err;
 
 	while (p < end) {
-		size_t l;
+		size_t l, blank = 0;
 
 		nl = memchr(p, '\n', end - p);
 		l = (nl ? nl : end) - p;
 		if (l && p[l - 1] == '\r')
 			l--;
-		if (strspn(p, " \t") < l) {
+		/* Within the line only: @buf need not end in a NUL. */
+		while (blank < l && (p[blank] == ' ' || p[blank] == '\t'))
+			blank++;
+		if (blank < l) {
 			if (kept >= TAGS_PLUGIN_MAX || *n >= META_TAGS_AUTO_MAX ||
 			    tag_parse(p, l, &t, NULL)) {
 				(*skipped)++;
