@@ -50,7 +50,7 @@ DEB_PACKAGES := \
 	chromium
 
 .DELETE_ON_ERROR:
-.PHONY: all deps kmod bpf userspace test run bench-fast bench-dgfsd clean distclean
+.PHONY: all deps kmod bpf userspace test run bench-fast bench-dgfsd bench-search clean distclean
 
 all: kmod bpf userspace web
 
@@ -166,6 +166,9 @@ bench-fast: all
 # Numbers, not a test: dgfsd's HTTP and UDP tier against curl and aria2c, on the host.
 bench-dgfsd: all
 	tests/dgfsd/bench_http.sh $(BUILD)
+
+bench-search: all
+	tests/dgfsd/bench_search.sh $(BUILD)
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null

@@ -5,7 +5,7 @@
  * reference counting (shared chunks, a chunk listed twice, replacements
  * that keep some chunks), argument checking, byte-order listing and
  * paging, statistics and chunk walks against a model kept here, reopening,
- * schema versions and the upgrade of a version 1 database, API keys (add,
+ * schema versions and the upgrade of version 1 and 2 databases, API keys (add,
  * the first-start add, get, list, revoke, delete) and chunks under a
  * prefix, failures injected midway through a change (a trigger, a full
  * database, a chunk with a conflicting size), and four threads changing
@@ -13,7 +13,7 @@
  * status is non-zero if any check failed.
  */
 
-/* expect-checks: 122 (tests/run-all.sh: a run that prints fewer fails) */
+/* expect-checks: 131 (tests/run-all.sh: a run that prints fewer fails) */
 
 #include "dgfsd/meta.c"
 
@@ -914,7 +914,7 @@ static void test_version(void)
 
 	db_path(path, sizeof(path), "future.db");
 	if (sqlite3_open(path, &db) == SQLITE_OK) {
-		sqlite3_exec(db, "PRAGMA user_version = 3", NULL, NULL, NULL);
+		sqlite3_exec(db, "PRAGMA user_version = 4", NULL, NULL, NULL);
 		sqlite3_close(db);
 	}
 	CHECK("version: a newer schema version is refused with -EPROTO",
@@ -923,7 +923,7 @@ static void test_version(void)
 		meta_pragma_int(db, "PRAGMA user_version", &v);
 		sqlite3_close(db);
 	}
-	CHECK("version: the newer database is left as it was", v == 3);
+	CHECK("version: the newer database is left as it was", v == 4);
 
 	m = open_db("version.db");
 	meta_close(m);
@@ -933,7 +933,7 @@ static void test_version(void)
 		meta_pragma_int(db, "PRAGMA user_version", &v);
 		sqlite3_close(db);
 	}
-	CHECK("version: a new database gets version 2", v == 2);
+	CHECK("version: a new database gets version 3", v == 3);
 
 	db_path(path, sizeof(path), "junk.db");
 	{
@@ -1003,7 +1003,88 @@ static void test_upgrade(void)
 		meta_pragma_int(db, "PRAGMA user_version", &v);
 		sqlite3_close(db);
 	}
-	CHECK("upgrade: the database is version 2 now", v == 2);
+	CHECK("upgrade: the database is version 3 now", v == 3);
+}
+
+/* The number of rows @sql (one count) finds in @m's database, or -1. */
+static int64_t count_rows(struct meta *m, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	if (sqlite3_prepare_v2(m->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/*
+ * A database as dgfsd with schema version 2 left it (files and keys, no
+ * tags), made with version 2's own SQL: opening it upgrades it to version
+ * 3 in place, its file and its key kept, and the tag tables work,
+ * term_df's triggers and file_text's among them.
+ */
+static void test_upgrade_v2(void)
+{
+	struct meta_file f = { .chunks = NULL };
+	struct meta_key k;
+	struct meta *m = NULL;
+	char path[128];
+	sqlite3 *db;
+	int v = -1, ok = 0;
+
+	db_path(path, sizeof(path), "v2.db");
+	if (sqlite3_open(path, &db) == SQLITE_OK) {
+		ok = sqlite3_exec(db, meta_schema, NULL, NULL, NULL) == SQLITE_OK &&
+		     sqlite3_exec(db, meta_schema_v2, NULL, NULL, NULL) == SQLITE_OK &&
+		     sqlite3_exec(db, "PRAGMA user_version = 2; "
+				  "INSERT INTO files VALUES (5, CAST('docs/a' AS BLOB), 0, "
+				  "'cd', 9, 'text/plain', 0); "
+				  "INSERT INTO keys (hash, scope, prefix, name, created) VALUES "
+				  "(zeroblob(32), 'write', CAST('docs/' AS BLOB), 'old key', 77)",
+				  NULL, NULL, NULL) == SQLITE_OK;
+		sqlite3_close(db);
+	}
+	CHECK("upgrade v2: a version 2 database with a file and a key is made", ok);
+	m = open_db("v2.db");
+	if (!m)
+		return;
+	CHECK("upgrade v2: its file is still there",
+	      !meta_file_get(m, "docs/a", &f, true) && f.size == 0 && f.mtime == 9 &&
+	      !strcmp(f.etag, "cd"));
+	meta_file_release(&f);
+	CHECK("upgrade v2: its key is still there",
+	      !meta_key_get(m, 1, &k) && k.scope == META_SCOPE_WRITE &&
+	      !strcmp(k.prefix, "docs/") && !strcmp(k.name, "old key") && k.created == 77);
+	ok = sqlite3_exec(m->db,
+			  "INSERT INTO tags (id, name, value) VALUES (1, 'cat', ''); "
+			  "INSERT INTO file_tags VALUES (5, 1, 1); "
+			  "INSERT INTO file_terms VALUES (5, 'cat', 3), (5, 'dog', 1); "
+			  "INSERT INTO file_text (rowid, text) VALUES (5, 'the cat sat'); "
+			  "INSERT INTO tag_jobs (file_id, queued) VALUES (5, 1)",
+			  NULL, NULL, NULL) == SQLITE_OK;
+	CHECK("upgrade v2: the tag tables take rows", ok);
+	CHECK("upgrade v2: term_df counts the file's terms",
+	      count_rows(m, "SELECT sum(df) FROM term_df WHERE term IN ('cat', 'dog')") == 2);
+	CHECK("upgrade v2: term_df('') counts one file with terms",
+	      count_rows(m, "SELECT df FROM term_df WHERE term = ''") == 1);
+	CHECK("upgrade v2: file_text finds the text",
+	      count_rows(m, "SELECT count(*) FROM file_text WHERE file_text MATCH 'cat'") == 1);
+	CHECK("upgrade v2: deleting the file drops its tags, terms, text and job",
+	      !meta_file_delete(m, "docs/a", NULL) &&
+	      count_rows(m, "SELECT count(*) FROM file_tags") == 0 &&
+	      count_rows(m, "SELECT count(*) FROM file_terms") == 0 &&
+	      count_rows(m, "SELECT count(*) FROM term_df") == 0 &&
+	      count_rows(m, "SELECT count(*) FROM file_text WHERE file_text MATCH 'cat'") == 0 &&
+	      count_rows(m, "SELECT count(*) FROM tag_jobs") == 0);
+	meta_close(m);
+	if (sqlite3_open(path, &db) == SQLITE_OK) {
+		meta_pragma_int(db, "PRAGMA user_version", &v);
+		sqlite3_close(db);
+	}
+	CHECK("upgrade v2: the database is version 3 now", v == 3);
 }
 
 static int count_key(const struct meta_key *k, void *arg)
@@ -1391,6 +1472,7 @@ int main(void)
 	test_model();
 	test_version();
 	test_upgrade();
+	test_upgrade_v2();
 	test_keys();
 	test_atomic();
 	test_threads();

@@ -37,5 +37,7 @@ int dgfs_cmd_ls(int argc, char **argv);
 int dgfs_cmd_rm(int argc, char **argv);
 int dgfs_cmd_stat(int argc, char **argv);
 int dgfs_cmd_presign(int argc, char **argv);
+int dgfs_cmd_tag(int argc, char **argv);
+int dgfs_cmd_search(int argc, char **argv);
 
 #endif /* DGFS_CLIENT_H */

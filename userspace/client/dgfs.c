@@ -5,9 +5,10 @@
  *   dgfs get ...     download a file, its chunks over the fast path
  *   dgfs ls/rm/stat  list, delete, describe files
  *   dgfs presign     a URL that reads or writes a file without a key
+ *   dgfs tag ...     a file's tags, implications between tags
  *   dgfs fetch ...   read a chunk (or a range of it) over the fast path
  *   dgfs token ...   mint a read token (for tests and operators)
- * put/get/ls/rm/stat/presign talk to dgfsd's HTTP API (docs/CLIENT.md).
+ * put/get/ls/rm/stat/presign/tag talk to dgfsd's HTTP API (docs/CLIENT.md).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -28,6 +29,8 @@ static const struct command {
 	{ "rm", dgfs_cmd_rm, "delete files" },
 	{ "stat", dgfs_cmd_stat, "show a file's size, etag, type, mtime, chunks" },
 	{ "presign", dgfs_cmd_presign, "print a URL that gets (or puts) a file without a key" },
+	{ "search", dgfs_cmd_search, "find files by tags and words (docs/SEARCH.md)" },
+	{ "tag", dgfs_cmd_tag, "a file's tags (ls, add, rm) and implications (imply)" },
 	{ "fetch", dgfs_cmd_fetch, "read a chunk from a host over the fast path" },
 	{ "token", dgfs_cmd_token, "mint a read token for a chunk and a client address" },
 };
@@ -39,7 +42,7 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: dgfs [GLOBAL OPTIONS] COMMAND [OPTIONS] ...\n\nCommands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-7s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\nput, get, ls, rm, stat and presign talk to dgfsd (docs/CLIENT.md).\n"
+	fprintf(f, "\nput, get, ls, rm, stat, presign and tag talk to dgfsd (docs/CLIENT.md).\n"
 		REMOTE_OPTS_HELP
 		"\n\"dgfs COMMAND --help\" tells a command's options.\n");
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dgfsd.h"
 #include "proto/size.h"
@@ -49,6 +50,14 @@ enum opt_id {
 	O_CLIENT_TIMEOUT,
 	O_MAX_BODY_MEMORY,
 	O_WEB_DIR,
+	O_TAGGER,
+	O_TAG_PLUGINS,
+	O_TAG_WORKERS,
+	O_TAG_TIMEOUT,
+	O_TAG_PLUGIN_TIMEOUT,
+	O_TAG_MEMORY,
+	O_TAG_OUTPUT_MAX,
+	O_TAG_MAX_SIZE,
 };
 
 static const struct option long_opts[] = {
@@ -79,6 +88,14 @@ static const struct option long_opts[] = {
 	{ "client-timeout",	required_argument,	NULL, O_CLIENT_TIMEOUT },
 	{ "max-body-memory",	required_argument,	NULL, O_MAX_BODY_MEMORY },
 	{ "web-dir",		required_argument,	NULL, O_WEB_DIR },
+	{ "tagger",		required_argument,	NULL, O_TAGGER },
+	{ "tag-plugins",	required_argument,	NULL, O_TAG_PLUGINS },
+	{ "tag-workers",	required_argument,	NULL, O_TAG_WORKERS },
+	{ "tag-timeout",	required_argument,	NULL, O_TAG_TIMEOUT },
+	{ "tag-plugin-timeout",	required_argument,	NULL, O_TAG_PLUGIN_TIMEOUT },
+	{ "tag-memory",		required_argument,	NULL, O_TAG_MEMORY },
+	{ "tag-output-max",	required_argument,	NULL, O_TAG_OUTPUT_MAX },
+	{ "tag-max-size",	required_argument,	NULL, O_TAG_MAX_SIZE },
 	{ "verbose",		no_argument,		NULL, O_VERBOSE },
 	{ "help",		no_argument,		NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -134,6 +151,15 @@ static void usage(FILE *f)
 		"                            keeping only the capabilities dgfs.ko needs\n"
 		"      --web-dir DIR         the web UI served at / (default: \"web\" next to\n"
 		"                            dgfsd's binary, as make builds it, if it is there)\n"
+		"      --tagger PATH         dgfs-tagger (default: next to dgfsd; \"off\": none)\n"
+		"      --tag-plugins DIR     every executable in DIR tags each stored file too\n"
+		"      --tag-workers N       files tagged at once (default 2; 0: no automatic\n"
+		"                            tagging)\n"
+		"      --tag-timeout SECONDS dgfs-tagger's wall-clock limit (default 60)\n"
+		"      --tag-plugin-timeout SECONDS  each plugin's (default 10)\n"
+		"      --tag-memory BYTES    address space of each (default 1G)\n"
+		"      --tag-output-max BYTES  dgfs-tagger's output (default 4M)\n"
+		"      --tag-max-size BYTES  larger files are not tagged (default 256M)\n"
 		"  -v, --verbose             log more\n",
 		DEFAULT_CONFIG, DGFSD_DEFAULT_STATE_DIR, DGFS_DEFAULT_PORT);
 }
@@ -287,6 +313,36 @@ static int apply(struct dgfsd_config *cfg, int id, const char *name, const char 
 			return -1;
 		cfg->orphan_ttl = (uint32_t)n;
 		return 0;
+	case O_TAGGER:
+		if (!strcmp(v, "off")) {
+			cfg->tagger[0] = 0;
+			return 0;
+		}
+		if (v[0] != '/')
+			return bad("%s wants an absolute path or \"off\", not \"%s\"", name, v);
+		return copy_str(name, v, cfg->tagger, sizeof(cfg->tagger));
+	case O_TAG_PLUGINS:
+		if (v[0] && v[0] != '/')
+			return bad("%s wants an absolute path, not \"%s\"", name, v);
+		return copy_str(name, v, cfg->tag_plugins, sizeof(cfg->tag_plugins));
+	case O_TAG_WORKERS:
+		if (parse_num(name, v, 0, 16, &n))
+			return -1;
+		cfg->tag_workers = (unsigned int)n;
+		return 0;
+	case O_TAG_TIMEOUT:
+	case O_TAG_PLUGIN_TIMEOUT:
+		if (parse_num(name, v, 1, 3600, &n))
+			return -1;
+		*(id == O_TAG_TIMEOUT ? &cfg->tag_timeout : &cfg->tag_plugin_timeout) =
+			(unsigned int)n;
+		return 0;
+	case O_TAG_MEMORY:
+		return parse_num(name, v, 16u << 20, 1ull << 40, &cfg->tag_memory);
+	case O_TAG_OUTPUT_MAX:
+		return parse_num(name, v, 4096, 1u << 30, &cfg->tag_output_max);
+	case O_TAG_MAX_SIZE:
+		return parse_num(name, v, 0, UINT64_MAX >> 1, &cfg->tag_max_size);
 	case O_VERBOSE:
 		cfg->verbose = true;
 		return 0;
@@ -411,6 +467,25 @@ int dgfsd_parse_options(int argc, char **argv, struct dgfsd_config *cfg)
 	return 0;
 }
 
+/* dgfs-tagger next to this dgfsd (build/, or the installed bin/), if there is one. */
+static void default_tagger(char *buf, size_t size)
+{
+	char exe[512];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	buf[0] = 0;
+	if (n <= 0 || (size_t)n >= sizeof(exe) - 1)
+		return;
+	exe[n] = 0;
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return;
+	*slash = 0;
+	if ((size_t)snprintf(buf, size, "%s/dgfs-tagger", exe) >= size || access(buf, X_OK))
+		buf[0] = 0;
+}
+
 void dgfsd_config_defaults(struct dgfsd_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -429,5 +504,12 @@ void dgfsd_config_defaults(struct dgfsd_config *cfg)
 	cfg->kmod = DGFSD_KMOD_AUTO;
 	cfg->auth = true;
 	cfg->orphan_ttl = 3600;
+	cfg->tag_workers = 2;
+	cfg->tag_timeout = 60;
+	cfg->tag_plugin_timeout = 10;
+	cfg->tag_memory = 1ull << 30;
+	cfg->tag_output_max = 4u << 20;
+	cfg->tag_max_size = 256u << 20;
+	default_tagger(cfg->tagger, sizeof(cfg->tagger));
 }
 

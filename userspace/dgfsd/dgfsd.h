@@ -21,6 +21,11 @@
  *   metrics.c     counters and the Prometheus page
  *   httputil.c    paths, Range, dates (no libmicrohttpd: unit-tested alone)
  *   meta.c        SQLite metadata (files, chunks, keys)
+ *   meta_tags.c   tags, terms, implications and the tag job queue in it
+ *   tags.c        automatic tagging: the workers running dgfs-tagger and plugins
+ *   tags_parse.c  what the taggers print, parsed
+ *   tags_api.c    GET/POST /files/{path}?tags, /tags/implies
+ *   sandbox.c     a helper run contained: rlimits, timeout, output cap
  *   kmod.c        netlink to dgfs.ko
  * The UDP tier (no dgfs.ko) runs userspace/server's workers in-process.
  */
@@ -80,6 +85,15 @@ struct dgfsd_config {
 	struct proxy_trust trusted;	/* --trusted-proxy: may name the client */
 	char user[64];			/* --user: run as this user; "" = as started */
 	char web_dir[512];		/* the web UI's files; "" = next to the binary */
+	/* Automatic tagging (tags.c, docs/TAGS.md). */
+	char tagger[512];		/* dgfs-tagger; "" = none ("off") */
+	char tag_plugins[512];		/* "" = no plugins */
+	unsigned int tag_workers;	/* 0: no automatic tagging */
+	unsigned int tag_timeout;	/* seconds, dgfs-tagger */
+	unsigned int tag_plugin_timeout;	/* seconds, each plugin */
+	uint64_t tag_memory;		/* address space of each, bytes */
+	uint64_t tag_output_max;	/* dgfs-tagger's stdout, bytes */
+	uint64_t tag_max_size;		/* larger files are not tagged */
 	bool verbose;
 };
 
@@ -329,6 +343,7 @@ struct dgfsd {
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;
 	bool stopping;
+	struct tagging *tagging;	/* NULL: no automatic tagging */
 	bool kmod_lost;			/* said that dgfs.ko cannot be reached */
 	bool kmod_refill;		/* its set-up after a reload failed: again */
 };

@@ -5,14 +5,19 @@
 # program's counters in /metrics) and FastCDC, which the dgfs client
 # shares so that both cut files identically.
 
+# The tag model (userspace/tags/) normalises with ICU.
+ICU_LIBS = $(call pkgconf,--libs,icu-uc icu-i18n)
 DGFSD_SRCS := $(wildcard userspace/dgfsd/*.c) userspace/cdc/fastcdc.c \
-	userspace/server/serve.c userspace/server/store.c
+	userspace/server/serve.c userspace/server/store.c userspace/tags/tag.c \
+	userspace/tags/query.c
 DGFSD_HDRS := $(wildcard userspace/dgfsd/*.h) userspace/cdc/fastcdc.h userspace/server/userd.h \
-	include/dgfs_stats_names.h userspace/proto/sha256.h
-DGFSD_LIBS := -lmicrohttpd -ljansson -lsqlite3 -lzstd -lmagic -lsodium -lcrypto -lpthread -lm
+	include/dgfs_stats_names.h userspace/proto/sha256.h userspace/tags/tag.h \
+	userspace/tags/query.h
+DGFSD_LIBS = -lmicrohttpd -ljansson -lsqlite3 -lzstd -lmagic -lsodium -lcrypto -lpthread -lm \
+	$(ICU_LIBS)
 
 USER_BINS += $(BUILD)/dgfsd
-UNIT_LIBS += -lmicrohttpd -ljansson -lsqlite3 -lzstd -lmagic -lcurl
+UNIT_LIBS += -lmicrohttpd -ljansson -lsqlite3 -lzstd -lmagic -lcurl -licui18n -licuuc -licudata
 
 $(BUILD)/dgfsd: $(DGFSD_SRCS) $(DGFSD_HDRS) $(PROTO_SRCS) $(PROTO_HDRS) $(XDP_LOADER_DEPS) | deps
 	@mkdir -p $(@D)

@@ -47,6 +47,7 @@
 #include "dgfsd.h"
 #include "http.h"
 #include "httputil.h"
+#include "tags_api.h"
 
 
 static uint64_t now_ns(void)
@@ -397,6 +398,16 @@ static const struct resource resources[] = {
 	{ "/chunks/", ARG_CHUNK, "GET, HEAD, PUT", {
 		{ "GET", META_SCOPE_READ, R_PUBLIC_READ, chunks_get },
 		{ "PUT", META_SCOPE_WRITE, 0, chunks_put } } },
+	/* An implication reaches every file: no prefix key may change one. */
+	/* A prefix key finds and tags only under its prefix (search_api.c, graph.c). */
+	{ "/search", ARG_NONE, "GET, HEAD, POST", {
+		{ "GET", META_SCOPE_READ, R_PUBLIC_READ, search_api_get },
+		{ "POST", META_SCOPE_WRITE, 0, search_api_post } } },
+	{ "/graph", ARG_NONE, "GET, HEAD", {
+		{ "GET", META_SCOPE_READ, R_PUBLIC_READ, graph_api_get } } },
+	{ "/tags/implies", ARG_NONE, "GET, HEAD, POST", {
+		{ "GET", META_SCOPE_READ, R_PUBLIC_READ, tags_api_implies_list },
+		{ "POST", META_SCOPE_WRITE, R_WHOLE, tags_api_implies_post } } },
 	{ "/keys/", ARG_KEY, "DELETE", {
 		{ "DELETE", META_SCOPE_ADMIN, R_WHOLE, keys_api_revoke } } },
 	/* The web UI's page and assets (web.c): the page asks for a key itself. */

@@ -112,5 +112,14 @@ enum MHD_Result keys_api_presign(struct dgfsd *d, struct MHD_Connection *c, stru
 
 /* web.c: the web UI's page (/) and assets (/assets/NAME) */
 enum MHD_Result web_get(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
+/* search_api.c: /search */
+enum MHD_Result search_api_get(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
+enum MHD_Result search_api_post(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
+/* Query argument @key percent-decoded into *out (free it): 0, -ENOENT, -EINVAL, -ENOMEM. */
+int search_arg(struct MHD_Connection *c, const char *key, char **out);
+
+/* graph.c: /graph, /files/{path}?related */
+enum MHD_Result graph_api_get(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
+enum MHD_Result graph_api_related(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
 
 #endif /* DGFSD_HTTP_H */

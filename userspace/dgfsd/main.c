@@ -34,6 +34,7 @@
 #include <sodium.h>
 
 #include "dgfsd.h"
+#include "tags.h"
 #include "dgfs_xdp_loader.h"
 #include "server/userd.h"
 
@@ -432,6 +433,10 @@ int main(int argc, char **argv)
 		goto out;
 	if (!d.kmod && start_udp_tier(&d))
 		goto out;
+	if (tagging_start(&d, &d.tagging)) {
+		bad("cannot start the tagging workers");
+		goto out;
+	}
 	pthread_mutex_init(&d.stop_lock, NULL);
 	pthread_cond_init(&d.stop_cond, NULL);
 	if (pthread_create(&d.collector, NULL, collector_run, &d)) {
@@ -466,6 +471,7 @@ int main(int argc, char **argv)
 	ret = 0;
 out:
 	http_stop(&d);
+	tagging_stop(d.tagging);
 	stop_collector(&d);
 	stop_udp_tier(&d);
 	chunkstore_close(d.cs);

@@ -22,12 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
 #include "meta.h"
 
-#define META_SCHEMA_VERSION	2
+#define META_SCHEMA_VERSION	3
 #define META_BUSY_TIMEOUT_MS	5000
 
 /*
@@ -87,10 +88,102 @@ static const char meta_schema_v2[] =
 	"	revoked INTEGER\n"
 	");\n";
 
+/*
+ * Version 3: tags (docs/TAGS.md). A tag row is (name, value), value ''
+ * for a bare tag, both normalised by userspace/tags/tag.c before they get
+ * here. A file's tag records its source (0 auto, 1 user); an auto tag the
+ * user removed is remembered in file_tags_removed so that tagging the
+ * file again does not bring it back. Implications (tag_implies) are not
+ * copied into file_tags: readers expand them (meta_tags.c, search.c).
+ *
+ * file_terms holds each file's stemmed terms and counts (from
+ * dgfs-tagger); term_df, how many files have each term, is kept by the
+ * triggers below for every way a row comes or goes (files deleted
+ * cascade into file_terms, and cascaded deletes fire triggers), and
+ * term_df's row for the empty term counts the files that have any term.
+ *
+ * file_text is an FTS5 table whose rowid is files.id. It keeps its
+ * content (not content=''): SQLite 3.40's contentless tables can only
+ * delete a row given its original text, which nothing else keeps. A
+ * trigger drops a deleted file's row.
+ *
+ * tag_jobs: files waiting to be tagged automatically, one row per file;
+ * a new upload of the same path bumps `queued`, so a job running while
+ * the file changes leaves its row for another round. Persisted, so a
+ * restart picks up what was pending.
+ */
+static const char meta_schema_v3[] =
+	"CREATE TABLE IF NOT EXISTS tags (\n"
+	"	id INTEGER PRIMARY KEY,\n"
+	"	name TEXT NOT NULL CHECK (length(name) > 0),\n"
+	"	value TEXT NOT NULL DEFAULT '',\n"
+	"	UNIQUE (name, value)\n"
+	");\n"
+	"CREATE TABLE IF NOT EXISTS file_tags (\n"
+	"	file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,\n"
+	"	tag_id INTEGER NOT NULL REFERENCES tags(id),\n"
+	"	source INTEGER NOT NULL CHECK (source IN (0, 1)),\n"
+	"	PRIMARY KEY (file_id, tag_id)\n"
+	") WITHOUT ROWID;\n"
+	"CREATE INDEX IF NOT EXISTS file_tags_tag ON file_tags(tag_id);\n"
+	"CREATE TABLE IF NOT EXISTS file_tags_removed (\n"
+	"	file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,\n"
+	"	tag_id INTEGER NOT NULL REFERENCES tags(id),\n"
+	"	PRIMARY KEY (file_id, tag_id)\n"
+	") WITHOUT ROWID;\n"
+	"CREATE TABLE IF NOT EXISTS tag_implies (\n"
+	"	tag_id INTEGER NOT NULL REFERENCES tags(id),\n"
+	"	implied_id INTEGER NOT NULL REFERENCES tags(id),\n"
+	"	PRIMARY KEY (tag_id, implied_id),\n"
+	"	CHECK (tag_id != implied_id)\n"
+	") WITHOUT ROWID;\n"
+	"CREATE INDEX IF NOT EXISTS tag_implies_implied ON tag_implies(implied_id);\n"
+	"CREATE TABLE IF NOT EXISTS file_terms (\n"
+	"	file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,\n"
+	"	term TEXT NOT NULL CHECK (length(term) > 0),\n"
+	"	count INTEGER NOT NULL CHECK (count > 0),\n"
+	"	PRIMARY KEY (file_id, term)\n"
+	") WITHOUT ROWID;\n"
+	"CREATE TABLE IF NOT EXISTS term_df (\n"
+	"	term TEXT PRIMARY KEY,\n"
+	"	df INTEGER NOT NULL CHECK (df > 0)\n"
+	") WITHOUT ROWID;\n"
+	"CREATE TRIGGER IF NOT EXISTS file_terms_df_add AFTER INSERT ON file_terms BEGIN\n"
+	"	INSERT INTO term_df (term, df) VALUES (new.term, 1)\n"
+	"		ON CONFLICT (term) DO UPDATE SET df = df + 1;\n"
+	"END;\n"
+	"CREATE TRIGGER IF NOT EXISTS file_terms_df_drop AFTER DELETE ON file_terms BEGIN\n"
+	"	DELETE FROM term_df WHERE term = old.term AND df <= 1;\n"
+	"	UPDATE term_df SET df = df - 1 WHERE term = old.term;\n"
+	"END;\n"
+	/* term_df('') counts the files that have terms: TF-IDF's N. */
+	"CREATE TRIGGER IF NOT EXISTS file_terms_docs_add AFTER INSERT ON file_terms\n"
+	"WHEN NOT EXISTS (SELECT 1 FROM file_terms WHERE file_id = new.file_id AND term != new.term)\n"
+	"BEGIN\n"
+	"	INSERT INTO term_df (term, df) VALUES ('', 1) ON CONFLICT (term) DO UPDATE SET df = df + 1;\n"
+	"END;\n"
+	"CREATE TRIGGER IF NOT EXISTS file_terms_docs_drop AFTER DELETE ON file_terms\n"
+	"WHEN NOT EXISTS (SELECT 1 FROM file_terms WHERE file_id = old.file_id)\n"
+	"BEGIN\n"
+	"	DELETE FROM term_df WHERE term = '' AND df <= 1;\n"
+	"	UPDATE term_df SET df = df - 1 WHERE term = '';\n"
+	"END;\n"
+	"CREATE VIRTUAL TABLE IF NOT EXISTS file_text USING fts5(text, tokenize = 'unicode61');\n"
+	"CREATE TRIGGER IF NOT EXISTS files_text_drop AFTER DELETE ON files BEGIN\n"
+	"	DELETE FROM file_text WHERE rowid = old.id;\n"
+	"END;\n"
+	"CREATE TABLE IF NOT EXISTS tag_jobs (\n"
+	"	file_id INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,\n"
+	"	queued INTEGER NOT NULL,\n"
+	"	attempts INTEGER NOT NULL DEFAULT 0\n"
+	");\n"
+	"CREATE INDEX IF NOT EXISTS tag_jobs_queued ON tag_jobs(queued);\n";
+
 /* What each version adds, run in order from the database's version on. */
 static const char *const meta_migrations[META_SCHEMA_VERSION] = {
 	meta_schema,		/* 0 -> 1 */
 	meta_schema_v2,		/* 1 -> 2 */
+	meta_schema_v3,		/* 2 -> 3 */
 };
 
 enum meta_stmt {
@@ -120,6 +213,7 @@ enum meta_stmt {
 	ST_KEY_REVOKE,
 	ST_KEY_DELETE,
 	ST_CHUNK_UNDER,
+	ST_JOB_QUEUE,
 	ST_COUNT
 };
 
@@ -203,6 +297,14 @@ static const char *const meta_sql[ST_COUNT] = {
 	[ST_CHUNK_UNDER] =
 		"SELECT 1 FROM file_chunks JOIN files ON files.id = file_chunks.file_id "
 		"WHERE file_chunks.chunk_id = ?1 AND files.path >= ?2 AND files.path < ?3 LIMIT 1",
+	/*
+	 * Every stored version is to be tagged (docs/TAGS.md): a job already
+	 * pending for the file moves on, so a worker tagging the old version
+	 * sees its row changed and leaves it for the new one.
+	 */
+	[ST_JOB_QUEUE] =
+		"INSERT INTO tag_jobs (file_id, queued) VALUES (?1, ?2) ON CONFLICT (file_id) "
+		"DO UPDATE SET queued = max(excluded.queued, queued + 1), attempts = 0",
 };
 
 struct meta {
@@ -816,6 +918,29 @@ static int meta_insert_chunks(struct meta *m, int64_t file_id, const struct meta
 	return 0;
 }
 
+/* Milliseconds since the epoch: tag jobs' queue times survive a restart. */
+int64_t meta_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int meta_queue_tagging(struct meta *m, int64_t file_id)
+{
+	sqlite3_stmt *st = m->st[ST_JOB_QUEUE];
+	int err;
+
+	err = meta_bind_int(m, st, 1, file_id);
+	if (!err)
+		err = meta_bind_int(m, st, 2, meta_now_ms());
+	if (!err)
+		return meta_exec(m, ST_JOB_QUEUE, "tag job queue");
+	meta_done(st);
+	return err;
+}
+
 int meta_file_put(struct meta *m, const struct meta_file *f, struct meta_idlist *freed,
 		  bool *replaced)
 {
@@ -849,6 +974,8 @@ int meta_file_put(struct meta *m, const struct meta_file *f, struct meta_idlist 
 		err = meta_upsert_file(m, f, &new_id);
 	if (!err)
 		err = meta_insert_chunks(m, new_id, f);
+	if (!err)
+		err = meta_queue_tagging(m, new_id);
 	if (!err)
 		err = meta_exec(m, ST_COMMIT, "file put commit");
 	if (err) {
@@ -1373,4 +1500,30 @@ void meta_idlist_free(struct meta_idlist *l)
 	l->ids = NULL;
 	l->n = 0;
 	l->cap = 0;
+}
+
+int meta_run(struct meta *m, bool write, int (*fn)(struct sqlite3 *db, void *arg), void *arg)
+{
+	int err;
+
+	if (!m || !fn)
+		return -EINVAL;
+	err = meta_lock(m);
+	if (err)
+		return err;
+	err = meta_exec(m, write ? ST_BEGIN_IMMEDIATE : ST_BEGIN, "run");
+	if (!err) {
+		err = fn(m->db, arg);
+		if (!err)
+			err = meta_exec(m, ST_COMMIT, "run commit");
+		if (err)
+			meta_rollback(m);
+	}
+	meta_unlock(m);
+	return err;
+}
+
+int meta_sql_err(struct sqlite3 *db, int rc, const char *what)
+{
+	return meta_err(db, rc, what);
 }

@@ -14,6 +14,8 @@
  *   chunks(id BLOB(32) PRIMARY KEY, size, refs)
  *   keys(id INTEGER PRIMARY KEY AUTOINCREMENT, hash BLOB(32), scope, prefix,
  *        name, created, revoked)                      (version 2)
+ *   tags, file_tags, file_tags_removed, tag_implies, file_terms, term_df,
+ *   file_text (FTS5), tag_jobs                         (version 3, meta.c)
  * A chunk row exists exactly while some file references it (refs >= 1).
  * A chunk referenced twice by the same file counts twice.
  *
@@ -86,7 +88,8 @@ void meta_file_release(struct meta_file *f);		/* frees f->chunks */
 
 /*
  * Creates or replaces the file f->path with f's size, etag, mtime,
- * content type and chunk list (f->nchunks may be 0), in one transaction:
+ * content type and chunk list (f->nchunks may be 0), in one transaction
+ * that also queues the file for automatic tagging (tag_jobs):
  * the new chunks' refs go up (rows made as needed, with the given sizes),
  * the old version's go down. Chunk ids whose refs reached 0 (rows removed)
  * are appended to @freed (which may be NULL). *replaced says whether a
@@ -173,6 +176,19 @@ int meta_key_delete(struct meta *m, int64_t id);
  * chunk @id: 1, 0, or -errno.
  */
 int meta_chunk_under(struct meta *m, const uint8_t id[META_ID_LEN], const char *prefix);
+
+/*
+ * Runs @fn on the connection inside one transaction (BEGIN IMMEDIATE when
+ * @write), with the lock held: committed if @fn returns 0, else rolled
+ * back and its error returned. For the parts that keep their own SQL on
+ * the same database (meta_tags.c, search.c); @fn must not call meta_*.
+ */
+struct sqlite3;
+int meta_run(struct meta *m, bool write, int (*fn)(struct sqlite3 *db, void *arg), void *arg);
+/* SQLite's result @rc as -errno, logged with @what. */
+int meta_sql_err(struct sqlite3 *db, int rc, const char *what);
+/* Wall-clock milliseconds since the epoch (tag_jobs.queued). */
+int64_t meta_now_ms(void);
 
 /* 0, or -ENOMEM. */
 int meta_idlist_add(struct meta_idlist *l, const uint8_t id[META_ID_LEN]);

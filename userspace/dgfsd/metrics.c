@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "dgfsd.h"
+#include "tags.h"
 #include "dgfs_xdp_loader.h"
 #include "server/userd.h"
 
@@ -111,6 +112,35 @@ static void udp_tier(struct page *p, struct dgfsd *d)
 #undef X
 }
 
+/* Automatic tagging: how long a stored file waits for its auto tags. */
+static void tagging_metrics(struct page *p, struct dgfsd *d)
+{
+	static const double le[] = TAGGING_BUCKETS;
+	struct tagging_stats s;
+	size_t b;
+
+	tagging_stats(d->tagging, d, &s);
+	gauge(p, "dgfsd_tag_jobs_pending", "Stored files waiting to be tagged", (double)s.pending);
+	gauge(p, "dgfsd_tag_oldest_pending_seconds", "How long the oldest of them has waited",
+	      s.oldest_pending_age);
+	counter(p, "dgfsd_tag_jobs_total", "Files tagged", s.jobs_done);
+	counter(p, "dgfsd_tag_jobs_failed_total", "Files that could not be tagged",
+		s.jobs_failed);
+	counter(p, "dgfsd_tagger_failures_total",
+		"dgfs-tagger runs that failed, timed out or printed too much", s.tagger_failures);
+	counter(p, "dgfsd_tag_plugin_failures_total",
+		"Plugin runs that failed, timed out or printed too much", s.plugin_failures);
+	out(p, "# HELP dgfsd_tag_latency_seconds From a file's commit to its auto tags stored\n"
+	    "# TYPE dgfsd_tag_latency_seconds histogram\n");
+	for (b = 0; b < sizeof(le) / sizeof(le[0]); b++)
+		out(p, "dgfsd_tag_latency_seconds_bucket{le=\"%g\"} %" PRIu64 "\n", le[b],
+		    s.latency_buckets[b]);
+	out(p, "dgfsd_tag_latency_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n", s.latency_count);
+	out(p, "dgfsd_tag_latency_seconds_sum %.6f\n", s.latency_sum);
+	out(p, "dgfsd_tag_latency_seconds_count %" PRIu64 "\n", s.latency_count);
+	gauge(p, "dgfsd_tag_latency_max_seconds", "The longest of them so far", s.latency_max);
+}
+
 char *metrics_render(struct dgfsd *d, size_t *len)
 {
 	struct chunkstore_stats *cs = chunkstore_stats(d->cs);
@@ -173,6 +203,7 @@ char *metrics_render(struct dgfsd *d, size_t *len)
 		atomic_load(&cs->removed));
 	counter(&p, "dgfsd_kmod_errors_total", "Failed dgfs.ko index changes",
 		atomic_load(&cs->kmod_errors));
+	tagging_metrics(&p, d);
 	gauge(&p, "dgfsd_fastpath_kernel", "1 if dgfs.ko serves the fast path, 0 if dgfsd does",
 	      d->kmod ? 1 : 0);
 	if (d->nworkers)

@@ -24,6 +24,7 @@
 
 #include "proto/sha256.h"
 #include "dgfsd.h"
+#include "tags.h"
 
 struct upload {
 	struct dgfsd *d;
@@ -207,6 +208,7 @@ unsigned int upload_finish(struct upload *u, struct meta_file *f, uint32_t *new_
 		return u->error = dgfsd_errno_status(ret, why);
 	}
 	u->committed = true;
+	tagging_kick(u->d->tagging);
 	*new_chunks = u->new_chunks;
 	*new_bytes = u->new_bytes;
 	return replaced ? 200 : 201;
@@ -348,6 +350,7 @@ unsigned int upload_commit_list(struct dgfsd *d, const char *path, const char *c
 		status = dgfsd_errno_status(ret, why);
 		goto out;
 	}
+	tagging_kick(d->tagging);
 	status = *replaced ? 200 : 201;
 out:
 	for (i = 0; i < pinned; i++)

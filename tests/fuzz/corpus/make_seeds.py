@@ -171,3 +171,17 @@ verbose = true
     ("long-line", b"state-dir = /" + b"a" * 1100 + b"\nhttp-port = 0\n"),
     ("bad-cidr", b"trusted-proxy = 198.18.0.1/33\n"),
 ])
+
+# The search language (docs/SEARCH.md): one query per seed.
+write("query", [
+    ("word", b"holiday"),
+    ("and-or", b"a b OR c (d OR -e)"),
+    ("not", b"NOT type=image -gps=* --x"),
+    ("tags", b'artist="Miles Davis" Type=Audio year>=2020 size>1M mtime<=1700000000'),
+    ("phrase", b'"hello \\"world\\"" x'),
+    ("cjk", "\u4e2d\u6587\u3000\u641c\u7d22 lang=zh".encode()),
+    ("deep", b"(" * 32 + b"a" + b")" * 32),
+    ("errors", b"x!=y a* (b OR"),
+    ("numbers", b"size<5000000T t>-5 w=2k"),
+    ("keywords", b"AND OR NOT or and not"),
+])

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sandbox.h: fork, contain, exec, and watch the pipes until the child's
+ * output ends or a limit is hit. Between fork and exec the child calls
+ * only async-signal-safe functions (dgfsd has many threads).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "sandbox.h"
+
+static char *const sandbox_env[] = {
+	"PATH=/usr/local/bin:/usr/bin:/bin",
+	"LANG=C.UTF-8",
+	"HOME=/nonexistent",
+	NULL,
+};
+
+static uint64_t ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void set_limit(int what, uint64_t v)
+{
+	struct rlimit rl = { .rlim_cur = v, .rlim_max = v };
+
+	setrlimit(what, &rl);
+}
+
+/* In the child: never returns. */
+static void __attribute__((noreturn)) child(char *const argv[], int out, int err, int file,
+					    const struct sandbox_limits *lim)
+{
+	int null;
+
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* Out of the way of 0..3 first, so no dup2 below clobbers another. */
+	out = fcntl(out, F_DUPFD, 10);
+	err = fcntl(err, F_DUPFD, 10);
+	file = fcntl(file, F_DUPFD, 10);
+	null = open("/dev/null", O_RDONLY);
+	if (out < 0 || err < 0 || file < 0 || null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 ||
+	    dup2(err, 2) < 0 || dup2(file, 3) < 0)
+		_exit(126);
+	syscall(SYS_close_range, 4U, ~0U, 0U);
+	set_limit(RLIMIT_CPU, lim->cpu_seconds);
+	set_limit(RLIMIT_AS, lim->address_space);
+	set_limit(RLIMIT_FSIZE, lim->file_size);
+	set_limit(RLIMIT_NOFILE, lim->open_files);
+	set_limit(RLIMIT_CORE, 0);
+	signal(SIGPIPE, SIG_DFL);
+	{
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+	}
+	execve(argv[0], argv, sandbox_env);
+	_exit(127);
+}
+
+static void kill_group(pid_t pid)
+{
+	kill(-pid, SIGKILL);
+	kill(pid, SIGKILL);
+}
+
+int sandbox_run(char *const argv[], int file_fd, const struct sandbox_limits *lim,
+		struct sandbox_result *res)
+{
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, status = 0, ret = 0;
+	size_t cap = 0, elen = 0;
+	uint64_t start = ms_now(), deadline = start + lim->timeout_ms;
+	bool out_open = true, err_open = true;
+	pid_t pid;
+
+	memset(res, 0, sizeof(*res));
+	res->exit_code = -1;
+	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) {
+		ret = -errno;
+		goto out_close;
+	}
+	pid = fork();
+	if (pid < 0) {
+		ret = -errno;
+		goto out_close;
+	}
+	if (!pid)
+		child(argv, out[1], err[1], file_fd, lim);
+	setpgid(pid, pid);	/* either side may win the race; both ask the same */
+	close(out[1]);
+	close(err[1]);
+	out[1] = err[1] = -1;
+
+	while (out_open || err_open) {
+		struct pollfd p[2] = { { out[0], POLLIN, 0 }, { err[0], POLLIN, 0 } };
+		uint64_t now = ms_now();
+		char buf[65536];
+		ssize_t n;
+
+		if (now >= deadline) {
+			res->timed_out = true;
+			kill_group(pid);
+			break;
+		}
+		if (lim->cancel && atomic_load(lim->cancel)) {
+			res->cancelled = true;
+			kill_group(pid);
+			break;
+		}
+		if (!out_open)
+			p[0].fd = -1;
+		if (!err_open)
+			p[1].fd = -1;
+		/* In slices, so that a cancel is seen soon. */
+		if (poll(p, 2, deadline - now < 200 ? (int)(deadline - now) : 200) < 0) {
+			if (errno == EINTR)
+				continue;
+			kill_group(pid);
+			break;
+		}
+		if (out_open && p[0].revents) {
+			n = read(out[0], buf, sizeof(buf));
+			if (n <= 0) {
+				out_open = false;
+			} else if ((size_t)n > lim->output_max - res->out_len) {
+				res->output_over = true;
+				kill_group(pid);
+				break;
+			} else {
+				if (res->out_len + (size_t)n + 1 > cap) {
+					size_t nc = cap ? cap : 65536;
+					char *nb;
+
+					while (nc < res->out_len + (size_t)n + 1)
+						nc *= 2;
+					nb = realloc(res->out, nc);
+					if (!nb) {
+						kill_group(pid);
+						ret = -ENOMEM;
+						break;
+					}
+					res->out = nb;
+					cap = nc;
+				}
+				memcpy(res->out + res->out_len, buf, n);
+				res->out_len += n;
+				res->out[res->out_len] = 0;
+			}
+		}
+		if (err_open && p[1].revents) {
+			n = read(err[0], buf, sizeof(buf));
+			if (n <= 0) {
+				err_open = false;
+			} else if (elen < sizeof(res->err) - 1) {
+				size_t take = (size_t)n < sizeof(res->err) - 1 - elen ?
+					      (size_t)n : sizeof(res->err) - 1 - elen;
+
+				memcpy(res->err + elen, buf, take);
+				elen += take;
+				res->err[elen] = 0;
+			}
+		}
+	}
+	/* Ended, or killed above: either way it is gone (or going) now. */
+	if (out_open || err_open)
+		kill_group(pid);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	/* A grandchild left behind in the group goes too. */
+	kill(-pid, SIGKILL);
+	if (WIFEXITED(status))
+		res->exit_code = WEXITSTATUS(status);
+	else if (WIFSIGNALED(status))
+		res->signal = WTERMSIG(status);
+	res->took_ms = (unsigned int)(ms_now() - start);
+out_close:
+	if (out[0] >= 0)
+		close(out[0]);
+	if (out[1] >= 0)
+		close(out[1]);
+	if (err[0] >= 0)
+		close(err[0]);
+	if (err[1] >= 0)
+		close(err[1]);
+	return ret;
+}
+
+void sandbox_result_free(struct sandbox_result *res)
+{
+	if (!res)
+		return;
+	free(res->out);
+	res->out = NULL;
+	res->out_len = 0;
+}
+
+const char *sandbox_failure(const struct sandbox_result *res, const struct sandbox_limits *lim,
+			    char *buf, size_t size)
+{
+	size_t i;
+	char first[128];
+
+	/* The first line of stderr, printable bytes only: it goes to dgfsd's log. */
+	for (i = 0; i < sizeof(first) - 1 && res->err[i] && res->err[i] != '\n'; i++)
+		first[i] = (unsigned char)res->err[i] >= 0x20 && res->err[i] != 0x7f ?
+			   res->err[i] : '?';
+	first[i] = 0;
+	if (res->cancelled)
+		snprintf(buf, size, "stopped (dgfsd is stopping)");
+	else if (res->timed_out)
+		snprintf(buf, size, "timed out after %u ms (killed)", lim->timeout_ms);
+	else if (res->output_over)
+		snprintf(buf, size, "printed more than %zu bytes (killed)", lim->output_max);
+	else if (res->signal)
+		snprintf(buf, size, "crashed: %s%s%s", strsignal(res->signal),
+			 first[0] ? ": " : "", first);
+	else if (res->exit_code == 127 || res->exit_code == 126)
+		snprintf(buf, size, "could not be run (exit %d)%s%s", res->exit_code,
+			 first[0] ? ": " : "", first);
+	else
+		snprintf(buf, size, "failed: exit %d%s%s", res->exit_code, first[0] ? ": " : "",
+			 first);
+	return buf;
+}
