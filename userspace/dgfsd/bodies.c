@@ -81,7 +81,8 @@ size_t dgfsd_json_allowance(size_t len)
 	return 3 * len + (64u << 10);
 }
 
-json_t *dgfsd_json_parse(const void *body, size_t len, size_t allowance, bool *too_big)
+json_t *dgfsd_json_parse(const void *body, size_t len, size_t flags, size_t allowance,
+			 bool *too_big)
 {
 	json_t *j;
 
@@ -89,7 +90,7 @@ json_t *dgfsd_json_parse(const void *body, size_t len, size_t allowance, bool *t
 	parse_left = allowance;
 	parse_over = false;
 	parse_counting = true;
-	j = json_loadb(body, len, 0, NULL);
+	j = json_loadb(body, len, flags, NULL);
 	parse_counting = false;
 	*too_big = !j && parse_over;
 	return j;
@@ -98,7 +99,7 @@ json_t *dgfsd_json_parse(const void *body, size_t len, size_t allowance, bool *t
 json_t *dgfsd_body_object(const void *body, size_t len)
 {
 	bool too_big;
-	json_t *j = dgfsd_json_parse(body, len, dgfsd_json_allowance(len), &too_big);
+	json_t *j = dgfsd_json_parse(body, len, 0, dgfsd_json_allowance(len), &too_big);
 
 	if (j && !json_is_object(j)) {
 		json_decref(j);

@@ -30,7 +30,8 @@ json_t *chunks_id_array(const uint8_t (*ids)[DGFS_CHUNK_ID_LEN], size_t n);
 size_t dgfsd_json_allowance(size_t len);
 /* @body parsed within @allowance bytes: the value, or NULL with
  * *too_big set when the allowance was the reason (else malformed). */
-json_t *dgfsd_json_parse(const void *body, size_t len, size_t allowance, bool *too_big);
+json_t *dgfsd_json_parse(const void *body, size_t len, size_t flags, size_t allowance,
+			 bool *too_big);
 /* A body that must be a JSON object, parsed within its allowance: the
  * object, or NULL (a 400 is due). */
 json_t *dgfsd_body_object(const void *body, size_t len);

@@ -429,7 +429,8 @@ static enum MHD_Result post_commit(struct dgfsd *d, struct MHD_Connection *c,
 	size_t n;
 	int ret;
 
-	j = dgfsd_json_parse(r->body, r->body_len, dgfsd_json_allowance(r->body_len), &too_big);
+	j = dgfsd_json_parse(r->body, r->body_len, 0, dgfsd_json_allowance(r->body_len),
+			     &too_big);
 	if (too_big)
 		return http_send_error(c, r, 413, "request body too complex: parsing it would "
 				       "take more than %zu bytes", dgfsd_json_allowance(r->body_len));

@@ -218,5 +218,6 @@ enum MHD_Result search_api_post(struct dgfsd *d, struct MHD_Connection *c, struc
 	(void)c;
 	r->finish = bulk_tag;
 	r->body_max = SEARCH_BODY_MAX;
+	r->json_body = true;
 	return MHD_YES;
 }

@@ -167,6 +167,7 @@ enum MHD_Result tags_api_post(struct dgfsd *d, struct MHD_Connection *c, struct 
 	(void)c;
 	r->finish = post_tags;
 	r->body_max = TAGS_BODY_MAX;
+	r->json_body = true;
 	return MHD_YES;
 }
 
@@ -246,5 +247,6 @@ enum MHD_Result tags_api_implies_post(struct dgfsd *d, struct MHD_Connection *c,
 	(void)c;
 	r->finish = post_implies;
 	r->body_max = TAGS_BODY_MAX;
+	r->json_body = true;
 	return MHD_YES;
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bodies.h"
 #include "tags_parse.h"
 
 static int tags_append(struct tag **v, size_t *n, const struct tag *t)
@@ -47,8 +48,8 @@ static bool tags_have(const struct tag *v, size_t n, const struct tag *t)
 int tagger_output_parse(const char *buf, size_t len, struct tagger_output *o, const char **why)
 {
 	json_t *tags, *terms, *text, *lang, *e, *v;
-	json_error_t jerr;
 	const char *key;
+	bool too_big;
 	struct tag t;
 	size_t i;
 	int err = 0;
@@ -56,10 +57,13 @@ int tagger_output_parse(const char *buf, size_t len, struct tagger_output *o, co
 	memset(o, 0, sizeof(*o));
 	if (why)
 		*why = NULL;
-	o->root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	/* Bounded like a request body's parse: hostile output cannot make
+	 * dgfsd build 80 times its size in JSON values. */
+	o->root = dgfsd_json_parse(buf, len, JSON_REJECT_DUPLICATES, dgfsd_json_allowance(len),
+				   &too_big);
 	if (!o->root || !json_is_object(o->root)) {
 		if (why)
-			*why = o->root ? "not a JSON object" : "not JSON";
+			*why = o->root ? "not a JSON object" : too_big ? "too complex" : "not JSON";
 		tagger_output_free(o);
 		return -EINVAL;
 	}
