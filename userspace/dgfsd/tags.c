@@ -281,6 +281,11 @@ static void tag_one(struct tagging *t, const struct meta_tag_job *j)
 		err = 0;
 		goto done;
 	}
+	/* Nothing would look at the bytes: not worth copying them. */
+	if (!d->cfg.tagger[0] && !d->cfg.tag_plugins[0]) {
+		meta_tag_job_done(d->meta, j);
+		return;
+	}
 	err = reassemble(t, j, &fd);
 	if (err)
 		goto done;
