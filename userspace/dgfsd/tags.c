@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "dgfsd.h"
@@ -26,6 +27,11 @@
 #include "tags_parse.h"
 
 #define TAGGING_MAX_WORKERS	16
+/* What dgfs-tagger sets itself (userspace/tagger/contain.h). */
+#define TAGGER_OWN_CPU_SECONDS		60
+#define TAGGER_OWN_ADDRESS_SPACE	(2ull << 30)
+/* Files up to this size are copied into memory (memfd) for tagging. */
+#define TAGGING_MEMFD_MAX	(32u << 20)
 /* A worker looks at the queue this often even unkicked (jobs left from a restart). */
 #define TAGGING_POLL_MS		5000
 
@@ -63,9 +69,9 @@ static void logf_(struct tagging *t, const char *fmt, ...)
 }
 
 /*
- * The file's bytes in an unnamed file in the state directory (O_TMPFILE:
- * nothing to clean up after a crash), from its chunks, each pinned while
- * copied. -ESTALE if the file is not the job's version any more.
+ * The file's bytes in an unnamed file (a memfd, or O_TMPFILE in the state
+ * directory: nothing to clean up after a crash either way), from its
+ * chunks, each pinned while copied. -ESTALE if the file is not the job's version any more.
  */
 static int reassemble(struct tagging *t, const struct meta_tag_job *j, int *out)
 {
@@ -86,7 +92,14 @@ static int reassemble(struct tagging *t, const struct meta_tag_job *j, int *out)
 		err = -ESTALE;
 		goto out;
 	}
-	fd = open(d->cfg.state_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	/*
+	 * Small files in memory: a copy in the state directory would take
+	 * room uploads need when the disk is nearly full. Larger ones there.
+	 */
+	if (f->size <= TAGGING_MEMFD_MAX)
+		fd = memfd_create("dgfsd-tag", MFD_CLOEXEC);
+	else
+		fd = open(d->cfg.state_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		err = -errno;
 		goto out;
@@ -141,6 +154,20 @@ static void limits_for(struct tagging *t, bool plugin, struct sandbox_limits *l)
 	l->file_size = plugin ? 16u << 20 : 0;
 	l->open_files = 64;
 	l->output_max = plugin ? 64u << 10 : d->cfg.tag_output_max;
+	l->cpu_hard = 0;
+	l->address_space_hard = 0;
+	l->file_size_hard = 0;
+	if (!plugin) {
+		/*
+		 * dgfs-tagger sets its own limits (soft = hard: CPU 60 s, 2 GiB,
+		 * a file size for its JSON) once its libraries are loaded, and
+		 * fails if it may not: the hard limits leave it that room. The
+		 * wall clock and the output cap hold from outside either way.
+		 */
+		l->cpu_hard = TAGGER_OWN_CPU_SECONDS;
+		l->address_space_hard = TAGGER_OWN_ADDRESS_SPACE;
+		l->file_size_hard = d->cfg.tag_output_max;
+	}
 }
 
 /* dgfsd is stopping: a job cut short is left queued for the next start. */
