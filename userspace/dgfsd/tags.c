@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 
 #include "dgfsd.h"
@@ -107,7 +108,7 @@ static int reassemble(struct tagging *t, const struct meta_tag_job *j, int *out)
 	for (i = 0; !err && i < f->nchunks; i++) {
 		const uint8_t *id = f->chunks[i].id;
 		uint32_t size;
-		loff_t off = 0;
+		off_t off = 0;
 		int cfd;
 
 		if (chunkstore_pin_existing(d->cs, id, &size)) {
@@ -118,8 +119,9 @@ static int reassemble(struct tagging *t, const struct meta_tag_job *j, int *out)
 		if (cfd < 0) {
 			err = cfd;
 		} else {
-			while (off < (loff_t)size) {
-				ssize_t n = copy_file_range(cfd, &off, fd, NULL, size - off, 0);
+			while (off < (off_t)size) {
+				/* sendfile, not copy_file_range: that one is EXDEV into a memfd. */
+				ssize_t n = sendfile(fd, cfd, &off, size - off);
 
 				if (n <= 0) {
 					err = n < 0 ? -errno : -EIO;
