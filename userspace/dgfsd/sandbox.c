@@ -35,9 +35,9 @@ static uint64_t ms_now(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void set_limit(int what, uint64_t v)
+static void set_limit(int what, uint64_t v, uint64_t hard)
 {
-	struct rlimit rl = { .rlim_cur = v, .rlim_max = v };
+	struct rlimit rl = { .rlim_cur = v, .rlim_max = hard > v ? hard : v };
 
 	setrlimit(what, &rl);
 }
@@ -59,11 +59,11 @@ static void __attribute__((noreturn)) child(char *const argv[], int out, int err
 	    dup2(err, 2) < 0 || dup2(file, 3) < 0)
 		_exit(126);
 	syscall(SYS_close_range, 4U, ~0U, 0U);
-	set_limit(RLIMIT_CPU, lim->cpu_seconds);
-	set_limit(RLIMIT_AS, lim->address_space);
-	set_limit(RLIMIT_FSIZE, lim->file_size);
-	set_limit(RLIMIT_NOFILE, lim->open_files);
-	set_limit(RLIMIT_CORE, 0);
+	set_limit(RLIMIT_CPU, lim->cpu_seconds, lim->cpu_hard);
+	set_limit(RLIMIT_AS, lim->address_space, lim->address_space_hard);
+	set_limit(RLIMIT_FSIZE, lim->file_size, lim->file_size_hard);
+	set_limit(RLIMIT_NOFILE, lim->open_files, 0);
+	set_limit(RLIMIT_CORE, 0, 0);
 	signal(SIGPIPE, SIG_DFL);
 	{
 		sigset_t none;

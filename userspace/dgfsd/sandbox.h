@@ -23,6 +23,12 @@ struct sandbox_limits {
 	uint64_t file_size;		/* RLIMIT_FSIZE, bytes (0: may write nothing) */
 	unsigned int open_files;	/* RLIMIT_NOFILE */
 	size_t output_max;		/* stdout bytes kept; more kills it */
+	/*
+	 * Hard limits above the soft ones above (0: the same), for a helper
+	 * that sets its own limits (dgfs-tagger): it may raise them up to these.
+	 */
+	unsigned int cpu_hard;
+	uint64_t address_space_hard, file_size_hard;
 	const _Atomic bool *cancel;	/* set (may be NULL): killed within 200 ms */
 };
 

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 
 #include "dgfsd.h"
@@ -26,6 +28,11 @@
 #include "tags_parse.h"
 
 #define TAGGING_MAX_WORKERS	16
+/* What dgfs-tagger sets itself (userspace/tagger/contain.h). */
+#define TAGGER_OWN_CPU_SECONDS		60
+#define TAGGER_OWN_ADDRESS_SPACE	(2ull << 30)
+/* Files up to this size are copied into memory (memfd) for tagging. */
+#define TAGGING_MEMFD_MAX	(32u << 20)
 /* A worker looks at the queue this often even unkicked (jobs left from a restart). */
 #define TAGGING_POLL_MS		5000
 
@@ -63,9 +70,9 @@ static void logf_(struct tagging *t, const char *fmt, ...)
 }
 
 /*
- * The file's bytes in an unnamed file in the state directory (O_TMPFILE:
- * nothing to clean up after a crash), from its chunks, each pinned while
- * copied. -ESTALE if the file is not the job's version any more.
+ * The file's bytes in an unnamed file (a memfd, or O_TMPFILE in the state
+ * directory: nothing to clean up after a crash either way), from its
+ * chunks, each pinned while copied. -ESTALE if the file is not the job's version any more.
  */
 static int reassemble(struct tagging *t, const struct meta_tag_job *j, int *out)
 {
@@ -86,7 +93,14 @@ static int reassemble(struct tagging *t, const struct meta_tag_job *j, int *out)
 		err = -ESTALE;
 		goto out;
 	}
-	fd = open(d->cfg.state_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	/*
+	 * Small files in memory: a copy in the state directory would take
+	 * room uploads need when the disk is nearly full. Larger ones there.
+	 */
+	if (f->size <= TAGGING_MEMFD_MAX)
+		fd = memfd_create("dgfsd-tag", MFD_CLOEXEC);
+	else
+		fd = open(d->cfg.state_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		err = -errno;
 		goto out;
@@ -94,7 +108,7 @@ static int reassemble(struct tagging *t, const struct meta_tag_job *j, int *out)
 	for (i = 0; !err && i < f->nchunks; i++) {
 		const uint8_t *id = f->chunks[i].id;
 		uint32_t size;
-		loff_t off = 0;
+		off_t off = 0;
 		int cfd;
 
 		if (chunkstore_pin_existing(d->cs, id, &size)) {
@@ -105,8 +119,9 @@ static int reassemble(struct tagging *t, const struct meta_tag_job *j, int *out)
 		if (cfd < 0) {
 			err = cfd;
 		} else {
-			while (off < (loff_t)size) {
-				ssize_t n = copy_file_range(cfd, &off, fd, NULL, size - off, 0);
+			while (off < (off_t)size) {
+				/* sendfile, not copy_file_range: that one is EXDEV into a memfd. */
+				ssize_t n = sendfile(fd, cfd, &off, size - off);
 
 				if (n <= 0) {
 					err = n < 0 ? -errno : -EIO;
@@ -141,6 +156,20 @@ static void limits_for(struct tagging *t, bool plugin, struct sandbox_limits *l)
 	l->file_size = plugin ? 16u << 20 : 0;
 	l->open_files = 64;
 	l->output_max = plugin ? 64u << 10 : d->cfg.tag_output_max;
+	l->cpu_hard = 0;
+	l->address_space_hard = 0;
+	l->file_size_hard = 0;
+	if (!plugin) {
+		/*
+		 * dgfs-tagger sets its own limits (soft = hard: CPU 60 s, 2 GiB,
+		 * a file size for its JSON) once its libraries are loaded, and
+		 * fails if it may not: the hard limits leave it that room. The
+		 * wall clock and the output cap hold from outside either way.
+		 */
+		l->cpu_hard = TAGGER_OWN_CPU_SECONDS;
+		l->address_space_hard = TAGGER_OWN_ADDRESS_SPACE;
+		l->file_size_hard = d->cfg.tag_output_max;
+	}
 }
 
 /* dgfsd is stopping: a job cut short is left queued for the next start. */
@@ -280,6 +309,11 @@ static void tag_one(struct tagging *t, const struct meta_tag_job *j)
 		      j->size);
 		err = 0;
 		goto done;
+	}
+	/* Nothing would look at the bytes: not worth copying them. */
+	if (!d->cfg.tagger[0] && !d->cfg.tag_plugins[0]) {
+		meta_tag_job_done(d->meta, j);
+		return;
 	}
 	err = reassemble(t, j, &fd);
 	if (err)
