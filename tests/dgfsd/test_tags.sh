@@ -13,7 +13,7 @@
 # dgfsd keeps serving. With build/dgfs-tagger present (branch
 # tagger-text), one more part runs the real tagger on a text file.
 #   tests/dgfsd/test_tags.sh BUILD_DIR      (as root)
-# expect-checks: 84
+# expect-checks: 90
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -190,6 +190,27 @@ same "a prefix key cannot change implications: 403" \
 	"$(as "$PRE" -X POST --data-binary '{"tag": "a", "implies": "b"}' "$URL/tags/implies")" 403
 tags docs/a.txt >"$T/after2"
 check "none of the refused changed anything" cmp -s "$T/after" "$T/after2"
+
+# ---- completion: GET /tags?prefix= ---------------------------------------------------------------
+# Two more files with "project=alpine" (user); docs/a.txt has project=Alpha.
+for f in other/b.txt other/c.txt; do
+	put $f "${f#other/}" && post $f '{"add": ["project=Alpine"]}' >/dev/null
+done
+listed() { python3 -c 'import json, sys
+print(" ".join("%s%s:%d" % (t["name"], "=" + t["value"] if t["value"] is not None else "", t["files"])
+               for t in json.load(open(sys.argv[1]))["tags"]))' "$T/body"; }
+same "GET /tags?prefix=PROJECT=Alp: both, most used first, the name case-folded" \
+	"$(n curl -s -o "$T/body" -w '%{http_code}' "$URL/tags?prefix=PROJECT%3DAlp") $(listed)" \
+	"200 project=Alpine:2 project=Alpha:1"
+same "... limit=1: the most used" \
+	"$(n curl -s -o "$T/body" -w '%{http_code}' "$URL/tags?prefix=proj&limit=1") $(listed)" \
+	"200 project=Alpine:2"
+same "a prefix key sees only the tags of files under its prefix" \
+	"$(as "$PRE" "$URL/tags?prefix=project") $(listed)" "200 project=Alpine:2"
+same "no tag starts so: an empty list" \
+	"$(n curl -s -o "$T/body" -w '%{http_code}' "$URL/tags?prefix=zzznothing") $(listed)" "200 "
+same "a bad limit: 400" "$(n curl -s -o /dev/null -w '%{http_code}' "$URL/tags?prefix=p&limit=0")" 400
+same "no prefix: 400" "$(n curl -s -o /dev/null -w '%{http_code}' "$URL/tags")" 400
 
 # ---- implications, through the client --------------------------------------------------------
 check "dgfs tag imply todo work" n "$DGFS" --server "$URL" tag imply todo work

@@ -405,6 +405,9 @@ static const struct resource resources[] = {
 		{ "POST", META_SCOPE_WRITE, 0, search_api_post } } },
 	{ "/graph", ARG_NONE, "GET, HEAD", {
 		{ "GET", META_SCOPE_READ, R_PUBLIC_READ, graph_api_get } } },
+	/* Completion: a prefix key sees only the tags of files under it. */
+	{ "/tags", ARG_NONE, "GET, HEAD", {
+		{ "GET", META_SCOPE_READ, R_PUBLIC_READ, tags_api_list } } },
 	{ "/tags/implies", ARG_NONE, "GET, HEAD, POST", {
 		{ "GET", META_SCOPE_READ, R_PUBLIC_READ, tags_api_implies_list },
 		{ "POST", META_SCOPE_WRITE, R_WHOLE, tags_api_implies_post } } },

@@ -573,6 +573,56 @@ int meta_tag_implies_list(struct meta *m,
 	return meta_run(m, false, mt_implies_list_fn, &w);
 }
 
+struct mt_starting {
+	const char *start, *path_prefix;
+	unsigned int limit;
+	int (*cb)(const struct tag *t, int64_t files, void *arg);
+	void *arg;
+};
+
+static int mt_starting_fn(sqlite3 *db, void *arg)
+{
+	struct mt_starting *w = arg;
+	sqlite3_stmt *st;
+	struct tag t;
+	int err, rc = SQLITE_DONE;
+
+	/* Bytes compared, not characters: both sides are blobs. */
+	err = mt_prepare(db, "SELECT t.name, t.value, count(*) AS n FROM tags t "
+			 "JOIN file_tags ft ON ft.tag_id = t.id JOIN files f ON f.id = ft.file_id "
+			 "WHERE substr(CAST(t.name || CASE WHEN t.value = '' THEN '' "
+			 "ELSE '=' || t.value END AS BLOB), 1, ?2) = CAST(?1 AS BLOB) "
+			 "AND substr(f.path, 1, ?4) = CAST(?3 AS BLOB) "
+			 "GROUP BY t.id ORDER BY n DESC, t.name, t.value LIMIT ?5", &st);
+	if (err)
+		return err;
+	sqlite3_bind_text(st, 1, w->start, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)strlen(w->start));
+	sqlite3_bind_text(st, 3, w->path_prefix, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)strlen(w->path_prefix));
+	sqlite3_bind_int(st, 5, (int)w->limit);
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		err = mt_column_tag(st, 0, &t);
+		if (!err)
+			err = w->cb(&t, sqlite3_column_int64(st, 2), w->arg);
+	}
+	if (!err && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		err = meta_sql_err(db, rc, "tags starting");
+	sqlite3_finalize(st);
+	return err;
+}
+
+int meta_tags_starting(struct meta *m, const char *start, const char *path_prefix,
+		       unsigned int limit,
+		       int (*cb)(const struct tag *t, int64_t files, void *arg), void *arg)
+{
+	struct mt_starting w = { start, path_prefix, limit, cb, arg };
+
+	if (!cb || !start || !path_prefix)
+		return -EINVAL;
+	return meta_run(m, false, mt_starting_fn, &w);
+}
+
 /* ---- the queue ---- */
 
 struct mt_job {

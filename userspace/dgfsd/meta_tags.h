@@ -99,6 +99,16 @@ int meta_tag_implies_list(struct meta *m,
 			  int (*cb)(const struct tag *a, const struct tag *b, void *arg),
 			  void *arg);
 
+/*
+ * The tags whose canonical form ("name" or "name=value") starts with
+ * @start, on files under @path_prefix ("" for all), most used first, at
+ * most @limit: @cb gets each with its file count (implied tags are not
+ * counted: they are not stored). For completion as a user types.
+ */
+int meta_tags_starting(struct meta *m, const char *start, const char *path_prefix,
+		       unsigned int limit,
+		       int (*cb)(const struct tag *t, int64_t files, void *arg), void *arg);
+
 /* ---- the auto-tagging queue (tag_jobs) ---- */
 
 struct meta_tag_job {

@@ -183,6 +183,75 @@ static int implies_one(const struct tag *a, const struct tag *b, void *arg)
 	       -ENOMEM : 0;
 }
 
+#define TAGS_LIST_DEFAULT	10
+#define TAGS_LIST_MAX		100
+
+static int starting_one(const struct tag *t, int64_t files, void *arg)
+{
+	return json_array_append_new(arg, json_pack("{s:s,s:s?,s:I}", "name", t->name,
+						    "value", t->value[0] ? t->value : NULL,
+						    "files", (json_int_t)files)) ? -ENOMEM : 0;
+}
+
+/*
+ * The start a user typed, spelled as stored tags are: the name part
+ * normalised (case-folded), the value part as far as it goes. false when
+ * no tag can start so (a name part no tag name could have).
+ */
+static bool tag_start_norm(const char *s, char *out, size_t size)
+{
+	const char *eq = strchr(s, '=');
+	size_t nlen = eq ? (size_t)(eq - s) : strlen(s);
+	char name[TAG_NAME_MAX + 1], value[TAG_VALUE_MAX + 1];
+
+	if (!nlen)
+		return false;
+	if (tag_norm_name(s, nlen, name, sizeof(name), NULL))
+		return false;
+	if (!eq)
+		return snprintf(out, size, "%s", name) < (int)size;
+	/* A value cut anywhere may not normalise on its own: then as typed. */
+	if (!eq[1] || tag_norm_value(eq + 1, strlen(eq + 1), value, sizeof(value), NULL))
+		snprintf(value, sizeof(value), "%s", eq + 1);
+	return snprintf(out, size, "%s=%s", name, value) < (int)size;
+}
+
+enum MHD_Result tags_api_list(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
+{
+	char start[TAG_STR_MAX + 2], *prefix = NULL, *end;
+	unsigned long limit = TAGS_LIST_DEFAULT;
+	const char *v;
+	json_t *arr;
+	int err;
+
+	v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+	if (v) {
+		errno = 0;
+		limit = strtoul(v, &end, 10);
+		if (errno || *end || !*v || limit < 1 || limit > TAGS_LIST_MAX)
+			return http_send_error(c, r, 400, "limit is 1 .. %d", TAGS_LIST_MAX);
+	}
+	err = search_arg(c, "prefix", &prefix);
+	if (err == -ENOENT)
+		return http_send_error(c, r, 400, "expected ?prefix=START");
+	if (err)
+		return http_send_error(c, r, err == -ENOMEM ? 503 : 400, "bad prefix");
+	arr = json_array();
+	if (!arr) {
+		free(prefix);
+		return http_send_error(c, r, 503, "out of memory");
+	}
+	if (strlen(prefix) <= TAG_INPUT_MAX && tag_start_norm(prefix, start, sizeof(start)))
+		err = meta_tags_starting(d->meta, start, r->who.prefix, (unsigned int)limit,
+					 starting_one, arr);
+	free(prefix);
+	if (err) {
+		json_decref(arr);
+		return http_send_error(c, r, 500, "cannot list the tags");
+	}
+	return http_send_json(c, r, 200, json_pack("{s:o}", "tags", arr));
+}
+
 enum MHD_Result tags_api_implies_list(struct dgfsd *d, struct MHD_Connection *c,
 				      struct request *r)
 {

@@ -9,6 +9,8 @@
 enum MHD_Result tags_api_get(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
 enum MHD_Result tags_api_post(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
 /* GET and POST /tags/implies */
+/* GET /tags?prefix=P[&limit=N]: tags starting with P, most used first. */
+enum MHD_Result tags_api_list(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
 enum MHD_Result tags_api_implies_list(struct dgfsd *d, struct MHD_Connection *c,
 				      struct request *r);
 enum MHD_Result tags_api_implies_post(struct dgfsd *d, struct MHD_Connection *c,
