@@ -11,7 +11,7 @@
 # file it overwrites) commit nothing and leave no chunk; a restart leaves a
 # consistent store; 405 with Allow, 404 for unknown URLs.
 #   tests/dgfsd/test_http_badinput.sh BUILD_DIR      (as root)
-# expect-checks: 250 (tests/run-all.sh: a run that prints fewer fails)
+# expect-checks: 251 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -358,7 +358,8 @@ allow PUT /files/ "GET, HEAD"
 allow GET /chunks/missing POST
 allow POST "/chunks/$idA" "GET, HEAD, PUT"
 allow DELETE "/chunks/$idA" "GET, HEAD, PUT"
-for url in / /nope /filesx /files.bin /chunks /healthz/x /metricsx; do
+# (/ is the web UI: tests/web/test_web_serve.sh)
+for url in /nope /filesx /files.bin /chunks /healthz/x /metricsx /tagsx /searchx; do
 	same "GET $url -> 404" "$(req /dev/null "$URL$url")" 404
 done
 same "the listing is unchanged at the end" "$(listing)" "$list0"
