@@ -62,6 +62,13 @@ echo "fresh-root: unpacking a bare Debian 12 root"
 debootstrap --variant=minbase --unpack-tarball="$tarball" bookworm "$root" >/dev/null
 # The committed tree, as a clone would hold it: no build/, nothing untracked.
 git clone --quiet --no-hardlinks "$repo" "$root/root/dgfs"
+# This machine's own certificate authorities (a network that inspects TLS
+# has one), as a new machine on the same network would be given them: the
+# README's ca-certificates install then trusts them, for npm's registry too.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+	mkdir -p "$root/usr/local/share/ca-certificates"
+	cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+fi
 echo "fresh-root: root ready in $(($(date +%s) - start)) s; log in $log"
 
 # The new user's session: the README's own install line (read from the

@@ -33,12 +33,22 @@ KEY=$(cat /mnt/dgfsd/admin.key)
 head -c $((5 << 20)) /dev/urandom >/tmp/demo.bin
 curl -sf -o /dev/null -H "Authorization: Bearer $KEY" -T /tmp/demo.bin \
 	http://127.0.0.1:8080/files/demo.bin
+# A small corpus under samples/, tagged by dgfsd as it comes in.
+tests/vm/sample-corpus.sh /tmp/samples
+for f in /tmp/samples/*; do
+	curl -sf -o /dev/null -H "Authorization: Bearer $KEY" -T "$f" \
+		"http://127.0.0.1:8080/files/samples/${f##*/}"
+done
 READ=$("$BUILD/dgfsd" key add --state-dir /mnt/dgfsd --scope read --name demo-reader 2>/dev/null)
 U=http://127.0.0.1:$HTTP_PORT
 cat <<MSG
 
 dgfs storage host is up: dgfs.ko loaded, XDP on eth0 ($($CTL xdp show eth0)),
-dgfsd serving (log: /tmp/dgfsd.log, state: /mnt/dgfsd), a demo file demo.bin.
+dgfsd serving (log: /tmp/dgfsd.log, state: /mnt/dgfsd), a demo file demo.bin
+and a tagged sample corpus under samples/ (texts in English and Chinese, a
+photo with EXIF, an image with text, a spoken MP3, a PDF).
+
+The web UI: open $U/ in a browser and sign in with the admin key below.
 
 Every request but /healthz needs an API key. The admin key (from
 /mnt/dgfsd/admin.key; it may read, write and manage keys) and a read-only key:
@@ -51,6 +61,8 @@ From another terminal on the host, after that export:
   $BUILD/dgfs get --server $U --fast-port $UDP_PORT demo.bin /tmp/demo.bin  # dgfs sends \$DGFS_API_KEY
   $BUILD/dgfs put --server $U FILE NAME
   $BUILD/dgfs presign --server $U demo.bin      # a URL curl or a browser opens without a key
+  $BUILD/dgfs tag ls --server $U samples/pond.jpg
+  $BUILD/dgfs search --server $U 'garden -type=audio'   # tags and full text
   curl -H "Authorization: Bearer \$DGFS_API_KEY" -d '{"scope":"write","prefix":"photos"}' $U/keys
 (dgfs get reads the chunks over UDP through QEMU's forward into the NIC's XDP
 program and dgfs.ko.) Metrics: curl -H "Authorization: Bearer \$READ_KEY" $U/metrics
