@@ -13,7 +13,7 @@
 # dgfsd keeps serving. With build/dgfs-tagger present (branch
 # tagger-text), one more part runs the real tagger on a text file.
 #   tests/dgfsd/test_tags.sh BUILD_DIR      (as root)
-# expect-checks: 90
+# expect-checks: 93
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -23,13 +23,16 @@ dgfsd_setup "${1:-build}"
 # ---- the stand-in tagger and the plugins ---------------------------------------------
 # It prints what dgfs-tagger's interface promises (docs/TAGS.md): type,
 # ext and a words= tag, lower-cased word counts as terms, the text. Files
-# starting with HANG, CRASH or JUNK make it misbehave.
+# starting with HANG, CRASH or JUNK make it misbehave; SLOW hangs unless it
+# is run without speech (--no-speech), as a long recording might.
 mkdir -p "$T/plugins"
 cat >"$T/tagger" <<'PY'
 #!/usr/bin/python3
 import json, os, re, signal, sys, time
+cheap = '--no-speech' in sys.argv
+sys.argv = [a for a in sys.argv if not a.startswith('--')]
 data = open(sys.argv[1], 'rb').read()
-if data.startswith(b'HANG'):
+if data.startswith(b'HANG') or (data.startswith(b'SLOW') and not cheap):
     time.sleep(1000)
 if data.startswith(b'CRASH'):
     os.kill(os.getpid(), signal.SIGSEGV)
@@ -229,12 +232,19 @@ refuse "dgfs tag add with a bad tag fails (HTTP 400), naming why" 10 "HTTP 400.*
 	n "$DGFS" --server "$URL" tag add docs/a.txt "two words"
 
 # ---- the tagger misbehaving ------------------------------------------------------------------
-check "upload files that make the tagger hang, crash, print junk" \
-	bash -c "$(declare -f put n dgfsd_use_key); NS=$NS URL=$URL STATE=$STATE HOME=$HOME; put bad/hang.txt HANG && put bad/crash.txt CRASH && put bad/junk.txt JUNK"
-check "each still gets its plugins' tags" wait_for 30 bash -c \
+check "upload files that make the tagger hang, crash, print junk, be slow" \
+	bash -c "$(declare -f put n dgfsd_use_key); NS=$NS URL=$URL STATE=$STATE HOME=$HOME; put bad/hang.txt HANG && put bad/crash.txt CRASH && put bad/junk.txt JUNK && put bad/slow.txt 'SLOW but fine'"
+check "each still gets its plugins' tags" wait_for 45 bash -c \
 	"$(declare -f tags has_tag n dgfsd_use_key); NS=$NS URL=$URL STATE=$STATE HOME=$HOME; has_tag bad/hang.txt 'plugin-ok auto' && has_tag bad/crash.txt 'plugin-ok auto' && has_tag bad/junk.txt 'plugin-ok auto'"
 check "the hanging tagger was killed and logged" \
 	grep -q "bad/hang.txt: dgfs-tagger timed out after 5000 ms (killed)" "$T/dgfsd.log"
+check "a file whose tagging ran out of time is tagged again without OCR and speech" \
+	wait_for 45 has_tag bad/slow.txt "words=3 auto"
+check "... and that was logged" \
+	grep -q "bad/slow.txt: tagging it again without OCR and speech" "$T/dgfsd.log"
+check "the crashing tagger was logged (and not run again)" \
+	bash -c "grep -q 'bad/crash.txt: dgfs-tagger crashed: Segmentation fault' $T/dgfsd.log &&
+		! grep -q 'bad/crash.txt: tagging it again' $T/dgfsd.log"
 check "the crashing tagger was logged" \
 	grep -q "bad/crash.txt: dgfs-tagger crashed: Segmentation fault" "$T/dgfsd.log"
 check "the junk output was refused and logged" \

@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -178,18 +179,29 @@ static bool cancelled(struct tagging *t)
 	return atomic_load(&t->cancel);
 }
 
-/* dgfs-tagger on the file: what it found into @o (empty if it failed). */
-static void run_tagger(struct tagging *t, const struct meta_tag_job *j, int fd,
-		       struct tagger_output *o)
+/*
+ * dgfs-tagger on the file: what it found into @o (empty if it failed).
+ * @cheap: without OCR and speech. Returns whether it ran out of time (its
+ * wall clock, or its CPU limit: SIGXCPU or the kill past the hard limit).
+ */
+static bool run_tagger_once(struct tagging *t, const struct meta_tag_job *j, int fd,
+			    struct tagger_output *o, bool cheap)
 {
 	struct dgfsd *d = t->d;
-	char *argv[] = { d->cfg.tagger, "/proc/self/fd/3", (char *)j->path, NULL };
+	char *argv[] = { d->cfg.tagger, "/proc/self/fd/3", (char *)j->path, NULL, NULL, NULL };
 	struct sandbox_limits lim;
 	struct sandbox_result res;
+	bool out_of_time = false;
 	const char *why;
 	char buf[256];
 	int err;
 
+	if (cheap) {
+		argv[1] = "--no-ocr";
+		argv[2] = "--no-speech";
+		argv[3] = "/proc/self/fd/3";
+		argv[4] = (char *)j->path;
+	}
 	memset(o, 0, sizeof(*o));
 	limits_for(t, false, &lim);
 	err = sandbox_run(argv, fd, &lim, &res);
@@ -197,8 +209,11 @@ static void run_tagger(struct tagging *t, const struct meta_tag_job *j, int fd,
 		logf_(t, "%s: cannot run %s: %s", j->path, d->cfg.tagger, strerror(-err));
 		atomic_fetch_add(&t->tagger_failures, 1);
 	} else if (res.exit_code || res.timed_out || res.output_over) {
-		logf_(t, "%s: dgfs-tagger %s", j->path, sandbox_failure(&res, &lim, buf, sizeof(buf)));
+		logf_(t, "%s: dgfs-tagger%s %s", j->path, cheap ? " (without OCR and speech)" : "",
+		      sandbox_failure(&res, &lim, buf, sizeof(buf)));
 		atomic_fetch_add(&t->tagger_failures, 1);
+		out_of_time = !res.cancelled &&
+			      (res.timed_out || res.signal == SIGXCPU || res.signal == SIGKILL);
 	} else if (tagger_output_parse(res.out ? res.out : "", res.out_len, o, &why)) {
 		logf_(t, "%s: dgfs-tagger's output refused: %s", j->path, why ? why : "no memory");
 		atomic_fetch_add(&t->tagger_failures, 1);
@@ -206,6 +221,21 @@ static void run_tagger(struct tagging *t, const struct meta_tag_job *j, int fd,
 		logf_(t, "%s: dgfs-tagger: %u malformed entries skipped", j->path, o->skipped);
 	}
 	sandbox_result_free(&res);
+	return out_of_time;
+}
+
+/*
+ * OCR and speech are what can take long (a long recording, a slow
+ * machine): a file whose tagging ran out of time is tagged again without
+ * them, so it still gets its type, its text and its media tags.
+ */
+static void run_tagger(struct tagging *t, const struct meta_tag_job *j, int fd,
+		       struct tagger_output *o)
+{
+	if (run_tagger_once(t, j, fd, o, false) && !cancelled(t)) {
+		logf_(t, "%s: tagging it again without OCR and speech", j->path);
+		run_tagger_once(t, j, fd, o, true);
+	}
 }
 
 static int name_cmp(const void *a, const void *b)
