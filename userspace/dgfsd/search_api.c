@@ -18,11 +18,11 @@
 #include "http.h"
 #include "meta_tags.h"
 #include "search.h"
+#include "tags_api.h"
 #include "tags/query.h"
 #include "tags/tag.h"
 
 #define SEARCH_BODY_MAX		(256u << 10)
-#define SEARCH_TAGS_PER_REQUEST	256
 #define SEARCH_LIMIT_DEFAULT	50
 
 int search_arg(struct MHD_Connection *c, const char *key, char **out)
@@ -123,34 +123,6 @@ enum MHD_Result search_api_get(struct dgfsd *d, struct MHD_Connection *c, struct
 	return http_send_json(c, r, 200, res);
 }
 
-/* @arr (absent, or an array of tag strings) into @out: NULL, or why not (the tag in *bad). */
-static const char *tag_array(json_t *arr, struct tag *out, size_t *n, const char **bad)
-{
-	const char *why = NULL;
-	json_t *e;
-	size_t i;
-
-	*n = 0;
-	if (!arr)
-		return NULL;
-	if (!json_is_array(arr))
-		return "\"add\" and \"remove\" are arrays of tag strings";
-	if (json_array_size(arr) > SEARCH_TAGS_PER_REQUEST)
-		return "at most 256 tags in each of \"add\" and \"remove\"";
-	json_array_foreach(arr, i, e) {
-		const char *s = json_string_value(e);
-
-		if (!s)
-			return "\"add\" and \"remove\" are arrays of tag strings";
-		if (tag_parse(s, json_string_length(e), &out[*n], &why)) {
-			*bad = s;
-			return why;
-		}
-		(*n)++;
-	}
-	return NULL;
-}
-
 static enum MHD_Result bulk_tag(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
 {
 	json_t *j = dgfsd_body_object(r->body, r->body_len);
@@ -175,15 +147,15 @@ static enum MHD_Result bulk_tag(struct dgfsd *d, struct MHD_Connection *c, struc
 					      json_object_iter_key(it));
 			goto out;
 		}
-	add = calloc(SEARCH_TAGS_PER_REQUEST, sizeof(*add));
-	rm = calloc(SEARCH_TAGS_PER_REQUEST, sizeof(*rm));
+	add = calloc(TAGS_PER_REQUEST, sizeof(*add));
+	rm = calloc(TAGS_PER_REQUEST, sizeof(*rm));
 	if (!add || !rm) {
 		ret = http_send_error(c, r, 503, "out of memory");
 		goto out;
 	}
-	why = tag_array(json_object_get(j, "add"), add, &nadd, &bad);
+	why = parse_tag_array(json_object_get(j, "add"), add, &nadd, &bad);
 	if (!why)
-		why = tag_array(json_object_get(j, "remove"), rm, &nrm, &bad);
+		why = parse_tag_array(json_object_get(j, "remove"), rm, &nrm, &bad);
 	if (why) {
 		ret = bad ? http_send_json(c, r, 400, json_pack("{s:s+,s:s}", "error", "bad tag: ",
 								why, "tag", bad)) :

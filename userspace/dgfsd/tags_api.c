@@ -23,7 +23,6 @@
 #include "tags_api.h"
 
 #define TAGS_BODY_MAX		(256u << 10)
-#define TAGS_PER_REQUEST	256
 
 static const char *const source_names[] = {
 	[META_TAG_AUTO] = "auto",
@@ -72,11 +71,7 @@ enum MHD_Result tags_api_get(struct dgfsd *d, struct MHD_Connection *c, struct r
 	return send_tags(d, c, r, 200);
 }
 
-/*
- * @arr (absent, or an array of at most TAGS_PER_REQUEST tag strings) into
- * @out: NULL, or why not (the bad tag in @bad).
- */
-static const char *parse_tag_array(json_t *arr, struct tag *out, size_t *n, const char **bad)
+const char *parse_tag_array(json_t *arr, struct tag *out, size_t *n, const char **bad)
 {
 	const char *why = NULL;
 	json_t *e;
