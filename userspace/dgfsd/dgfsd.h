@@ -346,6 +346,7 @@ struct dgfsd {
 	struct tagging *tagging;	/* NULL: no automatic tagging */
 	bool kmod_lost;			/* said that dgfs.ko cannot be reached */
 	bool kmod_refill;		/* its set-up after a reload failed: again */
+	bool xdp_followed;		/* XDP program loaded again at start, before the drop */
 };
 
 /* How often dgfsd looks whether dgfs.ko was reloaded under it. */

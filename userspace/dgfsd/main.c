@@ -61,8 +61,10 @@ static int make_dir(const char *path)
 
 /*
  * --user: what dgfsd keeps of root. CAP_NET_ADMIN configures dgfs.ko over
- * netlink (every upload's chunk add, a reload's new set-up) and with
- * CAP_BPF loads the XDP program again; without dgfs.ko neither is needed.
+ * netlink (every upload's chunk add, a reload's new set-up); without
+ * dgfs.ko it is not needed. Not CAP_BPF: the XDP program is loaded again
+ * (follow_xdp) before the drop, and later it could not be anyway, since
+ * finding the attached program by id takes CAP_SYS_ADMIN.
  * CAP_NET_BIND_SERVICE only binds a port below 1024.
  */
 static uint64_t needed_caps(const struct dgfsd *d)
@@ -70,7 +72,7 @@ static uint64_t needed_caps(const struct dgfsd *d)
 	uint64_t keep = 0;
 
 	if (d->kmod)
-		keep |= 1ull << CAP_NET_ADMIN | 1ull << CAP_BPF;
+		keep |= 1ull << CAP_NET_ADMIN;
 	if (d->cfg.http_port < 1024 || (!d->kmod && d->cfg.udp_port < 1024))
 		keep |= 1ull << CAP_NET_BIND_SERVICE;
 	return keep;
@@ -84,7 +86,7 @@ static int drop_privileges(struct dgfsd *d, uid_t uid, gid_t gid)
 		return -1;
 	fprintf(stderr, "dgfsd: running as %s (uid %u), keeping %s%s%s\n", d->cfg.user,
 		(unsigned int)uid, keep ? "" : "no capability",
-		(keep & (1ull << CAP_NET_ADMIN)) ? "CAP_NET_ADMIN CAP_BPF (dgfs.ko) " : "",
+		(keep & (1ull << CAP_NET_ADMIN)) ? "CAP_NET_ADMIN (dgfs.ko) " : "",
 		(keep & (1ull << CAP_NET_BIND_SERVICE)) ? "CAP_NET_BIND_SERVICE (a port below 1024)" :
 		"");
 	return 0;
@@ -118,8 +120,8 @@ static int xdp_follow_in_child(struct dgfsd *d, char *err, size_t errlen)
 		int ret = dgfs_xdp_follow(d->cfg.udp_port, d->cfg.max_read, why, sizeof(why));
 
 		if (ret && write(fds[1], why, strlen(why)) < 0)
-			_exit(2);
-		_exit(ret ? 1 : 0);
+			ret = -EIO;
+		_exit(ret < 0 && ret > -256 ? -ret : ret ? EIO : 0);
 	}
 	close(fds[1]);
 	n = read(fds[0], err, errlen - 1);
@@ -131,13 +133,30 @@ static int xdp_follow_in_child(struct dgfsd *d, char *err, size_t errlen)
 		return 0;
 	if (!err[0])
 		snprintf(err, errlen, "the child process failed");
-	return -EIO;
+	return WIFEXITED(status) ? -WEXITSTATUS(status) : -EIO;
+}
+
+/*
+ * An XDP program attached before holds the port and max read it was loaded
+ * with: load it again with ours. Not fatal: until then the module's
+ * sockets take our port's requests through the stack. Without
+ * CAP_SYS_ADMIN (after --user, or under a unit that gives only
+ * CAP_NET_ADMIN) the attached programs cannot be looked at: say so.
+ */
+static void follow_xdp(struct dgfsd *d)
+{
+	char err[512];
+	int ret = xdp_follow_in_child(d, err, sizeof(err));
+
+	if (ret)
+		fprintf(stderr, "dgfsd: warning: the XDP program kept the old port and max read "
+			"on %s%s\n", err, ret == -EPERM ? " (run `dgfsctl xdp attach IFNAME` as "
+			"root to load it again for this port)" : "");
 }
 
 /* Our store, the key, the port and the max read into dgfs.ko. */
 static int configure_kmod(struct dgfsd *d)
 {
-	char err[512];
 	int ret;
 
 	ret = kmod_store_ensure(d->kmod, DGFSD_STORE_NAME, chunkstore_dir(d->cs));
@@ -146,13 +165,9 @@ static int configure_kmod(struct dgfsd *d)
 				      d->cfg.max_read);
 	if (ret)
 		return ret;
-	/* An XDP program attached before holds the port and max read it was
-	 * loaded with: load it again with ours. Not fatal: until then the
-	 * module's sockets take our port's requests through the stack.
-	 */
-	if (xdp_follow_in_child(d, err, sizeof(err)))
-		fprintf(stderr, "dgfsd: warning: the XDP program kept the old port and max read "
-			"on %s\n", err);
+	if (!d->xdp_followed)
+		follow_xdp(d);
+	d->xdp_followed = false;	/* a reloaded module's, from here on */
 	return 0;
 }
 
@@ -397,6 +412,11 @@ int main(int argc, char **argv)
 		goto out;
 	if (d.cfg.kmod != DGFSD_KMOD_OFF && open_kmod(&d))
 		goto out;
+	/* Before any capability goes: see follow_xdp() and needed_caps(). */
+	if (d.kmod) {
+		follow_xdp(&d);
+		d.xdp_followed = true;
+	}
 	/* No thread runs yet: each one made from here on inherits what is kept. */
 	if (d.cfg.user[0] ? drop_privileges(&d, uid, gid) : geteuid() && privs_trim(needed_caps(&d)))
 		goto out;

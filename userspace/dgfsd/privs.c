@@ -2,9 +2,9 @@
 /*
  * --user NAME: dgfsd started as root becomes NAME, keeping only the
  * capabilities it needs (docs/DGFSD.md, "Privileges"): CAP_NET_ADMIN to
- * configure dgfs.ko over netlink and CAP_BPF to load the XDP program
- * again, only when dgfs.ko is in use, and CAP_NET_BIND_SERVICE only for a
- * port below 1024. Everything else goes from the effective, permitted,
+ * configure dgfs.ko over netlink, only when dgfs.ko is in use (the XDP
+ * program is loaded again before, see main.c), and CAP_NET_BIND_SERVICE
+ * only for a port below 1024. Everything else goes from the effective, permitted,
  * inheritable and bounding sets, and no_new_privs is set, so no exec can
  * win anything back. It must run before dgfsd starts a thread: a thread's
  * capabilities are its own (capset() changes only the caller's), and

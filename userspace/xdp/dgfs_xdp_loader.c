@@ -749,11 +749,17 @@ int dgfs_xdp_follow(uint16_t port, uint32_t max_read, char *err, size_t errlen)
 		struct dgfs_xdp_status st;
 		int r;
 
-		/* An interface that went away meanwhile has no program to fix. */
-		if (dgfs_xdp_status(i->if_name, &st, NULL, 0) || !st.attached ||
-		    (st.config_known && st.port == port && st.max_read == max_read))
+		/* An interface that went away meanwhile has no program to fix;
+		 * one whose programs we may not see (EPERM: looking a program
+		 * up by id takes CAP_SYS_ADMIN) is said, not passed over.
+		 */
+		r = dgfs_xdp_status(i->if_name, &st, why, sizeof(why));
+		if (r == -ENODEV || (!r && (!st.attached || (st.config_known && st.port == port &&
+							      st.max_read == max_read))))
 			continue;
-		r = dgfs_xdp_attach(i->if_name, st.mode, true, port, max_read, why, sizeof(why));
+		if (!r)
+			r = dgfs_xdp_attach(i->if_name, st.mode, true, port, max_read, why,
+					    sizeof(why));
 		if (r && !ret) {
 			ret = r;
 			if (errlen)
