@@ -34,12 +34,17 @@ FETCH_WAIT=()
 # destroyed (it logs the two counts when it goes; only this unload's line
 # counts, not an earlier load's). A BPF program that called the kfuncs holds
 # the module until its deferred free has run (RCU, a workqueue): on the
-# debug kernel that can take seconds after the program's last fd is gone,
-# so wait for the holders to go (up to 60 s) first.
+# debug kernel that can take seconds after the program's last fd is gone
+# (more than 60 s once, right after a flood, on a loaded host), so wait for
+# the holders to go (up to 60 s, 300 s there) first, and if they do not,
+# say what still holds it.
 dgfs_unheld() { [[ ! -e /sys/module/dgfs/refcnt || $(cat /sys/module/dgfs/refcnt) == 0 ]]; }
 dgfs_unload() {
 	local mark said
-	wait_for 60 dgfs_unheld
+	if ! wait_for $((${dgfs_kdebug:-0} == 1 ? 300 : 60)) dgfs_unheld; then
+		echo "dgfs.ko still held (refcnt $(cat /sys/module/dgfs/refcnt)); BPF programs:"
+		bpftool prog show 2>&1 | grep -E '^[0-9]+:' | sed 's/^/  /'
+	fi
 	mark=$(kernel_log_mark)
 	check "rmmod dgfs" rmmod dgfs
 	said=$(kernel_log_since "$mark" | grep 'dgfs: ')
