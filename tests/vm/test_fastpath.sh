@@ -213,19 +213,26 @@ pids=()
 rm -f /tmp/race*.rc
 for i in 1 2 3 4; do
 	# Each leaves its exit status behind when it ends. One 16 KiB request
-	# at a time: 1024 of them each, so that the delete surely comes while
-	# they read (whole 16 MiB reads at once are done before it can).
-	{ c $DGFS fetch --key $key --window 1 --req-size 16K -o /tmp/race$i 198.18.0.1 \
+	# at a time (4 KiB for the two held below): 1024 (4096) of them each,
+	# so that the delete comes while they read (whole 16 MiB reads at once
+	# are done before it can).
+	{ c $DGFS fetch --key $key --window 1 --req-size $((i <= 2 ? 4 : 16))K \
+		-o /tmp/race$i 198.18.0.1 \
 		"${id[big]}" >/tmp/race$i.log 2>&1
 	  echo $? >/tmp/race$i.rc; } &
 	pids+=($!)
 done
-# Delete once the replies flow (an event, not a fixed sleep).
+# Delete once the replies flow (an event, not a fixed sleep). On a loaded
+# host all four once finished before the poll saw them start, so the two
+# slower ones are held (SIGSTOP) over the delete and let go after it, which
+# keeps them mid-read; the other two race it freely.
 replying() { (($(srv_stat datagrams) > datagrams0 + 100)); }
 check "the 4 readers are being answered" wait_for 30 replying
-check "chunk del under 4 readers" s $CTL chunk del "${id[big]}"
+pkill -STOP -f -- '-o /tmp/race[12] '
 running=0
 for i in 1 2 3 4; do [[ -e /tmp/race$i.rc ]] || running=$((running + 1)); done
+check "chunk del under 4 readers" s $CTL chunk del "${id[big]}"
+pkill -CONT -f -- '-o /tmp/race[12] '
 check "... while readers were still reading ($running of 4)" test "$running" -ge 1
 clean=0
 for i in 1 2 3 4; do
