@@ -59,10 +59,10 @@ expected_checks() {
 # checks (the VM harness's dmesg line).
 judge() {
 	local name=$1 src=$2 log=$3 rc=$4 skip=${5:-'^$'} p f own min bad=0
-	p=$(grep -c '^PASS: ' "$log") f=$(grep -c '^FAIL: ' "$log")
+	p=$(grep -ac '^PASS: ' "$log") f=$(grep -ac '^FAIL: ' "$log")
 	passed=$((passed + p)) failed=$((failed + f))
-	grep '^FAIL: ' "$log" | sed "s|^|  $name: |"
-	own=$(grep -E '^(PASS|FAIL): ' "$log" | grep -Evc -- "$skip")
+	grep -a '^FAIL: ' "$log" | sed "s|^|  $name: |"
+	own=$(grep -aE '^(PASS|FAIL): ' "$log" | grep -aEvc -- "$skip")
 	min=$(expected_checks "$src")
 	if [[ $rc != 0 ]] && ((f == 0)); then
 		problem "$name" "exited $rc without a FAIL line"; bad=1
@@ -70,9 +70,9 @@ judge() {
 	if ((own < min)); then
 		problem "$name" "printed $own checks; $src expects at least $min"; bad=1
 	fi
-	if grep -Eq "$SAN_REPORT" "$log"; then
+	if grep -aEq "$SAN_REPORT" "$log"; then
 		problem "$name" "a sanitizer report:"
-		grep -E -m2 -A8 "$SAN_REPORT" "$log" | sed 's/^/    /'
+		grep -aE -m2 -A8 "$SAN_REPORT" "$log" | sed 's/^/    /'
 		bad=1
 	fi
 	if ((bad)); then
