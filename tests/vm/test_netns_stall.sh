@@ -7,7 +7,7 @@
 #   its 256 slow reads and no more; another host's cold reads still finish;
 #   deleting the stuck host hangs no other namespace's teardown; once the
 #   device answers, the stuck host's reads finish and it is freed.
-# expect-checks: 40 (tests/run-all.sh: a run that prints fewer fails)
+# expect-checks: 44 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/vm/common.sh
@@ -92,6 +92,40 @@ same "... none counted as no_rings" "$(nstat $idle no_rings)" 5
 check "idle: both stores deleted" bash -c "ip netns exec $idle $CTL store del s1 && ip netns exec $idle $CTL store del s2"
 same "... the rings stay until the namespace goes" "$(nstat $idle rings)" "$ncpus"
 i $CTL xdp detach dg0
+
+# ---- the rings are charged to whoever made them -----------------------------
+# The first store add in a namespace makes its rings (GFP_KERNEL_ACCOUNT):
+# its memory cgroup must grow by at least the rings' bytes more than the
+# same command's does when the rings are there already (the control: the
+# command's own page tables, stack and the like).
+cg=/sys/fs/cgroup
+# charge NETNS STORE: the kernel memory charged to a fresh memory cgroup
+# while `store add` runs in it.
+charge() {
+	local g=$cg/dgfs-charge-$1 before
+	mkdir "$g" || return 1
+	before=$(awk '$1 == "kernel" { print $2 }' "$g/memory.stat")
+	bash -c "echo \$\$ >$g/cgroup.procs && exec ip netns exec $1 $CTL store add $2 path $root/idle1" ||
+		return 1
+	echo $(($(awk '$1 == "kernel" { print $2 }' "$g/memory.stat") - before))
+}
+if [[ ${dgfs_kdebug:-0} == 1 ]] && ! grep -qw memory $cg/cgroup.controllers 2>/dev/null; then
+	echo "SKIP: the rings' memory cgroup charge (the debug kernel has no CONFIG_MEMCG)"
+else
+	mountpoint -q $cg || mount -t cgroup2 none $cg
+	echo +memory >$cg/cgroup.subtree_control
+	ring=$(bpftool btf dump file /sys/kernel/btf/dgfs format raw |
+		sed -n "s/.*STRUCT 'dgfs_ring' size=\([0-9]*\).*/\1/p")
+	check "dgfs.ko's BTF gives the ring's size ($ring bytes)" test "${ring:-0}" -gt 0
+	ctl=$(charge $idle s3) fresh=
+	check "memcg: the second host's first store add" ip netns add dgfs-memcg &&
+		fresh=$(charge dgfs-memcg m)
+	check "... charged its $ncpus rings ($((ncpus * ${ring:-0})) bytes) to the caller's memory cgroup (+${fresh:-?} bytes, +${ctl:-?} with rings made before)" \
+		test $((${fresh:-0} - ${ctl:-0})) -ge $((ncpus * ${ring:-1}))
+	same "... which made them" "$(nstat dgfs-memcg rings)" "$ncpus"
+	ip netns del dgfs-memcg
+	i $CTL store del s3
+fi
 
 # ---- a device that does not answer ------------------------------------------
 modprobe -a loop dm_delay 2>/dev/null	# both built into the debug kernel
