@@ -74,11 +74,15 @@ static const struct { int nr; int err; } refused[] = {
 	{ SCMP_SYS(ioctl), ENOTTY }, { SCMP_SYS(clone3), ENOSYS },	/* glibc falls back to clone */
 };
 
-/* An open with any of these may change or create a file. */
-#define OPEN_WRITE_FLAGS (O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND | __O_TMPFILE)
+/*
+ * An open with any of these may change or create a file. (glibc's
+ * __O_TMPFILE has O_DIRECTORY in it: opendir() must stay allowed.)
+ */
+#define OPEN_TMPFILE_BIT (__O_TMPFILE & ~O_DIRECTORY)
+#define OPEN_WRITE_FLAGS (O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND | OPEN_TMPFILE_BIT)
 static const struct { scmp_datum_t mask, value; } open_write[] = {
 	{ O_ACCMODE, O_WRONLY }, { O_ACCMODE, O_RDWR }, { O_CREAT, O_CREAT },
-	{ O_TRUNC, O_TRUNC }, { O_APPEND, O_APPEND }, { __O_TMPFILE, __O_TMPFILE },
+	{ O_TRUNC, O_TRUNC }, { O_APPEND, O_APPEND }, { OPEN_TMPFILE_BIT, OPEN_TMPFILE_BIT },
 };
 
 static int build_filter(scmp_filter_ctx ctx)
