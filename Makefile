@@ -41,7 +41,7 @@ DEB_PACKAGES := \
 	libmicrohttpd-dev libjansson-dev libsqlite3-dev libzstd-dev libmagic-dev \
 	libmagic-mgc libcurl4-openssl-dev libssl-dev curl wget aria2 zstd sqlite3 bc \
 	openssl systemd \
-	libicu-dev libpoppler-glib-dev libstemmer-dev libseccomp-dev libxml2-dev \
+	libicu-dev libpoppler-glib-dev libstemmer-dev libseccomp-dev libxml2-dev libcmark-dev \
 	liblingua-stopwords-perl python3-icu \
 	libleptonica-dev libtesseract-dev tesseract-ocr-eng tesseract-ocr-chi-sim libexif-dev \
 	libtagc0-dev libsndfile1-dev libsamplerate0-dev libpocketsphinx-dev pocketsphinx-en-us \
