@@ -13,7 +13,7 @@
 # dgfsd keeps serving. With build/dgfs-tagger present (branch
 # tagger-text), one more part runs the real tagger on a text file.
 #   tests/dgfsd/test_tags.sh BUILD_DIR      (as root)
-# expect-checks: 93
+# expect-checks: 99
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -250,6 +250,31 @@ check "the crashing tagger was logged" \
 check "the junk output was refused and logged" \
 	grep -q "bad/junk.txt: dgfs-tagger's output refused: not JSON" "$T/dgfsd.log"
 check "dgfsd keeps serving" n curl -sf -o /dev/null "$URL/healthz"
+
+# ---- a plugin whose descendants leave its session ---------------------------------------------
+# It double-forks two sleepers into new sessions (setsid), out of its process
+# group: one keeps the plugin's stdout open, one does not. Each carries a
+# marker in its environment; none may outlive the job, and the job must end
+# when the plugin does (the kept stdout must not hold it to its timeout).
+MARK="DGFS_TEST_ESCAPEE=$$"
+cat >"$T/plugins/60-escape" <<SH
+#!/bin/sh
+( env $MARK setsid sleep 300 & )
+( env $MARK setsid sleep 301 </dev/null >/dev/null 2>&1 & )
+echo escaper
+SH
+chmod 755 "$T/plugins/60-escape"
+escapees() { grep -lsz "^$MARK\$" /proc/[0-9]*/environ; }
+check "upload a file while a plugin double-forks sleepers with setsid" put esc/a.txt "escape test"
+check "... the plugin's tags are there (its job ended when it exited, not at its timeout)" \
+	wait_for "$BOUND" has_tag esc/a.txt "escaper auto"
+check "... no process of it is left after the job" eval '! escapees'
+check "... and that plugin was not logged as timed out" \
+	bash -c "! grep -q 'plugin $T/plugins/60-escape timed out' $T/dgfsd.log"
+rm -f "$T/plugins/60-escape"
+check "dgfsd keeps tagging after it: an upload" put esc/b.txt 'after the escape'
+check "... the next file is tagged" wait_for "$BOUND" has_tag esc/b.txt "type=text auto"
+for f in $(escapees); do f=${f%/environ}; kill -9 "${f#/proc/}" 2>/dev/null; done
 
 # ---- delete --------------------------------------------------------------------------------------
 q() { sqlite3 "file:$STATE/meta.db?mode=ro" "$1"; }
