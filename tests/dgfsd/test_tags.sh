@@ -13,7 +13,7 @@
 # dgfsd keeps serving. With build/dgfs-tagger present (branch
 # tagger-text), one more part runs the real tagger on a text file.
 #   tests/dgfsd/test_tags.sh BUILD_DIR      (as root)
-# expect-checks: 99
+# expect-checks: 105
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -329,6 +329,29 @@ check "20 uploads in a row are all tagged within their bound (10 x 5 s)" wait_fo
 echo "20 files tagged $(python3 -c "print(round($(date +%s.%N) - $start, 2))") s after the first upload began;" \
 	"latency from commit: mean $(python3 -c "print(round($(metric dgfsd_tag_latency_seconds_sum) / $(metric dgfsd_tag_latency_seconds_count), 3))") s," \
 	"max $(metric dgfsd_tag_latency_max_seconds) s"
+
+# ---- keyword tags follow the corpus ---------------------------------------------------------
+# kw/a.txt has alpha, beta, gamma twice and five rarer words once: its
+# keywords are alpha beta gamma delta epsilon (ties by byte order). Then
+# more files than the corpus had, each with alpha, beta and gamma: N more
+# than doubles, those three become common, and its keywords must be chosen
+# again in the background: the five rare words, less zeta, which the user
+# removed before it was ever a tag.
+keywords() { tags "$1" | sed -n 's/^\([a-z]*\) auto$/\1/p' | sort | tr '\n' ' '; }
+keywords_are() { [[ $(keywords "$1") == "$2" ]]; }
+check "upload kw/a.txt" put kw/a.txt "alpha alpha beta beta gamma gamma delta epsilon eta theta zeta"
+check "... its keywords: alpha beta gamma delta epsilon" \
+	wait_for "$BOUND" keywords_are kw/a.txt "alpha beta delta epsilon gamma "
+same "the user removes zeta, not a tag of it yet" "$(post kw/a.txt '{"remove": ["zeta"]}')" 200
+docs=$(q "SELECT df FROM term_df WHERE term = ''")
+for i in $(seq $((docs + 2))); do put "kw/f$i.txt" "alpha beta gamma filler number $i"; done
+check "after $((docs + 2)) more files, its keywords are the rare words, without zeta" \
+	wait_for 60 keywords_are kw/a.txt "delta epsilon eta theta "
+echo "kw/a.txt's keywords now: $(keywords kw/a.txt)"
+check "... its other auto tags are untouched" \
+	bash -c "$(declare -f tags has_tag n dgfsd_use_key); NS=$NS URL=$URL STATE=$STATE HOME=$HOME; has_tag kw/a.txt 'type=text auto' && has_tag kw/a.txt 'words=11 auto'"
+check "... counted in /metrics (dgfsd_tag_keywords_refreshed_total >= 1)" \
+	test "$(metric dgfsd_tag_keywords_refreshed_total)" -ge 1
 
 # ---- the real dgfs-tagger (branch tagger-text) -----------------------------------------------
 if [[ -x $BUILD/dgfs-tagger ]]; then
