@@ -50,7 +50,7 @@ DEB_PACKAGES := \
 	chromium
 
 .DELETE_ON_ERROR:
-.PHONY: all deps kmod bpf userspace test run bench-fast bench-dgfsd bench-search clean distclean
+.PHONY: all deps kmod bpf userspace test run bench-fast bench-dgfsd bench-search bench-tags clean distclean
 
 all: kmod bpf userspace web
 
@@ -169,6 +169,9 @@ bench-dgfsd: all
 
 bench-search: all
 	tests/dgfsd/bench_search.sh $(BUILD)
+
+bench-tags: all
+	tests/dgfsd/bench_tags.sh $(BUILD)
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
