@@ -41,7 +41,7 @@ DEB_PACKAGES := \
 	libmicrohttpd-dev libjansson-dev libsqlite3-dev libzstd-dev libmagic-dev \
 	libmagic-mgc libcurl4-openssl-dev libssl-dev curl wget aria2 zstd sqlite3 bc \
 	openssl systemd \
-	libicu-dev libpoppler-glib-dev libstemmer-dev libseccomp-dev libxml2-dev \
+	libicu-dev libpoppler-glib-dev libstemmer-dev libseccomp-dev libxml2-dev libcmark-dev \
 	liblingua-stopwords-perl python3-icu \
 	libleptonica-dev libtesseract-dev tesseract-ocr-eng tesseract-ocr-chi-sim libexif-dev \
 	libtagc0-dev libsndfile1-dev libsamplerate0-dev libpocketsphinx-dev pocketsphinx-en-us \
@@ -50,7 +50,7 @@ DEB_PACKAGES := \
 	chromium
 
 .DELETE_ON_ERROR:
-.PHONY: all deps kmod bpf userspace test run bench-fast bench-dgfsd bench-search clean distclean
+.PHONY: all deps kmod bpf userspace test run bench-fast bench-dgfsd bench-search bench-tags clean distclean
 
 all: kmod bpf userspace web
 
@@ -169,6 +169,9 @@ bench-dgfsd: all
 
 bench-search: all
 	tests/dgfsd/bench_search.sh $(BUILD)
+
+bench-tags: all
+	tests/dgfsd/bench_tags.sh $(BUILD)
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null

@@ -10,10 +10,12 @@
 # the file's tags and its terms from term_df; the queue surviving a
 # restart; and containment: a tagger or plugin that hangs, crashes or
 # prints 10 MiB is killed and logged while the others still tag, and
-# dgfsd keeps serving. With build/dgfs-tagger present (branch
+# dgfsd keeps serving; a plugin that double-forks into new sessions leaves
+# no process behind; keyword tags chosen again once the corpus has
+# doubled. With build/dgfs-tagger present (branch
 # tagger-text), one more part runs the real tagger on a text file.
 #   tests/dgfsd/test_tags.sh BUILD_DIR      (as root)
-# expect-checks: 93
+# expect-checks: 105
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -251,6 +253,34 @@ check "the junk output was refused and logged" \
 	grep -q "bad/junk.txt: dgfs-tagger's output refused: not JSON" "$T/dgfsd.log"
 check "dgfsd keeps serving" n curl -sf -o /dev/null "$URL/healthz"
 
+# ---- a plugin whose descendants leave its session ---------------------------------------------
+# It double-forks two sleepers into new sessions (setsid), out of its process
+# group: one keeps the plugin's stdout open, one does not. Each carries a
+# marker in its environment; none may outlive the job, and the job must end
+# when the plugin does (the kept stdout must not hold it to its timeout).
+MARK="DGFS_TEST_ESCAPEE=$$"
+cat >"$T/plugins/60-escape" <<SH
+#!/bin/sh
+( env $MARK setsid sleep 300 & )
+( env $MARK setsid sleep 301 </dev/null >/dev/null 2>&1 & )
+echo escaper
+SH
+chmod 755 "$T/plugins/60-escape"
+# escapees: the /proc/PID/environ files with the marker. (By what it
+# prints: grep exits 2 when a process of the glob is gone before it is read.)
+escapees() { grep -lsz "^$MARK\$" /proc/[0-9]*/environ; }
+escapees_left() { [[ -n $(escapees) ]]; }
+check "upload a file while a plugin double-forks sleepers with setsid" put esc/a.txt "escape test"
+check "... the plugin's tags are there (its job ended when it exited, not at its timeout)" \
+	wait_for "$BOUND" has_tag esc/a.txt "escaper auto"
+check "... no process of it is left after the job" eval '! escapees_left'
+check "... and that plugin was not logged as timed out" \
+	bash -c "! grep -q 'plugin $T/plugins/60-escape timed out' $T/dgfsd.log"
+rm -f "$T/plugins/60-escape"
+check "dgfsd keeps tagging after it: an upload" put esc/b.txt 'after the escape'
+check "... the next file is tagged" wait_for "$BOUND" has_tag esc/b.txt "type=text auto"
+for f in $(escapees); do f=${f%/environ}; kill -9 "${f#/proc/}" 2>/dev/null; done
+
 # ---- delete --------------------------------------------------------------------------------------
 q() { sqlite3 "file:$STATE/meta.db?mode=ro" "$1"; }
 put docs/b.txt "a cat and a dog"
@@ -304,6 +334,32 @@ check "20 uploads in a row are all tagged within their bound (10 x 5 s)" wait_fo
 echo "20 files tagged $(python3 -c "print(round($(date +%s.%N) - $start, 2))") s after the first upload began;" \
 	"latency from commit: mean $(python3 -c "print(round($(metric dgfsd_tag_latency_seconds_sum) / $(metric dgfsd_tag_latency_seconds_count), 3))") s," \
 	"max $(metric dgfsd_tag_latency_max_seconds) s"
+
+# ---- keyword tags follow the corpus ---------------------------------------------------------
+# kw/a.txt has alpha, beta, gamma twice and five rarer words once: its
+# keywords are alpha beta gamma delta epsilon (ties by byte order). Then
+# more files than the corpus had, each with alpha, beta and gamma: N more
+# than doubles, those three become common, and its keywords must be chosen
+# again in the background: the five rare words, less zeta, which the user
+# removed before it was ever a tag.
+keywords() { tags "$1" | sed -n 's/^\([a-z]*\) auto$/\1/p' | sort | tr '\n' ' '; }
+keywords_are() { [[ $(keywords "$1") == "$2" ]]; }
+check "upload kw/a.txt" put kw/a.txt "alpha alpha beta beta gamma gamma delta epsilon eta theta zeta"
+check "... its keywords: alpha beta gamma delta epsilon" \
+	wait_for "$BOUND" keywords_are kw/a.txt "alpha beta delta epsilon gamma "
+same "the user removes zeta, not a tag of it yet" "$(post kw/a.txt '{"remove": ["zeta"]}')" 200
+docs=$(q "SELECT df FROM term_df WHERE term = ''")
+for i in $(seq $((docs + 2))); do put "kw/f$i.txt" "alpha beta gamma filler number $i"; done
+check "after $((docs + 2)) more files, its keywords are the rare words, without zeta" \
+	wait_for 120 keywords_are kw/a.txt "delta epsilon eta theta "
+echo "kw/a.txt's keywords now: $(keywords kw/a.txt); N $(q "SELECT df FROM term_df WHERE term = ''")," \
+	"its keywords chosen at N $(q "SELECT docs FROM file_keywords JOIN files ON files.id = file_id WHERE path = CAST('kw/a.txt' AS BLOB)"),"\
+	"pending $(metric dgfsd_tag_jobs_pending), refreshed $(metric dgfsd_tag_keywords_refreshed_total)"
+grep "keyword" "$T/dgfsd.log" | tail -3
+check "... its other auto tags are untouched" \
+	bash -c "$(declare -f tags has_tag n dgfsd_use_key); NS=$NS URL=$URL STATE=$STATE HOME=$HOME; has_tag kw/a.txt 'type=text auto' && has_tag kw/a.txt 'words=11 auto'"
+check "... counted in /metrics (dgfsd_tag_keywords_refreshed_total >= 1)" \
+	test "$(metric dgfsd_tag_keywords_refreshed_total)" -ge 1
 
 # ---- the real dgfs-tagger (branch tagger-text) -----------------------------------------------
 if [[ -x $BUILD/dgfs-tagger ]]; then

@@ -6,7 +6,7 @@
 # absurd counts and offsets, malformed ID3 frames, a WAV header out of range)
 # that must end in bounded time and memory with exit 0 and valid JSON.
 #   tests/tagger/test_tagger_media.sh [BUILD_DIR]
-# expect-checks: 57
+# expect-checks: 62
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -127,6 +127,52 @@ run mp3 "$dir/song.mp3" music/so-what.mp3 --no-speech
 check "mp3: exit 0" ok_run mp3
 same "mp3: the ID3 tags id3v2 wrote and the duration bucket" "$(media_tags mp3)" \
 	"album=Kind of Blue artist=Miles Davis duration=1-5m genre=Jazz year=1959"
+
+# TagLib opens FILE by name: it must parse contained, under Landlock and the
+# first seccomp filter, as dgfsd runs it (FILE a memfd at /proc/self/fd/3).
+# strace shows the order: Landlock, the first filter, TagLib's opens of FILE,
+# then the second filter (no opens at all).
+$PY - "$dir/song.mp3" "$dir/mp3_memfd" "$T" <<'PY'
+import os, subprocess, sys
+fd = os.memfd_create("song")
+os.write(fd, open(sys.argv[1], "rb").read())
+os.dup2(fd, 3, inheritable=True)
+with open(sys.argv[2] + ".json", "wb") as out:
+    subprocess.run(["strace", "-f", "-o", sys.argv[2] + ".strace", "-e",
+                    "trace=openat,landlock_restrict_self,seccomp", sys.argv[3], "--no-speech",
+                    "/proc/self/fd/3", "music/so-what.mp3"], stdout=out, pass_fds=(3,))
+PY
+same "mp3 from a memfd (as dgfsd passes it): the same tags" "$(media_tags mp3_memfd)" \
+	"album=Kind of Blue artist=Miles Davis duration=1-5m genre=Jazz year=1959"
+taglib_phase() {
+	$PY - "$dir/mp3_memfd.strace" <<'PY'
+import re, sys
+lines = open(sys.argv[1]).read().splitlines()
+def first(pat, start=0):
+    return next((i for i in range(start, len(lines)) if re.search(pat, lines[i])), None)
+ll = first(r"landlock_restrict_self\(.*\)\s+= 0")
+f1 = first(r"seccomp\(SECCOMP_SET_MODE_FILTER, 0, .*\s= 0", ll or 0)
+f2 = first(r"seccomp\(SECCOMP_SET_MODE_FILTER, 0, .* = 0", (f1 or 0) + 1)
+opens = [i for i, l in enumerate(lines) if '"/proc/self/fd/3"' in l]
+# main's own open of FILE comes first; every later one is TagLib's.
+taglib = opens[1:]
+ok = None not in (ll, f1, f2) and ll < f1 < f2 and taglib and \
+     all(f1 < i < f2 for i in taglib) and \
+     any("O_RDONLY" in lines[i] and not lines[i].endswith("EACCES (Permission denied)") for i in taglib)
+print("contained" if ok else "not contained: %s %s %s %s" % (ll, f1, f2, opens))
+PY
+}
+same "TagLib opened FILE only after Landlock and the first filter, before the second" \
+	"$(taglib_phase)" contained
+check "... and its attempt to open FILE read-write was refused (EACCES)" \
+	grep -q '"/proc/self/fd/3", O_RDWR.*EACCES' "$dir/mp3_memfd.strace"
+# The phase TagLib parses in: FILE may be read, nothing written, no other
+# file read, and a socket kills the tagger.
+rc=$( { "$T" --selftest-open-phase "$dir/song.mp3" x.mp3 >/dev/null 2>"$dir/open_phase.err"; echo $?; } 2>/dev/null)
+same "TagLib's phase: a socket() kills the tagger (SIGSYS, 159)" "$rc" 159
+same "TagLib's phase: FILE may be opened to read, not to write; /etc/passwd not at all" \
+	"$(grep -oE 'open [^:]*: .*' "$dir/open_phase.err" | tr '\n' ';')" \
+	"open FILE: allowed;open FILE to write: Permission denied;open /etc/passwd: Permission denied;"
 
 tone 400 "$dir/tone400.wav"
 oggenc -Q -a "Björk" -l "Homogenic" -G "Electronic" -d 1997 -o "$dir/song.ogg" "$dir/tone400.wav"

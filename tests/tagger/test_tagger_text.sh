@@ -3,7 +3,7 @@
 # tags, language, terms and text it prints, its bounds, and its seccomp
 # filter (docs/TAGS.md).
 #   tests/tagger/test_tagger_text.sh [BUILD_DIR]
-# expect-checks: 63
+# expect-checks: 67
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -109,6 +109,29 @@ check "markdown: exit 0" ok_run md
 same "markdown: words without markup" "$(q md "d['text']")" \
 	"Cooking with lentils Lentils are cheap and nutritious Soak the lentils then boil them one cup of lentils"
 same "markdown: lentil counted 4 times" "$(q md "d['terms'].get('lentil')")" 4
+
+# Markdown's link and image targets are no words (docs/TAGS.md): link text
+# and image descriptions stay; targets, autolinks, reference definitions
+# and raw HTML go. libmagic calls this one text/html (its inline <a>): the
+# name decides that it is Markdown.
+cp "$dir/notes.md" "$dir/links.md"
+cat >>"$dir/links.md" <<'MD'
+See [the lentil guide](https://recipes.example.com/lentilguide?src=notes) and
+![a bowl of lentils](images/lentilbowl.png "Bowl"), or <https://autolink.example.org/pathword>.
+Ask <mailto:cook@example.net> about <a href="http://htmlhref.example/hrefword">the shop</a>.
+Read [the reference][r1] too.
+
+[r1]: https://refdef.example.com/refpath "Reference title"
+MD
+run mdlinks "$dir/links.md" notes/links.md
+check "markdown with links: exit 0" ok_run mdlinks
+same "markdown with links: the text people read, no target" "$(q mdlinks "d['text']")" \
+	"Cooking with lentils Lentils are cheap and nutritious Soak the lentils then boil them one cup of lentils See the lentil guide and a bowl of lentils or Ask about the shop Read the reference too"
+same "markdown with links: no part of a URL among the terms" \
+	"$(q mdlinks "sorted(t for t in d['terms'] if any(w in t for w in ('http', 'example', 'lentilguid', 'lentilbowl', 'png', 'src', 'pathword', 'mailto', 'hrefword', 'href', 'refdef', 'refpath', 'titl', 'imag')))")" "[]"
+run mdlinks_txt "$dir/links.md" notes/links.txt
+check "the same bytes named .txt are not Markdown: their URLs stay words" \
+	bash -c "[[ \$($PY -c 'import json, sys; print(\"lentilguid\" in json.load(open(sys.argv[1]))[\"terms\"])' $dir/mdlinks_txt.json) == True ]]"
 
 # ---- PDF --------------------------------------------------------------------
 tests/tagger/mkpdf.py "$dir/doc.pdf" "Quarterly report on penguin migrations" \

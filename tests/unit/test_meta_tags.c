@@ -117,6 +117,8 @@ int main(void)
 	struct meta_tag_job j;
 	uint64_t pending;
 	int64_t oldest, busy[1];
+	unsigned int done;
+	int i;
 
 	if (!mkdtemp(dir))
 		return 1;
@@ -235,6 +237,37 @@ int main(void)
 	      !meta_tag_job_next(m, NULL, 0, &j) && !strcmp(j.etag, "b2") &&
 	      (j.queued = 0, !meta_tag_job_done(m, &j)) &&
 	      !meta_tag_job_stats(m, &pending, &oldest) && pending == 1);
+
+	/*
+	 * Keywords follow the corpus. Now N = 2 (b, c); b's keywords (apple,
+	 * plum) were chosen at N = 3: not due. Six more files make N = 8,
+	 * more than twice 3: b's are chosen again (k = 5 now: apple, pear,
+	 * plum), less plum, which the user removed meanwhile.
+	 */
+	sqlite3_exec(m->db, "DELETE FROM tag_jobs", NULL, NULL, NULL);
+	CHECK("keywords: none due while N is not half or twice what it was",
+	      !meta_keywords_refresh(m, 64, &done) && done == 0);
+	{
+		struct tag rm = T("plum");
+
+		CHECK("keywords: the user removes plum", !meta_tags_user_change(m, "b", NULL, 0, &rm, 1));
+	}
+	for (i = 0; i < 6; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "e%d", i);
+		put(name, "e");
+		autotag(name, "e", NULL, 0, (struct meta_term[]){ { "apple", 1 }, { "plum", 1 } }, 2,
+			0, NULL);
+	}
+	sqlite3_exec(m->db, "DELETE FROM tag_jobs", NULL, NULL, NULL);
+	CHECK("keywords: N doubled, b's are chosen again (one file due)",
+	      !meta_keywords_refresh(m, 64, &done) && done == 1);
+	SAME("keywords: b's now, without the removed plum", tags_of("b"), "apple:a pear:a");
+	CHECK("keywords: chosen at N = 8 now",
+	      one("SELECT docs FROM file_keywords JOIN files ON files.id = file_id "
+		  "WHERE path = CAST('b' AS BLOB)") == 8);
+	CHECK("keywords: not due again", !meta_keywords_refresh(m, 64, &done) && done == 0);
 
 	meta_tag_list_free(&kw);
 	meta_close(m);

@@ -28,7 +28,7 @@
 
 #include "meta.h"
 
-#define META_SCHEMA_VERSION	3
+#define META_SCHEMA_VERSION	4
 #define META_BUSY_TIMEOUT_MS	5000
 
 /*
@@ -179,11 +179,39 @@ static const char meta_schema_v3[] =
 	");\n"
 	"CREATE INDEX IF NOT EXISTS tag_jobs_queued ON tag_jobs(queued);\n";
 
+/*
+ * Version 4: keyword tags follow the corpus (docs/TAGS.md, "Keyword
+ * tags"). file_keywords keeps, for each file with keywords, N (the number
+ * of files with terms) when they were chosen, so that they can be chosen
+ * again once N has doubled or halved; file_keyword_tags, which of its auto
+ * tags the keyword choice added (and so may take away again). Files tagged
+ * before: their bare auto tags that are among their terms count as
+ * keywords, chosen at N = 0 (due at once).
+ */
+static const char meta_schema_v4[] =
+	"CREATE TABLE IF NOT EXISTS file_keywords (\n"
+	"	file_id INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,\n"
+	"	docs INTEGER NOT NULL CHECK (docs >= 0)\n"
+	");\n"
+	"CREATE INDEX IF NOT EXISTS file_keywords_docs ON file_keywords(docs);\n"
+	"CREATE TABLE IF NOT EXISTS file_keyword_tags (\n"
+	"	file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,\n"
+	"	tag_id INTEGER NOT NULL REFERENCES tags(id),\n"
+	"	PRIMARY KEY (file_id, tag_id)\n"
+	") WITHOUT ROWID;\n"
+	"INSERT OR IGNORE INTO file_keywords (file_id, docs)\n"
+	"	SELECT DISTINCT file_id, 0 FROM file_terms;\n"
+	"INSERT OR IGNORE INTO file_keyword_tags (file_id, tag_id)\n"
+	"	SELECT ft.file_id, ft.tag_id FROM file_tags ft JOIN tags t ON t.id = ft.tag_id\n"
+	"	JOIN file_terms f ON f.file_id = ft.file_id AND f.term = t.name\n"
+	"	WHERE ft.source = 0 AND t.value = '';\n";
+
 /* What each version adds, run in order from the database's version on. */
 static const char *const meta_migrations[META_SCHEMA_VERSION] = {
 	meta_schema,		/* 0 -> 1 */
 	meta_schema_v2,		/* 1 -> 2 */
 	meta_schema_v3,		/* 2 -> 3 */
+	meta_schema_v4,		/* 3 -> 4 */
 };
 
 enum meta_stmt {

@@ -328,10 +328,12 @@ static int mt_scored_cmp(const void *a, const void *b)
  * The file's keyword tags: its terms ranked by tf * idf, with tf the
  * term's count in the file and idf = ln((1 + N) / (1 + df)) + 1, N the
  * number of files with terms and df the number with this term (both from
- * term_df, this file included); the top a->keywords that make valid tag
- * names become bare auto tags.
+ * term_df, this file included); the top @k that make valid tag names
+ * become bare auto tags. The keyword tags chosen before go first, and N is
+ * kept (file_keywords) so that they are chosen again when it has changed
+ * enough (meta_keywords_refresh).
  */
-static int mt_keywords(sqlite3 *db, struct mt_auto *x)
+static int mt_keywords(sqlite3 *db, int64_t file_id, unsigned int k, struct meta_tag_list *kw)
 {
 	struct mt_scored *s = NULL;
 	size_t n = 0, cap = 0, i, got = 0;
@@ -339,17 +341,24 @@ static int mt_keywords(sqlite3 *db, struct mt_auto *x)
 	int64_t docs = 0;
 	int err, rc = SQLITE_DONE;
 
-	if (!x->a->keywords || !x->a->nterms)
-		return 0;
+	err = mt_exec2(db, "DELETE FROM file_tags WHERE file_id = ?1 AND source = 0 AND tag_id IN "
+		       "(SELECT tag_id FROM file_keyword_tags WHERE file_id = ?1)", file_id, 0,
+		       "keywords");
+	err = err ?: mt_exec2(db, "DELETE FROM file_keyword_tags WHERE file_id = ?1", file_id, 0,
+			      "keywords");
+	err = err ?: mt_exec2(db, "DELETE FROM file_keywords WHERE file_id = ?1", file_id, 0,
+			      "keywords");
+	if (err || !k)
+		return err;
 	err = mt_int(db, "SELECT df FROM term_df WHERE term = ''", 0, &docs);
 	if (err == -ENOENT)
-		err = 0;
+		return 0;	/* no file has terms */
 	if (!err)
 		err = mt_prepare(db, "SELECT f.term, f.count, d.df FROM file_terms f "
 				 "JOIN term_df d ON d.term = f.term WHERE f.file_id = ?1", &st);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, x->file_id);
+	sqlite3_bind_int64(st, 1, file_id);
 	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const unsigned char *t = sqlite3_column_text(st, 0);
 		int len = sqlite3_column_bytes(st, 0);
@@ -376,20 +385,37 @@ static int mt_keywords(sqlite3 *db, struct mt_auto *x)
 	if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
 		err = meta_sql_err(db, rc, "keywords");
 	sqlite3_finalize(st);
+	if (!n) {
+		free(s);
+		return err;
+	}
 	if (!err)
 		qsort(s, n, sizeof(*s), mt_scored_cmp);
-	for (i = 0; !err && i < n && got < x->a->keywords; i++) {
+	for (i = 0; !err && i < n && got < k; i++) {
 		struct tag t;
+		int64_t tid;
 
 		if (tag_make(s[i].term, NULL, &t, NULL))
 			continue;	/* not a valid tag name: not a keyword */
-		err = mt_auto_tag(db, x->file_id, &t);
-		if (!err && x->kw)
-			err = meta_tag_list_add(x->kw, &t, META_TAG_AUTO);
+		err = mt_auto_tag(db, file_id, &t);
+		/*
+		 * Only what this added is a keyword tag: a tag the file has
+		 * from elsewhere (the tagger, a plugin, a user) is not taken
+		 * away when the keywords change; a removed one stays out.
+		 */
+		if (!err && sqlite3_changes(db)) {
+			err = mt_tag_id(db, &t, false, &tid);
+			err = err ?: mt_exec2(db, "INSERT INTO file_keyword_tags (file_id, tag_id) "
+					      "VALUES (?1, ?2) ON CONFLICT DO NOTHING", file_id, tid,
+					      "keywords");
+		}
+		if (!err && kw)
+			err = meta_tag_list_add(kw, &t, META_TAG_AUTO);
 		got++;
 	}
 	free(s);
-	return err;
+	return err ?: mt_exec2(db, "INSERT INTO file_keywords (file_id, docs) VALUES (?1, ?2)",
+			       file_id, docs, "keywords");
 }
 
 static int mt_auto_fn(sqlite3 *db, void *arg)
@@ -449,7 +475,7 @@ static int mt_auto_fn(sqlite3 *db, void *arg)
 		}
 	}
 	if (!err)
-		err = mt_keywords(db, x);
+		err = mt_keywords(db, x->file_id, a->nterms ? a->keywords : 0, x->kw);
 	return err;
 }
 
@@ -466,6 +492,57 @@ int meta_tags_auto_set(struct meta *m, int64_t file_id, const char *etag,
 	err = meta_run(m, true, mt_auto_fn, &x);
 	if (err && kw)
 		kw->n = 0;
+	return err;
+}
+
+/* ---- keywords as the corpus changes ---- */
+
+struct mt_refresh {
+	unsigned int max, done;
+};
+
+/*
+ * Files whose keywords were chosen when N was at most half or at least
+ * twice what it is now, and that have no tagging job pending (the job
+ * chooses them anyway): chosen again, at most x->max of them.
+ */
+static int mt_refresh_fn(sqlite3 *db, void *arg)
+{
+	struct mt_refresh *x = arg;
+	int64_t ids[META_KEYWORDS_REFRESH_MAX], docs = 0;
+	sqlite3_stmt *st;
+	unsigned int n = 0, i;
+	int err, rc;
+
+	x->done = 0;
+	err = mt_int(db, "SELECT df FROM term_df WHERE term = ''", 0, &docs);
+	if (err == -ENOENT)
+		docs = 0, err = 0;
+	err = err ?: mt_prepare(db, "SELECT k.file_id FROM file_keywords k WHERE "
+				"(k.docs * 2 <= ?1 OR k.docs >= ?1 * 2) AND k.docs != ?1 AND NOT EXISTS "
+				"(SELECT 1 FROM tag_jobs j WHERE j.file_id = k.file_id) LIMIT ?2", &st);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, docs);
+	sqlite3_bind_int64(st, 2, x->max);
+	while (n < x->max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		ids[n++] = sqlite3_column_int64(st, 0);
+	if (n < x->max && rc != SQLITE_DONE)
+		err = meta_sql_err(db, rc, "keywords due");
+	sqlite3_finalize(st);
+	for (i = 0; !err && i < n; i++)
+		err = mt_keywords(db, ids[i], META_KEYWORDS, NULL);
+	if (!err)
+		x->done = n;
+	return err;
+}
+
+int meta_keywords_refresh(struct meta *m, unsigned int max, unsigned int *done)
+{
+	struct mt_refresh x = { max < META_KEYWORDS_REFRESH_MAX ? max : META_KEYWORDS_REFRESH_MAX, 0 };
+	int err = meta_run(m, true, mt_refresh_fn, &x);
+
+	*done = err ? 0 : x.done;
 	return err;
 }
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Tags in dgfsd's metadata (schema version 3, meta.c; docs/TAGS.md).
+ * Tags in dgfsd's metadata (schema version 4, meta.c; docs/TAGS.md).
  *
  * A file's tag is auto (dgfs-tagger, plugins, TF-IDF keywords) or user.
  * Tagging a file again replaces its auto tags, except those the user
@@ -91,6 +91,15 @@ struct meta_auto_tags {
  */
 int meta_tags_auto_set(struct meta *m, int64_t file_id, const char *etag,
 		       const struct meta_auto_tags *a, struct meta_tag_list *kw);
+
+/*
+ * Keyword tags follow the corpus: the files whose keywords were chosen when
+ * N (files with terms) was at most half or at least twice what it is now
+ * get them chosen again, from their stored terms, at most @max
+ * (<= META_KEYWORDS_REFRESH_MAX) in one transaction. @done: how many.
+ */
+#define META_KEYWORDS_REFRESH_MAX	64
+int meta_keywords_refresh(struct meta *m, unsigned int max, unsigned int *done);
 
 /* Adds (@add) or removes "@a implies @b": 0, -ELOOP (a cycle), -EINVAL (a == b), -ENOENT. */
 int meta_tag_imply(struct meta *m, const struct tag *a, const struct tag *b, bool add);

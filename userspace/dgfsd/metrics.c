@@ -130,6 +130,9 @@ static void tagging_metrics(struct page *p, struct dgfsd *d)
 		"dgfs-tagger runs that failed, timed out or printed too much", s.tagger_failures);
 	counter(p, "dgfsd_tag_plugin_failures_total",
 		"Plugin runs that failed, timed out or printed too much", s.plugin_failures);
+	counter(p, "dgfsd_tag_keywords_refreshed_total",
+		"Files whose keyword tags were chosen again as the corpus changed",
+		s.keywords_refreshed);
 	out(p, "# HELP dgfsd_tag_latency_seconds From a file's commit to its auto tags stored\n"
 	    "# TYPE dgfsd_tag_latency_seconds histogram\n");
 	for (b = 0; b < sizeof(le) / sizeof(le[0]); b++)

@@ -42,11 +42,108 @@ static void set_limit(int what, uint64_t v, uint64_t hard)
 	setrlimit(what, &rl);
 }
 
-/* In the child: never returns. */
+static void kill_group(pid_t pid)
+{
+	kill(-pid, SIGKILL);
+	kill(pid, SIGKILL);
+}
+
+/* The helper, in the runner's child: never returns. */
+static void __attribute__((noreturn)) helper(char *const argv[])
+{
+	sigset_t none;
+
+	/* Should the runner die after all, the helper goes with it. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execve(argv[0], argv, sandbox_env);
+	_exit(127);
+}
+
+static volatile pid_t runner_helper;
+
+/* dgfsd's "stop now" (a timeout, the output cap, a cancel): the helper goes first. */
+static void runner_on_term(int sig)
+{
+	(void)sig;
+	if (runner_helper > 0)
+		kill(runner_helper, SIGKILL);
+}
+
+/*
+ * SIGKILL to every child of the runner: the helper's descendants that lost
+ * their parent are the runner's (it is their subreaper), whatever session
+ * or process group they moved to. Returns how many it signalled.
+ */
+static int runner_kill_children(void)
+{
+	char buf[4096];
+	int fd, killed = 0;
+	ssize_t n;
+
+	fd = open("/proc/thread-self/children", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	for (char *p = buf; *p;) {
+		pid_t pid = 0;
+
+		while (*p == ' ')
+			p++;
+		while (*p >= '0' && *p <= '9')
+			pid = pid * 10 + (*p++ - '0');
+		if (pid > 0 && !kill(pid, SIGKILL))
+			killed++;
+		if (*p && *p != ' ')
+			break;
+	}
+	return killed;
+}
+
+/* Until the runner has no child left: each round kills and reaps what is there. */
+static void runner_reap_all(void)
+{
+	for (;;) {
+		int killed = runner_kill_children();
+
+		/*
+		 * Block only when a child was just killed (it will be reaped
+		 * soon); else poll, since an orphan may reach us between the
+		 * read of the list and the wait.
+		 */
+		if (waitpid(-1, NULL, killed ? __WALL : __WALL | WNOHANG) < 0 && errno == ECHILD)
+			return;
+		if (!killed) {
+			struct timespec ms = { 0, 1000000 };
+
+			nanosleep(&ms, NULL);
+		}
+	}
+}
+
+/*
+ * In the child: never returns. It becomes the runner: a child subreaper
+ * (PR_SET_CHILD_SUBREAPER) that forks the helper, waits for it, then kills
+ * and reaps every process the helper left behind, even one that left the
+ * process group with setsid(), and exits as the helper did. Why a
+ * subreaper and not a PID namespace: dgfsd.service has
+ * RestrictNamespaces=yes, and hosts may forbid unprivileged user
+ * namespaces; a subreaper needs neither (docs/TAGS.md, "Containment").
+ */
 static void __attribute__((noreturn)) child(char *const argv[], int out, int err, int file,
 					    const struct sandbox_limits *lim)
 {
-	int null;
+	struct sigaction sa = { .sa_handler = runner_on_term };
+	sigset_t mask;
+	int null, status;
+	pid_t pid;
 
 	setpgid(0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -64,21 +161,63 @@ static void __attribute__((noreturn)) child(char *const argv[], int out, int err
 	set_limit(RLIMIT_FSIZE, lim->file_size, lim->file_size_hard);
 	set_limit(RLIMIT_NOFILE, lim->open_files, 0);
 	set_limit(RLIMIT_CORE, 0, 0);
-	signal(SIGPIPE, SIG_DFL);
-	{
-		sigset_t none;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1))
+		_exit(126);
+	sigaction(SIGTERM, &sa, NULL);
+	/* SIGTERM waits until the handler knows whom to kill. */
+	sigfillset(&mask);
+	sigdelset(&mask, SIGTERM);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	pid = fork();
+	if (pid < 0)
+		_exit(126);
+	if (!pid)
+		helper(argv);
+	runner_helper = pid;
+	sigemptyset(&mask);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
+	/* The pipes' ends belong to the helper and its descendants alone now. */
+	syscall(SYS_close_range, 0U, ~0U, 0U);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			_exit(126);
+	runner_helper = 0;
+	runner_reap_all();
+	if (WIFSIGNALED(status)) {
+		/* Ended as the helper did (no core: RLIMIT_CORE is 0). */
+		signal(WTERMSIG(status), SIG_DFL);
+		kill(getpid(), WTERMSIG(status));
+		_exit(128 + WTERMSIG(status));
 	}
-	execve(argv[0], argv, sandbox_env);
-	_exit(127);
+	_exit(WEXITSTATUS(status));
 }
 
-static void kill_group(pid_t pid)
+/*
+ * Ends a run early: SIGTERM asks the runner to kill the helper and then
+ * every descendant; SIGKILL to the group is the backstop should the
+ * runner not be gone within a second.
+ */
+static void stop_run(pid_t pid)
 {
-	kill(-pid, SIGKILL);
-	kill(pid, SIGKILL);
+	uint64_t until = ms_now() + 1000;
+
+	kill(pid, SIGTERM);
+	while (ms_now() < until) {
+		siginfo_t info = { 0 };
+
+		/* Not reaped here: sandbox_run waits for it. */
+		if (waitid(P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT) < 0 ? errno != EINTR :
+		    info.si_pid == pid)
+			return;
+		{
+			struct timespec ms = { 0, 5000000 };
+
+			nanosleep(&ms, NULL);
+		}
+	}
+	kill_group(pid);
 }
 
 int sandbox_run(char *const argv[], int file_fd, const struct sandbox_limits *lim,
@@ -116,12 +255,12 @@ int sandbox_run(char *const argv[], int file_fd, const struct sandbox_limits *li
 
 		if (now >= deadline) {
 			res->timed_out = true;
-			kill_group(pid);
+			stop_run(pid);
 			break;
 		}
 		if (lim->cancel && atomic_load(lim->cancel)) {
 			res->cancelled = true;
-			kill_group(pid);
+			stop_run(pid);
 			break;
 		}
 		if (!out_open)
@@ -132,7 +271,7 @@ int sandbox_run(char *const argv[], int file_fd, const struct sandbox_limits *li
 		if (poll(p, 2, deadline - now < 200 ? (int)(deadline - now) : 200) < 0) {
 			if (errno == EINTR)
 				continue;
-			kill_group(pid);
+			stop_run(pid);
 			break;
 		}
 		if (out_open && p[0].revents) {
@@ -141,7 +280,7 @@ int sandbox_run(char *const argv[], int file_fd, const struct sandbox_limits *li
 				out_open = false;
 			} else if ((size_t)n > lim->output_max - res->out_len) {
 				res->output_over = true;
-				kill_group(pid);
+				stop_run(pid);
 				break;
 			} else {
 				if (res->out_len + (size_t)n + 1 > cap) {
@@ -152,7 +291,7 @@ int sandbox_run(char *const argv[], int file_fd, const struct sandbox_limits *li
 						nc *= 2;
 					nb = realloc(res->out, nc);
 					if (!nb) {
-						kill_group(pid);
+						stop_run(pid);
 						ret = -ENOMEM;
 						break;
 					}
@@ -180,7 +319,7 @@ int sandbox_run(char *const argv[], int file_fd, const struct sandbox_limits *li
 	}
 	/* Ended, or killed above: either way it is gone (or going) now. */
 	if (out_open || err_open)
-		kill_group(pid);
+		stop_run(pid);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	/* A grandchild left behind in the group goes too. */

@@ -3,8 +3,11 @@
  * Running an untrusted helper (dgfs-tagger, a tag plugin) out of dgfsd's
  * process, contained: its own process group, rlimits (CPU seconds,
  * address space, open files, file size, no core), a wall-clock timeout
- * and a cap on what it may print, each of which ends it with SIGKILL (the
- * whole group). It inherits dgfsd's user (--user) and no_new_privs; its
+ * and a cap on what it may print, each of which ends it with SIGKILL.
+ * A runner process between dgfsd and the helper is a child subreaper: when
+ * the helper ends (or is ended), every process it left behind is killed
+ * and reaped, even one that left its session (setsid) or process group.
+ * It inherits dgfsd's user (--user) and no_new_privs; its
  * environment is a fixed minimal one; stdin is /dev/null; the file to
  * look at is its fd 3 (argv names it /proc/self/fd/3).
  */

@@ -36,6 +36,8 @@
 #define TAGGING_MEMFD_MAX	(32u << 20)
 /* A worker looks at the queue this often even unkicked (jobs left from a restart). */
 #define TAGGING_POLL_MS		5000
+/* Files whose keyword tags are chosen again in one transaction. */
+#define TAGGING_KEYWORDS_BATCH	32
 
 static const double tagging_buckets[] = TAGGING_BUCKETS;
 #define NBUCKETS (sizeof(tagging_buckets) / sizeof(tagging_buckets[0]))
@@ -51,7 +53,7 @@ struct tagging {
 	uint64_t kicks;
 	int64_t busy[TAGGING_MAX_WORKERS];	/* file ids being tagged; 0: idle */
 	/* stats */
-	_Atomic uint64_t done, failed, tagger_failures, plugin_failures;
+	_Atomic uint64_t done, failed, tagger_failures, plugin_failures, keywords_refreshed;
 	pthread_mutex_t stats_lock;
 	uint64_t lat_count, lat_buckets[NBUCKETS];
 	double lat_sum, lat_max;
@@ -395,6 +397,27 @@ done:
 	meta_tag_job_done(d->meta, j);
 }
 
+/* One batch of keyword refreshes, called with t->lock held: whether there may be more. */
+static bool refresh_keywords(struct tagging *t)
+{
+	unsigned int done = 0;
+	int err;
+
+	pthread_mutex_unlock(&t->lock);
+	err = meta_keywords_refresh(t->d->meta, TAGGING_KEYWORDS_BATCH, &done);
+	pthread_mutex_lock(&t->lock);
+	if (err) {
+		logf_(t, "cannot refresh keyword tags: %s", strerror(-err));
+		return false;
+	}
+	if (done) {
+		atomic_fetch_add(&t->keywords_refreshed, done);
+		if (t->d->cfg.verbose)
+			logf_(t, "keyword tags of %u files chosen again (the corpus changed)", done);
+	}
+	return done == TAGGING_KEYWORDS_BATCH && !t->stopping;
+}
+
 struct worker_arg {
 	struct tagging *t;
 	unsigned int idx;
@@ -435,6 +458,13 @@ static void *worker_run(void *arg)
 		}
 		if (err != -ENOENT)
 			logf_(t, "cannot read the queue: %s", strerror(-err));
+		/*
+		 * Nothing to tag: the first worker brings keyword tags up to
+		 * date with the corpus, a batch at a time (one transaction
+		 * each), looking at the queue again between batches.
+		 */
+		if (err == -ENOENT && !idx && refresh_keywords(t))
+			continue;
 		if (t->kicks == seen) {
 			struct timespec until;
 
@@ -532,6 +562,7 @@ void tagging_stats(struct tagging *t, struct dgfsd *d, struct tagging_stats *s)
 	s->jobs_failed = atomic_load(&t->failed);
 	s->tagger_failures = atomic_load(&t->tagger_failures);
 	s->plugin_failures = atomic_load(&t->plugin_failures);
+	s->keywords_refreshed = atomic_load(&t->keywords_refreshed);
 	pthread_mutex_lock(&t->stats_lock);
 	s->latency_count = t->lat_count;
 	s->latency_sum = t->lat_sum;

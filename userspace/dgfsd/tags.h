@@ -19,6 +19,7 @@ struct tagging;
 struct tagging_stats {
 	uint64_t jobs_done, jobs_failed;	/* failed: could not even be run */
 	uint64_t tagger_failures, plugin_failures;
+	uint64_t keywords_refreshed;		/* files whose keywords were chosen again */
 	uint64_t latency_count;
 	double latency_sum;			/* seconds, queued to stored */
 	double latency_max;

@@ -4,7 +4,8 @@
  *
  * Tags and words from FILE's content, as one JSON object on stdout
  * (docs/TAGS.md). Order matters: open FILE and load every library's data,
- * then contain the process (contain.c), then parse.
+ * then contain the process (contain.c), then parse. TagLib, which opens
+ * FILE by name, parses between the two steps of containment.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +42,7 @@ static void usage(void)
 
 struct extractor {
 	const char *name;
+	bool opens_by_name;	/* init opens FILE by name: run it under Landlock */
 	int (*init)(const struct tagger_input *in);
 	int (*run)(const struct tagger_input *in, struct tagger_out *o);
 };
@@ -59,16 +61,17 @@ int main(int argc, char **argv)
 		{ "no-speech", no_argument, NULL, 's' },
 		/* Test hook (tests/tagger/): after containment, try a forbidden syscall. */
 		{ "selftest-seccomp", no_argument, NULL, 'S' },
+		{ "selftest-open-phase", no_argument, NULL, 'P' },
 		{ 0 }
 	};
 	const struct extractor media[] = {
-		{ "image", tag_image_init, tag_image },
-		{ "audio", tag_audio_init, tag_audio },
-		{ "speech", tag_speech_init, tag_speech },
+		{ "image", false, tag_image_init, tag_image },
+		{ "audio", true, tag_audio_init, tag_audio },
+		{ "speech", false, tag_speech_init, tag_speech },
 	};
 	struct tagger_input in = { .mime = "", .charset = "", .ext = "" };
 	unsigned long long max_text = TAGGER_MAX_TEXT_DEFAULT;
-	bool selftest = false;
+	bool selftest = false, selftest_open = false, landlocked;
 	struct tagger_out *o;
 	struct words *words;
 	struct stat st;
@@ -89,6 +92,7 @@ int main(int argc, char **argv)
 		case 'o': in.no_ocr = true; break;
 		case 's': in.no_speech = true; break;
 		case 'S': selftest = true; break;
+		case 'P': selftest_open = true; break;
 		default: usage(); return 2;
 		}
 	}
@@ -124,10 +128,30 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (size_t i = 0; i < sizeof(media) / sizeof(media[0]); i++)
-		if (media[i].init)
+		if (media[i].init && !media[i].opens_by_name)
 			report(media[i].name, media[i].init(&in));
 
-	err = tagger_contain(TAGGER_MAX_OUTPUT(max_text));
+	err = tagger_contain(TAGGER_MAX_OUTPUT(max_text), in.fd, &landlocked);
+	if (err) {
+		report("containment", err);
+		tagger_out_free(o);
+		return 1;
+	}
+	if (selftest_open) {
+		tagger_contain_selftest_open_phase(in.path);
+		return 1;	/* the filter let the socket through */
+	}
+	/* Without Landlock a read-only open could reach any file: TagLib does not run. */
+	for (size_t i = 0; i < sizeof(media) / sizeof(media[0]); i++) {
+		if (!media[i].init || !media[i].opens_by_name)
+			continue;
+		if (landlocked)
+			report(media[i].name, media[i].init(&in));
+		else
+			fprintf(stderr, "dgfs-tagger: %s: skipped, the kernel has no Landlock\n",
+				media[i].name);
+	}
+	err = tagger_contain_no_open();
 	if (err) {
 		report("seccomp", err);
 		tagger_out_free(o);

@@ -50,6 +50,7 @@ int tag_type(struct tagger_input *in, struct tagger_out *o);
 int tag_text_init(void);	/* libxml2's HTML parser */
 int tag_text(const struct tagger_input *in, struct tagger_out *o);
 int tag_pdf(const struct tagger_input *in, struct tagger_out *o);
+
 /* In image.c, audio.c, speech.c (built with TAGGER_MEDIA=1; see tagger.mk). */
 int tag_image(const struct tagger_input *in, struct tagger_out *o);
 int tag_audio(const struct tagger_input *in, struct tagger_out *o);

@@ -10,7 +10,7 @@ TAGGER_HDRS := $(wildcard userspace/tagger/*.h)
 TAGGER_GEN  := $(BUILD)/tagger/stopwords.c
 TAGGER_PKGS := icu-uc icu-i18n poppler-glib libxml-2.0 libseccomp jansson libmagic
 TAGGER_CFLAGS = $(call pkgconf,--cflags,$(TAGGER_PKGS))
-TAGGER_LIBS = $(call pkgconf,--libs,$(TAGGER_PKGS)) -lstemmer
+TAGGER_LIBS = $(call pkgconf,--libs,$(TAGGER_PKGS)) -lstemmer -lcmark
 -include userspace/tagger/media.mk
 
 USER_BINS += $(BUILD)/dgfs-tagger
@@ -32,6 +32,6 @@ $(BUILD)/unit/test_tagger_words: $(TAGGER_GEN)
 
 # tests/fuzz/dgfsd/fuzz_tagger_text.c: the text path on hostile bytes.
 LIBFUZZER_CFLAGS += $(call pkgconf,--cflags,libxml-2.0)
-LIBFUZZER_LIBS += $(call pkgconf,--libs,icu-uc icu-i18n libxml-2.0 jansson) -lstemmer
+LIBFUZZER_LIBS += $(call pkgconf,--libs,icu-uc icu-i18n libxml-2.0 jansson) -lstemmer -lcmark
 $(BUILD)/fuzz/fuzz_tagger_text: $(TAGGER_GEN) userspace/tagger/text.c userspace/tagger/out.c \
-	userspace/tagger/words.c
+	userspace/tagger/words.c userspace/tagger/markdown.c

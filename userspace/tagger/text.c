@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Text files: plain text, Markdown and source code as they are (ICU's word
- * breaking leaves their punctuation out), HTML through libxml2's HTML
+ * Text files: plain text and source code as they are (ICU's word
+ * breaking leaves their punctuation out), Markdown through cmark
+ * (markdown.c), HTML through libxml2's HTML
  * parser without its markup, scripts and styles. Whether a file is text is
  * libmagic's call from its content, never the name's; a text file that
  * turns into binary further on is read up to there.
@@ -17,7 +18,7 @@
 #include <unicode/uchar.h>
 #include <unicode/ustring.h>
 
-#include "tagger.h"
+#include "text.h"
 
 #define TEXT_CHUNK	(64u << 10)	/* bytes read at a time */
 /* Bytes read at most: a file of spaces or markup has no words to fill the cap. */
@@ -27,7 +28,7 @@
  * Text must be text: where this share of control or undecodable characters
  * is reached, the index of the first of them; -1 while it is text.
  */
-static int32_t binary_from(const UChar *u, int32_t n)
+int32_t text_binary_from(const UChar *u, int32_t n)
 {
 	int32_t bad = 0, first = -1;
 
@@ -136,7 +137,7 @@ static int tag_plain(const struct tagger_input *in, struct tagger_out *o)
 			err = -EINVAL;
 			goto out;
 		}
-		bad = binary_from(start, dst - start);
+		bad = text_binary_from(start, dst - start);
 		if (bad >= 0) {
 			/* The words before the binary part, then no more. */
 			err = send_utf16(o, u, cut_after_space(u, start - u + bad));
@@ -316,6 +317,12 @@ int tag_text(const struct tagger_input *in, struct tagger_out *o)
 		text = !strcmp(in->mime, text_mimes[i]);
 	if (!text || !strcmp(in->charset, "binary") || !strcmp(in->mime, "text/rtf"))
 		return 0;
+	if (text_is_markdown(in)) {
+		int err = tag_markdown(in, o);
+
+		if (err != -EAGAIN)
+			return err;
+	}
 	if (!strcmp(in->mime, "text/html") || !strcmp(in->mime, "application/xhtml+xml"))
 		return tag_html(in, o);
 	return tag_plain(in, o);

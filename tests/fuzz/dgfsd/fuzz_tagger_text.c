@@ -3,7 +3,7 @@
  * libFuzzer target: dgfs-tagger's text path (userspace/tagger/text.c,
  * out.c, words.c) on hostile bytes: straight into tagger_text() as UTF-8,
  * or as a file of some charset (libmagic's names) read by tag_text(), as
- * plain text or as HTML through libxml2.
+ * plain text, as Markdown through cmark, or as HTML through libxml2.
  *
  * Input: a selector byte (mode and charset), a byte for the text cap
  * (1..256 times 16 bytes), then the content. Checked: the text kept fits
@@ -18,6 +18,7 @@
 
 #include "tagger/out.c"
 #include "tagger/text.c"
+#include "tagger/markdown.c"
 #include "tagger/words.c"
 #include "tagger/stopwords.c"
 
@@ -64,6 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		in.fd = fd;
 		in.size = size;
 		in.mime = mode == 1 ? "text/plain" : "text/html";
+		in.ext = data[-2] & 0x80 ? "md" : "";	/* text/plain named .md: Markdown */
 		tag_text(&in, o);
 		close(fd);
 	}
