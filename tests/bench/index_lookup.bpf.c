@@ -19,7 +19,10 @@
 
 const volatile bool have_kmod = false;
 const volatile __u32 nr_ids = 1;
-const volatile unsigned char prefix[PREFIX_LEN];
+/* Set after load, not in rodata: a const array would be folded into the
+ * program as zeros by the compiler.
+ */
+unsigned char prefix[PREFIX_LEN];
 
 __u64 hits = 0, misses = 0;
 
@@ -29,7 +32,7 @@ int index_lookup(struct xdp_md *ctx)
 	unsigned char id[DGFS_CHUNK_ID_LEN];
 	__be32 n = bpf_htonl(nr_ids ? bpf_get_prandom_u32() % nr_ids : 0);
 
-	__builtin_memcpy(id, (const void *)prefix, PREFIX_LEN);
+	__builtin_memcpy(id, prefix, PREFIX_LEN);
 	__builtin_memcpy(&id[PREFIX_LEN], &n, sizeof(n));
 	if (!have_kmod)
 		return XDP_PASS;

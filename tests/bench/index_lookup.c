@@ -88,12 +88,12 @@ int main(int argc, char **argv)
 	}
 	skel->rodata->have_kmod = kmod;
 	skel->rodata->nr_ids = (__u32)count;
-	memcpy((void *)skel->rodata->prefix, prefix, sizeof(prefix));
 	if (index_lookup_bpf__load(skel)) {
 		fprintf(stderr, "index_lookup: cannot load the program%s\n",
 			kmod ? " (is dgfs.ko loaded?)" : "");
 		goto cleanup;
 	}
+	memcpy(skel->bss->prefix, prefix, sizeof(prefix));
 	opts.repeat = (__u32)repeat;
 	if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.index_lookup), &opts)) {
 		fprintf(stderr, "index_lookup: test run: %s\n", strerror(errno));
