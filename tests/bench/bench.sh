@@ -140,7 +140,9 @@ host_part() {
 }
 
 vm_part() {
-	local ns=dgfs-benchall tap=dgtap1 guest=198.18.2.2 vmout=$OUT/vm vm= qpid t i
+	local tap=dgtap1 guest=198.18.2.2 qpid t i
+	# Global: the EXIT trap's vm_end needs them.
+	ns=dgfs-benchall vmout=$OUT/vm vm=
 	rm -rf "$vmout" && mkdir -p "$vmout"
 	ip netns del $ns 2>/dev/null || true
 	ip netns add $ns
@@ -163,10 +165,12 @@ vm_part() {
 		return 1
 	}
 	vm_end() {
+		trap - EXIT
 		touch "$vmout/done"
 		wait $vm || echo "bench: the VM's run failed (see $vmout)" >&2
 		ip netns del $ns 2>/dev/null || true
 	}
+	trap vm_end EXIT	# whatever stops this script, the VM goes too
 	wait_file ready 300 || { vm_end; return 1; }
 
 	# As tests/vm/bench_remote.sh: the vCPU thread gets host CPU 1 to
@@ -237,7 +241,7 @@ meta "$cmd" start >>"$OUT/results.jsonl"
 make_data "$OUT/data" $N4K $N1M
 for p in $parts; do
 	echo "bench: $p part ($((SECONDS - start)) s so far)"
-	"${p}_part"
+	"${p}_part" || echo "bench: the $p part failed; what it measured is reported" >&2
 	[[ ! -e $OUT/vm/guest-kernel ]] || echo "{\"kind\": \"meta\", \"guest_kernel\": \"$(cat "$OUT/vm/guest-kernel")\"}" >>"$OUT/results.jsonl"
 done
 meta "$cmd" end >>"$OUT/results.jsonl"

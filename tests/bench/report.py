@@ -107,6 +107,7 @@ def table(cells, where, workload):
                     rq.append(ratio(r[s]["req_per_s"], r["nginx"]["req_per_s"]))
                     cq.append(ratio(r[s]["cpu_s_per_gb"], r["nginx"]["cpu_s_per_gb"]))
             bad = sum(c["errors"] + c["timeouts"] for c in cs)
+            again = sum(c.get("retried", 0) for c in cs)
             out.append("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %d%s |" % (
                 conc, LABEL[s], fmt(med([c["req_per_s"] for c in cs])),
                 fmt(med([c["mb_per_s"] for c in cs]), 1),
@@ -114,7 +115,8 @@ def table(cells, where, workload):
                 cpu(med([c["cpu_s_per_gb"] for c in cs])),
                 "-" if s == "nginx" else fmt(med(rq), 2) + "x",
                 "-" if s == "nginx" else fmt(med(cq), 2) + "x",
-                len(cs), " (%d errors/timeouts)" % bad if bad else ""))
+                len(cs), (" (%d errors/timeouts)" % bad if bad else "") +
+                (" (%d run again)" % again if again else "")))
     return "\n".join(out)
 
 
