@@ -49,8 +49,8 @@ if ((quick)); then
 	VM_DURATION=1 HOST_DURATION=1 SCALES=${BENCH_SCALES:-1000}
 	export BENCH_LOOKUPS=${BENCH_LOOKUPS:-100000}
 else
-	ROUNDS=${BENCH_ROUNDS:-3} CONCS=${BENCH_CONCS:-"1 4 16"} N4K=256 N1M=16
-	VM_DURATION=${BENCH_VM_DURATION:-3} HOST_DURATION=${BENCH_HOST_DURATION:-3}
+	ROUNDS=${BENCH_ROUNDS:-3} CONCS=${BENCH_CONCS:-"1 4 16"} N4K=64 N1M=16
+	VM_DURATION=${BENCH_VM_DURATION:-3} HOST_DURATION=${BENCH_HOST_DURATION:-2}
 	SCALES=${BENCH_SCALES:-"1000 100000 1000000"}
 fi
 SERVERS_VM="kernel dgfsd-udp dgfsd-http nginx"
@@ -58,6 +58,7 @@ export BENCH_LOG=$OUT/client.log	# dgfs-bench's and wrk's own words
 
 . tests/bench/servers.sh
 . tests/bench/client.sh
+. tests/vm/bench_lib.sh
 
 # matrix SERVERS...: every cell, round after round, the servers alternating
 # within each (workload, concurrency), so each comparison runs under the
@@ -140,7 +141,7 @@ host_part() {
 }
 
 vm_part() {
-	local tap=dgtap1 guest=198.18.2.2 qpid t i
+	local tap=dgtap1 guest=198.18.2.2 i
 	# Global: the EXIT trap's vm_end needs them.
 	ns=dgfs-benchall vmout=$OUT/vm vm=
 	rm -rf "$vmout" && mkdir -p "$vmout"
@@ -175,23 +176,9 @@ vm_part() {
 
 	# As tests/vm/bench_remote.sh: the vCPU thread gets host CPU 1 to
 	# itself; QEMU's other threads and the client share CPU 0.
-	pin=()
-	if [[ ${BENCH_PIN:-1} == 1 && $(nproc) -ge 2 ]]; then
-		qpid=$(pgrep -f "^qemu-system-x86_64 -name dgfs-vm.*ifname=$tap")
-		for t in /proc/$qpid/task/*; do
-			if [[ $(cat "$t/comm") == CPU*/TCG ]]; then i=1; else i=0; fi
-			taskset -p -c $i "${t##*/}" >/dev/null
-		done
-		pin=(taskset -c 0)
-	fi
-	bench_client() { ip netns exec $ns "${pin[@]}" "$@"; }
-	bench_cpu() {	# all the guest's busy time (tests/vm/cpustat_server.py)
-		ip netns exec $ns python3 -c '
-import socket, sys
-with socket.create_connection((sys.argv[1], 7801), timeout=10) as s:
-    busy, hz = map(int, s.makefile().readline().split())
-print(busy / hz)' $guest
-	}
+	bench_pin_vcpus $tap
+	bench_client() { ip netns exec $ns "${BENCH_PIN_CLIENT[@]}" "$@"; }
+	bench_cpu() { bench_guest_cpu $ns $guest; }	# all the guest's busy time
 	ip netns exec $ns python3 tests/bench/upload.py http://$guest:$BENCH_PORT_HTTP "$vmout/admin.key" \
 		"$OUT/data" >"$vmout/manifest" || { vm_end; return 1; }
 	bench_lists "$vmout/manifest" "$vmout/lists"

@@ -53,7 +53,7 @@ bench_run() {
 }
 
 bench_cell() {
-	local server=$1 workload=$2 conc=$3 round=$4 size c0 c1 res retried=0
+	local server=$1 workload=$2 conc=$3 round=$4 size c0 c1 res retried=0 t0=$EPOCHREALTIME
 	case $workload in
 	4k) size=4096 ;;
 	1m) size=1048576 ;;
@@ -70,9 +70,9 @@ bench_cell() {
 		res=$(bench_run "$server" $size "$conc") || true
 	fi
 	c1=$(bench_cpu "$server")
-	python3 - "$BENCH_WHERE" "$server" "$workload" "$conc" "$round" "$size" "$res" "$c0" "$c1" "$retried" <<'PY'
-import json, sys
-where, server, workload, conc, rnd, size, res, c0, c1, retried = sys.argv[1:]
+	python3 - "$BENCH_WHERE" "$server" "$workload" "$conc" "$round" "$size" "$res" "$c0" "$c1" "$retried" "$t0" <<'PY'
+import json, sys, time
+where, server, workload, conc, rnd, size, res, c0, c1, retried, t0 = sys.argv[1:]
 size = int(size)
 try:
     r = json.loads(res)
@@ -97,6 +97,7 @@ gb = x["completed"] * size / 1e9
 x["mb_per_s"] = gb * 1e3 / x["seconds"] if x["seconds"] else 0
 x["server_cpu_s"] = float(c1) - float(c0)
 x["cpu_s_per_gb"] = x["server_cpu_s"] / gb if gb else None
+x["wall_s"] = round(time.time() - float(t0), 2)	# the cell's cost, overheads included
 print(json.dumps(x))
 PY
 }
