@@ -49,7 +49,7 @@ if ((quick)); then
 	VM_DURATION=1 HOST_DURATION=1 SCALES=${BENCH_SCALES:-1000}
 	export BENCH_LOOKUPS=${BENCH_LOOKUPS:-100000}
 else
-	ROUNDS=${BENCH_ROUNDS:-3} CONCS=${BENCH_CONCS:-"1 4 16"} N4K=64 N1M=16
+	ROUNDS=${BENCH_ROUNDS:-3} CONCS=${BENCH_CONCS:-"1 4 16"} N4K=16 N1M=16
 	VM_DURATION=${BENCH_VM_DURATION:-3} HOST_DURATION=${BENCH_HOST_DURATION:-2}
 	SCALES=${BENCH_SCALES:-"1000 100000 1000000"}
 fi
@@ -152,7 +152,7 @@ vm_part() {
 	ip -n $ns link set $tap up
 	ip -n $ns link set lo up
 	# The guest's one vCPU: what it spends is the server's.
-	VM_TIMEOUT=${VM_TIMEOUT:-1140} tests/vm/vm.sh --tap $ns/$tap --smp 1 --out "$vmout" \
+	VM_TIMEOUT=${VM_TIMEOUT:-3000} tests/vm/vm.sh --tap $ns/$tap --smp 1 --out "$vmout" \
 		tests/bench/guest.sh >"$vmout/vm.out" 2>&1 &
 	vm=$!
 	# wait_file NAME SECS: until the guest writes NAME into the share.
