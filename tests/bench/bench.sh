@@ -24,7 +24,10 @@
 # chunks (the smoke run). --no-doc: leave docs/ alone.
 set -eu
 cd "$(dirname "$0")/../.."
-repo=$PWD
+# Debian's own tools, as in the VM: not a user's shims (pyenv's python3
+# is a chain of shell scripts whose start-up cost seconds a call on a
+# loaded machine, inside every measurement's bookkeeping).
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 quick=0 parts="vm host" doc=1 inner=
 while [[ $# -gt 0 ]]; do
