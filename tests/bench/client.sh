@@ -39,7 +39,7 @@ bench_run() {
 		[[ $server == kernel ]] && port=$BENCH_PORT_KERNEL || port=$BENCH_PORT_UDP
 		bench_client "$BUILD/dgfs-bench" -p $port --key "$BENCH_KEY" --threads 1 \
 			--window "$conc" --duration "$BENCH_DURATION" --size "$size" --random \
-			--timeout 5000 --json "$BENCH_ADDR" $(cat "$BENCH_LISTS/ids-$workload") \
+			--timeout 5000 --token-ttl 43200 --json "$BENCH_ADDR" $(cat "$BENCH_LISTS/ids-$workload") \
 			2>>"${BENCH_LOG:-/dev/null}"
 		;;
 	dgfsd-http | nginx)
