@@ -29,6 +29,7 @@ import sys
 SERVERS = ("kernel", "dgfsd-udp", "dgfsd-http", "nginx")
 LABEL = {"kernel": "dgfs.ko + XDP", "dgfsd-udp": "dgfsd UDP tier", "dgfsd-http": "dgfsd HTTP",
          "nginx": "nginx"}
+COLOR = {"kernel": "#9400d3", "dgfsd-udp": "#009e73", "dgfsd-http": "#56b4e9", "nginx": "#e69f00"}
 WORKLOADS = {"4k": "4 KiB random files", "1m": "1 MiB files"}
 WHERE = {"vm": "In the VM (server on 1 TCG vCPU, client on the host)",
          "host": "On the host (loopback, no module)"}
@@ -180,11 +181,12 @@ def plot(cells, plot_dir, png):
     gp = ["set terminal png size 1200,%d" % (420 * ((len(panels) + 1) // 2)),
           "set output '%s'" % png,
           "set multiplot layout %d,2" % ((len(panels) + 1) // 2),
-          "set logscale xy", "set xtics (1, 4, 16)", "set xlabel 'requests outstanding'",
+          "set logscale xy", "set xtics (1, 4, 16, 64)", "set offsets graph 0.05, graph 0.05, 0, 0", "set xlabel 'requests outstanding'",
           "set ylabel 'req/s (median)'", "set key left top", "set grid"]
     for where, w, dat, servers in panels:
         gp.append("set title '%s: %s'" % ({"vm": "VM (TCG, 1 vCPU)", "host": "host"}[where], WORKLOADS[w]))
-        gp.append("plot " + ", ".join("'%s' using 1:%d with linespoints title '%s'" % (dat, i + 2, LABEL[s])
+        gp.append("plot " + ", ".join("'%s' using 1:%d with linespoints lw 2 lc rgb '%s' title '%s'"
+                                      % (dat, i + 2, COLOR[s], LABEL[s])
                                       for i, s in enumerate(servers)))
     gp.append("unset multiplot")
     script = os.path.join(plot_dir, "plot.gp")
