@@ -40,6 +40,7 @@ DEB_PACKAGES := \
 	libnl-3-dev libnl-genl-3-dev libsodium-dev python3 time \
 	libmicrohttpd-dev libjansson-dev libsqlite3-dev libzstd-dev libmagic-dev \
 	libmagic-mgc libcurl4-openssl-dev libssl-dev curl wget aria2 zstd sqlite3 bc \
+	gnuplot-nox nginx-light wrk \
 	openssl systemd \
 	libicu-dev libpoppler-glib-dev libstemmer-dev libseccomp-dev libxml2-dev libcmark-dev \
 	liblingua-stopwords-perl python3-icu \
@@ -50,7 +51,7 @@ DEB_PACKAGES := \
 	chromium
 
 .DELETE_ON_ERROR:
-.PHONY: all deps kmod bpf userspace test run bench-fast bench-dgfsd bench-search bench-tags clean distclean
+.PHONY: all deps kmod bpf userspace test run bench bench-fast bench-dgfsd bench-search bench-tags clean distclean
 
 all: kmod bpf userspace web
 
@@ -95,7 +96,7 @@ $(BUILD)/dgfs.ko: $(KMOD_SRCS) Kbuild kmod/Kbuild | deps
 	cp kmod/dgfs.ko $@
 
 # ---- BPF ------------------------------------------------------------------
-BPF_SRCS  := $(wildcard bpf/*.bpf.c tests/bpf/*.bpf.c)
+BPF_SRCS  := $(wildcard bpf/*.bpf.c tests/bpf/*.bpf.c tests/bench/*.bpf.c)
 BPF_OBJS  := $(patsubst %.bpf.c,$(BUILD)/bpf/%.bpf.o,$(notdir $(BPF_SRCS)))
 BPF_SKELS := $(patsubst %.bpf.o,%.skel.h,$(BPF_OBJS))
 BPF_CFLAGS := -g -O2 -target bpf -Wall -Werror -D__TARGET_ARCH_x86 \
@@ -103,7 +104,7 @@ BPF_CFLAGS := -g -O2 -target bpf -Wall -Werror -D__TARGET_ARCH_x86 \
 
 bpf: $(BPF_OBJS) $(BPF_SKELS)
 
-vpath %.bpf.c bpf tests/bpf
+vpath %.bpf.c bpf tests/bpf tests/bench
 $(BUILD)/bpf/%.bpf.o: %.bpf.c include/dgfs_kfuncs.h include/uapi/linux/dgfs.h | deps
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -122,6 +123,7 @@ include tests/fuzz/fuzz.mk
 include tests/vm/kdebug.mk
 include userspace/tagger/tagger.mk
 include web/web.mk
+include tests/bench/bench.mk
 
 DGFSCTL_SRCS := $(wildcard userspace/dgfsctl/*.c) userspace/proto/hex.c userspace/proto/size.c
 KFUNC_TEST_SRCS := tests/bpf/kfunc_test.c

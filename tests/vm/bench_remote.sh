@@ -13,6 +13,7 @@
 # A benchmark, not a test: it asserts nothing.
 set -eu
 cd "$(dirname "$0")/../.."
+. tests/vm/bench_lib.sh
 BUILD=${DGFS_BUILD:-build}
 DURATION=${BENCH_DURATION:-5}
 ROUNDS=${BENCH_ROUNDS:-3}	# kernel and userspace alternate, round after round
@@ -55,28 +56,11 @@ done
 id=$(cat "$out/ready")
 
 # The guest's vCPU gets host CPU 1 to itself; QEMU's other threads (its
-# virtio-net backend) and the client share CPU 0. Unpinned, the scheduler
-# lets them compete for both, and the server's rate swings with it
-# (BENCH_PIN=0 to see: 1.8x-5.7x where pinned runs give 3.7x-4.0x).
-pin=()
-if [[ ${BENCH_PIN:-1} == 1 && $(nproc) -ge 2 ]]; then
-	qpid=$(pgrep -f "^qemu-system-x86_64 -name dgfs-vm.*ifname=$tap")
-	for t in /proc/$qpid/task/*; do
-		if [[ $(cat "$t/comm") == CPU*/TCG ]]; then cpu=1; else cpu=0; fi
-		taskset -p -c $cpu "${t##*/}" >/dev/null
-	done
-	pin=(taskset -c 0)
-	echo "pinned: $(grep -l TCG /proc/$qpid/task/*/comm | wc -l) vCPU thread(s) of QEMU $qpid to CPU 1"
-fi
+# virtio-net backend) and the client share CPU 0.
+bench_pin_vcpus $tap
+pin=("${BENCH_PIN_CLIENT[@]}")
 
-# The guest's busy CPU seconds so far.
-guest_cpu() {
-	ip netns exec $ns python3 -c '
-import socket, sys
-with socket.create_connection((sys.argv[1], 7801), timeout=10) as s:
-    busy, hz = map(int, s.makefile().readline().split())
-print(busy / hz)' $guest
-}
+guest_cpu() { bench_guest_cpu $ns $guest; }
 
 # run NAME PORT SIZE WINDOW: one bench run of round $round; prints one JSON line
 run() {

@@ -56,7 +56,7 @@ struct options {
 	uint16_t port;
 	bool have_key, sequential, json;
 	uint8_t key[DGFS_AUTH_KEY_LEN];
-	uint64_t threads, duration, window, rate, size, timeout_ms;
+	uint64_t threads, duration, window, rate, size, timeout_ms, token_ttl;
 	const char *host;
 	unsigned int nchunks;
 	struct chunk chunks[MAX_CHUNKS];
@@ -112,6 +112,8 @@ static void usage(FILE *f)
 		"      --random         random offsets, aligned to --size (default)\n"
 		"      --sequential     consecutive offsets, wrapping at the chunk's end\n"
 		"      --timeout MS     a read not complete by then is a timeout (default 1000)\n"
+		"      --token-ttl S    tokens live S seconds (default the duration + 1 h; at most\n"
+		"                       a day: more room for a host whose clock runs ahead)\n"
 		"      --json           print the results as one JSON object on stdout\n"
 		"Prints req/s, MB/s, p50/p99 latency, errors and timeouts.\n",
 		DGFS_DEFAULT_PORT);
@@ -132,7 +134,7 @@ static int __attribute__((format(printf, 1, 2))) bad_usage(const char *fmt, ...)
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { O_KEY = 256, O_THREADS, O_DURATION, O_WINDOW, O_RATE, O_SIZE,
-	       O_RANDOM, O_SEQUENTIAL, O_TIMEOUT, O_JSON };
+	       O_RANDOM, O_SEQUENTIAL, O_TIMEOUT, O_TOKEN_TTL, O_JSON };
 	static const struct option lopts[] = {
 		{ "port", required_argument, NULL, 'p' },
 		{ "key", required_argument, NULL, O_KEY },
@@ -144,6 +146,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "random", no_argument, NULL, O_RANDOM },
 		{ "sequential", no_argument, NULL, O_SEQUENTIAL },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "token-ttl", required_argument, NULL, O_TOKEN_TTL },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -205,6 +208,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 			    o->timeout_ms > 60000)
 				return bad_usage("bad --timeout \"%s\" (1 .. 60000 ms)", optarg);
 			break;
+		case O_TOKEN_TTL:
+			if (dgfs_parse_size(optarg, &o->token_ttl) || !o->token_ttl ||
+			    o->token_ttl > DGFS_TOKEN_MAX_LIFETIME)
+				return bad_usage("bad --token-ttl \"%s\" (1 .. %d s)", optarg,
+						 DGFS_TOKEN_MAX_LIFETIME);
+			break;
 		case O_JSON:
 			o->json = true;
 			break;
@@ -250,7 +259,8 @@ static int probe_chunk(struct options *o, struct chunk *ch, int fd,
 	unsigned int refused;
 	int state;
 
-	ch->expiry = dgfs_expiry_from_now((int64_t)o->duration + 3600);
+	ch->expiry = dgfs_expiry_from_now(o->token_ttl ? (int64_t)o->token_ttl :
+					  (int64_t)o->duration + 3600);
 	if (o->have_key)
 		dgfs_token_mint(o->key, ch->id, ch->expiry, local, ch->token);
 	memcpy(cfg.chunk, ch->id, sizeof(cfg.chunk));

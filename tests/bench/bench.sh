@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# `make bench`: every read path of dgfs against nginx, side by side in one
+# run, and docs/BENCHMARKS.md's tables and plot from it.
+#
+#   tests/bench/bench.sh [--quick] [--vm-only | --host-only] [--no-doc] [BUILD]
+#
+# 1. In the VM (one boot, tests/bench/guest.sh; the client on the host,
+#    outside the guest, as tests/vm/bench_remote.sh does): dgfs.ko with
+#    XDP, dgfsd's userspace UDP tier, dgfsd over HTTP and nginx, all on
+#    dgfsd's chunk files in the page cache; then the scale runs (lookups in
+#    the module's index and the fast path's req/s at 10^3, 10^5, 10^6
+#    chunks).
+# 2. On the host, in a network namespace of its own over loopback: the
+#    same without the module. Where dgfs.ko is loaded (the smoke run in the
+#    VM, tests/vm/test_bench_smoke.sh) the module joins in through its
+#    socket (no XDP), with one scale step.
+#
+# Workloads 4 KiB random files and 1 MiB files, 1, 4 and 16 requests
+# outstanding; the servers alternate within each round. Results (one JSON
+# line a measurement) in BUILD/bench-all/results.jsonl; tests/bench/report.py
+# makes the tables. A benchmark, not a test: it asserts nothing.
+#
+# --quick: 1 s runs, one round, 1 and 4 outstanding, few files, 10^3
+# chunks (the smoke run). --no-doc: leave docs/ alone.
+set -eu
+cd "$(dirname "$0")/../.."
+# Debian's own tools, as in the VM: not a user's shims (pyenv's python3
+# is a chain of shell scripts whose start-up cost seconds a call on a
+# loaded machine, inside every measurement's bookkeeping).
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+quick=0 parts="vm host" doc=1 inner=
+while [[ $# -gt 0 ]]; do
+	case $1 in
+	--quick) quick=1 ;;
+	--vm-only) parts=vm ;;
+	--host-only) parts=host ;;
+	--no-doc) doc=0 ;;
+	--inner-host) inner=host ;;	# internal: the host part, inside its namespace
+	-*) echo "usage: $0 [--quick] [--vm-only | --host-only] [--no-doc] [BUILD]" >&2; exit 2 ;;
+	*) break ;;
+	esac
+	shift
+done
+BUILD=${1:-build}
+export BUILD
+OUT=${BENCH_OUT:-$BUILD/bench-all}
+mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
+
+if ((quick)); then
+	ROUNDS=${BENCH_ROUNDS:-1} CONCS=${BENCH_CONCS:-"1 4"} N4K=16 N1M=4
+	VM_DURATION=1 HOST_DURATION=1 SCALES=${BENCH_SCALES:-1000}
+	export BENCH_LOOKUPS=${BENCH_LOOKUPS:-100000}
+else
+	ROUNDS=${BENCH_ROUNDS:-3} CONCS=${BENCH_CONCS:-"1 4 16"} N4K=16 N1M=16
+	VM_DURATION=${BENCH_VM_DURATION:-3} HOST_DURATION=${BENCH_HOST_DURATION:-2}
+	SCALES=${BENCH_SCALES:-"1000 100000 1000000"}
+fi
+SERVERS_VM="kernel dgfsd-udp dgfsd-http nginx"
+export BENCH_LOG=$OUT/client.log	# dgfs-bench's and wrk's own words
+
+. tests/bench/servers.sh
+. tests/bench/client.sh
+. tests/vm/bench_lib.sh
+
+# matrix SERVERS...: every cell, round after round, the servers alternating
+# within each (workload, concurrency), so each comparison runs under the
+# same load.
+matrix() {
+	local round w c s
+	for ((round = 1; round <= ROUNDS; round++)); do
+		for w in 4k 1m; do
+			for c in $CONCS; do
+				for s in "$@"; do
+					bench_cell "$s" "$w" "$c" "$round"
+				done
+			done
+		done
+	done
+}
+
+# ---- the host part, inside its namespace (re-executed by host_part) -------
+if [[ $inner == host ]]; then
+	ip link set lo up
+	work=$(mktemp -d "${BENCH_TMP:-/tmp}/dgfs-bench.XXXXXX")
+	trap 'bench_servers_stop; rm -rf "$work"' EXIT
+	bench_servers_start "$work" 127.0.0.1
+	python3 tests/bench/upload.py http://127.0.0.1:$BENCH_PORT_HTTP "$work/state/admin.key" \
+		"$OUT/data" >"$work/manifest"
+	bench_lists "$work/manifest" "$work/lists"
+	cat "$work"/state/chunks/* >/dev/null	# all in the page cache
+	servers="dgfsd-udp dgfsd-http nginx"
+	if [[ -e /sys/module/dgfs ]]; then	# the smoke run, in the VM
+		{ bench_kmod_start "$work/state" && bench_kmod_register "$work/lists/ids-4k" &&
+			bench_kmod_register "$work/lists/ids-1m"; } >&2
+		servers="kernel $servers"
+	fi
+	BENCH_ADDR=127.0.0.1 BENCH_KEY=$(cat "$work/state/auth.key") BENCH_DURATION=$HOST_DURATION
+	BENCH_WHERE=host
+	bench_client() { "$@"; }
+	# Each server's own processes' CPU time; the kernel path has none, so
+	# for it all the machine's busy time (the client's included).
+	bench_cpu() {
+		local pid t=0 hz
+		hz=$(getconf CLK_TCK)
+		if [[ $1 == kernel ]]; then
+			awk -v hz="$hz" '/^cpu / { print ($2 + $3 + $4 + $7 + $8) / hz }' /proc/stat
+			return
+		fi
+		for pid in $(bench_server_pids "$1"); do
+			t=$((t + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
+		done
+		awk -v t=$t -v hz="$hz" 'BEGIN { print t / hz }'
+	}
+	matrix $servers
+	if [[ $servers == kernel* ]]; then
+		for n in $SCALES; do
+			bench_scale "$work/scale" "$n" | python3 -c '
+import json, sys
+x = json.load(sys.stdin); x["where"] = "host"; print(json.dumps(x))'
+		done
+		$BENCH_CTL store del scale >/dev/null 2>&1 || true
+		$BENCH_CTL store del bench >/dev/null 2>&1 || true
+	fi
+	exit 0
+fi
+
+# make_data DIR N4K N1M: the files every server serves (random bytes).
+make_data() {
+	local i
+	rm -rf "$1" && mkdir -p "$1/4k" "$1/1m"
+	for ((i = 0; i < $2; i++)); do head -c 4096 /dev/urandom >"$1/4k/f$i"; done
+	for ((i = 0; i < $3; i++)); do head -c 1048576 /dev/urandom >"$1/1m/f$i"; done
+}
+
+host_part() {
+	local ns=dgfs-bench-host-$$
+	ip netns add $ns
+	ip netns exec $ns "$0" --inner-host $( ((quick)) && echo --quick) "$BUILD" >>"$OUT/results.jsonl" || {
+		ip netns del $ns
+		return 1
+	}
+	ip netns del $ns
+}
+
+vm_part() {
+	local tap=dgtap1 guest=198.18.2.2 i
+	# Global: the EXIT trap's vm_end needs them.
+	ns=dgfs-benchall vmout=$OUT/vm vm=
+	rm -rf "$vmout" && mkdir -p "$vmout"
+	ip netns del $ns 2>/dev/null || true
+	ip netns add $ns
+	ip -n $ns tuntap add dev $tap mode tap
+	ip -n $ns addr add 198.18.2.1/24 dev $tap
+	ip -n $ns link set $tap up
+	ip -n $ns link set lo up
+	# The guest's one vCPU: what it spends is the server's.
+	VM_TIMEOUT=${VM_TIMEOUT:-3000} tests/vm/vm.sh --tap $ns/$tap --smp 1 --out "$vmout" \
+		tests/bench/guest.sh >"$vmout/vm.out" 2>&1 &
+	vm=$!
+	# wait_file NAME SECS: until the guest writes NAME into the share.
+	wait_file() {
+		for ((i = 0; i < $2 * 5; i++)); do
+			[[ -e $vmout/$1 ]] && return 0
+			kill -0 $vm 2>/dev/null || { tail -n 30 "$vmout/vm.out" >&2; echo "bench: the VM stopped" >&2; return 1; }
+			sleep 0.2
+		done
+		echo "bench: no $1 from the VM within $2 s" >&2
+		return 1
+	}
+	vm_end() {
+		trap - EXIT
+		touch "$vmout/done"
+		wait $vm || echo "bench: the VM's run failed (see $vmout)" >&2
+		ip netns del $ns 2>/dev/null || true
+	}
+	trap vm_end EXIT	# whatever stops this script, the VM goes too
+	wait_file ready 300 || { vm_end; return 1; }
+
+	# As tests/vm/bench_remote.sh: the vCPU thread gets host CPU 1 to
+	# itself; QEMU's other threads and the client share CPU 0.
+	bench_pin_vcpus $tap
+	bench_client() { ip netns exec $ns "${BENCH_PIN_CLIENT[@]}" "$@"; }
+	bench_cpu() { bench_guest_cpu $ns $guest; }	# all the guest's busy time
+	ip netns exec $ns python3 tests/bench/upload.py http://$guest:$BENCH_PORT_HTTP "$vmout/admin.key" \
+		"$OUT/data" >"$vmout/manifest" || { vm_end; return 1; }
+	bench_lists "$vmout/manifest" "$vmout/lists"
+	cat "$vmout/lists/ids-4k" "$vmout/lists/ids-1m" >"$vmout/ids"
+	wait_file registered 120 || { vm_end; return 1; }
+	BENCH_ADDR=$guest BENCH_KEY=$(cat "$vmout/auth.key") BENCH_DURATION=$VM_DURATION BENCH_WHERE=vm
+	matrix $SERVERS_VM >>"$OUT/results.jsonl"
+	# Scale: the guest fills the index, then the fast path is measured.
+	for n in $SCALES; do
+		echo "$n" >"$vmout/scale-want.tmp" && mv "$vmout/scale-want.tmp" "$vmout/scale-want"
+		wait_file "scale-$n.json" 600 || break
+		python3 -c '
+import json, sys
+x = json.load(open(sys.argv[1])); x["where"] = "vm"; print(json.dumps(x))' "$vmout/scale-$n.json" \
+			>>"$OUT/results.jsonl"
+		for ((r = 1; r <= ROUNDS; r++)); do
+			bench_cell kernel 4k 16 "$r" | python3 -c '
+import json, sys
+x = json.loads(sys.stdin.read()); x.update(kind="scale", chunks=int(sys.argv[1])); print(json.dumps(x))' "$n" \
+				>>"$OUT/results.jsonl"
+		done
+	done
+	vm_end
+}
+
+meta() {
+	python3 - "$@" <<'PY'
+import json, os, platform, subprocess, sys
+def sh(c):
+    return subprocess.run(c, shell=True, capture_output=True, text=True).stdout.strip()
+m = {"kind": "meta", "date": sh("date -u +%Y-%m-%dT%H:%MZ"), "host_kernel": platform.release(),
+     "cpu": sh("awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo"),
+     "cpus": os.cpu_count(), "mem_gib": round(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30, 1),
+     "commit": sh("git rev-parse --short HEAD") + (" (dirty)" if sh("git status --porcelain -uno") else ""),
+     "nginx": sh("nginx -v 2>&1").split("/")[-1], "wrk": sh("wrk -v 2>&1 | head -n1").split()[1] if sh("wrk -v 2>&1") else "",
+     "kvm": os.path.exists("/dev/kvm"), "command": sys.argv[1], "uptime_" + sys.argv[2]: sh("uptime")}
+print(json.dumps(m))
+PY
+}
+
+start=$SECONDS
+: >"$OUT/results.jsonl"
+: >"$BENCH_LOG"
+cmd="tests/bench/bench.sh $*"
+[[ $quick == 1 || $parts != "vm host" ]] || cmd="make bench"
+meta "$cmd" start >>"$OUT/results.jsonl"
+make_data "$OUT/data" $N4K $N1M
+for p in $parts; do
+	echo "bench: $p part ($((SECONDS - start)) s so far)"
+	"${p}_part" || echo "bench: the $p part failed; what it measured is reported" >&2
+	[[ ! -e $OUT/vm/guest-kernel ]] || echo "{\"kind\": \"meta\", \"guest_kernel\": \"$(cat "$OUT/vm/guest-kernel")\"}" >>"$OUT/results.jsonl"
+done
+meta "$cmd" end >>"$OUT/results.jsonl"
+echo "{\"kind\": \"meta\", \"seconds\": $((SECONDS - start))}" >>"$OUT/results.jsonl"
+args=()
+((doc == 0)) || args=(--doc docs/BENCHMARKS.md --png docs/bench-req-per-s.png)
+python3 tests/bench/report.py "$OUT/results.jsonl" --plot-dir "$OUT" "${args[@]}"
+echo "bench: done in $((SECONDS - start)) s; results in $OUT/results.jsonl"

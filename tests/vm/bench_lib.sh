@@ -1,0 +1,34 @@
+# shellcheck shell=bash
+# Host-side helpers of the benchmarks whose server is the VM and whose
+# client is on the host (tests/vm/bench_remote.sh, tests/bench/bench.sh).
+#
+#   bench_pin_vcpus TAP   pin the VM on TAP's vCPU threads to host CPU 1, its
+#                         other threads to CPU 0; sets BENCH_PIN_CLIENT to
+#                         the prefix that puts a client on CPU 0 too
+#   bench_guest_cpu NS ADDR
+#                         the guest's busy CPU seconds so far, from
+#                         tests/vm/cpustat_server.py on ADDR:7801
+#
+# Why pin: unpinned, the scheduler lets QEMU's vCPU, its virtio-net backend
+# and the client compete for both cores, and the server's rate swings with
+# it (BENCH_PIN=0 to see: 1.8x-5.7x where pinned runs of bench_remote.sh
+# gave 3.7x-4.0x).
+
+BENCH_PIN_CLIENT=()
+
+bench_pin_vcpus() {
+	local qpid t cpu
+	[[ ${BENCH_PIN:-1} == 1 && $(nproc) -ge 2 ]] || return 0
+	qpid=$(pgrep -f "^qemu-system-x86_64 -name dgfs-vm.*ifname=$1") || return 1
+	for t in /proc/$qpid/task/*; do
+		if [[ $(cat "$t/comm") == CPU*/TCG ]]; then cpu=1; else cpu=0; fi
+		taskset -p -c $cpu "${t##*/}" >/dev/null
+	done
+	BENCH_PIN_CLIENT=(taskset -c 0)
+	echo "pinned: $(grep -l TCG /proc/$qpid/task/*/comm | wc -l) vCPU thread(s) of QEMU $qpid to CPU 1"
+}
+
+bench_guest_cpu() {	# bash's /dev/tcp: no Python start-up a call
+	ip netns exec "$1" bash -c 'exec 3<>"/dev/tcp/$0/7801" && read -r busy hz <&3 &&
+		echo "$busy $hz"' "$2" | awk '{ print $1 / $2 }'
+}
