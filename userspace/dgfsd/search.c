@@ -119,7 +119,8 @@ struct sql {
 	unsigned int nalias;		/* a0, a1, ...: an AND's candidate files */
 	sqlite3 *db;			/* to ask which words can only be text, and estimate */
 	const struct query *query;
-	int64_t *est;			/* per node: files of its text, then of its tags; -1 unknown */
+	/* Per node: files of its text, then of its tags (-1 unknown); the caps they were counted to. */
+	int64_t *est, *est_cap;
 	int err;
 };
 
@@ -214,6 +215,7 @@ static void sql_free(struct sql *q)
 	free(q->ctes);
 	free(q->rank);
 	free(q->est);
+	free(q->est_cap);
 }
 
 /*
@@ -508,17 +510,20 @@ static unsigned int set_cte(struct sql *q)
 static int plan_test;
 
 /*
- * Counting stops here: an estimate only has to tell the rare from the
+ * Counting stops at a cap: an estimate only has to tell the rare from the
  * common, and counting a common tag's 10^5 rows in full would cost more
- * than it saves.
+ * than it saves. An AND counts its members to 64 files, then 512, ...,
+ * until one is under the cap (at most EST_CAP), so the counting costs
+ * a few times the rarest member's size.
  */
-#define EST_CAP		5000
+#define EST_CAP_FIRST	64
+#define EST_CAP		262144
 
 static int64_t est_rows(struct sql *q, const char *sql, const struct query_node *tag,
-			  const char *fts)
+			  const char *fts, int64_t cap)
 {
 	sqlite3_stmt *st;
-	int64_t c = EST_CAP;
+	int64_t c = cap;
 
 	if (!q->db || sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return c;	/* unknown: as common as can be; the statement proper reports */
@@ -531,22 +536,22 @@ static int64_t est_rows(struct sql *q, const char *sql, const struct query_node 
 		else if (tag->kind == QUERY_CMP)
 			sqlite3_bind_int64(st, 2, tag->num);
 	}
-	sqlite3_bind_int(st, 3, EST_CAP);
+	sqlite3_bind_int64(st, 3, cap);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		c = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return c;
 }
 
-/* Files whose text matches @fts, up to EST_CAP. */
-static int64_t count_text(struct sql *q, const char *fts)
+/* Files whose text matches @fts, up to @cap. */
+static int64_t count_text(struct sql *q, const char *fts, int64_t cap)
 {
 	return est_rows(q, "SELECT count(*) FROM (SELECT 1 FROM file_text "
-			  "WHERE file_text MATCH ?1 LIMIT ?3)", NULL, fts);
+			  "WHERE file_text MATCH ?1 LIMIT ?3)", NULL, fts, cap);
 }
 
-/* Files with tag leaf @n's tags (implied ones too), up to EST_CAP. */
-static int64_t count_tags(struct sql *q, const struct query_node *n)
+/* Files with tag leaf @n's tags (implied ones too), up to @cap. */
+static int64_t count_tags(struct sql *q, const struct query_node *n, int64_t cap)
 {
 	char base[1024], sql[1536];
 
@@ -554,69 +559,75 @@ static int64_t count_tags(struct sql *q, const struct query_node *n)
 	snprintf(sql, sizeof(sql), "WITH RECURSIVE t(id) AS (%s UNION SELECT ti.tag_id FROM "
 		 "tag_implies ti JOIN t ON ti.implied_id = t.id) SELECT count(*) FROM (SELECT 1 "
 		 "FROM file_tags WHERE tag_id IN (SELECT id FROM t) LIMIT ?3)", base);
-	return est_rows(q, sql, n, NULL);
+	return est_rows(q, sql, n, NULL, cap);
 }
 
-/* Leaf @n's files through its text (@text) or its tags, cached per node. */
-static int64_t leaf_count(struct sql *q, const struct query_node *n, bool text)
+/* Leaf @n's files through its text (@text) or its tags, up to @cap; cached per node. */
+static int64_t leaf_count(struct sql *q, const struct query_node *n, bool text, int64_t cap)
 {
-	size_t i = (size_t)(n - q->query->nodes);
-	int64_t *c;
+	size_t i;
 	char *fts;
 
 	if (!q->est) {
 		q->est = malloc(2 * QUERY_MAX_NODES * sizeof(*q->est));
-		if (!q->est)
-			return EST_CAP;
+		q->est_cap = malloc(2 * QUERY_MAX_NODES * sizeof(*q->est_cap));
+		if (!q->est || !q->est_cap) {
+			free(q->est);
+			q->est = NULL;
+			return cap;
+		}
 		for (i = 0; i < 2 * QUERY_MAX_NODES; i++)
 			q->est[i] = -1;
-		i = (size_t)(n - q->query->nodes);
 	}
-	c = &q->est[2 * i + !text];
-	if (*c >= 0)
-		return *c;
+	i = 2 * (size_t)(n - q->query->nodes) + !text;
+	/* Known: counted in full (under its cap), or to this cap or past it. */
+	if (q->est[i] >= 0 && (q->est[i] < q->est_cap[i] || q->est_cap[i] >= cap))
+		return q->est[i] < cap ? q->est[i] : cap;
 	if (text) {
 		fts = fts_phrase(q, n->text);
-		*c = fts ? count_text(q, fts) : 0;
+		q->est[i] = fts ? count_text(q, fts, cap) : 0;
 		free(fts);
 	} else {
-		*c = count_tags(q, n);
+		q->est[i] = count_tags(q, n, cap);
 	}
-	return *c;
+	q->est_cap[i] = cap;
+	return q->est[i];
 }
 
-/* About how many files @n finds (at most EST_CAP): a heuristic only. */
-static int64_t estimate(struct sql *q, const struct query_node *n)
+/* About how many files @n finds, up to @cap: a heuristic only. */
+static int64_t estimate(struct sql *q, const struct query_node *n, int64_t cap)
 {
 	const struct query_node *k;
-	int64_t e = 0, m = EST_CAP;
+	int64_t e = 0, m = cap;
 
 	switch (n->kind) {
 	case QUERY_WORD:
-		e = leaf_count(q, n, true) + (n->name ? leaf_count(q, n, false) : 0);
+		e = leaf_count(q, n, true, cap);
+		if (n->name && e < cap)
+			e += leaf_count(q, n, false, cap - e);
 		break;
 	case QUERY_PHRASE:
-		e = leaf_count(q, n, true);
+		e = leaf_count(q, n, true, cap);
 		break;
 	case QUERY_TAG:
 	case QUERY_HAS:
 	case QUERY_CMP:
-		e = is_tag_leaf(n) ? leaf_count(q, n, false) : EST_CAP;
+		e = is_tag_leaf(n) ? leaf_count(q, n, false, cap) : cap;
 		break;
 	case QUERY_OR:
-		for (k = n->child; k && e < EST_CAP; k = k->next)
-			e += estimate(q, k);
+		for (k = n->child; k && e < cap; k = k->next)
+			e += estimate(q, k, cap - e);
 		break;
 	case QUERY_AND:
 		for (k = n->child; k; k = k->next)
-			if (k->kind != QUERY_NOT && (e = estimate(q, k)) < m)
+			if (k->kind != QUERY_NOT && (e = estimate(q, k, m)) < m)
 				m = e;
 		e = m;
 		break;
 	default:
-		e = EST_CAP;
+		e = cap;
 	}
-	return e < EST_CAP ? e : EST_CAP;
+	return e < cap ? e : cap;
 }
 
 /* ---- AND: the rarest member's files, each tested against the others ---- */
@@ -651,7 +662,7 @@ static void pred_tags(struct sql *q, char *p, size_t size, const char *x,
 	unsigned int t = tag_leaf_set(q, n);
 
 	/* +tag_id: walk the file's few tags by the primary key, not every tag in tN. */
-	if (probe(d, leaf_count(q, n, false), false))
+	if (probe(d, leaf_count(q, n, false, d + 1), false))
 		snprintf(p, size, "EXISTS (SELECT 1 FROM file_tags WHERE file_id = %s AND "
 			 "+tag_id IN (SELECT id FROM t%u))", x, t);
 	else
@@ -682,7 +693,7 @@ static char *member_pred(struct sql *q, const struct query_node *n, bool negated
 			break;
 		}
 		if (fts) {
-			int64_t t = leaf_count(q, n, true);
+			int64_t t = leaf_count(q, n, true, 30 * d + 1);
 
 			if (!negated)
 				rank_add(q, fts);
@@ -744,7 +755,7 @@ static unsigned int and_set(struct sql *q, const struct query_node *n, bool nega
 	struct member *mem;
 	char x[32], *all;
 	bool *done, first = true;
-	int64_t d = EST_CAP;
+	int64_t d = EST_CAP, cap, best;
 
 	mem = calloc(n->nkids + 1, sizeof(*mem));
 	done = calloc(n->nkids, sizeof(*done));
@@ -756,8 +767,10 @@ static unsigned int and_set(struct sql *q, const struct query_node *n, bool nega
 	}
 	all = merge_text(q, n, negated, done, &nmerged);
 	if (all) {
-		mem[nm++] = (struct member){ .n = NULL, .est = count_text(q, all) };
+		mem[nm++] = (struct member){ .n = NULL };
 		merged = param_fts(q, all);
+		if (!merged)
+			all = NULL;	/* freed: the statement failed (q->err) */
 		if (n == q->query->root && !negated) {
 			q->root_fts = merged;
 			q->root_fts_n = nmerged;
@@ -768,8 +781,19 @@ static unsigned int and_set(struct sql *q, const struct query_node *n, bool nega
 			continue;
 		mem[nm].neg = k->kind == QUERY_NOT;
 		mem[nm].n = mem[nm].neg ? k->child : k;
-		mem[nm].est = mem[nm].neg ? EST_CAP : estimate(q, k);
+		mem[nm].est = EST_CAP;
 		nm++;
+	}
+	/* Each to the best so far: a member past it cannot be the rarest. */
+	for (cap = EST_CAP_FIRST, best = cap; nm > 1; cap *= 8, best = cap) {
+		for (i = 0; i < nm; i++)
+			if (!mem[i].neg) {
+				mem[i].est = mem[i].n ? estimate(q, mem[i].n, best) :
+					     all ? count_text(q, all, best) : best;
+				best = mem[i].est < best ? mem[i].est : best;
+			}
+		if (best < cap || cap >= EST_CAP)
+			break;
 	}
 	for (i = 0; i < nm; i++)
 		if (!mem[i].neg && (drv == UINT_MAX || plan_test == 2 ||
@@ -790,7 +814,8 @@ static unsigned int and_set(struct sql *q, const struct query_node *n, bool nega
 		} else if (!mem[i].n) {
 			mem[i].pred = malloc(512);
 			if (mem[i].pred)
-				pred_text(mem[i].pred, 512, x, merged, d, mem[i].est);
+				pred_text(mem[i].pred, 512, x, merged, d,
+					  all ? count_text(q, all, 30 * d + 1) : 0);
 			else
 				q->err = -ENOMEM;
 		} else {
