@@ -15,6 +15,7 @@
  * FTS5's own syntax either.
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -112,7 +113,14 @@ struct sql {
 	size_t ctes_len, ctes_cap;
 	char *rank;			/* the positive text terms, ORed, for bm25 */
 	size_t rank_len, rank_cap;
-	sqlite3 *db;			/* to ask which words can only be text */
+	unsigned int nrank;		/* phrases in rank */
+	/* The root AND's merged text terms (a parameter), and how many. */
+	unsigned int root_fts, root_fts_n;
+	unsigned int nalias;		/* a0, a1, ...: an AND's candidate files */
+	sqlite3 *db;			/* to ask which words can only be text, and estimate */
+	const struct query *query;
+	/* Per node: files of its text, then of its tags (-1 unknown); the caps they were counted to. */
+	int64_t *est, *est_cap;
 	int err;
 };
 
@@ -206,6 +214,8 @@ static void sql_free(struct sql *q)
 	free(q->s);
 	free(q->ctes);
 	free(q->rank);
+	free(q->est);
+	free(q->est_cap);
 }
 
 /*
@@ -268,19 +278,70 @@ static const char *const sql_op[] = { "=", "<", "<=", ">", ">=" };
 	"substr(" v ", 2) NOT GLOB '*[^0-9]*' AND " v " NOT GLOB '[0-9]??????????????????*')"
 
 
-static void text_leaf(struct sql *q, const struct query_node *n, bool negated, char *fts)
+/* The positive text terms rank the results together. */
+static void rank_add(struct sql *q, const char *fts)
 {
-	unsigned int k = param(q, (struct param){ .kind = P_TEXT, .p = fts, .len = strlen(fts),
-						  .owned = true });
-
-	emit(q, "SELECT rowid AS id FROM file_text WHERE file_text MATCH ?%u", k);
-	(void)n;
-	if (negated || q->err)
+	if (q->err)
 		return;
-	/* The positive text terms rank the results together. */
 	if (q->rank_len)
 		buf_add(q, &q->rank, &q->rank_len, &q->rank_cap, " OR ", 4);
 	buf_add(q, &q->rank, &q->rank_len, &q->rank_cap, fts, strlen(fts));
+	q->nrank++;
+}
+
+/* @fts (owned) as a parameter: its number. */
+static unsigned int param_fts(struct sql *q, char *fts)
+{
+	return param(q, (struct param){ .kind = P_TEXT, .p = fts, .len = strlen(fts),
+					.owned = true });
+}
+
+static void text_leaf(struct sql *q, const struct query_node *n, bool negated, char *fts)
+{
+	if (!negated)
+		rank_add(q, fts);
+	emit(q, "SELECT rowid AS id FROM file_text WHERE file_text MATCH ?%u", param_fts(q, fts));
+	(void)n;
+}
+
+/*
+ * The SELECT of the tags tag leaf @n names (a bare word's tag, name=value,
+ * name=*, a comparison), with its name as parameter ?@a and its value or
+ * number as ?@b.
+ */
+static void tag_base(const struct query_node *n, unsigned int a, unsigned int b, char *base,
+		     size_t size)
+{
+	switch (n->kind) {
+	case QUERY_WORD:
+		snprintf(base, size, "SELECT id FROM tags WHERE name = ?%u AND value = ''", a);
+		break;
+	case QUERY_TAG:
+		snprintf(base, size, "SELECT id FROM tags WHERE name = ?%u AND value = ?%u", a, b);
+		break;
+	case QUERY_HAS:
+		snprintf(base, size, "SELECT id FROM tags WHERE name = ?%u", a);
+		break;
+	default:
+		snprintf(base, size, "SELECT id FROM tags WHERE name = ?%u AND "
+			 SQL_NUMERIC("value") " AND CAST(value AS INTEGER) %s ?%u",
+			 a, sql_op[n->op], b);
+	}
+}
+
+/* tag_base() for @n with its parameters in this statement: the tag set's number. */
+static unsigned int tag_leaf_set(struct sql *q, const struct query_node *n)
+{
+	char base[1024];
+	unsigned int a, b = 0;
+
+	a = param_text(q, n->name);
+	if (n->kind == QUERY_TAG)
+		b = param_text(q, n->value);
+	else if (n->kind == QUERY_CMP)
+		b = param_int(q, n->num);
+	tag_base(n, a, b, base, sizeof(base));
+	return tagset(q, base);
 }
 
 static void tag_files(struct sql *q, unsigned int t)
@@ -288,11 +349,15 @@ static void tag_files(struct sql *q, unsigned int t)
 	emit(q, "SELECT file_id AS id FROM file_tags WHERE tag_id IN (SELECT id FROM t%u)", t);
 }
 
+static bool is_tag_leaf(const struct query_node *n)
+{
+	return n->kind == QUERY_TAG || ((n->kind == QUERY_HAS || n->kind == QUERY_CMP) &&
+					!query_is_pseudo(n->name));
+}
+
 static void leaf(struct sql *q, const struct query_node *n, bool negated)
 {
-	char base[1024];
 	char *fts;
-	unsigned int a, b;
 
 	switch (n->kind) {
 	case QUERY_WORD:
@@ -305,12 +370,9 @@ static void leaf(struct sql *q, const struct query_node *n, bool negated)
 		if (fts)
 			text_leaf(q, n, negated, fts);
 		if (n->name) {
-			a = param_text(q, n->name);
-			snprintf(base, sizeof(base),
-				 "SELECT id FROM tags WHERE name = ?%u AND value = ''", a);
 			if (fts)
 				emit(q, " UNION ");
-			tag_files(q, tagset(q, base));
+			tag_files(q, tag_leaf_set(q, n));
 		}
 		break;
 	case QUERY_PHRASE:
@@ -320,35 +382,24 @@ static void leaf(struct sql *q, const struct query_node *n, bool negated)
 		else
 			emit(q, "SELECT id FROM files WHERE 0");
 		break;
-	case QUERY_TAG:
-		a = param_text(q, n->name);
-		b = param_text(q, n->value);
-		snprintf(base, sizeof(base), "SELECT id FROM tags WHERE name = ?%u AND value = ?%u",
-			 a, b);
-		tag_files(q, tagset(q, base));
-		break;
 	case QUERY_HAS:
-		if (query_is_pseudo(n->name)) {
+		if (query_is_pseudo(n->name))
 			emit(q, "SELECT id FROM files");
-			break;
-		}
-		a = param_text(q, n->name);
-		snprintf(base, sizeof(base), "SELECT id FROM tags WHERE name = ?%u", a);
-		tag_files(q, tagset(q, base));
+		else
+			tag_files(q, tag_leaf_set(q, n));
 		break;
 	case QUERY_CMP:
-		b = param_int(q, n->num);
 		if (query_is_pseudo(n->name)) {
 			/* The name is one of ours (query_is_pseudo), never the user's text. */
 			emit(q, "SELECT id FROM files WHERE %s %s ?%u",
-			     !strcmp(n->name, "size") ? "size" : "mtime", sql_op[n->op], b);
+			     !strcmp(n->name, "size") ? "size" : "mtime", sql_op[n->op],
+			     param_int(q, n->num));
 			break;
 		}
-		a = param_text(q, n->name);
-		snprintf(base, sizeof(base), "SELECT id FROM tags WHERE name = ?%u AND "
-			 SQL_NUMERIC("value") " AND CAST(value AS INTEGER) %s ?%u",
-			 a, sql_op[n->op], b);
-		tag_files(q, tagset(q, base));
+		tag_files(q, tag_leaf_set(q, n));
+		break;
+	case QUERY_TAG:
+		tag_files(q, tag_leaf_set(q, n));
 		break;
 	default:
 		q->err = -EINVAL;
@@ -381,18 +432,19 @@ static bool text_only(struct sql *q, const struct query_node *n)
 
 /*
  * The positive text-only members of an AND as one FTS5 query ("a" AND
- * "b c"): FTS5 intersects its doclists far faster than a compound SELECT
- * can intersect their rowid sets. Marks them in @done; the number merged
- * (0 when fewer than two, which gain nothing).
+ * "b c"): FTS5 intersects its doclists far faster than SQL can intersect
+ * their rowid sets. Marks them in @done; the expression (to free), or
+ * NULL when fewer than two (which gain nothing). *@count: how many.
  */
-static unsigned int merge_text(struct sql *q, const struct query_node *n, bool negated,
-			       bool *done)
+static char *merge_text(struct sql *q, const struct query_node *n, bool negated, bool *done,
+			unsigned int *count)
 {
 	const struct query_node *k;
 	char *fts[QUERY_MAX_TERMS], *all;
 	unsigned int nf = 0, i, idx[QUERY_MAX_TERMS];
 	size_t len = 1;
 
+	*count = 0;
 	for (k = n->child, i = 0; k; k = k->next, i++) {
 		if (nf == QUERY_MAX_TERMS || k->kind == QUERY_NOT || !text_only(q, k))
 			continue;
@@ -405,7 +457,7 @@ static unsigned int merge_text(struct sql *q, const struct query_node *n, bool n
 	if (nf < 2) {
 		for (i = 0; i < nf; i++)
 			free(fts[i]);
-		return 0;
+		return NULL;
 	}
 	all = malloc(len);
 	if (all) {
@@ -417,22 +469,15 @@ static unsigned int merge_text(struct sql *q, const struct query_node *n, bool n
 	}
 	for (i = 0; i < nf; i++) {
 		/* Each still ranks on its own. */
-		if (!negated && !q->err) {
-			if (q->rank_len)
-				buf_add(q, &q->rank, &q->rank_len, &q->rank_cap, " OR ", 4);
-			buf_add(q, &q->rank, &q->rank_len, &q->rank_cap, fts[i], strlen(fts[i]));
-		}
+		if (!negated)
+			rank_add(q, fts[i]);
 		free(fts[i]);
 		done[idx[i]] = true;
 	}
-	if (!all) {
+	if (!all)
 		q->err = -ENOMEM;
-		return 0;
-	}
-	i = param(q, (struct param){ .kind = P_TEXT, .p = all, .len = strlen(all),
-				     .owned = true });
-	emit(q, "SELECT rowid AS id FROM file_text WHERE file_text MATCH ?%u", i);
-	return nf;
+	*count = nf;
+	return all;
 }
 
 /*
@@ -454,6 +499,357 @@ static unsigned int set_cte(struct sql *q)
 	return n;
 }
 
+/* ---- estimates: which member of an AND to start from ---- */
+
+/*
+ * For tests/unit/test_search.c only, which includes this file: 1 always
+ * probes and starts an AND from its commonest member, 2 never probes and
+ * starts from its last; 0 (dgfsd) goes by the estimates. Results must not
+ * change, only their cost.
+ */
+static int plan_test;
+
+/*
+ * Counting stops at a cap: an estimate only has to tell the rare from the
+ * common, and counting a common tag's 10^5 rows in full would cost more
+ * than it saves. An AND counts its members to 64 files, then 512, ...,
+ * until one is under the cap (at most EST_CAP), so the counting costs
+ * a few times the rarest member's size.
+ */
+#define EST_CAP_FIRST	64
+#define EST_CAP		262144
+
+static int64_t est_rows(struct sql *q, const char *sql, const struct query_node *tag,
+			  const char *fts, int64_t cap)
+{
+	sqlite3_stmt *st;
+	int64_t c = cap;
+
+	if (!q->db || sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return c;	/* unknown: as common as can be; the statement proper reports */
+	if (fts) {
+		sqlite3_bind_text(st, 1, fts, -1, SQLITE_STATIC);
+	} else {
+		sqlite3_bind_text(st, 1, tag->name, -1, SQLITE_STATIC);
+		if (tag->kind == QUERY_TAG)
+			sqlite3_bind_text(st, 2, tag->value, -1, SQLITE_STATIC);
+		else if (tag->kind == QUERY_CMP)
+			sqlite3_bind_int64(st, 2, tag->num);
+	}
+	sqlite3_bind_int64(st, 3, cap);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		c = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return c;
+}
+
+/* Files whose text matches @fts, up to @cap. */
+static int64_t count_text(struct sql *q, const char *fts, int64_t cap)
+{
+	return est_rows(q, "SELECT count(*) FROM (SELECT 1 FROM file_text "
+			  "WHERE file_text MATCH ?1 LIMIT ?3)", NULL, fts, cap);
+}
+
+/* Files with tag leaf @n's tags (implied ones too), up to @cap. */
+static int64_t count_tags(struct sql *q, const struct query_node *n, int64_t cap)
+{
+	char base[1024], sql[1536];
+
+	tag_base(n, 1, 2, base, sizeof(base));
+	snprintf(sql, sizeof(sql), "WITH RECURSIVE t(id) AS (%s UNION SELECT ti.tag_id FROM "
+		 "tag_implies ti JOIN t ON ti.implied_id = t.id) SELECT count(*) FROM (SELECT 1 "
+		 "FROM file_tags WHERE tag_id IN (SELECT id FROM t) LIMIT ?3)", base);
+	return est_rows(q, sql, n, NULL, cap);
+}
+
+/* Leaf @n's files through its text (@text) or its tags, up to @cap; cached per node. */
+static int64_t leaf_count(struct sql *q, const struct query_node *n, bool text, int64_t cap)
+{
+	size_t i;
+	char *fts;
+
+	if (!q->est) {
+		q->est = malloc(2 * QUERY_MAX_NODES * sizeof(*q->est));
+		q->est_cap = malloc(2 * QUERY_MAX_NODES * sizeof(*q->est_cap));
+		if (!q->est || !q->est_cap) {
+			free(q->est);
+			q->est = NULL;
+			return cap;
+		}
+		for (i = 0; i < 2 * QUERY_MAX_NODES; i++)
+			q->est[i] = -1;
+	}
+	i = 2 * (size_t)(n - q->query->nodes) + !text;
+	/* Known: counted in full (under its cap), or to this cap or past it. */
+	if (q->est[i] >= 0 && (q->est[i] < q->est_cap[i] || q->est_cap[i] >= cap))
+		return q->est[i] < cap ? q->est[i] : cap;
+	if (text) {
+		fts = fts_phrase(q, n->text);
+		q->est[i] = fts ? count_text(q, fts, cap) : 0;
+		free(fts);
+	} else {
+		q->est[i] = count_tags(q, n, cap);
+	}
+	q->est_cap[i] = cap;
+	return q->est[i];
+}
+
+/* About how many files @n finds, up to @cap: a heuristic only. */
+static int64_t estimate(struct sql *q, const struct query_node *n, int64_t cap)
+{
+	const struct query_node *k;
+	int64_t e = 0, m = cap;
+
+	switch (n->kind) {
+	case QUERY_WORD:
+		e = leaf_count(q, n, true, cap);
+		if (n->name && e < cap)
+			e += leaf_count(q, n, false, cap - e);
+		break;
+	case QUERY_PHRASE:
+		e = leaf_count(q, n, true, cap);
+		break;
+	case QUERY_TAG:
+	case QUERY_HAS:
+	case QUERY_CMP:
+		e = is_tag_leaf(n) ? leaf_count(q, n, false, cap) : cap;
+		break;
+	case QUERY_OR:
+		for (k = n->child; k && e < cap; k = k->next)
+			e += estimate(q, k, cap - e);
+		break;
+	case QUERY_AND:
+		for (k = n->child; k; k = k->next)
+			if (k->kind != QUERY_NOT && (e = estimate(q, k, m)) < m)
+				m = e;
+		e = m;
+		break;
+	default:
+		e = cap;
+	}
+	return e < cap ? e : cap;
+}
+
+/* ---- AND: the rarest member's files, each tested against the others ---- */
+
+/*
+ * Whether to test each of @d candidate files against a set of about @t
+ * files one by one (an index probe) rather than list the set once. A
+ * probe of file_tags' primary key costs about as much as listing two of
+ * a tag's files; an FTS5 probe (a MATCH with rowid =) about thirty.
+ */
+static bool probe(int64_t d, int64_t t, bool text)
+{
+	if (plan_test)
+		return plan_test == 1;
+	return text ? d * 30 <= t : d <= 2 * t;
+}
+
+static void pred_text(char *p, size_t size, const char *x, unsigned int fts, int64_t d,
+		      int64_t t)
+{
+	if (probe(d, t, true))
+		snprintf(p, size, "EXISTS (SELECT 1 FROM file_text WHERE file_text MATCH ?%u "
+			 "AND rowid = %s)", fts, x);
+	else
+		snprintf(p, size, "%s IN (SELECT rowid FROM file_text WHERE file_text MATCH ?%u)",
+			 x, fts);
+}
+
+static void pred_tags(struct sql *q, char *p, size_t size, const char *x,
+		      const struct query_node *n, int64_t d)
+{
+	unsigned int t = tag_leaf_set(q, n);
+
+	/* +tag_id: walk the file's few tags by the primary key, not every tag in tN. */
+	if (probe(d, leaf_count(q, n, false, d + 1), false))
+		snprintf(p, size, "EXISTS (SELECT 1 FROM file_tags WHERE file_id = %s AND "
+			 "+tag_id IN (SELECT id FROM t%u))", x, t);
+	else
+		snprintf(p, size, "%s IN (SELECT file_id FROM file_tags WHERE tag_id IN "
+			 "(SELECT id FROM t%u))", x, t);
+}
+
+static unsigned int set_of(struct sql *q, const struct query_node *n, bool negated);
+
+/*
+ * A test that file @x (an SQL expression) is among those @n finds, for
+ * an AND starting from about @d files; a new string, NULL on error.
+ * Leaves are tested directly, anything else through its own CTE.
+ */
+static char *member_pred(struct sql *q, const struct query_node *n, bool negated,
+			 const char *x, int64_t d)
+{
+	char p[2048], p2[1024];
+	char *fts;
+
+	p[0] = 0;
+	switch (n->kind) {
+	case QUERY_WORD:
+	case QUERY_PHRASE:
+		fts = fts_phrase(q, n->text);
+		if (!fts && !n->name) {
+			snprintf(p, sizeof(p), "0");
+			break;
+		}
+		if (fts) {
+			int64_t t = leaf_count(q, n, true, 30 * d + 1);
+
+			if (!negated)
+				rank_add(q, fts);
+			pred_text(p, sizeof(p), x, param_fts(q, fts), d, t);
+		}
+		if (n->kind == QUERY_WORD && n->name) {
+			pred_tags(q, p2, sizeof(p2), x, n, d);
+			if (p[0]) {
+				size_t l = strlen(p);
+
+				memmove(p + 1, p, l + 1);
+				p[0] = '(';
+				snprintf(p + l + 1, sizeof(p) - l - 1, " OR %s)", p2);
+			} else {
+				snprintf(p, sizeof(p), "%s", p2);
+			}
+		}
+		break;
+	case QUERY_TAG:
+	case QUERY_HAS:
+	case QUERY_CMP:
+		if (is_tag_leaf(n))
+			pred_tags(q, p, sizeof(p), x, n, d);
+		else if (n->kind == QUERY_HAS)
+			snprintf(p, sizeof(p), "1");	/* size=*, mtime=*: every file */
+		else
+			snprintf(p, sizeof(p), "(SELECT %s FROM files WHERE id = %s) %s ?%u",
+				 !strcmp(n->name, "size") ? "size" : "mtime", x, sql_op[n->op],
+				 param_int(q, n->num));
+		break;
+	default:
+		snprintf(p, sizeof(p), "%s IN (SELECT id FROM s%u)", x, set_of(q, n, negated));
+	}
+	if (q->err)
+		return NULL;
+	fts = strdup(p);
+	if (!fts)
+		q->err = -ENOMEM;
+	return fts;
+}
+
+struct member {
+	const struct query_node *n;	/* NULL: the merged text terms */
+	bool neg;			/* an AND's -n */
+	int64_t est;
+	char *pred;
+};
+
+/*
+ * An AND: intersecting whole sets costs what the largest costs (a common
+ * tag is 10^5 rows), so it starts from the member estimated rarest and
+ * tests each candidate against the others, by index probes where the
+ * candidates are few (member_pred). The negated members are tests too.
+ */
+static unsigned int and_set(struct sql *q, const struct query_node *n, bool negated)
+{
+	const struct query_node *k;
+	unsigned int nm = 0, i, j, drv = UINT_MAX, src = 0, alias, merged = 0, nmerged;
+	struct member *mem;
+	char x[32], *all;
+	bool *done, first = true;
+	int64_t d = EST_CAP, cap, best;
+
+	mem = calloc(n->nkids + 1, sizeof(*mem));
+	done = calloc(n->nkids, sizeof(*done));
+	if (!mem || !done) {
+		free(mem);
+		free(done);
+		q->err = -ENOMEM;
+		return 0;
+	}
+	all = merge_text(q, n, negated, done, &nmerged);
+	if (all) {
+		mem[nm++] = (struct member){ .n = NULL };
+		merged = param_fts(q, all);
+		if (!merged)
+			all = NULL;	/* freed: the statement failed (q->err) */
+		if (n == q->query->root && !negated) {
+			q->root_fts = merged;
+			q->root_fts_n = nmerged;
+		}
+	}
+	for (k = n->child, i = 0; k; k = k->next, i++) {
+		if (done[i])
+			continue;
+		mem[nm].neg = k->kind == QUERY_NOT;
+		mem[nm].n = mem[nm].neg ? k->child : k;
+		mem[nm].est = EST_CAP;
+		nm++;
+	}
+	/* Each to the best so far: a member past it cannot be the rarest. */
+	for (cap = EST_CAP_FIRST, best = cap; nm > 1; cap *= 8, best = cap) {
+		for (i = 0; i < nm; i++)
+			if (!mem[i].neg) {
+				mem[i].est = mem[i].n ? estimate(q, mem[i].n, best) :
+					     all ? count_text(q, all, best) : best;
+				best = mem[i].est < best ? mem[i].est : best;
+			}
+		if (best < cap || cap >= EST_CAP)
+			break;
+	}
+	for (i = 0; i < nm; i++)
+		if (!mem[i].neg && (drv == UINT_MAX || plan_test == 2 ||
+				    (plan_test == 1 ? mem[i].est > mem[drv].est :
+				     mem[i].est < mem[drv].est)))
+			drv = i;
+	if (drv != UINT_MAX)
+		d = mem[drv].est;
+	alias = q->nalias++;
+	snprintf(x, sizeof(x), "a%u.id", alias);
+	/* In the members' order, so that the ranked terms keep theirs. */
+	for (i = 0; i < nm && !q->err; i++) {
+		if (i == drv && !mem[i].n) {
+			emit(q, "SELECT rowid AS id FROM file_text WHERE file_text MATCH ?%u", merged);
+			src = set_cte(q);
+		} else if (i == drv) {
+			src = set_of(q, mem[i].n, negated);
+		} else if (!mem[i].n) {
+			mem[i].pred = malloc(512);
+			if (mem[i].pred)
+				pred_text(mem[i].pred, 512, x, merged, d,
+					  all ? count_text(q, all, 30 * d + 1) : 0);
+			else
+				q->err = -ENOMEM;
+		} else {
+			mem[i].pred = member_pred(q, mem[i].n, negated != mem[i].neg, x, d);
+		}
+	}
+	if (drv == UINT_MAX)
+		emit(q, "SELECT a%u.id AS id FROM files AS a%u", alias, alias);
+	else
+		emit(q, "SELECT a%u.id AS id FROM s%u AS a%u", alias, src, alias);
+	/* The rarer first: a candidate fails there soonest. Then the negated. */
+	for (j = 0; j < nm; j++) {
+		unsigned int best = UINT_MAX;
+
+		for (i = 0; i < nm; i++)
+			if (mem[i].pred && (best == UINT_MAX || mem[i].neg < mem[best].neg ||
+					    (mem[i].neg == mem[best].neg &&
+					     mem[i].est < mem[best].est)))
+				best = i;
+		if (best == UINT_MAX)
+			break;
+		emit(q, "%s%s(%s)", first ? " WHERE " : " AND ", mem[best].neg ? "NOT " : "",
+		     mem[best].pred);
+		first = false;
+		free(mem[best].pred);
+		mem[best].pred = NULL;
+	}
+	for (i = 0; i < nm; i++)
+		free(mem[i].pred);
+	free(mem);
+	free(done);
+	return set_cte(q);
+}
+
 /*
  * The set of files node @n matches, as a CTE: its number. @negated: under
  * an odd number of NOTs (its words do not rank).
@@ -461,8 +857,7 @@ static unsigned int set_cte(struct sql *q)
 static unsigned int set_of(struct sql *q, const struct query_node *n, bool negated)
 {
 	const struct query_node *k;
-	unsigned int *kids, nk = 0, i, npos = 0;
-	bool *done;
+	unsigned int *kids, nk = 0, i;
 
 	if (q->err)
 		return 0;
@@ -471,34 +866,19 @@ static unsigned int set_of(struct sql *q, const struct query_node *n, bool negat
 		i = set_of(q, n->child, !negated);
 		emit(q, "SELECT id FROM files EXCEPT SELECT id FROM s%u", i);
 		return set_cte(q);
-	case QUERY_OR:
 	case QUERY_AND:
-		kids = calloc(n->nkids + 1, sizeof(*kids));
-		done = calloc(n->nkids, sizeof(*done));
-		if (!kids || !done) {
-			free(kids);
-			free(done);
+		return and_set(q, n, negated);
+	case QUERY_OR:
+		kids = calloc(n->nkids, sizeof(*kids));
+		if (!kids) {
 			q->err = -ENOMEM;
 			return 0;
 		}
-		if (n->kind == QUERY_AND && merge_text(q, n, negated, done))
-			kids[nk++] = set_cte(q);
-		/* AND: the positive members intersected, then the negated ones taken away. */
-		for (k = n->child, i = 0; k && nk < n->nkids + 1; k = k->next, i++)
-			if ((n->kind == QUERY_OR || k->kind != QUERY_NOT) && !done[i])
-				kids[nk++] = set_of(q, k, negated);
-		npos = nk;
-		for (k = n->child; k && nk < n->nkids + 1; k = k->next)
-			if (n->kind == QUERY_AND && k->kind == QUERY_NOT)
-				kids[nk++] = set_of(q, k->child, !negated);
-		if (!npos)
-			emit(q, "SELECT id FROM files");
+		for (k = n->child; k && nk < n->nkids; k = k->next)
+			kids[nk++] = set_of(q, k, negated);
 		for (i = 0; i < nk; i++)
-			emit(q, "%sSELECT id FROM s%u", !i && npos ? "" :
-			     i >= npos ? " EXCEPT " : n->kind == QUERY_OR ? " UNION " :
-			     " INTERSECT ", kids[i]);
+			emit(q, "%sSELECT id FROM s%u", i ? " UNION " : "", kids[i]);
 		free(kids);
-		free(done);
 		return set_cte(q);
 	default:
 		leaf(q, n, negated);
@@ -548,6 +928,7 @@ static int build_hits(struct sql *q, const struct query *query, const char *pref
 	unsigned int a, b, root;
 
 	/* The sets first: they make the CTEs and parameters they need. */
+	q->query = query;
 	root = set_of(q, query->root, false);
 	if (q->err)
 		return q->err;
@@ -557,7 +938,8 @@ static int build_hits(struct sql *q, const struct query *query, const char *pref
 	emit(q, "WITH RECURSIVE ");
 	buf_add(q, &q->s, &q->len, &q->cap, q->ctes, q->ctes_len);
 	/* IN: a file found twice (two tags of one name) is one hit. */
-	emit(q, ",\nhits(id) AS (SELECT id FROM files WHERE id IN (SELECT id FROM s%u)", root);
+	emit(q, ",\nhits(id) AS MATERIALIZED (SELECT id FROM files WHERE id IN "
+	     "(SELECT id FROM s%u)", root);
 	if (plen) {
 		a = param(q, (struct param){ .kind = P_BLOB, .p = prefix, .len = plen });
 		b = param_int(q, (int64_t)plen);
@@ -565,14 +947,26 @@ static int build_hits(struct sql *q, const struct query *query, const char *pref
 	}
 	emit(q, ")");
 	if (q->rank_len) {
-		char *r = strdup(q->rank);
+		/*
+		 * bm25 of the hits only (most of its cost is per row scored;
+		 * +rowid: a scan, as FTS5 would work out each phrase's IDF
+		 * again for every rowid probe). When every ranked phrase is in
+		 * the root's merged AND, that expression has the same phrases
+		 * and so gives the same scores, and lists only rows holding
+		 * them all.
+		 */
+		if (q->root_fts && q->root_fts_n == q->nrank) {
+			a = q->root_fts;
+		} else {
+			char *r = strdup(q->rank);
 
-		if (!r)
-			return -ENOMEM;
-		a = param(q, (struct param){ .kind = P_TEXT, .p = r, .len = strlen(r),
-					     .owned = true });
+			if (!r)
+				return -ENOMEM;
+			a = param_fts(q, r);
+		}
 		emit(q, ",\nrnk(rid, r) AS MATERIALIZED (SELECT rowid, bm25(file_text) "
-		     "FROM file_text WHERE file_text MATCH ?%u)", a);
+		     "FROM file_text WHERE file_text MATCH ?%u AND +rowid IN (SELECT id FROM hits))",
+		     a);
 	}
 	return q->err;
 }
@@ -597,11 +991,14 @@ static int deadline_check(void *arg)
 	return 0;
 }
 
+/* SEARCH_TIME_MAX_MS; tests/unit/test_search.c raises it for its forced plans. */
+static long deadline_ms = SEARCH_TIME_MAX_MS;
+
 static void deadline_start(sqlite3 *db, struct deadline *dl)
 {
 	clock_gettime(CLOCK_MONOTONIC, &dl->end);
-	dl->end.tv_sec += SEARCH_TIME_MAX_MS / 1000;
-	dl->end.tv_nsec += (SEARCH_TIME_MAX_MS % 1000) * 1000000L;
+	dl->end.tv_sec += deadline_ms / 1000;
+	dl->end.tv_nsec += (deadline_ms % 1000) * 1000000L;
 	if (dl->end.tv_nsec >= 1000000000L) {
 		dl->end.tv_sec++;
 		dl->end.tv_nsec -= 1000000000L;
@@ -684,6 +1081,8 @@ static int run_search(sqlite3 *db, void *arg)
 	int rc, err;
 
 	q.db = db;
+	/* From here: the estimates that build_hits() counts run under it too. */
+	deadline_start(db, &dl);
 	err = build_hits(&q, r->q, pg->prefix);
 	if (err)
 		goto out;
@@ -718,7 +1117,7 @@ static int run_search(sqlite3 *db, void *arg)
 					"imp(tag_id) AS (SELECT tag_id FROM own UNION SELECT "
 					"ti.implied_id FROM tag_implies ti JOIN imp ON "
 					"ti.tag_id = imp.tag_id) SELECT t.name, t.value, "
-					"coalesce(own.source, 2) FROM imp JOIN tags t ON "
+					"coalesce(own.source, 2) FROM imp CROSS JOIN tags t ON "
 					"t.id = imp.tag_id LEFT JOIN own ON own.tag_id = imp.tag_id "
 					"ORDER BY 1, 2", -1, &tst, NULL);
 		if (rc != SQLITE_OK) {
@@ -726,7 +1125,6 @@ static int run_search(sqlite3 *db, void *arg)
 			goto out;
 		}
 	}
-	deadline_start(db, &dl);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const void *path = sqlite3_column_blob(st, 1);
 		int plen = sqlite3_column_bytes(st, 1);
