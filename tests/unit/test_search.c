@@ -13,7 +13,7 @@
  *   build/unit/test_search [SEED [QUERIES]]
  */
 
-/* expect-checks: 12 (tests/run-all.sh: a run that prints fewer fails) */
+/* expect-checks: 11 (tests/run-all.sh: a run that prints fewer fails) */
 
 #include "tags/tag.c"
 #include "tags/query.c"
@@ -567,7 +567,7 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/meta.db", dir);
 	make_tags();
 	make_files();
-	CHECK("open a v3 database", !meta_open(path, &m));
+	CHECK("open a metadata database", !meta_open(path, &m));
 	if (!m)
 		return 1;
 	CHECK("files and tags stored", !put_files(m) && !meta_run(m, true, fill_tags, NULL));
