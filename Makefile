@@ -67,7 +67,12 @@ $(BUILD)/.deps-stamp: Makefile
 	if [ -n "$$missing" ]; then \
 		echo "deps: installing:" $$missing; \
 		apt-get update -q && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing || \
+			exit 1; \
+		case " $$missing " in *" nginx-light "*) \
+			[ ! -d /run/systemd/system ] || { \
+			echo "deps: nginx is only for make bench: its service stays stopped and disabled"; \
+			systemctl disable --now nginx.service; };; esac; \
 	else echo "deps: all Debian packages present"; fi
 	@# npm builds the web UI: Debian's, unless the machine has one already
 	@# (NodeSource's nodejs carries npm and conflicts with Debian's package).
