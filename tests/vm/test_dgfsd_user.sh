@@ -23,6 +23,7 @@ s() { ip netns exec $srv "$@"; }
 c() { ip netns exec $cli "$@"; }
 URL=http://198.18.0.1:8080
 dpid=
+healthy() { c curl -sf -o /dev/null "$URL/healthz"; }
 kstat() { s $CTL -j stats | python3 -c "import json, sys; print(json.load(sys.stdin)['$1'])"; }
 cleanup() {
 	s $CTL xdp detach dg0 2>/dev/null
@@ -40,13 +41,8 @@ ip netns exec $srv "$DGFSD" --state-dir "$state" --kmod require --user nobody \
 	--udp-port 7901 \
 	>>/tmp/dgfsd-user.log 2>&1 &
 dpid=$!
-up=0
-for ((i = 0; i < 100; i++)); do
-	c curl -sf -o /dev/null "$URL/healthz" && up=1 && break
-	sleep 0.2
-done
-same "dgfsd --user nobody --kmod require is up" "$up" 1
-[[ $up == 1 ]] || { tail -n 20 /tmp/dgfsd-user.log; finish; }
+check "dgfsd --user nobody --kmod require is up" wait_for 20 healthy ||
+	{ tail -n 20 /tmp/dgfsd-user.log; finish; }
 st() { awk -v f="$1:" '$1 == f { $1 = ""; sub(/^ /, ""); print }' "/proc/$dpid/status"; }
 same "it runs as nobody" "$(st Uid)" "65534 65534 65534 65534"
 same "keeping CAP_NET_ADMIN (12) alone" "$(st CapEff)/$(st CapBnd)" \
@@ -84,12 +80,8 @@ ip netns exec $srv setpriv --reuid=65534 --regid=65534 --clear-groups \
 	--inh-caps=+net_admin --ambient-caps=+net_admin \
 	"$DGFSD" --state-dir "$state" --kmod require --udp-port 7902 >>/tmp/dgfsd-amb.log 2>&1 &
 dpid=$!
-up=0
-for ((i = 0; i < 100; i++)); do
-	c curl -sf -o /dev/null "$URL/healthz" && up=1 && break
-	sleep 0.2
-done
-same "started as nobody with CAP_NET_ADMIN alone (as the unit does), on port 7902: up" "$up" 1
+check "started as nobody with CAP_NET_ADMIN alone (as the unit does), on port 7902: up" \
+	wait_for 20 healthy
 same "... it runs as nobody" "$(st Uid)" "65534 65534 65534 65534"
 same "... the XDP program stays on port 7901" \
 	"$(s $CTL -j xdp show dg0 | python3 -c '
