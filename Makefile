@@ -131,7 +131,7 @@ include web/web.mk
 include tests/bench/bench.mk
 
 DGFSCTL_SRCS := $(wildcard userspace/dgfsctl/*.c) userspace/proto/hex.c userspace/proto/size.c
-KFUNC_TEST_SRCS := tests/bpf/kfunc_test.c
+KFUNC_TEST_SRCS := tests/bpf/kfunc_test.c userspace/proto/hex.c
 
 USER_BINS += $(BUILD)/dgfsctl $(BUILD)/kfunc_test
 
@@ -143,7 +143,7 @@ $(BUILD)/dgfsctl: $(DGFSCTL_SRCS) $(wildcard userspace/dgfsctl/*.h) include/uapi
 		$(XDP_LOADER_SRCS) -o $@ $(NL_LIBS) $(XDP_LOADER_LIBS)
 
 $(BUILD)/kfunc_test: $(KFUNC_TEST_SRCS) $(BUILD)/bpf/kfunc_lookup.skel.h | deps
-	$(CC) $(CFLAGS_COMMON) -I$(BUILD)/bpf $(KFUNC_TEST_SRCS) -o $@ $(BPF_LIBS) -lpthread
+	$(CC) $(CFLAGS_COMMON) -Iuserspace -I$(BUILD)/bpf $(KFUNC_TEST_SRCS) -o $@ $(BPF_LIBS) -lpthread
 
 
 userspace: $(USER_BINS)

@@ -5,9 +5,10 @@
 
 USER_BINS += $(BUILD)/index_lookup
 
-$(BUILD)/index_lookup: tests/bench/index_lookup.c $(BUILD)/bpf/index_lookup.skel.h | deps
+$(BUILD)/index_lookup: tests/bench/index_lookup.c userspace/proto/hex.c $(BUILD)/bpf/index_lookup.skel.h | deps
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) -I$(BUILD)/bpf $< -o $@ $(BPF_LIBS)
+	$(CC) $(CFLAGS_COMMON) -Iuserspace -I$(BUILD)/bpf tests/bench/index_lookup.c userspace/proto/hex.c \
+		-o $@ $(BPF_LIBS)
 
 bench: all
 	tests/bench/bench.sh $(BUILD)

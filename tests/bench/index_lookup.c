@@ -23,18 +23,9 @@
 #include <linux/dgfs.h>
 
 #include "index_lookup.skel.h"
+#include "proto/hex.h"
 
 #define PREFIX_LEN (DGFS_CHUNK_ID_LEN - 4)
-
-static int parse_hex(const char *hex, unsigned char *out, size_t len)
-{
-	if (strlen(hex) != 2 * len)
-		return -EINVAL;
-	for (size_t i = 0; i < len; i++)
-		if (sscanf(hex + 2 * i, "%2hhx", &out[i]) != 1)
-			return -EINVAL;
-	return 0;
-}
 
 static int silent(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -77,7 +68,7 @@ int main(int argc, char **argv)
 	count = strtoul(argv[optind], &end, 0);
 	if (*end || !count || count > 0xffffffffUL)
 		goto usage;
-	if (parse_hex(argv[optind + 1], prefix, sizeof(prefix)))
+	if (dgfs_hex_decode(argv[optind + 1], prefix, sizeof(prefix)))
 		goto usage;
 
 	libbpf_set_print(silent);

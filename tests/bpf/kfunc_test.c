@@ -23,6 +23,7 @@
 #include <linux/dgfs.h>
 
 #include "kfunc_lookup.skel.h"
+#include "proto/hex.h"
 
 struct runner {
 	pthread_t thread;
@@ -45,16 +46,6 @@ static void *run(void *arg)
 	r->err = bpf_prog_test_run_opts(r->prog_fd, &opts);
 	r->retval = opts.retval;
 	return NULL;
-}
-
-static int parse_id(const char *hex, unsigned char *id)
-{
-	if (strlen(hex) != 2 * DGFS_CHUNK_ID_LEN)
-		return -1;
-	for (int i = 0; i < DGFS_CHUNK_ID_LEN; i++)
-		if (sscanf(hex + 2 * i, "%2hhx", &id[i]) != 1)
-			return -1;
-	return 0;
 }
 
 static int silent(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -89,7 +80,7 @@ int main(int argc, char **argv)
 		goto usage;
 	if (!strcmp(argv[optind], "short"))
 		proto.pkt_len = DGFS_CHUNK_ID_LEN - 1;
-	else if (parse_id(argv[optind], proto.pkt))
+	else if (dgfs_hex_decode(argv[optind], proto.pkt, DGFS_CHUNK_ID_LEN))
 		goto usage;
 	/* XDP test runs want at least an Ethernet header's worth. */
 	if (proto.pkt_len < 14)
