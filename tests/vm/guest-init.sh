@@ -150,13 +150,15 @@ for s in "${scripts[@]}"; do
 	log=$out/$(basename "$s" .sh).log
 	echo "=== $s"
 	rc=0
+	begin=$EPOCHREALTIME
 	bash "$s" < /dev/null 2>&1 | tee "$log" || rc=$?
 	end=$EPOCHREALTIME
 	{
 		[ "${dgfs_kdebug:-0}" = 0 ] || kmemleak_check "$s" "$end"
 		dmesg_check "$s"
 	} | tee -a "$log"
-	echo "$rc $s" >> "$out/status"
+	# How long the script ran, its own checks only (vm.sh prints it).
+	echo "$rc $s $(awk -v a="$begin" -v b="$end" 'BEGIN { printf "%.0f", b - a }')" >> "$out/status"
 	last_log=$log
 done
 # What the kernel says after the last check (deferred work, RCU callbacks,

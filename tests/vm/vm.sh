@@ -155,13 +155,13 @@ if [ ! -f "$out/status" ]; then
 	echo "FAIL: no $out/status: the VM crashed before running the scripts"
 	exit 1
 fi
-while read -r rc s; do
+while read -r rc s secs; do
 	why=
 	[ "$rc" = 0 ] || why="exit $rc"
 	if grep -qE '^FAIL: (dmesg|kmemleak) clean after' "$out/$(basename "$s" .sh).log"; then
 		why="${why:+$why, }kernel trouble in dmesg"
 	fi
-	if [ -z "$why" ]; then echo "PASS: $s"; else echo "FAIL: $s ($why)"; fail=1; fi
+	if [ -z "$why" ]; then echo "PASS: $s (${secs:-?} s)"; else echo "FAIL: $s ($why, ${secs:-?} s)"; fail=1; fi
 done < "$out/status"
 if [ "$(wc -l < "$out/status")" != $# ]; then
 	echo "FAIL: only $(wc -l < "$out/status") of $# scripts finished (VM crashed or timed out)"
