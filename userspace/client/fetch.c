@@ -376,14 +376,15 @@ int dgfs_cmd_fetch(int argc, char **argv)
 		fprintf(stderr, "dgfs: %llu bytes in %.3f s (%.1f MB/s)%s; requests %llu "
 			"(re-requests %llu), timeouts %llu, AGAIN %llu, datagrams %llu "
 			"(invalid %llu, stray %llu, misfit %llu), duplicate bytes %llu, "
-			"srtt %.3f ms\n",
+			"srtt %.3f ms, window %u (fewest %u)\n",
 			(unsigned long long)len, secs, secs > 0 ? (double)len / secs / 1e6 : 0,
 			dgfs_reader_verified(r) ? ", SHA-256 verified" : "",
 			(unsigned long long)st.requests, (unsigned long long)st.rerequests,
 			(unsigned long long)st.timeouts, (unsigned long long)st.again,
 			(unsigned long long)st.datagrams, (unsigned long long)st.invalid,
 			(unsigned long long)st.stray, (unsigned long long)st.misfit,
-			(unsigned long long)st.dup_bytes, (double)st.srtt_ns / 1e6);
+			(unsigned long long)st.dup_bytes, (double)st.srtt_ns / 1e6,
+			st.cwnd, st.cwnd_min);
 	}
 	dgfs_reader_destroy(r);
 	close(fd);

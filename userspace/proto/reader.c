@@ -8,6 +8,14 @@
  * queue of holes), or not asked for yet (at or past `next`). Slots cover
  * disjoint ranges, so a datagram's new bytes can be counted against the
  * slot it answers.
+ *
+ * Congestion: at most `cwnd` requests are outstanding, from cfg.window
+ * down to 1. A request that times out (the network, the host's ring or our
+ * own receive buffer dropped some of its answer) halves it, once per round
+ * of requests; every request answered whole grows it by 1/cwnd, so by one
+ * a round (AIMD, as TCP does). A host or a client that cannot keep up with
+ * the window then gets a burst it can take, instead of the same burst
+ * again, lost again, until the retries run out.
  */
 
 #include <stdlib.h>
@@ -38,6 +46,7 @@ struct slot {
 	bool timed;		/* its round trip is worth measuring */
 	bool sampled;		/* ... and was measured */
 	uint64_t req_id;
+	uint64_t seq;		/* r->seq when sent */
 	uint64_t start;
 	uint32_t length;	/* as asked */
 	uint64_t expect;	/* bytes it should bring, once the size is known */
@@ -68,6 +77,11 @@ struct dgfs_reader {
 	struct slot *slots;
 	unsigned int active;
 	uint64_t seq;
+
+	unsigned int cwnd;	/* requests allowed out: 1 .. cfg.window */
+	unsigned int cwnd_acc;	/* whole answers since cwnd last grew */
+	uint64_t recover_seq;	/* a loss halves cwnd only for requests
+				 * sent after the last halving */
 
 	bool have_rtt;
 	uint64_t srtt, rttvar;
@@ -243,6 +257,7 @@ static int send_request(struct dgfs_reader *r, uint64_t start, uint32_t length,
 		return -1;	/* the caller checked the window: cannot happen */
 	memset(sl, 0, sizeof(*sl));
 	sl->active = true;
+	sl->seq = r->seq;
 	sl->req_id = (r->cfg.req_id_seed + r->seq++) << SLOT_BITS | i;
 	sl->start = start;
 	sl->length = length;
@@ -277,7 +292,7 @@ static int send_request(struct dgfs_reader *r, uint64_t start, uint32_t length,
 /* Keeps the window full: holes first, then new ground. */
 static void fill_window(struct dgfs_reader *r, uint64_t now)
 {
-	while (r->state == DGFS_READ_RUNNING && r->active < r->cfg.window) {
+	while (r->state == DGFS_READ_RUNNING && r->active < r->cwnd) {
 		uint64_t start, len;
 		unsigned int attempts = 0;
 		bool hole = false;
@@ -416,6 +431,27 @@ static void slot_release(struct dgfs_reader *r, struct slot *sl)
 	r->active--;
 }
 
+/* A request answered whole: one more a round, up to the configured window. */
+static void cwnd_grow(struct dgfs_reader *r)
+{
+	if (r->cwnd < r->cfg.window && ++r->cwnd_acc >= r->cwnd) {
+		r->cwnd++;
+		r->cwnd_acc = 0;
+	}
+}
+
+/* A request timed out: half as many, once per round. */
+static void cwnd_shrink(struct dgfs_reader *r, const struct slot *sl)
+{
+	if (sl->seq < r->recover_seq)
+		return;		/* sent before the last halving: same loss */
+	r->cwnd = r->cwnd > 1 ? r->cwnd / 2 : 1;
+	r->cwnd_acc = 0;
+	r->recover_seq = r->seq;
+	if (r->cwnd < r->stats.cwnd_min)
+		r->stats.cwnd_min = r->cwnd;
+}
+
 /* ---- the interface ------------------------------------------------------ */
 
 struct dgfs_reader *dgfs_reader_create(const struct dgfs_reader_config *cfg)
@@ -442,6 +478,7 @@ struct dgfs_reader *dgfs_reader_create(const struct dgfs_reader_config *cfg)
 		r->cfg.max_bytes = DGFS_READER_DEFAULT_MAX_BYTES;
 	r->end = cfg->length ? cfg->offset + cfg->length : UINT64_MAX;
 	r->next = cfg->offset;
+	r->cwnd = r->stats.cwnd_min = cfg->window;
 	return r;
 }
 
@@ -546,8 +583,10 @@ enum dgfs_read_state dgfs_reader_feed(struct dgfs_reader *r, const void *dgram,
 		sl->got += (uint64_t)added;
 		r->have_bytes += (uint64_t)added;
 	}
-	if (sl->got == sl->expect)
+	if (sl->got == sl->expect) {
 		slot_release(r, sl);
+		cwnd_grow(r);
+	}
 	if (r->have_bytes == r->end - r->cfg.offset) {
 		finish(r);
 		return r->state;
@@ -572,6 +611,7 @@ enum dgfs_read_state dgfs_reader_tick(struct dgfs_reader *r, uint64_t now_ns)
 		    now_ns - sl->last_rx < slot_wait(r, sl))
 			continue;
 		r->stats.timeouts++;
+		cwnd_shrink(r, sl);
 		/* A try that brought something starts the count afresh. */
 		attempts = sl->progress ? 0 : sl->attempts + 1;
 		if (attempts > r->cfg.retries) {
@@ -645,4 +685,5 @@ void dgfs_reader_get_stats(const struct dgfs_reader *r, struct dgfs_reader_stats
 {
 	*st = r->stats;
 	st->srtt_ns = r->have_rtt ? r->srtt : 0;
+	st->cwnd = r->cwnd;
 }

@@ -8,7 +8,8 @@
  * offset; a request that has made no progress for a while (an adaptive
  * timeout between min_timeout_ns and timeout_ns) is retired and only the
  * holes it left are asked for again. A range that stays empty through
- * `retries` re-requests in a row fails the read. A whole chunk (offset 0 to
+ * `retries` re-requests in a row fails the read. Timeouts halve how many
+ * requests may be out (at least one), answers grow it back (reader.c). A whole chunk (offset 0 to
  * its end) is checked against its id, the SHA-256 of its content.
  *
  * No sockets and no clock here: the caller sends through a callback, feeds
@@ -77,6 +78,8 @@ struct dgfs_reader_stats {
 	uint64_t misfit;		/* ... not fitting their request */
 	uint64_t dup_bytes;		/* payload bytes received twice */
 	uint64_t srtt_ns;		/* smoothed round-trip time, 0 if none */
+	unsigned int cwnd;		/* requests it may have out now */
+	unsigned int cwnd_min;		/* ... the fewest so far */
 };
 
 struct dgfs_reader;
