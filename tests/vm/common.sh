@@ -21,15 +21,6 @@ dgfs_load() {
 	check "insmod dgfs.ko" insmod "$BUILD/dgfs.ko"
 }
 
-# dgfs fetch's options for a whole chunk. On the debug kernel (KASAN, every
-# access checked, under TCG) the client reads datagrams so slowly that its
-# 8 MiB receive buffer overflows (UdpRcvbufErrors) and its default 500 ms
-# wait for progress passes with nothing new: a 16 MiB read that takes
-# 0.1 s on the stock kernel takes 30 s there, so it waits longer. The
-# stock kernel's runs keep the default.
-FETCH_WAIT=()
-[[ ${dgfs_kdebug:-0} == 1 ]] && FETCH_WAIT=(--timeout 8000)
-
 # Unload and check the module's own account: every object it created was
 # destroyed (it logs the two counts when it goes; only this unload's line
 # counts, not an earlier load's). A BPF program that called the kfuncs holds

@@ -39,7 +39,7 @@ srv_stat() { s $CTL stats | awk -v k="$1" '$1 == k { print $2 }'; }
 fetch() {
 	local host=$1 n=$2
 	shift 2
-	c $DGFS fetch --key $key "${FETCH_WAIT[@]}" "$@" -o /tmp/got "$host" "${id[$n]}"
+	c $DGFS fetch --key $key "$@" -o /tmp/got "$host" "${id[$n]}"
 }
 
 for host in 198.18.0.1 2001:db8:2::1; do
@@ -279,7 +279,7 @@ for _ in $(seq 120); do
 	[[ $(s $CTL stats | awk '$1 == "requests" { print $2 }') == "$r1" ]] && break
 done
 check "service resumes after the flood" bash -c \
-	"ip netns exec $cli $DGFS fetch --key $key ${FETCH_WAIT[*]} -o /tmp/got 198.18.0.1 ${id[odd]} && cmp -s /tmp/got $root/odd"
+	"ip netns exec $cli $DGFS fetch --key $key -o /tmp/got 198.18.0.1 ${id[odd]} && cmp -s /tmp/got $root/odd"
 
 # ---- unloading ----
 refuse "rmmod while the XDP program uses the kfuncs fails" 1 "in use" rmmod dgfs
