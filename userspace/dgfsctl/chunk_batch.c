@@ -146,7 +146,16 @@ static int bad_entry(const struct chunk_batch *b, unsigned int lo,
 	return -1;
 }
 
-/* A line that failed on its own: as run_batch() reports one. */
+/* As run_batch() ends a failing line; -1 when that ends the batch. */
+static int line_failed(const struct chunk_batch *b, const struct dgfsctl *ctl,
+		       const char *name, unsigned int i, int *status)
+{
+	fprintf(stderr, "dgfsctl: %s:%lu: command failed\n", name, b->e[i].lineno);
+	*status = EXIT_ERROR;
+	return ctl->force ? 0 : -1;
+}
+
+/* A line sent on its own, which says why if it fails. */
 static int line_alone(struct chunk_batch *b, struct dgfsctl *ctl,
 		      const char *name, unsigned int i, int *status)
 {
@@ -155,9 +164,7 @@ static int line_alone(struct chunk_batch *b, struct dgfsctl *ctl,
 	if (chunk_add_one(ctl, e->id, b->store, e->path, e->has_size, e->size) ==
 	    EXIT_OK)
 		return 0;
-	fprintf(stderr, "dgfsctl: %s:%lu: command failed\n", name, e->lineno);
-	*status = EXIT_ERROR;
-	return ctl->force ? 0 : -1;
+	return line_failed(b, ctl, name, i, status);
 }
 
 /* Adds entries [lo, hi); -1 when a failure ends the batch. */
@@ -180,10 +187,20 @@ static int batch_send(struct chunk_batch *b, struct dgfsctl *ctl,
 
 		if (!dgfs_nl_request(&ctl->nl, &req))
 			return 0;
+		if (!err.error) {
+			/* Not the kernel's answer (no module, a socket error),
+			 * and already said: the first line failed, as it would
+			 * have alone.
+			 */
+			if (line_failed(b, ctl, name, lo, status))
+				return -1;
+			lo++;
+			continue;
+		}
 		bad = bad_entry(b, lo, hi, &err);
 		if (bad < 0) {
 			/* Nothing names a line (no such store, no
-			 * permission, a socket error): each says for itself.
+			 * permission, an old module): each says for itself.
 			 */
 			for (; lo < hi; lo++)
 				if (line_alone(b, ctl, name, lo, status))
