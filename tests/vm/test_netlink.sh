@@ -199,15 +199,15 @@ same "batch: chunk show lists the 2500" "$($CTL chunk show store bulk | wc -l)" 
 bulk_ids b0 1 2500 | awk '{ printf "chunk del %s\n", $1 }' | $CTL -b -
 
 # A failing line: reported as before, the lines before it added (also of
-# another store, and across other commands), the batch ends there without
-# -f; with -f only that line is missing.
+# another store, across other commands, and in its own message: line 4),
+# the batch ends there without -f; with -f only that line is missing.
 x() { printf "e$1%.0s" {1..32}; }
 present() { for i in "$@"; do $CTL chunk show "$(x "$i")" >/dev/null 2>&1 && echo -n "$i"; done; }
 {
 	echo "chunk add $(x 1) store s1 file c2"
 	echo "chunk add $(x 2) store bulk file f2"
-	echo "chunk add $(x 3) store bulk file f3"
 	echo "store show s1"
+	echo "chunk add $(x 3) store bulk file f3"
 	echo "chunk add $(x 4) store bulk file nope"
 	echo "chunk add $(x 5) store bulk file f5"
 } >"$bulk.mixed"
@@ -217,7 +217,7 @@ shows "mixed batch: says why" "does not exist" echo "$err"
 shows "mixed batch: names line 5" "mixed:5: command failed" echo "$err"
 same "mixed batch: store show ran after the add before it" "$(cat "$bulk.out")" \
 	"store s1 path $root/s1 chunks 3 bytes $((5 + 4096 + 4096))"
-same "mixed batch: lines 1-3 added, 5 and 6 not" "$(present 1 2 3 4 5)" 123
+same "mixed batch: lines 1, 2 and 4 added, 5 and 6 not" "$(present 1 2 3 4 5)" 123
 for i in 1 2 3; do $CTL chunk del "$(x $i)"; done
 err=$($CTL -f -b "$bulk.mixed" 2>&1 >/dev/null) && rc=0 || rc=$?
 same "mixed batch with -f: exit 1, one failing line" "$rc $(grep -c 'command failed' <<<"$err")" "1 1"
