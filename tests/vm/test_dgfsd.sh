@@ -6,7 +6,7 @@
 # every chunk came over the kernel fast path. Checks that the module's
 # index follows uploads, deletes and restarts, and that its counters and
 # the XDP program's move.
-# expect-checks: 70 (tests/run-all.sh: a run that prints fewer fails)
+# expect-checks: 64 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/vm/common.sh
@@ -149,23 +149,6 @@ index_matches "after restart the module's index equals the metadata's again"
 if c $DGFS get --server $URL --no-fallback -q vm/big /tmp/got && cmp -s /tmp/got "$src/big"
 then pass "fast path works after the restart"
 else fail "fast path works after the restart"; fi
-
-# Many chunks at start (an empty index, as after a reboot): dgfsd adds
-# them many to a request (DGFS_A_CHUNKS), KMOD_ADD_MANY_MAX (256) at most.
-mkdir -p "$src/many"
-for ((i = 0; i < 300; i++)); do head -c 2000 /dev/urandom >"$src/many/m$i"; done
-same "curl upload of 300 small files" "$(c curl -s -o /dev/null -w '%{http_code}\n' \
-	-T "$src/many/{$(seq -s, -f 'm%g' 0 299)}" "$URL/files/vm/many/" | sort | uniq -c |
-	awk '{ print $1, $2 }')" "300 201"
-stop_dgfsd
-s $CTL chunk show store dgfsd | awk '{ print "chunk del", $2 }' | s $CTL -b -
-same "the module's index of store dgfsd is emptied by hand" "$(s $CTL chunk show store dgfsd | wc -l)" 0
-check "dgfsd restarts with an empty index" start_dgfsd
-index_matches "after a restart with an empty index it holds the metadata's chunks"
-n=$(db_chunks | wc -l)
-shows "dgfsd added all $n in $(((n + 255) / 256)) requests" \
-	"index: $n added in $(((n + 255) / 256)) requests, 0 removed" \
-	grep 'dgfsd: reconcile:' /tmp/dgfsd.log
 
 # Another port: dgfsd configures the module and loads the XDP program that
 # is already attached again, so that it catches the new port.
