@@ -11,7 +11,9 @@
 #include <linux/mount.h>
 #include <linux/namei.h>
 #include <linux/rhashtable.h>
+#include <linux/minmax.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/string.h>
 #include <net/netlink.h>
 
@@ -181,10 +183,12 @@ out:
 	return file;
 }
 
-struct dgfs_chunk *dgfs_chunk_add(struct dgfs_net *dn, const u8 *id,
-				  struct dgfs_store *store,
-				  const char *path_name, const u64 *want_size,
-				  struct netlink_ext_ack *extack)
+/* Everything one add checks, and its file opened; not in the index yet. */
+static struct dgfs_chunk *chunk_prepare(struct dgfs_net *dn, const u8 *id,
+					struct dgfs_store *store,
+					const char *path_name,
+					const u64 *want_size,
+					struct netlink_ext_ack *extack)
 {
 	struct dgfs_chunk *chunk;
 	struct file *file;
@@ -222,12 +226,12 @@ struct dgfs_chunk *dgfs_chunk_add(struct dgfs_net *dn, const u8 *id,
 		goto err_file;
 	}
 
-	chunk = kzalloc(sizeof(*chunk), GFP_KERNEL);
+	chunk = kzalloc(sizeof(*chunk), GFP_KERNEL_ACCOUNT);
 	if (!chunk) {
 		ret = -ENOMEM;
 		goto err_file;
 	}
-	chunk->path_name = kstrdup(path_name, GFP_KERNEL);
+	chunk->path_name = kstrdup(path_name, GFP_KERNEL_ACCOUNT);
 	if (!chunk->path_name) {
 		ret = -ENOMEM;
 		goto err_chunk;
@@ -237,29 +241,163 @@ struct dgfs_chunk *dgfs_chunk_add(struct dgfs_net *dn, const u8 *id,
 	chunk->size = size;
 	chunk->file = file;
 	chunk->store = store;
-
-	ret = rhashtable_insert_fast(&dn->index, &chunk->node,
-				     chunk_index_params);
-	if (ret < 0) {
-		NL_SET_ERR_MSG(extack, "cannot insert into the chunk index");
-		goto err_path;
-	}
-	list_add_tail(&chunk->list, &dn->chunks);
-	store->nr_chunks++;
-	store->bytes += size;
-	dn->nr_chunks++;
-	dn->chunk_bytes += size;
-	dgfs_net_changed(dn);
-	atomic64_inc(&dgfs_objects_created);
 	return chunk;
 
-err_path:
-	kfree(chunk->path_name);
 err_chunk:
 	kfree(chunk);
 err_file:
 	fput(file);
 	return ERR_PTR(ret);
+}
+
+/* A prepared chunk that never went into the index: nobody else saw it. */
+static void chunk_discard(struct dgfs_chunk *chunk)
+{
+	fput(chunk->file);
+	kfree(chunk->path_name);
+	kfree(chunk);
+}
+
+static int chunk_insert(struct dgfs_net *dn, struct dgfs_chunk *chunk,
+			struct netlink_ext_ack *extack)
+{
+	int ret;
+
+	ret = rhashtable_insert_fast(&dn->index, &chunk->node,
+				     chunk_index_params);
+	if (ret < 0) {
+		NL_SET_ERR_MSG(extack, "cannot insert into the chunk index");
+		return ret;
+	}
+	list_add_tail(&chunk->list, &dn->chunks);
+	chunk->store->nr_chunks++;
+	chunk->store->bytes += chunk->size;
+	dn->nr_chunks++;
+	dn->chunk_bytes += chunk->size;
+	atomic64_inc(&dgfs_objects_created);
+	return 0;
+}
+
+struct dgfs_chunk *dgfs_chunk_add(struct dgfs_net *dn, const u8 *id,
+				  struct dgfs_store *store,
+				  const char *path_name, const u64 *want_size,
+				  struct netlink_ext_ack *extack)
+{
+	struct dgfs_chunk *chunk;
+	int ret;
+
+	chunk = chunk_prepare(dn, id, store, path_name, want_size, extack);
+	if (IS_ERR(chunk))
+		return chunk;
+	ret = chunk_insert(dn, chunk, extack);
+	if (ret < 0) {
+		chunk_discard(chunk);
+		return ERR_PTR(ret);
+	}
+	dgfs_net_changed(dn);
+	return chunk;
+}
+
+static int entry_id_cmp(const void *a, const void *b)
+{
+	const struct dgfs_chunk_entry *x = *(const struct dgfs_chunk_entry **)a;
+	const struct dgfs_chunk_entry *y = *(const struct dgfs_chunk_entry **)b;
+
+	return memcmp(x->id, y->id, DGFS_CHUNK_ID_LEN);
+}
+
+/* Two entries with one id: the later one is the bad one. Sorted, not
+ * compared pairwise: a full message would be half a million memcmp()s.
+ */
+static int entries_check_distinct(const struct dgfs_chunk_entry *e,
+				  unsigned int n,
+				  struct netlink_ext_ack *extack)
+{
+	const struct dgfs_chunk_entry **by_id;
+	const struct dgfs_chunk_entry *dup = NULL;
+	unsigned int i;
+
+	by_id = kvmalloc_array(n, sizeof(*by_id), GFP_KERNEL_ACCOUNT);
+	if (!by_id)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		by_id[i] = &e[i];
+	sort(by_id, n, sizeof(*by_id), entry_id_cmp, NULL);
+	for (i = 1; i < n; i++) {
+		if (memcmp(by_id[i - 1]->id, by_id[i]->id, DGFS_CHUNK_ID_LEN))
+			continue;
+		if (!dup || max(by_id[i - 1], by_id[i]) < dup)
+			dup = max(by_id[i - 1], by_id[i]);
+	}
+	kvfree(by_id);
+	if (dup) {
+		NL_SET_ERR_MSG_ATTR(extack, dup->nla,
+				    "an earlier entry of this message has the same chunk id");
+		return -EEXIST;
+	}
+	return 0;
+}
+
+static void chunk_unlink(struct dgfs_net *dn, struct dgfs_chunk *chunk);
+
+int dgfs_chunk_add_many(struct dgfs_net *dn, struct dgfs_store *store,
+			const struct dgfs_chunk_entry *e, unsigned int n,
+			struct netlink_ext_ack *extack)
+{
+	struct dgfs_chunk **chunks;
+	unsigned int i, done = 0;
+	int ret;
+
+	lockdep_assert_held(&dn->lock);
+
+	ret = entries_check_distinct(e, n, extack);
+	if (ret < 0)
+		return ret;
+	chunks = kvcalloc(n, sizeof(*chunks), GFP_KERNEL_ACCOUNT);
+	if (!chunks)
+		return -ENOMEM;
+
+	/* Every entry checked and opened first: a refused one leaves the
+	 * index as it was, never seen by a lookup.
+	 */
+	for (i = 0; i < n; i++) {
+		chunks[i] = chunk_prepare(dn, e[i].id, store, e[i].path_name,
+					  e[i].want_size, extack);
+		if (IS_ERR(chunks[i])) {
+			ret = PTR_ERR(chunks[i]);
+			/* The entry is the bad attribute; the message says why. */
+			NL_SET_BAD_ATTR(extack, e[i].nla);
+			goto err_prepared;
+		}
+		cond_resched();
+	}
+	/* Only memory can fail here (ids are new and distinct): take back
+	 * what went in before it.
+	 */
+	for (done = 0; done < n; done++) {
+		ret = chunk_insert(dn, chunks[done], extack);
+		if (ret < 0) {
+			NL_SET_BAD_ATTR(extack, e[done].nla);
+			goto err_inserted;
+		}
+	}
+	dgfs_net_changed(dn);
+	kvfree(chunks);
+	return 0;
+
+err_inserted:
+	for (i = done; i < n; i++)
+		chunk_discard(chunks[i]);
+	while (done--)
+		chunk_unlink(dn, chunks[done]);
+	kvfree(chunks);
+	return ret;
+
+err_prepared:
+	while (i--)
+		chunk_discard(chunks[i]);
+	kvfree(chunks);
+	return ret;
 }
 
 static void chunk_unlink(struct dgfs_net *dn, struct dgfs_chunk *chunk)

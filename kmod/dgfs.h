@@ -175,6 +175,20 @@ struct dgfs_chunk *dgfs_chunk_add(struct dgfs_net *dn, const u8 *id,
 				  struct dgfs_store *store,
 				  const char *path_name, const u64 *want_size,
 				  struct netlink_ext_ack *extack);
+/* One entry of a many-chunk add; @nla is what an error about it points at. */
+struct dgfs_chunk_entry {
+	const u8 *id;
+	const char *path_name;
+	const u64 *want_size;		/* or NULL */
+	u64 size;			/* what want_size points at */
+	const struct nlattr *nla;
+};
+/* Every entry (in one store, ids distinct) checked as one add is, then all
+ * added, or none and -errno with the bad entry in @extack.
+ */
+int dgfs_chunk_add_many(struct dgfs_net *dn, struct dgfs_store *store,
+			const struct dgfs_chunk_entry *e, unsigned int n,
+			struct netlink_ext_ack *extack);
 int dgfs_chunk_del(struct dgfs_net *dn, const u8 *id,
 		   struct netlink_ext_ack *extack);
 void dgfs_chunk_flush(struct dgfs_net *dn);

@@ -4,7 +4,9 @@
  * module. The attribute tree is drawn in include/uapi/linux/dgfs.h.
  */
 #include <linux/limits.h>
+#include <linux/mm.h>
 #include <linux/slab.h>
+#include <linux/stringify.h>
 #include <net/genetlink.h>
 #include <net/sock.h>
 
@@ -26,6 +28,12 @@ static const struct nla_policy chunk_policy[DGFS_CHUNK_A_MAX + 1] = {
 				 .len = DGFS_STORE_NAME_MAX - 1 },
 	[DGFS_CHUNK_A_PATH] = { .type = NLA_NUL_STRING, .len = PATH_MAX - 1 },
 	[DGFS_CHUNK_A_SIZE] = { .type = NLA_U64 },
+};
+
+static const struct nla_policy chunks_policy[DGFS_CHUNKS_A_MAX + 1] = {
+	[DGFS_CHUNKS_A_STORE] = { .type = NLA_NUL_STRING,
+				  .len = DGFS_STORE_NAME_MAX - 1 },
+	[DGFS_CHUNKS_A_ENTRY] = NLA_POLICY_NESTED(chunk_policy),
 };
 
 /* Too wide for NLA_POLICY_RANGE's 16-bit bounds. */
@@ -50,6 +58,7 @@ static const struct nla_policy dgfs_policy[DGFS_A_MAX + 1] = {
 	[DGFS_A_CONFIG] = NLA_POLICY_NESTED(config_policy),
 	[DGFS_A_STATS] = { .type = NLA_REJECT,
 			   .reject_message = "stats are read only" },
+	[DGFS_A_CHUNKS] = NLA_POLICY_NESTED(chunks_policy),
 };
 
 static struct genl_family dgfs_genl_family;
@@ -265,6 +274,113 @@ static int chunk_fill(struct sk_buff *skb, const struct dgfs_chunk *chunk)
 	return 0;
 }
 
+/* The entries of a DGFS_A_CHUNKS (validated by the policy already) into
+ * @e, which has room for @n. The store is the list's: an entry that names
+ * one is refused rather than silently overruled.
+ */
+static int chunks_parse_entries(const struct nlattr *list,
+				struct dgfs_chunk_entry *e, unsigned int n,
+				struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[DGFS_CHUNK_A_MAX + 1];
+	const struct nlattr *nla;
+	unsigned int i = 0;
+	int rem, ret;
+
+	nla_for_each_nested(nla, list, rem) {
+		if (nla_type(nla) != DGFS_CHUNKS_A_ENTRY)
+			continue;
+		if (i >= n)	/* counted just before: cannot be */
+			return -EINVAL;
+		ret = nla_parse_nested(tb, DGFS_CHUNK_A_MAX, nla, chunk_policy,
+				       extack);
+		if (ret < 0)
+			return ret;
+		if (DGFS_REQUIRE(extack, nla, tb, DGFS_CHUNK_A_ID,
+				 "missing chunk id") ||
+		    DGFS_REQUIRE(extack, nla, tb, DGFS_CHUNK_A_PATH,
+				 "missing chunk path"))
+			return -EINVAL;
+		if (tb[DGFS_CHUNK_A_STORE]) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[DGFS_CHUNK_A_STORE],
+					    "an entry takes the list's store, not its own");
+			return -EINVAL;
+		}
+		e[i].id = nla_data(tb[DGFS_CHUNK_A_ID]);
+		e[i].path_name = nla_data(tb[DGFS_CHUNK_A_PATH]);
+		if (tb[DGFS_CHUNK_A_SIZE]) {
+			e[i].size = nla_get_u64(tb[DGFS_CHUNK_A_SIZE]);
+			e[i].want_size = &e[i].size;
+		}
+		e[i].nla = nla;
+		i++;
+	}
+	return 0;
+}
+
+/* DGFS_A_CHUNKS: up to DGFS_CHUNKS_MAX chunks of one store, all or none. */
+static int chunk_add_many(struct genl_info *info)
+{
+	struct nlattr *tb[DGFS_CHUNKS_A_MAX + 1];
+	struct nlattr *list = info->attrs[DGFS_A_CHUNKS];
+	struct dgfs_net *dn = info_dgfs_net(info);
+	struct dgfs_chunk_entry *entries;
+	struct dgfs_store *store;
+	const struct nlattr *nla;
+	unsigned int n = 0, stores = 0;
+	int rem, ret;
+
+	ret = nla_parse_nested(tb, DGFS_CHUNKS_A_MAX, list, chunks_policy,
+			       info->extack);
+	if (ret < 0)
+		return ret;
+	nla_for_each_nested(nla, list, rem) {
+		if (nla_type(nla) == DGFS_CHUNKS_A_ENTRY)
+			n++;
+		else if (nla_type(nla) == DGFS_CHUNKS_A_STORE)
+			stores++;
+	}
+	if (DGFS_REQUIRE(info->extack, list, tb, DGFS_CHUNKS_A_STORE,
+			 "missing chunk store"))
+		return -EINVAL;
+	if (stores > 1) {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[DGFS_CHUNKS_A_STORE],
+				    "the store is given more than once");
+		return -EINVAL;
+	}
+	if (!n) {
+		NL_SET_ERR_MSG_ATTR(info->extack, list, "no chunk entries");
+		return -EINVAL;
+	}
+	/* Bounds the memory and the time the namespace's lock is held. */
+	if (n > DGFS_CHUNKS_MAX) {
+		NL_SET_ERR_MSG_ATTR(info->extack, list,
+				    "more than " __stringify(DGFS_CHUNKS_MAX) " chunk entries in one message");
+		return -E2BIG;
+	}
+
+	entries = kvcalloc(n, sizeof(*entries), GFP_KERNEL_ACCOUNT);
+	if (!entries)
+		return -ENOMEM;
+	ret = chunks_parse_entries(list, entries, n, info->extack);
+	if (ret < 0)
+		goto out;
+
+	mutex_lock(&dn->lock);
+	store = dgfs_store_find(dn, nla_data(tb[DGFS_CHUNKS_A_STORE]));
+	if (!store) {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[DGFS_CHUNKS_A_STORE],
+				    "no store with this name");
+		ret = -ENOENT;
+	} else {
+		ret = dgfs_chunk_add_many(dn, store, entries, n, info->extack);
+	}
+	mutex_unlock(&dn->lock);
+out:
+	kvfree(entries);
+	return ret;
+}
+
 static int dgfs_nl_chunk_add(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *tb[DGFS_CHUNK_A_MAX + 1];
@@ -275,6 +391,14 @@ static int dgfs_nl_chunk_add(struct sk_buff *skb, struct genl_info *info)
 	u64 size, *want_size = NULL;
 	int ret;
 
+	if (info->attrs[DGFS_A_CHUNKS]) {
+		if (nest) {
+			NL_SET_ERR_MSG_ATTR(info->extack, nest,
+					    "one chunk or a list of chunks, not both");
+			return -EINVAL;
+		}
+		return chunk_add_many(info);
+	}
 	ret = parse_nest(info, DGFS_A_CHUNK, chunk_policy, DGFS_CHUNK_A_MAX, tb);
 	if (ret < 0)
 		return ret;

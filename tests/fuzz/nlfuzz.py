@@ -51,13 +51,15 @@ STORE_ADD, STORE_DEL, STORE_GET, CHUNK_ADD, CHUNK_DEL, CHUNK_GET, CONFIG_SET, CO
     STATS_GET = range(1, 10)
 READS = {STORE_GET, CHUNK_GET, CONFIG_GET, STATS_GET}
 CHANGES = {STORE_ADD, STORE_DEL, CHUNK_ADD, CHUNK_DEL, CONFIG_SET}
-A_STORE, A_CHUNK, A_CONFIG, A_STATS = 1, 2, 3, 4
+A_STORE, A_CHUNK, A_CONFIG, A_STATS, A_CHUNKS = 1, 2, 3, 4, 5
+CHUNKS_MAX = 1024
 # (nested attribute, kind) per top-level attribute; kinds say what values fit
 SCHEMA = {
     A_STORE: {1: "name", 2: "path", 3: "u32", 4: "u64", 5: "pad"},
     A_CHUNK: {1: "id", 2: "name", 3: "relpath", 4: "u64", 5: "pad"},
     A_CONFIG: {1: "u16", 2: "u32", 3: "key", 4: "u8", 5: "u8"},
     A_STATS: {i: "u64" for i in range(1, 30)},
+    A_CHUNKS: {1: "name", 2: "entry"},
 }
 # The errors a user's bad input causes, which deserve a message saying why.
 USER_ERRORS = {errno.EINVAL, errno.ERANGE, errno.E2BIG, errno.EEXIST, errno.ENOENT,
@@ -124,6 +126,8 @@ class Gen:
             return os.urandom(16 if R.random() < 0.8 else R.choice([0, 8, 15, 17, 32]))
         if kind == "pad":
             return os.urandom(R.choice([0, 4, 8]))
+        if kind == "entry":  # a chunk list's entry: a chunk's attributes
+            return self.nest(A_CHUNK)
         return os.urandom(R.randrange(0, 40))
 
     def nest(self, top):
@@ -133,6 +137,8 @@ class Gen:
             if schema and R.random() < 0.85:
                 kind_id = R.choice(list(schema))
                 data = self.value(schema[kind_id])
+                if schema[kind_id] == "entry" and R.random() < 0.95:
+                    kind_id |= NLA_F_NESTED
             else:
                 kind_id = R.randrange(0, 64)
                 data = self.value(R.choice(["u8", "u16", "u32", "u64", "name", "raw"]))
@@ -153,6 +159,8 @@ class Gen:
             CHUNK_DEL: [(1, "id")],
             CONFIG_SET: R.sample([(1, "u16"), (2, "u32"), (3, "key"), (4, "u8")], R.randrange(1, 5)),
         }.get(cmd)
+        if cmd == CHUNK_ADD and R.random() < 0.3:
+            return self.chunk_list()
         if f is None:
             return self.tree(cmd)
         top = {STORE_ADD: A_STORE, STORE_DEL: A_STORE, CHUNK_ADD: A_CHUNK, CHUNK_DEL: A_CHUNK,
@@ -180,10 +188,27 @@ class Gen:
             out += self.nest(top)  # and something more, or wrong
         return attr(top | NLA_F_NESTED, out)
 
+    def chunk_list(self):
+        """A chunk add of many (DGFS_A_CHUNKS), mostly well-formed."""
+        files = [p for p in self.relpaths[:6] if p] or ["x"]
+        r = R.random()
+        n = R.randrange(1, 40) if r < 0.9 else R.choice([0, CHUNKS_MAX, CHUNKS_MAX + 1])
+        out = attr(1, R.choice(self.names[:3]).encode() + b"\0") if R.random() < 0.95 else b""
+        for _ in range(n):
+            if R.random() < 0.05:
+                out += attr(2 | NLA_F_NESTED, self.nest(A_CHUNK))
+                continue
+            body = attr(1, R.choice(self.ids) if R.random() < 0.9 else os.urandom(32))
+            body += attr(3, R.choice(files).encode() + b"\0")
+            if R.random() < 0.2:
+                body += attr(4, self.value("u64"))
+            out += attr(2 | NLA_F_NESTED, body)
+        return attr(A_CHUNKS | NLA_F_NESTED, out)
+
     def tree(self, cmd):
         """The attributes of one request, mostly what cmd takes."""
         want = {STORE_ADD: A_STORE, STORE_DEL: A_STORE, STORE_GET: A_STORE,
-                CHUNK_ADD: A_CHUNK, CHUNK_DEL: A_CHUNK, CHUNK_GET: A_CHUNK,
+                CHUNK_ADD: R.choice([A_CHUNK, A_CHUNKS]), CHUNK_DEL: A_CHUNK, CHUNK_GET: A_CHUNK,
                 CONFIG_SET: A_CONFIG, CONFIG_GET: A_CONFIG, STATS_GET: A_STATS}.get(cmd)
         out = b""
         tops = [want] if want and R.random() < 0.8 else []

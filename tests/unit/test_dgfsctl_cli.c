@@ -8,10 +8,11 @@
  * dgfs module on the machine. One line per check, PASS or FAIL.
  */
 
-/* expect-checks: 77 (tests/run-all.sh: a run that prints fewer fails) */
+/* expect-checks: 79 (tests/run-all.sh: a run that prints fewer fails) */
 
 #include "dgfsctl/cli.c"
 #include "dgfsctl/chunk.c"
+#include "dgfsctl/chunk_batch.c"
 #include "dgfsctl/config.c"
 #include "dgfsctl/nl.c"
 #include "proto/hex.c"
@@ -411,6 +412,22 @@ static void test_batch(void)
 	CHECK("batch: kernel errors fail the line (module not loaded)",
 	      r.status == 1 && starts_with(r.err, NOT_LOADED) &&
 	      strstr(r.err, ":1: command failed\n") && count_lines(r.err) == 2);
+	result_free(&r);
+
+	/* chunk add lines go many to a message: still one error per line. */
+	write_file(path, "chunk add " ID64 " store s file f\n"
+		   "chunk add " ID64 " store s file g\n");
+	snprintf(line, sizeof(line), "-b %s", path);
+	r = run(line);
+	CHECK("batch: chunk adds without the module fail at the first line",
+	      r.status == 1 && starts_with(r.err, NOT_LOADED) &&
+	      strstr(r.err, ":1: command failed\n") && count_lines(r.err) == 2);
+	result_free(&r);
+	snprintf(line, sizeof(line), "-f -b %s", path);
+	r = run(line);
+	CHECK("batch: chunk adds without the module, -f: each line fails once",
+	      r.status == 1 && strstr(r.err, ":1: command failed\n") &&
+	      strstr(r.err, ":2: command failed\n") && count_lines(r.err) == 4);
 	result_free(&r);
 
 	snprintf(line, sizeof(line), "-b %s store show", path);

@@ -11,6 +11,7 @@
 
 #include "dgfsctl/cli.c"
 #include "dgfsctl/chunk.c"
+#include "dgfsctl/chunk_batch.c"
 #include "dgfsctl/config.c"
 #include "dgfsctl/nl.c"
 #include "proto/hex.c"

@@ -6,7 +6,8 @@ client could, to check that the kernel refuses each one for the reason it
 should: each case names the errno and the extack message it must get.
 
     nlraw.py CASE     send one case; print "ERRNO: extack message" (ERRNO
-                      is a name, "0" for success)
+                      is a name, "0" for success), and for a case about one
+                      entry of a chunk list, the entry the error points at
     nlraw.py --list   the names of the refusal cases
 
 Exit status: 0 if the answer is the case's expected one, 1 if not (a
@@ -36,13 +37,15 @@ NLM_F_ACK_TLVS = 0x200
 NLMSG_ERROR = 2
 GENL_ID_CTRL = 0x10
 CTRL_CMD_GETFAMILY, CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME = 3, 1, 2
-NLMSGERR_ATTR_MSG = 1
+NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS = 1, 2
 NLA_F_NESTED = 0x8000
 
 # include/uapi/linux/dgfs.h
 CMD = dict(STORE_ADD=1, STORE_DEL=2, STORE_GET=3, CHUNK_ADD=4, CHUNK_DEL=5,
            CHUNK_GET=6, CONFIG_SET=7, CONFIG_GET=8, STATS_GET=9)
-A_STORE, A_CHUNK, A_CONFIG, A_STATS = 1, 2, 3, 4
+A_STORE, A_CHUNK, A_CONFIG, A_STATS, A_CHUNKS = 1, 2, 3, 4, 5
+CHUNKS_STORE, CHUNKS_ENTRY = 1, 2
+CHUNKS_MAX = 1024
 STORE_NAME, STORE_PATH, STORE_CHUNKS = 1, 2, 3
 CHUNK_ID, CHUNK_STORE, CHUNK_PATH, CHUNK_SIZE = 1, 2, 3, 4
 CONFIG_PORT, CONFIG_MAX_READ, CONFIG_AUTH_KEY, CONFIG_AUTH = 1, 2, 3, 4
@@ -84,6 +87,27 @@ def store_add(*extra, name=None, path=None):
 def chunk_add(chunk_id, *extra):
     return nest(A_CHUNK, attr(CHUNK_ID, chunk_id), attr(CHUNK_STORE, cstr(STORE)),
                 attr(CHUNK_PATH, cstr(FILE)), *extra)
+
+
+def entry(chunk_id, path=None, *extra):
+    """One DGFS_CHUNKS_A_ENTRY: a chunk of the list's store."""
+    return nest(CHUNKS_ENTRY, attr(CHUNK_ID, chunk_id),
+                attr(CHUNK_PATH, cstr(FILE if path is None else path)), *extra)
+
+
+def chunks(*entries, bad=None, head=None):
+    """A DGFS_A_CHUNKS of STORE: (payload, byte range of entry `bad` in it)."""
+    head = attr(CHUNKS_STORE, cstr(STORE)) if head is None else head
+    payload = nest(A_CHUNKS, head, *entries)
+    if bad is None:
+        return payload, None
+    start = 4 + len(head) + sum(len(e) for e in entries[:bad])
+    return payload, (start, start + len(entries[bad]))
+
+
+def bid(i):
+    """Distinct ids for the list cases, none of them ID."""
+    return bytes([0xc0 + i]) * 32
 
 
 # The kernel's own policy messages (lib/nlattr.c, 6.1).
@@ -151,6 +175,41 @@ CASES = {
     "stats-readonly": ("STATS_GET", attr(A_STATS, attr(1, u64(1))), "EINVAL",
                        "stats are read only"),
     "unknown-command": (99, b"", "EOPNOTSUPP", r"\(no message\)"),
+    # Chunk lists (DGFS_A_CHUNKS): one bad entry refuses the whole list,
+    # and the error points at that entry.
+    "chunks-bad-first": ("CHUNK_ADD", chunks(entry(bid(0), "../x"), entry(bid(1)),
+                                             entry(bid(2)), bad=0),
+                         "EINVAL", "chunk path may not contain '..'"),
+    "chunks-bad-middle": ("CHUNK_ADD", chunks(entry(bid(0)), entry(bid(1), "nope"),
+                                              entry(bid(2)), bad=1),
+                          "ENOENT", "chunk file does not exist"),
+    "chunks-bad-last": ("CHUNK_ADD", chunks(entry(bid(0)), entry(bid(1)),
+                                            entry(bid(2), None, attr(CHUNK_SIZE, u64(1))),
+                                            bad=2),
+                        "EINVAL", "size does not match the chunk file's size"),
+    "chunks-dup-in-message": ("CHUNK_ADD", chunks(entry(bid(0)), entry(bid(1)), entry(bid(2)),
+                                                  entry(bid(1)), bad=3),
+                              "EEXIST", "an earlier entry of this message has the same chunk id"),
+    "chunks-too-many": ("CHUNK_ADD", chunks(*[entry(struct.pack(">I", i) * 8)
+                                              for i in range(CHUNKS_MAX + 1)]),
+                        "E2BIG", "more than 1024 chunk entries in one message"),
+    "chunks-empty": ("CHUNK_ADD", chunks(), "EINVAL", "no chunk entries"),
+    "chunks-missing-store": ("CHUNK_ADD", chunks(entry(bid(0)), head=b""), "EINVAL",
+                             "missing chunk store"),
+    "chunks-unknown-store": ("CHUNK_ADD", chunks(entry(bid(0)),
+                                                 head=attr(CHUNKS_STORE, cstr(NEW))),
+                             "ENOENT", "no store with this name"),
+    "chunks-two-stores": ("CHUNK_ADD", chunks(entry(bid(0)),
+                                              head=attr(CHUNKS_STORE, cstr(STORE)) * 2),
+                          "EINVAL", "the store is given more than once"),
+    "chunks-entry-store": ("CHUNK_ADD", chunks(entry(bid(0), None,
+                                                     attr(CHUNK_STORE, cstr(STORE)))),
+                           "EINVAL", "an entry takes the list's store, not its own"),
+    "chunks-entry-missing-path": ("CHUNK_ADD", chunks(nest(CHUNKS_ENTRY, attr(CHUNK_ID, bid(0)))),
+                                  "EINVAL", "missing chunk path"),
+    "chunks-entry-id-short": ("CHUNK_ADD", chunks(entry(bid(0)[:31])), "ERANGE", BINRANGE),
+    "chunks-and-chunk": ("CHUNK_ADD", chunk_add(ID) + chunks(entry(bid(0)))[0], "EINVAL",
+                         "one chunk or a list of chunks, not both"),
 }
 
 # Well-formed requests built the same way, which the kernel must accept:
@@ -162,6 +221,9 @@ CONTROLS = {
                      r"\(no message\)"),
     "ok-chunk-add": ("CHUNK_ADD", chunk_add(ID), "0", r"\(no message\)"),
     "ok-chunk-del": ("CHUNK_DEL", nest(A_CHUNK, attr(CHUNK_ID, ID)), "0", r"\(no message\)"),
+    # Adds bid(0), bid(1), bid(2): the test deletes them.
+    "ok-chunks-add": ("CHUNK_ADD", chunks(entry(bid(0)), entry(bid(1)), entry(bid(2))), "0",
+                      r"\(no message\)"),
 }
 
 
@@ -180,7 +242,7 @@ def resolve(sock):
 
 
 def transact(sock, family, cmd, payload, ack=True):
-    """Send one request; return (errno, extack) for an error or ack, else the reply."""
+    """Send one request; return (errno, extack, offset) for an error or ack, else the reply."""
     flags = NLM_F_REQUEST | (NLM_F_ACK if ack else 0)
     body = struct.pack("=BBH", cmd, 1, 0) + payload
     sock.send(struct.pack("=IHHII", 16 + len(body), family, flags, 1, 0) + body)
@@ -189,7 +251,7 @@ def transact(sock, family, cmd, payload, ack=True):
     if kind != NLMSG_ERROR:
         return msg[:length]
     err = struct.unpack_from("=i", msg, 16)[0]
-    text = ""
+    text, offs = "", None
     if mflags & NLM_F_ACK_TLVS:
         off = 20 + 16  # error code + the capped original header
         while off + 4 <= length:
@@ -198,8 +260,10 @@ def transact(sock, family, cmd, payload, ack=True):
                 break
             if t == NLMSGERR_ATTR_MSG:
                 text = msg[off + 4:off + n].rstrip(b"\0").decode(errors="replace")
+            elif t == NLMSGERR_ATTR_OFFS and n >= 8:
+                offs = struct.unpack_from("=I", msg, off + 4)[0]
             off += (n + 3) & ~3
-    return (err, text)
+    return (err, text, offs)
 
 
 def main():
@@ -213,6 +277,9 @@ def main():
         print("nlraw: unknown case %r" % sys.argv[1], file=sys.stderr)
         return 2
     cmd, payload, want_errno, want_msg = case
+    bad = None
+    if isinstance(payload, tuple):
+        payload, bad = payload
     sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
     sock.setsockopt(SOL_NETLINK, NETLINK_CAP_ACK, 1)
     sock.setsockopt(SOL_NETLINK, NETLINK_EXT_ACK, 1)
@@ -221,10 +288,16 @@ def main():
     if not isinstance(reply, tuple):
         print("nlraw: a reply where an ack was due", file=sys.stderr)
         return 2
-    err, text = reply
+    err, text, offs = reply
     got_errno = errno.errorcode.get(-err, str(-err)) if err else "0"
     got = "%s: %s" % (got_errno, text or "(no message)")
+    # The request's payload starts after nlmsghdr and genlmsghdr.
+    in_bad = bad is not None and offs is not None and bad[0] <= offs - 20 < bad[1]
+    if bad is not None:
+        got += " (points at the bad entry)" if in_bad else " (offset %s: not the bad entry)" % offs
     print(got)
+    if bad is not None and not in_bad:
+        return 1
     # By number: names can alias (EOPNOTSUPP is ENOTSUP on Linux).
     want_num = getattr(errno, want_errno) if want_errno != "0" else 0
     if -err != want_num or not re.fullmatch(want_msg, text or "(no message)"):

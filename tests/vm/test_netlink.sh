@@ -2,7 +2,7 @@
 # Every dgfsctl command against dgfs.ko, in text and JSON; bad input from
 # dgfsctl and from hand-made netlink messages, each refused with a clear
 # error and no change; changes refused to a caller without CAP_NET_ADMIN.
-# expect-checks: 118 (tests/run-all.sh: a run that prints fewer fails)
+# expect-checks: 161 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/vm/common.sh
@@ -137,9 +137,14 @@ for c in $cases; do
 done
 same "bad input changed nothing" "$(snapshot)" "$before"
 # The control: the same encoder's well-formed requests are accepted.
-for c in ok-store-add ok-store-del ok-chunk-add ok-chunk-del; do
+for c in ok-store-add ok-store-del ok-chunk-add ok-chunk-del ok-chunks-add; do
 	nlraw "control: kernel accepts nlraw.py's $c" "$c"
 done
+# ok-chunks-add's three chunks (nlraw.py's bid(0..2)), in s1 as c2.
+bids=$(for b in c0 c1 c2; do printf "$b%.0s" {1..32}; echo; done)
+same "control: the chunk list's three chunks are there" \
+	"$(for b in $bids; do $CTL chunk show "$b"; done | awk '$4 == "s1" && $6 == "c2"' | wc -l)" 3
+for b in $bids; do $CTL chunk del "$b"; done
 same "the controls left nothing behind" "$(snapshot)" "$before"
 
 # ---- permissions: changes, store paths and chunk ids need CAP_NET_ADMIN;
@@ -155,6 +160,83 @@ refuse "no CAP_NET_ADMIN: chunk show" 1 "not permitted" nocap $CTL chunk show
 check "no CAP_NET_ADMIN: config show works" nocap $CTL config show
 check "no CAP_NET_ADMIN: stats works" nocap $CTL stats
 same "refused changes changed nothing" "$(snapshot)" "$before"
+
+# ---- batch mode: "chunk add" lines go many to a message (DGFS_A_CHUNKS) ----
+bulk=$(scratch netlink-bulk)
+check "store add bulk" $CTL store add bulk path "$bulk"
+want_bytes=0
+for ((i = 1; i <= 300; i++)); do
+	printf '%d' $i >"$bulk/f$i"
+	want_bytes=$((want_bytes + ${#i}))
+done
+bulk_ids() { for ((i = $2; i <= $3; i++)); do printf "%s%062x %d\n" "$1" $i $i; done; }
+bulk_ids a0 1 300 | awk '{ printf "chunk add %s store bulk file f%d\n", $1, $2 }' >"$bulk.add"
+bulk_ids a0 1 300 | awk '{ printf "chunk del %s\n", $1 }' >"$bulk.del"
+check "batch: 300 chunk adds" $CTL -b "$bulk.add"
+listed=$($CTL chunk show store bulk) shown=$($CTL store show bulk)
+same "batch: the store holds the 300 chunks and their bytes" "$shown" \
+	"store bulk path $bulk chunks 300 bytes $want_bytes"
+same "batch: each chunk has its own file and size" \
+	"$(awk '{ n = substr($6, 2); if ($8 != length(n) || $2 != sprintf("a0%062x", n)) bad++ } END { print NR, bad + 0 }' <<<"$listed")" "300 0"
+check "batch: 300 chunk dels" $CTL -b "$bulk.del"
+same "batch: the store is empty again" "$($CTL store show bulk)" "store bulk path $bulk chunks 0 bytes 0"
+ok=0
+while read -r line; do
+	# shellcheck disable=SC2086
+	$CTL $line && ok=$((ok + 1))
+done <"$bulk.add"
+same "one by one: 300 chunk adds" $ok 300
+same "one by one: chunk show equals the batch's" "$($CTL chunk show store bulk)" "$listed"
+same "one by one: store show equals the batch's" "$($CTL store show bulk)" "$shown"
+check "batch: 300 chunk dels again" $CTL -b "$bulk.del"
+
+# More lines than one message takes (DGFS_CHUNKS_MAX, and the message size).
+chunks_before=$(stat_value chunks)
+bulk_ids b0 1 2500 | awk '{ printf "chunk add %s store bulk file f%d\n", $1, $2 % 300 + 1 }' >"$bulk.big"
+check "batch: 2500 chunk adds" $CTL -b - <"$bulk.big"
+same "batch: stats count the 2500" "$(stat_value chunks)" $((chunks_before + 2500))
+same "batch: chunk show lists the 2500" "$($CTL chunk show store bulk | wc -l)" 2500
+bulk_ids b0 1 2500 | awk '{ printf "chunk del %s\n", $1 }' | $CTL -b -
+
+# A failing line: reported as before, the lines before it added (also of
+# another store, across other commands, and in its own message: line 4),
+# the batch ends there without -f; with -f only that line is missing.
+x() { printf "e$1%.0s" {1..32}; }
+present() { for i in "$@"; do $CTL chunk show "$(x "$i")" >/dev/null 2>&1 && echo -n "$i"; done; }
+{
+	echo "chunk add $(x 1) store s1 file c2"
+	echo "chunk add $(x 2) store bulk file f2"
+	echo "store show s1"
+	echo "chunk add $(x 3) store bulk file f3"
+	echo "chunk add $(x 4) store bulk file nope"
+	echo "chunk add $(x 5) store bulk file f5"
+} >"$bulk.mixed"
+err=$($CTL -b "$bulk.mixed" 2>&1 >"$bulk.out") && rc=0 || rc=$?
+same "mixed batch: exit 1, one failing line" "$rc $(grep -c 'command failed' <<<"$err")" "1 1"
+shows "mixed batch: says why" "does not exist" echo "$err"
+shows "mixed batch: names line 5" "mixed:5: command failed" echo "$err"
+same "mixed batch: store show ran after the add before it" "$(cat "$bulk.out")" \
+	"store s1 path $root/s1 chunks 3 bytes $((5 + 4096 + 4096))"
+same "mixed batch: lines 1, 2 and 4 added, 5 and 6 not" "$(present 1 2 3 4 5)" 123
+for i in 1 2 3; do $CTL chunk del "$(x $i)"; done
+err=$($CTL -f -b "$bulk.mixed" 2>&1 >/dev/null) && rc=0 || rc=$?
+same "mixed batch with -f: exit 1, one failing line" "$rc $(grep -c 'command failed' <<<"$err")" "1 1"
+same "mixed batch with -f: all but line 5 added" "$(present 1 2 3 4 5)" 1235
+for i in 1 2 3 5; do $CTL chunk del "$(x $i)"; done
+
+# The same id twice in a row: the second line fails as a lone add would.
+printf 'chunk add %s store bulk file f1\n' "$(x 6)" "$(x 6)" "$(x 7)" >"$bulk.dup"
+refuse "batch: a repeated id fails at its second line" 1 "dup:2: command failed" $CTL -b "$bulk.dup"
+same "batch: the first of the two was added, the line after not" "$(present 6 7)" 6
+$CTL chunk del "$(x 6)"
+# A malformed "chunk add" line: its usage error, the adds before it made.
+printf 'chunk add %s store bulk file f1\nchunk add 12 store bulk file f1\n' "$(x 8)" >"$bulk.usage"
+refuse "batch: a malformed chunk add line is a usage error" 1 "invalid chunk ID" $CTL -b "$bulk.usage"
+same "batch: the add before it was made" "$(present 8)" 8
+$CTL chunk del "$(x 8)"
+before=$(snapshot)
+refuse "no CAP_NET_ADMIN: batch of chunk adds" 1 "not permitted" nocap $CTL -b "$bulk.add"
+same "no CAP_NET_ADMIN: the batch added nothing" "$(snapshot)" "$before"
 
 # ---- unload with chunks and a store still in place ----
 dgfs_unload

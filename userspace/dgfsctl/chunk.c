@@ -139,35 +139,58 @@ static void chunk_what(char *buf, size_t len, const char *verb,
 		n += snprintf(buf + n, len - (size_t)n, "%02x", id[i]);
 }
 
-static int chunk_cmd_add(struct dgfsctl *ctl, const struct dgfsctl_cmd *cmd,
-			 int argc, char **argv)
+int chunk_add_one(struct dgfsctl *ctl, const uint8_t id[DGFS_CHUNK_ID_LEN],
+		  const char *store, const char *path, bool has_size,
+		  uint64_t size)
 {
-	uint8_t id[DGFS_CHUNK_ID_LEN];
-	struct chunk_args a = { .id = id };
-	struct keyword kw[] = {
-		KEYWORD_REQUIRED("store", kw_store_name, &a.store),
-		KEYWORD_REQUIRED("file", kw_path, &a.path),
-		KEYWORD("size", kw_size, &a.size),
+	struct chunk_args a = {
+		.id = id, .store = store, .path = path,
+		.has_size = has_size, .size = size,
 	};
 	struct dgfs_req req = {
 		.cmd = DGFS_CMD_CHUNK_ADD,
 		.fill = chunk_fill,
 		.fill_arg = &a,
 	};
-	char err[256], what[128];
-	const char *why;
-
-	if (argc < 1)
-		return cmd_usage_error(cmd, "missing chunk ID");
-	if ((why = parse_chunk_id(argv[0], id)))
-		return cmd_usage_error(cmd, "invalid chunk ID \"%s\": %s", argv[0], why);
-	if (parse_keywords(argc - 1, argv + 1, kw, ARRAY_SIZE(kw), err, sizeof(err)))
-		return cmd_usage_error(cmd, "%s", err);
-	a.has_size = kw[2].seen;
+	char what[128];
 
 	chunk_what(what, sizeof(what), "adding", id);
 	req.what = what;
 	return dgfs_nl_request(&ctl->nl, &req) ? EXIT_ERROR : EXIT_OK;
+}
+
+const char *chunk_add_parse(int argc, char **argv, struct chunk_add_args *a)
+{
+	struct keyword kw[] = {
+		KEYWORD_REQUIRED("store", kw_store_name, &a->store),
+		KEYWORD_REQUIRED("file", kw_path, &a->path),
+		KEYWORD("size", kw_size, &a->size),
+	};
+	const char *why;
+
+	if (argc < 1)
+		return "missing chunk ID";
+	if ((why = parse_chunk_id(argv[0], a->id))) {
+		snprintf(a->err, sizeof(a->err), "invalid chunk ID \"%s\": %s",
+			 argv[0], why);
+		return a->err;
+	}
+	if (parse_keywords(argc - 1, argv + 1, kw, ARRAY_SIZE(kw), a->err,
+			   sizeof(a->err)))
+		return a->err;
+	a->has_size = kw[2].seen;
+	return NULL;
+}
+
+static int chunk_cmd_add(struct dgfsctl *ctl, const struct dgfsctl_cmd *cmd,
+			 int argc, char **argv)
+{
+	struct chunk_add_args a = { 0 };
+	const char *why = chunk_add_parse(argc, argv, &a);
+
+	if (why)
+		return cmd_usage_error(cmd, "%s", why);
+	return chunk_add_one(ctl, a.id, a.store, a.path, a.has_size, a.size);
 }
 
 static int chunk_cmd_del(struct dgfsctl *ctl, const struct dgfsctl_cmd *cmd,

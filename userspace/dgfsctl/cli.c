@@ -10,6 +10,7 @@
 
 #include <linux/dgfs.h>
 
+#include "chunk_batch.h"
 #include "dgfsctl.h"
 #include "parse.h"
 #include "print.h"
@@ -127,6 +128,31 @@ int dgfsctl_run(struct dgfsctl *ctl, int argc, char **argv)
 			   cmd->run(ctl, cmd, 0, argv + 1);
 }
 
+/*
+ * A well-formed "chunk add" line, queued (after sending what is queued, if
+ * it cannot join it): true. Anything else, to be run as usual: false. A
+ * failure of the lines sent sets *status; it ends the batch without -f.
+ */
+static bool batch_chunk_add(struct dgfsctl *ctl, struct chunk_batch *adds,
+			    const char *name, int argc, char **argv,
+			    unsigned long lineno, int *status)
+{
+	struct chunk_add_args a = { 0 };
+
+	if (argc < 2 || strcmp(argv[0], "chunk") || strcmp(argv[1], "add") ||
+	    chunk_add_parse(argc - 2, argv + 2, &a))
+		return false;
+	if (!chunk_batch_fits(adds, &a) &&
+	    chunk_batch_flush(adds, ctl, name, status))
+		return true;
+	if (chunk_batch_queue(adds, &a, lineno)) {
+		fprintf(stderr, "dgfsctl: out of memory\n");
+		fprintf(stderr, "dgfsctl: %s:%lu: command failed\n", name, lineno);
+		*status = EXIT_ERROR;
+	}
+	return true;
+}
+
 static int run_batch(struct dgfsctl *ctl, const char *path)
 {
 	bool from_stdin = !strcmp(path, "-");
@@ -136,11 +162,18 @@ static int run_batch(struct dgfsctl *ctl, const char *path)
 	size_t cap = 0;
 	ssize_t len;
 	int status = EXIT_OK;
+	struct chunk_batch *adds;
 	FILE *fp;
 
+	adds = chunk_batch_new();
+	if (!adds) {
+		fprintf(stderr, "dgfsctl: out of memory\n");
+		return EXIT_ERROR;
+	}
 	fp = from_stdin ? stdin : fopen(path, "r");
 	if (!fp) {
 		fprintf(stderr, "dgfsctl: opening %s: %s\n", path, strerror(errno));
+		chunk_batch_free(adds);
 		return EXIT_ERROR;
 	}
 	ctl->stdin_is_batch = from_stdin;
@@ -156,6 +189,18 @@ static int run_batch(struct dgfsctl *ctl, const char *path)
 		argc = why ? -1 : split_line(line, &argv, &why);
 		if (argc == 0)
 			continue;
+		if (argc > 0 && batch_chunk_add(ctl, adds, name, argc, argv,
+						lineno, &status)) {
+			free(argv);
+			if (status && !ctl->force)
+				break;
+			continue;
+		}
+		/* Whatever else the line is, the adds before it come first. */
+		if (chunk_batch_flush(adds, ctl, name, &status)) {
+			free(argv);
+			break;
+		}
 		if (argc < 0) {
 			fprintf(stderr, "dgfsctl: %s:%lu: %s\n", name, lineno, why);
 			ret = EXIT_USAGE;
@@ -174,11 +219,14 @@ static int run_batch(struct dgfsctl *ctl, const char *path)
 				break;
 		}
 	}
+	/* The last adds; or, after an out-of-memory line, those before it. */
+	chunk_batch_flush(adds, ctl, name, &status);
 	if (ferror(fp)) {
 		fprintf(stderr, "dgfsctl: reading %s: %s\n", name, strerror(errno));
 		status = EXIT_ERROR;
 	}
 	free(line);
+	chunk_batch_free(adds);
 	if (!from_stdin)
 		fclose(fp);
 	return status;

@@ -314,7 +314,8 @@ static int request_once(struct dgfs_nl *nl, const struct dgfs_req *req,
 	if (!nl->sock && dgfs_nl_connect(nl))
 		return -1;
 
-	msg = nlmsg_alloc_size(DGFS_REQ_MSG_SIZE);
+	msg = nlmsg_alloc_size(req->msg_size > DGFS_REQ_MSG_SIZE ?
+			       req->msg_size : DGFS_REQ_MSG_SIZE);
 	cb = nl_cb_alloc(NL_CB_DEFAULT);
 	if (!msg || !cb) {
 		fprintf(stderr, "dgfsctl: out of memory\n");
@@ -364,7 +365,12 @@ static int request_once(struct dgfs_nl *nl, const struct dgfs_req *req,
 	}
 
 	if (st->status < 0) {
-		report_kernel_error(nl, req->what, st->status, &st->ext);
+		if (req->error) {
+			req->error->error = st->status;
+			req->error->ext = st->ext;
+		} else {
+			report_kernel_error(nl, req->what, st->status, &st->ext);
+		}
 		goto out;
 	}
 	if (st->parse_err == -ENOMEM) {
@@ -390,6 +396,8 @@ int dgfs_nl_request(struct dgfs_nl *nl, const struct dgfs_req *req)
 	struct req_state st;
 	int attempt;
 
+	if (req->error)
+		memset(req->error, 0, sizeof(*req->error));
 	for (attempt = 1; ; attempt++) {
 		if (request_once(nl, req, &st))
 			return -1;

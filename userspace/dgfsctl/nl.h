@@ -45,9 +45,21 @@ struct dgfs_nl {
 	bool verbose;
 };
 
+/* A kernel error the caller asked to see rather than have reported. */
+struct dgfs_req_error {
+	int error;		/* 0: none came (a socket failure was reported) */
+	struct dgfs_extack ext;
+};
+
 struct dgfs_req {
 	uint8_t cmd;
 	bool dump;
+	/* Room for the request, when it needs more than the default 16 KiB. */
+	size_t msg_size;
+	/* Set: a kernel error is stored here, not printed (the request still
+	 * returns -1); the caller reports it.
+	 */
+	struct dgfs_req_error *error;
 	/* Adds the request's attributes; returns 0 or a negative errno. */
 	int (*fill)(struct nl_msg *msg, const void *arg);
 	const void *fill_arg;

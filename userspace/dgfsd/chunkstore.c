@@ -605,7 +605,14 @@ int chunkstore_collect(struct chunkstore *cs, unsigned int min_age)
 
 struct reconcile {
 	struct chunkstore *cs;
-	unsigned long missing, kmod_added, kmod_removed;
+	unsigned long missing, kmod_added, kmod_removed, kmod_requests;
+	/* The ids dgfs.ko holds already (sorted), which need no add. */
+	uint8_t (*indexed)[DGFS_CHUNK_ID_LEN];
+	size_t nr_indexed, cap_indexed;
+	/* Adds waiting to go to dgfs.ko, many to a request. */
+	struct kmod_chunk_new *adds;
+	char (*names)[2 * DGFS_CHUNK_ID_LEN + 1];
+	size_t nr_adds;
 };
 
 static int note_missing(const uint8_t id[META_ID_LEN], uint32_t size, void *arg)
@@ -628,27 +635,84 @@ static int kmod_drop_unknown(const uint8_t id[DGFS_CHUNK_ID_LEN], uint64_t size,
 	struct reconcile *r = arg;
 	uint32_t want;
 
-	if (meta_chunk_known(r->cs->meta, id, &want) && want == size)
+	if (meta_chunk_known(r->cs->meta, id, &want) && want == size) {
+		/* Remembered so as not to add it again (best effort). */
+		if (r->nr_indexed == r->cap_indexed) {
+			size_t cap = r->cap_indexed ? 2 * r->cap_indexed : 1024;
+			void *v = realloc(r->indexed, cap * sizeof(*r->indexed));
+
+			if (!v)
+				return 0;
+			r->indexed = v;
+			r->cap_indexed = cap;
+		}
+		memcpy(r->indexed[r->nr_indexed++], id, DGFS_CHUNK_ID_LEN);
 		return 0;
+	}
 	if (!kmod_chunk_del(r->cs->kmod, id))
 		r->kmod_removed++;
 	return 0;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, DGFS_CHUNK_ID_LEN);
+}
+
+static void kmod_add_one(struct reconcile *r, const uint8_t id[DGFS_CHUNK_ID_LEN],
+			 const char *name, uint32_t size)
+{
+	int ret = kmod_chunk_add(r->cs->kmod, id, DGFSD_STORE_NAME, name, size);
+
+	r->kmod_requests++;
+	if (!ret)
+		r->kmod_added++;
+	else if (ret != -EEXIST)
+		atomic_fetch_add(&r->cs->stats.kmod_errors, 1);
+}
+
+/*
+ * The waiting adds in one request. If dgfs.ko refuses it (a file gone
+ * meanwhile, an old module), one by one: each failure is logged and
+ * counted as it always was.
+ */
+static void kmod_add_flush(struct reconcile *r)
+{
+	size_t i;
+
+	if (!r->nr_adds)
+		return;
+	r->kmod_requests++;
+	if (!kmod_chunk_add_many(r->cs->kmod, DGFSD_STORE_NAME, r->adds, r->nr_adds))
+		r->kmod_added += r->nr_adds;
+	else
+		for (i = 0; i < r->nr_adds; i++)
+			kmod_add_one(r, r->adds[i].id, r->names[i], (uint32_t)r->adds[i].size);
+	r->nr_adds = 0;
 }
 
 static int kmod_add_known(const uint8_t id[META_ID_LEN], uint32_t size, void *arg)
 {
 	struct reconcile *r = arg;
 	char name[2 * DGFS_CHUNK_ID_LEN + 1];
-	int ret;
+	struct kmod_chunk_new *c;
 
 	if (!file_present(r->cs, id, NULL))
 		return 0;
+	if (r->nr_indexed && bsearch(id, r->indexed, r->nr_indexed, sizeof(*r->indexed), id_cmp))
+		return 0;
 	chunk_name(id, name);
-	ret = kmod_chunk_add(r->cs->kmod, id, DGFSD_STORE_NAME, name, size);
-	if (!ret)
-		r->kmod_added++;
-	else if (ret != -EEXIST)
-		atomic_fetch_add(&r->cs->stats.kmod_errors, 1);
+	if (!r->adds) {
+		kmod_add_one(r, id, name, size);
+		return 0;
+	}
+	c = &r->adds[r->nr_adds];
+	memcpy(c->id, id, DGFS_CHUNK_ID_LEN);
+	memcpy(r->names[r->nr_adds], name, sizeof(name));
+	c->relpath = r->names[r->nr_adds];
+	c->size = size;
+	if (++r->nr_adds == KMOD_ADD_MANY_MAX)
+		kmod_add_flush(r);
 	return 0;
 }
 
@@ -689,12 +753,26 @@ int chunkstore_reconcile(struct chunkstore *cs)
 	meta_chunk_foreach(cs->meta, note_missing, &r);
 	if (cs->kmod) {
 		kmod_chunk_foreach(cs->kmod, DGFSD_STORE_NAME, kmod_drop_unknown, &r);
+		if (r.nr_indexed)
+			qsort(r.indexed, r.nr_indexed, sizeof(*r.indexed), id_cmp);
+		/* Without the memory, one request per chunk as before. */
+		r.adds = calloc(KMOD_ADD_MANY_MAX, sizeof(*r.adds));
+		r.names = calloc(KMOD_ADD_MANY_MAX, sizeof(*r.names));
+		if (!r.adds || !r.names) {
+			free(r.adds);
+			r.adds = NULL;
+		}
 		meta_chunk_foreach(cs->meta, kmod_add_known, &r);
+		kmod_add_flush(&r);
+		free(r.adds);
+		free(r.names);
+		free(r.indexed);
 	}
 	fprintf(stderr, "dgfsd: reconcile: removed %lu temp file%s and %lu unreferenced chunk%s; "
-		"%lu chunk%s missing; dgfs.ko index: %lu added, %lu removed%s\n",
+		"%lu chunk%s missing; dgfs.ko index: %lu added in %lu request%s, %lu removed%s\n",
 		tmps, tmps == 1 ? "" : "s", orphans, orphans == 1 ? "" : "s",
-		r.missing, r.missing == 1 ? "" : "s", r.kmod_added, r.kmod_removed,
+		r.missing, r.missing == 1 ? "" : "s", r.kmod_added, r.kmod_requests,
+		r.kmod_requests == 1 ? "" : "s", r.kmod_removed,
 		strays ? " (other files in the store left alone)" : "");
 	return 0;
 }

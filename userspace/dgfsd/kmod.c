@@ -741,6 +741,55 @@ int kmod_chunk_add(struct kmod *k, const uint8_t id[DGFS_CHUNK_ID_LEN], const ch
 	return err;
 }
 
+/* What KMOD_ADD_MANY_MAX entries of a 64-digit name take, with room to
+ * spare; under the 64 KiB libnl's socket buffer lets one message be.
+ */
+#define KMOD_ADD_MANY_MSG_SIZE	(48 * 1024)
+
+int kmod_chunk_add_many(struct kmod *k, const char *store,
+			const struct kmod_chunk_new *v, size_t n)
+{
+	struct kmod_req req = { 0 };
+	struct nlattr *list, *nest;
+	struct nl_msg *msg;
+	size_t i;
+	int err;
+
+	if (!n || n > KMOD_ADD_MANY_MAX || kmod_check_str(store, DGFS_STORE_NAME_MAX))
+		return -EINVAL;
+	msg = nlmsg_alloc_size(KMOD_ADD_MANY_MSG_SIZE);
+	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, 0, 0, NLM_F_ACK,
+				 DGFS_CMD_CHUNK_ADD, DGFS_GENL_VERSION))
+		goto err_msg;
+	list = kmod_nest(msg, DGFS_A_CHUNKS);
+	if (!list || nla_put_string(msg, DGFS_CHUNKS_A_STORE, store) < 0)
+		goto err_msg;
+	for (i = 0; i < n; i++) {
+		if (kmod_check_str(v[i].relpath, PATH_MAX))
+			goto err_msg;
+		nest = kmod_nest(msg, DGFS_CHUNKS_A_ENTRY);
+		if (!nest || nla_put(msg, DGFS_CHUNK_A_ID, DGFS_CHUNK_ID_LEN, v[i].id) < 0 ||
+		    nla_put_string(msg, DGFS_CHUNK_A_PATH, v[i].relpath) < 0 ||
+		    nla_put_u64(msg, DGFS_CHUNK_A_SIZE, v[i].size) < 0 ||
+		    nla_nest_end(msg, nest) < 0)
+			goto err_msg;
+	}
+	if (nla_nest_end(msg, list) < 0)
+		goto err_msg;
+
+	pthread_mutex_lock(&k->lock);
+	err = kmod_do(k, msg, &req);
+	pthread_mutex_unlock(&k->lock);
+	/* An old module's strict policy knows no DGFS_A_CHUNKS. */
+	if (err == -EINVAL && !strcmp(req.ext, "Unknown attribute type"))
+		err = -EOPNOTSUPP;
+	return err;
+
+err_msg:
+	nlmsg_free(msg);
+	return -EINVAL;
+}
+
 int kmod_chunk_del(struct kmod *k, const uint8_t id[DGFS_CHUNK_ID_LEN])
 {
 	struct nl_msg *msg = kmod_msg(DGFS_CMD_CHUNK_DEL, false);

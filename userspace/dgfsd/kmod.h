@@ -45,6 +45,22 @@ void kmod_reset(struct kmod *k);
 /* chunk add: @relpath inside the store, @size the file's size. -EEXIST if indexed. */
 int kmod_chunk_add(struct kmod *k, const uint8_t id[DGFS_CHUNK_ID_LEN], const char *store,
 		   const char *relpath, uint64_t size);
+/* One chunk of a kmod_chunk_add_many(). */
+struct kmod_chunk_new {
+	uint8_t id[DGFS_CHUNK_ID_LEN];
+	const char *relpath;
+	uint64_t size;
+};
+/* At most this many in one kmod_chunk_add_many() (one netlink message). */
+#define KMOD_ADD_MANY_MAX	256
+/*
+ * chunk add of @n chunks of @store in one request (DGFS_A_CHUNKS): all are
+ * added, or none and -errno, not logged (the caller may add them one by
+ * one to learn which failed and why). -EOPNOTSUPP from a module too old
+ * to take chunk lists.
+ */
+int kmod_chunk_add_many(struct kmod *k, const char *store,
+			const struct kmod_chunk_new *v, size_t n);
 /* chunk del: 0 or -ENOENT. */
 int kmod_chunk_del(struct kmod *k, const uint8_t id[DGFS_CHUNK_ID_LEN]);
 

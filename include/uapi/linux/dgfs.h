@@ -20,6 +20,12 @@
  * DGFS_CMD_CHUNK_ADD      DGFS_A_CHUNK { ID, STORE, PATH, [SIZE] }
  *                         PATH is relative to the store and may not leave
  *                         it; SIZE, if given, must equal the file's size.
+ *                      or DGFS_A_CHUNKS { STORE, ENTRY { ID, PATH, [SIZE] },
+ *                                         ENTRY ... }
+ *                         1..DGFS_CHUNKS_MAX chunks of one store, each
+ *                         checked as one add is, ids distinct; all are
+ *                         added or none. A refused entry is the error's
+ *                         bad attribute (NLMSGERR_ATTR_OFFS points into it).
  * DGFS_CMD_CHUNK_DEL      DGFS_A_CHUNK { ID }
  * DGFS_CMD_CHUNK_GET      dump (optionally DGFS_A_CHUNK { STORE } to filter),
  *                         or DGFS_A_CHUNK { ID }
@@ -47,6 +53,10 @@
  *       DGFS_CHUNK_A_STORE:    NLA_NUL_STRING, a store's name
  *       DGFS_CHUNK_A_PATH:     NLA_NUL_STRING, relative to the store
  *       DGFS_CHUNK_A_SIZE:     NLA_U64
+ *   DGFS_A_CHUNKS: NLA_NESTED (CHUNK_ADD only)
+ *       DGFS_CHUNKS_A_STORE:   NLA_NUL_STRING, a store's name
+ *       DGFS_CHUNKS_A_ENTRY:   NLA_NESTED, repeated: DGFS_CHUNK_A_ID,
+ *                              DGFS_CHUNK_A_PATH, [DGFS_CHUNK_A_SIZE]
  *   DGFS_A_CONFIG: NLA_NESTED
  *       DGFS_CONFIG_A_PORT:         NLA_U16, UDP port of the fast path, != 0
  *       DGFS_CONFIG_A_MAX_READ:     NLA_U32, 1..DGFS_MAX_READ_LIMIT
@@ -73,6 +83,7 @@
 #define DGFS_DEFAULT_PORT	7878
 #define DGFS_DEFAULT_MAX_READ	(1U << 20)
 #define DGFS_MAX_READ_LIMIT	(16U << 20)
+#define DGFS_CHUNKS_MAX		1024	/* entries in one DGFS_A_CHUNKS */
 
 enum dgfs_cmd {
 	DGFS_CMD_UNSPEC,
@@ -95,6 +106,7 @@ enum dgfs_attr {
 	DGFS_A_CHUNK,
 	DGFS_A_CONFIG,
 	DGFS_A_STATS,
+	DGFS_A_CHUNKS,
 	__DGFS_A_LAST
 };
 #define DGFS_A_MAX (__DGFS_A_LAST - 1)
@@ -120,6 +132,14 @@ enum dgfs_chunk_attr {
 	__DGFS_CHUNK_A_LAST
 };
 #define DGFS_CHUNK_A_MAX (__DGFS_CHUNK_A_LAST - 1)
+
+enum dgfs_chunks_attr {
+	DGFS_CHUNKS_A_UNSPEC,
+	DGFS_CHUNKS_A_STORE,
+	DGFS_CHUNKS_A_ENTRY,
+	__DGFS_CHUNKS_A_LAST
+};
+#define DGFS_CHUNKS_A_MAX (__DGFS_CHUNKS_A_LAST - 1)
 
 enum dgfs_config_attr {
 	DGFS_CONFIG_A_UNSPEC,
