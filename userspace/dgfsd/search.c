@@ -355,28 +355,33 @@ static bool is_tag_leaf(const struct query_node *n)
 					!query_is_pseudo(n->name));
 }
 
+static bool text_only(struct sql *q, const struct query_node *n);
+static char *leaf_text(struct sql *q, const struct query_node *n);
+
 static void leaf(struct sql *q, const struct query_node *n, bool negated)
 {
 	char *fts;
+	bool tags;
 
 	switch (n->kind) {
 	case QUERY_WORD:
 		/* The bare tag of that name, or the word in the text. */
-		fts = fts_phrase(q, n->text);
-		if (!fts && !n->name) {
+		fts = leaf_text(q, n);
+		tags = n->name && !text_only(q, n);
+		if (!fts && !tags) {
 			emit(q, "SELECT id FROM files WHERE 0");
 			break;
 		}
 		if (fts)
 			text_leaf(q, n, negated, fts);
-		if (n->name) {
+		if (tags) {
 			if (fts)
 				emit(q, " UNION ");
 			tag_files(q, tag_leaf_set(q, n));
 		}
 		break;
 	case QUERY_PHRASE:
-		fts = fts_phrase(q, n->text);
+		fts = leaf_text(q, n);
 		if (fts)
 			text_leaf(q, n, negated, fts);
 		else
@@ -508,6 +513,8 @@ static unsigned int set_cte(struct sql *q)
  * change, only their cost.
  */
 static int plan_test;
+/* For the tests too: keep words no text holds in the statement (as before). */
+static bool plan_test_keep_text;
 
 /*
  * Counting stops at a cap: an estimate only has to tell the rare from the
@@ -592,6 +599,24 @@ static int64_t leaf_count(struct sql *q, const struct query_node *n, bool text, 
 	}
 	q->est_cap[i] = cap;
 	return q->est[i];
+}
+
+/*
+ * Leaf @n's FTS5 phrase (to free), or NULL when no file's text can match
+ * it: no word in it, or none in the store right now (the statement runs in
+ * this same read transaction). A phrase that matches nothing adds nothing
+ * to any file's bm25 either, so leaving it out changes no result or score,
+ * and a word that is then only a tag can be walked in path order.
+ */
+static char *leaf_text(struct sql *q, const struct query_node *n)
+{
+	char *fts = fts_phrase(q, n->text);
+
+	if (fts && !plan_test_keep_text && leaf_count(q, n, true, 1) == 0) {
+		free(fts);
+		fts = NULL;
+	}
+	return fts;
 }
 
 /* About how many files @n finds, up to @cap: a heuristic only. */
@@ -682,13 +707,15 @@ static char *member_pred(struct sql *q, const struct query_node *n, bool negated
 {
 	char p[2048], p2[1024];
 	char *fts;
+	bool tags;
 
 	p[0] = 0;
 	switch (n->kind) {
 	case QUERY_WORD:
 	case QUERY_PHRASE:
-		fts = fts_phrase(q, n->text);
-		if (!fts && !n->name) {
+		fts = leaf_text(q, n);
+		tags = n->kind == QUERY_WORD && n->name && !text_only(q, n);
+		if (!fts && !tags) {
 			snprintf(p, sizeof(p), "0");
 			break;
 		}
@@ -699,7 +726,7 @@ static char *member_pred(struct sql *q, const struct query_node *n, bool negated
 				rank_add(q, fts);
 			pred_text(p, sizeof(p), x, param_fts(q, fts), d, t);
 		}
-		if (n->kind == QUERY_WORD && n->name) {
+		if (tags) {
 			pred_tags(q, p2, sizeof(p2), x, n, d);
 			if (p[0]) {
 				size_t l = strlen(p);
