@@ -13,11 +13,12 @@
  *   build/unit/test_search [SEED [QUERIES]]
  */
 
-/* expect-checks: 11 (tests/run-all.sh: a run that prints fewer fails) */
+/* expect-checks: 13 (tests/run-all.sh: a run that prints fewer fails) */
 
 #include "tags/tag.c"
 #include "tags/query.c"
 #include "dgfsd/meta.c"
+#include "dgfsd/meta_tags.c"
 #include "dgfsd/search.c"
 
 #include <ctype.h>
@@ -549,6 +550,86 @@ static int count_rows(sqlite3 *db, void *arg)
 	return 0;
 }
 
+/* Tags whose tag_counts row (meta.c, kept by triggers) is not their file_tags rows' count. */
+static int count_drift(sqlite3 *db, void *arg)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM tags t WHERE "
+			       "coalesce((SELECT files FROM tag_counts WHERE tag_id = t.id), 0) != "
+			       "(SELECT count(*) FROM file_tags WHERE tag_id = t.id)) + "
+			       "(SELECT count(*) FROM tag_counts WHERE files != 0 AND tag_id NOT IN "
+			       "(SELECT id FROM tags))", -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	*(int64_t *)arg = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/*
+ * Random tag changes of every kind (a user's add and remove, bulk
+ * tagging, implications, a file's deletion and its put again), the
+ * trigger-kept counts compared with COUNT(*) after each: how many steps
+ * left them wrong (or failed).
+ */
+static int count_steps_wrong(struct meta *m, int steps)
+{
+	static const char *const names[] = { "alpha", "cat", "animal", "gps", "Bulk=yes",
+					     "color=red", "year=1999", "new=tag" };
+	int i, wrong = 0;
+
+	for (i = 0; i < steps; i++) {
+		const struct file *f = &files[rnd(NFILES)];
+		const char *a = names[rnd(8)], *b = names[rnd(8)];
+		struct tag ta, tb;
+		int64_t drift = -1;
+		struct query *q;
+		int err = 0, op = (int)rnd(6);
+
+		tag_parse(a, strlen(a), &ta, NULL);
+		tag_parse(b, strlen(b), &tb, NULL);
+		switch (op) {
+		case 0:
+			err = meta_tags_user_change(m, f->path, &ta, 1, strcmp(a, b) ? &tb : NULL,
+						    strcmp(a, b) ? 1 : 0);
+			break;
+		case 1:
+			err = meta_tags_user_change(m, f->path, NULL, 0, &ta, 1);
+			break;
+		case 2:
+			q = parse(rnd(2) ? "year>=2010" : "color=* -alpha");
+			err = q ? search_apply(m, q, rnd(2) ? "dir3/" : NULL, &ta, 1, &tb,
+					       strcmp(a, b) ? rnd(2) : 0, NULL) : -EIO;
+			query_free(q);
+			break;
+		case 3:
+			err = strcmp(a, b) ? meta_tag_imply(m, &ta, &tb, rnd(3) != 0) : 0;
+			err = err == -ELOOP ? 0 : err;	/* a cycle refused */
+			break;
+		case 4:
+			err = meta_file_delete(m, f->path, NULL);
+			err = err == -ENOENT ? 0 : err;
+			break;
+		default: {
+			struct meta_file mf = { .size = 0, .mtime = f->mtime };
+
+			snprintf(mf.path, sizeof(mf.path), "%s", f->path);
+			snprintf(mf.etag, sizeof(mf.etag), "%064d", i);
+			snprintf(mf.content_type, sizeof(mf.content_type), "text/plain");
+			err = meta_file_put(m, &mf, NULL, NULL);
+		}
+		}
+		if (err == -ENOENT)
+			err = 0;	/* a deleted file's tags */
+		if (err || meta_run(m, false, count_drift, &drift) || drift) {
+			printf("  step %d (op %d: %s, %s): err %d, %lld tags miscounted\n", i, op, a, b, err,
+			       (long long)drift);
+			wrong++;
+		}
+	}
+	return wrong;
+}
+
 int main(int argc, char **argv)
 {
 	char dir[] = "/tmp/test_search.XXXXXX", path[64], qtext[QUERY_MAX_LEN];
@@ -668,6 +749,13 @@ int main(int argc, char **argv)
 		      agree(m, "alpha", NULL, &hits, &ordered) &&
 		      agree(m, "(gps OR warm) -year<2000", "dir1/", &hits, &ordered));
 	}
+	{
+		int64_t drift = -1;
+
+		CHECK("tag counts match file_tags after filling", !meta_run(m, false, count_drift,
+									   &drift) && !drift);
+	}
+	CHECK("tag counts match file_tags after random changes", !count_steps_wrong(m, 300));
 	meta_close(m);
 	snprintf(qtext, sizeof(qtext), "rm -rf %s", dir);
 	if (system(qtext))
