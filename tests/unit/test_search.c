@@ -13,7 +13,7 @@
  *   build/unit/test_search [SEED [QUERIES]]
  */
 
-/* expect-checks: 13 (tests/run-all.sh: a run that prints fewer fails) */
+/* expect-checks: 14 (tests/run-all.sh: a run that prints fewer fails) */
 
 #include "tags/tag.c"
 #include "tags/query.c"
@@ -666,7 +666,13 @@ int main(int argc, char **argv)
 		qtext[0] = 0;
 		gen_terms = 0;
 		gen(qtext, sizeof(qtext), 0);
-		for (plan_test = i % 10 ? 0 : 2; plan_test >= 0; plan_test--) {
+		for (plan_test = i % 10 ? 0 : 4; plan_test >= 0; plan_test--) {
+			/*
+			 * 4 and 3: a walk in path order whenever no term ranks,
+			 * with a budget that runs out at random (the usual plan
+			 * then answers), or one that never does.
+			 */
+			walk_test = plan_test == 4 ? 1 + rnd(3) : plan_test == 3 ? 1000000 : 0;
 			/* A forced plan may be slow on purpose (a busy host, ASan). */
 			deadline_ms = plan_test ? 600000 : SEARCH_TIME_MAX_MS;
 			if (!agree(m, qtext, prefix, &hits, &ordered)) {
@@ -675,13 +681,17 @@ int main(int argc, char **argv)
 			}
 			unordered += !ordered;
 		}
+		walk_test = 0;
 		nonempty += hits > 0 && hits < NFILES;
 		if (!ok && ++bad > 10)
 			break;
 	}
 	plan_test = 0;
 	printf("%d queries, %d with some but not all files\n", i, nonempty);
+	printf("walks in path order: %lu answered, %lu out of budget\n", walks_done, walks_spent);
 	CHECK("random queries agree with brute force", !bad);
+	CHECK("walks in path order both answered and ran out of budget",
+	      walks_done > 0 && walks_spent > 0);
 	CHECK("results ranked: score down, then path up", !unordered);
 	/* A generator that only made empty or full answers would prove little. */
 	CHECK("most queries find some files but not all", nonempty > nqueries / 3);
