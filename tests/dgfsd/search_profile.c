@@ -122,8 +122,10 @@ int main(int argc, char **argv)
 
 			t0 = thread_ms();
 			s0 = steps;
-			if (search_run(m, q, &pg, &res)) {
-				fprintf(stderr, "%s: search failed\n", qs);
+			int err = search_run(m, q, &pg, &res);
+
+			if (err) {
+				fprintf(stderr, "%s: search failed: %s\n", qs, strerror(-err));
 				break;
 			}
 			if (!page) {

@@ -13,7 +13,7 @@
  *   build/unit/test_search [SEED [QUERIES]]
  */
 
-/* expect-checks: 14 (tests/run-all.sh: a run that prints fewer fails) */
+/* expect-checks: 15 (tests/run-all.sh: a run that prints fewer fails) */
 
 #include "tags/tag.c"
 #include "tags/query.c"
@@ -22,6 +22,7 @@
 #include "dgfsd/search.c"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -630,6 +631,50 @@ static int count_steps_wrong(struct meta *m, int steps)
 	return wrong;
 }
 
+/* A writer that holds its transaction open (an upload, a tag write) until told. */
+struct held {
+	struct meta *m;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int state;		/* 0 starting, 1 holding, 2 let go */
+	bool timed_out;		/* nobody let it go within 5 s */
+};
+
+static int hold_fn(sqlite3 *db, void *arg)
+{
+	struct held *h = arg;
+	struct timespec end;
+	int rc;
+
+	/* Uncommitted while held: a tag no search may see yet. */
+	rc = sqlite3_exec(db, "INSERT INTO tags (name, value) VALUES ('held', ''); "
+			  "INSERT INTO file_tags SELECT id, (SELECT id FROM tags WHERE name = 'held'), "
+			  "1 FROM files", NULL, NULL, NULL);
+	clock_gettime(CLOCK_REALTIME, &end);
+	end.tv_sec += 5;
+	pthread_mutex_lock(&h->mu);
+	h->state = 1;
+	pthread_cond_broadcast(&h->cv);
+	while (h->state != 2 && !h->timed_out)
+		h->timed_out = pthread_cond_timedwait(&h->cv, &h->mu, &end) == ETIMEDOUT;
+	pthread_mutex_unlock(&h->mu);
+	return rc == SQLITE_OK ? 0 : -EIO;
+}
+
+static void *hold_thread(void *arg)
+{
+	struct held *h = arg;
+
+	if (meta_run(h->m, true, hold_fn, h)) {
+		pthread_mutex_lock(&h->mu);
+		h->state = 1;	/* failed: do not leave the test waiting */
+		h->timed_out = true;
+		pthread_cond_broadcast(&h->cv);
+		pthread_mutex_unlock(&h->mu);
+	}
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	char dir[] = "/tmp/test_search.XXXXXX", path[64], qtext[QUERY_MAX_LEN];
@@ -758,6 +803,33 @@ int main(int argc, char **argv)
 		CHECK("searches agree after bulk tagging", agree(m, "gps", NULL, &hits, &ordered) &&
 		      agree(m, "alpha", NULL, &hits, &ordered) &&
 		      agree(m, "(gps OR warm) -year<2000", "dir1/", &hits, &ordered));
+	}
+	/*
+	 * Searches read beside the writer (meta_run_read): one runs while a
+	 * write transaction is held open, and sees the last commit only.
+	 */
+	{
+		struct held h = { .m = m, .mu = PTHREAD_MUTEX_INITIALIZER,
+				  .cv = PTHREAD_COND_INITIALIZER };
+		pthread_t th;
+		int during = -1, after = -1;
+
+		if (!pthread_create(&th, NULL, hold_thread, &h)) {
+			pthread_mutex_lock(&h.mu);
+			while (!h.state)
+				pthread_cond_wait(&h.cv, &h.mu);
+			pthread_mutex_unlock(&h.mu);
+			during = count_search(m, "held");
+			pthread_mutex_lock(&h.mu);
+			h.state = 2;
+			pthread_cond_broadcast(&h.cv);
+			pthread_mutex_unlock(&h.mu);
+			pthread_join(th, NULL);
+			after = count_search(m, "held");
+		}
+		CHECK("a search runs while a writer holds its transaction, and sees the last "
+		      "commit", during == 0 && !h.timed_out && after > 0);
+		printf("  during %d, after %d, writer waited out: %d\n", during, after, h.timed_out);
 	}
 	{
 		int64_t drift = -1;

@@ -1448,7 +1448,8 @@ int search_run(struct meta *m, const struct query *q, const struct search_page *
 	r.files = json_array();
 	if (!r.files)
 		return -ENOMEM;
-	err = meta_run(m, false, run_search, &r);
+	/* Beside the writer: a search neither holds nor waits for its lock. */
+	err = meta_run_read(m, run_search, &r);
 	if (!err) {
 		*out = json_pack("{s:o,s:o}", "files", r.files, "next",
 				 r.more ? json_string(r.next) : json_null());
