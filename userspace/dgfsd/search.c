@@ -851,6 +851,10 @@ static unsigned int and_set(struct sql *q, const struct query_node *n, bool nega
 		drv = UINT_MAX;
 		d = q->walk;
 		snprintf(x, sizeof(x), "wf.id");
+		/* The most selective test first: tag leaves' counts in full (tag_counts). */
+		for (i = 0; i < nm; i++)
+			if (!mem[i].neg && mem[i].n && is_tag_leaf(mem[i].n))
+				mem[i].est = estimate(q, mem[i].n, EST_CAP);
 	}
 	/* In the members' order, so that the ranked terms keep theirs. */
 	for (i = 0; i < nm && !q->err; i++) {
@@ -1213,10 +1217,11 @@ static unsigned long walks_done, walks_spent;
 /*
  * VM steps the usual plan spends per candidate of an AND's rarest member
  * (probes, the hits' list and their sort), and a walk per file walked
- * (mostly one probe that fails): on the bench's store, docs/BENCHMARKS.md.
+ * (the path index, the file's row, a probe or two): measured on the
+ * bench's store, docs/BENCHMARKS.md.
  */
 #define WALK_STEPS_PER_TEST	150
-#define WALK_STEPS_PER_FILE	40
+#define WALK_STEPS_PER_FILE	60
 /* A walk pays when the root's plan would test this many files or more. */
 #define WALK_MIN(limit)		(8 * ((int64_t)(limit) + 1))
 
