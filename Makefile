@@ -177,11 +177,6 @@ bench-dgfsd: all
 bench-search: all
 	tests/dgfsd/bench_search.sh $(BUILD)
 
-# search_run() timed in process on a bench store (tests/dgfsd/search_profile.c).
-$(BUILD)/search_profile: tests/dgfsd/search_profile.c $(wildcard userspace/*/*.c userspace/*/*.h) | deps
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) -Iuserspace $< -o $@ -lsqlite3 -ljansson -licui18n -licuuc -licudata -lm -lpthread
-
 bench-tags: all
 	tests/dgfsd/bench_tags.sh $(BUILD)
 

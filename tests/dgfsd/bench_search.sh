@@ -9,8 +9,7 @@
 # same namespace, and p50/p99 are printed for three-term tag, full-text and
 # mixed queries (N random queries of each kind, default 300), with dgfsd's
 # mean CPU time per query (/proc/PID/stat), which a busy machine's wait
-# for a CPU does not inflate; then the tag and mixed kinds again while
-# another client uploads files.
+# for a CPU does not inflate.
 #   tests/dgfsd/bench_search.sh BUILD_DIR [QUERIES]      (as root; make bench-search)
 set -u
 cd "$(dirname "$0")/../.."
@@ -64,11 +63,9 @@ print("  %d files, %d file tags in %.0f s" % (n[0], n[1], time.time() - t0))
 PY
 check "dgfsd serves the filled store" dgfsd_start --access-log off || finish
 
-# The queries; with a 4th argument, only the tag and mixed kinds, labelled with it.
-queries() {
-n python3 - "$DGFS_API_KEY" "$nq" "$DGFSD_PID" "${1:-}" <<'PY'
+n python3 - "$DGFS_API_KEY" "$nq" "$DGFSD_PID" <<'PY'
 import http.client, os, random, sys, time, urllib.parse
-key, nq, pid, label = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+key, nq, pid = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 def cpu():
     # dgfsd's user + system time: what a query costs without the wait for a CPU.
     f = open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()
@@ -84,8 +81,6 @@ kinds = {
 }
 c = http.client.HTTPConnection("127.0.0.1", 8080)
 hdr = {"Authorization": "Bearer " + key}
-if label:
-    del kinds["full-text"]
 for kind, gen in kinds.items():
     lat, hits = [], 0
     c0 = cpu()
@@ -103,25 +98,8 @@ for kind, gen in kinds.items():
     lat.sort()
     print("%-9s p50 %6.2f ms  p99 %6.2f ms  max %6.2f ms  dgfsd CPU %5.2f ms/query  "
           "(%d queries, %.1f results each, e.g. %s)"
-          % (kind + label, lat[len(lat) // 2], lat[int(len(lat) * 0.99)], lat[-1],
+          % (kind, lat[len(lat) // 2], lat[int(len(lat) * 0.99)], lat[-1],
              (c1 - c0) * 1000 / nq, nq, hits / nq, gen()))
 PY
-}
-queries
-# Again while another client uploads 64 KiB files one after another (each
-# a write transaction, and a tagging job that writes tags after it): a
-# search must not wait behind them. (The CPU figure then includes theirs.)
-head -c 65536 /dev/urandom > "$T/up"
-( i=0; while :; do
-	n curl -s -o /dev/null -H "Authorization: Bearer $DGFS_API_KEY" -T "$T/up" \
-		"http://127.0.0.1:8080/files/up/$i" || break
-	i=$((i + 1))
-	echo "$i" >"$T/ups"
-done ) &
-uploader=$!
-queries " +uploads"
-kill "$uploader" 2>/dev/null
-wait "$uploader" 2>/dev/null
-echo "uploads during that pass: $(cat "$T/ups" 2>/dev/null || echo 0)"
 dgfsd_stop
 finish

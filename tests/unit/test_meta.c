@@ -914,7 +914,7 @@ static void test_version(void)
 
 	db_path(path, sizeof(path), "future.db");
 	if (sqlite3_open(path, &db) == SQLITE_OK) {
-		sqlite3_exec(db, "PRAGMA user_version = 6", NULL, NULL, NULL);
+		sqlite3_exec(db, "PRAGMA user_version = 5", NULL, NULL, NULL);
 		sqlite3_close(db);
 	}
 	CHECK("version: a newer schema version is refused with -EPROTO",
@@ -923,7 +923,7 @@ static void test_version(void)
 		meta_pragma_int(db, "PRAGMA user_version", &v);
 		sqlite3_close(db);
 	}
-	CHECK("version: the newer database is left as it was", v == 6);
+	CHECK("version: the newer database is left as it was", v == 5);
 
 	m = open_db("version.db");
 	meta_close(m);
@@ -933,7 +933,7 @@ static void test_version(void)
 		meta_pragma_int(db, "PRAGMA user_version", &v);
 		sqlite3_close(db);
 	}
-	CHECK("version: a new database gets version 5", v == 5);
+	CHECK("version: a new database gets version 4", v == 4);
 
 	db_path(path, sizeof(path), "junk.db");
 	{
@@ -1003,7 +1003,7 @@ static void test_upgrade(void)
 		meta_pragma_int(db, "PRAGMA user_version", &v);
 		sqlite3_close(db);
 	}
-	CHECK("upgrade: the database is version 5 now", v == 5);
+	CHECK("upgrade: the database is version 4 now", v == 4);
 }
 
 /* The number of rows @sql (one count) finds in @m's database, or -1. */
@@ -1084,7 +1084,7 @@ static void test_upgrade_v2(void)
 		meta_pragma_int(db, "PRAGMA user_version", &v);
 		sqlite3_close(db);
 	}
-	CHECK("upgrade v2: the database is version 5 now", v == 5);
+	CHECK("upgrade v2: the database is version 4 now", v == 4);
 }
 
 static int count_key(const struct meta_key *k, void *arg)

@@ -28,7 +28,7 @@
 
 #include "meta.h"
 
-#define META_SCHEMA_VERSION	5
+#define META_SCHEMA_VERSION	4
 #define META_BUSY_TIMEOUT_MS	5000
 
 /*
@@ -206,40 +206,12 @@ static const char meta_schema_v4[] =
 	"	JOIN file_terms f ON f.file_id = ft.file_id AND f.term = t.name\n"
 	"	WHERE ft.source = 0 AND t.value = '';\n";
 
-/*
- * Version 5: how many files carry each tag (file_tags rows per tag id),
- * kept by triggers, so that search.c can tell a rare tag from a common
- * one by a lookup instead of counting its rows per query. Cascaded
- * deletes (a file's removal) fire the delete trigger too.
- */
-static const char meta_schema_v5[] =
-	"CREATE TABLE IF NOT EXISTS tag_counts (\n"
-	"	tag_id INTEGER PRIMARY KEY REFERENCES tags(id),\n"
-	"	files INTEGER NOT NULL CHECK (files >= 0)\n"
-	");\n"
-	"INSERT OR REPLACE INTO tag_counts (tag_id, files)\n"
-	"	SELECT tag_id, count(*) FROM file_tags GROUP BY tag_id;\n"
-	"CREATE TRIGGER IF NOT EXISTS file_tags_count_add AFTER INSERT ON file_tags BEGIN\n"
-	"	INSERT INTO tag_counts (tag_id, files) VALUES (new.tag_id, 1)\n"
-	"		ON CONFLICT (tag_id) DO UPDATE SET files = files + 1;\n"
-	"END;\n"
-	"CREATE TRIGGER IF NOT EXISTS file_tags_count_drop AFTER DELETE ON file_tags BEGIN\n"
-	"	UPDATE tag_counts SET files = files - 1 WHERE tag_id = old.tag_id;\n"
-	"END;\n"
-	"CREATE TRIGGER IF NOT EXISTS file_tags_count_move AFTER UPDATE OF tag_id ON file_tags\n"
-	"WHEN new.tag_id != old.tag_id BEGIN\n"
-	"	UPDATE tag_counts SET files = files - 1 WHERE tag_id = old.tag_id;\n"
-	"	INSERT INTO tag_counts (tag_id, files) VALUES (new.tag_id, 1)\n"
-	"		ON CONFLICT (tag_id) DO UPDATE SET files = files + 1;\n"
-	"END;\n";
-
 /* What each version adds, run in order from the database's version on. */
 static const char *const meta_migrations[META_SCHEMA_VERSION] = {
 	meta_schema,		/* 0 -> 1 */
 	meta_schema_v2,		/* 1 -> 2 */
 	meta_schema_v3,		/* 2 -> 3 */
 	meta_schema_v4,		/* 3 -> 4 */
-	meta_schema_v5,		/* 4 -> 5 */
 };
 
 enum meta_stmt {
@@ -363,23 +335,10 @@ static const char *const meta_sql[ST_COUNT] = {
 		"DO UPDATE SET queued = max(excluded.queued, queued + 1), attempts = 0",
 };
 
-/*
- * Read-only connections for meta_run_read(), each behind its own lock:
- * in WAL mode they read the last commit while the writer goes on.
- */
-#define META_READERS	2
-
-struct meta_reader {
-	pthread_mutex_t lock;
-	sqlite3 *db;
-	bool locked;			/* lock initialised */
-};
-
 struct meta {
 	pthread_mutex_t lock;
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
-	struct meta_reader readers[META_READERS];
 };
 
 /* Logs SQLite's message for @rc and turns it into a negative errno. */
@@ -713,28 +672,11 @@ static int meta_setup(sqlite3 *db, const char *path)
 	return err;
 }
 
-/* A read-only connection to the database meta_setup() made: 0 or -errno. */
-static int meta_reader_open(struct meta_reader *r, const char *path)
-{
-	int rc;
-
-	rc = pthread_mutex_init(&r->lock, NULL);
-	if (rc)
-		return -rc;
-	r->locked = true;
-	rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_busy_timeout(r->db, META_BUSY_TIMEOUT_MS);
-	if (rc != SQLITE_OK)
-		return r->db ? meta_err(r->db, rc, "open reader") : -ENOMEM;
-	return 0;
-}
-
 int meta_open(const char *path, struct meta **out)
 {
 	pthread_mutexattr_t attr;
 	struct meta *m;
-	int err, rc, i;
+	int err, rc;
 
 	if (!path || !*path || !out)
 		return -EINVAL;
@@ -776,8 +718,6 @@ int meta_open(const char *path, struct meta **out)
 	err = meta_setup(m->db, path);
 	if (!err)
 		err = meta_prepare(m);
-	for (i = 0; !err && i < META_READERS; i++)
-		err = meta_reader_open(&m->readers[i], path);
 	if (err)
 		goto fail;
 	*out = m;
@@ -794,12 +734,6 @@ void meta_close(struct meta *m)
 
 	if (!m)
 		return;
-	for (i = 0; i < META_READERS; i++) {
-		if (m->readers[i].db)
-			sqlite3_close(m->readers[i].db);
-		if (m->readers[i].locked)
-			pthread_mutex_destroy(&m->readers[i].lock);
-	}
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(m->st[i]);
 	/* The last connection to close checkpoints the WAL into the database. */
@@ -1614,37 +1548,6 @@ int meta_run(struct meta *m, bool write, int (*fn)(struct sqlite3 *db, void *arg
 			meta_rollback(m);
 	}
 	meta_unlock(m);
-	return err;
-}
-
-int meta_run_read(struct meta *m, int (*fn)(struct sqlite3 *db, void *arg), void *arg)
-{
-	static unsigned int next;
-	struct meta_reader *r = NULL;
-	unsigned int i;
-	int err, rc;
-
-	if (!m || !fn)
-		return -EINVAL;
-	/* A free reader if there is one, else wait for one in turn. */
-	for (i = 0; i < META_READERS && !r; i++)
-		if (!pthread_mutex_trylock(&m->readers[i].lock))
-			r = &m->readers[i];
-	if (!r) {
-		r = &m->readers[__atomic_fetch_add(&next, 1, __ATOMIC_RELAXED) % META_READERS];
-		err = pthread_mutex_lock(&r->lock);
-		if (err)
-			return -err;
-	}
-	rc = sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
-		err = meta_err(r->db, rc, "read begin");
-	} else {
-		err = fn(r->db, arg);
-		/* Nothing to commit: ending the read transaction lets the WAL be checkpointed. */
-		sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
-	}
-	pthread_mutex_unlock(&r->lock);
 	return err;
 }
 

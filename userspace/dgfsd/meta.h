@@ -185,13 +185,6 @@ int meta_chunk_under(struct meta *m, const uint8_t id[META_ID_LEN], const char *
  */
 struct sqlite3;
 int meta_run(struct meta *m, bool write, int (*fn)(struct sqlite3 *db, void *arg), void *arg);
-/*
- * Runs @fn in one read transaction on one of the read-only connections
- * kept beside the writer's (a WAL snapshot of the last commit): it holds
- * neither the writer's lock nor waits for uploads and tag writes in
- * progress. Rolled back when done; @fn's error or 0. Searches use it.
- */
-int meta_run_read(struct meta *m, int (*fn)(struct sqlite3 *db, void *arg), void *arg);
 /* SQLite's result @rc as -errno, logged with @what. */
 int meta_sql_err(struct sqlite3 *db, int rc, const char *what);
 /* Wall-clock milliseconds since the epoch (tag_jobs.queued). */

@@ -121,14 +121,6 @@ struct sql {
 	const struct query *query;
 	/* Per node: files of its text, then of its tags (-1 unknown); the caps they were counted to. */
 	int64_t *est, *est_cap;
-	/* The root AND's rarest member, about (its driver): how many files its plan tests. */
-	int64_t root_est;
-	/*
-	 * A walk in path order (walk_plan()): the files to walk at most, and
-	 * the root's test of one file "wf.id" (to free) built instead of its set.
-	 */
-	int64_t walk;
-	char *walk_pred;
 	int err;
 };
 
@@ -224,7 +216,6 @@ static void sql_free(struct sql *q)
 	free(q->rank);
 	free(q->est);
 	free(q->est_cap);
-	free(q->walk_pred);
 }
 
 /*
@@ -364,33 +355,28 @@ static bool is_tag_leaf(const struct query_node *n)
 					!query_is_pseudo(n->name));
 }
 
-static bool text_only(struct sql *q, const struct query_node *n);
-static char *leaf_text(struct sql *q, const struct query_node *n);
-
 static void leaf(struct sql *q, const struct query_node *n, bool negated)
 {
 	char *fts;
-	bool tags;
 
 	switch (n->kind) {
 	case QUERY_WORD:
 		/* The bare tag of that name, or the word in the text. */
-		fts = leaf_text(q, n);
-		tags = n->name && !text_only(q, n);
-		if (!fts && !tags) {
+		fts = fts_phrase(q, n->text);
+		if (!fts && !n->name) {
 			emit(q, "SELECT id FROM files WHERE 0");
 			break;
 		}
 		if (fts)
 			text_leaf(q, n, negated, fts);
-		if (tags) {
+		if (n->name) {
 			if (fts)
 				emit(q, " UNION ");
 			tag_files(q, tag_leaf_set(q, n));
 		}
 		break;
 	case QUERY_PHRASE:
-		fts = leaf_text(q, n);
+		fts = fts_phrase(q, n->text);
 		if (fts)
 			text_leaf(q, n, negated, fts);
 		else
@@ -564,20 +550,15 @@ static int64_t count_text(struct sql *q, const char *fts, int64_t cap)
 			  "WHERE file_text MATCH ?1 LIMIT ?3)", NULL, fts, cap);
 }
 
-/*
- * Files with tag leaf @n's tags (implied ones too), up to @cap: the sum of
- * each tag's count (meta.c's tag_counts, kept by triggers), which counts a
- * file with two of the tags twice; an estimate may be high, and it is 0
- * only when no file has any of them.
- */
+/* Files with tag leaf @n's tags (implied ones too), up to @cap. */
 static int64_t count_tags(struct sql *q, const struct query_node *n, int64_t cap)
 {
 	char base[1024], sql[1536];
 
 	tag_base(n, 1, 2, base, sizeof(base));
 	snprintf(sql, sizeof(sql), "WITH RECURSIVE t(id) AS (%s UNION SELECT ti.tag_id FROM "
-		 "tag_implies ti JOIN t ON ti.implied_id = t.id) SELECT min(coalesce(sum(files), "
-		 "0), ?3) FROM tag_counts WHERE tag_id IN (SELECT id FROM t)", base);
+		 "tag_implies ti JOIN t ON ti.implied_id = t.id) SELECT count(*) FROM (SELECT 1 "
+		 "FROM file_tags WHERE tag_id IN (SELECT id FROM t) LIMIT ?3)", base);
 	return est_rows(q, sql, n, NULL, cap);
 }
 
@@ -611,24 +592,6 @@ static int64_t leaf_count(struct sql *q, const struct query_node *n, bool text, 
 	}
 	q->est_cap[i] = cap;
 	return q->est[i];
-}
-
-/*
- * Leaf @n's FTS5 phrase (to free), or NULL when no file's text can match
- * it: no word in it, or none in the store right now (the statement runs in
- * this same read transaction). A phrase that matches nothing adds nothing
- * to any file's bm25 either, so leaving it out changes no result or score,
- * and a word that is then only a tag can be walked in path order.
- */
-static char *leaf_text(struct sql *q, const struct query_node *n)
-{
-	char *fts = fts_phrase(q, n->text);
-
-	if (fts && leaf_count(q, n, true, 1) == 0) {
-		free(fts);
-		fts = NULL;
-	}
-	return fts;
 }
 
 /* About how many files @n finds, up to @cap: a heuristic only. */
@@ -677,7 +640,7 @@ static int64_t estimate(struct sql *q, const struct query_node *n, int64_t cap)
  */
 static bool probe(int64_t d, int64_t t, bool text)
 {
-	if (plan_test == 1 || plan_test == 2)
+	if (plan_test)
 		return plan_test == 1;
 	return text ? d * 30 <= t : d <= 2 * t;
 }
@@ -719,15 +682,13 @@ static char *member_pred(struct sql *q, const struct query_node *n, bool negated
 {
 	char p[2048], p2[1024];
 	char *fts;
-	bool tags;
 
 	p[0] = 0;
 	switch (n->kind) {
 	case QUERY_WORD:
 	case QUERY_PHRASE:
-		fts = leaf_text(q, n);
-		tags = n->kind == QUERY_WORD && n->name && !text_only(q, n);
-		if (!fts && !tags) {
+		fts = fts_phrase(q, n->text);
+		if (!fts && !n->name) {
 			snprintf(p, sizeof(p), "0");
 			break;
 		}
@@ -738,7 +699,7 @@ static char *member_pred(struct sql *q, const struct query_node *n, bool negated
 				rank_add(q, fts);
 			pred_text(p, sizeof(p), x, param_fts(q, fts), d, t);
 		}
-		if (tags) {
+		if (n->kind == QUERY_WORD && n->name) {
 			pred_tags(q, p2, sizeof(p2), x, n, d);
 			if (p[0]) {
 				size_t l = strlen(p);
@@ -793,7 +754,7 @@ static unsigned int and_set(struct sql *q, const struct query_node *n, bool nega
 	unsigned int nm = 0, i, j, drv = UINT_MAX, src = 0, alias, merged = 0, nmerged;
 	struct member *mem;
 	char x[32], *all;
-	bool *done, first = true, walk;
+	bool *done, first = true;
 	int64_t d = EST_CAP, cap, best;
 
 	mem = calloc(n->nkids + 1, sizeof(*mem));
@@ -841,21 +802,8 @@ static unsigned int and_set(struct sql *q, const struct query_node *n, bool nega
 			drv = i;
 	if (drv != UINT_MAX)
 		d = mem[drv].est;
-	walk = q->walk && n == q->query->root && !negated;
-	if (n == q->query->root && !negated)
-		q->root_est = drv == UINT_MAX ? EST_CAP : d;
 	alias = q->nalias++;
 	snprintf(x, sizeof(x), "a%u.id", alias);
-	if (walk) {
-		/* Every member is a test of the walked file: none is listed. */
-		drv = UINT_MAX;
-		d = q->walk;
-		snprintf(x, sizeof(x), "wf.id");
-		/* The most selective test first: tag leaves' counts in full (tag_counts). */
-		for (i = 0; i < nm; i++)
-			if (!mem[i].neg && mem[i].n && is_tag_leaf(mem[i].n))
-				mem[i].est = estimate(q, mem[i].n, EST_CAP);
-	}
 	/* In the members' order, so that the ranked terms keep theirs. */
 	for (i = 0; i < nm && !q->err; i++) {
 		if (i == drv && !mem[i].n) {
@@ -874,9 +822,7 @@ static unsigned int and_set(struct sql *q, const struct query_node *n, bool nega
 			mem[i].pred = member_pred(q, mem[i].n, negated != mem[i].neg, x, d);
 		}
 	}
-	if (walk)
-		emit(q, "1");
-	else if (drv == UINT_MAX)
+	if (drv == UINT_MAX)
 		emit(q, "SELECT a%u.id AS id FROM files AS a%u", alias, alias);
 	else
 		emit(q, "SELECT a%u.id AS id FROM s%u AS a%u", alias, src, alias);
@@ -891,7 +837,7 @@ static unsigned int and_set(struct sql *q, const struct query_node *n, bool nega
 				best = i;
 		if (best == UINT_MAX)
 			break;
-		emit(q, "%s%s(%s)", walk || !first ? " AND " : " WHERE ", mem[best].neg ? "NOT " : "",
+		emit(q, "%s%s(%s)", first ? " WHERE " : " AND ", mem[best].neg ? "NOT " : "",
 		     mem[best].pred);
 		first = false;
 		free(mem[best].pred);
@@ -901,16 +847,6 @@ static unsigned int and_set(struct sql *q, const struct query_node *n, bool nega
 		free(mem[i].pred);
 	free(mem);
 	free(done);
-	if (walk) {
-		/* The test is the statement's, not a CTE's. */
-		q->walk_pred = q->err ? NULL : strdup(q->s ? q->s : "1");
-		if (!q->walk_pred)
-			q->err = q->err ? q->err : -ENOMEM;
-		q->len = 0;
-		if (q->s)
-			q->s[0] = 0;
-		return 0;
-	}
 	return set_cte(q);
 }
 
@@ -1039,23 +975,12 @@ static int build_hits(struct sql *q, const struct query *query, const char *pref
 struct deadline {
 	struct timespec end;
 	bool hit;
-	/* A walk's budget (walk_plan()): progress calls left, -1 none; spent: it ran out. */
-	int64_t budget;
-	bool spent;
 };
-
-/* VM steps between two looks at the clock (and at a walk's budget). */
-#define DEADLINE_STEPS		1000
 
 static int deadline_check(void *arg)
 {
 	struct deadline *dl = arg;
 	struct timespec now;
-
-	if (dl->budget >= 0 && dl->budget-- == 0) {
-		dl->spent = true;
-		return 1;
-	}
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (now.tv_sec > dl->end.tv_sec ||
@@ -1079,16 +1004,13 @@ static void deadline_start(sqlite3 *db, struct deadline *dl)
 		dl->end.tv_nsec -= 1000000000L;
 	}
 	dl->hit = false;
-	dl->budget = -1;
-	sqlite3_progress_handler(db, DEADLINE_STEPS, deadline_check, dl);
+	sqlite3_progress_handler(db, 10000, deadline_check, dl);
 }
 
 static int step_err(sqlite3 *db, int rc, const struct deadline *dl, const char *what)
 {
 	if (dl->hit)
 		return -ETIME;
-	if (dl->spent)
-		return -EINTR;	/* a walk's budget, not an error: walk_plan() goes on */
 	fprintf(stderr, "dgfsd: search: %s: %s\n", what, sqlite3_errmsg(db));
 	return (rc & 0xff) == SQLITE_NOMEM ? -ENOMEM : -EIO;
 }
@@ -1148,242 +1070,6 @@ static json_t *file_tags_json(sqlite3 *db, sqlite3_stmt *st, int64_t file_id)
 	return tags;
 }
 
-/*
- * The rows of a page (id, path, score; limit + 1 at most) into r->files.
- * *@filled (may be NULL): whether a row past the page was seen, so that
- * a statement that stopped early answered the whole page.
- */
-static int page_rows(sqlite3 *db, sqlite3_stmt *st, sqlite3_stmt *tst, struct run *r,
-		     const struct deadline *dl, bool *filled)
-{
-	unsigned int n = 0;
-	int rc;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const void *path = sqlite3_column_blob(st, 1);
-		int plen = sqlite3_column_bytes(st, 1);
-		double score = sqlite3_column_double(st, 2);
-		json_t *f;
-
-		if (n == r->pg->limit) {
-			r->more = true;
-			break;
-		}
-		if (!path || plen <= 0 || plen > META_PATH_MAX || memchr(path, 0, plen))
-			continue;
-		f = json_pack("{s:s%,s:f}", "path", (const char *)path, (size_t)plen,
-			      "score", score);
-		if (f && tst)
-			json_object_set_new(f, "tags", file_tags_json(db, tst,
-								     sqlite3_column_int64(st, 0)));
-		if (!f)
-			continue;	/* a path that is not UTF-8: JSON cannot carry it */
-		if (json_array_append_new(r->files, f))
-			return -ENOMEM;
-		snprintf(r->next, sizeof(r->next), "%a,%.*s", score, plen, (const char *)path);
-		n++;
-	}
-	if (filled)
-		*filled = rc == SQLITE_ROW;
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return step_err(db, rc, dl, "step");
-	return 0;
-}
-
-/* Prepares @sql with @q's parameters into *@st: 0 or -errno. */
-static int prepare_sql(sqlite3 *db, struct sql *q, sqlite3_stmt **st)
-{
-	int rc;
-
-	if (q->err)
-		return q->err;
-	rc = sqlite3_prepare_v2(db, q->s, -1, st, NULL);
-	if (rc != SQLITE_OK) {
-		fprintf(stderr, "dgfsd: search: prepare: %s\n", sqlite3_errmsg(db));
-		return -EIO;
-	}
-	return bind_all(db, *st, q);
-}
-
-/*
- * For tests/unit/test_search.c: > 0 always walks (when no term ranks),
- * for that many DEADLINE_STEPS at most; -1 never walks; 0 (dgfsd) by the
- * estimates.
- */
-static int64_t walk_test;
-/* Walks that answered, and that ran out of budget (for the tests to see both happen). */
-static unsigned long walks_done, walks_spent;
-
-/*
- * VM steps the usual plan spends per candidate of an AND's rarest member
- * (probes, the hits' list and their sort), and a walk per file walked
- * (the path index, the file's row, a probe or two): measured on the
- * bench's store, docs/BENCHMARKS.md.
- */
-#define WALK_STEPS_PER_TEST	150
-#define WALK_STEPS_PER_FILE	60
-/* A walk pays when the root's plan would test this many files or more. */
-#define WALK_MIN(limit)		(8 * ((int64_t)(limit) + 1))
-
-/*
- * The files a walk may visit, as conditions on "wf" (a files row): those
- * under the page's prefix (a range of the path index, up to the prefix's
- * successor if it has one), and after its cursor.
- */
-static void walk_range(struct sql *q, const struct search_page *pg)
-{
-	size_t plen = pg->prefix ? strlen(pg->prefix) : 0, hlen = plen;
-	unsigned int a, b;
-	char *hi;
-
-	if (plen) {
-		a = param(q, (struct param){ .kind = P_BLOB, .p = pg->prefix, .len = plen });
-		b = param_int(q, (int64_t)plen);
-		emit(q, " AND wf.path >= ?%u AND substr(wf.path, 1, ?%u) = ?%u", a, b, a);
-		while (hlen && (unsigned char)pg->prefix[hlen - 1] == 0xff)
-			hlen--;
-		if (hlen) {
-			hi = malloc(hlen);
-			if (!hi) {
-				q->err = q->err ? q->err : -ENOMEM;
-				return;
-			}
-			memcpy(hi, pg->prefix, hlen);
-			hi[hlen - 1] = (char)((unsigned char)hi[hlen - 1] + 1);
-			a = param(q, (struct param){ .kind = P_BLOB, .p = hi, .len = hlen,
-						  .owned = true });
-			emit(q, " AND wf.path < ?%u", a);
-		}
-	}
-	/* A score of 0 comes after a cursor's higher one, and after its path at 0. */
-	if (pg->has_after && pg->after_score == 0) {
-		a = param(q, (struct param){ .kind = P_BLOB, .p = pg->after_path,
-					     .len = strlen(pg->after_path) });
-		emit(q, " AND wf.path > ?%u", a);
-	}
-}
-
-/*
- * About how many files a walk in path order visits to fill a page of
- * @limit: the page over the share of files @root finds, taking its
- * members as independent (a guess; walk_plan() bounds what a bad one
- * costs). Only tag leaves and words that are only tags are counted again
- * (from tag_counts, cheap); anything else counts as found everywhere.
- */
-static int64_t walk_length(struct sql *q, const struct query_node *root, unsigned int limit)
-{
-	const struct query_node *k, *one[1] = { root };
-	double share = 1, nfiles = 1, e;
-	sqlite3_stmt *st;
-	unsigned int i, n = 1;
-
-	if (sqlite3_prepare_v2(q->db, "SELECT max(id) FROM files", -1, &st, NULL) != SQLITE_OK)
-		return INT64_MAX;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		nfiles = (double)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (nfiles < 1)
-		return 0;
-	k = root->kind == QUERY_AND ? root->child : one[0];
-	for (i = 0; k && i < n + (root->kind == QUERY_AND ? QUERY_MAX_NODES : 0);
-	     k = root->kind == QUERY_AND ? k->next : NULL, i++) {
-		const struct query_node *m = k->kind == QUERY_NOT ? k->child : k;
-
-		if (!is_tag_leaf(m) && !(m->kind == QUERY_WORD && !leaf_count(q, m, true, 1)))
-			continue;
-		e = (double)estimate(q, m, EST_CAP) / nfiles;
-		e = e > 1 ? 1 : e;
-		share *= k->kind == QUERY_NOT ? 1 - e : e;
-	}
-	if (share * nfiles < 1)
-		return INT64_MAX;
-	e = (limit + 1) / share;
-	return e > (double)INT64_MAX / 8 ? INT64_MAX / 8 : (int64_t)e;
-}
-
-/*
- * When no term ranks, every score is 0 and a page is the first files in
- * path order: walk the files by path (their index) and test each against
- * the query, stopping once the page is full, instead of testing every
- * candidate of the rarest member and sorting all hits. The walk is
- * stopped once it has spent the VM steps the usual plan would (about),
- * so a query whose hits turn out sparser in path order than
- * walk_length() guessed costs at most about twice as much:
- * *@done is false then (nothing kept) and the usual plan answers. The
- * estimates counted for the usual plan (@from's) are reused.
- */
-static int walk_plan(sqlite3 *db, struct run *r, struct sql *from, sqlite3_stmt *tst,
-		     struct deadline *dl, bool *done)
-{
-	const struct search_page *pg = r->pg;
-	const struct query_node *root = r->q->root;
-	struct sql q = { 0 };
-	sqlite3_stmt *st = NULL;
-	int err;
-
-	*done = false;
-	if (from->rank_len || walk_test < 0 || (pg->has_after && pg->after_score < 0))
-		return 0;
-	if (root->kind == QUERY_OR || root->kind == QUERY_NOT)
-		return 0;	/* their sets are built whole anyway */
-	if (root->kind != QUERY_AND)
-		from->root_est = estimate(from, root, EST_CAP);
-	if (!walk_test && (from->root_est < WALK_MIN(pg->limit) ||
-			   walk_length(from, root, pg->limit) * WALK_STEPS_PER_FILE >
-			   WALK_STEPS_PER_TEST * from->root_est / 2))
-		return 0;
-	q.db = db;
-	q.query = r->q;
-	/* The budget, in DEADLINE_STEPS of the VM: what the usual plan would spend, about. */
-	q.walk = walk_test ? walk_test : WALK_STEPS_PER_TEST * from->root_est / DEADLINE_STEPS + 1;
-	q.est = from->est;
-	q.est_cap = from->est_cap;
-	from->est = from->est_cap = NULL;
-	if (root->kind == QUERY_AND)
-		set_of(&q, root, false);
-	else
-		q.walk_pred = member_pred(&q, root, false, "wf.id", q.walk);
-	err = q.err;
-	if (!err && (!q.walk_pred || q.rank_len))
-		err = -EINVAL;	/* cannot be: no term ranked in the usual plan */
-	if (err)
-		goto out;
-	free(q.s);
-	q.s = NULL;
-	q.len = q.cap = 0;
-	if (q.ctes_len) {
-		emit(&q, "WITH RECURSIVE ");
-		buf_add(&q, &q.s, &q.len, &q.cap, q.ctes, q.ctes_len);
-	}
-	emit(&q, "\nSELECT wf.id, wf.path, 0.0 FROM files AS wf WHERE 1");
-	walk_range(&q, pg);
-	emit(&q, " AND %s ORDER BY wf.path LIMIT ?%u", q.walk_pred,
-	     param_int(&q, (int64_t)pg->limit + 1));
-	err = prepare_sql(db, &q, &st);
-	if (!err) {
-		dl->budget = q.walk;
-		dl->spent = false;
-		err = page_rows(db, st, tst, r, dl, done);
-		/* A walk that ran to the end of the files answered whole, even if short. */
-		*done = !err;
-		if (dl->spent)
-			err = 0, *done = false;
-		walks_done += *done;
-		walks_spent += dl->spent;
-		dl->budget = -1;
-	}
-	if (!err && !*done) {
-		/* Not filled within the walk: the usual plan answers from scratch. */
-		json_array_clear(r->files);
-		r->more = false;
-		r->next[0] = 0;
-	}
-out:
-	sqlite3_finalize(st);
-	sql_free(&q);
-	return err;
-}
-
 static int run_search(sqlite3 *db, void *arg)
 {
 	struct run *r = arg;
@@ -1391,13 +1077,39 @@ static int run_search(sqlite3 *db, void *arg)
 	struct sql q = { 0 };
 	sqlite3_stmt *st = NULL, *tst = NULL;
 	struct deadline dl = { 0 };
-	unsigned int a, b;
-	bool done = false;
+	unsigned int a, b, n = 0;
 	int rc, err;
 
 	q.db = db;
 	/* From here: the estimates that build_hits() counts run under it too. */
 	deadline_start(db, &dl);
+	err = build_hits(&q, r->q, pg->prefix);
+	if (err)
+		goto out;
+	emit(&q, "\nSELECT id, path, score FROM (SELECT hits.id AS id, files.path AS path, %s "
+	     "AS score FROM hits JOIN files ON files.id = hits.id%s)", q.rank_len ?
+	     "coalesce(-rnk.r, 0.0)" : "0.0", q.rank_len ? " LEFT JOIN rnk ON rnk.rid = hits.id" : "");
+	if (pg->has_after) {
+		a = param(&q, (struct param){ .kind = P_DOUBLE, .d = pg->after_score });
+		b = param(&q, (struct param){ .kind = P_BLOB, .p = pg->after_path,
+					      .len = strlen(pg->after_path) });
+		emit(&q, " WHERE score < ?%u OR (score = ?%u AND path > ?%u)", a, a, b);
+	}
+	/* One more than asked: whether a next page exists. */
+	a = param_int(&q, (int64_t)pg->limit + 1);
+	emit(&q, " ORDER BY score DESC, path LIMIT ?%u", a);
+	err = q.err;
+	if (err)
+		goto out;
+	rc = sqlite3_prepare_v2(db, q.s, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		fprintf(stderr, "dgfsd: search: prepare: %s\n", sqlite3_errmsg(db));
+		err = -EIO;
+		goto out;
+	}
+	err = bind_all(db, st, &q);
+	if (err)
+		goto out;
 	if (pg->with_tags) {
 		/* As GET /files/{path}?tags shows them: implied tags too (source 2). */
 		rc = sqlite3_prepare_v2(db, "WITH RECURSIVE own(tag_id, source) AS "
@@ -1413,26 +1125,34 @@ static int run_search(sqlite3 *db, void *arg)
 			goto out;
 		}
 	}
-	err = build_hits(&q, r->q, pg->prefix);
-	if (!err)
-		err = walk_plan(db, r, &q, tst, &dl, &done);
-	if (err || done)
-		goto out;
-	emit(&q, "\nSELECT id, path, score FROM (SELECT hits.id AS id, files.path AS path, %s "
-	     "AS score FROM hits JOIN files ON files.id = hits.id%s)", q.rank_len ?
-	     "coalesce(-rnk.r, 0.0)" : "0.0", q.rank_len ? " LEFT JOIN rnk ON rnk.rid = hits.id" : "");
-	if (pg->has_after) {
-		a = param(&q, (struct param){ .kind = P_DOUBLE, .d = pg->after_score });
-		b = param(&q, (struct param){ .kind = P_BLOB, .p = pg->after_path,
-					      .len = strlen(pg->after_path) });
-		emit(&q, " WHERE score < ?%u OR (score = ?%u AND path > ?%u)", a, a, b);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const void *path = sqlite3_column_blob(st, 1);
+		int plen = sqlite3_column_bytes(st, 1);
+		double score = sqlite3_column_double(st, 2);
+		json_t *f;
+
+		if (n == pg->limit) {
+			r->more = true;
+			break;
+		}
+		if (!path || plen <= 0 || plen > META_PATH_MAX || memchr(path, 0, plen))
+			continue;
+		f = json_pack("{s:s%,s:f}", "path", (const char *)path, (size_t)plen,
+			      "score", score);
+		if (f && tst)
+			json_object_set_new(f, "tags", file_tags_json(db, tst,
+								     sqlite3_column_int64(st, 0)));
+		if (!f)
+			continue;	/* a path that is not UTF-8: JSON cannot carry it */
+		if (json_array_append_new(r->files, f)) {
+			err = -ENOMEM;
+			goto out;
+		}
+		snprintf(r->next, sizeof(r->next), "%a,%.*s", score, plen, (const char *)path);
+		n++;
 	}
-	/* One more than asked: whether a next page exists. */
-	a = param_int(&q, (int64_t)pg->limit + 1);
-	emit(&q, " ORDER BY score DESC, path LIMIT ?%u", a);
-	err = prepare_sql(db, &q, &st);
-	if (!err)
-		err = page_rows(db, st, tst, r, &dl, NULL);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		err = step_err(db, rc, &dl, "step");
 out:
 	sqlite3_progress_handler(db, 0, NULL, NULL);
 	sqlite3_finalize(st);
@@ -1453,8 +1173,7 @@ int search_run(struct meta *m, const struct query *q, const struct search_page *
 	r.files = json_array();
 	if (!r.files)
 		return -ENOMEM;
-	/* Beside the writer: a search neither holds nor waits for its lock. */
-	err = meta_run_read(m, run_search, &r);
+	err = meta_run(m, false, run_search, &r);
 	if (!err) {
 		*out = json_pack("{s:o,s:o}", "files", r.files, "next",
 				 r.more ? json_string(r.next) : json_null());
