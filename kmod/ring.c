@@ -15,6 +15,7 @@
  */
 #include <linux/inetdevice.h>
 #include <linux/netdevice.h>
+#include <linux/sched/clock.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
 #include <net/addrconf.h>
@@ -31,6 +32,7 @@ struct dgfs_ring {
 	u32 head ____cacheline_aligned_in_smp;	/* written by the producer */
 	u32 tail ____cacheline_aligned_in_smp;	/* written by the consumer */
 	struct work_struct work;
+	int cpu;			/* the work's, like the producer's */
 	struct dgfs_net *dn;
 	struct dgfs_routes routes;	/* the consumer's alone */
 	struct dgfs_streams streams;	/* the consumer's alone */
@@ -221,15 +223,30 @@ int dgfs_ring_submit(struct dgfs_net *dn, const struct net_device *dev,
 }
 
 /*
+ * A run of the worker is bounded, as a NAPI poll is (a budget of packets
+ * and at most 2 ms a round, net_rx_action()): at most DGFS_DRAIN_TURNS
+ * turns and DGFS_DRAIN_NSEC, then, with work left, the work item queues
+ * itself again behind whatever else waits on this CPU's pool (another
+ * namespace's ring, say) and returns. A flood can keep the worker busy
+ * for minutes on a slow host; an unbounded run kept every other ring of
+ * the CPU waiting as long.
+ */
+#define DGFS_DRAIN_TURNS 64
+#define DGFS_DRAIN_NSEC (2 * NSEC_PER_MSEC)
+
+/*
  * Turns: the next new request, then the next slice of the oldest reply
  * still going, and so on until both are done with. A small read waits
- * behind a slice of each big reply, not behind whole big replies.
+ * behind a slice of each big reply, not behind whole big replies. The
+ * order lives in the ring (its tail) and the streams' list, so it goes
+ * on across runs.
  */
 static void dgfs_ring_drain(struct work_struct *work)
 {
 	struct dgfs_ring *ring = container_of(work, struct dgfs_ring, work);
+	u64 stop = local_clock() + DGFS_DRAIN_NSEC;
+	unsigned int turns = 0;
 	struct dgfs_xdp_req r;
-	unsigned int done = 0;
 	u32 tail = ring->tail;
 	bool busy;
 
@@ -244,9 +261,11 @@ static void dgfs_ring_drain(struct work_struct *work)
 		}
 		if (dgfs_streams_resume(ring->dn, &ring->routes, &ring->streams))
 			busy = true;
-		if (!(++done % 32))
-			cond_resched();
-	} while (busy);
+	} while (busy && ++turns < DGFS_DRAIN_TURNS && local_clock() < stop);
+
+	/* Out of budget, not of work: the rest in the next run. */
+	if (busy)
+		queue_work_on(ring->cpu, dgfs_rx_wq, &ring->work);
 }
 
 static void rings_free(struct dgfs_ring **rings)
@@ -292,6 +311,7 @@ int dgfs_net_rings_init(struct dgfs_net *dn)
 		INIT_WORK(&ring->work, dgfs_ring_drain);
 		INIT_LIST_HEAD(&ring->streams.list);
 		ring->dn = dn;
+		ring->cpu = cpu;
 		rings[cpu] = ring;
 	}
 	/* The packet path reads the pointer without the lock: it must see
@@ -310,10 +330,21 @@ void dgfs_net_rings_uninit(struct dgfs_net *dn)
 	dn->rings = NULL;
 }
 
+/*
+ * Bound to the CPU the packet came in on, like the packet itself, at the
+ * ordinary priority (nice 0): not WQ_HIGHPRI. Softirqs that cannot run
+ * when they are raised (past their 2 ms, or while ksoftirqd already has
+ * some) wait for this CPU's ksoftirqd, a nice 0 thread; a nice -20
+ * worker kept busy by a flood left it about 1% of the CPU, and with it
+ * the receive path, the timers (neighbour resolution, the replies' own)
+ * and RCU's softirq: on a slow host, minutes of RCU stall. At the same
+ * priority the scheduler shares the CPU between them. WQ_CPU_INTENSIVE:
+ * a busy worker does not hold back the other work items of the CPU's
+ * pool either, as the pool's concurrency control would otherwise.
+ */
 int __init dgfs_ring_init(void)
 {
-	/* Bound to the CPU the packet came in on, like the packet itself. */
-	dgfs_rx_wq = alloc_workqueue("dgfs_rx", WQ_HIGHPRI, 0);
+	dgfs_rx_wq = alloc_workqueue("dgfs_rx", WQ_CPU_INTENSIVE, 0);
 	return dgfs_rx_wq ? 0 : -ENOMEM;
 }
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Flood a dgfs host with valid, expensive read requests, without waiting.
 
-    flood.py HOST PORT CHUNKID TOKEN EXPIRY LENGTH COUNT
+    flood.py HOST PORT CHUNKID TOKEN EXPIRY LENGTH COUNT [SECONDS]
 
 Sends COUNT requests for LENGTH bytes each (a 1 MiB reply costs a worker
 hundreds of datagrams), as fast as one socket can, and never reads the
 replies: the point is to fill the host's rings faster than its workers
-drain them. Bounded by COUNT and by 20 seconds. Prints "sent N".
+drain them. Bounded by COUNT and by SECONDS (default 20). Prints "sent N".
 """
 import socket
 import struct
@@ -14,10 +14,11 @@ import sys
 import time
 
 host, port, chunk, token, expiry, length, count = sys.argv[1:8]
+seconds = float(sys.argv[8]) if len(sys.argv) > 8 else 20
 req = struct.pack(">IBBHQ32sQII8s", 0x44474653, 1, 1, 0, 1, bytes.fromhex(chunk), 0,
                   int(length), int(expiry), bytes.fromhex(token))
 sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
-deadline = time.monotonic() + 20
+deadline = time.monotonic() + seconds
 sent = 0
 for _ in range(int(count)):
     sock.sendto(req, (host, int(port)))
