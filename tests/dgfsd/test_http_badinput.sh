@@ -11,7 +11,7 @@
 # file it overwrites) commit nothing and leave no chunk; a restart leaves a
 # consistent store; 405 with Allow, 404 for unknown URLs.
 #   tests/dgfsd/test_http_badinput.sh BUILD_DIR      (as root)
-# expect-checks: 251 (tests/run-all.sh: a run that prints fewer fails)
+# expect-checks: 257 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -248,6 +248,20 @@ code=$(post_missing "{\"ids\": [\"$idA\", \"${idZ^^}\"]}")
 same "POST /chunks/missing, all stored: []" "$code $(jget "$T/miss.json" 'j')" '200 {"missing": []}'
 code=$(post_missing '{"ids": []}')
 same "POST /chunks/missing, no ids: []" "$code $(jget "$T/miss.json" 'j')" '200 {"missing": []}'
+
+# JSON that jansson cannot parse in bounded memory and depth is refused
+# before the parse (413). The regression bodies once crashed dgfsd: jansson
+# aborted or wrote out of bounds when the parse's allowance ran out midway.
+for f in tests/fuzz/regressions/bodies/*; do
+	same "POST /chunks/missing with fuzz regression ${f##*/} -> 413" \
+		"$(req "$T/miss.json" -X POST --data-binary @"$f" "$URL/chunks/missing")" 413
+done
+same "POST /chunks/missing nested 33 deep -> 413" \
+	"$(post_missing "{\"ids\": $(rep 32 '[')$(rep 32 ']')}")" 413
+check "... which says it is too complex" grep -q "too complex" "$T/miss.json"
+same "... nested 32 deep is parsed (then 400: not a list of ids)" \
+	"$(post_missing "{\"ids\": $(rep 31 '[')$(rep 31 ']')}")" 400
+same "... and dgfsd still answers" "$(post_missing '{"ids": []}')" 200
 
 # ---- POST /files/{path}?commit -----------------------------------------------------------------
 commit() { req "$T/commit.json" -X POST --data-binary "$2" "$URL/files/$1?commit"; }

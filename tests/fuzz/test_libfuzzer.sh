@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The libFuzzer targets of dgfsd's and the client's parsers
 # (tests/fuzz/dgfsd/fuzz_*.c, built by `make test` into BUILD/fuzz/): each
-# runs its seed corpus (tests/fuzz/corpus/NAME/), then mutates for
+# runs its seed corpus (tests/fuzz/corpus/NAME/) and the inputs that once
+# failed it (tests/fuzz/regressions/NAME/, if any), then mutates for
 # LIBFUZZER_SECONDS (default 10) or LIBFUZZER_RUNS inputs (default 2
 # million; -1: no limit), whichever ends first. One PASS or FAIL per target. A crash, a leak, a sanitizer report,
 # a failed check of the target's own, a timeout or running out of memory is
@@ -36,11 +37,13 @@ for src in tests/fuzz/dgfsd/fuzz_*.c; do
 	# dgfsd's config parser says why for every line it refuses: millions
 	# of lines. Closing the target's stderr keeps them out; libFuzzer and
 	# the sanitizers still report on a descriptor of their own.
+	regressions=()
+	[[ -d tests/fuzz/regressions/$name ]] && regressions=("tests/fuzz/regressions/$name")
 	quiet=()
 	[[ $name == config ]] && quiet=(-close_fd_mask=2)
 	"$bin" "${quiet[@]}" -max_total_time="$secs" -runs="$runs" -timeout=10 -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix="$build/fuzz/crashes/$name-" \
-		"$work" "$seeds" >"$log" 2>&1 && rc=0 || rc=$?
+		"$work" "$seeds" "${regressions[@]}" >"$log" 2>&1 && rc=0 || rc=$?
 	crashes=$(ls "$build/fuzz/crashes/$name"-* 2>/dev/null)
 	execs=$(grep -m1 -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$')
 	if ((rc == 0)) && [[ -z $crashes ]] && ((${execs:-0} > 0)); then

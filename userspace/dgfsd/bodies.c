@@ -49,31 +49,113 @@ json_t *chunks_id_array(const uint8_t (*ids)[DGFS_CHUNK_ID_LEN], size_t n)
 }
 
 /*
- * jansson's allocations go through counted_malloc: while this thread
- * parses a body (parse_counting), each one is taken from the parse's
- * allowance. Freed memory is not given back to it: what a parse builds
- * lives until the request is answered, so the count is what it holds.
+ * An upper bound on what jansson 2.14 allocates while it parses a body, on
+ * a 64-bit machine (its value.c, hashtable.c, strbuffer.c and load.c). It
+ * counts every allocation of the parse, freed or not: tables and buckets
+ * that grow by doubling cost all their earlier sizes too.
+ *
+ * Why a bound ahead rather than failing an allocation once past the
+ * allowance: jansson does not survive an allocation that fails inside a
+ * parse. Its lexer drops a character it could not save and then asserts
+ * (load.c, lex_unget_unsave), and deep nests crashed outright (a 2 KB body
+ * of nested arrays: the fuzzer's SEGV). The fuzzer checks this bound
+ * against what the parse allocated.
+ */
+#define JSON_SLOT	32	/* an array element's share of its doubling table */
+#define JSON_ARRAY	(40 + 8 * 8 + JSON_SLOT)	/* json_array_t + 8 slots */
+#define JSON_OBJECT	(72 + 8 * 16 + JSON_SLOT)	/* json_object_t + 8 buckets */
+#define JSON_SCALAR	(24 + JSON_SLOT)	/* json_integer_t or json_real_t */
+/* A string value: json_string_t and the lexer's copy (raw length + 1). */
+#define JSON_STRING(raw) (32 + (raw) + 1 + JSON_SLOT)
+/* A key: the lexer's copy, the pair with its own copy, its share of the
+ * doubling buckets (16 bytes each, at most 4 a key in all). */
+#define JSON_KEY(raw)	((raw) + 1 + 56 + (raw) + 1 + 4 * 16)
+
+static bool json_delim(char c)
+{
+	return strchr(" \t\n\r,:[]{}\"", c) != NULL;
+}
+
+size_t dgfsd_json_cost(const void *body, size_t len, unsigned int *depth)
+{
+	const char *p = body;
+	size_t bytes = 0, longest = 0, raw = 0, i, start;
+	unsigned int level = 0;
+	bool string = false;
+
+	*depth = 0;
+	for (i = 0; i < len; i++) {
+		char c = p[i];
+
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+			continue;
+		/* A string is a key if a colon follows it. */
+		if (string)
+			bytes += c == ':' ? JSON_KEY(raw) : JSON_STRING(raw);
+		string = false;
+		switch (c) {
+		case '"':
+			for (start = i++; i < len && p[i] != '"'; i++)
+				if (p[i] == '\\')
+					i++;
+			if (i >= len)
+				i = len - 1;
+			raw = i - start + 1;
+			string = true;
+			break;
+		case '[':
+		case '{':
+			bytes += c == '[' ? JSON_ARRAY : JSON_OBJECT;
+			if (++level > *depth)
+				*depth = level;
+			continue;
+		case ']':
+		case '}':
+			level -= level > 0;
+			continue;
+		case ',':
+		case ':':
+			continue;
+		default:	/* a number, a literal or junk: one token */
+			for (start = i; i + 1 < len && p[i + 1] && !json_delim(p[i + 1]); i++)
+				;
+			raw = i - start + 1;
+			bytes += JSON_SCALAR;
+			break;
+		}
+		if (raw > longest)
+			longest = raw;
+	}
+	if (string)
+		bytes += JSON_STRING(raw);
+	/* The lexer's buffer: 16 bytes, doubled until the longest token fits. */
+	return bytes + 16 + 4 * (longest + 2);
+}
+
+/*
+ * jansson's allocations go through counted_malloc, which counts those of
+ * a parse on this thread (parse_counting) so that the fuzzer can hold
+ * dgfsd_json_cost() to them. It never fails one (see above).
  */
 static __thread bool parse_counting;
-static __thread size_t parse_left;
-static __thread bool parse_over;
+static __thread size_t parse_used;
 static pthread_once_t alloc_once = PTHREAD_ONCE_INIT;
 
 static void *counted_malloc(size_t n)
 {
-	if (parse_counting) {
-		if (n > parse_left) {
-			parse_over = true;
-			return NULL;
-		}
-		parse_left -= n;
-	}
+	if (parse_counting)
+		parse_used += n;
 	return malloc(n);
 }
 
 static void use_counted_malloc(void)
 {
 	json_set_alloc_funcs(counted_malloc, free);
+}
+
+size_t dgfsd_json_parse_used(void)
+{
+	return parse_used;
 }
 
 size_t dgfsd_json_allowance(size_t len)
@@ -84,15 +166,18 @@ size_t dgfsd_json_allowance(size_t len)
 json_t *dgfsd_json_parse(const void *body, size_t len, size_t flags, size_t allowance,
 			 bool *too_big)
 {
+	unsigned int depth;
 	json_t *j;
 
+	*too_big = dgfsd_json_cost(body, len, &depth) > allowance ||
+		   depth > DGFSD_JSON_DEPTH_MAX;
+	if (*too_big)
+		return NULL;
 	pthread_once(&alloc_once, use_counted_malloc);
-	parse_left = allowance;
-	parse_over = false;
+	parse_used = 0;
 	parse_counting = true;
 	j = json_loadb(body, len, flags, NULL);
 	parse_counting = false;
-	*too_big = !j && parse_over;
 	return j;
 }
 

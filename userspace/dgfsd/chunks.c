@@ -74,8 +74,9 @@ static enum MHD_Result post_missing(struct dgfsd *d, struct MHD_Connection *c,
 	j = dgfsd_json_parse(r->body, r->body_len, 0, dgfsd_json_allowance(r->body_len),
 			     &too_big);
 	if (too_big)
-		return http_send_error(c, r, 413, "request body too complex: parsing it would "
-				       "take more than %zu bytes", dgfsd_json_allowance(r->body_len));
+		return http_send_error(c, r, 413, "request body too complex: nested deeper "
+				       "than %d or parsed into more than %zu bytes",
+				       DGFSD_JSON_DEPTH_MAX, dgfsd_json_allowance(r->body_len));
 	if (!j || chunks_parse_ids(json_object_get(j, "ids"), DGFSD_MISSING_MAX, &ids, &n)) {
 		json_decref(j);
 		return http_send_error(c, r, 400, "expected {\"ids\": [up to %d chunk ids]}",

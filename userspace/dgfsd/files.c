@@ -432,8 +432,9 @@ static enum MHD_Result post_commit(struct dgfsd *d, struct MHD_Connection *c,
 	j = dgfsd_json_parse(r->body, r->body_len, 0, dgfsd_json_allowance(r->body_len),
 			     &too_big);
 	if (too_big)
-		return http_send_error(c, r, 413, "request body too complex: parsing it would "
-				       "take more than %zu bytes", dgfsd_json_allowance(r->body_len));
+		return http_send_error(c, r, 413, "request body too complex: nested deeper "
+				       "than %d or parsed into more than %zu bytes",
+				       DGFSD_JSON_DEPTH_MAX, dgfsd_json_allowance(r->body_len));
 	ret = j ? chunks_parse_ids(json_object_get(j, "chunks"), commit_max_chunks(d), &ids, &n) :
 	      -EINVAL;
 	json_decref(ret ? j : NULL);

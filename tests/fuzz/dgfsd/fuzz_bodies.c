@@ -11,7 +11,10 @@
  * accepted has as many ids as the array and writes back (chunks_id_array)
  * to the same lowercase hex the parser reads again to the same ids; a
  * string member is returned only when it is a string; an accepted key
- * prefix is normalized (a second pass changes nothing).
+ * prefix is normalized (a second pass changes nothing); what jansson
+ * allocates parsing a body stays within dgfsd_json_cost(), the bound by
+ * which dgfsd refuses bodies before parsing them, and only too deep a
+ * body is refused when the allowance is unlimited.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -93,12 +96,28 @@ static void presign_request(json_t *j)
 	dgfsd_path_check(path, strlen(path), false);
 }
 
+static void cost_bound(const uint8_t *data, size_t size)
+{
+	unsigned int depth;
+	size_t cost = dgfsd_json_cost(data, size, &depth);
+	bool too_big;
+	json_t *j;
+
+	j = dgfsd_json_parse(data, size, 0, SIZE_MAX, &too_big);
+	CHECK(too_big == (depth > DGFSD_JSON_DEPTH_MAX));
+	if (!too_big)
+		CHECK(dgfsd_json_parse_used() <= cost);
+	json_decref(j);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	json_t *j;
 
+	cost_bound(data, size);
+
 	/* As post_missing and post_commit load it. */
-	j = json_loadb((const char *)data, size, 0, NULL);
+	j = dgfsd_json_parse(data, size, 0, dgfsd_json_allowance(size), &(bool){ false });
 	if (j) {
 		ids(j, "ids", 100);
 		commit(j);
