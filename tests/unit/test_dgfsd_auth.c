@@ -10,7 +10,7 @@
  */
 #include "proto/hex.c"
 #include "dgfsd/httputil.c"
-#include "dgfsd/meta.c"
+#include "meta_sources.h"
 #include "dgfsd/state.c"
 #include "dgfsd/auth.c"
 

@@ -15,7 +15,7 @@
 
 /* expect-checks: 131 (tests/run-all.sh: a run that prints fewer fails) */
 
-#include "dgfsd/meta.c"
+#include "meta_sources.h"
 
 #include <ftw.h>
 #include <stdio.h>
@@ -27,6 +27,12 @@
 #include "check.h"
 
 static char tmpdir[64];
+
+/* The SQLite connection behind @m, for checks that look at the tables themselves. */
+static sqlite3 *sq_db(struct meta *m)
+{
+	return to_sqlite(m)->db;
+}
 
 static void db_path(char *buf, size_t size, const char *name)
 {
@@ -139,7 +145,7 @@ static int64_t db_refs(struct meta *m, uint32_t n)
 	int64_t refs = 0;
 
 	mkid(n, id);
-	if (sqlite3_prepare_v2(m->db, "SELECT refs FROM chunks WHERE id = ?1", -1, &st, NULL))
+	if (sqlite3_prepare_v2(sq_db(m), "SELECT refs FROM chunks WHERE id = ?1", -1, &st, NULL))
 		return -1;
 	sqlite3_bind_blob(st, 1, id, META_ID_LEN, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
@@ -169,7 +175,7 @@ static char *snapshot(struct meta *m)
 	out = open_memstream(&buf, &len);
 	if (!out)
 		return NULL;
-	if (sqlite3_prepare_v2(m->db, sql, -1, &st, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(sq_db(m), sql, -1, &st, NULL) == SQLITE_OK) {
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			for (i = 0; i < 8; i++)
 				fprintf(out, "%s|", (const char *)sqlite3_column_text(st, i));
@@ -198,7 +204,7 @@ static bool pragma_is(struct meta *m, const char *sql, const char *want)
 	sqlite3_stmt *st;
 	bool same = false;
 
-	if (sqlite3_prepare_v2(m->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(sq_db(m), sql, -1, &st, NULL) != SQLITE_OK)
 		return false;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		same = !strcmp((const char *)sqlite3_column_text(st, 0), want);
@@ -671,10 +677,10 @@ static void test_paging(void)
 		all[i] = strdup(path);
 	}
 	/* An fsync per commit is not what this tests: it would only make it slow. */
-	sqlite3_exec(m->db, "PRAGMA synchronous=OFF", NULL, NULL, NULL);
+	sqlite3_exec(sq_db(m), "PRAGMA synchronous=OFF", NULL, NULL, NULL);
 	for (i = 0; i < NFILES; i++)
 		ok &= !put_ids(m, all[i], ids, 2, NULL, NULL);
-	sqlite3_exec(m->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+	sqlite3_exec(sq_db(m), "PRAGMA synchronous=FULL", NULL, NULL, NULL);
 	CHECK("paging: 2500 files in", ok);
 	qsort(all, NFILES, sizeof(*all), cmp_str);
 
@@ -1012,7 +1018,7 @@ static int64_t count_rows(struct meta *m, const char *sql)
 	sqlite3_stmt *st;
 	int64_t n = -1;
 
-	if (sqlite3_prepare_v2(m->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(sq_db(m), sql, -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
@@ -1058,7 +1064,7 @@ static void test_upgrade_v2(void)
 	CHECK("upgrade v2: its key is still there",
 	      !meta_key_get(m, 1, &k) && k.scope == META_SCOPE_WRITE &&
 	      !strcmp(k.prefix, "docs/") && !strcmp(k.name, "old key") && k.created == 77);
-	ok = sqlite3_exec(m->db,
+	ok = sqlite3_exec(sq_db(m),
 			  "INSERT INTO tags (id, name, value) VALUES (1, 'cat', ''); "
 			  "INSERT INTO file_tags VALUES (5, 1, 1); "
 			  "INSERT INTO file_terms VALUES (5, 'cat', 3), (5, 'dog', 1); "
@@ -1197,7 +1203,7 @@ static void test_atomic(void)
 	 * the old version's chunks were unreferenced, reaped into freed and
 	 * its row rewritten.
 	 */
-	sqlite3_exec(m->db,
+	sqlite3_exec(sq_db(m),
 		     "CREATE TEMP TRIGGER fail_fc BEFORE INSERT ON main.file_chunks "
 		     "WHEN NEW.idx = 1 BEGIN SELECT RAISE(ABORT, 'test: injected failure'); END",
 		     NULL, NULL, NULL);
@@ -1214,23 +1220,23 @@ static void test_atomic(void)
 	CHECK("atomic: a failing new file is not created",
 	      err == -EIO && meta_file_get(m, "g", &g, false) == -ENOENT &&
 	      same_snapshot(m, before) && freed.n == 1);
-	sqlite3_exec(m->db, "DROP TRIGGER fail_fc", NULL, NULL, NULL);
+	sqlite3_exec(sq_db(m), "DROP TRIGGER fail_fc", NULL, NULL, NULL);
 
-	sqlite3_exec(m->db,
+	sqlite3_exec(sq_db(m),
 		     "CREATE TEMP TRIGGER fail_del BEFORE DELETE ON main.files "
 		     "BEGIN SELECT RAISE(ABORT, 'test: injected failure'); END",
 		     NULL, NULL, NULL);
 	err = meta_file_delete(m, "f", &freed);
 	CHECK("atomic: a delete failing at its last step is -EIO, changes nothing",
 	      err == -EIO && same_snapshot(m, before) && freed.n == 1);
-	sqlite3_exec(m->db, "DROP TRIGGER fail_del", NULL, NULL, NULL);
+	sqlite3_exec(sq_db(m), "DROP TRIGGER fail_del", NULL, NULL, NULL);
 
 	/*
 	 * A full database: no page may be added, so a put that needs new
 	 * pages fails with SQLITE_FULL, which SQLite answers by rolling back
 	 * on its own.
 	 */
-	sqlite3_exec(m->db, "PRAGMA max_page_count = 1", NULL, NULL, NULL);
+	sqlite3_exec(sq_db(m), "PRAGMA max_page_count = 1", NULL, NULL, NULL);
 	{
 		static uint32_t many[MAXCH];
 		char big[META_PATH_MAX + 1];
@@ -1251,7 +1257,7 @@ static void test_atomic(void)
 	}
 	CHECK("atomic: a full database is -ENOSPC", err == -ENOSPC);
 	CHECK("atomic: ... and changes nothing", same_snapshot(m, before) && freed.n == 1);
-	sqlite3_exec(m->db, "PRAGMA max_page_count = 1073741823", NULL, NULL, NULL);
+	sqlite3_exec(sq_db(m), "PRAGMA max_page_count = 1073741823", NULL, NULL, NULL);
 
 	err = put_ids(m, "f", f2, 3, &freed, &replaced);
 	CHECK("atomic: the same put works once the failure is gone",
@@ -1339,7 +1345,7 @@ static void test_threads(void)
 	if (!m)
 		return;
 	/* The threads' commits need not reach the disk for this test; each still commits. */
-	sqlite3_exec(m->db, "PRAGMA synchronous=OFF", NULL, NULL, NULL);
+	sqlite3_exec(sq_db(m), "PRAGMA synchronous=OFF", NULL, NULL, NULL);
 	for (t = 0; t < THREADS; t++) {
 		memset(&w[t], 0, sizeof(w[t]));
 		w[t].m = m;
@@ -1349,7 +1355,7 @@ static void test_threads(void)
 	}
 	for (t = 0; t < THREADS; t++)
 		pthread_join(w[t].tid, NULL);
-	sqlite3_exec(m->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+	sqlite3_exec(sq_db(m), "PRAGMA synchronous=FULL", NULL, NULL, NULL);
 	for (t = 0; t < THREADS; t++)
 		errors += w[t].errors;
 	CHECK("threads: 4 x 300 puts and deletes, each as its thread expected", ok && !errors);
@@ -1392,7 +1398,7 @@ static void test_threads(void)
 	collect_free(&c);
 	for (k = 0; k < THREAD_CHUNKS; k++)
 		ok &= got[k] == want[k] && db_refs(m, k) == want[k];
-	if (sqlite3_prepare_v2(m->db, "SELECT count(*), coalesce(sum(refs), 0), min(refs) "
+	if (sqlite3_prepare_v2(sq_db(m), "SELECT count(*), coalesce(sum(refs), 0), min(refs) "
 			       "FROM chunks", -1, &st, NULL) == SQLITE_OK) {
 		uint32_t total = 0, distinct = 0;
 
