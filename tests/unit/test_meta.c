@@ -17,7 +17,7 @@
  * status is non-zero if any check failed.
  */
 
-/* expect-checks: 305 (tests/run-all.sh: a run that prints fewer fails) */
+/* expect-checks: 319 (tests/run-all.sh: a run that prints fewer fails) */
 
 #include "meta_sources.h"
 
@@ -1322,6 +1322,26 @@ static void test_atomic_pg_lost(struct meta *m, const char *before, struct meta_
 	CHECK("atomic: the next call connects again",
 	      meta_chunk_get(m, (uint8_t[META_ID_LEN]){ 0 }, NULL) == -ENOENT &&
 	      PQstatus(to_pg(m)->conn) == CONNECTION_OK);
+
+	/*
+	 * The server ends a put to break a deadlock (as it would between two
+	 * writers): the put runs again and succeeds, once. A sequence counts
+	 * the tries, since a rolled back transaction keeps no row.
+	 */
+	peek_exec("CREATE SEQUENCE tries; "
+		  "CREATE FUNCTION deadlock_once() RETURNS trigger LANGUAGE plpgsql AS "
+		  "$$BEGIN IF nextval('tries') = 1 THEN RAISE EXCEPTION 'test: deadlock' "
+		  "USING ERRCODE = 'deadlock_detected'; END IF; RETURN NEW; END$$; "
+		  "CREATE TRIGGER deadlock_once BEFORE INSERT ON file_chunks "
+		  "FOR EACH ROW WHEN (NEW.idx = 0) EXECUTE FUNCTION deadlock_once()");
+	CHECK("atomic: a put the server ends for a deadlock runs again and succeeds",
+	      !put_ids(m, "h", f3, 2, freed, NULL) && freed->n == 1 &&
+	      db_int(m, "SELECT last_value FROM tries") == 2 && db_refs(m, 46) == 1 &&
+	      db_int(m, "SELECT count(*) FROM file_chunks") == 5);
+	peek_exec("DROP TRIGGER deadlock_once ON file_chunks; DROP SEQUENCE tries");
+	CHECK("atomic: ... and a delete of it works", !meta_file_delete(m, "h", freed) &&
+	      db_refs(m, 46) == 0 && freed_is(freed, 1, f3, 2));
+	freed->n = 1;
 }
 
 static void test_atomic(void)
@@ -1499,39 +1519,62 @@ static void *worker_run(void *arg)
 	return NULL;
 }
 
-static void test_threads(void)
+/*
+ * Four threads changing files at once: through one struct meta (one
+ * connection, calls one at a time), or with @own_conn each through its
+ * own (as several dgfsd would: the database orders them, and on
+ * PostgreSQL transactions really overlap).
+ */
+#define TCHECK(name, cond) do {						\
+	char name_[160];						\
+									\
+	snprintf(name_, sizeof(name_), "threads%s: %s",			\
+		 own_conn ? " (a connection each)" : "", name);		\
+	CHECK(name_, cond);						\
+} while (0)
+
+static void test_threads(bool own_conn)
 {
 	static struct worker w[THREADS];
 	uint32_t want[THREAD_CHUNKS] = { 0 }, got[THREAD_CHUNKS] = { 0 };
 	struct collect c = { 0 };
 	struct walk wk = { 0 };
 	bool ok = true, files_ok = true;
-	int t, j, errors = 0, nfiles = 0;
+	int t, j, errors = 0, nfiles = 0, started = 0;
 	struct meta *m;
 	size_t i;
 	uint32_t k;
 	bool more;
 
-	m = open_db("threads.db");
+	m = open_db(own_conn ? "threads_own.db" : "threads.db");
 	if (!m)
 		return;
+
 	/* The threads' commits need not reach the disk for this test; each still commits. */
 	if (!on_pg)
 		sqlite3_exec(sq_db(m), "PRAGMA synchronous=OFF", NULL, NULL, NULL);
 	for (t = 0; t < THREADS; t++) {
 		memset(&w[t], 0, sizeof(w[t]));
-		w[t].m = m;
+		w[t].m = own_conn ? open_db("threads_own.db") : m;
 		w[t].t = t;
-		if (pthread_create(&w[t].tid, NULL, worker_run, &w[t]))
+		if (!w[t].m)
 			ok = false;
+		else if (own_conn && !on_pg)
+			sqlite3_exec(sq_db(w[t].m), "PRAGMA synchronous=OFF", NULL, NULL, NULL);
 	}
-	for (t = 0; t < THREADS; t++)
+	for (started = 0; ok && started < THREADS; started++)
+		if (pthread_create(&w[started].tid, NULL, worker_run, &w[started]))
+			break;
+	ok &= started == THREADS;
+	for (t = 0; t < started; t++)
 		pthread_join(w[t].tid, NULL);
+	for (t = 0; own_conn && t < THREADS; t++)
+		meta_close(w[t].m);
 	if (!on_pg)
 		sqlite3_exec(sq_db(m), "PRAGMA synchronous=FULL", NULL, NULL, NULL);
 	for (t = 0; t < THREADS; t++)
 		errors += w[t].errors;
-	CHECK("threads: 4 x 300 puts and deletes, each as its thread expected", ok && !errors);
+	TCHECK("4 x 300 puts and deletes, each as its thread expected", ok && !errors);
 
 	/* What the threads' own records say must be there. */
 	for (t = 0; t < THREADS; t++) {
@@ -1551,8 +1594,8 @@ static void test_threads(void)
 				want[w[t].ids[j][k]]++;
 		}
 	}
-	CHECK("threads: every remaining file has the chunk list its thread put last", files_ok);
-	CHECK("threads: no other files",
+	TCHECK("every remaining file has the chunk list its thread put last", files_ok);
+	TCHECK("no other files",
 	      !meta_file_list(m, "", NULL, 1000, collect_cb, &c, &more) && !more &&
 	      c.n == (size_t)nfiles);
 
@@ -1582,18 +1625,18 @@ static void test_threads(void)
 		      db_int(m, "SELECT coalesce(sum(refs), 0) FROM chunks") == total &&
 		      db_int(m, "SELECT coalesce(min(refs), 1) FROM chunks") >= 1;
 	}
-	CHECK("threads: refs equal the references counted over the remaining files", ok);
+	TCHECK("refs equal the references counted over the remaining files", ok);
 
 	ok = !meta_chunk_foreach(m, walk_cb, &wk);
 	for (k = 0; k < THREAD_CHUNKS; k++)
 		ok &= wk.seen[k] == !!want[k];
-	CHECK("threads: foreach walks exactly the referenced chunks", ok);
+	TCHECK("foreach walks exactly the referenced chunks", ok);
 
 	ok = true;
 	for (t = 0; t < THREADS; t++)
 		for (i = 0; i < w[t].freed.n; i++)
 			ok &= idnum(w[t].freed.ids[i]) < THREAD_CHUNKS;
-	CHECK("threads: freed lists hold only the threads' chunk ids", ok);
+	TCHECK("freed lists hold only the threads' chunk ids", ok);
 	for (t = 0; t < THREADS; t++)
 		meta_idlist_free(&w[t].freed);
 	meta_close(m);
@@ -1631,7 +1674,8 @@ static void test_common(void)
 	test_model();
 	test_keys();
 	test_atomic();
-	test_threads();
+	test_threads(false);
+	test_threads(true);
 }
 
 /*

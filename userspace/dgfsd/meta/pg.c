@@ -15,7 +15,10 @@
  * delete first takes a transaction-level advisory lock on its path's
  * hash, so two changes of one path run one after the other (two paths
  * that collide merely wait for each other), and row locks order the
- * chunk counts.
+ * chunk counts: a change locks the existing chunk rows it will touch in
+ * id order first, and adds rows in id order. Should two writers still
+ * deadlock (a row another writer added meanwhile), PostgreSQL ends one of
+ * them, which runs again (pg_change()).
  *
  * A connection that broke (the server restarted) is re-established at
  * the next call; the call that saw it break failed with -EIO and changed
@@ -34,6 +37,7 @@
 
 enum pg_stmt {
 	PG_PATH_LOCK,
+	PG_CHUNKS_LOCK,
 	PG_FILE_ID,
 	PG_FILE_GET,
 	PG_FILE_CHUNKS,
@@ -66,6 +70,18 @@ static const char *const pg_sql[PG_COUNT] = {
 	/* The key: "dgfs" in the high half would be nice, but a hash needs all 64 bits. */
 	[PG_PATH_LOCK] = "SELECT 0::bigint FROM pg_advisory_xact_lock("
 			 "hashtextextended(encode($1::bytea, 'hex'), 0))",
+	/*
+	 * Every existing chunk row a change will touch, locked in id order up
+	 * front: the new version's ids (concatenated in $2) and the old
+	 * version's list (of file $1). LockRows runs above the sort, so the
+	 * rows are locked in the order returned.
+	 */
+	[PG_CHUNKS_LOCK] =
+		"SELECT 0::bigint FROM chunks WHERE id IN ("
+		"SELECT substring($2::bytea FROM i * 32 + 1 FOR 32) "
+		"FROM generate_series(0, length($2::bytea) / 32 - 1) AS i "
+		"UNION SELECT chunk_id FROM file_chunks WHERE file_id = $1::bigint) "
+		"ORDER BY id FOR UPDATE",
 	[PG_FILE_ID] = "SELECT id FROM files WHERE path = $1",
 	[PG_FILE_GET] = "SELECT id, " PG_FILE_COLUMNS " FROM files WHERE path = $1",
 	[PG_FILE_CHUNKS] =
@@ -188,6 +204,9 @@ int meta_pg_err(PGconn *conn, const PGresult *res, const char *what)
 		return -ENOSPC;
 	if (state && !strcmp(state, "53200"))
 		return -ENOMEM;
+	/* deadlock_detected, serialization_failure: the transaction may simply run again. */
+	if (state && (!strcmp(state, "40P01") || !strcmp(state, "40001")))
+		return -EAGAIN;
 	return -EIO;
 }
 
@@ -424,6 +443,32 @@ static int pg_lock_path(struct pg_meta *m, const char *path, size_t len)
 	return pg_exec(m, PG_PATH_LOCK, &p, "path lock", NULL);
 }
 
+/*
+ * Locks the chunk rows a change of file @file_id (0: none yet) to @f
+ * (NULL: a delete) will touch, in one order for every writer: two changes
+ * sharing chunks then wait for each other instead of deadlocking.
+ */
+static int pg_lock_chunks(struct pg_meta *m, int64_t file_id, const struct meta_file *f)
+{
+	struct pg_params p = { .n = 0 };
+	uint8_t (*ids)[META_ID_LEN] = NULL;
+	uint32_t i, n = f ? f->nchunks : 0;
+	int err;
+
+	if (n) {
+		ids = calloc(n, sizeof(*ids));
+		if (!ids)
+			return -ENOMEM;
+		for (i = 0; i < n; i++)
+			memcpy(ids[i], f->chunks[i].id, META_ID_LEN);
+	}
+	pg_int(&p, file_id);
+	pg_blob(&p, ids, (size_t)n * META_ID_LEN);
+	err = pg_exec(m, PG_CHUNKS_LOCK, &p, "chunk lock", NULL);
+	free(ids);
+	return err;
+}
+
 /* The id of the file at @path in *id, or -ENOENT. */
 static int pg_file_id(struct pg_meta *m, const char *path, size_t len, int64_t *id)
 {
@@ -472,24 +517,41 @@ static int pg_unref_version(struct pg_meta *m, int64_t file_id, struct meta_idli
 	return pg_exec(m, PG_FC_DELETE, &p, "file chunks delete", NULL);
 }
 
+static int pg_chunk_cmp(const void *a, const void *b)
+{
+	return memcmp((*(const struct meta_chunk *const *)a)->id,
+		      (*(const struct meta_chunk *const *)b)->id, META_ID_LEN);
+}
+
+/*
+ * One more reference to each chunk of @f's list, in id order: writers
+ * that lock rows in one order do not deadlock on them (those that still
+ * do, through the old versions' rows, run again: pg_change()).
+ */
 static int pg_ref_chunks(struct pg_meta *m, const struct meta_file *f)
 {
+	const struct meta_chunk **order;
 	struct pg_params p;
 	long changed = 0;
 	uint32_t i;
-	int err;
+	int err = 0;
 
-	for (i = 0; i < f->nchunks; i++) {
+	order = malloc((f->nchunks ? f->nchunks : 1) * sizeof(*order));
+	if (!order)
+		return -ENOMEM;
+	for (i = 0; i < f->nchunks; i++)
+		order[i] = &f->chunks[i];
+	qsort(order, f->nchunks, sizeof(*order), pg_chunk_cmp);
+	for (i = 0; i < f->nchunks && !err; i++) {
 		p.n = 0;
-		pg_blob(&p, f->chunks[i].id, META_ID_LEN);
-		pg_int(&p, f->chunks[i].size);
+		pg_blob(&p, order[i]->id, META_ID_LEN);
+		pg_int(&p, order[i]->size);
 		err = pg_exec(m, PG_CHUNK_REF, &p, "chunk ref", &changed);
-		if (err)
-			return err;
-		if (changed != 1)
-			return -EINVAL;		/* known with another size */
+		if (!err && changed != 1)
+			err = -EINVAL;		/* known with another size */
 	}
-	return 0;
+	free(order);
+	return err;
 }
 
 static int pg_upsert_file(struct pg_meta *m, const struct meta_file *f, int64_t *id)
@@ -544,10 +606,9 @@ static int pg_queue_tagging(struct pg_meta *m, int64_t file_id)
 	return pg_exec(m, PG_JOB_QUEUE, &p, "tag job queue", NULL);
 }
 
-static int pg_file_put(struct meta *base, const struct meta_file *f, struct meta_idlist *freed,
+static int pg_put_once(struct pg_meta *m, const struct meta_file *f, struct meta_idlist *freed,
 		       bool *replaced)
 {
-	struct pg_meta *m = to_pg(base);
 	size_t len = strlen(f->path);
 	int64_t old_id = 0, new_id = 0;
 	bool had;
@@ -564,6 +625,8 @@ static int pg_file_put(struct meta *base, const struct meta_file *f, struct meta
 	had = !err;
 	if (err == -ENOENT)
 		err = 0;
+	if (!err)
+		err = pg_lock_chunks(m, had ? old_id : 0, f);
 	/* New references first: a chunk both versions list never reaches 0. */
 	if (!err)
 		err = pg_ref_chunks(m, f);
@@ -584,10 +647,9 @@ static int pg_file_put(struct meta *base, const struct meta_file *f, struct meta
 	return err;
 }
 
-static int pg_file_delete(struct meta *base, const char *path, size_t len,
+static int pg_delete_once(struct pg_meta *m, const char *path, size_t len,
 			  struct meta_idlist *freed)
 {
-	struct pg_meta *m = to_pg(base);
 	struct pg_params p = { .n = 0 };
 	int64_t id = 0;
 	int err;
@@ -601,6 +663,8 @@ static int pg_file_delete(struct meta *base, const char *path, size_t len,
 	if (!err)
 		err = pg_file_id(m, path, len, &id);
 	if (!err)
+		err = pg_lock_chunks(m, id, NULL);
+	if (!err)
 		err = pg_unref_version(m, id, freed);
 	if (!err) {
 		pg_int(&p, id);
@@ -611,6 +675,41 @@ static int pg_file_delete(struct meta *base, const char *path, size_t len,
 	if (err)
 		pg_rollback(m);
 	return err;
+}
+
+/* How often a put or delete that lost a deadlock runs again. */
+#define PG_CHANGE_TRIES	8
+
+/*
+ * A put (@f) or delete (@path), run again while PostgreSQL ends it to
+ * break a deadlock with another writer (rolled back: nothing of it
+ * stays, and what it freed is forgotten).
+ */
+static int pg_change(struct meta *base, const struct meta_file *f, const char *path, size_t len,
+		     struct meta_idlist *freed, bool *replaced)
+{
+	struct pg_meta *m = to_pg(base);
+	size_t freed_n = freed ? freed->n : 0;
+	int err = -EAGAIN, tries;
+
+	for (tries = 0; err == -EAGAIN && tries < PG_CHANGE_TRIES; tries++) {
+		if (freed)
+			freed->n = freed_n;
+		err = f ? pg_put_once(m, f, freed, replaced) : pg_delete_once(m, path, len, freed);
+	}
+	return err == -EAGAIN ? -EIO : err;
+}
+
+static int pg_file_put(struct meta *base, const struct meta_file *f, struct meta_idlist *freed,
+		       bool *replaced)
+{
+	return pg_change(base, f, NULL, 0, freed, replaced);
+}
+
+static int pg_file_delete(struct meta *base, const char *path, size_t len,
+			  struct meta_idlist *freed)
+{
+	return pg_change(base, NULL, path, len, freed, NULL);
 }
 
 static int pg_file_list(struct meta *base, const struct meta_range *r, unsigned int limit,
