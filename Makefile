@@ -41,6 +41,7 @@ DEB_PACKAGES := \
 	libmicrohttpd-dev libjansson-dev libsqlite3-dev libzstd-dev libmagic-dev \
 	libmagic-mgc libcurl4-openssl-dev libssl-dev curl wget aria2 zstd sqlite3 bc \
 	gnuplot-nox nginx-light wrk \
+	libpq-dev postgresql \
 	openssl systemd \
 	libicu-dev libpoppler-glib-dev libstemmer-dev libseccomp-dev libxml2-dev libcmark-dev \
 	liblingua-stopwords-perl python3-icu \
@@ -152,10 +153,11 @@ userspace: $(USER_BINS)
 # Unit tests run on the host under ASan and UBSan.
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_*.c))
 
-$(BUILD)/unit/test_%: tests/unit/test_%.c tests/unit/check.h $(wildcard userspace/*/*.c userspace/*/*.h) Makefile \
+$(BUILD)/unit/test_%: tests/unit/test_%.c tests/unit/check.h $(wildcard userspace/*/*.c userspace/*/*.h) \
+		$(wildcard userspace/dgfsd/meta/*.[ch] tests/unit/*.h) Makefile \
 		$(XDP_LOADER_DEPS) | deps
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) $(NL_CFLAGS) $(XDP_LOADER_CFLAGS) -Iuserspace $< -o $@ \
+	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) $(NL_CFLAGS) $(PQ_CFLAGS) $(XDP_LOADER_CFLAGS) -Iuserspace $< -o $@ \
 		$(NL_LIBS) $(XDP_LOADER_LIBS) $(UNIT_LIBS)
 
 test: all $(UNIT_TESTS)

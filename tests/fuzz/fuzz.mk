@@ -37,10 +37,10 @@ LIBFUZZER_SRCS_fuzz_config := userspace/dgfsd/config.c userspace/dgfsd/proxy.c u
 	userspace/proto/size.c userspace/proto/dgfs_proto.c
 LIBFUZZER_SRCS_fuzz_query := userspace/tags/query.c userspace/tags/tag.c
 LIBFUZZER_SRCS_fuzz_bodies := userspace/proto/hex.c userspace/dgfsd/bodies.c userspace/dgfsd/httputil.c \
-	userspace/dgfsd/auth.c userspace/dgfsd/meta.c userspace/dgfsd/state.c
+	userspace/dgfsd/auth.c $(wildcard userspace/dgfsd/meta/*.c) userspace/dgfsd/state.c
 LIBFUZZER_SRCS_fuzz_tags := userspace/dgfsd/tags_parse.c userspace/dgfsd/bodies.c \
 	userspace/proto/hex.c userspace/tags/tag.c
-LIBFUZZER_LIBS = -licui18n -licuuc -licudata -lsodium -lcrypto -lmicrohttpd -ljansson -lsqlite3 -lzstd -lmagic -lpthread -lm
+LIBFUZZER_LIBS = -licui18n -licuuc -licudata -lsodium -lcrypto -lmicrohttpd -ljansson -lsqlite3 -lpq -lzstd -lmagic -lpthread -lm
 
 .PHONY: libfuzzer
 libfuzzer: $(LIBFUZZER_BINS)
@@ -48,9 +48,9 @@ test: $(LIBFUZZER_BINS)
 
 .SECONDEXPANSION:
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/dgfsd/fuzz_%.c $$(LIBFUZZER_SRCS_fuzz_$$*) \
-		$(wildcard userspace/*/*.h) tests/fuzz/fuzz.mk | deps
+		$(wildcard userspace/*/*.h userspace/dgfsd/meta/*.h) tests/fuzz/fuzz.mk | deps
 	@mkdir -p $(@D)
-	$(CLANG) $(LIBFUZZER_CFLAGS) $< $(LIBFUZZER_SRCS_fuzz_$*) -o $@ $(LIBFUZZER_LIBS)
+	$(CLANG) $(LIBFUZZER_CFLAGS) $(PQ_CFLAGS) $< $(LIBFUZZER_SRCS_fuzz_$*) -o $@ $(LIBFUZZER_LIBS)
 
 LIBFUZZER_SECONDS ?= 60
 fuzz: fuzz-libfuzzer

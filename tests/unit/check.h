@@ -10,12 +10,15 @@
 #include <stdio.h>
 
 static int failures;
+/* Put before every name: a test running its checks twice says which round. */
+static const char *check_prefix = "";
 
 #define CHECK(name, cond) do {						\
 	if (cond) {							\
-		printf("PASS: %s\n", name);				\
+		printf("PASS: %s%s\n", check_prefix, name);		\
 	} else {							\
-		printf("FAIL: %s (%s:%d)\n", name, __FILE__, __LINE__);	\
+		printf("FAIL: %s%s (%s:%d)\n", check_prefix, name,	\
+		       __FILE__, __LINE__);				\
 		failures++;						\
 	}								\
 } while (0)

@@ -6,11 +6,15 @@
  * (normalised, segment-bounded, listings clamped), presigned URLs (every
  * field tampered, expiry, lifetime bound), and the first start's admin
  * key and presign secret (modes, kept across starts, made again when
- * admin.key could not be written). One line per check, PASS or FAIL.
+ * admin.key could not be written). The keys and the first start run
+ * again with the metadata in PostgreSQL (a server the test starts,
+ * pg_server.h). One line per check, PASS or FAIL.
  */
+
+/* expect-checks: 117 (tests/run-all.sh: a run that prints fewer fails) */
 #include "proto/hex.c"
 #include "dgfsd/httputil.c"
-#include "dgfsd/meta.c"
+#include "meta_sources.h"
 #include "dgfsd/state.c"
 #include "dgfsd/auth.c"
 
@@ -18,6 +22,7 @@
 #include <sys/stat.h>
 
 #include "check.h"
+#include "pg_server.h"
 
 static char tmpdir[64];
 
@@ -272,18 +277,21 @@ static void read_line(const char *name, char *buf, size_t len)
 	}
 }
 
-static void test_setup(void)
+/* The first start's keys, with the metadata @spec names (a fresh one). */
+static void test_setup(const char *spec)
 {
 	uint8_t secret[AUTH_PRESIGN_SECRET_LEN], again[AUTH_PRESIGN_SECRET_LEN];
-	char key1[256], key2[256], pre1[256], pre2[256], path[128];
+	char key1[256], key2[256], pre1[256], pre2[256];
 	struct meta *m = NULL;
 	int64_t ids[9] = { 0 };
 
-	snprintf(path, sizeof(path), "%s/meta.db", tmpdir);
 	/* admin.key cannot be written: a directory stands in its way. */
 	snprintf(key1, sizeof(key1), "%s/admin.key", tmpdir);
+	unlink(key1);
+	snprintf(pre1, sizeof(pre1), "%s/presign.key", tmpdir);
+	unlink(pre1);
 	mkdir(key1, 0700);
-	if (meta_open(path, &m)) {
+	if (meta_open(spec, &m)) {
 		CHECK("setup: open meta.db", false);
 		return;
 	}
@@ -322,6 +330,38 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 	return remove(path);
 }
 
+/*
+ * The keys and the first start again, with the metadata in PostgreSQL (a
+ * server of the test's own, a schema each): a server that does not start
+ * is a failure.
+ */
+static void test_on_pg(void)
+{
+	struct pg_server pgs;
+	struct meta *m = NULL;
+	char spec[256];
+	PGconn *c;
+
+	check_prefix = "pg: ";
+	CHECK("a PostgreSQL server of our own starts", !pg_server_start(&pgs));
+	if (pgs.started) {
+		c = PQconnectdb(pgs.uri_base);
+		PQclear(PQexec(c, "CREATE SCHEMA keys; CREATE SCHEMA setup"));
+		PQfinish(c);
+		snprintf(spec, sizeof(spec), "%s&options=-csearch_path%%3Dkeys", pgs.uri_base);
+		if (meta_open(spec, &m)) {
+			CHECK("open the keys schema", false);
+		} else {
+			test_keys(m);
+			meta_close(m);
+		}
+		snprintf(spec, sizeof(spec), "%s&options=-csearch_path%%3Dsetup", pgs.uri_base);
+		test_setup(spec);
+	}
+	CHECK("the server stops and its directory goes", !pg_server_stop(&pgs));
+	check_prefix = "";
+}
+
 int main(void)
 {
 	struct meta *m = NULL;
@@ -342,7 +382,9 @@ int main(void)
 	meta_close(m);
 	test_prefixes();
 	test_presign();
-	test_setup();
+	snprintf(path, sizeof(path), "%s/meta.db", tmpdir);
+	test_setup(path);
+	test_on_pg();
 	CHECK("cleanup: temporary directory removed",
 	      !nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS));
 	return failures ? 1 : 0;

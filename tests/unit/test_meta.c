@@ -1,21 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of dgfsd's metadata layer (userspace/dgfsd/meta.c) on real
- * SQLite databases in a temporary directory: files and their chunk lists,
+ * Unit tests of dgfsd's metadata layer (userspace/dgfsd/meta/) on both
+ * backends: real SQLite databases in a temporary directory, then the same
+ * tests on a PostgreSQL server the test starts itself (pg_server.h; one
+ * schema per database name): files and their chunk lists,
  * reference counting (shared chunks, a chunk listed twice, replacements
  * that keep some chunks), argument checking, byte-order listing and
  * paging, statistics and chunk walks against a model kept here, reopening,
- * schema versions and the upgrade of version 1 and 2 databases, API keys (add,
+ * schema versions (SQLite's user_version and the upgrade of version 1 and
+ * 2 databases; PostgreSQL's schema_version), API keys (add,
  * the first-start add, get, list, revoke, delete) and chunks under a
  * prefix, failures injected midway through a change (a trigger, a full
- * database, a chunk with a conflicting size), and four threads changing
+ * SQLite database, a chunk with a conflicting size, a PostgreSQL session
+ * ended by the server), and four threads changing
  * files at once. One line per check, PASS or FAIL; the exit
  * status is non-zero if any check failed.
  */
 
-/* expect-checks: 131 (tests/run-all.sh: a run that prints fewer fails) */
+/* expect-checks: 319 (tests/run-all.sh: a run that prints fewer fails) */
 
-#include "dgfsd/meta.c"
+#include "meta_sources.h"
 
 #include <ftw.h>
 #include <stdio.h>
@@ -25,8 +29,83 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #include "check.h"
+#include "pg_server.h"
 
 static char tmpdir[64];
+
+/* Which backend the common tests run on: SQLite first, then PostgreSQL. */
+static bool on_pg;
+static struct pg_server pgs;
+/* A connection of the test's own to the PostgreSQL server, to look at tables. */
+static PGconn *pg_peek;
+
+/* The SQLite connection behind @m, for checks that look at the tables themselves. */
+static sqlite3 *sq_db(struct meta *m)
+{
+	return to_sqlite(m)->db;
+}
+
+/* Runs @sql on the peek connection: 0 if it worked. */
+static int peek_exec(const char *sql)
+{
+	PGresult *res = PQexec(pg_peek, sql);
+	int ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
+
+	if (!ok)
+		fprintf(stderr, "peek: %s: %s", sql, PQerrorMessage(pg_peek));
+	PQclear(res);
+	return ok ? 0 : -1;
+}
+
+/*
+ * Each database name is a schema of its own on the test's server; the
+ * peek connection looks at the schema of the last one opened (the tests
+ * look at one database at a time).
+ */
+static void pg_schema_of(const char *name, char *buf, size_t size)
+{
+	size_t i;
+
+	snprintf(buf, size, "t_%s", name);
+	for (i = 0; buf[i]; i++)
+		if (!((buf[i] >= 'a' && buf[i] <= 'z') || (buf[i] >= '0' && buf[i] <= '9')))
+			buf[i] = '_';
+}
+
+static int pg_use(const char *name, char *uri, size_t size)
+{
+	char schema[32], sql[128];
+
+	pg_schema_of(name, schema, sizeof(schema));
+	snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS %s; SET search_path = %s",
+		 schema, schema);
+	snprintf(uri, size, "%s&options=-csearch_path%%3D%s", pgs.uri_base, schema);
+	return peek_exec(sql);
+}
+
+/* A one-number query, on whichever backend @m is: the number, or -1. */
+static int64_t db_int(struct meta *m, const char *sql)
+{
+	sqlite3_stmt *st;
+	PGresult *res;
+	int64_t n = -1;
+
+	if (on_pg) {
+		res = PQexec(pg_peek, sql);
+		if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+		    !PQgetisnull(res, 0, 0))
+			n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		else
+			fprintf(stderr, "peek: %s: %s", sql, PQerrorMessage(pg_peek));
+		PQclear(res);
+		return n;
+	}
+	if (sqlite3_prepare_v2(sq_db(m), sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
 
 static void db_path(char *buf, size_t size, const char *name)
 {
@@ -35,11 +114,16 @@ static void db_path(char *buf, size_t size, const char *name)
 
 static struct meta *open_db(const char *name)
 {
-	char path[128];
+	char path[256];
 	struct meta *m = NULL;
 
-	db_path(path, sizeof(path), name);
-	if (meta_open(path, &m)) {
+	if (on_pg) {
+		if (pg_use(name, path, sizeof(path)))
+			path[0] = 0;
+	} else {
+		db_path(path, sizeof(path), name);
+	}
+	if (!path[0] || meta_open(path, &m)) {
 		printf("FAIL: open %s (%s:%d)\n", path, __FILE__, __LINE__);
 		failures++;
 		return NULL;
@@ -134,18 +218,17 @@ static bool freed_is(const struct meta_idlist *l, size_t from, const uint32_t *w
 /* The refs column of chunk @n, 0 if it has no row; read from the database itself. */
 static int64_t db_refs(struct meta *m, uint32_t n)
 {
+	char sql[160], hex[2 * META_ID_LEN + 1];
 	uint8_t id[META_ID_LEN];
-	sqlite3_stmt *st;
-	int64_t refs = 0;
+	int i;
 
 	mkid(n, id);
-	if (sqlite3_prepare_v2(m->db, "SELECT refs FROM chunks WHERE id = ?1", -1, &st, NULL))
-		return -1;
-	sqlite3_bind_blob(st, 1, id, META_ID_LEN, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		refs = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return refs;
+	for (i = 0; i < META_ID_LEN; i++)
+		sprintf(hex + 2 * i, "%02x", id[i]);
+	snprintf(sql, sizeof(sql), on_pg ?
+		 "SELECT coalesce((SELECT refs FROM chunks WHERE id = '\\x%s'::bytea), 0)" :
+		 "SELECT coalesce((SELECT refs FROM chunks WHERE id = X'%s'), 0)", hex);
+	return db_int(m, sql);
 }
 
 /*
@@ -160,16 +243,35 @@ static char *snapshot(struct meta *m)
 		"SELECT 'c', hex(id), size, refs, '', '', '', '' FROM chunks UNION ALL "
 		"SELECT 'l', file_id, idx, hex(chunk_id), \"offset\", size, '', '' "
 		"FROM file_chunks ORDER BY 1, 2, 3";
+	static const char *const pg_sql =
+		"SELECT 'f', encode(path, 'hex'), size::text, encode(etag, 'hex'), mtime::text, "
+		"encode(content_type, 'hex'), nchunks::text, id::text FROM files UNION ALL "
+		"SELECT 'c', encode(id, 'hex'), size::text, refs::text, '', '', '', '' FROM chunks "
+		"UNION ALL SELECT 'l', file_id::text, idx::text, encode(chunk_id, 'hex'), "
+		"\"offset\"::text, size::text, '', '' FROM file_chunks ORDER BY 1, 2, 3";
 	char *buf = NULL;
 	size_t len = 0;
 	sqlite3_stmt *st;
+	PGresult *res;
 	FILE *out;
-	int i;
+	int i, r;
 
 	out = open_memstream(&buf, &len);
 	if (!out)
 		return NULL;
-	if (sqlite3_prepare_v2(m->db, sql, -1, &st, NULL) == SQLITE_OK) {
+	if (on_pg) {
+		res = PQexec(pg_peek, pg_sql);
+		if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+			for (r = 0; r < PQntuples(res); r++) {
+				for (i = 0; i < 8; i++)
+					fprintf(out, "%s|", PQgetvalue(res, r, i));
+				fputc('\n', out);
+			}
+		} else {
+			fputs("(no snapshot)", out);
+		}
+		PQclear(res);
+	} else if (sqlite3_prepare_v2(sq_db(m), sql, -1, &st, NULL) == SQLITE_OK) {
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			for (i = 0; i < 8; i++)
 				fprintf(out, "%s|", (const char *)sqlite3_column_text(st, i));
@@ -198,12 +300,40 @@ static bool pragma_is(struct meta *m, const char *sql, const char *want)
 	sqlite3_stmt *st;
 	bool same = false;
 
-	if (sqlite3_prepare_v2(m->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(sq_db(m), sql, -1, &st, NULL) != SQLITE_OK)
 		return false;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		same = !strcmp((const char *)sqlite3_column_text(st, 0), want);
 	sqlite3_finalize(st);
 	return same;
+}
+
+static int no_sql(sqlite3 *db, void *arg)
+{
+	(void)db;
+	(void)arg;
+	return 0;
+}
+
+/*
+ * A failure injected into statements on @table (PostgreSQL): a trigger,
+ * named @name, raising an error when @when holds; NULL drops it.
+ */
+static void pg_inject(const char *name, const char *table, const char *event, const char *when)
+{
+	char sql[512];
+
+	if (!when) {
+		snprintf(sql, sizeof(sql), "DROP TRIGGER %s ON %s", name, table);
+		peek_exec(sql);
+		return;
+	}
+	snprintf(sql, sizeof(sql),
+		 "CREATE OR REPLACE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS "
+		 "$$BEGIN RAISE EXCEPTION 'test: injected failure'; END$$; "
+		 "CREATE TRIGGER %s BEFORE %s ON %s FOR EACH ROW WHEN (%s) EXECUTE FUNCTION %s()",
+		 name, name, event, table, when, name);
+	peek_exec(sql);
 }
 
 static void test_basic(void)
@@ -219,11 +349,20 @@ static void test_basic(void)
 	m = open_db("basic.db");
 	if (!m)
 		return;
-	CHECK("open: WAL, synchronous=FULL, foreign keys on, a busy timeout",
-	      pragma_is(m, "PRAGMA journal_mode", "wal") &&
-	      pragma_is(m, "PRAGMA synchronous", "2") &&
-	      pragma_is(m, "PRAGMA foreign_keys", "1") &&
-	      pragma_is(m, "PRAGMA busy_timeout", "5000"));
+	if (on_pg)
+		CHECK("open: the backend is postgresql, schema version 1, no SQL for tags",
+		      !strcmp(meta_backend_name(m), "postgresql") &&
+		      db_int(m, "SELECT version FROM schema_version") == PG_SCHEMA_VERSION &&
+		      PG_SCHEMA_VERSION == 1 && !meta_has_sql(m) &&
+		      meta_run(m, false, NULL, NULL) == -EINVAL &&
+		      meta_run(m, false, no_sql, NULL) == -EOPNOTSUPP);
+	else
+		CHECK("open: WAL, synchronous=FULL, foreign keys on, a busy timeout",
+		      !strcmp(meta_backend_name(m), "sqlite") && meta_has_sql(m) &&
+		      pragma_is(m, "PRAGMA journal_mode", "wal") &&
+		      pragma_is(m, "PRAGMA synchronous", "2") &&
+		      pragma_is(m, "PRAGMA foreign_keys", "1") &&
+		      pragma_is(m, "PRAGMA busy_timeout", "5000"));
 	mkfile(&f, c, "dir/a.txt", ids, 3);
 	CHECK("put: a new file", !meta_file_put(m, &f, &freed, &replaced));
 	CHECK("put: a new file is not a replacement and frees nothing",
@@ -671,10 +810,12 @@ static void test_paging(void)
 		all[i] = strdup(path);
 	}
 	/* An fsync per commit is not what this tests: it would only make it slow. */
-	sqlite3_exec(m->db, "PRAGMA synchronous=OFF", NULL, NULL, NULL);
+	if (!on_pg)
+		sqlite3_exec(sq_db(m), "PRAGMA synchronous=OFF", NULL, NULL, NULL);
 	for (i = 0; i < NFILES; i++)
 		ok &= !put_ids(m, all[i], ids, 2, NULL, NULL);
-	sqlite3_exec(m->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+	if (!on_pg)
+		sqlite3_exec(sq_db(m), "PRAGMA synchronous=FULL", NULL, NULL, NULL);
 	CHECK("paging: 2500 files in", ok);
 	qsort(all, NFILES, sizeof(*all), cmp_str);
 
@@ -1012,7 +1153,7 @@ static int64_t count_rows(struct meta *m, const char *sql)
 	sqlite3_stmt *st;
 	int64_t n = -1;
 
-	if (sqlite3_prepare_v2(m->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(sq_db(m), sql, -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
@@ -1058,7 +1199,7 @@ static void test_upgrade_v2(void)
 	CHECK("upgrade v2: its key is still there",
 	      !meta_key_get(m, 1, &k) && k.scope == META_SCOPE_WRITE &&
 	      !strcmp(k.prefix, "docs/") && !strcmp(k.name, "old key") && k.created == 77);
-	ok = sqlite3_exec(m->db,
+	ok = sqlite3_exec(sq_db(m),
 			  "INSERT INTO tags (id, name, value) VALUES (1, 'cat', ''); "
 			  "INSERT INTO file_tags VALUES (5, 1, 1); "
 			  "INSERT INTO file_terms VALUES (5, 'cat', 3), (5, 'dog', 1); "
@@ -1162,6 +1303,47 @@ out:
 
 /* ---- failures midway ----------------------------------------------------- */
 
+/*
+ * PostgreSQL: the server ends the backend's session (as a restart would)
+ * just before a put: the put fails with -EIO and changes nothing; the
+ * next call connects again and works.
+ */
+static void test_atomic_pg_lost(struct meta *m, const char *before, struct meta_idlist *freed)
+{
+	static const uint32_t f3[] = { 46, 47 };
+	char sql[96];
+
+	snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%d)",
+		 PQbackendPID(to_pg(m)->conn));
+	CHECK("atomic: the server ends the backend's session", !peek_exec(sql));
+	CHECK("atomic: a put on the lost connection is -EIO and changes nothing",
+	      put_ids(m, "h", f3, 2, freed, NULL) == -EIO && same_snapshot(m, before) &&
+	      freed->n == 1);
+	CHECK("atomic: the next call connects again",
+	      meta_chunk_get(m, (uint8_t[META_ID_LEN]){ 0 }, NULL) == -ENOENT &&
+	      PQstatus(to_pg(m)->conn) == CONNECTION_OK);
+
+	/*
+	 * The server ends a put to break a deadlock (as it would between two
+	 * writers): the put runs again and succeeds, once. A sequence counts
+	 * the tries, since a rolled back transaction keeps no row.
+	 */
+	peek_exec("CREATE SEQUENCE tries; "
+		  "CREATE FUNCTION deadlock_once() RETURNS trigger LANGUAGE plpgsql AS "
+		  "$$BEGIN IF nextval('tries') = 1 THEN RAISE EXCEPTION 'test: deadlock' "
+		  "USING ERRCODE = 'deadlock_detected'; END IF; RETURN NEW; END$$; "
+		  "CREATE TRIGGER deadlock_once BEFORE INSERT ON file_chunks "
+		  "FOR EACH ROW WHEN (NEW.idx = 0) EXECUTE FUNCTION deadlock_once()");
+	CHECK("atomic: a put the server ends for a deadlock runs again and succeeds",
+	      !put_ids(m, "h", f3, 2, freed, NULL) && freed->n == 1 &&
+	      db_int(m, "SELECT last_value FROM tries") == 2 && db_refs(m, 46) == 1 &&
+	      db_int(m, "SELECT count(*) FROM file_chunks") == 5);
+	peek_exec("DROP TRIGGER deadlock_once ON file_chunks; DROP SEQUENCE tries");
+	CHECK("atomic: ... and a delete of it works", !meta_file_delete(m, "h", freed) &&
+	      db_refs(m, 46) == 0 && freed_is(freed, 1, f3, 2));
+	freed->n = 1;
+}
+
 static void test_atomic(void)
 {
 	static const uint32_t f1[] = { 40, 41 }, f2[] = { 43, 44, 45 };
@@ -1197,10 +1379,13 @@ static void test_atomic(void)
 	 * the old version's chunks were unreferenced, reaped into freed and
 	 * its row rewritten.
 	 */
-	sqlite3_exec(m->db,
-		     "CREATE TEMP TRIGGER fail_fc BEFORE INSERT ON main.file_chunks "
-		     "WHEN NEW.idx = 1 BEGIN SELECT RAISE(ABORT, 'test: injected failure'); END",
-		     NULL, NULL, NULL);
+	if (on_pg)
+		pg_inject("fail_fc", "file_chunks", "INSERT", "NEW.idx = 1");
+	else
+		sqlite3_exec(sq_db(m),
+			     "CREATE TEMP TRIGGER fail_fc BEFORE INSERT ON main.file_chunks "
+			     "WHEN NEW.idx = 1 BEGIN SELECT RAISE(ABORT, 'test: injected failure'); END",
+			     NULL, NULL, NULL);
 	err = put_ids(m, "f", f2, 3, &freed, &replaced);
 	CHECK("atomic: a put failing at its last step is -EIO", err == -EIO && !replaced);
 	CHECK("atomic: ... changes nothing", same_snapshot(m, before));
@@ -1214,23 +1399,35 @@ static void test_atomic(void)
 	CHECK("atomic: a failing new file is not created",
 	      err == -EIO && meta_file_get(m, "g", &g, false) == -ENOENT &&
 	      same_snapshot(m, before) && freed.n == 1);
-	sqlite3_exec(m->db, "DROP TRIGGER fail_fc", NULL, NULL, NULL);
-
-	sqlite3_exec(m->db,
-		     "CREATE TEMP TRIGGER fail_del BEFORE DELETE ON main.files "
-		     "BEGIN SELECT RAISE(ABORT, 'test: injected failure'); END",
-		     NULL, NULL, NULL);
+	if (on_pg) {
+		pg_inject("fail_fc", "file_chunks", NULL, NULL);
+		pg_inject("fail_del", "files", "DELETE", "true");
+	} else {
+		sqlite3_exec(sq_db(m), "DROP TRIGGER fail_fc", NULL, NULL, NULL);
+		sqlite3_exec(sq_db(m),
+			     "CREATE TEMP TRIGGER fail_del BEFORE DELETE ON main.files "
+			     "BEGIN SELECT RAISE(ABORT, 'test: injected failure'); END",
+			     NULL, NULL, NULL);
+	}
 	err = meta_file_delete(m, "f", &freed);
 	CHECK("atomic: a delete failing at its last step is -EIO, changes nothing",
 	      err == -EIO && same_snapshot(m, before) && freed.n == 1);
-	sqlite3_exec(m->db, "DROP TRIGGER fail_del", NULL, NULL, NULL);
+	if (on_pg)
+		pg_inject("fail_del", "files", NULL, NULL);
+	else
+		sqlite3_exec(sq_db(m), "DROP TRIGGER fail_del", NULL, NULL, NULL);
+
+	if (on_pg) {
+		test_atomic_pg_lost(m, before, &freed);
+		goto again;
+	}
 
 	/*
 	 * A full database: no page may be added, so a put that needs new
 	 * pages fails with SQLITE_FULL, which SQLite answers by rolling back
 	 * on its own.
 	 */
-	sqlite3_exec(m->db, "PRAGMA max_page_count = 1", NULL, NULL, NULL);
+	sqlite3_exec(sq_db(m), "PRAGMA max_page_count = 1", NULL, NULL, NULL);
 	{
 		static uint32_t many[MAXCH];
 		char big[META_PATH_MAX + 1];
@@ -1251,8 +1448,9 @@ static void test_atomic(void)
 	}
 	CHECK("atomic: a full database is -ENOSPC", err == -ENOSPC);
 	CHECK("atomic: ... and changes nothing", same_snapshot(m, before) && freed.n == 1);
-	sqlite3_exec(m->db, "PRAGMA max_page_count = 1073741823", NULL, NULL, NULL);
+	sqlite3_exec(sq_db(m), "PRAGMA max_page_count = 1073741823", NULL, NULL, NULL);
 
+again:
 	err = put_ids(m, "f", f2, 3, &freed, &replaced);
 	CHECK("atomic: the same put works once the failure is gone",
 	      !err && replaced && db_refs(m, 40) == 1 && db_refs(m, 41) == 0 &&
@@ -1321,38 +1519,62 @@ static void *worker_run(void *arg)
 	return NULL;
 }
 
-static void test_threads(void)
+/*
+ * Four threads changing files at once: through one struct meta (one
+ * connection, calls one at a time), or with @own_conn each through its
+ * own (as several dgfsd would: the database orders them, and on
+ * PostgreSQL transactions really overlap).
+ */
+#define TCHECK(name, cond) do {						\
+	char name_[160];						\
+									\
+	snprintf(name_, sizeof(name_), "threads%s: %s",			\
+		 own_conn ? " (a connection each)" : "", name);		\
+	CHECK(name_, cond);						\
+} while (0)
+
+static void test_threads(bool own_conn)
 {
 	static struct worker w[THREADS];
 	uint32_t want[THREAD_CHUNKS] = { 0 }, got[THREAD_CHUNKS] = { 0 };
 	struct collect c = { 0 };
 	struct walk wk = { 0 };
 	bool ok = true, files_ok = true;
-	int t, j, errors = 0, nfiles = 0;
+	int t, j, errors = 0, nfiles = 0, started = 0;
 	struct meta *m;
-	sqlite3_stmt *st;
 	size_t i;
 	uint32_t k;
 	bool more;
 
-	m = open_db("threads.db");
+	m = open_db(own_conn ? "threads_own.db" : "threads.db");
 	if (!m)
 		return;
+
 	/* The threads' commits need not reach the disk for this test; each still commits. */
-	sqlite3_exec(m->db, "PRAGMA synchronous=OFF", NULL, NULL, NULL);
+	if (!on_pg)
+		sqlite3_exec(sq_db(m), "PRAGMA synchronous=OFF", NULL, NULL, NULL);
 	for (t = 0; t < THREADS; t++) {
 		memset(&w[t], 0, sizeof(w[t]));
-		w[t].m = m;
+		w[t].m = own_conn ? open_db("threads_own.db") : m;
 		w[t].t = t;
-		if (pthread_create(&w[t].tid, NULL, worker_run, &w[t]))
+		if (!w[t].m)
 			ok = false;
+		else if (own_conn && !on_pg)
+			sqlite3_exec(sq_db(w[t].m), "PRAGMA synchronous=OFF", NULL, NULL, NULL);
 	}
-	for (t = 0; t < THREADS; t++)
+	for (started = 0; ok && started < THREADS; started++)
+		if (pthread_create(&w[started].tid, NULL, worker_run, &w[started]))
+			break;
+	ok &= started == THREADS;
+	for (t = 0; t < started; t++)
 		pthread_join(w[t].tid, NULL);
-	sqlite3_exec(m->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+	for (t = 0; own_conn && t < THREADS; t++)
+		meta_close(w[t].m);
+	if (!on_pg)
+		sqlite3_exec(sq_db(m), "PRAGMA synchronous=FULL", NULL, NULL, NULL);
 	for (t = 0; t < THREADS; t++)
 		errors += w[t].errors;
-	CHECK("threads: 4 x 300 puts and deletes, each as its thread expected", ok && !errors);
+	TCHECK("4 x 300 puts and deletes, each as its thread expected", ok && !errors);
 
 	/* What the threads' own records say must be there. */
 	for (t = 0; t < THREADS; t++) {
@@ -1372,8 +1594,8 @@ static void test_threads(void)
 				want[w[t].ids[j][k]]++;
 		}
 	}
-	CHECK("threads: every remaining file has the chunk list its thread put last", files_ok);
-	CHECK("threads: no other files",
+	TCHECK("every remaining file has the chunk list its thread put last", files_ok);
+	TCHECK("no other files",
 	      !meta_file_list(m, "", NULL, 1000, collect_cb, &c, &more) && !more &&
 	      c.n == (size_t)nfiles);
 
@@ -1392,34 +1614,29 @@ static void test_threads(void)
 	collect_free(&c);
 	for (k = 0; k < THREAD_CHUNKS; k++)
 		ok &= got[k] == want[k] && db_refs(m, k) == want[k];
-	if (sqlite3_prepare_v2(m->db, "SELECT count(*), coalesce(sum(refs), 0), min(refs) "
-			       "FROM chunks", -1, &st, NULL) == SQLITE_OK) {
+	{
 		uint32_t total = 0, distinct = 0;
 
 		for (k = 0; k < THREAD_CHUNKS; k++) {
 			total += want[k];
 			distinct += !!want[k];
 		}
-		ok &= sqlite3_step(st) == SQLITE_ROW &&
-		      sqlite3_column_int64(st, 0) == distinct &&
-		      sqlite3_column_int64(st, 1) == total &&
-		      (!distinct || sqlite3_column_int64(st, 2) >= 1);
-		sqlite3_finalize(st);
-	} else {
-		ok = false;
+		ok &= db_int(m, "SELECT count(*) FROM chunks") == distinct &&
+		      db_int(m, "SELECT coalesce(sum(refs), 0) FROM chunks") == total &&
+		      db_int(m, "SELECT coalesce(min(refs), 1) FROM chunks") >= 1;
 	}
-	CHECK("threads: refs equal the references counted over the remaining files", ok);
+	TCHECK("refs equal the references counted over the remaining files", ok);
 
 	ok = !meta_chunk_foreach(m, walk_cb, &wk);
 	for (k = 0; k < THREAD_CHUNKS; k++)
 		ok &= wk.seen[k] == !!want[k];
-	CHECK("threads: foreach walks exactly the referenced chunks", ok);
+	TCHECK("foreach walks exactly the referenced chunks", ok);
 
 	ok = true;
 	for (t = 0; t < THREADS; t++)
 		for (i = 0; i < w[t].freed.n; i++)
 			ok &= idnum(w[t].freed.ids[i]) < THREAD_CHUNKS;
-	CHECK("threads: freed lists hold only the threads' chunk ids", ok);
+	TCHECK("freed lists hold only the threads' chunk ids", ok);
 	for (t = 0; t < THREADS; t++)
 		meta_idlist_free(&w[t].freed);
 	meta_close(m);
@@ -1446,6 +1663,58 @@ static void test_idlist(void)
 	meta_file_release(NULL);
 }
 
+/* What both backends must do alike. */
+static void test_common(void)
+{
+	test_basic();
+	test_refcounts();
+	test_invalid();
+	test_bytes();
+	test_paging();
+	test_model();
+	test_keys();
+	test_atomic();
+	test_threads(false);
+	test_threads(true);
+}
+
+/*
+ * PostgreSQL's schema versions (meta/pg_schema.c): a newer one is
+ * refused and left as it was; a new one gets version 1; a server that is
+ * not there is an error.
+ */
+static void test_pg_version(void)
+{
+	struct meta *m = NULL;
+	char uri[256];
+
+	if (!pg_use("future", uri, sizeof(uri)))
+		peek_exec("CREATE TABLE schema_version (one boolean PRIMARY KEY DEFAULT true, "
+			  "version integer NOT NULL); INSERT INTO schema_version VALUES (true, 9)");
+	CHECK("version: a newer schema version is refused with -EPROTO",
+	      meta_open(uri, &m) == -EPROTO && !m);
+	CHECK("version: the newer database is left as it was",
+	      db_int(NULL, "SELECT version FROM schema_version") == 9 &&
+	      db_int(NULL, "SELECT count(*) FROM pg_tables WHERE schemaname = 't_future'") == 1);
+
+	m = open_db("version");
+	CHECK("version: a new database gets version 1 in schema_version",
+	      m && db_int(m, "SELECT version FROM schema_version") == 1 &&
+	      db_int(m, "SELECT count(*) FROM schema_version") == 1);
+	meta_close(m);
+	m = open_db("version");
+	CHECK("version: opening it again keeps it at 1, one row",
+	      m && db_int(m, "SELECT version FROM schema_version") == 1 &&
+	      db_int(m, "SELECT count(*) FROM schema_version") == 1);
+	meta_close(m);
+
+	m = NULL;
+	snprintf(uri, sizeof(uri), "postgresql:///postgres?host=%s/nowhere&user=dgfs", pgs.dir);
+	CHECK("open: a server that is not there is -EIO", meta_open(uri, &m) == -EIO && !m);
+	snprintf(uri, sizeof(uri), "%s&user=nobody_here", pgs.uri_base);
+	CHECK("open: a role the server does not know is -EIO", meta_open(uri, &m) == -EIO && !m);
+}
+
 static int rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
 {
 	(void)sb;
@@ -1464,19 +1733,29 @@ int main(void)
 		return 1;
 	}
 	test_idlist();
-	test_basic();
-	test_refcounts();
-	test_invalid();
-	test_bytes();
-	test_paging();
-	test_model();
+	test_common();
 	test_version();
 	test_upgrade();
 	test_upgrade_v2();
-	test_keys();
-	test_atomic();
-	test_threads();
 	CHECK("cleanup: temporary directory removed",
 	      !nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS));
+
+	/* The same again on PostgreSQL: a server that does not start is a failure. */
+	check_prefix = "pg: ";
+	on_pg = true;
+	CHECK("a PostgreSQL server of our own starts (initdb, pg_ctl, unix socket only)",
+	      !pg_server_start(&pgs));
+	if (pgs.started) {
+		pg_peek = PQconnectdb(pgs.uri_base);
+		CHECK("the test's own connection to it",
+		      PQstatus(pg_peek) == CONNECTION_OK);
+		if (PQstatus(pg_peek) == CONNECTION_OK) {
+			PQsetNoticeReceiver(pg_peek, pg_quiet, NULL);
+			test_common();
+			test_pg_version();
+		}
+		PQfinish(pg_peek);
+	}
+	CHECK("the server stops and its directory goes", !pg_server_stop(&pgs));
 	return failures ? 1 : 0;
 }

@@ -13,7 +13,7 @@
 
 /* expect-checks: 35 (tests/run-all.sh: a run that prints fewer fails) */
 
-#include "dgfsd/meta.c"
+#include "meta_sources.h"
 #include "dgfsd/meta_tags.c"
 #include "tags/tag.c"
 
@@ -39,7 +39,7 @@ static int64_t fid(const char *path)
 	int64_t id = -1;
 
 	meta_lock(m);
-	meta_file_id(m, path, strlen(path), &id);
+	meta_file_id(to_sqlite(m), path, strlen(path), &id);
 	meta_unlock(m);
 	return id;
 }
@@ -79,7 +79,7 @@ static int64_t one(const char *sql)
 	sqlite3_stmt *st;
 	int64_t n = -1;
 
-	if (sqlite3_prepare_v2(m->db, sql, -1, &st, NULL) == SQLITE_OK &&
+	if (sqlite3_prepare_v2(to_sqlite(m)->db, sql, -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
@@ -244,7 +244,7 @@ int main(void)
 	 * more than twice 3: b's are chosen again (k = 5 now: apple, pear,
 	 * plum), less plum, which the user removed meanwhile.
 	 */
-	sqlite3_exec(m->db, "DELETE FROM tag_jobs", NULL, NULL, NULL);
+	sqlite3_exec(to_sqlite(m)->db, "DELETE FROM tag_jobs", NULL, NULL, NULL);
 	CHECK("keywords: none due while N is not half or twice what it was",
 	      !meta_keywords_refresh(m, 64, &done) && done == 0);
 	{
@@ -260,7 +260,7 @@ int main(void)
 		autotag(name, "e", NULL, 0, (struct meta_term[]){ { "apple", 1 }, { "plum", 1 } }, 2,
 			0, NULL);
 	}
-	sqlite3_exec(m->db, "DELETE FROM tag_jobs", NULL, NULL, NULL);
+	sqlite3_exec(to_sqlite(m)->db, "DELETE FROM tag_jobs", NULL, NULL, NULL);
 	CHECK("keywords: N doubled, b's are chosen again (one file due)",
 	      !meta_keywords_refresh(m, 64, &done) && done == 1);
 	SAME("keywords: b's now, without the removed plum", tags_of("b"), "apple:a pear:a");

@@ -17,7 +17,7 @@
 
 #include "tags/tag.c"
 #include "tags/query.c"
-#include "dgfsd/meta.c"
+#include "meta_sources.h"
 #include "dgfsd/search.c"
 
 #include <ctype.h>

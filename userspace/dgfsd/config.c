@@ -58,6 +58,7 @@ enum opt_id {
 	O_TAG_MEMORY,
 	O_TAG_OUTPUT_MAX,
 	O_TAG_MAX_SIZE,
+	O_METADATA,
 };
 
 static const struct option long_opts[] = {
@@ -96,6 +97,7 @@ static const struct option long_opts[] = {
 	{ "tag-memory",		required_argument,	NULL, O_TAG_MEMORY },
 	{ "tag-output-max",	required_argument,	NULL, O_TAG_OUTPUT_MAX },
 	{ "tag-max-size",	required_argument,	NULL, O_TAG_MAX_SIZE },
+	{ "metadata",		required_argument,	NULL, O_METADATA },
 	{ "verbose",		no_argument,		NULL, O_VERBOSE },
 	{ "help",		no_argument,		NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -114,6 +116,9 @@ static void usage(FILE *f)
 		"  -c, --config FILE         config file (default %s if it exists):\n"
 		"                            \"option = value\" lines, option names as below\n"
 		"  -d, --state-dir DIR       chunks, metadata and keys (default %s)\n"
+		"      --metadata URI        the metadata in PostgreSQL (postgresql://...)\n"
+		"                            instead of SQLite in DIR/meta.db (\"sqlite\");\n"
+		"                            tags, search and the graph need SQLite for now\n"
 		"  -p, --http-port PORT      HTTP port (default 8080)\n"
 		"      --listen ADDR         HTTP address (default: all, IPv4 and IPv6)\n"
 		"      --udp-port PORT       fast-path UDP port (default %u)\n"
@@ -297,6 +302,15 @@ static int apply(struct dgfsd_config *cfg, int id, const char *name, const char 
 		return copy_str(name, v, cfg->user, sizeof(cfg->user));
 	case O_WEB_DIR:
 		return copy_str(name, v, cfg->web_dir, sizeof(cfg->web_dir));
+	case O_METADATA:
+		if (!strcmp(v, "sqlite")) {
+			cfg->metadata[0] = 0;
+			return 0;
+		}
+		/* Not echoed back: a URI may hold a password. */
+		if (strncmp(v, "postgresql://", 13) && strncmp(v, "postgres://", 11))
+			return bad("%s is \"sqlite\" or a postgresql:// URI", name);
+		return copy_str(name, v, cfg->metadata, sizeof(cfg->metadata));
 	case O_TRUSTED_PROXY: {
 		const char *why;
 

@@ -60,6 +60,7 @@ enum dgfsd_kmod_mode {
 
 struct dgfsd_config {
 	char state_dir[512];
+	char metadata[1024];		/* a postgresql:// URI; "" = STATE/meta.db */
 	char listen[64];		/* HTTP address; "" = all (dual stack) */
 	uint16_t http_port;
 	uint16_t udp_port;

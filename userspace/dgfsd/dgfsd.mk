@@ -7,21 +7,23 @@
 
 # The tag model (userspace/tags/) normalises with ICU.
 ICU_LIBS = $(call pkgconf,--libs,icu-uc icu-i18n)
-DGFSD_SRCS := $(wildcard userspace/dgfsd/*.c) userspace/cdc/fastcdc.c \
+# The PostgreSQL metadata backend (userspace/dgfsd/meta/pg.c).
+PQ_CFLAGS = $(call pkgconf,--cflags,libpq)
+DGFSD_SRCS := $(wildcard userspace/dgfsd/*.c userspace/dgfsd/meta/*.c) userspace/cdc/fastcdc.c \
 	userspace/server/serve.c userspace/server/store.c userspace/tags/tag.c \
 	userspace/tags/query.c
-DGFSD_HDRS := $(wildcard userspace/dgfsd/*.h) userspace/cdc/fastcdc.h userspace/server/userd.h \
+DGFSD_HDRS := $(wildcard userspace/dgfsd/*.h userspace/dgfsd/meta/*.h) userspace/cdc/fastcdc.h userspace/server/userd.h \
 	include/dgfs_stats_names.h userspace/proto/sha256.h userspace/tags/tag.h \
 	userspace/tags/query.h
-DGFSD_LIBS = -lmicrohttpd -ljansson -lsqlite3 -lzstd -lmagic -lsodium -lcrypto -lpthread -lm \
+DGFSD_LIBS = -lmicrohttpd -ljansson -lsqlite3 -lpq -lzstd -lmagic -lsodium -lcrypto -lpthread -lm \
 	$(ICU_LIBS)
 
 USER_BINS += $(BUILD)/dgfsd
-UNIT_LIBS += -lmicrohttpd -ljansson -lsqlite3 -lzstd -lmagic -lcurl -licui18n -licuuc -licudata
+UNIT_LIBS += -lmicrohttpd -ljansson -lsqlite3 -lpq -lzstd -lmagic -lcurl -licui18n -licuuc -licudata
 
 $(BUILD)/dgfsd: $(DGFSD_SRCS) $(DGFSD_HDRS) $(PROTO_SRCS) $(PROTO_HDRS) $(XDP_LOADER_DEPS) | deps
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) -Iuserspace $(NL_CFLAGS) $(XDP_LOADER_CFLAGS) $(DGFSD_SRCS) \
+	$(CC) $(CFLAGS_COMMON) -Iuserspace $(PQ_CFLAGS) $(NL_CFLAGS) $(XDP_LOADER_CFLAGS) $(DGFSD_SRCS) \
 		$(PROTO_SRCS) $(XDP_LOADER_SRCS) -o $@ $(NL_LIBS) $(XDP_LOADER_LIBS) $(DGFSD_LIBS)
 
 # The VM test's driver of dgfsd's netlink client (tests/vm/test_kmod_client.sh).
@@ -37,6 +39,6 @@ $(BUILD)/kmod_driver: tests/vm/kmod_driver.c userspace/dgfsd/kmod.c userspace/dg
 USER_BINS += $(BUILD)/dgfsd-asan
 $(BUILD)/dgfsd-asan: $(DGFSD_SRCS) $(DGFSD_HDRS) $(PROTO_SRCS) $(PROTO_HDRS) $(XDP_LOADER_DEPS) | deps
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) -Iuserspace $(NL_CFLAGS) $(XDP_LOADER_CFLAGS) \
+	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) -Iuserspace $(PQ_CFLAGS) $(NL_CFLAGS) $(XDP_LOADER_CFLAGS) \
 		$(DGFSD_SRCS) $(PROTO_SRCS) $(XDP_LOADER_SRCS) -o $@ $(NL_LIBS) $(XDP_LOADER_LIBS) \
 		$(DGFSD_LIBS)

@@ -71,6 +71,8 @@ enum MHD_Result http_queue(struct MHD_Connection *c, struct request *r, unsigned
 struct MHD_Response *http_empty_response(void);
 enum MHD_Result http_method_not_allowed(struct MHD_Connection *c, struct request *r,
 					const char *allow);
+/* 501: tags, search and the graph need the SQLite metadata (meta_has_sql). */
+enum MHD_Result http_no_sql(struct MHD_Connection *c, struct request *r);
 enum MHD_Result http_send_json(struct MHD_Connection *c, struct request *r, unsigned int status,
 			       json_t *j);
 enum MHD_Result __attribute__((format(printf, 4, 5)))

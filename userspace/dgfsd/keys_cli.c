@@ -44,10 +44,20 @@ static void usage(FILE *f)
 		"  admin: also manage keys. --prefix P: only the paths under P/.\n");
 }
 
+/* The config's metadata URI, if it names PostgreSQL ("" for STATE/meta.db). */
+static const char *metadata_uri = "";
+
 static int open_meta(const char *dir, struct meta **m)
 {
 	char path[PATH_MAX];
 
+	if (metadata_uri[0]) {
+		if (meta_open(metadata_uri, m)) {
+			fprintf(stderr, "dgfsd key: cannot open the metadata in PostgreSQL\n");
+			return -1;
+		}
+		return 0;
+	}
 	snprintf(path, sizeof(path), "%s/meta.db", dir);
 	/* meta_open would make a new database: a mistyped directory must not. */
 	if (access(path, F_OK)) {
@@ -258,6 +268,7 @@ int keys_cli_main(int argc, char **argv)
 		return 2;
 	if (!dir)
 		dir = cfg.state_dir;
+	metadata_uri = cfg.metadata;
 	if (dgfs_proto_init()) {
 		fprintf(stderr, "dgfsd key: cannot initialise libsodium\n");
 		return 1;

@@ -361,6 +361,7 @@ static void stop_udp_tier(struct dgfsd *d)
 int main(int argc, char **argv)
 {
 	char path[PATH_MAX + 32];
+	const char *meta_spec;
 	struct dgfsd d;
 	struct rlimit rl;
 	mode_t old_umask;
@@ -424,15 +425,17 @@ int main(int argc, char **argv)
 		goto out;
 	if (created)
 		fprintf(stderr, "dgfsd: made a new auth key in %s/auth.key\n", d.cfg.state_dir);
+	/* A URI is not repeated in messages: it may hold a password. */
 	snprintf(path, sizeof(path), "%s/meta.db", d.cfg.state_dir);
-	if (meta_open(path, &d.meta)) {
-		bad("cannot open the metadata %s", path);
+	meta_spec = d.cfg.metadata[0] ? d.cfg.metadata : path;
+	if (meta_open(meta_spec, &d.meta) || meta_open(meta_spec, &d.keys)) {
+		bad("cannot open the metadata %s", d.cfg.metadata[0] ? "in PostgreSQL" : path);
 		goto out;
 	}
-	if (meta_open(path, &d.keys)) {
-		bad("cannot open the metadata %s", path);
-		goto out;
-	}
+	if (!meta_has_sql(d.meta))
+		fprintf(stderr, "dgfsd: metadata in %s: tags, search and the graph need SQLite "
+			"for now, so they answer 501 and files are not tagged\n",
+			meta_backend_name(d.meta));
 	if (auth_setup(d.cfg.state_dir, d.keys, d.presign_secret))
 		goto out;
 	umask(old_umask);

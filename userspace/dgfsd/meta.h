@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * dgfsd's metadata: files, their chunk lists and the chunks' reference
- * counts, in SQLite (WAL mode, synchronous=FULL so a commit survives a
- * crash). One connection behind one mutex: every call is atomic with
- * respect to every other, and a file is written in one transaction, so a
- * reader sees all of a file's new version or none of it.
+ * counts, API keys, and (SQLite only, for now) tags and search. One
+ * interface, two backends (meta/backend.h): SQLite (WAL mode,
+ * synchronous=FULL so a commit survives a crash), the single-host
+ * default, and PostgreSQL through libpq, for clusters. One connection
+ * behind one mutex: every call is atomic with respect to every other, and
+ * a file is written in one transaction, so a reader sees all of a file's
+ * new version or none of it.
  *
- * Schema (docs/DGFSD.md):
+ * Schema (docs/DGFSD.md; PostgreSQL's in meta/pg_schema.c):
  *   files(id INTEGER PRIMARY KEY, path BLOB UNIQUE, size, etag, mtime,
  *         content_type, nchunks)
  *   file_chunks(file_id, idx, chunk_id BLOB(32), offset, size,
@@ -15,13 +18,15 @@
  *   keys(id INTEGER PRIMARY KEY AUTOINCREMENT, hash BLOB(32), scope, prefix,
  *        name, created, revoked)                      (version 2)
  *   tags, file_tags, file_tags_removed, tag_implies, file_terms, term_df,
- *   file_text (FTS5), tag_jobs                         (version 3, meta.c)
+ *   file_text (FTS5), tag_jobs              (version 3, meta/sqlite_schema.c)
  * A chunk row exists exactly while some file references it (refs >= 1).
  * A chunk referenced twice by the same file counts twice.
  *
  * Errors are negative errnos: -ENOENT (no such file), -EINVAL (bad
- * argument), -ENOSPC (SQLITE_FULL), -EIO (any other SQLite error, logged
- * to stderr with SQLite's message), -ENOMEM (out of memory, SQLITE_NOMEM).
+ * argument), -ENOSPC (SQLITE_FULL; PostgreSQL's disk_full), -EIO (any
+ * other database error, logged to stderr with the database's message; a
+ * lost PostgreSQL connection too, tried again on the next call), -ENOMEM
+ * (out of memory).
  *
  * Callbacks (meta_file_list, meta_chunk_foreach) run with the lock held,
  * so a walk is one consistent snapshot; a callback must not call meta_*
@@ -73,11 +78,20 @@ struct meta_stats {
 };
 
 /*
- * Opens (creating if need be) the database at @path: 0 or -errno;
+ * Opens the metadata @spec names, creating or upgrading its schema: a
+ * PostgreSQL connection URI (postgresql://... or postgres://...) or else
+ * the path of a SQLite database (created if need be). 0 or -errno;
  * -EPROTO if its schema version is newer than this code's.
  */
-int meta_open(const char *path, struct meta **out);
+int meta_open(const char *spec, struct meta **out);
 void meta_close(struct meta *m);			/* NULL is fine */
+/* "sqlite" or "postgresql". */
+const char *meta_backend_name(const struct meta *m);
+/*
+ * Whether meta_run() works: tags, search and the graph keep their own
+ * SQLite SQL, so they need the SQLite backend.
+ */
+bool meta_has_sql(const struct meta *m);
 
 /*
  * The file at @path; with @with_chunks also its chunk list (f->chunks is
@@ -182,6 +196,7 @@ int meta_chunk_under(struct meta *m, const uint8_t id[META_ID_LEN], const char *
  * @write), with the lock held: committed if @fn returns 0, else rolled
  * back and its error returned. For the parts that keep their own SQL on
  * the same database (meta_tags.c, search.c); @fn must not call meta_*.
+ * -EOPNOTSUPP on a backend other than SQLite (meta_has_sql()).
  */
 struct sqlite3;
 int meta_run(struct meta *m, bool write, int (*fn)(struct sqlite3 *db, void *arg), void *arg);

@@ -484,7 +484,8 @@ int tagging_start(struct dgfsd *d, struct tagging **out)
 	unsigned int i;
 
 	*out = NULL;
-	if (!d->cfg.tag_workers)
+	/* Tags live in SQLite only, for now (meta_has_sql). */
+	if (!d->cfg.tag_workers || !meta_has_sql(d->meta))
 		return 0;
 	t = calloc(1, sizeof(*t));
 	if (!t)
@@ -554,6 +555,8 @@ void tagging_stats(struct tagging *t, struct dgfsd *d, struct tagging_stats *s)
 	size_t b;
 
 	memset(s, 0, sizeof(*s));
+	if (!meta_has_sql(d->meta))
+		return;
 	if (!meta_tag_job_stats(d->meta, &s->pending, &oldest) && oldest)
 		s->oldest_pending_age = (double)(meta_now_ms() - oldest) / 1000.0;
 	if (!t)

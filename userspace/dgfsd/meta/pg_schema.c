@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The PostgreSQL backend's schema (meta/pg.c) and its migrations.
+ *
+ * The version lives in schema_version (one row), changed in the same
+ * transaction as the schema it names. Every dgfsd of a cluster may start
+ * at once against one database, so the check and the upgrade run under a
+ * transaction-level advisory lock: one upgrades, the others wait and then
+ * find the work done. A database newer than this code is refused, and
+ * left untouched (the transaction is rolled back).
+ *
+ * Versions are this backend's own, not SQLite's (meta/sqlite_schema.c):
+ * the two schemas say the same things in their own dialects and grow
+ * apart as each needs.
+ *
+ * Strings are bytea, not text: paths, content types and key names are
+ * whatever bytes the callers gave (SQLite's BLOBs), and a text column
+ * would refuse those that are not valid in the database's encoding.
+ * bytea compares memcmp-then-length, the byte order listings promise.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <libpq-fe.h>
+
+#include "pg_schema.h"
+
+/*
+ * Version 1: files, chunks, API keys; tag_jobs too, so that files stored
+ * before tagging comes to this backend are tagged when it does.
+ * file_chunks.chunk_id's foreign key is deferred, as on SQLite: within a
+ * put or delete the chunk rows and the list change in whatever order is
+ * convenient, and COMMIT checks the result.
+ */
+static const char pg_schema_v1[] =
+	"CREATE TABLE files (\n"
+	"	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n"
+	"	path bytea NOT NULL UNIQUE,\n"
+	"	size bigint NOT NULL CHECK (size >= 0),\n"
+	"	etag bytea NOT NULL,\n"
+	"	mtime bigint NOT NULL,\n"
+	"	content_type bytea NOT NULL,\n"
+	"	nchunks bigint NOT NULL CHECK (nchunks >= 0)\n"
+	");\n"
+	"CREATE TABLE chunks (\n"
+	"	id bytea PRIMARY KEY CHECK (length(id) = 32),\n"
+	"	size bigint NOT NULL CHECK (size >= 0),\n"
+	"	refs bigint NOT NULL CHECK (refs >= 0)\n"
+	");\n"
+	"CREATE TABLE file_chunks (\n"
+	"	file_id bigint NOT NULL REFERENCES files(id) ON DELETE CASCADE,\n"
+	"	idx bigint NOT NULL,\n"
+	"	chunk_id bytea NOT NULL REFERENCES chunks(id) DEFERRABLE INITIALLY DEFERRED,\n"
+	"	\"offset\" bigint NOT NULL,\n"
+	"	size bigint NOT NULL,\n"
+	"	PRIMARY KEY (file_id, idx)\n"
+	");\n"
+	"CREATE INDEX file_chunks_chunk ON file_chunks(chunk_id);\n"
+	/* An identity never gives an id twice: the access log's key ids stay unambiguous. */
+	"CREATE TABLE keys (\n"
+	"	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n"
+	"	hash bytea NOT NULL CHECK (length(hash) = 32),\n"
+	"	scope text NOT NULL CHECK (scope IN ('read', 'write', 'admin')),\n"
+	"	prefix bytea NOT NULL,\n"
+	"	name bytea NOT NULL,\n"
+	"	created bigint NOT NULL,\n"
+	"	revoked bigint\n"
+	");\n"
+	"CREATE TABLE tag_jobs (\n"
+	"	file_id bigint PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,\n"
+	"	queued bigint NOT NULL,\n"
+	"	attempts bigint NOT NULL DEFAULT 0\n"
+	");\n"
+	"CREATE INDEX tag_jobs_queued ON tag_jobs(queued);\n";
+
+/* What each version adds, run in order from the database's version on. */
+static const char *const pg_migrations[PG_SCHEMA_VERSION] = {
+	pg_schema_v1,		/* 0 -> 1 */
+};
+
+/* The advisory lock the check and upgrade run under: "dgfs", then 1 (schema). */
+#define PG_SCHEMA_LOCK	"x'6467667300000001'::bigint"
+
+/* Runs @sql, which returns no rows; logs and maps a failure. */
+static int pg_schema_exec(PGconn *conn, const char *sql, const char *what)
+{
+	PGresult *res = PQexec(conn, sql);
+	int err = 0;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+		err = meta_pg_err(conn, res, what);
+	PQclear(res);
+	return err;
+}
+
+static int pg_schema_version(PGconn *conn, int *version)
+{
+	PGresult *res = PQexec(conn, "SELECT version FROM schema_version");
+	int err = 0;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		err = meta_pg_err(conn, res, "schema version");
+	else if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+		err = -EIO;
+	else
+		*version = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return err;
+}
+
+int meta_pg_setup(PGconn *conn, const char *where)
+{
+	char sql[96];
+	int version = 0, err;
+
+	err = pg_schema_exec(conn, "BEGIN", "setup");
+	if (err)
+		return err;
+	err = pg_schema_exec(conn, "SELECT pg_advisory_xact_lock(" PG_SCHEMA_LOCK ")", "setup lock");
+	if (!err)
+		err = pg_schema_exec(conn,
+				     "CREATE TABLE IF NOT EXISTS schema_version (\n"
+				     "	one boolean PRIMARY KEY DEFAULT true CHECK (one),\n"
+				     "	version integer NOT NULL CHECK (version >= 0)\n"
+				     ");\n"
+				     "INSERT INTO schema_version (version) VALUES (0) "
+				     "ON CONFLICT DO NOTHING", "schema version");
+	if (!err)
+		err = pg_schema_version(conn, &version);
+	if (!err && (version < 0 || version > PG_SCHEMA_VERSION)) {
+		fprintf(stderr,
+			"dgfsd: meta: %s: schema version %d, this dgfsd knows only up to %d\n",
+			where, version, PG_SCHEMA_VERSION);
+		err = -EPROTO;
+	}
+	for (; !err && version < PG_SCHEMA_VERSION; version++) {
+		err = pg_schema_exec(conn, pg_migrations[version],
+				     version ? "upgrade schema" : "create schema");
+		snprintf(sql, sizeof(sql), "UPDATE schema_version SET version = %d", version + 1);
+		if (!err)
+			err = pg_schema_exec(conn, sql, "schema version");
+	}
+	if (!err)
+		err = pg_schema_exec(conn, "COMMIT", "create schema");
+	if (err)
+		PQclear(PQexec(conn, "ROLLBACK"));
+	return err;
+}
