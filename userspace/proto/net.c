@@ -14,6 +14,10 @@
 #include "net.h"
 
 #define RECV_BATCH 32
+/* Batches read past a due time-out before it is taken anyway: the default
+ * receive buffer's worth of full-size datagrams.
+ */
+#define DRAIN_MAX_BATCHES (DGFS_NET_RCVBUF / 1500 / RECV_BATCH)
 
 uint64_t dgfs_now_ns(void)
 {
@@ -93,10 +97,26 @@ int dgfs_net_send(void *ctx, const uint8_t *req, size_t len)
 	return -1;
 }
 
+/* Up to RECV_BATCH datagrams without waiting: how many, or -1 (errno). */
+static int recv_batch(int fd, struct mmsghdr *msgs, struct iovec *iov, uint8_t *bufs)
+{
+	int i;
+
+	for (i = 0; i < RECV_BATCH; i++) {
+		iov[i].iov_base = bufs + (size_t)i * DGFS_NET_MAX_DGRAM;
+		iov[i].iov_len = DGFS_NET_MAX_DGRAM;
+		memset(&msgs[i], 0, sizeof(msgs[i]));
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	return recvmmsg(fd, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
+}
+
 int dgfs_net_read(int fd, struct dgfs_reader *r, unsigned int *refused)
 {
 	struct mmsghdr msgs[RECV_BATCH];
 	struct iovec iov[RECV_BATCH];
+	unsigned int late = 0;
 	uint8_t *bufs;
 	int state, i, n;
 
@@ -107,34 +127,44 @@ int dgfs_net_read(int fd, struct dgfs_reader *r, unsigned int *refused)
 	state = dgfs_reader_start(r, dgfs_now_ns());
 	while (state == DGFS_READ_RUNNING) {
 		uint64_t now = dgfs_now_ns(), at = dgfs_reader_deadline(r);
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		int ms;
+		bool due = at <= now;
 
-		if (at <= now) {
-			state = dgfs_reader_tick(r, now);
-			continue;
+		if (!due) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			int ms = at - now > 1000000000u ? 1000 :
+				 (int)((at - now + 999999) / 1000000);
+
+			n = poll(&pfd, 1, ms);
+			if (n < 0 && errno != EINTR)
+				goto err;
+			if (n <= 0)
+				continue;
 		}
-		ms = at - now > 1000000000u ? 1000 : (int)((at - now + 999999) / 1000000);
-		n = poll(&pfd, 1, ms);
-		if (n < 0 && errno != EINTR)
-			goto err;
-		if (n <= 0)
-			continue;
-		for (i = 0; i < RECV_BATCH; i++) {
-			iov[i].iov_base = bufs + (size_t)i * DGFS_NET_MAX_DGRAM;
-			iov[i].iov_len = DGFS_NET_MAX_DGRAM;
-			memset(&msgs[i], 0, sizeof(msgs[i]));
-			msgs[i].msg_hdr.msg_iov = &iov[i];
-			msgs[i].msg_hdr.msg_iovlen = 1;
-		}
-		n = recvmmsg(fd, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
+		/*
+		 * Read what the socket holds before any request may time out:
+		 * a reader that fell behind (descheduled, or busy with the
+		 * last batch) would otherwise call datagrams that wait here
+		 * lost and ask for them again; on a slow host every request
+		 * did, and the answers to the re-requests buried the rest.
+		 * A stream that never lets up must not hold the time-outs
+		 * off for ever: a receive buffer's worth of batches at most.
+		 */
+		n = due && late >= DRAIN_MAX_BATCHES ? 0 :
+		    recv_batch(fd, msgs, iov, bufs);
 		if (n < 0) {
 			if (errno == ECONNREFUSED)
 				++*refused;
-			if (errno == EAGAIN || errno == EINTR || errno == ECONNREFUSED)
-				continue;
-			goto err;
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNREFUSED)
+				goto err;
+			n = 0;
 		}
+		if (!n) {
+			late = 0;
+			if (due)
+				state = dgfs_reader_tick(r, dgfs_now_ns());
+			continue;
+		}
+		late += due;
 		now = dgfs_now_ns();
 		for (i = 0; i < n && state == DGFS_READ_RUNNING; i++) {
 			if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
