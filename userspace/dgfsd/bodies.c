@@ -61,15 +61,15 @@ json_t *chunks_id_array(const uint8_t (*ids)[DGFS_CHUNK_ID_LEN], size_t n)
  * of nested arrays: the fuzzer's SEGV). The fuzzer checks this bound
  * against what the parse allocated.
  */
-#define JSON_SLOT	32	/* an array element's share of its doubling table */
-#define JSON_ARRAY	(40 + 8 * 8 + JSON_SLOT)	/* json_array_t + 8 slots */
-#define JSON_OBJECT	(72 + 8 * 16 + JSON_SLOT)	/* json_object_t + 8 buckets */
-#define JSON_SCALAR	(24 + JSON_SLOT)	/* json_integer_t or json_real_t */
+#define COST_SLOT	32	/* an array element's share of its doubling table */
+#define COST_ARRAY	(40 + 8 * 8 + COST_SLOT)	/* json_array_t + 8 slots */
+#define COST_OBJECT	(72 + 8 * 16 + COST_SLOT)	/* json_object_t + 8 buckets */
+#define COST_SCALAR	(24 + COST_SLOT)	/* json_integer_t or json_real_t */
 /* A string value: json_string_t and the lexer's copy (raw length + 1). */
-#define JSON_STRING(raw) (32 + (raw) + 1 + JSON_SLOT)
+#define COST_STRING(raw) (32 + (raw) + 1 + COST_SLOT)
 /* A key: the lexer's copy, the pair with its own copy, its share of the
  * doubling buckets (16 bytes each, at most 4 a key in all). */
-#define JSON_KEY(raw)	((raw) + 1 + 56 + (raw) + 1 + 4 * 16)
+#define COST_KEY(raw)	((raw) + 1 + 56 + (raw) + 1 + 4 * 16)
 
 static bool json_delim(char c)
 {
@@ -91,7 +91,7 @@ size_t dgfsd_json_cost(const void *body, size_t len, unsigned int *depth)
 			continue;
 		/* A string is a key if a colon follows it. */
 		if (string)
-			bytes += c == ':' ? JSON_KEY(raw) : JSON_STRING(raw);
+			bytes += c == ':' ? COST_KEY(raw) : COST_STRING(raw);
 		string = false;
 		switch (c) {
 		case '"':
@@ -105,7 +105,7 @@ size_t dgfsd_json_cost(const void *body, size_t len, unsigned int *depth)
 			break;
 		case '[':
 		case '{':
-			bytes += c == '[' ? JSON_ARRAY : JSON_OBJECT;
+			bytes += c == '[' ? COST_ARRAY : COST_OBJECT;
 			if (++level > *depth)
 				*depth = level;
 			continue;
@@ -120,14 +120,14 @@ size_t dgfsd_json_cost(const void *body, size_t len, unsigned int *depth)
 			for (start = i; i + 1 < len && p[i + 1] && !json_delim(p[i + 1]); i++)
 				;
 			raw = i - start + 1;
-			bytes += JSON_SCALAR;
+			bytes += COST_SCALAR;
 			break;
 		}
 		if (raw > longest)
 			longest = raw;
 	}
 	if (string)
-		bytes += JSON_STRING(raw);
+		bytes += COST_STRING(raw);
 	/* The lexer's buffer: 16 bytes, doubled until the longest token fits. */
 	return bytes + 16 + 4 * (longest + 2);
 }

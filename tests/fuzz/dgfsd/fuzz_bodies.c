@@ -14,7 +14,8 @@
  * prefix is normalized (a second pass changes nothing); what jansson
  * allocates parsing a body stays within dgfsd_json_cost(), the bound by
  * which dgfsd refuses bodies before parsing them, and only too deep a
- * body is refused when the allowance is unlimited.
+ * body is refused when the allowance is unlimited; a JSON object within
+ * its allowance is taken.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -110,6 +111,18 @@ static void cost_bound(const uint8_t *data, size_t size)
 	json_decref(j);
 }
 
+static bool object_within_allowance(const uint8_t *data, size_t size)
+{
+	unsigned int depth;
+	json_t *plain = json_loadb((const char *)data, size, 0, NULL);
+	bool ok = json_is_object(plain) &&
+		  dgfsd_json_cost(data, size, &depth) <= dgfsd_json_allowance(size) &&
+		  depth <= DGFSD_JSON_DEPTH_MAX;
+
+	json_decref(plain);
+	return ok;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	json_t *j;
@@ -123,8 +136,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		commit(j);
 		json_decref(j);
 	}
-	/* As the key and presign handlers load it. */
+	/* As the key and presign handlers load it: a JSON object that
+	 * jansson parses and that fits the allowance comes back. */
 	j = dgfsd_body_object(data, size);
+	if (!j)
+		CHECK(!object_within_allowance(data, size));
 	if (j) {
 		CHECK(json_is_object(j));
 		key_request(j);
