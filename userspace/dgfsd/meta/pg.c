@@ -268,6 +268,18 @@ static PGresult *pg_run(struct pg_meta *m, enum pg_stmt s, const struct pg_param
 	}
 }
 
+/*
+ * One statement on its own, outside a transaction: the session connected
+ * again first if it broke (inside a transaction a reconnect would lose
+ * it, so those call pg_ready() once at their start).
+ */
+static PGresult *pg_query(struct pg_meta *m, enum pg_stmt s, const struct pg_params *p,
+			  const char *what, int *err)
+{
+	*err = pg_ready(m);
+	return *err ? NULL : pg_run(m, s, p, what, err);
+}
+
 /* A statement whose rows, if any, are not wanted: 0 or -errno; *changed, rows it changed. */
 static int pg_exec(struct pg_meta *m, enum pg_stmt s, const struct pg_params *p,
 		   const char *what, long *changed)
@@ -764,11 +776,8 @@ static int pg_chunk_get(struct meta *base, const uint8_t id[META_ID_LEN], uint32
 	int64_t v;
 	int err;
 
-	err = pg_ready(m);
-	if (err)
-		return err;
 	pg_blob(&p, id, META_ID_LEN);
-	res = pg_run(m, PG_CHUNK_GET, &p, "chunk lookup", &err);
+	res = pg_query(m, PG_CHUNK_GET, &p, "chunk lookup", &err);
 	if (!res)
 		return err;
 	if (!PQntuples(res))
@@ -833,10 +842,7 @@ static int pg_stats(struct meta *base, struct meta_stats *st)
 	PGresult *res;
 	int i, err;
 
-	err = pg_ready(m);
-	if (err)
-		return err;
-	res = pg_run(m, PG_STATS, NULL, "stats", &err);
+	res = pg_query(m, PG_STATS, NULL, "stats", &err);
 	if (!res)
 		return err;
 	for (i = 0; !err && i < 4; i++)
@@ -915,11 +921,8 @@ static int pg_key_get(struct meta *base, int64_t id, struct meta_key *k)
 	PGresult *res;
 	int err;
 
-	err = pg_ready(m);
-	if (err)
-		return err;
 	pg_int(&p, id);
-	res = pg_run(m, PG_KEY_GET, &p, "key get", &err);
+	res = pg_query(m, PG_KEY_GET, &p, "key get", &err);
 	if (!res)
 		return err;
 	err = PQntuples(res) ? pg_col_key(res, 0, k) : -ENOENT;
@@ -933,10 +936,7 @@ static int pg_key_list(struct meta *base, meta_key_cb cb, void *arg, struct meta
 	PGresult *res;
 	int i, err;
 
-	err = pg_ready(m);
-	if (err)
-		return err;
-	res = pg_run(m, PG_KEY_ALL, NULL, "key list", &err);
+	res = pg_query(m, PG_KEY_ALL, NULL, "key list", &err);
 	if (!res)
 		return err;
 	for (i = 0; !err && i < PQntuples(res); i++) {
@@ -987,13 +987,10 @@ static int pg_chunk_under(struct meta *base, const uint8_t id[META_ID_LEN], cons
 	PGresult *res;
 	int err;
 
-	err = pg_ready(m);
-	if (err)
-		return err;
 	pg_blob(&p, id, META_ID_LEN);
 	pg_blob(&p, prefix, plen);
 	pg_blob(&p, end, elen);
-	res = pg_run(m, PG_CHUNK_UNDER, &p, "chunk under prefix", &err);
+	res = pg_query(m, PG_CHUNK_UNDER, &p, "chunk under prefix", &err);
 	if (!res)
 		return err;
 	err = PQntuples(res) ? 1 : 0;
