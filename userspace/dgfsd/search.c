@@ -313,6 +313,12 @@ static bool is_tag_leaf(const struct query_node *n)
 					!query_is_pseudo(n->name));
 }
 
+/* Whether an AND's child @i is in its merged FTS5 AND (an AND has at most 64). */
+static bool merged_kid(const struct node_info *ni, unsigned int i)
+{
+	return i < 64 && (ni->merged_kids >> i & 1);
+}
+
 static struct node_info *info(struct sql *q, const struct query_node *n)
 {
 	return &q->info[n - q->query->nodes];
@@ -602,7 +608,7 @@ static int64_t estimate(struct sql *q, const struct query_node *n, int64_t cap)
 	case QUERY_AND:
 		m = ni->merged ? counted(q, ni, true, ni->merged, cap) : cap;
 		for (k = n->child, i = 0; k; k = k->next, i++)
-			if (k->kind != QUERY_NOT && !(ni->merged_kids >> i & 1) && info(q, k)->gen)
+			if (k->kind != QUERY_NOT && !merged_kid(ni, i) && info(q, k)->gen)
 				m = est_min(m, estimate(q, k, m));
 		e = m;
 		break;
@@ -640,7 +646,7 @@ static void plan_gen(struct sql *q, const struct query_node *n)
 		idx[nm++] = DRV_MERGED;
 	}
 	for (k = n->child, i = 0; k && nm <= QUERY_MAX_TERMS; k = k->next, i++)
-		if (k->kind != QUERY_NOT && !(i < 64 && ni->merged_kids >> i & 1) &&
+		if (k->kind != QUERY_NOT && !merged_kid(ni, i) &&
 		    info(q, k)->gen) {
 			kid[nm] = k;
 			est[nm] = EST_CAP;
@@ -874,7 +880,7 @@ static bool pred(struct sql *q, struct buf *b, const struct query_node *n, const
 			any = true;
 		}
 		for (k = n->child, i = 0; k && nk < QUERY_MAX_TERMS; k = k->next, i++)
-			if (!(i < 64 && ni->merged_kids >> i & 1)) {
+			if (!merged_kid(ni, i)) {
 				drv[nk] = in_gen && ni->drv == (int)i;
 				kids[nk++] = k;
 			}
