@@ -19,7 +19,7 @@
  *   build/unit/test_search [SEED [QUERIES]]
  */
 
-/* expect-checks: 14 (tests/run-all.sh: a run that prints fewer fails) */
+/* expect-checks: 15 (tests/run-all.sh: a run that prints fewer fails) */
 
 #include "tags/tag.c"
 #include "tags/query.c"
@@ -608,6 +608,16 @@ static int count_rows(sqlite3 *db, void *arg)
 	return 0;
 }
 
+/*
+ * A query may cost at most this many times the control (gen_flat) in CPU
+ * per page: a plan gone pathological (quadratic in the files, a set
+ * listed again for every candidate) costs far more, while the machine's
+ * speed and load and the sanitizers slow both alike.
+ */
+#define COST_RATIO_MAX	10
+#define STR_(x)		#x
+#define STR(x)		STR_(x)
+
 /* Per page, the least CPU time of a few runs of @text: a control for the random queries' cost. */
 static int64_t control_ns(struct meta *m, const char *text)
 {
@@ -625,7 +635,8 @@ static int64_t control_ns(struct meta *m, const char *text)
 		best = t < best ? t : best;
 	}
 	query_free(q);
-	return best;
+	/* A control that failed, or took no time to measure, bounds nothing (and must not overflow). */
+	return best > 0 && best < INT64_MAX / COST_RATIO_MAX ? best : -1;
 }
 
 /* A control as large as a query gets: QUERY_MAX_TERMS terms, ORs of ANDs of the generator's. */
@@ -646,16 +657,6 @@ static void gen_flat(char *q, size_t size)
 }
 
 /*
- * A query may cost at most this many times the control (gen_flat) in CPU
- * per page: a plan gone pathological (quadratic in the files, a set
- * listed again for every candidate) costs far more, while the machine's
- * speed and load and the sanitizers slow both alike.
- */
-#define COST_RATIO_MAX	10
-#define STR_(x)		#x
-#define STR(x)		STR_(x)
-
-/*
  * After agree() ran @text: its CPU per page against @ctl; the costliest
  * so far into @worst. A page over the bound is measured twice more and
  * the least counts (a neighbour may have taken the CPU's caches). 1 when
@@ -670,7 +671,7 @@ static int too_costly(struct meta *m, const char *text, const char *prefix, int6
 
 	uint64_t rng = rng_state;	/* agree() draws page sizes: the run stays repeatable */
 
-	for (r = 0; r < 2 && cost > COST_RATIO_MAX * ctl; r++) {
+	for (r = 0; ctl > 0 && r < 2 && cost > COST_RATIO_MAX * ctl; r++) {
 		search_cpu_ns = 0;
 		search_pages = 0;
 		agree(m, text, prefix, &hits, &ordered);
@@ -684,8 +685,8 @@ static int too_costly(struct meta *m, const char *text, const char *prefix, int6
 		*worst_ns = cost;
 		snprintf(worst, size, "%s", text);
 	}
-	if (cost <= COST_RATIO_MAX * ctl)
-		return 0;
+	if (ctl <= 0 || cost <= COST_RATIO_MAX * ctl)
+		return 0;	/* no control: its own check failed */
 	printf("  query %s: %.2f ms of CPU a page, the control %.3f ms\n", text, cost / 1e6,
 	       ctl / 1e6);
 	return 1;
@@ -719,6 +720,7 @@ int main(int argc, char **argv)
 	CHECK("files and tags stored", !put_files(m) && !meta_run(m, true, fill_tags, NULL));
 	gen_flat(qtext, sizeof(qtext));
 	ctl = control_ns(m, qtext);
+	CHECK("the control query runs", ctl > 0);
 	printf("CPU per page: one term %.3f ms, the control (%d terms) %.3f ms\n",
 	       control_ns(m, "alpha") / 1e6, QUERY_MAX_TERMS, ctl / 1e6);
 
