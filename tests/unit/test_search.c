@@ -10,10 +10,16 @@
  * paging cursors, CJK words cut by ICU, bulk tagging (search_apply) and
  * its refusal to change anything on a bad tag set.
  *
+ * Cost: the search's deadline counts this thread's CPU time (a busy host
+ * does not fail a query), and no random query may cost over
+ * COST_RATIO_MAX times a control, a fixed QUERY_MAX_TERMS-term query
+ * measured in the same run, in CPU per page. SEARCH_COSTS=1 prints each
+ * query's cost.
+ *
  *   build/unit/test_search [SEED [QUERIES]]
  */
 
-/* expect-checks: 11 (tests/run-all.sh: a run that prints fewer fails) */
+/* expect-checks: 15 (tests/run-all.sh: a run that prints fewer fails) */
 
 #include "tags/tag.c"
 #include "tags/query.c"
@@ -420,7 +426,56 @@ static void gen(char *q, size_t size, int depth)
 	snprintf(q + l, size - l, ")");
 }
 
+/*
+ * A query nested as deep as the language allows (QUERY_MAX_DEPTH levels
+ * of parentheses and negations), deeper than search.c writes one SQL
+ * expression.
+ */
+static void gen_deep(char *q, size_t size)
+{
+	struct query_error e;
+	struct query *pq;
+	int levels, i;
+	size_t l;
+
+	for (levels = QUERY_MAX_DEPTH; levels > 0; levels--) {
+		q[0] = 0;
+		for (i = 0; i < levels; i++) {
+			l = strlen(q);
+			snprintf(q + l, size - l, "%s", rnd(3) ? "(" : "-(");
+			gen_term(q, size);
+			l = strlen(q);
+			snprintf(q + l, size - l, "%s", rnd(2) ? " OR " : " ");
+		}
+		gen_term(q, size);
+		for (i = 0; i < levels; i++) {
+			l = strlen(q);
+			snprintf(q + l, size - l, ")");
+		}
+		if (!query_parse(q, strlen(q), &pq, &e)) {
+			query_free(pq);
+			return;
+		}
+	}
+}
+
 /* ---- running both ---- */
+
+/*
+ * The CPU time this thread spent in search_run(), and the pages it ran:
+ * a busy host's wait for a CPU is not in it (tests/run-all.sh runs beside
+ * builds), so a cost bound on it means the same under load.
+ */
+static int64_t search_cpu_ns;
+static int search_pages;
+
+static int64_t thread_cpu_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
 
 /* Every page of @q under @prefix: the paths found, in order; -1 on error. */
 static int search_all(struct meta *m, const struct query *q, const char *prefix,
@@ -437,8 +492,12 @@ static int search_all(struct meta *m, const struct query *q, const char *prefix,
 		const char *next;
 		size_t i;
 
+		int64_t t0 = thread_cpu_ns();
+
 		if (search_run(m, q, &pg, &res))
 			return -1;
+		search_cpu_ns += thread_cpu_ns() - t0;
+		search_pages++;
 		arr = json_object_get(res, "files");
 		json_array_foreach(arr, i, f) {
 			const char *p = json_string_value(json_object_get(f, "path"));
@@ -549,18 +608,106 @@ static int count_rows(sqlite3 *db, void *arg)
 	return 0;
 }
 
+/*
+ * A query may cost at most this many times the control (gen_flat) in CPU
+ * per page: a plan gone pathological (quadratic in the files, a set
+ * listed again for every candidate) costs far more, while the machine's
+ * speed and load and the sanitizers slow both alike.
+ */
+#define COST_RATIO_MAX	10
+#define STR_(x)		#x
+#define STR(x)		STR_(x)
+
+/* Per page, the least CPU time of a few runs of @text: a control for the random queries' cost. */
+static int64_t control_ns(struct meta *m, const char *text)
+{
+	struct query *q = parse(text);
+	int64_t best = INT64_MAX, t;
+	json_t *res;
+	int r;
+
+	for (r = 0; q && r < 9; r++) {
+		t = thread_cpu_ns();
+		if (search_run(m, q, &(struct search_page){ .limit = 50 }, &res))
+			break;
+		t = thread_cpu_ns() - t;
+		json_decref(res);
+		best = t < best ? t : best;
+	}
+	query_free(q);
+	/* A control that failed, or took no time to measure, bounds nothing (and must not overflow). */
+	return best > 0 && best < INT64_MAX / COST_RATIO_MAX ? best : -1;
+}
+
+/* A control as large as a query gets: QUERY_MAX_TERMS terms, ORs of ANDs of the generator's. */
+static void gen_flat(char *q, size_t size)
+{
+	uint64_t saved = rng_state;
+	size_t l;
+	int i;
+
+	rng_state = 0x5eed;
+	q[0] = 0;
+	for (i = 0; i < QUERY_MAX_TERMS; i++) {
+		l = strlen(q);
+		snprintf(q + l, size - l, "%s", !i ? "" : i % 4 ? " " : " OR ");
+		gen_term(q, size);
+	}
+	rng_state = saved;
+}
+
+/*
+ * After agree() ran @text: its CPU per page against @ctl; the costliest
+ * so far into @worst. A page over the bound is measured twice more and
+ * the least counts (a neighbour may have taken the CPU's caches). 1 when
+ * it stays over.
+ */
+static int too_costly(struct meta *m, const char *text, const char *prefix, int64_t ctl,
+		      int64_t *worst_ns, char *worst, size_t size)
+{
+	int64_t cost = search_pages ? search_cpu_ns / search_pages : 0;
+	int r, hits;
+	bool ordered;
+
+	uint64_t rng = rng_state;	/* agree() draws page sizes: the run stays repeatable */
+
+	for (r = 0; ctl > 0 && r < 2 && cost > COST_RATIO_MAX * ctl; r++) {
+		search_cpu_ns = 0;
+		search_pages = 0;
+		agree(m, text, prefix, &hits, &ordered);
+		if (search_pages && search_cpu_ns / search_pages < cost)
+			cost = search_cpu_ns / search_pages;
+	}
+	rng_state = rng;
+	if (getenv("SEARCH_COSTS"))
+		printf("cost %.3f ms/page %d pages: %s\n", cost / 1e6, search_pages, text);
+	if (cost > *worst_ns) {
+		*worst_ns = cost;
+		snprintf(worst, size, "%s", text);
+	}
+	if (ctl <= 0 || cost <= COST_RATIO_MAX * ctl)
+		return 0;	/* no control: its own check failed */
+	printf("  query %s: %.2f ms of CPU a page, the control %.3f ms\n", text, cost / 1e6,
+	       ctl / 1e6);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	char dir[] = "/tmp/test_search.XXXXXX", path[64], qtext[QUERY_MAX_LEN];
 	unsigned long seed = argc > 1 ? strtoul(argv[1], NULL, 0) : (unsigned long)time(NULL);
 	int nqueries = argc > 2 ? atoi(argv[2]) : 300;
 	int i, bad = 0, unordered = 0, nonempty = 0, hits, n;
+	int64_t worst_ns = 0, ctl;
+	int slow = 0;
+	char worst[QUERY_MAX_LEN] = "";
 	struct meta *m = NULL;
 	bool ordered;
 	json_t *res;
 	struct query *q;
 
 	printf("seed %lu (build/unit/test_search %lu to repeat)\n", seed, seed);
+	deadline_clock = CLOCK_THREAD_CPUTIME_ID;
 	rng_state = seed * 0x9e3779b97f4a7c15ull + 1;
 	if (!mkdtemp(dir))
 		return 1;
@@ -571,6 +718,11 @@ int main(int argc, char **argv)
 	if (!m)
 		return 1;
 	CHECK("files and tags stored", !put_files(m) && !meta_run(m, true, fill_tags, NULL));
+	gen_flat(qtext, sizeof(qtext));
+	ctl = control_ns(m, qtext);
+	CHECK("the control query runs", ctl > 0);
+	printf("CPU per page: one term %.3f ms, the control (%d terms) %.3f ms\n",
+	       control_ns(m, "alpha") / 1e6, QUERY_MAX_TERMS, ctl / 1e6);
 
 	/*
 	 * Random queries, all files and under a prefix; every tenth again
@@ -588,10 +740,15 @@ int main(int argc, char **argv)
 		for (plan_test = i % 10 ? 0 : 2; plan_test >= 0; plan_test--) {
 			/* A forced plan may be slow on purpose (a busy host, ASan). */
 			deadline_ms = plan_test ? 600000 : SEARCH_TIME_MAX_MS;
+			search_cpu_ns = 0;
+			search_pages = 0;
 			if (!agree(m, qtext, prefix, &hits, &ordered)) {
 				printf("  (plan %d)\n", plan_test);
 				ok = false;
 			}
+			if (!plan_test)
+				slow += too_costly(m, qtext, prefix, ctl, &worst_ns, worst,
+						   sizeof(worst));
 			unordered += !ordered;
 		}
 		nonempty += hits > 0 && hits < NFILES;
@@ -600,7 +757,10 @@ int main(int argc, char **argv)
 	}
 	plan_test = 0;
 	printf("%d queries, %d with some but not all files\n", i, nonempty);
+	printf("CPU per page: the costliest query %.2f ms (x%.2f the control): %.300s\n",
+	       worst_ns / 1e6, (double)worst_ns / ctl, worst);
 	CHECK("random queries agree with brute force", !bad);
+	CHECK("no query costs over " STR(COST_RATIO_MAX) "x the control in CPU per page", !slow);
 	CHECK("results ranked: score down, then path up", !unordered);
 	/* A generator that only made empty or full answers would prove little. */
 	CHECK("most queries find some files but not all", nonempty > nqueries / 3);
@@ -609,6 +769,18 @@ int main(int argc, char **argv)
 	CHECK("implied tags and a cycle", agree(m, "animal", NULL, &hits, &ordered) &&
 	      agree(m, "warm -cat", NULL, &hits, &ordered) &&
 	      agree(m, "gps alpha=*", NULL, &hits, &ordered));
+	/* A phrase near the query's length bound, merged with a word into one FTS5 AND. */
+	snprintf(qtext, sizeof(qtext), "\"");
+	for (i = 0; i < 640; i++)
+		strcat(qtext, "alpha ");
+	strcat(qtext, "beta\" eps");
+	CHECK("a long phrase", strlen(qtext) > QUERY_MAX_LEN * 9 / 10 &&
+	      agree(m, qtext, NULL, &hits, &ordered));
+	for (i = 0, n = 0; i < 20; i++) {
+		gen_deep(qtext, sizeof(qtext));
+		n += agree(m, qtext, rnd(4) ? NULL : "dir2/", &hits, &ordered);
+	}
+	CHECK("queries nested as deep as allowed agree with brute force", n == 20);
 	q = parse("alpha OR beta");
 	n = 0;
 	if (q && !search_run(m, q, &(struct search_page){ .limit = NFILES }, &res)) {
