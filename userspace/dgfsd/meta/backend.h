@@ -3,7 +3,7 @@
  * The metadata backends behind meta.h. The front (meta/meta.c) checks
  * every argument and holds struct meta's lock around each call, so a
  * backend sees valid arguments only, one call at a time, and keeps one
- * connection. A backend embeds struct meta first in its own struct.
+ * connection (but for the optional *_unlocked reads, below). A backend embeds struct meta first in its own struct.
  *
  *   meta/sqlite.c, meta/sqlite_schema.c   SQLite (the single-host default)
  *   meta/pg.c, meta/pg_schema.c           PostgreSQL through libpq
@@ -45,6 +45,14 @@ struct meta_ops {
 	void (*close)(struct meta *m);		/* frees the backend's struct */
 	int (*file_get)(struct meta *m, const char *path, size_t len, struct meta_file *f,
 			bool with_chunks);
+	/*
+	 * Optional: file_get and key_get called without the front's lock
+	 * (each on a connection of its own, so that reads wait neither for
+	 * each other nor for a writer); -EAGAIN: do it the locked way.
+	 */
+	int (*file_get_unlocked)(struct meta *m, const char *path, size_t len,
+				 struct meta_file *f, bool with_chunks);
+	int (*key_get_unlocked)(struct meta *m, int64_t id, struct meta_key *k);
 	int (*file_put)(struct meta *m, const struct meta_file *f, struct meta_idlist *freed,
 			bool *replaced);
 	int (*file_delete)(struct meta *m, const char *path, size_t len,

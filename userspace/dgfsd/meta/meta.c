@@ -2,8 +2,9 @@
 /*
  * dgfsd's metadata layer (meta.h): the front every caller goes through.
  * It picks the backend from the spec meta_open() is given, checks every
- * argument, and holds the lock around each backend call, so the backends
- * (backend.h) only speak their database's language.
+ * argument, and holds the lock around each backend call (but the reads a
+ * backend may do on connections of their own: file_get, key_get), so the
+ * backends (backend.h) only speak their database's language.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -123,11 +124,15 @@ int meta_file_get(struct meta *m, const char *path, struct meta_file *f, bool wi
 		return -EINVAL;
 	/* Filled aside: path may be f->path, and f stays as it was on error. */
 	memcpy(tmp.path, path, len + 1);
-	err = meta_lock(m);
-	if (err)
-		return err;
-	err = m->ops->file_get(m, tmp.path, len, &tmp, with_chunks);
-	meta_unlock(m);
+	err = m->ops->file_get_unlocked ?
+	      m->ops->file_get_unlocked(m, tmp.path, len, &tmp, with_chunks) : -EAGAIN;
+	if (err == -EAGAIN) {
+		err = meta_lock(m);
+		if (err)
+			return err;
+		err = m->ops->file_get(m, tmp.path, len, &tmp, with_chunks);
+		meta_unlock(m);
+	}
 	if (!err)
 		*f = tmp;
 	return err;
@@ -365,6 +370,9 @@ int meta_key_get(struct meta *m, int64_t id, struct meta_key *k)
 
 	if (!m || !k)
 		return -EINVAL;
+	err = m->ops->key_get_unlocked ? m->ops->key_get_unlocked(m, id, k) : -EAGAIN;
+	if (err != -EAGAIN)
+		return err;
 	err = meta_lock(m);
 	if (err)
 		return err;
