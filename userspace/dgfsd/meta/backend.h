@@ -18,9 +18,12 @@
 
 struct meta_ops;
 
+struct meta_file_cache;
+
 struct meta {
 	const struct meta_ops *ops;
 	pthread_mutex_t lock;
+	struct meta_file_cache *files;	/* NULL unless ops->cache_files */
 };
 
 /*
@@ -42,6 +45,11 @@ typedef int (*meta_key_cb)(const struct meta_key *k, void *arg);
 /* What meta.h's calls of the same names do, unless said otherwise. */
 struct meta_ops {
 	const char *name;
+	/*
+	 * Files change only through this process (no other host shares the
+	 * database), so the front may keep recently read files (file_cache.h).
+	 */
+	bool cache_files;
 	void (*close)(struct meta *m);		/* frees the backend's struct */
 	int (*file_get)(struct meta *m, const char *path, size_t len, struct meta_file *f,
 			bool with_chunks);

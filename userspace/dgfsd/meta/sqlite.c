@@ -1095,6 +1095,7 @@ int meta_sql_err(struct sqlite3 *db, int rc, const char *what)
 static const struct meta_ops sqlite_meta_ops = {
 	.name = "sqlite",
 	.close = sqlite_meta_close,
+	.cache_files = true,
 	.file_get = sqlite_file_get,
 	.file_get_unlocked = sqlite_file_get_unlocked,
 	.file_put = sqlite_file_put,
