@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The HTTP service (docs/HTTP.md) on libmicrohttpd, one thread per
- * connection: an upload blocks on fsync and SQLite commits, and a thread of
- * its own keeps that from stalling other clients.
+ * The HTTP service (docs/HTTP.md) on libmicrohttpd's epoll event threads
+ * (--http-threads), each serving many connections. Downloads run on them;
+ * a request whose work may block (an upload's fsyncs, SQLite commits, the
+ * metadata's lock) runs on a thread of its own (offload.h), so that it
+ * stalls no other client.
  *
  * Every request goes through one routing table (resources[] below): each
  * route names its method, the scope a key needs for it (auth.h), whether
