@@ -1664,9 +1664,50 @@ static void test_idlist(void)
 }
 
 /* What both backends must do alike. */
+/*
+ * A file read, then replaced or deleted, reads as it is now: the files
+ * the front keeps after a read (SQLite: meta/file_cache.c) are forgotten
+ * at each put and delete of their path.
+ */
+static void test_reread(void)
+{
+	static const uint32_t v1[] = { 11, 12 }, v2[] = { 13 };
+	struct meta_chunk c[MAXCH];
+	struct meta_idlist freed = { 0 };
+	struct meta_file f, g = { .chunks = NULL };
+	struct meta *m;
+	int i;
+
+	m = open_db("reread.db");
+	if (!m)
+		return;
+	mkfile(&f, c, "r/f", v1, 2);
+	CHECK("reread: put version 1", !meta_file_put(m, &f, &freed, NULL));
+	for (i = 0; i < 2; i++) {
+		CHECK("reread: get version 1 (twice)", !meta_file_get(m, "r/f", &g, true) &&
+		      g.nchunks == 2 && g.size == f.size && !memcmp(g.chunks[1].id, c[1].id, META_ID_LEN));
+		meta_file_release(&g);
+	}
+	mkfile(&f, c, "r/f", v2, 1);
+	snprintf(f.etag, sizeof(f.etag), "%064d", 2);
+	CHECK("reread: put version 2", !meta_file_put(m, &f, &freed, NULL));
+	CHECK("reread: get after the put is version 2, chunks and all",
+	      !meta_file_get(m, "r/f", &g, true) && g.nchunks == 1 && g.size == f.size &&
+	      !strcmp(g.etag, f.etag) && !memcmp(g.chunks[0].id, c[0].id, META_ID_LEN));
+	meta_file_release(&g);
+	CHECK("reread: ... also without its chunks",
+	      !meta_file_get(m, "r/f", &g, false) && g.nchunks == 1 && !g.chunks &&
+	      !strcmp(g.etag, f.etag));
+	CHECK("reread: delete", !meta_file_delete(m, "r/f", &freed));
+	CHECK("reread: get after the delete is -ENOENT", meta_file_get(m, "r/f", &g, true) == -ENOENT);
+	meta_idlist_free(&freed);
+	meta_close(m);
+}
+
 static void test_common(void)
 {
 	test_basic();
+	test_reread();
 	test_refcounts();
 	test_invalid();
 	test_bytes();

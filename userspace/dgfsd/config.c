@@ -59,6 +59,7 @@ enum opt_id {
 	O_TAG_OUTPUT_MAX,
 	O_TAG_MAX_SIZE,
 	O_METADATA,
+	O_HTTP_THREADS,
 };
 
 static const struct option long_opts[] = {
@@ -74,6 +75,7 @@ static const struct option long_opts[] = {
 	{ "max-connections",	required_argument,	NULL, O_MAX_CONNECTIONS },
 	{ "max-read",		required_argument,	NULL, O_MAX_READ },
 	{ "udp-threads",	required_argument,	NULL, O_UDP_THREADS },
+	{ "http-threads",	required_argument,	NULL, O_HTTP_THREADS },
 	{ "kmod",		required_argument,	NULL, O_KMOD },
 	{ "no-auth",		no_argument,		NULL, O_NO_AUTH },
 	{ "orphan-ttl",		required_argument,	NULL, O_ORPHAN_TTL },
@@ -137,6 +139,8 @@ static void usage(FILE *f)
 		"                            together (default 1G; 503 past it)\n"
 		"      --max-read BYTES      largest fast-path read (default 1M)\n"
 		"      --udp-threads N       UDP tier workers when dgfs.ko is absent (default 2)\n"
+		"      --http-threads N      HTTP event threads (default: one per CPU); uploads\n"
+		"                            and other work that may block get a thread each\n"
 		"      --kmod auto|off|require  use dgfs.ko (default auto: when loaded)\n"
 		"      --no-auth             fast path without tokens (tests only)\n"
 		"      --orphan-ttl SECONDS  chunks uploaded with PUT /chunks and not committed\n"
@@ -267,6 +271,11 @@ static int apply(struct dgfsd_config *cfg, int id, const char *name, const char 
 		if (parse_num(name, v, 1, DGFS_MAX_READ_LIMIT, &n))
 			return -1;
 		cfg->max_read = (uint32_t)n;
+		return 0;
+	case O_HTTP_THREADS:
+		if (parse_num(name, v, 1, DGFSD_HTTP_THREADS_MAX, &n))
+			return -1;
+		cfg->http_threads = (unsigned int)n;
 		return 0;
 	case O_UDP_THREADS:
 		if (parse_num(name, v, 1, USERD_MAX_THREADS, &n))

@@ -49,6 +49,7 @@
 
 #define DGFSD_STORE_NAME	"dgfsd"
 #define DGFSD_MAX_CHUNK		FASTCDC_MAX_SIZE
+#define DGFSD_HTTP_THREADS_MAX	64
 #define DGFSD_MISSING_MAX	100000
 #define DGFSD_TMP_PREFIX	".tmp-"
 
@@ -76,6 +77,7 @@ struct dgfsd_config {
 	uint64_t max_body_memory;	/* request bodies held at once, all requests */
 	uint32_t max_read;
 	unsigned int udp_threads;
+	unsigned int http_threads;	/* libmicrohttpd's event threads; 0: a CPU each */
 	enum dgfsd_kmod_mode kmod;
 	bool auth;			/* fast-path tokens (--no-auth: off) */
 	bool public_read;		/* reading needs no key */

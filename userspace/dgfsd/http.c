@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The HTTP service (docs/HTTP.md) on libmicrohttpd, one thread per
- * connection: an upload blocks on fsync and SQLite commits, and a thread of
- * its own keeps that from stalling other clients.
+ * The HTTP service (docs/HTTP.md) on libmicrohttpd's epoll event threads
+ * (--http-threads), each serving many connections. Downloads run on them;
+ * a request whose work may block (an upload's fsyncs, SQLite commits, the
+ * metadata's lock) runs on a thread of its own (offload.h), so that it
+ * stalls no other client.
  *
  * Every request goes through one routing table (resources[] below): each
  * route names its method, the scope a key needs for it (auth.h), whether
@@ -47,6 +49,7 @@
 #include "dgfsd.h"
 #include "http.h"
 #include "httputil.h"
+#include "offload.h"
 #include "tags_api.h"
 
 
@@ -681,37 +684,11 @@ static bool has_body(struct MHD_Connection *c)
 	       (len && strspn(len, "0") != strlen(len));
 }
 
-static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const char *url,
-				      const char *method, const char *version,
-				      const char *upload_data, size_t *upload_data_size,
-				      void **req_cls)
+/* One call of the access handler for a request under way (not its first). */
+static enum MHD_Result handle(struct dgfsd *d, struct MHD_Connection *c, struct request *r,
+			      const char *url, const char *method, const char *upload_data,
+			      size_t *upload_data_size)
 {
-	struct dgfsd *d = cls;
-	struct request *r = *req_cls;
-
-	(void)version;
-	if (!r) {
-		r = calloc(1, sizeof(*r));
-		if (!r)
-			return MHD_NO;
-		r->start_ns = now_ns();
-		snprintf(r->method, sizeof(r->method), "%s", method);
-		snprintf(r->url, sizeof(r->url), "%s", url);
-		client_str(c, r->client, sizeof(r->client));
-		*req_cls = r;
-		/*
-		 * A request with a body is routed now, so a refusal goes out
-		 * before the client sends the body (Expect: 100-continue); MHD
-		 * then closes the connection, as it must with a body unread.
-		 * One without waits for MHD's next call, when it has been read
-		 * to its end: answered any earlier, MHD could not keep the
-		 * connection alive for the client's next request.
-		 */
-		if (!has_body(c))
-			return MHD_YES;
-		r->routed = true;
-		return begin(d, c, r, url, method);
-	}
 	if (!r->routed) {
 		enum MHD_Result ret;
 
@@ -733,6 +710,134 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const
 	return finish(d, c, r);
 }
 
+/*
+ * Whether a request's work may block (an upload's fsyncs, a commit's
+ * hashing and transaction, a delete, anything that takes the metadata's
+ * lock, which a writer may hold for long): then it runs on a thread of
+ * its own (offload.h). File downloads and manifests read the metadata
+ * without that lock (meta.h), health checks and the web UI's files not
+ * at all, so they stay on the event thread.
+ */
+static bool http_may_block(struct MHD_Connection *c, const char *url, const char *method)
+{
+	const struct resource *res = find_resource(url);
+	const struct route *rt = res ? find_route(res, method) : NULL;
+
+	if (!rt)
+		return false;		/* 404, 405: answered at once */
+	if (rt->handler == files_get)	/* but its tags and graph: SQL */
+		return http_has_arg(c, "tags") || http_has_arg(c, "related");
+	return rt->handler != healthz && rt->handler != web_get;
+}
+
+/* Set by http_stop: no more work is handed over. */
+static atomic_bool http_stopping;
+/* Access handlers between their look at http_stopping and the hand-over. */
+static atomic_uint http_handing_over;
+
+/* On the request's thread: one call's work, the piece of body copied. */
+static void offloaded_call(void *arg)
+{
+	struct request *r = arg;
+	size_t len = r->off_len;
+
+	if (handle(r->off_d, r->off_c, r, r->off_url, r->off_method, r->off_data, &len) != MHD_YES)
+		r->off_failed = true;
+}
+
+/*
+ * A call of a request whose work may block: its work (with a copy of the
+ * body's piece) goes to the request's thread while the connection is
+ * suspended. libmicrohttpd may call again for more of a chunked body
+ * before that work is done: the piece is then left unconsumed, and is
+ * offered again once the connection is resumed.
+ */
+static enum MHD_Result offload_call(struct dgfsd *d, struct MHD_Connection *c, struct request *r,
+				    const char *url, const char *method, const char *upload_data,
+				    size_t *upload_data_size)
+{
+	if (r->off_failed)
+		return MHD_NO;
+	if (r->off && offload_busy(r->off))
+		return MHD_YES;
+	/* The final call's work queued no answer: nothing more will. */
+	if (r->off_final)
+		return MHD_NO;
+	if (!r->off) {
+		r->off = offload_new(c, 1u << 20);
+		if (!r->off) {
+			/* No thread: do the work here, as a slow answer beats none. */
+			r->offloaded = false;
+			return handle(d, c, r, url, method, upload_data, upload_data_size);
+		}
+		r->off_d = d;
+		r->off_c = c;
+		r->off_url = url;
+		r->off_method = method;
+	}
+	if (*upload_data_size > r->off_cap) {
+		char *nb = realloc(r->off_data, *upload_data_size);
+
+		if (!nb)
+			return MHD_NO;
+		r->off_data = nb;
+		r->off_cap = *upload_data_size;
+	}
+	if (*upload_data_size)
+		memcpy(r->off_data, upload_data, *upload_data_size);
+	else
+		r->off_final = true;
+	r->off_len = *upload_data_size;
+	*upload_data_size = 0;
+	/* http_stop waits for both counts to be 0, so no suspended connection outlives it. */
+	atomic_fetch_add(&http_handing_over, 1);
+	if (atomic_load(&http_stopping)) {
+		atomic_fetch_sub(&http_handing_over, 1);
+		return MHD_NO;
+	}
+	offload_run(r->off, offloaded_call, r);
+	atomic_fetch_sub(&http_handing_over, 1);
+	return MHD_YES;
+}
+
+static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const char *url,
+				      const char *method, const char *version,
+				      const char *upload_data, size_t *upload_data_size,
+				      void **req_cls)
+{
+	struct dgfsd *d = cls;
+	struct request *r = *req_cls;
+
+	(void)version;
+	if (!r) {
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return MHD_NO;
+		r->start_ns = now_ns();
+		snprintf(r->method, sizeof(r->method), "%s", method);
+		snprintf(r->url, sizeof(r->url), "%s", url);
+		client_str(c, r->client, sizeof(r->client));
+		r->offloaded = http_may_block(c, url, method);
+		*req_cls = r;
+		/*
+		 * A request with a body is routed now, so a refusal goes out
+		 * before the client sends the body (Expect: 100-continue); MHD
+		 * then closes the connection, as it must with a body unread.
+		 * One without waits for MHD's next call, when it has been read
+		 * to its end: answered any earlier, MHD could not keep the
+		 * connection alive for the client's next request. (Routing
+		 * reads the keys without the metadata's lock: no wait here.)
+		 */
+		if (!has_body(c))
+			return MHD_YES;
+		r->routed = true;
+		return begin(d, c, r, url, method);
+	}
+	if (r->offloaded)
+		return offload_call(d, c, r, url, method, upload_data, upload_data_size);
+	return handle(d, c, r, url, method, upload_data, upload_data_size);
+}
+
 static void completed(void *cls, struct MHD_Connection *c, void **req_cls,
 		      enum MHD_RequestTerminationCode toe)
 {
@@ -751,6 +856,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **req_cls,
 		.client = r->client, .key_id = r->who.id, .presigned = r->presigned,
 		.method = r->method, .path = r->url, .status = r->status,
 		.bytes = ok ? r->bytes : -1, .duration_ns = took });
+	offload_free(r->off);	/* idle: the connection is not suspended */
+	free(r->off_data);
 	upload_free(r->up);	/* uncommitted: its new chunks go */
 	free(r->body);
 	atomic_fetch_sub(&d->body_memory, r->budget_held);
@@ -782,8 +889,19 @@ static void log_mhd(void *cls, const char *fmt, va_list ap)
 int http_start(struct dgfsd *d)
 {
 	struct sockaddr_storage ss;
-	unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+	/*
+	 * A few event threads (epoll), each serving many connections: a
+	 * thread per connection cost a context switch per request, and a
+	 * select() each, half of a small download's CPU (docs/BENCHMARKS.md).
+	 * Work that may block gets a thread of its own instead (offload.h),
+	 * which suspend and resume let run off the event thread.
+	 */
+	unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
 			     MHD_USE_ERROR_LOG;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned int threads = d->cfg.http_threads ? d->cfg.http_threads :
+			       cpus < 1 ? 1 : cpus > DGFSD_HTTP_THREADS_MAX ? DGFSD_HTTP_THREADS_MAX :
+			       (unsigned int)cpus;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 	/* What only some starts have: a listen address, HTTPS. */
@@ -836,6 +954,7 @@ int http_start(struct dgfsd *d)
 				  /* Bounds a request's headers (431 past it). */
 				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64u << 10),
 				  MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1u << 20),
+				  MHD_OPTION_THREAD_POOL_SIZE, threads,
 				  MHD_OPTION_EXTERNAL_LOGGER, log_mhd, d,
 				  MHD_OPTION_ARRAY, extra, MHD_OPTION_END);
 	if (!d->mhd) {
@@ -849,7 +968,16 @@ int http_start(struct dgfsd *d)
 
 void http_stop(struct dgfsd *d)
 {
-	if (d->mhd)
-		MHD_stop_daemon(d->mhd);
+	if (!d->mhd)
+		return;
+	/*
+	 * libmicrohttpd must not be stopped with a connection suspended:
+	 * no more work is handed over, and the work under way ends (each
+	 * resumes its connection) before the daemon goes.
+	 */
+	atomic_store(&http_stopping, true);
+	while (atomic_load(&http_handing_over) || offload_in_flight_now())
+		usleep(10000);
+	MHD_stop_daemon(d->mhd);
 	d->mhd = NULL;
 }

@@ -54,6 +54,20 @@ struct request {
 	bool json_body;			/* parsed as JSON: its allowance is paid too */
 	uint64_t budget_held;		/* of d->body_memory, given back at the end */
 	bool zstd;
+	/*
+	 * Work that may block runs on a thread of the request's own
+	 * (offload.h), not on libmicrohttpd's event thread: each call's work
+	 * is handed over with a copy of its piece of body.
+	 */
+	bool offloaded;			/* this request's work goes to off */
+	bool off_final;			/* the final call's work was handed over */
+	struct offload *off;
+	struct dgfsd *off_d;
+	struct MHD_Connection *off_c;
+	const char *off_url, *off_method;	/* libmicrohttpd's, for the request's life */
+	char *off_data;
+	size_t off_len, off_cap;
+	bool off_failed;		/* a piece of work returned MHD_NO: close */
 };
 
 /* Bodies kept whole (JSON requests): /chunks/missing's 100000 ids fit. */

@@ -3,7 +3,7 @@
  * The metadata backends behind meta.h. The front (meta/meta.c) checks
  * every argument and holds struct meta's lock around each call, so a
  * backend sees valid arguments only, one call at a time, and keeps one
- * connection. A backend embeds struct meta first in its own struct.
+ * connection (but for the optional *_unlocked reads, below). A backend embeds struct meta first in its own struct.
  *
  *   meta/sqlite.c, meta/sqlite_schema.c   SQLite (the single-host default)
  *   meta/pg.c, meta/pg_schema.c           PostgreSQL through libpq
@@ -18,9 +18,12 @@
 
 struct meta_ops;
 
+struct meta_file_cache;
+
 struct meta {
 	const struct meta_ops *ops;
 	pthread_mutex_t lock;
+	struct meta_file_cache *files;	/* NULL unless ops->cache_files */
 };
 
 /*
@@ -42,9 +45,22 @@ typedef int (*meta_key_cb)(const struct meta_key *k, void *arg);
 /* What meta.h's calls of the same names do, unless said otherwise. */
 struct meta_ops {
 	const char *name;
+	/*
+	 * Files change only through this process (no other host shares the
+	 * database), so the front may keep recently read files (file_cache.h).
+	 */
+	bool cache_files;
 	void (*close)(struct meta *m);		/* frees the backend's struct */
 	int (*file_get)(struct meta *m, const char *path, size_t len, struct meta_file *f,
 			bool with_chunks);
+	/*
+	 * Optional: file_get and key_get called without the front's lock
+	 * (each on a connection of its own, so that reads wait neither for
+	 * each other nor for a writer); -EAGAIN: do it the locked way.
+	 */
+	int (*file_get_unlocked)(struct meta *m, const char *path, size_t len,
+				 struct meta_file *f, bool with_chunks);
+	int (*key_get_unlocked)(struct meta *m, int64_t id, struct meta_key *k);
 	int (*file_put)(struct meta *m, const struct meta_file *f, struct meta_idlist *freed,
 			bool *replaced);
 	int (*file_delete)(struct meta *m, const char *path, size_t len,

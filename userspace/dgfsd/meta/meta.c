@@ -2,8 +2,9 @@
 /*
  * dgfsd's metadata layer (meta.h): the front every caller goes through.
  * It picks the backend from the spec meta_open() is given, checks every
- * argument, and holds the lock around each backend call, so the backends
- * (backend.h) only speak their database's language.
+ * argument, and holds the lock around each backend call (but the reads a
+ * backend may do on connections of their own: file_get, key_get), so the
+ * backends (backend.h) only speak their database's language.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -13,6 +14,7 @@
 #include <time.h>
 
 #include "backend.h"
+#include "file_cache.h"
 
 int meta_open(const char *spec, struct meta **out)
 {
@@ -37,6 +39,9 @@ int meta_open(const char *spec, struct meta **out)
 		m->ops->close(m);
 		return err;
 	}
+	/* Without it every read goes to the database: slower, still right. */
+	if (m->ops->cache_files)
+		m->files = file_cache_new();
 	*out = m;
 	return 0;
 }
@@ -46,6 +51,7 @@ void meta_close(struct meta *m)
 	if (!m)
 		return;
 	pthread_mutex_destroy(&m->lock);
+	file_cache_free(m->files);
 	m->ops->close(m);
 }
 
@@ -116,6 +122,7 @@ static int meta_file_check(const struct meta_file *f)
 int meta_file_get(struct meta *m, const char *path, struct meta_file *f, bool with_chunks)
 {
 	struct meta_file tmp = { .chunks = NULL };
+	unsigned long gen;
 	int len, err;
 
 	len = meta_path_len(path);
@@ -123,11 +130,22 @@ int meta_file_get(struct meta *m, const char *path, struct meta_file *f, bool wi
 		return -EINVAL;
 	/* Filled aside: path may be f->path, and f stays as it was on error. */
 	memcpy(tmp.path, path, len + 1);
-	err = meta_lock(m);
-	if (err)
-		return err;
-	err = m->ops->file_get(m, tmp.path, len, &tmp, with_chunks);
-	meta_unlock(m);
+	if (m->files && !file_cache_get(m->files, tmp.path, len, &tmp, with_chunks)) {
+		*f = tmp;
+		return 0;
+	}
+	gen = m->files ? file_cache_gen(m->files) : 0;
+	err = m->ops->file_get_unlocked ?
+	      m->ops->file_get_unlocked(m, tmp.path, len, &tmp, with_chunks) : -EAGAIN;
+	if (err == -EAGAIN) {
+		err = meta_lock(m);
+		if (err)
+			return err;
+		err = m->ops->file_get(m, tmp.path, len, &tmp, with_chunks);
+		meta_unlock(m);
+	}
+	if (!err && with_chunks && m->files)
+		file_cache_put(m->files, gen, &tmp);
 	if (!err)
 		*f = tmp;
 	return err;
@@ -157,6 +175,9 @@ int meta_file_put(struct meta *m, const struct meta_file *f, struct meta_idlist 
 	if (err)
 		return err;
 	err = m->ops->file_put(m, f, freed, &had);
+	/* Committed or not: a reader finds out from the database. */
+	if (m->files)
+		file_cache_forget(m->files, f->path, strlen(f->path));
 	meta_unlock(m);
 	/* The ids a rolled back transaction freed are referenced again. */
 	if (err && freed)
@@ -178,6 +199,8 @@ int meta_file_delete(struct meta *m, const char *path, struct meta_idlist *freed
 	if (err)
 		return err;
 	err = m->ops->file_delete(m, path, len, freed);
+	if (m->files)
+		file_cache_forget(m->files, path, len);
 	meta_unlock(m);
 	if (err && freed)
 		freed->n = freed_n;
@@ -365,6 +388,9 @@ int meta_key_get(struct meta *m, int64_t id, struct meta_key *k)
 
 	if (!m || !k)
 		return -EINVAL;
+	err = m->ops->key_get_unlocked ? m->ops->key_get_unlocked(m, id, k) : -EAGAIN;
+	if (err != -EAGAIN)
+		return err;
 	err = meta_lock(m);
 	if (err)
 		return err;

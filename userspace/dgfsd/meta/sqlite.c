@@ -7,7 +7,8 @@
  * mutex would make each sqlite3_* call atomic, but not a sequence of them
  * (step, column, reset; or a whole transaction), so struct meta's mutex
  * (held by the front, meta/meta.c, around every call) guards them instead
- * and SQLite's is redundant.
+ * and SQLite's is redundant. Downloads' and key checks' reads go instead
+ * to a pool of read-only connections (struct sqlite_meta, "readers").
  *
  * Paths are bound as BLOBs, never TEXT: SQLite compares BLOBs with memcmp
  * and then by length, which is exactly the byte order the listing
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sqlite3.h>
 
@@ -154,7 +156,22 @@ struct sqlite_meta {
 	struct meta base;
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
+	/*
+	 * Read-only connections for file_get and key_get (a download's and
+	 * every key check's reads), taken from and given back to a pool
+	 * without the front's lock: in WAL mode each reads its own snapshot,
+	 * so readers wait neither for each other nor for a writer's
+	 * transaction. Only for a database in WAL mode (not :memory:).
+	 */
+	char *path;			/* NULL: no readers */
+	pthread_mutex_t readers_lock;
+	struct sqlite_meta *idle;	/* idle readers, linked by next */
+	struct sqlite_meta *next;
+	unsigned int nreaders;
 };
+
+/* Read-only connections at most; past this a reader uses the locked one. */
+#define META_READERS_MAX	32
 
 /* Logs SQLite's message for @rc and turns it into a negative errno. */
 static int meta_err(sqlite3 *db, int rc, const char *what)
@@ -333,6 +350,86 @@ static struct sqlite_meta *to_sqlite(struct meta *base)
 
 static void sqlite_meta_close(struct meta *base);
 
+static int meta_journal_is_wal(void *arg, int ncol, char **vals, char **names)
+{
+	(void)names;
+	*(bool *)arg = ncol == 1 && vals[0] && !strcasecmp(vals[0], "wal");
+	return 0;
+}
+
+/* Readers for a database in WAL mode; none otherwise (they need WAL's snapshots). */
+static int meta_readers_init(struct sqlite_meta *m, const char *path)
+{
+	bool wal = false;
+	int rc;
+
+	rc = sqlite3_exec(m->db, "PRAGMA journal_mode", meta_journal_is_wal, &wal, NULL);
+	if (rc != SQLITE_OK)
+		return meta_err(m->db, rc, "journal_mode");
+	if (!wal)
+		return 0;
+	m->path = strdup(path);
+	if (!m->path)
+		return -ENOMEM;
+	pthread_mutex_init(&m->readers_lock, NULL);
+	return 0;
+}
+
+/* A reader's connection: read-only, its own statements. NULL if it cannot be had. */
+static struct sqlite_meta *meta_reader_open(struct sqlite_meta *m)
+{
+	struct sqlite_meta *r = calloc(1, sizeof(*r));
+	int rc;
+
+	if (!r)
+		return NULL;
+	r->base.ops = m->base.ops;
+	rc = sqlite3_open_v2(m->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_busy_timeout(r->db, META_BUSY_TIMEOUT_MS);
+	if (rc != SQLITE_OK || meta_prepare(r)) {
+		if (rc != SQLITE_OK)
+			meta_err(r->db, rc, "open a reader");
+		sqlite_meta_close(&r->base);
+		return NULL;
+	}
+	return r;
+}
+
+/* An idle reader, a new one, or NULL: then the caller takes the front's lock. */
+static struct sqlite_meta *meta_reader_get(struct sqlite_meta *m)
+{
+	struct sqlite_meta *r;
+	bool open_one = false;
+
+	if (!m->path)
+		return NULL;
+	pthread_mutex_lock(&m->readers_lock);
+	r = m->idle;
+	if (r)
+		m->idle = r->next;
+	else if (m->nreaders < META_READERS_MAX)
+		open_one = true, m->nreaders++;	/* given back if the open fails */
+	pthread_mutex_unlock(&m->readers_lock);
+	if (!open_one)
+		return r;
+	r = meta_reader_open(m);
+	if (!r) {
+		pthread_mutex_lock(&m->readers_lock);
+		m->nreaders--;
+		pthread_mutex_unlock(&m->readers_lock);
+	}
+	return r;
+}
+
+static void meta_reader_put(struct sqlite_meta *m, struct sqlite_meta *r)
+{
+	pthread_mutex_lock(&m->readers_lock);
+	r->next = m->idle;
+	m->idle = r;
+	pthread_mutex_unlock(&m->readers_lock);
+}
+
 int meta_sqlite_open(const char *path, struct meta **out)
 {
 	struct sqlite_meta *m;
@@ -368,6 +465,8 @@ int meta_sqlite_open(const char *path, struct meta **out)
 	err = meta_sqlite_setup(m->db, path);
 	if (!err)
 		err = meta_prepare(m);
+	if (!err)
+		err = meta_readers_init(m, path);
 	if (err)
 		goto fail;
 	*out = &m->base;
@@ -380,9 +479,17 @@ fail:
 
 static void sqlite_meta_close(struct meta *base)
 {
-	struct sqlite_meta *m = to_sqlite(base);
+	struct sqlite_meta *m = to_sqlite(base), *r;
 	int i;
 
+	while ((r = m->idle)) {
+		m->idle = r->next;
+		sqlite_meta_close(&r->base);
+	}
+	if (m->path) {
+		pthread_mutex_destroy(&m->readers_lock);
+		free(m->path);
+	}
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(m->st[i]);
 	/* The last connection to close checkpoints the WAL into the database. */
@@ -426,6 +533,20 @@ static int sqlite_file_get(struct meta *base, const char *path, size_t len,
 		free(f->chunks);
 		f->chunks = NULL;
 	}
+	return err;
+}
+
+/* sqlite_file_get on a reader; -EAGAIN when none is to be had. */
+static int sqlite_file_get_unlocked(struct meta *base, const char *path, size_t len,
+				    struct meta_file *f, bool with_chunks)
+{
+	struct sqlite_meta *m = to_sqlite(base), *r = meta_reader_get(m);
+	int err;
+
+	if (!r)
+		return -EAGAIN;
+	err = sqlite_file_get(&r->base, path, len, f, with_chunks);
+	meta_reader_put(m, r);
 	return err;
 }
 
@@ -859,6 +980,18 @@ static int sqlite_key_get(struct meta *base, int64_t id, struct meta_key *k)
 	return err;
 }
 
+static int sqlite_key_get_unlocked(struct meta *base, int64_t id, struct meta_key *k)
+{
+	struct sqlite_meta *m = to_sqlite(base), *r = meta_reader_get(m);
+	int err;
+
+	if (!r)
+		return -EAGAIN;
+	err = sqlite_key_get(&r->base, id, k);
+	meta_reader_put(m, r);
+	return err;
+}
+
 static int sqlite_key_list(struct meta *base, meta_key_cb cb, void *arg, struct meta_key *k)
 {
 	struct sqlite_meta *m = to_sqlite(base);
@@ -962,7 +1095,9 @@ int meta_sql_err(struct sqlite3 *db, int rc, const char *what)
 static const struct meta_ops sqlite_meta_ops = {
 	.name = "sqlite",
 	.close = sqlite_meta_close,
+	.cache_files = true,
 	.file_get = sqlite_file_get,
+	.file_get_unlocked = sqlite_file_get_unlocked,
 	.file_put = sqlite_file_put,
 	.file_delete = sqlite_file_delete,
 	.file_list = sqlite_file_list,
@@ -971,6 +1106,7 @@ static const struct meta_ops sqlite_meta_ops = {
 	.stats = sqlite_stats,
 	.key_add = sqlite_key_add,
 	.key_get = sqlite_key_get,
+	.key_get_unlocked = sqlite_key_get_unlocked,
 	.key_list = sqlite_key_list,
 	.key_revoke = sqlite_key_revoke,
 	.key_delete = sqlite_key_delete,
