@@ -93,8 +93,9 @@ same "a read key may not see the hosts (403)" \
 	"$(n curl -q -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $RK" "$URL/cluster/hosts")" 403
 
 # A second dgfsd with a live host's id: refused, and the first keeps its row.
+# (timeout: a dgfsd that is not refused would serve on, not exit.)
 refuse "a dgfsd with live host b's id is refused" 1 'host id b is in use by a live dgfsd' \
-	ip netns exec "$NS" "$DGFSD" --state-dir "$T/state-b2" --metadata "$PG_URI" \
+	timeout 60 ip netns exec "$NS" "$DGFSD" --state-dir "$T/state-b2" --metadata "$PG_URI" \
 	--http-port 8090 --udp-port 9190 --kmod off --host-id b --heartbeat $HB --down-after $DOWN
 sleep $((HB * 2))
 same "... and b is still up" "$(ups 8080)" "a:1 b:1 $C:1"
