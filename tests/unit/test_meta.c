@@ -350,10 +350,10 @@ static void test_basic(void)
 	if (!m)
 		return;
 	if (on_pg)
-		CHECK("open: the backend is postgresql, schema version 1, no SQL for tags",
+		CHECK("open: the backend is postgresql, schema version 2, no SQL for tags",
 		      !strcmp(meta_backend_name(m), "postgresql") &&
 		      db_int(m, "SELECT version FROM schema_version") == PG_SCHEMA_VERSION &&
-		      PG_SCHEMA_VERSION == 1 && !meta_has_sql(m) &&
+		      PG_SCHEMA_VERSION == 2 && !meta_has_sql(m) &&
 		      meta_run(m, false, NULL, NULL) == -EINVAL &&
 		      meta_run(m, false, no_sql, NULL) == -EOPNOTSUPP);
 	else
@@ -1721,7 +1721,7 @@ static void test_common(void)
 
 /*
  * PostgreSQL's schema versions (meta/pg_schema.c): a newer one is
- * refused and left as it was; a new one gets version 1; a server that is
+ * refused and left as it was; a new one gets version 2; a server that is
  * not there is an error.
  */
 static void test_pg_version(void)
@@ -1739,13 +1739,13 @@ static void test_pg_version(void)
 	      db_int(NULL, "SELECT count(*) FROM pg_tables WHERE schemaname = 't_future'") == 1);
 
 	m = open_db("version");
-	CHECK("version: a new database gets version 1 in schema_version",
-	      m && db_int(m, "SELECT version FROM schema_version") == 1 &&
+	CHECK("version: a new database gets version 2 in schema_version",
+	      m && db_int(m, "SELECT version FROM schema_version") == 2 &&
 	      db_int(m, "SELECT count(*) FROM schema_version") == 1);
 	meta_close(m);
 	m = open_db("version");
-	CHECK("version: opening it again keeps it at 1, one row",
-	      m && db_int(m, "SELECT version FROM schema_version") == 1 &&
+	CHECK("version: opening it again keeps it at 2, one row",
+	      m && db_int(m, "SELECT version FROM schema_version") == 2 &&
 	      db_int(m, "SELECT count(*) FROM schema_version") == 1);
 	meta_close(m);
 

@@ -60,6 +60,11 @@ enum opt_id {
 	O_TAG_MAX_SIZE,
 	O_METADATA,
 	O_HTTP_THREADS,
+	O_HOST_ID,
+	O_ZONE,
+	O_CAPACITY,
+	O_HEARTBEAT,
+	O_DOWN_AFTER,
 };
 
 static const struct option long_opts[] = {
@@ -100,6 +105,11 @@ static const struct option long_opts[] = {
 	{ "tag-output-max",	required_argument,	NULL, O_TAG_OUTPUT_MAX },
 	{ "tag-max-size",	required_argument,	NULL, O_TAG_MAX_SIZE },
 	{ "metadata",		required_argument,	NULL, O_METADATA },
+	{ "host-id",		required_argument,	NULL, O_HOST_ID },
+	{ "zone",		required_argument,	NULL, O_ZONE },
+	{ "capacity",		required_argument,	NULL, O_CAPACITY },
+	{ "heartbeat",		required_argument,	NULL, O_HEARTBEAT },
+	{ "down-after",		required_argument,	NULL, O_DOWN_AFTER },
 	{ "verbose",		no_argument,		NULL, O_VERBOSE },
 	{ "help",		no_argument,		NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -121,6 +131,16 @@ static void usage(FILE *f)
 		"      --metadata URI        the metadata in PostgreSQL (postgresql://...)\n"
 		"                            instead of SQLite in DIR/meta.db (\"sqlite\");\n"
 		"                            tags, search and the graph need SQLite for now\n"
+		"  With PostgreSQL metadata, each dgfsd is a member of the cluster the\n"
+		"  database holds (docs/CLUSTER.md):\n"
+		"      --host-id ID          this host's name in the cluster: letters, digits,\n"
+		"                            '.', '_', '-', at most 63 (default: made once and\n"
+		"                            kept in DIR/host.id)\n"
+		"      --zone NAME           its failure zone (default \"default\"; same form)\n"
+		"      --capacity BYTES      what it offers (default: the state dir's file system)\n"
+		"      --heartbeat SECONDS   how often it says it is alive (default 2, 1 .. 60)\n"
+		"      --down-after SECONDS  a host silent this long is down (default 10; at\n"
+		"                            least twice --heartbeat, at most 3600)\n"
 		"  -p, --http-port PORT      HTTP port (default 8080)\n"
 		"      --listen ADDR         HTTP address (default: all, IPv4 and IPv6)\n"
 		"      --udp-port PORT       fast-path UDP port (default %u)\n"
@@ -320,6 +340,23 @@ static int apply(struct dgfsd_config *cfg, int id, const char *name, const char 
 		if (strncmp(v, "postgresql://", 13) && strncmp(v, "postgres://", 11))
 			return bad("%s is \"sqlite\" or a postgresql:// URI", name);
 		return copy_str(name, v, cfg->metadata, sizeof(cfg->metadata));
+	case O_HOST_ID:
+	case O_ZONE: {
+		char *dst = id == O_HOST_ID ? cfg->host_id : cfg->zone;
+
+		if (!dgfsd_cluster_name_ok(v))
+			return bad("%s \"%s\": 1 to %d letters, digits, '.', '_' or '-'", name, v,
+				   DGFSD_CLUSTER_NAME_MAX);
+		return copy_str(name, v, dst, DGFSD_CLUSTER_NAME_MAX + 1);
+	}
+	case O_CAPACITY:
+		return parse_num(name, v, 1, UINT64_MAX >> 1, &cfg->capacity);
+	case O_HEARTBEAT:
+	case O_DOWN_AFTER:
+		if (parse_num(name, v, 1, id == O_HEARTBEAT ? 60 : 3600, &n))
+			return -1;
+		*(id == O_HEARTBEAT ? &cfg->heartbeat : &cfg->down_after) = (unsigned int)n;
+		return 0;
 	case O_TRUSTED_PROXY: {
 		const char *why;
 
@@ -487,7 +524,21 @@ int dgfsd_parse_options(int argc, char **argv, struct dgfsd_config *cfg)
 		bad("unexpected argument \"%s\"", argv[optind]);
 		return 2;
 	}
+	/* One missed heartbeat must not make a host down. */
+	if (cfg->down_after < 2 * cfg->heartbeat) {
+		bad("--down-after (%u s) must be at least twice --heartbeat (%u s)",
+		    cfg->down_after, cfg->heartbeat);
+		return 2;
+	}
 	return 0;
+}
+
+bool dgfsd_cluster_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= DGFSD_CLUSTER_NAME_MAX &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
 }
 
 /* dgfs-tagger next to this dgfsd (build/, or the installed bin/), if there is one. */
@@ -527,6 +578,9 @@ void dgfsd_config_defaults(struct dgfsd_config *cfg)
 	cfg->kmod = DGFSD_KMOD_AUTO;
 	cfg->auth = true;
 	cfg->orphan_ttl = 3600;
+	snprintf(cfg->zone, sizeof(cfg->zone), "default");
+	cfg->heartbeat = 2;
+	cfg->down_after = 10;
 	cfg->tag_workers = 2;
 	cfg->tag_timeout = 60;
 	cfg->tag_plugin_timeout = 10;

@@ -59,6 +59,9 @@ enum dgfsd_kmod_mode {
 	DGFSD_KMOD_REQUIRE,	/* refuse to start without it */
 };
 
+/* A host id or zone: 1 to this many of [A-Za-z0-9._-]. */
+#define DGFSD_CLUSTER_NAME_MAX	63
+
 struct dgfsd_config {
 	char state_dir[512];
 	char metadata[1024];		/* a postgresql:// URI; "" = STATE/meta.db */
@@ -97,6 +100,12 @@ struct dgfsd_config {
 	uint64_t tag_memory;		/* address space of each, bytes */
 	uint64_t tag_output_max;	/* dgfs-tagger's stdout, bytes */
 	uint64_t tag_max_size;		/* larger files are not tagged */
+	/* Cluster membership, with PostgreSQL metadata (cluster.c). */
+	char host_id[DGFSD_CLUSTER_NAME_MAX + 1];	/* "" = STATE/host.id */
+	char zone[DGFSD_CLUSTER_NAME_MAX + 1];
+	uint64_t capacity;		/* bytes; 0 = the state dir's file system */
+	unsigned int heartbeat;		/* seconds between heartbeats */
+	unsigned int down_after;	/* seconds of silence that make a host down */
 	bool verbose;
 };
 
@@ -114,6 +123,8 @@ int dgfsd_config_file(struct dgfsd_config *cfg, const char *path);
 int dgfsd_config_read(struct dgfsd_config *cfg, FILE *f, const char *path);
 /* The config file (--config), then the command line over it: 0, or an exit status. */
 int dgfsd_parse_options(int argc, char **argv, struct dgfsd_config *cfg);
+/* Whether @s is a valid host id or zone name. */
+bool dgfsd_cluster_name_ok(const char *s);
 
 /* ---- chunkstore.c ---- */
 
@@ -347,6 +358,7 @@ struct dgfsd {
 	pthread_cond_t stop_cond;
 	bool stopping;
 	struct tagging *tagging;	/* NULL: no automatic tagging */
+	struct cluster *cluster;	/* NULL: SQLite metadata, no cluster */
 	bool kmod_lost;			/* said that dgfs.ko cannot be reached */
 	bool kmod_refill;		/* its set-up after a reload failed: again */
 	bool xdp_followed;		/* XDP program loaded again at start, before the drop */

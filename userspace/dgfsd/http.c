@@ -389,6 +389,8 @@ static const struct resource resources[] = {
 	{ "/keys", ARG_NONE, "GET, HEAD, POST", {
 		{ "GET", META_SCOPE_ADMIN, R_WHOLE, keys_api_list },
 		{ "POST", META_SCOPE_ADMIN, R_WHOLE, keys_api_add } } },
+	{ "/cluster/hosts", ARG_NONE, "GET, HEAD", {
+		{ "GET", META_SCOPE_ADMIN, R_WHOLE, cluster_api_hosts } } },
 	/* Any key, for what it may do itself (keys_api_presign checks). */
 	{ "/presign", ARG_NONE, "POST", {
 		{ "POST", META_SCOPE_READ, 0, keys_api_presign } } },

@@ -122,6 +122,8 @@ enum MHD_Result chunks_missing(struct dgfsd *d, struct MHD_Connection *c, struct
 
 /* keys_api.c */
 enum MHD_Result keys_api_list(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
+/* cluster_api.c */
+enum MHD_Result cluster_api_hosts(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
 enum MHD_Result keys_api_add(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
 enum MHD_Result keys_api_revoke(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
 enum MHD_Result keys_api_presign(struct dgfsd *d, struct MHD_Connection *c, struct request *r);

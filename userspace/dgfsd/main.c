@@ -33,6 +33,7 @@
 
 #include <sodium.h>
 
+#include "cluster.h"
 #include "dgfsd.h"
 #include "tags.h"
 #include "dgfs_xdp_loader.h"
@@ -438,6 +439,10 @@ int main(int argc, char **argv)
 			meta_backend_name(d.meta));
 	if (auth_setup(d.cfg.state_dir, d.keys, d.presign_secret))
 		goto out;
+	if (cluster_start(&d, &d.cluster)) {
+		bad("cannot join the cluster");
+		goto out;
+	}
 	umask(old_umask);
 	d.alog = accesslog_open(d.cfg.access_log);
 	if (!d.alog) {
@@ -494,6 +499,7 @@ int main(int argc, char **argv)
 	ret = 0;
 out:
 	http_stop(&d);
+	cluster_stop(d.cluster);
 	tagging_stop(d.tagging);
 	stop_collector(&d);
 	stop_udp_tier(&d);

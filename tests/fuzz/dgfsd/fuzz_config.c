@@ -45,6 +45,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK_STR(tls_cert);
 	CHECK_STR(tls_key);
 	CHECK_STR(user);
+	CHECK_STR(host_id);
+	CHECK_STR(zone);
+	CHECK(!cfg.host_id[0] || dgfsd_cluster_name_ok(cfg.host_id));
+	CHECK(dgfsd_cluster_name_ok(cfg.zone));
+	CHECK(cfg.heartbeat >= 1 && cfg.heartbeat <= 60);
+	CHECK(cfg.down_after >= 1 && cfg.down_after <= 3600);
 	CHECK(cfg.http_port >= 1 && cfg.udp_port >= 1);
 	CHECK(cfg.token_ttl >= 1 && cfg.token_ttl <= DGFS_TOKEN_MAX_LIFETIME);
 	CHECK(cfg.max_read >= 1 && cfg.max_read <= DGFS_MAX_READ_LIMIT);

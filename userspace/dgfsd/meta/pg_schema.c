@@ -74,13 +74,31 @@ static const char pg_schema_v1[] =
 	");\n"
 	"CREATE INDEX tag_jobs_queued ON tag_jobs(queued);\n";
 
+/*
+ * Version 2: the cluster's members (cluster.c, docs/CLUSTER.md). Liveness
+ * is judged by the database's clock alone (heartbeat against now()), so
+ * the hosts' clocks need not agree. session is the backend pid of the
+ * host's membership connection, which holds the owner lock when the host
+ * owns the cluster's background work; NULL once the host stopped cleanly.
+ */
+static const char pg_schema_v2[] =
+	"CREATE TABLE hosts (\n"
+	"	id text PRIMARY KEY CHECK (id ~ '^[A-Za-z0-9._-]{1,63}$'),\n"
+	"	addr text NOT NULL,\n"
+	"	http_port integer NOT NULL CHECK (http_port BETWEEN 1 AND 65535),\n"
+	"	udp_port integer NOT NULL CHECK (udp_port BETWEEN 1 AND 65535),\n"
+	"	zone text NOT NULL CHECK (zone ~ '^[A-Za-z0-9._-]{1,63}$'),\n"
+	"	capacity bigint NOT NULL CHECK (capacity >= 0),\n"
+	"	started timestamptz NOT NULL,\n"
+	"	heartbeat timestamptz NOT NULL,\n"
+	"	session integer\n"
+	");\n";
+
 /* What each version adds, run in order from the database's version on. */
 static const char *const pg_migrations[PG_SCHEMA_VERSION] = {
 	pg_schema_v1,		/* 0 -> 1 */
+	pg_schema_v2,		/* 1 -> 2 */
 };
-
-/* The advisory lock the check and upgrade run under: "dgfs", then 1 (schema). */
-#define PG_SCHEMA_LOCK	"x'6467667300000001'::bigint"
 
 /* Runs @sql, which returns no rows; logs and maps a failure. */
 static int pg_schema_exec(PGconn *conn, const char *sql, const char *what)
