@@ -16,6 +16,18 @@
  * a round (AIMD, as TCP does). A host or a client that cannot keep up with
  * the window then gets a burst it can take, instead of the same burst
  * again, lost again, until the retries run out.
+ *
+ * Timing, as TCP's retransmission timer (RFC 6298): a request is retired
+ * after an RTO without a datagram; the RTO is srtt + 4 * rttvar from the
+ * first datagram of each request that was not the chunk's first (every
+ * request has an id of its own, so no sample is ambiguous), doubled once
+ * per round with a timeout until the next sample and once per fruitless
+ * try of its range. A timeout is not a verdict on the read: only the
+ * budget, timeout_ns without one new byte, fails it. A host that serves
+ * its queue in turns is slow per request but steady per read; with a
+ * fixed short timeout every request timed out between its turns, was
+ * asked again on top of the one still being served, and the queue grew
+ * until a range ran out of retries (docs/TESTING.md, the debug kernel).
  */
 
 #include <stdlib.h>
@@ -27,6 +39,9 @@
 #include "reader.h"
 
 #define SLOT_BITS	12
+#define RETIRED_MAX	64
+/* Doublings of the RTO at most: 2^16 times the floor is past any cap. */
+#define BACKOFF_MAX	16
 #define SLOT_MASK	((1u << SLOT_BITS) - 1)
 _Static_assert(DGFS_READER_MAX_WINDOW == 1u << SLOT_BITS, "slot bits");
 
@@ -45,6 +60,7 @@ struct slot {
 	bool progress;		/* got new bytes */
 	bool timed;		/* its round trip is worth measuring */
 	bool sampled;		/* ... and was measured */
+	bool parked;		/* its range's retries are spent: waits */
 	uint64_t req_id;
 	uint64_t seq;		/* r->seq when sent */
 	uint64_t start;
@@ -85,6 +101,18 @@ struct dgfs_reader {
 
 	bool have_rtt;
 	uint64_t srtt, rttvar;
+	uint64_t initial_rto, max_rto;
+	unsigned int backoff;	/* doublings since the last sample */
+	uint64_t last_progress;	/* when the last new byte came */
+
+	/* Requests retired lately: a reply to one says its timeout was too
+	 * early, and times its round trip.
+	 */
+	struct retired {
+		uint64_t req_id, sent_at;
+		bool timed;
+	} retired[RETIRED_MAX];
+	unsigned int retired_next;
 
 	/* A whole chunk is hashed as its prefix arrives, not all at the end. */
 	bool verify;
@@ -223,9 +251,10 @@ static void fail(struct dgfs_reader *r, enum dgfs_read_state why)
 		r->state = why;
 }
 
-static uint64_t slot_wait(const struct dgfs_reader *r, const struct slot *sl)
+/* The RTO for a request after @doublings: measured, backed off, capped. */
+static uint64_t rto(const struct dgfs_reader *r, unsigned int doublings)
 {
-	uint64_t wait = r->cfg.timeout_ns;
+	uint64_t wait = r->initial_rto;
 	unsigned int k;
 
 	if (r->have_rtt) {
@@ -233,10 +262,20 @@ static uint64_t slot_wait(const struct dgfs_reader *r, const struct slot *sl)
 		if (wait < r->cfg.min_timeout_ns)
 			wait = r->cfg.min_timeout_ns;
 	}
-	/* Back off on every fruitless try, up to the longest wait. */
-	for (k = 0; k < sl->attempts && wait < r->cfg.timeout_ns; k++)
+	for (k = 0; k < doublings && wait < r->max_rto; k++)
 		wait *= 2;
-	return wait < r->cfg.timeout_ns ? wait : r->cfg.timeout_ns;
+	return wait < r->max_rto ? wait : r->max_rto;
+}
+
+/* Back off on every fruitless try of the range, and while the estimate
+ * is one that timeouts proved too short: one doubling per timeout, as
+ * both count the same ones for a range asked for alone.
+ */
+static uint64_t slot_wait(const struct dgfs_reader *r, const struct slot *sl)
+{
+	unsigned int d = sl->attempts > r->backoff ? sl->attempts : r->backoff;
+
+	return rto(r, d < BACKOFF_MAX ? d : BACKOFF_MAX);
 }
 
 static int send_request(struct dgfs_reader *r, uint64_t start, uint32_t length,
@@ -414,7 +453,8 @@ static void finish(struct dgfs_reader *r)
 
 static void rtt_sample(struct dgfs_reader *r, uint64_t rtt)
 {
-	/* RFC 6298's smoothing. */
+	/* RFC 6298's smoothing; a fresh sample ends the backoff (5.7). */
+	r->backoff = 0;
 	if (!r->have_rtt) {
 		r->srtt = rtt;
 		r->rttvar = rtt / 2;
@@ -431,6 +471,40 @@ static void slot_release(struct dgfs_reader *r, struct slot *sl)
 	r->active--;
 }
 
+/* A request given up on: remembered, in case its answer was only late. */
+static void slot_retire(struct dgfs_reader *r, struct slot *sl)
+{
+	r->retired[r->retired_next++ % RETIRED_MAX] = (struct retired){
+		.req_id = sl->req_id,
+		.sent_at = sl->sent_at,
+		.timed = sl->timed && !sl->sampled,
+	};
+	slot_release(r, sl);
+}
+
+/*
+ * A datagram for no outstanding request. If it answers one retired lately
+ * without a datagram, that timeout came too early: its round trip is the
+ * sample the estimate lacked (the data is not taken: its request's range
+ * is someone else's now, and the re-request brings it).
+ */
+static void late_reply(struct dgfs_reader *r, uint64_t req_id, uint64_t now)
+{
+	unsigned int i;
+
+	for (i = 0; i < RETIRED_MAX; i++) {
+		struct retired *t = &r->retired[i];
+
+		if (!t->req_id || t->req_id != req_id)
+			continue;
+		r->stats.late++;
+		if (t->timed && now >= t->sent_at)
+			rtt_sample(r, now - t->sent_at);
+		t->req_id = 0;	/* one sample, one count per request */
+		return;
+	}
+}
+
 /* A request answered whole: one more a round, up to the configured window. */
 static void cwnd_grow(struct dgfs_reader *r)
 {
@@ -440,11 +514,13 @@ static void cwnd_grow(struct dgfs_reader *r)
 	}
 }
 
-/* A request timed out: half as many, once per round. */
+/* A request timed out: half as many, and twice the RTO, once per round. */
 static void cwnd_shrink(struct dgfs_reader *r, const struct slot *sl)
 {
 	if (sl->seq < r->recover_seq)
 		return;		/* sent before the last halving: same loss */
+	if (r->backoff < BACKOFF_MAX)
+		r->backoff++;
 	r->cwnd = r->cwnd > 1 ? r->cwnd / 2 : 1;
 	r->cwnd_acc = 0;
 	r->recover_seq = r->seq;
@@ -461,6 +537,9 @@ struct dgfs_reader *dgfs_reader_create(const struct dgfs_reader_config *cfg)
 	if (!cfg->send || !cfg->req_size || !cfg->window ||
 	    cfg->window > DGFS_READER_MAX_WINDOW || !cfg->timeout_ns ||
 	    cfg->timeout_ns > DGFS_READER_MAX_TIMEOUT_NS ||
+	    cfg->max_timeout_ns > DGFS_READER_MAX_TIMEOUT_NS ||
+	    cfg->srtt_ns > DGFS_READER_MAX_TIMEOUT_NS ||
+	    cfg->rttvar_ns > DGFS_READER_MAX_TIMEOUT_NS ||
 	    cfg->length > UINT64_MAX - cfg->offset)
 		return NULL;
 	r = calloc(1, sizeof(*r));
@@ -479,6 +558,24 @@ struct dgfs_reader *dgfs_reader_create(const struct dgfs_reader_config *cfg)
 	r->end = cfg->length ? cfg->offset + cfg->length : UINT64_MAX;
 	r->next = cfg->offset;
 	r->cwnd = r->stats.cwnd_min = cfg->window;
+	r->max_rto = cfg->max_timeout_ns ? cfg->max_timeout_ns : DGFS_READER_DEFAULT_MAX_RTO_NS;
+	if (r->max_rto < r->cfg.min_timeout_ns)
+		r->max_rto = r->cfg.min_timeout_ns;
+	/* Before a measurement: RFC 6298's 1 s, but room for two re-requests
+	 * of a lost first request within a short budget.
+	 */
+	r->initial_rto = DGFS_READER_INITIAL_RTO_NS;
+	if (r->initial_rto > cfg->timeout_ns / 4)
+		r->initial_rto = cfg->timeout_ns / 4;
+	if (r->initial_rto < r->cfg.min_timeout_ns)
+		r->initial_rto = r->cfg.min_timeout_ns;
+	if (r->initial_rto > r->max_rto)
+		r->initial_rto = r->max_rto;
+	if (cfg->srtt_ns) {
+		r->have_rtt = true;
+		r->srtt = cfg->srtt_ns;
+		r->rttvar = cfg->rttvar_ns;
+	}
 	return r;
 }
 
@@ -495,6 +592,7 @@ void dgfs_reader_destroy(struct dgfs_reader *r)
 
 enum dgfs_read_state dgfs_reader_start(struct dgfs_reader *r, uint64_t now_ns)
 {
+	r->last_progress = now_ns;
 	fill_window(r, now_ns);
 	return r->state;
 }
@@ -519,6 +617,7 @@ enum dgfs_read_state dgfs_reader_feed(struct dgfs_reader *r, const void *dgram,
 	    !r->slots[hdr.req_id & SLOT_MASK].active ||
 	    r->slots[hdr.req_id & SLOT_MASK].req_id != hdr.req_id) {
 		r->stats.stray++;
+		late_reply(r, hdr.req_id, now_ns);
 		return r->state;
 	}
 	sl = &r->slots[hdr.req_id & SLOT_MASK];
@@ -579,6 +678,8 @@ enum dgfs_read_state dgfs_reader_feed(struct dgfs_reader *r, const void *dgram,
 	}
 	r->stats.dup_bytes += plen - (uint64_t)added;
 	if (added) {
+		r->last_progress = now_ns;
+		sl->parked = false;	/* alive after all: its timer runs again */
 		sl->progress = true;
 		sl->got += (uint64_t)added;
 		r->have_bytes += (uint64_t)added;
@@ -602,29 +703,45 @@ enum dgfs_read_state dgfs_reader_tick(struct dgfs_reader *r, uint64_t now_ns)
 
 	if (r->state != DGFS_READ_RUNNING)
 		return r->state;
+	if (now_ns >= r->last_progress && now_ns - r->last_progress >= r->cfg.timeout_ns) {
+		/* The budget is spent: nothing new for timeout_ns. */
+		for (i = 0; i < r->cfg.window; i++) {
+			if (r->slots[i].active && r->slots[i].again) {
+				r->status = DGFS_STATUS_AGAIN;
+				fail(r, DGFS_READ_ERR_STATUS);
+				return r->state;
+			}
+		}
+		fail(r, DGFS_READ_ERR_TIMEOUT);
+		return r->state;
+	}
 	for (i = 0; i < r->cfg.window; i++) {
 		struct slot *sl = &r->slots[i];
 		unsigned int attempts;
-		uint64_t end;
+		uint64_t end, wait;
 
-		if (!sl->active || now_ns < sl->last_rx ||
-		    now_ns - sl->last_rx < slot_wait(r, sl))
+		if (!sl->active || sl->parked || now_ns < sl->last_rx)
 			continue;
+		wait = slot_wait(r, sl);
+		if (now_ns - sl->last_rx < wait)
+			continue;
+		if (wait > r->stats.rto_max_ns)
+			r->stats.rto_max_ns = wait;
 		r->stats.timeouts++;
 		cwnd_shrink(r, sl);
 		/* A try that brought something starts the count afresh. */
 		attempts = sl->progress ? 0 : sl->attempts + 1;
 		if (attempts > r->cfg.retries) {
-			if (sl->again) {
-				r->status = DGFS_STATUS_AGAIN;
-				fail(r, DGFS_READ_ERR_STATUS);
-			} else {
-				fail(r, DGFS_READ_ERR_TIMEOUT);
-			}
-			return r->state;
+			/* Asked often enough: no more requests for this range,
+			 * a late answer to this one is still taken until the
+			 * budget runs out.
+			 */
+			sl->parked = true;
+			r->stats.given_up++;
+			continue;
 		}
 		end = sl->start + (r->size_known ? sl->expect : sl->length);
-		slot_release(r, sl);
+		slot_retire(r, sl);
 		if (todo_push_holes(r, sl->start, end, attempts)) {
 			fail(r, DGFS_READ_ERR_NOMEM);
 			return r->state;
@@ -641,11 +758,13 @@ uint64_t dgfs_reader_deadline(const struct dgfs_reader *r)
 
 	if (r->state != DGFS_READ_RUNNING)
 		return UINT64_MAX;
+	first = r->last_progress > UINT64_MAX - r->cfg.timeout_ns ? UINT64_MAX :
+		r->last_progress + r->cfg.timeout_ns;
 	for (i = 0; i < r->cfg.window; i++) {
 		const struct slot *sl = &r->slots[i];
 		uint64_t wait, at;
 
-		if (!sl->active)
+		if (!sl->active || sl->parked)
 			continue;
 		wait = slot_wait(r, sl);
 		at = sl->last_rx > UINT64_MAX - wait ? UINT64_MAX : sl->last_rx + wait;
@@ -685,5 +804,7 @@ void dgfs_reader_get_stats(const struct dgfs_reader *r, struct dgfs_reader_stats
 {
 	*st = r->stats;
 	st->srtt_ns = r->have_rtt ? r->srtt : 0;
+	st->rttvar_ns = r->have_rtt ? r->rttvar : 0;
+	st->rto_ns = rto(r, r->backoff < BACKOFF_MAX ? r->backoff : BACKOFF_MAX);
 	st->cwnd = r->cwnd;
 }
