@@ -6,7 +6,7 @@
  * in which order, how often, and what time it is.
  */
 
-/* expect-checks: 77 (tests/run-all.sh: a run that prints fewer fails) */
+/* expect-checks: 83 (tests/run-all.sh: a run that prints fewer fails) */
 
 #include "proto/hex.c"
 #include "proto/size.c"
@@ -673,6 +673,104 @@ static void test_slow_host(void)
 	clock_now = 0;
 }
 
+/* A request given up on too early: its late answer counts, checked. */
+static void test_late_answer(void)
+{
+	struct dgfs_reader_config cfg;
+	struct dgfs_reader_stats st;
+	struct dgfs_reply_hdr h;
+	struct dgfs_reader *r;
+	struct dgram evil;
+	uint64_t now = 0;
+	unsigned int n, first;
+
+	host_set(16000);			/* two requests */
+	cfg = base_config();
+	r = reader_new(&cfg, now);
+	feed_all(r, host_answer_all(), 1, now += MS);	/* the size; [8000, 16000) out */
+	first = nsent - 1;
+	now += 2000 * MS;
+	dgfs_reader_tick(r, now);		/* given up on: asked again */
+	CHECK("reader: a silent request is asked again",
+	      nsent == first + 2 && sent[first + 1].offset == 8000);
+	/* Now the first answer comes after all, and a forged datagram under
+	 * its id for bytes it did not ask for.
+	 */
+	ndg = 0;
+	host_answer(&sent[first]);
+	n = ndg;
+	evil = dg[0];
+	dgfs_reply_decode(evil.b, evil.len, &h);
+	h.offset = 3000;			/* before the request's start */
+	dgfs_reply_encode(&h, evil.b);
+	memset(evil.b + DGFS_READ_REPLY_HDR_LEN, 0xee, PAYLOAD);
+	dgfs_reader_feed(r, evil.b, evil.len, now += MS);
+	dgfs_reader_get_stats(r, &st);
+	CHECK("reader: a late answer is checked against its request as any",
+	      st.misfit == 1 && st.late == 1 && dgfs_reader_state(r) == DGFS_READ_RUNNING);
+	feed_all(r, n, 1, now);
+	dgfs_reader_get_stats(r, &st);
+	CHECK("reader: ... and its bytes count: the read is done without the re-request's",
+	      dgfs_reader_state(r) == DGFS_READ_DONE && data_is(r, 0, 16000) &&
+	      dgfs_reader_verified(r) && st.late == 1 && st.stray == 0);
+	dgfs_reader_destroy(r);
+
+	/* A late answer that fills what a re-request asks: that one is done. */
+	host_set(32000);
+	cfg = base_config();
+	cfg.window = 2;
+	r = reader_new(&cfg, now);
+	feed_all(r, host_answer_all(), 1, now += MS);	/* [8000, 24000) out */
+	first = nsent - 2;
+	taken = nsent;
+	now += 2000 * MS;
+	dgfs_reader_tick(r, now);		/* both given up on; one asked again */
+	ndg = 0;
+	host_answer(&sent[first]);		/* the late answer of [8000, 16000) */
+	host_answer(&sent[first + 1]);		/* ... and of [16000, 24000) */
+	feed_all(r, ndg, 1, now += MS);
+	run(r, &now, 10);
+	dgfs_reader_get_stats(r, &st);
+	CHECK("reader: a re-request whose bytes came late anyway completes",
+	      dgfs_reader_state(r) == DGFS_READ_DONE && data_is(r, 0, 32000) && st.late == 2);
+	dgfs_reader_destroy(r);
+}
+
+/* A request behind another that is being answered waits its turn. */
+static void test_waits_its_turn(void)
+{
+	struct dgfs_reader_config cfg;
+	struct dgfs_reader_stats st;
+	struct dgfs_reader *r;
+	uint64_t now = 0;
+	unsigned int i, first;
+
+	host_set(24000);
+	cfg = base_config();
+	cfg.window = 2;
+	r = reader_new(&cfg, now);
+	feed_all(r, host_answer_all(), 1, now += MS);	/* [8000, 24000) out */
+	first = nsent - 2;
+	/* The first comes a datagram every 600 ms, past the 1 s RTO twice
+	 * over in all; the second, queued behind it, gets nothing meanwhile.
+	 */
+	ndg = 0;
+	host_answer(&sent[first]);
+	for (i = 0; i < ndg; i++) {
+		now += 600 * MS;
+		dgfs_reader_tick(r, now);
+		dgfs_reader_feed(r, dg[i].b, dg[i].len, now);
+	}
+	dgfs_reader_get_stats(r, &st);
+	CHECK("reader: a request waiting behind one being answered is not given up on",
+	      st.timeouts == 0 && nsent == first + 2);
+	taken = first + 1;
+	run(r, &now, 10);
+	CHECK("reader: ... and is answered in its turn",
+	      dgfs_reader_state(r) == DGFS_READ_DONE && data_is(r, 0, 24000));
+	dgfs_reader_destroy(r);
+}
+
 static void test_stray_and_misfit(void)
 {
 	struct dgfs_reader_config cfg = base_config();
@@ -1022,6 +1120,8 @@ int main(void)
 	test_timeout();
 	test_adaptive_timeout();
 	test_slow_host();
+	test_late_answer();
+	test_waits_its_turn();
 	test_congestion();
 	test_stray_and_misfit();
 	test_verify();

@@ -66,9 +66,9 @@ struct slot {
 	uint64_t start;
 	uint32_t length;	/* as asked */
 	uint64_t expect;	/* bytes it should bring, once the size is known */
-	uint64_t got;
 	uint64_t sent_at;
-	uint64_t last_rx;	/* sent_at, then the last datagram's arrival */
+	uint64_t last_rx;	/* sent_at, then the last datagram's arrival,
+				 * or new bytes for a request sent before */
 	unsigned int attempts;
 };
 
@@ -109,8 +109,11 @@ struct dgfs_reader {
 	 * early, and times its round trip.
 	 */
 	struct retired {
-		uint64_t req_id, sent_at;
-		bool timed;
+		uint64_t req_id, sent_at, seq;
+		uint64_t start;
+		uint32_t length;	/* as asked */
+		bool timed;		/* not measured yet, and worth it */
+		bool late;		/* an answer came: counted */
 	} retired[RETIRED_MAX];
 	unsigned int retired_next;
 
@@ -341,7 +344,15 @@ static void fill_window(struct dgfs_reader *r, uint64_t now)
 			return;
 		if (r->todo_head < r->todo_n) {
 			struct hole *h = &r->todo[r->todo_head];
+			size_t k = have_find(r, h->start + 1);
 
+			/* A late answer may have filled its start, or all of it. */
+			if (k < r->have_n && r->have[k].start <= h->start)
+				h->start = r->have[k].end < h->end ? r->have[k].end : h->end;
+			if (h->start >= h->end) {
+				r->todo_head++;
+				continue;
+			}
 			start = h->start;
 			len = h->end - h->start;
 			attempts = h->attempts;
@@ -477,33 +488,52 @@ static void slot_retire(struct dgfs_reader *r, struct slot *sl)
 	r->retired[r->retired_next++ % RETIRED_MAX] = (struct retired){
 		.req_id = sl->req_id,
 		.sent_at = sl->sent_at,
+		.seq = sl->seq,
+		.start = sl->start,
+		.length = sl->length,
 		.timed = sl->timed && !sl->sampled,
 	};
 	slot_release(r, sl);
 }
 
 /*
- * A datagram for no outstanding request. If it answers one retired lately
- * without a datagram, that timeout came too early: its round trip is the
- * sample the estimate lacked (the data is not taken: its request's range
- * is someone else's now, and the re-request brings it).
+ * A retired request this datagram answers, or NULL. Its first answer says
+ * the timeout came too early, and its round trip is the sample the
+ * estimate lacked. Its bytes are taken like any (checked against what it
+ * asked): a host does not stop sending an answer because we gave up on it,
+ * and throwing it away left a slow host's queue full of answers nobody
+ * took, while the read, starved, ran out of budget.
  */
-static void late_reply(struct dgfs_reader *r, uint64_t req_id, uint64_t now)
+static struct retired *late_reply(struct dgfs_reader *r, uint64_t req_id, uint64_t now)
 {
 	unsigned int i;
 
+	if (!req_id)
+		return NULL;
 	for (i = 0; i < RETIRED_MAX; i++) {
 		struct retired *t = &r->retired[i];
 
-		if (!t->req_id || t->req_id != req_id)
+		if (t->req_id != req_id)
 			continue;
-		r->stats.late++;
-		if (t->timed && now >= t->sent_at)
-			rtt_sample(r, now - t->sent_at);
-		t->req_id = 0;	/* one sample, one count per request */
-		return;
+		if (!t->late) {
+			t->late = true;
+			r->stats.late++;
+			if (t->timed && now >= t->sent_at)
+				rtt_sample(r, now - t->sent_at);
+		}
+		return t;
 	}
+	return NULL;
 }
+
+/* Whether all of [s, e) has arrived. */
+static bool have_all(const struct dgfs_reader *r, uint64_t s, uint64_t e)
+{
+	size_t i = have_find(r, s + 1);
+
+	return s >= e || (i < r->have_n && r->have[i].start <= s && r->have[i].end >= e);
+}
+
 
 /* A request answered whole: one more a round, up to the configured window. */
 static void cwnd_grow(struct dgfs_reader *r)
@@ -512,6 +542,13 @@ static void cwnd_grow(struct dgfs_reader *r)
 		r->cwnd++;
 		r->cwnd_acc = 0;
 	}
+}
+
+/* A request whose range has all arrived, from whichever answer: done. */
+static void slot_complete(struct dgfs_reader *r, struct slot *sl)
+{
+	slot_release(r, sl);
+	cwnd_grow(r);
 }
 
 /* A request timed out: half as many, and twice the RTO, once per round. */
@@ -601,9 +638,12 @@ enum dgfs_read_state dgfs_reader_feed(struct dgfs_reader *r, const void *dgram,
 				      size_t len, uint64_t now_ns)
 {
 	const uint8_t *payload = (const uint8_t *)dgram + DGFS_READ_REPLY_HDR_LEN;
+	struct retired *ghost = NULL;
+	uint64_t plen, pend, start, expect;
 	struct dgfs_reply_hdr hdr;
-	uint64_t plen, pend;
-	struct slot *sl;
+	struct slot *sl = NULL;
+	uint32_t length;
+	unsigned int i;
 	int64_t added;
 
 	if (r->state != DGFS_READ_RUNNING)
@@ -616,19 +656,30 @@ enum dgfs_read_state dgfs_reader_feed(struct dgfs_reader *r, const void *dgram,
 	if ((hdr.req_id & SLOT_MASK) >= r->cfg.window ||
 	    !r->slots[hdr.req_id & SLOT_MASK].active ||
 	    r->slots[hdr.req_id & SLOT_MASK].req_id != hdr.req_id) {
-		r->stats.stray++;
-		late_reply(r, hdr.req_id, now_ns);
-		return r->state;
+		/* Not outstanding: late, or somebody else's. A late one's
+		 * status is not taken: its re-request will be told the same.
+		 */
+		ghost = late_reply(r, hdr.req_id, now_ns);
+		if (!ghost || hdr.status != DGFS_STATUS_OK) {
+			r->stats.stray++;
+			return r->state;
+		}
+		start = ghost->start;
+		length = ghost->length;
+	} else {
+		sl = &r->slots[hdr.req_id & SLOT_MASK];
+		start = sl->start;
+		length = sl->length;
+		/* Every request has an id of its own, re-requests too, so
+		 * every first answer times a round trip unambiguously (no
+		 * Karn problem).
+		 */
+		if (sl->timed && !sl->sampled && now_ns >= sl->sent_at) {
+			sl->sampled = true;
+			rtt_sample(r, now_ns - sl->sent_at);
+		}
+		sl->last_rx = now_ns;
 	}
-	sl = &r->slots[hdr.req_id & SLOT_MASK];
-	/* Every request has an id of its own, re-requests too, so every
-	 * first answer times a round trip unambiguously (no Karn problem).
-	 */
-	if (sl->timed && !sl->sampled && now_ns >= sl->sent_at) {
-		sl->sampled = true;
-		rtt_sample(r, now_ns - sl->sent_at);
-	}
-	sl->last_rx = now_ns;
 
 	if (hdr.status != DGFS_STATUS_OK) {
 		if (hdr.status == DGFS_STATUS_AGAIN) {
@@ -663,10 +714,10 @@ enum dgfs_read_state dgfs_reader_feed(struct dgfs_reader *r, const void *dgram,
 		return r->state;
 	}
 	/* The datagram must lie inside what its request asked for. */
+	expect = start < r->size ? (length < r->size - start ? length : r->size - start) : 0;
 	plen = len - DGFS_READ_REPLY_HDR_LEN;
 	pend = hdr.offset + plen;
-	if (hdr.total != sl->expect || hdr.offset < sl->start ||
-	    pend > sl->start + sl->expect) {
+	if (hdr.total != expect || hdr.offset < start || pend > start + expect) {
 		r->stats.misfit++;
 		return r->state;
 	}
@@ -678,19 +729,38 @@ enum dgfs_read_state dgfs_reader_feed(struct dgfs_reader *r, const void *dgram,
 	}
 	r->stats.dup_bytes += plen - (uint64_t)added;
 	if (added) {
+		uint64_t seq = sl ? sl->seq : ghost->seq;
+
 		r->last_progress = now_ns;
-		sl->parked = false;	/* alive after all: its timer runs again */
-		sl->progress = true;
-		sl->got += (uint64_t)added;
 		r->have_bytes += (uint64_t)added;
-	}
-	if (sl->got == sl->expect) {
-		slot_release(r, sl);
-		cwnd_grow(r);
+		if (sl) {
+			sl->parked = false;	/* alive after all: its timer runs again */
+			sl->progress = true;
+		}
+		/* The host is busy with what we asked before: the requests
+		 * behind it wait their turn, they are not lost. Like TCP's
+		 * timer, restarted by every acknowledgement of new data.
+		 */
+		for (i = 0; i < r->cfg.window; i++)
+			if (r->slots[i].active && r->slots[i].seq > seq &&
+			    r->slots[i].last_rx < now_ns)
+				r->slots[i].last_rx = now_ns;
 	}
 	if (r->have_bytes == r->end - r->cfg.offset) {
 		finish(r);
 		return r->state;
+	}
+	if (sl && have_all(r, sl->start, sl->start + sl->expect)) {
+		slot_complete(r, sl);
+	} else if (ghost && added) {
+		/* A late answer may fill what another request asks for. */
+		for (i = 0; i < r->cfg.window; i++) {
+			struct slot *o = &r->slots[i];
+
+			if (o->active && o->start < pend && hdr.offset < o->start + o->expect &&
+			    have_all(r, o->start, o->start + o->expect))
+				slot_complete(r, o);
+		}
 	}
 	hash_prefix(r, false);
 	fill_window(r, now_ns);
