@@ -11,7 +11,7 @@
 # file it overwrites) commit nothing and leave no chunk; a restart leaves a
 # consistent store; 405 with Allow, 404 for unknown URLs.
 #   tests/dgfsd/test_http_badinput.sh BUILD_DIR      (as root)
-# expect-checks: 257 (tests/run-all.sh: a run that prints fewer fails)
+# expect-checks: 260 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -188,15 +188,29 @@ echo "zstd bomb: $(stat -c %s "$T/bomb.zst") bytes for 200 MiB"
 # bomb's 200 MiB before refusing it would take some 50 times as long.
 head -c 4M /dev/zero | zstd -q -19 -c >"$T/zeros4m.zst"
 idZeros4=$(head -c 4M /dev/zero | sha256sum | cut -c1-64)
-ctl_ms=$(ms req /dev/null -T "$T/zeros4m.zst" -H 'Content-Encoding: zstd' "$URL/chunks/$idZeros4")
-same "control: 4 MiB of zeros as zstd from a pipe -> 201" "$(cat "$T/ms.out")" 201
-hwm0=$(hwm_kb)
-bomb_ms=$(ms req /dev/null -T "$T/bomb.zst" -H 'Content-Encoding: zstd' "$URL/chunks/$idBomb")
-code=$(cat "$T/ms.out")
-check "the 200 MiB zstd bomb (no size in the frame) -> 413 or 400 (got $code)" \
-	eval '[[ $code =~ ^(413|400)$ ]]'
-check "... answered within 4 times the control's time + 0.5 s (${bomb_ms} ms, control ${ctl_ms} ms)" \
-	test "$bomb_ms" -lt $((4 * ctl_ms + 500))
+# Three of each, taken in turns so that the machine's load falls on both
+# alike; the bomb's fastest against the control's slowest, so one run
+# slowed by the load decides nothing either way. The bomb inflated whole
+# takes some 50 times the control; refused after its first 4 MiB, about 1.
+# (The control is stored the first time, found stored after: 201, then 200.)
+ctl_max=0 bomb_min= codes= ctl_codes= ctl_all= bomb_all= hwm0=
+for _ in 1 2 3; do
+	t=$(ms req /dev/null -T "$T/zeros4m.zst" -H 'Content-Encoding: zstd' "$URL/chunks/$idZeros4")
+	ctl_codes+="$(cat "$T/ms.out") " ctl_all+="$t "
+	((t > ctl_max)) && ctl_max=$t
+	# The peak before the bombs, with the control's 4 MiB in it.
+	[[ -n $hwm0 ]] || hwm0=$(hwm_kb)
+	t=$(ms req /dev/null -T "$T/bomb.zst" -H 'Content-Encoding: zstd' "$URL/chunks/$idBomb")
+	codes+="$(cat "$T/ms.out") " bomb_all+="$t "
+	[[ -z $bomb_min ]] || ((t < bomb_min)) && bomb_min=$t
+done
+echo "zstd: control ${ctl_all}ms, bomb ${bomb_all}ms"
+check "control: 4 MiB of zeros as zstd from a pipe -> 201 (then 200: stored) three times ($ctl_codes)" \
+	eval '[[ $ctl_codes =~ ^(20[01] ){3}$ ]]'
+check "the 200 MiB zstd bomb (no size in the frame) -> 413 or 400, three times ($codes)" \
+	eval '[[ $codes =~ ^((413|400) ){3}$ ]]'
+check "... its fastest answer within 5 times the control's slowest (${bomb_min} ms, control ${ctl_max} ms)" \
+	test "$bomb_min" -lt $((5 * ctl_max))
 code=$(req /dev/null -T "$T/bomb5m.zst" -H 'Content-Encoding: zstd' "$URL/chunks/$idBomb5")
 check "a 5 MiB zstd bomb with its size in the frame -> 413 or 400 (got $code)" \
 	eval '[[ $code =~ ^(413|400)$ ]]'
@@ -295,18 +309,23 @@ in_progress0() { [[ $(metric dgfsd_uploads_in_progress) == 0 ]]; }
 disk_is_disk0() { [[ $(chunks_on_disk) == "$disk0" ]]; }
 # cutoff NAME RAWHTTP_ARGS...: send a cut-off upload; chunks are written
 # while it comes in (dgfsd's counter, which a busy machine's polling of the
-# directory can miss); afterwards they are gone, each removed.
+# directory can miss); afterwards they are gone, each removed. A body cut
+# off never completes, so whatever dgfsd wrote for it by the time it is
+# done with the request (it counts it then, with code 0), it wrote while
+# the body came in: wait for that event, however slow the machine, then
+# look. (The wait's bound only keeps a hung dgfsd from hanging the test.)
 written() { metric dgfsd_chunks_written_total; }
 removed() { metric dgfsd_chunks_removed_total; }
 cutoff() {
-	local name=$1 w0 r0
+	local name=$1 w0 r0 c0
 	shift
-	w0=$(written) r0=$(removed)
+	w0=$(written) r0=$(removed) c0=$(cut_puts)
 	n python3 "$RAWHTTP" --linger 2 "$@" >"$T/raw.log" 2>&1 &
 	local pid=$!
-	check "$name: chunks written while the body comes in" \
-		wait_for 10 eval '(($(written) > w0))'
 	check "$name: rawhttp sent its part and closed" wait "$pid"
+	check "$name: dgfsd is done with the cut-off request" wait_for 300 cut_puts_above "$c0"
+	check "$name: chunks were written while the body came in ($(($(written) - w0)))" \
+		test "$(written)" -gt "$w0"
 	# It reads what the server said before closing: only then does an
 	# empty answer mean something.
 	lacks "$name: no answer before the close" '^answer' \
