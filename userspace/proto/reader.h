@@ -9,8 +9,11 @@
  * (RTO) is retired and only the holes it left are asked for again. The RTO
  * comes from measured round trips (RFC 6298: srtt + 4 * rttvar, at least
  * min_timeout_ns; before any measurement 1 s, or a quarter of timeout_ns if
- * that is less), doubles for every fruitless re-request of a range and once
- * per round in which requests timed out, and never exceeds max_timeout_ns.
+ * that is less), doubles for every fruitless re-request of a range, or
+ * once per round in which requests timed out until the next measurement
+ * (whichever counts more), and never exceeds max_timeout_ns.
+ * New bytes for a request restart the timers of those sent after it (they
+ * wait behind it), and an answer to a request already retired still counts.
  * A range re-requested `retries` times in a row without a byte is asked for
  * no more: its last request stays out, waiting. The read fails only when no
  * new byte of it has arrived for timeout_ns (the budget), so a slow host
