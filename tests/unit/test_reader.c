@@ -495,8 +495,8 @@ static void test_adaptive_timeout(void)
 	CHECK("reader: ... and re-requests come then", nsent == before + 1);
 	CHECK("reader: a fruitless retry waits twice the RTO (once per timeout)",
 	      dgfs_reader_deadline(r) == now + 20 * MS);
-	/* Its answer is a fresh round trip: the backoff ends (RFC 6298 5.7),
-	 * and a new request waits the floor again.
+	/* Its answer is a fresh round trip: the backoff ends (RFC 6298: the RTO
+	 * is computed afresh from it), and a new request waits the floor again.
 	 */
 	n = host_answer_all();
 	feed_all(r, n, 1, now += MS);

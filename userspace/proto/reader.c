@@ -464,7 +464,9 @@ static void finish(struct dgfs_reader *r)
 
 static void rtt_sample(struct dgfs_reader *r, uint64_t rtt)
 {
-	/* RFC 6298's smoothing; a fresh sample ends the backoff (5.7). */
+	/* RFC 6298's smoothing; a new measurement sets the RTO afresh,
+	 * ending the backoff (2.3, after 5.5 doubled it).
+	 */
 	r->backoff = 0;
 	if (!r->have_rtt) {
 		r->srtt = rtt;
