@@ -57,7 +57,7 @@ fetch_with() {
 	local tok rc=0
 	tok=$("$DGFS" token --beyond-max-lifetime --key "$HOSTKEY" --addr 127.0.0.1 \
 		--expiry "$1" "$ID") || { echo "dgfs token failed"; return; }
-	n "$DGFS" fetch --token "${tok% *}" --expiry "${tok#* }" --timeout 500 --retries 2 \
+	n "$DGFS" fetch --token "${tok% *}" --expiry "${tok#* }" --timeout 1500 --retries 2 \
 		-o "$T/got" 127.0.0.1 "$ID" >/dev/null 2>&1 || rc=$?
 	echo "$rc"
 }

@@ -6,7 +6,7 @@
  * in which order, how often, and what time it is.
  */
 
-/* expect-checks: 66 (tests/run-all.sh: a run that prints fewer fails) */
+/* expect-checks: 83 (tests/run-all.sh: a run that prints fewer fails) */
 
 #include "proto/hex.c"
 #include "proto/size.c"
@@ -31,6 +31,8 @@ static uint8_t content_id[32];
 
 static struct dgfs_req sent[MAX_REQS];
 static unsigned int nsent, taken;	/* requests sent; answered so far */
+static uint64_t sent_time[MAX_REQS];	/* clock_now when each was sent */
+static uint64_t clock_now;		/* set by tests that want sent_time */
 
 struct dgram {
 	size_t len;
@@ -45,7 +47,7 @@ static int send_cb(void *ctx, const uint8_t *req, size_t len)
 	if (len != DGFS_READ_REQ_LEN || nsent == MAX_REQS ||
 	    dgfs_req_decode(req, len, DGFS_MAX_READ_LIMIT, &sent[nsent]) != DGFS_WELLFORMED)
 		return -1;
-	nsent++;
+	sent_time[nsent++] = clock_now;
 	return 0;
 }
 
@@ -108,7 +110,7 @@ static struct dgfs_reader_config base_config(void)
 	struct dgfs_reader_config cfg = {
 		.req_size = 8000,
 		.window = 4,
-		.timeout_ns = 200 * MS,
+		.timeout_ns = 10000 * MS,	/* the budget */
 		.min_timeout_ns = 10 * MS,
 		.retries = 3,
 		.expiry = 1700000000,
@@ -366,7 +368,7 @@ static void test_loss(void)
 	cfg = base_config();
 	r = reader_new(&cfg, now);
 	taken = nsent;		/* the first request vanishes */
-	now += 200 * MS;
+	now += 1000 * MS;	/* RFC 6298's first RTO: nothing measured yet */
 	dgfs_reader_tick(r, now);
 	CHECK("reader: a lost first request is sent again",
 	      nsent == 2 && sent[1].offset == 0 && sent[1].length == 8000 &&
@@ -377,24 +379,61 @@ static void test_loss(void)
 	dgfs_reader_destroy(r);
 }
 
+/* Ticks at each deadline until the read ends or @limit ticks; returns when
+ * it ended (or the last tick).
+ */
+static uint64_t tick_through(struct dgfs_reader *r, uint64_t now, int limit)
+{
+	while (limit-- > 0 && dgfs_reader_state(r) == DGFS_READ_RUNNING) {
+		clock_now = now = dgfs_reader_deadline(r);
+		dgfs_reader_tick(r, now);
+	}
+	return now;
+}
+
 static void test_timeout(void)
 {
 	struct dgfs_reader_config cfg = base_config();
+	struct dgfs_reader_stats st;
 	struct dgfs_reader *r;
-	uint64_t now = 0;
+	uint64_t now = 0, t0, end;
 	int i;
 
+	/* A silent host: tries at 0, 1, 3 and 7 s (1 s doubling, no round trip
+	 * measured), the next would be at 15 s; the read fails when the budget
+	 * of 10 s without a byte is spent, not before.
+	 */
 	host_set(20000);
 	cfg = base_config();
 	cfg.retries = 3;
-	r = reader_new(&cfg, now);
-	for (i = 0; i < 10 && dgfs_reader_state(r) == DGFS_READ_RUNNING; i++) {
-		now += 200 * MS;
-		dgfs_reader_tick(r, now);
-	}
+	clock_now = t0 = now;
+	r = reader_new(&cfg, t0);
+	end = tick_through(r, t0, 20);
 	CHECK("reader: a silent host times out", dgfs_reader_state(r) == DGFS_READ_ERR_TIMEOUT);
-	CHECK("reader: after 1 + retries tries", nsent == 4);
+	CHECK("reader: ... when the budget is spent, not before", end == t0 + 10000 * MS);
+	CHECK("reader: ... asking 1 + 3 times, each wait twice the last",
+	      nsent == 4 && sent[1].offset == 0 && sent[3].length == 8000 &&
+	      sent_time[1] == t0 + 1000 * MS && sent_time[2] == t0 + 3000 * MS &&
+	      sent_time[3] == t0 + 7000 * MS);
 	CHECK("reader: no deadline once failed", dgfs_reader_deadline(r) == UINT64_MAX);
+	dgfs_reader_destroy(r);
+
+	/* Retries spent before the budget: asks no more, and waits. */
+	cfg.retries = 1;
+	r = reader_new(&cfg, t0 = now);
+	tick_through(r, t0, 2);		/* 1 s: again; 3 s: spent */
+	dgfs_reader_get_stats(r, &st);
+	CHECK("reader: retries spent: the range is asked for no more",
+	      dgfs_reader_state(r) == DGFS_READ_RUNNING && nsent == 2 && st.given_up == 1 &&
+	      dgfs_reader_deadline(r) == t0 + 10000 * MS);
+	/* ... but its last request's answer is still taken, and ends the wait. */
+	host_answer(&sent[1]);
+	ndg = 0;
+	host_answer(&sent[1]);
+	feed_all(r, ndg, 1, now = t0 + 9000 * MS);
+	run(r, &now, 20);
+	CHECK("reader: ... and a late answer to it still completes the read",
+	      dgfs_reader_state(r) == DGFS_READ_DONE && data_is(r, 0, 20000));
 	dgfs_reader_destroy(r);
 
 	/* Progress restarts the count: with no retries at all, a host that
@@ -412,7 +451,7 @@ static void test_timeout(void)
 			host_answer(&sent[taken]);
 			feed_all(r, (ndg + 1) / 2, 1, now);
 		}
-		now += 200 * MS;
+		now += 2000 * MS;
 		dgfs_reader_tick(r, now);
 	}
 	CHECK("reader: half of every answer lost, no retries, still complete",
@@ -423,8 +462,9 @@ static void test_timeout(void)
 static void test_adaptive_timeout(void)
 {
 	struct dgfs_reader_config cfg = base_config();
+	struct dgfs_reader_stats st;
 	struct dgfs_reader *r;
-	uint64_t now = 0;
+	uint64_t now = 0, sent_at;
 	unsigned int n, before;
 
 	host_set(100000);
@@ -435,17 +475,299 @@ static void test_adaptive_timeout(void)
 	feed_all(r, n, 1, now += MS);	/* the size; not timed */
 	n = host_answer_all();
 	feed_all(r, n, 1, now += MS);	/* round trips of 1 ms */
+	sent_at = now;			/* two more requests out, both lost */
+	taken = nsent;
 	CHECK("reader: fast replies shorten the timeout to its floor",
 	      dgfs_reader_deadline(r) == now + 10 * MS);
 	before = nsent;
 	now += 10 * MS;
 	dgfs_reader_tick(r, now);
-	/* Both timed out; the loss leaves a window of one. */
-	CHECK("reader: ... and re-requests come that soon", nsent == before + 1);
-	now += 10 * MS;
+	dgfs_reader_get_stats(r, &st);
+	/* The first times out; the estimate proved short, so the other,
+	 * sent in the same round, now waits twice as long.
+	 */
+	CHECK("reader: a timeout doubles the RTO of the rest",
+	      st.timeouts == 1 && st.rto_ns == 20 * MS &&
+	      dgfs_reader_deadline(r) == sent_at + 20 * MS);
+	now = sent_at + 20 * MS;
 	dgfs_reader_tick(r, now);
-	CHECK("reader: a fruitless retry doubles the wait", nsent == before + 1 &&
+	/* Both timed out; the loss leaves a window of one: one re-request. */
+	CHECK("reader: ... and re-requests come then", nsent == before + 1);
+	CHECK("reader: a fruitless retry waits twice the RTO (once per timeout)",
+	      dgfs_reader_deadline(r) == now + 20 * MS);
+	/* Its answer is a fresh round trip: the backoff ends (RFC 6298: the RTO
+	 * is computed afresh from it), and a new request waits the floor again.
+	 */
+	n = host_answer_all();
+	feed_all(r, n, 1, now += MS);
+	dgfs_reader_get_stats(r, &st);
+	CHECK("reader: a fresh sample ends the backoff",
+	      dgfs_reader_state(r) == DGFS_READ_RUNNING && st.rto_ns == 10 * MS &&
 	      dgfs_reader_deadline(r) == now + 10 * MS);
+	dgfs_reader_destroy(r);
+}
+
+/*
+ * A host that is slow but alive, served as dgfs.ko's ring serves a queue:
+ * one request at a time in turns of @turn datagrams, one datagram every
+ * @per ns, and every request asked is answered to its end, given up on or
+ * not. A request waits its turn for longer than any fixed short timeout;
+ * the read as a whole moves all the time.
+ */
+struct turns {
+	unsigned int q[MAX_REQS];	/* requests being answered: index in sent[] */
+	uint64_t pos[MAX_REQS];		/* ... the next byte of each */
+	unsigned int n, cur;
+};
+
+static void turns_take(struct turns *t)
+{
+	for (; taken < nsent && t->n < MAX_REQS; taken++) {
+		t->q[t->n] = taken;
+		t->pos[t->n++] = sent[taken].offset;
+	}
+}
+
+/* One datagram of the current turn into dg[0]; false when idle. */
+static bool turns_next(struct turns *t, unsigned int turn, unsigned int *in_turn)
+{
+	const struct dgfs_req *rq;
+	struct dgfs_reply_hdr h;
+	uint64_t end;
+	size_t len;
+
+	if (!t->n)
+		return false;
+	t->cur %= t->n;
+	rq = &sent[t->q[t->cur]];
+	end = rq->offset + rq->length < content_size ? rq->offset + rq->length : content_size;
+	h = (struct dgfs_reply_hdr){ .req_id = rq->req_id, .size = content_size,
+				     .total = (uint32_t)(end - rq->offset),
+				     .offset = t->pos[t->cur] };
+	len = end - h.offset < PAYLOAD ? end - h.offset : PAYLOAD;
+	dgfs_reply_encode(&h, dg[0].b);
+	memcpy(dg[0].b + DGFS_READ_REPLY_HDR_LEN, content + h.offset, len);
+	dg[0].len = DGFS_READ_REPLY_HDR_LEN + len;
+	t->pos[t->cur] += len;
+	if (t->pos[t->cur] >= end) {		/* done: out of the queue */
+		memmove(&t->q[t->cur], &t->q[t->cur + 1], (t->n - t->cur - 1) * sizeof(t->q[0]));
+		memmove(&t->pos[t->cur], &t->pos[t->cur + 1],
+			(t->n - t->cur - 1) * sizeof(t->pos[0]));
+		t->n--;
+		*in_turn = 0;
+	} else if (++*in_turn == turn) {	/* turn over: the next one */
+		t->cur++;
+		*in_turn = 0;
+	}
+	return true;
+}
+
+/* Runs the read against the slow host; returns the state, @maxq the
+ * longest queue the host had.
+ */
+static enum dgfs_read_state run_turns(struct dgfs_reader *r, uint64_t *now, unsigned int turn,
+				      uint64_t per, unsigned int *maxq)
+{
+	static struct turns t;
+	unsigned int in_turn = 0;
+
+	memset(&t, 0, sizeof(t));
+	*maxq = 0;
+	while (dgfs_reader_state(r) == DGFS_READ_RUNNING && *now < 3600000 * MS) {
+		uint64_t next = *now + per, at = dgfs_reader_deadline(r);
+
+		turns_take(&t);
+		if (t.n > *maxq)
+			*maxq = t.n;
+		if (at <= next) {
+			*now = at > *now ? at : *now;
+			dgfs_reader_tick(r, *now);
+			continue;
+		}
+		*now = next;
+		if (turns_next(&t, turn, &in_turn))
+			dgfs_reader_feed(r, dg[0].b, dg[0].len, *now);
+	}
+	return dgfs_reader_state(r);
+}
+
+/* Answers each request whole @delay after it was sent; the state. */
+static enum dgfs_read_state run_delayed(struct dgfs_reader *r, uint64_t *now, uint64_t delay)
+{
+	while (dgfs_reader_state(r) == DGFS_READ_RUNNING && *now < 3600000 * MS) {
+		uint64_t at = dgfs_reader_deadline(r);
+
+		if (taken < nsent && sent_time[taken] + delay <= at) {
+			clock_now = *now = sent_time[taken] + delay;
+			ndg = 0;
+			host_answer(&sent[taken++]);
+			feed_all(r, ndg, 1, *now);
+		} else {
+			clock_now = *now = at;
+			dgfs_reader_tick(r, *now);
+		}
+	}
+	return dgfs_reader_state(r);
+}
+
+static void test_slow_host(void)
+{
+	struct dgfs_reader_config cfg;
+	struct dgfs_reader_stats st;
+	struct dgfs_reader *r;
+	uint64_t now = 0;
+	unsigned int maxq;
+
+	/* dgfs.ko on the debug kernel, scaled down: 8 requests of 32 KB in
+	 * turns of 8 KB at 1 MB/s, so each request gets a turn every 64 ms
+	 * and the first datagram of the last one comes after 56 ms. With a
+	 * budget of 40 ms no request could be answered within it; the read,
+	 * getting a datagram every millisecond, moves all the time.
+	 */
+	host_set(300000);
+	cfg = base_config();
+	cfg.req_size = 32000;
+	cfg.window = 8;
+	cfg.timeout_ns = 40 * MS;
+	cfg.min_timeout_ns = 1 * MS;
+	cfg.retries = 8;
+	r = reader_new(&cfg, now);
+	run_turns(r, &now, 8, MS, &maxq);
+	dgfs_reader_get_stats(r, &st);
+	printf("slow host: %s in %llu ms, %llu requests (%llu again), %llu timeouts, "
+	       "%llu late, srtt %llu ms, longest RTO %llu ms, queue up to %u\n",
+	       dgfs_reader_state(r) == DGFS_READ_DONE ? "done" : "failed",
+	       (unsigned long long)(now / MS), (unsigned long long)st.requests,
+	       (unsigned long long)st.rerequests, (unsigned long long)st.timeouts,
+	       (unsigned long long)st.late, (unsigned long long)(st.srtt_ns / MS),
+	       (unsigned long long)(st.rto_max_ns / MS), maxq);
+	CHECK("reader: a host slower per request than the budget, steady per read: done",
+	      dgfs_reader_state(r) == DGFS_READ_DONE && data_is(r, 0, 300000) &&
+	      dgfs_reader_verified(r));
+	/* 10 requests would do; the host is not buried under re-requests. */
+	CHECK("reader: ... with few re-requests", st.rerequests <= 10);
+	CHECK("reader: ... and a short queue at the host", maxq <= 2 * cfg.window);
+	CHECK("reader: ... its RTO grown past the budget", st.rto_ns > 40 * MS);
+	dgfs_reader_destroy(r);
+
+	/* Every answer 1.5 s late, past the first RTO (1 s): the first request
+	 * is asked again once, then the measured round trips set the RTO.
+	 */
+	host_set(100000);
+	cfg = base_config();
+	clock_now = now = 0;
+	r = reader_new(&cfg, now);
+	run_delayed(r, &now, 1500 * MS);
+	dgfs_reader_get_stats(r, &st);
+	printf("answers 1.5 s late: %s in %llu ms, %llu requests (%llu again), %llu late, "
+	       "srtt %llu ms, RTO %llu ms\n",
+	       dgfs_reader_state(r) == DGFS_READ_DONE ? "done" : "failed",
+	       (unsigned long long)(now / MS), (unsigned long long)st.requests,
+	       (unsigned long long)st.rerequests, (unsigned long long)st.late,
+	       (unsigned long long)(st.srtt_ns / MS), (unsigned long long)(st.rto_ns / MS));
+	CHECK("reader: every answer later than the first RTO: done",
+	      dgfs_reader_state(r) == DGFS_READ_DONE && data_is(r, 0, 100000));
+	CHECK("reader: ... asking again only until a round trip was measured",
+	      st.rerequests <= 2 && st.srtt_ns == 1500 * MS && st.rto_ns > 1500 * MS);
+	dgfs_reader_destroy(r);
+	clock_now = 0;
+}
+
+/* A request given up on too early: its late answer counts, checked. */
+static void test_late_answer(void)
+{
+	struct dgfs_reader_config cfg;
+	struct dgfs_reader_stats st;
+	struct dgfs_reply_hdr h;
+	struct dgfs_reader *r;
+	struct dgram evil;
+	uint64_t now = 0;
+	unsigned int n, first;
+
+	host_set(16000);			/* two requests */
+	cfg = base_config();
+	r = reader_new(&cfg, now);
+	feed_all(r, host_answer_all(), 1, now += MS);	/* the size; [8000, 16000) out */
+	first = nsent - 1;
+	now += 2000 * MS;
+	dgfs_reader_tick(r, now);		/* given up on: asked again */
+	CHECK("reader: a silent request is asked again",
+	      nsent == first + 2 && sent[first + 1].offset == 8000);
+	/* Now the first answer comes after all, and a forged datagram under
+	 * its id for bytes it did not ask for.
+	 */
+	ndg = 0;
+	host_answer(&sent[first]);
+	n = ndg;
+	evil = dg[0];
+	dgfs_reply_decode(evil.b, evil.len, &h);
+	h.offset = 3000;			/* before the request's start */
+	dgfs_reply_encode(&h, evil.b);
+	memset(evil.b + DGFS_READ_REPLY_HDR_LEN, 0xee, PAYLOAD);
+	dgfs_reader_feed(r, evil.b, evil.len, now += MS);
+	dgfs_reader_get_stats(r, &st);
+	CHECK("reader: a late answer is checked against its request as any",
+	      st.misfit == 1 && st.late == 1 && dgfs_reader_state(r) == DGFS_READ_RUNNING);
+	feed_all(r, n, 1, now);
+	dgfs_reader_get_stats(r, &st);
+	CHECK("reader: ... and its bytes count: the read is done without the re-request's",
+	      dgfs_reader_state(r) == DGFS_READ_DONE && data_is(r, 0, 16000) &&
+	      dgfs_reader_verified(r) && st.late == 1 && st.stray == 0);
+	dgfs_reader_destroy(r);
+
+	/* A late answer that fills what a re-request asks: that one is done. */
+	host_set(32000);
+	cfg = base_config();
+	cfg.window = 2;
+	r = reader_new(&cfg, now);
+	feed_all(r, host_answer_all(), 1, now += MS);	/* [8000, 24000) out */
+	first = nsent - 2;
+	taken = nsent;
+	now += 2000 * MS;
+	dgfs_reader_tick(r, now);		/* both given up on; one asked again */
+	ndg = 0;
+	host_answer(&sent[first]);		/* the late answer of [8000, 16000) */
+	host_answer(&sent[first + 1]);		/* ... and of [16000, 24000) */
+	feed_all(r, ndg, 1, now += MS);
+	run(r, &now, 10);
+	dgfs_reader_get_stats(r, &st);
+	CHECK("reader: a re-request whose bytes came late anyway completes",
+	      dgfs_reader_state(r) == DGFS_READ_DONE && data_is(r, 0, 32000) && st.late == 2);
+	dgfs_reader_destroy(r);
+}
+
+/* A request behind another that is being answered waits its turn. */
+static void test_waits_its_turn(void)
+{
+	struct dgfs_reader_config cfg;
+	struct dgfs_reader_stats st;
+	struct dgfs_reader *r;
+	uint64_t now = 0;
+	unsigned int i, first;
+
+	host_set(24000);
+	cfg = base_config();
+	cfg.window = 2;
+	r = reader_new(&cfg, now);
+	feed_all(r, host_answer_all(), 1, now += MS);	/* [8000, 24000) out */
+	first = nsent - 2;
+	/* The first comes a datagram every 600 ms, past the 1 s RTO twice
+	 * over in all; the second, queued behind it, gets nothing meanwhile.
+	 */
+	ndg = 0;
+	host_answer(&sent[first]);
+	for (i = 0; i < ndg; i++) {
+		now += 600 * MS;
+		dgfs_reader_tick(r, now);
+		dgfs_reader_feed(r, dg[i].b, dg[i].len, now);
+	}
+	dgfs_reader_get_stats(r, &st);
+	CHECK("reader: a request waiting behind one being answered is not given up on",
+	      st.timeouts == 0 && nsent == first + 2);
+	taken = first + 1;
+	run(r, &now, 10);
+	CHECK("reader: ... and is answered in its turn",
+	      dgfs_reader_state(r) == DGFS_READ_DONE && data_is(r, 0, 24000));
 	dgfs_reader_destroy(r);
 }
 
@@ -612,7 +934,7 @@ static void test_status(void)
 	feed_all(r, ndg, 1, now);
 	CHECK("reader: AGAIN is not an end", dgfs_reader_state(r) == DGFS_READ_RUNNING &&
 	      nsent == 1);
-	now += 200 * MS;
+	now += 1000 * MS;
 	dgfs_reader_tick(r, now);
 	CHECK("reader: AGAIN is retried after the timeout", nsent == 2);
 	run(r, &now, 5);
@@ -627,7 +949,7 @@ static void test_status(void)
 		ndg = 0;
 		put_status(&sent[nsent - 1], DGFS_STATUS_AGAIN, 5000);
 		feed_all(r, ndg, 1, now);
-		now += 200 * MS;
+		now = dgfs_reader_deadline(r);
 		dgfs_reader_tick(r, now);
 	}
 	CHECK("reader: AGAIN through every retry fails with AGAIN",
@@ -763,11 +1085,12 @@ static void test_congestion(void)
 	cfg = base_config();
 	cfg.window = 16;
 	cfg.req_size = 1000;
+	cfg.timeout_ns = 600000 * MS;
 	r = reader_new(&cfg, now);
 	feed_all(r, host_answer_all(), 1, now += MS);	/* the size */
 	for (i = 0; i < 2; i++) {
 		host_answer_all();			/* all lost */
-		now += 1000 * MS;
+		now += 60000 * MS;			/* past every backoff */
 		dgfs_reader_tick(r, now);
 	}
 	dgfs_reader_get_stats(r, &st);
@@ -796,6 +1119,9 @@ int main(void)
 	test_loss();
 	test_timeout();
 	test_adaptive_timeout();
+	test_slow_host();
+	test_late_answer();
+	test_waits_its_turn();
 	test_congestion();
 	test_stray_and_misfit();
 	test_verify();

@@ -91,7 +91,7 @@ wait_stat() {
 	done
 }
 reaches() { wait_stat "$@" >/dev/null; }
-fetch() { c $DGFS fetch --key $key --timeout 500 --retries 4 -o /tmp/got "$@"; }
+fetch() { c $DGFS fetch --key $key --timeout 2500 --retries 4 -o /tmp/got "$@"; }
 
 # ---- 1. a macvlan child in another namespace ------------------------------
 fetch 198.18.0.1 "$id_srv" && cmp -s /tmp/got "$root_srv/c"
@@ -111,7 +111,7 @@ for host in 198.18.0.10 2001:db8::10; do
 		test "$(val "$a_k" stack_requests)" -gt "$(val "$b_k" stack_requests)"
 done
 refuse "the parent's chunk is not the child's to serve" 4 "NOENT|unknown|no such" \
-	c $DGFS fetch --key $key --timeout 500 --retries 2 -o /tmp/got 198.18.0.10 "$id_srv"
+	c $DGFS fetch --key $key --timeout 1500 --retries 2 -o /tmp/got 198.18.0.10 "$id_srv"
 
 # The child runs the program too (generic XDP on the macvlan): each
 # namespace counts in its own map.

@@ -37,7 +37,7 @@ read_with() {
 		return
 	}
 	rm -f /tmp/got
-	n $DGFS fetch --token "${tok% *}" --expiry "${tok#* }" --timeout 500 --retries 2 \
+	n $DGFS fetch --token "${tok% *}" --expiry "${tok#* }" --timeout 1500 --retries 2 \
 		-o /tmp/got 127.0.0.1 "$id" >/dev/null 2>&1 || rc=$?
 	echo "$rc"
 }
@@ -80,7 +80,7 @@ same "the kernel said it once, naming the namespace" "$(kernel_said)" 1
 check "... and the port" bash -c "dmesg | grep -q 'netns $inum: auth off: .* reaches port 7878,'"
 rm -f /tmp/got
 check "with auth off a read without a token is answered" \
-	n $DGFS fetch --timeout 500 --retries 2 -o /tmp/got 127.0.0.1 "$id"
+	n $DGFS fetch --timeout 1500 --retries 2 -o /tmp/got 127.0.0.1 "$id"
 
 err=$(n $CTL config set auth off 2>&1 >/dev/null)
 check "auth off again: dgfsctl warns again" test "${err/open reflector/}" != "$err"

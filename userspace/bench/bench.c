@@ -248,7 +248,8 @@ static int probe_chunk(struct options *o, struct chunk *ch, int fd,
 		.length = 1,
 		.req_size = 1,
 		.window = 1,
-		.timeout_ns = 500000000ull,
+		.timeout_ns = 2500000000ull,	/* without an answer; asks at 0.625 s
+						 * and 1.875 s */
 		.min_timeout_ns = 500000000ull,
 		.retries = 4,
 		.send = dgfs_net_send,

@@ -22,7 +22,7 @@
 
 #define DEFAULT_WINDOW		16
 #define DEFAULT_REQ_SIZE	(256u << 10)
-#define DEFAULT_TIMEOUT_MS	500
+#define DEFAULT_TIMEOUT_MS	5000	/* without a new byte: a silent host's cost */
 #define DEFAULT_MIN_TIMEOUT_MS	20
 #define DEFAULT_RETRIES		8
 #define DEFAULT_VALIDITY	3600
@@ -55,8 +55,10 @@ static void fetch_usage(FILE *f)
 		"      --length N        bytes (default: to the end of the chunk)\n"
 		"      --window N        requests outstanding (default %d)\n"
 		"      --req-size N      bytes per request, <= the host's max read (default %u)\n"
-		"      --timeout MS      longest wait for progress (default %d)\n"
-		"      --retries N       fruitless re-requests of a range (default %d)\n"
+		"      --timeout MS      give up after MS without a new byte (default %d);\n"
+		"                        re-requests wait as the measured round trip says\n"
+		"      --retries N       fruitless re-requests of a range, after which it is\n"
+		"                        only waited for (default %d)\n"
 		"      --max-size N      largest chunk to read, held in memory until its\n"
 		"                        SHA-256 is checked (default %lluM)\n"
 		"  -o, --output FILE     write here (default stdout)\n"
@@ -256,9 +258,11 @@ static int report_failure(const struct fetch_args *a, const struct dgfs_reader *
 				"server there, and is --req-size %llu within its max read?)\n",
 				a->host, a->port, (unsigned long long)a->req_size);
 		else
-			fprintf(stderr, "dgfs: timed out: read of chunk %s incomplete after %llu "
-				"fruitless re-requests to %s\n", id,
-				(unsigned long long)a->retries, a->host);
+			fprintf(stderr, "dgfs: timed out: no new byte of chunk %s from %s for "
+				"%llu ms (%llu re-requests, RTO up to %llu ms)\n", id, a->host,
+				(unsigned long long)a->timeout_ms,
+				(unsigned long long)st.rerequests,
+				(unsigned long long)(st.rto_max_ns / 1000000));
 		return DGFS_EXIT_TIMEOUT;
 	}
 	case DGFS_READ_ERR_VERIFY:
@@ -376,7 +380,8 @@ int dgfs_cmd_fetch(int argc, char **argv)
 		fprintf(stderr, "dgfs: %llu bytes in %.3f s (%.1f MB/s)%s; requests %llu "
 			"(re-requests %llu), timeouts %llu, AGAIN %llu, datagrams %llu "
 			"(invalid %llu, stray %llu, misfit %llu), duplicate bytes %llu, "
-			"srtt %.3f ms, window %u (fewest %u)\n",
+			"srtt %.3f ms, RTO %.3f ms (longest waited out %.3f ms, late replies "
+			"%llu), window %u (fewest %u)\n",
 			(unsigned long long)len, secs, secs > 0 ? (double)len / secs / 1e6 : 0,
 			dgfs_reader_verified(r) ? ", SHA-256 verified" : "",
 			(unsigned long long)st.requests, (unsigned long long)st.rerequests,
@@ -384,7 +389,8 @@ int dgfs_cmd_fetch(int argc, char **argv)
 			(unsigned long long)st.datagrams, (unsigned long long)st.invalid,
 			(unsigned long long)st.stray, (unsigned long long)st.misfit,
 			(unsigned long long)st.dup_bytes, (double)st.srtt_ns / 1e6,
-			st.cwnd, st.cwnd_min);
+			(double)st.rto_ns / 1e6, (double)st.rto_max_ns / 1e6,
+			(unsigned long long)st.late, st.cwnd, st.cwnd_min);
 	}
 	dgfs_reader_destroy(r);
 	close(fd);

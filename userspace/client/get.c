@@ -32,7 +32,7 @@
 #include "proto/reader.h"
 #include "remote.h"
 
-#define DEFAULT_TIMEOUT_MS	500
+#define DEFAULT_TIMEOUT_MS	5000	/* without a new byte: a silent host's cost */
 #define MIN_TIMEOUT_MS		20
 #define DEFAULT_RETRIES		8
 /* Requests no larger than this when the manifest names no max_read. */
@@ -95,6 +95,7 @@ struct gworker {
 	uint8_t local[DGFS_ADDR_LEN];
 	unsigned int window;
 	uint32_t req_size;
+	uint64_t srtt_ns, rttvar_ns;	/* the last read's round-trip estimate */
 };
 
 static void get_usage(FILE *f)
@@ -106,8 +107,10 @@ static void get_usage(FILE *f)
 		"  LOCAL \"-\" writes the file to stdout once it is verified.\n"
 		"      --no-fallback     a fast-path failure is an error (no HTTP fallback)\n"
 		"      --http-only       skip the fast path, fetch everything over HTTP\n"
-		"      --timeout MS      fast path: longest wait for progress (default %d)\n"
-		"      --retries N       fast path: fruitless re-requests of a range (default %d)\n"
+		"      --timeout MS      fast path: give up on a chunk after MS without a new\n"
+		"                        byte of it (default %d)\n"
+		"      --retries N       fast path: fruitless re-requests of a range, after\n"
+		"                        which it is only waited for (default %d)\n"
 		"      --stats-json FILE write {\"chunks\",\"fallback\",\"size\"} there\n"
 		"  -v, --verbose         say why each fallback happened\n"
 		REMOTE_OPTS_HELP,
@@ -334,9 +337,11 @@ static void fast_explain(const struct get *g, const struct dgfs_reader *r, int s
 			snprintf(e->msg, sizeof(e->msg), "timed out: no reply at all from %s "
 				 "UDP port %u", g->fast_host, g->fast_port);
 		else
-			snprintf(e->msg, sizeof(e->msg), "timed out: the read stayed "
-				 "incomplete through %llu re-requests",
-				 (unsigned long long)g->retries);
+			snprintf(e->msg, sizeof(e->msg), "timed out: no new byte for %llu ms "
+				 "(%llu re-requests, RTO up to %llu ms)",
+				 (unsigned long long)g->timeout_ms,
+				 (unsigned long long)st.rerequests,
+				 (unsigned long long)(st.rto_max_ns / 1000000));
 		return;
 	case DGFS_READ_ERR_VERIFY:
 		e->code = DGFS_EXIT_VERIFY;
@@ -386,6 +391,18 @@ static void fit_window(struct gworker *w)
 		w->window = MAX_WINDOW;
 }
 
+/* The estimate a read ends with, for the worker's next one. */
+static void keep_rtt(struct gworker *w, const struct dgfs_reader *r)
+{
+	struct dgfs_reader_stats st;
+
+	dgfs_reader_get_stats(r, &st);
+	if (st.srtt_ns) {
+		w->srtt_ns = st.srtt_ns;
+		w->rttvar_ns = st.rttvar_ns;
+	}
+}
+
 /* 0 when the chunk was read, verified and written; -1 with @e filled in. */
 static int fast_read(struct gworker *w, const struct gchunk *c, struct fast_err *e)
 {
@@ -418,6 +435,12 @@ static int fast_read(struct gworker *w, const struct gchunk *c, struct fast_err 
 	cfg.timeout_ns = g->timeout_ms * 1000000;
 	cfg.min_timeout_ns = MIN_TIMEOUT_MS * 1000000ull;
 	cfg.retries = (unsigned int)g->retries;
+	/* The host is the same from chunk to chunk: start from the round
+	 * trip measured so far rather than guess (a chunk of one request
+	 * measures none of its own).
+	 */
+	cfg.srtt_ns = w->srtt_ns;
+	cfg.rttvar_ns = w->rttvar_ns;
 	/* Refuse to buffer a chunk larger than the manifest says it is. */
 	cfg.max_bytes = c->size ? c->size : 1;
 	randombytes_buf(&cfg.req_id_seed, sizeof(cfg.req_id_seed));
@@ -430,6 +453,7 @@ static int fast_read(struct gworker *w, const struct gchunk *c, struct fast_err 
 		return -1;
 	}
 	state = dgfs_net_read(w->fd, r, &refused);
+	keep_rtt(w, r);
 	if (state < 0) {
 		e->code = DGFS_EXIT_LOCAL;
 		e->hostwide = true;

@@ -16,6 +16,18 @@
  * a round (AIMD, as TCP does). A host or a client that cannot keep up with
  * the window then gets a burst it can take, instead of the same burst
  * again, lost again, until the retries run out.
+ *
+ * Timing, as TCP's retransmission timer (RFC 6298): a request is retired
+ * after an RTO without a datagram; the RTO is srtt + 4 * rttvar from the
+ * first datagram of each request that was not the chunk's first (every
+ * request has an id of its own, so no sample is ambiguous), doubled once
+ * per round with a timeout until the next sample and once per fruitless
+ * try of its range. A timeout is not a verdict on the read: only the
+ * budget, timeout_ns without one new byte, fails it. A host that serves
+ * its queue in turns is slow per request but steady per read; with a
+ * fixed short timeout every request timed out between its turns, was
+ * asked again on top of the one still being served, and the queue grew
+ * until a range ran out of retries (docs/TESTING.md, the debug kernel).
  */
 
 #include <stdlib.h>
@@ -27,6 +39,9 @@
 #include "reader.h"
 
 #define SLOT_BITS	12
+#define RETIRED_MAX	64
+/* Doublings of the RTO at most: 2^16 times the floor is past any cap. */
+#define BACKOFF_MAX	16
 #define SLOT_MASK	((1u << SLOT_BITS) - 1)
 _Static_assert(DGFS_READER_MAX_WINDOW == 1u << SLOT_BITS, "slot bits");
 
@@ -45,14 +60,15 @@ struct slot {
 	bool progress;		/* got new bytes */
 	bool timed;		/* its round trip is worth measuring */
 	bool sampled;		/* ... and was measured */
+	bool parked;		/* its range's retries are spent: waits */
 	uint64_t req_id;
 	uint64_t seq;		/* r->seq when sent */
 	uint64_t start;
 	uint32_t length;	/* as asked */
 	uint64_t expect;	/* bytes it should bring, once the size is known */
-	uint64_t got;
 	uint64_t sent_at;
-	uint64_t last_rx;	/* sent_at, then the last datagram's arrival */
+	uint64_t last_rx;	/* sent_at, then the last datagram's arrival,
+				 * or new bytes for a request sent before */
 	unsigned int attempts;
 };
 
@@ -85,6 +101,21 @@ struct dgfs_reader {
 
 	bool have_rtt;
 	uint64_t srtt, rttvar;
+	uint64_t initial_rto, max_rto;
+	unsigned int backoff;	/* doublings since the last sample */
+	uint64_t last_progress;	/* when the last new byte came */
+
+	/* Requests retired lately: a reply to one says its timeout was too
+	 * early, and times its round trip.
+	 */
+	struct retired {
+		uint64_t req_id, sent_at, seq;
+		uint64_t start;
+		uint32_t length;	/* as asked */
+		bool timed;		/* not measured yet, and worth it */
+		bool late;		/* an answer came: counted */
+	} retired[RETIRED_MAX];
+	unsigned int retired_next;
 
 	/* A whole chunk is hashed as its prefix arrives, not all at the end. */
 	bool verify;
@@ -223,9 +254,10 @@ static void fail(struct dgfs_reader *r, enum dgfs_read_state why)
 		r->state = why;
 }
 
-static uint64_t slot_wait(const struct dgfs_reader *r, const struct slot *sl)
+/* The RTO for a request after @doublings: measured, backed off, capped. */
+static uint64_t rto(const struct dgfs_reader *r, unsigned int doublings)
 {
-	uint64_t wait = r->cfg.timeout_ns;
+	uint64_t wait = r->initial_rto;
 	unsigned int k;
 
 	if (r->have_rtt) {
@@ -233,10 +265,20 @@ static uint64_t slot_wait(const struct dgfs_reader *r, const struct slot *sl)
 		if (wait < r->cfg.min_timeout_ns)
 			wait = r->cfg.min_timeout_ns;
 	}
-	/* Back off on every fruitless try, up to the longest wait. */
-	for (k = 0; k < sl->attempts && wait < r->cfg.timeout_ns; k++)
+	for (k = 0; k < doublings && wait < r->max_rto; k++)
 		wait *= 2;
-	return wait < r->cfg.timeout_ns ? wait : r->cfg.timeout_ns;
+	return wait < r->max_rto ? wait : r->max_rto;
+}
+
+/* Back off on every fruitless try of the range, and while the estimate
+ * is one that timeouts proved too short: one doubling per timeout, as
+ * both count the same ones for a range asked for alone.
+ */
+static uint64_t slot_wait(const struct dgfs_reader *r, const struct slot *sl)
+{
+	unsigned int d = sl->attempts > r->backoff ? sl->attempts : r->backoff;
+
+	return rto(r, d < BACKOFF_MAX ? d : BACKOFF_MAX);
 }
 
 static int send_request(struct dgfs_reader *r, uint64_t start, uint32_t length,
@@ -302,7 +344,15 @@ static void fill_window(struct dgfs_reader *r, uint64_t now)
 			return;
 		if (r->todo_head < r->todo_n) {
 			struct hole *h = &r->todo[r->todo_head];
+			size_t k = have_find(r, h->start + 1);
 
+			/* A late answer may have filled its start, or all of it. */
+			if (k < r->have_n && r->have[k].start <= h->start)
+				h->start = r->have[k].end < h->end ? r->have[k].end : h->end;
+			if (h->start >= h->end) {
+				r->todo_head++;
+				continue;
+			}
 			start = h->start;
 			len = h->end - h->start;
 			attempts = h->attempts;
@@ -414,7 +464,10 @@ static void finish(struct dgfs_reader *r)
 
 static void rtt_sample(struct dgfs_reader *r, uint64_t rtt)
 {
-	/* RFC 6298's smoothing. */
+	/* RFC 6298's smoothing; a new measurement sets the RTO afresh,
+	 * ending the backoff (2.3, after 5.5 doubled it).
+	 */
+	r->backoff = 0;
 	if (!r->have_rtt) {
 		r->srtt = rtt;
 		r->rttvar = rtt / 2;
@@ -431,6 +484,59 @@ static void slot_release(struct dgfs_reader *r, struct slot *sl)
 	r->active--;
 }
 
+/* A request given up on: remembered, in case its answer was only late. */
+static void slot_retire(struct dgfs_reader *r, struct slot *sl)
+{
+	r->retired[r->retired_next++ % RETIRED_MAX] = (struct retired){
+		.req_id = sl->req_id,
+		.sent_at = sl->sent_at,
+		.seq = sl->seq,
+		.start = sl->start,
+		.length = sl->length,
+		.timed = sl->timed && !sl->sampled,
+	};
+	slot_release(r, sl);
+}
+
+/*
+ * A retired request this datagram answers, or NULL. Its first answer says
+ * the timeout came too early, and its round trip is the sample the
+ * estimate lacked. Its bytes are taken like any (checked against what it
+ * asked): a host does not stop sending an answer because we gave up on it,
+ * and throwing it away left a slow host's queue full of answers nobody
+ * took, while the read, starved, ran out of budget.
+ */
+static struct retired *late_reply(struct dgfs_reader *r, uint64_t req_id, uint64_t now)
+{
+	unsigned int i;
+
+	if (!req_id)
+		return NULL;
+	for (i = 0; i < RETIRED_MAX; i++) {
+		struct retired *t = &r->retired[i];
+
+		if (t->req_id != req_id)
+			continue;
+		if (!t->late) {
+			t->late = true;
+			r->stats.late++;
+			if (t->timed && now >= t->sent_at)
+				rtt_sample(r, now - t->sent_at);
+		}
+		return t;
+	}
+	return NULL;
+}
+
+/* Whether all of [s, e) has arrived. */
+static bool have_all(const struct dgfs_reader *r, uint64_t s, uint64_t e)
+{
+	size_t i = have_find(r, s + 1);
+
+	return s >= e || (i < r->have_n && r->have[i].start <= s && r->have[i].end >= e);
+}
+
+
 /* A request answered whole: one more a round, up to the configured window. */
 static void cwnd_grow(struct dgfs_reader *r)
 {
@@ -440,11 +546,20 @@ static void cwnd_grow(struct dgfs_reader *r)
 	}
 }
 
-/* A request timed out: half as many, once per round. */
+/* A request whose range has all arrived, from whichever answer: done. */
+static void slot_complete(struct dgfs_reader *r, struct slot *sl)
+{
+	slot_release(r, sl);
+	cwnd_grow(r);
+}
+
+/* A request timed out: half as many, and twice the RTO, once per round. */
 static void cwnd_shrink(struct dgfs_reader *r, const struct slot *sl)
 {
 	if (sl->seq < r->recover_seq)
 		return;		/* sent before the last halving: same loss */
+	if (r->backoff < BACKOFF_MAX)
+		r->backoff++;
 	r->cwnd = r->cwnd > 1 ? r->cwnd / 2 : 1;
 	r->cwnd_acc = 0;
 	r->recover_seq = r->seq;
@@ -461,6 +576,9 @@ struct dgfs_reader *dgfs_reader_create(const struct dgfs_reader_config *cfg)
 	if (!cfg->send || !cfg->req_size || !cfg->window ||
 	    cfg->window > DGFS_READER_MAX_WINDOW || !cfg->timeout_ns ||
 	    cfg->timeout_ns > DGFS_READER_MAX_TIMEOUT_NS ||
+	    cfg->max_timeout_ns > DGFS_READER_MAX_TIMEOUT_NS ||
+	    cfg->srtt_ns > DGFS_READER_MAX_TIMEOUT_NS ||
+	    cfg->rttvar_ns > DGFS_READER_MAX_TIMEOUT_NS ||
 	    cfg->length > UINT64_MAX - cfg->offset)
 		return NULL;
 	r = calloc(1, sizeof(*r));
@@ -479,6 +597,24 @@ struct dgfs_reader *dgfs_reader_create(const struct dgfs_reader_config *cfg)
 	r->end = cfg->length ? cfg->offset + cfg->length : UINT64_MAX;
 	r->next = cfg->offset;
 	r->cwnd = r->stats.cwnd_min = cfg->window;
+	r->max_rto = cfg->max_timeout_ns ? cfg->max_timeout_ns : DGFS_READER_DEFAULT_MAX_RTO_NS;
+	if (r->max_rto < r->cfg.min_timeout_ns)
+		r->max_rto = r->cfg.min_timeout_ns;
+	/* Before a measurement: RFC 6298's 1 s, but room for two re-requests
+	 * of a lost first request within a short budget.
+	 */
+	r->initial_rto = DGFS_READER_INITIAL_RTO_NS;
+	if (r->initial_rto > cfg->timeout_ns / 4)
+		r->initial_rto = cfg->timeout_ns / 4;
+	if (r->initial_rto < r->cfg.min_timeout_ns)
+		r->initial_rto = r->cfg.min_timeout_ns;
+	if (r->initial_rto > r->max_rto)
+		r->initial_rto = r->max_rto;
+	if (cfg->srtt_ns) {
+		r->have_rtt = true;
+		r->srtt = cfg->srtt_ns;
+		r->rttvar = cfg->rttvar_ns;
+	}
 	return r;
 }
 
@@ -495,6 +631,7 @@ void dgfs_reader_destroy(struct dgfs_reader *r)
 
 enum dgfs_read_state dgfs_reader_start(struct dgfs_reader *r, uint64_t now_ns)
 {
+	r->last_progress = now_ns;
 	fill_window(r, now_ns);
 	return r->state;
 }
@@ -503,9 +640,12 @@ enum dgfs_read_state dgfs_reader_feed(struct dgfs_reader *r, const void *dgram,
 				      size_t len, uint64_t now_ns)
 {
 	const uint8_t *payload = (const uint8_t *)dgram + DGFS_READ_REPLY_HDR_LEN;
+	struct retired *ghost = NULL;
+	uint64_t plen, pend, start, expect;
 	struct dgfs_reply_hdr hdr;
-	uint64_t plen, pend;
-	struct slot *sl;
+	struct slot *sl = NULL;
+	uint32_t length;
+	unsigned int i;
 	int64_t added;
 
 	if (r->state != DGFS_READ_RUNNING)
@@ -518,18 +658,30 @@ enum dgfs_read_state dgfs_reader_feed(struct dgfs_reader *r, const void *dgram,
 	if ((hdr.req_id & SLOT_MASK) >= r->cfg.window ||
 	    !r->slots[hdr.req_id & SLOT_MASK].active ||
 	    r->slots[hdr.req_id & SLOT_MASK].req_id != hdr.req_id) {
-		r->stats.stray++;
-		return r->state;
+		/* Not outstanding: late, or somebody else's. A late one's
+		 * status is not taken: its re-request will be told the same.
+		 */
+		ghost = late_reply(r, hdr.req_id, now_ns);
+		if (!ghost || hdr.status != DGFS_STATUS_OK) {
+			r->stats.stray++;
+			return r->state;
+		}
+		start = ghost->start;
+		length = ghost->length;
+	} else {
+		sl = &r->slots[hdr.req_id & SLOT_MASK];
+		start = sl->start;
+		length = sl->length;
+		/* Every request has an id of its own, re-requests too, so
+		 * every first answer times a round trip unambiguously (no
+		 * Karn problem).
+		 */
+		if (sl->timed && !sl->sampled && now_ns >= sl->sent_at) {
+			sl->sampled = true;
+			rtt_sample(r, now_ns - sl->sent_at);
+		}
+		sl->last_rx = now_ns;
 	}
-	sl = &r->slots[hdr.req_id & SLOT_MASK];
-	/* Every request has an id of its own, re-requests too, so every
-	 * first answer times a round trip unambiguously (no Karn problem).
-	 */
-	if (sl->timed && !sl->sampled && now_ns >= sl->sent_at) {
-		sl->sampled = true;
-		rtt_sample(r, now_ns - sl->sent_at);
-	}
-	sl->last_rx = now_ns;
 
 	if (hdr.status != DGFS_STATUS_OK) {
 		if (hdr.status == DGFS_STATUS_AGAIN) {
@@ -564,10 +716,10 @@ enum dgfs_read_state dgfs_reader_feed(struct dgfs_reader *r, const void *dgram,
 		return r->state;
 	}
 	/* The datagram must lie inside what its request asked for. */
+	expect = start < r->size ? (length < r->size - start ? length : r->size - start) : 0;
 	plen = len - DGFS_READ_REPLY_HDR_LEN;
 	pend = hdr.offset + plen;
-	if (hdr.total != sl->expect || hdr.offset < sl->start ||
-	    pend > sl->start + sl->expect) {
+	if (hdr.total != expect || hdr.offset < start || pend > start + expect) {
 		r->stats.misfit++;
 		return r->state;
 	}
@@ -579,17 +731,38 @@ enum dgfs_read_state dgfs_reader_feed(struct dgfs_reader *r, const void *dgram,
 	}
 	r->stats.dup_bytes += plen - (uint64_t)added;
 	if (added) {
-		sl->progress = true;
-		sl->got += (uint64_t)added;
+		uint64_t seq = sl ? sl->seq : ghost->seq;
+
+		r->last_progress = now_ns;
 		r->have_bytes += (uint64_t)added;
-	}
-	if (sl->got == sl->expect) {
-		slot_release(r, sl);
-		cwnd_grow(r);
+		if (sl) {
+			sl->parked = false;	/* alive after all: its timer runs again */
+			sl->progress = true;
+		}
+		/* The host is busy with what we asked before: the requests
+		 * behind it wait their turn, they are not lost. Like TCP's
+		 * timer, restarted by every acknowledgement of new data.
+		 */
+		for (i = 0; i < r->cfg.window; i++)
+			if (r->slots[i].active && r->slots[i].seq > seq &&
+			    r->slots[i].last_rx < now_ns)
+				r->slots[i].last_rx = now_ns;
 	}
 	if (r->have_bytes == r->end - r->cfg.offset) {
 		finish(r);
 		return r->state;
+	}
+	if (sl && have_all(r, sl->start, sl->start + sl->expect)) {
+		slot_complete(r, sl);
+	} else if (ghost && added) {
+		/* A late answer may fill what another request asks for. */
+		for (i = 0; i < r->cfg.window; i++) {
+			struct slot *o = &r->slots[i];
+
+			if (o->active && o->start < pend && hdr.offset < o->start + o->expect &&
+			    have_all(r, o->start, o->start + o->expect))
+				slot_complete(r, o);
+		}
 	}
 	hash_prefix(r, false);
 	fill_window(r, now_ns);
@@ -602,29 +775,45 @@ enum dgfs_read_state dgfs_reader_tick(struct dgfs_reader *r, uint64_t now_ns)
 
 	if (r->state != DGFS_READ_RUNNING)
 		return r->state;
+	if (now_ns >= r->last_progress && now_ns - r->last_progress >= r->cfg.timeout_ns) {
+		/* The budget is spent: nothing new for timeout_ns. */
+		for (i = 0; i < r->cfg.window; i++) {
+			if (r->slots[i].active && r->slots[i].again) {
+				r->status = DGFS_STATUS_AGAIN;
+				fail(r, DGFS_READ_ERR_STATUS);
+				return r->state;
+			}
+		}
+		fail(r, DGFS_READ_ERR_TIMEOUT);
+		return r->state;
+	}
 	for (i = 0; i < r->cfg.window; i++) {
 		struct slot *sl = &r->slots[i];
 		unsigned int attempts;
-		uint64_t end;
+		uint64_t end, wait;
 
-		if (!sl->active || now_ns < sl->last_rx ||
-		    now_ns - sl->last_rx < slot_wait(r, sl))
+		if (!sl->active || sl->parked || now_ns < sl->last_rx)
 			continue;
+		wait = slot_wait(r, sl);
+		if (now_ns - sl->last_rx < wait)
+			continue;
+		if (wait > r->stats.rto_max_ns)
+			r->stats.rto_max_ns = wait;
 		r->stats.timeouts++;
 		cwnd_shrink(r, sl);
 		/* A try that brought something starts the count afresh. */
 		attempts = sl->progress ? 0 : sl->attempts + 1;
 		if (attempts > r->cfg.retries) {
-			if (sl->again) {
-				r->status = DGFS_STATUS_AGAIN;
-				fail(r, DGFS_READ_ERR_STATUS);
-			} else {
-				fail(r, DGFS_READ_ERR_TIMEOUT);
-			}
-			return r->state;
+			/* Asked often enough: no more requests for this range,
+			 * a late answer to this one is still taken until the
+			 * budget runs out.
+			 */
+			sl->parked = true;
+			r->stats.given_up++;
+			continue;
 		}
 		end = sl->start + (r->size_known ? sl->expect : sl->length);
-		slot_release(r, sl);
+		slot_retire(r, sl);
 		if (todo_push_holes(r, sl->start, end, attempts)) {
 			fail(r, DGFS_READ_ERR_NOMEM);
 			return r->state;
@@ -641,11 +830,13 @@ uint64_t dgfs_reader_deadline(const struct dgfs_reader *r)
 
 	if (r->state != DGFS_READ_RUNNING)
 		return UINT64_MAX;
+	first = r->last_progress > UINT64_MAX - r->cfg.timeout_ns ? UINT64_MAX :
+		r->last_progress + r->cfg.timeout_ns;
 	for (i = 0; i < r->cfg.window; i++) {
 		const struct slot *sl = &r->slots[i];
 		uint64_t wait, at;
 
-		if (!sl->active)
+		if (!sl->active || sl->parked)
 			continue;
 		wait = slot_wait(r, sl);
 		at = sl->last_rx > UINT64_MAX - wait ? UINT64_MAX : sl->last_rx + wait;
@@ -685,5 +876,7 @@ void dgfs_reader_get_stats(const struct dgfs_reader *r, struct dgfs_reader_stats
 {
 	*st = r->stats;
 	st->srtt_ns = r->have_rtt ? r->srtt : 0;
+	st->rttvar_ns = r->have_rtt ? r->rttvar : 0;
+	st->rto_ns = rto(r, r->backoff < BACKOFF_MAX ? r->backoff : BACKOFF_MAX);
 	st->cwnd = r->cwnd;
 }

@@ -5,12 +5,23 @@
  *
  * It splits the range into requests of at most req_size bytes and keeps up
  * to `window` of them outstanding. Reply datagrams are placed by their
- * offset; a request that has made no progress for a while (an adaptive
- * timeout between min_timeout_ns and timeout_ns) is retired and only the
- * holes it left are asked for again. A range that stays empty through
- * `retries` re-requests in a row fails the read. Timeouts halve how many
- * requests may be out (at least one), answers grow it back (reader.c). A whole chunk (offset 0 to
- * its end) is checked against its id, the SHA-256 of its content.
+ * offset. A request that has brought nothing for a retransmission timeout
+ * (RTO) is retired and only the holes it left are asked for again. The RTO
+ * comes from measured round trips (RFC 6298: srtt + 4 * rttvar, at least
+ * min_timeout_ns; before any measurement 1 s, or a quarter of timeout_ns if
+ * that is less), doubles for every fruitless re-request of a range, or
+ * once per round in which requests timed out until the next measurement
+ * (whichever counts more), and never exceeds max_timeout_ns.
+ * New bytes for a request restart the timers of those sent after it (they
+ * wait behind it), and an answer to a request already retired still counts.
+ * A range re-requested `retries` times in a row without a byte is asked for
+ * no more: its last request stays out, waiting. The read fails only when no
+ * new byte of it has arrived for timeout_ns (the budget), so a slow host
+ * that keeps sending is waited for however long each request takes, and
+ * a silent one costs timeout_ns. Timeouts halve how many requests may be
+ * out (at least one), answers grow it back (reader.c). A whole chunk
+ * (offset 0 to its end) is checked against its id, the SHA-256 of its
+ * content.
  *
  * No sockets and no clock here: the caller sends through a callback, feeds
  * every received datagram to dgfs_reader_feed() and calls
@@ -29,6 +40,10 @@
 
 #define DGFS_READER_MAX_WINDOW	4096
 #define DGFS_READER_MAX_TIMEOUT_NS	(3600ull * 1000000000)
+/* RFC 6298's first RTO, before any round trip was measured (2.1)... */
+#define DGFS_READER_INITIAL_RTO_NS	1000000000ull
+/* ... and its cap when max_timeout_ns is 0 (2.5: at least 60 s). */
+#define DGFS_READER_DEFAULT_MAX_RTO_NS	(60ull * 1000000000)
 /* max_bytes 0: a reply's chunk size is only the peer's (or a spoofer's)
  * word, and the whole chunk is buffered; 16 times dgfsd's largest chunk. */
 #define DGFS_READER_DEFAULT_MAX_BYTES	(64ull << 20)
@@ -44,9 +59,13 @@ struct dgfs_reader_config {
 	uint64_t length;		/* 0: up to the end of the chunk */
 	uint32_t req_size;		/* per request; <= the host's max read */
 	unsigned int window;		/* 1 .. DGFS_READER_MAX_WINDOW */
-	uint64_t timeout_ns;		/* longest wait without progress */
-	uint64_t min_timeout_ns;	/* shortest, however fast the replies */
+	uint64_t timeout_ns;		/* the budget: fail after this long
+					 * without a new byte */
+	uint64_t min_timeout_ns;	/* shortest RTO, however fast the replies */
+	uint64_t max_timeout_ns;	/* longest RTO; 0: 60 s */
 	unsigned int retries;		/* fruitless re-requests of a range */
+	uint64_t srtt_ns, rttvar_ns;	/* an earlier read's estimate for the
+					 * same host (stats); 0: none */
 	uint64_t max_bytes;		/* refuse to buffer more than this;
 					 * 0: DGFS_READER_DEFAULT_MAX_BYTES */
 	uint32_t expiry;
@@ -60,7 +79,7 @@ enum dgfs_read_state {
 	DGFS_READ_RUNNING = 0,
 	DGFS_READ_DONE,
 	DGFS_READ_ERR_STATUS,		/* the host said no: see status */
-	DGFS_READ_ERR_TIMEOUT,		/* a range never came */
+	DGFS_READ_ERR_TIMEOUT,		/* no new byte for timeout_ns */
 	DGFS_READ_ERR_VERIFY,		/* the chunk's SHA-256 differs from its id */
 	DGFS_READ_ERR_TOO_BIG,		/* more than max_bytes */
 	DGFS_READ_ERR_NOMEM,
@@ -78,6 +97,12 @@ struct dgfs_reader_stats {
 	uint64_t misfit;		/* ... not fitting their request */
 	uint64_t dup_bytes;		/* payload bytes received twice */
 	uint64_t srtt_ns;		/* smoothed round-trip time, 0 if none */
+	uint64_t rttvar_ns;		/* ... and its variation */
+	uint64_t rto_ns;		/* the RTO now, backoff included */
+	uint64_t rto_max_ns;		/* the longest a request waited out */
+	uint64_t late;			/* replies to requests already retired
+					 * (their timeout came too early) */
+	uint64_t given_up;		/* ranges asked for no more (retries) */
 	unsigned int cwnd;		/* requests it may have out now */
 	unsigned int cwnd_min;		/* ... the fewest so far */
 };
