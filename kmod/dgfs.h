@@ -244,6 +244,8 @@ void dgfs_serve_net_uninit(struct dgfs_net *dn);
 /* reply.c: the service sockets (the datagrams: reply.h). */
 int dgfs_sockets_open(struct dgfs_net *dn, u16 port,
 		      struct netlink_ext_ack *extack);
+/* Namespace exit: unhook at pre_exit, close at exit once the workers stop. */
+void dgfs_sockets_unhook(struct dgfs_net *dn);
 void dgfs_sockets_close(struct dgfs_net *dn);
 
 #endif /* _DGFS_H */

@@ -193,7 +193,7 @@ static struct dgfs_sock *dgfs_sock_get(struct dgfs_net *dn, bool v4)
 	return ds;
 }
 
-/* Under dgfs_net.lock, or with the namespace going. */
+/* Under dgfs_net.lock: a port move, while the namespace serves. */
 static void sockets_replace(struct dgfs_net *dn, struct dgfs_sock *s4,
 			    struct dgfs_sock *s6)
 {
@@ -254,9 +254,36 @@ int dgfs_sockets_open(struct dgfs_net *dn, u16 port,
 	return 0;
 }
 
+/*
+ * Namespace exit, in two halves, so that no namespace waits a grace period
+ * of its own: a flood can stretch one to minutes on a slow host, and rmmod
+ * or a batch of dying namespaces waited one per namespace, one after the
+ * other. The core waits a single one for the whole batch between every
+ * pre_exit and exit (cleanup_net(), unregister_pernet_subsys() and a failed
+ * register alike).
+ *
+ * pre_exit: requests still reaching the sockets are dropped
+ * (dgfs_sock_rcv()), by every reader that starts after the core's grace
+ * period.
+ */
+void dgfs_sockets_unhook(struct dgfs_net *dn)
+{
+	dgfs_sock_unhook(rcu_dereference_protected(dn->sock4, true));
+	dgfs_sock_unhook(rcu_dereference_protected(dn->sock6, true));
+}
+
+/*
+ * exit, after the namespace's workers are stopped: no grace period here.
+ * dn->sock4 and sock6 have no other RCU readers than dgfs_sock_get() in
+ * those workers (the rings' work items and the slow reads), and each reply
+ * they began has dropped its reference, so the namespace's is the last:
+ * the socket closes now. The hook's readers (softirq) took dn from
+ * sk_user_data before pre_exit, and are done since the core's grace period.
+ */
 void dgfs_sockets_close(struct dgfs_net *dn)
 {
-	sockets_replace(dn, NULL, NULL);
+	dgfs_sock_put(rcu_replace_pointer(dn->sock4, NULL, true));
+	dgfs_sock_put(rcu_replace_pointer(dn->sock6, NULL, true));
 }
 
 /* ---- replies ------------------------------------------------------------ */
