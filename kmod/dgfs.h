@@ -108,6 +108,9 @@ struct dgfs_net {
 	 */
 	struct dgfs_sock __rcu *sock4;
 	struct dgfs_sock __rcu *sock6;
+	/* Between pre_exit and exit: the sockets, no longer current. */
+	struct dgfs_sock *closing4;
+	struct dgfs_sock *closing6;
 	u16 sock_port;			/* under lock */
 };
 

@@ -120,10 +120,11 @@ err_stats:
 /*
  * Sockets first: on rmmod the namespace still has its devices, and a request
  * arriving through a socket's encap hook goes to the rings. So they are
- * unhooked here, and the core waits one RCU grace period for all the
- * namespaces of the batch before any exit: from then on nothing submits
- * through them. XDP cannot: a loaded program holds the module, and a dying
- * namespace has no devices left by its exit.
+ * unhooked here (and no longer current: workers send no more replies), and
+ * the core waits one RCU grace period for all the namespaces of the batch
+ * before any exit: from then on nothing submits through them. XDP cannot:
+ * a loaded program holds the module, and a dying namespace has no devices
+ * left by its exit.
  */
 static void __net_exit dgfs_net_pre_exit(struct net *net)
 {

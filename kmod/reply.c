@@ -262,28 +262,32 @@ int dgfs_sockets_open(struct dgfs_net *dn, u16 port,
  * pre_exit and exit (cleanup_net(), unregister_pernet_subsys() and a failed
  * register alike).
  *
- * pre_exit: requests still reaching the sockets are dropped
- * (dgfs_sock_rcv()), by every reader that starts after the core's grace
- * period.
+ * pre_exit: the sockets stop being current and are unhooked, as in a port
+ * move; the namespace keeps its references until exit. Workers that look
+ * for a socket from here on find none (no reply, as at any teardown), and
+ * requests still reaching the sockets are dropped (dgfs_sock_rcv()).
  */
 void dgfs_sockets_unhook(struct dgfs_net *dn)
 {
-	dgfs_sock_unhook(rcu_dereference_protected(dn->sock4, true));
-	dgfs_sock_unhook(rcu_dereference_protected(dn->sock6, true));
+	dn->closing4 = rcu_replace_pointer(dn->sock4, NULL, true);
+	dn->closing6 = rcu_replace_pointer(dn->sock6, NULL, true);
+	dgfs_sock_unhook(dn->closing4);
+	dgfs_sock_unhook(dn->closing6);
 }
 
 /*
- * exit, after the namespace's workers are stopped: no grace period here.
- * dn->sock4 and sock6 have no other RCU readers than dgfs_sock_get() in
- * those workers (the rings' work items and the slow reads), and each reply
- * they began has dropped its reference, so the namespace's is the last:
- * the socket closes now. The hook's readers (softirq) took dn from
- * sk_user_data before pre_exit, and are done since the core's grace period.
+ * exit, after the core's grace period and once the namespace's workers are
+ * stopped: no grace period here. A worker that found a socket under RCU
+ * (dgfs_sock_get()) before pre_exit holds its own reference by now, and
+ * every reply has dropped it since; the hook's readers (softirq) that took
+ * dn from sk_user_data before pre_exit are done too. So the namespace's
+ * reference is the last: the sockets close now.
  */
 void dgfs_sockets_close(struct dgfs_net *dn)
 {
-	dgfs_sock_put(rcu_replace_pointer(dn->sock4, NULL, true));
-	dgfs_sock_put(rcu_replace_pointer(dn->sock6, NULL, true));
+	dgfs_sock_put(dn->closing4);
+	dgfs_sock_put(dn->closing6);
+	dn->closing4 = dn->closing6 = NULL;
 }
 
 /* ---- replies ------------------------------------------------------------ */
