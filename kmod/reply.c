@@ -256,9 +256,9 @@ int dgfs_sockets_open(struct dgfs_net *dn, u16 port,
 
 /*
  * Namespace exit, in two halves, so that no namespace waits a grace period
- * of its own: a flood can stretch one to minutes on a slow host, and rmmod
- * or a batch of dying namespaces waited one per namespace, one after the
- * other. The core waits a single one for the whole batch between every
+ * of its own: rmmod or a batch of dying namespaces waited one per
+ * namespace, one after the other, and under a flood on the debug kernel
+ * one took over two minutes. The core waits a single one for the whole batch between every
  * pre_exit and exit (cleanup_net(), unregister_pernet_subsys() and a failed
  * register alike).
  *
