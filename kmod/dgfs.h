@@ -108,6 +108,9 @@ struct dgfs_net {
 	 */
 	struct dgfs_sock __rcu *sock4;
 	struct dgfs_sock __rcu *sock6;
+	/* Between pre_exit and exit: the sockets, no longer current. */
+	struct dgfs_sock *closing4;
+	struct dgfs_sock *closing6;
 	u16 sock_port;			/* under lock */
 };
 
@@ -244,6 +247,8 @@ void dgfs_serve_net_uninit(struct dgfs_net *dn);
 /* reply.c: the service sockets (the datagrams: reply.h). */
 int dgfs_sockets_open(struct dgfs_net *dn, u16 port,
 		      struct netlink_ext_ack *extack);
+/* Namespace exit: unhook at pre_exit, close at exit once the workers stop. */
+void dgfs_sockets_unhook(struct dgfs_net *dn);
 void dgfs_sockets_close(struct dgfs_net *dn);
 
 #endif /* _DGFS_H */

@@ -117,23 +117,32 @@ err_stats:
 	return ret;
 }
 
+/*
+ * Sockets first: on rmmod the namespace still has its devices, and a request
+ * arriving through a socket's encap hook goes to the rings. So they are
+ * unhooked here (and no longer current: workers send no more replies), and
+ * the core waits one RCU grace period for all the namespaces of the batch
+ * before any exit: from then on nothing submits through them. XDP cannot:
+ * a loaded program holds the module, and a dying namespace has no devices
+ * left by its exit.
+ */
+static void __net_exit dgfs_net_pre_exit(struct net *net)
+{
+	dgfs_sockets_unhook(dgfs_net(net));
+}
+
 static void __net_exit dgfs_net_exit(struct net *net)
 {
 	struct dgfs_net *dn = dgfs_net(net);
 
 	/*
-	 * Sockets first: on rmmod the namespace still has its devices, and a
-	 * request arriving through a socket's encap hook goes to the rings.
-	 * Closing waits an RCU grace period after unhooking (see
-	 * udp_tunnel_sock_release()), so once it returns nothing submits any
-	 * more. XDP cannot: a loaded program holds the module, and a dying
-	 * namespace has no devices left. Then stop the workers (a request
-	 * they still take finds no socket), then the IO workqueue (at
-	 * rmmod, this waits for this namespace's slow reads).
+	 * Stop the workers, then the IO workqueue (at rmmod, this waits for
+	 * this namespace's slow reads); then nobody takes a socket any more,
+	 * and the sockets close without a grace period (reply.c).
 	 */
-	dgfs_sockets_close(dn);
 	dgfs_net_rings_uninit(dn);
 	dgfs_serve_net_uninit(dn);
+	dgfs_sockets_close(dn);
 
 	mutex_lock(&dn->lock);
 	dgfs_chunk_flush(dn);
@@ -148,6 +157,7 @@ static void __net_exit dgfs_net_exit(struct net *net)
 
 static struct pernet_operations dgfs_net_ops = {
 	.init = dgfs_net_init,
+	.pre_exit = dgfs_net_pre_exit,
 	.exit = dgfs_net_exit,
 	.id = &dgfs_net_id,
 	.size = sizeof(struct dgfs_net),

@@ -193,7 +193,7 @@ static struct dgfs_sock *dgfs_sock_get(struct dgfs_net *dn, bool v4)
 	return ds;
 }
 
-/* Under dgfs_net.lock, or with the namespace going. */
+/* Under dgfs_net.lock: a port move, while the namespace serves. */
 static void sockets_replace(struct dgfs_net *dn, struct dgfs_sock *s4,
 			    struct dgfs_sock *s6)
 {
@@ -254,9 +254,40 @@ int dgfs_sockets_open(struct dgfs_net *dn, u16 port,
 	return 0;
 }
 
+/*
+ * Namespace exit, in two halves, so that no namespace waits a grace period
+ * of its own: rmmod or a batch of dying namespaces waited one per
+ * namespace, one after the other, and under a flood on the debug kernel
+ * one took over two minutes. The core waits a single one for the whole batch between every
+ * pre_exit and exit (cleanup_net(), unregister_pernet_subsys() and a failed
+ * register alike).
+ *
+ * pre_exit: the sockets stop being current and are unhooked, as in a port
+ * move; the namespace keeps its references until exit. Workers that look
+ * for a socket from here on find none (no reply, as at any teardown), and
+ * requests still reaching the sockets are dropped (dgfs_sock_rcv()).
+ */
+void dgfs_sockets_unhook(struct dgfs_net *dn)
+{
+	dn->closing4 = rcu_replace_pointer(dn->sock4, NULL, true);
+	dn->closing6 = rcu_replace_pointer(dn->sock6, NULL, true);
+	dgfs_sock_unhook(dn->closing4);
+	dgfs_sock_unhook(dn->closing6);
+}
+
+/*
+ * exit, after the core's grace period and once the namespace's workers are
+ * stopped: no grace period here. A worker that found a socket under RCU
+ * (dgfs_sock_get()) before pre_exit holds its own reference by now, and
+ * every reply has dropped it since; the hook's readers (softirq) that took
+ * dn from sk_user_data before pre_exit are done too. So the namespace's
+ * reference is the last: the sockets close now.
+ */
 void dgfs_sockets_close(struct dgfs_net *dn)
 {
-	sockets_replace(dn, NULL, NULL);
+	dgfs_sock_put(dn->closing4);
+	dgfs_sock_put(dn->closing6);
+	dn->closing4 = dn->closing6 = NULL;
 }
 
 /* ---- replies ------------------------------------------------------------ */
