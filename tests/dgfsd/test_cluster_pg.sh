@@ -6,7 +6,7 @@
 # live host (it is fenced); a second dgfsd with a live host's id is
 # refused; bad membership options are refused before anything starts.
 #   tests/dgfsd/test_cluster_pg.sh BUILD_DIR      (as root)
-# expect-checks: 33
+# expect-checks: 35
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -91,6 +91,12 @@ RK=$(n curl -sf -H 'Content-Type: application/json' --data '{"scope":"read"}' "$
 	python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])')
 same "a read key may not see the hosts (403)" \
 	"$(n curl -q -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $RK" "$URL/cluster/hosts")" 403
+
+same "/metrics on a: 3 hosts up, 0 down, a the owner" \
+	"$(metric 'dgfsd_cluster_hosts{state="up"}') $(metric 'dgfsd_cluster_hosts{state="down"}') $(metric dgfsd_cluster_owner)" \
+	"3 0 1"
+same "... b is not the owner" \
+	"$(n curl -sf "http://127.0.0.1:8081/metrics" | awk '$1 == "dgfsd_cluster_owner" { print $2 }')" 0
 
 # A second dgfsd with a live host's id: refused, and the first keeps its row.
 # (timeout: a dgfsd that is not refused would serve on, not exit.)

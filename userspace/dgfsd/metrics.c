@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "dgfsd.h"
 #include "tags.h"
 #include "dgfs_xdp_loader.h"
@@ -144,6 +145,36 @@ static void tagging_metrics(struct page *p, struct dgfsd *d)
 	gauge(p, "dgfsd_tag_latency_max_seconds", "The longest of them so far", s.latency_max);
 }
 
+struct host_counts {
+	unsigned int up, down;
+};
+
+static int count_host(const struct cluster_host *h, void *arg)
+{
+	struct host_counts *n = arg;
+
+	if (h->up)
+		n->up++;
+	else
+		n->down++;
+	return 0;
+}
+
+/* The cluster's members as the database sees them (nothing if it cannot be read). */
+static void cluster_metrics(struct dgfsd *d, struct page *p)
+{
+	struct host_counts n = { 0, 0 };
+
+	out(p, "# HELP dgfsd_cluster_owner 1 while this host owns the cluster's background work\n"
+	    "# TYPE dgfsd_cluster_owner gauge\ndgfsd_cluster_owner %d\n",
+	    cluster_is_owner(d->cluster));
+	if (cluster_hosts(d->cluster, count_host, &n))
+		return;
+	out(p, "# HELP dgfsd_cluster_hosts Registered hosts, up or down (--down-after)\n"
+	    "# TYPE dgfsd_cluster_hosts gauge\ndgfsd_cluster_hosts{state=\"up\"} %u\n"
+	    "dgfsd_cluster_hosts{state=\"down\"} %u\n", n.up, n.down);
+}
+
 char *metrics_render(struct dgfsd *d, size_t *len)
 {
 	struct chunkstore_stats *cs = chunkstore_stats(d->cs);
@@ -220,6 +251,8 @@ char *metrics_render(struct dgfsd *d, size_t *len)
 			out(&p, "# TYPE dgfs_xdp_%s counter\ndgfs_xdp_%s %" PRIu64 "\n",
 			    dgfs_xdp_counter_name(i), dgfs_xdp_counter_name(i), xdp[i]);
 	}
+	if (d->cluster)
+		cluster_metrics(d, &p);
 	if (p.failed) {
 		free(p.buf);
 		return NULL;
