@@ -31,7 +31,14 @@ others_stop() {
 	done
 	return "$rc"
 }
-trap 'others_stop; [[ -n ${KEEP_LOG-} ]] && cp "$T/dgfsd.log" "$KEEP_LOG"; pg_cleanup; dgfsd_cleanup' EXIT
+# The test's status goes on to dgfsd_cleanup (which exits with it).
+cluster_cleanup() {
+	local rc=$?
+	others_stop || rc=1
+	pg_stop
+	return "$rc"
+}
+trap 'cluster_cleanup; dgfsd_cleanup' EXIT
 
 # start_other HOST ARGS...: HOST's dgfsd, up when its /healthz answers.
 start_other() {
