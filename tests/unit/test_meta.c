@@ -1055,7 +1055,7 @@ static void test_version(void)
 
 	db_path(path, sizeof(path), "future.db");
 	if (sqlite3_open(path, &db) == SQLITE_OK) {
-		sqlite3_exec(db, "PRAGMA user_version = 6", NULL, NULL, NULL);
+		sqlite3_exec(db, "PRAGMA user_version = 5", NULL, NULL, NULL);
 		sqlite3_close(db);
 	}
 	CHECK("version: a newer schema version is refused with -EPROTO",
@@ -1064,7 +1064,7 @@ static void test_version(void)
 		meta_pragma_int(db, "PRAGMA user_version", &v);
 		sqlite3_close(db);
 	}
-	CHECK("version: the newer database is left as it was", v == 6);
+	CHECK("version: the newer database is left as it was", v == 5);
 
 	m = open_db("version.db");
 	meta_close(m);
@@ -1074,7 +1074,7 @@ static void test_version(void)
 		meta_pragma_int(db, "PRAGMA user_version", &v);
 		sqlite3_close(db);
 	}
-	CHECK("version: a new database gets version 5", v == 5);
+	CHECK("version: a new database gets version 4", v == 4);
 
 	db_path(path, sizeof(path), "junk.db");
 	{
@@ -1144,7 +1144,7 @@ static void test_upgrade(void)
 		meta_pragma_int(db, "PRAGMA user_version", &v);
 		sqlite3_close(db);
 	}
-	CHECK("upgrade: the database is version 5 now", v == 5);
+	CHECK("upgrade: the database is version 4 now", v == 4);
 }
 
 /* The number of rows @sql (one count) finds in @m's database, or -1. */
@@ -1225,73 +1225,7 @@ static void test_upgrade_v2(void)
 		meta_pragma_int(db, "PRAGMA user_version", &v);
 		sqlite3_close(db);
 	}
-	CHECK("upgrade v2: the database is version 5 now", v == 5);
-}
-
-/* Tags whose tag_counts row differs from their file_tags rows (0: all agree). */
-#define TAG_COUNTS_WRONG \
-	"SELECT count(*) FROM tags t LEFT JOIN tag_counts c ON c.tag_id = t.id " \
-	"WHERE coalesce(c.files, 0) != (SELECT count(*) FROM file_tags WHERE tag_id = t.id)"
-
-/*
- * A database as dgfsd with schema version 4 left it, tags on two files,
- * made with the versions' own SQL: opening it upgrades it to version 5,
- * which counts each tag's files into tag_counts; its triggers then follow
- * tags added and removed and a file's removal (a cascade).
- */
-static void test_upgrade_v4(void)
-{
-	struct meta *m = NULL;
-	char path[128];
-	sqlite3 *db;
-	int v = -1, ok = 0;
-
-	db_path(path, sizeof(path), "v4.db");
-	if (sqlite3_open(path, &db) == SQLITE_OK) {
-		ok = sqlite3_exec(db, meta_schema, NULL, NULL, NULL) == SQLITE_OK &&
-		     sqlite3_exec(db, meta_schema_v2, NULL, NULL, NULL) == SQLITE_OK &&
-		     sqlite3_exec(db, meta_schema_v3, NULL, NULL, NULL) == SQLITE_OK &&
-		     sqlite3_exec(db, meta_schema_v4, NULL, NULL, NULL) == SQLITE_OK &&
-		     sqlite3_exec(db, "PRAGMA user_version = 4; "
-				  "INSERT INTO files VALUES (5, CAST('a' AS BLOB), 0, 'e', 9, "
-				  "'text/plain', 0), (6, CAST('b' AS BLOB), 0, 'e', 9, 'text/plain', 0); "
-				  "INSERT INTO tags (id, name, value) VALUES (1, 'cat', ''), "
-				  "(2, 'type', 'text'), (3, 'dog', ''); "
-				  "INSERT INTO file_tags VALUES (5, 1, 1), (6, 1, 0), (6, 2, 0)",
-				  NULL, NULL, NULL) == SQLITE_OK;
-		sqlite3_close(db);
-	}
-	CHECK("upgrade v4: a version 4 database with tagged files is made", ok);
-	m = open_db("v4.db");
-	if (!m)
-		return;
-	CHECK("upgrade v4: tag_counts holds each tag's files",
-	      count_rows(m, "SELECT files FROM tag_counts WHERE tag_id = 1") == 2 &&
-	      count_rows(m, "SELECT files FROM tag_counts WHERE tag_id = 2") == 1 &&
-	      count_rows(m, "SELECT count(*) FROM tag_counts") == 2);
-	ok = sqlite3_exec(sq_db(m),
-			  "INSERT INTO file_tags VALUES (5, 3, 1), (6, 3, 1); "
-			  "INSERT INTO file_tags VALUES (5, 1, 0) ON CONFLICT DO NOTHING; "
-			  "INSERT INTO file_tags VALUES (5, 1, 0) "
-			  "ON CONFLICT (file_id, tag_id) DO UPDATE SET source = 0; "
-			  "DELETE FROM file_tags WHERE file_id = 6 AND tag_id = 2",
-			  NULL, NULL, NULL) == SQLITE_OK;
-	CHECK("upgrade v4: tag_counts follows tags added, re-added and removed",
-	      ok && count_rows(m, "SELECT files FROM tag_counts WHERE tag_id = 3") == 2 &&
-	      count_rows(m, "SELECT files FROM tag_counts WHERE tag_id = 1") == 2 &&
-	      count_rows(m, "SELECT files FROM tag_counts WHERE tag_id = 2") == 0 &&
-	      count_rows(m, TAG_COUNTS_WRONG) == 0);
-	CHECK("upgrade v4: deleting a file takes its tags from tag_counts",
-	      !meta_file_delete(m, "b", NULL) &&
-	      count_rows(m, "SELECT files FROM tag_counts WHERE tag_id = 1") == 1 &&
-	      count_rows(m, "SELECT files FROM tag_counts WHERE tag_id = 3") == 1 &&
-	      count_rows(m, TAG_COUNTS_WRONG) == 0);
-	meta_close(m);
-	if (sqlite3_open(path, &db) == SQLITE_OK) {
-		meta_pragma_int(db, "PRAGMA user_version", &v);
-		sqlite3_close(db);
-	}
-	CHECK("upgrade v4: the database is version 5 now", v == 5);
+	CHECK("upgrade v2: the database is version 4 now", v == 4);
 }
 
 static int count_key(const struct meta_key *k, void *arg)
@@ -1844,7 +1778,6 @@ int main(void)
 	test_version();
 	test_upgrade();
 	test_upgrade_v2();
-	test_upgrade_v4();
 	CHECK("cleanup: temporary directory removed",
 	      !nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS));
 

@@ -359,13 +359,8 @@ static sqlite3_stmt *plan_stmt(struct sql *q, enum plan_stmt i)
 		break;
 	case PS_COUNT_TAGS:
 		base[0] = 0;
-		/*
-		 * The file_tags rows of the leaf's tags, as the triggers keep them
-		 * (meta/sqlite_schema.c, version 5): a lookup per tag instead of
-		 * a walk over up to ?2 rows. The same number as counting them.
-		 */
-		snprintf(sql, sizeof(sql), "SELECT min(coalesce(sum(files), 0), ?2) FROM tag_counts "
-			 "WHERE tag_id IN (SELECT value FROM json_each(?1))");
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM (SELECT 1 FROM file_tags WHERE "
+			 "tag_id IN (SELECT value FROM json_each(?1)) LIMIT ?2)");
 		break;
 	case PS_COUNT_TEXT:
 		base[0] = 0;

@@ -181,41 +181,12 @@ static const char meta_schema_v4[] =
 	"	JOIN file_terms f ON f.file_id = ft.file_id AND f.term = t.name\n"
 	"	WHERE ft.source = 0 AND t.value = '';\n";
 
-/*
- * Version 5: how many file_tags rows each tag has, kept by triggers, so
- * that search.c can tell a rare tag from a common one by a lookup instead
- * of counting its rows per query (docs/SEARCH.md, "How a query runs").
- * A file's removal deletes its file_tags rows by cascade, which fires the
- * delete trigger too. A tag no file carries keeps a row of 0.
- */
-static const char meta_schema_v5[] =
-	"CREATE TABLE IF NOT EXISTS tag_counts (\n"
-	"	tag_id INTEGER PRIMARY KEY REFERENCES tags(id),\n"
-	"	files INTEGER NOT NULL CHECK (files >= 0)\n"
-	");\n"
-	"INSERT OR REPLACE INTO tag_counts (tag_id, files)\n"
-	"	SELECT tag_id, count(*) FROM file_tags GROUP BY tag_id;\n"
-	"CREATE TRIGGER IF NOT EXISTS file_tags_count_add AFTER INSERT ON file_tags BEGIN\n"
-	"	INSERT INTO tag_counts (tag_id, files) VALUES (new.tag_id, 1)\n"
-	"		ON CONFLICT (tag_id) DO UPDATE SET files = files + 1;\n"
-	"END;\n"
-	"CREATE TRIGGER IF NOT EXISTS file_tags_count_drop AFTER DELETE ON file_tags BEGIN\n"
-	"	UPDATE tag_counts SET files = files - 1 WHERE tag_id = old.tag_id;\n"
-	"END;\n"
-	"CREATE TRIGGER IF NOT EXISTS file_tags_count_move AFTER UPDATE OF tag_id ON file_tags\n"
-	"WHEN new.tag_id != old.tag_id BEGIN\n"
-	"	UPDATE tag_counts SET files = files - 1 WHERE tag_id = old.tag_id;\n"
-	"	INSERT INTO tag_counts (tag_id, files) VALUES (new.tag_id, 1)\n"
-	"		ON CONFLICT (tag_id) DO UPDATE SET files = files + 1;\n"
-	"END;\n";
-
 /* What each version adds, run in order from the database's version on. */
 static const char *const meta_migrations[META_SCHEMA_VERSION] = {
 	meta_schema,		/* 0 -> 1 */
 	meta_schema_v2,		/* 1 -> 2 */
 	meta_schema_v3,		/* 2 -> 3 */
 	meta_schema_v4,		/* 3 -> 4 */
-	meta_schema_v5,		/* 4 -> 5 */
 };
 
 /* A pragma whose result, if any, is one integer (0 if it returns none). */

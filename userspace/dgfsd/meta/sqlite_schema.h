@@ -7,7 +7,7 @@
 
 #include "backend.h"
 
-#define META_SCHEMA_VERSION	5
+#define META_SCHEMA_VERSION	4
 
 /*
  * Creates the schema of a new database, upgrades an older one, or checks
