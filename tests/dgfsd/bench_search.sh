@@ -7,7 +7,8 @@
 # few) and 30 words of text from 5000 (skewed the same way) in file_text.
 # Then the plain dgfsd serves GET /search to one keep-alive client in the
 # same namespace, and p50/p99 are printed for three-term tag, full-text and
-# mixed queries (N random queries of each kind, default 300), with dgfsd's
+# mixed queries, and tag queries whose every term is common (N random
+# queries of each kind, default 300), with dgfsd's
 # mean CPU time per query (/proc/PID/stat), which a busy machine's wait
 # for a CPU does not inflate.
 #   tests/dgfsd/bench_search.sh BUILD_DIR [QUERIES]      (as root; make bench-search)
@@ -78,6 +79,9 @@ kinds = {
                                              skewed(2000), random.randint(1990, 2025)),
     "full-text": lambda: "w%d w%d w%d" % (skewed(5000), skewed(5000), skewed(5000)),
     "mixed": lambda: "w%d kw%d -type=binary" % (skewed(5000), skewed(2000)),
+    # Every member common (no rare one to start from): the costliest tag queries.
+    "common": lambda: "type=%s kw%d year>=%d" % (random.choice(["text", "image", "audio"]),
+                                                random.randrange(5), random.randint(2005, 2020)),
 }
 c = http.client.HTTPConnection("127.0.0.1", 8080)
 hdr = {"Authorization": "Bearer " + key}
