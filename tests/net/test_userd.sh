@@ -10,6 +10,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
+. tests/net/lib.sh
 kernel_watch
 
 BUILD=${1:-build}
@@ -46,13 +47,7 @@ if [[ $(id -u) != 0 ]]; then
 fi
 
 # ---- the two hosts ----------------------------------------------------------
-ip netns add "$srv" && ip netns add "$cli" || { fail "netns add"; finish; }
-# Made inside the server namespace: no device ever appears in ours.
-ip -n "$srv" link add dg0 type veth peer name dg1 netns "$cli"
-s ip addr add $V4/24 dev dg0 && c ip addr add $V4_CLIENT/24 dev dg1
-s ip addr add $V6/64 dev dg0 nodad && c ip addr add $V6_CLIENT/64 dev dg1 nodad
-s ip link set dg0 up && c ip link set dg1 up
-s ip link set lo up && c ip link set lo up
+net_pair $V4 $V4_CLIENT $V6 $V6_CLIENT
 
 # ---- the chunks: files named by their SHA-256 --------------------------------
 store=$tmp/store

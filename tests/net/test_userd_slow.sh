@@ -15,6 +15,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
+. tests/net/lib.sh
 kernel_watch
 
 BUILD=${1:-build}
@@ -50,11 +51,7 @@ if [[ $(id -u) != 0 ]]; then
 	finish
 fi
 
-ip netns add "$srv" && ip netns add "$cli" || { fail "netns add"; finish; }
-ip -n "$srv" link add dg0 type veth peer name dg1 netns "$cli"
-s ip addr add $V4/24 dev dg0 && c ip addr add $V4_CLIENT/24 dev dg1
-s ip link set dg0 up && c ip link set dg1 up
-s ip link set lo up && c ip link set lo up
+net_pair $V4 $V4_CLIENT
 
 store=$tmp/store
 mkdir -p "$store"
