@@ -16,7 +16,8 @@
 #               (modprobe of a built-in succeeds), modules.dep
 #   release     the kernel release (6.1.N-dgfs-debug)
 #   build-seconds  how long the build took
-# It is built beside its final name and renamed into place when complete.
+# It is built in kdebug-KEY.build, renamed into place when complete; a build
+# that was stopped goes on from where it stopped at the next call.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -66,21 +67,30 @@ if [ -f "$dir/release" ]; then
 	exit 0
 fi
 
-# A build that was killed left its directory behind (we hold the lock).
-rm -rf "$dir".new.*
-new=$(mktemp -d "$dir.new.XXXXXX")
-trap 'rm -rf "$new"' EXIT
+# The build runs in $dir.build and is renamed into place when complete. A
+# build that was stopped (a session's end, a kill) left that directory
+# behind: kbuild is incremental, so the next call goes on from where it
+# stopped instead of paying the whole hour again. Only a tree whose
+# configuration step finished (the stamp) is resumed.
+new=$dir.build
 log=$cache/kdebug-$key.log
-echo "kdebug: building the debug kernel in $new (log: $log)" >&2
-start=$(date +%s)
-(
-	set -x
-	mkdir "$new/tree"
-	tar -xJf "$tarball" -C "$new/tree" --strip-components=1
-	cd "$new/tree"
-	make -s KCONFIG_ALLCONFIG="$frag" allnoconfig
-	make -s olddefconfig
-) >"$log" 2>&1 || { echo "kdebug: configuring failed, see $log" >&2; exit 1; }
+if [ ! -f "$new/configured" ]; then
+	rm -rf "$new"
+	mkdir -p "$new"
+	echo "kdebug: building the debug kernel in $new (log: $log)" >&2
+	(
+		set -x
+		mkdir "$new/tree"
+		tar -xJf "$tarball" -C "$new/tree" --strip-components=1
+		cd "$new/tree"
+		make -s KCONFIG_ALLCONFIG="$frag" allnoconfig
+		make -s olddefconfig
+	) >"$log" 2>&1 || { echo "kdebug: configuring failed, see $log" >&2; rm -rf "$new"; exit 1; }
+	date +%s > "$new/configured"
+else
+	echo "kdebug: resuming the stopped build in $new (log: $log)" >&2
+fi
+start=$(cat "$new/configured")
 
 # Kconfig drops what it cannot satisfy without a word: check every line of
 # the fragment made it into the final .config.
@@ -102,6 +112,7 @@ done < "$frag"
 	set -x
 	cd "$new/tree"
 	make -j"$(nproc)" all
+	rm -rf "$new/modroot"
 	make -s modules_install INSTALL_MOD_PATH="$new/modroot"
 ) >>"$log" 2>&1 || { echo "kdebug: build failed, see $log" >&2; tail -n 30 "$log" >&2; exit 1; }
 
@@ -113,12 +124,13 @@ rm -rf modroot
 # reads them.
 rm -f modules/build modules/source
 cp tree/arch/x86/boot/bzImage bzImage
+# From the start of the first attempt: a resumed build's figure includes
+# the time it stood stopped.
 echo $(($(date +%s) - start)) > build-seconds
 echo "$release" > release
 cd /
-chmod 755 "$new"    # mktemp made it 0700
+rm -f "$new/configured"
 mv "$new" "$dir"
-trap - EXIT
 mv "$log" "$dir/build.log"
 echo "kdebug: built $release in $(cat "$dir/build-seconds") s" >&2
 echo "$dir"
