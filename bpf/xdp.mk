@@ -27,3 +27,16 @@ $(BUILD)/xdp_attach_test: tests/bpf/xdp_attach_test.c $(XDP_LOADER_DEPS) \
 		$(BUILD)/bpf/xdp_pass.bpf.o | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_COMMON) $(XDP_LOADER_CFLAGS) $< $(XDP_LOADER_SRCS) -o $@ $(XDP_LOADER_LIBS)
+
+# dgfsd's HTTP filter (bpf/http_filter.bpf.c): its compare-and-exchange
+# needs the v3 instruction set (BPF_ATOMIC, kernel 5.12+).
+$(BUILD)/bpf/http_filter.bpf.o: bpf/http_filter.h
+$(BUILD)/bpf/http_filter.bpf.o: BPF_CFLAGS += -mcpu=v3
+
+USER_BINS += $(BUILD)/http_filter_test
+
+# Its BPF_PROG_TEST_RUN driver: the skeleton only.
+$(BUILD)/http_filter_test: tests/bpf/http_filter_test.c bpf/http_filter.h \
+		$(BUILD)/bpf/http_filter.skel.h | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) -Ibpf -I$(BUILD)/bpf $< -o $@ $(BPF_LIBS)
