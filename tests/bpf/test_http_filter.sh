@@ -3,7 +3,7 @@
 # the host kernel: crafted frames, the clock under the test's control
 # (build/http_filter_test; its PASS/FAIL lines are this test's checks).
 #   tests/bpf/test_http_filter.sh BUILD_DIR
-# expect-checks: 80 (tests/run-all.sh: a run that prints fewer fails)
+# expect-checks: 81 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -13,4 +13,7 @@ build=${1:-build}
 "$build/http_filter_test" && rc=0 || rc=$?
 same "http_filter_test exits 0" "$rc" 0
 refuse "http_filter_test refuses a bad option" 2 usage "$build/http_filter_test" --bench 0
+# The benchmark's cases, briefly: each must give the verdict it claims.
+"$build/http_filter_test" --bench 10000 >/dev/null && rc=0 || rc=$?
+same "http_filter_test --bench 10000: every case's verdict as named" "$rc" 0
 finish
