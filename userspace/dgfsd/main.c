@@ -356,7 +356,7 @@ int main(int argc, char **argv)
 	if (ret)
 		return ret;
 	if (http_filter_check_iface(&d.cfg))
-		return 1;
+		return 2;	/* a bad setting, as the parser's */
 	if (dgfs_proto_init())
 		return bad("cannot initialise libsodium"), 1;
 	/* Every request thread blocks these; only sigwait() below sees them. */
