@@ -12,7 +12,7 @@
 # XDP programs. /metrics shows the counters; at stop the filter goes and
 # the fast-path program stays.
 #   tests/net/test_http_filter.sh BUILD_DIR      (as root)
-# expect-checks: 31 (tests/run-all.sh: a run that prints fewer fails)
+# expect-checks: 35 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -148,8 +148,8 @@ flood_round() {
 	fi
 	wait "$fpid"
 	res=$(cat "$tmp/flood.json")
-	read -r sent synacks took < <(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(r["sent"], r["synacks"], r["seconds"])' "$res")
-	read -r syn dropped pkts < <(entry "$src")
+	read -r sent synacks took <<<"$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(r["sent"], r["synacks"], r["seconds"])' "$res")"
+	read -r syn dropped pkts <<<"$(entry "$src")"
 	echo "$name flood: $res; filter: syn $syn dropped $dropped packets $pkts"
 	passed=$((syn - dropped))
 	# The bucket: BURST at once, then RATE a second while the flood lasts.
@@ -174,7 +174,7 @@ same "download from the third namespace during the flood is byte-exact" \
 	"$(sha256sum <"$tmp/during")" "$want"
 check "... and about as fast (${during}s <= 4 x ${base}s + 2s)" \
 	awk -v a="$during" -v b="$base" 'BEGIN { exit !(a <= 4 * b + 2) }'
-read -r dl_syn dl_dropped _ < <(entry "$V4_DL")
+read -r dl_syn dl_dropped _ <<<"$(entry "$V4_DL")"
 check "the downloader's new connections ($dl_syn) were never dropped" \
 	[ "$dl_syn" -ge 2 -a "$dl_dropped" = 0 ]
 flood_round IPv6 "$V6_FLOOD" "$V6" 2
@@ -189,9 +189,9 @@ same "dgfs get over the UDP fast path through the XDP program(s): exit 0, byte-e
 
 metrics=$(s curl -sf -H "$H" http://127.0.0.1:8080/metrics)
 metric() { awk -v k="$1" '$1 == k { print $2 }' <<<"$metrics"; }
-read -r v4_syn v4_dropped _ < <(entry "$V4_FLOOD")
-read -r v6_syn v6_dropped _ < <(entry "$V6_FLOOD")
-read -r dl_syn dl_dropped _ < <(entry "$V4_DL")
+read -r v4_syn v4_dropped _ <<<"$(entry "$V4_FLOOD")"
+read -r v6_syn v6_dropped _ <<<"$(entry "$V6_FLOOD")"
+read -r dl_syn dl_dropped _ <<<"$(entry "$V4_DL")"
 same "/metrics: dgfsd_http_filter_syn_total is every client's SYNs" \
 	"$(metric dgfsd_http_filter_syn_total)" $((v4_syn + v6_syn + dl_syn))
 same "/metrics: dgfsd_http_filter_syn_dropped_total is the floods' drops" \
@@ -200,6 +200,22 @@ same "/metrics: dgfsd_http_filter_clients counts the two flooders and the downlo
 	"$(metric dgfsd_http_filter_clients)" 3
 check "/metrics: dgfsd_http_filter_packets_total covers them" \
 	[ "$(metric dgfsd_http_filter_packets_total)" -gt $((v4_syn + v6_syn)) ]
+
+# A dgfsd killed before it could take its filter off: the next one
+# replaces it (without a dispatcher, the old one goes first), and the
+# pinned counters carry on.
+syn_before=$(metric dgfsd_http_filter_syn_total)
+kill -9 "$dgfsd_pid"
+wait "$dgfsd_pid" 2>/dev/null
+shows "dgfsd killed (SIGKILL): its filter stays on dg0" '\bhttp_filter\b' s xdp-loader status dg0
+start_dgfsd >>"$tmp/dgfsd.log" 2>&1 &
+dgfsd_pid=$!
+check "a new dgfsd comes up over the old filter" wait_for 30 up || { tail "$tmp/dgfsd.log"; finish; }
+same "... and replaced it: one filter on dg0" \
+	"$(s xdp-loader status dg0 | grep -cw http_filter)" 1
+metrics=$(s curl -sf -H "$H" http://127.0.0.1:8080/metrics)
+same "... its /metrics carry on from the pinned counters" \
+	"$(metric dgfsd_http_filter_syn_total)" "$syn_before"
 
 kill -TERM "$dgfsd_pid"
 wait "$dgfsd_pid" && rc=0 || rc=$?

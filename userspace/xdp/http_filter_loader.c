@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <net/if.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,46 +43,57 @@ int http_filter_check(const struct http_filter_config *cfg, char *err, size_t er
 	return 0;
 }
 
-/* The filters attached to @ifindex: their ids, and the attach mode. */
-static int find_filters(int ifindex, uint32_t *ids, unsigned int *n, enum xdp_attach_mode *mode)
+/* What is attached to an interface: our filters and the rest. */
+struct attached {
+	uint32_t ids[MAX_PROGS];	/* filters */
+	unsigned int n;
+	unsigned int others;
+	enum xdp_attach_mode mode;
+	bool legacy;			/* one program, no dispatcher */
+};
+
+static int find_filters(int ifindex, struct attached *a)
 {
 	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
 	struct xdp_program *prog;
 	int ret = libxdp_get_error(mp);
 
-	*n = 0;
+	memset(a, 0, sizeof(*a));
 	if (ret == -ENOENT || (!ret && !mp))
 		return 0;
 	if (ret)
 		return ret;
-	*mode = xdp_multiprog__attach_mode(mp);
+	a->mode = xdp_multiprog__attach_mode(mp);
+	a->legacy = xdp_multiprog__is_legacy(mp);
 	prog = xdp_multiprog__is_legacy(mp) ? xdp_multiprog__main_prog(mp) :
 		xdp_multiprog__next_prog(NULL, mp);
 	for (; prog; prog = xdp_multiprog__is_legacy(mp) ? NULL :
 	     xdp_multiprog__next_prog(prog, mp)) {
 		const char *name = xdp_program__name(prog);
 
-		if (name && !strcmp(name, HTTP_FILTER_PROG_NAME) && *n < MAX_PROGS)
-			ids[(*n)++] = xdp_program__id(prog);
+		if (name && !strcmp(name, HTTP_FILTER_PROG_NAME) && a->n < MAX_PROGS)
+			a->ids[a->n++] = xdp_program__id(prog);
+		else
+			a->others++;
 	}
 	xdp_multiprog__close(mp);
 	return 0;
 }
 
-static int detach_ids(int ifindex, const uint32_t *ids, unsigned int n,
-		      enum xdp_attach_mode mode, char *err, size_t errlen, const char *ifname)
+static int detach_filters(int ifindex, const struct attached *a, char *err, size_t errlen,
+			  const char *ifname)
 {
-	for (unsigned int i = 0; i < n; i++) {
-		struct xdp_program *prog = xdp_program__from_id(ids[i]);
+	for (unsigned int i = 0; i < a->n; i++) {
+		struct xdp_program *prog = xdp_program__from_id(a->ids[i]);
 		int ret = libxdp_get_error(prog);
 
 		if (!ret) {
-			ret = xdp_program__detach(prog, ifindex, mode, 0);
+			ret = xdp_program__detach(prog, ifindex, a->mode, 0);
 			xdp_program__close(prog);
 		}
 		if (ret)
 			return dgfs_xdp_fail(err, errlen, ret, "cannot detach the HTTP filter %u "
-					     "from %s", ids[i], ifname);
+					     "from %s", a->ids[i], ifname);
 	}
 	return 0;
 }
@@ -116,11 +128,10 @@ int http_filter_attach(const char *ifname, enum xdp_attach_mode mode,
 	DECLARE_LIBXDP_OPTS(xdp_program_opts, prog_opts);
 	struct xdp_program *prog = NULL;
 	struct http_filter_bpf *skel = NULL;
-	enum xdp_attach_mode old_mode = mode;
-	uint32_t old[MAX_PROGS], interval;
 	struct dgfs_xdp_quiet q;
+	struct attached old;
 	char dir[PATH_MAX];
-	unsigned int nr_old;
+	uint32_t interval;
 	int ifindex, ret;
 
 	ret = http_filter_check(cfg, err, errlen);
@@ -162,19 +173,30 @@ int http_filter_attach(const char *ifname, enum xdp_attach_mode mode,
 		dgfs_xdp_fail(err, errlen, ret, "cannot prepare the HTTP filter");
 		goto out;
 	}
-	ret = find_filters(ifindex, old, &nr_old, &old_mode);
+	ret = find_filters(ifindex, &old);
 	if (ret) {
 		dgfs_xdp_fail(err, errlen, ret, "cannot list the XDP programs on %s", ifname);
 		goto out;
 	}
-	/* In the dispatcher the new one goes in before the old one goes out. */
+	/*
+	 * In the dispatcher the new one goes in before the old one goes out.
+	 * An old filter alone without one (a kernel without freplace; a
+	 * dgfsd killed before it could detach) or in another mode must go
+	 * first: SYNs pass unlimited for the moment in between.
+	 */
+	if (old.n && !old.others && (old.legacy || old.mode != mode)) {
+		ret = detach_filters(ifindex, &old, err, errlen, ifname);
+		if (ret)
+			goto out;
+		old.n = 0;
+	}
 	ret = xdp_program__attach(prog, ifindex, mode, 0);
 	if (ret) {
 		dgfs_xdp_fail(err, errlen, ret, "cannot attach the HTTP filter to %s in %s mode",
 			      ifname, mode == XDP_MODE_SKB ? "skb" : "native");
 		goto out;
 	}
-	ret = detach_ids(ifindex, old, nr_old, old_mode, err, errlen, ifname);
+	ret = detach_filters(ifindex, &old, err, errlen, ifname);
 out:
 	if (prog)
 		xdp_program__close(prog);
@@ -185,24 +207,22 @@ out:
 
 int http_filter_detach(const char *ifname, char *err, size_t errlen)
 {
-	enum xdp_attach_mode mode = XDP_MODE_UNSPEC;
 	struct dgfs_xdp_quiet q;
-	uint32_t ids[MAX_PROGS];
-	unsigned int n;
+	struct attached a;
 	int ifindex, ret;
 
 	ifindex = ifname ? (int)if_nametoindex(ifname) : 0;
 	if (!ifindex)
 		return snprintf(err, errlen, "no interface \"%s\"", ifname ? ifname : ""), -ENODEV;
 	dgfs_xdp_quiet_begin(&q);
-	ret = find_filters(ifindex, ids, &n, &mode);
+	ret = find_filters(ifindex, &a);
 	if (ret)
 		dgfs_xdp_fail(err, errlen, ret, "cannot list the XDP programs on %s", ifname);
-	else if (!n) {
+	else if (!a.n) {
 		snprintf(err, errlen, "no HTTP filter on %s", ifname);
 		ret = -ENOENT;
 	} else
-		ret = detach_ids(ifindex, ids, n, mode, err, errlen, ifname);
+		ret = detach_filters(ifindex, &a, err, errlen, ifname);
 	dgfs_xdp_quiet_end(&q);
 	return ret;
 }
