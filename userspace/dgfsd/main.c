@@ -96,12 +96,12 @@ static int drop_privileges(struct dgfsd *d, uid_t uid, gid_t gid)
 /*
  * dgfs_xdp_follow(), run in a child process (dgfsd_call_in_child). libxdp
  * 1.3 (Debian 12's) leaks the program fd of every xdp_program__from_id()
- * and multiprog lookup
- * (xdp-tools issue #343, fixed in later releases): in a daemon those fds
- * would keep every program it ever looked at loaded, and with them a
- * reference on dgfs.ko, which then cannot be unloaded. A child's fds go
- * when it exits. (The child only calls into libxdp and libbpf; glibc
- * makes malloc safe to use after fork() in a threaded process.)
+ * and multiprog lookup (xdp-tools issue #343, fixed in later releases): in
+ * a daemon those fds would keep every program it ever looked at loaded,
+ * and with them a reference on dgfs.ko, which then cannot be unloaded. A
+ * child's fds go when it exits. (The child only calls into libxdp and
+ * libbpf; glibc makes malloc safe to use after fork() in a threaded
+ * process.)
  */
 static int xdp_follow(void *arg, char *why, size_t whylen)
 {
