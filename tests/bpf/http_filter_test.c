@@ -7,6 +7,9 @@
  * LRU map. Prints PASS:/FAIL: lines; exits 1 on failure.
  *
  *   http_filter_test             every case
+ *   http_filter_test --fuzz N [--seed S]
+ *                                N mutated and truncated frames against a
+ *                                reference classifier written from the docs
  *   http_filter_test --bench N   ns per packet over N (<= 10^6) runs,
  *                                best of 3, against a program that only
  *                                returns XDP_PASS (same frame, same run)
@@ -556,6 +559,142 @@ static void cases(void)
 	skel = NULL;
 }
 
+/* ---- fuzzing against a reference classifier --------------------------------- */
+
+static uint16_t be16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/*
+ * What docs/DGFSD.md says the filter makes of a frame, written from the
+ * text, not from the program: the counters it moves (as expect()'s bits).
+ */
+static unsigned int reference(const unsigned char *b, size_t len)
+{
+	size_t off = 14;
+	uint16_t proto = be16(b + 12);
+	uint8_t nh;
+
+	if (proto == ETH_P_8021Q || proto == ETH_P_8021AD) {
+		if (len < 18)
+			return U;
+		proto = be16(b + 16);
+		off = 18;
+	}
+	if (proto == ETH_P_IP) {
+		if (off + 20 > len || b[off] >> 4 != 4 || (b[off] & 15) < 5)
+			return U;
+		if (b[off + 9] != IPPROTO_TCP)
+			return O;
+		if (be16(b + off + 6) & 0x1fff)
+			return U;		/* a later fragment */
+		off += (b[off] & 15) * 4;
+	} else if (proto == ETH_P_IPV6) {
+		if (off + 40 > len || b[off] >> 4 != 6)
+			return U;
+		nh = b[off + 6];
+		off += 40;
+		for (int i = 0; i < 6 && nh != IPPROTO_TCP; i++) {
+			size_t h = off;
+
+			if (nh == IPPROTO_AH || nh == IPPROTO_ESP)
+				return U;
+			if (nh != IPPROTO_HOPOPTS && nh != IPPROTO_ROUTING &&
+			    nh != IPPROTO_DSTOPTS && nh != IPPROTO_FRAGMENT)
+				return O;
+			if (h + 8 > len)
+				return U;
+			if (nh == IPPROTO_FRAGMENT) {
+				if (be16(b + h + 2) & 0xfff8)
+					return U;
+				off += 8;
+			} else {
+				off += (b[h + 1] + 1) * 8;
+			}
+			nh = b[h];
+		}
+		if (nh != IPPROTO_TCP)
+			return U;
+	} else {
+		return O;
+	}
+	if (off > 1024 || off + 20 > len)
+		return U;
+	if (be16(b + off + 2) != PORT)
+		return O;
+	return (b[off + 13] & (TCP_SYN | TCP_ACK)) == TCP_SYN ? P | S : P;
+}
+
+/*
+ * @n frames, each a seed (the shapes the cases use) cut at a random
+ * length and with random bytes of its headers changed, through the program
+ * with a bucket no SYN empties: each must pass unchanged and move exactly
+ * the counters reference() names. Prints one PASS/FAIL line.
+ */
+static void fuzz(unsigned int n, unsigned int seed)
+{
+	static const struct frame_spec seeds[] = {
+		{ 0 }, { .vlan = true }, { .ihl = 9 }, { .frag_off = 0x2000 },
+		{ .flags = TCP_ACK }, { .ipv6 = true },
+		{ .ipv6 = true, .nr_ext = 3,
+		  .ext = { IPPROTO_HOPOPTS, IPPROTO_FRAGMENT, IPPROTO_ROUTING } },
+		{ .ipv6 = true, .vlan = true, .nr_ext = 1, .ext = { IPPROTO_DSTOPTS } },
+		{ .l4proto = IPPROTO_UDP }, { .dport = 80 },
+	};
+	uint64_t before[HTTP_FILTER_NR_COUNTERS], after[HTTP_FILTER_NR_COUNTERS];
+	unsigned int bad = 0, seen[HTTP_FILTER_NR_COUNTERS] = { 0 };
+	unsigned char out[2048];
+	struct frame f;
+
+	if (load(PORT, HTTP_FILTER_MAX_RATE, HTTP_FILTER_MAX_BURST, true)) {
+		result(false, "fuzz: http_filter loads (%s)", strerror(errno));
+		return;
+	}
+	srandom(seed);
+	for (unsigned int i = 0; i < n && bad < 5; i++) {
+		unsigned int want, moved = 0, flips;
+		uint32_t outlen = 0;
+		size_t len;
+		int v;
+
+		build(&f, &seeds[random() % (sizeof(seeds) / sizeof(seeds[0]))]);
+		/* Whole, or cut anywhere from 14 bytes on. */
+		len = random() % 2 ? f.len : ETH_HLEN + random() % (f.len - ETH_HLEN + 1);
+		for (flips = random() % 4; flips; flips--) {
+			size_t at = random() % f.l4end;
+
+			f.b[at] = random() % 4 ? (unsigned char)random() : f.b[at] ^ 1;
+		}
+		want = reference(f.b, len);
+		if (read_counters(before) || (v = run(&f, len, out, &outlen)) < 0 ||
+		    read_counters(after)) {
+			result(false, "fuzz: test run %u: %s", i, strerror(errno));
+			break;
+		}
+		for (int c = 0; c < HTTP_FILTER_NR_COUNTERS; c++) {
+			if (after[c] - before[c] > 1)
+				moved |= 1u << 31;
+			else if (after[c] != before[c])
+				moved |= 1u << c;
+		}
+		if (v != XDP_PASS || moved != want || outlen != len || memcmp(out, f.b, len)) {
+			printf("fuzz: frame %u (seed %u, %zu bytes): verdict %s, counters %#x, "
+			       "want PASS %#x\n", i, seed, len, verdict_name(v), moved, want);
+			bad++;
+		}
+		for (int c = 0; c < HTTP_FILTER_NR_COUNTERS; c++)
+			seen[c] += (want >> c) & 1;
+	}
+	result(!bad && seen[HTTP_FILTER_OTHER] && seen[HTTP_FILTER_UNPARSED] &&
+	       seen[HTTP_FILTER_SYN] && seen[HTTP_FILTER_PACKETS] > seen[HTTP_FILTER_SYN],
+	       "fuzz: %u mutated frames (seed %u) as the reference classifies them: %u other, "
+	       "%u unparsed, %u packets (%u SYN)", n, seed, seen[HTTP_FILTER_OTHER],
+	       seen[HTTP_FILTER_UNPARSED], seen[HTTP_FILTER_PACKETS], seen[HTTP_FILTER_SYN]);
+	http_filter_bpf__destroy(skel);
+	skel = NULL;
+}
+
 /* ---- benchmark ------------------------------------------------------------- */
 
 /* ns per packet of @fd on @f over @n runs (BPF_PROG_TEST_RUN's average). */
@@ -643,27 +782,44 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "bench", required_argument, NULL, 'b' },
+		{ "fuzz", required_argument, NULL, 'f' },
+		{ "seed", required_argument, NULL, 's' },
 		{ 0 }
 	};
-	unsigned int bench_runs = 0;
+	unsigned int bench_runs = 0, fuzz_runs = 0, seed = 1;
 	int o;
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (o != 'b')
+		switch (o) {
+		case 'b':
+			bench_runs = strtoul(optarg, NULL, 0);
+			/* The SYN cases pass while a bucket of 10^6 lasts. */
+			if (!bench_runs || bench_runs > HTTP_FILTER_MAX_BURST)
+				goto usage;
+			break;
+		case 'f':
+			fuzz_runs = strtoul(optarg, NULL, 0);
+			if (!fuzz_runs)
+				goto usage;
+			break;
+		case 's':
+			seed = strtoul(optarg, NULL, 0);
+			break;
+		default:
 			goto usage;
-		bench_runs = strtoul(optarg, NULL, 0);
-		/* The SYN cases pass while a bucket of 10^6 lasts. */
-		if (!bench_runs || bench_runs > HTTP_FILTER_MAX_BURST)
-			goto usage;
+		}
 	}
-	if (optind != argc)
+	if (optind != argc || (bench_runs && fuzz_runs))
 		goto usage;
 	if (bench_runs)
 		bench(bench_runs);
+	else if (fuzz_runs)
+		fuzz(fuzz_runs, seed);
 	else
 		cases();
 	return failed;
 usage:
-	fprintf(stderr, "usage: http_filter_test [--bench N]   (N: 1 .. 1000000)\n");
+	fprintf(stderr, "usage: http_filter_test [--bench N | --fuzz N [--seed S]]\n"
+		"  --bench: N 1 .. 1000000\n");
 	return 2;
 }
