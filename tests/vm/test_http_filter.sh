@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # dgfsd's HTTP filter on Debian's 6.1 kernel: build/http_filter_test
-# (BPF_PROG_TEST_RUN, the 6.1 verifier); then, with dgfs.ko, dgfsd
-# --http-filter dg0 and dgfs's fast-path program together in libxdp's
-# dispatcher (the host's kernel has none): both listed, `dgfs get
-# --no-fallback` through both to the kernel fast path, a SYN flood held to
-# the limit, and at dgfsd's stop the filter gone and the fast path still
-# there.
-# expect-checks: 21 (tests/run-all.sh: a run that prints fewer fails)
+# (BPF_PROG_TEST_RUN, the 6.1 verifier; its cases and 20000 fuzzed
+# frames); then, with dgfs.ko, dgfsd --http-filter dg0 and dgfs's
+# fast-path program together in libxdp's dispatcher (the host's kernel
+# has none): both listed, `dgfs get --no-fallback` through both to the
+# kernel fast path, a SYN flood held to the limit, and at dgfsd's stop the
+# filter gone and the fast path still there.
+# expect-checks: 23 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/vm/common.sh
@@ -37,6 +37,9 @@ trap cleanup EXIT
 grep '^FAIL' /tmp/hf-unit.log
 same "http_filter_test (BPF_PROG_TEST_RUN on 6.1) exits 0 ($(grep -c '^PASS' /tmp/hf-unit.log) passes)" \
 	"$rc" 0
+
+"$BUILD/http_filter_test" --fuzz 20000 --seed "$RANDOM" && rc=0 || rc=$?
+same "http_filter_test --fuzz 20000 on 6.1 exits 0" "$rc" 0
 
 dgfs_load
 check "two namespaces joined by veth (dg0, dg1)" two_hosts $srv $cli
