@@ -12,7 +12,7 @@
 # XDP programs. /metrics shows the counters; at stop the filter goes and
 # the fast-path program stays.
 #   tests/net/test_http_filter.sh BUILD_DIR      (as root)
-# expect-checks: 35 (tests/run-all.sh: a run that prints fewer fails)
+# expect-checks: 40 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -227,4 +227,22 @@ lacks "at stop the filter came off dg0" '\bhttp_filter\b' s xdp-loader status dg
 if ((shared)); then
 	shows "... and the fast-path program stayed" '\bdgfs_xdp\b' s xdp-loader status dg0
 fi
+
+# --user: attached as root at start; afterwards dgfsd can neither read
+# the pins (root's, 0700) nor take the filter off (docs/DGFSD.md).
+chmod 755 "$tmp"
+start_dgfsd --user nobody --state-dir "$tmp/nobody" >"$tmp/nobody.log" 2>&1 &
+dgfsd_pid=$!
+check "dgfsd --user nobody --http-filter dg0 comes up" wait_for 30 up ||
+	{ tail "$tmp/nobody.log"; finish; }
+lacks "... its /metrics lack the filter's counters" '^dgfsd_http_filter_' \
+	s curl -sf -H "Authorization: Bearer $(cat "$tmp/nobody/admin.key")" \
+	http://127.0.0.1:8080/metrics
+kill -TERM "$dgfsd_pid"
+wait "$dgfsd_pid" && rc=0 || rc=$?
+dgfsd_pid=
+same "... it stops with exit 0" "$rc" 0
+check "... saying the filter stays on dg0" grep -q 'warning: the HTTP filter stays on dg0' \
+	"$tmp/nobody.log"
+shows "... and it does" '\bhttp_filter\b' s xdp-loader status dg0
 finish
