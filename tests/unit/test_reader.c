@@ -6,7 +6,7 @@
  * in which order, how often, and what time it is.
  */
 
-/* expect-checks: 83 (tests/run-all.sh: a run that prints fewer fails) */
+/* expect-checks: 85 (tests/run-all.sh: a run that prints fewer fails) */
 
 #include "proto/hex.c"
 #include "proto/size.c"
@@ -416,6 +416,16 @@ static void test_timeout(void)
 	      sent_time[1] == t0 + 1000 * MS && sent_time[2] == t0 + 3000 * MS &&
 	      sent_time[3] == t0 + 7000 * MS);
 	CHECK("reader: no deadline once failed", dgfs_reader_deadline(r) == UINT64_MAX);
+	dgfs_reader_get_stats(r, &st);
+	CHECK("reader: ticks on time: no pause of the client's own", st.pause_max_ns == 0);
+	dgfs_reader_destroy(r);
+
+	/* A client that wakes 3 s after its deadline (1 s) says so. */
+	r = reader_new(&cfg, t0 = now);
+	dgfs_reader_tick(r, t0 + 4000 * MS);
+	dgfs_reader_get_stats(r, &st);
+	CHECK("reader: a tick 3 s past the deadline is a pause of 3 s",
+	      st.pause_max_ns == 3000 * MS);
 	dgfs_reader_destroy(r);
 
 	/* Retries spent before the budget: asks no more, and waits. */

@@ -259,10 +259,16 @@ static int report_failure(const struct fetch_args *a, const struct dgfs_reader *
 				a->host, a->port, (unsigned long long)a->req_size);
 		else
 			fprintf(stderr, "dgfs: timed out: no new byte of chunk %s from %s for "
-				"%llu ms (%llu re-requests, RTO up to %llu ms)\n", id, a->host,
+				"%llu ms (%llu re-requests, RTO up to %llu ms; %llu datagrams, "
+				"%llu bytes twice, %llu misfits; the client paused up to "
+				"%llu ms)\n", id, a->host,
 				(unsigned long long)a->timeout_ms,
 				(unsigned long long)st.rerequests,
-				(unsigned long long)(st.rto_max_ns / 1000000));
+				(unsigned long long)(st.rto_max_ns / 1000000),
+				(unsigned long long)st.datagrams,
+				(unsigned long long)st.dup_bytes,
+				(unsigned long long)st.misfit,
+				(unsigned long long)(st.pause_max_ns / 1000000));
 		return DGFS_EXIT_TIMEOUT;
 	}
 	case DGFS_READ_ERR_VERIFY:

@@ -338,10 +338,15 @@ static void fast_explain(const struct get *g, const struct dgfs_reader *r, int s
 				 "UDP port %u", g->fast_host, g->fast_port);
 		else
 			snprintf(e->msg, sizeof(e->msg), "timed out: no new byte for %llu ms "
-				 "(%llu re-requests, RTO up to %llu ms)",
+				 "(%llu re-requests, RTO up to %llu ms; %llu datagrams, %llu "
+				 "bytes twice, %llu misfits; the client paused up to %llu ms)",
 				 (unsigned long long)g->timeout_ms,
 				 (unsigned long long)st.rerequests,
-				 (unsigned long long)(st.rto_max_ns / 1000000));
+				 (unsigned long long)(st.rto_max_ns / 1000000),
+				 (unsigned long long)st.datagrams,
+				 (unsigned long long)st.dup_bytes,
+				 (unsigned long long)st.misfit,
+				 (unsigned long long)(st.pause_max_ns / 1000000));
 		return;
 	case DGFS_READ_ERR_VERIFY:
 		e->code = DGFS_EXIT_VERIFY;

@@ -771,10 +771,13 @@ enum dgfs_read_state dgfs_reader_feed(struct dgfs_reader *r, const void *dgram,
 
 enum dgfs_read_state dgfs_reader_tick(struct dgfs_reader *r, uint64_t now_ns)
 {
+	uint64_t due = dgfs_reader_deadline(r);
 	unsigned int i;
 
 	if (r->state != DGFS_READ_RUNNING)
 		return r->state;
+	if (now_ns > due && now_ns - due > r->stats.pause_max_ns)
+		r->stats.pause_max_ns = now_ns - due;
 	if (now_ns >= r->last_progress && now_ns - r->last_progress >= r->cfg.timeout_ns) {
 		/* The budget is spent: nothing new for timeout_ns. */
 		for (i = 0; i < r->cfg.window; i++) {

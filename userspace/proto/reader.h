@@ -103,6 +103,9 @@ struct dgfs_reader_stats {
 	uint64_t late;			/* replies to requests already retired
 					 * (their timeout came too early) */
 	uint64_t given_up;		/* ranges asked for no more (retries) */
+	uint64_t pause_max_ns;		/* the longest a tick came past the
+					 * reader's deadline: the client's own
+					 * pauses (descheduled, stopped) */
 	unsigned int cwnd;		/* requests it may have out now */
 	unsigned int cwnd_min;		/* ... the fewest so far */
 };
