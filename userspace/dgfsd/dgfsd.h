@@ -61,6 +61,10 @@ enum dgfsd_kmod_mode {
 
 /* A host id or zone: 1 to this many of [A-Za-z0-9._-]. */
 #define DGFSD_CLUSTER_NAME_MAX	63
+/* The cluster secret: at least 32 bytes (256 bits if random), at most this. */
+#define DGFSD_CLUSTER_SECRET_MIN	32
+#define DGFSD_CLUSTER_SECRET_MAX	1024
+#define DGFSD_REPLICAS_MAX	16
 
 struct dgfsd_config {
 	char state_dir[512];
@@ -106,6 +110,16 @@ struct dgfsd_config {
 	uint64_t capacity;		/* bytes; 0 = the state dir's file system */
 	unsigned int heartbeat;		/* seconds between heartbeats */
 	unsigned int down_after;	/* seconds of silence that make a host down */
+	/*
+	 * Replication (docs/CLUSTER.md): with PostgreSQL metadata and a
+	 * cluster secret, each chunk goes to its @replicas placement owners
+	 * and a file commits once every chunk has @write_quorum copies.
+	 */
+	char cluster_secret_file[512];	/* "" = no replication */
+	uint8_t cluster_secret[DGFSD_CLUSTER_SECRET_MAX];	/* read at start, never logged */
+	size_t cluster_secret_len;
+	unsigned int replicas;
+	unsigned int write_quorum;	/* 0 = a majority of @replicas */
 	bool verbose;
 };
 
@@ -125,6 +139,14 @@ int dgfsd_config_read(struct dgfsd_config *cfg, FILE *f, const char *path);
 int dgfsd_parse_options(int argc, char **argv, struct dgfsd_config *cfg);
 /* Whether @s is a valid host id or zone name. */
 bool dgfsd_cluster_name_ok(const char *s);
+/*
+ * The cluster secret from @path into cfg->cluster_secret: refused (-1,
+ * said, the secret never printed) when the file is missing, not a regular
+ * file, open to its group or others, shorter than DGFSD_CLUSTER_SECRET_MIN
+ * bytes or longer than DGFSD_CLUSTER_SECRET_MAX. One trailing newline is
+ * not part of it.
+ */
+int dgfsd_cluster_secret_load(struct dgfsd_config *cfg, const char *path);
 
 /* ---- chunkstore.c ---- */
 

@@ -443,6 +443,12 @@ int main(int argc, char **argv)
 		bad("cannot join the cluster");
 		goto out;
 	}
+	if (d.cluster && !d.cfg.cluster_secret_len)
+		fprintf(stderr, "dgfsd: cluster: no --cluster-secret-file: chunks stay on the host "
+			"that receives them (no replication, no reads from other hosts)\n");
+	else if (d.cluster)
+		fprintf(stderr, "dgfsd: cluster: %u replicas of each chunk, files commit with %u\n",
+			d.cfg.replicas, d.cfg.write_quorum);
 	umask(old_umask);
 	d.alog = accesslog_open(d.cfg.access_log);
 	if (!d.alog) {
@@ -509,6 +515,7 @@ out:
 	tls_free(&d.tls);
 	web_close(&d);
 	sodium_memzero(d.presign_secret, sizeof(d.presign_secret));
+	sodium_memzero(d.cfg.cluster_secret, sizeof(d.cfg.cluster_secret));
 	meta_close(d.keys);
 	meta_close(d.meta);
 	return ret;
