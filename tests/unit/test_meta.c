@@ -350,10 +350,10 @@ static void test_basic(void)
 	if (!m)
 		return;
 	if (on_pg)
-		CHECK("open: the backend is postgresql, schema version 2, no SQL for tags",
+		CHECK("open: the backend is postgresql, schema version 3, no SQL for tags",
 		      !strcmp(meta_backend_name(m), "postgresql") &&
 		      db_int(m, "SELECT version FROM schema_version") == PG_SCHEMA_VERSION &&
-		      PG_SCHEMA_VERSION == 2 && !meta_has_sql(m) &&
+		      PG_SCHEMA_VERSION == 3 && !meta_has_sql(m) &&
 		      meta_run(m, false, NULL, NULL) == -EINVAL &&
 		      meta_run(m, false, no_sql, NULL) == -EOPNOTSUPP);
 	else
