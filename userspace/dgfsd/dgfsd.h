@@ -163,6 +163,12 @@ struct chunkstore_stats {
 int chunkstore_open(const char *dir, struct meta *meta, struct kmod *kmod,
 		    struct chunkstore **out);
 void chunkstore_close(struct chunkstore *cs);
+/*
+ * @fn is called (store lock held) for every chunk file the store removes:
+ * the cluster forgets this host's copy. Before any request.
+ */
+typedef void (*chunkstore_removed_fn)(void *arg, const uint8_t id[DGFS_CHUNK_ID_LEN]);
+void chunkstore_on_remove(struct chunkstore *cs, chunkstore_removed_fn fn, void *arg);
 /* dgfs.ko's index follows the store from now on (before any request). */
 void chunkstore_set_kmod(struct chunkstore *cs, struct kmod *kmod);
 int chunkstore_dir_fd(const struct chunkstore *cs);

@@ -35,6 +35,7 @@
 
 #include "cluster.h"
 #include "peer.h"
+#include "repl.h"
 #include "dgfsd.h"
 #include "tags.h"
 #include "dgfs_xdp_loader.h"
@@ -447,6 +448,12 @@ int main(int argc, char **argv)
 		bad("cannot join the cluster");
 		goto out;
 	}
+	if (d.cluster && !d.cfg.cluster_secret_len)
+		fprintf(stderr, "dgfsd: cluster: no --cluster-secret-file: chunks stay on the host "
+			"that receives them (no replication, no reads from other hosts)\n");
+	else if (d.cluster)
+		fprintf(stderr, "dgfsd: cluster: %u replicas of each chunk, files commit with %u\n",
+			d.cfg.replicas, d.cfg.write_quorum);
 	umask(old_umask);
 	d.alog = accesslog_open(d.cfg.access_log);
 	if (!d.alog) {
@@ -458,6 +465,8 @@ int main(int argc, char **argv)
 		bad("cannot open the chunk store %s: %s", path, strerror(errno));
 		goto out;
 	}
+	if (repl_on(&d))
+		chunkstore_on_remove(d.cs, repl_removed, &d);
 	if (setup_kmod(&d))
 		goto out;
 	chunkstore_set_kmod(d.cs, d.kmod);
