@@ -44,6 +44,7 @@ struct cluster {
 	pthread_mutex_t lock;
 	bool registered;		/* this session owns our hosts row */
 	bool said_down;			/* logged that the database is unreachable */
+	bool said_in_use;		/* logged that a live dgfsd has our id */
 	atomic_bool owner;
 	pthread_t thread;
 	bool thread_started;
@@ -140,9 +141,12 @@ static int register_host(struct cluster *c)
 		if (!res) {
 			err = -EIO;
 		} else if (PQntuples(res) == 1 && !strcmp(PQgetvalue(res, 0, 0), "t")) {
-			fprintf(stderr, "dgfsd: cluster: host id %s is in use by a live dgfsd "
-				"(heartbeat within %s s); give this one another --host-id\n",
-				c->id, c->down_after);
+			/* Once per change: a dgfsd pushed out tries again at every heartbeat. */
+			if (!c->said_in_use)
+				fprintf(stderr, "dgfsd: cluster: host id %s is in use by a live dgfsd "
+					"(heartbeat within %s s); give this one another --host-id\n",
+					c->id, c->down_after);
+			c->said_in_use = true;
 			err = -EADDRINUSE;
 		} else if (PQntuples(res) == 1) {
 			const char *q[1] = { PQgetvalue(res, 0, 1) };
@@ -181,6 +185,9 @@ static int register_host(struct cluster *c)
 			PQclear(PQexec(c->conn, "ROLLBACK"));
 		return err;
 	}
+	if (c->said_in_use)
+		say(c, "%s", "the host id is free again: registered");
+	c->said_in_use = false;
 	c->registered = true;
 	return 0;
 }
