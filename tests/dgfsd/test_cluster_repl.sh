@@ -9,7 +9,7 @@
 # cluster's signature, with a wrong one, with an API key, and a body that
 # is not its chunk; a dgfsd pushed out of its id says so once.
 #   tests/dgfsd/test_cluster_repl.sh BUILD_DIR      (as root)
-# expect-checks: 53
+# expect-checks: 54
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -138,7 +138,7 @@ check "h5 starts (--write-quorum 3)" start_other h5 8084 "${SDIR[h5]}" --host-id
 	--write-quorum 3 || finish
 all_up() { [[ $(ups 8084) == "h1:1 h2:1 h3:1 h4:1 h5:1" ]]; }
 check "every host sees five hosts up" wait_for 30 all_up
-sleep $((HB * 2))	# every member list refreshed
+sleep $((HB * 3))	# every member list refreshed
 
 # NFILES files of 1.6 MB .. 2.2 MB (FastCDC cuts after 256 KiB, 1 MiB on average:
 # many have two chunks or more), each through host f % 5.
@@ -160,6 +160,15 @@ check "... at least half of them of several chunks" \
 for i in 1 2 3 4 5; do
 	same "every file reads back byte-exact from h$i" "$(read_all $((8079 + i)))" 0
 done
+
+# A range across chunk boundaries, from every host (each lacks some of them).
+tail -c +100001 "$T/files/f1" | head -c 1400000 >"$T/range.want"
+bad=0
+for i in 1 2 3 4 5; do
+	n curl -s -r 100000-1499999 "http://127.0.0.1:$((8079 + i))/files/r/f1" >"$T/range.got"
+	cmp -s "$T/range.want" "$T/range.got" || bad=$((bad + 1))
+done
+same "bytes 100000-1499999 of a file read right from every host" "$bad" 0
 
 CHUNKS=$(pg_sql "SELECT count(*) FROM chunks")
 same "every chunk has exactly 3 copies in chunk_copies" \
@@ -232,7 +241,8 @@ for h in h2 h4; do
 done
 two_up() { [[ $(ups 8084) == "h1:1 h2:0 h3:0 h4:0 h5:1" ]]; }
 check "h5 sees h1 and h5 up, the rest down" wait_for 30 two_up
-sleep $((HB * 2))
+# Every member list without them (a stale one would pick dead owners).
+sleep $((HB * 3))
 head -c 900000 /dev/urandom >"$T/late"
 same "an upload through h5 (W=3) with 2 hosts up -> 503" \
 	"$(n curl -s -o /dev/null -w '%{http_code}' -T "$T/late" http://127.0.0.1:8084/files/r/late)" 503
