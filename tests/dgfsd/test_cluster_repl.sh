@@ -50,7 +50,7 @@ trap 'cluster_cleanup; dgfsd_cleanup' EXIT
 SECRET=$T/cluster.secret
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$SECRET"
 chmod 600 "$SECRET"
-COMMON=(--metadata "" --kmod off --public-host 127.0.0.1 --heartbeat $HB --down-after $DOWN
+COMMON=(--metadata "" --kmod off --public-host 127.0.0.1 --heartbeat "$HB" --down-after "$DOWN"
 	--cluster-secret-file "$SECRET" --replicas 3)
 
 # start_other NAME PORT STATE ARGS...: a dgfsd, up when its /healthz answers.
