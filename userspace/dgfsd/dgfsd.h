@@ -27,6 +27,12 @@
  *   tags_api.c    GET/POST /files/{path}?tags, /tags/implies
  *   sandbox.c     a helper run contained: rlimits, timeout, output cap
  *   kmod.c        netlink to dgfs.ko
+ *   cluster.c     membership on PostgreSQL: hosts, heartbeats, the owner lock,
+ *                 the live hosts, chunk_copies (docs/CLUSTER.md)
+ *   placement.c   a chunk's owners: weighted rendezvous hashing
+ *   repl.c        replicated writes, chunks fetched from replicas for reads
+ *   peer.c        the internal API's client (libcurl) and its signature
+ *   internal_api.c  /internal/chunks/ between hosts
  * The UDP tier (no dgfs.ko) runs userspace/server's workers in-process.
  */
 #ifndef DGFSD_H
