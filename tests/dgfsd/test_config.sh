@@ -4,7 +4,7 @@
 # anything is touched; --kmod require refuses to start without dgfs.ko
 # (the host has none); the auth key is made once and kept.
 #   tests/dgfsd/test_config.sh BUILD_DIR      (as root)
-# expect-checks: 31 (tests/run-all.sh: a run that prints fewer fails)
+# expect-checks: 36 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -71,6 +71,12 @@ bad "a bad --max-file-size" "bad max-file-size" --max-file-size 12Q
 bad "--max-read above 16M" "max-read must be" --max-read 17M
 bad "an unknown command-line option" "unrecognized|Usage" --frobnicate
 bad "a stray argument" "unexpected argument" extra
+bad "--http-filter on no such interface" "--http-filter nosuch0: no such interface" \
+	--http-filter nosuch0
+bad "--http-filter with a name no interface can have" "not an interface name" --http-filter a/b
+bad "--syn-rate 0" "syn-rate must be 1 .. 1000000" --syn-rate 0
+bad "--syn-burst past 10^6" "syn-burst must be 1 .. 1000000" --syn-burst 1000001
+bad "a bad --http-filter-mode" "native or skb" --http-filter-mode hw
 check "no refused start made its state dir" test ! -e "$T/never"
 refuse "--kmod require without dgfs.ko refuses to start" 1 "not loaded" \
 	n "$DGFSD" --state-dir "$T/req" --kmod require

@@ -25,7 +25,7 @@ fuzz: all
 # tests/run-all.sh's "fuzz" kind); `make fuzz` runs each for
 # LIBFUZZER_SECONDS.
 LIBFUZZER_CFLAGS = -g -O1 -Wall -Wextra $(WERROR) -std=gnu11 -D_GNU_SOURCE \
-	-Iinclude -Iinclude/uapi -Iuserspace -I$(BUILD) \
+	-Iinclude -Iinclude/uapi -Iuserspace -Ibpf -I$(BUILD) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LIBFUZZER_TARGETS := $(patsubst tests/fuzz/dgfsd/%.c,%,$(wildcard tests/fuzz/dgfsd/fuzz_*.c))
 LIBFUZZER_BINS := $(addprefix $(BUILD)/fuzz/,$(LIBFUZZER_TARGETS))

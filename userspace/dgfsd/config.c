@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "dgfsd.h"
+#include "http_filter.h"
 #include "proto/size.h"
 #include "server/userd.h"
 
@@ -72,6 +73,10 @@ enum opt_id {
 	O_CLUSTER_SECRET_FILE,
 	O_REPLICAS,
 	O_WRITE_QUORUM,
+	O_HTTP_FILTER,
+	O_HTTP_FILTER_MODE,
+	O_SYN_RATE,
+	O_SYN_BURST,
 };
 
 static const struct option long_opts[] = {
@@ -120,6 +125,10 @@ static const struct option long_opts[] = {
 	{ "cluster-secret-file", required_argument,	NULL, O_CLUSTER_SECRET_FILE },
 	{ "replicas",		required_argument,	NULL, O_REPLICAS },
 	{ "write-quorum",	required_argument,	NULL, O_WRITE_QUORUM },
+	{ "http-filter",	required_argument,	NULL, O_HTTP_FILTER },
+	{ "http-filter-mode",	required_argument,	NULL, O_HTTP_FILTER_MODE },
+	{ "syn-rate",		required_argument,	NULL, O_SYN_RATE },
+	{ "syn-burst",		required_argument,	NULL, O_SYN_BURST },
 	{ "verbose",		no_argument,		NULL, O_VERBOSE },
 	{ "help",		no_argument,		NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -205,6 +214,13 @@ static void usage(FILE *f)
 		"      --tag-memory BYTES    address space of each (default 1G)\n"
 		"      --tag-output-max BYTES  dgfs-tagger's output (default 4M)\n"
 		"      --tag-max-size BYTES  larger files are not tagged (default 256M)\n"
+		"      --http-filter IFACE   an XDP filter on IFACE in front of the HTTP port:\n"
+		"                            counts each client's packets and new connections\n"
+		"                            and drops SYNs past --syn-rate/--syn-burst\n"
+		"      --http-filter-mode native|skb  how it attaches (default native)\n"
+		"      --syn-rate N          new connections per second per client address\n"
+		"                            (default 100, at most 1000000)\n"
+		"      --syn-burst N         of which at once (default 200, at most 1000000)\n"
 		"  -v, --verbose             log more\n",
 		DEFAULT_CONFIG, DGFSD_DEFAULT_STATE_DIR, DGFS_DEFAULT_PORT);
 }
@@ -427,6 +443,24 @@ static int apply(struct dgfsd_config *cfg, int id, const char *name, const char 
 		return parse_num(name, v, 4096, 1u << 30, &cfg->tag_output_max);
 	case O_TAG_MAX_SIZE:
 		return parse_num(name, v, 0, UINT64_MAX >> 1, &cfg->tag_max_size);
+	case O_HTTP_FILTER:
+		/* An interface name as the kernel takes it (dev_valid_name). */
+		if (!v[0] || strlen(v) >= sizeof(cfg->http_filter) || !strcmp(v, ".") ||
+		    !strcmp(v, "..") || strpbrk(v, "/: \t\n"))
+			return bad("%s \"%s\" is not an interface name", name, v);
+		return copy_str(name, v, cfg->http_filter, sizeof(cfg->http_filter));
+	case O_HTTP_FILTER_MODE:
+		if (strcmp(v, "native") && strcmp(v, "skb"))
+			return bad("%s is native or skb, not \"%s\"", name, v);
+		cfg->http_filter_skb = !strcmp(v, "skb");
+		return 0;
+	case O_SYN_RATE:
+	case O_SYN_BURST:
+		if (parse_num(name, v, 1, id == O_SYN_RATE ? HTTP_FILTER_MAX_RATE :
+			      HTTP_FILTER_MAX_BURST, &n))
+			return -1;
+		*(id == O_SYN_RATE ? &cfg->syn_rate : &cfg->syn_burst) = (uint32_t)n;
+		return 0;
 	case O_VERBOSE:
 		cfg->verbose = true;
 		return 0;
@@ -646,6 +680,8 @@ void dgfsd_config_defaults(struct dgfsd_config *cfg)
 	cfg->max_uploads = 64;
 	cfg->max_connections = 1024;
 	cfg->max_per_ip = 256;
+	cfg->syn_rate = 100;
+	cfg->syn_burst = 200;
 	cfg->client_timeout = 60;
 	cfg->max_body_memory = 1ull << 30;
 	cfg->max_read = DGFS_DEFAULT_MAX_READ;

@@ -126,6 +126,11 @@ struct dgfsd_config {
 	size_t cluster_secret_len;
 	unsigned int replicas;
 	unsigned int write_quorum;	/* 0 = a majority of @replicas */
+	/* The HTTP filter at the NIC (httpfilter.c): "" = none. */
+	char http_filter[16];		/* the interface (IFNAMSIZ) */
+	bool http_filter_skb;		/* generic XDP instead of the driver's */
+	uint32_t syn_rate;		/* new connections per second per client */
+	uint32_t syn_burst;		/* at once, from a full bucket */
 	bool verbose;
 };
 
@@ -297,6 +302,22 @@ unsigned int dgfsd_errno_status(int err, const char **why);
 /* libmagic's guess at a MIME type from the first bytes. */
 void dgfsd_guess_type(const void *data, size_t len, char *out, size_t outlen);
 
+/* ---- httpfilter.c: the XDP filter in front of the HTTP port ---- */
+
+/*
+ * @fn(@arg, why, whylen) in a child process, for calls into libxdp (it
+ * leaks fds in a long-lived process, see main.c's follow_xdp()): its
+ * return value (0 or -errno), and what it wrote to why in err.
+ */
+int dgfsd_call_in_child(int (*fn)(void *arg, char *why, size_t whylen), void *arg,
+			char *err, size_t errlen);
+/* --http-filter's interface exists: 0, or -1 after saying so. */
+int http_filter_check_iface(const struct dgfsd_config *cfg);
+/* Attach it (before privileges go): 0, or -1 after saying why. */
+int http_filter_start(struct dgfsd *d);
+/* Take it off again, if we attached it; a failure is only warned about. */
+void http_filter_stop(struct dgfsd *d);
+
 /* ---- metrics.c ---- */
 
 void metrics_record(const char *method, unsigned int status, uint64_t duration_ns);
@@ -396,6 +417,7 @@ struct dgfsd {
 	bool kmod_lost;			/* said that dgfs.ko cannot be reached */
 	bool kmod_refill;		/* its set-up after a reload failed: again */
 	bool xdp_followed;		/* XDP program loaded again at start, before the drop */
+	bool http_filter_attached;	/* by us, at start: taken off at stop */
 };
 
 /* How often dgfsd looks whether dgfs.ko was reloaded under it. */

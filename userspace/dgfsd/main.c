@@ -96,47 +96,20 @@ static int drop_privileges(struct dgfsd *d, uid_t uid, gid_t gid)
 }
 
 /*
- * dgfs_xdp_follow() in a child process. libxdp 1.3 (Debian 12's) leaks the
- * program fd of every xdp_program__from_id() and multiprog lookup
- * (xdp-tools issue #343, fixed in later releases): in a daemon those fds
- * would keep every program it ever looked at loaded, and with them a
- * reference on dgfs.ko, which then cannot be unloaded. A child's fds go
- * when it exits. (The child only calls into libxdp and libbpf; glibc
- * makes malloc safe to use after fork() in a threaded process.)
+ * dgfs_xdp_follow(), run in a child process (dgfsd_call_in_child). libxdp
+ * 1.3 (Debian 12's) leaks the program fd of every xdp_program__from_id()
+ * and multiprog lookup (xdp-tools issue #343, fixed in later releases): in
+ * a daemon those fds would keep every program it ever looked at loaded,
+ * and with them a reference on dgfs.ko, which then cannot be unloaded. A
+ * child's fds go when it exits. (The child only calls into libxdp and
+ * libbpf; glibc makes malloc safe to use after fork() in a threaded
+ * process.)
  */
-static int xdp_follow_in_child(struct dgfsd *d, char *err, size_t errlen)
+static int xdp_follow(void *arg, char *why, size_t whylen)
 {
-	int fds[2], status;
-	ssize_t n;
-	pid_t pid;
+	const struct dgfsd *d = arg;
 
-	if (pipe2(fds, O_CLOEXEC))
-		return snprintf(err, errlen, "pipe: %s", strerror(errno)), -errno;
-	pid = fork();
-	if (pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return snprintf(err, errlen, "fork: %s", strerror(errno)), -errno;
-	}
-	if (pid == 0) {
-		char why[512] = "";
-		int ret = dgfs_xdp_follow(d->cfg.udp_port, d->cfg.max_read, why, sizeof(why));
-
-		if (ret && write(fds[1], why, strlen(why)) < 0)
-			ret = -EIO;
-		_exit(ret < 0 && ret > -256 ? -ret : ret ? EIO : 0);
-	}
-	close(fds[1]);
-	n = read(fds[0], err, errlen - 1);
-	err[n > 0 ? n : 0] = '\0';
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-	if (!err[0])
-		snprintf(err, errlen, "the child process failed");
-	return WIFEXITED(status) ? -WEXITSTATUS(status) : -EIO;
+	return dgfs_xdp_follow(d->cfg.udp_port, d->cfg.max_read, why, whylen);
 }
 
 /*
@@ -149,7 +122,7 @@ static int xdp_follow_in_child(struct dgfsd *d, char *err, size_t errlen)
 static void follow_xdp(struct dgfsd *d)
 {
 	char err[512];
-	int ret = xdp_follow_in_child(d, err, sizeof(err));
+	int ret = dgfsd_call_in_child(xdp_follow, d, err, sizeof(err));
 
 	if (ret)
 		fprintf(stderr, "dgfsd: warning: the XDP program kept the old port and max read "
@@ -384,6 +357,8 @@ int main(int argc, char **argv)
 	ret = dgfsd_parse_options(argc, argv, &d.cfg);
 	if (ret)
 		return ret;
+	if (http_filter_check_iface(&d.cfg))
+		return 2;	/* a bad setting, as the parser's */
 	if (dgfs_proto_init())
 		return bad("cannot initialise libsodium"), 1;
 	/* libcurl (the cluster's internal requests) before any thread. */
@@ -409,6 +384,9 @@ int main(int argc, char **argv)
 	if (tls_load(&d.cfg, &d.tls))
 		return 1;
 	if (web_open(&d))
+		goto out;
+	/* Needs root: before the privileges go. */
+	if (http_filter_start(&d))
 		goto out;
 	/* The state is private (meta.db, and SQLite's WAL which takes its mode). */
 	old_umask = umask(077);
@@ -512,6 +490,7 @@ int main(int argc, char **argv)
 	ret = 0;
 out:
 	http_stop(&d);
+	http_filter_stop(&d);
 	cluster_stop(d.cluster);
 	tagging_stop(d.tagging);
 	stop_collector(&d);

@@ -194,7 +194,9 @@ int meta_chunk_under(struct meta *m, const uint8_t id[META_ID_LEN], const char *
 /*
  * Runs @fn on the connection inside one transaction (BEGIN IMMEDIATE when
  * @write), with the lock held: committed if @fn returns 0, else rolled
- * back and its error returned. For the parts that keep their own SQL on
+ * back and its error returned. Without @write, on a read-only connection
+ * of its own when one is to be had (a WAL database), not holding the lock:
+ * @fn sees the last commit and must not write. For the parts that keep their own SQL on
  * the same database (meta_tags.c, search.c); @fn must not call meta_*.
  * -EOPNOTSUPP on a backend other than SQLite (meta_has_sql()).
  */

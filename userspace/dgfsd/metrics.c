@@ -16,6 +16,7 @@
 #include "dgfsd.h"
 #include "tags.h"
 #include "dgfs_xdp_loader.h"
+#include "http_filter_loader.h"
 #include "server/userd.h"
 
 static const char *const methods[] = { "GET", "HEAD", "PUT", "POST", "DELETE", "other" };
@@ -175,6 +176,34 @@ static void cluster_metrics(struct dgfsd *d, struct page *p)
 	    "dgfsd_cluster_hosts{state=\"down\"} %u\n", n.up, n.down);
 }
 
+/* The HTTP filter's pinned counters (docs/DGFSD.md, "The HTTP filter"). */
+static void http_filter_metrics(struct page *p)
+{
+	static const char *const help[HTTP_FILTER_NR_COUNTERS] = {
+		[HTTP_FILTER_OTHER] = "Frames not TCP to the HTTP port, passed untouched",
+		[HTTP_FILTER_UNPARSED] = "Frames whose headers the filter does not walk "
+			"(truncated, later fragments, long IPv6 header chains), passed",
+		[HTTP_FILTER_PACKETS] = "TCP segments to the HTTP port",
+		[HTTP_FILTER_SYN] = "Of which new connections (SYN without ACK)",
+		[HTTP_FILTER_SYN_DROPPED] = "Of which dropped past the client's --syn-rate and "
+			"--syn-burst",
+		[HTTP_FILTER_UNTRACKED] = "Segments of a client the LRU map could not hold, "
+			"passed unlimited",
+	};
+	uint64_t c[HTTP_FILTER_NR_COUNTERS], clients;
+	char err[256], name[64];
+
+	if (http_filter_counters(c, &clients, err, sizeof(err)))
+		return;
+	for (unsigned int i = 0; i < HTTP_FILTER_NR_COUNTERS; i++) {
+		snprintf(name, sizeof(name), "dgfsd_http_filter_%s_total",
+			 http_filter_counter_name(i));
+		counter(p, name, help[i], c[i]);
+	}
+	gauge(p, "dgfsd_http_filter_clients", "Client addresses the filter remembers (LRU, "
+	      "at most 65536)", (double)clients);
+}
+
 char *metrics_render(struct dgfsd *d, size_t *len)
 {
 	struct chunkstore_stats *cs = chunkstore_stats(d->cs);
@@ -251,6 +280,8 @@ char *metrics_render(struct dgfsd *d, size_t *len)
 			out(&p, "# TYPE dgfs_xdp_%s counter\ndgfs_xdp_%s %" PRIu64 "\n",
 			    dgfs_xdp_counter_name(i), dgfs_xdp_counter_name(i), xdp[i]);
 	}
+	if (d->cfg.http_filter[0])
+		http_filter_metrics(&p);
 	if (d->cluster)
 		cluster_metrics(d, &p);
 	if (p.failed) {

@@ -950,3 +950,51 @@ out:
 	close(fd);
 	return ret;
 }
+
+/* ---- shared with dgfs's other XDP programs (http_filter_loader.c) ---- */
+
+void dgfs_xdp_quiet_begin(struct dgfs_xdp_quiet *q)
+{
+	struct quiet saved;
+
+	quiet_begin(&saved);
+	q->libbpf = saved.libbpf;
+	q->libxdp = saved.libxdp;
+}
+
+void dgfs_xdp_quiet_end(const struct dgfs_xdp_quiet *q)
+{
+	struct quiet saved = { .libbpf = q->libbpf, .libxdp = q->libxdp };
+
+	quiet_end(&saved);
+}
+
+int dgfs_xdp_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return fail(err, errlen, ret, "%s", what);
+}
+
+int dgfs_xdp_netns_dir(const char *top, bool create, char *dir, size_t dirlen, char *err,
+		       size_t errlen)
+{
+	const char *saved = pin_dir;
+	struct netns_id id;
+	int ret;
+
+	pin_dir = top;
+	if (create) {
+		ret = prepare_bpffs(dir, dirlen, err, errlen);
+	} else {
+		ret = netns_pin_dir(dir, dirlen, &id);
+		if (ret)
+			fail(err, errlen, ret, "cannot tell this network namespace");
+	}
+	pin_dir = saved;
+	return ret;
+}

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 
 #include "dgfs_xdp.h"
@@ -83,5 +84,25 @@ void dgfs_xdp_set_verbose(bool verbose);
  * The string must stay valid.
  */
 void dgfs_xdp_set_pin_dir(const char *dir);
+
+/*
+ * For dgfs's other XDP programs' loaders (http_filter_loader.c), which
+ * follow this one's conventions: libbpf's and libxdp's chatter kept for
+ * err between quiet_begin and quiet_end (which also points libxdp at the
+ * bpffs in use), the same "WHAT: why (warning)" messages, and pins per
+ * network namespace under @top (a bpffs directory): @dir is
+ * TOP/netns-INODE-COOKIE on the bpffs we use, made with @create (and the
+ * bpffs mounted if need be).
+ */
+struct dgfs_xdp_quiet {
+	libbpf_print_fn_t libbpf;
+	libxdp_print_fn_t libxdp;
+};
+void dgfs_xdp_quiet_begin(struct dgfs_xdp_quiet *q);
+void dgfs_xdp_quiet_end(const struct dgfs_xdp_quiet *q);
+__attribute__((format(printf, 4, 5)))
+int dgfs_xdp_fail(char *err, size_t errlen, int ret, const char *fmt, ...);
+int dgfs_xdp_netns_dir(const char *top, bool create, char *dir, size_t dirlen, char *err,
+		       size_t errlen);
 
 #endif /* _DGFS_XDP_LOADER_H */

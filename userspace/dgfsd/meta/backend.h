@@ -83,6 +83,11 @@ struct meta_ops {
 	/* NULL: the backend has no SQLite connection to lend (meta_run). */
 	int (*run)(struct meta *m, bool write, int (*fn)(struct sqlite3 *db, void *arg),
 		   void *arg);
+	/*
+	 * A read-only run on a connection of its own, without the front's
+	 * lock: -EAGAIN when none is to be had (then run() under the lock).
+	 */
+	int (*run_unlocked)(struct meta *m, int (*fn)(struct sqlite3 *db, void *arg), void *arg);
 };
 
 /*

@@ -517,6 +517,13 @@ int meta_run(struct meta *m, bool write, int (*fn)(struct sqlite3 *db, void *arg
 			"backend; this is %s\n", m->ops->name);
 		return -EOPNOTSUPP;
 	}
+	/*
+	 * Searches, the graph and tag listings only read: on a reader of
+	 * their own they neither wait for a commit nor hold up uploads.
+	 */
+	err = !write && m->ops->run_unlocked ? m->ops->run_unlocked(m, fn, arg) : -EAGAIN;
+	if (err != -EAGAIN)
+		return err;
 	err = meta_lock(m);
 	if (err)
 		return err;

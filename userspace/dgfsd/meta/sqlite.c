@@ -1106,6 +1106,24 @@ static int sqlite_run(struct meta *base, bool write, int (*fn)(struct sqlite3 *d
 	return err;
 }
 
+/*
+ * sqlite_run(write = false) on a reader; -EAGAIN when none is to be had.
+ * The reader is read-only, so a callback that tried to write would fail
+ * (SQLITE_READONLY) rather than write outside the writer's lock.
+ */
+static int sqlite_run_unlocked(struct meta *base, int (*fn)(struct sqlite3 *db, void *arg),
+			       void *arg)
+{
+	struct sqlite_meta *m = to_sqlite(base), *r = meta_reader_get(m);
+	int err;
+
+	if (!r)
+		return -EAGAIN;
+	err = sqlite_run(&r->base, false, fn, arg);
+	meta_reader_put(m, r);
+	return err;
+}
+
 int meta_sql_err(struct sqlite3 *db, int rc, const char *what)
 {
 	return meta_err(db, rc, what);
@@ -1131,4 +1149,5 @@ static const struct meta_ops sqlite_meta_ops = {
 	.key_delete = sqlite_key_delete,
 	.chunk_under = sqlite_chunk_under,
 	.run = sqlite_run,
+	.run_unlocked = sqlite_run_unlocked,
 };
