@@ -21,8 +21,35 @@
 #include "dgfsd.h"
 #include "http.h"
 #include "httputil.h"
+#include "repl.h"
 
 _Static_assert(DGFS_CHUNK_ID_LEN == 32, "dgfsd_ids_first takes 32-byte ids");
+
+/* From a replica (repl_fetch checks its hash), held for this answer only. */
+static enum MHD_Result get_remote(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
+{
+	struct MHD_Response *resp;
+	uint8_t *buf;
+	long n;
+
+	if (!http_budget_take(d, r, DGFSD_MAX_CHUNK))
+		return http_send_error(c, r, 503, "too many request bodies at once; try again");
+	buf = malloc(DGFSD_MAX_CHUNK);
+	if (!buf)
+		return http_send_error(c, r, 503, "out of memory");
+	n = repl_fetch(d, r->id, buf, DGFSD_MAX_CHUNK);
+	if (n < 0) {
+		free(buf);
+		return http_send_error(c, r, 503, "no host that holds the chunk answered");
+	}
+	resp = MHD_create_response_from_buffer((size_t)n, buf, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(buf);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
+	return http_queue(c, r, 200, resp, (uint64_t)n);
+}
 
 enum MHD_Result chunks_get(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
 {
@@ -46,6 +73,9 @@ enum MHD_Result chunks_get(struct dgfsd *d, struct MHD_Connection *c, struct req
 	if (!chunkstore_has(d->cs, r->id))
 		return http_send_error(c, r, 404, "no such chunk");
 	fd = chunkstore_open_chunk(d->cs, r->id);
+	/* A chunk of the cluster's that lives on other hosts (dgfs get's HTTP fallback). */
+	if (fd == -ENOENT && repl_on(d))
+		return get_remote(d, c, r);
 	if (fd < 0)
 		return http_send_error(c, r, 404, "no such chunk");
 	if (fstat(fd, &st)) {

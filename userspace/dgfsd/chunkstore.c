@@ -53,7 +53,21 @@ struct chunkstore {
 	pthread_cond_t written;	/* a pin's writing went false */
 	struct pin *pins[PIN_BUCKETS];
 	struct chunkstore_stats stats;
+	chunkstore_removed_fn removed;	/* told of every chunk file removed */
+	void *removed_arg;
 };
+
+void chunkstore_on_remove(struct chunkstore *cs, chunkstore_removed_fn fn, void *arg)
+{
+	cs->removed = fn;
+	cs->removed_arg = arg;
+}
+
+static void tell_removed(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN])
+{
+	if (cs->removed)
+		cs->removed(cs->removed_arg, id);
+}
 
 static unsigned int pin_hash(const uint8_t id[DGFS_CHUNK_ID_LEN])
 {
@@ -159,10 +173,12 @@ static void remove_chunk(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_L
 		if (ret && ret != -ENOENT)
 			atomic_fetch_add(&cs->stats.kmod_errors, 1);
 	}
-	if (unlinkat(cs->dir_fd, name, 0) && errno != ENOENT)
+	if (unlinkat(cs->dir_fd, name, 0) && errno != ENOENT) {
 		fprintf(stderr, "dgfsd: cannot remove chunk %s: %s\n", name, strerror(errno));
-	else
+	} else {
 		atomic_fetch_add(&cs->stats.removed, 1);
+		tell_removed(cs, id);
+	}
 }
 
 int chunkstore_open(const char *dir, struct meta *meta, struct kmod *kmod,
@@ -743,8 +759,10 @@ int chunkstore_reconcile(struct chunkstore *cs)
 		}
 		if (unreferenced(cs, id)) {
 			/* Written, never committed (or freed before a crash). */
-			if (!unlinkat(cs->dir_fd, de->d_name, 0))
+			if (!unlinkat(cs->dir_fd, de->d_name, 0)) {
 				orphans++;
+				tell_removed(cs, id);
+			}
 		}
 	}
 	closedir(dir);

@@ -44,6 +44,7 @@ struct cluster {
 	pthread_mutex_t lock;
 	bool registered;		/* this session owns our hosts row */
 	bool said_down;			/* logged that the database is unreachable */
+	bool said_in_use;		/* logged that a live dgfsd has our id */
 	atomic_bool owner;
 	pthread_t thread;
 	bool thread_started;
@@ -56,6 +57,17 @@ struct cluster {
 	char zone[DGFSD_CLUSTER_NAME_MAX + 1];
 	char http_port[8], udp_port[8], capacity[24], down_after[12];
 	unsigned int heartbeat;
+	/* The live hosts as of the last heartbeat (placement's input). */
+	pthread_mutex_t members_lock;
+	struct cluster_member *members;
+	size_t nmembers;
+	/*
+	 * Where chunk copies are (chunk_copies): a connection of its own, so
+	 * that uploads recording copies never delay a heartbeat.
+	 */
+	PGconn *copies;
+	pthread_mutex_t copies_lock;
+	char uri[1024];
 };
 
 static void say(const struct cluster *c, const char *fmt, const char *arg)
@@ -129,9 +141,12 @@ static int register_host(struct cluster *c)
 		if (!res) {
 			err = -EIO;
 		} else if (PQntuples(res) == 1 && !strcmp(PQgetvalue(res, 0, 0), "t")) {
-			fprintf(stderr, "dgfsd: cluster: host id %s is in use by a live dgfsd "
-				"(heartbeat within %s s); give this one another --host-id\n",
-				c->id, c->down_after);
+			/* Once per change: a dgfsd pushed out tries again at every heartbeat. */
+			if (!c->said_in_use)
+				fprintf(stderr, "dgfsd: cluster: host id %s is in use by a live dgfsd "
+					"(heartbeat within %s s); give this one another --host-id\n",
+					c->id, c->down_after);
+			c->said_in_use = true;
 			err = -EADDRINUSE;
 		} else if (PQntuples(res) == 1) {
 			const char *q[1] = { PQgetvalue(res, 0, 1) };
@@ -170,6 +185,9 @@ static int register_host(struct cluster *c)
 			PQclear(PQexec(c->conn, "ROLLBACK"));
 		return err;
 	}
+	if (c->said_in_use)
+		say(c, "%s", "the host id is free again: registered");
+	c->said_in_use = false;
 	c->registered = true;
 	return 0;
 }
@@ -178,6 +196,8 @@ static int register_host(struct cluster *c)
  * One heartbeat: back on the database if the connection broke, the row
  * refreshed, and the owner lock tried for unless held. Under c->lock.
  */
+static void refresh_members(struct cluster *c);
+
 static void beat(struct cluster *c)
 {
 	const char *p[2] = { c->id, c->down_after };
@@ -211,6 +231,7 @@ static void beat(struct cluster *c)
 		return;
 	}
 	PQclear(res);
+	refresh_members(c);
 	if (atomic_load(&c->owner))
 		return;
 	/* An owner silent past --down-after is fenced, so the lock can move. */
@@ -234,6 +255,128 @@ static void beat(struct cluster *c)
 		say(c, "%s", "owns the cluster's background work");
 	}
 	PQclear(res);
+}
+
+/* The live hosts into the members cache (under c->lock). */
+static void refresh_members(struct cluster *c)
+{
+	const char *p[1] = { c->down_after };
+	struct cluster_member *m;
+	PGresult *res;
+	int i, n;
+
+	res = run(c,
+		  "SELECT id, addr, http_port, zone, capacity FROM hosts\n"
+		  "WHERE session IS NOT NULL AND now() - heartbeat <= make_interval(secs => $1::int)\n"
+		  "ORDER BY id",
+		  1, p, PGRES_TUPLES_OK, "live hosts");
+	if (!res)
+		return;		/* the last list stays */
+	n = PQntuples(res);
+	m = calloc(n ? (size_t)n : 1, sizeof(*m));
+	if (!m) {
+		PQclear(res);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(m[i].id, sizeof(m[i].id), "%s", PQgetvalue(res, i, 0));
+		snprintf(m[i].addr, sizeof(m[i].addr), "%s", PQgetvalue(res, i, 1));
+		m[i].http_port = (uint16_t)atoi(PQgetvalue(res, i, 2));
+		snprintf(m[i].zone, sizeof(m[i].zone), "%s", PQgetvalue(res, i, 3));
+		m[i].capacity = strtoull(PQgetvalue(res, i, 4), NULL, 10);
+	}
+	PQclear(res);
+	pthread_mutex_lock(&c->members_lock);
+	free(c->members);
+	c->members = m;
+	c->nmembers = (size_t)n;
+	pthread_mutex_unlock(&c->members_lock);
+}
+
+int cluster_members(struct cluster *c, struct cluster_member **out, size_t *n)
+{
+	pthread_mutex_lock(&c->members_lock);
+	*n = c->nmembers;
+	*out = malloc((c->nmembers ? c->nmembers : 1) * sizeof(**out));
+	if (*out && c->nmembers)
+		memcpy(*out, c->members, c->nmembers * sizeof(**out));
+	pthread_mutex_unlock(&c->members_lock);
+	return *out ? 0 : -ENOMEM;
+}
+
+/* The copies connection, back if it broke. Under copies_lock. */
+static int copies_conn(struct cluster *c)
+{
+	if (!c->copies)
+		c->copies = PQconnectdb(c->uri);
+	else if (PQstatus(c->copies) != CONNECTION_OK)
+		PQreset(c->copies);
+	if (PQstatus(c->copies) != CONNECTION_OK) {
+		meta_pg_err(c->copies, NULL, "copies connection");
+		return -EIO;
+	}
+	return 0;
+}
+
+static int copies_cmd(struct cluster *c, const char *sql, const uint8_t id[DGFS_CHUNK_ID_LEN],
+		      const char *what)
+{
+	char hex[2 + 2 * DGFS_CHUNK_ID_LEN + 1] = "\\x";
+	const char *p[2] = { hex, c->id };
+	PGresult *res;
+	int err;
+
+	dgfs_hex_encode(id, DGFS_CHUNK_ID_LEN, hex + 2);
+	pthread_mutex_lock(&c->copies_lock);
+	err = copies_conn(c);
+	if (!err) {
+		res = PQexecParams(c->copies, sql, 2, NULL, p, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			err = meta_pg_err(c->copies, res, what);
+		PQclear(res);
+	}
+	pthread_mutex_unlock(&c->copies_lock);
+	return err;
+}
+
+int cluster_copy_add(struct cluster *c, const uint8_t id[DGFS_CHUNK_ID_LEN])
+{
+	return copies_cmd(c, "INSERT INTO chunk_copies (chunk_id, host_id) VALUES ($1::bytea, $2)\n"
+			  "ON CONFLICT DO NOTHING", id, "record a copy");
+}
+
+int cluster_copy_del(struct cluster *c, const uint8_t id[DGFS_CHUNK_ID_LEN])
+{
+	return copies_cmd(c, "DELETE FROM chunk_copies WHERE chunk_id = $1::bytea AND host_id = $2",
+			  id, "forget a copy");
+}
+
+int cluster_copy_hosts(struct cluster *c, const uint8_t id[DGFS_CHUNK_ID_LEN],
+		       char (*ids)[DGFSD_CLUSTER_NAME_MAX + 1], size_t max, size_t *n)
+{
+	char hex[2 + 2 * DGFS_CHUNK_ID_LEN + 1] = "\\x";
+	const char *p[1] = { hex };
+	PGresult *res;
+	int err, i;
+
+	*n = 0;
+	dgfs_hex_encode(id, DGFS_CHUNK_ID_LEN, hex + 2);
+	pthread_mutex_lock(&c->copies_lock);
+	err = copies_conn(c);
+	if (!err) {
+		res = PQexecParams(c->copies,
+				   "SELECT host_id FROM chunk_copies WHERE chunk_id = $1::bytea", 1,
+				   NULL, p, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+			err = meta_pg_err(c->copies, res, "list copies");
+		else
+			for (i = 0; i < PQntuples(res) && *n < max; i++)
+				snprintf(ids[(*n)++], DGFSD_CLUSTER_NAME_MAX + 1, "%s",
+					 PQgetvalue(res, i, 0));
+		PQclear(res);
+	}
+	pthread_mutex_unlock(&c->copies_lock);
+	return err;
 }
 
 static void *heartbeat_run(void *arg)
@@ -309,6 +452,11 @@ static int load_host_id(const char *state_dir, char *id, size_t size)
 static void cluster_free(struct cluster *c)
 {
 	PQfinish(c->conn);
+	PQfinish(c->copies);
+	free(c->members);
+	pthread_mutex_destroy(&c->members_lock);
+	pthread_mutex_destroy(&c->copies_lock);
+	sodium_memzero(c->uri, sizeof(c->uri));
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->stop_lock);
 	pthread_cond_destroy(&c->stop_cond);
@@ -332,6 +480,9 @@ int cluster_start(struct dgfsd *d, struct cluster **out)
 		return -ENOMEM;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->stop_lock, NULL);
+	pthread_mutex_init(&c->members_lock, NULL);
+	pthread_mutex_init(&c->copies_lock, NULL);
+	snprintf(c->uri, sizeof(c->uri), "%s", cfg->metadata);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&c->stop_cond, &ca);

@@ -29,6 +29,15 @@ struct cluster_host {
 	int64_t silent_ms;	/* since its last heartbeat */
 };
 
+/* A live host, as placement and the internal requests need it. */
+struct cluster_member {
+	char id[DGFSD_CLUSTER_NAME_MAX + 1];
+	char addr[256];
+	uint16_t http_port;
+	char zone[DGFSD_CLUSTER_NAME_MAX + 1];
+	uint64_t capacity;
+};
+
 typedef int (*cluster_host_cb)(const struct cluster_host *h, void *arg);
 
 /*
@@ -45,5 +54,18 @@ const char *cluster_host_id(const struct cluster *c);
 bool cluster_is_owner(struct cluster *c);
 /* Every registered host, by id: 0, -EIO (database unreachable) or @cb's. */
 int cluster_hosts(struct cluster *c, cluster_host_cb cb, void *arg);
+
+/*
+ * The live hosts (this one included) as of the last heartbeat, by id:
+ * *out malloc'd (free it), *n of them. 0 or -ENOMEM.
+ */
+int cluster_members(struct cluster *c, struct cluster_member **out, size_t *n);
+
+/* chunk_copies: this host holds chunk @id durably / no longer. 0 or -errno. */
+int cluster_copy_add(struct cluster *c, const uint8_t id[DGFS_CHUNK_ID_LEN]);
+int cluster_copy_del(struct cluster *c, const uint8_t id[DGFS_CHUNK_ID_LEN]);
+/* The hosts that hold a copy of @id (at most @max) into @ids, *n of them. 0 or -errno. */
+int cluster_copy_hosts(struct cluster *c, const uint8_t id[DGFS_CHUNK_ID_LEN],
+		       char (*ids)[DGFSD_CLUSTER_NAME_MAX + 1], size_t max, size_t *n);
 
 #endif /* DGFSD_CLUSTER_H */

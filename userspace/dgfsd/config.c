@@ -6,12 +6,16 @@
  * (tests/fuzz/dgfsd/fuzz_config.c) without the rest of dgfsd.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "dgfsd.h"
 #include "http_filter.h"
@@ -66,6 +70,9 @@ enum opt_id {
 	O_CAPACITY,
 	O_HEARTBEAT,
 	O_DOWN_AFTER,
+	O_CLUSTER_SECRET_FILE,
+	O_REPLICAS,
+	O_WRITE_QUORUM,
 	O_HTTP_FILTER,
 	O_HTTP_FILTER_MODE,
 	O_SYN_RATE,
@@ -115,6 +122,9 @@ static const struct option long_opts[] = {
 	{ "capacity",		required_argument,	NULL, O_CAPACITY },
 	{ "heartbeat",		required_argument,	NULL, O_HEARTBEAT },
 	{ "down-after",		required_argument,	NULL, O_DOWN_AFTER },
+	{ "cluster-secret-file", required_argument,	NULL, O_CLUSTER_SECRET_FILE },
+	{ "replicas",		required_argument,	NULL, O_REPLICAS },
+	{ "write-quorum",	required_argument,	NULL, O_WRITE_QUORUM },
 	{ "http-filter",	required_argument,	NULL, O_HTTP_FILTER },
 	{ "http-filter-mode",	required_argument,	NULL, O_HTTP_FILTER_MODE },
 	{ "syn-rate",		required_argument,	NULL, O_SYN_RATE },
@@ -150,6 +160,12 @@ static void usage(FILE *f)
 		"      --heartbeat SECONDS   how often it says it is alive (default 2, 1 .. 60)\n"
 		"      --down-after SECONDS  a host silent this long is down (default 10; at\n"
 		"                            least twice --heartbeat, at most 3600)\n"
+		"      --cluster-secret-file PATH  the secret hosts share (mode 0600 or less,\n"
+		"                            at least 32 bytes): turns on replicated writes\n"
+		"                            and reads of any file from any host\n"
+		"      --replicas R          copies of each chunk (default 3, 1 .. 16)\n"
+		"      --write-quorum W      copies a file's every chunk needs before it\n"
+		"                            commits (default a majority of R; 1 .. R)\n"
 		"  -p, --http-port PORT      HTTP port (default 8080)\n"
 		"      --listen ADDR         HTTP address (default: all, IPv4 and IPv6)\n"
 		"      --udp-port PORT       fast-path UDP port (default %u)\n"
@@ -373,6 +389,14 @@ static int apply(struct dgfsd_config *cfg, int id, const char *name, const char 
 			return -1;
 		*(id == O_HEARTBEAT ? &cfg->heartbeat : &cfg->down_after) = (unsigned int)n;
 		return 0;
+	case O_CLUSTER_SECRET_FILE:
+		return copy_str(name, v, cfg->cluster_secret_file, sizeof(cfg->cluster_secret_file));
+	case O_REPLICAS:
+	case O_WRITE_QUORUM:
+		if (parse_num(name, v, 1, DGFSD_REPLICAS_MAX, &n))
+			return -1;
+		*(id == O_REPLICAS ? &cfg->replicas : &cfg->write_quorum) = (unsigned int)n;
+		return 0;
 	case O_TRUSTED_PROXY: {
 		const char *why;
 
@@ -564,6 +588,57 @@ int dgfsd_parse_options(int argc, char **argv, struct dgfsd_config *cfg)
 		    cfg->down_after, cfg->heartbeat);
 		return 2;
 	}
+	if (cfg->write_quorum > cfg->replicas) {
+		bad("--write-quorum (%u) cannot be more than --replicas (%u)", cfg->write_quorum,
+		    cfg->replicas);
+		return 2;
+	}
+	if (!cfg->write_quorum)
+		cfg->write_quorum = cfg->replicas / 2 + 1;
+	if (cfg->cluster_secret_file[0] && !cfg->metadata[0]) {
+		bad("--cluster-secret-file needs the metadata in PostgreSQL (--metadata "
+		    "postgresql://...): with SQLite there is no cluster");
+		return 2;
+	}
+	if (cfg->cluster_secret_file[0] && dgfsd_cluster_secret_load(cfg, cfg->cluster_secret_file))
+		return 2;
+	return 0;
+}
+
+int dgfsd_cluster_secret_load(struct dgfsd_config *cfg, const char *path)
+{
+	uint8_t buf[DGFSD_CLUSTER_SECRET_MAX + 2];
+	struct stat st;
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return bad("cannot open the cluster secret file %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return bad("the cluster secret file %s is not a regular file", path);
+	}
+	/* A secret others on the machine may read is no secret. */
+	if (st.st_mode & 077) {
+		close(fd);
+		return bad("the cluster secret file %s is open to its group or others (mode "
+			   "%04o): chmod 600 it", path, (unsigned int)(st.st_mode & 07777));
+	}
+	while (len < sizeof(buf) && (n = read(fd, buf + len, sizeof(buf) - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	if (len && buf[len - 1] == '\n')
+		len--;
+	if (len < DGFSD_CLUSTER_SECRET_MIN || len > DGFSD_CLUSTER_SECRET_MAX) {
+		sodium_memzero(buf, sizeof(buf));
+		return bad("the cluster secret in %s must be %d to %d bytes long", path,
+			   DGFSD_CLUSTER_SECRET_MIN, DGFSD_CLUSTER_SECRET_MAX);
+	}
+	memcpy(cfg->cluster_secret, buf, len);
+	cfg->cluster_secret_len = len;
+	sodium_memzero(buf, sizeof(buf));
 	return 0;
 }
 
@@ -617,6 +692,7 @@ void dgfsd_config_defaults(struct dgfsd_config *cfg)
 	snprintf(cfg->zone, sizeof(cfg->zone), "default");
 	cfg->heartbeat = 2;
 	cfg->down_after = 10;
+	cfg->replicas = 3;
 	cfg->tag_workers = 2;
 	cfg->tag_timeout = 60;
 	cfg->tag_plugin_timeout = 10;

@@ -27,6 +27,12 @@
  *   tags_api.c    GET/POST /files/{path}?tags, /tags/implies
  *   sandbox.c     a helper run contained: rlimits, timeout, output cap
  *   kmod.c        netlink to dgfs.ko
+ *   cluster.c     membership on PostgreSQL: hosts, heartbeats, the owner lock,
+ *                 the live hosts, chunk_copies (docs/CLUSTER.md)
+ *   placement.c   a chunk's owners: weighted rendezvous hashing
+ *   repl.c        replicated writes, chunks fetched from replicas for reads
+ *   peer.c        the internal API's client (libcurl) and its signature
+ *   internal_api.c  /internal/chunks/ between hosts
  * The UDP tier (no dgfs.ko) runs userspace/server's workers in-process.
  */
 #ifndef DGFSD_H
@@ -61,6 +67,10 @@ enum dgfsd_kmod_mode {
 
 /* A host id or zone: 1 to this many of [A-Za-z0-9._-]. */
 #define DGFSD_CLUSTER_NAME_MAX	63
+/* The cluster secret: at least 32 bytes (256 bits if random), at most this. */
+#define DGFSD_CLUSTER_SECRET_MIN	32
+#define DGFSD_CLUSTER_SECRET_MAX	1024
+#define DGFSD_REPLICAS_MAX	16
 
 struct dgfsd_config {
 	char state_dir[512];
@@ -106,6 +116,16 @@ struct dgfsd_config {
 	uint64_t capacity;		/* bytes; 0 = the state dir's file system */
 	unsigned int heartbeat;		/* seconds between heartbeats */
 	unsigned int down_after;	/* seconds of silence that make a host down */
+	/*
+	 * Replication (docs/CLUSTER.md): with PostgreSQL metadata and a
+	 * cluster secret, each chunk goes to its @replicas placement owners
+	 * and a file commits once every chunk has @write_quorum copies.
+	 */
+	char cluster_secret_file[512];	/* "" = no replication */
+	uint8_t cluster_secret[DGFSD_CLUSTER_SECRET_MAX];	/* read at start, never logged */
+	size_t cluster_secret_len;
+	unsigned int replicas;
+	unsigned int write_quorum;	/* 0 = a majority of @replicas */
 	/* The HTTP filter at the NIC (httpfilter.c): "" = none. */
 	char http_filter[16];		/* the interface (IFNAMSIZ) */
 	bool http_filter_skb;		/* generic XDP instead of the driver's */
@@ -130,6 +150,14 @@ int dgfsd_config_read(struct dgfsd_config *cfg, FILE *f, const char *path);
 int dgfsd_parse_options(int argc, char **argv, struct dgfsd_config *cfg);
 /* Whether @s is a valid host id or zone name. */
 bool dgfsd_cluster_name_ok(const char *s);
+/*
+ * The cluster secret from @path into cfg->cluster_secret: refused (-1,
+ * said, the secret never printed) when the file is missing, not a regular
+ * file, open to its group or others, shorter than DGFSD_CLUSTER_SECRET_MIN
+ * bytes or longer than DGFSD_CLUSTER_SECRET_MAX. One trailing newline is
+ * not part of it.
+ */
+int dgfsd_cluster_secret_load(struct dgfsd_config *cfg, const char *path);
 
 /* ---- chunkstore.c ---- */
 
@@ -146,6 +174,12 @@ struct chunkstore_stats {
 int chunkstore_open(const char *dir, struct meta *meta, struct kmod *kmod,
 		    struct chunkstore **out);
 void chunkstore_close(struct chunkstore *cs);
+/*
+ * @fn is called (store lock held) for every chunk file the store removes:
+ * the cluster forgets this host's copy. Before any request.
+ */
+typedef void (*chunkstore_removed_fn)(void *arg, const uint8_t id[DGFS_CHUNK_ID_LEN]);
+void chunkstore_on_remove(struct chunkstore *cs, chunkstore_removed_fn fn, void *arg);
 /* dgfs.ko's index follows the store from now on (before any request). */
 void chunkstore_set_kmod(struct chunkstore *cs, struct kmod *kmod);
 int chunkstore_dir_fd(const struct chunkstore *cs);

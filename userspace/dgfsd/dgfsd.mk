@@ -15,7 +15,7 @@ DGFSD_SRCS := $(wildcard userspace/dgfsd/*.c userspace/dgfsd/meta/*.c) userspace
 DGFSD_HDRS := $(wildcard userspace/dgfsd/*.h userspace/dgfsd/meta/*.h) userspace/cdc/fastcdc.h userspace/server/userd.h \
 	include/dgfs_stats_names.h userspace/proto/sha256.h userspace/tags/tag.h \
 	userspace/tags/query.h
-DGFSD_LIBS = -lmicrohttpd -ljansson -lsqlite3 -lpq -lzstd -lmagic -lsodium -lcrypto -lpthread -lm \
+DGFSD_LIBS = -lmicrohttpd -ljansson -lsqlite3 -lpq -lzstd -lmagic -lsodium -lcrypto -lcurl -lpthread -lm \
 	$(ICU_LIBS)
 
 USER_BINS += $(BUILD)/dgfsd

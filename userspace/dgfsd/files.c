@@ -21,6 +21,7 @@
 #include "http.h"
 #include "tags_api.h"
 #include "httputil.h"
+#include "repl.h"
 
 #define STREAM_BLOCK	(256u << 10)
 
@@ -37,7 +38,34 @@ struct stream {
 	uint64_t first;		/* file offset of the response's byte 0 */
 	uint32_t cur;		/* chunk whose fd is open */
 	int fd;
+	/* A chunk this host lacks, fetched from a replica (repl.h) and checked. */
+	uint8_t *remote;	/* DGFSD_MAX_CHUNK bytes, or NULL */
+	uint32_t remote_idx;	/* which chunk it holds; valid while remote_len >= 0 */
+	long remote_len;
 };
+
+/* Chunk @i into s->remote from a replica: 0, or -errno. */
+static int stream_fetch(struct stream *s, uint32_t i)
+{
+	long n;
+
+	if (s->remote_len >= 0 && s->remote_idx == i)
+		return 0;
+	if (!s->remote && !(s->remote = malloc(DGFSD_MAX_CHUNK)))
+		return -ENOMEM;
+	s->remote_len = -1;
+	n = repl_fetch(s->d, s->chunks[i].id, s->remote, DGFSD_MAX_CHUNK);
+	if (n < 0) {
+		fprintf(stderr, "dgfsd: no replica gave a chunk of a file being read: %s\n",
+			strerror((int)-n));
+		return (int)n;
+	}
+	if ((uint64_t)n != s->chunks[i].size)
+		return -EIO;
+	s->remote_idx = i;
+	s->remote_len = n;
+	return 0;
+}
 
 static uint32_t chunk_at(const struct meta_chunk *chunks, uint32_t n, uint64_t off)
 {
@@ -74,6 +102,13 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 			close(s->fd);
 		s->cur = i;
 		s->fd = chunkstore_open_chunk(s->d->cs, ch->id);
+		/* Not here: another host has it (each chunk lives on --replicas hosts). */
+		if (s->fd == -ENOENT && repl_on(s->d)) {
+			if (stream_fetch(s, i))
+				return MHD_CONTENT_READER_END_WITH_ERROR;
+			memcpy(buf, s->remote + in_chunk, want);
+			return (ssize_t)want;
+		}
 		if (s->fd < 0)
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 	}
@@ -93,6 +128,7 @@ static void stream_free(void *cls)
 		close(s->fd);
 	for (i = s->pin_first; i < s->pin_end; i++)
 		chunkstore_unpin(s->d->cs, s->chunks[i].id, false);
+	free(s->remote);
 	free(s->chunks);
 	free(s);
 }
@@ -121,15 +157,18 @@ static struct MHD_Response *range_response(struct dgfsd *d, struct meta_file *f,
 		 */
 		int fd = chunkstore_open_chunk(d->cs, f->chunks[i].id);
 
-		if (fd < 0) {
+		if (fd >= 0) {
+			resp = MHD_create_response_from_fd_at_offset64(len, fd,
+								       first - f->chunks[i].offset);
+			if (!resp)
+				close(fd);
+			return resp;
+		}
+		/* On other hosts: the stream below fetches it. */
+		if (fd != -ENOENT || !repl_on(d)) {
 			*again = fd == -ENOENT;
 			return NULL;
 		}
-		resp = MHD_create_response_from_fd_at_offset64(len, fd,
-							       first - f->chunks[i].offset);
-		if (!resp)
-			close(fd);
-		return resp;
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -139,6 +178,7 @@ static struct MHD_Response *range_response(struct dgfsd *d, struct meta_file *f,
 	s->nchunks = f->nchunks;
 	s->first = first;
 	s->fd = -1;
+	s->remote_len = -1;
 	s->pin_first = s->pin_end = i;
 	last = chunk_at(f->chunks, f->nchunks, first + len - 1);
 	for (; s->pin_end <= last; s->pin_end++) {

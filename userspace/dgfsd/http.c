@@ -353,6 +353,7 @@ enum route_flags {
 	R_PREFIX = 1 << 4,		/* the file must lie under the key's prefix */
 	R_WHOLE = 1 << 5,		/* a key limited to a prefix may not */
 	R_SQL = 1 << 6,			/* tags, search, graph: SQLite metadata only */
+	R_CLUSTER = 1 << 7,		/* hosts only: the cluster's signature, no key */
 };
 
 struct route {
@@ -404,6 +405,10 @@ static const struct resource resources[] = {
 	{ "/chunks/", ARG_CHUNK, "GET, HEAD, PUT", {
 		{ "GET", META_SCOPE_READ, R_PUBLIC_READ, chunks_get },
 		{ "PUT", META_SCOPE_WRITE, 0, chunks_put } } },
+	/* Between hosts: the cluster secret's signature, never a key (internal_api.c). */
+	{ "/internal/chunks/", ARG_CHUNK, "GET, HEAD, PUT", {
+		{ "GET", META_SCOPE_NONE, R_CLUSTER, internal_chunk_get },
+		{ "PUT", META_SCOPE_NONE, R_CLUSTER, internal_chunk_put } } },
 	/* An implication reaches every file: no prefix key may change one. */
 	/* A prefix key finds and tags only under its prefix (search_api.c, graph.c). */
 	{ "/search", ARG_NONE, "GET, HEAD, POST", {
@@ -576,8 +581,13 @@ static enum MHD_Result begin(struct dgfsd *d, struct MHD_Connection *c, struct r
 	enum MHD_Result ret;
 	const char *why;
 
-	if (!(res && (res->routes[0].flags & R_OPEN)) && !identify(d, c, r, res, rt, url, &ret))
+	if (res && (res->routes[0].flags & R_CLUSTER)) {
+		if (!internal_api_allowed(d, c, r, url, &ret))
+			return ret;
+	} else if (!(res && (res->routes[0].flags & R_OPEN)) &&
+		   !identify(d, c, r, res, rt, url, &ret)) {
 		return ret;
+	}
 	if (!res)
 		return http_send_error(c, r, 404, "no such resource");
 	why = parse_arg(r, res, url);

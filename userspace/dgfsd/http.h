@@ -128,6 +128,13 @@ enum MHD_Result keys_api_add(struct dgfsd *d, struct MHD_Connection *c, struct r
 enum MHD_Result keys_api_revoke(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
 enum MHD_Result keys_api_presign(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
 
+/* internal_api.c: /internal/ between the hosts of a cluster */
+/* Whether the request carries the cluster's signature; else an answer is queued in *ret. */
+bool internal_api_allowed(struct dgfsd *d, struct MHD_Connection *c, struct request *r,
+			  const char *url, enum MHD_Result *ret);
+enum MHD_Result internal_chunk_put(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
+enum MHD_Result internal_chunk_get(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
+
 /* web.c: the web UI's page (/) and assets (/assets/NAME) */
 enum MHD_Result web_get(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
 /* search_api.c: /search */

@@ -34,6 +34,8 @@
 #include <sodium.h>
 
 #include "cluster.h"
+#include "peer.h"
+#include "repl.h"
 #include "dgfsd.h"
 #include "tags.h"
 #include "dgfs_xdp_loader.h"
@@ -359,6 +361,9 @@ int main(int argc, char **argv)
 		return 2;	/* a bad setting, as the parser's */
 	if (dgfs_proto_init())
 		return bad("cannot initialise libsodium"), 1;
+	/* libcurl (the cluster's internal requests) before any thread. */
+	if (peer_init())
+		return bad("cannot initialise libcurl"), 1;
 	/* Every request thread blocks these; only sigwait() below sees them. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
@@ -421,6 +426,12 @@ int main(int argc, char **argv)
 		bad("cannot join the cluster");
 		goto out;
 	}
+	if (d.cluster && !d.cfg.cluster_secret_len)
+		fprintf(stderr, "dgfsd: cluster: no --cluster-secret-file: chunks stay on the host "
+			"that receives them (no replication, no reads from other hosts)\n");
+	else if (d.cluster)
+		fprintf(stderr, "dgfsd: cluster: %u replicas of each chunk, files commit with %u\n",
+			d.cfg.replicas, d.cfg.write_quorum);
 	umask(old_umask);
 	d.alog = accesslog_open(d.cfg.access_log);
 	if (!d.alog) {
@@ -432,6 +443,8 @@ int main(int argc, char **argv)
 		bad("cannot open the chunk store %s: %s", path, strerror(errno));
 		goto out;
 	}
+	if (repl_on(&d))
+		chunkstore_on_remove(d.cs, repl_removed, &d);
 	if (setup_kmod(&d))
 		goto out;
 	chunkstore_set_kmod(d.cs, d.kmod);
@@ -488,7 +501,9 @@ out:
 	tls_free(&d.tls);
 	web_close(&d);
 	sodium_memzero(d.presign_secret, sizeof(d.presign_secret));
+	sodium_memzero(d.cfg.cluster_secret, sizeof(d.cfg.cluster_secret));
 	meta_close(d.keys);
 	meta_close(d.meta);
+	peer_cleanup();
 	return ret;
 }

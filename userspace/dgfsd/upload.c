@@ -24,6 +24,7 @@
 
 #include "proto/sha256.h"
 #include "dgfsd.h"
+#include "repl.h"
 #include "tags.h"
 
 struct upload {
@@ -37,6 +38,7 @@ struct upload {
 	uint64_t size;
 	struct meta_chunk *chunks;	/* stored (and pinned) so far */
 	bool *created;			/* ... and whether we wrote each */
+	bool *pinned;			/* ... and whether it is pinned here (a replica) */
 	uint32_t nchunks, cap;
 	uint32_t new_chunks;
 	uint64_t new_bytes;
@@ -97,7 +99,7 @@ struct upload *upload_start(struct dgfsd *d, const char *path, const char *conte
 }
 
 static int add_chunk(struct upload *u, const uint8_t id[DGFS_CHUNK_ID_LEN], uint32_t size,
-		     bool created)
+		     bool created, bool pinned)
 {
 	if (u->nchunks == u->cap) {
 		uint32_t cap = u->cap ? 2 * u->cap : 16;
@@ -111,12 +113,17 @@ static int add_chunk(struct upload *u, const uint8_t id[DGFS_CHUNK_ID_LEN], uint
 		if (!cr)
 			return -ENOMEM;
 		u->created = cr;
+		cr = realloc(u->pinned, cap * sizeof(*cr));
+		if (!cr)
+			return -ENOMEM;
+		u->pinned = cr;
 		u->cap = cap;
 	}
 	memcpy(u->chunks[u->nchunks].id, id, DGFS_CHUNK_ID_LEN);
 	u->chunks[u->nchunks].offset = u->size - size;
 	u->chunks[u->nchunks].size = size;
 	u->created[u->nchunks] = created;
+	u->pinned[u->nchunks] = pinned;
 	u->nchunks++;
 	return 0;
 }
@@ -125,7 +132,8 @@ static int add_chunk(struct upload *u, const uint8_t id[DGFS_CHUNK_ID_LEN], uint
 static unsigned int flush_chunk(struct upload *u)
 {
 	uint8_t id[DGFS_CHUNK_ID_LEN];
-	bool created;
+	bool created, pinned = true;
+	unsigned int status;
 	int ret;
 
 	if (!u->buf_len)
@@ -133,12 +141,20 @@ static unsigned int flush_chunk(struct upload *u)
 	if (!u->nchunks && !u->content_type[0])
 		dgfsd_guess_type(u->buf, u->buf_len, u->content_type, sizeof(u->content_type));
 	dgfs_sha256(id, u->buf, u->buf_len);
-	ret = chunkstore_put(u->d->cs, id, u->buf, u->buf_len, &created);
-	if (ret)
-		return dgfsd_errno_status(ret, &u->why);
-	ret = add_chunk(u, id, u->buf_len, created);
+	if (repl_on(u->d)) {
+		/* On its owners, this host maybe not among them; W copies or the upload fails. */
+		status = repl_store(u->d, id, u->buf, u->buf_len, &pinned, &created, &u->why);
+		if (status)
+			return status;
+	} else {
+		ret = chunkstore_put(u->d->cs, id, u->buf, u->buf_len, &created);
+		if (ret)
+			return dgfsd_errno_status(ret, &u->why);
+	}
+	ret = add_chunk(u, id, u->buf_len, created, pinned);
 	if (ret) {
-		chunkstore_unpin(u->d->cs, id, created);
+		if (pinned)
+			chunkstore_unpin(u->d->cs, id, created);
 		return dgfsd_errno_status(ret, &u->why);
 	}
 	if (created) {
@@ -222,10 +238,12 @@ void upload_free(struct upload *u)
 		return;
 	/* Committed: the file holds the chunks. Not: those we wrote go. */
 	for (i = 0; i < u->nchunks; i++)
-		chunkstore_unpin(u->d->cs, u->chunks[i].id, !u->committed && u->created[i]);
+		if (u->pinned[i])
+			chunkstore_unpin(u->d->cs, u->chunks[i].id, !u->committed && u->created[i]);
 	atomic_fetch_sub(&u->d->uploads, 1);
 	free(u->chunks);
 	free(u->created);
+	free(u->pinned);
 	free(u->buf);
 	free(u);
 }
@@ -331,6 +349,9 @@ unsigned int upload_commit_list(struct dgfsd *d, const char *path, const char *c
 		if (!i && !content_type)
 			dgfsd_guess_type(buf, chunks[i].size, f->content_type,
 					 sizeof(f->content_type));
+		/* Uploaded here with PUT /chunks: onto its owners before the file commits. */
+		if (repl_on(d) && (status = repl_spread(d, chunks[i].id, buf, chunks[i].size, why)))
+			goto out;
 		dgfs_sha256_update(&hash, buf, chunks[i].size);
 	}
 	dgfs_sha256_final(&hash, digest);

@@ -94,10 +94,26 @@ static const char pg_schema_v2[] =
 	"	session integer\n"
 	");\n";
 
+/*
+ * Version 3: where each chunk's copies are (replication, docs/CLUSTER.md).
+ * A row says host_id holds chunk_id's file, durably: the host that stores
+ * a copy adds it, and removes it when it removes the file. No foreign key
+ * to chunks: a copy exists before the file that references the chunk
+ * commits (and after a failed upload, until collected).
+ */
+static const char pg_schema_v3[] =
+	"CREATE TABLE chunk_copies (\n"
+	"	chunk_id bytea NOT NULL CHECK (length(chunk_id) = 32),\n"
+	"	host_id text NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,\n"
+	"	PRIMARY KEY (chunk_id, host_id)\n"
+	");\n"
+	"CREATE INDEX chunk_copies_host ON chunk_copies(host_id);\n";
+
 /* What each version adds, run in order from the database's version on. */
 static const char *const pg_migrations[PG_SCHEMA_VERSION] = {
 	pg_schema_v1,		/* 0 -> 1 */
 	pg_schema_v2,		/* 1 -> 2 */
+	pg_schema_v3,		/* 2 -> 3 */
 };
 
 /* Runs @sql, which returns no rows; logs and maps a failure. */

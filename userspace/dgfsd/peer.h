@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Requests between the dgfsds of a cluster (peer.c, docs/CLUSTER.md, "The
+ * internal API"): chunks sent to their owners and fetched from replicas,
+ * signed with the cluster secret.
+ *
+ * A request carries X-Dgfs-Date (Unix seconds) and
+ * "Authorization: DGFS-Cluster HEX", HEX being HMAC-SHA256 under the
+ * secret of "METHOD\nPATH\nDATE". A signature rather than the secret
+ * itself: hosts talk plain HTTP to each other (TLS between hosts is not
+ * built yet), and a signature seen on the wire opens nothing but the same
+ * method on the same chunk for PEER_AUTH_SKEW seconds, which for a
+ * content-addressed chunk changes nothing. The receiver compares in
+ * constant time (libsodium's verify).
+ */
+#ifndef DGFSD_PEER_H
+#define DGFSD_PEER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dgfsd.h"
+
+#define PEER_AUTH_SKEW		300	/* seconds a signed request stays good, either way */
+#define PEER_SIG_HEX		64
+#define PEER_DATE_HEADER	"X-Dgfs-Date"
+#define PEER_AUTH_SCHEME	"DGFS-Cluster "
+/* An owner or replica that does not answer in time is passed over. */
+#define PEER_CONNECT_MS		1000
+#define PEER_REQUEST_MS		5000
+
+/* The signature of @method @path at @date, hex, NUL-terminated. */
+void peer_sign(const uint8_t *secret, size_t secret_len, const char *method, const char *path,
+	       int64_t date, char out[PEER_SIG_HEX + 1]);
+
+/*
+ * Checks a request's X-Dgfs-Date (@date) and Authorization (@auth)
+ * headers at time @now: 0, 401 (no signature at all, or an API key), or
+ * 403 (a wrong or stale one), with *why.
+ */
+unsigned int peer_check(const uint8_t *secret, size_t secret_len, const char *method,
+			const char *path, const char *date, const char *auth, int64_t now,
+			const char **why);
+
+/* libcurl's global state: once, before any thread. 0 or -1. */
+int peer_init(void);
+void peer_cleanup(void);
+
+/*
+ * PUT /internal/chunks/ID to http://@addr:@port: 0 once the peer said it
+ * holds the chunk durably (200 or 201), else -errno (-EHOSTUNREACH: no
+ * answer in time; -EIO: it refused).
+ */
+int peer_put_chunk(const struct dgfsd_config *cfg, const char *addr, uint16_t port,
+		   const uint8_t id[DGFS_CHUNK_ID_LEN], const void *data, uint32_t len);
+
+/*
+ * GET /internal/chunks/ID from the peer into @buf (@cap bytes): its
+ * length once its SHA-256 is @id, else -errno (-ENOENT: the peer lacks
+ * it; -EBADMSG: wrong bytes; -EHOSTUNREACH, -EIO).
+ */
+long peer_get_chunk(const struct dgfsd_config *cfg, const char *addr, uint16_t port,
+		    const uint8_t id[DGFS_CHUNK_ID_LEN], uint8_t *buf, size_t cap);
+
+#endif /* DGFSD_PEER_H */
