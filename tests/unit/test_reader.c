@@ -6,7 +6,7 @@
  * in which order, how often, and what time it is.
  */
 
-/* expect-checks: 85 (tests/run-all.sh: a run that prints fewer fails) */
+/* expect-checks: 89 (tests/run-all.sh: a run that prints fewer fails) */
 
 #include "proto/hex.c"
 #include "proto/size.c"
@@ -467,6 +467,50 @@ static void test_timeout(void)
 	CHECK("reader: half of every answer lost, no retries, still complete",
 	      dgfs_reader_state(r) == DGFS_READ_DONE && data_is(r, 0, 100000));
 	dgfs_reader_destroy(r);
+}
+
+/*
+ * Reads from one host share when its last new byte came (get's jobs): a
+ * read waiting its turn while the host serves another is not silent.
+ * Nothing comes for this read; another read's bytes come every second for
+ * 12 s, past the 10 s budget. Without the shared time the read fails at
+ * 10 s; with it, a budget after the host's last byte.
+ */
+static void test_host_progress(void)
+{
+	struct dgfs_reader_config cfg = base_config();
+	enum dgfs_read_state at_11s[2];
+	_Atomic uint64_t host = 0;
+	struct dgfs_reader *r;
+	int shared, s;
+
+	host_set(20000);
+	for (shared = 0; shared < 2; shared++) {
+		atomic_store(&host, 0);
+		cfg.host_progress = shared ? &host : NULL;
+		r = reader_new(&cfg, 0);
+		for (s = 1; s <= 12; s++) {
+			atomic_store(&host, s * 1000 * MS);	/* the other read's byte */
+			dgfs_reader_tick(r, s * 1000 * MS + 500 * MS);
+			if (s == 11)
+				at_11s[shared] = dgfs_reader_state(r);
+		}
+		if (!shared) {
+			dgfs_reader_destroy(r);
+			continue;
+		}
+		CHECK("reader: a read waiting its turn lives on while the host serves another",
+		      at_11s[1] == DGFS_READ_RUNNING && at_11s[0] == DGFS_READ_ERR_TIMEOUT);
+		CHECK("reader: ... its deadline is a budget after the host's last byte",
+		      dgfs_reader_deadline(r) <= 22000 * MS);
+		dgfs_reader_tick(r, 22000 * MS - 1);
+		CHECK("reader: ... and it still waits just before",
+		      dgfs_reader_state(r) == DGFS_READ_RUNNING);
+		dgfs_reader_tick(r, 22000 * MS);
+		CHECK("reader: ... then times out when the host has said nothing for the budget",
+		      dgfs_reader_state(r) == DGFS_READ_ERR_TIMEOUT);
+		dgfs_reader_destroy(r);
+	}
 }
 
 static void test_adaptive_timeout(void)
@@ -1128,6 +1172,7 @@ int main(void)
 	test_overlap();
 	test_loss();
 	test_timeout();
+	test_host_progress();
 	test_adaptive_timeout();
 	test_slow_host();
 	test_late_answer();

@@ -78,6 +78,7 @@ struct get {
 	socklen_t salen;
 	_Atomic bool fast_down;		/* a failure that will hit every chunk */
 	_Atomic bool fast_warned;
+	_Atomic uint64_t fast_progress;	/* the last new fast-path byte (reader.h) */
 
 	_Atomic size_t next;
 	_Atomic bool failed;
@@ -451,6 +452,10 @@ static int fast_read(struct gworker *w, const struct gchunk *c, struct fast_err 
 	randombytes_buf(&cfg.req_id_seed, sizeof(cfg.req_id_seed));
 	cfg.send = dgfs_net_send;
 	cfg.send_ctx = &w->fd;
+	/* The jobs share one host: a chunk waiting its turn there while the
+	 * host serves the others is not a silent host.
+	 */
+	cfg.host_progress = &g->fast_progress;
 	r = dgfs_reader_create(&cfg);
 	if (!r) {
 		e->code = DGFS_EXIT_LOCAL;

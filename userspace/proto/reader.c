@@ -629,6 +629,33 @@ void dgfs_reader_destroy(struct dgfs_reader *r)
 	free(r);
 }
 
+/* When the last new byte came: of this read, or of the host's others. */
+static uint64_t progress_at(const struct dgfs_reader *r)
+{
+	uint64_t at = r->last_progress, host;
+
+	if (r->cfg.host_progress) {
+		host = atomic_load_explicit(r->cfg.host_progress, memory_order_relaxed);
+		if (host > at)
+			at = host;
+	}
+	return at;
+}
+
+static void note_progress(struct dgfs_reader *r, uint64_t now_ns)
+{
+	uint64_t old;
+
+	r->last_progress = now_ns;
+	if (!r->cfg.host_progress)
+		return;
+	old = atomic_load_explicit(r->cfg.host_progress, memory_order_relaxed);
+	while (old < now_ns &&
+	       !atomic_compare_exchange_weak_explicit(r->cfg.host_progress, &old, now_ns,
+						      memory_order_relaxed, memory_order_relaxed))
+		;
+}
+
 enum dgfs_read_state dgfs_reader_start(struct dgfs_reader *r, uint64_t now_ns)
 {
 	r->last_progress = now_ns;
@@ -733,7 +760,7 @@ enum dgfs_read_state dgfs_reader_feed(struct dgfs_reader *r, const void *dgram,
 	if (added) {
 		uint64_t seq = sl ? sl->seq : ghost->seq;
 
-		r->last_progress = now_ns;
+		note_progress(r, now_ns);
 		r->have_bytes += (uint64_t)added;
 		if (sl) {
 			sl->parked = false;	/* alive after all: its timer runs again */
@@ -771,14 +798,15 @@ enum dgfs_read_state dgfs_reader_feed(struct dgfs_reader *r, const void *dgram,
 
 enum dgfs_read_state dgfs_reader_tick(struct dgfs_reader *r, uint64_t now_ns)
 {
-	uint64_t due = dgfs_reader_deadline(r);
+	uint64_t due = dgfs_reader_deadline(r), last;
 	unsigned int i;
 
 	if (r->state != DGFS_READ_RUNNING)
 		return r->state;
 	if (now_ns > due && now_ns - due > r->stats.pause_max_ns)
 		r->stats.pause_max_ns = now_ns - due;
-	if (now_ns >= r->last_progress && now_ns - r->last_progress >= r->cfg.timeout_ns) {
+	last = progress_at(r);
+	if (now_ns >= last && now_ns - last >= r->cfg.timeout_ns) {
 		/* The budget is spent: nothing new for timeout_ns. */
 		for (i = 0; i < r->cfg.window; i++) {
 			if (r->slots[i].active && r->slots[i].again) {
@@ -833,8 +861,8 @@ uint64_t dgfs_reader_deadline(const struct dgfs_reader *r)
 
 	if (r->state != DGFS_READ_RUNNING)
 		return UINT64_MAX;
-	first = r->last_progress > UINT64_MAX - r->cfg.timeout_ns ? UINT64_MAX :
-		r->last_progress + r->cfg.timeout_ns;
+	first = progress_at(r);
+	first = first > UINT64_MAX - r->cfg.timeout_ns ? UINT64_MAX : first + r->cfg.timeout_ns;
 	for (i = 0; i < r->cfg.window; i++) {
 		const struct slot *sl = &r->slots[i];
 		uint64_t wait, at;

@@ -32,6 +32,7 @@
 #ifndef DGFS_READER_H
 #define DGFS_READER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -71,6 +72,13 @@ struct dgfs_reader_config {
 	uint32_t expiry;
 	uint8_t token[DGFS_TOKEN_LEN];
 	uint64_t req_id_seed;		/* random, so ids differ per read */
+	/*
+	 * Shared by the reads one command makes from one host (threads
+	 * included): when the last new byte of any of them came. A read
+	 * waiting its turn while the host serves the others is not silent,
+	 * so its budget counts from there. NULL: this read's bytes only.
+	 */
+	_Atomic uint64_t *host_progress;
 	dgfs_reader_send_fn send;
 	void *send_ctx;
 };
