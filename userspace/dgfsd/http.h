@@ -68,6 +68,8 @@ struct request {
 	char *off_data;
 	size_t off_len, off_cap;
 	bool off_failed;		/* a piece of work returned MHD_NO: close */
+	bool off_begin;			/* the work handed over is begin() */
+	bool off_recall;		/* the first call's repeat is yet to come */
 };
 
 /* Bodies kept whole (JSON requests): /chunks/missing's 100000 ids fit. */
