@@ -125,11 +125,7 @@ static struct MHD_Response *range_response(struct dgfsd *d, struct meta_file *f,
 			*again = fd == -ENOENT;
 			return NULL;
 		}
-		resp = MHD_create_response_from_fd_at_offset64(len, fd,
-							       first - f->chunks[i].offset);
-		if (!resp)
-			close(fd);
-		return resp;
+		return http_fd_response(fd, first - f->chunks[i].offset, len);
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s)

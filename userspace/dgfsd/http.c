@@ -965,6 +965,7 @@ int http_start(struct dgfsd *d)
 
 	memset(&ss, 0, sizeof(ss));
 	http_trust = &d->cfg.trusted;
+	sendfile_step_set((size_t)d->cfg.http_sendfile_step);
 	if (d->cfg.listen[0]) {
 		if (inet_pton(AF_INET, d->cfg.listen, &s4->sin_addr) == 1) {
 			s4->sin_family = AF_INET;

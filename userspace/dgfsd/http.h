@@ -17,6 +17,7 @@
 #include "bodies.h"
 #include "dgfsd.h"
 #include "httputil.h"
+#include "sendfile_step.h"
 
 struct request;
 
