@@ -96,5 +96,40 @@ same "Range with If-Range of a date -> 200 (only ETags are strong here)" \
 same "Range without If-Range -> 206" "$(code -r 100-199 "$URL/files/c/r")" 206
 check "the store is consistent" store_consistent
 
+# ---- a PUT's precondition never holds up an event thread ------------------------------
+# One event thread serves every connection. A commit holds the chunk
+# store's lock for 10 s (DGFSD_TEST_LOCK_HOLD_*, standing for a slow
+# disk under its transaction). A PUT with If-Match comes in: its condition
+# is looked at off the event thread (it waits for the store lock there), so
+# a GET on that same thread is answered at once.
+dgfsd_stop
+export DGFSD_TEST_LOCK_HOLD_PATH=c/slow DGFSD_TEST_LOCK_HOLD_MS=10000
+check "dgfsd starts with one event thread" dgfsd_start --http-threads 1 || finish
+unset DGFSD_TEST_LOCK_HOLD_PATH DGFSD_TEST_LOCK_HOLD_MS
+same "PUT c/ev -> 201" "$(code -T "$T/v1" "$URL/files/c/ev")" 201
+head -c 3000 /dev/urandom >"$T/v3"
+E3=$(sha256sum <"$T/v3" | cut -c1-64)
+n curl -sS -m 60 -o /dev/null -w '%{http_code}' -T "$T/v3" "$URL/files/c/slow" \
+	>"$T/slow.code" &
+slow=$!
+# Its chunk is on disk once its body is in; its commit follows at once.
+check "a PUT's chunk is written" wait_for 10 test -e "$STATE/chunks/$E3"
+sleep 0.5
+n curl -sS -m 60 -o /dev/null -w '%{http_code}' -T "$T/v2" -H "If-Match: \"$E1\"" \
+	"$URL/files/c/ev" >"$T/ifmatch.code" &
+ifmatch=$!
+sleep 0.5
+same "meanwhile a GET on the same event thread -> 200 within 3 s" \
+	"$(n curl -sS -m 3 -o /dev/null -w '%{http_code}' "$URL/files/c/ev")" 200
+check "... while that commit still held the store lock" kill -0 "$slow"
+wait "$slow" "$ifmatch"
+same "the slow commit then goes through -> 201" "$(cat "$T/slow.code")" 201
+same "the PUT with If-Match of the current ETag then -> 200" "$(cat "$T/ifmatch.code")" 200
+same "... and wrote the file" "$(sum c/ev)" "$E2"
+same "PUT with If-Match of an old ETag, off the event thread too -> 412" \
+	"$(code -T "$T/v3" -H "If-Match: \"$E1\"" "$URL/files/c/ev")" 412
+same "... the file is unchanged" "$(sum c/ev)" "$E2"
+check "the store is consistent" store_consistent
+
 dgfsd_stop
 finish

@@ -82,11 +82,9 @@ enum MHD_Result chunks_get(struct dgfsd *d, struct MHD_Connection *c, struct req
 		close(fd);
 		return http_send_error(c, r, 500, "cannot read the chunk");
 	}
-	resp = MHD_create_response_from_fd64((uint64_t)st.st_size, fd);
-	if (!resp) {
-		close(fd);
+	resp = http_fd_response(fd, 0, (uint64_t)st.st_size);
+	if (!resp)
 		return MHD_NO;
-	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
 	return http_queue(c, r, 200, resp, (uint64_t)st.st_size);
 }

@@ -526,6 +526,22 @@ int chunkstore_precond(struct chunkstore *cs, const char *path, const struct dgf
 	return ret;
 }
 
+/*
+ * Tests only: a commit of the file $DGFSD_TEST_LOCK_HOLD_PATH holds the
+ * store lock $DGFSD_TEST_LOCK_HOLD_MS milliseconds more (at most 30 s),
+ * standing for a transaction on a slow disk, so that a test can show who
+ * waits for the lock meanwhile (tests/dgfsd/test_conditional.sh).
+ */
+static void test_lock_hold(const char *path)
+{
+	const char *p = getenv("DGFSD_TEST_LOCK_HOLD_PATH");
+	const char *v = getenv("DGFSD_TEST_LOCK_HOLD_MS");
+	unsigned long ms = v ? strtoul(v, NULL, 10) : 0;
+
+	if (p && ms && !strcmp(p, path))
+		usleep((useconds_t)(ms < 30000 ? ms : 30000) * 1000);
+}
+
 int chunkstore_commit(struct chunkstore *cs, const struct meta_file *f,
 		      const struct dgfsd_precond *pre, bool *replaced)
 {
@@ -533,6 +549,7 @@ int chunkstore_commit(struct chunkstore *cs, const struct meta_file *f,
 	int ret;
 
 	pthread_mutex_lock(&cs->lock);
+	test_lock_hold(f->path);
 	ret = precond_holds(cs, f->path, pre);
 	if (!ret)
 		ret = meta_file_put(cs->meta, f, &freed, replaced);

@@ -20,6 +20,7 @@
 #include "dgfsd.h"
 #include "http_filter.h"
 #include "proto/size.h"
+#include "sendfile_step.h"
 #include "server/userd.h"
 
 #define DEFAULT_CONFIG		"/etc/dgfsd.conf"
@@ -65,6 +66,7 @@ enum opt_id {
 	O_TAG_MAX_SIZE,
 	O_METADATA,
 	O_HTTP_THREADS,
+	O_HTTP_SENDFILE_STEP,
 	O_HOST_ID,
 	O_ZONE,
 	O_CAPACITY,
@@ -93,6 +95,7 @@ static const struct option long_opts[] = {
 	{ "max-read",		required_argument,	NULL, O_MAX_READ },
 	{ "udp-threads",	required_argument,	NULL, O_UDP_THREADS },
 	{ "http-threads",	required_argument,	NULL, O_HTTP_THREADS },
+	{ "http-sendfile-step",	required_argument,	NULL, O_HTTP_SENDFILE_STEP },
 	{ "kmod",		required_argument,	NULL, O_KMOD },
 	{ "no-auth",		no_argument,		NULL, O_NO_AUTH },
 	{ "orphan-ttl",		required_argument,	NULL, O_ORPHAN_TTL },
@@ -186,6 +189,8 @@ static void usage(FILE *f)
 		"      --udp-threads N       UDP tier workers when dgfs.ko is absent (default 2)\n"
 		"      --http-threads N      HTTP event threads (default: one per CPU); uploads\n"
 		"                            and other work that may block get a thread each\n"
+		"      --http-sendfile-step BYTES  a file body's bytes a sendfile() call\n"
+		"                            (default 2M; 0: libmicrohttpd's own, 128K)\n"
 		"      --kmod auto|off|require  use dgfs.ko (default auto: when loaded)\n"
 		"      --no-auth             fast path without tokens (tests only)\n"
 		"      --orphan-ttl SECONDS  chunks uploaded with PUT /chunks and not committed\n"
@@ -323,6 +328,12 @@ static int apply(struct dgfsd_config *cfg, int id, const char *name, const char 
 		if (parse_num(name, v, 1, DGFS_MAX_READ_LIMIT, &n))
 			return -1;
 		cfg->max_read = (uint32_t)n;
+		return 0;
+	case O_HTTP_SENDFILE_STEP:
+		if (parse_num(name, v, 0, 1ull << 30, &cfg->http_sendfile_step))
+			return -1;
+		if (cfg->http_sendfile_step && cfg->http_sendfile_step <= MHD_SENDFILE_STEP)
+			return bad("%s must be 0 or more than %u", name, MHD_SENDFILE_STEP);
 		return 0;
 	case O_HTTP_THREADS:
 		if (parse_num(name, v, 1, DGFSD_HTTP_THREADS_MAX, &n))
@@ -686,6 +697,7 @@ void dgfsd_config_defaults(struct dgfsd_config *cfg)
 	cfg->max_body_memory = 1ull << 30;
 	cfg->max_read = DGFS_DEFAULT_MAX_READ;
 	cfg->udp_threads = 2;
+	cfg->http_sendfile_step = 2u << 20;	/* libmicrohttpd's with a thread a connection */
 	cfg->kmod = DGFSD_KMOD_AUTO;
 	cfg->auth = true;
 	cfg->orphan_ttl = 3600;

@@ -91,6 +91,7 @@ struct dgfsd_config {
 	uint32_t max_read;
 	unsigned int udp_threads;
 	unsigned int http_threads;	/* libmicrohttpd's event threads; 0: a CPU each */
+	uint64_t http_sendfile_step;	/* bytes a sendfile() call (sendfile_step.h) */
 	enum dgfsd_kmod_mode kmod;
 	bool auth;			/* fast-path tokens (--no-auth: off) */
 	bool public_read;		/* reading needs no key */

@@ -157,13 +157,8 @@ static struct MHD_Response *range_response(struct dgfsd *d, struct meta_file *f,
 		 */
 		int fd = chunkstore_open_chunk(d->cs, f->chunks[i].id);
 
-		if (fd >= 0) {
-			resp = MHD_create_response_from_fd_at_offset64(len, fd,
-								       first - f->chunks[i].offset);
-			if (!resp)
-				close(fd);
-			return resp;
-		}
+		if (fd >= 0)
+			return http_fd_response(fd, first - f->chunks[i].offset, len);
 		/* On other hosts: the stream below fetches it. */
 		if (fd != -ENOENT || !repl_on(d)) {
 			*again = fd == -ENOENT;

@@ -752,9 +752,71 @@ static void offloaded_call(void *arg)
 {
 	struct request *r = arg;
 	size_t len = r->off_len;
+	enum MHD_Result ret;
 
-	if (handle(r->off_d, r->off_c, r, r->off_url, r->off_method, r->off_data, &len) != MHD_YES)
+	if (r->off_begin) {
+		r->off_begin = false;
+		ret = begin(r->off_d, r->off_c, r, r->off_url, r->off_method);
+	} else {
+		ret = handle(r->off_d, r->off_c, r, r->off_url, r->off_method, r->off_data, &len);
+	}
+	if (ret != MHD_YES)
 		r->off_failed = true;
+}
+
+/* The request's thread, made at its first piece of work; false if none. */
+static bool offload_prepare(struct dgfsd *d, struct MHD_Connection *c, struct request *r,
+			    const char *url, const char *method)
+{
+	if (r->off)
+		return true;
+	r->off = offload_new(c, 1u << 20);
+	if (!r->off) {
+		r->offloaded = false;
+		return false;
+	}
+	r->off_d = d;
+	r->off_c = c;
+	r->off_url = url;
+	r->off_method = method;
+	return true;
+}
+
+/* Hands the work set up in @r over, unless dgfsd is stopping; MHD_NO then. */
+static enum MHD_Result offload_hand_over(struct request *r)
+{
+	/* http_stop waits for both counts to be 0, so no suspended connection outlives it. */
+	atomic_fetch_add(&http_handing_over, 1);
+	if (atomic_load(&http_stopping)) {
+		atomic_fetch_sub(&http_handing_over, 1);
+		return MHD_NO;
+	}
+	offload_run(r->off, offloaded_call, r);
+	atomic_fetch_sub(&http_handing_over, 1);
+	return MHD_YES;
+}
+
+/*
+ * The first call of a request with a body whose work may block: routing
+ * and the handler's first look (a PUT's If-Match reads the file under the
+ * chunk store's lock, which a commit may hold for long) run on the
+ * request's thread while the connection is suspended, as the later calls'
+ * work does. A refusal queued there goes out before the body is sent
+ * (Expect: 100-continue). Without one, libmicrohttpd, once resumed, calls
+ * the handler for the first call again (it calls it until the first call
+ * leaves an answer or returns with the connection running, 0.9.75's
+ * connection.c); that repeat, with no body yet, has nothing to do
+ * (off_recall). tests/dgfsd/test_conditional.sh shows both ways.
+ */
+static enum MHD_Result offload_first_call(struct dgfsd *d, struct MHD_Connection *c,
+					  struct request *r, const char *url, const char *method)
+{
+	if (!offload_prepare(d, c, r, url, method))
+		return begin(d, c, r, url, method);	/* no thread: here, slow beats none */
+	r->off_begin = true;
+	r->off_recall = true;
+	r->off_len = 0;
+	return offload_hand_over(r);
 }
 
 /*
@@ -772,21 +834,18 @@ static enum MHD_Result offload_call(struct dgfsd *d, struct MHD_Connection *c, s
 		return MHD_NO;
 	if (r->off && offload_busy(r->off))
 		return MHD_YES;
+	/* The first call again, after its offloaded work (offload_first_call). */
+	if (r->off_recall) {
+		r->off_recall = false;
+		if (!*upload_data_size)
+			return MHD_YES;
+	}
 	/* The final call's work queued no answer: nothing more will. */
 	if (r->off_final)
 		return MHD_NO;
-	if (!r->off) {
-		r->off = offload_new(c, 1u << 20);
-		if (!r->off) {
-			/* No thread: do the work here, as a slow answer beats none. */
-			r->offloaded = false;
-			return handle(d, c, r, url, method, upload_data, upload_data_size);
-		}
-		r->off_d = d;
-		r->off_c = c;
-		r->off_url = url;
-		r->off_method = method;
-	}
+	/* No thread: do the work here, as a slow answer beats none. */
+	if (!offload_prepare(d, c, r, url, method))
+		return handle(d, c, r, url, method, upload_data, upload_data_size);
 	if (*upload_data_size > r->off_cap) {
 		char *nb = realloc(r->off_data, *upload_data_size);
 
@@ -801,15 +860,7 @@ static enum MHD_Result offload_call(struct dgfsd *d, struct MHD_Connection *c, s
 		r->off_final = true;
 	r->off_len = *upload_data_size;
 	*upload_data_size = 0;
-	/* http_stop waits for both counts to be 0, so no suspended connection outlives it. */
-	atomic_fetch_add(&http_handing_over, 1);
-	if (atomic_load(&http_stopping)) {
-		atomic_fetch_sub(&http_handing_over, 1);
-		return MHD_NO;
-	}
-	offload_run(r->off, offloaded_call, r);
-	atomic_fetch_sub(&http_handing_over, 1);
-	return MHD_YES;
+	return offload_hand_over(r);
 }
 
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const char *url,
@@ -837,12 +888,14 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const
 		 * then closes the connection, as it must with a body unread.
 		 * One without waits for MHD's next call, when it has been read
 		 * to its end: answered any earlier, MHD could not keep the
-		 * connection alive for the client's next request. (Routing
-		 * reads the keys without the metadata's lock: no wait here.)
+		 * connection alive for the client's next request. A request
+		 * whose work may block is routed on a thread of its own.
 		 */
 		if (!has_body(c))
 			return MHD_YES;
 		r->routed = true;
+		if (r->offloaded)
+			return offload_first_call(d, c, r, url, method);
 		return begin(d, c, r, url, method);
 	}
 	if (r->offloaded)
@@ -922,6 +975,7 @@ int http_start(struct dgfsd *d)
 
 	memset(&ss, 0, sizeof(ss));
 	http_trust = &d->cfg.trusted;
+	sendfile_step_set((size_t)d->cfg.http_sendfile_step);
 	if (d->cfg.listen[0]) {
 		if (inet_pton(AF_INET, d->cfg.listen, &s4->sin_addr) == 1) {
 			s4->sin_family = AF_INET;

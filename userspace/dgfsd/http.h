@@ -17,6 +17,7 @@
 #include "bodies.h"
 #include "dgfsd.h"
 #include "httputil.h"
+#include "sendfile_step.h"
 
 struct request;
 
@@ -68,6 +69,8 @@ struct request {
 	char *off_data;
 	size_t off_len, off_cap;
 	bool off_failed;		/* a piece of work returned MHD_NO: close */
+	bool off_begin;			/* the work handed over is begin() */
+	bool off_recall;		/* the first call's repeat is yet to come */
 };
 
 /* Bodies kept whole (JSON requests): /chunks/missing's 100000 ids fit. */
