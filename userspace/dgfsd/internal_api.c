@@ -17,6 +17,7 @@
 #include "cluster.h"
 #include "http.h"
 #include "peer.h"
+#include "sendfile_step.h"
 #include "proto/sha256.h"
 
 bool internal_api_allowed(struct dgfsd *d, struct MHD_Connection *c, struct request *r,
@@ -96,11 +97,10 @@ enum MHD_Result internal_chunk_get(struct dgfsd *d, struct MHD_Connection *c, st
 		close(fd);
 		return http_send_error(c, r, 500, "cannot read the chunk");
 	}
-	resp = MHD_create_response_from_fd64((uint64_t)st.st_size, fd);
-	if (!resp) {
-		close(fd);
+	/* Through http_fd_response() as every file body (sendfile_step.h). */
+	resp = http_fd_response(fd, 0, (uint64_t)st.st_size);
+	if (!resp)
 		return MHD_NO;
-	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
 	return http_queue(c, r, 200, resp, (uint64_t)st.st_size);
 }
