@@ -6,8 +6,10 @@
 Sends COUNT requests for LENGTH bytes each (a 1 MiB reply costs a worker
 hundreds of datagrams), as fast as one socket can, and never reads the
 replies: the point is to fill the host's rings faster than its workers
-drain them. Bounded by COUNT and by SECONDS (default 20). Prints "sent N".
+drain them. Bounded by COUNT and by SECONDS (default 20), or ended by
+SIGTERM. Prints "sent N".
 """
+import signal
 import socket
 import struct
 import sys
@@ -20,9 +22,18 @@ req = struct.pack(">IBBHQ32sQII8s", 0x44474653, 1, 1, 0, 1, bytes.fromhex(chunk)
 sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
 deadline = time.monotonic() + seconds
 sent = 0
+stop = False
+
+
+def done(signum, frame):
+    global stop
+    stop = True     # SIGTERM: the test is done with the flood
+
+
+signal.signal(signal.SIGTERM, done)
 for _ in range(int(count)):
     sock.sendto(req, (host, int(port)))
     sent += 1
-    if time.monotonic() > deadline:
+    if stop or time.monotonic() > deadline:
         break
 print("sent %d" % sent)
