@@ -12,49 +12,21 @@ cd "$(dirname "$0")/../.."
 . tests/lib.sh
 . tests/dgfsd/lib.sh
 . tests/dgfsd/pg.sh
+. tests/dgfsd/cluster.sh
 dgfsd_setup "${1:-build}"
 
 # Hosts a, b, c: ports 8081..8083, each its own state dir and log. The
 # first is started by dgfsd_start (its $STATE, key and leak check); the
 # other two are tracked here and stopped by the trap.
-declare -A PID PORT
+declare -A PORT
 PORT=([a]=8080 [b]=8081 [c]=8082)
 HB=1 DOWN=3
-others_stop() {
-	local h rc=0
-	for h in b c; do
-		[[ -n ${PID[$h]-} ]] || continue
-		kill -CONT "${PID[$h]}" 2>/dev/null
-		kill "${PID[$h]}" 2>/dev/null
-		wait "${PID[$h]}" 2>/dev/null || rc=1
-		PID[$h]=
-	done
-	return "$rc"
-}
-# The test's status goes on to dgfsd_cleanup (which exits with it).
-cluster_cleanup() {
-	local rc=$?
-	others_stop || rc=1
-	pg_stop
-	return "$rc"
-}
-trap 'cluster_cleanup; dgfsd_cleanup' EXIT
-
-# start_other HOST ARGS...: HOST's dgfsd, up when its /healthz answers.
+# start_other HOST ARGS...: HOST's dgfsd (tests/dgfsd/cluster.sh).
 start_other() {
-	local h=$1 i
+	local h=$1
 	shift
-	ip netns exec "$NS" "$DGFSD" --state-dir "$T/state-$h" --metadata "$PG_URI" \
-		--http-port "${PORT[$h]}" --udp-port $((9100 + ${PORT[$h]} - 8080)) --kmod off \
-		--public-host 127.0.0.1 --heartbeat $HB --down-after $DOWN "$@" \
-		>>"$T/dgfsd.log" 2>&1 &
-	PID[$h]=$!
-	for ((i = 0; i < 300; i++)); do
-		n curl -s -o /dev/null "http://127.0.0.1:${PORT[$h]}/healthz" && return 0
-		kill -0 "${PID[$h]}" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
+	cluster_host "$h" "${PORT[$h]}" "$T/state-$h" --metadata "$PG_URI" --kmod off \
+		--public-host 127.0.0.1 --heartbeat $HB --down-after $DOWN "$@"
 }
 # hosts [PORT]: "id:up:owner" for each host, as the host on PORT sees them.
 hosts() {

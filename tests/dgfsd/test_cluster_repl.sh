@@ -15,37 +15,19 @@ cd "$(dirname "$0")/../.."
 . tests/lib.sh
 . tests/dgfsd/lib.sh
 . tests/dgfsd/pg.sh
+. tests/dgfsd/cluster.sh
 dgfsd_setup "${1:-build}"
 
 NFILES=${NFILES:-200}
 HB=1 DOWN=3
 # Hosts h1..h5 on ports 8080..8084; h1 is dgfsd_start's ($STATE, its
 # admin key, which every host knows: the keys are in the database).
-declare -A PID PORT SDIR
+declare -A PORT SDIR
 for i in 1 2 3 4 5; do
 	PORT[h$i]=$((8079 + i))
 	SDIR[h$i]=$T/state-h$i
 done
 SDIR[h1]=$STATE
-others_stop() {
-	local h rc=0
-	for h in "${!PID[@]}"; do
-		[[ -n ${PID[$h]-} ]] || continue
-		kill -CONT "${PID[$h]}" 2>/dev/null
-		kill "${PID[$h]}" 2>/dev/null
-		wait "${PID[$h]}" 2>/dev/null || rc=1
-		PID[$h]=
-	done
-	return "$rc"
-}
-# The test's status goes on to dgfsd_cleanup (which exits with it).
-cluster_cleanup() {
-	local rc=$?
-	others_stop || rc=1
-	pg_stop
-	return "$rc"
-}
-trap 'cluster_cleanup; dgfsd_cleanup' EXIT
 
 SECRET=$T/cluster.secret
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$SECRET"
@@ -53,19 +35,11 @@ chmod 600 "$SECRET"
 COMMON=(--metadata "" --kmod off --public-host 127.0.0.1 --heartbeat "$HB" --down-after "$DOWN"
 	--cluster-secret-file "$SECRET" --replicas 3)
 
-# start_other NAME PORT STATE ARGS...: a dgfsd, up when its /healthz answers.
+# start_other NAME PORT STATE ARGS...: a dgfsd (tests/dgfsd/cluster.sh).
 start_other() {
-	local h=$1 port=$2 dir=$3 i
+	local h=$1 port=$2 dir=$3
 	shift 3
-	ip netns exec "$NS" "$DGFSD" --state-dir "$dir" "${COMMON[@]}" --http-port "$port" \
-		--udp-port $((9100 + port - 8080)) "$@" >>"$T/dgfsd.log" 2>&1 &
-	PID[$h]=$!
-	for ((i = 0; i < 300; i++)); do
-		n curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && return 0
-		kill -0 "${PID[$h]}" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
+	cluster_host "$h" "$port" "$dir" "${COMMON[@]}" "$@"
 }
 ups() {
 	n curl -sf "http://127.0.0.1:${1:-8080}/cluster/hosts" >"$T/hosts.json" &&
