@@ -53,8 +53,6 @@ static enum MHD_Result get_remote(struct dgfsd *d, struct MHD_Connection *c, str
 
 enum MHD_Result chunks_get(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
 {
-	struct MHD_Response *resp;
-	struct stat st;
 	int fd;
 
 	/*
@@ -78,6 +76,14 @@ enum MHD_Result chunks_get(struct dgfsd *d, struct MHD_Connection *c, struct req
 		return get_remote(d, c, r);
 	if (fd < 0)
 		return http_send_error(c, r, 404, "no such chunk");
+	return chunk_send_fd(c, r, fd);
+}
+
+enum MHD_Result chunk_send_fd(struct MHD_Connection *c, struct request *r, int fd)
+{
+	struct MHD_Response *resp;
+	struct stat st;
+
 	if (fstat(fd, &st)) {
 		close(fd);
 		return http_send_error(c, r, 500, "cannot read the chunk");

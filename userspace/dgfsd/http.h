@@ -121,6 +121,8 @@ enum MHD_Result files_commit(struct dgfsd *d, struct MHD_Connection *c, struct r
 enum MHD_Result chunks_get(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
 enum MHD_Result chunks_put(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
 enum MHD_Result chunks_missing(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
+/* 200 with the whole chunk file open on @fd (taken), sent with sendfile(). */
+enum MHD_Result chunk_send_fd(struct MHD_Connection *c, struct request *r, int fd);
 /* chunks_parse_ids(), chunks_id_array(): bodies.h */
 
 /* keys_api.c */

@@ -17,7 +17,6 @@
 #include "cluster.h"
 #include "http.h"
 #include "peer.h"
-#include "sendfile_step.h"
 #include "proto/sha256.h"
 
 bool internal_api_allowed(struct dgfsd *d, struct MHD_Connection *c, struct request *r,
@@ -86,21 +85,9 @@ enum MHD_Result internal_chunk_put(struct dgfsd *d, struct MHD_Connection *c, st
 /* This host's own copy only: the asker tries the next replica on a 404. */
 enum MHD_Result internal_chunk_get(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
 {
-	struct MHD_Response *resp;
-	struct stat st;
-	int fd;
+	int fd = chunkstore_open_chunk(d->cs, r->id);
 
-	fd = chunkstore_open_chunk(d->cs, r->id);
 	if (fd < 0)
 		return http_send_error(c, r, 404, "no copy of this chunk here");
-	if (fstat(fd, &st)) {
-		close(fd);
-		return http_send_error(c, r, 500, "cannot read the chunk");
-	}
-	/* Through http_fd_response() as every file body (sendfile_step.h). */
-	resp = http_fd_response(fd, 0, (uint64_t)st.st_size);
-	if (!resp)
-		return MHD_NO;
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
-	return http_queue(c, r, 200, resp, (uint64_t)st.st_size);
+	return chunk_send_fd(c, r, fd);
 }
