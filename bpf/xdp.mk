@@ -19,7 +19,7 @@ $(BUILD)/bpf/dgfs_xdp.bpf.o: bpf/dgfs_xdp.h
 USER_BINS += $(BUILD)/xdp_test $(BUILD)/xdp_attach_test
 
 # BPF_PROG_TEST_RUN driver: the skeleton only, no loader.
-$(BUILD)/xdp_test: tests/bpf/xdp_test.c bpf/dgfs_xdp.h $(BUILD)/bpf/dgfs_xdp.skel.h | deps
+$(BUILD)/xdp_test: tests/bpf/xdp_test.c tests/bpf/result.h bpf/dgfs_xdp.h $(BUILD)/bpf/dgfs_xdp.skel.h | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_COMMON) -Ibpf -I$(BUILD)/bpf $< -o $@ $(BPF_LIBS)
 
@@ -38,7 +38,7 @@ $(BUILD)/bpf/http_filter.bpf.o: BPF_CFLAGS += -mcpu=v3
 USER_BINS += $(BUILD)/http_filter_test
 
 # Its BPF_PROG_TEST_RUN driver: the skeleton only.
-$(BUILD)/http_filter_test: tests/bpf/http_filter_test.c bpf/http_filter.h \
+$(BUILD)/http_filter_test: tests/bpf/http_filter_test.c tests/bpf/result.h bpf/http_filter.h \
 		$(BUILD)/bpf/http_filter.skel.h | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_COMMON) -Ibpf -I$(BUILD)/bpf $< -o $@ $(BPF_LIBS)

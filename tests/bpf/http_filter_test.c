@@ -17,7 +17,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +33,7 @@
 
 #include "http_filter.h"
 #include "http_filter.skel.h"
+#include "result.h"
 
 #define PORT		8080
 #define RATE		10			/* SYNs per second */
@@ -41,21 +41,7 @@
 #define INTERVAL_NS	(1000000000ULL / RATE)
 #define T0		(1000ULL * 1000000000ULL)	/* fake time at the start */
 
-static int failed;
 
-__attribute__((format(printf, 2, 3)))
-static void result(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf(ok ? "PASS: " : "FAIL: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	if (!ok)
-		failed = 1;
-}
 
 /* ---- frames ------------------------------------------------------------ */
 

@@ -22,7 +22,6 @@
 #include <getopt.h>
 #include <net/if.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,25 +38,12 @@
 
 #include "dgfs_xdp.h"
 #include "dgfs_xdp.skel.h"
+#include "result.h"
 
-static int failed;
 /* The device frames arrive on (BPF_PROG_TEST_RUN's ingress_ifindex). */
 static unsigned int test_ifindex;
 #define LO_IFINDEX 1
 
-__attribute__((format(printf, 2, 3)))
-static void result(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf(ok ? "PASS: " : "FAIL: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	if (!ok)
-		failed = 1;
-}
 
 /* ---- frames ------------------------------------------------------------ */
 

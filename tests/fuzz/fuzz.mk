@@ -8,7 +8,7 @@
 
 USER_BINS += $(BUILD)/xdp_fuzz
 
-$(BUILD)/xdp_fuzz: tests/fuzz/xdp_fuzz.c bpf/dgfs_xdp.h $(BUILD)/bpf/dgfs_xdp.skel.h | deps
+$(BUILD)/xdp_fuzz: tests/fuzz/xdp_fuzz.c tests/bpf/result.h bpf/dgfs_xdp.h $(BUILD)/bpf/dgfs_xdp.skel.h | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_COMMON) -Ibpf -I$(BUILD)/bpf $< -o $@ $(BPF_LIBS)
 

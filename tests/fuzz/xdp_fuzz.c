@@ -30,7 +30,6 @@
 #include <inttypes.h>
 #include <net/if.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,26 +44,13 @@
 
 #include "dgfs_xdp.h"
 #include "dgfs_xdp.skel.h"
+#include "../bpf/result.h"
 
 #define MAX_FRAME	1600
 #define BATCH		4096
 #define LO_IFINDEX	1
 
-static int failed;
 
-__attribute__((format(printf, 2, 3)))
-static void result(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf(ok ? "PASS: " : "FAIL: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	if (!ok)
-		failed = 1;
-}
 
 /* ---- randomness (splitmix64: small, seedable, reproducible) ----------- */
 
