@@ -179,6 +179,13 @@ bench-dgfsd: all
 bench-search: all
 	tests/dgfsd/bench_search.sh $(BUILD)
 
+# Numbers, not a test: each search's CPU time and SQLite VM steps, without
+# HTTP, on a kept bench store (tests/dgfsd/search_profile.c). Plain -O2.
+$(BUILD)/search_profile: tests/dgfsd/search_profile.c $(wildcard userspace/*/*.c userspace/*/*.h) \
+		$(wildcard userspace/dgfsd/meta/*.[ch] tests/unit/*.h) Makefile | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) $(NL_CFLAGS) $(PQ_CFLAGS) -Iuserspace $< -o $@ $(UNIT_LIBS)
+
 bench-tags: all
 	tests/dgfsd/bench_tags.sh $(BUILD)
 

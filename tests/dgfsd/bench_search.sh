@@ -10,7 +10,9 @@
 # mixed queries, and tag queries whose every term is common (N random
 # queries of each kind, default 300), with dgfsd's
 # mean CPU time per query (/proc/PID/stat), which a busy machine's wait
-# for a CPU does not inflate.
+# for a CPU does not inflate. BENCH_SLOW=N prints each kind's N slowest
+# queries with their time and number of results; BENCH_QUERIES=FILE writes
+# every query as "KIND<TAB>QUERY" (input for build/search_profile).
 #   tests/dgfsd/bench_search.sh BUILD_DIR [QUERIES]      (as root; make bench-search)
 set -u
 cd "$(dirname "$0")/../.."
@@ -64,9 +66,10 @@ print("  %d files, %d file tags in %.0f s" % (n[0], n[1], time.time() - t0))
 PY
 check "dgfsd serves the filled store" dgfsd_start --access-log off || finish
 
-n python3 - "$DGFS_API_KEY" "$nq" "$DGFSD_PID" <<'PY'
+n python3 - "$DGFS_API_KEY" "$nq" "$DGFSD_PID" "${BENCH_SLOW:-0}" "${BENCH_QUERIES:-}" <<'PY'
 import http.client, os, random, sys, time, urllib.parse
-key, nq, pid = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+key, nq, pid, nslow, qfile = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5]
+qout = open(qfile, "w") if qfile else None
 def cpu():
     # dgfsd's user + system time: what a query costs without the wait for a CPU.
     f = open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()
@@ -86,7 +89,7 @@ kinds = {
 c = http.client.HTTPConnection("127.0.0.1", 8080)
 hdr = {"Authorization": "Bearer " + key}
 for kind, gen in kinds.items():
-    lat, hits = [], 0
+    lat, hits, each = [], 0, []
     c0 = cpu()
     for i in range(nq):
         q = gen()
@@ -98,12 +101,17 @@ for kind, gen in kinds.items():
         if r.status != 200:
             sys.exit("%s: HTTP %d %s" % (q, r.status, body[:200]))
         hits += body.count(b'"path"')
+        each.append((lat[-1], q, body.count(b'"path"')))
+        if qout:
+            qout.write("%s\t%s\n" % (kind, q))
     c1 = cpu()
     lat.sort()
     print("%-9s p50 %6.2f ms  p99 %6.2f ms  max %6.2f ms  dgfsd CPU %5.2f ms/query  "
           "(%d queries, %.1f results each, e.g. %s)"
           % (kind, lat[len(lat) // 2], lat[int(len(lat) * 0.99)], lat[-1],
              (c1 - c0) * 1000 / nq, nq, hits / nq, gen()))
+    for ms, q, nr in sorted(each, reverse=True)[:nslow]:
+        print("    %8.2f ms  %3d results  %s" % (ms, nr, q))
 PY
 dgfsd_stop
 finish
