@@ -71,7 +71,7 @@ struct kind {
 
 int main(int argc, char **argv)
 {
-	struct kind kinds[8];
+	struct kind kinds[8] = { 0 };
 	unsigned int nk = 0, i, limit = 50;
 	bool quiet = false;
 	FILE *out = NULL;

@@ -3,6 +3,7 @@
 #include "dgfsd/meta/meta.c"
 #include "dgfsd/meta/file_cache.c"
 #include "dgfsd/meta/sqlite_schema.c"
+#include "dgfsd/meta/sqlite_rank.c"
 #include "dgfsd/meta/sqlite.c"
 #include "dgfsd/meta/pg_schema.c"
 #include "dgfsd/meta/pg.c"

@@ -19,7 +19,7 @@
  *   build/unit/test_search [SEED [QUERIES]]
  */
 
-/* expect-checks: 15 (tests/run-all.sh: a run that prints fewer fails) */
+/* expect-checks: 18 (tests/run-all.sh: a run that prints fewer fails) */
 
 #include "tags/tag.c"
 #include "tags/query.c"
@@ -609,6 +609,131 @@ static int count_rows(sqlite3 *db, void *arg)
 }
 
 /*
+ * dgfs_rank() (meta/sqlite_rank.c) against FTS5's own bm25() on the test's
+ * texts: the same double, negated, for every row of random FTS5
+ * expressions (phrases of the test's words, ANDed or ORed, a word twice);
+ * and with a floor, NULL only for rows whose score is below it.
+ */
+struct rank_check {
+	int rows, differ, dropped, wrongly_dropped;
+};
+
+static int rank_vs_bm25(sqlite3 *db, void *arg)
+{
+	struct rank_check *rc = arg;
+	sqlite3_stmt *st;
+	int e, i, n;
+
+	if (sqlite3_prepare_v2(db, "SELECT -bm25(file_text), dgfs_rank(file_text), "
+			       "dgfs_rank(file_text, ?2) FROM file_text WHERE file_text MATCH ?1",
+			       -1, &st, NULL) != SQLITE_OK) {
+		printf("  prepare: %s\n", sqlite3_errmsg(db));
+		return -EIO;
+	}
+	for (e = 0; e < 200; e++) {
+		struct rank_floor fl = { .floor = 0.3 * rnd(8) };
+		char expr[256] = "";
+
+		for (i = 0, n = 1 + (int)rnd(4); i < n; i++) {
+			const char *w = words[rnd(NWORDS)];
+
+			snprintf(expr + strlen(expr), sizeof(expr) - strlen(expr), "%s\"%s%s%s\"",
+				 i ? (rnd(2) ? " OR " : " AND ") : "", w, rnd(4) ? "" : " ",
+				 rnd(4) ? "" : words[rnd(NWORDS)]);
+		}
+		sqlite3_bind_text(st, 1, expr, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_pointer(st, 2, &fl, RANK_FLOOR_TYPE, NULL);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			double bm = sqlite3_column_double(st, 0), r = sqlite3_column_double(st, 1);
+
+			rc->rows++;
+			if (memcmp(&bm, &r, sizeof(bm)) || sqlite3_column_type(st, 1) != SQLITE_FLOAT) {
+				if (rc->differ++ < 3)
+					printf("  %s: bm25 %.17g, dgfs_rank %.17g\n", expr, bm, r);
+			}
+			if (sqlite3_column_type(st, 2) == SQLITE_NULL) {
+				rc->dropped++;
+				rc->wrongly_dropped += !(bm < fl.floor);
+			} else if (sqlite3_column_double(st, 2) != bm) {
+				rc->differ++;
+			}
+		}
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/* Every page of @q (limit @limit) as JSON, tags and cursors included; NULL on error. */
+static char *pages_json(struct meta *m, const struct query *q, const char *prefix,
+			unsigned int limit)
+{
+	struct search_page pg = { .prefix = prefix, .limit = limit, .with_tags = true };
+	size_t len = 0;
+	char *all = NULL;
+	int pages;
+
+	for (pages = 0; pages <= NFILES + 1; pages++) {
+		const char *next;
+		json_t *res;
+		char *d, *na;
+
+		if (search_run(m, q, &pg, &res))
+			break;
+		d = json_dumps(res, JSON_COMPACT | JSON_REAL_PRECISION(17));
+		na = d ? realloc(all, len + strlen(d) + 2) : NULL;
+		if (!na) {
+			free(d);
+			json_decref(res);
+			break;
+		}
+		all = na;
+		len += (size_t)sprintf(all + len, "%s\n", d);
+		free(d);
+		next = json_string_value(json_object_get(res, "next"));
+		if (!next || search_cursor_parse(next, &pg)) {
+			json_decref(res);
+			return next ? (free(all), NULL) : all;
+		}
+		json_decref(res);
+	}
+	free(all);
+	return NULL;
+}
+
+/*
+ * A query's pages ranked by a scan (scores as the rows come, rows that
+ * cannot reach the page dropped) and by scoring every hit and sorting:
+ * byte for byte the same. Counts queries that were scanned in *scanned.
+ */
+static bool scan_agrees(struct meta *m, const char *text, const char *prefix, int *scanned)
+{
+	struct query *q = parse(text);
+	unsigned int limit = 1 + rnd(20);
+	unsigned long before = scans;
+	char *a, *b;
+	bool ok;
+
+	if (!q)
+		return false;
+	scan_test = 0;
+	a = pages_json(m, q, prefix, limit);
+	*scanned += scans != before;
+	scan_test = 1;
+	b = pages_json(m, q, prefix, limit);
+	scan_test = 0;
+	query_free(q);
+	ok = a && b && !strcmp(a, b);
+	if (!ok)
+		printf("  query %s (limit %u): a scan %s, sorting all %s\n", text, limit,
+		       a ? "pages" : "failed", b ? (a && strcmp(a, b) ? "differs" : "pages") :
+		       "failed");
+	free(a);
+	free(b);
+	return ok;
+}
+
+/*
  * A query may cost at most this many times the control (gen_flat) in CPU
  * per page: a plan gone pathological (quadratic in the files, a set
  * listed again for every candidate) costs far more, while the machine's
@@ -797,6 +922,33 @@ int main(int argc, char **argv)
 	}
 	query_free(q);
 	CHECK("free words rank by bm25 before tag-only hits", n > 0);
+
+	/* Ranking by a scan (search.c run_scan, meta/sqlite_rank.c) changes nothing. */
+	{
+		struct rank_check rc = { 0 };
+		int scanned = 0, same = 0, tried = 0;
+
+		CHECK("dgfs_rank() is bm25() bit for bit", !meta_run(m, false, rank_vs_bm25, &rc) &&
+		      rc.rows > 1000 && !rc.differ);
+		printf("  %d rows, %d dropped under a floor\n", rc.rows, rc.dropped);
+		CHECK("dgfs_rank() drops only rows under its floor", rc.dropped > 0 &&
+		      !rc.wrongly_dropped);
+		for (i = 0; i < 120; i++) {
+			/* Free words first, so that most queries rank by a scan. */
+			snprintf(qtext, sizeof(qtext), "%s ", words[rnd(NWORDS)]);
+			gen_terms = 1;
+			gen(qtext + strlen(qtext), sizeof(qtext) - strlen(qtext), 1);
+			tried++;
+			same += scan_agrees(m, qtext, rnd(4) ? NULL : "dir2/", &scanned);
+		}
+		same += scan_agrees(m, "alpha beta", NULL, &scanned) +
+			scan_agrees(m, "alpha OR beta OR \"gamma delta\"", NULL, &scanned) +
+			scan_agrees(m, "alpha alpha -beta", "dir1/", &scanned);
+		tried += 3;
+		printf("  %d of %d queries ranked by a scan\n", scanned, tried);
+		CHECK("a ranked scan pages as sorting every hit does", same == tried &&
+		      scanned > tried / 3);
+	}
 
 	/* CJK: the query's words are cut by ICU as dgfs-tagger cut the text. */
 	{

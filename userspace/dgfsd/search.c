@@ -32,6 +32,7 @@
 
 #include "dgfsd/search.h"
 #include "dgfsd/meta_tags.h"
+#include "dgfsd/meta/sqlite_rank.h"
 #include "tags/tag.h"
 
 /* ---- words ---- */
@@ -92,11 +93,11 @@ out:
 
 /* ---- the statement being built ---- */
 
-enum param_kind { P_TEXT, P_BLOB, P_INT, P_DOUBLE };
+enum param_kind { P_TEXT, P_BLOB, P_INT, P_DOUBLE, P_FLOOR };
 
 struct param {
 	enum param_kind kind;
-	const void *p;			/* P_TEXT, P_BLOB: the caller's or owned */
+	const void *p;			/* P_TEXT, P_BLOB: the caller's or owned; P_FLOOR */
 	size_t len;
 	int64_t i;
 	double d;
@@ -151,9 +152,18 @@ struct sql {
 	unsigned int nsets;		/* CTEs s0, s1, ...: files of a deep subtree */
 	unsigned int nalias;		/* f0, f1, ...: the files a set tests */
 	struct buf rank;		/* the positive text terms, ORed, for bm25 */
+	struct buf scan;		/* a ranked scan's SELECT (scan_fts) */
 	unsigned int nrank;		/* phrases in rank */
 	/* The root AND's merged text terms (a parameter), and how many. */
 	unsigned int root_fts, root_fts_n;
+	/*
+	 * A ranked scan (scan_hits()): the statement lists the hits with their
+	 * scores straight from the ranking's FTS5 expression (?scan_fts, the
+	 * string scan_s), dgfs_rank() dropping those under floor.
+	 */
+	unsigned int scan_fts;
+	const char *scan_s;
+	struct rank_floor floor;
 	sqlite3 *db;			/* to find tags and estimate */
 	const struct query *query;
 	struct node_info *info;		/* per node of query */
@@ -245,6 +255,7 @@ static void sql_free(struct sql *q)
 	free(q->s.s);
 	free(q->ctes.s);
 	free(q->rank.s);
+	free(q->scan.s);
 }
 
 /*
@@ -333,6 +344,13 @@ static struct node_info *info(struct sql *q, const struct query_node *n)
  * change, only their cost.
  */
 static int plan_test;
+/*
+ * Also for the unit test: scan_test 1 never ranks by a scan (scores every
+ * hit and sorts them all, as before the scan existed), so the two can be
+ * compared page by page; scans counts the searches that did.
+ */
+static int scan_test;
+static unsigned long scans;
 
 /* Planning statement @i, prepared on first use in this query; NULL on error (q->err). */
 static sqlite3_stmt *plan_stmt(struct sql *q, enum plan_stmt i)
@@ -762,11 +780,80 @@ static void gen_sql(struct sql *q, struct buf *b, const struct query_node *n)
 	}
 }
 
-/* The candidates a test runs on: about @d files, or every file (@all). */
+/*
+ * The FTS5 string whose rows are exactly @n's candidates (gen_sql() lists
+ * one text leaf's, or one AND's merged, files), or NULL.
+ */
+static const char *gen_fts(struct sql *q, const struct query_node *n)
+{
+	const struct node_info *ni = info(q, n);
+	const struct query_node *k;
+	int i;
+
+	switch (n->kind) {
+	case QUERY_AND:
+		if (ni->drv == DRV_MERGED)
+			return ni->merged;
+		for (k = n->child, i = 0; k && i < ni->drv; k = k->next, i++)
+			;
+		return k && ni->drv >= 0 ? gen_fts(q, k) : NULL;
+	case QUERY_WORD:
+	case QUERY_PHRASE:
+		return ni->ntags ? NULL : ni->fts;
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * Whether every file @n finds (not under a NOT) holds one of its positive
+ * words or phrases in its text, so is a row of the ranking's FTS5
+ * expression (the OR of them all, or the root's merged AND, which only
+ * holds such words): a text-only leaf, an AND with such a member, an OR
+ * of such members. A word that is also a tag finds files by the tag too.
+ */
+static bool ranked_only(struct sql *q, const struct query_node *n)
+{
+	const struct node_info *ni = info(q, n);
+	const struct query_node *k;
+
+	switch (n->kind) {
+	case QUERY_WORD:
+	case QUERY_PHRASE:
+		return ni->fts && !ni->ntags;
+	case QUERY_AND:
+		for (k = n->child; k; k = k->next)
+			if (k->kind != QUERY_NOT && ranked_only(q, k))
+				return true;
+		return false;
+	case QUERY_OR:
+		for (k = n->child; k; k = k->next)
+			if (!ranked_only(q, k))
+				return false;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * The candidates a test runs on: about @d files, or every file (@all).
+ * @d is counted (gen_est of @n) only when a test asks: a statement that
+ * probes nothing need not count its candidates, and counting a common
+ * word's files to the cap costs as much as listing them.
+ */
 struct cands {
 	bool all;
-	int64_t d;
+	int64_t d;			/* -1: not counted yet */
+	const struct query_node *n;
 };
+
+static int64_t cands_d(struct sql *q, struct cands *c)
+{
+	if (c->d < 0)
+		c->d = gen_est(q, c->n, EST_CAP);
+	return c->d;
+}
 
 /*
  * Whether to test each candidate against a leaf by an index probe rather
@@ -776,19 +863,22 @@ struct cands {
  * file a candidate, listing is never dearer: the leaf has at most as many.
  */
 static bool probe(struct sql *q, struct node_info *ni, bool text, const char *fts,
-		  const struct cands *c)
+		  struct cands *c)
 {
+	int64_t d;
+
 	if (plan_test)
 		return plan_test == 1;
 	if (c->all)
 		return false;
+	d = cands_d(q, c);
 	if (text)
-		return c->d <= EST_CAP / 30 && c->d * 30 <= counted(q, ni, true, fts, c->d * 30 + 1);
-	return c->d <= 2 * counted(q, ni, false, NULL, c->d / 2 + 1);
+		return d <= EST_CAP / 30 && d * 30 <= counted(q, ni, true, fts, d * 30 + 1);
+	return d <= 2 * counted(q, ni, false, NULL, d / 2 + 1);
 }
 
 static void pred_text(struct sql *q, struct buf *b, struct node_info *ni, const char *fts,
-		      unsigned int p, const char *x, const struct cands *c)
+		      unsigned int p, const char *x, struct cands *c)
 {
 	if (probe(q, ni, true, fts, c))
 		bprintf(q, b, "EXISTS (SELECT 1 FROM file_text WHERE file_text MATCH ?%u "
@@ -798,7 +888,7 @@ static void pred_text(struct sql *q, struct buf *b, struct node_info *ni, const 
 }
 
 static void pred_tags(struct sql *q, struct buf *b, struct node_info *ni, const char *x,
-		      const struct cands *c)
+		      struct cands *c)
 {
 	if (!probe(q, ni, false, NULL, c)) {
 		bprintf(q, b, "%s IN (", x);
@@ -841,7 +931,7 @@ static bool member_before(struct sql *q, const struct query_node *a, const struc
  * holds for every candidate).
  */
 static bool pred(struct sql *q, struct buf *b, const struct query_node *n, const char *a,
-		 const struct cands *c, bool in_gen, unsigned int depth)
+		 struct cands *c, bool in_gen, unsigned int depth)
 {
 	struct node_info *ni = info(q, n);
 	const struct query_node *k;
@@ -955,23 +1045,48 @@ static unsigned int files_cte(struct sql *q, const struct query_node *n, const c
 {
 	struct node_info *ni = info(q, n);
 	struct buf body = { 0 };
-	struct cands c = { .all = !ni->gen };
+	struct cands c = { .all = !ni->gen, .d = -1, .n = n };
 	bool root = n == q->query->root;
-	unsigned int alias = q->nalias++, s = 0, pa, pb;
+	unsigned int alias = q->nalias++, s = 0, pa, pb, fp = 0;
 	size_t plen = prefix ? strlen(prefix) : 0;
 	char a[16];
 
 	if (q->err)
 		return 0;
 	snprintf(a, sizeof(a), "f%u", alias);
-	bprintf(q, &body, "SELECT %s.id AS id FROM files AS %s WHERE ", a, a);
-	if (ni->gen) {
-		/* IN: a file listed twice (two tags of one name) is one candidate. */
-		plan_gen(q, n);
-		c.d = gen_est(q, n, EST_CAP);
-		bprintf(q, &body, "%s.id IN (", a);
-		gen_sql(q, &body, n);
-		bprintf(q, &body, ") AND ");
+	if (root && q->scan_fts) {
+		/*
+		 * Rows of the ranking's expression (a superset of the hits,
+		 * ranked_only()), the candidate test on the FTS5 rowid so that
+		 * a row that fails it costs no seek in files, and the score
+		 * last: after the cheap tests, before the probes (SQLite
+		 * codes correlated subqueries last).
+		 */
+		bprintf(q, &body, "SELECT %s.id, %s.path, dgfs_rank(file_text, ?%u, %s.id) FROM "
+			"file_text CROSS JOIN files AS %s ON %s.id = file_text.rowid WHERE "
+			"file_text MATCH ?%u", a, a, fp = param(q, (struct param){
+				.kind = P_FLOOR, .p = &q->floor }), a, a, a, q->scan_fts);
+		if (ni->gen) {
+			const char *g;
+
+			plan_gen(q, n);
+			g = gen_fts(q, n);
+			if (!g || strcmp(g, q->scan_s)) {
+				bprintf(q, &body, " AND +file_text.rowid IN (");
+				gen_sql(q, &body, n);
+				bprintf(q, &body, ")");
+			}	/* else the scan lists exactly the candidates */
+		}
+		bprintf(q, &body, " AND ");
+	} else {
+		bprintf(q, &body, "SELECT %s.id AS id FROM files AS %s WHERE ", a, a);
+		if (ni->gen) {
+			/* IN: a file listed twice (two tags of one name) is one candidate. */
+			plan_gen(q, n);
+			bprintf(q, &body, "%s.id IN (", a);
+			gen_sql(q, &body, n);
+			bprintf(q, &body, ") AND ");
+		}
 	}
 	if (!pred(q, &body, n, a, &c, ni->gen, 0))
 		bprintf(q, &body, "1");
@@ -979,6 +1094,14 @@ static unsigned int files_cte(struct sql *q, const struct query_node *n, const c
 		pa = param(q, (struct param){ .kind = P_BLOB, .p = prefix, .len = plen });
 		pb = param_int(q, (int64_t)plen);
 		bprintf(q, &body, " AND substr(%s.path, 1, ?%u) = ?%u", a, pb, pa);
+	}
+	if (root && q->scan_fts) {
+		bprintf(q, &body, " AND dgfs_rank(file_text, ?%u, %s.id) IS NOT NULL", fp, a);
+		/* The main statement itself, not a CTE. */
+		if (body.s)
+			buf_add(q, &q->scan, body.s, body.len);
+		free(body.s);
+		return 0;
 	}
 	if (root) {
 		bprintf(q, &q->ctes, "%shits(id) AS MATERIALIZED (", q->ctes.len ? ",\n" : "");
@@ -1016,6 +1139,9 @@ static int bind_all(sqlite3 *db, sqlite3_stmt *st, const struct sql *q)
 		case P_DOUBLE:
 			rc = sqlite3_bind_double(st, (int)i + 1, p->d);
 			break;
+		case P_FLOOR:
+			rc = sqlite3_bind_pointer(st, (int)i + 1, (void *)p->p, RANK_FLOOR_TYPE, NULL);
+			break;
 		}
 	}
 	if (rc != SQLITE_OK) {
@@ -1029,7 +1155,7 @@ static int bind_all(sqlite3 *db, sqlite3_stmt *st, const struct sql *q)
  * The statement's WITH clause and "hits(id)": the files the query finds,
  * under @prefix. Also "rnk(rid, r)" when free words rank. 0 or -errno.
  */
-static int build_hits(struct sql *q, const struct query *query, const char *prefix)
+static int build_hits(struct sql *q, const struct query *query, const char *prefix, bool scan)
 {
 	unsigned int a;
 
@@ -1038,10 +1164,35 @@ static int build_hits(struct sql *q, const struct query *query, const char *pref
 	if (!q->info)
 		return -ENOMEM;
 	prepare_node(q, query->root, false);
+	/*
+	 * Every hit is a row of the ranking's expression: list its rows with
+	 * their scores, and rank (and drop) in run_search() as they come,
+	 * instead of scoring every hit and sorting them all.
+	 */
+	if (scan && scan_test != 1 && q->rank.len && !q->err &&
+	    ((q->root_fts && q->root_fts_n == q->nrank) || ranked_only(q, query->root))) {
+		scans++;
+		if (q->root_fts && q->root_fts_n == q->nrank) {
+			q->scan_fts = q->root_fts;
+			q->scan_s = info(q, query->root)->merged;
+		} else {
+			q->scan_fts = param_text(q, q->rank.s);
+			q->scan_s = q->rank.s;
+		}
+	}
 	/* The sets first: they make the CTEs and parameters they need. */
 	files_cte(q, query->root, prefix);
 	if (q->err)
 		return q->err;
+	if (q->scan_fts) {
+		if (q->ctes.len) {
+			emit(q, "WITH ");
+			buf_add(q, &q->s, q->ctes.s, q->ctes.len);
+			emit(q, "\n");
+		}
+		buf_add(q, &q->s, q->scan.s, q->scan.len);
+		return q->err;
+	}
 	emit(q, "WITH ");
 	buf_add(q, &q->s, q->ctes.s, q->ctes.len);
 	if (q->rank.len) {
@@ -1169,6 +1320,188 @@ static json_t *file_tags_json(sqlite3 *db, sqlite3_stmt *st, int64_t file_id)
 	return tags;
 }
 
+/* One result: its file id, path (not NUL-terminated) and score. */
+struct hit {
+	int64_t id;
+	const void *path;
+	int plen;
+	double score;
+};
+
+/* As GET /files/{path}?tags shows them: implied tags too (source 2). */
+static int tags_stmt(sqlite3 *db, sqlite3_stmt **tst, struct deadline *dl)
+{
+	int rc = sqlite3_prepare_v2(db, "WITH RECURSIVE own(tag_id, source) AS "
+				    "(SELECT tag_id, source FROM file_tags WHERE file_id = ?1), "
+				    "imp(tag_id) AS (SELECT tag_id FROM own UNION SELECT "
+				    "ti.implied_id FROM tag_implies ti JOIN imp ON "
+				    "ti.tag_id = imp.tag_id) SELECT t.name, t.value, "
+				    "coalesce(own.source, 2) FROM imp CROSS JOIN tags t ON "
+				    "t.id = imp.tag_id LEFT JOIN own ON own.tag_id = imp.tag_id "
+				    "ORDER BY 1, 2", -1, tst, NULL);
+
+	return rc == SQLITE_OK ? 0 : step_err(db, rc, dl, "prepare tags");
+}
+
+/*
+ * Appends @h to the page (with its tags when @tst) and counts it in *n;
+ * a path JSON cannot carry is left out, uncounted. 0 or -ENOMEM.
+ */
+static int page_add(sqlite3 *db, sqlite3_stmt *tst, struct run *r, const struct hit *h,
+		    unsigned int *n)
+{
+	json_t *f;
+
+	if (!h->path || h->plen <= 0 || h->plen > META_PATH_MAX || memchr(h->path, 0, h->plen))
+		return 0;
+	f = json_pack("{s:s%,s:f}", "path", (const char *)h->path, (size_t)h->plen,
+		      "score", h->score);
+	if (f && tst)
+		json_object_set_new(f, "tags", file_tags_json(db, tst, h->id));
+	if (!f)
+		return 0;	/* a path that is not UTF-8: JSON cannot carry it */
+	if (json_array_append_new(r->files, f))
+		return -ENOMEM;
+	snprintf(r->next, sizeof(r->next), "%a,%.*s", h->score, h->plen, (const char *)h->path);
+	(*n)++;
+	return 0;
+}
+
+/* <0 when @a comes before @b: ORDER BY score DESC, path (BLOBs: memcmp, then length). */
+static int hit_cmp(const struct hit *a, const struct hit *b)
+{
+	int c;
+
+	if (a->score != b->score)
+		return a->score > b->score ? -1 : 1;
+	c = memcmp(a->path, b->path, (size_t)(a->plen < b->plen ? a->plen : b->plen));
+	return c ? c : a->plen - b->plen;
+}
+
+static int hit_qsort_cmp(const void *a, const void *b)
+{
+	return hit_cmp(a, b);
+}
+
+/* The kept hits as a heap, the last in ranked order on top (heap[0]). */
+static void heap_down(struct hit *heap, unsigned int n, unsigned int i)
+{
+	for (;;) {
+		unsigned int l = 2 * i + 1, m = i;
+		struct hit t;
+
+		if (l < n && hit_cmp(&heap[l], &heap[m]) > 0)
+			m = l;
+		if (l + 1 < n && hit_cmp(&heap[l + 1], &heap[m]) > 0)
+			m = l + 1;
+		if (m == i)
+			return;
+		t = heap[i];
+		heap[i] = heap[m];
+		heap[m] = t;
+		i = m;
+	}
+}
+
+static void heap_up(struct hit *heap, unsigned int i)
+{
+	while (i && hit_cmp(&heap[i], &heap[(i - 1) / 2]) > 0) {
+		struct hit t = heap[i];
+
+		heap[i] = heap[(i - 1) / 2];
+		heap[(i - 1) / 2] = t;
+		i = (i - 1) / 2;
+	}
+}
+
+/*
+ * A ranked scan (build_hits(), scan_fts): the statement gives every hit
+ * with its score in rowid order; the best limit + 1 after the cursor are
+ * kept in a heap, and once it is full the lowest kept score is
+ * dgfs_rank()'s floor, so a row that surely scores below it is dropped
+ * before its length is read (meta/sqlite_rank.h). Then the kept ones are
+ * sorted and paged as the ORDER BY ... LIMIT of the other statement
+ * would: the same files in the same order.
+ */
+static int run_scan(sqlite3 *db, struct sql *q, struct run *r, struct deadline *dl)
+{
+	const struct search_page *pg = r->pg;
+	unsigned int k = pg->limit + 1, nk = 0, i, n = 0;
+	struct hit after = { .score = pg->after_score, .path = pg->after_path,
+			     .plen = (int)strlen(pg->after_path) };
+	sqlite3_stmt *st = NULL, *tst = NULL;
+	struct hit *heap;
+	int rc, err;
+
+	heap = calloc(k, sizeof(*heap));
+	if (!heap)
+		return -ENOMEM;
+	q->floor.floor = -INFINITY;
+	rc = sqlite3_prepare_v2(db, q->s.s, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		fprintf(stderr, "dgfsd: search: prepare: %s\n", sqlite3_errmsg(db));
+		err = -EIO;
+		goto out;
+	}
+	err = bind_all(db, st, q);
+	if (err)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct hit h = { .id = sqlite3_column_int64(st, 0),
+				 .path = sqlite3_column_blob(st, 1),
+				 .plen = sqlite3_column_bytes(st, 1),
+				 .score = sqlite3_column_double(st, 2) };
+		void *copy;
+
+		if (sqlite3_column_type(st, 2) == SQLITE_NULL)
+			continue;	/* dropped (the WHERE already did) */
+		/* The cursor: WHERE score < ?a OR (score = ?a AND path > ?b). */
+		if (pg->has_after && hit_cmp(&h, &after) <= 0)
+			continue;
+		if (nk == k && hit_cmp(&h, &heap[0]) >= 0)
+			continue;
+		copy = malloc((size_t)h.plen + 1);
+		if (!copy) {
+			err = -ENOMEM;
+			goto out;
+		}
+		if (h.plen > 0)
+			memcpy(copy, h.path, (size_t)h.plen);
+		h.path = copy;
+		if (nk == k) {
+			free((void *)heap[0].path);
+			heap[0] = h;
+			heap_down(heap, nk, 0);
+		} else {
+			heap[nk] = h;
+			heap_up(heap, nk++);
+		}
+		if (nk == k)
+			q->floor.floor = heap[0].score;
+	}
+	if (rc != SQLITE_DONE) {
+		err = step_err(db, rc, dl, "step");
+		goto out;
+	}
+	qsort(heap, nk, sizeof(*heap), hit_qsort_cmp);
+	if (pg->with_tags && (err = tags_stmt(db, &tst, dl)))
+		goto out;
+	for (i = 0; i < nk && !err; i++) {
+		if (n == pg->limit) {
+			r->more = true;
+			break;
+		}
+		err = page_add(db, tst, r, &heap[i], &n);
+	}
+out:
+	for (i = 0; i < nk; i++)
+		free((void *)heap[i].path);
+	free(heap);
+	sqlite3_finalize(st);
+	sqlite3_finalize(tst);
+	return err;
+}
+
 static int run_search(sqlite3 *db, void *arg)
 {
 	struct run *r = arg;
@@ -1182,9 +1515,13 @@ static int run_search(sqlite3 *db, void *arg)
 	q.db = db;
 	/* From here: the estimates that build_hits() counts run under it too. */
 	deadline_start(db, &dl);
-	err = build_hits(&q, r->q, pg->prefix);
+	err = build_hits(&q, r->q, pg->prefix, true);
 	if (err) {
 		err = dl.hit ? -ETIME : err;	/* a planning statement interrupted */
+		goto out;
+	}
+	if (q.scan_fts) {
+		err = run_scan(db, &q, r, &dl);
 		goto out;
 	}
 	emit(&q, "\nSELECT id, path, score FROM (SELECT hits.id AS id, files.path AS path, %s "
@@ -1211,46 +1548,21 @@ static int run_search(sqlite3 *db, void *arg)
 	err = bind_all(db, st, &q);
 	if (err)
 		goto out;
-	if (pg->with_tags) {
-		/* As GET /files/{path}?tags shows them: implied tags too (source 2). */
-		rc = sqlite3_prepare_v2(db, "WITH RECURSIVE own(tag_id, source) AS "
-					"(SELECT tag_id, source FROM file_tags WHERE file_id = ?1), "
-					"imp(tag_id) AS (SELECT tag_id FROM own UNION SELECT "
-					"ti.implied_id FROM tag_implies ti JOIN imp ON "
-					"ti.tag_id = imp.tag_id) SELECT t.name, t.value, "
-					"coalesce(own.source, 2) FROM imp CROSS JOIN tags t ON "
-					"t.id = imp.tag_id LEFT JOIN own ON own.tag_id = imp.tag_id "
-					"ORDER BY 1, 2", -1, &tst, NULL);
-		if (rc != SQLITE_OK) {
-			err = step_err(db, rc, &dl, "prepare tags");
-			goto out;
-		}
-	}
+	if (pg->with_tags && (err = tags_stmt(db, &tst, &dl)))
+		goto out;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const void *path = sqlite3_column_blob(st, 1);
-		int plen = sqlite3_column_bytes(st, 1);
-		double score = sqlite3_column_double(st, 2);
-		json_t *f;
+		struct hit h = { .id = sqlite3_column_int64(st, 0),
+				 .path = sqlite3_column_blob(st, 1),
+				 .plen = sqlite3_column_bytes(st, 1),
+				 .score = sqlite3_column_double(st, 2) };
 
 		if (n == pg->limit) {
 			r->more = true;
 			break;
 		}
-		if (!path || plen <= 0 || plen > META_PATH_MAX || memchr(path, 0, plen))
-			continue;
-		f = json_pack("{s:s%,s:f}", "path", (const char *)path, (size_t)plen,
-			      "score", score);
-		if (f && tst)
-			json_object_set_new(f, "tags", file_tags_json(db, tst,
-								     sqlite3_column_int64(st, 0)));
-		if (!f)
-			continue;	/* a path that is not UTF-8: JSON cannot carry it */
-		if (json_array_append_new(r->files, f)) {
-			err = -ENOMEM;
+		err = page_add(db, tst, r, &h, &n);
+		if (err)
 			goto out;
-		}
-		snprintf(r->next, sizeof(r->next), "%a,%.*s", score, plen, (const char *)path);
-		n++;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		err = step_err(db, rc, &dl, "step");
@@ -1329,7 +1641,7 @@ static int run_apply(sqlite3 *db, void *arg)
 		err = exec_sql(db, "DELETE FROM temp.bulk_hits", NULL, &dl);
 	q.db = db;
 	if (!err)
-		err = build_hits(&q, ap->q, ap->prefix);
+		err = build_hits(&q, ap->q, ap->prefix, false);
 	if (err) {
 		err = dl.hit ? -ETIME : err;
 		goto out;

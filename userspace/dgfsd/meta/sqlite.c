@@ -27,6 +27,7 @@
 
 #include <sqlite3.h>
 
+#include "sqlite_rank.h"
 #include "sqlite_schema.h"
 
 #define META_BUSY_TIMEOUT_MS	5000
@@ -401,6 +402,8 @@ static struct sqlite_meta *meta_reader_open(struct sqlite_meta *m)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(r->db, "PRAGMA mmap_size = " META_MMAP_BYTES,
 				  NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = meta_sqlite_rank_init(r->db);	/* searches run here */
 	if (rc != SQLITE_OK || meta_prepare(r)) {
 		if (rc != SQLITE_OK)
 			meta_err(r->db, rc, "open a reader");
@@ -482,6 +485,8 @@ int meta_sqlite_open(const char *path, struct meta **out)
 		goto fail;
 	}
 	err = meta_sqlite_setup(m->db, path);
+	if (!err && (rc = meta_sqlite_rank_init(m->db)) != SQLITE_OK)
+		err = meta_err(m->db, rc, "dgfs_rank");	/* searches run here when readers are busy */
 	if (!err)
 		err = meta_prepare(m);
 	if (!err)
