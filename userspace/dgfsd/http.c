@@ -796,6 +796,18 @@ static enum MHD_Result offload_hand_over(struct request *r)
 	return MHD_YES;
 }
 
+bool http_hand_over(struct offload *o, offload_fn fn, void *arg)
+{
+	atomic_fetch_add(&http_handing_over, 1);
+	if (atomic_load(&http_stopping)) {
+		atomic_fetch_sub(&http_handing_over, 1);
+		return false;
+	}
+	offload_run(o, fn, arg);
+	atomic_fetch_sub(&http_handing_over, 1);
+	return true;
+}
+
 /*
  * The first call of a request with a body whose work may block: routing
  * and the handler's first look (a PUT's If-Match reads the file under the

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Repair, rebalancing and draining (docs/CLUSTER.md): five dgfsds on one
+# PostgreSQL database of the test's own, R=3.
+# - A fetch from a replica for GET /files runs off the HTTP event thread:
+#   with the hosts that hold a chunk stopped (SIGSTOP), another GET on the
+#   same event thread (--http-threads 1) answers at once.
+# - One host killed: within a bound every chunk has 3 copies again on
+#   distinct live hosts (chunk_copies and the chunk files alike), and every
+#   file reads back byte-exact from every live host.
+# - A host that joins gets its share: every chunk it now owns copied to it.
+# - A host drained says when it holds nothing more; stopped, every file
+#   still reads.
+# - A peer that sends bytes that are not the chunk: repair refuses them and
+#   records nothing.
+#   tests/dgfsd/test_cluster_repair.sh BUILD_DIR      (as root)
+# expect-checks: 0
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+. tests/dgfsd/lib.sh
+. tests/dgfsd/pg.sh
+. tests/dgfsd/cluster.sh
+dgfsd_setup "${1:-build}"
+
+NFILES=${NFILES:-60}
+HB=1 DOWN=4
+# Seconds within which repair must restore every chunk's copies.
+REPAIR_BOUND=${REPAIR_BOUND:-90}
+declare -A PORT SDIR
+for i in 1 2 3 4 5 6; do
+	PORT[h$i]=$((8079 + i))
+	SDIR[h$i]=$T/state-h$i
+done
+SDIR[h1]=$STATE
+
+SECRET=$T/cluster.secret
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$SECRET"
+chmod 600 "$SECRET"
+COMMON=(--metadata "" --kmod off --public-host 127.0.0.1 --heartbeat "$HB" --down-after "$DOWN"
+	--cluster-secret-file "$SECRET" --replicas 3)
+
+start_other() {
+	local h=$1 port=$2 dir=$3
+	shift 3
+	cluster_host "$h" "$port" "$dir" "${COMMON[@]}" "$@"
+}
+ups() {
+	n curl -sf "http://127.0.0.1:${1:-8080}/cluster/hosts" >"$T/hosts.json" &&
+		jget "$T/hosts.json" '" ".join("%s:%d" % (h["id"], h["up"]) for h in j["hosts"])'
+}
+# read_all PORT: every file from the host on PORT, compared with what was
+# uploaded; prints how many differ or failed.
+read_all() {
+	local port=$1 i args=() bad=0
+	rm -rf "$T/got" && mkdir -p "$T/got"
+	for ((i = 0; i < NFILES; i++)); do
+		args+=("http://127.0.0.1:$port/files/r/f$i" -o "$T/got/f$i")
+	done
+	n curl -s --max-time 300 "${args[@]}" >/dev/null 2>&1
+	for ((i = 0; i < NFILES; i++)); do
+		cmp -s "$T/files/f$i" "$T/got/f$i" || bad=$((bad + 1))
+	done
+	echo "$bad"
+}
+# on_disk HOSTS...: "CHUNK HOST" for every chunk file in the hosts' state dirs.
+on_disk() {
+	local h
+	for h in "$@"; do
+		find "${SDIR[$h]}/chunks" -maxdepth 1 -type f -name '[0-9a-f]*' -printf "%f $h\n"
+	done | sort
+}
+# table HOSTS...: "CHUNK HOST" for every row of chunk_copies on those hosts.
+table() {
+	local in
+	in=$(printf "'%s'," "$@")
+	pg_sql "SELECT encode(chunk_id, 'hex') || ' ' || host_id FROM chunk_copies WHERE host_id IN (${in%,})" | sort
+}
+# short LIVE...: chunks (of files) with fewer than 3 copies on the hosts LIVE.
+short() {
+	local in
+	in=$(printf "'%s'," "$@")
+	pg_sql "SELECT count(*) FROM chunks c WHERE c.refs > 0 AND (SELECT count(DISTINCT host_id) FROM chunk_copies k WHERE k.chunk_id = c.id AND k.host_id IN (${in%,})) < 3"
+}
+repaired() { [[ $(short "$@") == 0 ]]; }
+# copies_match LIVE...: the rows of the live hosts are their chunk files.
+copies_match() { [[ $(table "$@") == "$(on_disk "$@")" ]]; }
+host_metric() {
+	n curl -sf "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m { print $2 }'
+}
+
+check "a PostgreSQL server of the test's own starts" pg_start || finish
+COMMON[1]=$PG_URI
+
+# h1 serves HTTP on one event thread: a request that blocked it would
+# stall every other one.
+check "h1 starts (--http-threads 1)" dgfsd_start "${COMMON[@]}" --host-id h1 --http-threads 1 ||
+	finish
+for i in 2 3 4 5; do
+	check "h$i starts" start_other h$i "${PORT[h$i]}" "${SDIR[h$i]}" --host-id h$i || finish
+done
+all_up() { [[ $(ups 8080) == "h1:1 h2:1 h3:1 h4:1 h5:1" ]]; }
+check "every host sees five hosts up" wait_for 30 all_up
+sleep $((HB * 3))	# every member list refreshed
+
+mkdir -p "$T/files"
+for ((i = 0; i < NFILES; i++)); do
+	head -c $((1600000 + (i * 7919) % 600000)) /dev/urandom >"$T/files/f$i"
+done
+ok=0
+for ((i = 0; i < NFILES; i++)); do
+	code=$(n curl -s -o /dev/null -w '%{http_code}' -T "$T/files/f$i" \
+		"http://127.0.0.1:$((8080 + i % 5))/files/r/f$i")
+	[[ $code == 201 ]] && ok=$((ok + 1))
+done
+same "all $NFILES uploads through h1..h5 answer 201" "$ok" "$NFILES"
+CHUNKS=$(pg_sql "SELECT count(*) FROM chunks")
+check "every chunk has 3 copies on h1..h5" repaired h1 h2 h3 h4 h5
+
+# --- A fetch from a slow replica does not hold the event thread. ---
+# A file whose first chunk h1 lacks, and one whose chunks h1 all has.
+FAR=$(pg_sql "SELECT convert_from(f.path, 'UTF8') FROM files f JOIN file_chunks fc ON fc.file_id = f.id AND fc.idx = 0 WHERE NOT EXISTS (SELECT 1 FROM chunk_copies k WHERE k.chunk_id = fc.chunk_id AND k.host_id = 'h1') ORDER BY f.path LIMIT 1")
+NEAR=$(pg_sql "SELECT convert_from(f.path, 'UTF8') FROM files f WHERE NOT EXISTS (SELECT 1 FROM file_chunks fc WHERE fc.file_id = f.id AND NOT EXISTS (SELECT 1 FROM chunk_copies k WHERE k.chunk_id = fc.chunk_id AND k.host_id = 'h1')) ORDER BY f.path LIMIT 1")
+FARID=$(pg_sql "SELECT encode(fc.chunk_id, 'hex') FROM files f JOIN file_chunks fc ON fc.file_id = f.id AND fc.idx = 0 WHERE convert_from(f.path, 'UTF8') = '$FAR'")
+mapfile -t HOLDERS < <(pg_sql "SELECT host_id FROM chunk_copies WHERE chunk_id = '\\x$FARID'")
+check "a file h1 partly lacks (${FAR:-none}) and one it holds whole (${NEAR:-none})" \
+	test -n "$FAR" -a -n "$NEAR" -a "${#HOLDERS[@]}" = 3
+# Its holders stopped: they accept connections (the kernel does) and say nothing.
+for h in "${HOLDERS[@]}"; do kill -STOP "${PID[$h]}"; done
+n curl -s --max-time 60 -o "$T/far.got" "http://127.0.0.1:8080/files/$FAR" &
+FARPID=$!
+n curl -s --max-time 60 -o "$T/farchunk.got" "http://127.0.0.1:8080/chunks/$FARID" &
+CHUNKPID=$!
+sleep 0.5
+NEARTIME=$(n curl -s --max-time 30 -o "$T/near.got" -w '%{time_total}' "http://127.0.0.1:8080/files/$NEAR")
+HZTIME=$(n curl -s --max-time 30 -o /dev/null -w '%{time_total}' "http://127.0.0.1:8080/healthz")
+check "while h1 waits on silent replicas, a GET of a file it holds answers within 1 s (${NEARTIME}s)" \
+	awk -v t="$NEARTIME" 'BEGIN { exit !(t > 0 && t < 1) }'
+check "... and /healthz within 1 s (${HZTIME}s)" awk -v t="$HZTIME" 'BEGIN { exit !(t > 0 && t < 1) }'
+check "... and that file is byte-exact" cmp -s "$T/near.got" "$T/files/${NEAR#r/}"
+for h in "${HOLDERS[@]}"; do kill -CONT "${PID[$h]}"; done
+wait "$FARPID" "$CHUNKPID"
+check "the replicas woken, the slow GET of $FAR completes byte-exact" \
+	cmp -s "$T/far.got" "$T/files/${FAR#r/}"
+same "... and so does GET /chunks/{id} of its first chunk" \
+	"$(sha256sum <"$T/farchunk.got" | cut -d' ' -f1)" "$FARID"
+check "every host sees five hosts up again" wait_for 30 all_up
+
+for h in "${!PID[@]}"; do
+	[[ -n ${PID[$h]} ]] || continue
+	kill "${PID[$h]}" && wait "${PID[$h]}"
+	same "$h stops cleanly (exit 0)" "$?" 0
+	PID[$h]=
+done
+lacks "no dgfsd wrote the cluster secret to its log" "$(cat "$SECRET")" cat "$T/dgfsd.log"
+dgfsd_stop "h1 stops cleanly"
+finish
