@@ -13,7 +13,7 @@
 # - A peer that sends bytes that are not the chunk: repair refuses them and
 #   records nothing.
 #   tests/dgfsd/test_cluster_repair.sh BUILD_DIR      (as root)
-# expect-checks: 0
+# expect-checks: 62
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -37,7 +37,7 @@ SECRET=$T/cluster.secret
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$SECRET"
 chmod 600 "$SECRET"
 COMMON=(--metadata "" --kmod off --public-host 127.0.0.1 --heartbeat "$HB" --down-after "$DOWN"
-	--cluster-secret-file "$SECRET" --replicas 3)
+	--cluster-secret-file "$SECRET" --replicas 3 --repair-interval 1)
 
 start_other() {
 	local h=$1 port=$2 dir=$3
@@ -144,6 +144,125 @@ check "the replicas woken, the slow GET of $FAR completes byte-exact" \
 same "... and so does GET /chunks/{id} of its first chunk" \
 	"$(sha256sum <"$T/farchunk.got" | cut -d' ' -f1)" "$FARID"
 check "every host sees five hosts up again" wait_for 30 all_up
+
+# owner_port: the HTTP port of the owner of background work (repair runs there).
+owner_port() {
+	local o
+	n curl -sf "http://127.0.0.1:8080/cluster/hosts" >"$T/hosts.json" || return 1
+	o=$(jget "$T/hosts.json" '[h["id"] for h in j["hosts"] if h["owner"]][0]')
+	[[ -n $o && -n ${PORT[$o]-} ]] && echo "${PORT[$o]}"
+}
+# files_ok HOSTS...: every chunk file on those hosts holds the bytes of its name.
+files_ok() {
+	local h f bad=0
+	for h in "$@"; do
+		for f in "${SDIR[$h]}"/chunks/[0-9a-f]*; do
+			[[ -e $f ]] || continue
+			[[ $(sha256sum <"$f" | cut -d' ' -f1) == "${f##*/}" ]] || bad=$((bad + 1))
+		done
+	done
+	echo "$bad"
+}
+
+# --- One host of five killed: repair restores three copies. ---
+OWNER=$(owner_port)
+check "one host owns background work (port ${OWNER:-none})" test -n "$OWNER"
+wait_short0() { [[ $(host_metric "$(owner_port)" 'dgfsd_repair_chunks{state="short"}') == 0 ]]; }
+check "its /metrics says no chunk is short of copies" wait_for 30 wait_short0
+COPIED0=$(host_metric "$OWNER" 'dgfsd_repair_copies_total{result="copied"}')
+same "... and repair copied nothing while every chunk had its copies" "$COPIED0" 0
+kill -9 "${PID[h3]}"
+wait "${PID[h3]}" 2>/dev/null
+PID[h3]=
+H3_COPIES=$(pg_sql "SELECT count(*) FROM chunk_copies WHERE host_id = 'h3'")
+T0=$SECONDS
+check "h3 killed (it held $H3_COPIES copies): within $REPAIR_BOUND s every chunk has 3 copies on live hosts again" \
+	wait_for "$REPAIR_BOUND" repaired h1 h2 h4 h5
+echo "    (repaired after $((SECONDS - T0)) s; h3 is down after ${DOWN} s)"
+LIVE=(h1 h2 h4 h5)
+check "... chunk_copies of the live hosts are exactly their chunk files" copies_match "${LIVE[@]}"
+same "... on distinct hosts: no chunk listed twice for a host, $CHUNKS chunks with >= 3" \
+	"$(pg_sql "SELECT count(*) FROM (SELECT chunk_id FROM chunk_copies WHERE host_id IN ('h1','h2','h4','h5') GROUP BY chunk_id HAVING count(DISTINCT host_id) >= 3) x")" \
+	"$CHUNKS"
+same "... and every chunk file holds the bytes of its id" "$(files_ok "${LIVE[@]}")" 0
+for h in "${LIVE[@]}"; do
+	same "h3 killed and repaired: every file reads back byte-exact from $h" "$(read_all "${PORT[$h]}")" 0
+done
+OWNER=$(owner_port)
+check "the owner's /metrics counts the copies it made (>= $H3_COPIES)" \
+	test "$(host_metric "$OWNER" 'dgfsd_repair_copies_total{result="copied"}')" -ge "$H3_COPIES"
+check "... and says no chunk is short of copies" wait_for 30 wait_short0
+
+# --- A host joins: it gets its share. ---
+check "h6 joins" start_other h6 "${PORT[h6]}" "${SDIR[h6]}" --host-id h6 || finish
+six_up() { [[ $(ups 8080) == "h1:1 h2:1 h3:0 h4:1 h5:1 h6:1" ]]; }
+check "every host sees h6 up" wait_for 30 six_up
+sleep $((HB * 3))	# every member list has it
+passes() { host_metric "$(owner_port)" dgfsd_repair_passes_total; }
+P0=$(passes)
+# Two whole passes since h6 was in every member list, the last finding nothing to do.
+placed() {
+	local port
+	port=$(owner_port) || return 1
+	(($(host_metric "$port" dgfsd_repair_passes_total) >= P0 + 2)) &&
+		[[ $(host_metric "$port" 'dgfsd_repair_chunks{state="misplaced"}') == 0 ]]
+}
+check "within $REPAIR_BOUND s h6 holds copies and no chunk's owner lacks one" wait_for "$REPAIR_BOUND" placed
+LIVE=(h1 h2 h4 h5 h6)
+H6=$(pg_sql "SELECT count(*) FROM chunk_copies WHERE host_id = 'h6'")
+# Five hosts of equal capacity (one file system): 3/5 of the chunks each, give or take.
+check "... its share: $H6 of $CHUNKS chunks (at least a third of them)" test "$H6" -ge $((CHUNKS / 3))
+check "... its chunk_copies rows are exactly its chunk files" copies_match h6
+same "... which hold the bytes of their ids" "$(files_ok h6)" 0
+same "every file reads back byte-exact from h6" "$(read_all "${PORT[h6]}")" 0
+
+# --- A host drained, then stopped. ---
+refuse "dgfsd drain of a host that is not there: exit 1" 1 'no host nosuch' \
+	n "$DGFSD" drain --server http://127.0.0.1:8080 nosuch
+same "POST /cluster/drain with a bad body -> 400" \
+	"$(n curl -s -o /dev/null -w '%{http_code}' -d '{"host": 7}' http://127.0.0.1:8080/cluster/drain)" 400
+H2=$(pg_sql "SELECT count(*) FROM chunk_copies WHERE host_id = 'h2'")
+shows "dgfsd drain h2 says it is draining ($H2 copies)" "host h2: draining" \
+	n "$DGFSD" drain --server http://127.0.0.1:8081 h2
+drained() { n "$DGFSD" drain --server http://127.0.0.1:8080 --status h2 >/dev/null 2>&1; }
+check "within $REPAIR_BOUND s dgfsd drain --status h2 says it is drained" wait_for "$REPAIR_BOUND" drained
+same "... h2 holds no chunk file and no chunk_copies row" \
+	"$(on_disk h2 | wc -l) $(pg_sql "SELECT count(*) FROM chunk_copies WHERE host_id = 'h2'")" "0 0"
+LIVE=(h1 h4 h5 h6)
+check "... every chunk has 3 copies on h1 h4 h5 h6" repaired "${LIVE[@]}"
+check "... their chunk_copies rows are exactly their chunk files" copies_match "${LIVE[@]}"
+check "h2's /metrics counts the copies it handed off (>= $H2)" \
+	test "$(host_metric 8081 dgfsd_repair_handed_off_total)" -ge "$H2"
+kill "${PID[h2]}" && wait "${PID[h2]}"
+same "h2 stops cleanly (exit 0)" "$?" 0
+PID[h2]=
+for h in "${LIVE[@]}"; do
+	same "h2 drained and stopped: every file reads back byte-exact from $h" "$(read_all "${PORT[$h]}")" 0
+done
+
+# --- A host that gives bytes that are not the chunk: refused, nothing recorded. ---
+X=$(pg_sql "SELECT encode(chunk_id, 'hex') FROM chunk_copies WHERE host_id IN ('h1','h4','h5','h6') GROUP BY chunk_id HAVING count(*) = 3 ORDER BY 1 LIMIT 1")
+mapfile -t XH < <(pg_sql "SELECT host_id FROM chunk_copies WHERE chunk_id = '\\x$X' ORDER BY host_id")
+BADH=${XH[0]}
+cp "${SDIR[$BADH]}/chunks/$X" "$T/x.good"
+# Its bytes changed on $BADH (same size), its other copies gone.
+printf 'hostile' | dd of="${SDIR[$BADH]}/chunks/$X" bs=1 seek=1000 conv=notrunc status=none
+for h in "${XH[@]:1}"; do rm -f "${SDIR[$h]}/chunks/$X"; done
+pg_sql "DELETE FROM chunk_copies WHERE chunk_id = '\\x$X' AND host_id <> '$BADH'"
+REF0=$(( $(host_metric "$(owner_port)" 'dgfsd_repair_copies_total{result="refused"}') ))
+refused() { (($(host_metric "$(owner_port)" 'dgfsd_repair_copies_total{result="refused"}') > REF0)); }
+check "chunk ${X:0:12}.. corrupted on $BADH, its only copy: repair refuses its bytes (/metrics)" \
+	wait_for 30 refused
+sleep 3	# more passes: still nothing
+same "... and records no other copy of it" \
+	"$(pg_sql "SELECT string_agg(host_id, ' ') FROM chunk_copies WHERE chunk_id = '\\x$X'")" "$BADH"
+same "... nor stores one on any host" "$(on_disk "${LIVE[@]}" | grep -c "^$X ")" 1
+shows "... and says so in its log" "gave bytes that are not chunk $X" cat "$T/dgfsd.log"
+cp "$T/x.good" "${SDIR[$BADH]}/chunks/$X"
+check "its good bytes back on $BADH: within $REPAIR_BOUND s it has 3 copies again" \
+	wait_for "$REPAIR_BOUND" repaired "${LIVE[@]}"
+check "... and every chunk_copies row is a chunk file" copies_match "${LIVE[@]}"
+same "every file reads back byte-exact from h1" "$(read_all 8080)" 0
 
 for h in "${!PID[@]}"; do
 	[[ -n ${PID[$h]} ]] || continue
