@@ -13,7 +13,7 @@
 # - A peer that sends bytes that are not the chunk: repair refuses them and
 #   records nothing.
 #   tests/dgfsd/test_cluster_repair.sh BUILD_DIR      (as root)
-# expect-checks: 62
+# expect-checks: 65
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -233,16 +233,27 @@ check "... every chunk has 3 copies on h1 h4 h5 h6" repaired "${LIVE[@]}"
 check "... their chunk_copies rows are exactly their chunk files" copies_match "${LIVE[@]}"
 check "h2's /metrics counts the copies it handed off (>= $H2)" \
 	test "$(host_metric 8081 dgfsd_repair_handed_off_total)" -ge "$H2"
+# Placement passes a draining host over: an upload through it stores nothing there.
+head -c 1500000 /dev/urandom >"$T/during"
+same "an upload through the drained h2 -> 201" \
+	"$(n curl -s -o /dev/null -w '%{http_code}' -T "$T/during" http://127.0.0.1:8081/files/r/during)" 201
+DURING="FROM chunk_copies k JOIN file_chunks fc ON fc.chunk_id = k.chunk_id JOIN files f ON f.id = fc.file_id WHERE convert_from(f.path, 'UTF8') = 'r/during'"
+same "... none of its chunks on h2 (table, disk), each on 3 other hosts" \
+	"$(pg_sql "SELECT count(*) $DURING AND k.host_id = 'h2'") $(on_disk h2 | wc -l) $(pg_sql "SELECT min(c) FROM (SELECT count(DISTINCT k.host_id) c $DURING GROUP BY k.chunk_id) x")" \
+	"0 0 3"
 kill "${PID[h2]}" && wait "${PID[h2]}"
 same "h2 stops cleanly (exit 0)" "$?" 0
 PID[h2]=
 for h in "${LIVE[@]}"; do
 	same "h2 drained and stopped: every file reads back byte-exact from $h" "$(read_all "${PORT[$h]}")" 0
 done
+check "... and the file uploaded through it during the drain, from h1" \
+	cmp -s "$T/during" <(n curl -sf http://127.0.0.1:8080/files/r/during)
 
 # --- A host that gives bytes that are not the chunk: refused, nothing recorded. ---
 X=$(pg_sql "SELECT encode(chunk_id, 'hex') FROM chunk_copies WHERE host_id IN ('h1','h4','h5','h6') GROUP BY chunk_id HAVING count(*) = 3 ORDER BY 1 LIMIT 1")
-mapfile -t XH < <(pg_sql "SELECT host_id FROM chunk_copies WHERE chunk_id = '\\x$X' ORDER BY host_id")
+# Its live holders (h3's row, if any, is a dead host's).
+mapfile -t XH < <(pg_sql "SELECT host_id FROM chunk_copies WHERE chunk_id = '\\x$X' AND host_id IN ('h1','h4','h5','h6') ORDER BY host_id")
 BADH=${XH[0]}
 cp "${SDIR[$BADH]}/chunks/$X" "$T/x.good"
 # Its bytes changed on $BADH (same size), its other copies gone.

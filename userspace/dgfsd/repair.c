@@ -326,8 +326,14 @@ static void pass(struct repair *r)
 	draining = at >= 0 && m[at].draining;
 	r->pass_start_ms = now_ms();
 	r->pass_bytes = 0;
-	if (owner)
+	if (owner) {
 		owner_pass(r, m, n, h, self);
+	} else {
+		/* The gauges are the owner's: a host that lost the lock shows none. */
+		atomic_store(&stats.short_chunks, 0);
+		atomic_store(&stats.misplaced, 0);
+		atomic_store(&stats.lost, 0);
+	}
 	if (draining)
 		drain_pass(r, m, n, h, self);
 out:
