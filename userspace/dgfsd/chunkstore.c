@@ -481,6 +481,22 @@ int chunkstore_open_chunk(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_
 	return fd < 0 ? -errno : fd;
 }
 
+int chunkstore_hand_off(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN])
+{
+	int ret = 0;
+
+	/* A pin is a reader or writer here now: its copy stays for this pass. */
+	pthread_mutex_lock(&cs->lock);
+	if (pin_find(cs, id))
+		ret = -EBUSY;
+	else if (!file_present(cs, id, NULL))
+		ret = -ENOENT;
+	else
+		remove_chunk(cs, id);
+	pthread_mutex_unlock(&cs->lock);
+	return ret;
+}
+
 /* Removes freed chunks, or dooms them if pinned. Store lock held. */
 static void release_freed(struct chunkstore *cs, const struct meta_idlist *freed)
 {

@@ -266,7 +266,7 @@ static void refresh_members(struct cluster *c)
 	int i, n;
 
 	res = run(c,
-		  "SELECT id, addr, http_port, zone, capacity FROM hosts\n"
+		  "SELECT id, addr, http_port, zone, capacity, draining FROM hosts\n"
 		  "WHERE session IS NOT NULL AND now() - heartbeat <= make_interval(secs => $1::int)\n"
 		  "ORDER BY id",
 		  1, p, PGRES_TUPLES_OK, "live hosts");
@@ -284,6 +284,7 @@ static void refresh_members(struct cluster *c)
 		m[i].http_port = (uint16_t)atoi(PQgetvalue(res, i, 2));
 		snprintf(m[i].zone, sizeof(m[i].zone), "%s", PQgetvalue(res, i, 3));
 		m[i].capacity = strtoull(PQgetvalue(res, i, 4), NULL, 10);
+		m[i].draining = !strcmp(PQgetvalue(res, i, 5), "t");
 	}
 	PQclear(res);
 	pthread_mutex_lock(&c->members_lock);
@@ -585,7 +586,12 @@ int cluster_hosts(struct cluster *c, cluster_host_cb cb, void *arg)
 		  "		AND l.locktype = 'advisory' AND l.classid = " PG_LOCK_CLASS_SQL "\n"
 		  "		AND l.objid = " PG_OWNER_LOCK_OBJID_SQL " AND l.objsubid = 1\n"
 		  "		AND l.granted),\n"
-		  "	floor(extract(epoch FROM now() - h.heartbeat) * 1000)::bigint\n"
+		  "	floor(extract(epoch FROM now() - h.heartbeat) * 1000)::bigint,\n"
+		  "	h.draining,\n"
+		  /* Counted for a draining host only: a scrape must stay cheap. */
+		  "	CASE WHEN h.draining THEN (SELECT count(*) FROM chunk_copies k\n"
+		  "		JOIN chunks ch ON ch.id = k.chunk_id\n"
+		  "		WHERE k.host_id = h.id AND ch.refs > 0) ELSE 0 END\n"
 		  "FROM hosts h ORDER BY h.id",
 		  1, p, PGRES_TUPLES_OK, "list hosts");
 	pthread_mutex_unlock(&c->lock);
@@ -603,8 +609,96 @@ int cluster_hosts(struct cluster *c, cluster_host_cb cb, void *arg)
 		h.stopped = !strcmp(PQgetvalue(res, i, 7), "t");
 		h.owner = !strcmp(PQgetvalue(res, i, 8), "t");
 		h.silent_ms = strtoll(PQgetvalue(res, i, 9), NULL, 10);
+		h.draining = !strcmp(PQgetvalue(res, i, 10), "t");
+		h.copies = strtoll(PQgetvalue(res, i, 11), NULL, 10);
 		err = cb(&h, arg);
 	}
 	PQclear(res);
+	return err;
+}
+
+int cluster_set_draining(struct cluster *c, const char *id, bool on)
+{
+	const char *p[2] = { id, on ? "true" : "false" };
+	PGresult *res;
+	int err;
+
+	pthread_mutex_lock(&c->copies_lock);
+	err = copies_conn(c);
+	if (!err) {
+		res = PQexecParams(c->copies,
+				   "UPDATE hosts SET draining = $2::boolean WHERE id = $1", 2, NULL,
+				   p, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			err = meta_pg_err(c->copies, res, "drain a host");
+		else if (strcmp(PQcmdTuples(res), "1"))
+			err = -ENOENT;
+		PQclear(res);
+	}
+	pthread_mutex_unlock(&c->copies_lock);
+	return err;
+}
+
+/* "h1 h2 h3" into @ch's hosts. */
+static void split_hosts(struct cluster_chunk *ch, const char *list)
+{
+	const char *p = list;
+
+	ch->nhosts = 0;
+	while (*p && ch->nhosts < CLUSTER_COPIES_MAX) {
+		size_t len = strcspn(p, " ");
+
+		if (len && len <= DGFSD_CLUSTER_NAME_MAX) {
+			memcpy(ch->hosts[ch->nhosts], p, len);
+			ch->hosts[ch->nhosts++][len] = 0;
+		}
+		p += len;
+		p += strspn(p, " ");
+	}
+}
+
+int cluster_chunks(struct cluster *c, const uint8_t *after, const char *holder,
+		   struct cluster_chunk *out, size_t max, size_t *n)
+{
+	char hex[2 + 2 * DGFS_CHUNK_ID_LEN + 1] = "\\x", lim[24];
+	const char *p[3] = { hex, lim, holder ? holder : "" };
+	PGresult *res;
+	int err, i;
+
+	*n = 0;
+	if (after)
+		dgfs_hex_encode(after, DGFS_CHUNK_ID_LEN, hex + 2);
+	snprintf(lim, sizeof(lim), "%zu", max);
+	pthread_mutex_lock(&c->copies_lock);
+	err = copies_conn(c);
+	if (!err) {
+		/* Host ids hold no spaces (dgfsd_cluster_name_ok): a space separates them. */
+		res = PQexecParams(c->copies,
+				   "SELECT c.id, c.size, coalesce(string_agg(k.host_id, ' '), '')\n"
+				   "FROM chunks c LEFT JOIN chunk_copies k ON k.chunk_id = c.id\n"
+				   "WHERE c.refs > 0 AND c.id > $1::bytea\n"
+				   "	AND ($3 = '' OR EXISTS (SELECT 1 FROM chunk_copies m\n"
+				   "		WHERE m.chunk_id = c.id AND m.host_id = $3))\n"
+				   "GROUP BY c.id, c.size ORDER BY c.id LIMIT $2::int",
+				   3, NULL, p, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			err = meta_pg_err(c->copies, res, "list chunks and copies");
+		} else {
+			for (i = 0; i < PQntuples(res) && *n < max; i++) {
+				struct cluster_chunk *ch = &out[*n];
+				const char *idv = PQgetvalue(res, i, 0);
+
+				/* bytea in hex output: "\x" and 64 digits. */
+				if (strlen(idv) != 2 + 2 * DGFS_CHUNK_ID_LEN ||
+				    dgfs_hex_decode(idv + 2, ch->id, DGFS_CHUNK_ID_LEN))
+					continue;
+				ch->size = (uint32_t)strtoul(PQgetvalue(res, i, 1), NULL, 10);
+				split_hosts(ch, PQgetvalue(res, i, 2));
+				(*n)++;
+			}
+		}
+		PQclear(res);
+	}
+	pthread_mutex_unlock(&c->copies_lock);
 	return err;
 }

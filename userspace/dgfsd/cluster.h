@@ -26,7 +26,9 @@ struct cluster_host {
 	bool up;		/* heartbeat within this host's --down-after */
 	bool stopped;		/* it left cleanly (no session) */
 	bool owner;		/* its session holds the owner lock */
+	bool draining;		/* the operator drains it: placement passes it over */
 	int64_t silent_ms;	/* since its last heartbeat */
+	int64_t copies;		/* draining: copies it holds of chunks files reference; else 0 */
 };
 
 /* A live host, as placement and the internal requests need it. */
@@ -36,6 +38,7 @@ struct cluster_member {
 	uint16_t http_port;
 	char zone[DGFSD_CLUSTER_NAME_MAX + 1];
 	uint64_t capacity;
+	bool draining;		/* live, but owns nothing (placement weight 0) */
 };
 
 typedef int (*cluster_host_cb)(const struct cluster_host *h, void *arg);
@@ -67,5 +70,28 @@ int cluster_copy_del(struct cluster *c, const uint8_t id[DGFS_CHUNK_ID_LEN]);
 /* The hosts that hold a copy of @id (at most @max) into @ids, *n of them. 0 or -errno. */
 int cluster_copy_hosts(struct cluster *c, const uint8_t id[DGFS_CHUNK_ID_LEN],
 		       char (*ids)[DGFSD_CLUSTER_NAME_MAX + 1], size_t max, size_t *n);
+
+/* Host @id draining (@on) or not: 0, -ENOENT (no such host), -EIO. */
+int cluster_set_draining(struct cluster *c, const char *id, bool on);
+
+/* The most copies of one chunk cluster_chunks() reports. */
+#define CLUSTER_COPIES_MAX	32
+
+/* A chunk that files reference, and the hosts chunk_copies says hold it. */
+struct cluster_chunk {
+	uint8_t id[DGFS_CHUNK_ID_LEN];
+	uint32_t size;
+	size_t nhosts;
+	char hosts[CLUSTER_COPIES_MAX][DGFSD_CLUSTER_NAME_MAX + 1];
+};
+
+/*
+ * Up to @max referenced chunks with ids after @after (NULL: from the
+ * first), in id order, into @out (@max of them), *n given; with @holder,
+ * only those it holds a copy of. 0 or -EIO. For walking every chunk a
+ * page at a time (repair.c).
+ */
+int cluster_chunks(struct cluster *c, const uint8_t *after, const char *holder,
+		   struct cluster_chunk *out, size_t max, size_t *n);
 
 #endif /* DGFSD_CLUSTER_H */

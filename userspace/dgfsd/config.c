@@ -75,6 +75,8 @@ enum opt_id {
 	O_CLUSTER_SECRET_FILE,
 	O_REPLICAS,
 	O_WRITE_QUORUM,
+	O_REPAIR_INTERVAL,
+	O_REPAIR_RATE,
 	O_HTTP_FILTER,
 	O_HTTP_FILTER_MODE,
 	O_SYN_RATE,
@@ -128,6 +130,8 @@ static const struct option long_opts[] = {
 	{ "cluster-secret-file", required_argument,	NULL, O_CLUSTER_SECRET_FILE },
 	{ "replicas",		required_argument,	NULL, O_REPLICAS },
 	{ "write-quorum",	required_argument,	NULL, O_WRITE_QUORUM },
+	{ "repair-interval",	required_argument,	NULL, O_REPAIR_INTERVAL },
+	{ "repair-rate",	required_argument,	NULL, O_REPAIR_RATE },
 	{ "http-filter",	required_argument,	NULL, O_HTTP_FILTER },
 	{ "http-filter-mode",	required_argument,	NULL, O_HTTP_FILTER_MODE },
 	{ "syn-rate",		required_argument,	NULL, O_SYN_RATE },
@@ -169,7 +173,10 @@ static void usage(FILE *f)
 		"      --replicas R          copies of each chunk (default 3, 1 .. 16)\n"
 		"      --write-quorum W      copies a file's every chunk needs before it\n"
 		"                            commits (default a majority of R; 1 .. R)\n"
-		"  -p, --http-port PORT      HTTP port (default 8080)\n"
+		"      --repair-interval SECONDS  how often the owner of background work looks\n"
+		"                            for chunks short of copies (default 30, 1 .. 3600)\n"
+		"      --repair-rate MB/S    bytes repair copies per second, at most (default\n"
+		"                            64, 1 .. 100000)\n"		"  -p, --http-port PORT      HTTP port (default 8080)\n"
 		"      --listen ADDR         HTTP address (default: all, IPv4 and IPv6)\n"
 		"      --udp-port PORT       fast-path UDP port (default %u)\n"
 		"      --public-host HOST    fast-path host put in manifests (default: the\n"
@@ -407,6 +414,13 @@ static int apply(struct dgfsd_config *cfg, int id, const char *name, const char 
 		if (parse_num(name, v, 1, DGFSD_REPLICAS_MAX, &n))
 			return -1;
 		*(id == O_REPLICAS ? &cfg->replicas : &cfg->write_quorum) = (unsigned int)n;
+		return 0;
+	case O_REPAIR_INTERVAL:
+	case O_REPAIR_RATE:
+		if (parse_num(name, v, 1, id == O_REPAIR_INTERVAL ? 3600 : 100000, &n))
+			return -1;
+		*(id == O_REPAIR_INTERVAL ? &cfg->repair_interval : &cfg->repair_rate) =
+			(unsigned int)n;
 		return 0;
 	case O_TRUSTED_PROXY: {
 		const char *why;
@@ -705,6 +719,8 @@ void dgfsd_config_defaults(struct dgfsd_config *cfg)
 	cfg->heartbeat = 2;
 	cfg->down_after = 10;
 	cfg->replicas = 3;
+	cfg->repair_interval = 30;
+	cfg->repair_rate = 64;
 	cfg->tag_workers = 2;
 	cfg->tag_timeout = 60;
 	cfg->tag_plugin_timeout = 10;

@@ -127,6 +127,8 @@ struct dgfsd_config {
 	size_t cluster_secret_len;
 	unsigned int replicas;
 	unsigned int write_quorum;	/* 0 = a majority of @replicas */
+	unsigned int repair_interval;	/* seconds between repair passes (repair.c) */
+	unsigned int repair_rate;	/* MB/s that repair copies, at most */
 	/* The HTTP filter at the NIC (httpfilter.c): "" = none. */
 	char http_filter[16];		/* the interface (IFNAMSIZ) */
 	bool http_filter_skb;		/* generic XDP instead of the driver's */
@@ -222,6 +224,12 @@ bool chunkstore_has(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN]);
 bool chunkstore_wanted(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN]);
 /* Opens a chunk file read-only: fd or -errno. */
 int chunkstore_open_chunk(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN]);
+/*
+ * A draining host's copy of a chunk that its owners hold now (repair.c):
+ * the file removed even though files reference it, and the copy forgotten
+ * (chunkstore_on_remove). 0, -EBUSY (pinned: in use here), -ENOENT.
+ */
+int chunkstore_hand_off(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN]);
 
 /*
  * A write's conditions (If-Match, If-None-Match; "" when absent), checked
@@ -415,6 +423,7 @@ struct dgfsd {
 	bool stopping;
 	struct tagging *tagging;	/* NULL: no automatic tagging */
 	struct cluster *cluster;	/* NULL: SQLite metadata, no cluster */
+	struct repair *repair;		/* NULL: no replication (repair.c) */
 	bool kmod_lost;			/* said that dgfs.ko cannot be reached */
 	bool kmod_refill;		/* its set-up after a reload failed: again */
 	bool xdp_followed;		/* XDP program loaded again at start, before the drop */
@@ -444,6 +453,8 @@ int state_write_private(const char *state_dir, const char *name, const char *tex
  * -d's, else the config file's (-c, or dgfsd's default one). The exit code.
  */
 int keys_cli_main(int argc, char **argv);
+/* dgfsd drain (drain_cli.c). */
+int drain_cli_main(int argc, char **argv);
 
 /* ---- scrub.c ---- */
 

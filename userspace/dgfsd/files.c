@@ -21,6 +21,7 @@
 #include "http.h"
 #include "tags_api.h"
 #include "httputil.h"
+#include "offload.h"
 #include "repl.h"
 
 #define STREAM_BLOCK	(256u << 10)
@@ -42,6 +43,16 @@ struct stream {
 	uint8_t *remote;	/* DGFSD_MAX_CHUNK bytes, or NULL */
 	uint32_t remote_idx;	/* which chunk it holds; valid while remote_len >= 0 */
 	long remote_len;
+	/*
+	 * The fetch runs on a thread of its own (offload.h) while the
+	 * connection is suspended: it may take REPL_FETCH_DEADLINE_MS, and on
+	 * the event thread it would stall every other client of that thread.
+	 */
+	struct MHD_Connection *c;
+	struct offload *off;	/* made at the first fetch */
+	uint32_t fetch_idx;	/* the chunk of the last fetch handed over */
+	int fetch_err;		/* its result once done: 0 or -errno */
+	bool fetched;		/* a fetch of fetch_idx was handed over and is done */
 };
 
 /* Chunk @i into s->remote from a replica: 0, or -errno. */
@@ -65,6 +76,36 @@ static int stream_fetch(struct stream *s, uint32_t i)
 	s->remote_idx = i;
 	s->remote_len = n;
 	return 0;
+}
+
+/* On the stream's thread: the fetch stream_read handed over. */
+static void stream_fetch_work(void *arg)
+{
+	struct stream *s = arg;
+
+	s->fetch_err = stream_fetch(s, s->fetch_idx);
+	s->fetched = true;
+}
+
+/*
+ * Chunk @i from a replica, off the event thread: 0 once it is in
+ * s->remote; 1 when the fetch was handed over (the connection is then
+ * suspended until it is done, and the caller returns 0 bytes so that
+ * libmicrohttpd asks again once it is resumed); -errno.
+ */
+static int stream_fetch_offloaded(struct stream *s, uint32_t i)
+{
+	if (s->remote_len >= 0 && s->remote_idx == i)
+		return 0;
+	if (s->fetched && s->fetch_idx == i) {
+		s->fetched = false;
+		return s->fetch_err ? s->fetch_err : -EIO;
+	}
+	if (!s->off && !(s->off = offload_new(s->c, 1u << 20)))
+		return stream_fetch(s, i);	/* no thread: here, slow beats none */
+	s->fetch_idx = i;
+	s->fetched = false;
+	return http_hand_over(s->off, stream_fetch_work, s) ? 1 : -ESHUTDOWN;
 }
 
 static uint32_t chunk_at(const struct meta_chunk *chunks, uint32_t n, uint64_t off)
@@ -104,7 +145,11 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		s->fd = chunkstore_open_chunk(s->d->cs, ch->id);
 		/* Not here: another host has it (each chunk lives on --replicas hosts). */
 		if (s->fd == -ENOENT && repl_on(s->d)) {
-			if (stream_fetch(s, i))
+			int ret = stream_fetch_offloaded(s, i);
+
+			if (ret > 0)
+				return 0;	/* suspended: asked again when resumed */
+			if (ret < 0)
 				return MHD_CONTENT_READER_END_WITH_ERROR;
 			memcpy(buf, s->remote + in_chunk, want);
 			return (ssize_t)want;
@@ -128,6 +173,7 @@ static void stream_free(void *cls)
 		close(s->fd);
 	for (i = s->pin_first; i < s->pin_end; i++)
 		chunkstore_unpin(s->d->cs, s->chunks[i].id, false);
+	offload_free(s->off);	/* idle: its connection was resumed */
 	free(s->remote);
 	free(s->chunks);
 	free(s);
@@ -139,8 +185,9 @@ static void stream_free(void *cls)
  * metadata and opening or pinning it (the file was overwritten or deleted
  * just then): the caller reads the metadata again.
  */
-static struct MHD_Response *range_response(struct dgfsd *d, struct meta_file *f,
-					   uint64_t first, uint64_t len, bool *again)
+static struct MHD_Response *range_response(struct dgfsd *d, struct MHD_Connection *c,
+					   struct meta_file *f, uint64_t first, uint64_t len,
+					   bool *again)
 {
 	struct MHD_Response *resp;
 	struct stream *s;
@@ -169,6 +216,7 @@ static struct MHD_Response *range_response(struct dgfsd *d, struct meta_file *f,
 	if (!s)
 		return NULL;
 	s->d = d;
+	s->c = c;
 	s->chunks = f->chunks;
 	s->nchunks = f->nchunks;
 	s->first = first;
@@ -253,7 +301,7 @@ static enum MHD_Result get_file(struct dgfsd *d, struct MHD_Connection *c, struc
 			first = 0;
 			last = f.size ? f.size - 1 : 0;
 		}
-		resp = range_response(d, &f, first, f.size ? last - first + 1 : 0, &again);
+		resp = range_response(d, c, &f, first, f.size ? last - first + 1 : 0, &again);
 		if (resp) {
 			file_headers(resp, &f);
 			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,

@@ -392,6 +392,8 @@ static const struct resource resources[] = {
 		{ "POST", META_SCOPE_ADMIN, R_WHOLE, keys_api_add } } },
 	{ "/cluster/hosts", ARG_NONE, "GET, HEAD", {
 		{ "GET", META_SCOPE_ADMIN, R_WHOLE, cluster_api_hosts } } },
+	{ "/cluster/drain", ARG_NONE, "POST", {
+		{ "POST", META_SCOPE_ADMIN, R_WHOLE, cluster_api_drain } } },
 	/* Any key, for what it may do itself (keys_api_presign checks). */
 	{ "/presign", ARG_NONE, "POST", {
 		{ "POST", META_SCOPE_READ, 0, keys_api_presign } } },
@@ -794,6 +796,18 @@ static enum MHD_Result offload_hand_over(struct request *r)
 	offload_run(r->off, offloaded_call, r);
 	atomic_fetch_sub(&http_handing_over, 1);
 	return MHD_YES;
+}
+
+bool http_hand_over(struct offload *o, offload_fn fn, void *arg)
+{
+	atomic_fetch_add(&http_handing_over, 1);
+	if (atomic_load(&http_stopping)) {
+		atomic_fetch_sub(&http_handing_over, 1);
+		return false;
+	}
+	offload_run(o, fn, arg);
+	atomic_fetch_sub(&http_handing_over, 1);
+	return true;
 }
 
 /*

@@ -17,6 +17,7 @@
 #include "bodies.h"
 #include "dgfsd.h"
 #include "httputil.h"
+#include "offload.h"
 #include "sendfile_step.h"
 
 struct request;
@@ -83,6 +84,13 @@ struct request {
 bool http_budget_take(struct dgfsd *d, struct request *r, uint64_t n);
 
 /* Queues @resp (@size body bytes, for the access log) and drops our reference. */
+/*
+ * offload_run() for work handed over from outside the access handler (a
+ * response's content reader): false, nothing handed over, once dgfsd is
+ * stopping (http_stop waits for the work handed over before it).
+ */
+bool http_hand_over(struct offload *o, offload_fn fn, void *arg);
+
 enum MHD_Result http_queue(struct MHD_Connection *c, struct request *r, unsigned int status,
 			   struct MHD_Response *resp, uint64_t size);
 struct MHD_Response *http_empty_response(void);
@@ -129,6 +137,7 @@ enum MHD_Result chunk_send_fd(struct MHD_Connection *c, struct request *r, int f
 enum MHD_Result keys_api_list(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
 /* cluster_api.c */
 enum MHD_Result cluster_api_hosts(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
+enum MHD_Result cluster_api_drain(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
 enum MHD_Result keys_api_add(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
 enum MHD_Result keys_api_revoke(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
 enum MHD_Result keys_api_presign(struct dgfsd *d, struct MHD_Connection *c, struct request *r);

@@ -34,6 +34,7 @@
 #include <sodium.h>
 
 #include "cluster.h"
+#include "repair.h"
 #include "peer.h"
 #include "repl.h"
 #include "dgfsd.h"
@@ -349,6 +350,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "key"))
 		return keys_cli_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "drain"))
+		return drain_cli_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "scrub"))
 		return scrub_main(argc - 1, argv + 1, DGFSD_DEFAULT_STATE_DIR);
 	memset(&d, 0, sizeof(d));
@@ -463,6 +466,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	d.collector_started = true;
+	if (repair_start(&d, &d.repair)) {
+		bad("cannot start repair");
+		goto out;
+	}
 	if (http_start(&d))
 		goto out;
 	fprintf(stderr, "dgfsd: serving %s: %s on %s%s%u, fast path on UDP %u by %s\n",
@@ -491,6 +498,7 @@ int main(int argc, char **argv)
 out:
 	http_stop(&d);
 	http_filter_stop(&d);
+	repair_stop(d.repair);
 	cluster_stop(d.cluster);
 	tagging_stop(d.tagging);
 	stop_collector(&d);

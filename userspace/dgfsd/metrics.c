@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "cluster.h"
+#include "repair.h"
+#include "repl.h"
 #include "dgfsd.h"
 #include "tags.h"
 #include "dgfs_xdp_loader.h"
@@ -147,7 +149,7 @@ static void tagging_metrics(struct page *p, struct dgfsd *d)
 }
 
 struct host_counts {
-	unsigned int up, down;
+	unsigned int up, down, draining;
 };
 
 static int count_host(const struct cluster_host *h, void *arg)
@@ -158,22 +160,57 @@ static int count_host(const struct cluster_host *h, void *arg)
 		n->up++;
 	else
 		n->down++;
+	n->draining += h->draining;
 	return 0;
 }
 
 /* The cluster's members as the database sees them (nothing if it cannot be read). */
 static void cluster_metrics(struct dgfsd *d, struct page *p)
 {
-	struct host_counts n = { 0, 0 };
+	struct host_counts n = { 0, 0, 0 };
+	const struct repair_stats *rs = repair_stats();
 
 	out(p, "# HELP dgfsd_cluster_owner 1 while this host owns the cluster's background work\n"
 	    "# TYPE dgfsd_cluster_owner gauge\ndgfsd_cluster_owner %d\n",
 	    cluster_is_owner(d->cluster));
+	if (repl_on(d)) {
+		/* Repair (repair.c): the gauges are the owner's last whole pass. */
+		out(p, "# HELP dgfsd_repair_chunks Chunks at the owner's last repair pass: short of "
+		    "R copies on live undrained hosts, with an owner lacking a copy, with no live "
+		    "copy\n# TYPE dgfsd_repair_chunks gauge\n"
+		    "dgfsd_repair_chunks{state=\"short\"} %llu\n"
+		    "dgfsd_repair_chunks{state=\"misplaced\"} %llu\n"
+		    "dgfsd_repair_chunks{state=\"lost\"} %llu\n",
+		    (unsigned long long)atomic_load(&rs->short_chunks),
+		    (unsigned long long)atomic_load(&rs->misplaced),
+		    (unsigned long long)atomic_load(&rs->lost));
+		out(p, "# HELP dgfsd_repair_copies_total Copies repair made, could not make, and "
+		    "fetched bytes it refused (not their chunk's)\n"
+		    "# TYPE dgfsd_repair_copies_total counter\n"
+		    "dgfsd_repair_copies_total{result=\"copied\"} %llu\n"
+		    "dgfsd_repair_copies_total{result=\"failed\"} %llu\n"
+		    "dgfsd_repair_copies_total{result=\"refused\"} %llu\n",
+		    (unsigned long long)atomic_load(&rs->copied),
+		    (unsigned long long)atomic_load(&rs->failed),
+		    (unsigned long long)atomic_load(&rs->refused));
+		out(p, "# HELP dgfsd_repair_bytes_total Bytes of the copies repair made\n"
+		    "# TYPE dgfsd_repair_bytes_total counter\ndgfsd_repair_bytes_total %llu\n"
+		    "# HELP dgfsd_repair_handed_off_total Copies this draining host removed once "
+		    "their owners held them\n# TYPE dgfsd_repair_handed_off_total counter\n"
+		    "dgfsd_repair_handed_off_total %llu\n"
+		    "# HELP dgfsd_repair_passes_total Whole repair passes as the owner\n"
+		    "# TYPE dgfsd_repair_passes_total counter\ndgfsd_repair_passes_total %llu\n",
+		    (unsigned long long)atomic_load(&rs->bytes),
+		    (unsigned long long)atomic_load(&rs->handed_off),
+		    (unsigned long long)atomic_load(&rs->passes));
+	}
 	if (cluster_hosts(d->cluster, count_host, &n))
 		return;
-	out(p, "# HELP dgfsd_cluster_hosts Registered hosts, up or down (--down-after)\n"
+	out(p, "# HELP dgfsd_cluster_hosts Registered hosts, up or down (--down-after), and "
+	    "draining\n"
 	    "# TYPE dgfsd_cluster_hosts gauge\ndgfsd_cluster_hosts{state=\"up\"} %u\n"
-	    "dgfsd_cluster_hosts{state=\"down\"} %u\n", n.up, n.down);
+	    "dgfsd_cluster_hosts{state=\"down\"} %u\n"
+	    "dgfsd_cluster_hosts{state=\"draining\"} %u\n", n.up, n.down, n.draining);
 }
 
 /* The HTTP filter's pinned counters (docs/DGFSD.md, "The HTTP filter"). */

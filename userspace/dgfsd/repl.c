@@ -22,8 +22,8 @@ bool repl_on(const struct dgfsd *d)
 	return d->cluster && d->cfg.cluster_secret_len;
 }
 
-/* The live hosts as placement's input; @hosts points into @m. */
-static struct placement_host *placement_input(const struct cluster_member *m, size_t n)
+struct placement_host *repl_placement_input(const struct cluster_member *m, size_t n,
+					    bool draining_too)
 {
 	struct placement_host *h = calloc(n ? n : 1, sizeof(*h));
 	size_t i;
@@ -31,7 +31,8 @@ static struct placement_host *placement_input(const struct cluster_member *m, si
 	for (i = 0; h && i < n; i++) {
 		h[i].id = m[i].id;
 		h[i].zone = m[i].zone;
-		h[i].weight = m[i].capacity;
+		/* Weight 0 owns nothing: a draining host takes no new copies. */
+		h[i].weight = m[i].draining && !draining_too ? 0 : m[i].capacity;
 	}
 	return h;
 }
@@ -47,7 +48,7 @@ unsigned int repl_store(struct dgfsd *d, const uint8_t id[DGFS_CHUNK_ID_LEN], co
 	int ret;
 
 	*pinned = *created = false;
-	if (cluster_members(d->cluster, &m, &n) || !(h = placement_input(m, n))) {
+	if (cluster_members(d->cluster, &m, &n) || !(h = repl_placement_input(m, n, false))) {
 		*why = "out of memory";
 		status = 503;
 		goto out;
@@ -93,7 +94,7 @@ unsigned int repl_spread(struct dgfsd *d, const uint8_t id[DGFS_CHUNK_ID_LEN], c
 	size_t n = 0, owners[DGFSD_REPLICAS_MAX], k, i;
 	unsigned int copies = 0, status = 0;
 
-	if (cluster_members(d->cluster, &m, &n) || !(h = placement_input(m, n))) {
+	if (cluster_members(d->cluster, &m, &n) || !(h = repl_placement_input(m, n, false))) {
 		*why = "out of memory";
 		status = 503;
 		goto out;
@@ -137,7 +138,7 @@ long repl_fetch(struct dgfsd *d, const uint8_t id[DGFS_CHUNK_ID_LEN], uint8_t *b
 	long got = -ENOENT;
 	int pass;
 
-	if (cluster_members(d->cluster, &m, &n) || !(h = placement_input(m, n)) ||
+	if (cluster_members(d->cluster, &m, &n) || !(h = repl_placement_input(m, n, true)) ||
 	    !(order = calloc(n ? n : 1, sizeof(*order))) ||
 	    !(have = calloc(DGFSD_REPLICAS_MAX * 4, sizeof(*have)))) {
 		got = -ENOMEM;

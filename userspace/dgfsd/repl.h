@@ -44,6 +44,16 @@ unsigned int repl_spread(struct dgfsd *d, const uint8_t id[DGFS_CHUNK_ID_LEN], c
  */
 long repl_fetch(struct dgfsd *d, const uint8_t id[DGFS_CHUNK_ID_LEN], uint8_t *buf, size_t cap);
 
+struct cluster_member;
+struct placement_host;
+/*
+ * The live hosts @m (@n of them) as placement's input (ids point into
+ * @m), a draining host with weight 0 (it owns nothing) unless
+ * @draining_too. calloc'd (free it), NULL when out of memory.
+ */
+struct placement_host *repl_placement_input(const struct cluster_member *m, size_t n,
+					    bool draining_too);
+
 /* chunkstore_on_remove()'s hook: the copy is forgotten. */
 void repl_removed(void *arg, const uint8_t id[DGFS_CHUNK_ID_LEN]);
 

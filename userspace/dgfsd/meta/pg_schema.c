@@ -109,11 +109,19 @@ static const char pg_schema_v3[] =
 	");\n"
 	"CREATE INDEX chunk_copies_host ON chunk_copies(host_id);\n";
 
+/*
+ * Version 4: a host the operator drains (docs/CLUSTER.md, "Draining a
+ * host"): placement passes it over, and repair moves its copies off.
+ */
+static const char pg_schema_v4[] =
+	"ALTER TABLE hosts ADD COLUMN draining boolean NOT NULL DEFAULT false;\n";
+
 /* What each version adds, run in order from the database's version on. */
 static const char *const pg_migrations[PG_SCHEMA_VERSION] = {
 	pg_schema_v1,		/* 0 -> 1 */
 	pg_schema_v2,		/* 1 -> 2 */
 	pg_schema_v3,		/* 2 -> 3 */
+	pg_schema_v4,		/* 3 -> 4 */
 };
 
 /* Runs @sql, which returns no rows; logs and maps a failure. */
