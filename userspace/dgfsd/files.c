@@ -127,7 +127,7 @@ static void stream_free(void *cls)
 	if (s->fd >= 0)
 		close(s->fd);
 	for (i = s->pin_first; i < s->pin_end; i++)
-		chunkstore_unpin(s->d->cs, s->chunks[i].id, false);
+		chunkstore_read_unpin(s->d->cs, s->chunks[i].id);
 	free(s->remote);
 	free(s->chunks);
 	free(s);
@@ -177,10 +177,14 @@ static struct MHD_Response *range_response(struct dgfsd *d, struct meta_file *f,
 	s->pin_first = s->pin_end = i;
 	last = chunk_at(f->chunks, f->nchunks, first + len - 1);
 	for (; s->pin_end <= last; s->pin_end++) {
-		if (chunkstore_pin_existing(d->cs, s->chunks[s->pin_end].id, NULL)) {
+		/*
+		 * Read pins: an event thread must not wait for the store
+		 * lock. In a cluster a chunk not here is read from a replica.
+		 */
+		if (chunkstore_read_pin(d->cs, s->chunks[s->pin_end].id, !repl_on(d))) {
 			*again = true;
 			while (s->pin_end-- > s->pin_first)
-				chunkstore_unpin(d->cs, s->chunks[s->pin_end].id, false);
+				chunkstore_read_unpin(d->cs, s->chunks[s->pin_end].id);
 			free(s);	/* f->chunks stays the caller's */
 			return NULL;
 		}
