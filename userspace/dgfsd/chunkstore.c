@@ -40,9 +40,12 @@
 #include <unistd.h>
 
 #include "dgfsd.h"
+#include "fdcache.h"
 #include "httputil.h"
 
 #define PIN_BUCKETS 1024
+/* Chunk files kept open for small downloads (fdcache.h). */
+#define CHUNK_FD_CACHE 256
 
 struct pin {
 	struct pin *next;
@@ -81,6 +84,7 @@ struct chunkstore {
 	pthread_cond_t reap_cond;
 	pthread_t reaper;
 	bool reaper_on;
+	struct fdcache *fdc;	/* open chunk files for small downloads */
 };
 
 void chunkstore_on_remove(struct chunkstore *cs, chunkstore_removed_fn fn, void *arg)
@@ -219,6 +223,7 @@ static void remove_chunk(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_L
 	if (unlinkat(cs->dir_fd, name, 0) && errno != ENOENT) {
 		fprintf(stderr, "dgfsd: cannot remove chunk %s: %s\n", name, strerror(errno));
 	} else {
+		fdcache_forget(cs->fdc, id);	/* no removed file kept open */
 		atomic_fetch_add(&cs->stats.removed, 1);
 		tell_removed(cs, id);
 	}
@@ -340,6 +345,7 @@ int chunkstore_open(const char *dir, struct meta *meta, struct kmod *kmod,
 	pthread_cond_init(&cs->written, NULL);
 	pthread_mutex_init(&cs->rlock, NULL);
 	pthread_cond_init(&cs->reap_cond, NULL);
+	cs->fdc = fdcache_new(CHUNK_FD_CACHE);
 	if (pthread_create(&cs->reaper, NULL, reaper_main, cs) == 0)
 		cs->reaper_on = true;
 	else
@@ -378,6 +384,7 @@ void chunkstore_close(struct chunkstore *cs)
 		}
 	}
 	close(cs->dir_fd);
+	fdcache_free(cs->fdc);
 	while (cs->reap) {
 		struct rpin *rp = cs->reap;
 
@@ -452,6 +459,8 @@ static int write_chunk_file(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_I
 		unlinkat(cs->dir_fd, tmp, 0);
 		return ret;
 	}
+	/* A repair: the file it replaced must not be served from an open fd. */
+	fdcache_forget(cs->fdc, id);
 	/* The rename is durable only once the directory is. */
 	if (fsync(cs->dir_fd))
 		return -errno;
@@ -641,6 +650,16 @@ int chunkstore_open_chunk(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_
 	chunk_name(id, name);
 	fd = openat(cs->dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	return fd < 0 ? -errno : fd;
+}
+
+int chunkstore_read_fd(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN])
+{
+	return fdcache_get(cs->fdc, cs->dir_fd, id);
+}
+
+void chunkstore_read_fd_done(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN], int fd)
+{
+	fdcache_put(cs->fdc, id, fd);
 }
 
 /* Removes freed chunks, or dooms them if pinned. Store lock held. */

@@ -233,6 +233,13 @@ bool chunkstore_has(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN]);
 bool chunkstore_wanted(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN]);
 /* Opens a chunk file read-only: fd or -errno. */
 int chunkstore_open_chunk(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN]);
+/*
+ * A chunk file's fd for a short read (pread only), often from a cache of
+ * open files that the store empties of every file it removes or replaces;
+ * fd or -errno. Give it back with chunkstore_read_fd_done(), never close().
+ */
+int chunkstore_read_fd(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN]);
+void chunkstore_read_fd_done(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN], int fd);
 
 /*
  * A write's conditions (If-Match, If-None-Match; "" when absent), checked

@@ -142,14 +142,26 @@ static void stream_free(void *cls)
  */
 #define SMALL_BODY	(64u << 10)
 
-/* Bytes [off, off + len) of @fd (closed here) as a body; NULL on error. */
-static struct MHD_Response *small_response(int fd, uint64_t off, size_t len)
+/*
+ * Bytes [off, off + len) of chunk @id as a body (its file often kept open:
+ * chunkstore_read_fd()); NULL with *err set on error (-ENOENT: no file).
+ */
+static struct MHD_Response *small_response(struct dgfsd *d, const uint8_t *id, uint64_t off,
+					   size_t len, int *err)
 {
 	struct MHD_Response *resp;
-	char *buf = malloc(len);
 	size_t got = 0;
 	ssize_t n;
+	char *buf;
+	int fd;
 
+	fd = chunkstore_read_fd(d->cs, id);
+	if (fd < 0) {
+		*err = fd;
+		return NULL;
+	}
+	*err = -EIO;
+	buf = malloc(len);
 	while (buf && got < len) {
 		n = pread(fd, buf + got, len - got, (off_t)(off + got));
 		if (n < 0 && errno == EINTR)
@@ -158,7 +170,7 @@ static struct MHD_Response *small_response(int fd, uint64_t off, size_t len)
 			break;		/* shorter than the metadata says */
 		got += (size_t)n;
 	}
-	close(fd);
+	chunkstore_read_fd_done(d->cs, id, fd);
 	if (!buf || got < len) {
 		free(buf);
 		return NULL;
@@ -188,15 +200,22 @@ static struct MHD_Response *range_response(struct dgfsd *d, struct meta_file *f,
 	i = chunk_at(f->chunks, f->nchunks, first);
 	if (first + len <= f->chunks[i].offset + f->chunks[i].size) {
 		/*
-		 * Inside one chunk file: sendfile() from the page cache. The
-		 * open file outlives an unlink, so no pin is needed.
+		 * Inside one chunk file: sendfile() from the page cache, or a
+		 * small body read into memory. The open file outlives an
+		 * unlink, so no pin is needed.
 		 */
-		int fd = chunkstore_open_chunk(d->cs, f->chunks[i].id);
+		int fd;
 
-		if (fd >= 0 && len <= SMALL_BODY)
-			return small_response(fd, first - f->chunks[i].offset, (size_t)len);
-		if (fd >= 0)
-			return http_fd_response(fd, first - f->chunks[i].offset, len);
+		if (len <= SMALL_BODY) {
+			resp = small_response(d, f->chunks[i].id, first - f->chunks[i].offset,
+					      (size_t)len, &fd);
+			if (resp)
+				return resp;
+		} else {
+			fd = chunkstore_open_chunk(d->cs, f->chunks[i].id);
+			if (fd >= 0)
+				return http_fd_response(fd, first - f->chunks[i].offset, len);
+		}
 		/* On other hosts: the stream below fetches it. */
 		if (fd != -ENOENT || !repl_on(d)) {
 			*again = fd == -ENOENT;
