@@ -131,5 +131,40 @@ same "PUT with If-Match of an old ETag, off the event thread too -> 412" \
 same "... the file is unchanged" "$(sum c/ev)" "$E2"
 check "the store is consistent" store_consistent
 
+# ---- a download over several chunks never waits for the store lock -------------------
+# Its range is streamed chunk after chunk, each chunk pinned first so that
+# a delete cannot remove it under the download. Those pins are taken on the
+# event thread: while a commit holds the store lock 10 s (c/slow again), a
+# GET of a multi-chunk file and a range across its chunks on that thread
+# are answered at once.
+head -c $((6 << 20)) /dev/urandom >"$T/big"
+EB=$(sha256sum <"$T/big" | cut -c1-64)
+same "PUT c/big (6 MiB) -> 201" "$(code -T "$T/big" "$URL/files/c/big")" 201
+n curl -sf -o "$T/big.json" "$URL/files/c/big?manifest"
+nbig=$(jget "$T/big.json" 'len(j["chunks"])')
+check "... it has several chunks ($nbig)" test "${nbig:-0}" -gt 1
+b1=$(jget "$T/big.json" 'j["chunks"][1]["offset"]')
+head -c 3000 /dev/urandom >"$T/v4"
+E4=$(sha256sum <"$T/v4" | cut -c1-64)
+n curl -sS -m 60 -o /dev/null -w '%{http_code}' -T "$T/v4" "$URL/files/c/slow" \
+	>"$T/slow.code" &
+slow=$!
+check "a PUT's chunk is written" wait_for 10 test -e "$STATE/chunks/$E4"
+sleep 0.5
+t0=$(date +%s%N)
+same "meanwhile a GET of the multi-chunk file on the same event thread -> 200 within 3 s" \
+	"$(code -m 3 "$URL/files/c/big")" 200
+same "... all of it" "$(sha256sum <"$T/body" | cut -c1-64)" "$EB"
+same "... and a range across its first two chunks -> 206 within 3 s" \
+	"$(code -m 3 -r $((b1 - 1000))-$((b1 + 999)) "$URL/files/c/big")" 206
+same "... those 2000 bytes" "$(sha256sum <"$T/body")" \
+	"$(tail -c +$((b1 - 999)) "$T/big" | head -c 2000 | sha256sum)"
+echo "# the two downloads took $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+check "... while that commit still held the store lock" kill -0 "$slow"
+wait "$slow"
+same "the slow commit then goes through -> 200" "$(cat "$T/slow.code")" 200
+same "DELETE c/big -> 204" "$(code -X DELETE "$URL/files/c/big")" 204
+check "the store is consistent (c/big's chunks removed)" store_consistent
+
 dgfsd_stop
 finish

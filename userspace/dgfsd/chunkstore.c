@@ -19,6 +19,14 @@
  * File IO (writing a chunk, up to 4 MiB with fsync) is done outside the
  * lock; the chunk is pinned first, so a second upload of the same chunk
  * meanwhile finds the pin and waits for the writer to finish (pin->writing).
+ *
+ * Downloads pin the chunks of a range they stream too, but on an HTTP
+ * event thread, which must never wait for the store lock (a commit holds
+ * it through its SQLite transaction). Their pins (read pins) have a lock
+ * of their own, held for a table look-up only. A removal, under the store
+ * lock, skips a read-pinned chunk and marks it doomed; the last read unpin
+ * of a doomed chunk hands it to the reaper thread, which decides again
+ * under the store lock.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -32,9 +40,12 @@
 #include <unistd.h>
 
 #include "dgfsd.h"
+#include "fdcache.h"
 #include "httputil.h"
 
 #define PIN_BUCKETS 1024
+/* Chunk files kept open for small downloads (fdcache.h). */
+#define CHUNK_FD_CACHE 256
 
 struct pin {
 	struct pin *next;
@@ -42,6 +53,14 @@ struct pin {
 	unsigned int count;
 	bool writing;		/* its writer has not finished yet */
 	bool doomed;		/* remove when the last pin goes, if unreferenced */
+};
+
+/* A download's pin (read pin); also the reaper's queue node once doomed. */
+struct rpin {
+	struct rpin *next;
+	uint8_t id[DGFS_CHUNK_ID_LEN];
+	unsigned int count;
+	bool doomed;		/* a removal skipped it: reap at the last unpin */
 };
 
 struct chunkstore {
@@ -55,6 +74,17 @@ struct chunkstore {
 	struct chunkstore_stats stats;
 	chunkstore_removed_fn removed;	/* told of every chunk file removed */
 	void *removed_arg;
+	/* Read pins, the id being removed now, the reaper's queue: under rlock. */
+	pthread_mutex_t rlock;
+	struct rpin *rpins[PIN_BUCKETS];
+	uint8_t removing[DGFS_CHUNK_ID_LEN];
+	bool removing_set;
+	struct rpin *reap;
+	bool reaper_quit;
+	pthread_cond_t reap_cond;
+	pthread_t reaper;
+	bool reaper_on;
+	struct fdcache *fdc;	/* open chunk files for small downloads */
 };
 
 void chunkstore_on_remove(struct chunkstore *cs, chunkstore_removed_fn fn, void *arg)
@@ -164,9 +194,26 @@ static bool unreferenced(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_L
 static void remove_chunk(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN])
 {
 	char name[2 * DGFS_CHUNK_ID_LEN + 1];
+	struct rpin *rp;
 	int ret;
 
 	chunk_name(id, name);
+	/*
+	 * A download streams it: it goes when the download is done (the
+	 * reaper). Otherwise no read pin can be taken while it goes.
+	 */
+	pthread_mutex_lock(&cs->rlock);
+	for (rp = cs->rpins[pin_hash(id)]; rp; rp = rp->next)
+		if (!memcmp(rp->id, id, DGFS_CHUNK_ID_LEN))
+			break;
+	if (rp) {
+		rp->doomed = true;
+		pthread_mutex_unlock(&cs->rlock);
+		return;
+	}
+	memcpy(cs->removing, id, DGFS_CHUNK_ID_LEN);
+	cs->removing_set = true;
+	pthread_mutex_unlock(&cs->rlock);
 	/* The index first: the fast path must not serve a file that is going. */
 	if (cs->kmod) {
 		ret = kmod_chunk_del(cs->kmod, id);
@@ -176,9 +223,100 @@ static void remove_chunk(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_L
 	if (unlinkat(cs->dir_fd, name, 0) && errno != ENOENT) {
 		fprintf(stderr, "dgfsd: cannot remove chunk %s: %s\n", name, strerror(errno));
 	} else {
+		fdcache_forget(cs->fdc, id);	/* no removed file kept open */
 		atomic_fetch_add(&cs->stats.removed, 1);
 		tell_removed(cs, id);
 	}
+	pthread_mutex_lock(&cs->rlock);
+	cs->removing_set = false;
+	pthread_mutex_unlock(&cs->rlock);
+}
+
+/*
+ * Removes the chunks whose last read pin went while a removal wanted them
+ * gone, unless meanwhile a file references them again or someone pins them.
+ */
+static void *reaper_main(void *arg)
+{
+	struct chunkstore *cs = arg;
+	struct rpin *rp;
+	struct pin *p;
+
+	pthread_mutex_lock(&cs->rlock);
+	for (;;) {
+		while (!cs->reap && !cs->reaper_quit)
+			pthread_cond_wait(&cs->reap_cond, &cs->rlock);
+		rp = cs->reap;
+		if (!rp)
+			break;
+		cs->reap = rp->next;
+		pthread_mutex_unlock(&cs->rlock);
+		pthread_mutex_lock(&cs->lock);
+		p = pin_find(cs, rp->id);
+		if (p)
+			p->doomed = true;	/* as release_freed() does */
+		else if (unreferenced(cs, rp->id))
+			remove_chunk(cs, rp->id);
+		pthread_mutex_unlock(&cs->lock);
+		free(rp);
+		pthread_mutex_lock(&cs->rlock);
+	}
+	pthread_mutex_unlock(&cs->rlock);
+	return NULL;
+}
+
+int chunkstore_read_pin(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN], bool need_file)
+{
+	unsigned int h = pin_hash(id);
+	struct rpin *rp;
+
+	pthread_mutex_lock(&cs->rlock);
+	if (cs->removing_set && !memcmp(cs->removing, id, DGFS_CHUNK_ID_LEN)) {
+		pthread_mutex_unlock(&cs->rlock);
+		return -ENOENT;
+	}
+	for (rp = cs->rpins[h]; rp; rp = rp->next)
+		if (!memcmp(rp->id, id, DGFS_CHUNK_ID_LEN))
+			break;
+	if (!rp) {
+		rp = calloc(1, sizeof(*rp));
+		if (!rp) {
+			pthread_mutex_unlock(&cs->rlock);
+			return -ENOMEM;
+		}
+		memcpy(rp->id, id, DGFS_CHUNK_ID_LEN);
+		rp->next = cs->rpins[h];
+		cs->rpins[h] = rp;
+	}
+	rp->count++;
+	pthread_mutex_unlock(&cs->rlock);
+	/* Removed before the pin: gone for good (a removal after it skips it). */
+	if (need_file && !file_present(cs, id, NULL)) {
+		chunkstore_read_unpin(cs, id);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+void chunkstore_read_unpin(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN])
+{
+	struct rpin **pp, *rp;
+
+	pthread_mutex_lock(&cs->rlock);
+	for (pp = &cs->rpins[pin_hash(id)]; (rp = *pp); pp = &rp->next)
+		if (!memcmp(rp->id, id, DGFS_CHUNK_ID_LEN))
+			break;
+	if (rp && !--rp->count) {
+		*pp = rp->next;
+		if (rp->doomed) {
+			rp->next = cs->reap;
+			cs->reap = rp;
+			pthread_cond_signal(&cs->reap_cond);
+		} else {
+			free(rp);
+		}
+	}
+	pthread_mutex_unlock(&cs->rlock);
 }
 
 int chunkstore_open(const char *dir, struct meta *meta, struct kmod *kmod,
@@ -205,6 +343,14 @@ int chunkstore_open(const char *dir, struct meta *meta, struct kmod *kmod,
 	cs->kmod = kmod;
 	pthread_mutex_init(&cs->lock, NULL);
 	pthread_cond_init(&cs->written, NULL);
+	pthread_mutex_init(&cs->rlock, NULL);
+	pthread_cond_init(&cs->reap_cond, NULL);
+	cs->fdc = fdcache_new(CHUNK_FD_CACHE);
+	if (pthread_create(&cs->reaper, NULL, reaper_main, cs) == 0)
+		cs->reaper_on = true;
+	else
+		fprintf(stderr, "dgfsd: no chunk reaper thread: chunks a download held "
+			"go at the next collection\n");
 	*out = cs;
 	return 0;
 }
@@ -215,7 +361,21 @@ void chunkstore_close(struct chunkstore *cs)
 
 	if (!cs)
 		return;
+	/* Downloads are over (HTTP stopped): the reaper finishes its queue. */
+	if (cs->reaper_on) {
+		pthread_mutex_lock(&cs->rlock);
+		cs->reaper_quit = true;
+		pthread_cond_signal(&cs->reap_cond);
+		pthread_mutex_unlock(&cs->rlock);
+		pthread_join(cs->reaper, NULL);
+	}
 	for (i = 0; i < PIN_BUCKETS; i++) {
+		while (cs->rpins[i]) {
+			struct rpin *rp = cs->rpins[i];
+
+			cs->rpins[i] = rp->next;
+			free(rp);
+		}
 		while (cs->pins[i]) {
 			struct pin *p = cs->pins[i];
 
@@ -224,8 +384,17 @@ void chunkstore_close(struct chunkstore *cs)
 		}
 	}
 	close(cs->dir_fd);
+	fdcache_free(cs->fdc);
+	while (cs->reap) {
+		struct rpin *rp = cs->reap;
+
+		cs->reap = rp->next;
+		free(rp);
+	}
 	pthread_mutex_destroy(&cs->lock);
 	pthread_cond_destroy(&cs->written);
+	pthread_mutex_destroy(&cs->rlock);
+	pthread_cond_destroy(&cs->reap_cond);
 	free(cs);
 }
 
@@ -290,6 +459,8 @@ static int write_chunk_file(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_I
 		unlinkat(cs->dir_fd, tmp, 0);
 		return ret;
 	}
+	/* A repair: the file it replaced must not be served from an open fd. */
+	fdcache_forget(cs->fdc, id);
 	/* The rename is durable only once the directory is. */
 	if (fsync(cs->dir_fd))
 		return -errno;
@@ -495,6 +666,16 @@ int chunkstore_hand_off(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LE
 		remove_chunk(cs, id);
 	pthread_mutex_unlock(&cs->lock);
 	return ret;
+}
+
+int chunkstore_read_fd(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN])
+{
+	return fdcache_get(cs->fdc, cs->dir_fd, id);
+}
+
+void chunkstore_read_fd_done(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN], int fd)
+{
+	fdcache_put(cs->fdc, id, fd);
 }
 
 /* Removes freed chunks, or dooms them if pinned. Store lock held. */

@@ -199,10 +199,21 @@ int chunkstore_put(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
 		   const void *data, uint32_t len, bool *created);
 /*
  * Pins a chunk that is already stored (a commit from a chunk list, a
- * download's stream): 0 with *size (may be NULL), or -ENOENT.
+ * tag scan): 0 with *size (may be NULL), or -ENOENT.
  */
 int chunkstore_pin_existing(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
 			    uint32_t *size);
+/*
+ * A download's pin on a chunk it is about to stream: the chunk stays until
+ * chunkstore_read_unpin(). Never waits for the store lock (event threads
+ * call it). 0, or -ENOENT when @need_file and the chunk's file is gone (a
+ * delete or an overwrite just freed it: read the metadata again), -ENOMEM.
+ * Without @need_file (a cluster, where other hosts hold chunks) the pin is
+ * taken either way.
+ */
+int chunkstore_read_pin(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
+			bool need_file);
+void chunkstore_read_unpin(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN]);
 /*
  * The same for a commit: the chunk's file must be there, whole (its size
  * the metadata's), else -ENOENT and the client is asked for it (repair).
@@ -230,6 +241,13 @@ int chunkstore_open_chunk(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_
  * (chunkstore_on_remove). 0, -EBUSY (pinned: in use here), -ENOENT.
  */
 int chunkstore_hand_off(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN]);
+/*
+ * A chunk file's fd for a short read (pread only), often from a cache of
+ * open files that the store empties of every file it removes or replaces;
+ * fd or -errno. Give it back with chunkstore_read_fd_done(), never close().
+ */
+int chunkstore_read_fd(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN]);
+void chunkstore_read_fd_done(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN], int fd);
 
 /*
  * A write's conditions (If-Match, If-None-Match; "" when absent), checked

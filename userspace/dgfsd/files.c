@@ -172,11 +172,59 @@ static void stream_free(void *cls)
 	if (s->fd >= 0)
 		close(s->fd);
 	for (i = s->pin_first; i < s->pin_end; i++)
-		chunkstore_unpin(s->d->cs, s->chunks[i].id, false);
+		chunkstore_read_unpin(s->d->cs, s->chunks[i].id);
 	offload_free(s->off);	/* idle: its connection was resumed */
 	free(s->remote);
 	free(s->chunks);
 	free(s);
+}
+
+/*
+ * A body of at most SMALL_BODY bytes is read into memory and sent with
+ * the headers in one send(): from a file, libmicrohttpd sends the headers
+ * alone first, then the body with sendfile(), each pushing a TCP segment
+ * of its own (its delivery and the reader's wake-up were a quarter of a
+ * 4 KiB GET's CPU: docs/BENCHMARKS.md). Copying this little costs less.
+ */
+#define SMALL_BODY	(64u << 10)
+
+/*
+ * Bytes [off, off + len) of chunk @id as a body (its file often kept open:
+ * chunkstore_read_fd()); NULL with *err set on error (-ENOENT: no file).
+ */
+static struct MHD_Response *small_response(struct dgfsd *d, const uint8_t *id, uint64_t off,
+					   size_t len, int *err)
+{
+	struct MHD_Response *resp;
+	size_t got = 0;
+	ssize_t n;
+	char *buf;
+	int fd;
+
+	fd = chunkstore_read_fd(d->cs, id);
+	if (fd < 0) {
+		*err = fd;
+		return NULL;
+	}
+	*err = -EIO;
+	buf = malloc(len);
+	while (buf && got < len) {
+		n = pread(fd, buf + got, len - got, (off_t)(off + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;		/* shorter than the metadata says */
+		got += (size_t)n;
+	}
+	chunkstore_read_fd_done(d->cs, id, fd);
+	if (!buf || got < len) {
+		free(buf);
+		return NULL;
+	}
+	resp = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+	if (!resp)
+		free(buf);
+	return resp;
 }
 
 /*
@@ -199,13 +247,22 @@ static struct MHD_Response *range_response(struct dgfsd *d, struct MHD_Connectio
 	i = chunk_at(f->chunks, f->nchunks, first);
 	if (first + len <= f->chunks[i].offset + f->chunks[i].size) {
 		/*
-		 * Inside one chunk file: sendfile() from the page cache. The
-		 * open file outlives an unlink, so no pin is needed.
+		 * Inside one chunk file: sendfile() from the page cache, or a
+		 * small body read into memory. The open file outlives an
+		 * unlink, so no pin is needed.
 		 */
-		int fd = chunkstore_open_chunk(d->cs, f->chunks[i].id);
+		int fd;
 
-		if (fd >= 0)
-			return http_fd_response(fd, first - f->chunks[i].offset, len);
+		if (len <= SMALL_BODY) {
+			resp = small_response(d, f->chunks[i].id, first - f->chunks[i].offset,
+					      (size_t)len, &fd);
+			if (resp)
+				return resp;
+		} else {
+			fd = chunkstore_open_chunk(d->cs, f->chunks[i].id);
+			if (fd >= 0)
+				return http_fd_response(fd, first - f->chunks[i].offset, len);
+		}
 		/* On other hosts: the stream below fetches it. */
 		if (fd != -ENOENT || !repl_on(d)) {
 			*again = fd == -ENOENT;
@@ -225,10 +282,14 @@ static struct MHD_Response *range_response(struct dgfsd *d, struct MHD_Connectio
 	s->pin_first = s->pin_end = i;
 	last = chunk_at(f->chunks, f->nchunks, first + len - 1);
 	for (; s->pin_end <= last; s->pin_end++) {
-		if (chunkstore_pin_existing(d->cs, s->chunks[s->pin_end].id, NULL)) {
+		/*
+		 * Read pins: an event thread must not wait for the store
+		 * lock. In a cluster a chunk not here is read from a replica.
+		 */
+		if (chunkstore_read_pin(d->cs, s->chunks[s->pin_end].id, !repl_on(d))) {
 			*again = true;
 			while (s->pin_end-- > s->pin_first)
-				chunkstore_unpin(d->cs, s->chunks[s->pin_end].id, false);
+				chunkstore_read_unpin(d->cs, s->chunks[s->pin_end].id);
 			free(s);	/* f->chunks stays the caller's */
 			return NULL;
 		}
