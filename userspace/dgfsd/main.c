@@ -417,9 +417,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (!meta_has_sql(d.meta))
-		fprintf(stderr, "dgfsd: metadata in %s: tags, search and the graph need SQLite "
-			"for now, so they answer 501 and files are not tagged\n",
-			meta_backend_name(d.meta));
+		fprintf(stderr, "dgfsd: metadata in %s: the graph needs SQLite for now, so it "
+			"answers 501%s\n", meta_backend_name(d.meta),
+			d.cfg.cluster_secret_file[0] ? "; with replication, files are not tagged" :
+			"");
 	if (auth_setup(d.cfg.state_dir, d.keys, d.presign_secret))
 		goto out;
 	if (cluster_start(&d, &d.cluster)) {
