@@ -350,10 +350,11 @@ static void test_basic(void)
 	if (!m)
 		return;
 	if (on_pg)
-		CHECK("open: the backend is postgresql, schema version 3, no SQL for tags",
+		CHECK("open: the backend is postgresql, schema version 4, tags through meta_run_pg",
 		      !strcmp(meta_backend_name(m), "postgresql") &&
 		      db_int(m, "SELECT version FROM schema_version") == PG_SCHEMA_VERSION &&
-		      PG_SCHEMA_VERSION == 3 && !meta_has_sql(m) &&
+		      PG_SCHEMA_VERSION == 4 && !meta_has_sql(m) && meta_has_pg(m) &&
+		      meta_has_tags(m) &&
 		      meta_run(m, false, NULL, NULL) == -EINVAL &&
 		      meta_run(m, false, no_sql, NULL) == -EOPNOTSUPP);
 	else
@@ -1846,22 +1847,28 @@ static void test_pg_version(void)
 	      db_int(NULL, "SELECT count(*) FROM pg_tables WHERE schemaname = 't_future'") == 1);
 
 	m = open_db("version");
-	CHECK("version: a new database gets version 3 in schema_version",
-	      m && db_int(m, "SELECT version FROM schema_version") == 3 &&
+	CHECK("version: a new database gets version 4 in schema_version",
+	      m && db_int(m, "SELECT version FROM schema_version") == 4 &&
 	      db_int(m, "SELECT count(*) FROM schema_version") == 1);
 	meta_close(m);
 	m = open_db("version");
-	CHECK("version: opening it again keeps it at 3, one row",
-	      m && db_int(m, "SELECT version FROM schema_version") == 3 &&
+	CHECK("version: opening it again keeps it at 4, one row",
+	      m && db_int(m, "SELECT version FROM schema_version") == 4 &&
 	      db_int(m, "SELECT count(*) FROM schema_version") == 1);
 	meta_close(m);
-	/* Version 2 (before chunk_copies), as a cluster ran it: upgraded in place. */
-	peek_exec("DROP TABLE chunk_copies; UPDATE schema_version SET version = 2");
+	/*
+	 * Version 2 (before chunk_copies and tags), as a cluster ran it:
+	 * upgraded in place, through 3 to 4.
+	 */
+	peek_exec("DROP TABLE chunk_copies, file_keyword_tags, file_keywords, file_text, term_df, "
+		  "file_terms, tag_implies, file_tags_removed, file_tags, tags; "
+		  "DROP FUNCTION dgfs_terms_added, dgfs_terms_dropped; "
+		  "UPDATE schema_version SET version = 2");
 	m = open_db("version");
-	CHECK("version: a version 2 database gets chunk_copies and version 3 in place",
-	      m && db_int(m, "SELECT version FROM schema_version") == 3 &&
-	      db_int(m, "SELECT count(*) FROM pg_tables WHERE tablename = 'chunk_copies' "
-		     "AND schemaname = current_schema()") == 1);
+	CHECK("version: a version 2 database gets chunk_copies, the tag tables and version 4",
+	      m && db_int(m, "SELECT version FROM schema_version") == 4 &&
+	      db_int(m, "SELECT count(*) FROM pg_tables WHERE tablename IN ('chunk_copies', "
+		     "'tags', 'file_text', 'term_df') AND schemaname = current_schema()") == 4);
 	meta_close(m);
 
 	m = NULL;

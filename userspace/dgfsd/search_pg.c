@@ -53,7 +53,7 @@ static void spg_free(struct spg *q)
 	free(q->rank);
 }
 
-static void emit_raw(struct spg *q, const char *tmp)
+static void spg_emit_raw(struct spg *q, const char *tmp)
 {
 	size_t n = strlen(tmp);
 
@@ -77,7 +77,7 @@ static void emit_raw(struct spg *q, const char *tmp)
 	q->len += n;
 }
 
-static void __attribute__((format(printf, 2, 3))) emit(struct spg *q, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3))) spg_emit(struct spg *q, const char *fmt, ...)
 {
 	char tmp[1024];
 	va_list ap;
@@ -90,11 +90,11 @@ static void __attribute__((format(printf, 2, 3))) emit(struct spg *q, const char
 		q->err = q->err ? q->err : -EINVAL;
 		return;
 	}
-	emit_raw(q, tmp);
+	spg_emit_raw(q, tmp);
 }
 
 /* Takes @v (malloc'd, or NULL: out of memory): its number ($N), or 0 on error. */
-static unsigned int param_take(struct spg *q, char *v, size_t len, int fmt)
+static unsigned int spg_param_take(struct spg *q, char *v, size_t len, int fmt)
 {
 	if (!v && !q->err)
 		q->err = -ENOMEM;
@@ -110,29 +110,29 @@ static unsigned int param_take(struct spg *q, char *v, size_t len, int fmt)
 	return q->n;
 }
 
-static unsigned int param_text(struct spg *q, const char *s)
+static unsigned int spg_param_text(struct spg *q, const char *s)
 {
-	return param_take(q, strdup(s), 0, 0);
+	return spg_param_take(q, strdup(s), 0, 0);
 }
 
-static unsigned int param_int(struct spg *q, int64_t v)
+static unsigned int spg_param_int(struct spg *q, int64_t v)
 {
 	char buf[32];
 
 	snprintf(buf, sizeof(buf), "%lld", (long long)v);
-	return param_text(q, buf);
+	return spg_param_text(q, buf);
 }
 
-static unsigned int param_bytes(struct spg *q, const void *p, size_t len)
+static unsigned int spg_param_bytes(struct spg *q, const void *p, size_t len)
 {
 	char *v = malloc(len ? len : 1);
 
 	if (v)
 		memcpy(v, p, len);
-	return param_take(q, v, len, 1);
+	return spg_param_take(q, v, len, 1);
 }
 
-static void rank_add(struct spg *q, const char *ts)
+static void spg_rank_add(struct spg *q, const char *ts)
 {
 	size_t n = strlen(ts);
 	char *r;
@@ -148,13 +148,13 @@ static void rank_add(struct spg *q, const char *ts)
 	q->rank_len += (size_t)sprintf(r + q->rank_len, "%s(%s)", q->rank_len ? " | " : "", ts);
 }
 
-static const char *const sql_op[] = { "=", "<", "<=", ">", ">=" };
+static const char *const spg_op[] = { "=", "<", "<=", ">", ">=" };
 
 /*
  * The tags leaf @n matches, implied ones included, as a bigint[]
  * parameter: its number, or 0 when there are none (or on error).
  */
-static unsigned int resolve_tags(struct spg *q, const struct query_node *n)
+static unsigned int spg_tags(struct spg *q, const struct query_node *n)
 {
 	static const char closure[] = "WITH RECURSIVE c(id) AS (%s UNION SELECT ti.tag_id "
 				      "FROM tag_implies ti JOIN c ON ti.implied_id = c.id) "
@@ -183,7 +183,7 @@ static unsigned int resolve_tags(struct spg *q, const struct query_node *n)
 		/* query_value_number()'s rule: '-'? and 1..18 digits; others never compare. */
 		snprintf(base, sizeof(base), "SELECT id FROM tags WHERE name = $1::text AND "
 			 "CASE WHEN value ~ '^-?[0-9]{1,18}$' THEN value::bigint END %s $2::bigint",
-			 sql_op[n->op]);
+			 spg_op[n->op]);
 		pgq_int(&p, n->num);
 	}
 	snprintf(sql, sizeof(sql), closure, base);
@@ -209,29 +209,29 @@ static unsigned int resolve_tags(struct spg *q, const struct query_node *n)
 		return 0;
 	}
 	sprintf(arr + at, "}");
-	return param_take(q, arr, 0, 0);
+	return spg_param_take(q, arr, 0, 0);
 }
 
-static bool is_tag_leaf(const struct query_node *n)
+static bool spg_is_tag_leaf(const struct query_node *n)
 {
 	return n->kind == QUERY_TAG || ((n->kind == QUERY_HAS || n->kind == QUERY_CMP) &&
 					!query_is_pseudo(n->name));
 }
 
-static void pred_tags(struct spg *q, unsigned int p)
+static void spg_pred_tags(struct spg *q, unsigned int p)
 {
-	emit(q, "EXISTS (SELECT 1 FROM file_tags ft WHERE ft.file_id = f.id AND "
+	spg_emit(q, "EXISTS (SELECT 1 FROM file_tags ft WHERE ft.file_id = f.id AND "
 	     "ft.tag_id = ANY($%u::bigint[]))", p);
 }
 
-static void pred_text(struct spg *q, unsigned int p)
+static void spg_pred_text(struct spg *q, unsigned int p)
 {
-	emit(q, "EXISTS (SELECT 1 FROM file_text ft WHERE ft.file_id = f.id AND "
+	spg_emit(q, "EXISTS (SELECT 1 FROM file_text ft WHERE ft.file_id = f.id AND "
 	     "ft.words @@ $%u::tsquery)", p);
 }
 
 /* @n as a boolean expression over files f. @negated: under an odd number of NOTs. */
-static void pred(struct spg *q, const struct query_node *n, bool negated)
+static void spg_pred(struct spg *q, const struct query_node *n, bool negated)
 {
 	const struct query_node *k;
 	unsigned int ptext = 0, ptags = 0;
@@ -242,19 +242,19 @@ static void pred(struct spg *q, const struct query_node *n, bool negated)
 		return;
 	switch (n->kind) {
 	case QUERY_NOT:
-		emit(q, "(NOT ");
-		pred(q, n->child, !negated);
-		emit(q, ")");
+		spg_emit(q, "(NOT ");
+		spg_pred(q, n->child, !negated);
+		spg_emit(q, ")");
 		return;
 	case QUERY_AND:
 	case QUERY_OR:
-		emit(q, "(");
+		spg_emit(q, "(");
 		for (k = n->child; k; k = k->next) {
 			if (k != n->child)
-				emit(q, n->kind == QUERY_AND ? " AND " : " OR ");
-			pred(q, k, negated);
+				spg_emit(q, n->kind == QUERY_AND ? " AND " : " OR ");
+			spg_pred(q, k, negated);
 		}
-		emit(q, ")");
+		spg_emit(q, ")");
 		return;
 	case QUERY_WORD:
 	case QUERY_PHRASE:
@@ -264,59 +264,59 @@ static void pred(struct spg *q, const struct query_node *n, bool negated)
 			return;
 		}
 		if (ts) {
-			ptext = param_text(q, ts);
+			ptext = spg_param_text(q, ts);
 			if (!negated)
-				rank_add(q, ts);
+				spg_rank_add(q, ts);
 			free(ts);
 		}
 		if (n->kind == QUERY_WORD && n->name)
-			ptags = resolve_tags(q, n);
+			ptags = spg_tags(q, n);
 		if (!ptext && !ptags) {
-			emit(q, "FALSE");
+			spg_emit(q, "FALSE");
 			return;
 		}
-		emit(q, "(");
+		spg_emit(q, "(");
 		if (ptext)
-			pred_text(q, ptext);
+			spg_pred_text(q, ptext);
 		if (ptext && ptags)
-			emit(q, " OR ");
+			spg_emit(q, " OR ");
 		if (ptags)
-			pred_tags(q, ptags);
-		emit(q, ")");
+			spg_pred_tags(q, ptags);
+		spg_emit(q, ")");
 		return;
 	default:
-		if (is_tag_leaf(n)) {
-			ptags = resolve_tags(q, n);
+		if (spg_is_tag_leaf(n)) {
+			ptags = spg_tags(q, n);
 			if (ptags)
-				pred_tags(q, ptags);
+				spg_pred_tags(q, ptags);
 			else
-				emit(q, "FALSE");
+				spg_emit(q, "FALSE");
 		} else if (n->kind == QUERY_HAS) {
-			emit(q, "TRUE");		/* size=*, mtime=*: every file */
+			spg_emit(q, "TRUE");		/* size=*, mtime=*: every file */
 		} else {
 			/* The name is one of ours (query_is_pseudo), never the user's text. */
-			emit(q, "f.%s %s $%u::bigint", !strcmp(n->name, "size") ? "size" : "mtime",
-			     sql_op[n->op], param_int(q, n->num));
+			spg_emit(q, "f.%s %s $%u::bigint", !strcmp(n->name, "size") ? "size" : "mtime",
+			     spg_op[n->op], spg_param_int(q, n->num));
 		}
 	}
 }
 
 /* The condition on files f that the files @query finds under @prefix meet. */
-static void hits(struct spg *q, const char *prefix)
+static void spg_hits(struct spg *q, const char *prefix)
 {
 	size_t plen = prefix ? strlen(prefix) : 0;
 
-	pred(q, q->query->root, false);
+	spg_pred(q, q->query->root, false);
 	if (plen) {
-		unsigned int a = param_bytes(q, prefix, plen);
+		unsigned int a = spg_param_bytes(q, prefix, plen);
 
-		emit(q, " AND substr(f.path, 1, $%u::integer) = $%u::bytea",
-		     param_int(q, (int64_t)plen), a);
+		spg_emit(q, " AND substr(f.path, 1, $%u::integer) = $%u::bytea",
+		     spg_param_int(q, (int64_t)plen), a);
 	}
 }
 
-/* Search's deadline (SEARCH_TIME_MAX_MS) for this transaction's statements. */
-static int deadline(PGconn *c)
+/* Search's spg_deadline (SEARCH_TIME_MAX_MS) for this transaction's statements. */
+static int spg_deadline(PGconn *c)
 {
 	char sql[64];
 
@@ -340,7 +340,7 @@ static PGresult *spg_exec(struct spg *q, const char *what, int *err)
 
 /* ---- running a search ---- */
 
-struct run {
+struct spg_run {
 	const struct query *query;
 	const struct search_page *pg;
 	json_t *files;
@@ -349,13 +349,13 @@ struct run {
 	bool *more;
 };
 
-static const char *source_name(int64_t source)
+static const char *spg_source_name(int64_t source)
 {
 	return source == 1 ? "user" : source == 2 ? "implied" : "auto";
 }
 
 /* As GET /files/{path}?tags shows them: implied tags too. */
-static json_t *file_tags_json(PGconn *c, int64_t file_id, int *err)
+static json_t *spg_file_tags(PGconn *c, int64_t file_id, int *err)
 {
 	struct pgq p = { .n = 0 };
 	json_t *tags = json_array();
@@ -385,9 +385,9 @@ static json_t *file_tags_json(PGconn *c, int64_t file_id, int *err)
 			continue;
 		json_array_append_new(tags, vl ?
 				      json_pack("{s:s%,s:s%,s:s}", "name", n, (size_t)nl, "value", v,
-						(size_t)vl, "source", source_name(src)) :
+						(size_t)vl, "source", spg_source_name(src)) :
 				      json_pack("{s:s%,s:n,s:s}", "name", n, (size_t)nl, "value", "source",
-						source_name(src)));
+						spg_source_name(src)));
 	}
 	PQclear(res);
 	if (!tags)
@@ -395,9 +395,9 @@ static json_t *file_tags_json(PGconn *c, int64_t file_id, int *err)
 	return tags;
 }
 
-static int run_fn(PGconn *c, void *arg)
+static int spg_run_fn(PGconn *c, void *arg)
 {
-	struct run *r = arg;
+	struct spg_run *r = arg;
 	const struct search_page *pg = r->pg;
 	struct spg q = { .c = c, .query = r->query };
 	unsigned int a, b, n = 0, rk = 0;
@@ -408,34 +408,34 @@ static int run_fn(PGconn *c, void *arg)
 
 	json_array_clear(r->files);
 	*r->more = false;
-	err = deadline(c);
+	err = spg_deadline(c);
 	if (err)
 		return err;
 	/* The predicate first: it makes the ranked phrases. */
-	hits(&q, pg->prefix);
+	spg_hits(&q, pg->prefix);
 	where = q.s;
 	q.s = NULL;
 	q.len = q.cap = 0;
-	rk = q.rank_len ? param_text(&q, q.rank) : 0;
-	emit(&q, "SELECT id, path, score FROM (SELECT f.id AS id, f.path AS path, ");
+	rk = q.rank_len ? spg_param_text(&q, q.rank) : 0;
+	spg_emit(&q, "SELECT id, path, score FROM (SELECT f.id AS id, f.path AS path, ");
 	if (rk)
-		emit(&q, "CASE WHEN t.words @@ $%u::tsquery THEN ts_rank(t.words, $%u::tsquery)"
+		spg_emit(&q, "CASE WHEN t.words @@ $%u::tsquery THEN ts_rank(t.words, $%u::tsquery)"
 		     "::float8 ELSE 0::float8 END AS score FROM files f LEFT JOIN file_text t "
 		     "ON t.file_id = f.id WHERE ", rk, rk);
 	else
-		emit(&q, "0::float8 AS score FROM files f WHERE ");
-	emit_raw(&q, where ? where : "FALSE");
+		spg_emit(&q, "0::float8 AS score FROM files f WHERE ");
+	spg_emit_raw(&q, where ? where : "FALSE");
 	free(where);
-	emit(&q, ") h");
+	spg_emit(&q, ") h");
 	if (pg->has_after) {
 		snprintf(num, sizeof(num), "%.17g", pg->after_score);
-		a = param_text(&q, num);
-		b = param_bytes(&q, pg->after_path, strlen(pg->after_path));
-		emit(&q, " WHERE score < $%u::float8 OR (score = $%u::float8 AND path > $%u::bytea)",
+		a = spg_param_text(&q, num);
+		b = spg_param_bytes(&q, pg->after_path, strlen(pg->after_path));
+		spg_emit(&q, " WHERE score < $%u::float8 OR (score = $%u::float8 AND path > $%u::bytea)",
 		     a, a, b);
 	}
 	/* One more than asked: whether a next page exists. */
-	emit(&q, " ORDER BY score DESC, path LIMIT $%u::bigint", param_int(&q, (int64_t)pg->limit + 1));
+	spg_emit(&q, " ORDER BY score DESC, path LIMIT $%u::bigint", spg_param_int(&q, (int64_t)pg->limit + 1));
 	err = q.err;
 	if (!err)
 		res = spg_exec(&q, "search", &err);
@@ -456,7 +456,7 @@ static int run_fn(PGconn *c, void *arg)
 		if (!f)
 			continue;	/* a path that is not UTF-8: JSON cannot carry it */
 		if (pg->with_tags) {
-			json_t *tags = file_tags_json(c, id, &err);
+			json_t *tags = spg_file_tags(c, id, &err);
 
 			if (!tags) {
 				json_decref(f);
@@ -479,14 +479,14 @@ static int run_fn(PGconn *c, void *arg)
 int search_pg_run(struct meta *m, const struct query *q, const struct search_page *pg,
 		  json_t *files, char *next, size_t next_size, bool *more)
 {
-	struct run r = { q, pg, files, next, next_size, more };
+	struct spg_run r = { q, pg, files, next, next_size, more };
 
-	return meta_run_pg(m, false, run_fn, &r);
+	return meta_run_pg(m, false, spg_run_fn, &r);
 }
 
 /* ---- bulk tagging ---- */
 
-struct apply {
+struct spg_apply {
 	const struct query *query;
 	const char *prefix;
 	const struct tag *add, *remove;
@@ -494,7 +494,7 @@ struct apply {
 	uint64_t files;
 };
 
-static int tag_exec(PGconn *c, const char *sql, const struct tag *t)
+static int spg_tag_exec(PGconn *c, const char *sql, const struct tag *t)
 {
 	struct pgq p = { .n = 0 };
 
@@ -504,9 +504,9 @@ static int tag_exec(PGconn *c, const char *sql, const struct tag *t)
 }
 
 /* As search.c's run_apply(), which says why. */
-static int apply_fn(PGconn *c, void *arg)
+static int spg_apply_fn(PGconn *c, void *arg)
 {
-	struct apply *ap = arg;
+	struct spg_apply *ap = arg;
 	struct spg q = { .c = c, .query = ap->query };
 	struct pgq p = { .n = 0 };
 	PGresult *res;
@@ -514,14 +514,14 @@ static int apply_fn(PGconn *c, void *arg)
 	size_t i;
 	int err;
 
-	err = deadline(c);
+	err = spg_deadline(c);
 	err = err ?: pgq_run(c, "CREATE TEMP TABLE IF NOT EXISTS bulk_hits (id bigint PRIMARY KEY) "
 			     "ON COMMIT DELETE ROWS", NULL, "search: apply", NULL);
 	err = err ?: pgq_run(c, "DELETE FROM bulk_hits", NULL, "search: apply", NULL);
 	if (err)
 		return err;
-	emit(&q, "INSERT INTO bulk_hits (id) SELECT f.id FROM files f WHERE ");
-	hits(&q, ap->prefix);
+	spg_emit(&q, "INSERT INTO bulk_hits (id) SELECT f.id FROM files f WHERE ");
+	spg_hits(&q, ap->prefix);
 	err = q.err;
 	res = err ? NULL : spg_exec(&q, "search: apply", &err);
 	if (res)
@@ -529,25 +529,25 @@ static int apply_fn(PGconn *c, void *arg)
 	PQclear(res);
 	spg_free(&q);
 	for (i = 0; !err && i < ap->nremove; i++) {
-		err = tag_exec(c, "INSERT INTO tags (name, value) VALUES ($1::text, $2::text) "
+		err = spg_tag_exec(c, "INSERT INTO tags (name, value) VALUES ($1::text, $2::text) "
 			       "ON CONFLICT (name, value) DO NOTHING", &ap->remove[i]);
-		err = err ?: tag_exec(c, "DELETE FROM file_tags WHERE tag_id = (SELECT id FROM tags "
+		err = err ?: spg_tag_exec(c, "DELETE FROM file_tags WHERE tag_id = (SELECT id FROM tags "
 				      "WHERE name = $1::text AND value = $2::text) "
 				      "AND file_id IN (SELECT id FROM bulk_hits)", &ap->remove[i]);
-		err = err ?: tag_exec(c, "INSERT INTO file_tags_removed (file_id, tag_id) "
+		err = err ?: spg_tag_exec(c, "INSERT INTO file_tags_removed (file_id, tag_id) "
 				      "SELECT h.id, t.id FROM bulk_hits h, tags t WHERE "
 				      "t.name = $1::text AND t.value = $2::text ON CONFLICT DO NOTHING",
 				      &ap->remove[i]);
 	}
 	for (i = 0; !err && i < ap->nadd; i++) {
-		err = tag_exec(c, "INSERT INTO tags (name, value) VALUES ($1::text, $2::text) "
+		err = spg_tag_exec(c, "INSERT INTO tags (name, value) VALUES ($1::text, $2::text) "
 			       "ON CONFLICT (name, value) DO NOTHING", &ap->add[i]);
-		err = err ?: tag_exec(c, "INSERT INTO file_tags (file_id, tag_id, source) "
+		err = err ?: spg_tag_exec(c, "INSERT INTO file_tags (file_id, tag_id, source) "
 				      "SELECT h.id, t.id, 1 FROM bulk_hits h, tags t WHERE "
 				      "t.name = $1::text AND t.value = $2::text "
 				      "ON CONFLICT (file_id, tag_id) DO UPDATE SET source = 1",
 				      &ap->add[i]);
-		err = err ?: tag_exec(c, "DELETE FROM file_tags_removed WHERE tag_id = (SELECT id "
+		err = err ?: spg_tag_exec(c, "DELETE FROM file_tags_removed WHERE tag_id = (SELECT id "
 				      "FROM tags WHERE name = $1::text AND value = $2::text) "
 				      "AND file_id IN (SELECT id FROM bulk_hits)", &ap->add[i]);
 	}
@@ -565,9 +565,9 @@ int search_pg_apply(struct meta *m, const struct query *q, const char *prefix,
 		    const struct tag *add, size_t nadd, const struct tag *remove,
 		    size_t nremove, uint64_t *files)
 {
-	struct apply ap = { .query = q, .prefix = prefix, .add = add, .nadd = nadd,
+	struct spg_apply ap = { .query = q, .prefix = prefix, .add = add, .nadd = nadd,
 			    .remove = remove, .nremove = nremove };
-	int err = meta_run_pg(m, true, apply_fn, &ap);
+	int err = meta_run_pg(m, true, spg_apply_fn, &ap);
 
 	if (!err && files)
 		*files = ap.files;

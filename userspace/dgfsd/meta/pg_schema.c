@@ -118,7 +118,8 @@ static const char pg_schema_v3[] =
  * added or dropped at once: a row trigger would fire after the whole
  * statement and so misjudge whether a file still has terms. df may reach
  * 0 inside the trigger only, which drops such rows before it returns.
- * Rows are upserted in term order, so two writers lock them in one order.
+ * Rows are locked '' first, then in term order, so two writers lock them
+ * in one order.
  *
  * file_text holds each file's words as a tsvector that dgfsd builds
  * itself (fts_words.c: ICU word breaking, lower case, no diacritics,
@@ -163,27 +164,31 @@ static const char pg_schema_v4[] =
 	");\n"
 	"CREATE FUNCTION dgfs_terms_added() RETURNS trigger LANGUAGE plpgsql AS $$\n"
 	"BEGIN\n"
-	"	INSERT INTO term_df AS d (term, df)\n"
-	"		SELECT term, count(*) FROM new_rows GROUP BY term ORDER BY term\n"
-	"		ON CONFLICT (term) DO UPDATE SET df = d.df + excluded.df;\n"
 	/* term_df('') counts the files that have terms: TF-IDF's N. */
 	"	INSERT INTO term_df AS d (term, df)\n"
 	"		SELECT '', count(*) FROM (SELECT file_id, count(*) AS n FROM new_rows\n"
 	"		GROUP BY file_id) a WHERE a.n = (SELECT count(*) FROM file_terms t\n"
 	"		WHERE t.file_id = a.file_id) HAVING count(*) > 0\n"
 	"		ON CONFLICT (term) DO UPDATE SET df = d.df + excluded.df;\n"
+	"	INSERT INTO term_df AS d (term, df)\n"
+	"		SELECT term, count(*) FROM new_rows GROUP BY term ORDER BY term\n"
+	"		ON CONFLICT (term) DO UPDATE SET df = d.df + excluded.df;\n"
 	"	RETURN NULL;\n"
 	"END $$;\n"
+	/*
+	 * Not an upsert of -n: PostgreSQL checks the row it would insert
+	 * (df < 0) before it finds the conflict. The rows are locked in term
+	 * order first, '' among them, as the upserts above lock them.
+	 */
 	"CREATE FUNCTION dgfs_terms_dropped() RETURNS trigger LANGUAGE plpgsql AS $$\n"
 	"BEGIN\n"
-	"	INSERT INTO term_df AS d (term, df)\n"
-	"		SELECT term, -count(*) FROM old_rows GROUP BY term ORDER BY term\n"
-	"		ON CONFLICT (term) DO UPDATE SET df = d.df + excluded.df;\n"
-	"	INSERT INTO term_df AS d (term, df)\n"
-	"		SELECT '', -count(*) FROM (SELECT DISTINCT file_id FROM old_rows) o\n"
-	"		WHERE NOT EXISTS (SELECT 1 FROM file_terms t WHERE t.file_id = o.file_id)\n"
-	"		HAVING count(*) > 0\n"
-	"		ON CONFLICT (term) DO UPDATE SET df = d.df + excluded.df;\n"
+	"	PERFORM 1 FROM term_df WHERE term IN (SELECT term FROM old_rows UNION SELECT '')\n"
+	"		ORDER BY term FOR UPDATE;\n"
+	"	UPDATE term_df SET df = df - (SELECT count(*) FROM\n"
+	"		(SELECT DISTINCT file_id FROM old_rows) o WHERE NOT EXISTS\n"
+	"		(SELECT 1 FROM file_terms t WHERE t.file_id = o.file_id)) WHERE term = '';\n"
+	"	UPDATE term_df d SET df = d.df - o.n FROM\n"
+	"		(SELECT term, count(*) AS n FROM old_rows GROUP BY term) o WHERE d.term = o.term;\n"
 	"	DELETE FROM term_df WHERE df <= 0 AND term IN\n"
 	"		(SELECT term FROM old_rows UNION ALL SELECT '');\n"
 	"	RETURN NULL;\n"
