@@ -416,11 +416,10 @@ int main(int argc, char **argv)
 		bad("cannot open the metadata %s", d.cfg.metadata[0] ? "in PostgreSQL" : path);
 		goto out;
 	}
-	if (!meta_has_sql(d.meta))
-		fprintf(stderr, "dgfsd: metadata in %s: the graph needs SQLite for now, so it "
-			"answers 501%s\n", meta_backend_name(d.meta),
-			d.cfg.cluster_secret_file[0] ? "; with replication, files are not tagged" :
-			"");
+	if (!meta_has_sql(d.meta) && d.cfg.cluster_secret_file[0])
+		fprintf(stderr, "dgfsd: metadata in %s with replication: files are not tagged "
+			"automatically (a host may hold none of a file's chunks)\n",
+			meta_backend_name(d.meta));
 	if (auth_setup(d.cfg.state_dir, d.keys, d.presign_secret))
 		goto out;
 	if (cluster_start(&d, &d.cluster)) {
