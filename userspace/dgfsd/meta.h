@@ -90,8 +90,8 @@ const char *meta_backend_name(const struct meta *m);
 /*
  * Whether meta_run() works (the SQLite backend). Tags, search and the
  * graph keep their own SQL: SQLite's through meta_run(), PostgreSQL's
- * through meta_run_pg() (meta_has_pg()); the graph is SQLite's only, for
- * now (docs/CLUSTER.md, "Tags and search on PostgreSQL").
+ * through meta_run_pg() (meta_has_pg()) (docs/CLUSTER.md, "Tags and
+ * search on PostgreSQL").
  */
 bool meta_has_sql(const struct meta *m);
 /* Whether meta_run_pg() works (the PostgreSQL backend). */
