@@ -3,11 +3,12 @@
 # docs/DGFSD.md, "Metadata in PostgreSQL"), on a server of the test's own
 # (tests/dgfsd/pg.sh; one that does not start fails the test): uploads,
 # downloads, listings, deletes and keys go through PostgreSQL and outlive
-# a restart of dgfsd; tags, search and the graph, which need SQLite for
-# now, answer 501 and nothing is tagged; a config naming neither SQLite
-# nor PostgreSQL is refused.
+# a restart of dgfsd; tags, search and the graph answer from PostgreSQL
+# (their own suites: test_tags_pg.sh, test_search_pg.sh,
+# test_meta_agree.sh); a config naming neither SQLite nor PostgreSQL is
+# refused.
 #   tests/dgfsd/test_meta_pg.sh BUILD_DIR      (as root)
-# expect-checks: 29
+# expect-checks: 28
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -26,7 +27,6 @@ put() { n "$DGFS" --server "$URL" put -q "$@"; }
 
 check "a PostgreSQL server of the test's own starts (unix socket only)" pg_start || finish
 check "dgfsd starts with --metadata $PG_URI" dgfsd_start --metadata "$PG_URI" || finish
-shows "it says tags, search and the graph are off" 'metadata in postgresql: tags' dgfsd_log
 check "the admin key is in PostgreSQL, not in a meta.db" \
 	test "$(pg_sql 'SELECT count(*) FROM keys')" = 1 -a ! -e "$STATE/meta.db"
 
@@ -46,13 +46,14 @@ same "a chunk file on disk for each chunk row" \
 	"$(find "$STATE/chunks" -maxdepth 1 -type f ! -name '.tmp-*' | wc -l)" \
 	"$(pg_sql 'SELECT count(*) FROM chunks')"
 
-# Tags, search and the graph: refused plainly, not half done.
-for u in "search?q=x" graph tags tags/implies "files/d/a?tags" "files/d/a?related"; do
-	same "GET /$u -> 501" "$(code "$URL/$u")" 501
+# Tags, search and the graph answer from PostgreSQL.
+same "POST /files/d/a?tags -> 200" \
+	"$(code -X POST -H 'Content-Type: application/json' --data '{"add":["x"]}' "$URL/files/d/a?tags")" 200
+for u in "search?q=x" "graph?tag=x" "tags?prefix=x" tags/implies "files/d/a?tags" "files/d/a?related"; do
+	same "GET /$u -> 200" "$(code "$URL/$u")" 200
 done
-shows "... saying why" 'need dgfsd.s SQLite metadata' cat "$T/body"
-same "POST /files/d/a?tags -> 501" \
-	"$(code -X POST -H 'Content-Type: application/json' --data '{"add":["x"]}' "$URL/files/d/a?tags")" 501
+same "... the tag is in PostgreSQL" \
+	"$(pg_sql "SELECT count(*) FROM file_tags JOIN tags ON tags.id = tag_id WHERE name = 'x'")" 1
 
 same "DELETE /files/d/b -> 204" "$(code -X DELETE "$URL/files/d/b")" 204
 same "... its chunk goes from PostgreSQL and from the disk alike" \

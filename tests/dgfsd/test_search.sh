@@ -9,12 +9,14 @@
 # a prefix key's narrower view; bulk tagging (POST /search) and its scope;
 # GET /graph from a file and from a tag; related files; dgfs search.
 #   tests/dgfsd/test_search.sh BUILD_DIR      (as root)
+# On PostgreSQL metadata: DGFS_TEST_META=pg (tests/dgfsd/test_search_pg.sh).
 # expect-checks: 38
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
 . tests/dgfsd/lib.sh
 dgfsd_setup "${1:-build}"
+. tests/dgfsd/meta_backend.sh
 
 cat >"$T/tagger" <<'PY'
 #!/usr/bin/python3
@@ -112,8 +114,8 @@ same "no q at all: 400" "$(n curl -s -o /dev/null -w '%{http_code}' "$URL/search
 same "a bad cursor: 400" "$(n curl -s -o /dev/null -w '%{http_code}' "$URL/search?q=fox&after=zzz")" 400
 
 # ---- keys ----
-RKEY=$(n "$DGFSD" key add --state-dir "$STATE" --scope read --prefix docs 2>/dev/null)
-WKEY=$(n "$DGFSD" key add --state-dir "$STATE" --scope write --prefix docs 2>/dev/null)
+RKEY=$(n "$DGFSD" key add "${META_KEY_ARGS[@]}" --scope read --prefix docs 2>/dev/null)
+WKEY=$(n "$DGFSD" key add "${META_KEY_ARGS[@]}" --scope write --prefix docs 2>/dev/null)
 same "a read key under docs/ finds only there" "$(K=$RKEY sorted fox)" \
 	"docs/a.txt docs/c.txt "
 same "a read key may not bulk-tag: 403" "$(K=$RKEY kcurl -s -o /dev/null -w '%{http_code}' \

@@ -15,12 +15,14 @@
 # doubled. With build/dgfs-tagger present (branch
 # tagger-text), one more part runs the real tagger on a text file.
 #   tests/dgfsd/test_tags.sh BUILD_DIR      (as root)
+# On PostgreSQL metadata: DGFS_TEST_META=pg (tests/dgfsd/test_tags_pg.sh).
 # expect-checks: 105
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
 . tests/dgfsd/lib.sh
 dgfsd_setup "${1:-build}"
+. tests/dgfsd/meta_backend.sh
 
 # ---- the stand-in tagger and the plugins ---------------------------------------------
 # It prints what dgfs-tagger's interface promises (docs/TAGS.md): type,
@@ -178,7 +180,7 @@ same "tags of a missing file: 404" \
 same "POST tags on a missing file: 404" "$(post nope '{"add": ["x"]}')" 404
 
 # ---- scopes ------------------------------------------------------------------------------------
-keyadd() { n "$DGFSD" key add --state-dir "$STATE" "$@" 2>>"$T/keycli.log"; }
+keyadd() { n "$DGFSD" key add "${META_KEY_ARGS[@]}" "$@" 2>>"$T/keycli.log"; }
 READ=$(keyadd --scope read --name reader)
 PRE=$(keyadd --scope write --prefix other/ --name tenant)
 as() {
@@ -282,16 +284,16 @@ check "... the next file is tagged" wait_for "$BOUND" has_tag esc/b.txt "type=te
 for f in $(escapees); do f=${f%/environ}; kill -9 "${f#/proc/}" 2>/dev/null; done
 
 # ---- delete --------------------------------------------------------------------------------------
-q() { sqlite3 "file:$STATE/meta.db?mode=ro" "$1"; }
+q() { meta_q "$1"; }
 put docs/b.txt "a cat and a dog"
 wait_for "$BOUND" has_tag docs/b.txt "type=text auto"
 same "term_df counts cat in two files" "$(q "SELECT df FROM term_df WHERE term = 'cat'")" 2
-id=$(q "SELECT id FROM files WHERE path = CAST('docs/a.txt' AS BLOB)")
+id=$(q "SELECT id FROM files WHERE path = $(meta_bytes docs/a.txt)")
 check "delete docs/a.txt" n curl -sf -X DELETE "$URL/files/docs/a.txt"
 same "... its tags are gone" "$(q "SELECT count(*) FROM file_tags WHERE file_id = $id")" 0
 same "... cat's df is 1 now" "$(q "SELECT df FROM term_df WHERE term = 'cat'")" 1
 same "... fish (only in a.txt) has no df row" "$(q "SELECT count(*) FROM term_df WHERE term = 'fish'")" 0
-same "... nor text" "$(q "SELECT count(*) FROM file_text WHERE rowid = $id")" 0
+same "... nor text" "$(q "SELECT count(*) FROM file_text WHERE $META_TEXT_ID = $id")" 0
 
 # ---- the queue survives a restart ------------------------------------------------------------
 dgfsd_stop "dgfsd stops cleanly"
@@ -299,7 +301,7 @@ check "dgfsd starts without tagging workers" dgfsd_start "${TAGARGS[@]}" --tag-w
 check "upload while nobody tags" put later/c.txt "a later file"
 same "the job waits (dgfsd_tag_jobs_pending 1)" "$(metric dgfsd_tag_jobs_pending)" 1
 same "... no tags yet (the file is there, no tag rows)" \
-	"$(q "SELECT count(*), count(tag_id) FROM files LEFT JOIN file_tags ON files.id = file_id WHERE path = CAST('later/c.txt' AS BLOB)")" "1|0"
+	"$(q "SELECT count(*), count(tag_id) FROM files LEFT JOIN file_tags ON files.id = file_id WHERE path = $(meta_bytes later/c.txt)")" "1|0"
 dgfsd_stop "dgfsd stops cleanly with a job pending"
 check "dgfsd starts with workers again" dgfsd_start "${TAGARGS[@]}"
 check "the pending job is done after the restart" \
@@ -316,7 +318,7 @@ dgfsd_stop "dgfsd stops cleanly while its tagger hangs"
 check "... within 10 s, the hanging tagger killed" \
 	eval '((SECONDS - t0 < 10)) && ! pgrep -f "^/usr/bin/python3 $T/tagger" >/dev/null'
 same "... its job stays queued for the next start" \
-	"$(q "SELECT count(*) FROM tag_jobs JOIN files ON files.id = file_id WHERE path = CAST('stop/hang.txt' AS BLOB)")" 1
+	"$(q "SELECT count(*) FROM tag_jobs JOIN files ON files.id = file_id WHERE path = $(meta_bytes stop/hang.txt)")" 1
 
 # ---- latency: the stand-in tagger alone, 20 uploads in a row ----------------------------------
 check "dgfsd starts with the tagger and no plugins" \
@@ -327,7 +329,7 @@ start=$(date +%s.%N)
 for i in $(seq 20); do put "lat/f$i.txt" "file number $i says hello to the cat $i times"; done
 all_tagged() {
 	[[ $(metric dgfsd_tag_jobs_pending) == 0 ]] &&
-		[[ $(q "SELECT count(*) FROM file_tags JOIN tags ON tags.id = tag_id JOIN files ON files.id = file_id WHERE tags.name = 'type' AND CAST(path AS TEXT) LIKE 'lat/%'") == 20 ]]
+		[[ $(q "SELECT count(*) FROM file_tags JOIN tags ON tags.id = tag_id JOIN files ON files.id = file_id WHERE tags.name = 'type' AND $(meta_path_text path) LIKE 'lat/%'") == 20 ]]
 }
 # The bound with Q = 20 jobs and W = 2 workers: Q / W tagger timeouts.
 check "20 uploads in a row are all tagged within their bound (10 x 5 s)" wait_for 50 all_tagged
@@ -353,7 +355,7 @@ for i in $(seq $((docs + 2))); do put "kw/f$i.txt" "alpha beta gamma filler numb
 check "after $((docs + 2)) more files, its keywords are the rare words, without zeta" \
 	wait_for 120 keywords_are kw/a.txt "delta epsilon eta theta "
 echo "kw/a.txt's keywords now: $(keywords kw/a.txt); N $(q "SELECT df FROM term_df WHERE term = ''")," \
-	"its keywords chosen at N $(q "SELECT docs FROM file_keywords JOIN files ON files.id = file_id WHERE path = CAST('kw/a.txt' AS BLOB)"),"\
+	"its keywords chosen at N $(q "SELECT docs FROM file_keywords JOIN files ON files.id = file_id WHERE path = $(meta_bytes kw/a.txt)"),"\
 	"pending $(metric dgfsd_tag_jobs_pending), refreshed $(metric dgfsd_tag_keywords_refreshed_total)"
 grep "keyword" "$T/dgfsd.log" | tail -3
 check "... its other auto tags are untouched" \

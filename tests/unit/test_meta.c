@@ -350,10 +350,11 @@ static void test_basic(void)
 	if (!m)
 		return;
 	if (on_pg)
-		CHECK("open: the backend is postgresql, schema version 4, no SQL for tags",
+		CHECK("open: the backend is postgresql, schema version 5, tags through meta_run_pg",
 		      !strcmp(meta_backend_name(m), "postgresql") &&
 		      db_int(m, "SELECT version FROM schema_version") == PG_SCHEMA_VERSION &&
-		      PG_SCHEMA_VERSION == 4 && !meta_has_sql(m) &&
+		      PG_SCHEMA_VERSION == 5 && !meta_has_sql(m) && meta_has_pg(m) &&
+		      meta_has_tags(m) &&
 		      meta_run(m, false, NULL, NULL) == -EINVAL &&
 		      meta_run(m, false, no_sql, NULL) == -EOPNOTSUPP);
 	else
@@ -1846,23 +1847,29 @@ static void test_pg_version(void)
 	      db_int(NULL, "SELECT count(*) FROM pg_tables WHERE schemaname = 't_future'") == 1);
 
 	m = open_db("version");
-	CHECK("version: a new database gets version 4 in schema_version",
-	      m && db_int(m, "SELECT version FROM schema_version") == 4 &&
+	CHECK("version: a new database gets version 5 in schema_version",
+	      m && db_int(m, "SELECT version FROM schema_version") == 5 &&
 	      db_int(m, "SELECT count(*) FROM schema_version") == 1);
 	meta_close(m);
 	m = open_db("version");
-	CHECK("version: opening it again keeps it at 4, one row",
-	      m && db_int(m, "SELECT version FROM schema_version") == 4 &&
+	CHECK("version: opening it again keeps it at 5, one row",
+	      m && db_int(m, "SELECT version FROM schema_version") == 5 &&
 	      db_int(m, "SELECT count(*) FROM schema_version") == 1);
 	meta_close(m);
-	/* Version 2 (before chunk_copies and hosts.draining), as a cluster ran it: upgraded in place. */
-	peek_exec("DROP TABLE chunk_copies; ALTER TABLE hosts DROP COLUMN draining; "
+	/*
+	 * Version 2 (before chunk_copies, hosts.draining and the tag tables),
+	 * as a cluster ran it: upgraded in place, through 3 and 4 to 5.
+	 */
+	peek_exec("DROP TABLE chunk_copies, file_keyword_tags, file_keywords, file_text, term_df, "
+		  "file_terms, tag_implies, file_tags_removed, file_tags, tags; "
+		  "DROP FUNCTION dgfs_terms_added, dgfs_terms_dropped; "
+		  "ALTER TABLE hosts DROP COLUMN draining; "
 		  "UPDATE schema_version SET version = 2");
 	m = open_db("version");
-	CHECK("version: a version 2 database gets chunk_copies, hosts.draining and version 4 in place",
-	      m && db_int(m, "SELECT version FROM schema_version") == 4 &&
-	      db_int(m, "SELECT count(*) FROM pg_tables WHERE tablename = 'chunk_copies' "
-		     "AND schemaname = current_schema()") == 1 &&
+	CHECK("version: a version 2 database gets chunk_copies, hosts.draining, the tag tables and version 5",
+	      m && db_int(m, "SELECT version FROM schema_version") == 5 &&
+	      db_int(m, "SELECT count(*) FROM pg_tables WHERE tablename IN ('chunk_copies', "
+		     "'tags', 'file_text', 'term_df') AND schemaname = current_schema()") == 4 &&
 	      db_int(m, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'hosts' "
 		     "AND column_name = 'draining' AND table_schema = current_schema()") == 1);
 	meta_close(m);

@@ -15,6 +15,9 @@
 
 #include "meta_sources.h"
 #include "dgfsd/meta_tags.c"
+#include "dgfsd/meta_tags_pg.c"
+#include "dgfsd/pgq.c"
+#include "dgfsd/fts_words.c"
 #include "tags/tag.c"
 
 #include <unistd.h>

@@ -25,6 +25,9 @@
 #include "tags/query.c"
 #include "meta_sources.h"
 #include "dgfsd/search.c"
+#include "dgfsd/search_pg.c"
+#include "dgfsd/pgq.c"
+#include "dgfsd/fts_words.c"
 
 #include <ctype.h>
 #include <unistd.h>

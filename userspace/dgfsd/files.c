@@ -629,9 +629,9 @@ static enum MHD_Result post_commit(struct dgfsd *d, struct MHD_Connection *c,
 enum MHD_Result files_get(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
 {
 	if (http_has_arg(c, "tags"))
-		return meta_has_sql(d->meta) ? tags_api_get(d, c, r) : http_no_sql(c, r);
+		return meta_has_tags(d->meta) ? tags_api_get(d, c, r) : http_no_sql(c, r);
 	if (http_has_arg(c, "related"))
-		return meta_has_sql(d->meta) ? graph_api_related(d, c, r) : http_no_sql(c, r);
+		return meta_has_tags(d->meta) ? graph_api_related(d, c, r) : http_no_sql(c, r);
 	return http_has_arg(c, "manifest") ? get_manifest(d, c, r) : get_file(d, c, r);
 }
 
@@ -690,7 +690,7 @@ enum MHD_Result files_put(struct dgfsd *d, struct MHD_Connection *c, struct requ
 enum MHD_Result files_commit(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
 {
 	if (http_has_arg(c, "tags"))
-		return meta_has_sql(d->meta) ? tags_api_post(d, c, r) : http_no_sql(c, r);
+		return meta_has_tags(d->meta) ? tags_api_post(d, c, r) : http_no_sql(c, r);
 	if (!http_has_arg(c, "commit"))
 		return http_method_not_allowed(c, r, "GET, HEAD, PUT, DELETE, POST");
 	r->finish = post_commit;

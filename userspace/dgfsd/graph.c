@@ -27,6 +27,7 @@
 #include <sqlite3.h>
 
 #include "dgfsd/search.h"
+#include "dgfsd/pgq.h"
 #include "http.h"
 #include "tags/tag.h"
 
@@ -320,6 +321,184 @@ static int run_graph(sqlite3 *db, void *arg)
 	return err;
 }
 
+
+/*
+ * ---- the same walk on PostgreSQL (meta_run_pg) ----
+ * The same statements in that dialect; every one takes the prefix as
+ * $2 (its length) and $3 (its bytes) and N as $4, as above.
+ */
+
+#define PG_PREFIX_OK(col) "($2::integer = 0 OR substr(" col ", 1, $2::integer) = $3::bytea)"
+/* ln(N/df), 0 when N is 0 (SQLite's ln(0) is NULL, read as 0; PostgreSQL's is an error). */
+#define PG_IDF(t) "coalesce(CASE WHEN $4::float8 > 0 THEN ln($4::float8 / greatest(1, " \
+	"(SELECT count(*) FROM file_tags x JOIN files xf ON xf.id = x.file_id WHERE x.tag_id = " \
+	t " AND " PG_PREFIX_OK("xf.path") "))) END, 0)::float8"
+
+/* $1 = @first (a bigint, or bytes when @first_bytes), $2 $3 the prefix, $4 N, then @more. */
+static void pg_graph_params(struct pgq *p, int64_t first, const char *bytes, size_t blen,
+			    const char *prefix, size_t plen, double n, char *nbuf, size_t nsize)
+{
+	p->n = 0;
+	if (bytes)
+		pgq_bytes(p, bytes, blen);
+	else
+		pgq_int(p, first);
+	pgq_int(p, (int64_t)plen);
+	pgq_bytes(p, prefix, plen);
+	snprintf(nbuf, nsize, "%.17g", n);
+	pgq_text(p, nbuf);
+}
+
+static int pg_count_files(PGconn *c, const char *prefix, size_t plen, double *n)
+{
+	struct pgq p;
+	char nb[32];
+	int64_t v = 0;
+	int err;
+
+	pg_graph_params(&p, 0, NULL, 0, prefix, plen, 0, nb, sizeof(nb));
+	err = pgq_one_int(c, "SELECT count(*) FROM files WHERE $1::bigint = 0 AND $4::float8 = 0 "
+			  "AND " PG_PREFIX_OK("path"), &p, "graph: files", &v);
+	*n = (double)v;
+	return err;
+}
+
+static int pg_tag_label(const PGresult *res, int row, int col, char *buf, size_t size)
+{
+	int nl = 0, vl = 0;
+	const char *name = pgq_col_bytes(res, row, col, &nl);
+	const char *value = pgq_col_bytes(res, row, col + 1, &vl);
+
+	if (!name || !value)
+		return -1;
+	return snprintf(buf, size, "%.*s%s%.*s", nl, name, vl ? "=" : "", vl, value);
+}
+
+static int pg_expand(PGconn *c, struct graph *g, unsigned int i)
+{
+	struct gnode self = g->nodes[i];
+	char label[TAG_STR_MAX + 1], nb[32];
+	struct pgq p;
+	PGresult *res;
+	int64_t id;
+	double idf;
+	int row, err = 0, j, len;
+
+	pg_graph_params(&p, self.id, NULL, 0, g->prefix, g->plen, g->nfiles, nb, sizeof(nb));
+	pgq_int(&p, GRAPH_FANOUT);
+	/* A file's tags, the rarest first; a tag's files (under the prefix), by path. */
+	res = self.is_tag ?
+	      pgq_exec(c, "SELECT f.id, f.path FROM file_tags ft JOIN files f ON f.id = ft.file_id "
+		       "WHERE ft.tag_id = $1::bigint AND $4::float8 >= 0 AND " PG_PREFIX_OK("f.path")
+		       " ORDER BY f.path LIMIT $5::bigint", &p, "graph: files of", &err) :
+	      pgq_exec(c, "SELECT * FROM (SELECT t.id, t.name, t.value, " PG_IDF("t.id") " AS idf "
+		       "FROM file_tags ft JOIN tags t ON t.id = ft.tag_id WHERE ft.file_id = $1::bigint) s "
+		       "ORDER BY idf DESC, name COLLATE \"C\", value COLLATE \"C\" LIMIT $5::bigint",
+		       &p, "graph: tags of", &err);
+	if (!res)
+		return err;
+	for (row = 0; !err && row < PQntuples(res); row++) {
+		if (pgq_col_int(res, row, 0, &id))
+			continue;
+		idf = self.idf;
+		if (self.is_tag) {
+			const char *path = pgq_col_bytes(res, row, 1, &len);
+
+			if (!path || len <= 0 || len > META_PATH_MAX)
+				continue;
+			err = node_add(g, false, id, self.depth + 1, path, len, 0);
+		} else {
+			len = pg_tag_label(res, row, 1, label, sizeof(label));
+			if (len < 0 || (size_t)len >= sizeof(label) || pgq_col_double(res, row, 3, &idf))
+				continue;
+			err = node_add(g, true, id, self.depth + 1, label, len, idf);
+		}
+		if (err == -ENOSPC)
+			break;
+		if (err < 0)
+			break;
+		j = node_find(g, !self.is_tag, id);
+		err = edge_add(g, &g->nodes[i], &g->nodes[j], idf);
+	}
+	PQclear(res);
+	return err == -ENOSPC ? 0 : err;
+}
+
+static int pg_cooccur(PGconn *c, struct graph *g)
+{
+	unsigned int idx[GRAPH_COOCCUR_TAGS], nt = 0, i, k;
+	char nb[32];
+	struct pgq p;
+	int64_t n;
+	int err = 0;
+
+	for (i = 0; i < g->n && nt < GRAPH_COOCCUR_TAGS; i++)
+		if (g->nodes[i].is_tag)
+			idx[nt++] = i;
+	for (i = 0; !err && nt >= 2 && i < nt; i++)
+		for (k = i + 1; !err && k < nt; k++) {
+			pg_graph_params(&p, g->nodes[idx[i]].id, NULL, 0, g->prefix, g->plen, 0, nb,
+					sizeof(nb));
+			pgq_int(&p, g->nodes[idx[k]].id);
+			err = pgq_one_int(c, "SELECT count(*) FROM file_tags a JOIN file_tags b ON "
+					  "b.file_id = a.file_id AND b.tag_id = $5::bigint JOIN files f "
+					  "ON f.id = a.file_id WHERE a.tag_id = $1::bigint AND "
+					  "$4::float8 = 0 AND " PG_PREFIX_OK("f.path"), &p,
+					  "graph: shared files", &n);
+			if (!err && n > 0)
+				err = edge_add(g, &g->nodes[idx[i]], &g->nodes[idx[k]], (double)n);
+		}
+	return err;
+}
+
+static int pg_run_graph(PGconn *c, void *arg)
+{
+	struct graph *g = arg;
+	char label[TAG_STR_MAX + 1], nb[32];
+	struct pgq p;
+	PGresult *res;
+	unsigned int i;
+	int64_t id;
+	double idf;
+	int err, len;
+
+	err = pg_count_files(c, g->prefix, g->plen, &g->nfiles);
+	if (err)
+		return err;
+	if (g->start_tag) {
+		pg_graph_params(&p, 0, g->start.name, strlen(g->start.name), g->prefix, g->plen,
+				g->nfiles, nb, sizeof(nb));
+		pgq_text(&p, g->start.value);
+		res = pgq_exec(c, "SELECT id, name, value, " PG_IDF("tags.id") " FROM tags "
+			       "WHERE name = convert_from($1::bytea, 'UTF8') AND value = $5::text",
+			       &p, "graph: start", &err);
+		if (!res)
+			return err;
+		err = -ENOENT;
+		if (PQntuples(res) && !pgq_col_int(res, 0, 0, &id) &&
+		    !pgq_col_double(res, 0, 3, &idf)) {
+			len = pg_tag_label(res, 0, 1, label, sizeof(label));
+			err = len < 0 || (size_t)len >= sizeof(label) ? -EIO :
+			      node_add(g, true, id, 0, label, len, idf);
+		}
+		PQclear(res);
+	} else {
+		p.n = 0;
+		pgq_bytes(&p, g->start_path, strlen(g->start_path));
+		err = pgq_one_int(c, "SELECT id FROM files WHERE path = $1::bytea", &p,
+				  "graph: start", &id);
+		if (!err)
+			err = node_add(g, false, id, 0, g->start_path, (int)strlen(g->start_path), 0);
+	}
+	if (err < 0)
+		return err;
+	/* Breadth first: nodes are appended in order of depth. */
+	for (i = 0, err = 0; !err && i < g->n; i++)
+		if (g->nodes[i].depth < g->depth)
+			err = pg_expand(c, g, i);
+	return err ?: pg_cooccur(c, g);
+}
+
 static json_t *graph_nodes_json(const struct graph *g)
 {
 	char key[META_PATH_MAX + 8];
@@ -415,7 +594,8 @@ enum MHD_Result graph_api_get(struct dgfsd *d, struct MHD_Connection *c, struct 
 		ret = http_send_error(c, r, 503, "out of memory");
 		goto out;
 	}
-	err = meta_run(d->meta, false, run_graph, &g);
+	err = meta_has_pg(d->meta) ? meta_run_pg(d->meta, false, pg_run_graph, &g) :
+	      meta_run(d->meta, false, run_graph, &g);
 	if (err == -ENOENT) {
 		ret = http_send_error(c, r, 404, file ? "no such file" : "no such tag");
 		goto out;
@@ -499,6 +679,47 @@ static int run_related(sqlite3 *db, void *arg)
 	return err;
 }
 
+
+/* run_related() on PostgreSQL. */
+static int pg_run_related(PGconn *c, void *arg)
+{
+	struct related *rl = arg;
+	char nb[32];
+	struct pgq p;
+	PGresult *res;
+	double n, score;
+	int i, len, err;
+
+	err = pg_count_files(c, rl->prefix, rl->plen, &n);
+	if (err)
+		return err;
+	pg_graph_params(&p, 0, rl->path, strlen(rl->path), rl->prefix, rl->plen, n, nb, sizeof(nb));
+	pgq_int(&p, RELATED_TAGS);
+	pgq_int(&p, rl->limit);
+	res = pgq_exec(c, "WITH me(id) AS (SELECT id FROM files WHERE path = $1::bytea), "
+		       "w(tag_id, w) AS (SELECT * FROM (SELECT ft.tag_id, " PG_IDF("ft.tag_id")
+		       " AS w FROM file_tags ft WHERE ft.file_id = (SELECT id FROM me)) s "
+		       "WHERE w > ln(2) ORDER BY w DESC LIMIT $5::bigint) "
+		       "SELECT f.path, sum(w.w)::float8 AS score FROM w JOIN file_tags o ON "
+		       "o.tag_id = w.tag_id JOIN files f ON f.id = o.file_id WHERE o.file_id != "
+		       "(SELECT id FROM me) AND " PG_PREFIX_OK("f.path") " GROUP BY o.file_id, "
+		       "f.path ORDER BY score DESC, f.path LIMIT $6::bigint", &p, "related", &err);
+	if (!res)
+		return err;
+	for (i = 0; !err && i < PQntuples(res); i++) {
+		const char *path = pgq_col_bytes(res, i, 0, &len);
+		json_t *f;
+
+		if (!path || len <= 0 || len > META_PATH_MAX || pgq_col_double(res, i, 1, &score))
+			continue;
+		f = json_pack("{s:s%,s:f}", "path", path, (size_t)len, "score", score);
+		if (f && json_array_append_new(rl->files, f))
+			err = -ENOMEM;
+	}
+	PQclear(res);
+	return err;
+}
+
 enum MHD_Result graph_api_related(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
 {
 	struct related rl = { .path = r->path, .prefix = r->who.prefix,
@@ -515,7 +736,8 @@ enum MHD_Result graph_api_related(struct dgfsd *d, struct MHD_Connection *c, str
 	rl.files = json_array();
 	if (!rl.files)
 		return http_send_error(c, r, 503, "out of memory");
-	err = meta_run(d->meta, false, run_related, &rl);
+	err = meta_has_pg(d->meta) ? meta_run_pg(d->meta, false, pg_run_related, &rl) :
+	      meta_run(d->meta, false, run_related, &rl);
 	if (err) {
 		json_decref(rl.files);
 		return http_send_error(c, r, 500, "cannot find related files");

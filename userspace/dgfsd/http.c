@@ -352,8 +352,8 @@ enum route_flags {
 	R_PRESIGN = 1 << 3,		/* a presigned URL may stand for the key */
 	R_PREFIX = 1 << 4,		/* the file must lie under the key's prefix */
 	R_WHOLE = 1 << 5,		/* a key limited to a prefix may not */
-	R_SQL = 1 << 6,			/* tags, search, graph: SQLite metadata only */
 	R_CLUSTER = 1 << 7,		/* hosts only: the cluster's signature, no key */
+	R_TAGS = 1 << 8,		/* tags, search, graph: a backend with them (meta_has_tags) */
 };
 
 struct route {
@@ -414,16 +414,16 @@ static const struct resource resources[] = {
 	/* An implication reaches every file: no prefix key may change one. */
 	/* A prefix key finds and tags only under its prefix (search_api.c, graph.c). */
 	{ "/search", ARG_NONE, "GET, HEAD, POST", {
-		{ "GET", META_SCOPE_READ, R_PUBLIC_READ | R_SQL, search_api_get },
-		{ "POST", META_SCOPE_WRITE, R_SQL, search_api_post } } },
+		{ "GET", META_SCOPE_READ, R_PUBLIC_READ | R_TAGS, search_api_get },
+		{ "POST", META_SCOPE_WRITE, R_TAGS, search_api_post } } },
 	{ "/graph", ARG_NONE, "GET, HEAD", {
-		{ "GET", META_SCOPE_READ, R_PUBLIC_READ | R_SQL, graph_api_get } } },
+		{ "GET", META_SCOPE_READ, R_PUBLIC_READ | R_TAGS, graph_api_get } } },
 	/* Completion: a prefix key sees only the tags of files under it. */
 	{ "/tags", ARG_NONE, "GET, HEAD", {
-		{ "GET", META_SCOPE_READ, R_PUBLIC_READ | R_SQL, tags_api_list } } },
+		{ "GET", META_SCOPE_READ, R_PUBLIC_READ | R_TAGS, tags_api_list } } },
 	{ "/tags/implies", ARG_NONE, "GET, HEAD, POST", {
-		{ "GET", META_SCOPE_READ, R_PUBLIC_READ | R_SQL, tags_api_implies_list },
-		{ "POST", META_SCOPE_WRITE, R_WHOLE | R_SQL, tags_api_implies_post } } },
+		{ "GET", META_SCOPE_READ, R_PUBLIC_READ | R_TAGS, tags_api_implies_list },
+		{ "POST", META_SCOPE_WRITE, R_WHOLE | R_TAGS, tags_api_implies_post } } },
 	{ "/keys/", ARG_KEY, "DELETE", {
 		{ "DELETE", META_SCOPE_ADMIN, R_WHOLE, keys_api_revoke } } },
 	/* The web UI's page and assets (web.c): the page asks for a key itself. */
@@ -605,15 +605,15 @@ static enum MHD_Result begin(struct dgfsd *d, struct MHD_Connection *c, struct r
 		return http_send_error(c, r, 403, "this key reaches only %s", r->who.prefix);
 	if ((rt->flags & R_PREFIX) && !auth_path_allowed(r->who.prefix, r->path))
 		return http_send_error(c, r, 403, "this key reaches only %s", r->who.prefix);
-	if ((rt->flags & R_SQL) && !meta_has_sql(d->meta))
+	if ((rt->flags & R_TAGS) && !meta_has_tags(d->meta))
 		return http_no_sql(c, r);
 	return rt->handler(d, c, r);
 }
 
 enum MHD_Result http_no_sql(struct MHD_Connection *c, struct request *r)
 {
-	return http_send_error(c, r, 501, "tags, search and the graph need dgfsd's SQLite "
-			       "metadata; this dgfsd keeps its metadata in PostgreSQL");
+	return http_send_error(c, r, 501, "tags, search and the graph need SQLite or "
+			       "PostgreSQL metadata");
 }
 
 bool http_budget_take(struct dgfsd *d, struct request *r, uint64_t n)

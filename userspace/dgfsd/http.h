@@ -96,7 +96,7 @@ enum MHD_Result http_queue(struct MHD_Connection *c, struct request *r, unsigned
 struct MHD_Response *http_empty_response(void);
 enum MHD_Result http_method_not_allowed(struct MHD_Connection *c, struct request *r,
 					const char *allow);
-/* 501: tags, search and the graph need the SQLite metadata (meta_has_sql). */
+/* 501: tags, search and the graph need a backend that has them (meta_has_tags). */
 enum MHD_Result http_no_sql(struct MHD_Connection *c, struct request *r);
 enum MHD_Result http_send_json(struct MHD_Connection *c, struct request *r, unsigned int status,
 			       json_t *j);

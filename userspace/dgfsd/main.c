@@ -419,9 +419,9 @@ int main(int argc, char **argv)
 		bad("cannot open the metadata %s", d.cfg.metadata[0] ? "in PostgreSQL" : path);
 		goto out;
 	}
-	if (!meta_has_sql(d.meta))
-		fprintf(stderr, "dgfsd: metadata in %s: tags, search and the graph need SQLite "
-			"for now, so they answer 501 and files are not tagged\n",
+	if (!meta_has_sql(d.meta) && d.cfg.cluster_secret_file[0])
+		fprintf(stderr, "dgfsd: metadata in %s with replication: files are not tagged "
+			"automatically (a host may hold none of a file's chunks)\n",
 			meta_backend_name(d.meta));
 	if (auth_setup(d.cfg.state_dir, d.keys, d.presign_secret))
 		goto out;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * dgfsd's metadata: files, their chunk lists and the chunks' reference
- * counts, API keys, and (SQLite only, for now) tags and search. One
+ * counts, API keys, tags and search. One
  * interface, two backends (meta/backend.h): SQLite (WAL mode,
  * synchronous=FULL so a commit survives a crash), the single-host
  * default, and PostgreSQL through libpq, for clusters. One connection
@@ -88,10 +88,16 @@ void meta_close(struct meta *m);			/* NULL is fine */
 /* "sqlite" or "postgresql". */
 const char *meta_backend_name(const struct meta *m);
 /*
- * Whether meta_run() works: tags, search and the graph keep their own
- * SQLite SQL, so they need the SQLite backend.
+ * Whether meta_run() works (the SQLite backend). Tags, search and the
+ * graph keep their own SQL: SQLite's through meta_run(), PostgreSQL's
+ * through meta_run_pg() (meta_has_pg()) (docs/CLUSTER.md, "Tags and
+ * search on PostgreSQL").
  */
 bool meta_has_sql(const struct meta *m);
+/* Whether meta_run_pg() works (the PostgreSQL backend). */
+bool meta_has_pg(const struct meta *m);
+/* Whether tags and search work on this backend (either of the above). */
+bool meta_has_tags(const struct meta *m);
 
 /*
  * The file at @path; with @with_chunks also its chunk list (f->chunks is
@@ -202,6 +208,18 @@ int meta_chunk_under(struct meta *m, const uint8_t id[META_ID_LEN], const char *
  */
 struct sqlite3;
 int meta_run(struct meta *m, bool write, int (*fn)(struct sqlite3 *db, void *arg), void *arg);
+/*
+ * meta_run() on the PostgreSQL backend: @fn gets the libpq connection
+ * (PGconn, "struct pg_conn" in libpq-fe.h) inside one transaction, READ
+ * COMMITTED when @write, else REPEATABLE READ READ ONLY (one snapshot),
+ * with the lock held. Committed if @fn returns 0, else rolled back; run
+ * again (up to 8 times) when @fn returns -EAGAIN, which meta_pg_err()
+ * says for a deadlock or a serialization failure another dgfsd caused.
+ * -EOPNOTSUPP on SQLite (meta_has_pg()).
+ */
+struct pg_conn;
+int meta_run_pg(struct meta *m, bool write, int (*fn)(struct pg_conn *conn, void *arg),
+		void *arg);
 /* SQLite's result @rc as -errno, logged with @what. */
 int meta_sql_err(struct sqlite3 *db, int rc, const char *what);
 /* Wall-clock milliseconds since the epoch (tag_jobs.queued). */

@@ -3,7 +3,8 @@
  * Tag storage (meta_tags.h) on meta.c's connection, through meta_run():
  * each call is one transaction. Statements are prepared per call: the
  * tagging path runs a few times per upload and the API per request, and
- * SQLite prepares these in microseconds.
+ * SQLite prepares these in microseconds. On PostgreSQL each call, its
+ * arguments checked here, goes to meta_tags_pg.c instead.
  */
 #include <errno.h>
 #include <math.h>
@@ -14,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "meta_tags.h"
+#include "meta_tags_pg.h"
 
 /* ---- helpers ---- */
 
@@ -221,7 +223,7 @@ int meta_tags_get(struct meta *m, const char *path, struct meta_tag_list *out)
 	if (!path || !out)
 		return -EINVAL;
 	out->n = 0;
-	err = meta_run(m, false, mt_get_fn, &g);
+	err = meta_has_pg(m) ? meta_tags_pg_get(m, path, out) : meta_run(m, false, mt_get_fn, &g);
 	if (err)
 		out->n = 0;
 	return err;
@@ -284,6 +286,8 @@ int meta_tags_user_change(struct meta *m, const char *path, const struct tag *ad
 		for (j = 0; j < nrm; j++)
 			if (!strcmp(add[i].name, rm[j].name) && !strcmp(add[i].value, rm[j].value))
 				return -EINVAL;
+	if (meta_has_pg(m))
+		return meta_tags_pg_user_change(m, path, add, nadd, rm, nrm);
 	return meta_run(m, true, mt_change_fn, &c);
 }
 
@@ -310,18 +314,18 @@ static int mt_auto_tag(sqlite3 *db, int64_t fid, const struct tag *t)
 			fid, tid, "auto tag");
 }
 
-struct mt_scored {
-	char term[META_TERM_MAX + 1];
-	double score;
-};
-
-static int mt_scored_cmp(const void *a, const void *b)
+int mt_scored_cmp(const void *a, const void *b)
 {
 	const struct mt_scored *x = a, *y = b;
 
 	if (x->score != y->score)
 		return x->score > y->score ? -1 : 1;
 	return strcmp(x->term, y->term);
+}
+
+double mt_tfidf(double tf, double df, double docs)
+{
+	return tf * (log((1.0 + docs) / (1.0 + df)) + 1.0);
 }
 
 /*
@@ -379,7 +383,7 @@ static int mt_keywords(sqlite3 *db, int64_t file_id, unsigned int k, struct meta
 		}
 		memcpy(s[n].term, t, len);
 		s[n].term[len] = 0;
-		s[n].score = tf * (log((1.0 + (double)docs) / (1.0 + df)) + 1.0);
+		s[n].score = mt_tfidf(tf, df, (double)docs);
 		n++;
 	}
 	if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -489,7 +493,8 @@ int meta_tags_auto_set(struct meta *m, int64_t file_id, const char *etag,
 		return -EINVAL;
 	if (kw)
 		kw->n = 0;
-	err = meta_run(m, true, mt_auto_fn, &x);
+	err = meta_has_pg(m) ? meta_tags_pg_auto_set(m, file_id, etag, a, kw) :
+	      meta_run(m, true, mt_auto_fn, &x);
 	if (err && kw)
 		kw->n = 0;
 	return err;
@@ -540,7 +545,8 @@ static int mt_refresh_fn(sqlite3 *db, void *arg)
 int meta_keywords_refresh(struct meta *m, unsigned int max, unsigned int *done)
 {
 	struct mt_refresh x = { max < META_KEYWORDS_REFRESH_MAX ? max : META_KEYWORDS_REFRESH_MAX, 0 };
-	int err = meta_run(m, true, mt_refresh_fn, &x);
+	int err = meta_has_pg(m) ? meta_keywords_pg_refresh(m, x.max, &x.done) :
+		  meta_run(m, true, mt_refresh_fn, &x);
 
 	*done = err ? 0 : x.done;
 	return err;
@@ -606,6 +612,8 @@ int meta_tag_imply(struct meta *m, const struct tag *a, const struct tag *b, boo
 		return -EINVAL;
 	if (!strcmp(a->name, b->name) && !strcmp(a->value, b->value))
 		return add ? -ELOOP : -ENOENT;
+	if (meta_has_pg(m))
+		return meta_tag_pg_imply(m, a, b, add);
 	return meta_run(m, true, add ? mt_imply_add_fn : mt_unimply_fn, &x);
 }
 
@@ -647,6 +655,8 @@ int meta_tag_implies_list(struct meta *m,
 
 	if (!cb)
 		return -EINVAL;
+	if (meta_has_pg(m))
+		return meta_tag_pg_implies_list(m, cb, arg);
 	return meta_run(m, false, mt_implies_list_fn, &w);
 }
 
@@ -697,6 +707,8 @@ int meta_tags_starting(struct meta *m, const char *start, const char *path_prefi
 
 	if (!cb || !start || !path_prefix)
 		return -EINVAL;
+	if (meta_has_pg(m))
+		return meta_tags_pg_starting(m, start, path_prefix, limit, cb, arg);
 	return meta_run(m, false, mt_starting_fn, &w);
 }
 
@@ -766,6 +778,8 @@ int meta_tag_job_next(struct meta *m, const int64_t *busy, size_t nbusy, struct 
 
 	if (!j || (nbusy && !busy))
 		return -EINVAL;
+	if (meta_has_pg(m))
+		return meta_tag_pg_job_next(m, busy, nbusy, j);
 	return meta_run(m, true, mt_job_next_fn, &x);
 }
 
@@ -781,6 +795,8 @@ int meta_tag_job_done(struct meta *m, const struct meta_tag_job *j)
 {
 	if (!j)
 		return -EINVAL;
+	if (meta_has_pg(m))
+		return meta_tag_pg_job_done(m, j);
 	return meta_run(m, true, mt_job_done_fn, (void *)j);
 }
 
@@ -817,5 +833,7 @@ int meta_tag_job_stats(struct meta *m, uint64_t *pending, int64_t *oldest)
 
 	if (!pending || !oldest)
 		return -EINVAL;
+	if (meta_has_pg(m))
+		return meta_tag_pg_job_stats(m, pending, oldest);
 	return meta_run(m, false, mt_job_stats_fn, &s);
 }

@@ -33,6 +33,7 @@
 #include "dgfsd/search.h"
 #include "dgfsd/meta_tags.h"
 #include "dgfsd/meta/sqlite_rank.h"
+#include "dgfsd/search_pg.h"
 #include "tags/tag.h"
 
 /* ---- words ---- */
@@ -1623,7 +1624,9 @@ int search_run(struct meta *m, const struct query *q, const struct search_page *
 	r.files = json_array();
 	if (!r.files)
 		return -ENOMEM;
-	err = meta_run(m, false, run_search, &r);
+	/* PostgreSQL's statement is search_pg.c's. */
+	err = meta_has_pg(m) ? search_pg_run(m, q, pg, r.files, r.next, sizeof(r.next), &r.more) :
+	      meta_run(m, false, run_search, &r);
 	if (!err) {
 		*out = json_pack("{s:o,s:o}", "files", r.files, "next",
 				 r.more ? json_string(r.next) : json_null());
@@ -1780,6 +1783,8 @@ int search_apply(struct meta *m, const struct query *q, const char *prefix,
 			if (!strcmp(add[i].name, remove[j].name) &&
 			    !strcmp(add[i].value, remove[j].value))
 				return -EINVAL;
+	if (meta_has_pg(m))
+		return search_pg_apply(m, q, prefix, add, nadd, remove, nremove, files);
 	err = meta_run(m, true, run_apply, &ap);
 	if (!err && files)
 		*files = ap.files;

@@ -484,8 +484,12 @@ int tagging_start(struct dgfsd *d, struct tagging **out)
 	unsigned int i;
 
 	*out = NULL;
-	/* Tags live in SQLite only, for now (meta_has_sql). */
-	if (!d->cfg.tag_workers || !meta_has_sql(d->meta))
+	/*
+	 * A worker reads the file's chunks from this host's store: with
+	 * replication on, a host may hold none of a file's chunks, so the
+	 * cluster tags nothing for now (docs/CLUSTER.md).
+	 */
+	if (!d->cfg.tag_workers || !meta_has_tags(d->meta) || d->cfg.cluster_secret_file[0])
 		return 0;
 	t = calloc(1, sizeof(*t));
 	if (!t)
@@ -555,7 +559,7 @@ void tagging_stats(struct tagging *t, struct dgfsd *d, struct tagging_stats *s)
 	size_t b;
 
 	memset(s, 0, sizeof(*s));
-	if (!meta_has_sql(d->meta))
+	if (!meta_has_tags(d->meta))
 		return;
 	if (!meta_tag_job_stats(d->meta, &s->pending, &oldest) && oldest)
 		s->oldest_pending_age = (double)(meta_now_ms() - oldest) / 1000.0;

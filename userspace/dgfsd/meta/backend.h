@@ -88,6 +88,13 @@ struct meta_ops {
 	 * lock: -EAGAIN when none is to be had (then run() under the lock).
 	 */
 	int (*run_unlocked)(struct meta *m, int (*fn)(struct sqlite3 *db, void *arg), void *arg);
+	/*
+	 * The same on a PostgreSQL connection (meta_run_pg); NULL on SQLite.
+	 * One transaction, run again while PostgreSQL ends it to break a
+	 * deadlock or a serialization failure (@fn returned -EAGAIN).
+	 */
+	int (*run_pg)(struct meta *m, bool write, int (*fn)(struct pg_conn *conn, void *arg),
+		      void *arg);
 };
 
 /*

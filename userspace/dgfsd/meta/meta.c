@@ -65,6 +65,16 @@ bool meta_has_sql(const struct meta *m)
 	return m->ops->run != NULL;
 }
 
+bool meta_has_pg(const struct meta *m)
+{
+	return m->ops->run_pg != NULL;
+}
+
+bool meta_has_tags(const struct meta *m)
+{
+	return meta_has_sql(m) || meta_has_pg(m);
+}
+
 static int meta_lock(struct meta *m)
 {
 	int err = pthread_mutex_lock(&m->lock);
@@ -513,8 +523,8 @@ int meta_run(struct meta *m, bool write, int (*fn)(struct sqlite3 *db, void *arg
 	if (!m || !fn)
 		return -EINVAL;
 	if (!m->ops->run) {
-		fprintf(stderr, "dgfsd: meta: tags, search and the graph need the SQLite "
-			"backend; this is %s\n", m->ops->name);
+		fprintf(stderr, "dgfsd: meta: this part of tags, search and the graph needs "
+			"the SQLite backend; this is %s\n", m->ops->name);
 		return -EOPNOTSUPP;
 	}
 	/*
@@ -528,6 +538,23 @@ int meta_run(struct meta *m, bool write, int (*fn)(struct sqlite3 *db, void *arg
 	if (err)
 		return err;
 	err = m->ops->run(m, write, fn, arg);
+	meta_unlock(m);
+	return err;
+}
+
+int meta_run_pg(struct meta *m, bool write, int (*fn)(struct pg_conn *conn, void *arg),
+		void *arg)
+{
+	int err;
+
+	if (!m || !fn)
+		return -EINVAL;
+	if (!m->ops->run_pg)
+		return -EOPNOTSUPP;
+	err = meta_lock(m);
+	if (err)
+		return err;
+	err = m->ops->run_pg(m, write, fn, arg);
 	meta_unlock(m);
 	return err;
 }

@@ -998,6 +998,33 @@ static int pg_chunk_under(struct meta *base, const uint8_t id[META_ID_LEN], cons
 	return err;
 }
 
+/*
+ * meta_run_pg(): @fn in one transaction on the connection, run again
+ * while it loses a deadlock or a serialization failure to another writer
+ * (-EAGAIN: rolled back, nothing of it stays).
+ */
+static int pg_run_fn(struct meta *base, bool write, int (*fn)(PGconn *conn, void *arg),
+		     void *arg)
+{
+	struct pg_meta *m = to_pg(base);
+	int err = -EAGAIN, tries;
+
+	for (tries = 0; err == -EAGAIN && tries < PG_CHANGE_TRIES; tries++) {
+		err = pg_ready(m);
+		if (!err)
+			err = pg_simple(m, write ? "BEGIN" :
+					"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+		if (err)
+			break;
+		err = fn(m->conn, arg);
+		if (!err)
+			err = pg_simple(m, "COMMIT");
+		if (err)
+			pg_rollback(m);
+	}
+	return err == -EAGAIN ? -EIO : err;
+}
+
 /* Notices ("relation exists, skipping") are no news to an operator. */
 static void pg_quiet(void *arg, const PGresult *res)
 {
@@ -1065,4 +1092,5 @@ static const struct meta_ops pg_meta_ops = {
 	.key_delete = pg_key_delete,
 	.chunk_under = pg_chunk_under,
 	.run = NULL,
+	.run_pg = pg_run_fn,
 };

@@ -116,12 +116,119 @@ static const char pg_schema_v3[] =
 static const char pg_schema_v4[] =
 	"ALTER TABLE hosts ADD COLUMN draining boolean NOT NULL DEFAULT false;\n";
 
+/*
+ * Version 5: tags, terms and text (docs/TAGS.md; docs/CLUSTER.md, "Tags
+ * and search on PostgreSQL"): SQLite's version 3 and 4 tables, said in
+ * this dialect. Tag names and values are text (tag.c made them valid
+ * UTF-8). term_df is kept by statement-level triggers over transition
+ * tables, which see every row a statement (a cascade from files too)
+ * added or dropped at once: a row trigger would fire after the whole
+ * statement and so misjudge whether a file still has terms. df may reach
+ * 0 inside the trigger only, which drops such rows before it returns.
+ * Rows are locked '' first, then in term order, so two writers lock them
+ * in one order.
+ *
+ * file_text holds each file's words as a tsvector that dgfsd builds
+ * itself (fts_words.c: ICU word breaking, lower case, no diacritics,
+ * positions), so PostgreSQL neither stems nor segments it again: CJK is
+ * cut where ICU cut it. Searched through its GIN index.
+ */
+static const char pg_schema_v5[] =
+	"CREATE TABLE tags (\n"
+	"	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n"
+	"	name text NOT NULL CHECK (length(name) > 0),\n"
+	"	value text NOT NULL DEFAULT '',\n"
+	"	UNIQUE (name, value)\n"
+	");\n"
+	"CREATE TABLE file_tags (\n"
+	"	file_id bigint NOT NULL REFERENCES files(id) ON DELETE CASCADE,\n"
+	"	tag_id bigint NOT NULL REFERENCES tags(id),\n"
+	"	source bigint NOT NULL CHECK (source IN (0, 1)),\n"
+	"	PRIMARY KEY (file_id, tag_id)\n"
+	");\n"
+	"CREATE INDEX file_tags_tag ON file_tags(tag_id);\n"
+	"CREATE TABLE file_tags_removed (\n"
+	"	file_id bigint NOT NULL REFERENCES files(id) ON DELETE CASCADE,\n"
+	"	tag_id bigint NOT NULL REFERENCES tags(id),\n"
+	"	PRIMARY KEY (file_id, tag_id)\n"
+	");\n"
+	"CREATE TABLE tag_implies (\n"
+	"	tag_id bigint NOT NULL REFERENCES tags(id),\n"
+	"	implied_id bigint NOT NULL REFERENCES tags(id),\n"
+	"	PRIMARY KEY (tag_id, implied_id),\n"
+	"	CHECK (tag_id != implied_id)\n"
+	");\n"
+	"CREATE INDEX tag_implies_implied ON tag_implies(implied_id);\n"
+	"CREATE TABLE file_terms (\n"
+	"	file_id bigint NOT NULL REFERENCES files(id) ON DELETE CASCADE,\n"
+	"	term text NOT NULL CHECK (length(term) > 0),\n"
+	"	count bigint NOT NULL CHECK (count > 0),\n"
+	"	PRIMARY KEY (file_id, term)\n"
+	");\n"
+	"CREATE TABLE term_df (\n"
+	"	term text PRIMARY KEY,\n"
+	"	df bigint NOT NULL CHECK (df >= 0)\n"
+	");\n"
+	"CREATE FUNCTION dgfs_terms_added() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+	"BEGIN\n"
+	/* term_df('') counts the files that have terms: TF-IDF's N. */
+	"	INSERT INTO term_df AS d (term, df)\n"
+	"		SELECT '', count(*) FROM (SELECT file_id, count(*) AS n FROM new_rows\n"
+	"		GROUP BY file_id) a WHERE a.n = (SELECT count(*) FROM file_terms t\n"
+	"		WHERE t.file_id = a.file_id) HAVING count(*) > 0\n"
+	"		ON CONFLICT (term) DO UPDATE SET df = d.df + excluded.df;\n"
+	"	INSERT INTO term_df AS d (term, df)\n"
+	"		SELECT term, count(*) FROM new_rows GROUP BY term ORDER BY term\n"
+	"		ON CONFLICT (term) DO UPDATE SET df = d.df + excluded.df;\n"
+	"	RETURN NULL;\n"
+	"END $$;\n"
+	/*
+	 * Not an upsert of -n: PostgreSQL checks the row it would insert
+	 * (df < 0) before it finds the conflict. The rows are locked in term
+	 * order first, '' among them, as the upserts above lock them.
+	 */
+	"CREATE FUNCTION dgfs_terms_dropped() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+	"BEGIN\n"
+	"	PERFORM 1 FROM term_df WHERE term IN (SELECT term FROM old_rows UNION SELECT '')\n"
+	"		ORDER BY term FOR UPDATE;\n"
+	"	UPDATE term_df SET df = df - (SELECT count(*) FROM\n"
+	"		(SELECT DISTINCT file_id FROM old_rows) o WHERE NOT EXISTS\n"
+	"		(SELECT 1 FROM file_terms t WHERE t.file_id = o.file_id)) WHERE term = '';\n"
+	"	UPDATE term_df d SET df = d.df - o.n FROM\n"
+	"		(SELECT term, count(*) AS n FROM old_rows GROUP BY term) o WHERE d.term = o.term;\n"
+	"	DELETE FROM term_df WHERE df <= 0 AND term IN\n"
+	"		(SELECT term FROM old_rows UNION ALL SELECT '');\n"
+	"	RETURN NULL;\n"
+	"END $$;\n"
+	"CREATE TRIGGER file_terms_df_add AFTER INSERT ON file_terms\n"
+	"	REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT\n"
+	"	EXECUTE FUNCTION dgfs_terms_added();\n"
+	"CREATE TRIGGER file_terms_df_drop AFTER DELETE ON file_terms\n"
+	"	REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT\n"
+	"	EXECUTE FUNCTION dgfs_terms_dropped();\n"
+	"CREATE TABLE file_text (\n"
+	"	file_id bigint PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,\n"
+	"	words tsvector NOT NULL\n"
+	");\n"
+	"CREATE INDEX file_text_words ON file_text USING gin (words);\n"
+	"CREATE TABLE file_keywords (\n"
+	"	file_id bigint PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,\n"
+	"	docs bigint NOT NULL CHECK (docs >= 0)\n"
+	");\n"
+	"CREATE INDEX file_keywords_docs ON file_keywords(docs);\n"
+	"CREATE TABLE file_keyword_tags (\n"
+	"	file_id bigint NOT NULL REFERENCES files(id) ON DELETE CASCADE,\n"
+	"	tag_id bigint NOT NULL REFERENCES tags(id),\n"
+	"	PRIMARY KEY (file_id, tag_id)\n"
+	");\n";
+
 /* What each version adds, run in order from the database's version on. */
 static const char *const pg_migrations[PG_SCHEMA_VERSION] = {
 	pg_schema_v1,		/* 0 -> 1 */
 	pg_schema_v2,		/* 1 -> 2 */
 	pg_schema_v3,		/* 2 -> 3 */
 	pg_schema_v4,		/* 3 -> 4 */
+	pg_schema_v5,		/* 4 -> 5 */
 };
 
 /* Runs @sql, which returns no rows; logs and maps a failure. */
