@@ -52,6 +52,16 @@ sample() {
 		"$(srv_stat datagrams)" "$(srv_stat requests)"
 }
 
+# Where datagrams are lost on the way, printed: a veth counts as its own
+# TX drop what its peer could not take (dg1: requests, before the
+# server's XDP; dg0: replies, before the client's stack), and
+# /proc/net/softnet_stat's second column what a CPU's backlog dropped.
+drops() {
+	printf '  drops: requests (dg1 tx) %s, replies (dg0 tx) %s, backlog per CPU %s\n' \
+		"$(c cat /sys/class/net/dg1/statistics/tx_dropped)" \
+		"$(s cat /sys/class/net/dg0/statistics/tx_dropped)" \
+		"$(while read -r _ d _; do printf '%d ' $((16#$d)); done </proc/net/softnet_stat)"
+}
 tok=$($DGFS token --key $key --addr 198.18.0.2 --expiry 1800 "$big")
 sub0=$(srv_stat xdp_submitted)
 # 16 MiB reads until the checks below are done (SIGTERM; 15 minutes at
@@ -114,10 +124,12 @@ small_read() {
 	done
 	return 1
 }
+drops
 t0=$SECONDS
 check "a small read during the flood is answered, the flood still under way" small_read 1
 echo "  answered in $((SECONDS - t0)) s"
 sample
+drops
 # The same from CPU 0: the client's packets take the flooder's path (the
 # veth's NAPI runs where it was scheduled), so the request lands in the
 # flooded ring. Served in arrival order it found the ring full, or 511
@@ -126,6 +138,7 @@ t0=$SECONDS
 check "a small read from the flooder's CPU (the same ring) is answered, the flood still under way" small_read 0
 echo "  answered in $((SECONDS - t0)) s"
 sample
+drops
 check "the flooder was held to its share of the ring (client_full counted)" \
 	test "$(srv_stat client_full)" -gt 0
 echo "  ring_full $(srv_stat ring_full) client_full $(srv_stat client_full) xdp_ring_full $(srv_stat xdp_ring_full) overloaded $(srv_stat overloaded)"
