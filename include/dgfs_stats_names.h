@@ -23,6 +23,7 @@
 	X(bytes,		BYTES)					\
 	X(malformed,		MALFORMED)				\
 	X(ring_full,		RING_FULL)				\
+	X(client_full,		CLIENT_FULL)				\
 	X(rings,		RINGS)					\
 	X(no_rings,		NO_RINGS)				\
 	X(token_rejected,	TOKEN_REJECTED)				\

@@ -67,6 +67,7 @@ enum dgfs_counter {
 	DGFS_C_SRC_LOCAL,
 	DGFS_C_BAD_DST,
 	DGFS_C_NO_RINGS,	/* requests to a namespace that never served */
+	DGFS_C_CLIENT_FULL,	/* requests over their client's share (ring.c) */
 	DGFS_C_MAX
 };
 

@@ -670,6 +670,7 @@ static const u16 counter_attr[DGFS_C_MAX] = {
 	[DGFS_C_SRC_LOCAL] = DGFS_STATS_A_SRC_LOCAL,
 	[DGFS_C_BAD_DST] = DGFS_STATS_A_BAD_DST,
 	[DGFS_C_NO_RINGS] = DGFS_STATS_A_NO_RINGS,
+	[DGFS_C_CLIENT_FULL] = DGFS_STATS_A_CLIENT_FULL,
 };
 
 static int dgfs_nl_stats_get(struct sk_buff *skb, struct genl_info *info)

@@ -12,10 +12,25 @@
  * off (the kfunc may also run from BPF_PROG_TEST_RUN in process context,
  * hence the local_bh_disable()). One consumer: the ring's work item, which
  * the workqueue never runs twice at once.
+ *
+ * Clients take turns. A ring serves one CPU, and one receive queue's NAPI
+ * runs on one CPU: behind a single-queue NIC (or a veth whose NAPI a flood
+ * keeps scheduled) every client's requests meet in the same ring. Served
+ * in arrival order, a flooder that keeps the ring full leaves a small read
+ * a free slot only by luck and then 511 expensive reads to wait behind.
+ * So requests are grouped into flows by client address, as fq does with
+ * packets: a flow may have DGFS_FLOW_QUOTA requests queued at once (more
+ * are dropped and counted client_full), and the worker serves the flows
+ * round-robin, one request each a turn. Spoofed sources spread a flood
+ * over many flows; tokens bind replies to addresses, but the slots are
+ * taken before the token is checked, so per-address shares are what this
+ * can give.
  */
 #include <linux/inetdevice.h>
 #include <linux/netdevice.h>
+#include <linux/random.h>
 #include <linux/sched/clock.h>
+#include <linux/siphash.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
 #include <net/addrconf.h>
@@ -27,17 +42,54 @@
 #include <dgfs_kfuncs.h>
 
 #define DGFS_RING_SLOTS 512	/* a power of two */
+#define DGFS_FLOWS 256		/* a power of two, at most 256 (u8) */
+/* 1/8 of the ring: a client pipelines well within it (dgfs get keeps a
+ * few requests per job going), and eight flooders still leave room.
+ */
+#define DGFS_FLOW_QUOTA 64
+
+/* A request the worker has taken off the ring, waiting for its flow's turn. */
+struct dgfs_waiting {
+	struct list_head list;		/* in its flow's queue, or the free list */
+	struct dgfs_xdp_req r;
+	u8 flow;
+};
+
+struct dgfs_flow {
+	struct list_head queue;		/* its waiting requests, oldest first */
+	struct list_head turn;		/* in dgfs_ring.turns while it has any */
+};
 
 struct dgfs_ring {
-	u32 head ____cacheline_aligned_in_smp;	/* written by the producer */
-	u32 tail ____cacheline_aligned_in_smp;	/* written by the consumer */
+	/* The producer's: */
+	u32 head ____cacheline_aligned_in_smp;
+	siphash_key_t flow_key;		/* random, set before the first request */
+	u8 slot_flow[DGFS_RING_SLOTS];	/* each slot's flow, stored with it */
+	/* Per flow, requests let in (the producer's) and done with (the
+	 * consumer's): the difference, in u16 arithmetic, is what the flow
+	 * has queued, in the ring or waiting its turn.
+	 */
+	u16 admitted[DGFS_FLOWS];
+	u16 finished[DGFS_FLOWS] ____cacheline_aligned_in_smp;
+	/* The consumer's: */
+	u32 tail ____cacheline_aligned_in_smp;
 	struct work_struct work;
 	int cpu;			/* the work's, like the producer's */
 	struct dgfs_net *dn;
-	struct dgfs_routes routes;	/* the consumer's alone */
-	struct dgfs_streams streams;	/* the consumer's alone */
+	struct dgfs_routes routes;
+	struct dgfs_streams streams;
+	struct list_head turns;		/* flows with requests waiting, in turn */
+	struct list_head free;		/* unused entries of waiting[] */
+	struct dgfs_flow flows[DGFS_FLOWS];
+	struct dgfs_waiting waiting[DGFS_RING_SLOTS];
 	struct dgfs_xdp_req slot[DGFS_RING_SLOTS];
 };
+
+/* The client's flow: keyed, so that no client can choose to share one. */
+static u8 flow_of(const struct dgfs_ring *ring, const struct dgfs_xdp_req *r)
+{
+	return siphash(r->saddr, sizeof(r->saddr), &ring->flow_key) & (DGFS_FLOWS - 1);
+}
 
 static struct workqueue_struct *dgfs_rx_wq;
 
@@ -167,6 +219,7 @@ int dgfs_ring_submit(struct dgfs_net *dn, const struct net_device *dev,
 	bool ours, valid;
 	int cpu, ret = 0;
 	u32 head;
+	u8 flow;
 
 	/*
 	 * One look at the configuration for both checks. The port: an XDP
@@ -207,7 +260,12 @@ int dgfs_ring_submit(struct dgfs_net *dn, const struct net_device *dev,
 	cpu = smp_processor_id();
 	ring = rings[cpu];
 	head = ring->head;
-	if (head - smp_load_acquire(&ring->tail) >= DGFS_RING_SLOTS) {
+	flow = flow_of(ring, r);
+	if ((u16)(ring->admitted[flow] - READ_ONCE(ring->finished[flow])) >=
+	    DGFS_FLOW_QUOTA) {
+		dgfs_count(dn, DGFS_C_CLIENT_FULL);
+		ret = -ENOSPC;
+	} else if (head - smp_load_acquire(&ring->tail) >= DGFS_RING_SLOTS) {
 		dgfs_count(dn, DGFS_C_RING_FULL);
 		ret = -ENOSPC;
 	} else {
@@ -215,6 +273,8 @@ int dgfs_ring_submit(struct dgfs_net *dn, const struct net_device *dev,
 		*slot = *r;
 		/* The device we were given, not whatever the caller wrote. */
 		slot->ifindex = dev->ifindex;
+		ring->slot_flow[head & (DGFS_RING_SLOTS - 1)] = flow;
+		WRITE_ONCE(ring->admitted[flow], ring->admitted[flow] + 1);
 		smp_store_release(&ring->head, head + 1);
 		queue_work_on(cpu, dgfs_rx_wq, &ring->work);
 	}
@@ -235,30 +295,76 @@ int dgfs_ring_submit(struct dgfs_net *dn, const struct net_device *dev,
 #define DGFS_DRAIN_NSEC (2 * NSEC_PER_MSEC)
 
 /*
- * Turns: the next new request, then the next slice of the oldest reply
- * still going, and so on until both are done with. A small read waits
- * behind a slice of each big reply, not behind whole big replies. The
- * order lives in the ring (its tail) and the streams' list, so it goes
- * on across runs.
+ * Takes what the packet path queued off the ring into its flows' queues
+ * (copies, as cheap as the producer's), so that the turn order is chosen
+ * among everything that waits, not by arrival. Stops when every waiting
+ * entry is taken: the ring holds the rest, and fills, as before.
+ */
+static void ring_pull(struct dgfs_ring *ring)
+{
+	u32 tail = ring->tail, head = smp_load_acquire(&ring->head);
+	struct dgfs_waiting *w;
+	struct dgfs_flow *flow;
+
+	if (tail == head)
+		return;
+	while (tail != head && !list_empty(&ring->free)) {
+		w = list_first_entry(&ring->free, struct dgfs_waiting, list);
+		w->r = ring->slot[tail & (DGFS_RING_SLOTS - 1)];
+		w->flow = ring->slot_flow[tail & (DGFS_RING_SLOTS - 1)];
+		tail++;
+		flow = &ring->flows[w->flow];
+		if (list_empty(&flow->queue))
+			list_add_tail(&flow->turn, &ring->turns);
+		list_move_tail(&w->list, &flow->queue);
+	}
+	/* The slots are the producer's again. */
+	smp_store_release(&ring->tail, tail);
+}
+
+/* Serves the oldest request of the flow whose turn it is; false if none. */
+static bool ring_serve_next(struct dgfs_ring *ring)
+{
+	struct dgfs_flow *flow;
+	struct dgfs_waiting *w;
+	struct dgfs_xdp_req r;
+	u8 f;
+
+	flow = list_first_entry_or_null(&ring->turns, struct dgfs_flow, turn);
+	if (!flow)
+		return false;
+	w = list_first_entry(&flow->queue, struct dgfs_waiting, list);
+	r = w->r;
+	f = w->flow;
+	list_move(&w->list, &ring->free);
+	/* One request a turn: the flow goes to the back, or out. */
+	if (list_empty(&flow->queue))
+		list_del(&flow->turn);
+	else
+		list_move_tail(&flow->turn, &ring->turns);
+	dgfs_serve(ring->dn, &r, &ring->routes, &ring->streams);
+	/* Its share is free again (the producer reads this locklessly). */
+	WRITE_ONCE(ring->finished[f], ring->finished[f] + 1);
+	return true;
+}
+
+/*
+ * Turns: the next flow's next request, then the next slice of the oldest
+ * reply still going, and so on until both are done with. A small read
+ * waits behind one request of each other client and a slice of each big
+ * reply, not behind whole big replies or a flooder's backlog. The order
+ * lives in the flows' and streams' lists, so it goes on across runs.
  */
 static void dgfs_ring_drain(struct work_struct *work)
 {
 	struct dgfs_ring *ring = container_of(work, struct dgfs_ring, work);
 	u64 stop = local_clock() + DGFS_DRAIN_NSEC;
 	unsigned int turns = 0;
-	struct dgfs_xdp_req r;
-	u32 tail = ring->tail;
 	bool busy;
 
 	do {
-		busy = false;
-		if (tail != smp_load_acquire(&ring->head)) {
-			r = ring->slot[tail & (DGFS_RING_SLOTS - 1)];
-			/* The slot is ours to reuse as soon as it is copied. */
-			smp_store_release(&ring->tail, ++tail);
-			dgfs_serve(ring->dn, &r, &ring->routes, &ring->streams);
-			busy = true;
-		}
+		ring_pull(ring);
+		busy = ring_serve_next(ring);
 		if (dgfs_streams_resume(ring->dn, &ring->routes, &ring->streams))
 			busy = true;
 	} while (busy && ++turns < DGFS_DRAIN_TURNS && local_clock() < stop);
@@ -285,13 +391,13 @@ static void rings_free(struct dgfs_ring **rings)
 
 /*
  * Under dgfs_net.lock, at every store add: the first makes the rings (and
- * their route tables), about 60 KB per possible CPU, charged to the
+ * their route tables), about 130 KB per possible CPU, charged to the
  * caller's memory cgroup. A namespace that never serves costs none of it.
  */
 int dgfs_net_rings_init(struct dgfs_net *dn)
 {
 	struct dgfs_ring **rings;
-	int cpu;
+	int cpu, i;
 
 	lockdep_assert_held(&dn->lock);
 	if (dn->rings)
@@ -310,6 +416,15 @@ int dgfs_net_rings_init(struct dgfs_net *dn)
 		}
 		INIT_WORK(&ring->work, dgfs_ring_drain);
 		INIT_LIST_HEAD(&ring->streams.list);
+		INIT_LIST_HEAD(&ring->turns);
+		INIT_LIST_HEAD(&ring->free);
+		for (i = 0; i < DGFS_FLOWS; i++) {
+			INIT_LIST_HEAD(&ring->flows[i].queue);
+			INIT_LIST_HEAD(&ring->flows[i].turn);
+		}
+		for (i = 0; i < DGFS_RING_SLOTS; i++)
+			list_add_tail(&ring->waiting[i].list, &ring->free);
+		get_random_bytes(&ring->flow_key, sizeof(ring->flow_key));
 		ring->dn = dn;
 		ring->cpu = cpu;
 		rings[cpu] = ring;

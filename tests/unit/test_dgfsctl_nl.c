@@ -1422,9 +1422,9 @@ static void test_fake_kernel(void)
 		      r2 == 0 && fk == 0 &&
 		      !strcmp(out, "stores 1\nchunks 2\nchunk_bytes 3\nlookups 4\nlookup_hits 5\n"
 				   "obj_created 6\nobj_destroyed 7\n"
-				   "requests 8\nreplies 9\ndatagrams 10\nbytes 11\nmalformed 12\nring_full 13\nrings 14\nno_rings 15\ntoken_rejected 16\nnoent 17\nrange 18\nio_errors 19\noverloaded 20\ncache_misses 21\nslow_reads 22\nsend_errors 23\nstack_requests 24\n"
-				   "src_unspec 25\nsrc_loopback 26\nsrc_multicast 27\nsrc_mapped 28\n"
-				   "src_local 29\nbad_dst 30\n"));
+				   "requests 8\nreplies 9\ndatagrams 10\nbytes 11\nmalformed 12\nring_full 13\nclient_full 14\nrings 15\nno_rings 16\ntoken_rejected 17\nnoent 18\nrange 19\nio_errors 20\noverloaded 21\ncache_misses 22\nslow_reads 23\nsend_errors 24\nstack_requests 25\n"
+				   "src_unspec 26\nsrc_loopback 27\nsrc_multicast 28\nsrc_mapped 29\n"
+				   "src_local 30\nbad_dst 31\n"));
 		free(out);
 		free(err);
 	}

@@ -261,16 +261,17 @@ same "the deleted chunk's last reference was dropped" "$(($(stat_value obj_destr
 # (with 1 MiB reads a client starved to 300 requests/s was kept up with).
 # A worker sends each reply in slices and keeps at most 64 going: what is
 # past that gets one slice (counted overloaded); and a send loop faster
-# than the workers fills the 512-slot rings (counted ring_full). Either
-# way the excess is shed, and counted.
+# than the workers fills its client's share of the ring (64 of the 512
+# slots, counted client_full) or the ring (ring_full). Either way the
+# excess is shed, and counted.
 check "server: chunk add big again (deleted above)" \
 	s $CTL chunk add "${id[big]}" store main file big
 tok=$($DGFS token --key $key --addr 198.18.0.2 --expiry 600 "${id[big]}")
 flood() { c python3 tests/vm/flood.py 198.18.0.1 7878 "${id[big]}" ${tok% *} ${tok#* } $((16 << 20)) "$1"; }
 flood 20000
 stats=$(s $CTL stats)
-check "the flood was shed (rings full or workers overloaded), and that was counted" \
-	test "$(( $(stat ring_full) + $(stat xdp_ring_full) + $(stat overloaded) ))" -gt 0
+check "the flood was shed (rings full, the client over its share or workers overloaded), and that was counted" \
+	test "$(( $(stat ring_full) + $(stat client_full) + $(stat xdp_ring_full) + $(stat overloaded) ))" -gt 0
 # The rings hold a backlog of 1 MiB reads: wait until the workers have
 # worked through it (the request counter stands still), then read again.
 for _ in $(seq 120); do

@@ -197,6 +197,9 @@ enum dgfs_stats_attr {
 					 * ours, XDP passes them on */
 	DGFS_STATS_A_SLOW_READS,	/* reads waiting for the disk now (at
 					 * most 256 per namespace) */
+	DGFS_STATS_A_CLIENT_FULL,	/* requests dropped: their client
+					 * already had its share of the ring
+					 * queued */
 	__DGFS_STATS_A_LAST
 };
 #define DGFS_STATS_A_MAX (__DGFS_STATS_A_LAST - 1)
