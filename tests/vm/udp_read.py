@@ -1,33 +1,36 @@
 #!/usr/bin/env python3
-"""Read one whole small chunk N times over the fast path from a given source
-address, and check every reply byte for byte.
+"""Read one whole small chunk COUNT times over the fast path from each of
+several source addresses, check every reply byte for byte, and report how
+far a counter of the server's moved during each source's reads.
 
-    udp_read.py SRC HOST PORT CHUNKID TOKEN EXPIRY FILE COUNT
+    udp_read.py HOST PORT CHUNKID FILE COUNT TOKEN_CMD STAT_CMD COUNTER SRC...
 
-SRC is the address to send from (bound, so the server sees it and answers
-it; the token must be made for it). Each read asks for the whole chunk
+Each SRC is bound, so the server sees it and answers it. TOKEN_CMD, with
+the source address appended, prints "TOKEN EXPIRY" for it (`dgfs token
+... --addr`); STAT_CMD prints the server's counters as "name value" lines
+(`dgfsctl stats` in its namespace). Each read asks for the whole chunk
 (FILE's bytes) and waits for every byte of the reply, asking again after a
-second without one (at most 5 times). Exits 0 and prints "ok COUNT" when
-every reply was complete and equal to FILE, else 1 with what went wrong.
-Why not `dgfs fetch`: it cannot choose its source address, and the test
-needs many clients from one namespace.
+second without one (at most 5 times). Prints one line per source, "SRC
+DELTA" (how far COUNTER moved during its reads) or "SRC failed: why", and
+exits 1 if any failed. One process for all the sources: under QEMU each
+Python start costs seconds. Why not `dgfs fetch`: it cannot choose its
+source address, and the test needs many clients in one namespace.
 """
+import shlex
 import socket
 import struct
+import subprocess
 import sys
 
-src, host, port, chunk, token, expiry, path, count = sys.argv[1:9]
+host, port, chunk, path, count, token_cmd, stat_cmd, counter = sys.argv[1:9]
+sources = sys.argv[9:]
 want = open(path, "rb").read()
-fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-sock = socket.socket(fam, socket.SOCK_DGRAM)
-sock.bind((src, 0))
-sock.settimeout(1.0)
 HDR = struct.Struct(">IBBHQQII")     # struct dgfs_read_reply, 32 bytes
 
 
-def read_once(req_id):
+def read_once(sock, token, expiry, req_id):
     req = struct.pack(">IBBHQ32sQII8s", 0x44474653, 1, 1, 0, req_id, bytes.fromhex(chunk), 0,
-                      len(want), int(expiry), bytes.fromhex(token))
+                      len(want), expiry, bytes.fromhex(token))
     got = bytearray(len(want))
     have = set()
     for _ in range(5):
@@ -54,9 +57,31 @@ def read_once(req_id):
     return "no complete reply after 5 tries (%d of %d bytes)" % (len(have), len(want))
 
 
-for i in range(int(count)):
-    why = read_once(i + 1)
-    if why:
-        print("read %d from %s: %s" % (i + 1, src, why))
-        sys.exit(1)
-print("ok %s" % count)
+def stat():
+    out = subprocess.run(shlex.split(stat_cmd), capture_output=True, text=True, check=True).stdout
+    return int(dict(l.split() for l in out.splitlines() if len(l.split()) == 2)[counter])
+
+
+failed = False
+for src in sources:
+    token, expiry = subprocess.run(shlex.split(token_cmd) + [src], capture_output=True, text=True,
+                                   check=True).stdout.split()
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.bind((src, 0))
+    except OSError as e:
+        print("%s failed: bind: %s" % (src, e))
+        failed = True
+        continue
+    sock.settimeout(1.0)
+    before = stat()
+    for i in range(int(count)):
+        why = read_once(sock, token, int(expiry), i + 1)
+        if why:
+            print("%s failed: read %d: %s" % (src, i + 1, why))
+            failed = True
+            break
+    else:
+        print("%s %d" % (src, stat() - before))
+    sock.close()
+sys.exit(1 if failed else 0)

@@ -98,7 +98,10 @@ mkfs.ext4 -q -F "$disk"
 # ~25 s per device to run the _PRT loop in the i440FX machine's tables; the
 # q35 machine's _PRT is a plain table.
 if [ "$kernel" = debug ]; then machine=q35; else machine=pc; fi
-append="console=ttyS0 quiet panic=-1 dgfs_repo=$repo dgfs_net=$net dgfs_interactive=$interactive"
+# no_timer_check: on a loaded host a TCG vCPU can miss the ticks the
+# kernel's IO-APIC timer check waits for at boot, and it panics ("IO-APIC +
+# timer doesn't work", seen under load 14); the check proves nothing here.
+append="console=ttyS0 quiet panic=-1 no_timer_check dgfs_repo=$repo dgfs_net=$net dgfs_interactive=$interactive"
 # The debug kernel's guest mounts its modules.builtin* at /lib/modules
 # (modprobe of a built-in then succeeds) and its dgfs.ko over build/dgfs.ko,
 # and scans for leaks after each script.
