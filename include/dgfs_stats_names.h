@@ -24,6 +24,7 @@
 	X(malformed,		MALFORMED)				\
 	X(ring_full,		RING_FULL)				\
 	X(client_full,		CLIENT_FULL)				\
+	X(balanced,		BALANCED)				\
 	X(rings,		RINGS)					\
 	X(no_rings,		NO_RINGS)				\
 	X(token_rejected,	TOKEN_REJECTED)				\

@@ -27,6 +27,7 @@
 #include <linux/refcount.h>
 #include <linux/u64_stats_sync.h>
 #include <net/net_namespace.h>
+#include <linux/siphash.h>
 #include <net/netns/generic.h>
 #include <net/netlink.h>
 
@@ -37,6 +38,7 @@ struct dgfs_config {
 	u32 max_read;
 	bool auth;
 	bool key_set;
+	bool balance;		/* serve on the client's CPU (ring.c) */
 	u8 key[DGFS_AUTH_KEY_LEN];
 	struct rcu_head rcu;
 };
@@ -68,6 +70,7 @@ enum dgfs_counter {
 	DGFS_C_BAD_DST,
 	DGFS_C_NO_RINGS,	/* requests to a namespace that never served */
 	DGFS_C_CLIENT_FULL,	/* requests over their client's share (ring.c) */
+	DGFS_C_BALANCED,	/* requests handed to another CPU's ring */
 	DGFS_C_MAX
 };
 
@@ -100,6 +103,7 @@ struct dgfs_net {
 	 * path reads the pointer locklessly (smp_load_acquire()).
 	 */
 	struct dgfs_ring **rings;	/* one per possible CPU, or NULL */
+	siphash_key_t balance_key;	/* client -> CPU, when balancing */
 	struct workqueue_struct *io_wq;	/* slow reads; made with the rings */
 	atomic_t slow_reads;		/* in flight on io_wq */
 	/* UDP sockets on the service port (reply.c), made when the first

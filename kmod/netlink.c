@@ -48,6 +48,7 @@ static const struct nla_policy config_policy[DGFS_CONFIG_A_MAX + 1] = {
 							 &max_read_range),
 	[DGFS_CONFIG_A_AUTH_KEY] = NLA_POLICY_EXACT_LEN(DGFS_AUTH_KEY_LEN),
 	[DGFS_CONFIG_A_AUTH] = NLA_POLICY_MAX(NLA_U8, 1),
+	[DGFS_CONFIG_A_BALANCE] = NLA_POLICY_MAX(NLA_U8, 1),
 	[DGFS_CONFIG_A_AUTH_KEY_SET] = { .type = NLA_REJECT,
 					 .reject_message = "auth_key_set is read only" },
 };
@@ -559,7 +560,8 @@ static int dgfs_nl_config_set(struct sk_buff *skb, struct genl_info *info)
 	if (ret < 0)
 		return ret;
 	if (!tb[DGFS_CONFIG_A_PORT] && !tb[DGFS_CONFIG_A_MAX_READ] &&
-	    !tb[DGFS_CONFIG_A_AUTH_KEY] && !tb[DGFS_CONFIG_A_AUTH]) {
+	    !tb[DGFS_CONFIG_A_AUTH_KEY] && !tb[DGFS_CONFIG_A_AUTH] &&
+	    !tb[DGFS_CONFIG_A_BALANCE]) {
 		NL_SET_ERR_MSG(info->extack, "nothing to set");
 		return -EINVAL;
 	}
@@ -577,6 +579,8 @@ static int dgfs_nl_config_set(struct sk_buff *skb, struct genl_info *info)
 		new->max_read = nla_get_u32(tb[DGFS_CONFIG_A_MAX_READ]);
 	if (tb[DGFS_CONFIG_A_AUTH])
 		new->auth = nla_get_u8(tb[DGFS_CONFIG_A_AUTH]);
+	if (tb[DGFS_CONFIG_A_BALANCE])
+		new->balance = nla_get_u8(tb[DGFS_CONFIG_A_BALANCE]);
 	if (tb[DGFS_CONFIG_A_AUTH_KEY]) {
 		memcpy(new->key, nla_data(tb[DGFS_CONFIG_A_AUTH_KEY]),
 		       DGFS_AUTH_KEY_LEN);
@@ -630,7 +634,8 @@ static int dgfs_nl_config_get(struct sk_buff *skb, struct genl_info *info)
 	if (nla_put_u16(msg, DGFS_CONFIG_A_PORT, config->port) ||
 	    nla_put_u32(msg, DGFS_CONFIG_A_MAX_READ, config->max_read) ||
 	    nla_put_u8(msg, DGFS_CONFIG_A_AUTH, config->auth) ||
-	    nla_put_u8(msg, DGFS_CONFIG_A_AUTH_KEY_SET, config->key_set)) {
+	    nla_put_u8(msg, DGFS_CONFIG_A_AUTH_KEY_SET, config->key_set) ||
+	    nla_put_u8(msg, DGFS_CONFIG_A_BALANCE, config->balance)) {
 		rcu_read_unlock();
 		goto err;
 	}
@@ -671,6 +676,7 @@ static const u16 counter_attr[DGFS_C_MAX] = {
 	[DGFS_C_BAD_DST] = DGFS_STATS_A_BAD_DST,
 	[DGFS_C_NO_RINGS] = DGFS_STATS_A_NO_RINGS,
 	[DGFS_C_CLIENT_FULL] = DGFS_STATS_A_CLIENT_FULL,
+	[DGFS_C_BALANCED] = DGFS_STATS_A_BALANCED,
 };
 
 static int dgfs_nl_stats_get(struct sk_buff *skb, struct genl_info *info)

@@ -8,10 +8,20 @@
  * work item bound to the same CPU drains the ring in process context. A
  * full ring drops the request and counts it: nothing ever waits in softirq.
  *
- * One producer per ring: the packet path on that CPU, with bottom halves
- * off (the kfunc may also run from BPF_PROG_TEST_RUN in process context,
- * hence the local_bh_disable()). One consumer: the ring's work item, which
- * the workqueue never runs twice at once.
+ * Producers: the packet path, with bottom halves off (the kfunc may also
+ * run from BPF_PROG_TEST_RUN in process context, hence the
+ * local_bh_disable()), under the ring's producer lock. Without balancing
+ * only the ring's own CPU produces, and the lock is never contended. One
+ * consumer: the ring's work item, which the workqueue never runs twice at
+ * once, bound to the ring's CPU.
+ *
+ * Balancing (`config set balance on`). A NIC with fewer receive queues
+ * than CPUs (virtio with one, many cheap NICs) takes every request on the
+ * CPUs of its queues, and their workers do all the sending while the
+ * other CPUs idle. With balancing a request goes to the ring of a CPU
+ * chosen by a keyed hash of the client's address, so a client's requests
+ * stay in order on one CPU, and the XDP program's parse stays where the
+ * packet arrived.
  *
  * Clients take turns. A ring serves one CPU, and one receive queue's NAPI
  * runs on one CPU: behind a single-queue NIC (or a veth whose NAPI a flood
@@ -61,8 +71,9 @@ struct dgfs_flow {
 };
 
 struct dgfs_ring {
-	/* The producer's: */
-	u32 head ____cacheline_aligned_in_smp;
+	/* The producers': */
+	spinlock_t lock ____cacheline_aligned_in_smp;
+	u32 head;
 	siphash_key_t flow_key;		/* random, set before the first request */
 	u8 slot_flow[DGFS_RING_SLOTS];	/* each slot's flow, stored with it */
 	/* Per flow, requests let in (the producer's) and done with (the
@@ -216,8 +227,8 @@ int dgfs_ring_submit(struct dgfs_net *dn, const struct net_device *dev,
 	struct dgfs_ring **rings, *ring;
 	enum dgfs_counter why;
 	struct dgfs_xdp_req *slot;
-	bool ours, valid;
-	int cpu, ret = 0;
+	bool ours, valid, balance;
+	int cpu, to, ret = 0;
 	u32 head;
 	u8 flow;
 
@@ -231,6 +242,7 @@ int dgfs_ring_submit(struct dgfs_net *dn, const struct net_device *dev,
 	config = rcu_dereference(dn->config);
 	ours = be16_to_cpu(r->dport) == config->port;
 	valid = read_req_valid(&r->req, config->max_read);
+	balance = config->balance;
 	rcu_read_unlock();
 	if (!ours)
 		return -EADDRNOTAVAIL;
@@ -258,7 +270,15 @@ int dgfs_ring_submit(struct dgfs_net *dn, const struct net_device *dev,
 
 	local_bh_disable();
 	cpu = smp_processor_id();
+	if (balance) {
+		to = cpumask_nth(siphash(r->saddr, sizeof(r->saddr), &dn->balance_key) %
+				 num_online_cpus(), cpu_online_mask);
+		/* A CPU going offline meanwhile: its work runs elsewhere. */
+		if (to < nr_cpu_ids && rings[to])
+			cpu = to;
+	}
 	ring = rings[cpu];
+	spin_lock(&ring->lock);
 	head = ring->head;
 	flow = flow_of(ring, r);
 	if ((u16)(ring->admitted[flow] - READ_ONCE(ring->finished[flow])) >=
@@ -277,7 +297,10 @@ int dgfs_ring_submit(struct dgfs_net *dn, const struct net_device *dev,
 		WRITE_ONCE(ring->admitted[flow], ring->admitted[flow] + 1);
 		smp_store_release(&ring->head, head + 1);
 		queue_work_on(cpu, dgfs_rx_wq, &ring->work);
+		if (cpu != smp_processor_id())
+			dgfs_count(dn, DGFS_C_BALANCED);
 	}
+	spin_unlock(&ring->lock);
 	local_bh_enable();
 	return ret;
 }
@@ -414,6 +437,7 @@ int dgfs_net_rings_init(struct dgfs_net *dn)
 			rings_free(rings);
 			return -ENOMEM;
 		}
+		spin_lock_init(&ring->lock);
 		INIT_WORK(&ring->work, dgfs_ring_drain);
 		INIT_LIST_HEAD(&ring->streams.list);
 		INIT_LIST_HEAD(&ring->turns);
@@ -429,6 +453,7 @@ int dgfs_net_rings_init(struct dgfs_net *dn)
 		ring->cpu = cpu;
 		rings[cpu] = ring;
 	}
+	get_random_bytes(&dn->balance_key, sizeof(dn->balance_key));
 	/* The packet path reads the pointer without the lock: it must see
 	 * the rings whole.
 	 */

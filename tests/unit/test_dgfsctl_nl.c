@@ -1422,9 +1422,9 @@ static void test_fake_kernel(void)
 		      r2 == 0 && fk == 0 &&
 		      !strcmp(out, "stores 1\nchunks 2\nchunk_bytes 3\nlookups 4\nlookup_hits 5\n"
 				   "obj_created 6\nobj_destroyed 7\n"
-				   "requests 8\nreplies 9\ndatagrams 10\nbytes 11\nmalformed 12\nring_full 13\nclient_full 14\nrings 15\nno_rings 16\ntoken_rejected 17\nnoent 18\nrange 19\nio_errors 20\noverloaded 21\ncache_misses 22\nslow_reads 23\nsend_errors 24\nstack_requests 25\n"
-				   "src_unspec 26\nsrc_loopback 27\nsrc_multicast 28\nsrc_mapped 29\n"
-				   "src_local 30\nbad_dst 31\n"));
+				   "requests 8\nreplies 9\ndatagrams 10\nbytes 11\nmalformed 12\nring_full 13\nclient_full 14\nbalanced 15\nrings 16\nno_rings 17\ntoken_rejected 18\nnoent 19\nrange 20\nio_errors 21\noverloaded 22\ncache_misses 23\nslow_reads 24\nsend_errors 25\nstack_requests 26\n"
+				   "src_unspec 27\nsrc_loopback 28\nsrc_multicast 29\nsrc_mapped 30\n"
+				   "src_local 31\nbad_dst 32\n"));
 		free(out);
 		free(err);
 	}

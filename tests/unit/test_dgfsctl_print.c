@@ -845,10 +845,12 @@ static void test_config_stats_print(void)
 	config_print(&c);
 	out = cap_end();
 	CHECK("config: JSON exact",
-	      !strcmp(out, "{\"port\":7878,\"max_read\":1048576,\"auth\":true,\"key_set\":false}\n"));
+	      !strcmp(out, "{\"port\":7878,\"max_read\":1048576,\"auth\":true,\"key_set\":false,"
+			   "\"balance\":false}\n"));
 	v = jparse(out);
-	CHECK("config: JSON parses to an object of 4",
-	      v && v->t == J_OBJ && v->n == 4 && jbool_is(jget(v, "auth"), true) &&
+	CHECK("config: JSON parses to an object of 5",
+	      v && v->t == J_OBJ && v->n == 5 && jbool_is(jget(v, "auth"), true) &&
+	      jbool_is(jget(v, "balance"), false) &&
 	      jbool_is(jget(v, "key_set"), false) && jnum_is(jget(v, "port"), "7878"));
 	jfree(v);
 	free(out);
@@ -860,6 +862,14 @@ static void test_config_stats_print(void)
 	out = cap_end();
 	CHECK("config: text auth off key set",
 	      !strcmp(out, "config port 7878 max_read 1048576 auth off key set\n"));
+	free(out);
+
+	c.balance = true;
+	cap_begin(false, false);
+	config_print(&c);
+	out = cap_end();
+	CHECK("config: text balance on, at the end",
+	      !strcmp(out, "config port 7878 max_read 1048576 auth off key set balance on\n"));
 	free(out);
 
 	cap_begin(false, false);

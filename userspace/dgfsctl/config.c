@@ -21,6 +21,7 @@ static const struct nla_policy config_policy[DGFS_CONFIG_A_MAX + 1] = {
 	[DGFS_CONFIG_A_MAX_READ]	= { .type = NLA_U32 },
 	[DGFS_CONFIG_A_AUTH]		= { .type = NLA_U8 },
 	[DGFS_CONFIG_A_AUTH_KEY_SET]	= { .type = NLA_U8 },
+	[DGFS_CONFIG_A_BALANCE]		= { .type = NLA_U8 },
 };
 
 int config_parse_reply(struct nl_msg *msg, void *arg)
@@ -37,6 +38,8 @@ int config_parse_reply(struct nl_msg *msg, void *arg)
 	c->max_read = nla_get_u32(tb[DGFS_CONFIG_A_MAX_READ]);
 	c->auth = nla_get_u8(tb[DGFS_CONFIG_A_AUTH]) != 0;
 	c->key_set = nla_get_u8(tb[DGFS_CONFIG_A_AUTH_KEY_SET]) != 0;
+	/* A module from before balancing does not send it: off. */
+	c->balance = tb[DGFS_CONFIG_A_BALANCE] && nla_get_u8(tb[DGFS_CONFIG_A_BALANCE]);
 	c->valid = true;
 	return 0;
 }
@@ -49,6 +52,10 @@ void config_print(const struct config_info *c)
 	print_on_off(PRINT_ANY, "auth", " auth %s", c->auth);
 	print_bool(PRINT_JSON, "key_set", NULL, c->key_set);
 	print_string(PRINT_FP, NULL, " key %s", c->key_set ? "set" : "unset");
+	/* Shown when on (off is the default), like ip's flags. */
+	print_bool(PRINT_JSON, "balance", NULL, c->balance);
+	if (c->balance)
+		print_string(PRINT_FP, NULL, " balance %s", "on");
 	close_json_object();
 	print_text("\n");
 	print_end();
@@ -64,10 +71,10 @@ void config_print(const struct config_info *c)
 	"someone else\n"
 
 struct config_args {
-	bool has_port, has_max_read, has_auth, has_key;
+	bool has_port, has_max_read, has_auth, has_key, has_balance;
 	uint16_t port;
 	uint32_t max_read;
-	bool auth;
+	bool auth, balance;
 	uint8_t key[DGFS_AUTH_KEY_LEN];
 };
 
@@ -81,6 +88,7 @@ static int config_fill(struct nl_msg *msg, const void *arg)
 	    (a->has_max_read && nla_put_u32(msg, DGFS_CONFIG_A_MAX_READ, a->max_read) < 0) ||
 	    (a->has_key && nla_put(msg, DGFS_CONFIG_A_AUTH_KEY, DGFS_AUTH_KEY_LEN, a->key) < 0) ||
 	    (a->has_auth && nla_put_u8(msg, DGFS_CONFIG_A_AUTH, a->auth) < 0) ||
+	    (a->has_balance && nla_put_u8(msg, DGFS_CONFIG_A_BALANCE, a->balance) < 0) ||
 	    nla_nest_end(msg, nest) < 0)
 		return -EMSGSIZE;
 	return 0;
@@ -134,6 +142,7 @@ static int config_cmd_set(struct dgfsctl *ctl, const struct dgfsctl_cmd *cmd,
 		KEYWORD("max_read", kw_max_read, &a.max_read),
 		KEYWORD("auth", kw_on_off, &a.auth),
 		KEYWORD("key", kw_key_source, &key),
+		KEYWORD("balance", kw_on_off, &a.balance),
 	};
 	struct dgfs_req req = {
 		.cmd = DGFS_CMD_CONFIG_SET,
@@ -152,6 +161,7 @@ static int config_cmd_set(struct dgfsctl *ctl, const struct dgfsctl_cmd *cmd,
 	a.has_max_read = kw[1].seen;
 	a.has_auth = kw[2].seen;
 	a.has_key = kw[3].seen;
+	a.has_balance = kw[4].seen;
 
 	if (key && !strcmp(key, "-")) {
 		if ((ret = config_key_from_stdin(ctl, cmd, a.key)))
@@ -207,7 +217,7 @@ static int config_cmd_show(struct dgfsctl *ctl, const struct dgfsctl_cmd *cmd,
 
 const struct dgfsctl_cmd config_cmds[] = {
 	{ "set", config_cmd_set,
-	  "config set [port N] [max_read BYTES] [auth on|off] [key HEX32|random|-]" },
+	  "config set [port N] [max_read BYTES] [auth on|off] [key HEX32|random|-] [balance on|off]" },
 	{ "show", config_cmd_show, "config show" },
 	{ NULL, NULL, NULL },
 };

@@ -14,6 +14,7 @@ struct config_info {
 	uint32_t max_read;
 	bool auth;
 	bool key_set;
+	bool balance;
 };
 
 struct dgfsctl;

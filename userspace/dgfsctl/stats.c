@@ -53,6 +53,7 @@ static const struct nla_policy stats_policy[DGFS_STATS_A_MAX + 1] = {
 	[DGFS_STATS_A_NO_RINGS]		= { .type = NLA_U64 },
 	[DGFS_STATS_A_SLOW_READS]	= { .type = NLA_U64 },
 	[DGFS_STATS_A_CLIENT_FULL]	= { .type = NLA_U64 },
+	[DGFS_STATS_A_BALANCED]		= { .type = NLA_U64 },
 };
 
 int stats_parse_reply(struct nl_msg *msg, void *arg)

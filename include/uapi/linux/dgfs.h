@@ -63,6 +63,9 @@
  *       DGFS_CONFIG_A_AUTH_KEY:     NLA_BINARY, exactly DGFS_AUTH_KEY_LEN
  *       DGFS_CONFIG_A_AUTH:         NLA_U8, 0 or 1
  *       DGFS_CONFIG_A_AUTH_KEY_SET: NLA_U8 (read only)
+ *       DGFS_CONFIG_A_BALANCE:      NLA_U8, 0 or 1: serve each client's
+ *                                   requests on a CPU chosen by a hash of
+ *                                   its address, not the receiving one
  *   DGFS_A_STATS: NLA_NESTED
  *       DGFS_STATS_A_*:        NLA_U64 each (read only; see the enum)
  *
@@ -148,6 +151,7 @@ enum dgfs_config_attr {
 	DGFS_CONFIG_A_AUTH_KEY,
 	DGFS_CONFIG_A_AUTH,
 	DGFS_CONFIG_A_AUTH_KEY_SET,
+	DGFS_CONFIG_A_BALANCE,
 	__DGFS_CONFIG_A_LAST
 };
 #define DGFS_CONFIG_A_MAX (__DGFS_CONFIG_A_LAST - 1)
@@ -200,6 +204,8 @@ enum dgfs_stats_attr {
 	DGFS_STATS_A_CLIENT_FULL,	/* requests dropped: their client
 					 * already had its share of the ring
 					 * queued */
+	DGFS_STATS_A_BALANCED,		/* requests queued for another CPU than
+					 * the one that received them */
 	__DGFS_STATS_A_LAST
 };
 #define DGFS_STATS_A_MAX (__DGFS_STATS_A_LAST - 1)
