@@ -6,4 +6,5 @@
 #include "dgfsd/meta/sqlite_rank.c"
 #include "dgfsd/meta/sqlite.c"
 #include "dgfsd/meta/pg_schema.c"
+#include "dgfsd/pgq.c"
 #include "dgfsd/meta/pg.c"

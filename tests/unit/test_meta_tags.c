@@ -16,7 +16,6 @@
 #include "meta_sources.h"
 #include "dgfsd/meta_tags.c"
 #include "dgfsd/meta_tags_pg.c"
-#include "dgfsd/pgq.c"
 #include "dgfsd/fts_words.c"
 #include "tags/tag.c"
 

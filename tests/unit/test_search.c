@@ -26,7 +26,6 @@
 #include "meta_sources.h"
 #include "dgfsd/search.c"
 #include "dgfsd/search_pg.c"
-#include "dgfsd/pgq.c"
 #include "dgfsd/fts_words.c"
 
 #include <ctype.h>

@@ -34,6 +34,7 @@
 #include <libpq-fe.h>
 
 #include "pg_schema.h"
+#include "dgfsd/pgq.h"
 
 enum pg_stmt {
 	PG_PATH_LOCK,
@@ -147,44 +148,11 @@ struct pg_meta {
 	bool prepared;		/* on this connection */
 };
 
-/* A statement's parameters: at most 6, numbers as text, blobs binary. */
-#define PG_MAX_PARAMS	6
-struct pg_params {
-	const char *val[PG_MAX_PARAMS];
-	int len[PG_MAX_PARAMS];
-	int fmt[PG_MAX_PARAMS];
-	char num[PG_MAX_PARAMS][24];
-	int n;
-};
-
 static const struct meta_ops pg_meta_ops;
 
 static struct pg_meta *to_pg(struct meta *base)
 {
 	return (struct pg_meta *)base;
-}
-
-static void pg_int(struct pg_params *p, int64_t v)
-{
-	snprintf(p->num[p->n], sizeof(p->num[p->n]), "%" PRId64, v);
-	p->val[p->n] = p->num[p->n];
-	p->len[p->n] = 0;
-	p->fmt[p->n++] = 0;
-}
-
-static void pg_blob(struct pg_params *p, const void *v, size_t len)
-{
-	/* A NULL pointer would send SQL NULL, not the empty string. */
-	p->val[p->n] = v ? v : "";
-	p->len[p->n] = (int)len;
-	p->fmt[p->n++] = 1;
-}
-
-static void pg_text(struct pg_params *p, const char *s)
-{
-	p->val[p->n] = s;
-	p->len[p->n] = 0;
-	p->fmt[p->n++] = 0;
 }
 
 int meta_pg_err(PGconn *conn, const PGresult *res, const char *what)
@@ -245,10 +213,10 @@ static int pg_ready(struct pg_meta *m)
  * Runs statement @s: its result (rows or none) or NULL with *err set. The
  * caller PQclear()s a result.
  */
-static PGresult *pg_run(struct pg_meta *m, enum pg_stmt s, const struct pg_params *p,
+static PGresult *pg_run(struct pg_meta *m, enum pg_stmt s, const struct pgq *p,
 			const char *what, int *err)
 {
-	static const struct pg_params none;
+	static const struct pgq none;
 	PGresult *res;
 	char name[16];
 
@@ -273,7 +241,7 @@ static PGresult *pg_run(struct pg_meta *m, enum pg_stmt s, const struct pg_param
  * again first if it broke (inside a transaction a reconnect would lose
  * it, so those call pg_ready() once at their start).
  */
-static PGresult *pg_query(struct pg_meta *m, enum pg_stmt s, const struct pg_params *p,
+static PGresult *pg_query(struct pg_meta *m, enum pg_stmt s, const struct pgq *p,
 			  const char *what, int *err)
 {
 	*err = pg_ready(m);
@@ -281,7 +249,7 @@ static PGresult *pg_query(struct pg_meta *m, enum pg_stmt s, const struct pg_par
 }
 
 /* A statement whose rows, if any, are not wanted: 0 or -errno; *changed, rows it changed. */
-static int pg_exec(struct pg_meta *m, enum pg_stmt s, const struct pg_params *p,
+static int pg_exec(struct pg_meta *m, enum pg_stmt s, const struct pgq *p,
 		   const char *what, long *changed)
 {
 	PGresult *res;
@@ -369,13 +337,13 @@ static int pg_col_file(const PGresult *res, int row, int col, struct meta_file *
 
 static int pg_read_chunks(struct pg_meta *m, int64_t file_id, struct meta_file *f)
 {
-	struct pg_params p = { .n = 0 };
+	struct pgq p = { .n = 0 };
 	struct meta_chunk *c = NULL;
 	int64_t off, size;
 	PGresult *res;
 	int i, n, err;
 
-	pg_int(&p, file_id);
+	pgq_int(&p, file_id);
 	res = pg_run(m, PG_FILE_CHUNKS, &p, "file get chunks", &err);
 	if (!res)
 		return err;
@@ -411,7 +379,7 @@ static int pg_file_get(struct meta *base, const char *path, size_t len, struct m
 		       bool with_chunks)
 {
 	struct pg_meta *m = to_pg(base);
-	struct pg_params p = { .n = 0 };
+	struct pgq p = { .n = 0 };
 	int64_t file_id = 0;
 	PGresult *res;
 	int err;
@@ -423,7 +391,7 @@ static int pg_file_get(struct meta *base, const char *path, size_t len, struct m
 	err = pg_simple(m, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
 	if (err)
 		return err;
-	pg_blob(&p, path, len);
+	pgq_bytes(&p, path, len);
 	res = pg_run(m, PG_FILE_GET, &p, "file get", &err);
 	if (res) {
 		if (!PQntuples(res))
@@ -449,9 +417,9 @@ static int pg_file_get(struct meta *base, const char *path, size_t len, struct m
 /* Serialises changes of one path across every dgfsd (see the top). */
 static int pg_lock_path(struct pg_meta *m, const char *path, size_t len)
 {
-	struct pg_params p = { .n = 0 };
+	struct pgq p = { .n = 0 };
 
-	pg_blob(&p, path, len);
+	pgq_bytes(&p, path, len);
 	return pg_exec(m, PG_PATH_LOCK, &p, "path lock", NULL);
 }
 
@@ -462,7 +430,7 @@ static int pg_lock_path(struct pg_meta *m, const char *path, size_t len)
  */
 static int pg_lock_chunks(struct pg_meta *m, int64_t file_id, const struct meta_file *f)
 {
-	struct pg_params p = { .n = 0 };
+	struct pgq p = { .n = 0 };
 	uint8_t (*ids)[META_ID_LEN] = NULL;
 	uint32_t i, n = f ? f->nchunks : 0;
 	int err;
@@ -474,8 +442,8 @@ static int pg_lock_chunks(struct pg_meta *m, int64_t file_id, const struct meta_
 		for (i = 0; i < n; i++)
 			memcpy(ids[i], f->chunks[i].id, META_ID_LEN);
 	}
-	pg_int(&p, file_id);
-	pg_blob(&p, ids, (size_t)n * META_ID_LEN);
+	pgq_int(&p, file_id);
+	pgq_bytes(&p, ids, (size_t)n * META_ID_LEN);
 	err = pg_exec(m, PG_CHUNKS_LOCK, &p, "chunk lock", NULL);
 	free(ids);
 	return err;
@@ -484,11 +452,11 @@ static int pg_lock_chunks(struct pg_meta *m, int64_t file_id, const struct meta_
 /* The id of the file at @path in *id, or -ENOENT. */
 static int pg_file_id(struct pg_meta *m, const char *path, size_t len, int64_t *id)
 {
-	struct pg_params p = { .n = 0 };
+	struct pgq p = { .n = 0 };
 	PGresult *res;
 	int err;
 
-	pg_blob(&p, path, len);
+	pgq_bytes(&p, path, len);
 	res = pg_run(m, PG_FILE_ID, &p, "file lookup", &err);
 	if (!res)
 		return err;
@@ -503,12 +471,12 @@ static int pg_file_id(struct pg_meta *m, const char *path, size_t len, int64_t *
 /* As meta/sqlite.c's meta_unref_version(). */
 static int pg_unref_version(struct pg_meta *m, int64_t file_id, struct meta_idlist *freed)
 {
-	struct pg_params p = { .n = 0 };
+	struct pgq p = { .n = 0 };
 	uint8_t id[META_ID_LEN];
 	PGresult *res;
 	int i, err;
 
-	pg_int(&p, file_id);
+	pgq_int(&p, file_id);
 	err = pg_exec(m, PG_CHUNK_UNREF, &p, "chunk unref", NULL);
 	if (err)
 		return err;
@@ -543,7 +511,7 @@ static int pg_chunk_cmp(const void *a, const void *b)
 static int pg_ref_chunks(struct pg_meta *m, const struct meta_file *f)
 {
 	const struct meta_chunk **order;
-	struct pg_params p;
+	struct pgq p;
 	long changed = 0;
 	uint32_t i;
 	int err = 0;
@@ -556,8 +524,8 @@ static int pg_ref_chunks(struct pg_meta *m, const struct meta_file *f)
 	qsort(order, f->nchunks, sizeof(*order), pg_chunk_cmp);
 	for (i = 0; i < f->nchunks && !err; i++) {
 		p.n = 0;
-		pg_blob(&p, order[i]->id, META_ID_LEN);
-		pg_int(&p, order[i]->size);
+		pgq_bytes(&p, order[i]->id, META_ID_LEN);
+		pgq_int(&p, order[i]->size);
 		err = pg_exec(m, PG_CHUNK_REF, &p, "chunk ref", &changed);
 		if (!err && changed != 1)
 			err = -EINVAL;		/* known with another size */
@@ -568,16 +536,16 @@ static int pg_ref_chunks(struct pg_meta *m, const struct meta_file *f)
 
 static int pg_upsert_file(struct pg_meta *m, const struct meta_file *f, int64_t *id)
 {
-	struct pg_params p = { .n = 0 };
+	struct pgq p = { .n = 0 };
 	PGresult *res;
 	int err;
 
-	pg_blob(&p, f->path, strlen(f->path));
-	pg_int(&p, f->size);
-	pg_blob(&p, f->etag, strlen(f->etag));
-	pg_int(&p, f->mtime);
-	pg_blob(&p, f->content_type, strlen(f->content_type));
-	pg_int(&p, f->nchunks);
+	pgq_bytes(&p, f->path, strlen(f->path));
+	pgq_int(&p, f->size);
+	pgq_bytes(&p, f->etag, strlen(f->etag));
+	pgq_int(&p, f->mtime);
+	pgq_bytes(&p, f->content_type, strlen(f->content_type));
+	pgq_int(&p, f->nchunks);
 	res = pg_run(m, PG_FILE_UPSERT, &p, "file upsert", &err);
 	if (!res)
 		return err;
@@ -590,18 +558,18 @@ static int pg_upsert_file(struct pg_meta *m, const struct meta_file *f, int64_t 
 static int pg_insert_chunks(struct pg_meta *m, int64_t file_id, const struct meta_file *f)
 {
 	const struct meta_chunk *c;
-	struct pg_params p;
+	struct pgq p;
 	uint32_t i;
 	int err;
 
 	for (i = 0; i < f->nchunks; i++) {
 		c = &f->chunks[i];
 		p.n = 0;
-		pg_int(&p, file_id);
-		pg_int(&p, i);
-		pg_blob(&p, c->id, META_ID_LEN);
-		pg_int(&p, c->offset);
-		pg_int(&p, c->size);
+		pgq_int(&p, file_id);
+		pgq_int(&p, i);
+		pgq_bytes(&p, c->id, META_ID_LEN);
+		pgq_int(&p, c->offset);
+		pgq_int(&p, c->size);
 		err = pg_exec(m, PG_FC_INSERT, &p, "file chunks insert", NULL);
 		if (err)
 			return err;
@@ -611,10 +579,10 @@ static int pg_insert_chunks(struct pg_meta *m, int64_t file_id, const struct met
 
 static int pg_queue_tagging(struct pg_meta *m, int64_t file_id)
 {
-	struct pg_params p = { .n = 0 };
+	struct pgq p = { .n = 0 };
 
-	pg_int(&p, file_id);
-	pg_int(&p, meta_now_ms());
+	pgq_int(&p, file_id);
+	pgq_int(&p, meta_now_ms());
 	return pg_exec(m, PG_JOB_QUEUE, &p, "tag job queue", NULL);
 }
 
@@ -662,7 +630,7 @@ static int pg_put_once(struct pg_meta *m, const struct meta_file *f, struct meta
 static int pg_delete_once(struct pg_meta *m, const char *path, size_t len,
 			  struct meta_idlist *freed)
 {
-	struct pg_params p = { .n = 0 };
+	struct pgq p = { .n = 0 };
 	int64_t id = 0;
 	int err;
 
@@ -679,7 +647,7 @@ static int pg_delete_once(struct pg_meta *m, const char *path, size_t len,
 	if (!err)
 		err = pg_unref_version(m, id, freed);
 	if (!err) {
-		pg_int(&p, id);
+		pgq_int(&p, id);
 		err = pg_exec(m, PG_FILE_DELETE, &p, "file delete", NULL);
 	}
 	if (!err)
@@ -728,17 +696,17 @@ static int pg_file_list(struct meta *base, const struct meta_range *r, unsigned 
 			meta_file_cb cb, void *arg, bool *more, struct meta_file *f)
 {
 	struct pg_meta *m = to_pg(base);
-	struct pg_params p = { .n = 0 };
+	struct pgq p = { .n = 0 };
 	PGresult *res;
 	int i, n, len, err;
 
 	err = pg_ready(m);
 	if (err)
 		return err;
-	pg_blob(&p, r->lo, r->lo_len);
-	pg_blob(&p, r->hi, r->hi_len);
+	pgq_bytes(&p, r->lo, r->lo_len);
+	pgq_bytes(&p, r->hi, r->hi_len);
 	/* One row past the limit tells whether more follow. */
-	pg_int(&p, (int64_t)limit + 1);
+	pgq_int(&p, (int64_t)limit + 1);
 	res = pg_run(m, r->lo_incl ? PG_LIST_GE : PG_LIST_GT, &p, "file list", &err);
 	if (!res)
 		return err;
@@ -771,12 +739,12 @@ static int pg_file_list(struct meta *base, const struct meta_range *r, unsigned 
 static int pg_chunk_get(struct meta *base, const uint8_t id[META_ID_LEN], uint32_t *size)
 {
 	struct pg_meta *m = to_pg(base);
-	struct pg_params p = { .n = 0 };
+	struct pgq p = { .n = 0 };
 	PGresult *res;
 	int64_t v;
 	int err;
 
-	pg_blob(&p, id, META_ID_LEN);
+	pgq_bytes(&p, id, META_ID_LEN);
 	res = pg_query(m, PG_CHUNK_GET, &p, "chunk lookup", &err);
 	if (!res)
 		return err;
@@ -880,7 +848,7 @@ static int pg_col_key(const PGresult *res, int row, struct meta_key *k)
 static int pg_key_add(struct meta *base, struct meta_key *k, bool first)
 {
 	struct pg_meta *m = to_pg(base);
-	struct pg_params p = { .n = 0 };
+	struct pgq p = { .n = 0 };
 	PGresult *res;
 	int err;
 
@@ -894,11 +862,11 @@ static int pg_key_add(struct meta *base, struct meta_key *k, bool first)
 		pg_rollback(m);
 		return err;
 	}
-	pg_blob(&p, k->hash, META_KEY_HASH_LEN);
-	pg_text(&p, meta_scope_name(k->scope));
-	pg_blob(&p, k->prefix, strlen(k->prefix));
-	pg_blob(&p, k->name, strlen(k->name));
-	pg_int(&p, k->created);
+	pgq_bytes(&p, k->hash, META_KEY_HASH_LEN);
+	pgq_text(&p, meta_scope_name(k->scope));
+	pgq_bytes(&p, k->prefix, strlen(k->prefix));
+	pgq_bytes(&p, k->name, strlen(k->name));
+	pgq_int(&p, k->created);
 	res = pg_run(m, first ? PG_KEY_ADD_FIRST : PG_KEY_ADD, &p, "key add", &err);
 	if (res) {
 		if (!PQntuples(res))
@@ -917,11 +885,11 @@ static int pg_key_add(struct meta *base, struct meta_key *k, bool first)
 static int pg_key_get(struct meta *base, int64_t id, struct meta_key *k)
 {
 	struct pg_meta *m = to_pg(base);
-	struct pg_params p = { .n = 0 };
+	struct pgq p = { .n = 0 };
 	PGresult *res;
 	int err;
 
-	pg_int(&p, id);
+	pgq_int(&p, id);
 	res = pg_query(m, PG_KEY_GET, &p, "key get", &err);
 	if (!res)
 		return err;
@@ -948,7 +916,7 @@ static int pg_key_list(struct meta *base, meta_key_cb cb, void *arg, struct meta
 	return err;
 }
 
-static int pg_key_change(struct pg_meta *m, enum pg_stmt s, const struct pg_params *p,
+static int pg_key_change(struct pg_meta *m, enum pg_stmt s, const struct pgq *p,
 			 const char *what)
 {
 	long changed = 0;
@@ -964,18 +932,18 @@ static int pg_key_change(struct pg_meta *m, enum pg_stmt s, const struct pg_para
 
 static int pg_key_revoke(struct meta *base, int64_t id, int64_t when)
 {
-	struct pg_params p = { .n = 0 };
+	struct pgq p = { .n = 0 };
 
-	pg_int(&p, id);
-	pg_int(&p, when);
+	pgq_int(&p, id);
+	pgq_int(&p, when);
 	return pg_key_change(to_pg(base), PG_KEY_REVOKE, &p, "key revoke");
 }
 
 static int pg_key_delete(struct meta *base, int64_t id)
 {
-	struct pg_params p = { .n = 0 };
+	struct pgq p = { .n = 0 };
 
-	pg_int(&p, id);
+	pgq_int(&p, id);
 	return pg_key_change(to_pg(base), PG_KEY_DELETE, &p, "key delete");
 }
 
@@ -983,13 +951,13 @@ static int pg_chunk_under(struct meta *base, const uint8_t id[META_ID_LEN], cons
 			  size_t plen, const char *end, size_t elen)
 {
 	struct pg_meta *m = to_pg(base);
-	struct pg_params p = { .n = 0 };
+	struct pgq p = { .n = 0 };
 	PGresult *res;
 	int err;
 
-	pg_blob(&p, id, META_ID_LEN);
-	pg_blob(&p, prefix, plen);
-	pg_blob(&p, end, elen);
+	pgq_bytes(&p, id, META_ID_LEN);
+	pgq_bytes(&p, prefix, plen);
+	pgq_bytes(&p, end, elen);
 	res = pg_query(m, PG_CHUNK_UNDER, &p, "chunk under prefix", &err);
 	if (!res)
 		return err;
