@@ -140,8 +140,6 @@ struct node_info {
 	int drv;
 	/* As a member of an AND: its estimate, so that the rarer are tested first. */
 	int64_t order;
-	/* A positive word or phrase: its phrase in the ranking's OR (q->rank), else -1. */
-	int rank_idx;
 };
 
 #define DRV_NONE	-1
@@ -167,8 +165,6 @@ struct sql {
 	unsigned int scan_fts;
 	const char *scan_s;
 	struct rank_floor floor;
-	const char *scan_alias;		/* the scan's files alias: tests use file_text's rowid */
-	int64_t est_max;		/* plan_gen() counts to this at most */
 	sqlite3 *db;			/* to find tags and estimate */
 	const struct query *query;
 	struct node_info *info;		/* per node of query */
@@ -477,17 +473,14 @@ static void prepare_node(struct sql *q, const struct query_node *n, bool negated
 	ni->est[0] = ni->est[1] = -1;
 	ni->drv = DRV_NONE;
 	ni->order = -1;
-	ni->rank_idx = -1;
 	switch (n->kind) {
 	case QUERY_WORD:
 	case QUERY_PHRASE:
 		ni->fts = fts_phrase(q, n->text);
 		if (ni->fts) {
 			ni->fts_param = param_text(q, ni->fts);
-			if (!negated) {
-				ni->rank_idx = (int)q->nrank;
+			if (!negated)
 				rank_add(q, ni->fts);
-			}
 		}
 		if (n->kind == QUERY_WORD && n->name)
 			resolve_tags(q, n, ni);
@@ -560,13 +553,6 @@ static void prepare_node(struct sql *q, const struct query_node *n, bool negated
  */
 #define EST_CAP_FIRST	64
 #define EST_CAP		262144
-/*
- * A ranked scan over the OR of its words lists a member's files first
- * only under this (tests/unit/test_search.c lowers it: its store is small).
- */
-static int64_t scan_gen_cap = 4096;
-/* The scan's rowid in a test: + keeps SQLite from handing an IN to FTS5 as rowid lookups. */
-#define SCAN_ROWID	"+file_text.rowid"
 
 static int64_t est_min(int64_t a, int64_t b)
 {
@@ -694,7 +680,7 @@ static void plan_gen(struct sql *q, const struct query_node *n)
 				 counted(q, ni, true, ni->merged, best);
 			best = est_min(best, est[j]);
 		}
-		if (best < cap || cap >= q->est_max)
+		if (best < cap || cap >= EST_CAP)
 			break;
 	}
 	for (j = 1; j < nm; j++)
@@ -895,14 +881,7 @@ static bool probe(struct sql *q, struct node_info *ni, bool text, const char *ft
 static void pred_text(struct sql *q, struct buf *b, struct node_info *ni, const char *fts,
 		      unsigned int p, const char *x, struct cands *c)
 {
-	/*
-	 * A row of a ranked scan over the OR of the ranked phrases holds one
-	 * of them when its position list in the row is not empty: no list
-	 * of the phrase's files, no probe.
-	 */
-	if (q->scan_fts && q->scan_s == q->rank.s && ni->rank_idx >= 0 && !strcmp(x, SCAN_ROWID))
-		bprintf(q, b, "dgfs_has(file_text, %d)", ni->rank_idx);
-	else if (probe(q, ni, true, fts, c))
+	if (probe(q, ni, true, fts, c))
 		bprintf(q, b, "EXISTS (SELECT 1 FROM file_text WHERE file_text MATCH ?%u "
 			"AND rowid = %s)", p, x);
 	else
@@ -960,10 +939,7 @@ static bool pred(struct sql *q, struct buf *b, const struct query_node *n, const
 	char x[32];
 	unsigned int i, j, nk = 0;
 
-	if (q->scan_alias && !strcmp(a, q->scan_alias))
-		snprintf(x, sizeof(x), SCAN_ROWID);	/* tested before the seek in files */
-	else
-		snprintf(x, sizeof(x), "%s.id", a);
+	snprintf(x, sizeof(x), "%s.id", a);
 	if (depth > PRED_DEPTH_MAX &&
 	    (n->kind == QUERY_AND || n->kind == QUERY_OR || n->kind == QUERY_NOT)) {
 		bprintf(q, b, "%s IN (SELECT id FROM s%u)", x, files_cte(q, n, NULL));
@@ -1073,7 +1049,6 @@ static unsigned int files_cte(struct sql *q, const struct query_node *n, const c
 	struct cands c = { .all = !ni->gen, .d = -1, .n = n };
 	bool root = n == q->query->root;
 	unsigned int alias = q->nalias++, s = 0, pa, pb, fp = 0;
-	bool in_gen = ni->gen;
 	size_t plen = prefix ? strlen(prefix) : 0;
 	char a[16];
 
@@ -1083,28 +1058,22 @@ static unsigned int files_cte(struct sql *q, const struct query_node *n, const c
 	if (root && q->scan_fts) {
 		/*
 		 * Rows of the ranking's expression (a superset of the hits,
-		 * ranked_only()). Every test but a pseudo-tag's is on the
-		 * FTS5 rowid, so a row that fails one costs no seek in files;
-		 * the score comes last, after the cheap tests and before the
-		 * probes (SQLite codes correlated subqueries last). A ranked
-		 * phrase is tested on the row's own positions (dgfs_has).
+		 * ranked_only()), the candidate test on the FTS5 rowid so that
+		 * a row that fails it costs no seek in files, and the score
+		 * last: after the cheap tests, before the probes (SQLite
+		 * codes correlated subqueries last).
 		 */
-		q->scan_alias = a;
-		bprintf(q, &body, "SELECT %s.id, %s.path, dgfs_rank(file_text, ?%u) FROM "
+		bprintf(q, &body, "SELECT %s.id, %s.path, dgfs_rank(file_text, ?%u, %s.id) FROM "
 			"file_text CROSS JOIN files AS %s ON %s.id = file_text.rowid WHERE "
 			"file_text MATCH ?%u", a, a, fp = param(q, (struct param){
-				.kind = P_FLOOR, .p = &q->floor }), a, a, q->scan_fts);
+				.kind = P_FLOOR, .p = &q->floor }), a, a, a, q->scan_fts);
 		if (ni->gen) {
 			const char *g;
 
 			plan_gen(q, n);
 			g = gen_fts(q, n);
-			if (q->est_max < EST_CAP && gen_est(q, n, q->est_max) >= q->est_max) {
-				/* No member is rare: the scan's rows are the candidates. */
-				in_gen = false;
-				c.all = true;
-			} else if (!g || strcmp(g, q->scan_s)) {
-				bprintf(q, &body, " AND " SCAN_ROWID " IN (");
+			if (!g || strcmp(g, q->scan_s)) {
+				bprintf(q, &body, " AND +file_text.rowid IN (");
 				gen_sql(q, &body, n);
 				bprintf(q, &body, ")");
 			}	/* else the scan lists exactly the candidates */
@@ -1120,7 +1089,7 @@ static unsigned int files_cte(struct sql *q, const struct query_node *n, const c
 			bprintf(q, &body, ") AND ");
 		}
 	}
-	if (!pred(q, &body, n, a, &c, in_gen, 0))
+	if (!pred(q, &body, n, a, &c, ni->gen, 0))
 		bprintf(q, &body, "1");
 	if (plen) {
 		pa = param(q, (struct param){ .kind = P_BLOB, .p = prefix, .len = plen });
@@ -1128,7 +1097,7 @@ static unsigned int files_cte(struct sql *q, const struct query_node *n, const c
 		bprintf(q, &body, " AND substr(%s.path, 1, ?%u) = ?%u", a, pb, pa);
 	}
 	if (root && q->scan_fts) {
-		bprintf(q, &body, " AND dgfs_rank(file_text, ?%u) IS NOT NULL", fp);
+		bprintf(q, &body, " AND dgfs_rank(file_text, ?%u, %s.id) IS NOT NULL", fp, a);
 		/* The main statement itself, not a CTE. */
 		if (body.s)
 			buf_add(q, &q->scan, body.s, body.len);
@@ -1192,7 +1161,6 @@ static int build_hits(struct sql *q, const struct query *query, const char *pref
 	unsigned int a;
 
 	q->query = query;
-	q->est_max = EST_CAP;
 	q->info = calloc(query->nnodes ? query->nnodes : 1, sizeof(*q->info));
 	if (!q->info)
 		return -ENOMEM;
@@ -1211,11 +1179,6 @@ static int build_hits(struct sql *q, const struct query *query, const char *pref
 		} else {
 			q->scan_fts = param_text(q, q->rank.s);
 			q->scan_s = q->rank.s;
-			/*
-			 * Common words: a member's list of candidates helps
-			 * only when it is much smaller than the scan.
-			 */
-			q->est_max = scan_gen_cap;
 		}
 	}
 	/* The sets first: they make the CTEs and parameters they need. */

@@ -159,24 +159,6 @@ static void rank_row(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_cont
 	sqlite3_result_double(ctx, score);
 }
 
-/* dgfs_has(file_text, i): whether phrase i of the MATCH is in the row (its positions). */
-static void has_row(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx,
-		    int nval, sqlite3_value **val)
-{
-	int i = nval == 1 ? sqlite3_value_int(val[0]) : -1, col = -1, off, rc;
-	Fts5PhraseIter it;
-
-	if (i < 0 || i >= api->xPhraseCount(fts)) {
-		sqlite3_result_error(ctx, "dgfs_has: no such phrase", -1);
-		return;
-	}
-	rc = api->xPhraseFirst(fts, i, &it, &col, &off);
-	if (rc != SQLITE_OK)
-		sqlite3_result_error_code(ctx, rc);
-	else
-		sqlite3_result_int(ctx, col >= 0);
-}
-
 int meta_sqlite_rank_init(sqlite3 *db)
 {
 	fts5_api *fts5 = NULL;
@@ -193,8 +175,5 @@ int meta_sqlite_rank_init(sqlite3 *db)
 		return rc;
 	if (!fts5 || fts5->iVersion < 2)
 		return SQLITE_ERROR;
-	rc = fts5->xCreateFunction(fts5, "dgfs_rank", NULL, rank_row, NULL);
-	if (rc == SQLITE_OK)
-		rc = fts5->xCreateFunction(fts5, "dgfs_has", NULL, has_row, NULL);
-	return rc;
+	return fts5->xCreateFunction(fts5, "dgfs_rank", NULL, rank_row, NULL);
 }
