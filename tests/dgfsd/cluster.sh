@@ -36,6 +36,50 @@ others_stop() {
 	return "$rc"
 }
 
+# cluster_secret FILE: a new random cluster secret in FILE, mode 600.
+cluster_secret() {
+	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$1" && chmod 600 "$1"
+}
+
+# start_other NAME PORT STATE ARGS...: cluster_host with the test's
+# options for every host (its array COMMON) first.
+start_other() {
+	local h=$1 port=$2 dir=$3
+	shift 3
+	cluster_host "$h" "$port" "$dir" "${COMMON[@]}" "$@"
+}
+
+# ups [PORT]: "ID:UP ..." of every host, as the host on PORT (8080) lists them.
+ups() {
+	n curl -sf "http://127.0.0.1:${1:-8080}/cluster/hosts" >"$T/hosts.json" &&
+		jget "$T/hosts.json" '" ".join("%s:%d" % (h["id"], h["up"]) for h in j["hosts"])'
+}
+
+# read_all PORT: files $T/files/f0 .. f$((NFILES - 1)), uploaded as
+# /files/r/fN, read from the host on PORT and compared; prints how many
+# differ or failed.
+read_all() {
+	local port=$1 i args=() bad=0
+	rm -rf "$T/got" && mkdir -p "$T/got"
+	for ((i = 0; i < NFILES; i++)); do
+		args+=("http://127.0.0.1:$port/files/r/f$i" -o "$T/got/f$i")
+	done
+	n curl -s --max-time 300 "${args[@]}" >/dev/null 2>&1
+	for ((i = 0; i < NFILES; i++)); do
+		cmp -s "$T/files/f$i" "$T/got/f$i" || bad=$((bad + 1))
+	done
+	echo "$bad"
+}
+
+# on_disk HOSTS...: "CHUNK HOST" for every chunk file in the hosts' state
+# dirs (the test's array SDIR), sorted.
+on_disk() {
+	local h
+	for h in "$@"; do
+		find "${SDIR[$h]}/chunks" -maxdepth 1 -type f -name '[0-9a-f]*' -printf "%f $h\n"
+	done | sort
+}
+
 cluster_cleanup() {
 	local rc=$?
 	others_stop || rc=1

@@ -34,41 +34,10 @@ done
 SDIR[h1]=$STATE
 
 SECRET=$T/cluster.secret
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$SECRET"
-chmod 600 "$SECRET"
+cluster_secret "$SECRET"
 COMMON=(--metadata "" --kmod off --public-host 127.0.0.1 --heartbeat "$HB" --down-after "$DOWN"
 	--cluster-secret-file "$SECRET" --replicas 3 --repair-interval 1)
 
-start_other() {
-	local h=$1 port=$2 dir=$3
-	shift 3
-	cluster_host "$h" "$port" "$dir" "${COMMON[@]}" "$@"
-}
-ups() {
-	n curl -sf "http://127.0.0.1:${1:-8080}/cluster/hosts" >"$T/hosts.json" &&
-		jget "$T/hosts.json" '" ".join("%s:%d" % (h["id"], h["up"]) for h in j["hosts"])'
-}
-# read_all PORT: every file from the host on PORT, compared with what was
-# uploaded; prints how many differ or failed.
-read_all() {
-	local port=$1 i args=() bad=0
-	rm -rf "$T/got" && mkdir -p "$T/got"
-	for ((i = 0; i < NFILES; i++)); do
-		args+=("http://127.0.0.1:$port/files/r/f$i" -o "$T/got/f$i")
-	done
-	n curl -s --max-time 300 "${args[@]}" >/dev/null 2>&1
-	for ((i = 0; i < NFILES; i++)); do
-		cmp -s "$T/files/f$i" "$T/got/f$i" || bad=$((bad + 1))
-	done
-	echo "$bad"
-}
-# on_disk HOSTS...: "CHUNK HOST" for every chunk file in the hosts' state dirs.
-on_disk() {
-	local h
-	for h in "$@"; do
-		find "${SDIR[$h]}/chunks" -maxdepth 1 -type f -name '[0-9a-f]*' -printf "%f $h\n"
-	done | sort
-}
 # table HOSTS...: "CHUNK HOST" for every row of chunk_copies on those hosts.
 table() {
 	local in

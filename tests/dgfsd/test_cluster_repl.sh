@@ -30,35 +30,10 @@ done
 SDIR[h1]=$STATE
 
 SECRET=$T/cluster.secret
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$SECRET"
-chmod 600 "$SECRET"
+cluster_secret "$SECRET"
 COMMON=(--metadata "" --kmod off --public-host 127.0.0.1 --heartbeat "$HB" --down-after "$DOWN"
 	--cluster-secret-file "$SECRET" --replicas 3)
 
-# start_other NAME PORT STATE ARGS...: a dgfsd (tests/dgfsd/cluster.sh).
-start_other() {
-	local h=$1 port=$2 dir=$3
-	shift 3
-	cluster_host "$h" "$port" "$dir" "${COMMON[@]}" "$@"
-}
-ups() {
-	n curl -sf "http://127.0.0.1:${1:-8080}/cluster/hosts" >"$T/hosts.json" &&
-		jget "$T/hosts.json" '" ".join("%s:%d" % (h["id"], h["up"]) for h in j["hosts"])'
-}
-# read_all PORT: every file from the host on PORT, compared with what was
-# uploaded; prints how many differ or failed.
-read_all() {
-	local port=$1 i args=() bad=0
-	rm -rf "$T/got" && mkdir -p "$T/got"
-	for ((i = 0; i < NFILES; i++)); do
-		args+=("http://127.0.0.1:$port/files/r/f$i" -o "$T/got/f$i")
-	done
-	n curl -s --max-time 300 "${args[@]}" >/dev/null 2>&1
-	for ((i = 0; i < NFILES; i++)); do
-		cmp -s "$T/files/f$i" "$T/got/f$i" || bad=$((bad + 1))
-	done
-	echo "$bad"
-}
 # sign METHOD PATH SECRETFILE [DATE]: the internal API's headers, as peer.c makes them.
 sign() {
 	python3 - "$@" <<'PY'
@@ -76,12 +51,6 @@ internal() {
 	shift 3
 	ip netns exec "$NS" curl -q -s -o /dev/null -w '%{http_code}' -X "$m" \
 		${body:+--data-binary "@$body"} "$@" "http://127.0.0.1:8081/internal/chunks/$id"
-}
-on_disk() {
-	local h
-	for h in h1 h2 h3 h4 h5; do
-		find "${SDIR[$h]}/chunks" -maxdepth 1 -type f -name '[0-9a-f]*' -printf "%f $h\n"
-	done | sort
 }
 
 check "a PostgreSQL server of the test's own starts" pg_start || finish
@@ -149,7 +118,7 @@ same "every chunk has exactly 3 copies in chunk_copies" \
 	"$(pg_sql "SELECT count(*) FROM chunks c WHERE (SELECT count(DISTINCT host_id) FROM chunk_copies k WHERE k.chunk_id = c.id) <> 3")/$(pg_sql "SELECT count(*) FROM chunk_copies")" \
 	"0/$((3 * CHUNKS))"
 pg_sql "SELECT encode(chunk_id, 'hex') || ' ' || host_id FROM chunk_copies" | sort >"$T/copies.table"
-on_disk >"$T/copies.disk"
+on_disk h1 h2 h3 h4 h5 >"$T/copies.disk"
 same "... and the chunk files in the hosts' state dirs are exactly those copies" \
 	"$(diff "$T/copies.table" "$T/copies.disk" | head -n 3)$(wc -l <"$T/copies.disk")" \
 	"$((3 * CHUNKS))"
