@@ -153,7 +153,9 @@ check "config back to the defaults" $CTL config set port 7878 max_read 1M auth o
 # ---- stats ----
 stats=$($DRV stats) && rc=0 || rc=$?
 same "stats succeeds" $rc 0
-same "stats: 30 counters" "$(wc -l <<<"$stats")" 30
+# One line per counter of the list dgfsctl and /metrics share.
+same "stats: one line per counter in include/dgfs_stats_names.h" "$(wc -l <<<"$stats")" \
+	"$(grep -c '^[[:space:]]*X(' include/dgfs_stats_names.h)"
 # dgfsctl adds the XDP program's counters (xdp_*) when it finds them.
 ctl_all=$($CTL -j stats | json 'print("\n".join("%s %s" % kv for kv in d.items()))')
 ctl_stats=$(grep -v '^xdp_' <<<"$ctl_all" | sort)
