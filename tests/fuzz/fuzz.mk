@@ -37,7 +37,8 @@ LIBFUZZER_SRCS_fuzz_config := userspace/dgfsd/config.c userspace/dgfsd/proxy.c u
 	userspace/proto/size.c userspace/proto/dgfs_proto.c
 LIBFUZZER_SRCS_fuzz_query := userspace/tags/query.c userspace/tags/tag.c
 LIBFUZZER_SRCS_fuzz_bodies := userspace/proto/hex.c userspace/dgfsd/bodies.c userspace/dgfsd/httputil.c \
-	userspace/dgfsd/auth.c $(wildcard userspace/dgfsd/meta/*.c) userspace/dgfsd/state.c
+	userspace/dgfsd/auth.c $(wildcard userspace/dgfsd/meta/*.c) userspace/dgfsd/pgq.c \
+	userspace/dgfsd/state.c
 LIBFUZZER_SRCS_fuzz_tags := userspace/dgfsd/tags_parse.c userspace/dgfsd/bodies.c \
 	userspace/proto/hex.c userspace/tags/tag.c
 LIBFUZZER_LIBS = -licui18n -licuuc -licudata -lsodium -lcrypto -lmicrohttpd -ljansson -lsqlite3 -lpq -lzstd -lmagic -lpthread -lm
