@@ -19,6 +19,8 @@
 #include "tags/query.c"
 #include "../unit/meta_sources.h"
 #include "dgfsd/search.c"
+#include "dgfsd/search_pg.c"
+#include "dgfsd/fts_words.c"
 
 #include <unistd.h>
 

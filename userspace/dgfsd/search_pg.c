@@ -361,7 +361,7 @@ static json_t *spg_file_tags(PGconn *c, int64_t file_id, int *err)
 	json_t *tags = json_array();
 	PGresult *res;
 	int64_t src;
-	int i, nl, vl;
+	int i, nl = 0, vl = 0;	/* set by pgq_col_bytes(); gcc cannot tell when inlined */
 
 	pgq_int(&p, file_id);
 	pgq_int(&p, SEARCH_TAGS_MAX);
