@@ -3,7 +3,9 @@
 # fdcache.c): a small GET is served from a chunk file dgfsd keeps open, and
 # a file deleted, replaced or repaired is never served from, nor kept open
 # by, the cache: the store closes the cached fd of every chunk file it
-# removes or renames a new file over. Checked in /proc/PID/fd.
+# removes or renames a new file over, and a cached fd whose file another
+# process removed (dgfsd scrub --repair) is dropped on its next use.
+# Checked in /proc/PID/fd.
 #   tests/dgfsd/test_fd_cache.sh BUILD_DIR      (as root)
 set -u
 cd "$(dirname "$0")/../.."
@@ -74,6 +76,28 @@ same "no fd of dgfsd on the replaced file" "$(open_removed "$B1")" 0
 same "GET small/b -> 200" "$(code "$URL/files/small/b")" 200
 check "... its bytes" cmp -s "$T/body" "$T/b1"
 check "... from the repaired file (the fd dgfsd holds is its inode)" open_on_current "$B1"
+# ---- removed behind dgfsd's back: scrub --repair, another process -----------------------------
+head -c 4096 /dev/urandom >"$T/c1"
+C1=$(sha256sum <"$T/c1" | cut -c1-64)
+same "PUT small/c -> 201" "$(code -T "$T/c1" "$URL/files/small/c")" 201
+same "GET small/c -> 200 (its file now open in the cache)" "$(code "$URL/files/small/c")" 200
+same "... one fd on it" "$(open_on "$C1")" 1
+# Damage in place (the same inode, so the cached fd sees it), then the
+# scrub of a second process finds it and removes the file.
+printf 'rot' | dd of="$STATE/chunks/$C1" bs=1 seek=2000 conv=notrunc status=none
+n "$DGFSD" scrub --state-dir "$STATE" --repair >"$T/scrub.out" 2>>"$T/dgfsd.log"
+same "dgfsd scrub --repair finds the damage -> exit 1" "$?" 1
+shows "... and removes the file" "bad $C1: .*removed" cat "$T/scrub.out"
+check "... it is gone" test ! -e "$STATE/chunks/$C1"
+st=$(code "$URL/files/small/c")
+check "GET small/c is not answered 200 from the removed file (got $st)" test "$st" != 200
+check "... its body is an error message, not the file" test "$(stat -c %s "$T/body")" -lt 4096
+same "... and no fd of dgfsd is left on the removed file" "$(open_removed "$C1")" 0
+same "PUT small/c with its bytes again (writes the chunk again) -> 200" \
+	"$(code -T "$T/c1" "$URL/files/small/c")" 200
+same "GET small/c -> 200" "$(code "$URL/files/small/c")" 200
+check "... its bytes" cmp -s "$T/body" "$T/c1"
+check "... from the new file" open_on_current "$C1"
 check "the store is consistent" store_consistent
 
 dgfsd_stop
