@@ -8,7 +8,7 @@
 #   gets 507, nothing of it stays, and the files stored before are intact;
 #   after deleting something, uploads work again.
 #   tests/dgfsd/test_faults.sh BUILD_DIR      (as root)
-# expect-checks: 43 (tests/run-all.sh: a run that prints fewer fails)
+# expect-checks: 44 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -113,14 +113,17 @@ check "start-up removes an unreferenced chunk file" test ! -e "$STATE/chunks/$or
 check "store consistent after collecting them" store_consistent
 
 # ---- downloads while the file is overwritten and deleted ----------------
-# A slow download of a multi-chunk file keeps its chunks (pinned) while
+# A slow download of a multi-chunk file keeps its chunks (read pins) while
 # the file is overwritten and then deleted under it: it completes with the
-# version it started with, and afterwards nothing of that version is left.
-head -c $((12 << 20)) /dev/urandom >"$T/v1"
-head -c $((12 << 20)) /dev/urandom >"$T/v2"
-same "PUT race (12 MiB)" "$(n curl -s -o /dev/null -w '%{http_code}' -T "$T/v1" "$URL/files/race")" 201
+# version it started with, and afterwards nothing of that version is left
+# (the chunk reaper removes each once the download lets go of it). 40 MiB
+# at 8 MB/s: far more than the socket buffers hold (about 10 MB on
+# loopback), so dgfsd is still streaming it when the delete comes.
+head -c $((40 << 20)) /dev/urandom >"$T/v1"
+head -c $((1 << 20)) /dev/urandom >"$T/v2"	# small: the overwrite is quick
+same "PUT race (40 MiB)" "$(n curl -s -o /dev/null -w '%{http_code}' -T "$T/v1" "$URL/files/race")" 201
 rm -f "$T/race.out"
-n curl -s -o "$T/race.out" --limit-rate 4M "$URL/files/race" &
+n curl -s -o "$T/race.out" --limit-rate 8M "$URL/files/race" &
 dl=$!
 # Under way once its first bytes are here (curl makes the file then).
 check "the download is under way" wait_for 10 test -s "$T/race.out"
@@ -130,11 +133,15 @@ same "delete during the download" "$(n curl -s -o /dev/null -w '%{http_code}' -X
 	"$URL/files/race")" 204
 # (Not kill -0: a finished download stays a zombie until waited for.)
 got=$(stat -c %s "$T/race.out")
-check "... the download was still under way then ($got of $((12 << 20)) bytes)" \
-	test "$got" -lt $((12 << 20))
+check "... the download was still under way then ($got of $((40 << 20)) bytes)" \
+	test "$got" -lt $((30 << 20))
+consistent_quietly() { store_consistent >/dev/null; }
+check "... and the chunks it has yet to send are kept for it (files no file references)" \
+	eval '! consistent_quietly'
 check "the download completes" wait "$dl"
 check "... with the version it started with" cmp -s "$T/v1" "$T/race.out"
-check "after it, no chunk of either version is left behind" store_consistent
+check "after it, no chunk of either version is left behind (the reaper)" \
+	wait_for 20 consistent_quietly || store_consistent
 
 # ---- chunks uploaded and never committed --------------------------------
 # PUT /chunks without the commit (a client that died between the two): the
