@@ -6,8 +6,13 @@
 # the test's status for dgfsd_cleanup (which exits with it).
 declare -A PID
 
+# The hosts' scheme: https for hosts with --tls-cert (curl then trusts the
+# test's CA through CURL_CA_BUNDLE).
+SCHEME=${SCHEME:-http}
+
 # cluster_host NAME PORT STATE_DIR ARGS...: a dgfsd on HTTP port PORT (UDP
-# port 9100 + PORT - 8080), up when its /healthz answers.
+# port 9100 + PORT - 8080), up when its /healthz answers (over TLS whoever
+# signed its certificate: that it is trusted is for the tests to check).
 cluster_host() {
 	local h=$1 port=$2 dir=$3 i
 	shift 3
@@ -15,7 +20,7 @@ cluster_host() {
 		--udp-port $((9100 + port - 8080)) "$@" >>"$T/dgfsd.log" 2>&1 &
 	PID[$h]=$!
 	for ((i = 0; i < 300; i++)); do
-		n curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && return 0
+		n curl -sk -o /dev/null "$SCHEME://127.0.0.1:$port/healthz" && return 0
 		kill -0 "${PID[$h]}" 2>/dev/null || return 1
 		sleep 0.1
 	done
@@ -51,7 +56,7 @@ start_other() {
 
 # ups [PORT]: "ID:UP ..." of every host, as the host on PORT (8080) lists them.
 ups() {
-	n curl -sf "http://127.0.0.1:${1:-8080}/cluster/hosts" >"$T/hosts.json" &&
+	n curl -sf "$SCHEME://127.0.0.1:${1:-8080}/cluster/hosts" >"$T/hosts.json" &&
 		jget "$T/hosts.json" '" ".join("%s:%d" % (h["id"], h["up"]) for h in j["hosts"])'
 }
 
@@ -62,7 +67,7 @@ read_all() {
 	local port=$1 i args=() bad=0
 	rm -rf "$T/got" && mkdir -p "$T/got"
 	for ((i = 0; i < NFILES; i++)); do
-		args+=("http://127.0.0.1:$port/files/r/f$i" -o "$T/got/f$i")
+		args+=("$SCHEME://127.0.0.1:$port/files/r/f$i" -o "$T/got/f$i")
 	done
 	n curl -s --max-time 300 "${args[@]}" >/dev/null 2>&1
 	for ((i = 0; i < NFILES; i++)); do

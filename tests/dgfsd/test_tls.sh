@@ -17,28 +17,11 @@ dgfsd_setup "${1:-build}"
 command -v openssl >/dev/null || { fail "openssl is installed (make deps)"; finish; }
 
 # ---- a CA and a server certificate for 127.0.0.1 and localhost ----------------------------
-P=$T/pki
-mkdir -p "$P"
-ossl() { openssl "$@" 2>>"$P/openssl.log"; }
-ec_key() { ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1"; }
-make_ca() {
-	ec_key "$P/ca.key" &&
-		ossl req -x509 -new -key "$P/ca.key" -out "$P/ca.pem" -days 2 -subj "/CN=dgfs test CA" \
-			-addext "basicConstraints=critical,CA:TRUE" \
-			-addext "keyUsage=critical,keyCertSign"
-}
-check "openssl: a CA" make_ca
-sign() { # sign NAME SAN: NAME.key and NAME.pem, signed by the CA
-	ec_key "$P/$1.key" &&
-		ossl req -new -key "$P/$1.key" -out "$P/$1.csr" -subj "/CN=$1" &&
-		printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
-			"$2" >"$P/$1.ext" &&
-		ossl x509 -req -in "$P/$1.csr" -CA "$P/ca.pem" -CAkey "$P/ca.key" -CAcreateserial \
-			-days 2 -extfile "$P/$1.ext" -out "$P/$1.pem"
-}
+. tests/dgfsd/pki.sh
+check "openssl: a CA" pki_ca ca
 check "openssl: a server certificate for IP 127.0.0.1 and localhost" \
-	sign server "IP:127.0.0.1,DNS:localhost"
-check "openssl: another key" ec_key "$P/other.key"
+	pki_cert server "IP:127.0.0.1,DNS:localhost"
+check "openssl: another key" pki_key "$P/other.key"
 check "openssl: the server key, encrypted" ossl pkey -in "$P/server.key" -aes256 \
 	-passout pass:secret -out "$P/server-enc.key"
 [[ -s $P/server.pem && -s $P/ca.pem ]] || { cat "$P/openssl.log"; finish; }

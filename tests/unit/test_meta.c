@@ -353,7 +353,7 @@ static void test_basic(void)
 		CHECK("open: the backend is postgresql, schema version 5, tags through meta_run_pg",
 		      !strcmp(meta_backend_name(m), "postgresql") &&
 		      db_int(m, "SELECT version FROM schema_version") == PG_SCHEMA_VERSION &&
-		      PG_SCHEMA_VERSION == 5 && !meta_has_sql(m) && meta_has_pg(m) &&
+		      PG_SCHEMA_VERSION == 6 && !meta_has_sql(m) && meta_has_pg(m) &&
 		      meta_has_tags(m) &&
 		      meta_run(m, false, NULL, NULL) == -EINVAL &&
 		      meta_run(m, false, no_sql, NULL) == -EOPNOTSUPP);

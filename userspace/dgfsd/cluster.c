@@ -56,6 +56,7 @@ struct cluster {
 	char addr[256];
 	char zone[DGFSD_CLUSTER_NAME_MAX + 1];
 	char http_port[8], udp_port[8], capacity[24], down_after[12];
+	const char *tls;	/* "true": it serves HTTPS (hosts.tls) */
 	unsigned int heartbeat;
 	/* The live hosts as of the last heartbeat (placement's input). */
 	pthread_mutex_t members_lock;
@@ -167,16 +168,17 @@ static int register_host(struct cluster *c)
 		p[3] = c->udp_port;
 		p[4] = c->zone;
 		p[5] = c->capacity;
+		p[6] = c->tls;
 		err = run_cmd(c,
 			      "INSERT INTO hosts (id, addr, http_port, udp_port, zone, capacity,\n"
-			      "	started, heartbeat, session)\n"
-			      "VALUES ($1, $2, $3::int, $4::int, $5, $6::bigint, now(), now(),\n"
-			      "	pg_backend_pid())\n"
+			      "	tls, started, heartbeat, session)\n"
+			      "VALUES ($1, $2, $3::int, $4::int, $5, $6::bigint, $7::boolean, now(),\n"
+			      "	now(), pg_backend_pid())\n"
 			      "ON CONFLICT (id) DO UPDATE SET addr = EXCLUDED.addr,\n"
 			      "	http_port = EXCLUDED.http_port, udp_port = EXCLUDED.udp_port,\n"
-			      "	zone = EXCLUDED.zone, capacity = EXCLUDED.capacity,\n"
+			      "	zone = EXCLUDED.zone, capacity = EXCLUDED.capacity, tls = EXCLUDED.tls,\n"
 			      "	started = now(), heartbeat = now(), session = pg_backend_pid()",
-			      6, p, "register");
+			      7, p, "register");
 	}
 	if (!err)
 		err = run_cmd(c, "COMMIT", 0, NULL, "register");
@@ -266,7 +268,7 @@ static void refresh_members(struct cluster *c)
 	int i, n;
 
 	res = run(c,
-		  "SELECT id, addr, http_port, zone, capacity, draining FROM hosts\n"
+		  "SELECT id, addr, http_port, zone, capacity, draining, tls FROM hosts\n"
 		  "WHERE session IS NOT NULL AND now() - heartbeat <= make_interval(secs => $1::int)\n"
 		  "ORDER BY id",
 		  1, p, PGRES_TUPLES_OK, "live hosts");
@@ -285,6 +287,7 @@ static void refresh_members(struct cluster *c)
 		snprintf(m[i].zone, sizeof(m[i].zone), "%s", PQgetvalue(res, i, 3));
 		m[i].capacity = strtoull(PQgetvalue(res, i, 4), NULL, 10);
 		m[i].draining = !strcmp(PQgetvalue(res, i, 5), "t");
+		m[i].tls = !strcmp(PQgetvalue(res, i, 6), "t");
 	}
 	PQclear(res);
 	pthread_mutex_lock(&c->members_lock);
@@ -503,6 +506,7 @@ int cluster_start(struct dgfsd *d, struct cluster **out)
 	snprintf(c->http_port, sizeof(c->http_port), "%u", cfg->http_port);
 	snprintf(c->udp_port, sizeof(c->udp_port), "%u", cfg->udp_port);
 	snprintf(c->capacity, sizeof(c->capacity), "%" PRIu64, capacity);
+	c->tls = cfg->tls_cert[0] ? "true" : "false";
 	snprintf(c->down_after, sizeof(c->down_after), "%u", cfg->down_after);
 
 	/* The URI is not repeated in messages: it may hold a password. */
@@ -591,7 +595,8 @@ int cluster_hosts(struct cluster *c, cluster_host_cb cb, void *arg)
 		  /* Counted for a draining host only: a scrape must stay cheap. */
 		  "	CASE WHEN h.draining THEN (SELECT count(*) FROM chunk_copies k\n"
 		  "		JOIN chunks ch ON ch.id = k.chunk_id\n"
-		  "		WHERE k.host_id = h.id AND ch.refs > 0) ELSE 0 END\n"
+		  "		WHERE k.host_id = h.id AND ch.refs > 0) ELSE 0 END,\n"
+		  "	h.tls\n"
 		  "FROM hosts h ORDER BY h.id",
 		  1, p, PGRES_TUPLES_OK, "list hosts");
 	pthread_mutex_unlock(&c->lock);
@@ -611,6 +616,7 @@ int cluster_hosts(struct cluster *c, cluster_host_cb cb, void *arg)
 		h.silent_ms = strtoll(PQgetvalue(res, i, 9), NULL, 10);
 		h.draining = !strcmp(PQgetvalue(res, i, 10), "t");
 		h.copies = strtoll(PQgetvalue(res, i, 11), NULL, 10);
+		h.tls = !strcmp(PQgetvalue(res, i, 12), "t");
 		err = cb(&h, arg);
 	}
 	PQclear(res);

@@ -27,6 +27,7 @@ struct cluster_host {
 	bool stopped;		/* it left cleanly (no session) */
 	bool owner;		/* its session holds the owner lock */
 	bool draining;		/* the operator drains it: placement passes it over */
+	bool tls;		/* it serves HTTPS (--tls-cert) */
 	int64_t silent_ms;	/* since its last heartbeat */
 	int64_t copies;		/* draining: copies it holds of chunks files reference; else 0 */
 };
@@ -39,6 +40,7 @@ struct cluster_member {
 	char zone[DGFSD_CLUSTER_NAME_MAX + 1];
 	uint64_t capacity;
 	bool draining;		/* live, but owns nothing (placement weight 0) */
+	bool tls;		/* called over HTTPS (peer.c) */
 };
 
 typedef int (*cluster_host_cb)(const struct cluster_host *h, void *arg);

@@ -16,12 +16,13 @@
 static json_t *host_object(const struct cluster_host *h)
 {
 	/* Drained: nothing depends on it any more, it may be stopped. */
-	return json_pack("{s:s,s:s,s:i,s:i,s:s,s:I,s:b,s:b,s:b,s:I,s:b,s:I,s:b}", "id", h->id,
+	return json_pack("{s:s,s:s,s:i,s:i,s:s,s:I,s:b,s:b,s:b,s:I,s:b,s:I,s:b,s:b}", "id", h->id,
 			 "addr", h->addr, "http_port", h->http_port, "udp_port", h->udp_port,
 			 "zone", h->zone, "capacity", (json_int_t)h->capacity, "up", h->up,
 			 "stopped", h->stopped, "owner", h->owner,
 			 "silent_ms", (json_int_t)h->silent_ms, "draining", h->draining,
-			 "copies", (json_int_t)h->copies, "drained", h->draining && !h->copies);
+			 "copies", (json_int_t)h->copies, "drained", h->draining && !h->copies,
+			 "tls", h->tls);
 }
 
 static int host_json(const struct cluster_host *h, void *arg)

@@ -73,6 +73,7 @@ enum opt_id {
 	O_HEARTBEAT,
 	O_DOWN_AFTER,
 	O_CLUSTER_SECRET_FILE,
+	O_CLUSTER_CA,
 	O_REPLICAS,
 	O_WRITE_QUORUM,
 	O_REPAIR_INTERVAL,
@@ -128,6 +129,7 @@ static const struct option long_opts[] = {
 	{ "heartbeat",		required_argument,	NULL, O_HEARTBEAT },
 	{ "down-after",		required_argument,	NULL, O_DOWN_AFTER },
 	{ "cluster-secret-file", required_argument,	NULL, O_CLUSTER_SECRET_FILE },
+	{ "cluster-ca",		required_argument,	NULL, O_CLUSTER_CA },
 	{ "replicas",		required_argument,	NULL, O_REPLICAS },
 	{ "write-quorum",	required_argument,	NULL, O_WRITE_QUORUM },
 	{ "repair-interval",	required_argument,	NULL, O_REPAIR_INTERVAL },
@@ -170,6 +172,9 @@ static void usage(FILE *f)
 		"      --cluster-secret-file PATH  the secret hosts share (mode 0600 or less,\n"
 		"                            at least 32 bytes): turns on replicated writes\n"
 		"                            and reads of any file from any host\n"
+		"      --cluster-ca FILE     the CA (PEM) the hosts' HTTPS certificates chain\n"
+		"                            to: hosts talk HTTPS only, verified against it\n"
+		"                            (needs --tls-cert and --cluster-secret-file)\n"
 		"      --replicas R          copies of each chunk (default 3, 1 .. 16)\n"
 		"      --write-quorum W      copies a file's every chunk needs before it\n"
 		"                            commits (default a majority of R; 1 .. R)\n"
@@ -409,6 +414,8 @@ static int apply(struct dgfsd_config *cfg, int id, const char *name, const char 
 		return 0;
 	case O_CLUSTER_SECRET_FILE:
 		return copy_str(name, v, cfg->cluster_secret_file, sizeof(cfg->cluster_secret_file));
+	case O_CLUSTER_CA:
+		return copy_str(name, v, cfg->cluster_ca, sizeof(cfg->cluster_ca));
 	case O_REPLICAS:
 	case O_WRITE_QUORUM:
 		if (parse_num(name, v, 1, DGFSD_REPLICAS_MAX, &n))
@@ -623,6 +630,12 @@ int dgfsd_parse_options(int argc, char **argv, struct dgfsd_config *cfg)
 	if (cfg->cluster_secret_file[0] && !cfg->metadata[0]) {
 		bad("--cluster-secret-file needs the metadata in PostgreSQL (--metadata "
 		    "postgresql://...): with SQLite there is no cluster");
+		return 2;
+	}
+	/* TLS both ways: a host that wants it of others serves it itself. */
+	if (cfg->cluster_ca[0] && (!cfg->cluster_secret_file[0] || !cfg->tls_cert[0])) {
+		bad("--cluster-ca needs --cluster-secret-file and --tls-cert: the hosts of a "
+		    "cluster then talk HTTPS to each other, both ways");
 		return 2;
 	}
 	if (cfg->cluster_secret_file[0] && dgfsd_cluster_secret_load(cfg, cfg->cluster_secret_file))

@@ -123,6 +123,9 @@ struct dgfsd_config {
 	 * and a file commits once every chunk has @write_quorum copies.
 	 */
 	char cluster_secret_file[512];	/* "" = no replication */
+	char cluster_ca[512];		/* "" = peers' HTTPS checked against the system's CAs */
+	char *cluster_ca_pem;		/* its PEM text, read at start (tls.c); NULL: none */
+	size_t cluster_ca_len;
 	uint8_t cluster_secret[DGFSD_CLUSTER_SECRET_MAX];	/* read at start, never logged */
 	size_t cluster_secret_len;
 	unsigned int replicas;
@@ -393,6 +396,13 @@ struct dgfsd_tls {
  */
 int tls_load(const struct dgfsd_config *cfg, struct dgfsd_tls *tls);
 void tls_free(struct dgfsd_tls *tls);		/* wipes the key; an empty one is fine */
+/*
+ * Reads --cluster-ca into cfg->cluster_ca_pem and checks that it holds
+ * only PEM certificates, at least one: 0 (nothing to do without it), or
+ * -1 after saying what is wrong. Freed by tls_cluster_ca_free().
+ */
+int tls_cluster_ca_load(struct dgfsd_config *cfg);
+void tls_cluster_ca_free(struct dgfsd_config *cfg);
 
 /* ---- http.c ---- */
 

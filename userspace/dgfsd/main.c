@@ -386,6 +386,10 @@ int main(int argc, char **argv)
 		return 1;
 	if (tls_load(&d.cfg, &d.tls))
 		return 1;
+	if (tls_cluster_ca_load(&d.cfg)) {
+		tls_free(&d.tls);
+		return 1;
+	}
 	if (web_open(&d))
 		goto out;
 	/* Needs root: before the privileges go. */
@@ -507,6 +511,7 @@ out:
 	kmod_close(d.kmod);
 	accesslog_close(d.alog);
 	tls_free(&d.tls);
+	tls_cluster_ca_free(&d.cfg);
 	web_close(&d);
 	sodium_memzero(d.presign_secret, sizeof(d.presign_secret));
 	sodium_memzero(d.cfg.cluster_secret, sizeof(d.cfg.cluster_secret));

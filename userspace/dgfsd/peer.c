@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,41 +104,117 @@ static size_t sink_write(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/*
+ * Whether a message about host @id may be said again: once a minute per
+ * host, for the last few hosts a message was about (a bad host must not
+ * flood the log, nor hide another).
+ */
+struct said {
+	pthread_mutex_t lock;
+	struct {
+		char id[DGFSD_CLUSTER_NAME_MAX + 1];
+		int64_t when;
+	} host[16];
+};
+
+static bool say_again(struct said *s, const char *id)
+{
+	int64_t now = (int64_t)time(NULL);
+	unsigned int i, at = 0;
+	bool say;
+
+	pthread_mutex_lock(&s->lock);
+	for (i = 0; i < 16; i++) {
+		if (!strcmp(s->host[i].id, id)) {
+			at = i;
+			break;
+		}
+		if (s->host[i].when < s->host[at].when)
+			at = i;		/* the oldest, to be reused */
+	}
+	say = i == 16 || now - s->host[at].when >= 60;
+	if (say) {
+		snprintf(s->host[at].id, sizeof(s->host[at].id), "%s", id);
+		s->host[at].when = now;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return say;
+}
+
+/*
+ * Whether a request to @h may go, and how: HTTPS to a host that serves it;
+ * plain HTTP to one that does not, unless this host has --cluster-ca
+ * (then the cluster talks TLS only, and such a host is refused, so that no
+ * signature or chunk crosses in the clear).
+ */
+static bool scheme_ok(const struct dgfsd_config *cfg, const struct cluster_member *h)
+{
+	static struct said said = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+	if (h->tls || !cfg->cluster_ca_pem)
+		return true;
+	if (say_again(&said, h->id))
+		fprintf(stderr, "dgfsd: host %s serves plain HTTP: not called, since "
+			"--cluster-ca wants TLS between hosts\n", h->id);
+	return false;
+}
+
+/* A TLS failure (a certificate that does not chain or name the host) is said. */
+static void say_tls_failure(const struct cluster_member *h, CURLcode rc, const char *why)
+{
+	static struct said said = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+	switch (rc) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+		if (say_again(&said, h->id))
+			fprintf(stderr, "dgfsd: host %s: TLS failed, not called: %s\n", h->id,
+				*why ? why : curl_easy_strerror(rc));
+		break;
+	default:
+		break;
+	}
+}
+
 /* One signed request; the HTTP status, or -errno when none came. */
-static long request(const struct dgfsd_config *cfg, const char *method, const char *addr,
-		    uint16_t port, const uint8_t id[DGFS_CHUNK_ID_LEN], const void *body,
-		    uint32_t body_len, struct sink *sink)
+static long request(const struct dgfsd_config *cfg, const char *method,
+		    const struct cluster_member *h, const uint8_t id[DGFS_CHUNK_ID_LEN],
+		    const void *body, uint32_t body_len, struct sink *sink)
 {
 	char path[96], url[512], sig[PEER_SIG_HEX + 1], hdr_date[64], hdr_auth[128];
-	char hex[2 * DGFS_CHUNK_ID_LEN + 1];
-	struct curl_slist *hdrs = NULL, *h;
+	char hex[2 * DGFS_CHUNK_ID_LEN + 1], why[CURL_ERROR_SIZE] = "";
+	struct curl_slist *hdrs = NULL, *l;
 	int64_t now = (int64_t)time(NULL);
 	long status = 0;
 	CURLcode rc;
 	CURL *curl;
 
+	if (!scheme_ok(cfg, h))
+		return -EPROTO;
 	dgfs_hex_encode(id, DGFS_CHUNK_ID_LEN, hex);
 	snprintf(path, sizeof(path), "/internal/chunks/%s", hex);
 	/* An IPv6 literal goes in brackets. */
-	snprintf(url, sizeof(url), strchr(addr, ':') ? "http://[%s]:%u%s" : "http://%s:%u%s",
-		 addr, port, path);
+	snprintf(url, sizeof(url), strchr(h->addr, ':') ? "%s://[%s]:%u%s" : "%s://%s:%u%s",
+		 h->tls ? "https" : "http", h->addr, h->http_port, path);
 	peer_sign(cfg->cluster_secret, cfg->cluster_secret_len, method, path, now, sig);
 	snprintf(hdr_date, sizeof(hdr_date), PEER_DATE_HEADER ": %" PRId64, now);
 	snprintf(hdr_auth, sizeof(hdr_auth), "Authorization: " PEER_AUTH_SCHEME "%s", sig);
 	curl = curl_easy_init();
 	if (!curl)
 		return -ENOMEM;
-	h = curl_slist_append(hdrs, hdr_date);
-	if (h)
-		hdrs = h;
-	h = h ? curl_slist_append(hdrs, hdr_auth) : NULL;
-	if (h)
-		hdrs = h;
-	if (h && body)
-		h = curl_slist_append(hdrs, "Content-Type: application/octet-stream");
-	if (h && body)
-		h = curl_slist_append(hdrs, "Expect:");	/* no 100-continue wait */
-	if (!h) {
+	l = curl_slist_append(hdrs, hdr_date);
+	if (l)
+		hdrs = l;
+	l = l ? curl_slist_append(hdrs, hdr_auth) : NULL;
+	if (l)
+		hdrs = l;
+	if (l && body)
+		l = curl_slist_append(hdrs, "Content-Type: application/octet-stream");
+	if (l && body)
+		l = curl_slist_append(hdrs, "Expect:");	/* no 100-continue wait */
+	if (!l) {
 		curl_slist_free_all(hdrs);
 		curl_easy_cleanup(curl);
 		return -ENOMEM;
@@ -145,9 +222,24 @@ static long request(const struct dgfsd_config *cfg, const char *method, const ch
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, why);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)PEER_CONNECT_MS);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)PEER_REQUEST_MS);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, h->tls ? "https" : "http");
+	if (h->tls) {
+		/* The peer's certificate must chain to the CA and name its address. */
+		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+		if (cfg->cluster_ca_pem) {
+			struct curl_blob ca = {
+				.data = cfg->cluster_ca_pem,
+				.len = cfg->cluster_ca_len,
+				.flags = CURL_BLOB_NOCOPY,
+			};
+
+			curl_easy_setopt(curl, CURLOPT_CAINFO_BLOB, &ca);
+		}
+	}
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, sink_write);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, sink);
 	if (body) {
@@ -162,28 +254,30 @@ static long request(const struct dgfsd_config *cfg, const char *method, const ch
 	curl_easy_cleanup(curl);
 	if (rc == CURLE_WRITE_ERROR && sink->overflow)
 		return -EMSGSIZE;
-	if (rc != CURLE_OK)
+	if (rc != CURLE_OK) {
+		say_tls_failure(h, rc, why);
 		return -EHOSTUNREACH;
+	}
 	return status;
 }
 
-int peer_put_chunk(const struct dgfsd_config *cfg, const char *addr, uint16_t port,
+int peer_put_chunk(const struct dgfsd_config *cfg, const struct cluster_member *to,
 		   const uint8_t id[DGFS_CHUNK_ID_LEN], const void *data, uint32_t len)
 {
 	struct sink none = { 0 };
-	long status = request(cfg, "PUT", addr, port, id, data, len, &none);
+	long status = request(cfg, "PUT", to, id, data, len, &none);
 
 	if (status < 0)
 		return (int)status;
 	return status == 200 || status == 201 ? 0 : -EIO;
 }
 
-long peer_get_chunk(const struct dgfsd_config *cfg, const char *addr, uint16_t port,
+long peer_get_chunk(const struct dgfsd_config *cfg, const struct cluster_member *from,
 		    const uint8_t id[DGFS_CHUNK_ID_LEN], uint8_t *buf, size_t cap)
 {
 	struct sink s = { .buf = buf, .cap = cap };
 	uint8_t got[DGFS_SHA256_BYTES];
-	long status = request(cfg, "GET", addr, port, id, NULL, 0, &s);
+	long status = request(cfg, "GET", from, id, NULL, 0, &s);
 
 	if (status < 0)
 		return status;

@@ -7,11 +7,14 @@
  * A request carries X-Dgfs-Date (Unix seconds) and
  * "Authorization: DGFS-Cluster HEX", HEX being HMAC-SHA256 under the
  * secret of "METHOD\nPATH\nDATE". A signature rather than the secret
- * itself: hosts talk plain HTTP to each other (TLS between hosts is not
- * built yet), and a signature seen on the wire opens nothing but the same
- * method on the same chunk for PEER_AUTH_SKEW seconds, which for a
- * content-addressed chunk changes nothing. The receiver compares in
- * constant time (libsodium's verify).
+ * itself: hosts that serve plain HTTP talk it to each other too, and a
+ * signature seen on the wire opens nothing but the same method on the
+ * same chunk for PEER_AUTH_SKEW seconds, which for a content-addressed
+ * chunk changes nothing. A host that serves HTTPS (--tls-cert) says so in
+ * the hosts table and is called over HTTPS, its certificate verified
+ * (--cluster-ca, or the system's CAs); with --cluster-ca a host talks to
+ * HTTPS hosts only. The receiver compares in constant time (libsodium's
+ * verify).
  */
 #ifndef DGFSD_PEER_H
 #define DGFSD_PEER_H
@@ -19,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cluster.h"
 #include "dgfsd.h"
 
 #define PEER_AUTH_SKEW		300	/* seconds a signed request stays good, either way */
@@ -47,19 +51,20 @@ int peer_init(void);
 void peer_cleanup(void);
 
 /*
- * PUT /internal/chunks/ID to http://@addr:@port: 0 once the peer said it
- * holds the chunk durably (200 or 201), else -errno (-EHOSTUNREACH: no
- * answer in time; -EIO: it refused).
+ * PUT /internal/chunks/ID to host @to (over HTTPS when it serves it): 0
+ * once the peer said it holds the chunk durably (200 or 201), else -errno
+ * (-EHOSTUNREACH: no answer in time, or its certificate failed; -EIO: it
+ * refused; -EPROTO: it serves plain HTTP and --cluster-ca wants TLS).
  */
-int peer_put_chunk(const struct dgfsd_config *cfg, const char *addr, uint16_t port,
+int peer_put_chunk(const struct dgfsd_config *cfg, const struct cluster_member *to,
 		   const uint8_t id[DGFS_CHUNK_ID_LEN], const void *data, uint32_t len);
 
 /*
  * GET /internal/chunks/ID from the peer into @buf (@cap bytes): its
  * length once its SHA-256 is @id, else -errno (-ENOENT: the peer lacks
- * it; -EBADMSG: wrong bytes; -EHOSTUNREACH, -EIO).
+ * it; -EBADMSG: wrong bytes; -EHOSTUNREACH, -EIO, -EPROTO as for a PUT).
  */
-long peer_get_chunk(const struct dgfsd_config *cfg, const char *addr, uint16_t port,
+long peer_get_chunk(const struct dgfsd_config *cfg, const struct cluster_member *from,
 		    const uint8_t id[DGFS_CHUNK_ID_LEN], uint8_t *buf, size_t cap);
 
 #endif /* DGFSD_PEER_H */

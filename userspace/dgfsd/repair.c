@@ -175,8 +175,8 @@ static long fetch(struct repair *r, const struct cluster_chunk *ch,
 		if (!strcmp(ch->hosts[i], self))
 			got = read_local(r, ch);
 		else
-			got = peer_get_chunk(&r->d->cfg, m[at].addr, m[at].http_port, ch->id,
-					     r->buf, DGFSD_MAX_CHUNK);
+			got = peer_get_chunk(&r->d->cfg, &m[at], ch->id, r->buf,
+					     DGFSD_MAX_CHUNK);
 		if (got == -EBADMSG) {
 			atomic_fetch_add(&stats.refused, 1);
 			dgfs_hex_encode(ch->id, DGFS_CHUNK_ID_LEN, hex);
@@ -199,7 +199,7 @@ static int put(struct repair *r, const struct cluster_chunk *ch, const struct cl
 	int ret;
 
 	if (strcmp(o->id, self))
-		return peer_put_chunk(&r->d->cfg, o->addr, o->http_port, ch->id, r->buf, len);
+		return peer_put_chunk(&r->d->cfg, o, ch->id, r->buf, len);
 	ret = chunkstore_put(r->d->cs, ch->id, r->buf, len, &created);
 	if (ret)
 		return ret;

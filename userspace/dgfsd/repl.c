@@ -68,7 +68,7 @@ unsigned int repl_store(struct dgfsd *d, const uint8_t id[DGFS_CHUNK_ID_LEN], co
 			/* Counted only once the database says where it is. */
 			if (!cluster_copy_add(d->cluster, id))
 				copies++;
-		} else if (!peer_put_chunk(&d->cfg, o->addr, o->http_port, id, data, len)) {
+		} else if (!peer_put_chunk(&d->cfg, o, id, data, len)) {
 			copies++;
 		}
 	}
@@ -106,7 +106,7 @@ unsigned int repl_spread(struct dgfsd *d, const uint8_t id[DGFS_CHUNK_ID_LEN], c
 		const struct cluster_member *o = &m[owners[i]];
 
 		if (strcmp(o->id, self) &&
-		    !peer_put_chunk(&d->cfg, o->addr, o->http_port, id, data, len))
+		    !peer_put_chunk(&d->cfg, o, id, data, len))
 			copies++;
 	}
 	if (copies < d->cfg.write_quorum) {
@@ -163,7 +163,7 @@ long repl_fetch(struct dgfsd *d, const uint8_t id[DGFS_CHUNK_ID_LEN], uint8_t *b
 				got = -ETIMEDOUT;
 				goto out;
 			}
-			got = peer_get_chunk(&d->cfg, o->addr, o->http_port, id, buf, cap);
+			got = peer_get_chunk(&d->cfg, o, id, buf, cap);
 			if (got >= 0)
 				goto out;
 			if (got == -EBADMSG)

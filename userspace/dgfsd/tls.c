@@ -171,6 +171,43 @@ int tls_load(const struct dgfsd_config *cfg, struct dgfsd_tls *tls)
 	return 0;
 }
 
+int tls_cluster_ca_load(struct dgfsd_config *cfg)
+{
+	char why[256];
+	BIO *b;
+	X509 *x;
+	int n = 0;
+
+	if (!cfg->cluster_ca[0])
+		return 0;
+	if (read_pem("CA", cfg->cluster_ca, &cfg->cluster_ca_pem, &cfg->cluster_ca_len))
+		return -1;
+	b = BIO_new_mem_buf(cfg->cluster_ca_pem, (int)cfg->cluster_ca_len);
+	while (b && (x = PEM_read_bio_X509(b, NULL, NULL, NULL))) {
+		X509_free(x);
+		n++;
+	}
+	BIO_free(b);
+	/* The end of the text is the only error expected after the last one. */
+	if (n && ERR_GET_REASON(ERR_peek_last_error()) == PEM_R_NO_START_LINE)
+		ERR_clear_error();
+	if (!n || ERR_peek_error()) {
+		tls_bad("--cluster-ca %s holds %s (%s)", cfg->cluster_ca,
+			n ? "something besides PEM certificates" : "no PEM certificate",
+			ssl_reason(why, sizeof(why)));
+		tls_cluster_ca_free(cfg);
+		return -1;
+	}
+	return 0;
+}
+
+void tls_cluster_ca_free(struct dgfsd_config *cfg)
+{
+	free(cfg->cluster_ca_pem);
+	cfg->cluster_ca_pem = NULL;
+	cfg->cluster_ca_len = 0;
+}
+
 void tls_free(struct dgfsd_tls *tls)
 {
 	if (tls->key_pem)

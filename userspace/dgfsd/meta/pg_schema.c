@@ -222,6 +222,14 @@ static const char pg_schema_v5[] =
 	"	PRIMARY KEY (file_id, tag_id)\n"
 	");\n";
 
+/*
+ * Version 6: whether a host serves HTTPS (--tls-cert), so that the
+ * others call its internal API over HTTPS (peer.c; docs/CLUSTER.md, "TLS
+ * between hosts"). Registered at every start.
+ */
+static const char pg_schema_v6[] =
+	"ALTER TABLE hosts ADD COLUMN tls boolean NOT NULL DEFAULT false;\n";
+
 /* What each version adds, run in order from the database's version on. */
 static const char *const pg_migrations[PG_SCHEMA_VERSION] = {
 	pg_schema_v1,		/* 0 -> 1 */
@@ -229,6 +237,7 @@ static const char *const pg_migrations[PG_SCHEMA_VERSION] = {
 	pg_schema_v3,		/* 2 -> 3 */
 	pg_schema_v4,		/* 3 -> 4 */
 	pg_schema_v5,		/* 4 -> 5 */
+	pg_schema_v6,		/* 5 -> 6 */
 };
 
 /* Runs @sql, which returns no rows; logs and maps a failure. */

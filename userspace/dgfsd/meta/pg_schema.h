@@ -7,7 +7,7 @@
 
 #include "backend.h"
 
-#define PG_SCHEMA_VERSION	5
+#define PG_SCHEMA_VERSION	6
 
 /*
  * Creates the schema of a new database, upgrades an older one, or checks
