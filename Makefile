@@ -131,13 +131,14 @@ include userspace/tagger/tagger.mk
 include web/web.mk
 include tests/bench/bench.mk
 
-DGFSCTL_SRCS := $(wildcard userspace/dgfsctl/*.c) userspace/proto/hex.c userspace/proto/size.c
+DGFSCTL_SRCS := $(wildcard userspace/dgfsctl/*.c) userspace/proto/hex.c userspace/proto/size.c \
+	userspace/proto/latency.c
 KFUNC_TEST_SRCS := tests/bpf/kfunc_test.c userspace/proto/hex.c
 
 USER_BINS += $(BUILD)/dgfsctl $(BUILD)/kfunc_test
 
 $(BUILD)/dgfsctl: $(DGFSCTL_SRCS) $(wildcard userspace/dgfsctl/*.h) include/uapi/linux/dgfs.h \
-		include/dgfs_stats_names.h \
+		include/dgfs_stats_names.h include/dgfs_hist.h userspace/proto/latency.h \
 		$(XDP_LOADER_DEPS) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_COMMON) -Iuserspace $(NL_CFLAGS) $(XDP_LOADER_CFLAGS) $(DGFSCTL_SRCS) \

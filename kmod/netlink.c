@@ -60,6 +60,8 @@ static const struct nla_policy dgfs_policy[DGFS_A_MAX + 1] = {
 	[DGFS_A_STATS] = { .type = NLA_REJECT,
 			   .reject_message = "stats are read only" },
 	[DGFS_A_CHUNKS] = NLA_POLICY_NESTED(chunks_policy),
+	[DGFS_A_LATENCY] = { .type = NLA_REJECT,
+			     .reject_message = "latencies are read only" },
 };
 
 static struct genl_family dgfs_genl_family;
@@ -679,10 +681,38 @@ static const u16 counter_attr[DGFS_C_MAX] = {
 	[DGFS_C_BALANCED] = DGFS_STATS_A_BALANCED,
 };
 
+/* The histograms, each with its attribute in DGFS_A_LATENCY. */
+static const u16 hist_attr[DGFS_H_MAX] = {
+	[DGFS_H_REQUEST] = DGFS_LATENCY_A_REQUEST,
+	[DGFS_H_DISK] = DGFS_LATENCY_A_DISK,
+};
+
+static int latency_fill(struct sk_buff *msg, struct dgfs_net *dn)
+{
+	struct nlattr *nest, *hist;
+	u64 buckets[DGFS_HIST_BUCKETS], sum;
+	int h;
+
+	nest = nla_nest_start(msg, DGFS_A_LATENCY);
+	if (!nest)
+		return -EMSGSIZE;
+	for (h = 0; h < DGFS_H_MAX; h++) {
+		dgfs_latency_sum(dn, h, buckets, &sum);
+		hist = nla_nest_start(msg, hist_attr[h]);
+		if (!hist ||
+		    nla_put(msg, DGFS_HIST_A_BUCKETS, sizeof(buckets), buckets) ||
+		    nla_put_u64_64bit(msg, DGFS_HIST_A_SUM, sum, DGFS_HIST_A_PAD))
+			return -EMSGSIZE;
+		nla_nest_end(msg, hist);
+	}
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
 static int dgfs_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 {
 	struct dgfs_net *dn = info_dgfs_net(info);
-	u64 stores, chunks, bytes, rings;
+	u64 stores, chunks, bytes, rings, queued, queued_max;
 	struct nlattr *nest;
 	struct sk_buff *msg;
 	void *hdr;
@@ -694,6 +724,7 @@ static int dgfs_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 	bytes = dn->chunk_bytes;
 	rings = dn->rings ? num_possible_cpus() : 0;
 	mutex_unlock(&dn->lock);
+	dgfs_rings_queued(dn, &queued, &queued_max);
 
 	msg = reply_new(info, DGFS_CMD_STATS_GET, &hdr);
 	if (!msg)
@@ -713,13 +744,18 @@ static int dgfs_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 			      DGFS_STATS_A_PAD) ||
 	    nla_put_u64_64bit(msg, DGFS_STATS_A_RINGS, rings, DGFS_STATS_A_PAD) ||
 	    nla_put_u64_64bit(msg, DGFS_STATS_A_SLOW_READS,
-			      atomic_read(&dn->slow_reads), DGFS_STATS_A_PAD))
+			      atomic_read(&dn->slow_reads), DGFS_STATS_A_PAD) ||
+	    nla_put_u64_64bit(msg, DGFS_STATS_A_QUEUED, queued, DGFS_STATS_A_PAD) ||
+	    nla_put_u64_64bit(msg, DGFS_STATS_A_QUEUED_MAX, queued_max,
+			      DGFS_STATS_A_PAD))
 		goto err;
 	for (c = 0; c < DGFS_C_MAX; c++)
 		if (nla_put_u64_64bit(msg, counter_attr[c],
 				      dgfs_counter_sum(dn, c), DGFS_STATS_A_PAD))
 			goto err;
 	nla_nest_end(msg, nest);
+	if (latency_fill(msg, dn))
+		goto err;
 	genlmsg_end(msg, hdr);
 	return genlmsg_reply(msg, info);
 err:

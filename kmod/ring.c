@@ -42,6 +42,7 @@
 #include <linux/sched/clock.h>
 #include <linux/siphash.h>
 #include <linux/slab.h>
+#include <linux/ktime.h>
 #include <linux/workqueue.h>
 #include <net/addrconf.h>
 #include <net/ipv6.h>
@@ -62,6 +63,7 @@
 struct dgfs_waiting {
 	struct list_head list;		/* in its flow's queue, or the free list */
 	struct dgfs_xdp_req r;
+	u64 queued;			/* its slot's stamp */
 	u8 flow;
 };
 
@@ -76,6 +78,10 @@ struct dgfs_ring {
 	u32 head;
 	siphash_key_t flow_key;		/* random, set before the first request */
 	u8 slot_flow[DGFS_RING_SLOTS];	/* each slot's flow, stored with it */
+	/* When each slot's request was queued (ktime_get_ns()): the start
+	 * of its latency (DGFS_H_REQUEST).
+	 */
+	u64 slot_stamp[DGFS_RING_SLOTS];
 	/* Per flow, requests let in (the producer's) and done with (the
 	 * consumer's): the difference, in u16 arithmetic, is what the flow
 	 * has queued, in the ring or waiting its turn.
@@ -228,6 +234,7 @@ int dgfs_ring_submit(struct dgfs_net *dn, const struct net_device *dev,
 	enum dgfs_counter why;
 	struct dgfs_xdp_req *slot;
 	bool ours, valid, balance;
+	u64 now;
 	int cpu, to, ret = 0;
 	u32 head;
 	u8 flow;
@@ -268,6 +275,8 @@ int dgfs_ring_submit(struct dgfs_net *dn, const struct net_device *dev,
 		return -EINVAL;
 	}
 
+	/* Before the lock: the clock read is all the stamp costs. */
+	now = ktime_get_ns();
 	local_bh_disable();
 	cpu = smp_processor_id();
 	if (balance) {
@@ -294,6 +303,7 @@ int dgfs_ring_submit(struct dgfs_net *dn, const struct net_device *dev,
 		/* The device we were given, not whatever the caller wrote. */
 		slot->ifindex = dev->ifindex;
 		ring->slot_flow[head & (DGFS_RING_SLOTS - 1)] = flow;
+		ring->slot_stamp[head & (DGFS_RING_SLOTS - 1)] = now;
 		WRITE_ONCE(ring->admitted[flow], ring->admitted[flow] + 1);
 		smp_store_release(&ring->head, head + 1);
 		queue_work_on(cpu, dgfs_rx_wq, &ring->work);
@@ -303,6 +313,40 @@ int dgfs_ring_submit(struct dgfs_net *dn, const struct net_device *dev,
 	spin_unlock(&ring->lock);
 	local_bh_enable();
 	return ret;
+}
+
+/*
+ * For the stats: what each ring's flows were let in with and are not done
+ * with yet, in the ring's slots or waiting their turn. Read without the
+ * lock, finished before admitted, so that a request done meanwhile is
+ * never counted as less than none.
+ */
+void dgfs_rings_queued(struct dgfs_net *dn, u64 *all, u64 *max)
+{
+	struct dgfs_ring **rings = smp_load_acquire(&dn->rings);
+	int cpu, f;
+
+	BUILD_BUG_ON(2 * DGFS_RING_SLOTS != DGFS_RING_CAPACITY);
+	*all = 0;
+	*max = 0;
+	if (!rings)
+		return;
+	for_each_possible_cpu(cpu) {
+		const struct dgfs_ring *ring = rings[cpu];
+		u64 n = 0;
+
+		if (!ring)
+			continue;
+		for (f = 0; f < DGFS_FLOWS; f++) {
+			u16 done = READ_ONCE(ring->finished[f]);
+
+			smp_rmb();
+			n += (u16)(READ_ONCE(ring->admitted[f]) - done);
+		}
+		n = min_t(u64, n, DGFS_RING_CAPACITY);
+		*all += n;
+		*max = max(*max, n);
+	}
 }
 
 /*
@@ -335,6 +379,7 @@ static void ring_pull(struct dgfs_ring *ring)
 		w = list_first_entry(&ring->free, struct dgfs_waiting, list);
 		w->r = ring->slot[tail & (DGFS_RING_SLOTS - 1)];
 		w->flow = ring->slot_flow[tail & (DGFS_RING_SLOTS - 1)];
+		w->queued = ring->slot_stamp[tail & (DGFS_RING_SLOTS - 1)];
 		tail++;
 		flow = &ring->flows[w->flow];
 		if (list_empty(&flow->queue))
@@ -351,6 +396,7 @@ static bool ring_serve_next(struct dgfs_ring *ring)
 	struct dgfs_flow *flow;
 	struct dgfs_waiting *w;
 	struct dgfs_xdp_req r;
+	u64 queued;
 	u8 f;
 
 	flow = list_first_entry_or_null(&ring->turns, struct dgfs_flow, turn);
@@ -358,6 +404,7 @@ static bool ring_serve_next(struct dgfs_ring *ring)
 		return false;
 	w = list_first_entry(&flow->queue, struct dgfs_waiting, list);
 	r = w->r;
+	queued = w->queued;
 	f = w->flow;
 	list_move(&w->list, &ring->free);
 	/* One request a turn: the flow goes to the back, or out. */
@@ -365,7 +412,7 @@ static bool ring_serve_next(struct dgfs_ring *ring)
 		list_del(&flow->turn);
 	else
 		list_move_tail(&flow->turn, &ring->turns);
-	dgfs_serve(ring->dn, &r, &ring->routes, &ring->streams);
+	dgfs_serve(ring->dn, &r, queued, &ring->routes, &ring->streams);
 	/* Its share is free again (the producer reads this locklessly). */
 	WRITE_ONCE(ring->finished[f], ring->finished[f] + 1);
 	return true;

@@ -17,6 +17,7 @@
 #include "dgfsctl/nl.c"
 #include "proto/hex.c"
 #include "proto/size.c"
+#include "proto/latency.c"
 #include "dgfsctl/parse.c"
 #include "dgfsctl/print.c"
 #include "dgfsctl/stats.c"

@@ -7,7 +7,7 @@
  * what was printed. One line per check, PASS or FAIL.
  */
 
-/* expect-checks: 62 (tests/run-all.sh: a run that prints fewer fails) */
+/* expect-checks: 67 (tests/run-all.sh: a run that prints fewer fails) */
 
 #include "dgfsctl/cli.c"
 #include "dgfsctl/chunk.c"
@@ -16,6 +16,7 @@
 #include "dgfsctl/nl.c"
 #include "proto/hex.c"
 #include "proto/size.c"
+#include "proto/latency.c"
 #include "dgfsctl/parse.c"
 #include "dgfsctl/print.c"
 #include "dgfsctl/stats.c"
@@ -891,6 +892,52 @@ static void test_config_stats_print(void)
 	      v && v->t == J_OBJ && v->n == STATS_NFIELDS &&
 	      jnum_is(jget(v, "stores"), "1") && jnum_is(jget(v, "lookup_hits"), "5") &&
 	      jnum_is(jget(v, "obj_destroyed"), "18446744073709551615"));
+	jfree(v);
+	free(out);
+
+	/* With the latency histograms: 100 requests in (1024, 2048] ns,
+	 * one disk read in the last bucket.
+	 */
+	s.have_latency = true;
+	s.latency[0].b[1] = 100;
+	s.latency[0].sum_ns = 150000;
+	s.latency[1].b[DGFS_HIST_BUCKETS - 1] = 1;
+	s.latency[1].sum_ns = 20000000000ULL;
+	cap_begin(false, false);
+	stats_print(&s);
+	out = cap_end();
+	CHECK("stats: text ends with a line per histogram, quantiles interpolated",
+	      strlen(out) > 200 &&
+	      !strcmp(out + strlen(out) - strlen("bad_dst 0\n"
+			"request_latency count 100 sum_ns 150000 p50_ns 1536 p90_ns 1946 p99_ns 2038\n"
+			"disk_latency count 1 sum_ns 20000000000 p50_ns 17179869184 "
+			"p90_ns 17179869184 p99_ns 17179869184\n"),
+		      "bad_dst 0\n"
+		      "request_latency count 100 sum_ns 150000 p50_ns 1536 p90_ns 1946 p99_ns 2038\n"
+		      "disk_latency count 1 sum_ns 20000000000 p50_ns 17179869184 "
+		      "p90_ns 17179869184 p99_ns 17179869184\n"));
+	free(out);
+
+	cap_begin(true, false);
+	stats_print(&s);
+	out = cap_end();
+	v = jparse(out);
+	{
+		struct jval *r = v ? jget(v, "request_latency") : NULL;
+		struct jval *le = r ? jget(r, "le_ns") : NULL, *b = r ? jget(r, "buckets") : NULL;
+
+		CHECK("stats: JSON has each histogram as an object beside the counters",
+		      v && v->t == J_OBJ && v->n == STATS_NFIELDS + 2 && r && r->t == J_OBJ &&
+		      jnum_is(jget(r, "count"), "100") && jnum_is(jget(r, "p50_ns"), "1536") &&
+		      jget(v, "disk_latency"));
+		CHECK("stats: JSON le_ns has the 25 bounds, 1024 .. 2^34",
+		      le && le->t == J_ARR && le->n == DGFS_HIST_BUCKETS - 1 &&
+		      jnum_is(le->items[0], "1024") && jnum_is(le->items[24], "17179869184"));
+		CHECK("stats: JSON buckets has all 26, not cumulative",
+		      b && b->t == J_ARR && b->n == DGFS_HIST_BUCKETS &&
+		      jnum_is(b->items[0], "0") && jnum_is(b->items[1], "100") &&
+		      jnum_is(b->items[2], "0"));
+	}
 	jfree(v);
 	free(out);
 }

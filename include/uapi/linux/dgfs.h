@@ -39,6 +39,7 @@
  *                                           LOOKUPS, LOOKUP_HITS,
  *                                           OBJ_CREATED, OBJ_DESTROYED,
  *                                           and the fast path's counters }
+ *                            DGFS_A_LATENCY { REQUEST, DISK }
  *
  * Attribute tree:
  *
@@ -68,6 +69,20 @@
  *                                   its address, not the receiving one
  *   DGFS_A_STATS: NLA_NESTED
  *       DGFS_STATS_A_*:        NLA_U64 each (read only; see the enum)
+ *   DGFS_A_LATENCY: NLA_NESTED (read only; STATS_GET answers only)
+ *       DGFS_LATENCY_A_REQUEST: a histogram: fast-path requests, from the
+ *                               kfunc (or the socket) queueing one to its
+ *                               reply's last datagram handed to the stack
+ *       DGFS_LATENCY_A_DISK:    a histogram: each wait of a slow read for a
+ *                               page that was not in the page cache
+ *     a histogram: NLA_NESTED
+ *       DGFS_HIST_A_BUCKETS:   NLA_BINARY, DGFS_HIST_BUCKETS __u64 counts;
+ *                              bucket i < DGFS_HIST_BUCKETS - 1 counts the
+ *                              latencies of at most 2^(DGFS_HIST_MIN_SHIFT
+ *                              + i) ns (and over the bucket before's
+ *                              bound), the last one all longer ones
+ *       DGFS_HIST_A_SUM:       NLA_U64, the latencies' sum in ns
+ *     (their count is the buckets' sum)
  *
  * Numbers are in host byte order, as everywhere in netlink. The *_A_PAD
  * attributes only align 64-bit values and carry nothing.
@@ -87,6 +102,7 @@
 #define DGFS_DEFAULT_MAX_READ	(1U << 20)
 #define DGFS_MAX_READ_LIMIT	(16U << 20)
 #define DGFS_CHUNKS_MAX		1024	/* entries in one DGFS_A_CHUNKS */
+#define DGFS_RING_CAPACITY	1024	/* requests one CPU's ring can hold */
 
 enum dgfs_cmd {
 	DGFS_CMD_UNSPEC,
@@ -110,6 +126,7 @@ enum dgfs_attr {
 	DGFS_A_CONFIG,
 	DGFS_A_STATS,
 	DGFS_A_CHUNKS,
+	DGFS_A_LATENCY,
 	__DGFS_A_LAST
 };
 #define DGFS_A_MAX (__DGFS_A_LAST - 1)
@@ -206,9 +223,35 @@ enum dgfs_stats_attr {
 					 * queued */
 	DGFS_STATS_A_BALANCED,		/* requests queued for another CPU than
 					 * the one that received them */
+	DGFS_STATS_A_QUEUED,		/* requests waiting for a worker now,
+					 * in all rings */
+	DGFS_STATS_A_QUEUED_MAX,	/* ... in the fullest ring: of at most
+					 * DGFS_RING_CAPACITY, past which
+					 * requests are dropped (ring_full) */
 	__DGFS_STATS_A_LAST
 };
 #define DGFS_STATS_A_MAX (__DGFS_STATS_A_LAST - 1)
+
+/* Latency histograms: log2 buckets of nanoseconds, 1.024 us .. 17.2 s. */
+#define DGFS_HIST_BUCKETS	26
+#define DGFS_HIST_MIN_SHIFT	10
+
+enum dgfs_latency_attr {
+	DGFS_LATENCY_A_UNSPEC,
+	DGFS_LATENCY_A_REQUEST,
+	DGFS_LATENCY_A_DISK,
+	__DGFS_LATENCY_A_LAST
+};
+#define DGFS_LATENCY_A_MAX (__DGFS_LATENCY_A_LAST - 1)
+
+enum dgfs_hist_attr {
+	DGFS_HIST_A_UNSPEC,
+	DGFS_HIST_A_BUCKETS,
+	DGFS_HIST_A_SUM,
+	DGFS_HIST_A_PAD,
+	__DGFS_HIST_A_LAST
+};
+#define DGFS_HIST_A_MAX (__DGFS_HIST_A_LAST - 1)
 
 /*
  * Wire protocol v1: chunk reads over UDP (docs/PROTOCOL.md). Every integer
