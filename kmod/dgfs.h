@@ -246,6 +246,18 @@ int dgfs_ring_submit(struct dgfs_net *dn, const struct net_device *dev,
 		     const struct dgfs_xdp_req *r);
 /* Requests waiting for a worker now: in all rings, and in the fullest. */
 void dgfs_rings_queued(struct dgfs_net *dn, u64 *all, u64 *max);
+/* A flow that served requests, for the top clients (DGFS_CMD_CLIENTS_GET). */
+struct dgfs_client_stat {
+	u8 addr[16];
+	int cpu;
+	u64 requests;
+	bool shared;
+};
+/* The first such flow at or after *@pos (a cursor over every ring's
+ * flows, 0 to begin), and *@pos past it; false when there is none left.
+ */
+bool dgfs_rings_client(struct dgfs_net *dn, unsigned long *pos,
+		       struct dgfs_client_stat *st);
 
 /* serve.c: answering requests; @routes: the worker's kept routes
  * (reply.h). A reply goes out in slices: dgfs_serve() sends a request's

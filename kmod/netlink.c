@@ -62,6 +62,8 @@ static const struct nla_policy dgfs_policy[DGFS_A_MAX + 1] = {
 	[DGFS_A_CHUNKS] = NLA_POLICY_NESTED(chunks_policy),
 	[DGFS_A_LATENCY] = { .type = NLA_REJECT,
 			     .reject_message = "latencies are read only" },
+	[DGFS_A_CLIENT] = { .type = NLA_REJECT,
+			    .reject_message = "clients are read only" },
 };
 
 static struct genl_family dgfs_genl_family;
@@ -763,6 +765,55 @@ err:
 	return -EMSGSIZE;
 }
 
+/* ---- clients --------------------------------------------------------- */
+
+static int client_fill(struct sk_buff *skb, const struct dgfs_client_stat *st)
+{
+	struct nlattr *nest = nla_nest_start(skb, DGFS_A_CLIENT);
+
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put(skb, DGFS_CLIENT_A_ADDR, sizeof(st->addr), st->addr) ||
+	    nla_put_u32(skb, DGFS_CLIENT_A_CPU, st->cpu) ||
+	    nla_put_u64_64bit(skb, DGFS_CLIENT_A_REQUESTS, st->requests,
+			      DGFS_CLIENT_A_PAD) ||
+	    nla_put_u8(skb, DGFS_CLIENT_A_SHARED, st->shared)) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/*
+ * Every flow of every ring that served a request: at most DGFS_FLOWS (256)
+ * per CPU, read without a lock (ring.c), so a dump is a snapshot of no
+ * one instant, as the counters are.
+ */
+static int dgfs_nl_clients_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct dgfs_net *dn = dgfs_net(sock_net(skb->sk));
+	unsigned long pos = cb->args[0], at;
+	struct dgfs_client_stat st;
+	int ret = 0;
+
+	for (at = pos; dgfs_rings_client(dn, &pos, &st); at = pos) {
+		void *hdr = dump_hdr(skb, cb, DGFS_CMD_CLIENTS_GET);
+
+		if (!hdr || client_fill(skb, &st) < 0) {
+			if (hdr)
+				genlmsg_cancel(skb, hdr);
+			pos = at;	/* this one again, in the next part */
+			if (!skb->len)
+				ret = -EMSGSIZE;
+			break;
+		}
+		genlmsg_end(skb, hdr);
+	}
+	cb->args[0] = pos;
+	return ret ?: skb->len;
+}
+
 /*
  * The module opens files with its callers' credentials but then serves them
  * to the network with none, so every change needs CAP_NET_ADMIN in the
@@ -809,6 +860,11 @@ static const struct genl_small_ops dgfs_genl_ops[] = {
 	}, {
 		.cmd = DGFS_CMD_STATS_GET,
 		.doit = dgfs_nl_stats_get,
+	}, {
+		/* Who reads from this host: the operator's to know. */
+		.cmd = DGFS_CMD_CLIENTS_GET,
+		.dumpit = dgfs_nl_clients_dump,
+		.flags = GENL_ADMIN_PERM,
 	},
 };
 

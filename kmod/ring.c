@@ -70,6 +70,10 @@ struct dgfs_waiting {
 struct dgfs_flow {
 	struct list_head queue;		/* its waiting requests, oldest first */
 	struct list_head turn;		/* in dgfs_ring.turns while it has any */
+	/* For the top clients (the consumer's; read without its lock): */
+	u64 served;			/* requests taken off its queue */
+	u8 client[16];			/* the last client served, under label */
+	bool shared;			/* it served more than one address */
 };
 
 struct dgfs_ring {
@@ -97,6 +101,7 @@ struct dgfs_ring {
 	struct dgfs_streams streams;
 	struct list_head turns;		/* flows with requests waiting, in turn */
 	struct list_head free;		/* unused entries of waiting[] */
+	seqcount_t label;		/* flows' client addresses change */
 	struct dgfs_flow flows[DGFS_FLOWS];
 	struct dgfs_waiting waiting[DGFS_RING_SLOTS];
 	struct dgfs_xdp_req slot[DGFS_RING_SLOTS];
@@ -349,6 +354,35 @@ void dgfs_rings_queued(struct dgfs_net *dn, u64 *all, u64 *max)
 	}
 }
 
+bool dgfs_rings_client(struct dgfs_net *dn, unsigned long *pos,
+		       struct dgfs_client_stat *st)
+{
+	struct dgfs_ring **rings = smp_load_acquire(&dn->rings);
+	unsigned int seq;
+
+	for (; rings && *pos < (unsigned long)nr_cpu_ids * DGFS_FLOWS; (*pos)++) {
+		int cpu = *pos / DGFS_FLOWS;
+		struct dgfs_ring *ring = rings[cpu];
+		struct dgfs_flow *flow;
+
+		if (!ring)
+			continue;
+		flow = &ring->flows[*pos % DGFS_FLOWS];
+		st->requests = smp_load_acquire(&flow->served);
+		if (!st->requests)
+			continue;
+		do {
+			seq = read_seqcount_begin(&ring->label);
+			memcpy(st->addr, flow->client, sizeof(st->addr));
+			st->shared = READ_ONCE(flow->shared);
+		} while (read_seqcount_retry(&ring->label, seq));
+		st->cpu = cpu;
+		(*pos)++;
+		return true;
+	}
+	return false;
+}
+
 /*
  * A run of the worker is bounded, as a NAPI poll is (a budget of packets
  * and at most 2 ms a round, net_rx_action()): at most DGFS_DRAIN_TURNS
@@ -407,6 +441,20 @@ static bool ring_serve_next(struct dgfs_ring *ring)
 	queued = w->queued;
 	f = w->flow;
 	list_move(&w->list, &ring->free);
+	/* Label the flow with its client: a change is rare (several clients
+	 * of one flow, a keyed hash, take turns), so readers seldom retry.
+	 */
+	if (memcmp(flow->client, r.saddr, sizeof(flow->client))) {
+		preempt_disable();
+		write_seqcount_begin(&ring->label);
+		if (flow->served)
+			WRITE_ONCE(flow->shared, true);
+		memcpy(flow->client, r.saddr, sizeof(flow->client));
+		write_seqcount_end(&ring->label);
+		preempt_enable();
+	}
+	/* After the label: a reader that sees a count sees its client. */
+	smp_store_release(&flow->served, flow->served + 1);
 	/* One request a turn: the flow goes to the back, or out. */
 	if (list_empty(&flow->queue))
 		list_del(&flow->turn);
@@ -485,6 +533,7 @@ int dgfs_net_rings_init(struct dgfs_net *dn)
 			return -ENOMEM;
 		}
 		spin_lock_init(&ring->lock);
+		seqcount_init(&ring->label);
 		INIT_WORK(&ring->work, dgfs_ring_drain);
 		INIT_LIST_HEAD(&ring->streams.list);
 		INIT_LIST_HEAD(&ring->turns);

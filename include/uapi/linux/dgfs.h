@@ -40,6 +40,11 @@
  *                                           OBJ_CREATED, OBJ_DESTROYED,
  *                                           and the fast path's counters }
  *                            DGFS_A_LATENCY { REQUEST, DISK }
+ * DGFS_CMD_CLIENTS_GET    dump -> DGFS_A_CLIENT { ADDR, CPU, REQUESTS,
+ *                                                 SHARED }
+ *                         one per flow of a ring that served any request:
+ *                         the clients' requests taken off the rings, for
+ *                         a top view (bounded: at most 256 per CPU)
  *
  * Attribute tree:
  *
@@ -83,6 +88,17 @@
  *                              bound), the last one all longer ones
  *       DGFS_HIST_A_SUM:       NLA_U64, the latencies' sum in ns
  *     (their count is the buckets' sum)
+ *   DGFS_A_CLIENT: NLA_NESTED (read only; CLIENTS_GET answers only)
+ *       DGFS_CLIENT_A_ADDR:     NLA_BINARY, 16 bytes: IPv6, or IPv4-mapped
+ *                               (::ffff:a.b.c.d); the flow's client last
+ *                               served
+ *       DGFS_CLIENT_A_CPU:      NLA_U32, the CPU whose ring holds the flow
+ *       DGFS_CLIENT_A_REQUESTS: NLA_U64, requests the flow served since
+ *                               the rings were made (a flow is a keyed
+ *                               hash of client addresses: rarely, several
+ *                               share one)
+ *       DGFS_CLIENT_A_SHARED:   NLA_U8, 1 if the flow served more than one
+ *                               address: REQUESTS is theirs together
  *
  * Numbers are in host byte order, as everywhere in netlink. The *_A_PAD
  * attributes only align 64-bit values and carry nothing.
@@ -115,6 +131,7 @@ enum dgfs_cmd {
 	DGFS_CMD_CONFIG_SET,
 	DGFS_CMD_CONFIG_GET,
 	DGFS_CMD_STATS_GET,
+	DGFS_CMD_CLIENTS_GET,
 	__DGFS_CMD_MAX
 };
 #define DGFS_CMD_MAX (__DGFS_CMD_MAX - 1)
@@ -127,6 +144,7 @@ enum dgfs_attr {
 	DGFS_A_STATS,
 	DGFS_A_CHUNKS,
 	DGFS_A_LATENCY,
+	DGFS_A_CLIENT,
 	__DGFS_A_LAST
 };
 #define DGFS_A_MAX (__DGFS_A_LAST - 1)
@@ -243,6 +261,17 @@ enum dgfs_latency_attr {
 	__DGFS_LATENCY_A_LAST
 };
 #define DGFS_LATENCY_A_MAX (__DGFS_LATENCY_A_LAST - 1)
+
+enum dgfs_client_attr {
+	DGFS_CLIENT_A_UNSPEC,
+	DGFS_CLIENT_A_ADDR,
+	DGFS_CLIENT_A_CPU,
+	DGFS_CLIENT_A_REQUESTS,
+	DGFS_CLIENT_A_SHARED,
+	DGFS_CLIENT_A_PAD,
+	__DGFS_CLIENT_A_LAST
+};
+#define DGFS_CLIENT_A_MAX (__DGFS_CLIENT_A_LAST - 1)
 
 enum dgfs_hist_attr {
 	DGFS_HIST_A_UNSPEC,
