@@ -214,8 +214,11 @@ static void top_on_signal(int sig)
 	top_stop = 1;
 }
 
-/* Waits @ms for the interval to pass; true if q was pressed or a signal came. */
-static bool top_wait(int ms, bool keys)
+/*
+ * Waits @ms for the interval to pass; true if q was pressed or a signal
+ * came. A terminal that hangs up stops the key reading (*@keys), not top.
+ */
+static bool top_wait(int ms, bool *keys)
 {
 	struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
 	uint64_t end = mono_ns() + (uint64_t)ms * 1000000u;
@@ -226,17 +229,20 @@ static bool top_wait(int ms, bool keys)
 
 		if (now >= end)
 			return false;
-		if (!keys) {
-			struct timespec ts = { 0, (long)(end - now) };
+		if (!*keys) {
+			struct timespec ts = {
+				.tv_sec = (time_t)((end - now) / 1000000000u),
+				.tv_nsec = (long)((end - now) % 1000000000u),
+			};
 
-			if (end - now >= 1000000000u)
-				ts = (struct timespec){ (time_t)((end - now) / 1000000000u),
-							(long)((end - now) % 1000000000u) };
 			nanosleep(&ts, NULL);
 			continue;
 		}
-		if (poll(&pfd, 1, (int)((end - now + 999999) / 1000000)) > 0 &&
-		    read(STDIN_FILENO, &c, 1) == 1 && (c == 'q' || c == 'Q'))
+		if (poll(&pfd, 1, (int)((end - now + 999999) / 1000000)) <= 0)
+			continue;
+		if (read(STDIN_FILENO, &c, 1) != 1 || (pfd.revents & (POLLHUP | POLLERR)))
+			*keys = false;
+		else if (c == 'q' || c == 'Q')
 			return true;
 	}
 	return true;
@@ -276,7 +282,7 @@ static int top_cmd(struct dgfsctl *ctl, const struct dgfsctl_cmd *cmd, int argc,
 	};
 	struct top_sample s[2];
 	struct termios saved, raw;
-	bool screen, keys = false;
+	bool screen, keys = false, raw_set = false;
 	char err[256];
 	int ret, cur = 0;
 
@@ -297,12 +303,12 @@ static int top_cmd(struct dgfsctl *ctl, const struct dgfsctl_cmd *cmd, int argc,
 		raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
 		raw.c_cc[VMIN] = 0;
 		raw.c_cc[VTIME] = 0;
-		keys = !tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+		keys = raw_set = !tcsetattr(STDIN_FILENO, TCSANOW, &raw);
 	}
 	if (screen)
 		printf("\033[?25l");	/* no cursor while redrawing */
 	for (frame = 0; !count || frame < count; frame++) {
-		if (top_wait((int)(interval * 1000), keys))
+		if (top_wait((int)(interval * 1000), &keys))
 			break;
 		client_list_reset(&s[!cur].clients);
 		if ((ret = top_read(ctl, &s[!cur], &s[cur].clients)))
@@ -319,7 +325,7 @@ static int top_cmd(struct dgfsctl *ctl, const struct dgfsctl_cmd *cmd, int argc,
 	}
 	if (screen)
 		printf("\033[?25h");
-	if (keys)
+	if (raw_set)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
