@@ -40,7 +40,7 @@ DEB_PACKAGES := \
 	libnl-3-dev libnl-genl-3-dev libsodium-dev python3 time \
 	libmicrohttpd-dev libjansson-dev libsqlite3-dev libzstd-dev libmagic-dev \
 	libmagic-mgc libcurl4-openssl-dev libssl-dev curl wget aria2 zstd sqlite3 bc \
-	gnuplot-nox nginx-light wrk \
+	gnuplot-nox nginx-light wrk tmux \
 	libpq-dev postgresql \
 	openssl systemd \
 	libicu-dev libpoppler-glib-dev libstemmer-dev libseccomp-dev libxml2-dev libcmark-dev \
@@ -131,17 +131,22 @@ include userspace/tagger/tagger.mk
 include web/web.mk
 include tests/bench/bench.mk
 
-DGFSCTL_SRCS := $(wildcard userspace/dgfsctl/*.c) userspace/proto/hex.c userspace/proto/size.c
+DGFSCTL_SRCS := $(wildcard userspace/dgfsctl/*.c) userspace/proto/hex.c userspace/proto/size.c \
+	userspace/proto/latency.c
 KFUNC_TEST_SRCS := tests/bpf/kfunc_test.c userspace/proto/hex.c
 
-USER_BINS += $(BUILD)/dgfsctl $(BUILD)/kfunc_test
+USER_BINS += $(BUILD)/dgfsctl $(BUILD)/dgfs-top $(BUILD)/kfunc_test
 
 $(BUILD)/dgfsctl: $(DGFSCTL_SRCS) $(wildcard userspace/dgfsctl/*.h) include/uapi/linux/dgfs.h \
-		include/dgfs_stats_names.h \
+		include/dgfs_stats_names.h include/dgfs_hist.h userspace/proto/latency.h \
 		$(XDP_LOADER_DEPS) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_COMMON) -Iuserspace $(NL_CFLAGS) $(XDP_LOADER_CFLAGS) $(DGFSCTL_SRCS) \
 		$(XDP_LOADER_SRCS) -o $@ $(NL_LIBS) $(XDP_LOADER_LIBS)
+
+# dgfs-top is dgfsctl top (userspace/dgfsctl/dgfsctl.c looks at its name).
+$(BUILD)/dgfs-top: $(BUILD)/dgfsctl
+	ln -sf dgfsctl $@
 
 $(BUILD)/kfunc_test: $(KFUNC_TEST_SRCS) $(BUILD)/bpf/kfunc_lookup.skel.h | deps
 	$(CC) $(CFLAGS_COMMON) -Iuserspace -I$(BUILD)/bpf $(KFUNC_TEST_SRCS) -o $@ $(BPF_LIBS) -lpthread

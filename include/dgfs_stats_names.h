@@ -26,6 +26,8 @@
 	X(client_full,		CLIENT_FULL)				\
 	X(balanced,		BALANCED)				\
 	X(rings,		RINGS)					\
+	X(queued,		QUEUED)					\
+	X(queued_max,		QUEUED_MAX)				\
 	X(no_rings,		NO_RINGS)				\
 	X(token_rejected,	TOKEN_REJECTED)				\
 	X(noent,		NOENT)					\

@@ -32,6 +32,7 @@
 #include <net/netlink.h>
 
 #include <linux/dgfs.h>
+#include <dgfs_hist.h>
 
 struct dgfs_config {
 	u16 port;
@@ -74,8 +75,17 @@ enum dgfs_counter {
 	DGFS_C_MAX
 };
 
+/* Latency histograms (latency.c), each with a DGFS_LATENCY_A_* twin. */
+enum dgfs_hist_id {
+	DGFS_H_REQUEST,		/* queued by the kfunc .. last datagram sent */
+	DGFS_H_DISK,		/* a slow read's wait for one page */
+	DGFS_H_MAX
+};
+
 struct dgfs_pcpu_stats {
 	u64_stats_t c[DGFS_C_MAX];
+	u64_stats_t hist[DGFS_H_MAX][DGFS_HIST_BUCKETS];
+	u64_stats_t hist_sum_ns[DGFS_H_MAX];
 	struct u64_stats_sync syncp;
 };
 
@@ -161,6 +171,12 @@ static inline void dgfs_count(struct dgfs_net *dn, enum dgfs_counter c)
 }
 u64 dgfs_counter_sum(struct dgfs_net *dn, enum dgfs_counter c);
 
+/* latency.c: a latency from @since (ktime_get_ns()) to now, into @h. */
+void dgfs_latency_record(struct dgfs_net *dn, enum dgfs_hist_id h, u64 since);
+/* @h summed over the CPUs: its buckets, and the latencies' sum in ns. */
+void dgfs_latency_sum(struct dgfs_net *dn, enum dgfs_hist_id h,
+		      u64 buckets[DGFS_HIST_BUCKETS], u64 *sum_ns);
+
 /* Module-wide object accounting: every store and chunk counts once when made
  * and once when freed. They must agree when the module goes.
  */
@@ -228,18 +244,33 @@ struct net_device;
  */
 int dgfs_ring_submit(struct dgfs_net *dn, const struct net_device *dev,
 		     const struct dgfs_xdp_req *r);
+/* Requests waiting for a worker now: in all rings, and in the fullest. */
+void dgfs_rings_queued(struct dgfs_net *dn, u64 *all, u64 *max);
+/* A flow that served requests, for the top clients (DGFS_CMD_CLIENTS_GET). */
+struct dgfs_client_stat {
+	u8 addr[16];
+	int cpu;
+	u64 requests;
+	bool shared;
+};
+/* The first such flow at or after *@pos (a cursor over every ring's
+ * flows, 0 to begin), and *@pos past it; false when there is none left.
+ */
+bool dgfs_rings_client(struct dgfs_net *dn, unsigned long *pos,
+		       struct dgfs_client_stat *st);
 
 /* serve.c: answering requests; @routes: the worker's kept routes
  * (reply.h). A reply goes out in slices: dgfs_serve() sends a request's
  * first and keeps the rest of the reply in @streams, whose oldest
  * dgfs_streams_resume() sends the next slice of (false: none left).
+ * @queued: when the request was queued (ktime_get_ns()), for DGFS_H_REQUEST.
  */
 struct dgfs_routes;
 struct dgfs_streams {
 	struct list_head list;
 	unsigned int nr;
 };
-void dgfs_serve(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
+void dgfs_serve(struct dgfs_net *dn, const struct dgfs_xdp_req *r, u64 queued,
 		struct dgfs_routes *routes, struct dgfs_streams *streams);
 bool dgfs_streams_resume(struct dgfs_net *dn, struct dgfs_routes *routes,
 			 struct dgfs_streams *streams);

@@ -60,6 +60,10 @@ static const struct nla_policy dgfs_policy[DGFS_A_MAX + 1] = {
 	[DGFS_A_STATS] = { .type = NLA_REJECT,
 			   .reject_message = "stats are read only" },
 	[DGFS_A_CHUNKS] = NLA_POLICY_NESTED(chunks_policy),
+	[DGFS_A_LATENCY] = { .type = NLA_REJECT,
+			     .reject_message = "latencies are read only" },
+	[DGFS_A_CLIENT] = { .type = NLA_REJECT,
+			    .reject_message = "clients are read only" },
 };
 
 static struct genl_family dgfs_genl_family;
@@ -679,10 +683,38 @@ static const u16 counter_attr[DGFS_C_MAX] = {
 	[DGFS_C_BALANCED] = DGFS_STATS_A_BALANCED,
 };
 
+/* The histograms, each with its attribute in DGFS_A_LATENCY. */
+static const u16 hist_attr[DGFS_H_MAX] = {
+	[DGFS_H_REQUEST] = DGFS_LATENCY_A_REQUEST,
+	[DGFS_H_DISK] = DGFS_LATENCY_A_DISK,
+};
+
+static int latency_fill(struct sk_buff *msg, struct dgfs_net *dn)
+{
+	struct nlattr *nest, *hist;
+	u64 buckets[DGFS_HIST_BUCKETS], sum;
+	int h;
+
+	nest = nla_nest_start(msg, DGFS_A_LATENCY);
+	if (!nest)
+		return -EMSGSIZE;
+	for (h = 0; h < DGFS_H_MAX; h++) {
+		dgfs_latency_sum(dn, h, buckets, &sum);
+		hist = nla_nest_start(msg, hist_attr[h]);
+		if (!hist ||
+		    nla_put(msg, DGFS_HIST_A_BUCKETS, sizeof(buckets), buckets) ||
+		    nla_put_u64_64bit(msg, DGFS_HIST_A_SUM, sum, DGFS_HIST_A_PAD))
+			return -EMSGSIZE;
+		nla_nest_end(msg, hist);
+	}
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
 static int dgfs_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 {
 	struct dgfs_net *dn = info_dgfs_net(info);
-	u64 stores, chunks, bytes, rings;
+	u64 stores, chunks, bytes, rings, queued, queued_max;
 	struct nlattr *nest;
 	struct sk_buff *msg;
 	void *hdr;
@@ -694,6 +726,7 @@ static int dgfs_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 	bytes = dn->chunk_bytes;
 	rings = dn->rings ? num_possible_cpus() : 0;
 	mutex_unlock(&dn->lock);
+	dgfs_rings_queued(dn, &queued, &queued_max);
 
 	msg = reply_new(info, DGFS_CMD_STATS_GET, &hdr);
 	if (!msg)
@@ -713,18 +746,72 @@ static int dgfs_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 			      DGFS_STATS_A_PAD) ||
 	    nla_put_u64_64bit(msg, DGFS_STATS_A_RINGS, rings, DGFS_STATS_A_PAD) ||
 	    nla_put_u64_64bit(msg, DGFS_STATS_A_SLOW_READS,
-			      atomic_read(&dn->slow_reads), DGFS_STATS_A_PAD))
+			      atomic_read(&dn->slow_reads), DGFS_STATS_A_PAD) ||
+	    nla_put_u64_64bit(msg, DGFS_STATS_A_QUEUED, queued, DGFS_STATS_A_PAD) ||
+	    nla_put_u64_64bit(msg, DGFS_STATS_A_QUEUED_MAX, queued_max,
+			      DGFS_STATS_A_PAD))
 		goto err;
 	for (c = 0; c < DGFS_C_MAX; c++)
 		if (nla_put_u64_64bit(msg, counter_attr[c],
 				      dgfs_counter_sum(dn, c), DGFS_STATS_A_PAD))
 			goto err;
 	nla_nest_end(msg, nest);
+	if (latency_fill(msg, dn))
+		goto err;
 	genlmsg_end(msg, hdr);
 	return genlmsg_reply(msg, info);
 err:
 	nlmsg_free(msg);
 	return -EMSGSIZE;
+}
+
+/* ---- clients --------------------------------------------------------- */
+
+static int client_fill(struct sk_buff *skb, const struct dgfs_client_stat *st)
+{
+	struct nlattr *nest = nla_nest_start(skb, DGFS_A_CLIENT);
+
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put(skb, DGFS_CLIENT_A_ADDR, sizeof(st->addr), st->addr) ||
+	    nla_put_u32(skb, DGFS_CLIENT_A_CPU, st->cpu) ||
+	    nla_put_u64_64bit(skb, DGFS_CLIENT_A_REQUESTS, st->requests,
+			      DGFS_CLIENT_A_PAD) ||
+	    nla_put_u8(skb, DGFS_CLIENT_A_SHARED, st->shared)) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/*
+ * Every flow of every ring that served a request: at most DGFS_FLOWS (256)
+ * per CPU, read without a lock (ring.c), so a dump is a snapshot of no
+ * one instant, as the counters are.
+ */
+static int dgfs_nl_clients_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct dgfs_net *dn = dgfs_net(sock_net(skb->sk));
+	unsigned long pos = cb->args[0], at;
+	struct dgfs_client_stat st;
+	int ret = 0;
+
+	for (at = pos; dgfs_rings_client(dn, &pos, &st); at = pos) {
+		void *hdr = dump_hdr(skb, cb, DGFS_CMD_CLIENTS_GET);
+
+		if (!hdr || client_fill(skb, &st) < 0) {
+			if (hdr)
+				genlmsg_cancel(skb, hdr);
+			pos = at;	/* this one again, in the next part */
+			if (!skb->len)
+				ret = -EMSGSIZE;
+			break;
+		}
+		genlmsg_end(skb, hdr);
+	}
+	cb->args[0] = pos;
+	return ret ?: skb->len;
 }
 
 /*
@@ -773,6 +860,11 @@ static const struct genl_small_ops dgfs_genl_ops[] = {
 	}, {
 		.cmd = DGFS_CMD_STATS_GET,
 		.doit = dgfs_nl_stats_get,
+	}, {
+		/* Who reads from this host: the operator's to know. */
+		.cmd = DGFS_CMD_CLIENTS_GET,
+		.dumpit = dgfs_nl_clients_dump,
+		.flags = GENL_ADMIN_PERM,
 	},
 };
 

@@ -42,6 +42,7 @@
 #include <linux/sched/clock.h>
 #include <linux/siphash.h>
 #include <linux/slab.h>
+#include <linux/ktime.h>
 #include <linux/workqueue.h>
 #include <net/addrconf.h>
 #include <net/ipv6.h>
@@ -62,12 +63,17 @@
 struct dgfs_waiting {
 	struct list_head list;		/* in its flow's queue, or the free list */
 	struct dgfs_xdp_req r;
+	u64 queued;			/* its slot's stamp */
 	u8 flow;
 };
 
 struct dgfs_flow {
 	struct list_head queue;		/* its waiting requests, oldest first */
 	struct list_head turn;		/* in dgfs_ring.turns while it has any */
+	/* For the top clients (the consumer's; read without its lock): */
+	u64 served;			/* requests taken off its queue */
+	u8 client[16];			/* the last client served, under label */
+	bool shared;			/* it served more than one address */
 };
 
 struct dgfs_ring {
@@ -76,6 +82,10 @@ struct dgfs_ring {
 	u32 head;
 	siphash_key_t flow_key;		/* random, set before the first request */
 	u8 slot_flow[DGFS_RING_SLOTS];	/* each slot's flow, stored with it */
+	/* When each slot's request was queued (ktime_get_ns()): the start
+	 * of its latency (DGFS_H_REQUEST).
+	 */
+	u64 slot_stamp[DGFS_RING_SLOTS];
 	/* Per flow, requests let in (the producer's) and done with (the
 	 * consumer's): the difference, in u16 arithmetic, is what the flow
 	 * has queued, in the ring or waiting its turn.
@@ -91,6 +101,7 @@ struct dgfs_ring {
 	struct dgfs_streams streams;
 	struct list_head turns;		/* flows with requests waiting, in turn */
 	struct list_head free;		/* unused entries of waiting[] */
+	seqcount_t label;		/* flows' client addresses change */
 	struct dgfs_flow flows[DGFS_FLOWS];
 	struct dgfs_waiting waiting[DGFS_RING_SLOTS];
 	struct dgfs_xdp_req slot[DGFS_RING_SLOTS];
@@ -228,6 +239,7 @@ int dgfs_ring_submit(struct dgfs_net *dn, const struct net_device *dev,
 	enum dgfs_counter why;
 	struct dgfs_xdp_req *slot;
 	bool ours, valid, balance;
+	u64 now;
 	int cpu, to, ret = 0;
 	u32 head;
 	u8 flow;
@@ -268,6 +280,8 @@ int dgfs_ring_submit(struct dgfs_net *dn, const struct net_device *dev,
 		return -EINVAL;
 	}
 
+	/* Before the lock: the clock read is all the stamp costs. */
+	now = ktime_get_ns();
 	local_bh_disable();
 	cpu = smp_processor_id();
 	if (balance) {
@@ -294,6 +308,7 @@ int dgfs_ring_submit(struct dgfs_net *dn, const struct net_device *dev,
 		/* The device we were given, not whatever the caller wrote. */
 		slot->ifindex = dev->ifindex;
 		ring->slot_flow[head & (DGFS_RING_SLOTS - 1)] = flow;
+		ring->slot_stamp[head & (DGFS_RING_SLOTS - 1)] = now;
 		WRITE_ONCE(ring->admitted[flow], ring->admitted[flow] + 1);
 		smp_store_release(&ring->head, head + 1);
 		queue_work_on(cpu, dgfs_rx_wq, &ring->work);
@@ -303,6 +318,69 @@ int dgfs_ring_submit(struct dgfs_net *dn, const struct net_device *dev,
 	spin_unlock(&ring->lock);
 	local_bh_enable();
 	return ret;
+}
+
+/*
+ * For the stats: what each ring's flows were let in with and are not done
+ * with yet, in the ring's slots or waiting their turn. Read without the
+ * lock, finished before admitted, so that a request done meanwhile is
+ * never counted as less than none.
+ */
+void dgfs_rings_queued(struct dgfs_net *dn, u64 *all, u64 *max)
+{
+	struct dgfs_ring **rings = smp_load_acquire(&dn->rings);
+	int cpu, f;
+
+	BUILD_BUG_ON(2 * DGFS_RING_SLOTS != DGFS_RING_CAPACITY);
+	*all = 0;
+	*max = 0;
+	if (!rings)
+		return;
+	for_each_possible_cpu(cpu) {
+		const struct dgfs_ring *ring = rings[cpu];
+		u64 n = 0;
+
+		if (!ring)
+			continue;
+		for (f = 0; f < DGFS_FLOWS; f++) {
+			u16 done = READ_ONCE(ring->finished[f]);
+
+			smp_rmb();
+			n += (u16)(READ_ONCE(ring->admitted[f]) - done);
+		}
+		n = min_t(u64, n, DGFS_RING_CAPACITY);
+		*all += n;
+		*max = max(*max, n);
+	}
+}
+
+bool dgfs_rings_client(struct dgfs_net *dn, unsigned long *pos,
+		       struct dgfs_client_stat *st)
+{
+	struct dgfs_ring **rings = smp_load_acquire(&dn->rings);
+	unsigned int seq;
+
+	for (; rings && *pos < (unsigned long)nr_cpu_ids * DGFS_FLOWS; (*pos)++) {
+		int cpu = *pos / DGFS_FLOWS;
+		struct dgfs_ring *ring = rings[cpu];
+		struct dgfs_flow *flow;
+
+		if (!ring)
+			continue;
+		flow = &ring->flows[*pos % DGFS_FLOWS];
+		st->requests = smp_load_acquire(&flow->served);
+		if (!st->requests)
+			continue;
+		do {
+			seq = read_seqcount_begin(&ring->label);
+			memcpy(st->addr, flow->client, sizeof(st->addr));
+			st->shared = READ_ONCE(flow->shared);
+		} while (read_seqcount_retry(&ring->label, seq));
+		st->cpu = cpu;
+		(*pos)++;
+		return true;
+	}
+	return false;
 }
 
 /*
@@ -335,6 +413,7 @@ static void ring_pull(struct dgfs_ring *ring)
 		w = list_first_entry(&ring->free, struct dgfs_waiting, list);
 		w->r = ring->slot[tail & (DGFS_RING_SLOTS - 1)];
 		w->flow = ring->slot_flow[tail & (DGFS_RING_SLOTS - 1)];
+		w->queued = ring->slot_stamp[tail & (DGFS_RING_SLOTS - 1)];
 		tail++;
 		flow = &ring->flows[w->flow];
 		if (list_empty(&flow->queue))
@@ -351,6 +430,7 @@ static bool ring_serve_next(struct dgfs_ring *ring)
 	struct dgfs_flow *flow;
 	struct dgfs_waiting *w;
 	struct dgfs_xdp_req r;
+	u64 queued;
 	u8 f;
 
 	flow = list_first_entry_or_null(&ring->turns, struct dgfs_flow, turn);
@@ -358,14 +438,29 @@ static bool ring_serve_next(struct dgfs_ring *ring)
 		return false;
 	w = list_first_entry(&flow->queue, struct dgfs_waiting, list);
 	r = w->r;
+	queued = w->queued;
 	f = w->flow;
 	list_move(&w->list, &ring->free);
+	/* Label the flow with its client: a change is rare (several clients
+	 * of one flow, a keyed hash, take turns), so readers seldom retry.
+	 */
+	if (memcmp(flow->client, r.saddr, sizeof(flow->client))) {
+		preempt_disable();
+		write_seqcount_begin(&ring->label);
+		if (flow->served)
+			WRITE_ONCE(flow->shared, true);
+		memcpy(flow->client, r.saddr, sizeof(flow->client));
+		write_seqcount_end(&ring->label);
+		preempt_enable();
+	}
+	/* After the label: a reader that sees a count sees its client. */
+	smp_store_release(&flow->served, flow->served + 1);
 	/* One request a turn: the flow goes to the back, or out. */
 	if (list_empty(&flow->queue))
 		list_del(&flow->turn);
 	else
 		list_move_tail(&flow->turn, &ring->turns);
-	dgfs_serve(ring->dn, &r, &ring->routes, &ring->streams);
+	dgfs_serve(ring->dn, &r, queued, &ring->routes, &ring->streams);
 	/* Its share is free again (the producer reads this locklessly). */
 	WRITE_ONCE(ring->finished[f], ring->finished[f] + 1);
 	return true;
@@ -438,6 +533,7 @@ int dgfs_net_rings_init(struct dgfs_net *dn)
 			return -ENOMEM;
 		}
 		spin_lock_init(&ring->lock);
+		seqcount_init(&ring->label);
 		INIT_WORK(&ring->work, dgfs_ring_drain);
 		INIT_LIST_HEAD(&ring->streams.list);
 		INIT_LIST_HEAD(&ring->turns);

@@ -42,6 +42,7 @@ struct dgfs_stream {
 	u64 pos;
 	u64 end;
 	u32 total;			/* the reply's length, in its headers */
+	u64 queued;			/* for DGFS_H_REQUEST */
 };
 
 struct dgfs_slow_read {
@@ -52,6 +53,7 @@ struct dgfs_slow_read {
 	struct dgfs_xdp_req r;
 	u64 pos;			/* what stays to be sent: pos .. end */
 	u64 end;
+	u64 queued;			/* for DGFS_H_REQUEST */
 };
 
 /*
@@ -89,12 +91,14 @@ static bool token_valid(const struct dgfs_config *config,
  * cache and up to date is taken: NULL with -EAGAIN means "go slow". The
  * page stays valid while *@cur holds its folio.
  */
-static struct page *page_at(struct file *file, u64 pos, u64 end,
-			    bool may_block, struct folio **cur, int *err)
+static struct page *page_at(struct dgfs_net *dn, struct file *file, u64 pos,
+			    u64 end, bool may_block, struct folio **cur,
+			    int *err)
 {
 	pgoff_t index = pos >> PAGE_SHIFT;
 	unsigned long want = DIV_ROUND_UP(end, PAGE_SIZE) - index;
 	struct folio *folio = *cur;
+	u64 wait;
 
 	if (folio && index >= folio->index &&
 	    index < folio->index + folio_nr_pages(folio))
@@ -120,11 +124,14 @@ static struct page *page_at(struct file *file, u64 pos, u64 end,
 		 * As read() does: a miss reads ahead what the request still
 		 * wants, as the file's readahead state sizes it, and a page
 		 * marked for it starts the next window before it is needed.
-		 * Then wait for this page (or read it, if readahead did not).
+		 * Then wait for this page (or read it, if readahead did not):
+		 * that wait is the disk's latency (DGFS_H_DISK).
 		 */
+		wait = ktime_get_ns();
 		page_cache_sync_readahead(file->f_mapping, &file->f_ra, file,
 					  index, want);
 		folio = read_mapping_folio(file->f_mapping, index, file);
+		dgfs_latency_record(dn, DGFS_H_DISK, wait);
 		if (IS_ERR(folio)) {
 			*err = PTR_ERR(folio);
 			return NULL;
@@ -158,8 +165,8 @@ static int send_range(struct dgfs_reply *rp, struct dgfs_chunk *chunk,
 			unsigned int n = min_t(u64, stop - *pos, PAGE_SIZE - off);
 			struct page *page;
 
-			page = page_at(chunk->file, *pos, end, may_block, &cur,
-				       &ret);
+			page = page_at(rp->dn, chunk->file, *pos, end, may_block,
+				       &cur, &ret);
 			if (!page)
 				break;
 			/* No header before there is a byte to carry. */
@@ -207,6 +214,8 @@ static void slow_read_work(struct work_struct *work)
 	dgfs_count_add(dn, DGFS_C_BYTES, slow->pos - start);
 	if (!ret)
 		dgfs_count(dn, DGFS_C_REPLIES);
+	/* The request's end, wherever it began to be answered. */
+	dgfs_latency_record(dn, DGFS_H_REQUEST, slow->queued);
 	dgfs_chunk_put(slow->chunk);
 	atomic_dec(&dn->slow_reads);
 	kfree(slow);
@@ -223,7 +232,7 @@ static void slow_read_work(struct work_struct *work)
  * reference is gone, starts no more.
  */
 static bool go_slow(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
-		    struct dgfs_chunk *chunk, u64 pos, u64 end)
+		    u64 queued, struct dgfs_chunk *chunk, u64 pos, u64 end)
 {
 	struct dgfs_slow_read *slow;
 
@@ -244,6 +253,7 @@ static bool go_slow(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
 	slow->r = *r;
 	slow->pos = pos;
 	slow->end = end;
+	slow->queued = queued;
 	queue_work(dn->io_wq, &slow->work);
 	return true;
 full:
@@ -251,13 +261,20 @@ full:
 	return false;
 }
 
+/* What became of a reply after a turn (send_slice()). */
+enum dgfs_slice {
+	DGFS_SLICE_DONE,	/* all sent, or given up */
+	DGFS_SLICE_MORE,	/* more to send: the caller keeps the stream */
+	DGFS_SLICE_SLOW,	/* the IO workqueue sends the rest */
+};
+
 /*
  * One turn of a reply: at most one slice (dgfs_reply_slice()). Hands the
- * rest to the IO workqueue at the first uncached page. True when there is
- * more to send; then the caller keeps @st (and its chunk reference).
+ * rest to the IO workqueue at the first uncached page. With more to send,
+ * the caller keeps @st (and its chunk reference).
  */
-static bool send_slice(struct dgfs_net *dn, struct dgfs_reply *rp,
-		       struct dgfs_stream *st)
+static enum dgfs_slice send_slice(struct dgfs_net *dn, struct dgfs_reply *rp,
+				  struct dgfs_stream *st)
 {
 	u64 offset = be64_to_cpu(st->r.req.offset), start = st->pos;
 	u64 stop = min(st->end, st->pos + dgfs_reply_slice(rp));
@@ -267,20 +284,19 @@ static bool send_slice(struct dgfs_net *dn, struct dgfs_reply *rp,
 	dgfs_count_add(dn, DGFS_C_BYTES, st->pos - start);
 	if (ret == -EAGAIN) {
 		dgfs_count(dn, DGFS_C_CACHE_MISSES);
-		if (!go_slow(dn, &st->r, st->chunk, st->pos, st->end)) {
-			dgfs_count(dn, DGFS_C_OVERLOADED);
-			if (st->pos == offset)
-				dgfs_reply_status(rp, DGFS_STATUS_AGAIN,
-						  st->chunk->size);
-		}
-		return false;
+		if (go_slow(dn, &st->r, st->queued, st->chunk, st->pos, st->end))
+			return DGFS_SLICE_SLOW;
+		dgfs_count(dn, DGFS_C_OVERLOADED);
+		if (st->pos == offset)
+			dgfs_reply_status(rp, DGFS_STATUS_AGAIN, st->chunk->size);
+		return DGFS_SLICE_DONE;
 	}
 	if (ret)
-		return false;
+		return DGFS_SLICE_DONE;
 	if (st->pos < st->end)
-		return true;
+		return DGFS_SLICE_MORE;
 	dgfs_count(dn, DGFS_C_REPLIES);
-	return false;
+	return DGFS_SLICE_DONE;
 }
 
 /* Keeps a copy of @st for its next turn; false if there is no room. */
@@ -309,14 +325,20 @@ static void stream_free(struct dgfs_streams *streams, struct dgfs_stream *st)
 	kfree(st);
 }
 
-void dgfs_serve(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
+/*
+ * Every request that gets a reply is recorded in DGFS_H_REQUEST once, when
+ * the module is done with it: its last datagram sent, here, at the end of
+ * its stream or of its slow read; or given up (overloaded, a route lost).
+ * One that cannot be answered at all (no socket or route) is not.
+ */
+void dgfs_serve(struct dgfs_net *dn, const struct dgfs_xdp_req *r, u64 queued,
 		struct dgfs_routes *routes, struct dgfs_streams *streams)
 {
 	u64 offset = be64_to_cpu(r->req.offset);
 	struct dgfs_stream st;
 	struct dgfs_chunk *chunk;
 	struct dgfs_reply rp;
-	bool auth_ok;
+	bool auth_ok, done = true;
 
 	dgfs_count(dn, DGFS_C_REQUESTS);
 	if (dgfs_reply_begin(dn, r, routes, NULL, &rp))
@@ -352,37 +374,53 @@ void dgfs_serve(struct dgfs_net *dn, const struct dgfs_xdp_req *r,
 	st.total = min_t(u64, be32_to_cpu(r->req.length), chunk->size - offset);
 	st.pos = offset;
 	st.end = offset + st.total;
-	if (send_slice(dn, &rp, &st)) {
+	st.queued = queued;
+	switch (send_slice(dn, &rp, &st)) {
+	case DGFS_SLICE_MORE:
 		st.ds = dgfs_reply_sock_hold(&rp);
-		if (stream_keep(streams, &st))
-			goto out;	/* the stream has the references now */
+		if (stream_keep(streams, &st)) {
+			/* The stream has the references now. */
+			done = false;
+			goto out;
+		}
 		dgfs_reply_sock_put(st.ds);
 		dgfs_count(dn, DGFS_C_OVERLOADED);
+		break;
+	case DGFS_SLICE_SLOW:
+		done = false;
+		break;
+	case DGFS_SLICE_DONE:
+		break;
 	}
 put:
 	dgfs_chunk_put(chunk);
 out:
 	dgfs_reply_end(&rp);
+	if (done)
+		dgfs_latency_record(dn, DGFS_H_REQUEST, queued);
 }
 
 bool dgfs_streams_resume(struct dgfs_net *dn, struct dgfs_routes *routes,
 			 struct dgfs_streams *streams)
 {
+	enum dgfs_slice next = DGFS_SLICE_DONE;
 	struct dgfs_stream *st;
 	struct dgfs_reply rp;
-	bool more = false;
 
 	st = list_first_entry_or_null(&streams->list, struct dgfs_stream, list);
 	if (!st)
 		return false;
 	if (!dgfs_reply_begin(dn, &st->r, routes, st->ds, &rp)) {
-		more = send_slice(dn, &rp, st);
+		next = send_slice(dn, &rp, st);
 		dgfs_reply_end(&rp);
 	}
-	if (more)
+	if (next == DGFS_SLICE_MORE) {
 		list_move_tail(&st->list, &streams->list);
-	else
-		stream_free(streams, st);
+		return true;
+	}
+	if (next == DGFS_SLICE_DONE)
+		dgfs_latency_record(dn, DGFS_H_REQUEST, st->queued);
+	stream_free(streams, st);
 	return true;
 }
 

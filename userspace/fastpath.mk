@@ -5,7 +5,8 @@
 
 FASTPATH_CFLAGS := $(CFLAGS_COMMON) -Iuserspace
 FASTPATH_LIBS   := -lsodium -lcrypto -lpthread -lm
-PROTO_SRCS      := userspace/proto/hex.c userspace/proto/size.c userspace/proto/dgfs_proto.c userspace/proto/reader.c userspace/proto/net.c
+PROTO_SRCS      := userspace/proto/hex.c userspace/proto/size.c userspace/proto/dgfs_proto.c userspace/proto/reader.c userspace/proto/net.c \
+	userspace/proto/latency.c
 PROTO_HDRS      := $(wildcard userspace/proto/*.h) include/uapi/linux/dgfs.h
 
 # The client's put/get/ls/rm/stat talk HTTP (libcurl, jansson), compress

@@ -6,10 +6,11 @@
 #   bytes on the wire;
 # - `dgfs get --no-fallback` reads every chunk over dgfsd's own UDP tier
 #   (tokens minted by the manifest, checked by the tier), and the tier's
-#   counters in /metrics move; a wrong token is refused;
+#   counters and its latency histogram in /metrics move; a wrong token is
+#   refused;
 # - dgfs ls, stat and rm print and exit as docs/CLIENT.md says.
 #   tests/dgfsd/test_dedup_fastpath.sh BUILD_DIR      (as root)
-# expect-checks: 53 (tests/run-all.sh: a run that prints fewer fails)
+# expect-checks: 57 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -87,6 +88,20 @@ for f in e/b e/b1 d/one; do
 	fi
 done
 check "the UDP tier's reply counter moved" test "$(metric dgfsd_udp_replies)" -gt "$udp_before"
+# Every well-formed request gets a reply (data or a status): each is in
+# the tier's latency histogram once, and its buckets are cumulative.
+metrics=$(n curl -sf "$URL/metrics")
+mval() { awk -v m="$1" '$1 == m { print $2 }' <<<"$metrics"; }
+same "the UDP tier's latency histogram counted every request" \
+	"$(mval dgfsd_udp_request_duration_seconds_count)" "$(mval dgfsd_udp_requests)"
+same "... its +Inf bucket is its count" \
+	"$(mval 'dgfsd_udp_request_duration_seconds_bucket{le="+Inf"}')" \
+	"$(mval dgfsd_udp_request_duration_seconds_count)"
+check "... 26 buckets, never falling" awk '
+	/^dgfsd_udp_request_duration_seconds_bucket/ { n++; if ($2 < last) bad = 1; last = $2 }
+	END { exit !(n == 26 && !bad) }' <<<"$metrics"
+check "... a positive sum" awk '$1 == "dgfsd_udp_request_duration_seconds_sum" { ok = $2 > 0 }
+	END { exit !ok }' <<<"$metrics"
 same "/metrics says dgfsd serves the fast path" "$(metric dgfsd_fastpath_kernel)" 0
 
 # The fast path unreachable (a port nobody serves): dgfs get falls back to

@@ -12,15 +12,18 @@
 
 #include "dgfsctl/cli.c"
 #include "dgfsctl/chunk.c"
+#include "dgfsctl/clients.c"
 #include "dgfsctl/chunk_batch.c"
 #include "dgfsctl/config.c"
 #include "dgfsctl/nl.c"
 #include "proto/hex.c"
 #include "proto/size.c"
+#include "proto/latency.c"
 #include "dgfsctl/parse.c"
 #include "dgfsctl/print.c"
 #include "dgfsctl/stats.c"
 #include "dgfsctl/store.c"
+#include "dgfsctl/top.c"
 #include "dgfsctl/xdp.c"
 #include "xdp/dgfs_xdp_loader.c"
 

@@ -20,15 +20,18 @@
 
 #include "dgfsctl/cli.c"
 #include "dgfsctl/chunk.c"
+#include "dgfsctl/clients.c"
 #include "dgfsctl/chunk_batch.c"
 #include "dgfsctl/config.c"
 #include "dgfsctl/nl.c"
 #include "proto/hex.c"
 #include "proto/size.c"
+#include "proto/latency.c"
 #include "dgfsctl/parse.c"
 #include "dgfsctl/print.c"
 #include "dgfsctl/stats.c"
 #include "dgfsctl/store.c"
+#include "dgfsctl/top.c"
 #include "dgfsctl/xdp.c"
 #include "xdp/dgfs_xdp_loader.c"
 
@@ -1421,10 +1424,12 @@ static void test_fake_kernel(void)
 		CHECK("fake: same socket works after it; stale reply ignored",
 		      r2 == 0 && fk == 0 &&
 		      !strcmp(out, "stores 1\nchunks 2\nchunk_bytes 3\nlookups 4\nlookup_hits 5\n"
-				   "obj_created 6\nobj_destroyed 7\n"
-				   "requests 8\nreplies 9\ndatagrams 10\nbytes 11\nmalformed 12\nring_full 13\nclient_full 14\nbalanced 15\nrings 16\nno_rings 17\ntoken_rejected 18\nnoent 19\nrange 20\nio_errors 21\noverloaded 22\ncache_misses 23\nslow_reads 24\nsend_errors 25\nstack_requests 26\n"
-				   "src_unspec 27\nsrc_loopback 28\nsrc_multicast 29\nsrc_mapped 30\n"
-				   "src_local 31\nbad_dst 32\n"));
+				   "obj_created 6\nobj_destroyed 7\nrequests 8\nreplies 9\ndatagrams 10\n"
+				   "bytes 11\nmalformed 12\nring_full 13\nclient_full 14\nbalanced 15\n"
+				   "rings 16\nqueued 17\nqueued_max 18\nno_rings 19\ntoken_rejected 20\n"
+				   "noent 21\nrange 22\nio_errors 23\noverloaded 24\ncache_misses 25\n"
+				   "slow_reads 26\nsend_errors 27\nstack_requests 28\nsrc_unspec 29\nsrc_loopback 30\n"
+				   "src_multicast 31\nsrc_mapped 32\nsrc_local 33\nbad_dst 34\n"));
 		free(out);
 		free(err);
 	}

@@ -7,19 +7,22 @@
  * what was printed. One line per check, PASS or FAIL.
  */
 
-/* expect-checks: 62 (tests/run-all.sh: a run that prints fewer fails) */
+/* expect-checks: 75 (tests/run-all.sh: a run that prints fewer fails) */
 
 #include "dgfsctl/cli.c"
 #include "dgfsctl/chunk.c"
+#include "dgfsctl/clients.c"
 #include "dgfsctl/chunk_batch.c"
 #include "dgfsctl/config.c"
 #include "dgfsctl/nl.c"
 #include "proto/hex.c"
 #include "proto/size.c"
+#include "proto/latency.c"
 #include "dgfsctl/parse.c"
 #include "dgfsctl/print.c"
 #include "dgfsctl/stats.c"
 #include "dgfsctl/store.c"
+#include "dgfsctl/top.c"
 #include "dgfsctl/xdp.c"
 #include "xdp/dgfs_xdp_loader.c"
 
@@ -893,6 +896,52 @@ static void test_config_stats_print(void)
 	      jnum_is(jget(v, "obj_destroyed"), "18446744073709551615"));
 	jfree(v);
 	free(out);
+
+	/* With the latency histograms: 100 requests in (1024, 2048] ns,
+	 * one disk read in the last bucket.
+	 */
+	s.have_latency = true;
+	s.latency[0].b[1] = 100;
+	s.latency[0].sum_ns = 150000;
+	s.latency[1].b[DGFS_HIST_BUCKETS - 1] = 1;
+	s.latency[1].sum_ns = 20000000000ULL;
+	cap_begin(false, false);
+	stats_print(&s);
+	out = cap_end();
+	CHECK("stats: text ends with a line per histogram, quantiles interpolated",
+	      strlen(out) > 200 &&
+	      !strcmp(out + strlen(out) - strlen("bad_dst 0\n"
+			"request_latency count 100 sum_ns 150000 p50_ns 1536 p90_ns 1946 p99_ns 2038\n"
+			"disk_latency count 1 sum_ns 20000000000 p50_ns 17179869184 "
+			"p90_ns 17179869184 p99_ns 17179869184\n"),
+		      "bad_dst 0\n"
+		      "request_latency count 100 sum_ns 150000 p50_ns 1536 p90_ns 1946 p99_ns 2038\n"
+		      "disk_latency count 1 sum_ns 20000000000 p50_ns 17179869184 "
+		      "p90_ns 17179869184 p99_ns 17179869184\n"));
+	free(out);
+
+	cap_begin(true, false);
+	stats_print(&s);
+	out = cap_end();
+	v = jparse(out);
+	{
+		struct jval *r = v ? jget(v, "request_latency") : NULL;
+		struct jval *le = r ? jget(r, "le_ns") : NULL, *b = r ? jget(r, "buckets") : NULL;
+
+		CHECK("stats: JSON has each histogram as an object beside the counters",
+		      v && v->t == J_OBJ && v->n == STATS_NFIELDS + 2 && r && r->t == J_OBJ &&
+		      jnum_is(jget(r, "count"), "100") && jnum_is(jget(r, "p50_ns"), "1536") &&
+		      jget(v, "disk_latency"));
+		CHECK("stats: JSON le_ns has the 25 bounds, 1024 .. 2^34",
+		      le && le->t == J_ARR && le->n == DGFS_HIST_BUCKETS - 1 &&
+		      jnum_is(le->items[0], "1024") && jnum_is(le->items[24], "17179869184"));
+		CHECK("stats: JSON buckets has all 26, not cumulative",
+		      b && b->t == J_ARR && b->n == DGFS_HIST_BUCKETS &&
+		      jnum_is(b->items[0], "0") && jnum_is(b->items[1], "100") &&
+		      jnum_is(b->items[2], "0"));
+	}
+	jfree(v);
+	free(out);
 }
 
 /* The parser must refuse what is not JSON, or it would prove nothing. */
@@ -928,6 +977,95 @@ static void test_json_parser_itself(void)
 	CHECK("json parser: accepts well-formed documents", wrong == 0);
 }
 
+/* A frame of dgfs-top from two reads 2 s apart (top.c). */
+static void test_top_render(void)
+{
+	static struct top_sample a, b;
+	struct client_info before[2], after[3];
+	char *out;
+	size_t len = 0;
+	FILE *fp;
+	int i;
+
+	a.at_ns = 1000000000;
+	b.at_ns = 3000000000;
+	b.wall = 0;
+	a.have_latency = b.have_latency = true;
+	a.val[TOP_REQUESTS] = 100;
+	b.val[TOP_REQUESTS] = 2100;		/* 1000/s */
+	b.val[TOP_REPLIES] = 2000;		/* 1000/s */
+	a.val[TOP_BYTES] = 5;
+	b.val[TOP_BYTES] = 5 + 8000000;		/* 4 MB/s */
+	b.val[TOP_CACHE_MISSES] = 6;		/* 3/s */
+	b.val[TOP_QUEUED] = 300;
+	b.val[TOP_QUEUED_MAX] = 256;		/* 25% of 1024 */
+	b.val[TOP_RING_FULL] = 10;		/* 5/s */
+	a.request.b[1] = 50;			/* the earlier ones do not count */
+	b.request.b[1] = 50 + 2000;		/* this interval's: (1024, 2048] */
+	b.disk.b[20] = 4;			/* 2 reads/s, (2^29, 2^30] ns */
+	memset(before, 0, sizeof(before));
+	memset(after, 0, sizeof(after));
+	before[0].addr[15] = 2;
+	before[0].requests = 100;
+	after[0].addr[15] = 2;
+	after[0].requests = 300;		/* 200 in 2 s */
+	after[1].addr[15] = 3;
+	after[1].requests = 1900;		/* new: all of them */
+	after[1].shared = true;
+	after[2].addr[10] = after[2].addr[11] = 0xff;
+	after[2].addr[12] = 198, after[2].addr[13] = 18, after[2].addr[15] = 9;
+	after[2].requests = 1;
+	a.clients = (struct client_list){ before, 1, 2 };
+	b.clients = (struct client_list){ after, 3, 3 };
+	client_list_rates(&b.clients, &a.clients);
+
+	fp = open_memstream(&out, &len);
+	top_render(fp, &a, &b, 2);
+	fclose(fp);
+	CHECK("top: requests, replies, MB/s, datagrams per second",
+	      strstr(out, "\nrequests/s       1000  replies/s       1000  MB/s     4.00  "
+			  "datagrams/s          0\n") != NULL);
+	CHECK("top: latency percentiles of the interval only",
+	      strstr(out, "\nlatency     p50 1.5us  p90 1.9us  p99 2.0us  (2000 requests)\n") != NULL);
+	CHECK("top: disk reads per second and their percentiles",
+	      strstr(out, "\ndisk reads/s      2  p50 805ms  p90 1.02s  p99 1.07s\n") != NULL);
+	CHECK("top: cache misses, rings' backlog and drops",
+	      strstr(out, "\ncache misses/s      3  slow reads now 0\n") &&
+	      strstr(out, "\nrings     queued 300  fullest 256/1024 (25%)  dropped/s ring_full 5 "
+			  "client_full 0  overloaded/s 0\n"));
+	CHECK("top: the busiest clients first, by rate; only 2 of 3",
+	      strstr(out, "\n::3                                             950         1900  (shared flow)\n"
+			  "::2                                             100          300\n"
+			  "... and 1 more\n") != NULL);
+	free(out);
+
+	b.clients_err = -EPERM;
+	fp = open_memstream(&out, &len);
+	top_render(fp, &a, &b, 2);
+	fclose(fp);
+	CHECK("top: clients refused: says why",
+	      strstr(out, "\nclients: not shown (needs CAP_NET_ADMIN)\n") != NULL);
+	free(out);
+
+	/* An IPv4 client prints as one; a list merges one address's flows. */
+	{
+		struct client_info m[3];
+		struct client_list l = { m, 3, 3 };
+		char buf[64];
+
+		memset(m, 0, sizeof(m));
+		for (i = 0; i < 3; i++)
+			m[i].addr[15] = (uint8_t)(i == 1 ? 7 : 5);
+		m[0].requests = 1, m[1].requests = 10, m[2].requests = 4;
+		client_list_merge(&l);
+		CHECK("clients: merged per address, busiest first",
+		      l.n == 2 && m[0].addr[15] == 7 && m[0].requests == 10 &&
+		      m[1].addr[15] == 5 && m[1].requests == 5);
+		CHECK("clients: IPv4-mapped printed as IPv4",
+		      !strcmp(client_addr_str(after[2].addr, buf, sizeof(buf)), "198.18.0.9"));
+	}
+}
+
 int main(void)
 {
 	test_json_parser_itself();
@@ -937,5 +1075,6 @@ int main(void)
 	test_store_print();
 	test_chunk_print();
 	test_config_stats_print();
+	test_top_render();
 	return failures ? 1 : 0;
 }

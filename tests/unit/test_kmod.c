@@ -18,7 +18,7 @@
  * check failed.
  */
 
-/* expect-checks: 81 (tests/run-all.sh: a run that prints fewer fails) */
+/* expect-checks: 89 (tests/run-all.sh: a run that prints fewer fails) */
 
 #include "dgfsd/kmod.c"
 
@@ -417,6 +417,87 @@ static void test_stats_parser(void)
 	nlmsg_free(msg);
 }
 
+/* A stats reply with DGFS_A_LATENCY: request bucket i holds i + 1, disk
+ * buckets 7 each; @nbuckets of the request's sent, its sum left out if
+ * @no_sum.
+ */
+static struct nl_msg *latency_reply(int nbuckets, bool no_sum)
+{
+	struct nl_msg *msg = stats_reply(0, 0, 0);
+	struct nlattr *nest = nla_nest_start(msg, DGFS_A_LATENCY | NLA_F_NESTED), *h;
+	uint64_t b[DGFS_HIST_BUCKETS + 1];
+	int i;
+
+	for (i = 0; i <= DGFS_HIST_BUCKETS; i++)
+		b[i] = (uint64_t)i + 1;
+	h = nla_nest_start(msg, DGFS_LATENCY_A_REQUEST | NLA_F_NESTED);
+	nla_put(msg, DGFS_HIST_A_BUCKETS, nbuckets * 8, b);
+	if (!no_sum)
+		nla_put_u64(msg, DGFS_HIST_A_SUM, 12345);
+	nla_nest_end(msg, h);
+	for (i = 0; i < DGFS_HIST_BUCKETS; i++)
+		b[i] = 7;
+	h = nla_nest_start(msg, DGFS_LATENCY_A_DISK | NLA_F_NESTED);
+	nla_put(msg, DGFS_HIST_A_PAD, 0, NULL);
+	nla_put(msg, DGFS_HIST_A_BUCKETS, DGFS_HIST_BUCKETS * 8, b);
+	nla_put_u64(msg, DGFS_HIST_A_SUM, 99);
+	nla_nest_end(msg, h);
+	nla_nest_end(msg, nest);
+	return msg;
+}
+
+static int latency_parse(struct nl_msg *msg, struct lat_hist *r, struct lat_hist *d, bool *none)
+{
+	struct kmod_latency_get g = { .request = r, .disk = d };
+	int ret = kmod_latency_parse(nlmsg_hdr(msg), &g);
+
+	*none = g.none;
+	nlmsg_free(msg);
+	return ret ? ret : g.got || g.none ? 0 : -EBADMSG;
+}
+
+static void test_latency_parser(void)
+{
+	struct nl_msg *msg = latency_reply(DGFS_HIST_BUCKETS, false);
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct lat_hist r, d;
+	bool none, right = true, all_cut_refused = true;
+	size_t cut;
+	int i;
+
+	struct nl_msg *stats = stats_reply(0, 0, 0);
+	size_t stats_end = nlmsg_hdr(stats)->nlmsg_len;
+
+	nlmsg_free(stats);
+	for (cut = NLMSG_HDRLEN + GENL_HDRLEN; cut < nlh->nlmsg_len; cut++) {
+		struct nlmsghdr *t = exact_copy(nlh, cut);
+		struct kmod_latency_get g = { .request = &r, .disk = &d };
+		int ret = kmod_latency_parse(t, &g);
+
+		/* Cut right after the counters, it is a whole reply of a
+		 * module without histograms; anywhere else, a broken one.
+		 */
+		if (cut == stats_end ? ret || !g.none : ret != -EBADMSG)
+			all_cut_refused = false;
+		free(t);
+	}
+	CHECK("latency reply: parsed", latency_parse(msg, &r, &d, &none) == 0 && !none);
+	for (i = 0; i < DGFS_HIST_BUCKETS; i++)
+		right &= r.b[i] == (uint64_t)i + 1 && d.b[i] == 7;
+	CHECK("latency reply: both histograms' buckets, each in its place", right);
+	CHECK("latency reply: both sums", r.sum_ns == 12345 && d.sum_ns == 99);
+	CHECK("latency reply: every truncation refused (but right after the counters)",
+	      all_cut_refused);
+	CHECK("latency reply: 25 buckets refused",
+	      latency_parse(latency_reply(DGFS_HIST_BUCKETS - 1, false), &r, &d, &none) == -EBADMSG);
+	CHECK("latency reply: 27 buckets refused",
+	      latency_parse(latency_reply(DGFS_HIST_BUCKETS + 1, false), &r, &d, &none) == -EBADMSG);
+	CHECK("latency reply: no sum refused",
+	      latency_parse(latency_reply(DGFS_HIST_BUCKETS, true), &r, &d, &none) == -EBADMSG);
+	CHECK("latency reply: a module without histograms (stats only) is not an error",
+	      latency_parse(stats_reply(0, 0, 0), &r, &d, &none) == 0 && none);
+}
+
 /* ---- status messages ---------------------------------------------------- */
 
 /*
@@ -703,6 +784,7 @@ static const struct { const char *name; int attr; } uapi_attrs[] = {
 	ATTR(SEND_ERRORS), ATTR(STACK_REQUESTS), ATTR(SRC_UNSPEC), ATTR(SRC_LOOPBACK),
 	ATTR(SRC_MULTICAST), ATTR(SRC_MAPPED), ATTR(SRC_LOCAL), ATTR(BAD_DST),
 	ATTR(RINGS), ATTR(NO_RINGS), ATTR(SLOW_READS), ATTR(CLIENT_FULL), ATTR(BALANCED),
+	ATTR(QUEUED), ATTR(QUEUED_MAX),
 };
 
 static void test_names(void)
@@ -752,6 +834,7 @@ int main(void)
 	test_chunk_parser();
 	test_config_parser();
 	test_stats_parser();
+	test_latency_parser();
 	test_walk();
 	test_requests();
 	test_names();

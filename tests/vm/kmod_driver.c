@@ -18,6 +18,8 @@
  *   kmod_driver config-set HEXKEY|- PORT MAXREAD    (0: leave as is)
  *   kmod_driver config-get                "port N max_read N auth 0|1 key_set 0|1"
  *   kmod_driver stats                     "name value" lines
+ *   kmod_driver latency                   "NAME sum_ns S buckets B0 B1 ..."
+ *                                         for request and disk
  *   kmod_driver parallel THREADS ITERS    one client, many threads
  *
  * Exit status 0; 1 with "kmod_driver: CMD: ERRNAME" on stderr when a call
@@ -47,6 +49,7 @@ static int usage(void)
 		"       kmod_driver config-set HEXKEY|- PORT MAXREAD\n"
 		"       kmod_driver config-get\n"
 		"       kmod_driver stats\n"
+		"       kmod_driver latency\n"
 		"       kmod_driver parallel THREADS ITERS\n");
 	return 2;
 }
@@ -311,6 +314,18 @@ static int run(struct kmod *k, int argc, char **argv)
 	}
 	if (!strcmp(cmd, "stats") && argc == 1)
 		return kmod_stats_foreach(k, print_stat, NULL);
+	if (!strcmp(cmd, "latency") && argc == 1) {
+		struct lat_hist h[2];
+		int err = kmod_latency(k, &h[0], &h[1]);
+
+		for (int i = 0; !err && i < 2; i++) {
+			printf("%s sum_ns %" PRIu64 " buckets", i ? "disk" : "request", h[i].sum_ns);
+			for (int b = 0; b < DGFS_HIST_BUCKETS; b++)
+				printf(" %" PRIu64, h[i].b[b]);
+			printf("\n");
+		}
+		return err;
+	}
 	if (!strcmp(cmd, "parallel") && argc == 3)
 		return run_parallel(k, argv[1], argv[2]);
 	return usage();

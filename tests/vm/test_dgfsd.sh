@@ -6,7 +6,7 @@
 # every chunk came over the kernel fast path. Checks that the module's
 # index follows uploads, deletes and restarts, and that its counters and
 # the XDP program's move.
-# expect-checks: 64 (tests/run-all.sh: a run that prints fewer fails)
+# expect-checks: 68 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/vm/common.sh
@@ -122,6 +122,15 @@ check "the module's reply counter moved" test "$(kstat replies)" -gt "$before"
 check "the XDP program handed the requests over" test "$(kstat xdp_submitted)" -gt "$xdp_before"
 metrics=$(c curl -sf "$URL/metrics")
 check "/metrics shows the module's counters" grep -q '^dgfs_kmod_replies [1-9]' <<<"$metrics"
+mv() { awk -v m="$1" '$1 == m { print $2 }' <<<"$metrics"; }
+check "/metrics: the module's request latency histogram counted the reads ($(mv dgfs_kmod_request_duration_seconds_count))" \
+	test "$(mv dgfs_kmod_request_duration_seconds_count)" -gt 0
+same "... its +Inf bucket is its count" \
+	"$(mv 'dgfs_kmod_request_duration_seconds_bucket{le="+Inf"}')" \
+	"$(mv dgfs_kmod_request_duration_seconds_count)"
+check "... and its disk read histogram is there" \
+	grep -q '^dgfs_kmod_disk_read_duration_seconds_count [0-9]' <<<"$metrics"
+check "... gauges typed gauge (queued)" grep -q '^# TYPE dgfs_kmod_queued gauge$' <<<"$metrics"
 check "/metrics shows the XDP program's counters" grep -q '^dgfs_xdp_' <<<"$metrics"
 check "/metrics says the kernel serves the fast path" \
 	grep -q '^dgfsd_fastpath_kernel 1' <<<"$metrics"

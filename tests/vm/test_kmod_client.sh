@@ -4,7 +4,7 @@
 # in the client's log lines, and each answer compared with `dgfsctl -j`.
 # Also: a dump of many parts, dumps racing changes (retried, never torn),
 # one client shared by threads, a callback calling back into the client.
-# expect-checks: 68 (tests/run-all.sh: a run that prints fewer fails)
+# expect-checks: 70 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/vm/common.sh
@@ -156,8 +156,10 @@ same "stats succeeds" $rc 0
 # One line per counter of the list dgfsctl and /metrics share.
 same "stats: one line per counter in include/dgfs_stats_names.h" "$(wc -l <<<"$stats")" \
 	"$(grep -c '^[[:space:]]*X(' include/dgfs_stats_names.h)"
-# dgfsctl adds the XDP program's counters (xdp_*) when it finds them.
-ctl_all=$($CTL -j stats | json 'print("\n".join("%s %s" % kv for kv in d.items()))')
+# dgfsctl adds the XDP program's counters (xdp_*) when it finds them, and
+# the latency histograms (objects, *_latency).
+ctl_all=$($CTL -j stats | json 'print("\n".join("%s %s" % kv for kv in d.items()
+	if not isinstance(kv[1], dict)))')
 ctl_stats=$(grep -v '^xdp_' <<<"$ctl_all" | sort)
 same "stats: the names are dgfsctl's, all of them" "$(awk '{print $1}' <<<"$stats" | sort)" \
 	"$(awk '{print $1}' <<<"$ctl_stats")"
@@ -167,6 +169,13 @@ for name in $(awk '{print $1}' <<<"$stats"); do
 done
 same "stats: every name present in dgfsctl -j stats" "$missing" ""
 same "stats: the values are dgfsctl's" "$(sort <<<"$stats")" "$ctl_stats"
+# The latency histograms: dgfsd's parser and dgfsctl's read the same.
+lat=$($DRV latency) && rc=0 || rc=$?
+same "latency succeeds, one line per histogram" "$rc $(awk '{ print $1, NF }' <<<"$lat" | tr '\n' ' ')" \
+	"0 request 30 disk 30 "
+same "latency: the same buckets and sums as dgfsctl -j stats" "$lat" \
+	"$($CTL -j stats | json 'print("\n".join("%s sum_ns %d buckets %s" % (n, d[n + "_latency"]["sum_ns"],
+	" ".join(map(str, d[n + "_latency"]["buckets"]))) for n in ("request", "disk")))')"
 same "stats: stores and chunks" "$(awk '$1 == "stores" || $1 == "chunks" {print $2}' <<<"$stats" |
 	tr '\n' ' ')" "2 3 "
 

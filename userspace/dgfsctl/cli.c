@@ -16,12 +16,14 @@
 #include "print.h"
 
 static const struct dgfsctl_object objects[] = {
-	{ "store", store_cmds, NULL },
-	{ "chunk", chunk_cmds, NULL },
-	{ "config", config_cmds, NULL },
-	{ "stats", stats_cmds, "show" },
-	{ "xdp", xdp_cmds, NULL },
-	{ NULL, NULL, NULL },
+	{ "store", store_cmds, NULL, false },
+	{ "chunk", chunk_cmds, NULL, false },
+	{ "config", config_cmds, NULL, false },
+	{ "stats", stats_cmds, "show", false },
+	{ "xdp", xdp_cmds, NULL, false },
+	{ "clients", clients_cmds, "show", false },
+	{ "top", top_cmds, "show", true },
+	{ NULL, NULL, NULL, false },
 };
 
 /* The usage lines of an object's commands, the first one after "first". */
@@ -122,6 +124,11 @@ int dgfsctl_run(struct dgfsctl *ctl, int argc, char **argv)
 	for (cmd = obj->cmds; cmd->name; cmd++)
 		if (!strcmp(name, cmd->name))
 			break;
+	if (!cmd->name && obj->default_takes_args) {
+		for (cmd = obj->cmds; strcmp(cmd->name, obj->default_cmd); cmd++)
+			;
+		return cmd->run(ctl, cmd, argc - 1, argv + 1);
+	}
 	if (!cmd->name)
 		return unknown_command(name);
 	return argc >= 2 ? cmd->run(ctl, cmd, argc - 2, argv + 2) :

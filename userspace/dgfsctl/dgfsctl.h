@@ -43,6 +43,8 @@ struct dgfsctl_object {
 	const char *name;
 	const struct dgfsctl_cmd *cmds;	/* ends with a NULL name */
 	const char *default_cmd;	/* when none is given, or NULL */
+	/* A first word that names no command is default_cmd's first argument. */
+	bool default_takes_args;
 };
 
 extern const struct dgfsctl_cmd store_cmds[];
@@ -50,6 +52,8 @@ extern const struct dgfsctl_cmd chunk_cmds[];
 extern const struct dgfsctl_cmd config_cmds[];
 extern const struct dgfsctl_cmd stats_cmds[];
 extern const struct dgfsctl_cmd xdp_cmds[];
+extern const struct dgfsctl_cmd clients_cmds[];
+extern const struct dgfsctl_cmd top_cmds[];
 
 /* Load dgfs's XDP program again, with the module's port and largest read,
  * on every interface of this namespace where it is attached with other

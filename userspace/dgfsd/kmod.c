@@ -350,6 +350,19 @@ static int kmod_parse_stats(const struct nlmsghdr *nlh, uint64_t val[KMOD_NSTATS
 	return 0;
 }
 
+/* One histogram of DGFS_A_LATENCY: its buckets exactly, and its sum. */
+static int kmod_parse_hist(const struct nlattr *nest, struct lat_hist *h)
+{
+	const struct nlattr *tb[DGFS_HIST_A_MAX + 1];
+
+	if (!nest || kmod_attrs(nla_data(nest), nla_len(nest), tb, DGFS_HIST_A_MAX,
+				DGFS_HIST_A_PAD) ||
+	    !kmod_get(tb[DGFS_HIST_A_BUCKETS], h->b, sizeof(h->b)) ||
+	    !kmod_get(tb[DGFS_HIST_A_SUM], &h->sum_ns, sizeof(h->sum_ns)))
+		return -EBADMSG;
+	return 0;
+}
+
 /* ---- requests ----------------------------------------------------------- */
 
 struct kmod_req {
@@ -1023,4 +1036,47 @@ int kmod_stats_foreach(struct kmod *k, void (*cb)(const char *name, uint64_t val
 		if (g.have[i])
 			cb(kmod_stats[i].name, g.val[i], arg);
 	return 0;
+}
+
+struct kmod_latency_get {
+	struct lat_hist *request, *disk;
+	bool got, none;
+};
+
+static int kmod_latency_parse(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct nlattr *tb[DGFS_LATENCY_A_MAX + 1];
+	struct kmod_latency_get *g = arg;
+
+	if (g->got || g->none)
+		return -EBADMSG;
+	if (kmod_reply_attrs(nlh, DGFS_CMD_STATS_GET, DGFS_A_LATENCY, tb, DGFS_LATENCY_A_MAX,
+			     -1)) {
+		/* A reply to stats get, from a module that keeps none. */
+		g->none = !kmod_reply_attrs(nlh, DGFS_CMD_STATS_GET, DGFS_A_STATS, tb, 0, -1);
+		return g->none ? 0 : -EBADMSG;
+	}
+	if (kmod_parse_hist(tb[DGFS_LATENCY_A_REQUEST], g->request) ||
+	    kmod_parse_hist(tb[DGFS_LATENCY_A_DISK], g->disk))
+		return -EBADMSG;
+	g->got = true;
+	return 0;
+}
+
+int kmod_latency(struct kmod *k, struct lat_hist *request, struct lat_hist *disk)
+{
+	struct kmod_latency_get g = { .request = request, .disk = disk };
+	struct kmod_req req = { .parse = kmod_latency_parse, .arg = &g };
+	int err;
+
+	pthread_mutex_lock(&k->lock);
+	err = kmod_do(k, kmod_msg(DGFS_CMD_STATS_GET, false), &req);
+	pthread_mutex_unlock(&k->lock);
+	if (!err && g.none)
+		return -EOPNOTSUPP;
+	if (!err && !g.got)
+		err = -EBADMSG;
+	if (err)
+		kmod_log("getting the latencies", err, req.ext);
+	return err;
 }

@@ -14,6 +14,8 @@
 
 #include <linux/dgfs.h>
 
+#include "proto/latency.h"
+
 struct kmod;
 
 /* -ENOENT when the "dgfs" family does not exist (module not loaded). */
@@ -86,5 +88,11 @@ int kmod_config_get(struct kmod *k, struct kmod_config *cfg);
  */
 int kmod_stats_foreach(struct kmod *k, void (*cb)(const char *name, uint64_t value, void *arg),
 		       void *arg);
+
+/*
+ * stats get's latency histograms (DGFS_A_LATENCY): fast-path requests and
+ * slow reads' waits for the disk. -EOPNOTSUPP from a module without them.
+ */
+int kmod_latency(struct kmod *k, struct lat_hist *request, struct lat_hist *disk);
 
 #endif /* DGFSD_KMOD_H */

@@ -20,6 +20,7 @@
 #include "dgfs_xdp_loader.h"
 #include "http_filter_loader.h"
 #include "server/userd.h"
+#include "prom.h"
 
 static const char *const methods[] = { "GET", "HEAD", "PUT", "POST", "DELETE", "other" };
 #define NMETHODS (sizeof(methods) / sizeof(methods[0]))
@@ -34,7 +35,7 @@ static const double buckets[] = {
 };
 #define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
 static _Atomic uint64_t hist[NBUCKETS + 1];
-static _Atomic uint64_t hist_sum_ns, hist_count;
+static _Atomic uint64_t hist_sum_ns;
 
 void metrics_record(const char *method, unsigned int status, uint64_t duration_ns)
 {
@@ -52,100 +53,82 @@ void metrics_record(const char *method, unsigned int status, uint64_t duration_n
 			break;
 	atomic_fetch_add_explicit(&hist[b], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&hist_sum_ns, duration_ns, memory_order_relaxed);
-	atomic_fetch_add_explicit(&hist_count, 1, memory_order_relaxed);
 }
 
-struct page {
-	char *buf;
-	size_t len, cap;
-	bool failed;
-};
-
-static void __attribute__((format(printf, 2, 3))) out(struct page *p, const char *fmt, ...)
+/* Of dgfs.ko's numbers, those that are a state now rather than a count. */
+static bool kmod_stat_is_gauge(const char *name)
 {
-	va_list ap;
-	int n;
+	static const char *const gauges[] = {
+		"stores", "chunks", "chunk_bytes", "rings", "slow_reads", "queued", "queued_max",
+	};
 
-	if (p->failed)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(p->buf + p->len, p->cap - p->len, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			p->failed = true;
-			return;
-		}
-		if ((size_t)n < p->cap - p->len) {
-			p->len += (size_t)n;
-			return;
-		}
-		p->cap = 2 * p->cap + (size_t)n;
-		p->buf = realloc(p->buf, p->cap);
-		if (!p->buf) {
-			p->failed = true;
-			return;
-		}
-	}
-}
-
-static void gauge(struct page *p, const char *name, const char *help, double v)
-{
-	out(p, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", name, help, name, name, v);
-}
-
-static void counter(struct page *p, const char *name, const char *help, uint64_t v)
-{
-	out(p, "# HELP %s %s\n# TYPE %s counter\n%s %" PRIu64 "\n", name, help, name, name, v);
+	for (size_t i = 0; i < sizeof(gauges) / sizeof(gauges[0]); i++)
+		if (!strcmp(name, gauges[i]))
+			return true;
+	return false;
 }
 
 static void kmod_stat(const char *name, uint64_t value, void *arg)
 {
-	struct page *p = arg;
+	struct prom_page *p = arg;
 
-	out(p, "# TYPE dgfs_kmod_%s counter\ndgfs_kmod_%s %" PRIu64 "\n", name, name, value);
+	prom_out(p, "# TYPE dgfs_kmod_%s %s\ndgfs_kmod_%s %" PRIu64 "\n", name,
+		 kmod_stat_is_gauge(name) ? "gauge" : "counter", name, value);
 }
 
-static void udp_tier(struct page *p, struct dgfsd *d)
+static void udp_tier(struct prom_page *p, struct dgfsd *d)
 {
 	struct userd_counter_sum sum;
 
+	struct lat_hist lat;
+
 	userd_counters_sum(d->workers, d->nworkers, &sum);
-#define X(name, desc) counter(p, "dgfsd_udp_" #name, desc, sum.name);
+#define X(name, desc) prom_counter(p, "dgfsd_udp_" #name, desc, sum.name);
 	USERD_COUNTER_TABLE(X)
 #undef X
+	userd_latency_sum(d->workers, d->nworkers, &lat);
+	prom_lat_hist(p, "dgfsd_udp_request_duration_seconds",
+		      "UDP tier: from a request's recvmmsg() to its reply sent", &lat);
+}
+
+/* dgfs.ko's latency histograms (nothing from a module without them). */
+static void kmod_latency_metrics(struct prom_page *p, struct dgfsd *d)
+{
+	struct lat_hist request, disk;
+
+	if (kmod_latency(d->kmod, &request, &disk))
+		return;
+	prom_lat_hist(p, "dgfs_kmod_request_duration_seconds",
+		      "dgfs.ko: from a request queued by XDP (or its socket) to its reply's "
+		      "last datagram sent", &request);
+	prom_lat_hist(p, "dgfs_kmod_disk_read_duration_seconds",
+		      "dgfs.ko: slow reads' waits for a page that was not in the page cache", &disk);
 }
 
 /* Automatic tagging: how long a stored file waits for its auto tags. */
-static void tagging_metrics(struct page *p, struct dgfsd *d)
+static void tagging_metrics(struct prom_page *p, struct dgfsd *d)
 {
 	static const double le[] = TAGGING_BUCKETS;
 	struct tagging_stats s;
-	size_t b;
 
 	tagging_stats(d->tagging, d, &s);
-	gauge(p, "dgfsd_tag_jobs_pending", "Stored files waiting to be tagged", (double)s.pending);
-	gauge(p, "dgfsd_tag_oldest_pending_seconds", "How long the oldest of them has waited",
+	prom_gauge(p, "dgfsd_tag_jobs_pending", "Stored files waiting to be tagged", (double)s.pending);
+	prom_gauge(p, "dgfsd_tag_oldest_pending_seconds", "How long the oldest of them has waited",
 	      s.oldest_pending_age);
-	counter(p, "dgfsd_tag_jobs_total", "Files tagged", s.jobs_done);
-	counter(p, "dgfsd_tag_jobs_failed_total", "Files that could not be tagged",
+	prom_counter(p, "dgfsd_tag_jobs_total", "Files tagged", s.jobs_done);
+	prom_counter(p, "dgfsd_tag_jobs_failed_total", "Files that could not be tagged",
 		s.jobs_failed);
-	counter(p, "dgfsd_tagger_failures_total",
+	prom_counter(p, "dgfsd_tagger_failures_total",
 		"dgfs-tagger runs that failed, timed out or printed too much", s.tagger_failures);
-	counter(p, "dgfsd_tag_plugin_failures_total",
+	prom_counter(p, "dgfsd_tag_plugin_failures_total",
 		"Plugin runs that failed, timed out or printed too much", s.plugin_failures);
-	counter(p, "dgfsd_tag_keywords_refreshed_total",
+	prom_counter(p, "dgfsd_tag_keywords_refreshed_total",
 		"Files whose keyword tags were chosen again as the corpus changed",
 		s.keywords_refreshed);
-	out(p, "# HELP dgfsd_tag_latency_seconds From a file's commit to its auto tags stored\n"
-	    "# TYPE dgfsd_tag_latency_seconds histogram\n");
-	for (b = 0; b < sizeof(le) / sizeof(le[0]); b++)
-		out(p, "dgfsd_tag_latency_seconds_bucket{le=\"%g\"} %" PRIu64 "\n", le[b],
-		    s.latency_buckets[b]);
-	out(p, "dgfsd_tag_latency_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n", s.latency_count);
-	out(p, "dgfsd_tag_latency_seconds_sum %.6f\n", s.latency_sum);
-	out(p, "dgfsd_tag_latency_seconds_count %" PRIu64 "\n", s.latency_count);
-	gauge(p, "dgfsd_tag_latency_max_seconds", "The longest of them so far", s.latency_max);
+	prom_histogram(p, "dgfsd_tag_latency_seconds", "From a file's commit to its auto tags stored",
+		       le, s.latency_buckets, sizeof(le) / sizeof(le[0]), s.latency_count,
+		       s.latency_sum);
+	prom_gauge(p, "dgfsd_tag_latency_max_seconds", "The longest of them so far", s.latency_max);
 }
 
 struct host_counts {
@@ -165,17 +148,17 @@ static int count_host(const struct cluster_host *h, void *arg)
 }
 
 /* The cluster's members as the database sees them (nothing if it cannot be read). */
-static void cluster_metrics(struct dgfsd *d, struct page *p)
+static void cluster_metrics(struct dgfsd *d, struct prom_page *p)
 {
 	struct host_counts n = { 0, 0, 0 };
 	const struct repair_stats *rs = repair_stats();
 
-	out(p, "# HELP dgfsd_cluster_owner 1 while this host owns the cluster's background work\n"
+	prom_out(p, "# HELP dgfsd_cluster_owner 1 while this host owns the cluster's background work\n"
 	    "# TYPE dgfsd_cluster_owner gauge\ndgfsd_cluster_owner %d\n",
 	    cluster_is_owner(d->cluster));
 	if (repl_on(d)) {
 		/* Repair (repair.c): the gauges are the owner's last whole pass. */
-		out(p, "# HELP dgfsd_repair_chunks Chunks at the owner's last repair pass: short of "
+		prom_out(p, "# HELP dgfsd_repair_chunks Chunks at the owner's last repair pass: short of "
 		    "R copies on live undrained hosts, with an owner lacking a copy, with no live "
 		    "copy\n# TYPE dgfsd_repair_chunks gauge\n"
 		    "dgfsd_repair_chunks{state=\"short\"} %llu\n"
@@ -184,7 +167,7 @@ static void cluster_metrics(struct dgfsd *d, struct page *p)
 		    (unsigned long long)atomic_load(&rs->short_chunks),
 		    (unsigned long long)atomic_load(&rs->misplaced),
 		    (unsigned long long)atomic_load(&rs->lost));
-		out(p, "# HELP dgfsd_repair_copies_total Copies repair made, could not make, and "
+		prom_out(p, "# HELP dgfsd_repair_copies_total Copies repair made, could not make, and "
 		    "fetched bytes it refused (not their chunk's)\n"
 		    "# TYPE dgfsd_repair_copies_total counter\n"
 		    "dgfsd_repair_copies_total{result=\"copied\"} %llu\n"
@@ -193,7 +176,7 @@ static void cluster_metrics(struct dgfsd *d, struct page *p)
 		    (unsigned long long)atomic_load(&rs->copied),
 		    (unsigned long long)atomic_load(&rs->failed),
 		    (unsigned long long)atomic_load(&rs->refused));
-		out(p, "# HELP dgfsd_repair_bytes_total Bytes of the copies repair made\n"
+		prom_out(p, "# HELP dgfsd_repair_bytes_total Bytes of the copies repair made\n"
 		    "# TYPE dgfsd_repair_bytes_total counter\ndgfsd_repair_bytes_total %llu\n"
 		    "# HELP dgfsd_repair_handed_off_total Copies this draining host removed once "
 		    "their owners held them\n# TYPE dgfsd_repair_handed_off_total counter\n"
@@ -206,7 +189,7 @@ static void cluster_metrics(struct dgfsd *d, struct page *p)
 	}
 	if (cluster_hosts(d->cluster, count_host, &n))
 		return;
-	out(p, "# HELP dgfsd_cluster_hosts Registered hosts, up or down (--down-after), and "
+	prom_out(p, "# HELP dgfsd_cluster_hosts Registered hosts, up or down (--down-after), and "
 	    "draining\n"
 	    "# TYPE dgfsd_cluster_hosts gauge\ndgfsd_cluster_hosts{state=\"up\"} %u\n"
 	    "dgfsd_cluster_hosts{state=\"down\"} %u\n"
@@ -214,7 +197,7 @@ static void cluster_metrics(struct dgfsd *d, struct page *p)
 }
 
 /* The HTTP filter's pinned counters (docs/DGFSD.md, "The HTTP filter"). */
-static void http_filter_metrics(struct page *p)
+static void http_filter_metrics(struct prom_page *p)
 {
 	static const char *const help[HTTP_FILTER_NR_COUNTERS] = {
 		[HTTP_FILTER_OTHER] = "Frames not TCP to the HTTP port, passed untouched",
@@ -235,17 +218,17 @@ static void http_filter_metrics(struct page *p)
 	for (unsigned int i = 0; i < HTTP_FILTER_NR_COUNTERS; i++) {
 		snprintf(name, sizeof(name), "dgfsd_http_filter_%s_total",
 			 http_filter_counter_name(i));
-		counter(p, name, help[i], c[i]);
+		prom_counter(p, name, help[i], c[i]);
 	}
-	gauge(p, "dgfsd_http_filter_clients", "Client addresses the filter remembers (LRU, "
+	prom_gauge(p, "dgfsd_http_filter_clients", "Client addresses the filter remembers (LRU, "
 	      "at most 65536)", (double)clients);
 }
 
 char *metrics_render(struct dgfsd *d, size_t *len)
 {
 	struct chunkstore_stats *cs = chunkstore_stats(d->cs);
-	uint64_t xdp[DGFS_XDP_NR_COUNTERS], cum = 0;
-	struct page p = { .cap = 16384 };
+	uint64_t xdp[DGFS_XDP_NR_COUNTERS], cum = 0, hist_cum[NBUCKETS + 1];
+	struct prom_page p = { .cap = 16384 };
 	struct meta_stats ms;
 	unsigned int m, s, b;
 	char err[256];
@@ -253,68 +236,63 @@ char *metrics_render(struct dgfsd *d, size_t *len)
 	p.buf = malloc(p.cap);
 	if (!p.buf)
 		return NULL;
-	out(&p, "# HELP dgfsd_http_requests_total HTTP requests by method and status "
+	prom_out(&p, "# HELP dgfsd_http_requests_total HTTP requests by method and status "
 		"(code 0: cut off before an answer)\n# TYPE dgfsd_http_requests_total counter\n");
 	for (m = 0; m < NMETHODS; m++)
 		for (s = 0; s < NSTATUS; s++) {
 			uint64_t v = atomic_load_explicit(&requests[m][s], memory_order_relaxed);
 
 			if (v)
-				out(&p, "dgfsd_http_requests_total{method=\"%s\",code=\"%u\"} %"
+				prom_out(&p, "dgfsd_http_requests_total{method=\"%s\",code=\"%u\"} %"
 				    PRIu64 "\n", methods[m], s, v);
 		}
-	out(&p, "# HELP dgfsd_http_request_duration_seconds Time from the request's headers "
-		"to its end\n# TYPE dgfsd_http_request_duration_seconds histogram\n");
 	for (b = 0; b <= NBUCKETS; b++) {
 		cum += atomic_load_explicit(&hist[b], memory_order_relaxed);
-		if (b < NBUCKETS)
-			out(&p, "dgfsd_http_request_duration_seconds_bucket{le=\"%g\"} %" PRIu64
-			    "\n", buckets[b], cum);
-		else
-			out(&p, "dgfsd_http_request_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64
-			    "\n", cum);
+		hist_cum[b] = cum;
 	}
-	out(&p, "dgfsd_http_request_duration_seconds_sum %.9f\n",
-	    (double)atomic_load(&hist_sum_ns) / 1e9);
-	out(&p, "dgfsd_http_request_duration_seconds_count %" PRIu64 "\n",
-	    atomic_load(&hist_count));
+	/* The +Inf bucket is the count: the two cannot disagree. */
+	prom_histogram(&p, "dgfsd_http_request_duration_seconds",
+		       "Time from the request's headers to its end", buckets, hist_cum, NBUCKETS,
+		       cum, (double)atomic_load(&hist_sum_ns) / 1e9);
 
 	if (!meta_stats(d->meta, &ms)) {
-		gauge(&p, "dgfsd_files", "Files stored", (double)ms.files);
-		gauge(&p, "dgfsd_logical_bytes", "Sum of the files' sizes",
+		prom_gauge(&p, "dgfsd_files", "Files stored", (double)ms.files);
+		prom_gauge(&p, "dgfsd_logical_bytes", "Sum of the files' sizes",
 		      (double)ms.logical_bytes);
-		gauge(&p, "dgfsd_chunks", "Distinct chunks the files reference", (double)ms.chunks);
-		gauge(&p, "dgfsd_stored_bytes", "Sum of those chunks' sizes",
+		prom_gauge(&p, "dgfsd_chunks", "Distinct chunks the files reference", (double)ms.chunks);
+		prom_gauge(&p, "dgfsd_stored_bytes", "Sum of those chunks' sizes",
 		      (double)ms.stored_bytes);
-		gauge(&p, "dgfsd_dedup_ratio", "Logical bytes per stored byte",
+		prom_gauge(&p, "dgfsd_dedup_ratio", "Logical bytes per stored byte",
 		      ms.stored_bytes ? (double)ms.logical_bytes / (double)ms.stored_bytes : 1.0);
 	}
-	gauge(&p, "dgfsd_uploads_in_progress", "PUT /files uploads running",
+	prom_gauge(&p, "dgfsd_uploads_in_progress", "PUT /files uploads running",
 	      (double)atomic_load(&d->uploads));
-	gauge(&p, "dgfsd_body_memory_bytes", "request bodies held now (--max-body-memory)",
+	prom_gauge(&p, "dgfsd_body_memory_bytes", "request bodies held now (--max-body-memory)",
 	      (double)atomic_load(&d->body_memory));
-	counter(&p, "dgfsd_chunks_written_total", "Chunks written to the store",
+	prom_counter(&p, "dgfsd_chunks_written_total", "Chunks written to the store",
 		atomic_load(&cs->written));
-	counter(&p, "dgfsd_chunk_bytes_written_total", "Bytes of those chunks",
+	prom_counter(&p, "dgfsd_chunk_bytes_written_total", "Bytes of those chunks",
 		atomic_load(&cs->written_bytes));
-	counter(&p, "dgfsd_chunks_deduplicated_total", "Chunks found already stored",
+	prom_counter(&p, "dgfsd_chunks_deduplicated_total", "Chunks found already stored",
 		atomic_load(&cs->deduped));
-	counter(&p, "dgfsd_chunks_removed_total", "Chunk files removed",
+	prom_counter(&p, "dgfsd_chunks_removed_total", "Chunk files removed",
 		atomic_load(&cs->removed));
-	counter(&p, "dgfsd_kmod_errors_total", "Failed dgfs.ko index changes",
+	prom_counter(&p, "dgfsd_kmod_errors_total", "Failed dgfs.ko index changes",
 		atomic_load(&cs->kmod_errors));
 	tagging_metrics(&p, d);
-	gauge(&p, "dgfsd_fastpath_kernel", "1 if dgfs.ko serves the fast path, 0 if dgfsd does",
+	prom_gauge(&p, "dgfsd_fastpath_kernel", "1 if dgfs.ko serves the fast path, 0 if dgfsd does",
 	      d->kmod ? 1 : 0);
 	if (d->nworkers)
 		udp_tier(&p, d);
-	if (d->kmod)
+	if (d->kmod) {
 		kmod_stats_foreach(d->kmod, kmod_stat, &p);
+		kmod_latency_metrics(&p, d);
+	}
 	if (!dgfs_xdp_counters(xdp, err, sizeof(err))) {
 		unsigned int i;
 
 		for (i = 0; i < DGFS_XDP_NR_COUNTERS; i++)
-			out(&p, "# TYPE dgfs_xdp_%s counter\ndgfs_xdp_%s %" PRIu64 "\n",
+			prom_out(&p, "# TYPE dgfs_xdp_%s counter\ndgfs_xdp_%s %" PRIu64 "\n",
 			    dgfs_xdp_counter_name(i), dgfs_xdp_counter_name(i), xdp[i]);
 	}
 	if (d->cfg.http_filter[0])

@@ -68,6 +68,7 @@ struct userd_worker {
 	int fd;
 	struct chunk_cache *chunks;
 	struct userd_counters c;
+	struct lat_hist_shared latency;	/* requests answered */
 	struct mtu_entry mtu[MTU_SLOTS];
 
 	uint8_t rbuf[RECV_BATCH][RECV_BUF];
@@ -571,7 +572,8 @@ static void log_refusal(const struct userd_worker *w, const struct request *rq,
 			dgfs_addr_str(rq->client, addr, sizeof(addr)), what);
 }
 
-static void serve_one(struct userd_worker *w, const struct request *rq,
+/* False for a request that gets no reply at all (malformed). */
+static bool serve_one(struct userd_worker *w, const struct request *rq,
 		      const uint8_t *buf, size_t len, bool truncated,
 		      uint64_t now, uint64_t unix_now)
 {
@@ -585,7 +587,7 @@ static void serve_one(struct userd_worker *w, const struct request *rq,
 		/* No reply at all: the host is no reflector. */
 		count_malformed(w, why);
 		log_refusal(w, rq, dgfs_malformed_desc(why));
-		return;
+		return false;
 	}
 	COUNT(w, requests, 1);
 	if (w->cfg->auth) {
@@ -611,7 +613,7 @@ static void serve_one(struct userd_worker *w, const struct request *rq,
 			COUNT(w, token_rejected, 1);
 			log_refusal(w, rq, bad);
 			reply_status(w, rq, &req, DGFS_STATUS_ACCES, 0);
-			return;
+			return true;
 		}
 	}
 	ret = chunk_cache_get(w->chunks, req.chunk, now, &ch);
@@ -619,25 +621,26 @@ static void serve_one(struct userd_worker *w, const struct request *rq,
 		COUNT(w, noent, 1);
 		log_refusal(w, rq, "NOENT");
 		reply_status(w, rq, &req, DGFS_STATUS_NOENT, 0);
-		return;
+		return true;
 	}
 	/* A file the 32-bit size field cannot describe is not servable. */
 	if (ret || ch.size > UINT32_MAX) {
 		COUNT(w, io_errors, 1);
 		log_refusal(w, rq, ret ? strerror(-ret) : "IO: chunk file larger than 4 GiB");
 		reply_status(w, rq, &req, DGFS_STATUS_IO, ret ? 0 : ch.size);
-		return;
+		return true;
 	}
 	if (req.offset >= ch.size) {
 		COUNT(w, range, 1);
 		log_refusal(w, rq, "RANGE");
 		reply_status(w, rq, &req, DGFS_STATUS_RANGE, ch.size);
-		return;
+		return true;
 	}
 	reply_data(w, rq, &req, &ch,
 		   (uint32_t)(req.length < ch.size - req.offset ? req.length
 								: ch.size - req.offset),
 		   now);
+	return true;
 }
 
 /* Fills in where a request came from and to which of our addresses. */
@@ -723,8 +726,12 @@ void *userd_worker_run(void *arg)
 			struct request rq;
 
 			parse_origin(w, i, &msgs[i].msg_hdr, &rq);
-			serve_one(w, &rq, w->rbuf[i], msgs[i].msg_len,
-				  msgs[i].msg_hdr.msg_flags & MSG_TRUNC, now, unix_now);
+			/* From the batch's arrival to this reply's last datagram
+			 * sent: the requests before it in the batch included.
+			 */
+			if (serve_one(w, &rq, w->rbuf[i], msgs[i].msg_len,
+				      msgs[i].msg_hdr.msg_flags & MSG_TRUNC, now, unix_now))
+				lat_hist_record(&w->latency, now_ns() - now);
 		}
 	}
 	return NULL;
@@ -742,5 +749,19 @@ void userd_counters_sum(struct userd_worker *const *workers, unsigned int n,
 #define X(name, desc) sum->name += atomic_load_explicit(&c->name, memory_order_relaxed);
 		USERD_COUNTER_TABLE(X)
 #undef X
+	}
+}
+
+void userd_latency_sum(struct userd_worker *const *workers, unsigned int n, struct lat_hist *sum)
+{
+	struct lat_hist one;
+	unsigned int i, b;
+
+	memset(sum, 0, sizeof(*sum));
+	for (i = 0; i < n; i++) {
+		lat_hist_load(&workers[i]->latency, &one);
+		for (b = 0; b < DGFS_HIST_BUCKETS; b++)
+			sum->b[b] += one.b[b];
+		sum->sum_ns += one.sum_ns;
 	}
 }

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "proto/dgfs_proto.h"
+#include "proto/latency.h"
 
 #define USERD_MAX_THREADS	64
 
@@ -100,5 +101,10 @@ struct userd_counter_sum {
 };
 void userd_counters_sum(struct userd_worker *const *workers, unsigned int n,
 			struct userd_counter_sum *sum);
+/* The workers' latency histograms added up: each answered request, from
+ * the recvmmsg() that took it in to its reply sent.
+ */
+void userd_latency_sum(struct userd_worker *const *workers, unsigned int n,
+		       struct lat_hist *sum);
 
 #endif /* DGFS_USERD_H */

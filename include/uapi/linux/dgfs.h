@@ -39,6 +39,12 @@
  *                                           LOOKUPS, LOOKUP_HITS,
  *                                           OBJ_CREATED, OBJ_DESTROYED,
  *                                           and the fast path's counters }
+ *                            DGFS_A_LATENCY { REQUEST, DISK }
+ * DGFS_CMD_CLIENTS_GET    dump -> DGFS_A_CLIENT { ADDR, CPU, REQUESTS,
+ *                                                 SHARED }
+ *                         one per flow of a ring that served any request:
+ *                         the clients' requests taken off the rings, for
+ *                         a top view (bounded: at most 256 per CPU)
  *
  * Attribute tree:
  *
@@ -68,6 +74,31 @@
  *                                   its address, not the receiving one
  *   DGFS_A_STATS: NLA_NESTED
  *       DGFS_STATS_A_*:        NLA_U64 each (read only; see the enum)
+ *   DGFS_A_LATENCY: NLA_NESTED (read only; STATS_GET answers only)
+ *       DGFS_LATENCY_A_REQUEST: a histogram: fast-path requests, from the
+ *                               kfunc (or the socket) queueing one to its
+ *                               reply's last datagram handed to the stack
+ *       DGFS_LATENCY_A_DISK:    a histogram: each wait of a slow read for a
+ *                               page that was not in the page cache
+ *     a histogram: NLA_NESTED
+ *       DGFS_HIST_A_BUCKETS:   NLA_BINARY, DGFS_HIST_BUCKETS __u64 counts;
+ *                              bucket i < DGFS_HIST_BUCKETS - 1 counts the
+ *                              latencies of at most 2^(DGFS_HIST_MIN_SHIFT
+ *                              + i) ns (and over the bucket before's
+ *                              bound), the last one all longer ones
+ *       DGFS_HIST_A_SUM:       NLA_U64, the latencies' sum in ns
+ *     (their count is the buckets' sum)
+ *   DGFS_A_CLIENT: NLA_NESTED (read only; CLIENTS_GET answers only)
+ *       DGFS_CLIENT_A_ADDR:     NLA_BINARY, 16 bytes: IPv6, or IPv4-mapped
+ *                               (::ffff:a.b.c.d); the flow's client last
+ *                               served
+ *       DGFS_CLIENT_A_CPU:      NLA_U32, the CPU whose ring holds the flow
+ *       DGFS_CLIENT_A_REQUESTS: NLA_U64, requests the flow served since
+ *                               the rings were made (a flow is a keyed
+ *                               hash of client addresses: rarely, several
+ *                               share one)
+ *       DGFS_CLIENT_A_SHARED:   NLA_U8, 1 if the flow served more than one
+ *                               address: REQUESTS is theirs together
  *
  * Numbers are in host byte order, as everywhere in netlink. The *_A_PAD
  * attributes only align 64-bit values and carry nothing.
@@ -87,6 +118,7 @@
 #define DGFS_DEFAULT_MAX_READ	(1U << 20)
 #define DGFS_MAX_READ_LIMIT	(16U << 20)
 #define DGFS_CHUNKS_MAX		1024	/* entries in one DGFS_A_CHUNKS */
+#define DGFS_RING_CAPACITY	1024	/* requests one CPU's ring can hold */
 
 enum dgfs_cmd {
 	DGFS_CMD_UNSPEC,
@@ -99,6 +131,7 @@ enum dgfs_cmd {
 	DGFS_CMD_CONFIG_SET,
 	DGFS_CMD_CONFIG_GET,
 	DGFS_CMD_STATS_GET,
+	DGFS_CMD_CLIENTS_GET,
 	__DGFS_CMD_MAX
 };
 #define DGFS_CMD_MAX (__DGFS_CMD_MAX - 1)
@@ -110,6 +143,8 @@ enum dgfs_attr {
 	DGFS_A_CONFIG,
 	DGFS_A_STATS,
 	DGFS_A_CHUNKS,
+	DGFS_A_LATENCY,
+	DGFS_A_CLIENT,
 	__DGFS_A_LAST
 };
 #define DGFS_A_MAX (__DGFS_A_LAST - 1)
@@ -206,9 +241,46 @@ enum dgfs_stats_attr {
 					 * queued */
 	DGFS_STATS_A_BALANCED,		/* requests queued for another CPU than
 					 * the one that received them */
+	DGFS_STATS_A_QUEUED,		/* requests waiting for a worker now,
+					 * in all rings */
+	DGFS_STATS_A_QUEUED_MAX,	/* ... in the fullest ring: of at most
+					 * DGFS_RING_CAPACITY, past which
+					 * requests are dropped (ring_full) */
 	__DGFS_STATS_A_LAST
 };
 #define DGFS_STATS_A_MAX (__DGFS_STATS_A_LAST - 1)
+
+/* Latency histograms: log2 buckets of nanoseconds, 1.024 us .. 17.2 s. */
+#define DGFS_HIST_BUCKETS	26
+#define DGFS_HIST_MIN_SHIFT	10
+
+enum dgfs_latency_attr {
+	DGFS_LATENCY_A_UNSPEC,
+	DGFS_LATENCY_A_REQUEST,
+	DGFS_LATENCY_A_DISK,
+	__DGFS_LATENCY_A_LAST
+};
+#define DGFS_LATENCY_A_MAX (__DGFS_LATENCY_A_LAST - 1)
+
+enum dgfs_client_attr {
+	DGFS_CLIENT_A_UNSPEC,
+	DGFS_CLIENT_A_ADDR,
+	DGFS_CLIENT_A_CPU,
+	DGFS_CLIENT_A_REQUESTS,
+	DGFS_CLIENT_A_SHARED,
+	DGFS_CLIENT_A_PAD,
+	__DGFS_CLIENT_A_LAST
+};
+#define DGFS_CLIENT_A_MAX (__DGFS_CLIENT_A_LAST - 1)
+
+enum dgfs_hist_attr {
+	DGFS_HIST_A_UNSPEC,
+	DGFS_HIST_A_BUCKETS,
+	DGFS_HIST_A_SUM,
+	DGFS_HIST_A_PAD,
+	__DGFS_HIST_A_LAST
+};
+#define DGFS_HIST_A_MAX (__DGFS_HIST_A_LAST - 1)
 
 /*
  * Wire protocol v1: chunk reads over UDP (docs/PROTOCOL.md). Every integer
