@@ -46,6 +46,7 @@
 struct fast_host {
 	pthread_mutex_t lock;		/* resolving it (once), why */
 	int resolved;			/* 0: not yet; 1: sa is its address; -1: failed */
+	char resolve_err[300];		/* ... why (under lock) */
 	struct sockaddr_storage sa;
 	socklen_t salen;
 	/*
@@ -346,20 +347,20 @@ static int resolve(struct get *g, size_t k, struct fast_err *e)
 {
 	struct fast_host *hs = &g->hosts[k];
 	const struct mf_host *h = &g->m.hosts[k];
-	char err[300];
+	int ret;
 
 	pthread_mutex_lock(&hs->lock);
 	if (!hs->resolved)
-		hs->resolved = dgfs_net_resolve(h->host, h->port, &hs->sa, &hs->salen, err,
-						sizeof(err)) ? -1 : 1;
+		hs->resolved = dgfs_net_resolve(h->host, h->port, &hs->sa, &hs->salen,
+						hs->resolve_err, sizeof(hs->resolve_err)) ? -1 : 1;
+	ret = hs->resolved > 0 ? 0 : -1;
+	if (ret) {
+		e->code = DGFS_EXIT_LOCAL;
+		e->hostwide = true;
+		snprintf(e->msg, sizeof(e->msg), "%s", hs->resolve_err);
+	}
 	pthread_mutex_unlock(&hs->lock);
-	if (hs->resolved > 0)
-		return 0;
-	e->code = DGFS_EXIT_LOCAL;
-	e->hostwide = true;
-	/* Once: the look-up's own words are not kept. */
-	snprintf(e->msg, sizeof(e->msg), "cannot resolve %s", h->host);
-	return -1;
+	return ret;
 }
 
 /* 0 when the chunk was read from host @k, verified and written; -1 with @e filled in. */
@@ -540,7 +541,7 @@ static void host_down(struct get *g, size_t k, const struct fast_err *e)
 	atomic_store(&hs->down, true);
 	pthread_mutex_unlock(&hs->lock);
 	/* With one host, the fallback's own line says it (fetch_chunk). */
-	if (g->m.lists && !remote.quiet && !g->no_fallback) {
+	if (g->m.lists && !remote.quiet) {
 		host_name(&g->m.hosts[k], name, sizeof(name));
 		fprintf(stderr, "%sdgfs get: fast path: %s: %s; the other chunks pass it over\n",
 			g->prog.on ? "\r\033[K" : "", name, e->msg);
