@@ -43,7 +43,7 @@ COMMON=(--metadata "" --kmod off --public-host 127.0.0.1 --heartbeat "$HB" --dow
 get() {
 	local f=$1 out=$2
 	shift 2
-	rm -f "$T/st.json"
+	rm -f "$T/st.json" "$out"
 	n "$DGFS" --server http://127.0.0.1:8080 get --no-fallback --timeout "$TMO" \
 		--stats-json "$T/st.json" "$@" "r/$f" "$out" 2>"$T/get.err"
 }
