@@ -138,8 +138,9 @@ print(j["fallback"], j["failover"], sorted(h["id"] for h in j["hosts"] if h["chu
 	"0 0 ['h1', 'h2', 'h3']"
 counters >/tmp/after
 for h in "${HOSTS[@]}"; do
-	read -r _ r0 x0 < <(grep "^$h " /tmp/before)
-	read -r _ r1 x1 < <(grep "^$h " /tmp/after)
+	# Here-strings: the guest has no /dev/fd for process substitution.
+	read -r _ r0 x0 <<<"$(grep "^$h " /tmp/before)"
+	read -r _ r1 x1 <<<"$(grep "^$h " /tmp/after)"
 	check "$h: its dgfs.ko replied and its XDP program handed requests over ($r0 -> $r1, $x0 -> $x1)" \
 		test "${r1:-0}" -gt "${r0:-0}" -a "${x1:-0}" -gt "${x0:-0}"
 done
