@@ -186,7 +186,7 @@ print(files, chunks)
 PY
 }
 # The victim: the host other than h1 that comes first for most of big's chunks.
-X= XBIG=0
+X='' XBIG=0
 for h in h2 h3 h4 h5; do
 	read -r _ k <<<"$(firsts_of big $h)"
 	((k > XBIG)) && X=$h XBIG=$k
@@ -196,8 +196,8 @@ read -r XFILES XCHUNKS <<<"$(firsts_of all "$X")"
 check "$X comes first for several of big's chunks ($XBIG; $XCHUNKS in $XFILES files)" \
 	test "$XBIG" -ge 2
 
-kill -9 "${PID[$X]}"
-wait "${PID[$X]}" 2>/dev/null
+# (bash's own "Killed" line about it is no news: the group's stderr.)
+{ kill -9 "${PID[$X]}" && wait "${PID[$X]}"; } 2>/dev/null
 PID[$X]=
 check "$X SIGKILLed: h1 still lists it up (--down-after $DOWN)" eval '[[ " $(ups 8080) " == *" $X:1 "* ]]'
 check "... and still names it in manifests" \
@@ -267,7 +267,7 @@ cp "$T/chunk.good" "${SDIR[$Y]}/chunks/$CID"
 
 # Every holder of a chunk dead: one held by three hosts other than h1
 # (X among them if it can be), the ones still alive SIGKILLed too.
-read -r LF LCID LHOSTS <<<"$(python3 - "$T/m" "$X" <<'PY'
+read -r LF _ LHOSTS <<<"$(python3 - "$T/m" "$X" <<'PY'
 import json, os, sys
 mdir, victim = sys.argv[1:]
 best = None
@@ -283,8 +283,7 @@ PY
 )"
 for h in ${LHOSTS//,/ }; do
 	[[ -n ${PID[$h]} ]] || continue
-	kill -9 "${PID[$h]}"
-	wait "${PID[$h]}" 2>/dev/null
+	{ kill -9 "${PID[$h]}" && wait "${PID[$h]}"; } 2>/dev/null
 	PID[$h]=
 done
 T0=$(now_ms)
