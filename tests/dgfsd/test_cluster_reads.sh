@@ -12,7 +12,7 @@
 # longer than CLIENT.md's bound; a replica that sends wrong bytes is passed
 # over; with every holder of a chunk dead the read fails with a clear error.
 #   tests/dgfsd/test_cluster_reads.sh BUILD_DIR      (as root)
-# expect-checks: 41
+# expect-checks: 42
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -104,6 +104,11 @@ for ((i = 0; i < NFILES; i++)); do
 done
 code=$(n curl -s -o /dev/null -w '%{http_code}' -T "$T/files/big" http://127.0.0.1:8081/files/r/big)
 same "all $((NFILES + 1)) uploads through h1..h5 answer 201" "$ok/$code" "$NFILES/201"
+
+: >"$T/files/empty"
+same "an empty file uploaded through h2; dgfs get --no-fallback through h1: exit 0, empty" \
+	"$(n curl -s -o /dev/null -w '%{http_code}' -T "$T/files/empty" http://127.0.0.1:8081/files/r/empty) $(get empty "$T/got/empty" && echo ok) $(stat -c %s "$T/got/empty" 2>&1)" \
+	"201 ok 0"
 
 # Every manifest from h1, and the copies on disk (the truth), compared.
 FILES=(big)

@@ -104,9 +104,10 @@ static int parse_hosts(json_t *list, struct manifest *m, char *why, size_t whyle
 
 	if (!json_is_array(list))
 		return bad(why, whylen, "a fastpath.hosts that is not a list");
-	if (!n || n > MANIFEST_MAX_HOSTS)
-		return bad(why, whylen, "%zu fastpath.hosts (1 to %d)", n, MANIFEST_MAX_HOSTS);
-	m->hosts = calloc(n, sizeof(*m->hosts));
+	/* None: no chunk has a live replica (or there are no chunks). */
+	if (n > MANIFEST_MAX_HOSTS)
+		return bad(why, whylen, "%zu fastpath.hosts (at most %d)", n, MANIFEST_MAX_HOSTS);
+	m->hosts = calloc(n ? n : 1, sizeof(*m->hosts));
 	if (!m->hosts)
 		return bad(why, whylen, "more fastpath.hosts than memory holds");
 	json_array_foreach(list, i, e) {
@@ -162,7 +163,7 @@ static int parse_replicas(json_t *chunks, struct manifest *m, char *why, size_t 
 		list = json_object_get(c, "replicas");
 		mc->rep = (uint32_t)m->nreps;
 		json_array_foreach(list, r, x) {
-			if (!json_u64(x, m->nhosts - 1, &v))
+			if (!m->nhosts || !json_u64(x, m->nhosts - 1, &v))
 				return bad(why, whylen, "chunk %zu lists a replica that is not one "
 					   "of the %zu fastpath.hosts", i, m->nhosts);
 			for (k = 0; k < r; k++)
@@ -206,7 +207,7 @@ static int parse_fastpath(json_t *fp, json_t *chunks, const struct manifest_opts
 			if (json_object_get(c, "replicas"))
 				return bad(why, whylen, "chunk %zu lists replicas, but the "
 					   "manifest has no fastpath.hosts", i);
-	if (m->nhosts && !o->fast_host && !o->fast_port) {
+	if (hosts && !o->fast_host && !o->fast_port) {
 		m->lists = true;
 		m->fast = true;
 		return 0;

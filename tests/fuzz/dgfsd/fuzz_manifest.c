@@ -36,7 +36,7 @@ static void check(json_t *j, const struct manifest_opts *o)
 		return;
 	}
 	CHECK(m.nhosts <= MANIFEST_MAX_HOSTS);
-	CHECK(!m.fast || m.nhosts >= 1);
+	CHECK(!m.fast || m.lists || m.nhosts == 1);
 	for (i = 0; i < m.n; i++) {
 		const struct mf_chunk *c = &m.chunks[i];
 
