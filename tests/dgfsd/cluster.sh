@@ -91,4 +91,8 @@ cluster_cleanup() {
 	pg_stop
 	return "$rc"
 }
-trap 'cluster_cleanup; dgfsd_cleanup' EXIT
+# The tests source this before dgfsd_setup, whose own trap would
+# replace this one (and leave hosts and PostgreSQL running): it sets
+# DGFSD_EXIT_TRAP instead.
+DGFSD_EXIT_TRAP='cluster_cleanup; dgfsd_cleanup'
+trap "$DGFSD_EXIT_TRAP" EXIT

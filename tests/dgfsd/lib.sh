@@ -41,7 +41,9 @@ dgfsd_setup() {
 	: >"$T/dgfsd.log"
 	ip netns add "$NS" || { fail "create namespace $NS"; finish; }
 	ip -n "$NS" link set lo up
-	trap dgfsd_cleanup EXIT
+	# A helper sourced before this (cluster.sh) names a trap that does
+	# more first: setting ours would drop it.
+	trap "${DGFSD_EXIT_TRAP:-dgfsd_cleanup}" EXIT
 	# A home of the test's own, whose client configs carry dgfsd's key.
 	export HOME=$T/home
 	unset XDG_CONFIG_HOME CURL_HOME WGETRC DGFS_API_KEY

@@ -41,6 +41,7 @@ LIBFUZZER_SRCS_fuzz_bodies := userspace/proto/hex.c userspace/dgfsd/bodies.c use
 	userspace/dgfsd/state.c
 LIBFUZZER_SRCS_fuzz_tags := userspace/dgfsd/tags_parse.c userspace/dgfsd/bodies.c \
 	userspace/proto/hex.c userspace/tags/tag.c
+LIBFUZZER_SRCS_fuzz_manifest := userspace/client/manifest.c userspace/proto/hex.c
 LIBFUZZER_LIBS = -licui18n -licuuc -licudata -lsodium -lcrypto -lmicrohttpd -ljansson -lsqlite3 -lpq -lzstd -lmagic -lpthread -lm
 
 .PHONY: libfuzzer

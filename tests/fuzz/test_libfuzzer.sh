@@ -10,7 +10,7 @@
 # fuzzer's output as BUILD/fuzz/logs/NAME.log.
 #   tests/fuzz/test_libfuzzer.sh [BUILD_DIR]
 # Reproduce a FAIL: BUILD/fuzz/fuzz_NAME BUILD/fuzz/crashes/NAME-<kind>-<sha1>
-# expect-checks: 7
+# expect-checks: 8
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}

@@ -2,10 +2,11 @@
 /*
  * Unit tests of the cluster's request signature (userspace/dgfsd/peer.c):
  * what peer_sign() makes, peer_check() takes, and everything else it
- * refuses with 401 or 403.
+ * refuses with 401 or 403; and the fast-path key every host of a cluster
+ * derives from the secret (peer_fastpath_key()).
  */
 
-/* expect-checks: 11 (tests/run-all.sh: a run that prints fewer fails) */
+/* expect-checks: 13 (tests/run-all.sh: a run that prints fewer fails) */
 
 #include "proto/hex.c"
 #include "dgfsd/peer.c"
@@ -28,7 +29,8 @@ static unsigned int try(const char *method, const char *path, const char *date,
 
 int main(void)
 {
-	char sig[PEER_SIG_HEX + 1], auth[128], bad[128];
+	char sig[PEER_SIG_HEX + 1], auth[128], bad[128], hex[2 * DGFS_AUTH_KEY_LEN + 1];
+	uint8_t key[DGFS_AUTH_KEY_LEN], key2[DGFS_AUTH_KEY_LEN];
 	int64_t now = 1800000000;
 
 	if (sodium_init() < 0)
@@ -56,5 +58,15 @@ int main(void)
 	CHECK("a cut or lengthened signature: 403",
 	      try("PUT", PATH, "1800000000", bad, now) == 403 &&
 	      (strcat(strcpy(bad, auth), "0"), try("PUT", PATH, "1800000000", bad, now) == 403));
+
+	/* Python's hmac.new(secret, b"dgfs fast-path auth key v1", sha256), cut to 16 bytes. */
+	peer_fastpath_key(secret, SLEN, key);
+	dgfs_hex_encode(key, sizeof(key), hex);
+	CHECK("the fast-path key is HMAC-SHA256(secret, label)'s first 16 bytes",
+	      !strcmp(hex, "8aeec86bb06dfbc7cc3eb81411fcface"));
+	peer_fastpath_key(other, sizeof(other) - 1, key2);
+	dgfs_hex_encode(key2, sizeof(key2), hex);
+	CHECK("... another secret's is another key",
+	      !strcmp(hex, "800b00b15a76bb0db0f4688660e78be8") && memcmp(key, key2, sizeof(key)));
 	return failures ? 1 : 0;
 }

@@ -30,6 +30,7 @@
 #include "proto/dgfs_proto.h"
 #include "proto/net.h"
 #include "proto/reader.h"
+#include "manifest.h"
 #include "remote.h"
 
 #define DEFAULT_TIMEOUT_MS	5000	/* without a new byte: a silent host's cost */
@@ -39,15 +40,26 @@
 #define DEFAULT_REQ_SIZE	(256u << 10)
 #define MIN_REQ_SIZE		(64u << 10)
 #define MAX_WINDOW		16
-/* A chunk larger than this in a manifest is nonsense (FastCDC cuts at 4 MiB). */
-#define MAX_CHUNK		(64u << 20)
 #define VERIFY_BLOCK		(1u << 20)
 
-struct gchunk {
-	uint64_t offset;
-	uint32_t size;
-	uint8_t id[DGFS_CHUNK_ID_LEN];
-	uint8_t token[DGFS_TOKEN_LEN];
+/* A fast-path host of the manifest, as this download has found it. */
+struct fast_host {
+	pthread_mutex_t lock;		/* resolving it (once), why */
+	int resolved;			/* 0: not yet; 1: sa is its address; -1: failed */
+	char resolve_err[300];		/* ... why (under lock) */
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	/*
+	 * Failed in a way every chunk would (no new byte for --timeout, the
+	 * token refused, no address): no later chunk tries it.
+	 */
+	_Atomic bool down;
+	int down_code;			/* that failure's exit code (under lock) */
+	char why[400];			/* ... and what it was (under lock) */
+	_Atomic uint64_t progress;	/* the last new byte from it (reader.h) */
+	_Atomic uint64_t srtt_ns, rttvar_ns;	/* its round trip, as measured last */
+	_Atomic uint64_t chunks;	/* chunks read from it */
+	_Atomic uint64_t failed;	/* reads from it that failed */
 };
 
 struct get {
@@ -63,29 +75,19 @@ struct get {
 	bool to_stdout;			/* LOCAL is "-" */
 	int fd;
 
-	uint64_t size;
-	uint8_t etag[DGFS_SHA256_BYTES];
-	struct gchunk *chunks;
-	size_t n;
-
-	/* The fast path; fast is false when it is not to be used at all. */
-	bool fast;
-	char fast_host[256];
-	uint16_t fast_port;
-	uint32_t expiry;
+	/* The manifest: chunks, and m.fast with each chunk's hosts to try. */
+	struct manifest m;
+	struct fast_host *hosts;		/* m.nhosts of them */
 	uint32_t req_size;
-	struct sockaddr_storage sa;
-	socklen_t salen;
-	_Atomic bool fast_down;		/* a failure that will hit every chunk */
-	_Atomic bool fast_warned;
-	_Atomic uint64_t fast_progress;	/* the last new fast-path byte (reader.h) */
 
 	_Atomic size_t next;
 	_Atomic bool failed;
 	_Atomic bool reported;
+	_Atomic bool fast_warned;
 	pthread_mutex_t lock;
 	int err;
 	_Atomic uint64_t fallbacks;
+	_Atomic uint64_t failovers;	/* reads passed on to a chunk's next replica */
 	struct progress prog;
 };
 
@@ -93,10 +95,10 @@ struct gworker {
 	struct get *g;
 	struct http *h;			/* for fallbacks, made on first use */
 	int fd;				/* the UDP socket, -1 until first use */
+	size_t fd_host;			/* ... connected to this host */
 	uint8_t local[DGFS_ADDR_LEN];
 	unsigned int window;
 	uint32_t req_size;
-	uint64_t srtt_ns, rttvar_ns;	/* the last read's round-trip estimate */
 };
 
 static void get_usage(FILE *f)
@@ -108,12 +110,14 @@ static void get_usage(FILE *f)
 		"  LOCAL \"-\" writes the file to stdout once it is verified.\n"
 		"      --no-fallback     a fast-path failure is an error (no HTTP fallback)\n"
 		"      --http-only       skip the fast path, fetch everything over HTTP\n"
-		"      --timeout MS      fast path: give up on a chunk after MS without a new\n"
-		"                        byte of it (default %d)\n"
+		"      --timeout MS      fast path: give up on a host after MS without a new\n"
+		"                        byte from it, and try the chunk's next replica\n"
+		"                        (default %d)\n"
 		"      --retries N       fast path: fruitless re-requests of a range, after\n"
 		"                        which it is only waited for (default %d)\n"
-		"      --stats-json FILE write {\"chunks\",\"fallback\",\"size\"} there\n"
-		"  -v, --verbose         say why each fallback happened\n"
+		"      --stats-json FILE write {\"chunks\",\"fallback\",\"failover\",\"size\",\n"
+		"                        \"hosts\"} there\n"
+		"  -v, --verbose         say why each fallback and failover happened\n"
 		REMOTE_OPTS_HELP,
 		DEFAULT_TIMEOUT_MS, DEFAULT_RETRIES);
 }
@@ -135,92 +139,16 @@ static bool first_failure(struct get *g)
 
 /* ---- the manifest ------------------------------------------------------------ */
 
-static bool json_u64(json_t *v, uint64_t max, uint64_t *out)
-{
-	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-	    (uint64_t)json_integer_value(v) > max)
-		return false;
-	*out = (uint64_t)json_integer_value(v);
-	return true;
-}
-
-static const char *parse_chunks(struct get *g, json_t *list)
-{
-	uint64_t pos = 0, v;
-	json_t *c;
-	size_t i;
-
-	if (!json_is_array(list))
-		return "no \"chunks\" list";
-	g->n = json_array_size(list);
-	g->chunks = calloc(g->n ? g->n : 1, sizeof(*g->chunks));
-	if (!g->chunks)
-		return "out of memory";
-	json_array_foreach(list, i, c) {
-		struct gchunk *gc = &g->chunks[i];
-		const char *token = json_string_value(json_object_get(c, "token"));
-
-		if (!remote_is_hex(json_string_value(json_object_get(c, "id")), 64))
-			return "a chunk without a valid id";
-		dgfs_hex_decode(json_string_value(json_object_get(c, "id")), gc->id,
-				sizeof(gc->id));
-		if (!json_u64(json_object_get(c, "offset"), UINT64_MAX, &gc->offset) ||
-		    gc->offset != pos)
-			return "chunk offsets that do not follow each other";
-		if (!json_u64(json_object_get(c, "size"), MAX_CHUNK, &v))
-			return "a chunk without a valid size";
-		gc->size = (uint32_t)v;
-		pos += v;
-		/* No token: a host with auth off takes zeros. */
-		if (token && dgfs_hex_decode(token, gc->token, sizeof(gc->token)))
-			return "a chunk with a token that is not 16 hex digits";
-	}
-	if (pos != g->size)
-		return "chunks whose sizes do not add up to the file's";
-	return NULL;
-}
-
-static const char *parse_fastpath(struct get *g, json_t *fp)
-{
-	const char *host = json_string_value(json_object_get(fp, "host"));
-	uint64_t port = 0, expiry = 0, max_read = 0;
-
-	if (!json_is_object(fp))
-		return NULL;		/* none offered: fast stays false */
-	if (json_object_get(fp, "port") &&
-	    !json_u64(json_object_get(fp, "port"), 65535, &port))
-		return "a bad fastpath.port";
-	if (json_object_get(fp, "expiry") &&
-	    !json_u64(json_object_get(fp, "expiry"), UINT32_MAX, &expiry))
-		return "a bad fastpath.expiry";
-	if (json_object_get(fp, "max_read") &&
-	    !json_u64(json_object_get(fp, "max_read"), UINT32_MAX, &max_read))
-		return "a bad fastpath.max_read";
-	if (remote.fast_host)
-		host = remote.fast_host;
-	if (!host || !*host)
-		return NULL;
-	snprintf(g->fast_host, sizeof(g->fast_host), "%s", host);
-	g->fast_port = remote.fast_port ? remote.fast_port :
-		       port ? (uint16_t)port : DGFS_DEFAULT_PORT;
-	g->expiry = (uint32_t)expiry;
-	/* A request past the host's max read is dropped unanswered. */
-	g->req_size = max_read ? (uint32_t)max_read : DEFAULT_REQ_SIZE;
-	if (g->req_size > DGFS_MAX_READ_LIMIT)
-		g->req_size = DGFS_MAX_READ_LIMIT;
-	g->fast = true;
-	return NULL;
-}
-
 static int get_manifest(struct get *g, struct http *h)
 {
+	struct manifest_opts o = { .fast = !g->http_only, .fast_host = remote.fast_host,
+				   .fast_port = remote.fast_port };
 	struct http_resp resp = { 0 };
 	struct http_req req = { .method = "GET" };
-	const char *why = NULL, *etag;
-	uint64_t size;
-	char *target;
+	char *target, why[256];
 	json_t *j = NULL;
 	int rc, ret = 0, tries;
+	size_t i;
 
 	if (asprintf(&target, "%s?manifest", g->target) < 0) {
 		fprintf(stderr, "dgfs get: out of memory\n");
@@ -240,24 +168,23 @@ static int get_manifest(struct get *g, struct http *h)
 		goto out;
 	}
 	j = http_resp_json(&resp);
-	etag = json_string_value(json_object_get(j, "etag"));
-	if (!json_is_object(j))
-		why = "not JSON";
-	else if (!json_u64(json_object_get(j, "size"), INT64_MAX, &size))
-		why = "no valid size";
-	else if (!remote_is_hex(etag, 64))
-		why = "no valid etag";
-	if (!why) {
-		g->size = size;
-		dgfs_hex_decode(etag, g->etag, sizeof(g->etag));
-		why = parse_chunks(g, json_object_get(j, "chunks"));
-	}
-	if (!why && !g->http_only)
-		why = parse_fastpath(g, json_object_get(j, "fastpath"));
-	if (why) {
+	if (manifest_parse(j, &o, &g->m, why, sizeof(why))) {
 		fprintf(stderr, "dgfs get: the manifest of %s has %s\n", g->remote_path, why);
 		ret = DGFS_EXIT_CONNECT;
+		goto out;
 	}
+	g->hosts = calloc(g->m.nhosts ? g->m.nhosts : 1, sizeof(*g->hosts));
+	if (!g->hosts) {
+		fprintf(stderr, "dgfs get: out of memory\n");
+		ret = DGFS_EXIT_LOCAL;
+		goto out;
+	}
+	for (i = 0; i < g->m.nhosts; i++)
+		pthread_mutex_init(&g->hosts[i].lock, NULL);
+	/* A request past the host's max read is dropped unanswered. */
+	g->req_size = g->m.max_read ? g->m.max_read : DEFAULT_REQ_SIZE;
+	if (g->req_size > DGFS_MAX_READ_LIMIT)
+		g->req_size = DGFS_MAX_READ_LIMIT;
 out:
 	json_decref(j);
 	http_resp_free(&resp);
@@ -292,12 +219,13 @@ static int write_at(struct get *g, const uint8_t *data, uint32_t len, uint64_t o
 /* Why a fast-path read failed, as fetch would say it, and its exit code. */
 struct fast_err {
 	int code;
-	bool hostwide;		/* every other chunk would fail the same way */
+	bool hostwide;		/* every other chunk would fail the same way there */
 	char msg[512];
 };
 
-static void fast_explain(const struct get *g, const struct dgfs_reader *r, int state,
-			 unsigned int refused, struct fast_err *e)
+static void fast_explain(const struct get *g, const struct mf_host *h,
+			 const struct dgfs_reader *r, int state, unsigned int refused,
+			 struct fast_err *e)
 {
 	struct dgfs_reader_stats st;
 
@@ -330,13 +258,18 @@ static void fast_explain(const struct get *g, const struct dgfs_reader *r, int s
 	case DGFS_READ_ERR_TIMEOUT:
 		dgfs_reader_get_stats(r, &st);
 		e->code = DGFS_EXIT_TIMEOUT;
-		e->hostwide = !st.datagrams;
+		/*
+		 * No new byte from the host for --timeout, for this chunk nor
+		 * for any other this download reads there (host_progress):
+		 * it is silent, not slow, and the other chunks go elsewhere.
+		 */
+		e->hostwide = true;
 		if (!st.datagrams && refused)
 			snprintf(e->msg, sizeof(e->msg), "timed out: nothing listens on %s UDP "
-				 "port %u (ICMP port unreachable)", g->fast_host, g->fast_port);
+				 "port %u (ICMP port unreachable)", h->host, h->port);
 		else if (!st.datagrams)
 			snprintf(e->msg, sizeof(e->msg), "timed out: no reply at all from %s "
-				 "UDP port %u", g->fast_host, g->fast_port);
+				 "UDP port %u", h->host, h->port);
 		else
 			snprintf(e->msg, sizeof(e->msg), "timed out: no new byte for %llu ms "
 				 "(%llu re-requests, RTO up to %llu ms; %llu datagrams, %llu "
@@ -366,7 +299,7 @@ static void fast_explain(const struct get *g, const struct dgfs_reader *r, int s
 	default:
 		e->code = DGFS_EXIT_LOCAL;
 		e->hostwide = true;
-		snprintf(e->msg, sizeof(e->msg), "cannot send to %s: %s", g->fast_host,
+		snprintf(e->msg, sizeof(e->msg), "cannot send to %s: %s", h->host,
 			 strerror(errno));
 		return;
 	}
@@ -397,22 +330,45 @@ static void fit_window(struct gworker *w)
 		w->window = MAX_WINDOW;
 }
 
-/* The estimate a read ends with, for the worker's next one. */
-static void keep_rtt(struct gworker *w, const struct dgfs_reader *r)
+/* The estimate a read ends with, for the next read from the same host. */
+static void keep_rtt(struct fast_host *hs, const struct dgfs_reader *r)
 {
 	struct dgfs_reader_stats st;
 
 	dgfs_reader_get_stats(r, &st);
 	if (st.srtt_ns) {
-		w->srtt_ns = st.srtt_ns;
-		w->rttvar_ns = st.rttvar_ns;
+		atomic_store(&hs->srtt_ns, st.srtt_ns);
+		atomic_store(&hs->rttvar_ns, st.rttvar_ns);
 	}
 }
 
-/* 0 when the chunk was read, verified and written; -1 with @e filled in. */
-static int fast_read(struct gworker *w, const struct gchunk *c, struct fast_err *e)
+/* Host @k's address, looked up by the first read that needs it: 0, or -1 with @e. */
+static int resolve(struct get *g, size_t k, struct fast_err *e)
+{
+	struct fast_host *hs = &g->hosts[k];
+	const struct mf_host *h = &g->m.hosts[k];
+	int ret;
+
+	pthread_mutex_lock(&hs->lock);
+	if (!hs->resolved)
+		hs->resolved = dgfs_net_resolve(h->host, h->port, &hs->sa, &hs->salen,
+						hs->resolve_err, sizeof(hs->resolve_err)) ? -1 : 1;
+	ret = hs->resolved > 0 ? 0 : -1;
+	if (ret) {
+		e->code = DGFS_EXIT_LOCAL;
+		e->hostwide = true;
+		snprintf(e->msg, sizeof(e->msg), "%s", hs->resolve_err);
+	}
+	pthread_mutex_unlock(&hs->lock);
+	return ret;
+}
+
+/* 0 when the chunk was read from host @k, verified and written; -1 with @e filled in. */
+static int fast_read(struct gworker *w, size_t k, const struct mf_chunk *c, struct fast_err *e)
 {
 	struct get *g = w->g;
+	struct fast_host *hs = &g->hosts[k];
+	const struct mf_host *h = &g->m.hosts[k];
 	struct dgfs_reader_config cfg;
 	struct dgfs_reader *r;
 	const uint8_t *data;
@@ -420,42 +376,49 @@ static int fast_read(struct gworker *w, const struct gchunk *c, struct fast_err 
 	uint64_t len;
 	int state;
 
+	if (resolve(g, k, e))
+		return -1;
+	/* One socket per worker, connected to the host of its read. */
+	if (w->fd >= 0 && w->fd_host != k) {
+		close(w->fd);
+		w->fd = -1;
+	}
 	if (w->fd < 0) {
-		w->fd = dgfs_net_connect((struct sockaddr *)&g->sa, g->salen, DGFS_NET_RCVBUF,
+		w->fd = dgfs_net_connect((struct sockaddr *)&hs->sa, hs->salen, DGFS_NET_RCVBUF,
 					 w->local);
 		if (w->fd < 0) {
 			e->code = DGFS_EXIT_LOCAL;
 			e->hostwide = true;
-			snprintf(e->msg, sizeof(e->msg), "cannot reach %s: %s", g->fast_host,
+			snprintf(e->msg, sizeof(e->msg), "cannot reach %s: %s", h->host,
 				 strerror(errno));
 			return -1;
 		}
+		w->fd_host = k;
 		fit_window(w);
 	}
 	memset(&cfg, 0, sizeof(cfg));
 	memcpy(cfg.chunk, c->id, sizeof(cfg.chunk));
 	memcpy(cfg.token, c->token, sizeof(cfg.token));
-	cfg.expiry = g->expiry;
+	cfg.expiry = g->m.expiry;
 	cfg.req_size = w->req_size;
 	cfg.window = w->window;
 	cfg.timeout_ns = g->timeout_ms * 1000000;
 	cfg.min_timeout_ns = MIN_TIMEOUT_MS * 1000000ull;
 	cfg.retries = (unsigned int)g->retries;
-	/* The host is the same from chunk to chunk: start from the round
-	 * trip measured so far rather than guess (a chunk of one request
-	 * measures none of its own).
+	/* Start from the round trip measured to this host so far rather
+	 * than guess (a chunk of one request measures none of its own).
 	 */
-	cfg.srtt_ns = w->srtt_ns;
-	cfg.rttvar_ns = w->rttvar_ns;
+	cfg.srtt_ns = atomic_load(&hs->srtt_ns);
+	cfg.rttvar_ns = atomic_load(&hs->rttvar_ns);
 	/* Refuse to buffer a chunk larger than the manifest says it is. */
 	cfg.max_bytes = c->size ? c->size : 1;
 	randombytes_buf(&cfg.req_id_seed, sizeof(cfg.req_id_seed));
 	cfg.send = dgfs_net_send;
 	cfg.send_ctx = &w->fd;
-	/* The jobs share one host: a chunk waiting its turn there while the
-	 * host serves the others is not a silent host.
+	/* The jobs that read from one host: a chunk waiting its turn there
+	 * while the host serves the others is not a silent host.
 	 */
-	cfg.host_progress = &g->fast_progress;
+	cfg.host_progress = &hs->progress;
 	r = dgfs_reader_create(&cfg);
 	if (!r) {
 		e->code = DGFS_EXIT_LOCAL;
@@ -463,16 +426,16 @@ static int fast_read(struct gworker *w, const struct gchunk *c, struct fast_err 
 		return -1;
 	}
 	state = dgfs_net_read(w->fd, r, &refused);
-	keep_rtt(w, r);
+	keep_rtt(hs, r);
 	if (state < 0) {
 		e->code = DGFS_EXIT_LOCAL;
 		e->hostwide = true;
-		snprintf(e->msg, sizeof(e->msg), "receiving from %s: %s", g->fast_host,
+		snprintf(e->msg, sizeof(e->msg), "receiving from %s: %s", h->host,
 			 strerror(errno));
 		goto fail;
 	}
 	if (state != DGFS_READ_DONE) {
-		fast_explain(g, r, state, refused, e);
+		fast_explain(g, h, r, state, refused, e);
 		goto fail;
 	}
 	data = dgfs_reader_data(r, &len);
@@ -496,7 +459,7 @@ fail:
 
 /* ---- the fallback ------------------------------------------------------------------ */
 
-static int http_read(struct gworker *w, const struct gchunk *c)
+static int http_read(struct gworker *w, const struct mf_chunk *c)
 {
 	struct get *g = w->g;
 	uint8_t digest[DGFS_SHA256_BYTES];
@@ -551,32 +514,122 @@ out:
 
 /* ---- the workers --------------------------------------------------------------- */
 
-static int fetch_chunk(struct gworker *w, const struct gchunk *c)
+/* "h2 (198.18.0.2 port 9100)", or "198.18.0.2 port 9100" for a host without an id. */
+static void host_name(const struct mf_host *h, char *buf, size_t len)
+{
+	if (h->id[0])
+		snprintf(buf, len, "%s (%s port %u)", h->id, h->host, h->port);
+	else
+		snprintf(buf, len, "%s port %u", h->host, h->port);
+}
+
+/* Host @k failed as every chunk would there: no later chunk tries it. Said once. */
+static void host_down(struct get *g, size_t k, const struct fast_err *e)
+{
+	struct fast_host *hs = &g->hosts[k];
+	char name[400];
+
+	pthread_mutex_lock(&hs->lock);
+	if (atomic_load(&hs->down)) {
+		pthread_mutex_unlock(&hs->lock);
+		return;
+	}
+	hs->down_code = e->code;
+	/* Cut to fit: it goes into "passed over (WHY)" lines. */
+	memcpy(hs->why, e->msg, strnlen(e->msg, sizeof(hs->why) - 1));
+	hs->why[strnlen(e->msg, sizeof(hs->why) - 1)] = '\0';
+	atomic_store(&hs->down, true);
+	pthread_mutex_unlock(&hs->lock);
+	/* With one host, the fallback's own line says it (fetch_chunk). */
+	if (g->m.lists && !remote.quiet) {
+		host_name(&g->m.hosts[k], name, sizeof(name));
+		fprintf(stderr, "%sdgfs get: fast path: %s: %s; the other chunks pass it over\n",
+			g->prog.on ? "\r\033[K" : "", name, e->msg);
+	}
+}
+
+/* Appends "NAME: MSG" to the list of what the replicas of a chunk said. */
+static void note_failure(char *buf, size_t len, const struct mf_host *h, const char *msg)
+{
+	size_t at = strlen(buf);
+	char name[400];
+
+	host_name(h, name, sizeof(name));
+	if (at < len)
+		snprintf(buf + at, len - at, "%s%s: %s", at ? "; " : "", name, msg);
+}
+
+/*
+ * Chunk @c over the fast path from its replicas in the manifest's order,
+ * each passed over when it fails; then, unless --no-fallback, over HTTP.
+ */
+static int fetch_chunk(struct gworker *w, const struct mf_chunk *c)
 {
 	struct get *g = w->g;
-	struct fast_err e = { 0 };
-	char id[2 * DGFS_CHUNK_ID_LEN + 1];
+	struct fast_err e = { .code = DGFS_EXIT_NOENT };
+	char id[2 * DGFS_CHUNK_ID_LEN + 1], name[400], said[2048] = "";
+	unsigned int i;
 	int ret;
 
-	if (g->fast && !atomic_load(&g->fast_down)) {
-		ret = fast_read(w, c, &e);
-		if (ret >= 0)
-			return ret ? -1 : 0;
+	if (g->m.fast) {
 		dgfs_hex_encode(c->id, DGFS_CHUNK_ID_LEN, id);
+		if (!c->nrep)
+			snprintf(e.msg, sizeof(e.msg), "the manifest names no host that holds it");
+		for (i = 0; i < c->nrep; i++) {
+			size_t k = g->m.reps[c->rep + i];
+			struct fast_host *hs = &g->hosts[k];
+
+			if (atomic_load(&hs->down)) {
+				/* Passed over at once: an earlier chunk found it failed. */
+				pthread_mutex_lock(&hs->lock);
+				e.code = hs->down_code;
+				snprintf(e.msg, sizeof(e.msg), "passed over (%s)", hs->why);
+				pthread_mutex_unlock(&hs->lock);
+			} else {
+				ret = fast_read(w, k, c, &e);
+				if (ret == 0) {
+					atomic_fetch_add(&hs->chunks, 1);
+					return 0;
+				}
+				if (ret > 0)
+					return -1;	/* a local failure, said */
+				atomic_fetch_add(&hs->failed, 1);
+				if (e.hostwide)
+					host_down(g, k, &e);
+				if (g->verbose && g->m.lists) {
+					host_name(&g->m.hosts[k], name, sizeof(name));
+					fprintf(stderr, "%sdgfs get: fast path, chunk %s from %s: %s; %s\n",
+						g->prog.on ? "\r\033[K" : "", id, name, e.msg,
+						i + 1 < c->nrep ? "trying its next replica" :
+						"no replica left");
+				}
+			}
+			note_failure(said, sizeof(said), &g->m.hosts[k], e.msg);
+			if (i + 1 < c->nrep)
+				atomic_fetch_add(&g->failovers, 1);
+		}
 		if (g->no_fallback) {
-			if (first_failure(g))
-				fprintf(stderr, "dgfs get: fast path, chunk %s from %s port %u: %s\n",
-					id, g->fast_host, g->fast_port, e.msg);
+			if (first_failure(g)) {
+				if (!g->m.lists)
+					fprintf(stderr, "dgfs get: fast path, chunk %s from %s port %u: "
+						"%s\n", id, g->m.hosts[0].host, g->m.hosts[0].port,
+						e.msg);
+				else if (!c->nrep)
+					fprintf(stderr, "dgfs get: fast path, chunk %s: %s\n", id,
+						e.msg);
+				else
+					fprintf(stderr, "dgfs get: fast path, chunk %s: none of its %u "
+						"replicas gave it: %s\n", id, c->nrep, said);
+			}
 			get_fail(g, e.code);
 			return -1;
 		}
-		if (e.hostwide)
-			atomic_store(&g->fast_down, true);
 		/* Say why once (or every time with -v): the summary has the count. */
 		if (g->verbose || (!remote.quiet && !atomic_exchange(&g->fast_warned, true)))
 			fprintf(stderr, "%sdgfs get: fast path, chunk %s: %s; fetching %s over "
-				"HTTP\n", g->prog.on ? "\r\033[K" : "", id, e.msg,
-				e.hostwide ? "it and the rest" : "it");
+				"HTTP\n", g->prog.on ? "\r\033[K" : "", id,
+				g->m.lists ? (c->nrep ? "no replica gave it" : e.msg) : e.msg,
+				!g->m.lists && e.hostwide ? "it and the rest" : "it");
 	}
 	/* Whatever the reason (failure, no fast path offered, --http-only). */
 	atomic_fetch_add(&g->fallbacks, 1);
@@ -591,20 +644,20 @@ static void *get_main(void *arg)
 	while (!atomic_load(&g->failed)) {
 		size_t i = atomic_fetch_add(&g->next, 1);
 
-		if (i >= g->n || fetch_chunk(w, &g->chunks[i]))
+		if (i >= g->m.n || fetch_chunk(w, &g->m.chunks[i]))
 			break;
-		progress_add(&g->prog, g->chunks[i].size);
+		progress_add(&g->prog, g->m.chunks[i].size);
 	}
 	return NULL;
 }
 
 static int fetch_all(struct get *g)
 {
-	size_t nw = remote.jobs < g->n ? remote.jobs : g->n, i, started = 0;
+	size_t nw = remote.jobs < g->m.n ? remote.jobs : g->m.n, i, started = 0;
 	struct gworker *ws;
 	pthread_t *tids;
 
-	if (!g->n)
+	if (!g->m.n)
 		return 0;
 	ws = calloc(nw, sizeof(*ws));
 	tids = calloc(nw, sizeof(*tids));
@@ -614,7 +667,7 @@ static int fetch_all(struct get *g)
 		fprintf(stderr, "dgfs get: out of memory\n");
 		return DGFS_EXIT_LOCAL;
 	}
-	progress_begin(&g->prog, "fetching", g->size);
+	progress_begin(&g->prog, "fetching", g->m.size);
 	for (i = 0; i < nw; i++) {
 		ws[i].g = g;
 		ws[i].fd = -1;
@@ -653,7 +706,7 @@ static int verify_file(struct get *g)
 		return DGFS_EXIT_LOCAL;
 	}
 	dgfs_sha256_init(&sha);
-	while (pos < g->size) {
+	while (pos < g->m.size) {
 		ssize_t n = pread(g->fd, buf, VERIFY_BLOCK, (off_t)pos);
 
 		if (n < 0 && errno == EINTR)
@@ -669,10 +722,10 @@ static int verify_file(struct get *g)
 	}
 	free(buf);
 	dgfs_sha256_final(&sha, digest);
-	if (memcmp(digest, g->etag, sizeof(digest))) {
+	if (memcmp(digest, g->m.etag, sizeof(digest))) {
 		char want[65], got[65];
 
-		dgfs_hex_encode(g->etag, sizeof(g->etag), want);
+		dgfs_hex_encode(g->m.etag, sizeof(g->m.etag), want);
 		dgfs_hex_encode(digest, sizeof(digest), got);
 		fprintf(stderr, "dgfs get: SHA-256 mismatch: %s hashes to %s, the manifest's "
 			"etag is %s\n", g->remote_path, got, want);
@@ -691,7 +744,7 @@ static int copy_out(struct get *g)
 		fprintf(stderr, "dgfs get: out of memory\n");
 		return DGFS_EXIT_LOCAL;
 	}
-	while (pos < g->size) {
+	while (pos < g->m.size) {
 		ssize_t n = pread(g->fd, buf, VERIFY_BLOCK, (off_t)pos), w, done = 0;
 
 		if (n < 0 && errno == EINTR)
@@ -804,26 +857,13 @@ static int finish(struct get *g)
 	return 0;
 }
 
+/* The hosts' addresses are looked up as their first reads need them (resolve()). */
 static int setup_fast(struct get *g)
 {
-	char err[256];
-
-	if (!g->fast) {
-		if (g->no_fallback) {
-			fprintf(stderr, "dgfs get: the manifest of %s offers no fast path\n",
-				g->remote_path);
-			return DGFS_EXIT_CONNECT;
-		}
-		return 0;
-	}
-	if (dgfs_net_resolve(g->fast_host, g->fast_port, &g->sa, &g->salen, err, sizeof(err))) {
-		if (g->no_fallback) {
-			fprintf(stderr, "dgfs get: fast path: %s\n", err);
-			return DGFS_EXIT_LOCAL;
-		}
-		if (!remote.quiet)
-			fprintf(stderr, "dgfs get: fast path: %s; fetching over HTTP\n", err);
-		g->fast = false;
+	if (!g->m.fast && g->no_fallback) {
+		fprintf(stderr, "dgfs get: the manifest of %s offers no fast path\n",
+			g->remote_path);
+		return DGFS_EXIT_CONNECT;
 	}
 	return 0;
 }
@@ -908,6 +948,43 @@ static int parse_args(int argc, char **argv, struct get *g)
 	return 0;
 }
 
+/*
+ * --stats-json: the counts, and what each fast-path host did:
+ * {"chunks","fallback","failover","size","hosts":[{"id","host","port",
+ * "chunks","failed","passed_over"}]}.
+ */
+static int write_stats(struct get *g)
+{
+	json_t *j, *hosts = json_array();
+	char *text = NULL;
+	size_t i;
+	int ret = -1;
+
+	for (i = 0; hosts && i < g->m.nhosts; i++) {
+		const struct mf_host *h = &g->m.hosts[i];
+		struct fast_host *hs = &g->hosts[i];
+
+		json_array_append_new(hosts, json_pack("{s:s,s:s,s:i,s:I,s:I,s:b}", "id", h->id,
+					"host", h->host, "port", h->port,
+					"chunks", (json_int_t)atomic_load(&hs->chunks),
+					"failed", (json_int_t)atomic_load(&hs->failed),
+					"passed_over", (int)atomic_load(&hs->down)));
+	}
+	j = json_pack("{s:I,s:I,s:I,s:I,s:o}", "chunks", (json_int_t)g->m.n,
+		      "fallback", (json_int_t)atomic_load(&g->fallbacks),
+		      "failover", (json_int_t)atomic_load(&g->failovers),
+		      "size", (json_int_t)g->m.size, "hosts", hosts);
+	if (j)
+		text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (text)
+		ret = remote_write_stats("get", g->stats_json, text);
+	else
+		fprintf(stderr, "dgfs get: out of memory\n");
+	free(text);
+	json_decref(j);
+	return ret;
+}
+
 int dgfs_cmd_get(int argc, char **argv)
 {
 	struct get g = { .fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -941,7 +1018,7 @@ int dgfs_cmd_get(int argc, char **argv)
 		goto out;
 	}
 	/* The full size up front: the workers' writes land anywhere in it. */
-	if (ftruncate(g.fd, (off_t)g.size)) {
+	if (ftruncate(g.fd, (off_t)g.m.size)) {
 		fprintf(stderr, "dgfs get: cannot size %s: %s\n", g.tmp, strerror(errno));
 		ret = DGFS_EXIT_LOCAL;
 	}
@@ -955,23 +1032,24 @@ int dgfs_cmd_get(int argc, char **argv)
 		goto out;
 	}
 
-	if (!remote.quiet)
-		fprintf(stderr, "get %s: %llu bytes, %zu chunks, %llu via HTTP fallback\n",
-			g.remote_path, (unsigned long long)g.size, g.n,
+	if (!remote.quiet) {
+		fprintf(stderr, "get %s: %llu bytes, %zu chunks, %llu via HTTP fallback",
+			g.remote_path, (unsigned long long)g.m.size, g.m.n,
 			(unsigned long long)atomic_load(&g.fallbacks));
-	if (g.stats_json) {
-		char json[128];
-
-		snprintf(json, sizeof(json), "{\"chunks\":%zu,\"fallback\":%llu,\"size\":%llu}",
-			 g.n, (unsigned long long)atomic_load(&g.fallbacks),
-			 (unsigned long long)g.size);
-		if (remote_write_stats("get", g.stats_json, json))
-			ret = DGFS_EXIT_LOCAL;
+		if (g.m.lists)
+			fprintf(stderr, ", %llu failovers to a next replica",
+				(unsigned long long)atomic_load(&g.failovers));
+		fputc('\n', stderr);
 	}
+	if (g.stats_json && write_stats(&g))
+		ret = DGFS_EXIT_LOCAL;
 out:
 	if (g.fd >= 0)
 		close(g.fd);
-	free(g.chunks);
+	for (size_t i = 0; g.hosts && i < g.m.nhosts; i++)
+		pthread_mutex_destroy(&g.hosts[i].lock);
+	free(g.hosts);
+	manifest_free(&g.m);
 	free(g.target);
 	free(g.tmp);
 	http_free(h);

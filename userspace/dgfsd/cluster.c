@@ -268,7 +268,8 @@ static void refresh_members(struct cluster *c)
 	int i, n;
 
 	res = run(c,
-		  "SELECT id, addr, http_port, zone, capacity, draining, tls FROM hosts\n"
+		  "SELECT id, addr, http_port, zone, capacity, draining, tls, udp_port\n"
+		  "FROM hosts\n"
 		  "WHERE session IS NOT NULL AND now() - heartbeat <= make_interval(secs => $1::int)\n"
 		  "ORDER BY id",
 		  1, p, PGRES_TUPLES_OK, "live hosts");
@@ -288,6 +289,7 @@ static void refresh_members(struct cluster *c)
 		m[i].capacity = strtoull(PQgetvalue(res, i, 4), NULL, 10);
 		m[i].draining = !strcmp(PQgetvalue(res, i, 5), "t");
 		m[i].tls = !strcmp(PQgetvalue(res, i, 6), "t");
+		m[i].udp_port = (uint16_t)atoi(PQgetvalue(res, i, 7));
 	}
 	PQclear(res);
 	pthread_mutex_lock(&c->members_lock);
@@ -380,6 +382,54 @@ int cluster_copy_hosts(struct cluster *c, const uint8_t id[DGFS_CHUNK_ID_LEN],
 		PQclear(res);
 	}
 	pthread_mutex_unlock(&c->copies_lock);
+	return err;
+}
+
+int cluster_copies_of(struct cluster *c, const uint8_t (*ids)[DGFS_CHUNK_ID_LEN], size_t n,
+		      cluster_copy_cb cb, void *arg)
+{
+	/* "{hex,hex,...}": plain hex needs no quoting in an array literal. */
+	char *list = malloc(2 + CLUSTER_COPIES_BATCH * (2 * DGFS_CHUNK_ID_LEN + 1) + 1);
+	const char *p[1] = { list };
+	size_t at, k, i;
+	PGresult *res;
+	int err = 0, row;
+
+	if (!list)
+		return -ENOMEM;
+	for (at = 0; at < n && !err; at += k) {
+		char *w = list;
+
+		k = n - at < CLUSTER_COPIES_BATCH ? n - at : CLUSTER_COPIES_BATCH;
+		*w++ = '{';
+		for (i = 0; i < k; i++) {
+			if (i)
+				*w++ = ',';
+			dgfs_hex_encode(ids[at + i], DGFS_CHUNK_ID_LEN, w);
+			w += 2 * DGFS_CHUNK_ID_LEN;
+		}
+		*w++ = '}';
+		*w = '\0';
+		pthread_mutex_lock(&c->copies_lock);
+		err = copies_conn(c);
+		res = err ? NULL :
+		      PQexecParams(c->copies,
+				   "SELECT u.i - 1, k.host_id\n"
+				   "FROM unnest($1::text[]) WITH ORDINALITY AS u(hex, i)\n"
+				   "JOIN chunk_copies k ON k.chunk_id = decode(u.hex, 'hex')",
+				   1, NULL, p, NULL, NULL, 0);
+		if (!err && PQresultStatus(res) != PGRES_TUPLES_OK)
+			err = meta_pg_err(c->copies, res, "list copies");
+		pthread_mutex_unlock(&c->copies_lock);
+		for (row = 0; !err && row < PQntuples(res); row++) {
+			size_t idx = (size_t)strtoull(PQgetvalue(res, row, 0), NULL, 10);
+
+			if (idx < k)
+				err = cb(at + idx, PQgetvalue(res, row, 1), arg);
+		}
+		PQclear(res);
+	}
+	free(list);
 	return err;
 }
 

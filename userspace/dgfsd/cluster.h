@@ -37,6 +37,7 @@ struct cluster_member {
 	char id[DGFSD_CLUSTER_NAME_MAX + 1];
 	char addr[256];
 	uint16_t http_port;
+	uint16_t udp_port;	/* its fast path (manifests list it) */
 	char zone[DGFSD_CLUSTER_NAME_MAX + 1];
 	uint64_t capacity;
 	bool draining;		/* live, but owns nothing (placement weight 0) */
@@ -72,6 +73,18 @@ int cluster_copy_del(struct cluster *c, const uint8_t id[DGFS_CHUNK_ID_LEN]);
 /* The hosts that hold a copy of @id (at most @max) into @ids, *n of them. 0 or -errno. */
 int cluster_copy_hosts(struct cluster *c, const uint8_t id[DGFS_CHUNK_ID_LEN],
 		       char (*ids)[DGFSD_CLUSTER_NAME_MAX + 1], size_t max, size_t *n);
+
+/*
+ * The hosts chunk_copies records for each of @n chunk ids (@ids, a
+ * file's chunks in order, repeats allowed): @cb(i, host id, @arg) for
+ * every copy of @ids[i], in no particular order. A few statements of
+ * CLUSTER_COPIES_BATCH ids each, not one per chunk. 0, -EIO or @cb's
+ * non-zero.
+ */
+#define CLUSTER_COPIES_BATCH	1024
+typedef int (*cluster_copy_cb)(size_t i, const char *host, void *arg);
+int cluster_copies_of(struct cluster *c, const uint8_t (*ids)[DGFS_CHUNK_ID_LEN], size_t n,
+		      cluster_copy_cb cb, void *arg);
 
 /* Host @id draining (@on) or not: 0, -ENOENT (no such host), -EIO. */
 int cluster_set_draining(struct cluster *c, const char *id, bool on);

@@ -23,6 +23,7 @@
 #include "httputil.h"
 #include "offload.h"
 #include "repl.h"
+#include "replicas.h"
 
 #define STREAM_BLOCK	(256u << 10)
 
@@ -396,7 +397,7 @@ static enum MHD_Result get_manifest(struct dgfsd *d, struct MHD_Connection *c,
 {
 	uint8_t addr[DGFS_ADDR_LEN], token[DGFS_TOKEN_LEN] = { 0 };
 	char host[sizeof(d->cfg.public_host)], hex[2 * DGFS_CHUNK_ID_LEN + 1];
-	json_t *j, *chunks;
+	json_t *j, *chunks, *fastpath;
 	struct meta_file f;
 	uint32_t expiry, i;
 	int ret;
@@ -419,6 +420,7 @@ static enum MHD_Result get_manifest(struct dgfsd *d, struct MHD_Connection *c,
 	for (i = 0; i < f.nchunks; i++) {
 		char tok[2 * DGFS_TOKEN_LEN + 1];
 
+		/* With a cluster secret the key is the cluster's: the token is good on every replica. */
 		if (d->cfg.auth)
 			dgfs_token_mint(d->key, f.chunks[i].id, expiry, addr, token);
 		dgfs_hex_encode(f.chunks[i].id, DGFS_CHUNK_ID_LEN, hex);
@@ -428,12 +430,24 @@ static enum MHD_Result get_manifest(struct dgfsd *d, struct MHD_Connection *c,
 							"size", (json_int_t)f.chunks[i].size,
 							"token", tok));
 	}
-	j = json_pack("{s:s,s:I,s:s,s:I,s:s,s:{s:s,s:i,s:I,s:I,s:s},s:o}",
+	fastpath = json_pack("{s:s,s:i,s:I,s:I,s:s}", "host", host, "port", d->cfg.udp_port,
+			     "expiry", (json_int_t)expiry, "max_read", (json_int_t)d->cfg.max_read,
+			     "server", d->kmod ? "kernel" : "userspace");
+	/*
+	 * Every replica of each chunk, for the fast path. Without them (the
+	 * database is away) the manifest is the single host's: the client
+	 * gets what this host lacks through its HTTP fallback.
+	 */
+	if (fastpath && chunks && repl_on(d)) {
+		ret = replicas_add(d, &f, host, fastpath, chunks);
+		if (ret)
+			fprintf(stderr, "dgfsd: the manifest of %s lists no replicas: %s\n", f.path,
+				strerror(-ret));
+	}
+	j = json_pack("{s:s,s:I,s:s,s:I,s:s,s:o,s:o}",
 		      "path", f.path, "size", (json_int_t)f.size, "etag", f.etag,
 		      "mtime", (json_int_t)f.mtime, "content_type", f.content_type,
-		      "fastpath", "host", host, "port", d->cfg.udp_port,
-		      "expiry", (json_int_t)expiry, "max_read", (json_int_t)d->cfg.max_read,
-		      "server", d->kmod ? "kernel" : "userspace", "chunks", chunks);
+		      "fastpath", fastpath, "chunks", chunks);
 	meta_file_release(&f);
 	return http_send_json(c, r, 200, j);
 }

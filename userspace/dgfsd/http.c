@@ -50,6 +50,7 @@
 #include "http.h"
 #include "httputil.h"
 #include "offload.h"
+#include "repl.h"
 #include "tags_api.h"
 
 
@@ -730,17 +731,21 @@ static enum MHD_Result handle(struct dgfsd *d, struct MHD_Connection *c, struct 
  * lock, which a writer may hold for long): then it runs on a thread of
  * its own (offload.h). File downloads and manifests read the metadata
  * without that lock (meta.h), health checks and the web UI's files not
- * at all, so they stay on the event thread.
+ * at all, so they stay on the event thread; but a manifest that lists
+ * replicas asks chunk_copies, on a connection uploads share.
  */
-static bool http_may_block(struct MHD_Connection *c, const char *url, const char *method)
+static bool http_may_block(const struct dgfsd *d, struct MHD_Connection *c, const char *url,
+			   const char *method)
 {
 	const struct resource *res = find_resource(url);
 	const struct route *rt = res ? find_route(res, method) : NULL;
 
 	if (!rt)
 		return false;		/* 404, 405: answered at once */
-	if (rt->handler == files_get)	/* but its tags and graph: SQL */
-		return http_has_arg(c, "tags") || http_has_arg(c, "related");
+	/* But its tags and graph (SQL), and a cluster's manifest (chunk_copies). */
+	if (rt->handler == files_get)
+		return http_has_arg(c, "tags") || http_has_arg(c, "related") ||
+		       (http_has_arg(c, "manifest") && repl_on(d));
 	return rt->handler != healthz && rt->handler != web_get;
 }
 
@@ -894,7 +899,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const
 		snprintf(r->method, sizeof(r->method), "%s", method);
 		snprintf(r->url, sizeof(r->url), "%s", url);
 		client_str(c, r->client, sizeof(r->client));
-		r->offloaded = http_may_block(c, url, method);
+		r->offloaded = http_may_block(d, c, url, method);
 		*req_cls = r;
 		/*
 		 * A request with a body is routed now, so a refusal goes out

@@ -416,6 +416,9 @@ int main(int argc, char **argv)
 		goto out;
 	if (created)
 		fprintf(stderr, "dgfsd: made a new auth key in %s/auth.key\n", d.cfg.state_dir);
+	/* One key for the whole cluster: a manifest's tokens work on every replica. */
+	if (d.cfg.cluster_secret_len)
+		peer_fastpath_key(d.cfg.cluster_secret, d.cfg.cluster_secret_len, d.key);
 	/* A URI is not repeated in messages: it may hold a password. */
 	snprintf(path, sizeof(path), "%s/meta.db", d.cfg.state_dir);
 	meta_spec = d.cfg.metadata[0] ? d.cfg.metadata : path;

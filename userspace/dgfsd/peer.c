@@ -35,6 +35,20 @@ void peer_sign(const uint8_t *secret, size_t secret_len, const char *method, con
 	sodium_bin2hex(out, PEER_SIG_HEX + 1, mac, sizeof(mac));
 }
 
+void peer_fastpath_key(const uint8_t *secret, size_t secret_len, uint8_t key[DGFS_AUTH_KEY_LEN])
+{
+	unsigned char mac[crypto_auth_hmacsha256_BYTES];
+	crypto_auth_hmacsha256_state st;
+
+	crypto_auth_hmacsha256_init(&st, secret, secret_len);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)PEER_FASTPATH_KEY_LABEL,
+				      strlen(PEER_FASTPATH_KEY_LABEL));
+	crypto_auth_hmacsha256_final(&st, mac);
+	memcpy(key, mac, DGFS_AUTH_KEY_LEN);
+	sodium_memzero(mac, sizeof(mac));
+	sodium_memzero(&st, sizeof(st));
+}
+
 unsigned int peer_check(const uint8_t *secret, size_t secret_len, const char *method,
 			const char *path, const char *date, const char *auth, int64_t now,
 			const char **why)

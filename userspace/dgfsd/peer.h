@@ -46,6 +46,16 @@ unsigned int peer_check(const uint8_t *secret, size_t secret_len, const char *me
 			const char *path, const char *date, const char *auth, int64_t now,
 			const char **why);
 
+/*
+ * The fast path's auth key of a cluster: the first DGFS_AUTH_KEY_LEN
+ * bytes of HMAC-SHA256 under the secret of PEER_FASTPATH_KEY_LABEL. Every
+ * host with the secret has the same key, so a token one host mints in a
+ * manifest is good on every replica. A label no request signature signs
+ * (those begin with a method and a newline).
+ */
+#define PEER_FASTPATH_KEY_LABEL	"dgfs fast-path auth key v1"
+void peer_fastpath_key(const uint8_t *secret, size_t secret_len, uint8_t key[DGFS_AUTH_KEY_LEN]);
+
 /* libcurl's global state: once, before any thread. 0 or -1. */
 int peer_init(void);
 void peer_cleanup(void);

@@ -185,3 +185,29 @@ write("query", [
     ("numbers", b"size<5000000T t>-5 w=2k"),
     ("keywords", b"AND OR NOT or and not"),
 ])
+
+# dgfs get's manifests (docs/PROTOCOL.md, "Replicas in a manifest").
+def manifest_seeds():
+    import json
+    a, b, etag = "aa" + "0" * 62, "bb" + "0" * 62, "cc" + "0" * 62
+    base = {"path": "a", "size": 150, "etag": etag, "mtime": 1, "content_type": "x",
+            "fastpath": {"host": "198.18.0.1", "port": 9100, "expiry": 5, "max_read": 65536,
+                         "server": "kernel"},
+            "chunks": [{"id": a, "offset": 0, "size": 100, "token": "0102030405060708"},
+                       {"id": b, "offset": 100, "size": 50, "token": "0000000000000000"}]}
+    seeds = [("single", json.dumps(base).encode())]
+    m = json.loads(json.dumps(base))
+    m["fastpath"]["hosts"] = [{"id": "h1", "host": "198.18.0.1", "port": 9100},
+                              {"id": "h2", "host": "198.18.0.2", "port": 9100},
+                              {"id": "h3", "host": "2001:db8::3", "port": 9101}]
+    m["chunks"][0]["replicas"], m["chunks"][1]["replicas"] = [1, 0, 2], [2]
+    seeds.append(("replicas", json.dumps(m).encode()))
+    m["chunks"][0]["replicas"] = []
+    seeds.append(("no-replica", json.dumps(m).encode()))
+    m["chunks"][0]["replicas"] = [1, 1]
+    seeds.append(("duplicate", json.dumps(m).encode()))
+    seeds.append(("empty", json.dumps({"size": 0, "etag": etag, "chunks": [],
+                                       "fastpath": {"hosts": []}}).encode()))
+    return seeds
+
+write("manifest", manifest_seeds())
