@@ -1847,31 +1847,33 @@ static void test_pg_version(void)
 	      db_int(NULL, "SELECT count(*) FROM pg_tables WHERE schemaname = 't_future'") == 1);
 
 	m = open_db("version");
-	CHECK("version: a new database gets version 5 in schema_version",
-	      m && db_int(m, "SELECT version FROM schema_version") == 5 &&
+	CHECK("version: a new database gets version 6 in schema_version",
+	      m && db_int(m, "SELECT version FROM schema_version") == 6 &&
 	      db_int(m, "SELECT count(*) FROM schema_version") == 1);
 	meta_close(m);
 	m = open_db("version");
-	CHECK("version: opening it again keeps it at 5, one row",
-	      m && db_int(m, "SELECT version FROM schema_version") == 5 &&
+	CHECK("version: opening it again keeps it at 6, one row",
+	      m && db_int(m, "SELECT version FROM schema_version") == 6 &&
 	      db_int(m, "SELECT count(*) FROM schema_version") == 1);
 	meta_close(m);
 	/*
-	 * Version 2 (before chunk_copies, hosts.draining and the tag tables),
-	 * as a cluster ran it: upgraded in place, through 3 and 4 to 5.
+	 * Version 2 (before chunk_copies, hosts.draining, the tag tables and
+	 * hosts.tls), as a cluster ran it: upgraded in place, through 3, 4
+	 * and 5 to 6.
 	 */
 	peek_exec("DROP TABLE chunk_copies, file_keyword_tags, file_keywords, file_text, term_df, "
 		  "file_terms, tag_implies, file_tags_removed, file_tags, tags; "
 		  "DROP FUNCTION dgfs_terms_added, dgfs_terms_dropped; "
-		  "ALTER TABLE hosts DROP COLUMN draining; "
+		  "ALTER TABLE hosts DROP COLUMN draining, DROP COLUMN tls; "
 		  "UPDATE schema_version SET version = 2");
 	m = open_db("version");
-	CHECK("version: a version 2 database gets chunk_copies, hosts.draining, the tag tables and version 5",
-	      m && db_int(m, "SELECT version FROM schema_version") == 5 &&
+	CHECK("version: a version 2 database gets chunk_copies, hosts.draining, the tag tables, "
+	      "hosts.tls and version 6",
+	      m && db_int(m, "SELECT version FROM schema_version") == 6 &&
 	      db_int(m, "SELECT count(*) FROM pg_tables WHERE tablename IN ('chunk_copies', "
 		     "'tags', 'file_text', 'term_df') AND schemaname = current_schema()") == 4 &&
 	      db_int(m, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'hosts' "
-		     "AND column_name = 'draining' AND table_schema = current_schema()") == 1);
+		     "AND column_name IN ('draining', 'tls') AND table_schema = current_schema()") == 2);
 	meta_close(m);
 
 	m = NULL;
