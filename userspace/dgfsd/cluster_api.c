@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * GET /cluster/hosts (docs/HTTP.md): the cluster's members as the
- * database sees them; POST /cluster/drain: a host drained, or no longer
- * (docs/CLUSTER.md, "Draining a host"). Admin keys only: it is the
- * cluster's topology.
+ * database sees them; GET /cluster/repair: repair's progress, the
+ * counters /metrics has (repair.c's, read here, not counted again);
+ * POST /cluster/drain: a host drained, or no longer (docs/CLUSTER.md,
+ * "Draining a host"). Admin keys only: it is the cluster's topology.
  */
 #include <errno.h>
 #include <string.h>
@@ -12,6 +13,8 @@
 
 #include "cluster.h"
 #include "http.h"
+#include "repair.h"
+#include "repl.h"
 
 static json_t *host_object(const struct cluster_host *h)
 {
@@ -110,4 +113,37 @@ enum MHD_Result cluster_api_hosts(struct dgfsd *d, struct MHD_Connection *c, str
 	}
 	return http_send_json(c, r, 200, json_pack("{s:s,s:o}", "self",
 						   cluster_host_id(d->cluster), "hosts", hosts));
+}
+
+/* Repair's figures as /metrics gives them (metrics.c), for the web UI. */
+static json_t *repair_object(struct dgfsd *d)
+{
+	const struct repair_stats *rs = repair_stats();
+	long long last = atomic_load(&rs->last_pass);
+
+	return json_pack("{s:i,s:{s:I,s:I,s:I},s:{s:I,s:I,s:I},s:I,s:I,s:I,s:o}",
+			 "interval", (int)d->cfg.repair_interval,
+			 "chunks", "short", (json_int_t)atomic_load(&rs->short_chunks),
+			 "misplaced", (json_int_t)atomic_load(&rs->misplaced),
+			 "lost", (json_int_t)atomic_load(&rs->lost),
+			 "copies", "copied", (json_int_t)atomic_load(&rs->copied),
+			 "failed", (json_int_t)atomic_load(&rs->failed),
+			 "refused", (json_int_t)atomic_load(&rs->refused),
+			 "bytes", (json_int_t)atomic_load(&rs->bytes),
+			 "handed_off", (json_int_t)atomic_load(&rs->handed_off),
+			 "passes", (json_int_t)atomic_load(&rs->passes),
+			 "last_pass", last ? json_integer(last) : json_null());
+}
+
+enum MHD_Result cluster_api_repair(struct dgfsd *d, struct MHD_Connection *c, struct request *r)
+{
+	/* A single host: no cluster, so nothing to repair (not an error). */
+	if (!d->cluster)
+		return http_send_json(c, r, 200, json_pack("{s:b}", "cluster", 0));
+	/* No replication: no repair thread, no figures (/metrics has none either). */
+	return http_send_json(c, r, 200, json_pack("{s:b,s:s,s:b,s:o}", "cluster", 1,
+						   "self", cluster_host_id(d->cluster),
+						   "owner", cluster_is_owner(d->cluster),
+						   "repair", repl_on(d) ? repair_object(d) :
+						   json_null()));
 }

@@ -393,6 +393,8 @@ static const struct resource resources[] = {
 		{ "POST", META_SCOPE_ADMIN, R_WHOLE, keys_api_add } } },
 	{ "/cluster/hosts", ARG_NONE, "GET, HEAD", {
 		{ "GET", META_SCOPE_ADMIN, R_WHOLE, cluster_api_hosts } } },
+	{ "/cluster/repair", ARG_NONE, "GET, HEAD", {
+		{ "GET", META_SCOPE_ADMIN, R_WHOLE, cluster_api_repair } } },
 	{ "/cluster/drain", ARG_NONE, "POST", {
 		{ "POST", META_SCOPE_ADMIN, R_WHOLE, cluster_api_drain } } },
 	/* Any key, for what it may do itself (keys_api_presign checks). */

@@ -137,6 +137,7 @@ enum MHD_Result chunk_send_fd(struct MHD_Connection *c, struct request *r, int f
 enum MHD_Result keys_api_list(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
 /* cluster_api.c */
 enum MHD_Result cluster_api_hosts(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
+enum MHD_Result cluster_api_repair(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
 enum MHD_Result cluster_api_drain(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
 enum MHD_Result keys_api_add(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
 enum MHD_Result keys_api_revoke(struct dgfsd *d, struct MHD_Connection *c, struct request *r);

@@ -272,6 +272,7 @@ static void owner_pass(struct repair *r, const struct cluster_member *m, size_t 
 	atomic_store(&stats.short_chunks, short_chunks);
 	atomic_store(&stats.misplaced, misplaced);
 	atomic_store(&stats.lost, lost);
+	atomic_store(&stats.last_pass, (long long)time(NULL));
 	atomic_fetch_add(&stats.passes, 1);
 }
 

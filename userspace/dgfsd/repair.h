@@ -26,6 +26,7 @@ struct repair_stats {
 	atomic_ullong short_chunks;	/* fewer than R copies on live, undrained hosts */
 	atomic_ullong misplaced;	/* an owner lacked a copy */
 	atomic_ullong lost;		/* no live host holds a copy */
+	atomic_llong last_pass;		/* when the owner's last whole pass ended, Unix s; 0: none */
 };
 
 /* The thread, with a cluster and a cluster secret (repl_on); else *out NULL. 0 or -errno. */
