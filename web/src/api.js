@@ -169,3 +169,26 @@ export function upload(path, file, onProgress) {
 		x.send(file);
 	});
 }
+
+// ---- the cluster (admin keys only; docs/HTTP.md) ----
+
+// GET /cluster/hosts: {self, hosts: [{id, addr, http_port, zone, up, draining, copies, drained, tls, ...}]}
+export const clusterHosts = () => call('GET', '/cluster/hosts');
+
+// GET /cluster/repair: {cluster: false} on a single host, else
+// {cluster, self, owner, repair: {chunks: {short, misplaced, lost},
+// copies: {copied, failed, refused}, passes, last_pass, ...} | null}
+export const clusterRepair = () => call('GET', '/cluster/repair');
+
+// Whether this key may see the cluster (an admin key): asked without the
+// 401 handler, as a key that is not an admin's is no reason to sign out.
+export async function mayAdminister() {
+	if (!getKey())
+		return false;
+	try {
+		const r = await fetch('/cluster/repair', {headers: authHeaders()});
+		return r.ok;
+	} catch {
+		return false;
+	}
+}

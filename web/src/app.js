@@ -1,12 +1,13 @@
 // dgfs's web UI: a single page whose views are picked by the URL's hash
-// (#/files, #/file/PATH, #/search?q=, #/graph?tag=, #/signin), so that
+// (#/files, #/file/PATH, #/search?q=, #/graph?tag=, #/cluster, #/signin), so that
 // back, forward and reload work and every view has a link.
-import {clearKey, getKey, setUnauthorizedHandler} from './api.js';
+import {clearKey, getKey, mayAdminister, setUnauthorizedHandler} from './api.js';
 import {showFiles} from './files.js';
 import {showFile} from './file.js';
 import {showSearch} from './search.js';
 import {showGraph} from './graph.js';
 import {showSignin} from './signin.js';
+import {showCluster} from './cluster.js';
 
 const main = document.getElementById('main');
 
@@ -31,6 +32,22 @@ export function go(hash) {
 // Each view gets a fresh container: a late answer of an old view lands in
 // a detached element and shows nowhere.
 let current = null;
+// The Cluster link shows for an admin key only; asked once per key.
+let adminFor = null;
+function showClusterLink() {
+	const key = getKey();
+	const link = document.getElementById('nav-cluster');
+	if (adminFor === key)
+		return;
+	adminFor = key;
+	link.hidden = true;
+	if (key)
+		mayAdminister().then((yes) => {
+			if (getKey() === key)
+				link.hidden = !yes;
+		});
+}
+
 function route() {
 	const {view, rest, params} = parseHash();
 	const signedIn = getKey() !== null;
@@ -43,6 +60,7 @@ function route() {
 		current.dispose();
 	const el = document.createElement('section');
 	main.replaceChildren(el);
+	showClusterLink();
 	if (!signedIn || view === 'signin') {
 		current = showSignin(el, params.get('then') || '#/files');
 		return;
@@ -56,6 +74,9 @@ function route() {
 		break;
 	case 'graph':
 		current = showGraph(el, params);
+		break;
+	case 'cluster':
+		current = showCluster(el);
 		break;
 	default:
 		current = showFiles(el, params);
