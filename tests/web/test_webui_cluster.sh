@@ -93,6 +93,8 @@ rc=$?
 cat "$T/driver.log"
 grep -q '^FAIL: ' "$T/driver.log" && DGFS_FAILED=1
 [[ $rc == 0 ]] || grep -q '^FAIL: ' "$T/driver.log" || fail "the browser driver exited $rc"
+# Killed by the driver; by us if it stopped before that.
+kill -9 "${PID[h4]}" 2>/dev/null
 wait "${PID[h4]}" 2>/dev/null
 PID[h4]=
 # Repaired, the cluster is quiet (nothing changes between the two reads),
