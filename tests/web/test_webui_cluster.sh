@@ -8,9 +8,10 @@
 # - In headless Chromium (tests/web/webui_cluster.mjs): a read key gets no
 #   Cluster page; the admin key sees the four hosts up and no chunk short;
 #   h4 killed, the page shows it down and chunks short of copies, then,
-#   repaired, 0 short and copies made.
+#   repaired, 0 short and copies made. The page's screenshot is kept as
+#   build/webui-cluster.png.
 #   tests/web/test_webui_cluster.sh BUILD_DIR      (as root)
-# expect-checks: 39
+# expect-checks: 40
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -86,9 +87,11 @@ PID[solo]=
 
 # --- The Cluster page in Chromium ---
 read -r KEY <"$STATE/admin.key"
+SHOT=$BUILD/webui-cluster.png
+rm -f "$SHOT"
 ip netns exec "$NS" env URL="$URL" KEY="$KEY" READ_KEY="$RK" HOSTS="h1 h2 h3 h4" \
 	ROW0="127.0.0.1:8080|z1|up|||plain" KILL_HOST=h4 KILL_PID="${PID[h4]}" WAIT_S="$WAIT_S" \
-	NPM_DIR="$NPM_DIR" HOME="$HOME" node tests/web/webui_cluster.mjs >"$T/driver.log" 2>&1
+	SHOT="$SHOT" NPM_DIR="$NPM_DIR" HOME="$HOME" node tests/web/webui_cluster.mjs >"$T/driver.log" 2>&1
 rc=$?
 cat "$T/driver.log"
 grep -q '^FAIL: ' "$T/driver.log" && DGFS_FAILED=1

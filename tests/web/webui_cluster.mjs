@@ -8,7 +8,7 @@
 //
 // Env: URL, KEY, READ_KEY, HOSTS (the ids, space-separated), KILL_HOST,
 // KILL_PID, NPM_DIR, WAIT_S (seconds a host may take to be down and
-// repaired).
+// repaired), SHOT (the page's screenshot).
 import {createRequire} from 'node:module';
 import {join} from 'node:path';
 
@@ -116,6 +116,9 @@ try {
 		/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/.test(
 			document.getElementById('repair-last-pass').textContent)), true);
 
+	if (process.env.SHOT)
+		await step('a screenshot of the Cluster page is saved', () =>
+			page.screenshot({path: process.env.SHOT, fullPage: true}));
 	same('no script error in the page', pageErrors.join('; '), '');
 	same('no CSP violation in the page', (await page.evaluate(() => window.cspViolations))
 		.join('; '), '');

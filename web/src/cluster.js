@@ -22,7 +22,7 @@ function hostRow(host, self) {
 function hostsTable(j) {
 	return h('table', {class: 'files', id: 'hosts'},
 		h('thead', {}, h('tr', {}, ['Host', 'Address', 'Zone', 'State', 'Draining',
-			'Copies held', 'Transport'].map((t) => h('th', {}, t)))),
+			'Copies left (draining)', 'Transport'].map((t) => h('th', {}, t)))),
 		h('tbody', {}, j.hosts.map((host) => hostRow(host, j.self))));
 }
 
