@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The fast path across hosts (docs/CLUSTER.md "Reads from the replicas",
-# issue 14): three storage hosts as network namespaces on one bridge, each
+# issue 14): three storage hosts as network namespaces, routed, each
 # with its own dgfs.ko state, XDP program and dgfsd (--kmod require), one
 # PostgreSQL database (Debian's package, data on the scratch disk), R=2.
 # A file uploaded through h1 has its chunks on all three; `dgfs get
@@ -33,29 +33,34 @@ cleanup() {
 		ip netns del "$(ns $h)" 2>/dev/null
 	done
 	ip netns del $cli 2>/dev/null
-	ip link del dgcbr 2>/dev/null
 	[[ -f $PG_DIR/data/postmaster.pid ]] && pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1
 }
 trap cleanup EXIT
 
 dgfs_load
 
-# A bridge in the VM's own namespace; h1..h3 at 198.18.0.11..13, the client at .2.
+# Each host and the client in a namespace of its own, joined by a veth to
+# the VM's own namespace, which routes between them (the debug kernel has
+# no bridge): hI at 198.18.I.2, the client at 198.18.0.2, each subnet's .1
+# in the VM's namespace as the gateway.
 net() {
-	local h i=0
-	modprobe bridge; ip link add dgcbr type bridge && ip link set dgcbr up || return 1
-	for h in "${HOSTS[@]}" cli; do
-		i=$((i + 1))
-		local n=$cli dev=dc0 addr=198.18.0.2
-		[[ $h == cli ]] || n=$(ns $h) dev=d$h addr=198.18.0.1$i
+	local h i=0 n dev
+	sysctl -qw net.ipv4.ip_forward=1 || return 1
+	for h in cli "${HOSTS[@]}"; do
+		if [[ $h == cli ]]; then
+			n=$cli dev=dc0
+		else
+			i=$((i + 1)) n=$(ns $h) dev=d$h
+		fi
 		ip netns add "$n" &&
 			ip link add "$dev" netns "$n" type veth peer name "b$dev" &&
-			ip link set "b$dev" master dgcbr && ip link set "b$dev" up &&
-			ip -n "$n" addr add "$addr/24" dev "$dev" &&
-			ip -n "$n" link set "$dev" up && ip -n "$n" link set lo up || return 1
+			ip addr add "198.18.$i.1/24" dev "b$dev" && ip link set "b$dev" up &&
+			ip -n "$n" addr add "198.18.$i.2/24" dev "$dev" &&
+			ip -n "$n" link set "$dev" up && ip -n "$n" link set lo up &&
+			ip -n "$n" route add default via "198.18.$i.1" || return 1
 	done
 }
-check "three host namespaces and a client on one bridge" net
+check "three host namespaces and a client, routed by the VM's own" net
 
 # PostgreSQL as nobody, its socket on the scratch disk only (no TCP).
 pg_up() {
@@ -77,12 +82,12 @@ start() {
 	local h=$1 n=$2 i
 	mkdir -p /mnt/state-$h
 	ip netns exec "$(ns $h)" "$DGFSD" --state-dir /mnt/state-$h --kmod require \
-		--metadata "$PG_URI" --host-id "$h" --public-host "198.18.0.1$n" \
+		--metadata "$PG_URI" --host-id "$h" --public-host "198.18.$n.2" \
 		--heartbeat 1 --down-after 60 --cluster-secret-file $SECRET --replicas 2 \
 		--repair-interval 3600 >>/tmp/dgfsd-$h.log 2>&1 &
 	DPID[$h]=$!
 	for ((i = 0; i < 300; i++)); do
-		c curl -s -o /dev/null "http://198.18.0.1$n:8080/healthz" && break
+		c curl -s -o /dev/null "http://198.18.$n.2:8080/healthz" && break
 		sleep 0.2
 	done
 	((i < 300)) || { tail -n 20 /tmp/dgfsd-$h.log; return 1; }
@@ -95,7 +100,7 @@ export CURL_HOME=/tmp/dgc-curl DGFS_API_KEY
 DGFS_API_KEY=$(cat /mnt/state-h1/admin.key)
 mkdir -p $CURL_HOME && printf 'header = "Authorization: Bearer %s"\n' "$DGFS_API_KEY" >$CURL_HOME/.curlrc
 up3() {
-	[[ $(c curl -sf http://198.18.0.11:8080/cluster/hosts |
+	[[ $(c curl -sf http://198.18.1.2:8080/cluster/hosts |
 		python3 -c 'import json, sys; print(sum(h["up"] for h in json.load(sys.stdin)["hosts"]))') == 3 ]]
 }
 check "h1 sees three hosts up" wait_for 60 up3
@@ -110,8 +115,8 @@ mkdir -p $src
 # 24 chunks or so: some of those h1 lacks list h2 first, some h3.
 head -c $((24 << 20)) /dev/urandom >$src/f
 same "a 24 MiB file uploaded through h1" \
-	"$(c curl -s -o /dev/null -w '%{http_code}' -T $src/f http://198.18.0.11:8080/files/c/f)" 201
-c curl -sf "http://198.18.0.11:8080/files/c/f?manifest" >/tmp/m.json
+	"$(c curl -s -o /dev/null -w '%{http_code}' -T $src/f http://198.18.1.2:8080/files/c/f)" 201
+c curl -sf "http://198.18.1.2:8080/files/c/f?manifest" >/tmp/m.json
 same "its manifest lists 2 replicas of each chunk, and all three hosts" \
 	"$(python3 -c '
 import json; m = json.load(open("/tmp/m.json"))
@@ -127,7 +132,7 @@ counters() {
 }
 counters >/tmp/before
 rm -f /tmp/got
-c $DGFS --server http://198.18.0.11:8080 get --no-fallback -q --stats-json /tmp/st.json c/f /tmp/got &&
+c $DGFS --server http://198.18.1.2:8080 get --no-fallback -q --stats-json /tmp/st.json c/f /tmp/got &&
 	rc=0 || rc=$?
 same "dgfs get --no-fallback through h1: exit 0, byte-exact" \
 	"$rc $(cmp -s /tmp/got $src/f && echo same)" "0 same"
@@ -150,7 +155,7 @@ ip -n "$(ns h2)" link set dh2 down
 kill -9 "${DPID[h2]}" && wait "${DPID[h2]}" 2>/dev/null
 DPID[h2]=
 rm -f /tmp/got
-c $DGFS --server http://198.18.0.11:8080 get --no-fallback -q --timeout 2000 \
+c $DGFS --server http://198.18.1.2:8080 get --no-fallback -q --timeout 2000 \
 	--stats-json /tmp/st.json c/f /tmp/got && rc=0 || rc=$?
 same "h2 cut off: dgfs get --no-fallback still reads the file byte-exact" \
 	"$rc $(cmp -s /tmp/got $src/f && echo same)" "0 same"
