@@ -10,38 +10,13 @@
 import {createRequire} from 'node:module';
 import {readFileSync} from 'node:fs';
 import {join} from 'node:path';
+import {pass, fail, same, step, failed} from './checks.mjs';
 
 const require = createRequire(join(process.env.NPM_DIR, 'package.json'));
 const {chromium} = require('playwright-core');
 
 const URL = process.env.URL, KEY = process.env.KEY, FILES = process.env.FILES;
 const T = 15000;	// a step's wait: dgfsd-asan and a busy machine are slow
-let failed = 0;
-
-function pass(name) {
-	console.log('PASS: ' + name);
-}
-function fail(name, why) {
-	console.log('FAIL: ' + name + (why ? ' (' + String(why).split('\n')[0] + ')' : ''));
-	failed = 1;
-}
-function same(name, got, want) {
-	if (got === want)
-		pass(name);
-	else
-		fail(name, `got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
-}
-// step NAME FN: FN must resolve (a wait that times out fails it).
-async function step(name, fn) {
-	try {
-		await fn();
-		pass(name);
-		return true;
-	} catch (e) {
-		fail(name, e.message);
-		return false;
-	}
-}
 
 // Drops @files ([{name, type, b64}]) on the drop zone, as a user's drag does.
 async function dropFiles(page, files) {
@@ -245,4 +220,4 @@ try {
 	fail('the browser run', e.stack || e.message);
 }
 await browser.close();
-process.exit(failed);
+process.exit(failed());

@@ -11,6 +11,7 @@
 // repaired), SHOT (the page's screenshot).
 import {createRequire} from 'node:module';
 import {join} from 'node:path';
+import {pass, fail, same, step, failed} from './checks.mjs';
 
 const require = createRequire(join(process.env.NPM_DIR, 'package.json'));
 const {chromium} = require('playwright-core');
@@ -19,31 +20,6 @@ const URL = process.env.URL, KEY = process.env.KEY, READ_KEY = process.env.READ_
 const HOSTS = process.env.HOSTS.split(' '), KILL_HOST = process.env.KILL_HOST;
 const LONG = 1000 * Number(process.env.WAIT_S || 120);
 const T = 15000;	// a step's wait: a busy machine is slow
-let failed = 0;
-
-function pass(name) {
-	console.log('PASS: ' + name);
-}
-function fail(name, why) {
-	console.log('FAIL: ' + name + (why ? ' (' + String(why).split('\n')[0] + ')' : ''));
-	failed = 1;
-}
-function same(name, got, want) {
-	if (got === want)
-		pass(name);
-	else
-		fail(name, `got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
-}
-async function step(name, fn) {
-	try {
-		await fn();
-		pass(name);
-		return true;
-	} catch (e) {
-		fail(name, e.message);
-		return false;
-	}
-}
 
 const browser = await chromium.launch({
 	executablePath: '/usr/bin/chromium',
@@ -126,4 +102,4 @@ try {
 	fail('the browser run', e.stack || e.message);
 }
 await browser.close();
-process.exit(failed);
+process.exit(failed());
