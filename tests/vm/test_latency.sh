@@ -10,7 +10,7 @@
 #   the disk histogram, above the same read warm;
 # - dgfsd's parser (kmod_driver latency) and dgfsctl read the same numbers;
 #   nothing waits in the rings at rest (queued, queued_max).
-# expect-checks: 40 (tests/run-all.sh: a run that prints fewer fails)
+# expect-checks: 39 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/vm/common.sh
