@@ -72,7 +72,7 @@ int replicas_add(struct dgfsd *d, const struct meta_file *f, const char *self_ho
 	struct holders hs = { 0 };
 	uint8_t (*ids)[DGFS_CHUNK_ID_LEN] = NULL;
 	json_int_t *index = NULL;
-	size_t n = 0, *order = NULL, i, k, j, ranked, nb;
+	size_t n = 0, *order = NULL, i, k, j, ranked, nb, me;
 	json_t *hosts = json_array(), *lists = json_array();
 	int err = 0;
 
@@ -92,6 +92,9 @@ int replicas_add(struct dgfsd *d, const struct meta_file *f, const char *self_ho
 	}
 	for (i = 0; i < n; i++)
 		index[i] = -1;
+	/* This host's place among the members (n: not among them), once. */
+	for (me = 0; me < n && strcmp(m[me].id, self); me++)
+		;
 	hs.m = m;
 	hs.n = n;
 	for (hs.at = 0; hs.at < f->nchunks && !err; hs.at += nb) {
@@ -123,24 +126,13 @@ int replicas_add(struct dgfsd *d, const struct meta_file *f, const char *self_ho
 			}
 			/* This host first when it holds the chunk: then the others in rank order. */
 			for (k = 0; k <= n && listed < d->cfg.replicas && !err; k++) {
-				size_t o;
-				bool is_self;
+				size_t o = k ? order[k - 1] : me;
 				json_int_t x;
 
-				if (k == 0) {
-					for (o = 0; o < n && strcmp(m[o].id, self); o++)
-						;
-					if (o == n)
-						continue;
-				} else {
-					o = order[k - 1];
-					if (!strcmp(m[o].id, self))
-						continue;
-				}
-				if (!hold[o])
+				/* This host at k == 0 only. */
+				if ((k == 0) != (o == me) || o == n || !hold[o])
 					continue;
-				is_self = !strcmp(m[o].id, self);
-				x = host_index(d, &m[o], is_self, self_host, hosts, &index[o]);
+				x = host_index(d, &m[o], o == me, self_host, hosts, &index[o]);
 				if (x < 0 || json_array_append_new(list, json_integer(x)))
 					err = -ENOMEM;
 				listed++;
