@@ -124,6 +124,8 @@ struct node_info {
 	/* Leaves: the words as one FTS5 phrase (?fts), NULL when none. */
 	char *fts;
 	unsigned int fts_param;
+	int rank_idx;			/* its phrase's place in q->rank, or -1 */
+	int extra_idx;			/* else in q->extra (a ranked scan's), or -1 */
 	/* Tag leaves and words: the ids of the tags they match, implied ones too. */
 	char *tags;			/* as a JSON array, for json_each() */
 	int64_t tag;			/* the first id */
@@ -164,6 +166,22 @@ struct sql {
 	 */
 	unsigned int scan_fts;
 	const char *scan_s;
+	/*
+	 * The scan's rows all hold the root AND's required text (its merged
+	 * AND, or its one text-only member): that member, req_drv (DRV_*), is
+	 * never tested, and the scan is "R AND (ranked OR)" when the ranked
+	 * OR holds more (floor.skip: R's phrases, not scored).
+	 */
+	bool scan_req;
+	int req_drv;
+	/*
+	 * The scan is "R AND (ranked OR extra)" (scan_or): each text leaf's
+	 * phrase is in the OR, the ranked ones' scored and the others (under
+	 * a NOT: extra) only tested, by the row's positions (dgfs_has).
+	 */
+	bool scan_or;
+	struct buf extra;
+	unsigned int nextra;
 	struct rank_floor floor;
 	sqlite3 *db;			/* to find tags and estimate */
 	const struct query *query;
@@ -257,6 +275,7 @@ static void sql_free(struct sql *q)
 	free(q->ctes.s);
 	free(q->rank.s);
 	free(q->scan.s);
+	free(q->extra.s);
 }
 
 /*
@@ -473,14 +492,18 @@ static void prepare_node(struct sql *q, const struct query_node *n, bool negated
 	ni->est[0] = ni->est[1] = -1;
 	ni->drv = DRV_NONE;
 	ni->order = -1;
+	ni->rank_idx = -1;
+	ni->extra_idx = -1;
 	switch (n->kind) {
 	case QUERY_WORD:
 	case QUERY_PHRASE:
 		ni->fts = fts_phrase(q, n->text);
 		if (ni->fts) {
 			ni->fts_param = param_text(q, ni->fts);
-			if (!negated)
+			if (!negated) {
+				ni->rank_idx = (int)q->nrank;
 				rank_add(q, ni->fts);
+			}
 		}
 		if (n->kind == QUERY_WORD && n->name)
 			resolve_tags(q, n, ni);
@@ -845,6 +868,16 @@ static bool ranked_only(struct sql *q, const struct query_node *n)
  */
 struct cands {
 	bool all;
+	/*
+	 * Few reach the tests: a ranked scan's rows past its score bound
+	 * (scan_req), once the page is full a small share of the rows.
+	 */
+	bool few;
+	/*
+	 * The test runs on a row of the ranked scan "R AND (ranked OR)":
+	 * a ranked word's test looks at the row's positions (dgfs_has).
+	 */
+	bool scan_row;
 	int64_t d;			/* -1: not counted yet */
 	const struct query_node *n;
 };
@@ -870,6 +903,8 @@ static bool probe(struct sql *q, struct node_info *ni, bool text, const char *ft
 
 	if (plan_test)
 		return plan_test == 1;
+	if (c->few)
+		return true;
 	if (c->all)
 		return false;
 	d = cands_d(q, c);
@@ -881,7 +916,12 @@ static bool probe(struct sql *q, struct node_info *ni, bool text, const char *ft
 static void pred_text(struct sql *q, struct buf *b, struct node_info *ni, const char *fts,
 		      unsigned int p, const char *x, struct cands *c)
 {
-	if (probe(q, ni, true, fts, c))
+	if (c->scan_row && q->scan_or && fts == ni->fts && ni->rank_idx >= 0)
+		bprintf(q, b, "dgfs_has(ft.file_text, %d)", q->floor.skip + ni->rank_idx);
+	else if (c->scan_row && q->scan_or && fts == ni->fts && ni->extra_idx >= 0)
+		bprintf(q, b, "dgfs_has(ft.file_text, %u)",
+			(unsigned int)q->floor.skip + q->nrank + (unsigned int)ni->extra_idx);
+	else if (probe(q, ni, true, fts, c))
 		bprintf(q, b, "EXISTS (SELECT 1 FROM file_text WHERE file_text MATCH ?%u "
 			"AND rowid = %s)", p, x);
 	else
@@ -939,7 +979,14 @@ static bool pred(struct sql *q, struct buf *b, const struct query_node *n, const
 	char x[32];
 	unsigned int i, j, nk = 0;
 
-	snprintf(x, sizeof(x), "%s.id", a);
+	/*
+	 * On the scan's FTS5 row (ft: a name no subquery's own file_text
+	 * hides), a test needs no seek in files first.
+	 */
+	if (c->scan_row)
+		snprintf(x, sizeof(x), "ft.rowid");
+	else
+		snprintf(x, sizeof(x), "%s.id", a);
 	if (depth > PRED_DEPTH_MAX &&
 	    (n->kind == QUERY_AND || n->kind == QUERY_OR || n->kind == QUERY_NOT)) {
 		bprintf(q, b, "%s IN (SELECT id FROM s%u)", x, files_cte(q, n, NULL));
@@ -1006,14 +1053,15 @@ static bool pred(struct sql *q, struct buf *b, const struct query_node *n, const
 			bprintf(q, b, "0");
 			return true;
 		}
+		/* The tags first: a probe of them costs a fifteenth of the text's. */
 		if (ni->fts && ni->ntags)
 			bprintf(q, b, "(");
-		if (ni->fts)
-			pred_text(q, b, ni, ni->fts, ni->fts_param, x, c);
-		if (ni->fts && ni->ntags)
-			bprintf(q, b, " OR ");
 		if (ni->ntags)
 			pred_tags(q, b, ni, x, c);
+		if (ni->fts && ni->ntags)
+			bprintf(q, b, " OR ");
+		if (ni->fts)
+			pred_text(q, b, ni, ni->fts, ni->fts_param, x, c);
 		if (ni->fts && ni->ntags)
 			bprintf(q, b, ")");
 		return true;
@@ -1037,6 +1085,36 @@ static bool pred(struct sql *q, struct buf *b, const struct query_node *n, const
 }
 
 /*
+ * A ranked scan's member whose files are few enough to list (under
+ * SCAN_LIST_MAX), the fewest: a row not among them stops at a lookup in
+ * that list, before its score bound and its probes. Leaves only (their
+ * files are listed without planning); counting stops at the cap.
+ */
+#define SCAN_LIST_MAX	4096
+
+static const struct query_node *rare_member(struct sql *q, const struct query_node *root)
+{
+	const struct node_info *ni = info(q, root);
+	const struct query_node *k, *best = NULL;
+	int64_t cap = SCAN_LIST_MAX, e;
+	int i;
+
+	if (root->kind != QUERY_AND)
+		return NULL;
+	for (k = root->child, i = 0; k; k = k->next, i++) {
+		if (i == q->req_drv || merged_kid(ni, (unsigned int)i) || !info(q, k)->gen ||
+		    k->kind == QUERY_NOT || k->kind == QUERY_AND || k->kind == QUERY_OR)
+			continue;
+		e = estimate(q, k, cap);
+		if (e < cap) {
+			best = k;
+			cap = e;
+		}
+	}
+	return best;
+}
+
+/*
  * A CTE listing the files @n finds: its candidates (gen_sql), or every
  * file when it has none, each tested against @n (pred). The root's is
  * "hits", under @prefix; a deep subtree's sN, for a test of its parent:
@@ -1055,6 +1133,44 @@ static unsigned int files_cte(struct sql *q, const struct query_node *n, const c
 	if (q->err)
 		return 0;
 	snprintf(a, sizeof(a), "f%u", alias);
+	if (root && q->scan_fts && q->scan_req) {
+		const struct query_node *rare;
+
+		/*
+		 * Rows holding the required text, each with its score bound
+		 * first (on the FTS5 row, before any seek in files): once the
+		 * page is full most rows stop there, so what remains is tested
+		 * by probes, not by lists of every file a leaf has. The
+		 * required member is not tested again (in_gen).
+		 */
+		fp = param(q, (struct param){ .kind = P_FLOOR, .p = &q->floor });
+		bprintf(q, &body, "SELECT %s.id, %s.path, dgfs_rank(ft.file_text, ?%u) FROM "
+			"file_text AS ft CROSS JOIN files AS %s ON %s.id = ft.rowid WHERE "
+			"ft.file_text MATCH ?%u", a, a, fp, a, a, q->scan_fts);
+		rare = rare_member(q, n);
+		if (rare) {
+			bprintf(q, &body, " AND +ft.rowid IN (");
+			gen_sql(q, &body, rare);
+			bprintf(q, &body, ")");
+		}
+		bprintf(q, &body, " AND dgfs_rank(ft.file_text, ?%u, 'bound') IS NOT NULL", fp);
+		if (n->kind == QUERY_AND)
+			ni->drv = q->req_drv;
+		c.few = true;
+		c.scan_row = true;
+		bprintf(q, &body, " AND ");
+		if (!pred(q, &body, n, a, &c, true, 0))
+			bprintf(q, &body, "1");
+		if (plen) {
+			pa = param(q, (struct param){ .kind = P_BLOB, .p = prefix, .len = plen });
+			pb = param_int(q, (int64_t)plen);
+			bprintf(q, &body, " AND substr(%s.path, 1, ?%u) = ?%u", a, pb, pa);
+		}
+		if (body.s)
+			buf_add(q, &q->scan, body.s, body.len);
+		free(body.s);
+		return 0;
+	}
 	if (root && q->scan_fts) {
 		/*
 		 * Rows of the ranking's expression (a superset of the hits,
@@ -1153,12 +1269,53 @@ static int bind_all(sqlite3 *db, sqlite3_stmt *st, const struct sql *q)
 }
 
 /*
+ * The text every file @root finds holds (its FTS5 string, @n phrases in
+ * ?@param), when there is one: a text-only root, or the root AND's merged
+ * text-only members, or its one text-only member (@drv: which, DRV_*).
+ * Every ranked phrase then sits in a row of it, so a scan of its rows
+ * ranks every hit.
+ */
+static const char *required_text(struct sql *q, const struct query_node *root, int *drv,
+				 unsigned int *n, unsigned int *param)
+{
+	const struct node_info *ni = info(q, root), *ki;
+	const struct query_node *k;
+	int i;
+
+	*drv = DRV_NONE;
+	*n = 1;
+	if (root->kind == QUERY_WORD || root->kind == QUERY_PHRASE) {
+		*param = ni->fts_param;
+		return ni->fts && (root->kind == QUERY_PHRASE || !ni->ntags) ? ni->fts : NULL;
+	}
+	if (root->kind != QUERY_AND)
+		return NULL;
+	if (ni->merged) {
+		*drv = DRV_MERGED;
+		*n = ni->nmerged;
+		*param = ni->merged_param;
+		return ni->merged;
+	}
+	for (k = root->child, i = 0; k; k = k->next, i++) {
+		ki = info(q, k);
+		if (ki->fts && (k->kind == QUERY_PHRASE || (k->kind == QUERY_WORD && !ki->ntags))) {
+			*drv = i;
+			*param = ki->fts_param;
+			return ki->fts;
+		}
+	}
+	return NULL;
+}
+
+/*
  * The statement's WITH clause and "hits(id)": the files the query finds,
  * under @prefix. Also "rnk(rid, r)" when free words rank. 0 or -errno.
  */
 static int build_hits(struct sql *q, const struct query *query, const char *prefix, bool scan)
 {
-	unsigned int a;
+	unsigned int a, nreq = 0, req_param = 0;
+	const char *req;
+	char *both;
 
 	q->query = query;
 	q->info = calloc(query->nnodes ? query->nnodes : 1, sizeof(*q->info));
@@ -1171,15 +1328,38 @@ static int build_hits(struct sql *q, const struct query *query, const char *pref
 	 * instead of scoring every hit and sorting them all.
 	 */
 	if (scan && scan_test != 1 && q->rank.len && !q->err &&
-	    ((q->root_fts && q->root_fts_n == q->nrank) || ranked_only(q, query->root))) {
+	    (req = required_text(q, query->root, &q->req_drv, &nreq, &req_param))) {
 		scans++;
-		if (q->root_fts && q->root_fts_n == q->nrank) {
-			q->scan_fts = q->root_fts;
-			q->scan_s = info(q, query->root)->merged;
-		} else {
-			q->scan_fts = param_text(q, q->rank.s);
-			q->scan_s = q->rank.s;
+		q->scan_req = true;
+		for (a = 0; a < query->nnodes; a++) {
+			const struct query_node *n = &query->nodes[a];
+			struct node_info *ni = info(q, n);
+
+			if ((n->kind == QUERY_WORD || n->kind == QUERY_PHRASE) && ni->fts &&
+			    ni->rank_idx < 0) {
+				bprintf(q, &q->extra, " OR %s", ni->fts);
+				ni->extra_idx = (int)q->nextra++;
+			}
 		}
+		if (nreq == q->nrank && !q->nextra) {
+			/* The same phrases (R holds every ranked one): the same scores. */
+			q->scan_fts = req_param;
+			q->scan_s = req;
+		} else if (asprintf(&both, "(%s) AND (%s%s)", req, q->rank.s,
+				    q->extra.s ? q->extra.s : "") < 0) {
+			q->err = -ENOMEM;
+		} else {
+			q->scan_fts = param(q, (struct param){ .kind = P_TEXT, .p = both,
+							       .len = strlen(both), .owned = true });
+			q->scan_s = both;
+			q->scan_or = true;
+			q->floor.skip = (int)nreq;
+			q->floor.nscore = (int)q->nrank;
+		}
+	} else if (scan && scan_test != 1 && q->rank.len && !q->err && ranked_only(q, query->root)) {
+		scans++;
+		q->scan_fts = param_text(q, q->rank.s);
+		q->scan_s = q->rank.s;
 	}
 	/* The sets first: they make the CTEs and parameters they need. */
 	files_cte(q, query->root, prefix);

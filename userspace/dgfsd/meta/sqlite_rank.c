@@ -30,6 +30,7 @@
 /* What is the same for every row of one query: computed on its first row. */
 struct rank_query {
 	int nphrase;
+	int skip, end;			/* phrases skip..end-1 are scored */
 	double avgdl;
 	double *idf;
 	double *freq;		/* the current row's f(i) */
@@ -44,7 +45,8 @@ static int count_row(const Fts5ExtensionApi *api, Fts5Context *fts, void *arg)
 	return SQLITE_OK;
 }
 
-static int rank_query(const Fts5ExtensionApi *api, Fts5Context *fts, struct rank_query **out)
+static int rank_query(const Fts5ExtensionApi *api, Fts5Context *fts, int skip, int nscore,
+		      struct rank_query **out)
 {
 	struct rank_query *p = api->xGetAuxdata(fts, 0);
 	sqlite3_int64 nrow = 0, ntoken = 0;
@@ -60,6 +62,8 @@ static int rank_query(const Fts5ExtensionApi *api, Fts5Context *fts, struct rank
 		return SQLITE_NOMEM;
 	memset(p, 0, sizeof(*p));
 	p->nphrase = n;
+	p->skip = skip < n ? skip : n;
+	p->end = nscore > 0 && nscore < n - p->skip ? p->skip + nscore : n;
 	p->idf = (double *)&p[1];
 	p->freq = p->idf + n;
 	p->ntok = (int *)(p->freq + n);
@@ -71,13 +75,15 @@ static int rank_query(const Fts5ExtensionApi *api, Fts5Context *fts, struct rank
 	for (i = 0; rc == SQLITE_OK && i < n; i++) {
 		sqlite3_int64 nhit = 0;
 
+		p->ntok[i] = api->xPhraseSize(fts, i);
+		if (i < p->skip || i >= p->end)
+			continue;	/* not scored: its IDF is never read */
 		rc = api->xQueryPhrase(fts, i, &nhit, count_row);
 		if (rc == SQLITE_OK) {
 			/* bm25()'s expression: int64 difference, then doubles. */
 			double idf = log((nrow - nhit + 0.5) / (nhit + 0.5));
 
 			p->idf[i] = idf <= 0.0 ? 1e-6 : idf;
-			p->ntok[i] = api->xPhraseSize(fts, i);
 		}
 	}
 	if (rc == SQLITE_OK)
@@ -95,29 +101,19 @@ static double bm25_sum(const struct rank_query *p, double d)
 	double score = 0.0;
 	int i;
 
-	for (i = 0; i < p->nphrase; i++)
+	for (i = p->skip; i < p->end; i++)
 		score += p->idf[i] * ((p->freq[i] * (k1 + 1.0)) /
 				      (p->freq[i] + k1 * (1 - b + b * d / p->avgdl)));
 	return score;
 }
 
-static void rank_row(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx,
-		     int nval, sqlite3_value **val)
+/* Reads the row's f(i) into @p and returns its least possible length. */
+static int row_freq(const Fts5ExtensionApi *api, Fts5Context *fts, struct rank_query *p,
+		    double *dmin)
 {
-	struct rank_floor *fl = nval > 0 ? sqlite3_value_pointer(val[0], RANK_FLOOR_TYPE) : NULL;
-	sqlite3_int64 rowid = api->xRowid(fts);
-	struct rank_query *p;
-	double dmin = 0.0, score;
-	int i, rc, ntok = 0;
+	int i, rc = SQLITE_OK;
 
-	if (fl && fl->known && fl->rowid == rowid) {
-		if (fl->dropped)
-			sqlite3_result_null(ctx);
-		else
-			sqlite3_result_double(ctx, fl->score);
-		return;
-	}
-	rc = rank_query(api, fts, &p);
+	*dmin = 0.0;
 	for (i = 0; rc == SQLITE_OK && i < p->nphrase; i++) {
 		Fts5PhraseIter it;
 		int col, off, n = 0;
@@ -125,17 +121,53 @@ static void rank_row(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_cont
 		rc = api->xPhraseFirst(fts, i, &it, &col, &off);
 		for (; rc == SQLITE_OK && col >= 0; api->xPhraseNext(fts, &it, &col, &off)) {
 			n++;
-			if (off + p->ntok[i] > dmin)
-				dmin = off + p->ntok[i];
+			if (off + p->ntok[i] > *dmin)
+				*dmin = off + p->ntok[i];
 		}
 		p->freq[i] = n;
 	}
+	return rc;
+}
+
+/*
+ * dgfs_rank(file_text, floor): the score, or NULL when it is surely below
+ * the floor. dgfs_rank(file_text, floor, 'bound'): 1 when the row may
+ * reach the floor, else NULL, without reading the row's length: a WHERE
+ * term that lets a row go on to its other tests, the column then scoring
+ * it in full. Both ask about the same row in one statement: the floor
+ * keeps what the first learned.
+ */
+static void rank_row(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx,
+		     int nval, sqlite3_value **val)
+{
+	struct rank_floor *fl = nval > 0 ? sqlite3_value_pointer(val[0], RANK_FLOOR_TYPE) : NULL;
+	bool bound = nval > 1 && sqlite3_value_type(val[1]) == SQLITE_TEXT &&
+		     !strcmp((const char *)sqlite3_value_text(val[1]), "bound");
+	sqlite3_int64 rowid = api->xRowid(fts);
+	struct rank_query *p;
+	double dmin = 0.0, score;
+	int rc, ntok = 0;
+
+	if (fl && fl->known && fl->rowid == rowid) {
+		if (fl->dropped)
+			sqlite3_result_null(ctx);
+		else if (bound)
+			sqlite3_result_int(ctx, 1);
+		else if (fl->scored)
+			sqlite3_result_double(ctx, fl->score);
+		if (fl->dropped || bound || fl->scored)
+			return;
+	}
+	rc = rank_query(api, fts, fl ? fl->skip : 0, fl ? fl->nscore : 0, &p);
+	if (rc == SQLITE_OK)
+		rc = row_freq(api, fts, p, &dmin);
 	if (rc != SQLITE_OK) {
 		sqlite3_result_error_code(ctx, rc);
 		return;
 	}
-	if (fl) {
+	if (fl && !(fl->known && fl->rowid == rowid)) {
 		fl->known = true;
+		fl->scored = false;
 		fl->rowid = rowid;
 		fl->dropped = bm25_sum(p, dmin) < fl->floor;
 		if (fl->dropped) {
@@ -143,6 +175,10 @@ static void rank_row(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_cont
 			sqlite3_result_null(ctx);
 			return;
 		}
+	}
+	if (bound) {
+		sqlite3_result_int(ctx, 1);
+		return;
 	}
 	rc = api->xColumnSize(fts, -1, &ntok);
 	if (rc != SQLITE_OK) {
@@ -154,9 +190,34 @@ static void rank_row(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_cont
 	score = bm25_sum(p, (double)ntok);
 	if (fl) {
 		fl->score = score;
+		fl->scored = true;
 		fl->nscored++;
 	}
 	sqlite3_result_double(ctx, score);
+}
+
+/*
+ * dgfs_has(file_text, i): whether the row holds an instance of the
+ * MATCH's phrase i. Exact for a phrase that is a child of an OR the row
+ * matched through (FTS5 keeps each child of an OR at its first row from
+ * the OR's on), which is how search.c uses it: a word's test costs a
+ * look at positions the MATCH has read, not a seek of its own.
+ */
+static void has_row(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx,
+		    int nval, sqlite3_value **val)
+{
+	int i = nval == 1 ? sqlite3_value_int(val[0]) : -1, col = -1, off, rc;
+	Fts5PhraseIter it;
+
+	if (i < 0 || i >= api->xPhraseCount(fts)) {
+		sqlite3_result_error(ctx, "dgfs_has: no such phrase", -1);
+		return;
+	}
+	rc = api->xPhraseFirst(fts, i, &it, &col, &off);
+	if (rc != SQLITE_OK)
+		sqlite3_result_error_code(ctx, rc);
+	else
+		sqlite3_result_int(ctx, col >= 0);
 }
 
 int meta_sqlite_rank_init(sqlite3 *db)
@@ -175,5 +236,8 @@ int meta_sqlite_rank_init(sqlite3 *db)
 		return rc;
 	if (!fts5 || fts5->iVersion < 2)
 		return SQLITE_ERROR;
-	return fts5->xCreateFunction(fts5, "dgfs_rank", NULL, rank_row, NULL);
+	rc = fts5->xCreateFunction(fts5, "dgfs_rank", NULL, rank_row, NULL);
+	if (rc == SQLITE_OK)
+		rc = fts5->xCreateFunction(fts5, "dgfs_has", NULL, has_row, NULL);
+	return rc;
 }

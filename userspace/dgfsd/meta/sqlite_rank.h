@@ -31,10 +31,18 @@ struct rank_floor {
 	 * rows; -INFINITY (or 0, as scores are positive) drops nothing.
 	 */
 	double floor;
+	/*
+	 * The MATCH's first @skip phrases are not scored: they only narrow
+	 * the rows (a search's required words, "R AND (ranked OR)", whose
+	 * ranked OR repeats them), so the score is the ranked OR's bm25.
+	 */
+	int skip;
+	/* And only @nscore after them (0: all the rest): later ones only test. */
+	int nscore;
 	/* The row last asked about: a statement may ask twice (WHERE and a column). */
 	int64_t rowid;
 	double score;
-	bool known, dropped;
+	bool known, dropped, scored;
 	/* How many rows were scored in full and how many dropped (for the bench). */
 	uint64_t nscored, ndropped;
 };
