@@ -52,7 +52,7 @@ DEB_PACKAGES := \
 	chromium
 
 .DELETE_ON_ERROR:
-.PHONY: all deps kmod bpf userspace test run bench bench-fast bench-dgfsd bench-search bench-tags clean distclean
+.PHONY: all deps kmod bpf userspace test run bench bench-fast bench-balance bench-latency bench-dgfsd bench-search bench-tags clean distclean
 
 all: kmod bpf userspace web
 
@@ -176,6 +176,14 @@ run: all
 bench-fast: all
 	tests/vm/vm.sh --out $(BUILD)/bench tests/vm/bench_fast.sh
 	tests/vm/bench_remote.sh
+
+# Numbers, not a test: a setting of dgfs.ko on against off in one VM boot,
+# client on the host (tests/vm/bench_onoff.sh, docs/BENCHMARKS.md).
+bench-balance: all
+	tests/vm/bench_onoff.sh balance
+
+bench-latency: all
+	tests/vm/bench_onoff.sh latency
 
 # Numbers, not a test: dgfsd's HTTP and UDP tier against curl and aria2c, on the host.
 bench-dgfsd: all

@@ -20,6 +20,8 @@
 #define _DGFS_H
 
 #include <linux/atomic.h>
+#include <linux/jump_label.h>
+#include <linux/ktime.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/path.h>
@@ -171,8 +173,23 @@ static inline void dgfs_count(struct dgfs_net *dn, enum dgfs_counter c)
 }
 u64 dgfs_counter_sum(struct dgfs_net *dn, enum dgfs_counter c);
 
-/* latency.c: a latency from @since (ktime_get_ns()) to now, into @h. */
-void dgfs_latency_record(struct dgfs_net *dn, enum dgfs_hist_id h, u64 since);
+/* latency.c: the start of a latency (ktime_get_ns()), or 0 when the
+ * stamps are off (module parameter `latency`).
+ */
+DECLARE_STATIC_KEY_TRUE(dgfs_latency_on);
+static inline u64 dgfs_latency_stamp(void)
+{
+	return static_branch_likely(&dgfs_latency_on) ? ktime_get_ns() : 0;
+}
+/* A latency from @since (dgfs_latency_stamp()) to now, into @h; none for
+ * a request stamped while the stamps were off.
+ */
+void __dgfs_latency_record(struct dgfs_net *dn, enum dgfs_hist_id h, u64 since);
+static inline void dgfs_latency_record(struct dgfs_net *dn, enum dgfs_hist_id h, u64 since)
+{
+	if (since)
+		__dgfs_latency_record(dn, h, since);
+}
 /* @h summed over the CPUs: its buckets, and the latencies' sum in ns. */
 void dgfs_latency_sum(struct dgfs_net *dn, enum dgfs_hist_id h,
 		      u64 buckets[DGFS_HIST_BUCKETS], u64 *sum_ns);

@@ -6,13 +6,52 @@
  * lock. Recorded in process context only (the workers and the IO
  * workqueue); the packet path only reads the clock for the request's
  * stamp (ring.c).
+ *
+ * The module parameter `latency` (on by default) turns the stamps off, for
+ * measuring what they cost (docs/BENCHMARKS.md): a static key, so that on
+ * the code is what it was without the switch (a no-op where the branch
+ * is, and a test of the stamp when a request ends), and off takes no
+ * clock read and records nothing. A request stamped
+ * 0 (taken while off) is not recorded when it ends, whatever the switch
+ * says then: its latency is unknown.
  */
+#include <linux/jump_label.h>
+#include <linux/moduleparam.h>
 #include <linux/percpu.h>
 #include <linux/ktime.h>
+#include <linux/sysfs.h>
 
 #include "dgfs.h"
 
-void dgfs_latency_record(struct dgfs_net *dn, enum dgfs_hist_id h, u64 since)
+DEFINE_STATIC_KEY_TRUE(dgfs_latency_on);
+
+static int latency_param_set(const char *val, const struct kernel_param *kp)
+{
+	bool on;
+	int ret = kstrtobool(val, &on);
+
+	if (ret)
+		return ret;
+	if (on)
+		static_branch_enable(&dgfs_latency_on);
+	else
+		static_branch_disable(&dgfs_latency_on);
+	return 0;
+}
+
+static int latency_param_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%c\n", static_key_enabled(&dgfs_latency_on) ? 'Y' : 'N');
+}
+
+static const struct kernel_param_ops latency_param_ops = {
+	.set = latency_param_set,
+	.get = latency_param_get,
+};
+module_param_cb(latency, &latency_param_ops, NULL, 0644);
+MODULE_PARM_DESC(latency, "stamp fast-path requests and disk waits for the latency histograms (default Y; N: no clock reads, the histograms stand still)");
+
+void __dgfs_latency_record(struct dgfs_net *dn, enum dgfs_hist_id h, u64 since)
 {
 	u64 ns = ktime_get_ns() - since;
 	struct dgfs_pcpu_stats *stats = get_cpu_ptr(dn->stats);

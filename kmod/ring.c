@@ -82,7 +82,7 @@ struct dgfs_ring {
 	u32 head;
 	siphash_key_t flow_key;		/* random, set before the first request */
 	u8 slot_flow[DGFS_RING_SLOTS];	/* each slot's flow, stored with it */
-	/* When each slot's request was queued (ktime_get_ns()): the start
+	/* When each slot's request was queued (dgfs_latency_stamp()): the start
 	 * of its latency (DGFS_H_REQUEST).
 	 */
 	u64 slot_stamp[DGFS_RING_SLOTS];
@@ -280,8 +280,10 @@ int dgfs_ring_submit(struct dgfs_net *dn, const struct net_device *dev,
 		return -EINVAL;
 	}
 
-	/* Before the lock: the clock read is all the stamp costs. */
-	now = ktime_get_ns();
+	/* Before the lock: the clock read is all the stamp costs (none
+	 * with the stamps off: 0).
+	 */
+	now = dgfs_latency_stamp();
 	local_bh_disable();
 	cpu = smp_processor_id();
 	if (balance) {

@@ -127,7 +127,7 @@ static struct page *page_at(struct dgfs_net *dn, struct file *file, u64 pos,
 		 * Then wait for this page (or read it, if readahead did not):
 		 * that wait is the disk's latency (DGFS_H_DISK).
 		 */
-		wait = ktime_get_ns();
+		wait = dgfs_latency_stamp();
 		page_cache_sync_readahead(file->f_mapping, &file->f_ra, file,
 					  index, want);
 		folio = read_mapping_folio(file->f_mapping, index, file);

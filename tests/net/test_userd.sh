@@ -6,7 +6,7 @@
 # IPv4 and IPv6, whole and in random ranges, through refusals, malformed
 # datagrams and a lossy link. Nothing leaves the two namespaces.
 #   tests/net/test_userd.sh BUILD_DIR      (as root)
-# expect-checks: 76 (tests/run-all.sh: a run that prints fewer fails)
+# expect-checks: 85 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -365,6 +365,35 @@ sys.exit(not 0.75 * min(2000, cap) <= r <= 2100)' "$out" "${capacity:-0}"
 same "... with 0 errors" "$(json_get "$out" errors)" 0
 c "$BENCH" -p $PORT --duration 1 --rate 100 "$V6" "${id[page]}" >"$tmp/bench.txt" 2>&1
 check "bench without a key: the ACCES is reported" grep -q "ACCES" "$tmp/bench.txt"
+
+# --source: the threads spread over the client's addresses (the host sees
+# several clients), each with tokens for its own (a token for another
+# address is answered ACCES: an error).
+V4_CLIENT2=198.18.0.3
+check "client: a second address, $V4_CLIENT2" c ip addr add $V4_CLIENT2/24 dev dg1
+bench --threads 4 --window 4 --size 4096 --random --duration 3 \
+	--source $V4_CLIENT,$V4_CLIENT2 >"$tmp/bench.json" 2>"$tmp/bench.log" &
+bench_pid=$!
+# The local addresses of the bench's sockets, as the kernel has them.
+both_sources() {
+	[[ $(c ss -Hun "dst $V4" | awk '{ sub(/:[0-9]+$/, "", $(NF - 1)); print $(NF - 1) }' | sort -u | xargs) == \
+		"$V4_CLIENT $V4_CLIENT2" ]]
+}
+check "bench --source A,B: its sockets send from both" wait_for 5 both_sources
+wait "$bench_pid"
+out=$(cat "$tmp/bench.json")
+cat "$tmp/bench.log"
+check "... > 0 req/s" python3 -c 'import json,sys; sys.exit(json.loads(sys.argv[1])["req_per_s"] <= 0)' "$out"
+same "... with 0 errors (each address's tokens its own)" "$(json_get "$out" errors)" 0
+same "... and 0 timeouts" "$(json_get "$out" timeouts)" 0
+refuse "bench --source with a bad address is refused" 2 'is not an IP address' \
+	c "$BENCH" --source $V4_CLIENT,198.18.0.x "$V4" "${id[page]}"
+refuse "bench: more --source addresses than threads is refused" 2 'need --threads 2' \
+	c "$BENCH" --source $V4_CLIENT,$V4_CLIENT2 "$V4" "${id[page]}"
+refuse "bench --source not of this host: cannot reach from it" 1 "from 198.18.0.9: Cannot assign" \
+	c "$BENCH" -p $PORT --key $KEY --source 198.18.0.9 "$V4" "${id[page]}"
+refuse "bench --source of the other family than the host's is refused" 1 "not an IPv4 address" \
+	c "$BENCH" -p $PORT --key $KEY --source $V6_CLIENT "$V4" "${id[page]}"
 
 # ---- a clean exit -------------------------------------------------------------------------
 kill -TERM "$main_pid"

@@ -2,9 +2,11 @@
 # Host-side helpers of the benchmarks whose server is the VM and whose
 # client is on the host (tests/vm/bench_remote.sh, tests/bench/bench.sh).
 #
-#   bench_pin_vcpus TAP   pin the VM on TAP's vCPU threads to host CPU 1, its
-#                         other threads to CPU 0; sets BENCH_PIN_CLIENT to
-#                         the prefix that puts a client on CPU 0 too
+#   bench_pin_vcpus TAP   pin the VM on TAP's vCPU n to host CPU (n + 1) mod
+#                         the host's CPUs (one vCPU: CPU 1; two on a 2-CPU
+#                         host: vCPU 0 on CPU 1, vCPU 1 on CPU 0), its other
+#                         threads to CPU 0; sets BENCH_PIN_CLIENT to the
+#                         prefix that puts a client on CPU 0 too
 #   bench_guest_cpu NS ADDR
 #                         the guest's busy CPU seconds so far, from
 #                         tests/vm/cpustat_server.py on ADDR:7801
@@ -17,15 +19,20 @@
 BENCH_PIN_CLIENT=()
 
 bench_pin_vcpus() {
-	local qpid t cpu
-	[[ ${BENCH_PIN:-1} == 1 && $(nproc) -ge 2 ]] || return 0
+	local qpid t cpu n=$(nproc) where=
+	[[ ${BENCH_PIN:-1} == 1 && $n -ge 2 ]] || return 0
 	qpid=$(pgrep -f "^qemu-system-x86_64 -name dgfs-vm.*ifname=$1") || return 1
 	for t in /proc/$qpid/task/*; do
-		if [[ $(cat "$t/comm") == CPU*/TCG ]]; then cpu=1; else cpu=0; fi
+		if [[ $(cat "$t/comm") =~ ^CPU\ ([0-9]+)/TCG$ ]]; then
+			cpu=$(((BASH_REMATCH[1] + 1) % n))
+			where+=" vCPU ${BASH_REMATCH[1]} on CPU $cpu,"
+		else
+			cpu=0
+		fi
 		taskset -p -c $cpu "${t##*/}" >/dev/null
 	done
 	BENCH_PIN_CLIENT=(taskset -c 0)
-	echo "pinned: $(grep -l TCG /proc/$qpid/task/*/comm | wc -l) vCPU thread(s) of QEMU $qpid to CPU 1"
+	echo "pinned (QEMU $qpid):$where its other threads and the client on CPU 0"
 }
 
 bench_guest_cpu() {	# bash's /dev/tcp: no Python start-up a call

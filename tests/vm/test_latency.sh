@@ -9,8 +9,10 @@
 #   lands in a bucket above 134 ms (2^27 ns), in the request and in
 #   the disk histogram, above the same read warm;
 # - dgfsd's parser (kmod_driver latency) and dgfsctl read the same numbers;
-#   nothing waits in the rings at rest (queued, queued_max).
-# expect-checks: 39 (tests/run-all.sh: a run that prints fewer fails)
+#   nothing waits in the rings at rest (queued, queued_max);
+# - the module parameter latency=N stops the stamps: reads are answered
+#   and counted, the histogram stands still; Y starts them again.
+# expect-checks: 48 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/vm/common.sh
@@ -95,6 +97,21 @@ for path in socket xdp; do
 	fi
 done
 warm=$(field 6 "$m")
+
+# ---- the switch: module parameter latency (for measuring the stamps' cost) ----
+param=/sys/module/dgfs/parameters/latency
+same "the stamps are on by default (parameter latency)" "$(cat $param)" Y
+check "latency=N" bash -c "echo N >$param"
+h0=$(hist)
+same "stamps off: 10 reads answered whole, 10 requests counted" \
+	"$(reads "$small" "$root/small" 10)" "198.18.0.2 10"
+same "... and none in the request histogram" "$(field 1 "$(moved request "$h0" "$(hist)")")" 0
+refuse "latency=maybe is refused" 1 "Invalid argument" bash -c "echo maybe >$param"
+same "... and changes nothing" "$(cat $param)" N
+check "latency=Y" bash -c "echo Y >$param"
+h0=$(hist)
+same "stamps on again: 10 reads answered whole, 10 requests counted" "$(reads "$small" "$root/small" 10)" "198.18.0.2 10"
+same "... and the request histogram counted exactly 10" "$(field 1 "$(moved request "$h0" "$(hist)")")" 10
 
 # A status reply is a reply; a malformed request gets none.
 h0=$(hist) st0=$(stats)

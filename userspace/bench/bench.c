@@ -12,10 +12,16 @@
  * latency counts from the scheduled time, so a slow host cannot hide its
  * queueing by slowing the load down.
  *
+ * --source spreads the threads over several local addresses (round-robin),
+ * so that the host sees several clients: its per-client work (flows, the
+ * CPU balancing's hash) is then exercised as by many clients. Each thread
+ * mints its tokens for its own socket's address.
+ *
  * A read completes when its whole reply has arrived. One that has not
  * after --timeout is counted as a timeout and replaced; the bench never
  * asks for missing pieces (that is the reader's job, not a load test's).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -49,7 +55,7 @@ struct chunk {
 	uint8_t id[DGFS_CHUNK_ID_LEN];
 	uint32_t size;
 	uint32_t expiry;
-	uint8_t token[DGFS_TOKEN_LEN];
+	uint8_t token[DGFS_TOKEN_LEN];	/* the probe's; each thread mints its own */
 };
 
 struct options {
@@ -62,6 +68,9 @@ struct options {
 	struct chunk chunks[MAX_CHUNKS];
 	struct sockaddr_storage sa;
 	socklen_t salen;
+	unsigned int nsources;		/* --source: thread t sends from t % n */
+	struct sockaddr_storage sources[MAX_THREADS];
+	socklen_t sources_len[MAX_THREADS];
 };
 
 struct slot {
@@ -82,6 +91,7 @@ struct worker {
 	uint64_t next_offset;
 	struct slot *slots;
 	unsigned int nslots, free_hint;
+	uint8_t (*tokens)[DGFS_TOKEN_LEN];	/* per chunk, for this socket's address */
 	uint64_t seq;
 
 	uint8_t out[BATCH][DGFS_READ_REQ_LEN];
@@ -114,6 +124,10 @@ static void usage(FILE *f)
 		"      --timeout MS     a read not complete by then is a timeout (default 1000)\n"
 		"      --token-ttl S    tokens live S seconds (default the duration + 1 h; at most\n"
 		"                       a day: more room for a host whose clock runs ahead)\n"
+		"      --source ADDR[,ADDR...]\n"
+		"                       send from these local addresses, thread t from the\n"
+		"                       (t mod N)th; needs --threads >= N (default: the\n"
+		"                       address the route picks)\n"
 		"      --json           print the results as one JSON object on stdout\n"
 		"Prints req/s, MB/s, p50/p99 latency, errors and timeouts.\n",
 		DGFS_DEFAULT_PORT);
@@ -131,10 +145,46 @@ static int __attribute__((format(printf, 1, 2))) bad_usage(const char *fmt, ...)
 	return 2;
 }
 
+/* A comma-separated list of IPv4 or IPv6 literals, added to o->sources. */
+static int parse_sources(struct options *o, const char *arg)
+{
+	char buf[INET6_ADDRSTRLEN + 1];
+	const char *p = arg, *comma;
+	size_t len;
+
+	do {
+		struct sockaddr_storage *ss = &o->sources[o->nsources];
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		comma = strchr(p, ',');
+		len = comma ? (size_t)(comma - p) : strlen(p);
+		if (o->nsources == MAX_THREADS)
+			return bad_usage("at most %d --source addresses", MAX_THREADS);
+		if (!len || len >= sizeof(buf))
+			return bad_usage("bad --source \"%s\": a list of IP addresses", arg);
+		memcpy(buf, p, len);
+		buf[len] = 0;
+		memset(ss, 0, sizeof(*ss));
+		if (inet_pton(AF_INET, buf, &sin->sin_addr) == 1) {
+			sin->sin_family = AF_INET;
+			o->sources_len[o->nsources] = sizeof(*sin);
+		} else if (inet_pton(AF_INET6, buf, &sin6->sin6_addr) == 1) {
+			sin6->sin6_family = AF_INET6;
+			o->sources_len[o->nsources] = sizeof(*sin6);
+		} else {
+			return bad_usage("bad --source \"%s\": \"%s\" is not an IP address", arg, buf);
+		}
+		o->nsources++;
+		p = comma + 1;
+	} while (comma);
+	return 0;
+}
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { O_KEY = 256, O_THREADS, O_DURATION, O_WINDOW, O_RATE, O_SIZE,
-	       O_RANDOM, O_SEQUENTIAL, O_TIMEOUT, O_TOKEN_TTL, O_JSON };
+	       O_RANDOM, O_SEQUENTIAL, O_TIMEOUT, O_TOKEN_TTL, O_JSON, O_SOURCE };
 	static const struct option lopts[] = {
 		{ "port", required_argument, NULL, 'p' },
 		{ "key", required_argument, NULL, O_KEY },
@@ -148,6 +198,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "token-ttl", required_argument, NULL, O_TOKEN_TTL },
 		{ "json", no_argument, NULL, O_JSON },
+		{ "source", required_argument, NULL, O_SOURCE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -217,6 +268,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case O_JSON:
 			o->json = true;
 			break;
+		case O_SOURCE:
+			if (parse_sources(o, optarg))
+				return 2;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -230,6 +285,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		return 2;
 	}
 	o->host = argv[optind++];
+	if (o->nsources > o->threads)
+		return bad_usage("%u --source addresses need --threads %u or more (a socket each)",
+				 o->nsources, o->nsources);
 	if (argc - optind > MAX_CHUNKS)
 		return bad_usage("at most %d chunks", MAX_CHUNKS);
 	for (i = optind; i < argc; i++)
@@ -371,7 +429,7 @@ static void issue(struct worker *w, unsigned int i, uint64_t started)
 	req.req_id = (++w->seq << SLOT_BITS) | i;
 	memcpy(req.chunk, ch->id, DGFS_CHUNK_ID_LEN);
 	req.expiry = ch->expiry;
-	memcpy(req.token, ch->token, DGFS_TOKEN_LEN);
+	memcpy(req.token, w->tokens[ci], DGFS_TOKEN_LEN);
 	dgfs_req_encode(&req, w->out[w->nout++]);
 	sl->active = true;
 	sl->req_id = req.req_id;
@@ -600,19 +658,50 @@ static void report(const struct options *o, struct worker *ws, double secs)
 	       "\"max_us\": %.1f, \"completed\": %llu, \"bytes\": %llu, \"seconds\": %.3f, "
 	       "\"size\": %llu, \"mode\": \"%s\", \"threads\": %llu, \"window\": %llu, "
 	       "\"rate\": %llu, \"sent\": %llu, \"errors\": %llu, \"timeouts\": %llu, "
-	       "\"overruns\": %llu, \"invalid\": %llu, \"stray\": %llu",
+	       "\"overruns\": %llu, \"invalid\": %llu, \"stray\": %llu, \"sources\": %u",
 	       rps, mbps, p50, p99, max, (unsigned long long)completed,
 	       (unsigned long long)bytes, secs, (unsigned long long)o->size,
 	       o->sequential ? "sequential" : "random", (unsigned long long)o->threads,
 	       (unsigned long long)(o->rate ? 0 : o->window), (unsigned long long)o->rate,
 	       (unsigned long long)sent, (unsigned long long)errors,
 	       (unsigned long long)timeouts, (unsigned long long)overruns,
-	       (unsigned long long)invalid, (unsigned long long)stray);
+	       (unsigned long long)invalid, (unsigned long long)stray, o->nsources);
 	for (s = 1; s <= DGFS_STATUS_LAST; s++)
 		printf(", \"status_%s\": %llu", dgfs_status_name(s),
 		       (unsigned long long)by_status[s]);
 	printf("}\n");
 	fflush(stdout);
+}
+
+static const char *source_name(const struct options *o, unsigned int i)
+{
+	static char name[INET6_ADDRSTRLEN];
+	const struct sockaddr_storage *ss = &o->sources[i];
+	const void *a = ss->ss_family == AF_INET ?
+		(const void *)&((const struct sockaddr_in *)ss)->sin_addr :
+		(const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+
+	return inet_ntop(ss->ss_family, a, name, sizeof(name)) ? name : "?";
+}
+
+/* Thread @t's socket, from its --source address if any; -1, said why. */
+static int connect_from(const struct options *o, unsigned int t, int rcvbuf,
+			uint8_t local[DGFS_ADDR_LEN])
+{
+	unsigned int i = o->nsources ? t % o->nsources : 0;
+	int fd;
+
+	fd = dgfs_net_connect_from((const struct sockaddr *)&o->sa, o->salen,
+				   o->nsources ? (const struct sockaddr *)&o->sources[i] : NULL,
+				   o->nsources ? o->sources_len[i] : 0, rcvbuf, local);
+	if (fd >= 0)
+		return fd;
+	if (o->nsources)
+		fprintf(stderr, "dgfs-bench: cannot reach %s from %s: %s\n", o->host,
+			source_name(o, i), strerror(errno));
+	else
+		fprintf(stderr, "dgfs-bench: cannot reach %s: %s\n", o->host, strerror(errno));
+	return -1;
 }
 
 int main(int argc, char **argv)
@@ -621,7 +710,7 @@ int main(int argc, char **argv)
 	struct worker *ws;
 	pthread_t tids[MAX_THREADS];
 	uint8_t local[DGFS_ADDR_LEN], mine[DGFS_ADDR_LEN];
-	unsigned int t, c, started = 0;
+	unsigned int t, c, s, started = 0;
 	char err[256];
 	int fd, ret = 1;
 
@@ -637,11 +726,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dgfs-bench: %s\n", err);
 		return 1;
 	}
-	fd = dgfs_net_connect((struct sockaddr *)&o.sa, o.salen, DGFS_NET_RCVBUF, local);
-	if (fd < 0) {
-		fprintf(stderr, "dgfs-bench: cannot reach %s: %s\n", o.host, strerror(errno));
-		return 1;
+	for (s = 0; s < o.nsources; s++) {
+		if (o.sources[s].ss_family != o.sa.ss_family) {
+			fprintf(stderr, "dgfs-bench: --source %s is not an %s address, as %s is\n",
+				source_name(&o, s),
+				o.sa.ss_family == AF_INET ? "IPv4" : "IPv6", o.host);
+			return 1;
+		}
 	}
+	/* The probe sends from the first source, as thread 0 does. */
+	fd = connect_from(&o, 0, DGFS_NET_RCVBUF, local);
+	if (fd < 0)
+		return 1;
 	for (c = 0; c < o.nchunks; c++) {
 		if (probe_chunk(&o, &o.chunks[c], fd, local)) {
 			close(fd);
@@ -663,16 +759,22 @@ int main(int argc, char **argv)
 		randombytes_buf(&w->rng, sizeof(w->rng));
 		w->rng |= 1;
 		w->next_chunk = t % o.nchunks;
-		w->fd = dgfs_net_connect((struct sockaddr *)&o.sa, o.salen, BENCH_RCVBUF, mine);
-		if (!w->slots || w->fd < 0) {
+		w->tokens = calloc(o.nchunks, sizeof(*w->tokens));
+		if (!w->slots || !w->tokens) {
 			fprintf(stderr, "dgfs-bench: cannot set up thread %u: %s\n", t,
 				strerror(errno));
 			goto out;
 		}
-		/* The tokens name one address: every socket must send from it. */
-		if (memcmp(mine, local, sizeof(mine))) {
-			fprintf(stderr, "dgfs-bench: the sockets got different local addresses\n");
+		w->fd = connect_from(&o, t, BENCH_RCVBUF, mine);
+		if (w->fd < 0)
 			goto out;
+		/* A token names the address it is sent from: this socket's. */
+		for (c = 0; c < o.nchunks; c++) {
+			if (o.have_key)
+				dgfs_token_mint(o.key, o.chunks[c].id, o.chunks[c].expiry, mine,
+						w->tokens[c]);
+			else
+				memcpy(w->tokens[c], o.chunks[c].token, DGFS_TOKEN_LEN);
 		}
 	}
 	for (t = 0; t < o.threads; t++) {
@@ -699,6 +801,7 @@ out:
 		if (ws[t].fd > 0)
 			close(ws[t].fd);
 		free(ws[t].slots);
+		free(ws[t].tokens);
 	}
 	free(ws);
 	return ret;

@@ -61,6 +61,13 @@ int dgfs_net_resolve(const char *host, uint16_t port, struct sockaddr_storage *s
 int dgfs_net_connect(const struct sockaddr *sa, socklen_t salen, int rcvbuf,
 		     uint8_t local[DGFS_ADDR_LEN])
 {
+	return dgfs_net_connect_from(sa, salen, NULL, 0, rcvbuf, local);
+}
+
+int dgfs_net_connect_from(const struct sockaddr *sa, socklen_t salen,
+			  const struct sockaddr *from, socklen_t fromlen, int rcvbuf,
+			  uint8_t local[DGFS_ADDR_LEN])
+{
 	struct sockaddr_storage me;
 	socklen_t melen = sizeof(me);
 	int fd, size = rcvbuf;
@@ -71,7 +78,8 @@ int dgfs_net_connect(const struct sockaddr *sa, socklen_t salen, int rcvbuf,
 	/* Past rmem_max if we may (root), else as much as it allows. */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)))
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	if (connect(fd, sa, salen) || getsockname(fd, (struct sockaddr *)&me, &melen) ||
+	if ((from && bind(fd, from, fromlen)) ||
+	    connect(fd, sa, salen) || getsockname(fd, (struct sockaddr *)&me, &melen) ||
 	    dgfs_addr_from_sockaddr((struct sockaddr *)&me, local)) {
 		int saved = errno;
 

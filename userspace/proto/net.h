@@ -36,6 +36,15 @@ int dgfs_net_resolve(const char *host, uint16_t port, struct sockaddr_storage *s
 int dgfs_net_connect(const struct sockaddr *sa, socklen_t salen, int rcvbuf,
 		     uint8_t local[DGFS_ADDR_LEN]);
 
+/*
+ * The same, sending from @from (port 0: any), which must be an address of
+ * this host in @sa's family: a client with several addresses picks which
+ * one the host sees (dgfs-bench --source). @from NULL: as above.
+ */
+int dgfs_net_connect_from(const struct sockaddr *sa, socklen_t salen,
+			  const struct sockaddr *from, socklen_t fromlen, int rcvbuf,
+			  uint8_t local[DGFS_ADDR_LEN]);
+
 /* The reader's send callback for a connected socket (ctx: int *fd). */
 int dgfs_net_send(void *ctx, const uint8_t *req, size_t len);
 
