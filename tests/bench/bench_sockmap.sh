@@ -24,6 +24,7 @@
 # Before the rounds: each file fetched with curl in each mode, compared
 # byte for byte.
 set -eu
+[[ -z ${SOCKMAP_TRACE-} ]] || set -x
 cd "$(dirname "$0")/../.."
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 inner=0
@@ -39,31 +40,29 @@ OBJ=$BUILD/bpf/sockmap_redirect.bpf.o
 if ((inner == 0)); then
 	[[ -f $OBJ && -x $BUILD/dgfsd ]] || { echo "build first: make" >&2; exit 1; }
 	ns=dgfs-bench-sockmap-$$
-	# A cgroup v2 of our own: under the unified hierarchy's mount, or one
-	# mounted here for the run.
-	cgroot=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
-	mounted=
-	if [[ -z $cgroot ]]; then
-		cgroot=$(mktemp -d /tmp/dgfs-cgroup2.XXXXXX)
-		mount -t cgroup2 none "$cgroot"
-		mounted=$cgroot
-	fi
-	cg=$cgroot/dgfs-bench-sockmap-$$
-	pin=/sys/fs/bpf/dgfs-bench-sockmap-$$
-	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+	# `ip netns exec` mounts a sysfs of its own over /sys: the cgroup v2
+	# hierarchy and a BPF file system are mounted under /tmp instead
+	# (the same hierarchy as /sys/fs/cgroup's; the pins' own bpffs).
+	mnt=$(mktemp -d /tmp/dgfs-sockmap-mnt-XXXXXX)	# no dot: libbpf pins refuse one
+	mkdir "$mnt/cgroup" "$mnt/bpf"
+	cg=$mnt/cgroup/dgfs-bench-sockmap-$$ pin=$mnt/bpf/sockmap
 	cleanup() {
 		bpftool cgroup detach "$cg" sock_ops pinned "$pin/add_established" 2>/dev/null || true
 		rm -rf "$pin"
 		rmdir "$cg" 2>/dev/null || true
-		[[ -z $mounted ]] || { umount "$mounted"; rmdir "$mounted"; }
+		umount "$mnt/cgroup" "$mnt/bpf" 2>/dev/null || true
+		rmdir "$mnt/cgroup" "$mnt/bpf" "$mnt"	# never rm -r: a cgroup tree
 		ip netns del "$ns" 2>/dev/null || true
 	}
 	trap cleanup EXIT
+	mount -t cgroup2 none "$mnt/cgroup"
+	mount -t bpf bpf "$mnt/bpf"
 	mkdir "$cg"
 	bpftool prog loadall "$OBJ" "$pin" pinmaps "$pin"
 	bpftool prog attach pinned "$pin/redirect_to_peer" msg_verdict pinned "$pin/socks"
 	ip netns add "$ns"
 	ip -n "$ns" link set lo up
+	: >"$OUT/checks.txt"
 	echo "load before: $(cat /proc/loadavg)"
 	SOCKMAP_OUT=$OUT SOCKMAP_CG=$cg SOCKMAP_PIN=$pin \
 		ip netns exec "$ns" "$0" --inner "$BUILD" >"$OUT/results.jsonl"
@@ -138,9 +137,10 @@ for ((i = 0; i < 16; i++)); do
 done
 # dgfsd in the cgroup from its start: the sock_ops program runs for an
 # accepted socket in its listener's cgroup.
-in_cg "$BUILD/dgfsd" --state-dir "$work/state" --listen 127.0.0.1 -p $BENCH_PORT_HTTP \
-	--udp-port $BENCH_PORT_UDP --kmod off --public-read --access-log off \
-	--tagger off >"$work/dgfsd.log" 2>&1 &
+# (A subshell that joins and execs: $! is dgfsd itself.)
+(echo $BASHPID >"$cg/cgroup.procs" && exec "$BUILD/dgfsd" --state-dir "$work/state" \
+	--listen 127.0.0.1 -p $BENCH_PORT_HTTP --udp-port $BENCH_PORT_UDP --kmod off \
+	--public-read --access-log off --tagger off) >"$work/dgfsd.log" 2>&1 &
 dgfsd_pid=$!
 bench_wait_tcp $BENCH_PORT_HTTP || { tail "$work/dgfsd.log" >&2; exit 1; }
 url=http://127.0.0.1:$BENCH_PORT_HTTP
