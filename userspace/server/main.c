@@ -293,14 +293,15 @@ int main(int argc, char **argv)
 		}
 	}
 	if (cfg.steer == USERD_STEER_CPU) {
-		ret = userd_steer_attach(workers, cfg.threads);
-		if (ret) {
-			fprintf(stderr, "dgfs-userd: cannot attach the steering program: %s\n",
-				strerror(-ret));
-			ret = 1;
+		struct reuseport_steer_bpf *steer = userd_steer_load();
+		int err = steer ? userd_steer_attach(steer, workers, cfg.threads) : -errno;
+
+		userd_steer_free(steer);
+		if (err) {
+			fprintf(stderr, "dgfs-userd: --steer cpu: cannot %s the BPF program: %s\n",
+				steer ? "attach" : "load", strerror(-err));
 			goto out;
 		}
-		ret = 1;
 	}
 	for (i = 0; i < cfg.threads; i++) {
 		if (pthread_create(&tids[i], NULL, userd_worker_run, workers[i])) {

@@ -5,8 +5,9 @@
  * (serve.c pins it there) and attaches the program to the workers'
  * SO_REUSEPORT group (SO_ATTACH_REUSEPORT_EBPF on one socket attaches to
  * the whole group). The group keeps the program, and the program its map,
- * for as long as one of the sockets is open, so the skeleton's own fds
- * are closed at once.
+ * for as long as one of the sockets is open, so the skeleton may be freed
+ * once attached. Loading needs CAP_BPF and CAP_NET_ADMIN (dgfsd loads
+ * before it drops them); filling the map and attaching need only the fds.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -19,17 +20,23 @@
 #include "userd.h"
 #include "reuseport_steer.skel.h"
 
-int userd_steer_attach(struct userd_worker *const *workers, unsigned int n)
+struct reuseport_steer_bpf *userd_steer_load(void)
 {
-	struct reuseport_steer_bpf *skel;
-	int map_fd, prog_fd, ret = 0;
+	return reuseport_steer_bpf__open_and_load();
+}
+
+void userd_steer_free(struct reuseport_steer_bpf *skel)
+{
+	reuseport_steer_bpf__destroy(skel);
+}
+
+int userd_steer_attach(struct reuseport_steer_bpf *skel, struct userd_worker *const *workers,
+		       unsigned int n)
+{
+	int map_fd = bpf_map__fd(skel->maps.by_cpu);
+	int prog_fd = bpf_program__fd(skel->progs.steer_by_cpu);
 	unsigned int i;
 
-	skel = reuseport_steer_bpf__open_and_load();
-	if (!skel)
-		return -errno;
-	map_fd = bpf_map__fd(skel->maps.by_cpu);
-	prog_fd = bpf_program__fd(skel->progs.steer_by_cpu);
 	for (i = 0; i < n; i++) {
 		uint32_t cpu = (uint32_t)userd_worker_cpu(workers[i]);
 		uint64_t fd = (uint64_t)userd_worker_fd(workers[i]);
@@ -41,15 +48,11 @@ int userd_steer_attach(struct userd_worker *const *workers, unsigned int n)
 		if (userd_worker_cpu(workers[i]) < 0 ||
 		    bpf_map_update_elem(map_fd, &cpu, &fd, BPF_NOEXIST) == 0)
 			continue;
-		if (errno != EEXIST && errno != E2BIG) {
-			ret = -errno;
-			goto out;
-		}
+		if (errno != EEXIST && errno != E2BIG)
+			return -errno;
 	}
 	if (setsockopt(userd_worker_fd(workers[0]), SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF,
 		       &prog_fd, sizeof(prog_fd)))
-		ret = -errno;
-out:
-	reuseport_steer_bpf__destroy(skel);
-	return ret;
+		return -errno;
+	return 0;
 }

@@ -115,10 +115,16 @@ const struct userd_counters *userd_worker_counters(const struct userd_worker *w)
 
 /* ---- steer.c: USERD_STEER_CPU ---- */
 
-/* After all @n workers are created: the BPF program steers their group.
+struct reuseport_steer_bpf;
+
+/* Loads the program (CAP_BPF and CAP_NET_ADMIN): NULL with errno. */
+struct reuseport_steer_bpf *userd_steer_load(void);
+/* After all @n workers are created: the program steers their group.
  * 0 or -errno (the workers then go on with the kernel's hash).
  */
-int userd_steer_attach(struct userd_worker *const *workers, unsigned int n);
+int userd_steer_attach(struct reuseport_steer_bpf *skel, struct userd_worker *const *workers,
+		       unsigned int n);
+void userd_steer_free(struct reuseport_steer_bpf *skel);	/* NULL is fine */
 
 /* The workers' counters added up (each worker is its counters' only writer). */
 struct userd_counter_sum {
