@@ -153,13 +153,13 @@ cat "$work"/state/chunks/* >/dev/null	# all in the page cache
 # Every file through each mode, byte for byte, and whether sk_msg saw it.
 for mode in plain sockmap; do
 	[[ $mode == sockmap ]] && sockmap_on || sockmap_off
-	read -r m0 b0 r0 rb0 < <(redirect_stats)
+	read -r m0 b0 r0 rb0 <<<"$(redirect_stats)"
 	bad=0
 	while read -r w name _; do
 		in_cg curl -sf -o "$work/got" "$url/files/bench/$w/$name" &&
 			cmp -s "$work/got" "$work/data/$w/$name" || bad=$((bad + 1))
 	done <"$work/manifest"
-	read -r m1 b1 r1 rb1 < <(redirect_stats)
+	read -r m1 b1 r1 rb1 <<<"$(redirect_stats)"
 	echo "check: $mode: $bad of 32 files differ from what was uploaded (curl);" \
 		"sk_msg ran $((m1 - m0)) times on $((b1 - b0)) bytes, redirected $((rb1 - rb0)) bytes" \
 		>>"$OUT/checks.txt"
