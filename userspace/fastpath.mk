@@ -30,7 +30,9 @@ $(BUILD)/dgfs-bench: $(DGFS_BENCH_SRCS) $(wildcard userspace/bench/*.h) $(PROTO_
 	@mkdir -p $(@D)
 	$(CC) $(FASTPATH_CFLAGS) $(DGFS_BENCH_SRCS) $(PROTO_SRCS) -o $@ $(FASTPATH_LIBS)
 
+# --steer cpu loads bpf/reuseport_steer.bpf.c through its skeleton.
 $(BUILD)/dgfs-userd: $(DGFS_USERD_SRCS) $(wildcard userspace/server/*.h) $(PROTO_SRCS) \
-		$(PROTO_HDRS) | deps
+		$(PROTO_HDRS) $(BUILD)/bpf/reuseport_steer.skel.h | deps
 	@mkdir -p $(@D)
-	$(CC) $(FASTPATH_CFLAGS) $(DGFS_USERD_SRCS) $(PROTO_SRCS) -o $@ $(FASTPATH_LIBS)
+	$(CC) $(FASTPATH_CFLAGS) -I$(BUILD)/bpf $(DGFS_USERD_SRCS) $(PROTO_SRCS) -o $@ \
+		$(FASTPATH_LIBS) $(BPF_LIBS)

@@ -41,6 +41,17 @@ same "... out/ holds out/f and the planted link only" "$(ls -A "$T/out" | tr '\n
 same "... out/f has the mode a new file gets under umask 022" \
 	"$(stat -c %a "$T/out/f")" 644
 
+# ---- the UDP tier with --udp-steer cpu ---------------------------------------------------
+# Its workers' sockets steered by bpf/reuseport_steer.bpf.c (loaded while
+# dgfsd is root): every chunk over the fast path alone, byte-exact.
+dgfsd_stop "dgfsd stops cleanly before the restart"
+check "dgfsd starts with --udp-steer cpu --udp-threads 2" \
+	dgfsd_start --kmod off --udp-steer cpu --udp-threads 2 || finish
+get --no-fallback g/f - >"$T/stdout" 2>"$T/stderr" && rc=0 || rc=$?
+same "... dgfs get --no-fallback g/f - : exit 0, the file, over the fast path alone" \
+	"$rc $(sha256sum <"$T/stdout")" "0 $WANT"
+check "... none of it via HTTP" grep -q '0 via HTTP fallback' "$T/stderr"
+
 # ---- a failed download leaves nothing ---------------------------------------------------
 # One chunk file of g/f corrupted on the host: its SHA-256 no longer
 # matches, whichever way the client fetches it.

@@ -4,7 +4,7 @@
 # anything is touched; --kmod require refuses to start without dgfs.ko
 # (the host has none); the auth key is made once and kept.
 #   tests/dgfsd/test_config.sh BUILD_DIR      (as root)
-# expect-checks: 36 (tests/run-all.sh: a run that prints fewer fails)
+# expect-checks: 37 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -67,6 +67,7 @@ bad "an out-of-range port in the file" "http-port must be" --config "$T/bad3.con
 bad "a flag that is neither true nor false" "true or false" --config "$T/bad4.conf"
 bad "a missing config file" "cannot read config file" --config "$T/none.conf"
 bad "a bad --kmod" "auto, off or require" --kmod sometimes
+bad "a bad --udp-steer" "udp-steer is hash or cpu" --udp-steer random
 bad "a bad --max-file-size" "bad max-file-size" --max-file-size 12Q
 bad "--max-read above 16M" "max-read must be" --max-read 17M
 bad "an unknown command-line option" "unrecognized|Usage" --frobnicate

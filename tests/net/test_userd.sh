@@ -6,7 +6,7 @@
 # IPv4 and IPv6, whole and in random ranges, through refusals, malformed
 # datagrams and a lossy link. Nothing leaves the two namespaces.
 #   tests/net/test_userd.sh BUILD_DIR      (as root)
-# expect-checks: 85 (tests/run-all.sh: a run that prints fewer fails)
+# expect-checks: 97 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -394,6 +394,58 @@ refuse "bench --source not of this host: cannot reach from it" 1 "from 198.18.0.
 	c "$BENCH" -p $PORT --key $KEY --source 198.18.0.9 "$V4" "${id[page]}"
 refuse "bench --source of the other family than the host's is refused" 1 "not an IPv4 address" \
 	c "$BENCH" -p $PORT --key $KEY --source $V6_CLIENT "$V4" "${id[page]}"
+
+# ---- --steer: how datagrams reach the workers ----------------------------------------
+refuse "--steer with an unknown mode: exit 2" 2 "bad --steer" \
+	s "$USERD" --steer random --threads 2 "$store"
+# thread_cpu_on PID CPU: the CPU seconds x100 of PID's thread pinned to CPU alone.
+thread_cpu_on() {
+	local t
+	for t in /proc/"$1"/task/*; do
+		[[ $(awk '/^Cpus_allowed_list/ { print $2 }' "$t/status") == "$2" ]] &&
+			awk '{ print $14 + $15 }' "$t/stat" && return
+	done
+	echo none
+}
+steer_port=7883
+for mode in shared cpu; do
+	steer_port=$((steer_port + 1))
+	check "--steer $mode: a 2-worker server starts" \
+		start_userd "$tmp/steer-$mode.log" -p $steer_port --key $KEY --threads 2 \
+		--steer $mode "$store" || continue
+	steer_pid=$userd_pid
+	for host in $V4 $V6; do
+		bad=0
+		for n in one page odd big; do
+			fetch $host $n -p $steer_port && cmp -s "$tmp/got" "${path[$n]}" ||
+				bad=$((bad + 1))
+		done
+		same "--steer $mode: all 4 chunks byte-exact over $host" "$bad" 0
+	done
+	# 8 client sockets, all sending from CPU 0: under --steer cpu every
+	# request is received on CPU 0 (veth takes a packet in on the
+	# sender's CPU) and so goes to the worker pinned there; the kernel's
+	# hash would have given the worker on CPU 1 some of the 8.
+	a0=$(thread_cpu_on "$steer_pid" 0) a1=$(thread_cpu_on "$steer_pid" 1)
+	out=$(c taskset -c 0 "$BENCH" -p $steer_port --key $KEY --duration 2 --threads 8 \
+		--window 4 --size 4096 --json "$V4" "${id[big]}" 2>"$tmp/bench.log")
+	check "--steer $mode: 8 client sockets, 2 s of 4 KiB reads, > 0 req/s" \
+		python3 -c 'import json,sys; sys.exit(json.loads(sys.argv[1])["req_per_s"] <= 0)' "$out"
+	same "... with 0 errors and 0 timeouts" \
+		"$(json_get "$out" errors) $(json_get "$out" timeouts)" "0 0"
+	if [[ $mode == cpu ]]; then
+		b0=$(thread_cpu_on "$steer_pid" 0) b1=$(thread_cpu_on "$steer_pid" 1)
+		if [[ "$a0$a1$b0$b1" == *none* ]]; then
+			fail "--steer cpu: a worker thread pinned to CPU 0 and one to CPU 1"
+		else
+			# At most a tenth (the hash gives it about half).
+			check "--steer cpu: the worker on CPU 0 served ($(((b0 - a0) * 10)) ms of CPU), the one on CPU 1 at most a tenth of that ($(((b1 - a1) * 10)) ms)" \
+				test $((b0 - a0)) -ge 10 -a $((10 * (b1 - a1))) -le $((b0 - a0))
+		fi
+	fi
+	kill -TERM "$steer_pid"
+	wait "$steer_pid"
+done
 
 # ---- a clean exit -------------------------------------------------------------------------
 kill -TERM "$main_pid"

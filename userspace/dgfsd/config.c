@@ -41,6 +41,7 @@ enum opt_id {
 	O_MAX_CONNECTIONS,
 	O_MAX_READ,
 	O_UDP_THREADS,
+	O_UDP_STEER,
 	O_KMOD,
 	O_NO_AUTH,
 	O_ORPHAN_TTL,
@@ -97,6 +98,7 @@ static const struct option long_opts[] = {
 	{ "max-connections",	required_argument,	NULL, O_MAX_CONNECTIONS },
 	{ "max-read",		required_argument,	NULL, O_MAX_READ },
 	{ "udp-threads",	required_argument,	NULL, O_UDP_THREADS },
+	{ "udp-steer",		required_argument,	NULL, O_UDP_STEER },
 	{ "http-threads",	required_argument,	NULL, O_HTTP_THREADS },
 	{ "http-sendfile-step",	required_argument,	NULL, O_HTTP_SENDFILE_STEP },
 	{ "kmod",		required_argument,	NULL, O_KMOD },
@@ -199,6 +201,10 @@ static void usage(FILE *f)
 		"                            together (default 1G; 503 past it)\n"
 		"      --max-read BYTES      largest fast-path read (default 1M)\n"
 		"      --udp-threads N       UDP tier workers when dgfs.ko is absent (default 2)\n"
+		"      --udp-steer hash|cpu  which worker gets a datagram: the kernel's hash of\n"
+		"                            the 4-tuple (default), or the one pinned to the\n"
+		"                            receiving CPU, by a BPF program (faster: docs/\n"
+		"                            BENCHMARKS.md; give --udp-threads as many as CPUs)\n"
 		"      --http-threads N      HTTP event threads (default: one per CPU); uploads\n"
 		"                            and other work that may block get a thread each\n"
 		"      --http-sendfile-step BYTES  a file body's bytes a sendfile() call\n"
@@ -356,6 +362,11 @@ static int apply(struct dgfsd_config *cfg, int id, const char *name, const char 
 		if (parse_num(name, v, 1, USERD_MAX_THREADS, &n))
 			return -1;
 		cfg->udp_threads = (unsigned int)n;
+		return 0;
+	case O_UDP_STEER:
+		if (strcmp(v, "hash") && strcmp(v, "cpu"))
+			return bad("--udp-steer is hash or cpu, not \"%s\"", v);
+		cfg->udp_steer_cpu = !strcmp(v, "cpu");
 		return 0;
 	case O_KMOD:
 		if (!strcmp(v, "auto"))

@@ -90,6 +90,7 @@ struct dgfsd_config {
 	uint64_t max_body_memory;	/* request bodies held at once, all requests */
 	uint32_t max_read;
 	unsigned int udp_threads;
+	bool udp_steer_cpu;		/* --udp-steer cpu (userd.h's USERD_STEER_CPU) */
 	unsigned int http_threads;	/* libmicrohttpd's event threads; 0: a CPU each */
 	uint64_t http_sendfile_step;	/* bytes a sendfile() call (sendfile_step.h) */
 	enum dgfsd_kmod_mode kmod;
@@ -441,6 +442,7 @@ struct dgfsd {
 	struct userd_worker **workers;
 	pthread_t *worker_tids;
 	unsigned int nworkers;
+	struct reuseport_steer_bpf *udp_steer;	/* --udp-steer cpu, loaded until attached */
 	atomic_uint uploads;
 	_Atomic uint64_t body_memory;	/* held against cfg.max_body_memory */
 	/* The collector of uncommitted chunks. */

@@ -202,6 +202,7 @@ static int start_udp_tier(struct dgfsd *d)
 	u->threads = d->cfg.udp_threads;
 	u->verbose = d->cfg.verbose;
 	u->gso = true;
+	u->steer = d->udp_steer ? USERD_STEER_CPU : USERD_STEER_HASH;
 	u->dir_fd = chunkstore_dir_fd(d->cs);
 	atomic_init(&u->stop, false);
 	for (i = 0; i < d->cfg.udp_threads; i++) {
@@ -216,6 +217,14 @@ static int start_udp_tier(struct dgfsd *d)
 			return bad("cannot start a UDP worker");
 		}
 		d->nworkers++;
+	}
+	if (d->udp_steer) {
+		int err = userd_steer_attach(d->udp_steer, d->workers, d->nworkers);
+
+		userd_steer_free(d->udp_steer);
+		d->udp_steer = NULL;
+		if (err)
+			return bad("--udp-steer cpu: cannot attach the BPF program: %s", strerror(-err));
 	}
 	return 0;
 }
@@ -409,6 +418,14 @@ int main(int argc, char **argv)
 		follow_xdp(&d);
 		d.xdp_followed = true;
 	}
+	/* The UDP tier's steering program: loading needs CAP_BPF, so now. */
+	if (!d.kmod && d.cfg.udp_steer_cpu) {
+		d.udp_steer = userd_steer_load();
+		if (!d.udp_steer) {
+			bad("--udp-steer cpu: cannot load the BPF program: %s", strerror(errno));
+			goto out;
+		}
+	}
 	/* No thread runs yet: each one made from here on inherits what is kept. */
 	if (d.cfg.user[0] ? drop_privileges(&d, uid, gid) : geteuid() && privs_trim(needed_caps(&d)))
 		goto out;
@@ -510,6 +527,7 @@ out:
 	tagging_stop(d.tagging);
 	stop_collector(&d);
 	stop_udp_tier(&d);
+	userd_steer_free(d.udp_steer);	/* loaded, never attached */
 	chunkstore_close(d.cs);
 	kmod_close(d.kmod);
 	accesslog_close(d.alog);

@@ -31,6 +31,7 @@ struct options {
 	uint64_t threads;
 	bool verbose;
 	bool no_gso;
+	enum userd_steer steer;
 	const char *dir;
 };
 
@@ -48,6 +49,11 @@ static void usage(FILE *f)
 		"      --max-read BYTES   largest read a request may ask (default 1M, max 16M)\n"
 		"      --threads N        workers, each with its own socket (default 1)\n"
 		"      --no-gso           one datagram per send, no UDP GSO\n"
+		"      --steer MODE       how datagrams reach the workers: hash (a socket\n"
+		"                         each, the kernel hashes the 4-tuple; default),\n"
+		"                         shared (one socket all read), cpu (a socket each,\n"
+		"                         worker i pinned to CPU i, a BPF program picks\n"
+		"                         the receiving CPU's)\n"
 		"  -v, --verbose          log refused and malformed requests\n"
 		"SIGUSR1 prints the counters; SIGINT/SIGTERM print them and exit.\n",
 		DGFS_DEFAULT_PORT);
@@ -92,7 +98,7 @@ static int read_key_file(const char *path, uint8_t key[DGFS_AUTH_KEY_LEN])
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { O_KEY = 256, O_KEY_FILE, O_NO_AUTH, O_MAX_READ, O_THREADS, O_NO_GSO };
+	enum { O_KEY = 256, O_KEY_FILE, O_NO_AUTH, O_MAX_READ, O_THREADS, O_NO_GSO, O_STEER };
 	static const struct option opts[] = {
 		{ "port", required_argument, NULL, 'p' },
 		{ "addr", required_argument, NULL, 'a' },
@@ -102,6 +108,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "max-read", required_argument, NULL, O_MAX_READ },
 		{ "threads", required_argument, NULL, O_THREADS },
 		{ "no-gso", no_argument, NULL, O_NO_GSO },
+		{ "steer", required_argument, NULL, O_STEER },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -145,6 +152,16 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case O_NO_GSO:
 			o->no_gso = true;
+			break;
+		case O_STEER:
+			if (!strcmp(optarg, "hash"))
+				o->steer = USERD_STEER_HASH;
+			else if (!strcmp(optarg, "shared"))
+				o->steer = USERD_STEER_SHARED;
+			else if (!strcmp(optarg, "cpu"))
+				o->steer = USERD_STEER_CPU;
+			else
+				return bad_usage("bad --steer \"%s\" (hash, shared or cpu)", optarg);
 			break;
 		case 'v':
 			o->verbose = true;
@@ -238,6 +255,7 @@ int main(int argc, char **argv)
 	cfg.threads = (unsigned int)o.threads;
 	cfg.verbose = o.verbose;
 	cfg.gso = !o.no_gso;
+	cfg.steer = o.steer;
 	atomic_init(&cfg.stop, false);
 	if (o.key_hex) {
 		if (dgfs_hex_decode(o.key_hex, cfg.key, sizeof(cfg.key)))
@@ -274,6 +292,17 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (cfg.steer == USERD_STEER_CPU) {
+		struct reuseport_steer_bpf *steer = userd_steer_load();
+		int err = steer ? userd_steer_attach(steer, workers, cfg.threads) : -errno;
+
+		userd_steer_free(steer);
+		if (err) {
+			fprintf(stderr, "dgfs-userd: --steer cpu: cannot %s the BPF program: %s\n",
+				steer ? "attach" : "load", strerror(-err));
+			goto out;
+		}
+	}
 	for (i = 0; i < cfg.threads; i++) {
 		if (pthread_create(&tids[i], NULL, userd_worker_run, workers[i])) {
 			fprintf(stderr, "dgfs-userd: cannot start a worker thread\n");
@@ -281,8 +310,9 @@ int main(int argc, char **argv)
 		}
 		started++;
 	}
-	fprintf(stderr, "dgfs-userd: serving %s on port %u (%u thread%s, auth %s%s, "
+	fprintf(stderr, "dgfs-userd: serving %s on port %u (%u thread%s, steer %s, auth %s%s, "
 		"max read %u%s)\n", o.dir, o.port, cfg.threads, cfg.threads == 1 ? "" : "s",
+		(const char *[]){ "hash", "shared", "cpu" }[cfg.steer],
 		cfg.auth ? "on" : "off", cfg.auth && !cfg.key_set ? " without a key: every "
 		"request is refused" : "", cfg.max_read, cfg.gso ? "" : ", no GSO");
 

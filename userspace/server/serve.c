@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * A dgfs-userd worker: one UDP socket (all workers bind the same port with
- * SO_REUSEPORT, so the kernel spreads clients over them), a batch of
+ * SO_REUSEPORT, so the kernel spreads clients over them; or, by --steer,
+ * one socket all read, or a BPF program that picks by CPU), a batch of
  * requests in with recvmmsg, each answered with sendmmsg from the same
  * socket, so replies leave from the service port and, through
  * IP_PKTINFO/IPV6_PKTINFO, from the address the request was sent to.
@@ -21,13 +22,17 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -66,6 +71,7 @@ struct userd_worker {
 	struct userd_config *cfg;
 	unsigned int index;
 	int fd;
+	int cpu;			/* --steer cpu: the CPU it runs on, else -1 */
 	struct chunk_cache *chunks;
 	struct userd_counters c;
 	struct lat_hist_shared latency;	/* requests answered */
@@ -102,6 +108,22 @@ static int set_int(int fd, int level, int name, int value)
 	return setsockopt(fd, level, name, &value, sizeof(value));
 }
 
+/* The (@n mod how many)-th CPU this process may run on; -1 if unknown. */
+static int nth_allowed_cpu(unsigned int n)
+{
+	cpu_set_t allowed;
+	unsigned int k = 0;
+	int c;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) || !CPU_COUNT(&allowed))
+		return -1;
+	n %= (unsigned int)CPU_COUNT(&allowed);
+	for (c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &allowed) && k++ == n)
+			return c;
+	return -1;
+}
+
 struct userd_worker *userd_worker_create(struct userd_config *cfg, unsigned int index)
 {
 	int family = cfg->bind_addr.ss_family, saved;
@@ -113,6 +135,7 @@ struct userd_worker *userd_worker_create(struct userd_config *cfg, unsigned int 
 	w->cfg = cfg;
 	w->index = index;
 	w->fd = -1;
+	w->cpu = cfg->steer == USERD_STEER_CPU ? nth_allowed_cpu(index) : -1;
 	w->gso = cfg->gso;
 	w->data = malloc((size_t)SEND_BATCH * MAX_PAYLOAD);
 	w->chunks = chunk_cache_create(cfg->dir_fd);
@@ -120,11 +143,28 @@ struct userd_worker *userd_worker_create(struct userd_config *cfg, unsigned int 
 		errno = ENOMEM;
 		goto err;
 	}
+	if (cfg->steer == USERD_STEER_SHARED && index > 0) {
+		/* The one socket: a dup of worker 0's, every worker reading it. */
+		w->fd = fcntl(cfg->shared_fd, F_DUPFD_CLOEXEC, 0);
+		if (w->fd < 0)
+			goto err;
+		return w;
+	}
 	w->fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
 	if (w->fd < 0)
 		goto err;
-	if (set_int(w->fd, SOL_SOCKET, SO_REUSEPORT, 1))
+	if (cfg->steer != USERD_STEER_SHARED && set_int(w->fd, SOL_SOCKET, SO_REUSEPORT, 1))
 		goto err;
+	/* Shared: the workers wait in recvmmsg, which wakes one of them per
+	 * datagram (poll would wake them all); this timeout is how soon one
+	 * notices stop.
+	 */
+	if (cfg->steer == USERD_STEER_SHARED) {
+		struct timeval tv = { .tv_usec = POLL_MS * 1000 };
+
+		if (setsockopt(w->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)))
+			goto err;
+	}
 	if (family == AF_INET6 &&
 	    (set_int(w->fd, IPPROTO_IPV6, IPV6_V6ONLY, 0) ||
 	     set_int(w->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) ||
@@ -141,6 +181,8 @@ struct userd_worker *userd_worker_create(struct userd_config *cfg, unsigned int 
 		set_int(w->fd, SOL_SOCKET, SO_SNDBUF, SOCK_BUF);
 	if (bind(w->fd, (struct sockaddr *)&cfg->bind_addr, cfg->bind_len))
 		goto err;
+	if (cfg->steer == USERD_STEER_SHARED)
+		cfg->shared_fd = w->fd;
 	return w;
 err:
 	saved = errno;
@@ -158,6 +200,16 @@ void userd_worker_destroy(struct userd_worker *w)
 	chunk_cache_destroy(w->chunks);
 	free(w->data);
 	free(w);
+}
+
+int userd_worker_fd(const struct userd_worker *w)
+{
+	return w->fd;
+}
+
+int userd_worker_cpu(const struct userd_worker *w)
+{
+	return w->cpu;
 }
 
 const struct userd_counters *userd_worker_counters(const struct userd_worker *w)
@@ -689,21 +741,38 @@ static void parse_origin(const struct userd_worker *w, unsigned int i, struct ms
 		rq->have_local = false;
 }
 
+/* --steer cpu: the worker runs on w->cpu alone (a word on stderr if not). */
+static void pin_to_cpu(const struct userd_worker *w)
+{
+	cpu_set_t one;
+
+	CPU_ZERO(&one);
+	CPU_SET(w->cpu, &one);
+	if (pthread_setaffinity_np(pthread_self(), sizeof(one), &one))
+		fprintf(stderr, "dgfs-userd: worker %u: cannot run on CPU %d alone; "
+			"steering by CPU will miss it\n", w->index, w->cpu);
+}
+
 void *userd_worker_run(void *arg)
 {
 	struct userd_worker *w = arg;
 	struct mmsghdr msgs[RECV_BATCH];
 	struct iovec iov[RECV_BATCH];
+	bool shared = w->cfg->steer == USERD_STEER_SHARED;
 	unsigned int i;
 	int n;
 
+	if (w->cpu >= 0)
+		pin_to_cpu(w);
 	while (!atomic_load_explicit(&w->cfg->stop, memory_order_relaxed)) {
 		struct pollfd pfd = { .fd = w->fd, .events = POLLIN };
 		uint64_t now, unix_now;
 
-		n = poll(&pfd, 1, POLL_MS);
-		if (n <= 0)
-			continue;
+		if (!shared) {
+			n = poll(&pfd, 1, POLL_MS);
+			if (n <= 0)
+				continue;
+		}
 		for (i = 0; i < RECV_BATCH; i++) {
 			struct msghdr *mh = &msgs[i].msg_hdr;
 
@@ -717,7 +786,10 @@ void *userd_worker_run(void *arg)
 			mh->msg_control = w->rctl[i];
 			mh->msg_controllen = sizeof(w->rctl[i]);
 		}
-		n = recvmmsg(w->fd, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
+		/* Shared: block for the first datagram (SO_RCVTIMEO bounds it),
+		 * then take what else is queued.
+		 */
+		n = recvmmsg(w->fd, msgs, RECV_BATCH, shared ? MSG_WAITFORONE : MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			continue;
 		now = now_ns();

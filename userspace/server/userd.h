@@ -2,8 +2,9 @@
 /*
  * dgfs-userd: the userspace server of the wire protocol. main.c reads the
  * options and handles signals, serve.c runs one worker per thread (its own
- * SO_REUSEPORT socket, recvmmsg in, sendmmsg out), store.c finds the chunk
- * files.
+ * SO_REUSEPORT socket, or one socket all share: --steer; recvmmsg in,
+ * sendmmsg out), steer.c loads the BPF program of --steer cpu, store.c
+ * finds the chunk files.
  */
 #ifndef DGFS_USERD_H
 #define DGFS_USERD_H
@@ -18,6 +19,14 @@
 
 #define USERD_MAX_THREADS	64
 
+/* How datagrams to the port are spread over the workers (--steer). */
+enum userd_steer {
+	USERD_STEER_HASH,	/* a socket each, SO_REUSEPORT: the kernel hashes the 4-tuple */
+	USERD_STEER_SHARED,	/* one socket, every worker reads it */
+	USERD_STEER_CPU,	/* a socket each, each worker on a CPU of its own: a BPF
+				 * program picks the receiving CPU's worker */
+};
+
 struct userd_config {
 	struct sockaddr_storage bind_addr;
 	socklen_t bind_len;
@@ -29,6 +38,8 @@ struct userd_config {
 	bool verbose;
 	bool gso;			/* try UDP GSO (UDP_SEGMENT) */
 	int dir_fd;			/* the chunk directory */
+	enum userd_steer steer;
+	int shared_fd;			/* USERD_STEER_SHARED: worker 0's socket */
 	atomic_bool stop;
 };
 
@@ -86,12 +97,34 @@ void chunk_cache_drop(struct chunk_cache *cc, const uint8_t id[DGFS_CHUNK_ID_LEN
 
 struct userd_worker;
 
-/* Opens the worker's socket (bound, SO_REUSEPORT): NULL with errno. */
+/*
+ * Opens the worker's socket (bound, SO_REUSEPORT): NULL with errno. With
+ * USERD_STEER_SHARED, worker 0 opens the one socket (SO_REUSEPORT off) and
+ * the others read a dup of it: create them in index order.
+ */
 struct userd_worker *userd_worker_create(struct userd_config *cfg, unsigned int index);
+int userd_worker_fd(const struct userd_worker *w);
+/* USERD_STEER_CPU: the CPU the worker will run on alone (worker i on the
+ * i-th CPU the process may use, wrapping); else -1.
+ */
+int userd_worker_cpu(const struct userd_worker *w);
 void userd_worker_destroy(struct userd_worker *w);	/* NULL is fine */
 /* pthread start routine: serves until cfg->stop. */
 void *userd_worker_run(void *arg);
 const struct userd_counters *userd_worker_counters(const struct userd_worker *w);
+
+/* ---- steer.c: USERD_STEER_CPU ---- */
+
+struct reuseport_steer_bpf;
+
+/* Loads the program (CAP_BPF and CAP_NET_ADMIN): NULL with errno. */
+struct reuseport_steer_bpf *userd_steer_load(void);
+/* After all @n workers are created: the program steers their group.
+ * 0 or -errno (the workers then go on with the kernel's hash).
+ */
+int userd_steer_attach(struct reuseport_steer_bpf *skel, struct userd_worker *const *workers,
+		       unsigned int n);
+void userd_steer_free(struct reuseport_steer_bpf *skel);	/* NULL is fine */
 
 /* The workers' counters added up (each worker is its counters' only writer). */
 struct userd_counter_sum {
