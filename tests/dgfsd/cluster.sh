@@ -48,10 +48,11 @@ cluster_secret() {
 
 # cluster_common ARGS...: COMMON, the options every host of the test
 # gets: the test's PostgreSQL (pg_start first), no module, 127.0.0.1, the
-# test's $HB and $DOWN, then ARGS.
+# test's $HB and $DOWN, no automatic tagging (test_cluster_tags.sh tests
+# it: ARGS may turn it on again, --tag-workers N), then ARGS.
 cluster_common() {
 	COMMON=(--metadata "$PG_URI" --kmod off --public-host 127.0.0.1 --heartbeat "$HB"
-		--down-after "$DOWN" "$@")
+		--down-after "$DOWN" --tag-workers 0 "$@")
 }
 
 # cluster_dirs N ARGS...: hosts h1..hN of a replicating cluster. PORT[hI]
