@@ -46,6 +46,33 @@ cluster_secret() {
 	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$1" && chmod 600 "$1"
 }
 
+# cluster_common ARGS...: COMMON, the options every host of the test
+# gets: the test's PostgreSQL (pg_start first), no module, 127.0.0.1, the
+# test's $HB and $DOWN, no automatic tagging (test_cluster_tags.sh tests
+# it: ARGS may turn it on again, --tag-workers N), then ARGS.
+cluster_common() {
+	COMMON=(--metadata "$PG_URI" --kmod off --public-host 127.0.0.1 --heartbeat "$HB"
+		--down-after "$DOWN" --tag-workers 0 "$@")
+}
+
+# cluster_dirs N ARGS...: hosts h1..hN of a replicating cluster. PORT[hI]
+# is 8079 + I, SDIR[hI] its state dir ($STATE for h1, dgfsd_start's),
+# $SECRET a new cluster secret, and COMMON (cluster_common) ends with
+# --cluster-secret-file $SECRET and ARGS.
+declare -A PORT SDIR
+cluster_dirs() {
+	local i n=$1
+	shift
+	for ((i = 1; i <= n; i++)); do
+		PORT[h$i]=$((8079 + i))
+		SDIR[h$i]=$T/state-h$i
+	done
+	SDIR[h1]=$STATE
+	SECRET=$T/cluster.secret
+	cluster_secret "$SECRET"
+	cluster_common --cluster-secret-file "$SECRET" "$@"
+}
+
 # start_other NAME PORT STATE ARGS...: cluster_host with the test's
 # options for every host (its array COMMON) first.
 start_other() {
@@ -58,6 +85,28 @@ start_other() {
 ups() {
 	n curl -sf "$SCHEME://127.0.0.1:${1:-8080}/cluster/hosts" >"$T/hosts.json" &&
 		jget "$T/hosts.json" '" ".join("%s:%d" % (h["id"], h["up"]) for h in j["hosts"])'
+}
+
+# make_files: NFILES random files $T/files/f0 .. of 1.6 to 2.2 MB (FastCDC
+# cuts after 256 KiB, 1 MiB on average: many have two chunks or more).
+make_files() {
+	local i
+	mkdir -p "$T/files"
+	for ((i = 0; i < NFILES; i++)); do
+		head -c $((1600000 + (i * 7919) % 600000)) /dev/urandom >"$T/files/f$i"
+	done
+}
+
+# upload_all NHOSTS: PUT /files/r/fN of each $T/files/fN through host
+# h$((N % NHOSTS + 1)); prints how many answered 201.
+upload_all() {
+	local i ok=0 code
+	for ((i = 0; i < NFILES; i++)); do
+		code=$(n curl -s -o /dev/null -w '%{http_code}' -T "$T/files/f$i" \
+			"$SCHEME://127.0.0.1:$((8080 + i % $1))/files/r/f$i")
+		[[ $code == 201 ]] && ok=$((ok + 1))
+	done
+	echo "$ok"
 }
 
 # read_all PORT: files $T/files/f0 .. f$((NFILES - 1)), uploaded as

@@ -5,7 +5,8 @@
 # run as nobody (PostgreSQL refuses root). Source after tests/dgfsd/lib.sh.
 #
 #   pg_start     start it; PG_URI is then dgfsd's --metadata; fails if it cannot
-#   pg_stop      stop it (quiet when not running)
+#   pg_stop [MODE]  stop it: pg_ctl's mode, fast or immediate (quiet when not running)
+#   pg_restart   start it again on the same data directory
 #   pg_cleanup   pg_stop keeping $?: trap 'pg_cleanup; dgfsd_cleanup' EXIT
 #   pg_sql SQL   psql on its database, unaligned, no headers
 
@@ -25,14 +26,17 @@ pg_start() {
 	fi
 	(cd / && "${PG_AS[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -U dgfs -A trust -E UTF8 \
 		--no-sync >"$PG_DIR/initdb.log" 2>&1) || { cat "$PG_DIR/initdb.log"; return 1; }
+	pg_restart || return 1
+	PG_URI="postgresql:///postgres?host=$PG_DIR&user=dgfs"
+}
+pg_restart() {
 	(cd / && "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
 		-o "-c listen_addresses='' -k $PG_DIR -c fsync=off" start >/dev/null 2>&1) ||
 		{ cat "$PG_DIR/server.log"; return 1; }
-	PG_URI="postgresql:///postgres?host=$PG_DIR&user=dgfs"
 }
 pg_stop() {
 	[[ -n $PG_DIR && -f $PG_DIR/data/postmaster.pid ]] || return 0
-	(cd / && "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1)
+	(cd / && "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m "${1:-fast}" -w stop >/dev/null 2>&1)
 }
 pg_cleanup() {
 	local rc=$?

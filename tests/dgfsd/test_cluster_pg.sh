@@ -18,15 +18,13 @@ dgfsd_setup "${1:-build}"
 # Hosts a, b, c: ports 8081..8083, each its own state dir and log. The
 # first is started by dgfsd_start (its $STATE, key and leak check); the
 # other two are tracked here and stopped by the trap.
-declare -A PORT
 PORT=([a]=8080 [b]=8081 [c]=8082)
 HB=1 DOWN=3
 # start_other HOST ARGS...: HOST's dgfsd (tests/dgfsd/cluster.sh).
 start_other() {
 	local h=$1
 	shift
-	cluster_host "$h" "${PORT[$h]}" "$T/state-$h" --metadata "$PG_URI" --kmod off \
-		--public-host 127.0.0.1 --heartbeat $HB --down-after $DOWN "$@"
+	cluster_host "$h" "${PORT[$h]}" "$T/state-$h" "${COMMON[@]}" "$@"
 }
 # hosts [PORT]: "id:up:owner" for each host, as the host on PORT sees them.
 hosts() {
@@ -52,8 +50,8 @@ refuse "--down-after under twice --heartbeat is refused" 2 'at least twice --hea
 	"$DGFSD" --state-dir "$T/x" --metadata "$PG_URI" --heartbeat 5 --down-after 9
 check "... and none of them made a state dir" test ! -e "$T/x"
 
-check "host a starts" dgfsd_start --metadata "$PG_URI" --kmod off --host-id a --zone z1 \
-	--public-host 127.0.0.1 --heartbeat $HB --down-after $DOWN || finish
+cluster_common		# no cluster secret: membership only
+check "host a starts" dgfsd_start "${COMMON[@]}" --host-id a --zone z1 || finish
 check "host b starts" start_other b --host-id b --zone z2 || finish
 check "host c starts, without a --host-id" start_other c || finish
 C=$(cat "$T/state-c/host.id")

@@ -26,17 +26,6 @@ NFILES=${NFILES:-30}
 # dead is the client's work, not the manifest's.
 HB=1 DOWN=300
 TMO=1000	# dgfs get --timeout (ms): what a silent replica costs
-declare -A PORT SDIR
-for i in 1 2 3 4 5; do
-	PORT[h$i]=$((8079 + i))
-	SDIR[h$i]=$T/state-h$i
-done
-SDIR[h1]=$STATE
-
-SECRET=$T/cluster.secret
-cluster_secret "$SECRET"
-COMMON=(--metadata "" --kmod off --public-host 127.0.0.1 --heartbeat "$HB" --down-after "$DOWN"
-	--cluster-secret-file "$SECRET" --replicas 3 --repair-interval 3600)
 
 # get FILE OUT [ARGS...]: dgfs get --no-fallback of r/FILE through h1; its
 # stats in $T/st.json, its stderr in $T/get.err.
@@ -78,7 +67,7 @@ PY
 }
 
 check "a PostgreSQL server of the test's own starts" pg_start || finish
-COMMON[1]=$PG_URI
+cluster_dirs 5 --replicas 3 --repair-interval 3600
 check "h1 starts" dgfsd_start "${COMMON[@]}" --host-id h1 --udp-port 9100 || finish
 for i in 2 3 4 5; do
 	check "h$i starts" start_other h$i "${PORT[h$i]}" "${SDIR[h$i]}" --host-id h$i || finish
@@ -91,17 +80,10 @@ check "the hosts' own auth.key files differ (tokens work across hosts by the clu
 
 # NFILES files of 1.6 MB .. 2.2 MB and one of 40 MB (many chunks), each
 # through host i % 5, by PUT /files (exactly R copies of each chunk).
-mkdir -p "$T/files" "$T/m" "$T/got"
-for ((i = 0; i < NFILES; i++)); do
-	head -c $((1600000 + (i * 7919) % 600000)) /dev/urandom >"$T/files/f$i"
-done
+mkdir -p "$T/m" "$T/got"
+make_files
 head -c 40000000 /dev/urandom >"$T/files/big"
-ok=0
-for ((i = 0; i < NFILES; i++)); do
-	code=$(n curl -s -o /dev/null -w '%{http_code}' -T "$T/files/f$i" \
-		"http://127.0.0.1:$((8080 + i % 5))/files/r/f$i")
-	[[ $code == 201 ]] && ok=$((ok + 1))
-done
+ok=$(upload_all 5)
 code=$(n curl -s -o /dev/null -w '%{http_code}' -T "$T/files/big" http://127.0.0.1:8081/files/r/big)
 same "all $((NFILES + 1)) uploads through h1..h5 answer 201" "$ok/$code" "$NFILES/201"
 

@@ -7,13 +7,17 @@
 # - One host killed: within a bound every chunk has 3 copies again on
 #   distinct live hosts (chunk_copies and the chunk files alike), and every
 #   file reads back byte-exact from every live host.
-# - A host that joins gets its share: every chunk it now owns copied to it.
+# - A host that joins gets its share: every chunk it now owns copied to it,
+#   every copy made goes to an owner by the rendezvous hash (computed here
+#   apart from dgfsd, tests/dgfsd/rendezvous.py), and at the end each chunk
+#   is held by its 3 owners; a read loop through every host meanwhile gets
+#   every file byte-exact, also while the new host holds part of its share.
 # - A host drained says when it holds nothing more; stopped, every file
 #   still reads.
 # - A peer that sends bytes that are not the chunk: repair refuses them and
 #   records nothing.
 #   tests/dgfsd/test_cluster_repair.sh BUILD_DIR      (as root)
-# expect-checks: 65
+# expect-checks: 69
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -26,17 +30,6 @@ NFILES=${NFILES:-60}
 HB=1 DOWN=4
 # Seconds within which repair must restore every chunk's copies.
 REPAIR_BOUND=${REPAIR_BOUND:-90}
-declare -A PORT SDIR
-for i in 1 2 3 4 5 6; do
-	PORT[h$i]=$((8079 + i))
-	SDIR[h$i]=$T/state-h$i
-done
-SDIR[h1]=$STATE
-
-SECRET=$T/cluster.secret
-cluster_secret "$SECRET"
-COMMON=(--metadata "" --kmod off --public-host 127.0.0.1 --heartbeat "$HB" --down-after "$DOWN"
-	--cluster-secret-file "$SECRET" --replicas 3 --repair-interval 1)
 
 # table HOSTS...: "CHUNK HOST" for every row of chunk_copies on those hosts.
 table() {
@@ -58,7 +51,9 @@ host_metric() {
 }
 
 check "a PostgreSQL server of the test's own starts" pg_start || finish
-COMMON[1]=$PG_URI
+# Repair at 8 MB/s: a joining host's share takes seconds to copy, long
+# enough for reads to run through every host meanwhile.
+cluster_dirs 6 --replicas 3 --repair-interval 1 --repair-rate 8
 
 # h1 serves HTTP on one event thread: a request that blocked it would
 # stall every other one.
@@ -71,17 +66,8 @@ all_up() { [[ $(ups 8080) == "h1:1 h2:1 h3:1 h4:1 h5:1" ]]; }
 check "every host sees five hosts up" wait_for 30 all_up
 sleep $((HB * 3))	# every member list refreshed
 
-mkdir -p "$T/files"
-for ((i = 0; i < NFILES; i++)); do
-	head -c $((1600000 + (i * 7919) % 600000)) /dev/urandom >"$T/files/f$i"
-done
-ok=0
-for ((i = 0; i < NFILES; i++)); do
-	code=$(n curl -s -o /dev/null -w '%{http_code}' -T "$T/files/f$i" \
-		"http://127.0.0.1:$((8080 + i % 5))/files/r/f$i")
-	[[ $code == 201 ]] && ok=$((ok + 1))
-done
-same "all $NFILES uploads through h1..h5 answer 201" "$ok" "$NFILES"
+make_files
+same "all $NFILES uploads through h1..h5 answer 201" "$(upload_all 5)" "$NFILES"
 CHUNKS=$(pg_sql "SELECT count(*) FROM chunks")
 check "every chunk has 3 copies on h1..h5" repaired h1 h2 h3 h4 h5
 
@@ -162,8 +148,30 @@ check "the owner's /metrics counts the copies it made (>= $H3_COPIES)" \
 	test "$(host_metric "$OWNER" 'dgfsd_repair_copies_total{result="copied"}')" -ge "$H3_COPIES"
 check "... and says no chunk is short of copies" wait_for 30 wait_short0
 
-# --- A host joins: it gets its share. ---
+# --- A host joins: it gets its share, and reads stay right meanwhile. ---
+# read_loop HOSTS...: until $T/reads.stop exists, every file through each
+# of HOSTS in turn; a line "H6COPIES HOST FILE ok|bad" for each read in
+# $T/reads.log, H6COPIES being h6's chunk_copies rows when it began.
+read_loop() {
+	local i h c r
+	while :; do
+		for ((i = 0; i < NFILES; i++)); do
+			for h in "$@"; do
+				[[ -e $T/reads.stop ]] && return 0
+				c=$(pg_sql "SELECT count(*) FROM chunk_copies WHERE host_id = 'h6'")
+				n curl -s --max-time 60 -o "$T/loop.got" "http://127.0.0.1:${PORT[$h]}/files/r/f$i"
+				cmp -s "$T/loop.got" "$T/files/f$i" && r=ok || r=bad
+				echo "$c $h f$i $r" >>"$T/reads.log"
+			done
+		done
+	done
+}
+# copies_now: "CHUNK HOST" of every copy on the live hosts, sorted.
+copies_now() { table h1 h2 h4 h5 h6; }
+copies_now >"$T/copies.before"
 check "h6 joins" start_other h6 "${PORT[h6]}" "${SDIR[h6]}" --host-id h6 || finish
+read_loop h1 h2 h4 h5 h6 &
+LOOP=$!
 six_up() { [[ $(ups 8080) == "h1:1 h2:1 h3:0 h4:1 h5:1 h6:1" ]]; }
 check "every host sees h6 up" wait_for 30 six_up
 sleep $((HB * 3))	# every member list has it
@@ -179,6 +187,27 @@ placed() {
 check "within $REPAIR_BOUND s h6 holds copies and no chunk's owner lacks one" wait_for "$REPAIR_BOUND" placed
 LIVE=(h1 h2 h4 h5 h6)
 H6=$(pg_sql "SELECT count(*) FROM chunk_copies WHERE host_id = 'h6'")
+: >"$T/reads.stop"
+wait "$LOOP"
+# Reads while h6 held some of its share but not yet all of it.
+MID=$(awk -v all="$H6" '$1 > 0 && $1 < all' "$T/reads.log")
+same "while h6 took its share, every read of a file through every live host was byte-exact ($(wc -l <"$T/reads.log") reads)" \
+	"$(grep -vc ' ok$' "$T/reads.log")" 0
+check "... $(grep -c . <<<"$MID") of them while h6 held some but not all of its $H6 copies, through each of the 5 hosts" \
+	test "$(awk '{ print $2 }' <<<"$MID" | sort -u | paste -sd' ')" = "h1 h2 h4 h5 h6"
+# The owners by the hash itself (tests/dgfsd/rendezvous.py) over the live
+# hosts, as the hosts table describes them.
+mapfile -t MEMBERS < <(pg_sql "SELECT id || ':' || zone || ':' || capacity FROM hosts WHERE id IN ('h1','h2','h4','h5','h6') ORDER BY id")
+pg_sql "SELECT encode(id, 'hex') FROM chunks WHERE refs > 0" |
+	python3 tests/dgfsd/rendezvous.py 3 "${MEMBERS[@]}" |
+	awk '{ for (i = 2; i <= NF; i++) print $1, $i }' | sort >"$T/owners"
+copies_now >"$T/copies.after"
+same "placement matches the rendezvous hash: each of the $CHUNKS chunks is held by its 3 owners (table and disk)" \
+	"$(comm -23 "$T/owners" "$T/copies.after" | wc -l) $(comm -23 "$T/owners" <(on_disk "${LIVE[@]}") | wc -l) $(wc -l <"$T/owners")" \
+	"0 0 $((3 * CHUNKS))"
+same "... and every copy made since h6 joined ($(comm -13 "$T/copies.before" "$T/copies.after" | wc -l), h6's $H6 among them) went to an owner by the hash" \
+	"$(comm -13 "$T/copies.before" "$T/copies.after" | comm -23 - "$T/owners" | wc -l)" 0
+echo "    ($(comm -23 "$T/copies.after" "$T/owners" | wc -l) surplus copies stay where they were, docs/CLUSTER.md)"
 # Five hosts of equal capacity (one file system): 3/5 of the chunks each, give or take.
 check "... its share: $H6 of $CHUNKS chunks (at least a third of them)" test "$H6" -ge $((CHUNKS / 3))
 check "... its chunk_copies rows are exactly its chunk files" copies_match h6

@@ -20,19 +20,6 @@ dgfsd_setup "${1:-build}"
 
 NFILES=${NFILES:-200}
 HB=1 DOWN=3
-# Hosts h1..h5 on ports 8080..8084; h1 is dgfsd_start's ($STATE, its
-# admin key, which every host knows: the keys are in the database).
-declare -A PORT SDIR
-for i in 1 2 3 4 5; do
-	PORT[h$i]=$((8079 + i))
-	SDIR[h$i]=$T/state-h$i
-done
-SDIR[h1]=$STATE
-
-SECRET=$T/cluster.secret
-cluster_secret "$SECRET"
-COMMON=(--metadata "" --kmod off --public-host 127.0.0.1 --heartbeat "$HB" --down-after "$DOWN"
-	--cluster-secret-file "$SECRET" --replicas 3)
 
 # sign METHOD PATH SECRETFILE [DATE]: the internal API's headers, as peer.c makes them.
 sign() {
@@ -54,7 +41,9 @@ internal() {
 }
 
 check "a PostgreSQL server of the test's own starts" pg_start || finish
-COMMON[1]=$PG_URI
+# Hosts h1..h5 on ports 8080..8084; h1 is dgfsd_start's ($STATE, its
+# admin key, which every host knows: the keys are in the database).
+cluster_dirs 5 --replicas 3
 
 # Bad cluster options: refused, nothing made. (timeout and the namespace:
 # a dgfsd that is not refused would serve on, not exit.)
@@ -83,19 +72,9 @@ all_up() { [[ $(ups 8084) == "h1:1 h2:1 h3:1 h4:1 h5:1" ]]; }
 check "every host sees five hosts up" wait_for 30 all_up
 sleep $((HB * 3))	# every member list refreshed
 
-# NFILES files of 1.6 MB .. 2.2 MB (FastCDC cuts after 256 KiB, 1 MiB on average:
-# many have two chunks or more), each through host f % 5.
-mkdir -p "$T/files"
-for ((i = 0; i < NFILES; i++)); do
-	head -c $((1600000 + (i * 7919) % 600000)) /dev/urandom >"$T/files/f$i"
-done
-ok=0
-for ((i = 0; i < NFILES; i++)); do
-	code=$(n curl -s -o /dev/null -w '%{http_code}' -T "$T/files/f$i" \
-		"http://127.0.0.1:$((8080 + i % 5))/files/r/f$i")
-	[[ $code == 201 ]] && ok=$((ok + 1))
-done
-same "all $NFILES uploads through h1..h5 answer 201" "$ok" "$NFILES"
+# NFILES files of 1.6 MB .. 2.2 MB, each through host f % 5.
+make_files
+same "all $NFILES uploads through h1..h5 answer 201" "$(upload_all 5)" "$NFILES"
 FILES=$(pg_sql "SELECT count(*) FROM files")
 same "... and the database holds $NFILES files" "$FILES" "$NFILES"
 check "... at least half of them of several chunks" \

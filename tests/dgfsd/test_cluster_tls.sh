@@ -31,16 +31,11 @@ check "openssl: certificates for 127.0.0.1 (h1..h3), from the other CA (h4), for
 export CURL_CA_BUNDLE=$P/ca.pem
 
 NFILES=${NFILES:-24}
-declare -A SDIR
-for i in 1 2 3 4 5 6; do SDIR[h$i]=$T/state-h$i; done
-SDIR[h1]=$STATE
+HB=1 DOWN=3
 URL=https://127.0.0.1:8080
-SECRET=$T/cluster.secret
-cluster_secret "$SECRET"
 
 check "a PostgreSQL server of the test's own starts" pg_start || finish
-COMMON=(--metadata "$PG_URI" --kmod off --public-host 127.0.0.1 --heartbeat 1 --down-after 3
-	--cluster-secret-file "$SECRET" --replicas 3 --write-quorum 1)
+cluster_dirs 6 --replicas 3 --write-quorum 1
 tls() { echo --tls-cert "$P/$1.pem" --tls-key "$P/$1.key" --cluster-ca "$P/${2:-ca}.pem"; }
 
 # ---- bad options: refused, nothing made ------------------------------------------------------
@@ -56,7 +51,7 @@ check "... and neither made a state dir" test ! -e "$T/x"
 check "h1 starts (HTTPS, --cluster-ca)" dgfsd_start "${COMMON[@]}" --host-id h1 $(tls h1) || finish
 for i in 2 3; do
 	# shellcheck disable=SC2046
-	check "h$i starts" start_other h$i $((8079 + i)) "${SDIR[h$i]}" --host-id h$i $(tls h$i) || finish
+	check "h$i starts" start_other h$i "${PORT[h$i]}" "${SDIR[h$i]}" --host-id h$i $(tls h$i) || finish
 done
 three_up() { [[ $(ups 8082) == "h1:1 h2:1 h3:1" ]]; }
 check "every host sees three hosts up" wait_for 30 three_up
@@ -104,10 +99,10 @@ check "... out of many frames ($(count frames))" test "$(count frames)" -gt 100
 # h4: a certificate another CA signed; h5: one for another address; h6:
 # plain HTTP. Each is an owner of chunks by placement.
 # shellcheck disable=SC2046
-check "h4 starts (its certificate from another CA)" start_other h4 8083 "${SDIR[h4]}" --host-id h4 $(tls h4 rogue)
+check "h4 starts (its certificate from another CA)" start_other h4 "${PORT[h4]}" "${SDIR[h4]}" --host-id h4 $(tls h4 rogue)
 # shellcheck disable=SC2046
-check "h5 starts (its certificate names 198.18.0.9)" start_other h5 8084 "${SDIR[h5]}" --host-id h5 $(tls h5)
-SCHEME=http check "h6 starts (plain HTTP)" start_other h6 8085 "${SDIR[h6]}" --host-id h6
+check "h5 starts (its certificate names 198.18.0.9)" start_other h5 "${PORT[h5]}" "${SDIR[h5]}" --host-id h5 $(tls h5)
+SCHEME=http check "h6 starts (plain HTTP)" start_other h6 "${PORT[h6]}" "${SDIR[h6]}" --host-id h6
 six_up() { [[ $(ups 8080) == "h1:1 h2:1 h3:1 h4:1 h5:1 h6:1" ]]; }
 check "h1 sees six hosts up" wait_for 30 six_up
 sleep 3	# every member list refreshed

@@ -31,20 +31,16 @@ NFILES=${NFILES:-8}
 HB=1 DOWN=4
 # Seconds a killed host may take to show down, and repair to end.
 WAIT_S=${WAIT_S:-120}
-SECRET=$T/cluster.secret
-cluster_secret "$SECRET"
-# Repair at 2 MB/s every 5 s: a pass's "short" figure stays up between
-# passes for longer than the page's refresh (3 s).
-COMMON=(--metadata "" --kmod off --public-host 127.0.0.1 --heartbeat "$HB" --down-after "$DOWN"
-	--cluster-secret-file "$SECRET" --replicas 3 --repair-interval 5 --repair-rate 2)
 
 check "a PostgreSQL server of the test's own starts" pg_start || finish
-COMMON[1]=$PG_URI
+# Repair at 2 MB/s every 5 s: a pass's "short" figure stays up between
+# passes for longer than the page's refresh (3 s).
+cluster_dirs 4 --replicas 3 --repair-interval 5 --repair-rate 2
 check "h1 starts" dgfsd_start "${COMMON[@]}" --host-id h1 --zone z1 || finish
 owner1() { [[ $(n curl -sf "$URL/cluster/repair" | jget /dev/stdin 'j["owner"]') == true ]]; }
 check "h1 owns background work (the only host)" wait_for 30 owner1
 for i in 2 3 4; do
-	check "h$i starts" start_other h$i $((8079 + i)) "$T/state-h$i" --host-id h$i || finish
+	check "h$i starts" start_other h$i "${PORT[h$i]}" "${SDIR[h$i]}" --host-id h$i || finish
 done
 all_up() { [[ $(ups 8080) == "h1:1 h2:1 h3:1 h4:1" ]]; }
 check "h1 sees four hosts up" wait_for 30 all_up

@@ -38,6 +38,7 @@
 
 #include "cluster.h"
 #include "meta/pg_schema.h"
+#include "pgq.h"
 
 struct cluster {
 	PGconn *conn;			/* under lock */
@@ -205,7 +206,8 @@ static void beat(struct cluster *c)
 	const char *p[2] = { c->id, c->down_after };
 	PGresult *res;
 
-	if (PQstatus(c->conn) != CONNECTION_OK) {
+	if (!pgq_alive(c->conn)) {
+		lost(c);
 		PQreset(c->conn);
 		if (PQstatus(c->conn) != CONNECTION_OK) {
 			if (!c->said_down)
@@ -315,7 +317,7 @@ static int copies_conn(struct cluster *c)
 {
 	if (!c->copies)
 		c->copies = PQconnectdb(c->uri);
-	else if (PQstatus(c->copies) != CONNECTION_OK)
+	else if (!pgq_alive(c->copies))
 		PQreset(c->copies);
 	if (PQstatus(c->copies) != CONNECTION_OK) {
 		meta_pg_err(c->copies, NULL, "copies connection");
@@ -630,8 +632,10 @@ int cluster_hosts(struct cluster *c, cluster_host_cb cb, void *arg)
 	int i, err = 0;
 
 	pthread_mutex_lock(&c->lock);
-	if (PQstatus(c->conn) != CONNECTION_OK)
+	if (!pgq_alive(c->conn)) {
+		lost(c);
 		PQreset(c->conn);
+	}
 	res = run(c,
 		  "SELECT h.id, h.addr, h.http_port, h.udp_port, h.zone, h.capacity,\n"
 		  "	h.session IS NOT NULL AND now() - h.heartbeat <= make_interval(secs => $1::int),\n"

@@ -443,10 +443,6 @@ int main(int argc, char **argv)
 		bad("cannot open the metadata %s", d.cfg.metadata[0] ? "in PostgreSQL" : path);
 		goto out;
 	}
-	if (!meta_has_sql(d.meta) && d.cfg.cluster_secret_file[0])
-		fprintf(stderr, "dgfsd: metadata in %s with replication: files are not tagged "
-			"automatically (a host may hold none of a file's chunks)\n",
-			meta_backend_name(d.meta));
 	if (auth_setup(d.cfg.state_dir, d.keys, d.presign_secret))
 		goto out;
 	if (cluster_start(&d, &d.cluster)) {

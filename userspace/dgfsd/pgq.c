@@ -3,12 +3,33 @@
 #include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dgfsd/pgq.h"
 #include "dgfsd/meta/pg_schema.h"
+
+bool pgq_alive(PGconn *c)
+{
+	int i;
+
+	/*
+	 * An idle session has nothing to say: a readable socket holds the
+	 * server's last words (FATAL: terminating connection) or its end of
+	 * file. A few reads bring libpq to the end, which marks it bad.
+	 */
+	for (i = 0; i < 4 && PQstatus(c) == CONNECTION_OK; i++) {
+		struct pollfd p = { .fd = PQsocket(c), .events = POLLIN };
+
+		if (p.fd < 0 || poll(&p, 1, 0) <= 0)
+			break;
+		if (!PQconsumeInput(c))
+			break;
+	}
+	return PQstatus(c) == CONNECTION_OK;
+}
 
 void pgq_int(struct pgq *p, int64_t v)
 {

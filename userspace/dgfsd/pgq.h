@@ -9,6 +9,7 @@
 #ifndef DGFSD_PGQ_H
 #define DGFSD_PGQ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +45,15 @@ int pgq_one_int(PGconn *c, const char *sql, const struct pgq *p, const char *wha
 int pgq_col_int(const PGresult *res, int row, int col, int64_t *v);
 int pgq_col_double(const PGresult *res, int row, int col, double *v);
 const char *pgq_col_bytes(const PGresult *res, int row, int col, int *len);
+
+/*
+ * Whether @c may be used: false once it broke, also when the server
+ * ended the session while the connection sat idle (PostgreSQL restarted,
+ * pg_terminate_backend), which libpq learns only by reading. The caller
+ * then connects again (PQreset) before it runs anything, instead of
+ * failing the next statement on a dead session.
+ */
+bool pgq_alive(PGconn *c);
 
 /* The error mapping of meta_pg_err(), plus -ETIME for a statement cancelled by statement_timeout. */
 int pgq_err(PGconn *c, const PGresult *res, const char *what);

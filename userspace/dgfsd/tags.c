@@ -24,6 +24,7 @@
 
 #include "dgfsd.h"
 #include "meta_tags.h"
+#include "repl.h"
 #include "sandbox.h"
 #include "tags.h"
 #include "tags_parse.h"
@@ -73,14 +74,45 @@ static void logf_(struct tagging *t, const char *fmt, ...)
 }
 
 /*
+ * Chunk @id (@size bytes), which this host does not hold, from a replica
+ * (repl_fetch checks its SHA-256) appended to @fd; @buf is
+ * DGFSD_MAX_CHUNK bytes, made at the first call.
+ */
+static int append_fetched(struct tagging *t, const uint8_t *id, uint32_t size, uint8_t **buf,
+			  int fd)
+{
+	uint32_t done = 0;
+	long n;
+
+	if (!*buf && !(*buf = malloc(DGFSD_MAX_CHUNK)))
+		return -ENOMEM;
+	n = repl_fetch(t->d, id, *buf, DGFSD_MAX_CHUNK);
+	if (n < 0)
+		return (int)n;
+	if ((uint64_t)n != size)
+		return -EIO;
+	while (done < size) {
+		ssize_t w = write(fd, *buf + done, size - done);
+
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		done += (uint32_t)w;
+	}
+	return 0;
+}
+
+/*
  * The file's bytes in an unnamed file (a memfd, or O_TMPFILE in the state
  * directory: nothing to clean up after a crash either way), from its
- * chunks, each pinned while copied. -ESTALE if the file is not the job's version any more.
+ * chunks, each pinned while copied; with replication, a chunk this host
+ * does not hold comes from a replica (any host tags any file). -ESTALE if
+ * the file is not the job's version any more.
  */
 static int reassemble(struct tagging *t, const struct meta_tag_job *j, int *out)
 {
 	struct dgfsd *d = t->d;
 	struct meta_file *f;
+	uint8_t *fetched = NULL;
 	uint32_t i;
 	int fd, err;
 
@@ -119,7 +151,12 @@ static int reassemble(struct tagging *t, const struct meta_tag_job *j, int *out)
 			break;
 		}
 		cfd = chunkstore_open_chunk(d->cs, id);
-		if (cfd < 0) {
+		if (cfd == -ENOENT && repl_on(d)) {
+			err = append_fetched(t, id, f->chunks[i].size, &fetched, fd);
+			if (err)
+				logf_(t, "%s: no replica gave chunk %u: %s", j->path, i,
+				      strerror(-err));
+		} else if (cfd < 0) {
 			err = cfd;
 		} else {
 			while (off < (off_t)size) {
@@ -140,6 +177,7 @@ static int reassemble(struct tagging *t, const struct meta_tag_job *j, int *out)
 	else
 		*out = fd;
 out:
+	free(fetched);
 	meta_file_release(f);
 	free(f);
 	return err;
@@ -485,11 +523,10 @@ int tagging_start(struct dgfsd *d, struct tagging **out)
 
 	*out = NULL;
 	/*
-	 * A worker reads the file's chunks from this host's store: with
-	 * replication on, a host may hold none of a file's chunks, so the
-	 * cluster tags nothing for now (docs/CLUSTER.md).
+	 * The hosts share one queue (PostgreSQL): whichever takes a job tags
+	 * the file, fetching the chunks it lacks from their replicas.
 	 */
-	if (!d->cfg.tag_workers || !meta_has_tags(d->meta) || d->cfg.cluster_secret_file[0])
+	if (!d->cfg.tag_workers || !meta_has_tags(d->meta))
 		return 0;
 	t = calloc(1, sizeof(*t));
 	if (!t)

@@ -199,7 +199,7 @@ static int pg_prepare(struct pg_meta *m)
 /* A live connection with the statements prepared, re-established if it broke. */
 static int pg_ready(struct pg_meta *m)
 {
-	if (PQstatus(m->conn) != CONNECTION_OK) {
+	if (!pgq_alive(m->conn)) {
 		fprintf(stderr, "dgfsd: meta: the PostgreSQL connection broke, connecting again\n");
 		m->prepared = false;
 		PQreset(m->conn);
