@@ -5,6 +5,8 @@
 # run as nobody (PostgreSQL refuses root). Source after tests/dgfsd/lib.sh.
 #
 #   pg_start     start it; PG_URI is then dgfsd's --metadata; fails if it cannot
+#                (fsync off, unless PG_FSYNC=on: the benchmarks, to match
+#                SQLite's synchronous=FULL)
 #   pg_stop [MODE]  stop it: pg_ctl's mode, fast or immediate (quiet when not running)
 #   pg_restart   start it again on the same data directory
 #   pg_cleanup   pg_stop keeping $?: trap 'pg_cleanup; dgfsd_cleanup' EXIT
@@ -31,7 +33,7 @@ pg_start() {
 }
 pg_restart() {
 	(cd / && "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-		-o "-c listen_addresses='' -k $PG_DIR -c fsync=off" start >/dev/null 2>&1) ||
+		-o "-c listen_addresses='' -k $PG_DIR -c fsync=${PG_FSYNC:-off}" start >/dev/null 2>&1) ||
 		{ cat "$PG_DIR/server.log"; return 1; }
 }
 pg_stop() {
