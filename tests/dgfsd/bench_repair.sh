@@ -9,8 +9,9 @@
 # the hosts in turn, then one host that is not the owner of background
 # work SIGKILLed; timed until the cluster lists it down, and until every
 # chunk of a file has 3 copies on the live hosts again (chunk_copies,
-# polled every 0.1 s or so), noting when the owner lists it down and when
-# its first copy lands (dgfsd_repair_bytes_total moves). MB/s: the bytes
+# polled every 0.05 s or so, one query), noting when it is down (by the
+# database's clock, as dgfsd judges) and when the first new copy is
+# recorded. MB/s: the bytes
 # of the copies the dead host held over the time from the first copy to
 # "repaired", and over the time from the kill (which adds --down-after
 # and the wait for the next pass). Each --repair-rate of BENCH_REPAIR_RATES (MB/s; default
@@ -47,19 +48,20 @@ for ((f = 0; f < NF; f++)); do
 done
 echo "$NF files of $FILE_MB MiB; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# short HOSTS...: chunks some file references that have fewer than 3
-# copies on HOSTS.
+# The chunks some file references that have fewer than 3 copies on the
+# hosts of the list that follows it (and a closing parenthesis).
+SHORT="SELECT count(*) FROM chunks c WHERE c.refs > 0 AND 3 > (SELECT count(*) FROM chunk_copies k WHERE k.chunk_id = c.id AND k.host_id IN "
 short() {
 	local in
 	in=$(printf "'%s'," "$@")
-	q "SELECT count(*) FROM chunks c WHERE c.refs > 0 AND 3 > (SELECT count(*) FROM chunk_copies k WHERE k.chunk_id = c.id AND k.host_id IN (${in%,}))"
+	q "$SHORT(${in%,}))"
 }
 # hosts_json PORT: /cluster/hosts as the host on PORT sees it, in $T/hosts.json.
 hosts_json() { n curl -sf "http://127.0.0.1:$1/cluster/hosts" >"$T/hosts.json"; }
 
 # round R RATE: one kill and repair; prints its line, appends to $T/results.
 round() {
-	local r=$1 rate=$2 h i code owner victim live=() bytes nchunks t0 tdown tdone copied0 copied1 oport
+	local r=$1 rate=$2 h i code owner victim live=() bytes nchunks t0 tdown tcopy tdone now copied0 copied1 oport in poll isdown ncopies ncopies0 nshort
 	DB=r${r}_$rate
 	pg_sql "CREATE DATABASE $DB" || return 1
 	local uri="postgresql:///$DB?host=$PG_DIR&user=dgfs"
@@ -87,30 +89,35 @@ round() {
 	for h in "${HOSTS[@]}"; do [[ $h == "$victim" ]] || live+=("$h"); done
 	oport=$((8079 + ${owner#h}))
 	read -r nchunks bytes < <(q "SELECT count(*), coalesce(sum(c.size), 0) FROM chunk_copies k JOIN chunks c ON c.id = k.chunk_id WHERE k.host_id = '$victim' AND c.refs > 0" | tr '|' ' ')
-	copied0=$(n curl -sf "http://127.0.0.1:$oport/metrics" | awk '$1 == "dgfsd_repair_bytes_total" { print $2 }')
+	copied() { n curl -sf "http://127.0.0.1:$oport/metrics" | awk '$1 == "dgfsd_repair_bytes_total" { print $2 + 0 }'; }
+	copied0=$(copied)
+	in=$(printf "'%s'," "${live[@]}")
+	# One query a poll, by the database's clock as dgfsd judges hosts: is
+	# the victim down, the live hosts' copies, the chunks still short.
+	poll="SELECT (SELECT now() - heartbeat > make_interval(secs => $DOWN) FROM hosts WHERE id = '$victim'), (SELECT count(*) FROM chunk_copies WHERE host_id IN (${in%,})), ($SHORT(${in%,})))"
+	IFS='|' read -r _ ncopies0 _ < <(q "$poll")
 	t0=$EPOCHREALTIME
 	kill -9 "${PID[$victim]}"
 	wait "${PID[$victim]}" 2>/dev/null
 	PID[$victim]=
-	down() { hosts_json "$oport" && [[ $(jget "$T/hosts.json" "[h['up'] for h in j['hosts'] if h['id'] == '$victim'][0]") == false ]]; }
-	copied() { n curl -sf "http://127.0.0.1:$oport/metrics" | awk '$1 == "dgfsd_repair_bytes_total" { print $2 + 0 }'; }
-	# Until no chunk is short: when the owner lists the host down, and when
-	# its first copy has landed (its bytes counter moved).
+	# Until no chunk is short: when the host is down, and when the first
+	# new copy is recorded.
 	tdown= tcopy=
 	while :; do
+		IFS='|' read -r isdown ncopies nshort < <(q "$poll")
 		now=$EPOCHREALTIME
-		[[ -n $tdown ]] || ! down || tdown=$now
-		[[ -n $tcopy || $(copied) == "$copied0" ]] || tcopy=$now
-		[[ $(short "${live[@]}") == 0 ]] && break
+		[[ -n $tdown || $isdown != t ]] || tdown=$now
+		[[ -n $tcopy ]] || ((ncopies == ncopies0)) || tcopy=$now
+		[[ $nshort == 0 ]] && break
 		((${now%.*} - ${t0%.*} < 600)) || { echo "not repaired within 600 s"; return 1; }
-		sleep 0.1
+		sleep 0.05
 	done
-	tdone=$EPOCHREALTIME
+	tdone=$now
 	copied1=$(copied)
 	awk -v r="$r" -v rate="$rate" -v v="$victim" -v o="$owner" -v n="$nchunks" -v b="$bytes" \
 		-v t0="$t0" -v td="${tdown:-$tdone}" -v tc="${tcopy:-$tdone}" -v te="$tdone" \
 		-v c="$((${copied1:-0} - ${copied0:-0}))" -v f="$T/results" 'BEGIN {
-		printf "round %d, --repair-rate %d: %s killed (owner %s), %d chunks, %.1f MB: listed down " \
+		printf "round %d, --repair-rate %d: %s killed (owner %s), %d chunks, %.1f MB: down " \
 			"after %.1f s, first copy after %.1f s, repaired after %.1f s: %.1f MB/s from the " \
 			"first copy, %.1f MB/s from the kill; the owner copied %.1f MB\n", r, rate, v, o, n,
 			b / 1e6, td - t0, tc - t0, te - t0, b / 1e6 / (te - tc > 0.05 ? te - tc : 0.05),
@@ -140,7 +147,7 @@ for line in open(sys.argv[1]):
     by[int(rate)].append((float(down), float(first), float(done), int(b)))
 med = statistics.median
 print()
-print("| --repair-rate | MB to copy | listed down | first copy | repaired | MB/s from the first copy "
+print("| --repair-rate | MB to copy | down | first copy | repaired | MB/s from the first copy "
       "| MB/s from the kill | rounds |")
 print("|---:|---:|---:|---:|---:|---:|---:|---:|")
 for rate, xs in sorted(by.items()):
