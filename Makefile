@@ -52,7 +52,7 @@ DEB_PACKAGES := \
 	chromium
 
 .DELETE_ON_ERROR:
-.PHONY: all deps kmod bpf userspace test run bench bench-fast bench-balance bench-latency bench-dgfsd bench-search bench-tags clean distclean
+.PHONY: all deps kmod bpf userspace test run bench bench-fast bench-balance bench-latency bench-dgfsd bench-search bench-tags bench-cluster clean distclean
 
 all: kmod bpf userspace web
 
@@ -201,6 +201,11 @@ $(BUILD)/search_profile: tests/dgfsd/search_profile.c $(wildcard userspace/*/*.c
 
 bench-tags: all
 	tests/dgfsd/bench_tags.sh $(BUILD)
+
+# Numbers, not a test: a cluster's read throughput with 1, 3 and 5 hosts (VM),
+# metadata latency on SQLite and PostgreSQL, repair speed (host); issue 14.
+bench-cluster: all
+	tests/bench/cluster.sh $(BUILD)
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
