@@ -94,7 +94,7 @@ cleanup() {
 	[[ $WHERE == vm ]] || rm -rf "$W"
 }
 trap cleanup EXIT
-echo "guest: $(nproc) vCPUs, $(awk '/MemTotal/ { print int($2 / 1024) }' /proc/meminfo) MiB;" \
+echo "$WHERE: $(nproc) CPUs, $(awk '/MemTotal/ { print int($2 / 1024) }' /proc/meminfo) MiB;" \
 	"load average $(cut -d' ' -f1-3 /proc/loadavg) ($WHERE)"
 [[ $WHERE == host ]] || dgfs_load
 
