@@ -58,6 +58,6 @@ sed 's/^/    /' "$T/repair"
 same "bench_repair.sh: exit 0, no FAIL line" "$rc $(grep -c '^FAIL' "$T/repair")" "0 0"
 # | 100000 MB/s | MB | down | first copy | repaired | MB/s | MB/s | rounds |
 same "... a row: the dead host's megabytes copied at a positive rate, one round" \
-	"$(awk -F'|' '$2 ~ /100000 MB\/s/ { printf "%d %d %s", $3 > 0, $7 > 0, $9 + 0 }' "$T/repair")" "1 1 1"
+	"$(awk -F'|' '$2 ~ /100000 MB\/s/ { printf "%d %d %s", ($3 > 0), ($7 > 0), $9 + 0 }' "$T/repair")" "1 1 1"
 shows "... and its line says the owner copied them" 'repaired .* the owner copied [1-9]' cat "$T/repair"
 finish
