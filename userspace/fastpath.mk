@@ -30,7 +30,9 @@ $(BUILD)/dgfs-bench: $(DGFS_BENCH_SRCS) $(wildcard userspace/bench/*.h) $(PROTO_
 	@mkdir -p $(@D)
 	$(CC) $(FASTPATH_CFLAGS) $(DGFS_BENCH_SRCS) $(PROTO_SRCS) -o $@ $(FASTPATH_LIBS)
 
+# It links the XDP loader for --af-xdp (dgfs's program in its AF_XDP mode).
 $(BUILD)/dgfs-userd: $(DGFS_USERD_SRCS) $(wildcard userspace/server/*.h) $(PROTO_SRCS) \
-		$(PROTO_HDRS) | deps
+		$(PROTO_HDRS) $(XDP_LOADER_DEPS) | deps
 	@mkdir -p $(@D)
-	$(CC) $(FASTPATH_CFLAGS) $(DGFS_USERD_SRCS) $(PROTO_SRCS) -o $@ $(FASTPATH_LIBS)
+	$(CC) $(FASTPATH_CFLAGS) $(XDP_LOADER_CFLAGS) $(DGFS_USERD_SRCS) $(XDP_LOADER_SRCS) \
+		$(PROTO_SRCS) -o $@ $(FASTPATH_LIBS) $(XDP_LOADER_LIBS)
