@@ -2,8 +2,9 @@
 /*
  * dgfs-userd: the userspace server of the wire protocol. main.c reads the
  * options and handles signals, serve.c runs one worker per thread (its own
- * SO_REUSEPORT socket, recvmmsg in, sendmmsg out), store.c finds the chunk
- * files.
+ * SO_REUSEPORT socket, recvmmsg in, sendmmsg out), xsk.c one AF_XDP worker
+ * per receive queue of the --af-xdp interface, check.c judges a request for
+ * both kinds, store.c finds the chunk files.
  */
 #ifndef DGFS_USERD_H
 #define DGFS_USERD_H
