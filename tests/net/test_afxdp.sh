@@ -177,7 +177,7 @@ while time.time() < end:
 print(replies, status)
 EOF
 for host in $V4 $V6; do
-	read -r replies status < <(c python3 "$tmp/malformed.py" $host $PORT "${id[page]}")
+	read -r replies status <<<"$(c python3 "$tmp/malformed.py" $host $PORT "${id[page]}")"
 	same "10 malformed datagrams over $host: no reply" "$replies" 0
 	same "... the well-formed one after them: ACCES" "$status" 3
 done

@@ -599,6 +599,21 @@ struct userd_xsk *userd_xsk_create(struct userd_config *cfg, const char *ifname,
 	if (ret)
 		goto err;
 	x->fd = xsk_socket__fd(x->xsk);
+	/*
+	 * Copy mode sends each frame as an skb charged to this socket's
+	 * send buffer. Let it hold every frame of the pool, so that the
+	 * pool, not the buffer, is what limits a burst. On Debian's 6.1
+	 * (the VM), with the default buffer, a 16 MiB read filled it and
+	 * the socket never sent again (no error, dg0's TX count flat): our
+	 * reading is that a send refused for a full buffer keeps its
+	 * completion-ring slot there. With this buffer it does not happen.
+	 */
+	{
+		int sndbuf = TX_FRAMES * 2 * FRAME_SIZE;
+
+		if (setsockopt(x->fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)))
+			setsockopt(x->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	}
 	/* Receive frames first into the fill ring, the rest to the pool. */
 	if (xsk_ring_prod__reserve(&x->fill, RX_FRAMES, &idx) != RX_FRAMES) {
 		ret = -ENOSPC;
