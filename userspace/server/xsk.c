@@ -18,6 +18,20 @@
  * UMEM: NUM_FRAMES frames of FRAME_SIZE; the first RX_FRAMES circulate
  * through the fill and RX rings, the others are the reply pool (a stack
  * of free frames, refilled from the completion ring).
+ *
+ * Rings: a descriptor is written only into a slot the ring granted
+ * (xsk_ring_prod__reserve()), never on the assumption that there is room.
+ * The kernel tells how far it has read the TX ring only now and then:
+ * 6.1's copy mode moves the ring's consumer index only when it has sent
+ * every descriptor it saw at its last look (xskq_cons_peek_desc() ->
+ * xskq_cons_get_entries() in net/xdp/xsk_queue.h; from 6.17 on, at the end
+ * of every sendto(): "net: xsk: update tx queue consumer immediately after
+ * transmission"). It looks at up to the whole pool at once and sends 32
+ * per sendto(), so the ring can look full while the frames of it are back
+ * in the pool already. The TX and fill rings are therefore twice the
+ * frames they carry (what the kernel saw at its last look, at most all of
+ * them, plus what was posted since, at most all of them again), and a full
+ * ring is waited for with sendto() kicks, not written over.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -47,7 +61,10 @@
 #define FRAME_SIZE	XSK_UMEM__DEFAULT_FRAME_SIZE
 #define RX_FRAMES	2048
 #define TX_FRAMES	(NUM_FRAMES - RX_FRAMES)
-#define RING_SIZE	2048	/* each ring holds all the frames it may see */
+#define RX_RING_SIZE	RX_FRAMES
+#define FILL_RING_SIZE	(2 * RX_FRAMES)	/* see "Rings" above */
+#define TX_RING_SIZE	(2 * TX_FRAMES)
+#define COMP_RING_SIZE	TX_FRAMES	/* a completion per frame sent */
 #define RX_BATCH	64
 #define DGRAM_BATCH	64	/* datagrams per preadv */
 #define POLL_MS		100	/* how soon a worker notices stop */
@@ -55,7 +72,9 @@
 #define MAX_ADDRS	32
 #define KICK_TRIES	4096	/* sendto() kicks before a reply gives up waiting */
 
-_Static_assert(RING_SIZE >= RX_FRAMES && RING_SIZE >= TX_FRAMES, "rings hold every frame");
+_Static_assert(RX_RING_SIZE >= RX_FRAMES && COMP_RING_SIZE >= TX_FRAMES &&
+	       FILL_RING_SIZE >= 2 * RX_FRAMES && TX_RING_SIZE >= 2 * TX_FRAMES,
+	       "rings hold every frame, those the kernel reads lazily twice over");
 
 #define COUNT(x, name, n) atomic_fetch_add_explicit(&(x)->c.name, (n), memory_order_relaxed)
 
@@ -84,6 +103,8 @@ struct userd_xsk {
 	struct xsk_ring_cons comp, rx;
 	uint64_t pool[TX_FRAMES];	/* free reply frames */
 	unsigned int npool;
+	uint64_t refill[RX_FRAMES];	/* request frames the fill ring had no room for yet */
+	unsigned int nrefill;
 	struct chunk_cache *chunks;
 	struct userd_counters c;
 	struct lat_hist_shared latency;
@@ -362,8 +383,8 @@ static void reap(struct userd_xsk *x)
 {
 	uint32_t idx, n, i;
 
-	n = xsk_ring_cons__peek(&x->comp, RING_SIZE, &idx);
-	for (i = 0; i < n; i++)
+	n = xsk_ring_cons__peek(&x->comp, COMP_RING_SIZE, &idx);
+	for (i = 0; i < n && x->npool < TX_FRAMES; i++)	/* the bound: never past the pool */
 		x->pool[x->npool++] = *xsk_ring_cons__comp_addr(&x->comp, idx + i);
 	xsk_ring_cons__release(&x->comp, n);
 }
@@ -380,7 +401,7 @@ static void kick(struct userd_xsk *x)
 /* Everything queued handed to the kernel, or as much as KICK_TRIES allow. */
 static void flush(struct userd_xsk *x)
 {
-	for (int i = 0; i < KICK_TRIES && xsk_prod_nb_free(&x->tx, RING_SIZE) < RING_SIZE; i++)
+	for (int i = 0; i < KICK_TRIES && xsk_prod_nb_free(&x->tx, TX_RING_SIZE) < TX_RING_SIZE; i++)
 		kick(x);
 	reap(x);
 }
@@ -404,13 +425,23 @@ static void put_back(struct userd_xsk *x, unsigned int n)
 		x->pool[x->npool++] = x->frames[i];
 }
 
-/* Queues x->frames[0..n) for sending, frame i @len[i] bytes long. */
-static void submit(struct userd_xsk *x, unsigned int n, const uint32_t *len)
+/*
+ * Queues x->frames[0..n) for sending, frame i @len[i] bytes long. False,
+ * the frames back in the pool and counted as send errors, if the ring
+ * still looks full after KICK_TRIES kicks (it should never, see "Rings").
+ */
+static bool submit(struct userd_xsk *x, unsigned int n, const uint32_t *len)
 {
 	uint32_t idx = 0;
 
-	/* Never fails: the ring has room for every frame of the pool. */
-	xsk_ring_prod__reserve(&x->tx, n, &idx);
+	for (int i = 0; xsk_ring_prod__reserve(&x->tx, n, &idx) != n; i++) {
+		if (i == KICK_TRIES) {
+			put_back(x, n);
+			COUNT(x, send_errors, n);
+			return false;
+		}
+		kick(x);
+	}
 	for (unsigned int i = 0; i < n; i++) {
 		struct xdp_desc *d = xsk_ring_prod__tx_desc(&x->tx, idx + i);
 
@@ -418,6 +449,7 @@ static void submit(struct userd_xsk *x, unsigned int n, const uint32_t *len)
 		d->len = len[i];
 	}
 	xsk_ring_prod__submit(&x->tx, n);
+	return true;
 }
 
 static uint8_t *frame_data(struct userd_xsk *x, uint64_t addr)
@@ -443,8 +475,8 @@ static void reply_status(struct userd_xsk *x, const struct frame *f, const struc
 	out = frame_data(x, x->frames[0]);
 	dgfs_reply_encode(&h, out + hdr_len(f));
 	finish_frame(f, out, DGFS_READ_REPLY_HDR_LEN);
-	submit(x, 1, &len);
-	COUNT(x, datagrams, 1);
+	if (submit(x, 1, &len))
+		COUNT(x, datagrams, 1);
 }
 
 /* Data bytes per datagram: the whole frame within the MTU (copy mode's
@@ -512,7 +544,8 @@ static void reply_data(struct userd_xsk *x, const struct frame *f, const struct 
 		for (i = 0; i < n; i++)
 			finish_frame(f, frame_data(x, x->frames[i]),
 				     len[i] - hl);
-		submit(x, n, len);
+		if (!submit(x, n, len))
+			return;		/* the client asks again */
 		COUNT(x, datagrams, n);
 		COUNT(x, bytes, planned);
 		pos = p;
@@ -556,14 +589,14 @@ struct userd_xsk *userd_xsk_create(struct userd_config *cfg, const char *ifname,
 				   unsigned int queue, int xsks_map_fd)
 {
 	struct xsk_umem_config ucfg = {
-		.fill_size = RING_SIZE,
-		.comp_size = RING_SIZE,
+		.fill_size = FILL_RING_SIZE,
+		.comp_size = COMP_RING_SIZE,
 		.frame_size = FRAME_SIZE,
 		.frame_headroom = 0,
 	};
 	struct xsk_socket_config scfg = {
-		.rx_size = RING_SIZE,
-		.tx_size = RING_SIZE,
+		.rx_size = RX_RING_SIZE,
+		.tx_size = TX_RING_SIZE,
 		/* dgfs's own program is attached already: not libxdp's. */
 		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
 		.bind_flags = XDP_COPY,
@@ -602,13 +635,10 @@ struct userd_xsk *userd_xsk_create(struct userd_config *cfg, const char *ifname,
 	/*
 	 * Copy mode sends each frame as an skb charged to this socket's
 	 * send buffer. Let it hold every frame of the pool, so that the
-	 * pool, not the buffer, is what limits a burst. On Debian's 6.1
-	 * (the VM), with the default buffer, a 16 MiB read filled it and
-	 * the socket never sent again (no error, dg0's TX count flat): our
-	 * reading is that a send refused for a full buffer keeps its
-	 * completion-ring slot there. This buffer cured that one read, but
-	 * tests/net/test_afxdp.sh in the VM still stalls the same way after
-	 * its 16 MiB reads: NOT SOLVED on 6.1 (6.18 passes).
+	 * pool, not the buffer, is what limits a burst (a full buffer is
+	 * harmless: the kernel keeps the descriptor and sendto() says
+	 * EAGAIN; the stall once blamed on it on 6.1 was the TX ring
+	 * written over, see "Rings" at the top).
 	 */
 	{
 		int sndbuf = TX_FRAMES * 2 * FRAME_SIZE;
@@ -652,6 +682,22 @@ void userd_xsk_destroy(struct userd_xsk *x)
 	free(x);
 }
 
+/* Request frames back to the fill ring, as many as it has room for; the
+ * others wait in x->refill for the next round (see "Rings": they should not).
+ */
+static void refill(struct userd_xsk *x)
+{
+	uint32_t idx = 0, n = xsk_prod_nb_free(&x->fill, x->nrefill);
+
+	if (n > x->nrefill)
+		n = x->nrefill;
+	if (!n || xsk_ring_prod__reserve(&x->fill, n, &idx) != n)
+		return;
+	for (uint32_t i = 0; i < n; i++)
+		*xsk_ring_prod__fill_addr(&x->fill, idx + i) = x->refill[--x->nrefill];
+	xsk_ring_prod__submit(&x->fill, n);
+}
+
 void *userd_xsk_run(void *arg)
 {
 	struct userd_xsk *x = arg;
@@ -659,8 +705,10 @@ void *userd_xsk_run(void *arg)
 	while (!atomic_load_explicit(&x->cfg->stop, memory_order_relaxed)) {
 		struct pollfd pfd = { .fd = x->fd, .events = POLLIN };
 		uint64_t now, unix_now;
-		uint32_t idx = 0, fidx = 0, n, i;
+		uint32_t idx = 0, n, i;
 
+		if (x->nrefill)
+			refill(x);
 		n = xsk_ring_cons__peek(&x->rx, RX_BATCH, &idx);
 		if (!n) {
 			if (poll(&pfd, 1, POLL_MS) <= 0)
@@ -679,15 +727,12 @@ void *userd_xsk_run(void *arg)
 			if (serve_frame(x, frame_data(x, addr), d->len, now, unix_now))
 				lat_hist_record(&x->latency, now_ns() - now);
 		}
-		/* The request frames go back to the fill ring as they were
-		 * (the ring has room for all of them, so this succeeds).
-		 */
-		xsk_ring_prod__reserve(&x->fill, n, &fidx);
+		/* The request frames go back to the fill ring as they were. */
 		for (i = 0; i < n; i++)
-			*xsk_ring_prod__fill_addr(&x->fill, fidx + i) =
+			x->refill[x->nrefill++] =
 				xsk_umem__extract_addr(xsk_ring_cons__rx_desc(&x->rx, idx + i)->addr);
-		xsk_ring_prod__submit(&x->fill, n);
 		xsk_ring_cons__release(&x->rx, n);
+		refill(x);
 		flush(x);
 	}
 	return NULL;
