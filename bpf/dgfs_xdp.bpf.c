@@ -35,6 +35,18 @@
 const volatile bool have_kmod = false;
 const volatile __u16 port = DGFS_DEFAULT_PORT;		/* host order */
 const volatile __u32 max_read = DGFS_DEFAULT_MAX_READ;
+/* Without the module: hand valid requests to dgfs-userd's AF_XDP socket
+ * of the receive queue (userspace/server/xsk.c) instead of the stack.
+ */
+const volatile bool to_xsk = false;
+
+/* The AF_XDP sockets by receive queue; only used when to_xsk. */
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, DGFS_XSK_MAX_QUEUES);
+	__type(key, __u32);
+	__type(value, __u32);
+} xsks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -391,6 +403,9 @@ int dgfs_xdp(struct xdp_md *ctx)
 		/* Nobody here to take it: let a userspace server have it. */
 		if (cnt)
 			cnt->c[DGFS_XDP_NO_KMOD]++;
+		/* A queue without a socket (not bound yet): the stack. */
+		if (to_xsk)
+			return bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
 		return XDP_PASS;
 	}
 	fill_origin(ctx, &p, &buf);

@@ -75,6 +75,8 @@ struct dgfs_xdp_counters {
 #define DGFS_XDP_PROG_NAME	"dgfs_xdp"
 #define DGFS_XDP_MAP_NAME	"xdp_counters"
 #define DGFS_XDP_PIN_DIR	"/sys/fs/bpf/dgfs"
+/* Receive queues the AF_XDP mode serves (the xsks map's size). */
+#define DGFS_XSK_MAX_QUEUES	64
 
 #ifndef __bpf__
 static inline const char *dgfs_xdp_counter_name(unsigned int i)

@@ -30,9 +30,10 @@ $(BUILD)/dgfs-bench: $(DGFS_BENCH_SRCS) $(wildcard userspace/bench/*.h) $(PROTO_
 	@mkdir -p $(@D)
 	$(CC) $(FASTPATH_CFLAGS) $(DGFS_BENCH_SRCS) $(PROTO_SRCS) -o $@ $(FASTPATH_LIBS)
 
-# --steer cpu loads bpf/reuseport_steer.bpf.c through its skeleton.
+# --steer cpu loads bpf/reuseport_steer.bpf.c through its skeleton; --af-xdp
+# links the XDP loader (dgfs's program in its AF_XDP mode).
 $(BUILD)/dgfs-userd: $(DGFS_USERD_SRCS) $(wildcard userspace/server/*.h) $(PROTO_SRCS) \
-		$(PROTO_HDRS) $(BUILD)/bpf/reuseport_steer.skel.h | deps
+		$(PROTO_HDRS) $(XDP_LOADER_DEPS) $(BUILD)/bpf/reuseport_steer.skel.h | deps
 	@mkdir -p $(@D)
-	$(CC) $(FASTPATH_CFLAGS) -I$(BUILD)/bpf $(DGFS_USERD_SRCS) $(PROTO_SRCS) -o $@ \
-		$(FASTPATH_LIBS) $(BPF_LIBS)
+	$(CC) $(FASTPATH_CFLAGS) -I$(BUILD)/bpf $(XDP_LOADER_CFLAGS) $(DGFS_USERD_SRCS) \
+		$(XDP_LOADER_SRCS) $(PROTO_SRCS) -o $@ $(FASTPATH_LIBS) $(XDP_LOADER_LIBS) $(BPF_LIBS)

@@ -7,7 +7,7 @@
 #     a UDP server (no module: passed), a malformed one does not, detach
 #     leaves the other program, the pinned counters outlive the program.
 #   tests/bpf/test_xdp.sh BUILD_DIR
-# expect-checks: 127 (tests/run-all.sh: a run that prints fewer fails)
+# expect-checks: 132 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh

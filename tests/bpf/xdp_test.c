@@ -208,6 +208,9 @@ static int silent(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return level == LIBBPF_WARN && getenv("DGFS_XDP_VERBOSE") ? vfprintf(stderr, fmt, ap) : 0;
 }
 
+/* Load in the AF_XDP mode (to_xsk), as dgfs-userd --af-xdp does. */
+static bool load_to_xsk;
+
 static int prog_load(struct prog *p, bool have_kmod, uint16_t port, uint32_t max_read)
 {
 	memset(p, 0, sizeof(*p));
@@ -217,6 +220,7 @@ static int prog_load(struct prog *p, bool have_kmod, uint16_t port, uint32_t max
 	p->skel->rodata->have_kmod = have_kmod;
 	p->skel->rodata->port = port;
 	p->skel->rodata->max_read = max_read;
+	p->skel->rodata->to_xsk = load_to_xsk;
 	/* Never the system's pinned counters: a map of our own. */
 	bpf_map__set_pin_path(p->skel->maps.xdp_counters, NULL);
 	if (dgfs_xdp_bpf__load(p->skel)) {
@@ -720,6 +724,36 @@ static void config(void)
 }
 
 /*
+ * The AF_XDP mode: a valid request goes to the AF_XDP socket of its
+ * receive queue; with none there (the map is empty here) to the stack, as
+ * without the mode. What is dropped or passed otherwise does not change.
+ * (A request redirected to a socket: tests/net/test_afxdp.sh.)
+ */
+static void xsk_mode(void)
+{
+	struct prog p;
+	struct frame f;
+	int ret;
+
+	load_to_xsk = true;
+	ret = prog_load(&p, false, DGFS_DEFAULT_PORT, DGFS_DEFAULT_MAX_READ);
+	load_to_xsk = false;
+	result(!ret, "loads in the AF_XDP mode (to_xsk)");
+	if (ret)
+		return;
+	build(&f, &(struct frame_spec){ 0 });
+	expect_valid(&p, "to_xsk, no socket for the queue: a valid request goes to the stack", &f);
+	build(&f, &(struct frame_spec){ .ipv6 = true });
+	expect_valid(&p, "... and over IPv6", &f);
+	build(&f, &(struct frame_spec){ 0 });
+	req_of(&f)->magic = 0;
+	expect_drop(&p, "to_xsk: garbage to the port is still dropped", &f, DGFS_XDP_BAD_MAGIC);
+	build(&f, &(struct frame_spec){ .dport = 9000 });
+	expect_other(&p, "to_xsk: UDP to another port passes", &f);
+	prog_unload(&p);
+}
+
+/*
  * With the module (in the VM): valid requests go to bpf_dgfs_read_submit()
  * and are dropped here, whatever it answers. The program is loaded with a
  * larger max_read than the module's default, so that a request only the
@@ -952,6 +986,7 @@ int main(int argc, char **argv)
 	addresses(&p);
 	prog_unload(&p);
 	config();
+	xsk_mode();
 	return failed;
 usage:
 	fprintf(stderr, "usage: xdp_test [--bench N | [--kmod] [--dev IFNAME]]\n");

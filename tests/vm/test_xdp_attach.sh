@@ -3,7 +3,7 @@
 # with and without dgfs.ko, sits in libxdp's dispatcher next to another XDP
 # program on a veth, counts, hands valid requests to the module, and holds
 # the module while attached (rmmod fails until it is detached).
-# expect-checks: 155 (tests/run-all.sh: a run that prints fewer fails)
+# expect-checks: 160 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/vm/common.sh

@@ -10,7 +10,8 @@ ICU_LIBS = $(call pkgconf,--libs,icu-uc icu-i18n)
 # The PostgreSQL metadata backend (userspace/dgfsd/meta/pg.c).
 PQ_CFLAGS = $(call pkgconf,--cflags,libpq)
 DGFSD_SRCS := $(wildcard userspace/dgfsd/*.c userspace/dgfsd/meta/*.c) userspace/cdc/fastcdc.c \
-	userspace/server/serve.c userspace/server/store.c userspace/server/steer.c userspace/tags/tag.c \
+	userspace/server/serve.c userspace/server/store.c userspace/server/steer.c \
+	userspace/server/check.c userspace/tags/tag.c \
 	userspace/tags/query.c
 DGFSD_HDRS := $(wildcard userspace/dgfsd/*.h userspace/dgfsd/meta/*.h) userspace/cdc/fastcdc.h userspace/server/userd.h \
 	$(BUILD)/bpf/reuseport_steer.skel.h \

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "userd.h"
+#include "dgfs_xdp_loader.h"
 
 struct options {
 	uint16_t port;
@@ -32,6 +33,8 @@ struct options {
 	bool verbose;
 	bool no_gso;
 	enum userd_steer steer;
+	const char *af_xdp;		/* interface, or NULL */
+	enum xdp_attach_mode af_xdp_mode;
 	const char *dir;
 };
 
@@ -54,6 +57,10 @@ static void usage(FILE *f)
 		"                         shared (one socket all read), cpu (a socket each,\n"
 		"                         worker i pinned to CPU i, a BPF program picks\n"
 		"                         the receiving CPU's)\n"
+		"      --af-xdp IFACE     also serve IFACE's requests through AF_XDP sockets\n"
+		"                         (copy mode, one per receive queue), dgfs's XDP\n"
+		"                         program attached to IFACE while we run\n"
+		"      --af-xdp-mode MODE native (default) or skb\n"
 		"  -v, --verbose          log refused and malformed requests\n"
 		"SIGUSR1 prints the counters; SIGINT/SIGTERM print them and exit.\n",
 		DGFS_DEFAULT_PORT);
@@ -98,7 +105,8 @@ static int read_key_file(const char *path, uint8_t key[DGFS_AUTH_KEY_LEN])
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { O_KEY = 256, O_KEY_FILE, O_NO_AUTH, O_MAX_READ, O_THREADS, O_NO_GSO, O_STEER };
+	enum { O_KEY = 256, O_KEY_FILE, O_NO_AUTH, O_MAX_READ, O_THREADS, O_NO_GSO, O_STEER,
+	       O_AF_XDP, O_AF_XDP_MODE };
 	static const struct option opts[] = {
 		{ "port", required_argument, NULL, 'p' },
 		{ "addr", required_argument, NULL, 'a' },
@@ -109,6 +117,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "threads", required_argument, NULL, O_THREADS },
 		{ "no-gso", no_argument, NULL, O_NO_GSO },
 		{ "steer", required_argument, NULL, O_STEER },
+		{ "af-xdp", required_argument, NULL, O_AF_XDP },
+		{ "af-xdp-mode", required_argument, NULL, O_AF_XDP_MODE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -120,6 +130,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	o->port = DGFS_DEFAULT_PORT;
 	o->max_read = DGFS_DEFAULT_MAX_READ;
 	o->threads = 1;
+	o->af_xdp_mode = XDP_MODE_NATIVE;
 	while ((c = getopt_long(argc, argv, "p:a:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
@@ -162,6 +173,17 @@ static int parse_options(int argc, char **argv, struct options *o)
 				o->steer = USERD_STEER_CPU;
 			else
 				return bad_usage("bad --steer \"%s\" (hash, shared or cpu)", optarg);
+			break;
+		case O_AF_XDP:
+			o->af_xdp = optarg;
+			break;
+		case O_AF_XDP_MODE:
+			if (!strcmp(optarg, "native"))
+				o->af_xdp_mode = XDP_MODE_NATIVE;
+			else if (!strcmp(optarg, "skb"))
+				o->af_xdp_mode = XDP_MODE_SKB;
+			else
+				return bad_usage("bad --af-xdp-mode \"%s\" (native or skb)", optarg);
 			break;
 		case 'v':
 			o->verbose = true;
@@ -219,11 +241,14 @@ static int bind_address(const struct options *o, struct userd_config *cfg)
 	return 0;
 }
 
-static void print_counters(struct userd_worker **workers, unsigned int n)
+static void print_counters(struct userd_worker **workers, unsigned int n,
+			   struct userd_xsk **xsks, unsigned int nxsk)
 {
 	struct userd_counter_sum sum;
 
 	userd_counters_sum(workers, n, &sum);
+	for (unsigned int i = 0; i < nxsk; i++)
+		userd_xsk_add_counters(xsks[i], &sum);
 	/* One "name value" line each, like `dgfsctl stats`, for scripts. */
 	printf("dgfs-userd counters:\n");
 #define X(name, desc) printf("%s %llu\n", #name, (unsigned long long)sum.name);
@@ -235,7 +260,11 @@ static void print_counters(struct userd_worker **workers, unsigned int n)
 int main(int argc, char **argv)
 {
 	struct userd_worker *workers[USERD_MAX_THREADS] = { 0 };
-	pthread_t tids[USERD_MAX_THREADS];
+	struct userd_xsk *xsks[DGFS_XSK_MAX_QUEUES] = { 0 };
+	pthread_t tids[USERD_MAX_THREADS], xtids[DGFS_XSK_MAX_QUEUES];
+	unsigned int nxsk = 0, xstarted = 0;
+	int xsks_fd = -1;
+	char err[256];
 	struct userd_config cfg;
 	struct options o;
 	unsigned int i, started = 0;
@@ -310,6 +339,43 @@ int main(int argc, char **argv)
 		}
 		started++;
 	}
+	/*
+	 * AF_XDP after the sockets: until a queue's socket is in the map,
+	 * the program passes its requests to the stack, where the socket
+	 * workers answer them.
+	 */
+	if (o.af_xdp) {
+		nxsk = userd_xsk_queues(o.af_xdp);
+		if (!nxsk) {
+			fprintf(stderr, "dgfs-userd: --af-xdp %s: no such interface\n", o.af_xdp);
+			goto stop;
+		}
+		if (nxsk > DGFS_XSK_MAX_QUEUES)
+			nxsk = DGFS_XSK_MAX_QUEUES;
+		if (dgfs_xdp_attach_xsk(o.af_xdp, o.af_xdp_mode, o.port, cfg.max_read, &xsks_fd,
+					err, sizeof(err))) {
+			fprintf(stderr, "dgfs-userd: --af-xdp: %s\n", err);
+			nxsk = 0;
+			goto stop;
+		}
+		for (i = 0; i < nxsk; i++) {
+			xsks[i] = userd_xsk_create(&cfg, o.af_xdp, i, xsks_fd);
+			if (!xsks[i]) {
+				fprintf(stderr, "dgfs-userd: cannot open an AF_XDP socket on %s "
+					"queue %u: %s\n", o.af_xdp, i, strerror(errno));
+				goto stop;
+			}
+		}
+		for (i = 0; i < nxsk; i++) {
+			if (pthread_create(&xtids[i], NULL, userd_xsk_run, xsks[i])) {
+				fprintf(stderr, "dgfs-userd: cannot start an AF_XDP thread\n");
+				goto stop;
+			}
+			xstarted++;
+		}
+		fprintf(stderr, "dgfs-userd: AF_XDP on %s: %u queue%s, copy mode\n", o.af_xdp,
+			nxsk, nxsk == 1 ? "" : "s");
+	}
 	fprintf(stderr, "dgfs-userd: serving %s on port %u (%u thread%s, steer %s, auth %s%s, "
 		"max read %u%s)\n", o.dir, o.port, cfg.threads, cfg.threads == 1 ? "" : "s",
 		(const char *[]){ "hash", "shared", "cpu" }[cfg.steer],
@@ -320,7 +386,7 @@ int main(int argc, char **argv)
 		if (sigwait(&sigs, &sig))
 			continue;
 		if (sig == SIGUSR1) {
-			print_counters(workers, cfg.threads);
+			print_counters(workers, cfg.threads, xsks, xstarted);
 			continue;
 		}
 		break;
@@ -330,12 +396,21 @@ stop:
 	atomic_store(&cfg.stop, true);
 	for (i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
-	print_counters(workers, started);
+	for (i = 0; i < xstarted; i++)
+		pthread_join(xtids[i], NULL);
+	print_counters(workers, started, xsks, xstarted);
 	if (!ret)
 		fprintf(stderr, "dgfs-userd: stopped\n");
 out:
 	for (i = 0; i < cfg.threads; i++)
 		userd_worker_destroy(workers[i]);
+	for (i = 0; i < nxsk; i++)
+		userd_xsk_destroy(xsks[i]);
+	if (xsks_fd >= 0) {
+		close(xsks_fd);
+		if (dgfs_xdp_detach(o.af_xdp, err, sizeof(err)))
+			fprintf(stderr, "dgfs-userd: --af-xdp: %s\n", err);
+	}
 	close(cfg.dir_fd);
 	return ret;
 }

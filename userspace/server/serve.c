@@ -600,98 +600,24 @@ static void reply_data(struct userd_worker *w, const struct request *rq,
 
 /* ---- requests ------------------------------------------------------------ */
 
-static void count_malformed(struct userd_worker *w, enum dgfs_malformed why)
-{
-	COUNT(w, malformed, 1);
-	switch (why) {
-	case DGFS_MALFORMED_SIZE: COUNT(w, malformed_size, 1); break;
-	case DGFS_MALFORMED_MAGIC: COUNT(w, malformed_magic, 1); break;
-	case DGFS_MALFORMED_VERSION: COUNT(w, malformed_version, 1); break;
-	case DGFS_MALFORMED_OP: COUNT(w, malformed_op, 1); break;
-	case DGFS_MALFORMED_FLAGS: COUNT(w, malformed_flags, 1); break;
-	case DGFS_MALFORMED_LENGTH: COUNT(w, malformed_length, 1); break;
-	default: break;
-	}
-}
-
-static void log_refusal(const struct userd_worker *w, const struct request *rq,
-			const char *what)
-{
-	char addr[INET6_ADDRSTRLEN];
-
-	if (w->cfg->verbose)
-		fprintf(stderr, "dgfs-userd: %s: %s\n",
-			dgfs_addr_str(rq->client, addr, sizeof(addr)), what);
-}
-
 /* False for a request that gets no reply at all (malformed). */
 static bool serve_one(struct userd_worker *w, const struct request *rq,
 		      const uint8_t *buf, size_t len, bool truncated,
 		      uint64_t now, uint64_t unix_now)
 {
-	enum dgfs_malformed why;
-	struct chunk_ref ch;
-	struct dgfs_req req;
-	int ret;
+	struct userd_answer a;
 
-	why = truncated ? DGFS_MALFORMED_SIZE : dgfs_req_decode(buf, len, w->cfg->max_read, &req);
-	if (why != DGFS_WELLFORMED) {
-		/* No reply at all: the host is no reflector. */
-		count_malformed(w, why);
-		log_refusal(w, rq, dgfs_malformed_desc(why));
+	switch (userd_judge(w->cfg, &w->c, w->chunks, rq->client, buf, len, truncated, now,
+			    unix_now, &a)) {
+	case USERD_DROP:
 		return false;
-	}
-	COUNT(w, requests, 1);
-	if (w->cfg->auth) {
-		const char *bad = NULL;
-
-		if (!w->cfg->key_set) {
-			COUNT(w, token_no_key, 1);
-			bad = "ACCES: no key set";
-		} else if ((uint64_t)req.expiry < unix_now) {
-			COUNT(w, token_expired, 1);
-			bad = "ACCES: token expired";
-		} else if ((uint64_t)req.expiry > (uint64_t)unix_now + DGFS_TOKEN_MAX_LIFETIME +
-						   DGFS_TOKEN_CLOCK_SKEW) {
-			/* As dgfs.ko: a captured token stops working within a day. */
-			COUNT(w, token_too_long, 1);
-			bad = "ACCES: token lives longer than a day";
-		} else if (!dgfs_token_check(w->cfg->key, req.chunk, req.expiry,
-					     rq->client, req.token)) {
-			COUNT(w, token_bad, 1);
-			bad = "ACCES: bad token";
-		}
-		if (bad) {
-			COUNT(w, token_rejected, 1);
-			log_refusal(w, rq, bad);
-			reply_status(w, rq, &req, DGFS_STATUS_ACCES, 0);
-			return true;
-		}
-	}
-	ret = chunk_cache_get(w->chunks, req.chunk, now, &ch);
-	if (ret == -ENOENT) {
-		COUNT(w, noent, 1);
-		log_refusal(w, rq, "NOENT");
-		reply_status(w, rq, &req, DGFS_STATUS_NOENT, 0);
+	case USERD_STATUS:
+		reply_status(w, rq, &a.req, a.status, a.size);
 		return true;
+	case USERD_DATA:
+		break;
 	}
-	/* A file the 32-bit size field cannot describe is not servable. */
-	if (ret || ch.size > UINT32_MAX) {
-		COUNT(w, io_errors, 1);
-		log_refusal(w, rq, ret ? strerror(-ret) : "IO: chunk file larger than 4 GiB");
-		reply_status(w, rq, &req, DGFS_STATUS_IO, ret ? 0 : ch.size);
-		return true;
-	}
-	if (req.offset >= ch.size) {
-		COUNT(w, range, 1);
-		log_refusal(w, rq, "RANGE");
-		reply_status(w, rq, &req, DGFS_STATUS_RANGE, ch.size);
-		return true;
-	}
-	reply_data(w, rq, &req, &ch,
-		   (uint32_t)(req.length < ch.size - req.offset ? req.length
-								: ch.size - req.offset),
-		   now);
+	reply_data(w, rq, &a.req, &a.ch, a.total, now);
 	return true;
 }
 

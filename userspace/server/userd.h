@@ -3,8 +3,9 @@
  * dgfs-userd: the userspace server of the wire protocol. main.c reads the
  * options and handles signals, serve.c runs one worker per thread (its own
  * SO_REUSEPORT socket, or one socket all share: --steer; recvmmsg in,
- * sendmmsg out), steer.c loads the BPF program of --steer cpu, store.c
- * finds the chunk files.
+ * sendmmsg out), steer.c loads the BPF program of --steer cpu, xsk.c runs
+ * one AF_XDP worker per receive queue of the --af-xdp interface, check.c
+ * judges a request for both kinds, store.c finds the chunk files.
  */
 #ifndef DGFS_USERD_H
 #define DGFS_USERD_H
@@ -68,7 +69,9 @@ struct userd_config {
 	X(range,          "offsets past the end (RANGE)")		\
 	X(io_errors,      "read errors (IO)")				\
 	X(send_errors,    "datagrams that could not be sent")		\
-	X(mtu_probes,     "path MTU look-ups")
+	X(mtu_probes,     "path MTU look-ups")				\
+	X(xsk_not_local,  "AF_XDP: frames to a MAC or IP not the interface's")\
+	X(xsk_bad_frames, "AF_XDP: frames not a request's shape")
 
 struct userd_counters {
 #define X(name, desc) _Atomic uint64_t name;
@@ -92,6 +95,34 @@ int chunk_cache_get(struct chunk_cache *cc, const uint8_t id[DGFS_CHUNK_ID_LEN],
 		    uint64_t now_ns, struct chunk_ref *ref);
 /* Forget a chunk whose reads fail, so the next request opens it afresh. */
 void chunk_cache_drop(struct chunk_cache *cc, const uint8_t id[DGFS_CHUNK_ID_LEN]);
+
+/* ---- check.c: what a request gets, whichever way it came in ---- */
+
+enum userd_verdict {
+	USERD_DROP,	/* malformed: no reply at all */
+	USERD_STATUS,	/* a reply with answer->status and ->size, no data */
+	USERD_DATA,	/* answer->total bytes of answer->ch from req.offset */
+};
+
+struct userd_answer {
+	struct dgfs_req req;
+	uint16_t status;
+	uint64_t size;
+	struct chunk_ref ch;
+	uint32_t total;
+};
+
+/*
+ * Decodes the datagram (@truncated: it was longer than @len), checks the
+ * token for @client, looks the chunk up and checks the range; counts in
+ * @c as the verdict says and logs refusals when verbose.
+ */
+enum userd_verdict userd_judge(const struct userd_config *cfg, struct userd_counters *c,
+			       struct chunk_cache *chunks, const uint8_t client[DGFS_ADDR_LEN],
+			       const uint8_t *buf, size_t len, bool truncated, uint64_t now,
+			       uint64_t unix_now, struct userd_answer *answer);
+void userd_log_refusal(const struct userd_config *cfg, const uint8_t client[DGFS_ADDR_LEN],
+		       const char *what);
 
 /* ---- serve.c: the workers ---- */
 
@@ -139,5 +170,27 @@ void userd_counters_sum(struct userd_worker *const *workers, unsigned int n,
  */
 void userd_latency_sum(struct userd_worker *const *workers, unsigned int n,
 		       struct lat_hist *sum);
+
+/* ---- xsk.c: AF_XDP workers, one per receive queue of one interface ---- */
+
+struct userd_xsk;
+
+/*
+ * An AF_XDP socket on @ifname's receive queue @queue (copy mode: it works
+ * on every driver), entered into @xsks_map_fd, the XSKMAP of dgfs's XDP
+ * program attached by dgfs_xdp_attach_xsk(). NULL with errno.
+ */
+struct userd_xsk *userd_xsk_create(struct userd_config *cfg, const char *ifname,
+				   unsigned int queue, int xsks_map_fd);
+void userd_xsk_destroy(struct userd_xsk *x);	/* NULL is fine */
+/* pthread start routine: serves until cfg->stop. */
+void *userd_xsk_run(void *arg);
+/* Adds the worker's counters and latencies to *sum / *lat. */
+void userd_xsk_add_counters(const struct userd_xsk *x, struct userd_counter_sum *sum);
+void userd_xsk_add_latency(const struct userd_xsk *x, struct lat_hist *lat);
+/* @ifname's receive queues (ethtool's channels; 1 if it does not say), 0 if
+ * there is no such interface.
+ */
+unsigned int userd_xsk_queues(const char *ifname);
 
 #endif /* DGFS_USERD_H */

@@ -5,6 +5,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <net/if.h>
@@ -628,8 +629,9 @@ static int verify_load(bool have_kmod, uint16_t port, uint32_t max_read)
 	return ret;
 }
 
-int dgfs_xdp_attach(const char *ifname, enum xdp_attach_mode mode, bool have_kmod,
-		    uint16_t port, uint32_t max_read, char *err, size_t errlen)
+/* dgfs_xdp_attach(), and with @xsks_fd the AF_XDP mode (dgfs_xdp_attach_xsk()). */
+static int attach(const char *ifname, enum xdp_attach_mode mode, bool have_kmod,
+		  uint16_t port, uint32_t max_read, int *xsks_fd, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts);
 	DECLARE_LIBXDP_OPTS(xdp_program_opts, prog_opts);
@@ -672,6 +674,7 @@ int dgfs_xdp_attach(const char *ifname, enum xdp_attach_mode mode, bool have_kmo
 	skel->rodata->have_kmod = have_kmod;
 	skel->rodata->port = port;
 	skel->rodata->max_read = max_read;
+	skel->rodata->to_xsk = xsks_fd != NULL;
 
 	/* libxdp loads the object itself, as an extension of its dispatcher. */
 	prog_opts.obj = skel->obj;
@@ -729,11 +732,29 @@ int dgfs_xdp_attach(const char *ifname, enum xdp_attach_mode mode, bool have_kmo
 	}
 	ret = detach_ids(ifindex, &old, err, errlen, ifname);
 out:
+	/* The map outlives the skeleton: the attached program holds it. */
+	if (!ret && xsks_fd) {
+		*xsks_fd = fcntl(bpf_map__fd(skel->maps.xsks), F_DUPFD_CLOEXEC, 0);
+		if (*xsks_fd < 0)
+			ret = fail(err, errlen, -errno, "cannot keep the AF_XDP socket map");
+	}
 	if (prog)
 		xdp_program__close(prog);
 	dgfs_xdp_bpf__destroy(skel);
 	quiet_end(&q);
 	return ret;
+}
+
+int dgfs_xdp_attach(const char *ifname, enum xdp_attach_mode mode, bool have_kmod,
+		    uint16_t port, uint32_t max_read, char *err, size_t errlen)
+{
+	return attach(ifname, mode, have_kmod, port, max_read, NULL, err, errlen);
+}
+
+int dgfs_xdp_attach_xsk(const char *ifname, enum xdp_attach_mode mode, uint16_t port,
+			uint32_t max_read, int *xsks_fd, char *err, size_t errlen)
+{
+	return attach(ifname, mode, false, port, max_read, xsks_fd, err, errlen);
 }
 
 int dgfs_xdp_follow(uint16_t port, uint32_t max_read, char *err, size_t errlen)

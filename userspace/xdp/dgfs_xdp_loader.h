@@ -40,6 +40,15 @@ int dgfs_xdp_attach(const char *ifname, enum xdp_attach_mode mode, bool have_kmo
 		    uint16_t port, uint32_t max_read, char *err, size_t errlen);
 
 /*
+ * dgfs_xdp_attach() without the module, for dgfs-userd's AF_XDP workers:
+ * valid requests are redirected to the AF_XDP socket that *@xsks_fd (an
+ * XSKMAP, key: receive queue, a new fd the caller closes) holds for the
+ * queue they came in on, or passed to the stack when it holds none.
+ */
+int dgfs_xdp_attach_xsk(const char *ifname, enum xdp_attach_mode mode, uint16_t port,
+			uint32_t max_read, int *xsks_fd, char *err, size_t errlen);
+
+/*
  * The program takes @port and @max_read when it is loaded: after the
  * module's configuration changed, load it again, with the new values and
  * in the mode it has, on every interface of this namespace where it runs
