@@ -1084,6 +1084,19 @@ static bool pred(struct sql *q, struct buf *b, const struct query_node *n, const
 	}
 }
 
+/* The test that file alias @a lies under @prefix (none for no prefix). */
+static void prefix_test(struct sql *q, struct buf *b, const char *a, const char *prefix)
+{
+	size_t plen = prefix ? strlen(prefix) : 0;
+	unsigned int pa, pb;
+
+	if (!plen)
+		return;
+	pa = param(q, (struct param){ .kind = P_BLOB, .p = prefix, .len = plen });
+	pb = param_int(q, (int64_t)plen);
+	bprintf(q, b, " AND substr(%s.path, 1, ?%u) = ?%u", a, pb, pa);
+}
+
 /*
  * A ranked scan's member whose files are few enough to list (under
  * SCAN_LIST_MAX), the fewest: a row not among them stops at a lookup in
@@ -1126,8 +1139,7 @@ static unsigned int files_cte(struct sql *q, const struct query_node *n, const c
 	struct buf body = { 0 };
 	struct cands c = { .all = !ni->gen, .d = -1, .n = n };
 	bool root = n == q->query->root;
-	unsigned int alias = q->nalias++, s = 0, pa, pb, fp = 0;
-	size_t plen = prefix ? strlen(prefix) : 0;
+	unsigned int alias = q->nalias++, s = 0, fp = 0;
 	char a[16];
 
 	if (q->err)
@@ -1161,11 +1173,7 @@ static unsigned int files_cte(struct sql *q, const struct query_node *n, const c
 		bprintf(q, &body, " AND ");
 		if (!pred(q, &body, n, a, &c, true, 0))
 			bprintf(q, &body, "1");
-		if (plen) {
-			pa = param(q, (struct param){ .kind = P_BLOB, .p = prefix, .len = plen });
-			pb = param_int(q, (int64_t)plen);
-			bprintf(q, &body, " AND substr(%s.path, 1, ?%u) = ?%u", a, pb, pa);
-		}
+		prefix_test(q, &body, a, prefix);
 		if (body.s)
 			buf_add(q, &q->scan, body.s, body.len);
 		free(body.s);
@@ -1207,11 +1215,7 @@ static unsigned int files_cte(struct sql *q, const struct query_node *n, const c
 	}
 	if (!pred(q, &body, n, a, &c, ni->gen, 0))
 		bprintf(q, &body, "1");
-	if (plen) {
-		pa = param(q, (struct param){ .kind = P_BLOB, .p = prefix, .len = plen });
-		pb = param_int(q, (int64_t)plen);
-		bprintf(q, &body, " AND substr(%s.path, 1, ?%u) = ?%u", a, pb, pa);
-	}
+	prefix_test(q, &body, a, prefix);
 	if (root && q->scan_fts) {
 		bprintf(q, &body, " AND dgfs_rank(file_text, ?%u, %s.id) IS NOT NULL", fp, a);
 		/* The main statement itself, not a CTE. */
