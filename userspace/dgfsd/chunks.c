@@ -88,7 +88,7 @@ enum MHD_Result chunk_send_fd(struct MHD_Connection *c, struct request *r, int f
 		close(fd);
 		return http_send_error(c, r, 500, "cannot read the chunk");
 	}
-	resp = http_fd_response(fd, 0, (uint64_t)st.st_size);
+	resp = http_fd_response(c, fd, 0, (uint64_t)st.st_size);
 	if (!resp)
 		return MHD_NO;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");

@@ -93,6 +93,7 @@ struct dgfsd_config {
 	bool udp_steer_cpu;		/* --udp-steer cpu (userd.h's USERD_STEER_CPU) */
 	unsigned int http_threads;	/* libmicrohttpd's event threads; 0: a CPU each */
 	uint64_t http_sendfile_step;	/* bytes a sendfile() call (sendfile_step.h) */
+	bool http_lone_header;		/* header_with_body.h off */
 	enum dgfsd_kmod_mode kmod;
 	bool auth;			/* fast-path tokens (--no-auth: off) */
 	bool public_read;		/* reading needs no key */

@@ -262,7 +262,7 @@ static struct MHD_Response *range_response(struct dgfsd *d, struct MHD_Connectio
 		} else {
 			fd = chunkstore_open_chunk(d->cs, f->chunks[i].id);
 			if (fd >= 0)
-				return http_fd_response(fd, first - f->chunks[i].offset, len);
+				return http_fd_response(c, fd, first - f->chunks[i].offset, len);
 		}
 		/* On other hosts: the stream below fetches it. */
 		if (fd != -ENOENT || !repl_on(d)) {

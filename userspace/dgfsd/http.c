@@ -47,6 +47,7 @@
 
 #include "proto/sha256.h"
 #include "dgfsd.h"
+#include "header_with_body.h"
 #include "http.h"
 #include "httputil.h"
 #include "offload.h"
@@ -79,6 +80,9 @@ enum MHD_Result http_queue(struct MHD_Connection *c, struct request *r, unsigned
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	/* Every answer: a browser takes the Content-Type as given, never guesses. */
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	/* A file's bytes to send: its header goes with them (header_with_body.c). */
+	if ((status == MHD_HTTP_OK || status == MHD_HTTP_PARTIAL_CONTENT) && strcmp(r->method, "HEAD"))
+		header_with_body_arm(c, resp);
 	ret = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -932,7 +936,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	bool ok = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
 	uint64_t took;
 
-	(void)c;
+	header_with_body_done(c);
 	if (!r)
 		return;
 	took = now_ns() - r->start_ns;
@@ -972,6 +976,14 @@ static void log_mhd(void *cls, const char *fmt, va_list ap)
 	vfprintf(stderr, fmt, ap);
 }
 
+static void notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			      enum MHD_ConnectionNotificationCode toe)
+{
+	(void)cls;
+	(void)socket_context;
+	header_with_body_connection(c, toe == MHD_CONNECTION_NOTIFY_STARTED);
+}
+
 int http_start(struct dgfsd *d)
 {
 	struct sockaddr_storage ss;
@@ -997,6 +1009,8 @@ int http_start(struct dgfsd *d)
 	memset(&ss, 0, sizeof(ss));
 	http_trust = &d->cfg.trusted;
 	sendfile_step_set((size_t)d->cfg.http_sendfile_step);
+	/* Over TLS libmicrohttpd encrypts file bodies itself: no sendfile(). */
+	header_with_body_set(!d->cfg.http_lone_header && !d->tls.cert_pem);
 	if (d->cfg.listen[0]) {
 		if (inet_pton(AF_INET, d->cfg.listen, &s4->sin_addr) == 1) {
 			s4->sin_family = AF_INET;
@@ -1033,6 +1047,7 @@ int http_start(struct dgfsd *d)
 	extra[n] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	d->mhd = MHD_start_daemon(flags, d->cfg.http_port, NULL, NULL, access_handler, d,
 				  MHD_OPTION_NOTIFY_COMPLETED, completed, d,
+				  MHD_OPTION_NOTIFY_CONNECTION, notify_connection, d,
 				  MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
 				  MHD_OPTION_CONNECTION_LIMIT, d->cfg.max_connections,
 				  /* Slow or silent clients: neither holds a thread for long. */

@@ -34,6 +34,7 @@
  * touched. An entry is written before its response is queued and read
  * while libmicrohttpd sends it, after the queueing's own synchronisation.
  */
+#include <errno.h>
 #include <unistd.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -41,6 +42,7 @@
 
 #include <microhttpd.h>
 
+#include "header_with_body.h"
 #include "sendfile_step.h"
 
 /* Descriptors above this are sent in libmicrohttpd's steps. */
@@ -61,7 +63,8 @@ void sendfile_step_set(size_t step)
 	sendfile_step = step;
 }
 
-struct MHD_Response *http_fd_response(int fd, uint64_t off, uint64_t len)
+struct MHD_Response *http_fd_response(struct MHD_Connection *c, int fd, uint64_t off,
+				      uint64_t len)
 {
 	struct MHD_Response *resp;
 	struct stat st;
@@ -83,6 +86,8 @@ struct MHD_Response *http_fd_response(int fd, uint64_t off, uint64_t len)
 	resp = MHD_create_response_from_fd_at_offset64(len, fd, off);
 	if (!resp)
 		close(fd);
+	else
+		header_with_body_response(c, resp);
 	return resp;
 }
 
@@ -91,7 +96,8 @@ static ssize_t sys_sendfile(int out, int in, off64_t *off, size_t count)
 	return syscall(SYS_sendfile, out, in, off, count);
 }
 
-ssize_t sendfile64(int out, int in, off64_t *off, size_t count)
+/* libmicrohttpd's sendfile() call, in the step set. */
+static ssize_t step_sendfile(int out, int in, off64_t *off, size_t count)
 {
 	const struct body *b;
 	struct stat st;
@@ -107,4 +113,17 @@ ssize_t sendfile64(int out, int in, off64_t *off, size_t count)
 	/* All but the last byte at most: that goes in libmicrohttpd's last call. */
 	left = b->end - (uint64_t)*off - 1;
 	return sys_sendfile(out, in, off, left < sendfile_step ? (size_t)left : sendfile_step);
+}
+
+ssize_t sendfile64(int out, int in, off64_t *off, size_t count)
+{
+	bool uncork = header_with_body_sendfile(out);	/* the body follows its header */
+	ssize_t n = step_sendfile(out, in, off, count);
+	int err = errno;
+
+	if (uncork) {
+		header_with_body_sent(out);
+		errno = err;
+	}
+	return n;
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct MHD_Connection;
 struct MHD_Response;
 
 /* libmicrohttpd's own step in epoll mode (0.9.75: MHD_SENFILE_CHUNK_). */
@@ -22,9 +23,11 @@ void sendfile_step_set(size_t step);
 
 /*
  * Bytes [off, off + len) of the file @fd (taken: closed with the
- * response, or here on failure) as a body, sent by sendfile() in steps of
- * the size set. NULL when out of memory.
+ * response, or here on failure) as a body for connection @c, sent by
+ * sendfile() in steps of the size set, its header with its first bytes
+ * (header_with_body.h). NULL when out of memory.
  */
-struct MHD_Response *http_fd_response(int fd, uint64_t off, uint64_t len);
+struct MHD_Response *http_fd_response(struct MHD_Connection *c, int fd, uint64_t off,
+				      uint64_t len);
 
 #endif

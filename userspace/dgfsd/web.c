@@ -156,7 +156,7 @@ enum MHD_Result web_get(struct dgfsd *d, struct MHD_Connection *c, struct reques
 		close(fd);
 		return http_send_error(c, r, 404, "no such file");
 	}
-	resp = http_fd_response(fd, 0, (uint64_t)st.st_size);	/* takes fd */
+	resp = http_fd_response(c, fd, 0, (uint64_t)st.st_size);	/* takes fd */
 	if (!resp)
 		return http_send_error(c, r, 503, "out of memory");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
