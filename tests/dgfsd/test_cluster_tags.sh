@@ -60,8 +60,9 @@ for i in 1 2 3 4; do
 	jobs+=("h$i:$d") done=$((done + d)) failed=$((failed + f))
 	((d > 0)) && each=$((each + 1))
 done
-check "... tagged by all four hosts (${jobs[*]}), $done jobs, none failed" \
-	test "$each/$failed" = "4/0" -a "$done" -ge "$NFILES"
+# A job is claimed across hosts (meta_tags_pg.c): each file tagged once.
+check "... tagged by all four hosts (${jobs[*]}), each file once: $done jobs for $NFILES, none failed" \
+	test "$each/$failed" = "4/0" -a "$done" -eq "$NFILES"
 mkdir -p "$T/text"
 printf 'The quokka is a small wallaby of Rottnest Island. Quokka families sleep by day.\n%.0s' {1..40} >"$T/text/a.txt"
 printf 'Lighthouse keepers logged every storm along the granite coast.\n%.0s' {1..40} >"$T/text/b.txt"

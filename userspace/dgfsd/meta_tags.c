@@ -800,6 +800,13 @@ int meta_tag_job_done(struct meta *m, const struct meta_tag_job *j)
 	return meta_run(m, true, mt_job_done_fn, (void *)j);
 }
 
+int meta_tag_job_release(struct meta *m, const struct meta_tag_job *j)
+{
+	if (!j)
+		return -EINVAL;
+	return meta_has_pg(m) ? meta_tag_pg_job_release(m, j) : 0;
+}
+
 struct mt_stats {
 	uint64_t *pending;
 	int64_t *oldest;

@@ -138,6 +138,11 @@ struct meta_tag_job {
 int meta_tag_job_next(struct meta *m, const int64_t *busy, size_t nbusy, struct meta_tag_job *j);
 /* The job is done: its row goes, unless a newer upload queued it again. */
 int meta_tag_job_done(struct meta *m, const struct meta_tag_job *j);
+/*
+ * The worker is through with the job, done or not: other hosts may take
+ * it again (PostgreSQL: its claim is let go; SQLite: one host, nothing).
+ */
+int meta_tag_job_release(struct meta *m, const struct meta_tag_job *j);
 /* Pending jobs and the oldest one's queue time (0 if none). */
 int meta_tag_job_stats(struct meta *m, uint64_t *pending, int64_t *oldest);
 

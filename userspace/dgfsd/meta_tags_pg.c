@@ -561,11 +561,66 @@ int meta_tags_pg_starting(struct meta *m, const char *start, const char *path_pr
 
 /* ---- the queue ---- */
 
+/*
+ * A job is claimed across hosts with a session-level advisory lock on its
+ * file id ("dgft" in the high half, the id's low 32 bits in the low: two
+ * ids that share them only wait for each other), held by the host's
+ * connection while one of its workers tags the file: another host skips
+ * the job, and a host that dies (its session ends) lets it go. A lock
+ * taken in a transaction that is then run again stays held (advisory
+ * locks ignore rollback), so one this session holds already counts as
+ * taken, not taken twice. Without this, each host took the oldest job
+ * and hosts tagged the same files again (41 jobs for 16 files).
+ */
+#define MP_JOB_LOCK	"(x'6467667400000000'::bigint | ($1::bigint & 4294967295))"
+#define MP_JOB_LOCK_CLASS_SQL	"1684498036"
+
+/* Rows looked at for a job: this host's busy ones, and other hosts'. */
+#define MP_JOB_CANDIDATES	64
+
 struct mp_job {
 	const int64_t *busy;
 	size_t nbusy;
 	struct meta_tag_job *j;
 };
+
+static int mp_job_unlock(PGconn *c, int64_t file_id)
+{
+	return mp_exec1(c, "SELECT pg_advisory_unlock(" MP_JOB_LOCK ")", file_id, "job release");
+}
+
+/*
+ * Claims @j for this host: *claimed, its lock held and its attempts
+ * counted, or not (another host tags it, or its row went or changed since
+ * it was read: it was done, or queued again for a newer version).
+ */
+static int mp_job_claim(PGconn *c, const struct meta_tag_job *j, bool *claimed)
+{
+	struct pgq p = { .n = 0 };
+	int64_t got;
+	long changed = 0;
+	int err;
+
+	*claimed = false;
+	pgq_int(&p, j->file_id);
+	err = pgq_one_int(c, "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_locks "
+			  "WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database "
+			  "WHERE datname = current_database()) AND classid = " MP_JOB_LOCK_CLASS_SQL
+			  " AND objid = ($1::bigint & 4294967295)::oid AND objsubid = 1 "
+			  "AND pid = pg_backend_pid()) THEN 1::bigint "
+			  "WHEN pg_try_advisory_lock(" MP_JOB_LOCK ") THEN 1::bigint ELSE 0::bigint END",
+			  &p, "job claim", &got);
+	if (err || !got)
+		return err;
+	err = mp_exec2(c, "UPDATE tag_jobs SET attempts = attempts + 1 "
+		       "WHERE file_id = $1::bigint AND queued = $2::bigint",
+		       j->file_id, j->queued, "job next", &changed);
+	if (!err && changed == 1) {
+		*claimed = true;
+		return 0;
+	}
+	return err ? err : mp_job_unlock(c, j->file_id);
+}
 
 static int mp_job_next_fn(PGconn *c, void *arg)
 {
@@ -578,9 +633,9 @@ static int mp_job_next_fn(PGconn *c, void *arg)
 	size_t i;
 	int row, err, plen, elen;
 
-	/* Enough rows that one is not busy: each busy id hides at most one. */
+	/* Enough rows that one is free: each busy id, here or on another host, hides one. */
 	pgq_int(&p, META_TAG_JOB_ATTEMPTS);
-	pgq_int(&p, (int64_t)x->nbusy + 1);
+	pgq_int(&p, (int64_t)x->nbusy + MP_JOB_CANDIDATES);
 	res = pgq_exec(c, "SELECT j.file_id, j.queued, j.attempts, f.path, f.etag, f.size "
 		       "FROM tag_jobs j JOIN files f ON f.id = j.file_id "
 		       "WHERE j.attempts < $1::bigint ORDER BY j.queued LIMIT $2::bigint",
@@ -609,13 +664,14 @@ static int mp_job_next_fn(PGconn *c, void *arg)
 		j->path[plen] = 0;
 		memcpy(j->etag, etag, elen);
 		j->etag[elen] = 0;
-		found = true;
+		err = mp_job_claim(c, j, &found);
+		if (err) {
+			PQclear(res);
+			return err;
+		}
 	}
 	PQclear(res);
-	if (!found)
-		return -ENOENT;
-	return mp_exec1(c, "UPDATE tag_jobs SET attempts = attempts + 1 WHERE file_id = $1::bigint",
-			j->file_id, "job next");
+	return found ? 0 : -ENOENT;
 }
 
 int meta_tag_pg_job_next(struct meta *m, const int64_t *busy, size_t nbusy,
@@ -637,6 +693,16 @@ static int mp_job_done_fn(PGconn *c, void *arg)
 int meta_tag_pg_job_done(struct meta *m, const struct meta_tag_job *j)
 {
 	return meta_run_pg(m, true, mp_job_done_fn, (void *)j);
+}
+
+static int mp_job_release_fn(PGconn *c, void *arg)
+{
+	return mp_job_unlock(c, ((const struct meta_tag_job *)arg)->file_id);
+}
+
+int meta_tag_pg_job_release(struct meta *m, const struct meta_tag_job *j)
+{
+	return meta_run_pg(m, true, mp_job_release_fn, (void *)j);
 }
 
 struct mp_stats {

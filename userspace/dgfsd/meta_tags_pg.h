@@ -36,6 +36,7 @@ int meta_tags_pg_starting(struct meta *m, const char *start, const char *path_pr
 int meta_tag_pg_job_next(struct meta *m, const int64_t *busy, size_t nbusy,
 			 struct meta_tag_job *j);
 int meta_tag_pg_job_done(struct meta *m, const struct meta_tag_job *j);
+int meta_tag_pg_job_release(struct meta *m, const struct meta_tag_job *j);
 int meta_tag_pg_job_stats(struct meta *m, uint64_t *pending, int64_t *oldest);
 
 #endif /* DGFSD_META_TAGS_PG_H */

@@ -488,6 +488,7 @@ static void *worker_run(void *arg)
 			t->busy[idx] = j->file_id;
 			pthread_mutex_unlock(&t->lock);
 			tag_one(t, j);
+			meta_tag_job_release(t->d->meta, j);	/* other hosts' to take again */
 			pthread_mutex_lock(&t->lock);
 			t->busy[idx] = 0;
 			/* Another worker may have skipped this file's newer job meanwhile. */
@@ -523,8 +524,9 @@ int tagging_start(struct dgfsd *d, struct tagging **out)
 
 	*out = NULL;
 	/*
-	 * The hosts share one queue (PostgreSQL): whichever takes a job tags
-	 * the file, fetching the chunks it lacks from their replicas.
+	 * The hosts share one queue (PostgreSQL): whichever claims a job
+	 * (meta_tags_pg.c) tags the file, fetching the chunks it lacks from
+	 * their replicas.
 	 */
 	if (!d->cfg.tag_workers || !meta_has_tags(d->meta))
 		return 0;
