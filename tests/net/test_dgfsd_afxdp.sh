@@ -9,8 +9,9 @@
 # (the requests came through the sockets' rings, not the UDP sockets);
 # a frame to another address of ours counted as not ours. The program
 # gone after SIGTERM, after a start that failed late (HTTP port taken)
-# and after each refused start; after SIGKILL it stays (libxdp's
-# dispatcher and its pinned links outlive the process), harmless: its map
+# and after each refused start; after SIGKILL it stays (an XDP program,
+# libxdp's dispatcher or alone, belongs to the interface, not to the
+# process that attached it), harmless: its map
 # is empty, so the stack gets the requests and dgfsd's UDP sockets answer
 # them; the next start replaces it. Bad options refused with exit 2:
 # no interface, an unknown one, --kmod require, a mode unlike the HTTP
@@ -43,7 +44,7 @@ cleanup() {
 	[[ -n $blocker ]] && kill "$blocker" 2>/dev/null
 	if [[ -e /run/netns/$srv ]]; then
 		s xdp-loader unload --all dg0 >/dev/null 2>&1
-		rm -rf /sys/fs/bpf/dgfs-xdp/netns-"$(stat -L -c %i "/run/netns/$srv")"-*
+		rm -rf /sys/fs/bpf/dgfs/netns-"$(stat -L -c %i "/run/netns/$srv")"-*
 	fi
 	ip netns del "$srv" 2>/dev/null
 	ip netns del "$cli" 2>/dev/null
@@ -189,7 +190,7 @@ check "dgfsd --af-xdp dg0 comes up again" start_bg || { tail -n 20 "$tmp/dgfsd.l
 kill -9 "$dgfsd_pid"
 wait "$dgfsd_pid" 2>/dev/null
 dgfsd_pid=
-on "SIGKILL: dgfs's XDP program stays on dg0 (libxdp's dispatcher outlives dgfsd)" dg0
+on "SIGKILL: dgfs's XDP program stays on dg0 (attached to the interface, not to dgfsd)" dg0
 shows "... xdp-loader lists it" '\bdgfs_xdp\b' s xdp-loader status dg0
 start_plain() {
 	exec nsenter --net="/run/netns/$srv" "$DGFSD" --state-dir "$state" --kmod off --tagger off \
