@@ -19,7 +19,7 @@
 # exit 1 and nothing attached. dgfsd runs under nsenter --net, not ip
 # netns exec: the latter's private mount namespace has no bpffs.
 #   tests/net/test_dgfsd_afxdp.sh BUILD_DIR      (as root)
-# expect-checks: 40 (tests/run-all.sh: a run that prints fewer fails)
+# expect-checks: 43 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -172,7 +172,8 @@ refuse "... so a request is not answered any more" 8 "timed out" \
 	fetch $V4 "${ids[0]}" --timeout 50 --retries 2
 
 # ---- a start that fails after the attach: nothing stays ------------------------------
-s python3 -c 'import socket, time
+# Directly, not through s(): $! must be python itself, not a subshell.
+nsenter --net="/run/netns/$srv" python3 -c 'import socket, time
 s = socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("::", 8080)); s.listen(); time.sleep(120)' &
 blocker=$!

@@ -4,7 +4,7 @@
 # too slow for its start-up waits). Here libxdp has its dispatcher (the
 # host's kernel refuses freplace), so what a SIGKILL leaves is the
 # dispatcher with its links pinned in bpffs, not a lone program.
-# expect-checks: 40 (tests/run-all.sh: a run that prints fewer fails; in the VM
+# expect-checks: 42 (tests/run-all.sh: a run that prints fewer fails; in the VM
 # round no "dmesg clean after" line counts, the net test's own among them)
 set -u
 cd "$(dirname "$0")/../.."
