@@ -55,14 +55,16 @@ def start(tier):
     args = [userd, "-p", "7878", "--key", key, "--threads", "1"]
     if tier == "afxdp":
         args += ["-a", "127.0.0.1", "--af-xdp", iface]
-    log = open("/tmp/userd-%s.log" % tier, "a")
+    # A fresh log each start: "serving" must be this server's word.
+    path = "/tmp/userd-%s.log" % tier
+    log = open(path, "w")
     server = subprocess.Popen(args + [store], stdout=log, stderr=log)
     for _ in range(300):
         time.sleep(0.1)
         if server.poll() is not None:
             server = None
             return "error: dgfs-userd %s exited" % tier
-        if "serving" in open("/tmp/userd-%s.log" % tier).read():
+        if "serving" in open(path).read():
             break
     else:
         return "error: dgfs-userd %s did not start" % tier

@@ -27,7 +27,7 @@ SECS=${2:-5}
 LEVELS=${BENCH_LEVELS:-1x1 1x8 2x32}
 SMP=${BENCH_SMP:-1}
 key=000102030405060708090a0b0c0d0e0f	# the same in bench_afxdp_remote_guest.sh
-ns=dgfs-bench-x tap=dgtap1 guest=198.18.1.2
+ns=dgfs-bench-xsk tap=dgxsk0 guest=198.18.1.2	# names no other bench uses (bench_pin_vcpus finds QEMU by its tap)
 out=$(mkdir -p "$BUILD/bench-afxdp-vm" && cd "$BUILD/bench-afxdp-vm" && pwd)
 vm=
 cleanup() {
