@@ -40,7 +40,7 @@ trap cleanup EXIT
 for b in "$BUILD/dgfs-userd" "$BUILD/dgfs-bench"; do
 	[[ -x $b ]] || { echo "bench_afxdp_remote: $b is not built (make userspace)" >&2; exit 1; }
 done
-rm -f "$out/ready" "$out/done" "$out/results"
+rm -f "$out/ready" "$out/done" "$out/results" "$out/modes" "$out/bench.log"
 ip netns del $ns 2>/dev/null || true
 ip netns add $ns
 ip -n $ns tuntap add dev $tap mode tap
