@@ -13,13 +13,15 @@
 # libxdp's dispatcher or alone, belongs to the interface, not to the
 # process that attached it), harmless: its map
 # is empty, so the stack gets the requests and dgfsd's UDP sockets answer
-# them; the next start replaces it. Bad options refused with exit 2:
+# them; the next start replaces it. With --user nobody: AF_XDP set up as
+# root serves after the drop, and at stop dgfsd says the program stays.
+# Bad options refused with exit 2:
 # no interface, an unknown one, --kmod require, a mode unlike the HTTP
 # filter's on the same interface; an interface without native XDP (lo):
 # exit 1 and nothing attached. dgfsd runs under nsenter --net, not ip
 # netns exec: the latter's private mount namespace has no bpffs.
 #   tests/net/test_dgfsd_afxdp.sh BUILD_DIR      (as root)
-# expect-checks: 43 (tests/run-all.sh: a run that prints fewer fails)
+# expect-checks: 49 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -226,4 +228,23 @@ wait "$dgfsd_pid" && rc=0 || rc=$?
 dgfsd_pid=
 same "... exits 0 at SIGTERM" "$rc" 0
 off "... and nothing is left on dg0" dg0
+
+# ---- --user: set up as root, served as nobody; the program stays at stop ----------
+chmod 755 "$tmp"	# nobody must reach the state directory (dgfsd makes it nobody's)
+check "dgfsd --af-xdp dg0 --user nobody comes up" start_bg --user nobody ||
+	{ tail -n 20 "$tmp/dgfsd.log"; finish; }
+same "... running as nobody" "$(ps -o user= -p "$dgfsd_pid" | tr -d ' ')" nobody
+if fetch $V4 "${ids[2]}" && cmp -s "$tmp/got" "$state/chunks/${ids[2]}" &&
+   (($(metric dgfsd_udp_af_xdp_requests) > 0)); then
+	pass "... and serves through AF_XDP without privileges, byte-exact"
+else
+	fail "... and serves through AF_XDP without privileges, byte-exact"
+fi
+kill -TERM "$dgfsd_pid"
+wait "$dgfsd_pid" && rc=0 || rc=$?
+dgfsd_pid=
+same "... exits 0 at SIGTERM" "$rc" 0
+check "... saying it cannot take the program off any more" \
+	grep -q "warning: dgfs's XDP program stays on dg0" "$tmp/dgfsd.log"
+on "... which stays on dg0" dg0
 finish

@@ -4,8 +4,8 @@
 # too slow for its start-up waits). Here libxdp can use its dispatcher
 # (the host's kernel refuses freplace: tests/vm/test_http_filter.sh), so
 # what a SIGKILL leaves is the dispatcher with its links pinned in bpffs,
-# not a lone program. 42 of 42 in 215 s (TCG).
-# expect-checks: 42 (tests/run-all.sh: a run that prints fewer fails; in the VM
+# not a lone program.
+# expect-checks: 48 (tests/run-all.sh: a run that prints fewer fails; in the VM
 # round no "dmesg clean after" line counts, the net test's own among them)
 set -u
 cd "$(dirname "$0")/../.."
