@@ -185,6 +185,12 @@ bench-balance: all
 bench-latency: all
 	tests/vm/bench_onoff.sh latency
 
+# Numbers, not a test: the userspace tier's sockets against AF_XDP, on a veth
+# on the host, then on the VM's virtio NIC with the client on the host.
+bench-afxdp: all
+	tests/net/bench_afxdp.sh $(BUILD) 5 5
+	DGFS_BUILD=$(BUILD) tests/vm/bench_afxdp_remote.sh 5 5
+
 # Numbers, not a test: dgfsd's HTTP and UDP tier against curl and aria2c, on the host.
 bench-dgfsd: all
 	tests/dgfsd/bench_http.sh $(BUILD)

@@ -84,6 +84,8 @@ enum opt_id {
 	O_HTTP_FILTER_MODE,
 	O_SYN_RATE,
 	O_SYN_BURST,
+	O_AF_XDP,
+	O_AF_XDP_MODE,
 };
 
 static const struct option long_opts[] = {
@@ -138,6 +140,8 @@ static const struct option long_opts[] = {
 	{ "write-quorum",	required_argument,	NULL, O_WRITE_QUORUM },
 	{ "repair-interval",	required_argument,	NULL, O_REPAIR_INTERVAL },
 	{ "repair-rate",	required_argument,	NULL, O_REPAIR_RATE },
+	{ "af-xdp",		required_argument,	NULL, O_AF_XDP },
+	{ "af-xdp-mode",	required_argument,	NULL, O_AF_XDP_MODE },
 	{ "http-filter",	required_argument,	NULL, O_HTTP_FILTER },
 	{ "http-filter-mode",	required_argument,	NULL, O_HTTP_FILTER_MODE },
 	{ "syn-rate",		required_argument,	NULL, O_SYN_RATE },
@@ -207,6 +211,10 @@ static void usage(FILE *f)
 		"                            the 4-tuple (default), or the one pinned to the\n"
 		"                            receiving CPU, by a BPF program (faster: docs/\n"
 		"                            BENCHMARKS.md; give --udp-threads as many as CPUs)\n"
+		"      --af-xdp IFACE        without dgfs.ko: also serve IFACE's requests through\n"
+		"                            AF_XDP sockets (copy mode, one per receive queue),\n"
+		"                            dgfs's XDP program on IFACE while dgfsd runs\n"
+		"      --af-xdp-mode native|skb  how that program attaches (default native)\n"
 		"      --http-threads N      HTTP event threads (default: one per CPU); uploads\n"
 		"                            and other work that may block get a thread each\n"
 		"      --http-sendfile-step BYTES  a file body's bytes a sendfile() call\n"
@@ -495,15 +503,19 @@ static int apply(struct dgfsd_config *cfg, int id, const char *name, const char 
 	case O_TAG_MAX_SIZE:
 		return parse_num(name, v, 0, UINT64_MAX >> 1, &cfg->tag_max_size);
 	case O_HTTP_FILTER:
+	case O_AF_XDP:
 		/* An interface name as the kernel takes it (dev_valid_name). */
 		if (!v[0] || strlen(v) >= sizeof(cfg->http_filter) || !strcmp(v, ".") ||
 		    !strcmp(v, "..") || strpbrk(v, "/: \t\n"))
 			return bad("%s \"%s\" is not an interface name", name, v);
-		return copy_str(name, v, cfg->http_filter, sizeof(cfg->http_filter));
+		return copy_str(name, v, id == O_AF_XDP ? cfg->af_xdp : cfg->http_filter,
+				sizeof(cfg->http_filter));
 	case O_HTTP_FILTER_MODE:
+	case O_AF_XDP_MODE:
 		if (strcmp(v, "native") && strcmp(v, "skb"))
 			return bad("%s is native or skb, not \"%s\"", name, v);
-		cfg->http_filter_skb = !strcmp(v, "skb");
+		*(id == O_AF_XDP_MODE ? &cfg->af_xdp_skb : &cfg->http_filter_skb) =
+			!strcmp(v, "skb");
 		return 0;
 	case O_SYN_RATE:
 	case O_SYN_BURST:
@@ -646,6 +658,19 @@ int dgfsd_parse_options(int argc, char **argv, struct dgfsd_config *cfg)
 	}
 	if (!cfg->write_quorum)
 		cfg->write_quorum = cfg->replicas / 2 + 1;
+	/* The AF_XDP sockets are the userspace tier's; dgfs.ko has its own program. */
+	if (cfg->af_xdp[0] && cfg->kmod == DGFSD_KMOD_REQUIRE) {
+		bad("--af-xdp serves the fast path from userspace, without dgfs.ko: it does "
+		    "not go with --kmod require");
+		return 2;
+	}
+	/* One interface's XDP programs share one dispatcher, attached in one mode. */
+	if (cfg->af_xdp[0] && !strcmp(cfg->af_xdp, cfg->http_filter) &&
+	    cfg->af_xdp_skb != cfg->http_filter_skb) {
+		bad("--af-xdp-mode and --http-filter-mode differ on %s: its XDP programs are "
+		    "attached in one mode", cfg->af_xdp);
+		return 2;
+	}
 	if (cfg->cluster_secret_file[0] && !cfg->metadata[0]) {
 		bad("--cluster-secret-file needs the metadata in PostgreSQL (--metadata "
 		    "postgresql://...): with SQLite there is no cluster");

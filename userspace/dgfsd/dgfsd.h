@@ -91,6 +91,9 @@ struct dgfsd_config {
 	uint32_t max_read;
 	unsigned int udp_threads;
 	bool udp_steer_cpu;		/* --udp-steer cpu (userd.h's USERD_STEER_CPU) */
+	/* The UDP tier's AF_XDP sockets (server/xsk.c): "" = none. */
+	char af_xdp[16];		/* the interface (IFNAMSIZ) */
+	bool af_xdp_skb;		/* generic XDP instead of the driver's */
 	unsigned int http_threads;	/* libmicrohttpd's event threads; 0: a CPU each */
 	uint64_t http_sendfile_step;	/* bytes a sendfile() call (sendfile_step.h) */
 	bool http_lone_header;		/* header_with_body.h off */
@@ -444,6 +447,7 @@ struct dgfsd {
 	pthread_t *worker_tids;
 	unsigned int nworkers;
 	struct reuseport_steer_bpf *udp_steer;	/* --udp-steer cpu, loaded until attached */
+	struct userd_xsk_tier *xsk;	/* --af-xdp: opened before the drop, started with the tier */
 	atomic_uint uploads;
 	_Atomic uint64_t body_memory;	/* held against cfg.max_body_memory */
 	/* The collector of uncommitted chunks. */

@@ -1,7 +1,7 @@
 # dgfsd, the mainserver (included by the top Makefile). docs/DGFSD.md.
 #
 # It links the fast path's protocol library and dgfs-userd's workers (the
-# UDP tier for hosts without dgfs.ko), the XDP loader (for the XDP
+# UDP tier for hosts without dgfs.ko, its sockets' and AF_XDP's), the XDP loader (for the XDP
 # program's counters in /metrics) and FastCDC, which the dgfs client
 # shares so that both cut files identically.
 
@@ -11,7 +11,7 @@ ICU_LIBS = $(call pkgconf,--libs,icu-uc icu-i18n)
 PQ_CFLAGS = $(call pkgconf,--cflags,libpq)
 DGFSD_SRCS := $(wildcard userspace/dgfsd/*.c userspace/dgfsd/meta/*.c) userspace/cdc/fastcdc.c \
 	userspace/server/serve.c userspace/server/store.c userspace/server/steer.c \
-	userspace/server/check.c userspace/tags/tag.c \
+	userspace/server/check.c userspace/server/xsk.c userspace/tags/tag.c \
 	userspace/tags/query.c
 DGFSD_HDRS := $(wildcard userspace/dgfsd/*.h userspace/dgfsd/meta/*.h) userspace/cdc/fastcdc.h userspace/server/userd.h \
 	$(BUILD)/bpf/reuseport_steer.skel.h \

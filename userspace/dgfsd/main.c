@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <net/if.h>
 #include <linux/capability.h>
 #include <limits.h>
 #include <signal.h>
@@ -177,34 +178,79 @@ static int setup_kmod(struct dgfsd *d)
 	return 0;
 }
 
-static int start_udp_tier(struct dgfsd *d)
+/* The UDP tier's configuration, but for the key (read after the drop). */
+static int udp_tier_config(struct dgfsd *d)
 {
 	struct userd_config *u;
 	struct sockaddr_in6 *s6;
-	unsigned int i;
 
+	if (d->ucfg)
+		return 0;
 	u = calloc(1, sizeof(*u));
-	d->workers = calloc(d->cfg.udp_threads, sizeof(*d->workers));
-	d->worker_tids = calloc(d->cfg.udp_threads, sizeof(*d->worker_tids));
-	if (!u || !d->workers || !d->worker_tids) {
-		free(u);
+	if (!u)
 		return bad("out of memory");
-	}
 	d->ucfg = u;
 	s6 = (struct sockaddr_in6 *)&u->bind_addr;
 	s6->sin6_family = AF_INET6;	/* dual stack: IPv4 clients too */
 	s6->sin6_port = htons(d->cfg.udp_port);
 	u->bind_len = sizeof(*s6);
 	u->auth = d->cfg.auth;
-	u->key_set = true;
-	memcpy(u->key, d->key, sizeof(u->key));
 	u->max_read = d->cfg.max_read;
 	u->threads = d->cfg.udp_threads;
 	u->verbose = d->cfg.verbose;
 	u->gso = true;
+	u->dir_fd = -1;
+	atomic_init(&u->stop, false);
+	return 0;
+}
+
+/*
+ * --af-xdp: dgfs's XDP program on the interface and the AF_XDP sockets,
+ * while dgfsd still has the privileges that takes (userd.h); they are
+ * served once start_udp_tier() starts their threads. Only for the
+ * userspace tier: dgfs.ko's program would be pushed aside. In-process,
+ * unlike follow_xdp(): the sockets need the program's map, and what
+ * libxdp 1.3 leaks on the way (the fds of programs it looked at) holds no
+ * module, only the programs this attach replaced.
+ */
+static int open_af_xdp(struct dgfsd *d)
+{
+	char err[512];
+	unsigned int n;
+
+	if (d->kmod)
+		return bad("--af-xdp %s: dgfs.ko is loaded and serves the fast path itself; "
+			   "--af-xdp is for the userspace tier (--kmod off to use it)",
+			   d->cfg.af_xdp);
+	if (udp_tier_config(d))
+		return -1;
+	d->xsk = userd_xsk_tier_open(d->ucfg, d->cfg.af_xdp, d->cfg.af_xdp_skb, err,
+				     sizeof(err));
+	if (!d->xsk)
+		return bad("--af-xdp %s: %s", d->cfg.af_xdp, err);
+	n = userd_xsk_tier_queues(d->xsk);
+	fprintf(stderr, "dgfsd: AF_XDP on %s (%s): %u queue%s, copy mode\n", d->cfg.af_xdp,
+		d->cfg.af_xdp_skb ? "skb" : "native", n, n == 1 ? "" : "s");
+	return 0;
+}
+
+static int start_udp_tier(struct dgfsd *d)
+{
+	struct userd_config *u;
+	char err[512];
+	unsigned int i;
+
+	if (udp_tier_config(d))
+		return -1;
+	u = d->ucfg;
+	d->workers = calloc(d->cfg.udp_threads, sizeof(*d->workers));
+	d->worker_tids = calloc(d->cfg.udp_threads, sizeof(*d->worker_tids));
+	if (!d->workers || !d->worker_tids)
+		return bad("out of memory");
+	u->key_set = true;
+	memcpy(u->key, d->key, sizeof(u->key));
 	u->steer = d->udp_steer ? USERD_STEER_CPU : USERD_STEER_HASH;
 	u->dir_fd = chunkstore_dir_fd(d->cs);
-	atomic_init(&u->stop, false);
 	for (i = 0; i < d->cfg.udp_threads; i++) {
 		struct userd_worker *w = userd_worker_create(u, i);
 
@@ -226,6 +272,8 @@ static int start_udp_tier(struct dgfsd *d)
 		if (err)
 			return bad("--udp-steer cpu: cannot attach the BPF program: %s", strerror(-err));
 	}
+	if (d->xsk && userd_xsk_tier_start(d->xsk, err, sizeof(err)))
+		return bad("--af-xdp %s: %s", d->cfg.af_xdp, err);
 	return 0;
 }
 
@@ -328,8 +376,15 @@ static void stop_collector(struct dgfsd *d)
 	d->collector_started = false;
 }
 
+/*
+ * The workers stopped, and with --af-xdp the program taken off the
+ * interface; run as --user, dgfsd no longer may: it says so, and the
+ * program stays, passing every request to the stack (its sockets are gone),
+ * until the next start replaces it or `xdp-loader unload` removes it.
+ */
 static void stop_udp_tier(struct dgfsd *d)
 {
+	char err[512];
 	unsigned int i;
 
 	if (d->ucfg)
@@ -339,6 +394,10 @@ static void stop_udp_tier(struct dgfsd *d)
 		userd_worker_destroy(d->workers[i]);
 	}
 	d->nworkers = 0;
+	if (userd_xsk_tier_close(d->xsk, err, sizeof(err)))
+		fprintf(stderr, "dgfsd: warning: dgfs's XDP program stays on %s: %s\n",
+			d->cfg.af_xdp, err);
+	d->xsk = NULL;
 	free(d->workers);
 	free(d->worker_tids);
 	free(d->ucfg);
@@ -371,6 +430,8 @@ int main(int argc, char **argv)
 		return ret;
 	if (http_filter_check_iface(&d.cfg))
 		return 2;	/* a bad setting, as the parser's */
+	if (d.cfg.af_xdp[0] && !if_nametoindex(d.cfg.af_xdp))
+		return bad("--af-xdp %s: no such interface", d.cfg.af_xdp), 2;
 	if (dgfs_proto_init())
 		return bad("cannot initialise libsodium"), 1;
 	/* libcurl (the cluster's internal requests) before any thread. */
@@ -426,6 +487,9 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* --af-xdp: attaching and the sockets need root too. */
+	if (d.cfg.af_xdp[0] && open_af_xdp(&d))
+		goto out;
 	/* No thread runs yet: each one made from here on inherits what is kept. */
 	if (d.cfg.user[0] ? drop_privileges(&d, uid, gid) : geteuid() && privs_trim(needed_caps(&d)))
 		goto out;

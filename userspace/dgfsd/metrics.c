@@ -82,13 +82,28 @@ static void udp_tier(struct prom_page *p, struct dgfsd *d)
 
 	struct lat_hist lat;
 
+	/* Sockets and AF_XDP workers (--af-xdp) together, as dgfs-userd counts. */
 	userd_counters_sum(d->workers, d->nworkers, &sum);
+	userd_xsk_tier_add_counters(d->xsk, &sum);
 #define X(name, desc) prom_counter(p, "dgfsd_udp_" #name, desc, sum.name);
 	USERD_COUNTER_TABLE(X)
 #undef X
 	userd_latency_sum(d->workers, d->nworkers, &lat);
+	userd_xsk_tier_add_latency(d->xsk, &lat);
 	prom_lat_hist(p, "dgfsd_udp_request_duration_seconds",
-		      "UDP tier: from a request's recvmmsg() to its reply sent", &lat);
+		      "UDP tier: from a request's recvmmsg() (or its AF_XDP batch's arrival) "
+		      "to its reply sent", &lat);
+	if (!d->xsk)
+		return;
+	/* Of which AF_XDP's, to tell how much bypassed the sockets. */
+	memset(&sum, 0, sizeof(sum));
+	userd_xsk_tier_add_counters(d->xsk, &sum);
+	prom_gauge(p, "dgfsd_udp_af_xdp_queues", "AF_XDP sockets serving (--af-xdp), one a "
+		   "receive queue", userd_xsk_tier_queues(d->xsk));
+	prom_counter(p, "dgfsd_udp_af_xdp_requests", "... well-formed requests that came "
+		     "through them", sum.requests);
+	prom_counter(p, "dgfsd_udp_af_xdp_replies", "... requests they answered with data",
+		     sum.replies);
 }
 
 /* dgfs.ko's latency histograms (nothing from a module without them). */

@@ -242,13 +242,12 @@ static int bind_address(const struct options *o, struct userd_config *cfg)
 }
 
 static void print_counters(struct userd_worker **workers, unsigned int n,
-			   struct userd_xsk **xsks, unsigned int nxsk)
+			   const struct userd_xsk_tier *xsk)
 {
 	struct userd_counter_sum sum;
 
 	userd_counters_sum(workers, n, &sum);
-	for (unsigned int i = 0; i < nxsk; i++)
-		userd_xsk_add_counters(xsks[i], &sum);
+	userd_xsk_tier_add_counters(xsk, &sum);
 	/* One "name value" line each, like `dgfsctl stats`, for scripts. */
 	printf("dgfs-userd counters:\n");
 #define X(name, desc) printf("%s %llu\n", #name, (unsigned long long)sum.name);
@@ -260,11 +259,9 @@ static void print_counters(struct userd_worker **workers, unsigned int n,
 int main(int argc, char **argv)
 {
 	struct userd_worker *workers[USERD_MAX_THREADS] = { 0 };
-	struct userd_xsk *xsks[DGFS_XSK_MAX_QUEUES] = { 0 };
-	pthread_t tids[USERD_MAX_THREADS], xtids[DGFS_XSK_MAX_QUEUES];
-	unsigned int nxsk = 0, xstarted = 0;
-	int xsks_fd = -1;
-	char err[256];
+	pthread_t tids[USERD_MAX_THREADS];
+	struct userd_xsk_tier *xsk = NULL;
+	char err[512];
 	struct userd_config cfg;
 	struct options o;
 	unsigned int i, started = 0;
@@ -345,36 +342,18 @@ int main(int argc, char **argv)
 	 * workers answer them.
 	 */
 	if (o.af_xdp) {
-		nxsk = userd_xsk_queues(o.af_xdp);
-		if (!nxsk) {
-			fprintf(stderr, "dgfs-userd: --af-xdp %s: no such interface\n", o.af_xdp);
+		xsk = userd_xsk_tier_open(&cfg, o.af_xdp, o.af_xdp_mode == XDP_MODE_SKB, err,
+					  sizeof(err));
+		if (!xsk) {
+			fprintf(stderr, "dgfs-userd: --af-xdp %s: %s\n", o.af_xdp, err);
 			goto stop;
 		}
-		if (nxsk > DGFS_XSK_MAX_QUEUES)
-			nxsk = DGFS_XSK_MAX_QUEUES;
-		if (dgfs_xdp_attach_xsk(o.af_xdp, o.af_xdp_mode, o.port, cfg.max_read, &xsks_fd,
-					err, sizeof(err))) {
-			fprintf(stderr, "dgfs-userd: --af-xdp: %s\n", err);
-			nxsk = 0;
+		if (userd_xsk_tier_start(xsk, err, sizeof(err))) {
+			fprintf(stderr, "dgfs-userd: --af-xdp %s: %s\n", o.af_xdp, err);
 			goto stop;
-		}
-		for (i = 0; i < nxsk; i++) {
-			xsks[i] = userd_xsk_create(&cfg, o.af_xdp, i, xsks_fd);
-			if (!xsks[i]) {
-				fprintf(stderr, "dgfs-userd: cannot open an AF_XDP socket on %s "
-					"queue %u: %s\n", o.af_xdp, i, strerror(errno));
-				goto stop;
-			}
-		}
-		for (i = 0; i < nxsk; i++) {
-			if (pthread_create(&xtids[i], NULL, userd_xsk_run, xsks[i])) {
-				fprintf(stderr, "dgfs-userd: cannot start an AF_XDP thread\n");
-				goto stop;
-			}
-			xstarted++;
 		}
 		fprintf(stderr, "dgfs-userd: AF_XDP on %s: %u queue%s, copy mode\n", o.af_xdp,
-			nxsk, nxsk == 1 ? "" : "s");
+			userd_xsk_tier_queues(xsk), userd_xsk_tier_queues(xsk) == 1 ? "" : "s");
 	}
 	fprintf(stderr, "dgfs-userd: serving %s on port %u (%u thread%s, steer %s, auth %s%s, "
 		"max read %u%s)\n", o.dir, o.port, cfg.threads, cfg.threads == 1 ? "" : "s",
@@ -386,7 +365,7 @@ int main(int argc, char **argv)
 		if (sigwait(&sigs, &sig))
 			continue;
 		if (sig == SIGUSR1) {
-			print_counters(workers, cfg.threads, xsks, xstarted);
+			print_counters(workers, cfg.threads, xsk);
 			continue;
 		}
 		break;
@@ -396,21 +375,15 @@ stop:
 	atomic_store(&cfg.stop, true);
 	for (i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
-	for (i = 0; i < xstarted; i++)
-		pthread_join(xtids[i], NULL);
-	print_counters(workers, started, xsks, xstarted);
+	userd_xsk_tier_join(xsk);
+	print_counters(workers, started, xsk);
+	if (userd_xsk_tier_close(xsk, err, sizeof(err)))
+		fprintf(stderr, "dgfs-userd: --af-xdp: %s\n", err);
 	if (!ret)
 		fprintf(stderr, "dgfs-userd: stopped\n");
 out:
 	for (i = 0; i < cfg.threads; i++)
 		userd_worker_destroy(workers[i]);
-	for (i = 0; i < nxsk; i++)
-		userd_xsk_destroy(xsks[i]);
-	if (xsks_fd >= 0) {
-		close(xsks_fd);
-		if (dgfs_xdp_detach(o.af_xdp, err, sizeof(err)))
-			fprintf(stderr, "dgfs-userd: --af-xdp: %s\n", err);
-	}
 	close(cfg.dir_fd);
 	return ret;
 }

@@ -5,7 +5,9 @@
  * SO_REUSEPORT socket, or one socket all share: --steer; recvmmsg in,
  * sendmmsg out), steer.c loads the BPF program of --steer cpu, xsk.c runs
  * one AF_XDP worker per receive queue of the --af-xdp interface, check.c
- * judges a request for both kinds, store.c finds the chunk files.
+ * judges a request for both kinds, store.c finds the chunk files. dgfsd
+ * runs the same workers in-process when dgfs.ko is absent, and the AF_XDP
+ * tier with its own --af-xdp.
  */
 #ifndef DGFS_USERD_H
 #define DGFS_USERD_H
@@ -171,26 +173,40 @@ void userd_counters_sum(struct userd_worker *const *workers, unsigned int n,
 void userd_latency_sum(struct userd_worker *const *workers, unsigned int n,
 		       struct lat_hist *sum);
 
-/* ---- xsk.c: AF_XDP workers, one per receive queue of one interface ---- */
+/* ---- xsk.c: the AF_XDP tier, a worker per receive queue of one interface ---- */
 
-struct userd_xsk;
+struct userd_xsk_tier;
 
 /*
- * An AF_XDP socket on @ifname's receive queue @queue (copy mode: it works
- * on every driver), entered into @xsks_map_fd, the XSKMAP of dgfs's XDP
- * program attached by dgfs_xdp_attach_xsk(). NULL with errno.
+ * Attaches dgfs's XDP program in its AF_XDP mode (dgfs_xdp_attach_xsk(),
+ * native or, with @skb_mode, generic XDP) to @ifname for cfg's port and
+ * max read, and opens an AF_XDP socket (copy mode: every driver has it)
+ * on each of its receive queues, entered in the program's XSKMAP: from
+ * here on the interface's requests wait in those sockets until
+ * userd_xsk_tier_start(). All that needs privileges is done here: libxdp
+ * (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN) and the sockets (CAP_NET_RAW;
+ * 16 MiB of UMEM each, locked: CAP_IPC_LOCK or RLIMIT_MEMLOCK room); the
+ * threads need none. NULL on failure, with nothing left attached and what
+ * went wrong in @err.
  */
-struct userd_xsk *userd_xsk_create(struct userd_config *cfg, const char *ifname,
-				   unsigned int queue, int xsks_map_fd);
-void userd_xsk_destroy(struct userd_xsk *x);	/* NULL is fine */
-/* pthread start routine: serves until cfg->stop. */
-void *userd_xsk_run(void *arg);
-/* Adds the worker's counters and latencies to *sum / *lat. */
-void userd_xsk_add_counters(const struct userd_xsk *x, struct userd_counter_sum *sum);
-void userd_xsk_add_latency(const struct userd_xsk *x, struct lat_hist *lat);
-/* @ifname's receive queues (ethtool's channels; 1 if it does not say), 0 if
- * there is no such interface.
+struct userd_xsk_tier *userd_xsk_tier_open(struct userd_config *cfg, const char *ifname,
+					   bool skb_mode, char *err, size_t errlen);
+/* A thread per socket, serving the chunks in cfg->dir_fd (set by now)
+ * until cfg->stop. 0, or -errno with @err (then close the tier).
  */
-unsigned int userd_xsk_queues(const char *ifname);
+int userd_xsk_tier_start(struct userd_xsk_tier *t, char *err, size_t errlen);
+unsigned int userd_xsk_tier_queues(const struct userd_xsk_tier *t);	/* 0 for NULL */
+/* Adds the workers' counters and latencies to *sum / *lat (NULL: none). */
+void userd_xsk_tier_add_counters(const struct userd_xsk_tier *t, struct userd_counter_sum *sum);
+void userd_xsk_tier_add_latency(const struct userd_xsk_tier *t, struct lat_hist *lat);
+/* With cfg->stop set by the caller: the threads joined (their counters final). */
+void userd_xsk_tier_join(struct userd_xsk_tier *t);
+/*
+ * With cfg->stop set by the caller: the threads joined, the sockets closed
+ * and the program detached. 0, or -errno with @err when it could not be
+ * detached (no privileges left): the program then stays on the interface
+ * and, its map empty, passes every request to the stack. NULL is fine.
+ */
+int userd_xsk_tier_close(struct userd_xsk_tier *t, char *err, size_t errlen);
 
 #endif /* DGFS_USERD_H */

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * A dgfs-userd AF_XDP worker: one AF_XDP socket on one receive queue of
- * one interface, in copy mode (every driver has it; veth and virtio on
- * 6.1 have no zero-copy). dgfs's XDP program, loaded with to_xsk
+ * The AF_XDP tier of dgfs-userd and dgfsd (--af-xdp IFACE): dgfs's XDP
+ * program attached to one interface, and per receive queue of it a worker
+ * with one AF_XDP socket, in copy mode (every driver has it; veth and
+ * virtio on 6.1 have no zero-copy). dgfs's XDP program, loaded with to_xsk
  * (dgfs_xdp_attach_xsk()), has already parsed the frame and dropped every
  * malformed or badly addressed request as it does for the module
  * (docs/XDP.md); what reaches this socket is a valid-looking request.
@@ -39,6 +40,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +58,7 @@
 #include <xdp/xsk.h>
 
 #include "userd.h"
+#include "dgfs_xdp_loader.h"
 
 #define NUM_FRAMES	4096
 #define FRAME_SIZE	XSK_UMEM__DEFAULT_FRAME_SIZE
@@ -108,6 +111,8 @@ struct userd_xsk {
 	struct chunk_cache *chunks;
 	struct userd_counters c;
 	struct lat_hist_shared latency;
+	pthread_t tid;
+	bool started;
 
 	/* The interface and the namespace's addresses, re-read when a
 	 * request names one we do not know (at most every REFRESH_NS).
@@ -143,7 +148,10 @@ static void put16(uint8_t *p, uint16_t v)
 
 /* ---- the interface ------------------------------------------------------- */
 
-unsigned int userd_xsk_queues(const char *ifname)
+/* @ifname's receive queues (ethtool's channels; 1 if it does not say), 0 if
+ * there is no such interface.
+ */
+static unsigned int xsk_queues(const char *ifname)
 {
 	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
 	struct ifreq ifr = { 0 };
@@ -585,8 +593,16 @@ static bool serve_frame(struct userd_xsk *x, const uint8_t *p, size_t n, uint64_
 
 /* ---- the socket ---------------------------------------------------------- */
 
-struct userd_xsk *userd_xsk_create(struct userd_config *cfg, const char *ifname,
-				   unsigned int queue, int xsks_map_fd)
+static void xsk_destroy(struct userd_xsk *x);
+
+/*
+ * An AF_XDP socket on @ifname's receive queue @queue, entered into
+ * @xsks_map_fd, the XSKMAP of dgfs's XDP program. NULL with errno. Its
+ * chunk cache comes at start (userd_xsk_tier_start(): dgfsd opens its chunk
+ * directory only after it dropped the privileges this needs).
+ */
+static struct userd_xsk *xsk_create(struct userd_config *cfg, const char *ifname,
+				    unsigned int queue, int xsks_map_fd)
 {
 	struct xsk_umem_config ucfg = {
 		.fill_size = FILL_RING_SIZE,
@@ -615,12 +631,10 @@ struct userd_xsk *userd_xsk_create(struct userd_config *cfg, const char *ifname,
 	x->fd = -1;
 	snprintf(x->ifname, sizeof(x->ifname), "%s", ifname);
 	x->mtu = 1500;
-	x->chunks = chunk_cache_create(cfg->dir_fd);
 	x->area = mmap(NULL, (size_t)NUM_FRAMES * FRAME_SIZE, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (!x->chunks || x->area == MAP_FAILED) {
-		if (x->area == MAP_FAILED)
-			x->area = NULL;
+	if (x->area == MAP_FAILED) {
+		x->area = NULL;
 		ret = -ENOMEM;
 		goto err;
 	}
@@ -663,12 +677,12 @@ struct userd_xsk *userd_xsk_create(struct userd_config *cfg, const char *ifname,
 		goto err;
 	return x;
 err:
-	userd_xsk_destroy(x);
+	xsk_destroy(x);
 	errno = ret < 0 ? -ret : ret;
 	return NULL;
 }
 
-void userd_xsk_destroy(struct userd_xsk *x)
+static void xsk_destroy(struct userd_xsk *x)
 {
 	if (!x)
 		return;
@@ -698,7 +712,7 @@ static void refill(struct userd_xsk *x)
 	xsk_ring_prod__submit(&x->fill, n);
 }
 
-void *userd_xsk_run(void *arg)
+static void *xsk_run(void *arg)
 {
 	struct userd_xsk *x = arg;
 
@@ -738,14 +752,14 @@ void *userd_xsk_run(void *arg)
 	return NULL;
 }
 
-void userd_xsk_add_counters(const struct userd_xsk *x, struct userd_counter_sum *sum)
+static void xsk_add_counters(const struct userd_xsk *x, struct userd_counter_sum *sum)
 {
 #define X(name, desc) sum->name += atomic_load_explicit(&x->c.name, memory_order_relaxed);
 	USERD_COUNTER_TABLE(X)
 #undef X
 }
 
-void userd_xsk_add_latency(const struct userd_xsk *x, struct lat_hist *lat)
+static void xsk_add_latency(const struct userd_xsk *x, struct lat_hist *lat)
 {
 	struct lat_hist one;
 	unsigned int b;
@@ -754,4 +768,119 @@ void userd_xsk_add_latency(const struct userd_xsk *x, struct lat_hist *lat)
 	for (b = 0; b < DGFS_HIST_BUCKETS; b++)
 		lat->b[b] += one.b[b];
 	lat->sum_ns += one.sum_ns;
+}
+
+/* ---- the tier: the program and a worker per queue ------------------------ */
+
+struct userd_xsk_tier {
+	struct userd_config *cfg;
+	char ifname[IF_NAMESIZE];
+	int xsks_fd;			/* the program's XSKMAP; -1: not attached */
+	unsigned int n;
+	struct userd_xsk *xsks[DGFS_XSK_MAX_QUEUES];
+};
+
+struct userd_xsk_tier *userd_xsk_tier_open(struct userd_config *cfg, const char *ifname,
+					   bool skb_mode, char *err, size_t errlen)
+{
+	struct userd_xsk_tier *t;
+	char why[256];
+	uint16_t port = ntohs(((const struct sockaddr_in *)&cfg->bind_addr)->sin_port);
+	unsigned int n = xsk_queues(ifname), i;
+
+	if (!n) {
+		snprintf(err, errlen, "no such interface");
+		return NULL;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	t->cfg = cfg;
+	t->xsks_fd = -1;
+	snprintf(t->ifname, sizeof(t->ifname), "%s", ifname);
+	if (dgfs_xdp_attach_xsk(ifname, skb_mode ? XDP_MODE_SKB : XDP_MODE_NATIVE, port,
+				cfg->max_read, &t->xsks_fd, err, errlen)) {
+		t->xsks_fd = -1;
+		free(t);
+		return NULL;
+	}
+	/* Counted again: virtio_net adds queue pairs for XDP when it has them. */
+	n = xsk_queues(ifname) ?: n;
+	if (n > DGFS_XSK_MAX_QUEUES)
+		n = DGFS_XSK_MAX_QUEUES;
+	for (i = 0; i < n; i++) {
+		t->xsks[i] = xsk_create(cfg, ifname, i, t->xsks_fd);
+		if (!t->xsks[i]) {
+			snprintf(why, sizeof(why), "cannot open an AF_XDP socket on %s queue %u: %s",
+				 ifname, i, strerror(errno));
+			userd_xsk_tier_close(t, err, errlen);	/* detached: nothing stays */
+			snprintf(err, errlen, "%s", why);
+			return NULL;
+		}
+		t->n++;
+	}
+	return t;
+}
+
+int userd_xsk_tier_start(struct userd_xsk_tier *t, char *err, size_t errlen)
+{
+	unsigned int i;
+
+	for (i = 0; i < t->n; i++) {
+		struct userd_xsk *x = t->xsks[i];
+
+		x->chunks = chunk_cache_create(t->cfg->dir_fd);
+		if (!x->chunks)
+			return snprintf(err, errlen, "out of memory"), -ENOMEM;
+		if (pthread_create(&x->tid, NULL, xsk_run, x))
+			return snprintf(err, errlen, "cannot start an AF_XDP thread"), -EAGAIN;
+		x->started = true;
+	}
+	return 0;
+}
+
+unsigned int userd_xsk_tier_queues(const struct userd_xsk_tier *t)
+{
+	return t ? t->n : 0;
+}
+
+void userd_xsk_tier_add_counters(const struct userd_xsk_tier *t, struct userd_counter_sum *sum)
+{
+	for (unsigned int i = 0; t && i < t->n; i++)
+		xsk_add_counters(t->xsks[i], sum);
+}
+
+void userd_xsk_tier_add_latency(const struct userd_xsk_tier *t, struct lat_hist *lat)
+{
+	for (unsigned int i = 0; t && i < t->n; i++)
+		xsk_add_latency(t->xsks[i], lat);
+}
+
+void userd_xsk_tier_join(struct userd_xsk_tier *t)
+{
+	for (unsigned int i = 0; t && i < t->n; i++) {
+		if (t->xsks[i]->started)
+			pthread_join(t->xsks[i]->tid, NULL);
+		t->xsks[i]->started = false;
+	}
+}
+
+int userd_xsk_tier_close(struct userd_xsk_tier *t, char *err, size_t errlen)
+{
+	unsigned int i;
+	int ret = 0;
+
+	if (!t)
+		return 0;
+	userd_xsk_tier_join(t);
+	for (i = 0; i < t->n; i++)
+		xsk_destroy(t->xsks[i]);
+	if (t->xsks_fd >= 0) {
+		close(t->xsks_fd);
+		ret = dgfs_xdp_detach(t->ifname, err, errlen);
+	}
+	free(t);
+	return ret;
 }
