@@ -9,15 +9,20 @@
 #   file reads back byte-exact from every live host.
 # - A host that joins gets its share: every chunk it now owns copied to it,
 #   every copy made goes to an owner by the rendezvous hash (computed here
-#   apart from dgfsd, tests/dgfsd/rendezvous.py), and at the end each chunk
-#   is held by its 3 owners; a read loop through every host meanwhile gets
-#   every file byte-exact, also while the new host holds part of its share.
+#   apart from dgfsd, tests/dgfsd/rendezvous.py). The surplus copies wait
+#   while the killed host is down; once it is forgotten they are trimmed,
+#   and each chunk is held by exactly its 3 owners. A read loop through
+#   every host meanwhile gets every file byte-exact, also while the new
+#   host holds part of its share and while the surplus goes.
+# - Trims that must be refused (no or a wrong signature, a chunk the host
+#   owns, a copy the host lacks, a surplus copy whose owner lacks the
+#   bytes) change nothing.
 # - A host drained says when it holds nothing more; stopped, every file
 #   still reads.
 # - A peer that sends bytes that are not the chunk: repair refuses them and
 #   records nothing.
 #   tests/dgfsd/test_cluster_repair.sh BUILD_DIR      (as root)
-# expect-checks: 69
+# expect-checks: 88
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -148,26 +153,31 @@ check "the owner's /metrics counts the copies it made (>= $H3_COPIES)" \
 	test "$(host_metric "$OWNER" 'dgfsd_repair_copies_total{result="copied"}')" -ge "$H3_COPIES"
 check "... and says no chunk is short of copies" wait_for 30 wait_short0
 
-# --- A host joins: it gets its share, and reads stay right meanwhile. ---
+# --- A host joins: it gets its share, the surplus copies go, reads stay right. ---
 # read_loop HOSTS...: until $T/reads.stop exists, every file through each
-# of HOSTS in turn; a line "H6COPIES HOST FILE ok|bad" for each read in
-# $T/reads.log, H6COPIES being h6's chunk_copies rows when it began.
+# of HOSTS in turn; a line "H6COPIES COPIES TRIMS HOST FILE ok|bad" for
+# each read in $T/reads.log, H6COPIES being h6's chunk_copies rows when it
+# began, COPIES those of every host but the dead h3, and TRIMS 1 once
+# $T/trimming exists (the cluster whole, trims may run), else 0.
 read_loop() {
-	local i h c r
+	local i h c r t
 	while :; do
 		for ((i = 0; i < NFILES; i++)); do
 			for h in "$@"; do
 				[[ -e $T/reads.stop ]] && return 0
-				c=$(pg_sql "SELECT count(*) FROM chunk_copies WHERE host_id = 'h6'")
+				[[ -e $T/trimming ]] && t=1 || t=0
+				c=$(pg_sql "SELECT count(*) FILTER (WHERE host_id = 'h6') || ' ' || count(*) FROM chunk_copies WHERE host_id <> 'h3'")
 				n curl -s --max-time 60 -o "$T/loop.got" "http://127.0.0.1:${PORT[$h]}/files/r/f$i"
 				cmp -s "$T/loop.got" "$T/files/f$i" && r=ok || r=bad
-				echo "$c $h f$i $r" >>"$T/reads.log"
+				echo "$c $t $h f$i $r" >>"$T/reads.log"
 			done
 		done
 	done
 }
 # copies_now: "CHUNK HOST" of every copy on the live hosts, sorted.
 copies_now() { table h1 h2 h4 h5 h6; }
+# trims RESULT: the owner's dgfsd_repair_trims_total{result=RESULT}.
+trims() { host_metric "$(owner_port)" "dgfsd_repair_trims_total{result=\"$1\"}"; }
 copies_now >"$T/copies.before"
 check "h6 joins" start_other h6 "${PORT[h6]}" "${SDIR[h6]}" --host-id h6 || finish
 read_loop h1 h2 h4 h5 h6 &
@@ -187,32 +197,114 @@ placed() {
 check "within $REPAIR_BOUND s h6 holds copies and no chunk's owner lacks one" wait_for "$REPAIR_BOUND" placed
 LIVE=(h1 h2 h4 h5 h6)
 H6=$(pg_sql "SELECT count(*) FROM chunk_copies WHERE host_id = 'h6'")
-: >"$T/reads.stop"
-wait "$LOOP"
-# Reads while h6 held some of its share but not yet all of it.
-MID=$(awk -v all="$H6" '$1 > 0 && $1 < all' "$T/reads.log")
-same "while h6 took its share, every read of a file through every live host was byte-exact ($(wc -l <"$T/reads.log") reads)" \
-	"$(grep -vc ' ok$' "$T/reads.log")" 0
-check "... $(grep -c . <<<"$MID") of them while h6 held some but not all of its $H6 copies, through each of the 5 hosts" \
-	test "$(awk '{ print $2 }' <<<"$MID" | sort -u | paste -sd' ')" = "h1 h2 h4 h5 h6"
 # The owners by the hash itself (tests/dgfsd/rendezvous.py) over the live
 # hosts, as the hosts table describes them.
 mapfile -t MEMBERS < <(pg_sql "SELECT id || ':' || zone || ':' || capacity FROM hosts WHERE id IN ('h1','h2','h4','h5','h6') ORDER BY id")
 pg_sql "SELECT encode(id, 'hex') FROM chunks WHERE refs > 0" |
 	python3 tests/dgfsd/rendezvous.py 3 "${MEMBERS[@]}" |
 	awk '{ for (i = 2; i <= NF; i++) print $1, $i }' | sort >"$T/owners"
-copies_now >"$T/copies.after"
-same "placement matches the rendezvous hash: each of the $CHUNKS chunks is held by its 3 owners (table and disk)" \
-	"$(comm -23 "$T/owners" "$T/copies.after" | wc -l) $(comm -23 "$T/owners" <(on_disk "${LIVE[@]}") | wc -l) $(wc -l <"$T/owners")" \
+copies_now >"$T/copies.placed"
+same "each of the $CHUNKS chunks is held by its 3 owners by the rendezvous hash (table and disk)" \
+	"$(comm -23 "$T/owners" "$T/copies.placed" | wc -l) $(comm -23 "$T/owners" <(on_disk "${LIVE[@]}") | wc -l) $(wc -l <"$T/owners")" \
 	"0 0 $((3 * CHUNKS))"
-same "... and every copy made since h6 joined ($(comm -13 "$T/copies.before" "$T/copies.after" | wc -l), h6's $H6 among them) went to an owner by the hash" \
-	"$(comm -13 "$T/copies.before" "$T/copies.after" | comm -23 - "$T/owners" | wc -l)" 0
-echo "    ($(comm -23 "$T/copies.after" "$T/owners" | wc -l) surplus copies stay where they were, docs/CLUSTER.md)"
+same "... and every copy made since h6 joined ($(comm -13 "$T/copies.before" "$T/copies.placed" | wc -l), h6's $H6 among them) went to an owner by the hash" \
+	"$(comm -13 "$T/copies.before" "$T/copies.placed" | comm -23 - "$T/owners" | wc -l)" 0
 # Five hosts of equal capacity (one file system): 3/5 of the chunks each, give or take.
-check "... its share: $H6 of $CHUNKS chunks (at least a third of them)" test "$H6" -ge $((CHUNKS / 3))
-check "... its chunk_copies rows are exactly its chunk files" copies_match h6
-same "... which hold the bytes of their ids" "$(files_ok h6)" 0
-same "every file reads back byte-exact from h6" "$(read_all "${PORT[h6]}")" 0
+check "... h6's share: $H6 of $CHUNKS chunks (at least a third of them)" test "$H6" -ge $((CHUNKS / 3))
+# While the killed h3 is down the surplus copies wait (docs/CLUSTER.md).
+SURPLUS=$(comm -23 "$T/copies.placed" "$T/owners" | wc -l)
+sleep 3	# more passes: still no trim
+same "while h3 is down, the $SURPLUS surplus copies stay: the owner trimmed none, and its gauge counts their chunks" \
+	"$(trims trimmed) $(host_metric "$(owner_port)" 'dgfsd_repair_chunks{state="surplus"}') $(copies_now | comm -23 - "$T/owners" | wc -l)" \
+	"0 $(comm -23 "$T/copies.placed" "$T/owners" | cut -d' ' -f1 | sort -u | wc -l) $SURPLUS"
+check "... there are some ($SURPLUS)" test "$SURPLUS" -gt 0
+# h3 forgotten (a host that never comes back): the cluster is whole again.
+: >"$T/trimming"
+pg_sql "DELETE FROM hosts WHERE id = 'h3'" >/dev/null
+P1=$(passes)
+# Two whole passes since, the last finding no surplus copy.
+trimmed() {
+	local port
+	port=$(owner_port) || return 1
+	(($(host_metric "$port" dgfsd_repair_passes_total) >= P1 + 2)) &&
+		[[ $(host_metric "$port" 'dgfsd_repair_chunks{state="surplus"}') == 0 ]]
+}
+check "h3 forgotten: within $REPAIR_BOUND s no chunk has a surplus copy" wait_for "$REPAIR_BOUND" trimmed
+: >"$T/reads.stop"
+wait "$LOOP"
+# Reads while h6 held some of its share but not yet all of it, and while
+# the surplus copies went.
+MID=$(awk -v all="$H6" '$1 > 0 && $1 < all' "$T/reads.log")
+TRIMMING=$(awk -v lo=$((3 * CHUNKS)) -v hi=$((3 * CHUNKS + SURPLUS)) '$3 == 1 && $2 > lo && $2 < hi' "$T/reads.log")
+same "while h6 took its share and the surplus went, every read of a file through every live host was byte-exact ($(wc -l <"$T/reads.log") reads)" \
+	"$(grep -vc ' ok$' "$T/reads.log")" 0
+check "... $(grep -c . <<<"$MID") of them while h6 held some but not all of its $H6 copies, through each of the 5 hosts" \
+	test "$(awk '{ print $4 }' <<<"$MID" | sort -u | paste -sd' ')" = "h1 h2 h4 h5 h6"
+check "... $(grep -c . <<<"$TRIMMING") of them while some but not all surplus copies were gone, through each of the 5 hosts" \
+	test "$(awk '{ print $4 }' <<<"$TRIMMING" | sort -u | paste -sd' ')" = "h1 h2 h4 h5 h6"
+copies_now >"$T/copies.after"
+same "placement matches the hash exactly: every chunk has its 3 owners' copies and no other (table, disk)" \
+	"$(comm -3 "$T/owners" "$T/copies.after" | wc -l) $(comm -3 "$T/owners" <(on_disk "${LIVE[@]}") | wc -l)" "0 0"
+# A trim of a copy a read streams on its holder waits for a later pass (failed, counted).
+same "... the owner counts $SURPLUS copies trimmed ($(trims failed) tries put off)" "$(trims trimmed)" "$SURPLUS"
+check "... every host's chunk_copies rows are exactly its chunk files" copies_match "${LIVE[@]}"
+same "... which hold the bytes of their ids" "$(files_ok "${LIVE[@]}")" 0
+for h in "${LIVE[@]}"; do
+	same "after the trims every file reads back byte-exact from $h" "$(read_all "${PORT[$h]}")" 0
+done
+
+# --- Trims that must be refused change nothing. ---
+# sign METHOD PATH SECRETFILE: the internal API's headers, as peer.c makes them.
+sign() {
+	python3 - "$@" <<'PY'
+import hashlib, hmac, sys, time
+method, path, secret = sys.argv[1], sys.argv[2], open(sys.argv[3], "rb").read().rstrip(b"\n")
+date = str(int(time.time()))
+sig = hmac.new(secret, f"{method}\n{path}\n{date}".encode(), hashlib.sha256).hexdigest()
+print(f"X-Dgfs-Date: {date}")
+print(f"Authorization: DGFS-Cluster {sig}")
+PY
+}
+# trim_call HOST ID [SECRETFILE]: the status of DELETE /internal/chunks/ID
+# on HOST, signed with SECRETFILE (default the cluster's; "-": unsigned).
+trim_call() {
+	local hdr=()
+	if [[ ${3:-$SECRET} != - ]]; then
+		mapfile -t hdr < <(sign DELETE "/internal/chunks/$2" "${3:-$SECRET}")
+		hdr=(-H "${hdr[0]}" -H "${hdr[1]}")
+	fi
+	# curl -q: not the admin key n's curlrc gives (the internal API refuses keys).
+	ip netns exec "$NS" curl -q -s -o /dev/null -w '%{http_code}' -X DELETE "${hdr[@]}" \
+		"http://127.0.0.1:${PORT[$1]}/internal/chunks/$2"
+}
+# has HOST ID: "file row" for what HOST holds of chunk ID ("- -" nothing).
+has() {
+	echo "$([[ -f ${SDIR[$1]}/chunks/$2 ]] && echo file || echo -)" \
+		"$([[ $(pg_sql "SELECT count(*) FROM chunk_copies WHERE chunk_id = '\\x$2' AND host_id = '$1'") == 1 ]] && echo row || echo -)"
+}
+read -r C CO1 CO2 CO3 < <(python3 tests/dgfsd/rendezvous.py 3 "${MEMBERS[@]}" < <(head -n1 "$T/owners" | cut -d' ' -f1))
+CH=$(printf '%s\n' "${LIVE[@]}" | grep -vxF -e "$CO1" -e "$CO2" -e "$CO3" | head -n1)
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$T/wrong.secret"
+same "a trim of chunk ${C:0:12}.. on its owner $CO1: unsigned -> 401, wrong secret -> 403, signed -> 409 (it owns it)" \
+	"$(trim_call "$CO1" "$C" -) $(trim_call "$CO1" "$C" "$T/wrong.secret") $(trim_call "$CO1" "$C")" "401 403 409"
+same "... and $CO1 still holds it (file, row)" "$(has "$CO1" "$C")" "file row"
+same "a trim on $CH, which holds no copy of it -> 404" "$(trim_call "$CH" "$C")" 404
+# Owner $CO2 loses the bytes but not its row; then a surplus copy on $CH
+# (its file and its row).
+FAILED0=$(trims failed)
+mv "${SDIR[$CO2]}/chunks/$C" "$T/c.good"
+cp "${SDIR[$CO1]}/chunks/$C" "${SDIR[$CH]}/chunks/$C"
+pg_sql "INSERT INTO chunk_copies (chunk_id, host_id) VALUES ('\\x$C', '$CH')" >/dev/null
+same "a surplus copy on $CH whose owner $CO2 lacks the bytes: a signed trim -> 409" "$(trim_call "$CH" "$C")" 409
+trim_failed() { (($(trims failed) >= FAILED0 + 2)); }
+check "... the owner's own trims of it fail too (/metrics)" wait_for 30 trim_failed
+same "... and $CH keeps it (file, row), $CO2's row untouched" "$(has "$CH" "$C") $(has "$CO2" "$C")" "file row - row"
+shows "... $CH says why in its log" "trim: kept chunk $C: its owner $CO2 did not give its bytes" cat "$T/dgfsd.log"
+mv "$T/c.good" "${SDIR[$CO2]}/chunks/$C"
+gone_surplus() { [[ $(has "$CH" "$C") == "- -" ]]; }
+check "$CO2's bytes back: within $REPAIR_BOUND s the owner has $CH drop its copy (file, row)" \
+	wait_for "$REPAIR_BOUND" gone_surplus
+same "... placement matches the hash exactly again" "$(copies_now | comm -3 "$T/owners" - | wc -l)" 0
 
 # --- A host drained, then stopped. ---
 refuse "dgfsd drain of a host that is not there: exit 1" 1 'no host nosuch' \

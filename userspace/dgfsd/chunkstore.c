@@ -190,14 +190,41 @@ static bool unreferenced(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_L
 	return meta_chunk_get(cs->meta, id, NULL) == -ENOENT;
 }
 
-/* Removes a chunk's file and its dgfs.ko entry. Store lock held. */
-static void remove_chunk(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN])
+/*
+ * The file of a chunk no read pin can take now (cs->removing is @id), and
+ * its dgfs.ko entry, removed; the removal told (@tell) and cs->removing
+ * cleared. Store lock held.
+ */
+static void unlink_claimed(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN], bool tell)
 {
 	char name[2 * DGFS_CHUNK_ID_LEN + 1];
-	struct rpin *rp;
 	int ret;
 
 	chunk_name(id, name);
+	/* The index first: the fast path must not serve a file that is going. */
+	if (cs->kmod) {
+		ret = kmod_chunk_del(cs->kmod, id);
+		if (ret && ret != -ENOENT)
+			atomic_fetch_add(&cs->stats.kmod_errors, 1);
+	}
+	if (unlinkat(cs->dir_fd, name, 0) && errno != ENOENT) {
+		fprintf(stderr, "dgfsd: cannot remove chunk %s: %s\n", name, strerror(errno));
+	} else {
+		fdcache_forget(cs->fdc, id);	/* no removed file kept open */
+		atomic_fetch_add(&cs->stats.removed, 1);
+		if (tell)
+			tell_removed(cs, id);
+	}
+	pthread_mutex_lock(&cs->rlock);
+	cs->removing_set = false;
+	pthread_mutex_unlock(&cs->rlock);
+}
+
+/* Removes a chunk's file and its dgfs.ko entry. Store lock held. */
+static void remove_chunk(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN])
+{
+	struct rpin *rp;
+
 	/*
 	 * A download streams it: it goes when the download is done (the
 	 * reaper). Otherwise no read pin can be taken while it goes.
@@ -214,22 +241,7 @@ static void remove_chunk(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_L
 	memcpy(cs->removing, id, DGFS_CHUNK_ID_LEN);
 	cs->removing_set = true;
 	pthread_mutex_unlock(&cs->rlock);
-	/* The index first: the fast path must not serve a file that is going. */
-	if (cs->kmod) {
-		ret = kmod_chunk_del(cs->kmod, id);
-		if (ret && ret != -ENOENT)
-			atomic_fetch_add(&cs->stats.kmod_errors, 1);
-	}
-	if (unlinkat(cs->dir_fd, name, 0) && errno != ENOENT) {
-		fprintf(stderr, "dgfsd: cannot remove chunk %s: %s\n", name, strerror(errno));
-	} else {
-		fdcache_forget(cs->fdc, id);	/* no removed file kept open */
-		atomic_fetch_add(&cs->stats.removed, 1);
-		tell_removed(cs, id);
-	}
-	pthread_mutex_lock(&cs->rlock);
-	cs->removing_set = false;
-	pthread_mutex_unlock(&cs->rlock);
+	unlink_claimed(cs, id, true);
 }
 
 /*
@@ -652,18 +664,50 @@ int chunkstore_open_chunk(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_
 	return fd < 0 ? -errno : fd;
 }
 
-int chunkstore_hand_off(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN])
+int chunkstore_drop(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
+		    int (*forget)(void *arg), void *arg)
 {
+	struct rpin *rp;
 	int ret = 0;
 
 	/* A pin is a reader or writer here now: its copy stays for this pass. */
 	pthread_mutex_lock(&cs->lock);
-	if (pin_find(cs, id))
+	if (pin_find(cs, id)) {
 		ret = -EBUSY;
-	else if (!file_present(cs, id, NULL))
+		goto out;
+	}
+	if (!file_present(cs, id, NULL)) {
 		ret = -ENOENT;
-	else
-		remove_chunk(cs, id);
+		goto out;
+	}
+	/* No read may pin it from here on, as in remove_chunk(). */
+	pthread_mutex_lock(&cs->rlock);
+	for (rp = cs->rpins[pin_hash(id)]; rp; rp = rp->next)
+		if (!memcmp(rp->id, id, DGFS_CHUNK_ID_LEN))
+			break;
+	if (!rp) {
+		memcpy(cs->removing, id, DGFS_CHUNK_ID_LEN);
+		cs->removing_set = true;
+	}
+	pthread_mutex_unlock(&cs->rlock);
+	if (rp) {
+		ret = -EBUSY;	/* a download streams it */
+		goto out;
+	}
+	/*
+	 * The record first: once it is gone no new reader is sent here, and
+	 * a crash before the unlink leaves bytes nobody counts on, never a
+	 * record of bytes that are not there.
+	 */
+	ret = forget(arg);
+	if (ret) {
+		pthread_mutex_lock(&cs->rlock);
+		cs->removing_set = false;
+		pthread_mutex_unlock(&cs->rlock);
+	} else {
+		unlink_claimed(cs, id, false);
+	}
+out:
 	pthread_mutex_unlock(&cs->lock);
 	return ret;
 }

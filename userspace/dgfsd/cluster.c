@@ -359,6 +359,51 @@ int cluster_copy_del(struct cluster *c, const uint8_t id[DGFS_CHUNK_ID_LEN])
 			  id, "forget a copy");
 }
 
+int cluster_copy_drop(struct cluster *c, const uint8_t id[DGFS_CHUNK_ID_LEN],
+		      const char *const *owners, size_t k)
+{
+	char hex[2 + 2 * DGFS_CHUNK_ID_LEN + 1] = "\\x";
+	char list[2 + DGFSD_REPLICAS_MAX * (DGFSD_CLUSTER_NAME_MAX + 3) + 1], *w = list;
+	const char *p[3] = { hex, c->id, list };
+	PGresult *res;
+	size_t i;
+	int err;
+
+	if (!k || k > DGFSD_REPLICAS_MAX)
+		return -EINVAL;
+	dgfs_hex_encode(id, DGFS_CHUNK_ID_LEN, hex + 2);
+	/* Host ids are letters, digits, '.', '_', '-' (dgfsd_cluster_name_ok): quoted as is. */
+	*w++ = '{';
+	for (i = 0; i < k; i++)
+		w += sprintf(w, "%s\"%s\"", i ? "," : "", owners[i]);
+	*w++ = '}';
+	*w = '\0';
+	pthread_mutex_lock(&c->copies_lock);
+	err = copies_conn(c);
+	if (!err) {
+		/*
+		 * The owners' rows are locked before this host's goes: a host
+		 * forgetting one of them meanwhile waits, then finds this row
+		 * gone (or PostgreSQL ends one of the two for a deadlock).
+		 */
+		res = PQexecParams(c->copies,
+				   "WITH o AS MATERIALIZED (SELECT host_id FROM chunk_copies\n"
+				   "	WHERE chunk_id = $1::bytea AND host_id = ANY($3::text[]) FOR SHARE),\n"
+				   "d AS (DELETE FROM chunk_copies WHERE chunk_id = $1::bytea AND host_id = $2\n"
+				   "	AND (SELECT count(*) FROM o) = cardinality($3::text[]) RETURNING 1)\n"
+				   "SELECT (SELECT count(*) FROM o) = cardinality($3::text[]),\n"
+				   "	(SELECT count(*) FROM d)",
+				   3, NULL, p, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+			err = meta_pg_err(c->copies, res, "forget a copy its owners hold");
+		else if (strcmp(PQgetvalue(res, 0, 0), "t"))
+			err = -ESTALE;
+		PQclear(res);
+	}
+	pthread_mutex_unlock(&c->copies_lock);
+	return err;
+}
+
 int cluster_copy_hosts(struct cluster *c, const uint8_t id[DGFS_CHUNK_ID_LEN],
 		       char (*ids)[DGFSD_CLUSTER_NAME_MAX + 1], size_t max, size_t *n)
 {

@@ -70,6 +70,15 @@ int cluster_members(struct cluster *c, struct cluster_member **out, size_t *n);
 /* chunk_copies: this host holds chunk @id durably / no longer. 0 or -errno. */
 int cluster_copy_add(struct cluster *c, const uint8_t id[DGFS_CHUNK_ID_LEN]);
 int cluster_copy_del(struct cluster *c, const uint8_t id[DGFS_CHUNK_ID_LEN]);
+/*
+ * This host's copy of @id forgotten, but only if each of the @k hosts
+ * @owners has one on record: their rows are locked until the statement
+ * ends, so two hosts that each count the other as an owner cannot both
+ * forget theirs. 0, -ESTALE (an owner has no row: nothing forgotten),
+ * -EINVAL, -EIO.
+ */
+int cluster_copy_drop(struct cluster *c, const uint8_t id[DGFS_CHUNK_ID_LEN],
+		      const char *const *owners, size_t k);
 /* The hosts that hold a copy of @id (at most @max) into @ids, *n of them. 0 or -errno. */
 int cluster_copy_hosts(struct cluster *c, const uint8_t id[DGFS_CHUNK_ID_LEN],
 		       char (*ids)[DGFSD_CLUSTER_NAME_MAX + 1], size_t max, size_t *n);

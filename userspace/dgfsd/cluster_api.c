@@ -121,14 +121,17 @@ static json_t *repair_object(struct dgfsd *d)
 	const struct repair_stats *rs = repair_stats();
 	long long last = atomic_load(&rs->last_pass);
 
-	return json_pack("{s:i,s:{s:I,s:I,s:I},s:{s:I,s:I,s:I},s:I,s:I,s:I,s:o}",
+	return json_pack("{s:i,s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I},s:{s:I,s:I},s:I,s:I,s:I,s:o}",
 			 "interval", (int)d->cfg.repair_interval,
 			 "chunks", "short", (json_int_t)atomic_load(&rs->short_chunks),
 			 "misplaced", (json_int_t)atomic_load(&rs->misplaced),
 			 "lost", (json_int_t)atomic_load(&rs->lost),
+			 "surplus", (json_int_t)atomic_load(&rs->surplus),
 			 "copies", "copied", (json_int_t)atomic_load(&rs->copied),
 			 "failed", (json_int_t)atomic_load(&rs->failed),
 			 "refused", (json_int_t)atomic_load(&rs->refused),
+			 "trims", "trimmed", (json_int_t)atomic_load(&rs->trimmed),
+			 "failed", (json_int_t)atomic_load(&rs->trim_failed),
 			 "bytes", (json_int_t)atomic_load(&rs->bytes),
 			 "handed_off", (json_int_t)atomic_load(&rs->handed_off),
 			 "passes", (json_int_t)atomic_load(&rs->passes),

@@ -244,11 +244,16 @@ bool chunkstore_wanted(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN
 /* Opens a chunk file read-only: fd or -errno. */
 int chunkstore_open_chunk(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN]);
 /*
- * A draining host's copy of a chunk that its owners hold now (repair.c):
- * the file removed even though files reference it, and the copy forgotten
- * (chunkstore_on_remove). 0, -EBUSY (pinned: in use here), -ENOENT.
+ * This host's copy of a chunk that files may still reference, dropped
+ * because other hosts hold it (repair.c: a draining host's copy, or a
+ * surplus one): unless it is pinned (a read or write here now: -EBUSY) or
+ * absent (-ENOENT), @forget(@arg) runs under the store lock with no read
+ * able to pin the chunk, and only if it returns 0 (the database no longer
+ * records this copy) does the file go. 0, those, or @forget's -errno (the
+ * copy stays).
  */
-int chunkstore_hand_off(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN]);
+int chunkstore_drop(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
+		    int (*forget)(void *arg), void *arg);
 /*
  * A chunk file's fd for a short read (pread only), often from a cache of
  * open files that the store empties of every file it removes or replaces;

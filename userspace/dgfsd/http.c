@@ -415,9 +415,10 @@ static const struct resource resources[] = {
 		{ "GET", META_SCOPE_READ, R_PUBLIC_READ, chunks_get },
 		{ "PUT", META_SCOPE_WRITE, 0, chunks_put } } },
 	/* Between hosts: the cluster secret's signature, never a key (internal_api.c). */
-	{ "/internal/chunks/", ARG_CHUNK, "GET, HEAD, PUT", {
+	{ "/internal/chunks/", ARG_CHUNK, "GET, HEAD, PUT, DELETE", {
 		{ "GET", META_SCOPE_NONE, R_CLUSTER, internal_chunk_get },
-		{ "PUT", META_SCOPE_NONE, R_CLUSTER, internal_chunk_put } } },
+		{ "PUT", META_SCOPE_NONE, R_CLUSTER, internal_chunk_put },
+		{ "DELETE", META_SCOPE_NONE, R_CLUSTER, internal_chunk_delete } } },
 	/* An implication reaches every file: no prefix key may change one. */
 	/* A prefix key finds and tags only under its prefix (search_api.c, graph.c). */
 	{ "/search", ARG_NONE, "GET, HEAD, POST", {

@@ -149,6 +149,8 @@ bool internal_api_allowed(struct dgfsd *d, struct MHD_Connection *c, struct requ
 			  const char *url, enum MHD_Result *ret);
 enum MHD_Result internal_chunk_put(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
 enum MHD_Result internal_chunk_get(struct dgfsd *d, struct MHD_Connection *c, struct request *r);
+enum MHD_Result internal_chunk_delete(struct dgfsd *d, struct MHD_Connection *c,
+				      struct request *r);
 
 /* web.c: the web UI's page (/) and assets (/assets/NAME) */
 enum MHD_Result web_get(struct dgfsd *d, struct MHD_Connection *c, struct request *r);

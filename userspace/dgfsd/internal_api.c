@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The cluster's internal API (docs/CLUSTER.md, "The internal API"):
- * PUT and GET /internal/chunks/{id} between the hosts of a cluster, signed
+ * PUT, GET and DELETE /internal/chunks/{id} between the hosts of a cluster, signed
  * with the cluster secret (peer.h), never with an API key. http.c checks
  * the signature before these run (internal_api_allowed).
  */
@@ -18,6 +18,7 @@
 #include "http.h"
 #include "peer.h"
 #include "proto/sha256.h"
+#include "repair.h"
 
 bool internal_api_allowed(struct dgfsd *d, struct MHD_Connection *c, struct request *r,
 			  const char *url, enum MHD_Result *ret)
@@ -90,4 +91,20 @@ enum MHD_Result internal_chunk_get(struct dgfsd *d, struct MHD_Connection *c, st
 	if (fd < 0)
 		return http_send_error(c, r, 404, "no copy of this chunk here");
 	return chunk_send_fd(c, r, fd);
+}
+
+/*
+ * A trim: this host's copy dropped only if it finds it surplus itself
+ * (repair_trim_here), so a replayed or hostile request can drop nothing
+ * the cluster needs.
+ */
+enum MHD_Result internal_chunk_delete(struct dgfsd *d, struct MHD_Connection *c,
+				      struct request *r)
+{
+	const char *why = "";
+	unsigned int status = repair_trim_here(d, r->id, &why);
+
+	if (status != 200)
+		return http_send_error(c, r, status, "%s", why);
+	return http_send_json(c, r, 200, json_pack("{s:b}", "dropped", 1));
 }

@@ -175,13 +175,16 @@ static void cluster_metrics(struct dgfsd *d, struct prom_page *p)
 		/* Repair (repair.c): the gauges are the owner's last whole pass. */
 		prom_out(p, "# HELP dgfsd_repair_chunks Chunks at the owner's last repair pass: short of "
 		    "R copies on live undrained hosts, with an owner lacking a copy, with no live "
-		    "copy\n# TYPE dgfsd_repair_chunks gauge\n"
+		    "copy, with a copy on a live host that is no owner\n"
+		    "# TYPE dgfsd_repair_chunks gauge\n"
 		    "dgfsd_repair_chunks{state=\"short\"} %llu\n"
 		    "dgfsd_repair_chunks{state=\"misplaced\"} %llu\n"
-		    "dgfsd_repair_chunks{state=\"lost\"} %llu\n",
+		    "dgfsd_repair_chunks{state=\"lost\"} %llu\n"
+		    "dgfsd_repair_chunks{state=\"surplus\"} %llu\n",
 		    (unsigned long long)atomic_load(&rs->short_chunks),
 		    (unsigned long long)atomic_load(&rs->misplaced),
-		    (unsigned long long)atomic_load(&rs->lost));
+		    (unsigned long long)atomic_load(&rs->lost),
+		    (unsigned long long)atomic_load(&rs->surplus));
 		prom_out(p, "# HELP dgfsd_repair_copies_total Copies repair made, could not make, and "
 		    "fetched bytes it refused (not their chunk's)\n"
 		    "# TYPE dgfsd_repair_copies_total counter\n"
@@ -196,10 +199,17 @@ static void cluster_metrics(struct dgfsd *d, struct prom_page *p)
 		    "# HELP dgfsd_repair_handed_off_total Copies this draining host removed once "
 		    "their owners held them\n# TYPE dgfsd_repair_handed_off_total counter\n"
 		    "dgfsd_repair_handed_off_total %llu\n"
+		    "# HELP dgfsd_repair_trims_total Surplus copies the owner had their holders "
+		    "drop, and trims a holder refused or did not answer\n"
+		    "# TYPE dgfsd_repair_trims_total counter\n"
+		    "dgfsd_repair_trims_total{result=\"trimmed\"} %llu\n"
+		    "dgfsd_repair_trims_total{result=\"failed\"} %llu\n"
 		    "# HELP dgfsd_repair_passes_total Whole repair passes as the owner\n"
 		    "# TYPE dgfsd_repair_passes_total counter\ndgfsd_repair_passes_total %llu\n",
 		    (unsigned long long)atomic_load(&rs->bytes),
 		    (unsigned long long)atomic_load(&rs->handed_off),
+		    (unsigned long long)atomic_load(&rs->trimmed),
+		    (unsigned long long)atomic_load(&rs->trim_failed),
 		    (unsigned long long)atomic_load(&rs->passes));
 	}
 	if (cluster_hosts(d->cluster, count_host, &n))

@@ -195,7 +195,7 @@ static void say_tls_failure(const struct cluster_member *h, CURLcode rc, const c
 /* One signed request; the HTTP status, or -errno when none came. */
 static long request(const struct dgfsd_config *cfg, const char *method,
 		    const struct cluster_member *h, const uint8_t id[DGFS_CHUNK_ID_LEN],
-		    const void *body, uint32_t body_len, struct sink *sink)
+		    const void *body, uint32_t body_len, struct sink *sink, long timeout_ms)
 {
 	char path[96], url[512], sig[PEER_SIG_HEX + 1], hdr_date[64], hdr_auth[128];
 	char hex[2 * DGFS_CHUNK_ID_LEN + 1], why[CURL_ERROR_SIZE] = "";
@@ -238,7 +238,7 @@ static long request(const struct dgfsd_config *cfg, const char *method,
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, why);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)PEER_CONNECT_MS);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)PEER_REQUEST_MS);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, h->tls ? "https" : "http");
 	if (h->tls) {
 		/* The peer's certificate must chain to the CA and name its address. */
@@ -256,8 +256,9 @@ static long request(const struct dgfsd_config *cfg, const char *method,
 	}
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, sink_write);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, sink);
-	if (body) {
+	if (strcmp(method, "GET"))
 		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+	if (body) {
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
 	}
@@ -279,7 +280,7 @@ int peer_put_chunk(const struct dgfsd_config *cfg, const struct cluster_member *
 		   const uint8_t id[DGFS_CHUNK_ID_LEN], const void *data, uint32_t len)
 {
 	struct sink none = { 0 };
-	long status = request(cfg, "PUT", to, id, data, len, &none);
+	long status = request(cfg, "PUT", to, id, data, len, &none, PEER_REQUEST_MS);
 
 	if (status < 0)
 		return (int)status;
@@ -291,7 +292,7 @@ long peer_get_chunk(const struct dgfsd_config *cfg, const struct cluster_member 
 {
 	struct sink s = { .buf = buf, .cap = cap };
 	uint8_t got[DGFS_SHA256_BYTES];
-	long status = request(cfg, "GET", from, id, NULL, 0, &s);
+	long status = request(cfg, "GET", from, id, NULL, 0, &s, PEER_REQUEST_MS);
 
 	if (status < 0)
 		return status;
@@ -304,4 +305,14 @@ long peer_get_chunk(const struct dgfsd_config *cfg, const struct cluster_member 
 	if (memcmp(got, id, sizeof(got)))
 		return -EBADMSG;
 	return (long)s.len;
+}
+
+long peer_trim_chunk(const struct dgfsd_config *cfg, const struct cluster_member *at,
+		     const uint8_t id[DGFS_CHUNK_ID_LEN])
+{
+	struct sink none = { 0 };
+
+	/* The holder asks each owner for the chunk before it answers. */
+	return request(cfg, "DELETE", at, id, NULL, 0, &none,
+		       (long)PEER_REQUEST_MS * (cfg->replicas + 1));
 }

@@ -10,7 +10,8 @@
  * itself: hosts that serve plain HTTP talk it to each other too, and a
  * signature seen on the wire opens nothing but the same method on the
  * same chunk for PEER_AUTH_SKEW seconds, which for a content-addressed
- * chunk changes nothing. A host that serves HTTPS (--tls-cert) says so in
+ * chunk changes nothing (and a DELETE, a trim, is done only if the
+ * receiver finds its copy surplus itself, whoever asks). A host that serves HTTPS (--tls-cert) says so in
  * the hosts table and is called over HTTPS, its certificate verified
  * (--cluster-ca, or the system's CAs); with --cluster-ca a host talks to
  * HTTPS hosts only. The receiver compares in constant time (libsodium's
@@ -76,5 +77,15 @@ int peer_put_chunk(const struct dgfsd_config *cfg, const struct cluster_member *
  */
 long peer_get_chunk(const struct dgfsd_config *cfg, const struct cluster_member *from,
 		    const uint8_t id[DGFS_CHUNK_ID_LEN], uint8_t *buf, size_t cap);
+
+/*
+ * DELETE /internal/chunks/ID on host @at: asks it to drop its copy as
+ * surplus, which it does only once it found the copy surplus itself
+ * (repair_trim_here()). 200 once dropped, the status of its refusal (404:
+ * it has none; 409: not surplus, or kept for now; 503), or -errno as for a
+ * PUT.
+ */
+long peer_trim_chunk(const struct dgfsd_config *cfg, const struct cluster_member *at,
+		     const uint8_t id[DGFS_CHUNK_ID_LEN]);
 
 #endif /* DGFSD_PEER_H */

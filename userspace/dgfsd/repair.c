@@ -14,14 +14,22 @@
  *   receiver checks the hash again and records its copy before it
  *   answers). So one pass heals a lost copy (a host died: the owners over
  *   the hosts left differ), a host that joined (it owns some chunks now)
- *   and a draining host (it owns nothing). Copies that placement no
- *   longer asks for stay where they are (surplus: a read finds them, and
- *   they cost only space); only a draining host removes its own.
+ *   and a draining host (it owns nothing).
+ * - Trims, on the owner too: once a chunk's R owners all hold it, a copy
+ *   on a live host that is none of them (surplus: a host joined and took
+ *   the chunk over) is dropped by asking its holder (DELETE
+ *   /internal/chunks/ID). Only while the cluster is whole: every host
+ *   up, none draining (docs/CLUSTER.md says why). The holder decides
+ *   itself (repair_trim_here): none of the R owners over its own view of
+ *   the live hosts, each owner giving the chunk's bytes, and each owner's
+ *   record locked while its own goes, record first, then the file.
  * - On a draining host, it removes each copy of its own whose owners all
- *   hold one now, so it holds nothing once it is done.
+ *   record one now (the same locked check), so it holds nothing once it is
+ *   done.
  *
- * One copy at a time, at most --repair-rate MB/s: repair must not take
- * the bandwidth that reads need.
+ * One copy or trim at a time, at most --repair-rate MB/s (a trim counts
+ * the R copies its holder reads): repair must not take the bandwidth that
+ * reads need.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -208,12 +216,139 @@ static int put(struct repair *r, const struct cluster_chunk *ch, const struct cl
 	return ret;
 }
 
+/* chunkstore_drop()'s check: this host's record goes only if each owner has one. */
+struct drop_guard {
+	struct cluster *c;
+	const uint8_t *id;
+	const char *owners[DGFSD_REPLICAS_MAX];
+	size_t k;
+};
+
+static int forget_copy(void *arg)
+{
+	struct drop_guard *g = arg;
+
+	return cluster_copy_drop(g->c, g->id, g->owners, g->k);
+}
+
+unsigned int repair_trim_here(struct dgfsd *d, const uint8_t id[DGFS_CHUNK_ID_LEN],
+			      const char **why)
+{
+	const char *self = cluster_host_id(d->cluster);
+	struct drop_guard g = { .c = d->cluster, .id = id };
+	struct cluster_member *m = NULL;
+	struct placement_host *h = NULL;
+	size_t n = 0, owners[DGFSD_REPLICAS_MAX], k, i;
+	char hex[2 * DGFS_CHUNK_ID_LEN + 1];
+	unsigned int status = 200;
+	uint8_t *buf = NULL;
+	long got;
+	int fd;
+
+	if (cluster_members(d->cluster, &m, &n) || !(h = repl_placement_input(m, n, false)) ||
+	    !(buf = malloc(DGFSD_MAX_CHUNK))) {
+		*why = "out of memory";
+		status = 503;
+		goto out;
+	}
+	/* The owners by this host's own view, whoever asked. */
+	k = placement_owners(id, h, n, d->cfg.replicas, owners);
+	if (k < d->cfg.replicas) {
+		*why = "fewer live hosts own the chunk than --replicas: no copy is surplus";
+		status = 409;
+		goto out;
+	}
+	for (i = 0; i < k; i++) {
+		if (!strcmp(m[owners[i]].id, self)) {
+			*why = "this host is one of the chunk's owners: its copy is not surplus";
+			status = 409;
+			goto out;
+		}
+		g.owners[i] = m[owners[i]].id;
+	}
+	g.k = k;
+	fd = chunkstore_open_chunk(d->cs, id);
+	if (fd < 0) {
+		*why = "no copy of this chunk here";
+		status = 404;
+		goto out;
+	}
+	close(fd);
+	/* A record is not bytes: each owner must give the chunk's own, now. */
+	for (i = 0; i < k; i++) {
+		got = peer_get_chunk(&d->cfg, &m[owners[i]], id, buf, DGFSD_MAX_CHUNK);
+		if (got < 0) {
+			dgfs_hex_encode(id, DGFS_CHUNK_ID_LEN, hex);
+			fprintf(stderr, "dgfsd: trim: kept chunk %s: its owner %s did not give its "
+				"bytes (%s)\n", hex, m[owners[i]].id, strerror((int)-got));
+			*why = "an owner of the chunk did not give its bytes: this copy is kept";
+			status = 409;
+			goto out;
+		}
+	}
+	switch (chunkstore_drop(d->cs, id, forget_copy, &g)) {
+	case 0:
+		break;
+	case -EBUSY:
+		*why = "a read or write here uses the chunk now: kept for now";
+		status = 409;
+		break;
+	case -ENOENT:
+		*why = "no copy of this chunk here";
+		status = 404;
+		break;
+	case -ESTALE:
+		*why = "the database records no copy on some owner: this copy is kept";
+		status = 409;
+		break;
+	case -EAGAIN:	/* PostgreSQL ended it: another host dropped a copy of it at once */
+		*why = "another copy of the chunk went at the same time: this one is kept for now";
+		status = 409;
+		break;
+	default:
+		*why = "cannot reach the database";
+		status = 503;
+		break;
+	}
+out:
+	free(buf);
+	free(h);
+	free(m);
+	return status;
+}
+
+/* Asks the holder @at of a surplus copy of @ch to drop it (this host: here). */
+static void trim(struct repair *r, const struct cluster_chunk *ch, const struct cluster_member *at,
+		 const char *self)
+{
+	const char *why;
+	long status;
+
+	if (!strcmp(at->id, self))
+		status = repair_trim_here(r->d, ch->id, &why);
+	else
+		status = peer_trim_chunk(&r->d->cfg, at, ch->id);
+	atomic_fetch_add(status == 200 ? &stats.trimmed : &stats.trim_failed, 1);
+	/* The holder read the chunk from each of its owners. */
+	pace(r, ch->size * r->d->cfg.replicas);
+}
+
+static bool is_owner(const size_t *owners, size_t k, long at)
+{
+	size_t j;
+
+	for (j = 0; j < k; j++)
+		if ((long)owners[j] == at)
+			return true;
+	return false;
+}
+
 /* Every referenced chunk onto its owners; the gauges set if the walk ended. */
 static void owner_pass(struct repair *r, const struct cluster_member *m, size_t n,
-		       const struct placement_host *h, const char *self)
+		       const struct placement_host *h, const char *self, bool trims)
 {
 	struct dgfsd *d = r->d;
-	unsigned long long short_chunks = 0, misplaced = 0, lost = 0;
+	unsigned long long short_chunks = 0, misplaced = 0, lost = 0, surplus = 0;
 	uint8_t cursor[DGFS_CHUNK_ID_LEN];
 	const uint8_t *after = NULL;
 	size_t got, i, j, k, owners[DGFSD_REPLICAS_MAX];
@@ -223,8 +358,8 @@ static void owner_pass(struct repair *r, const struct cluster_member *m, size_t 
 			return;
 		for (i = 0; i < got; i++) {
 			const struct cluster_chunk *ch = &r->page[i];
-			size_t live = 0, good = 0;
-			bool missing = false;
+			size_t live = 0, good = 0, held = 0;
+			bool missing = false, extra = false;
 			long len = -1;
 
 			if (stopping(r) || !cluster_is_owner(d->cluster))
@@ -249,8 +384,10 @@ static void owner_pass(struct repair *r, const struct cluster_member *m, size_t 
 			for (j = 0; j < k; j++) {
 				const struct cluster_member *o = &m[owners[j]];
 
-				if (holds(ch, o->id))
+				if (holds(ch, o->id)) {
+					held++;
 					continue;
+				}
 				if (len < 0 && (len = fetch(r, ch, m, n, self)) < 0) {
 					atomic_fetch_add(&stats.failed, 1);
 					break;
@@ -259,10 +396,22 @@ static void owner_pass(struct repair *r, const struct cluster_member *m, size_t 
 					atomic_fetch_add(&stats.failed, 1);
 					continue;
 				}
+				held++;
 				atomic_fetch_add(&stats.copied, 1);
 				atomic_fetch_add(&stats.bytes, (unsigned long long)len);
 				pace(r, (uint32_t)len);
 			}
+			/* Copies on live hosts that own it not: dropped once all R owners hold it. */
+			for (j = 0; j < ch->nhosts; j++) {
+				long at = member_index(m, n, ch->hosts[j]);
+
+				if (at < 0 || is_owner(owners, k, at))
+					continue;
+				extra = true;
+				if (trims && k == d->cfg.replicas && held == k)
+					trim(r, ch, &m[at], self);
+			}
+			surplus += extra;
 		}
 		if (got < REPAIR_PAGE)
 			break;
@@ -272,6 +421,7 @@ static void owner_pass(struct repair *r, const struct cluster_member *m, size_t 
 	atomic_store(&stats.short_chunks, short_chunks);
 	atomic_store(&stats.misplaced, misplaced);
 	atomic_store(&stats.lost, lost);
+	atomic_store(&stats.surplus, surplus);
 	atomic_store(&stats.last_pass, (long long)time(NULL));
 	atomic_fetch_add(&stats.passes, 1);
 }
@@ -290,16 +440,21 @@ static void drain_pass(struct repair *r, const struct cluster_member *m, size_t 
 			return;
 		for (i = 0; i < got && !stopping(r); i++) {
 			const struct cluster_chunk *ch = &r->page[i];
+			struct drop_guard g = { .c = d->cluster, .id = ch->id };
 			bool all = true;
 			int ret;
 
 			k = placement_owners(ch->id, h, n, d->cfg.replicas, owners);
-			for (j = 0; j < k; j++)
+			for (j = 0; j < k; j++) {
 				all &= holds(ch, m[owners[j]].id);
+				g.owners[j] = m[owners[j]].id;
+			}
+			g.k = k;
 			/* No host to take it (all draining): it stays. */
 			if (!k || !all)
 				continue;
-			ret = chunkstore_hand_off(d->cs, ch->id);
+			/* Their records checked again, locked, as this one goes (trims race). */
+			ret = chunkstore_drop(d->cs, ch->id, forget_copy, &g);
 			if (!ret)
 				atomic_fetch_add(&stats.handed_off, 1);
 			else if (ret == -ENOENT)	/* recorded, but its file is gone */
@@ -310,6 +465,16 @@ static void drain_pass(struct repair *r, const struct cluster_member *m, size_t 
 		memcpy(cursor, r->page[got - 1].id, sizeof(cursor));
 		after = cursor;
 	}
+}
+
+/* cluster_hosts()'s callback: *arg false once a host is down or draining. */
+static int whole_host(const struct cluster_host *ch, void *arg)
+{
+	bool *whole = arg;
+
+	if (!ch->up || ch->draining)
+		*whole = false;
+	return 0;
 }
 
 static void pass(struct repair *r)
@@ -328,12 +493,18 @@ static void pass(struct repair *r)
 	r->pass_start_ms = now_ms();
 	r->pass_bytes = 0;
 	if (owner) {
-		owner_pass(r, m, n, h, self);
+		/* Trims only while every host is up and none drains (docs/CLUSTER.md). */
+		bool whole = true;
+
+		if (cluster_hosts(r->d->cluster, whole_host, &whole))
+			whole = false;
+		owner_pass(r, m, n, h, self, whole);
 	} else {
 		/* The gauges are the owner's: a host that lost the lock shows none. */
 		atomic_store(&stats.short_chunks, 0);
 		atomic_store(&stats.misplaced, 0);
 		atomic_store(&stats.lost, 0);
+		atomic_store(&stats.surplus, 0);
 	}
 	if (draining)
 		drain_pass(r, m, n, h, self);

@@ -176,8 +176,8 @@ export function upload(path, file, onProgress) {
 export const clusterHosts = () => call('GET', '/cluster/hosts');
 
 // GET /cluster/repair: {cluster: false} on a single host, else
-// {cluster, self, owner, repair: {chunks: {short, misplaced, lost},
-// copies: {copied, failed, refused}, passes, last_pass, ...} | null}
+// {cluster, self, owner, repair: {chunks: {short, misplaced, lost, surplus},
+// copies: {copied, failed, refused}, trims: {trimmed, failed}, passes, last_pass, ...} | null}
 export const clusterRepair = () => call('GET', '/cluster/repair');
 
 // Whether this key may see the cluster (an admin key): asked without the
