@@ -712,6 +712,34 @@ out:
 	return ret;
 }
 
+int chunkstore_forget_lost(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
+			   uint32_t size, const char **why, int (*forget)(void *arg), void *arg)
+{
+	uint32_t have;
+	int ret = 0;
+
+	/*
+	 * Under the store lock: a write takes its pin under it and records
+	 * its copy before it unpins, so with no pin and no file here no
+	 * record can be on its way that this would wrongly forget.
+	 */
+	pthread_mutex_lock(&cs->lock);
+	if (pin_find(cs, id))
+		goto out;
+	if (!file_present(cs, id, &have))
+		*why = "missing";
+	else if (size && have != size)
+		*why = "the wrong size";
+	else
+		goto out;
+	ret = forget(arg);
+	if (!ret)
+		ret = 1;
+out:
+	pthread_mutex_unlock(&cs->lock);
+	return ret;
+}
+
 int chunkstore_read_fd(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN])
 {
 	return fdcache_get(cs->fdc, cs->dir_fd, id);
@@ -990,7 +1018,7 @@ static int kmod_add_known(const uint8_t id[META_ID_LEN], uint32_t size, void *ar
 	return 0;
 }
 
-int chunkstore_reconcile(struct chunkstore *cs)
+int chunkstore_reconcile(struct chunkstore *cs, chunkstore_held_check held, void *arg)
 {
 	struct reconcile r = { .cs = cs };
 	unsigned long tmps = 0, orphans = 0, strays = 0;
@@ -1026,7 +1054,11 @@ int chunkstore_reconcile(struct chunkstore *cs)
 	closedir(dir);
 	if (tmps || orphans)
 		fsync(cs->dir_fd);
-	meta_chunk_foreach(cs->meta, note_missing, &r);
+	/* In a cluster the metadata lists every host's chunks: only ours are checked. */
+	if (held)
+		r.missing = held(arg);
+	else
+		meta_chunk_foreach(cs->meta, note_missing, &r);
 	if (cs->kmod) {
 		kmod_chunk_foreach(cs->kmod, DGFSD_STORE_NAME, kmod_drop_unknown, &r);
 		if (r.nr_indexed)

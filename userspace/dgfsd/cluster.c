@@ -744,6 +744,48 @@ int cluster_set_draining(struct cluster *c, const char *id, bool on)
 	return err;
 }
 
+int cluster_own_copies(struct cluster *c, const uint8_t *after, struct cluster_own_copy *out,
+		       size_t max, size_t *n)
+{
+	char hex[2 + 2 * DGFS_CHUNK_ID_LEN + 1] = "\\x", lim[24];
+	const char *p[3] = { c->id, hex, lim };
+	PGresult *res;
+	int err, i;
+
+	*n = 0;
+	if (after)
+		dgfs_hex_encode(after, DGFS_CHUNK_ID_LEN, hex + 2);
+	snprintf(lim, sizeof(lim), "%zu", max);
+	pthread_mutex_lock(&c->copies_lock);
+	err = copies_conn(c);
+	if (!err) {
+		/* A record with no chunks row yet (a copy made before its file commits): size 0. */
+		res = PQexecParams(c->copies,
+				   "SELECT k.chunk_id, coalesce(c.size, 0)\n"
+				   "FROM chunk_copies k LEFT JOIN chunks c ON c.id = k.chunk_id\n"
+				   "WHERE k.host_id = $1 AND k.chunk_id > $2::bytea\n"
+				   "ORDER BY k.chunk_id LIMIT $3::int",
+				   3, NULL, p, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			err = meta_pg_err(c->copies, res, "list this host's copies");
+		} else {
+			for (i = 0; i < PQntuples(res) && *n < max; i++) {
+				const char *idv = PQgetvalue(res, i, 0);
+
+				/* bytea in hex output: "\x" and 64 digits. */
+				if (strlen(idv) != 2 + 2 * DGFS_CHUNK_ID_LEN ||
+				    dgfs_hex_decode(idv + 2, out[*n].id, DGFS_CHUNK_ID_LEN))
+					continue;
+				out[*n].size = (uint32_t)strtoul(PQgetvalue(res, i, 1), NULL, 10);
+				(*n)++;
+			}
+		}
+		PQclear(res);
+	}
+	pthread_mutex_unlock(&c->copies_lock);
+	return err;
+}
+
 /* "h1 h2 h3" into @ch's hosts. */
 static void split_hosts(struct cluster_chunk *ch, const char *list)
 {

@@ -95,6 +95,22 @@ typedef int (*cluster_copy_cb)(size_t i, const char *host, void *arg);
 int cluster_copies_of(struct cluster *c, const uint8_t (*ids)[DGFS_CHUNK_ID_LEN], size_t n,
 		      cluster_copy_cb cb, void *arg);
 
+/* One of this host's chunk_copies records, with the chunk's size (0: no chunks row). */
+struct cluster_own_copy {
+	uint8_t id[DGFS_CHUNK_ID_LEN];
+	uint32_t size;
+};
+
+/*
+ * Up to @max of this host's own chunk_copies records with chunk ids after
+ * @after (NULL: from the first), in id order, into @out, *n given. Only
+ * host_id = this host's: other hosts' records are theirs to check. 0 or
+ * -EIO. For checking them against the chunk files a page at a time
+ * (own_copies.c).
+ */
+int cluster_own_copies(struct cluster *c, const uint8_t *after, struct cluster_own_copy *out,
+		       size_t max, size_t *n);
+
 /* Host @id draining (@on) or not: 0, -ENOENT (no such host), -EIO. */
 int cluster_set_draining(struct cluster *c, const char *id, bool on);
 

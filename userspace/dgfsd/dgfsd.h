@@ -285,12 +285,32 @@ int chunkstore_delete_file(struct chunkstore *cs, const char *path,
 int chunkstore_precond(struct chunkstore *cs, const char *path, const struct dgfsd_precond *pre);
 
 /*
+ * A record that this host holds chunk @id (@size bytes; 0: not known)
+ * whose file is absent or of another size: @forget(@arg) runs under the
+ * store lock, so no write here can record the chunk meanwhile. 1 (the
+ * record forgotten, *why "missing" or "the wrong size"), 0 (kept: the
+ * file is there, or a write here has it pinned now), or @forget's -errno.
+ * Never touches the file.
+ */
+int chunkstore_forget_lost(struct chunkstore *cs, const uint8_t id[DGFS_CHUNK_ID_LEN],
+			   uint32_t size, const char **why, int (*forget)(void *arg), void *arg);
+
+/*
+ * Which chunks this host is meant to hold, for the start-up check of
+ * missing files: in a cluster its own chunk_copies records, not every
+ * chunk of the shared metadata. Checks each (logging one line for each
+ * lost one) and returns how many were missing or of the wrong size.
+ */
+typedef unsigned long (*chunkstore_held_check)(void *arg);
+
+/*
  * Start-up reconciliation (no requests are served yet): removes temp
- * files and chunk files no file references, reports referenced chunks
- * whose file is missing, and makes dgfs.ko's index equal the referenced
+ * files and chunk files no file references, reports the chunks this host
+ * should hold whose file is missing (@held(@arg); NULL: every referenced
+ * chunk, checked here), and makes dgfs.ko's index equal the referenced
  * chunks. Prints what it did.
  */
-int chunkstore_reconcile(struct chunkstore *cs);
+int chunkstore_reconcile(struct chunkstore *cs, chunkstore_held_check held, void *arg);
 
 /*
  * dgfs.ko came back empty (reloaded while dgfsd ran): index every chunk

@@ -35,6 +35,7 @@
 #include <sodium.h>
 
 #include "cluster.h"
+#include "own_copies.h"
 #include "repair.h"
 #include "peer.h"
 #include "repl.h"
@@ -535,7 +536,8 @@ int main(int argc, char **argv)
 	if (setup_kmod(&d))
 		goto out;
 	chunkstore_set_kmod(d.cs, d.kmod);
-	if (chunkstore_reconcile(d.cs))
+	/* In a cluster, only the chunks this host's records say it holds. */
+	if (chunkstore_reconcile(d.cs, d.cluster ? own_copies_at_start : NULL, &d))
 		goto out;
 	if (!d.kmod && start_udp_tier(&d))
 		goto out;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cluster.h"
+#include "own_copies.h"
 #include "repair.h"
 #include "repl.h"
 #include "dgfsd.h"
@@ -205,12 +206,16 @@ static void cluster_metrics(struct dgfsd *d, struct prom_page *p)
 		    "dgfsd_repair_trims_total{result=\"trimmed\"} %llu\n"
 		    "dgfsd_repair_trims_total{result=\"failed\"} %llu\n"
 		    "# HELP dgfsd_repair_passes_total Whole repair passes as the owner\n"
-		    "# TYPE dgfsd_repair_passes_total counter\ndgfsd_repair_passes_total %llu\n",
+		    "# TYPE dgfsd_repair_passes_total counter\ndgfsd_repair_passes_total %llu\n"
+		    "# HELP dgfsd_repair_lost_copies_total This host's chunk_copies records whose "
+		    "chunk file was gone or of the wrong size, removed\n"
+		    "# TYPE dgfsd_repair_lost_copies_total counter\n"
+		    "dgfsd_repair_lost_copies_total %llu\n",
 		    (unsigned long long)atomic_load(&rs->bytes),
 		    (unsigned long long)atomic_load(&rs->handed_off),
 		    (unsigned long long)atomic_load(&rs->trimmed),
 		    (unsigned long long)atomic_load(&rs->trim_failed),
-		    (unsigned long long)atomic_load(&rs->passes));
+		    (unsigned long long)atomic_load(&rs->passes), own_copies_removed_total());
 	}
 	if (cluster_hosts(d->cluster, count_host, &n))
 		return;

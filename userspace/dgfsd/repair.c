@@ -27,6 +27,10 @@
  *   record one now (the same locked check), so it holds nothing once it is
  *   done.
  *
+ * - On every host, first, a slice of its own chunk_copies records is
+ *   checked against its chunk files (own_copies.c): a record of a file
+ *   that is gone is removed, so the owner finds that chunk short.
+ *
  * One copy or trim at a time, at most --repair-rate MB/s (a trim counts
  * the R copies its holder reads): repair must not take the bandwidth that
  * reads need.
@@ -40,6 +44,7 @@
 #include <unistd.h>
 
 #include "cluster.h"
+#include "own_copies.h"
 #include "peer.h"
 #include "placement.h"
 #include "proto/sha256.h"
@@ -48,6 +53,8 @@
 
 /* Chunks read from the database at once. */
 #define REPAIR_PAGE	256
+/* This host's own records checked against its files in each pass (own_copies.c). */
+#define REPAIR_OWN_SLICE	4096
 
 struct repair {
 	struct dgfsd *d;
@@ -60,6 +67,8 @@ struct repair {
 	/* The rate limit: bytes copied since the pass began. */
 	int64_t pass_start_ms;
 	uint64_t pass_bytes;
+	/* Where the last pass's check of this host's own records left off. */
+	struct own_copies_cursor own;
 };
 
 static struct repair_stats stats;
@@ -486,6 +495,8 @@ static void pass(struct repair *r)
 	size_t n = 0;
 	long at;
 
+	/* Every host, owner or not: a record of a copy whose file is gone goes first. */
+	own_copies_check(r->d, &r->own, REPAIR_OWN_SLICE, NULL);
 	if (cluster_members(r->d->cluster, &m, &n) || !(h = repl_placement_input(m, n, false)))
 		goto out;
 	at = member_index(m, n, self);
