@@ -26,7 +26,6 @@
  * - On a draining host, it removes each copy of its own whose owners all
  *   record one now (the same locked check), so it holds nothing once it is
  *   done.
- *
  * - On every host, first, a slice of its own chunk_copies records is
  *   checked against its chunk files (own_copies.c): a record of a file
  *   that is gone is removed, so the owner finds that chunk short.
