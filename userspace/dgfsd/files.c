@@ -7,6 +7,7 @@
  * exported handlers once the caller may (scope, prefix).
  */
 #include <errno.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +126,24 @@ static uint32_t chunk_at(const struct meta_chunk *chunks, uint32_t n, uint64_t o
 	return lo;
 }
 
+/*
+ * This host's file of a chunk of @size bytes: fd or -errno. With
+ * replication a file of another size (cut short, a disk that lost it) is
+ * -ENOENT, so the chunk is read from a replica instead of cutting the
+ * response short; alone, the file is all there is.
+ */
+static int open_local(struct dgfsd *d, const uint8_t *id, uint32_t size)
+{
+	int fd = chunkstore_open_chunk(d->cs, id);
+	struct stat st;
+
+	if (fd >= 0 && repl_on(d) && (fstat(fd, &st) || (uint64_t)st.st_size != size)) {
+		close(fd);
+		fd = -ENOENT;
+	}
+	return fd;
+}
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct stream *s = cls;
@@ -143,7 +162,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		if (s->fd >= 0)
 			close(s->fd);
 		s->cur = i;
-		s->fd = chunkstore_open_chunk(s->d->cs, ch->id);
+		s->fd = open_local(s->d, ch->id, ch->size);
 		/* Not here: another host has it (each chunk lives on --replicas hosts). */
 		if (s->fd == -ENOENT && repl_on(s->d)) {
 			int ret = stream_fetch_offloaded(s, i);
@@ -219,6 +238,9 @@ static struct MHD_Response *small_response(struct dgfsd *d, const uint8_t *id, u
 	}
 	chunkstore_read_fd_done(d->cs, id, fd);
 	if (!buf || got < len) {
+		/* Cut short here: with replication a replica has it (the stream fetches). */
+		if (buf && repl_on(d))
+			*err = -ENOENT;
 		free(buf);
 		return NULL;
 	}
@@ -260,7 +282,7 @@ static struct MHD_Response *range_response(struct dgfsd *d, struct MHD_Connectio
 			if (resp)
 				return resp;
 		} else {
-			fd = chunkstore_open_chunk(d->cs, f->chunks[i].id);
+			fd = open_local(d, f->chunks[i].id, f->chunks[i].size);
 			if (fd >= 0)
 				return http_fd_response(c, fd, first - f->chunks[i].offset, len);
 		}
