@@ -21,6 +21,7 @@
 #include "dgfsd/search.c"
 #include "dgfsd/search_pg.c"
 #include "dgfsd/fts_words.c"
+#include "dgfsd/word_break.c"
 
 #include <unistd.h>
 

@@ -27,6 +27,7 @@
 #include "dgfsd/search.c"
 #include "dgfsd/search_pg.c"
 #include "dgfsd/fts_words.c"
+#include "dgfsd/word_break.c"
 
 #include <ctype.h>
 #include <unistd.h>

@@ -27,68 +27,49 @@
 #include <time.h>
 
 #include <sqlite3.h>
-#include <unicode/ubrk.h>
 #include <unicode/ustring.h>
 
 #include "dgfsd/search.h"
 #include "dgfsd/meta_tags.h"
 #include "dgfsd/meta/sqlite_rank.h"
 #include "dgfsd/search_pg.h"
+#include "dgfsd/word_break.h"
 #include "tags/tag.h"
 
 /* ---- words ---- */
 
+struct segment {
+	char *out;
+	size_t size, o;
+};
+
+/* One word of search_segment()'s, after a space: -ENOSPC when @size is too small. */
+static int segment_word(const UChar *w, int32_t n, void *arg)
+{
+	struct segment *g = arg;
+	UErrorCode ec = U_ZERO_ERROR;
+	int32_t olen;
+
+	if (g->o && g->o + 1 < g->size)
+		g->out[g->o++] = ' ';
+	u_strToUTF8(g->out + g->o, (int32_t)(g->size - g->o), &olen, w, n, &ec);
+	if (U_FAILURE(ec) || ec == U_STRING_NOT_TERMINATED_WARNING ||
+	    g->o + (size_t)olen + 1 > g->size)
+		return -ENOSPC;
+	g->o += (size_t)olen;
+	return 0;
+}
+
 int search_segment(const char *s, char *out, size_t size)
 {
-	UErrorCode ec = U_ZERO_ERROR;
-	UChar *u = NULL;
-	UBreakIterator *brk = NULL;
-	int32_t n, start, end, olen;
-	size_t o = 0;
-	int err = 0;
+	struct segment g = { .out = out, .size = size };
+	int err;
 
 	if (!s || !out || !size)
 		return -EINVAL;
 	out[0] = 0;
-	u_strFromUTF8(NULL, 0, &n, s, -1, &ec);
-	if (ec != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(ec))
-		return -EINVAL;
-	u = malloc(((size_t)n + 1) * sizeof(*u));
-	if (!u)
-		return -ENOMEM;
-	ec = U_ZERO_ERROR;
-	u_strFromUTF8(u, n + 1, &n, s, -1, &ec);
-	if (U_FAILURE(ec)) {
-		err = -EINVAL;
-		goto out;
-	}
-	/* The root locale's rules, as dgfs-tagger's words.c: ICU's CJK dictionaries. */
-	brk = ubrk_open(UBRK_WORD, "", u, n, &ec);
-	if (U_FAILURE(ec)) {
-		err = -ENOMEM;
-		goto out;
-	}
-	start = ubrk_first(brk);
-	for (end = ubrk_next(brk); end != UBRK_DONE; start = end, end = ubrk_next(brk)) {
-		if (ubrk_getRuleStatus(brk) < UBRK_WORD_NUMBER)
-			continue;	/* spaces and punctuation */
-		if (o && o + 1 < size)
-			out[o++] = ' ';
-		ec = U_ZERO_ERROR;
-		u_strToUTF8(out + o, (int32_t)(size - o), &olen, u + start, end - start, &ec);
-		if (U_FAILURE(ec) || ec == U_STRING_NOT_TERMINATED_WARNING ||
-		    o + (size_t)olen + 1 > size) {
-			err = -ENOSPC;
-			goto out;
-		}
-		o += (size_t)olen;
-	}
-	out[o] = 0;
-out:
-	ubrk_close(brk);
-	free(u);
-	if (err)
-		out[0] = 0;
+	err = word_break(s, -1, segment_word, &g);
+	out[err ? 0 : g.o] = 0;
 	return err;
 }
 
