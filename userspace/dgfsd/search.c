@@ -20,7 +20,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +32,7 @@
 #include "dgfsd/meta_tags.h"
 #include "dgfsd/meta/sqlite_rank.h"
 #include "dgfsd/search_pg.h"
+#include "dgfsd/strbuf.h"
 #include "dgfsd/word_break.h"
 #include "tags/tag.h"
 
@@ -88,12 +88,6 @@ struct param {
 
 #define SEARCH_PARAMS_MAX	(8 * QUERY_MAX_TERMS + 16)
 
-/* A growing string. */
-struct buf {
-	char *s;
-	size_t len, cap;
-};
-
 /* The small statements that plan a query, prepared once per query. */
 enum plan_stmt {
 	PS_WORD, PS_TAG, PS_HAS, PS_CMP,		/* + the comparison (sql_op) */
@@ -129,14 +123,14 @@ struct node_info {
 #define DRV_MERGED	-2
 
 struct sql {
-	struct buf s;			/* the statement */
-	struct buf ctes;		/* its CTEs, built beside */
+	struct strbuf s;		/* the statement */
+	struct strbuf ctes;		/* its CTEs, built beside */
 	struct param params[SEARCH_PARAMS_MAX];
 	unsigned int nparams;
 	unsigned int nsets;		/* CTEs s0, s1, ...: files of a deep subtree */
 	unsigned int nalias;		/* f0, f1, ...: the files a set tests */
-	struct buf rank;		/* the positive text terms, ORed, for bm25 */
-	struct buf scan;		/* a ranked scan's SELECT (scan_fts) */
+	struct strbuf rank;		/* the positive text terms, ORed, for bm25 */
+	struct strbuf scan;		/* a ranked scan's SELECT (scan_fts) */
 	unsigned int nrank;		/* phrases in rank */
 	/* The root AND's merged text terms (a parameter), and how many. */
 	unsigned int root_fts, root_fts_n;
@@ -161,7 +155,7 @@ struct sql {
 	 * a NOT: extra) only tested, by the row's positions (dgfs_has).
 	 */
 	bool scan_or;
-	struct buf extra;
+	struct strbuf extra;
 	unsigned int nextra;
 	struct rank_floor floor;
 	sqlite3 *db;			/* to find tags and estimate */
@@ -171,48 +165,10 @@ struct sql {
 	int err;
 };
 
-static void buf_add(struct sql *q, struct buf *b, const char *add, size_t n)
-{
-	char *ns;
-
-	if (q->err)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t nc = b->cap ? b->cap * 2 : 1024;
-
-		while (nc < b->len + n + 1)
-			nc *= 2;
-		ns = realloc(b->s, nc);
-		if (!ns) {
-			q->err = -ENOMEM;
-			return;
-		}
-		b->s = ns;
-		b->cap = nc;
-	}
-	memcpy(b->s + b->len, add, n);
-	b->len += n;
-	b->s[b->len] = 0;
-}
-
-static void __attribute__((format(printf, 3, 4))) bprintf(struct sql *q, struct buf *b,
-							  const char *fmt, ...)
-{
-	char tmp[2048];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		q->err = q->err ? q->err : -EINVAL;
-		return;
-	}
-	buf_add(q, b, tmp, (size_t)n);
-}
-
-#define emit(q, ...)	bprintf(q, &(q)->s, __VA_ARGS__)
+/* The pieces of q's statements, under its one error (strbuf.h). */
+#define buf_add(q, b, add, n)	strbuf_add(b, &(q)->err, add, n)
+#define bprintf(q, b, ...)	strbuf_printf(b, &(q)->err, __VA_ARGS__)
+#define emit(q, ...)		bprintf(q, &(q)->s, __VA_ARGS__)
 
 /* Adds a parameter: its number (?N) for the SQL text, or 0 when full. */
 static unsigned int param(struct sql *q, struct param p)
@@ -408,7 +364,7 @@ static sqlite3_stmt *plan_stmt(struct sql *q, enum plan_stmt i)
  */
 static void resolve_tags(struct sql *q, const struct query_node *n, struct node_info *ni)
 {
-	struct buf ids = { 0 };
+	struct strbuf ids = { 0 };
 	sqlite3_stmt *st;
 	int rc;
 
@@ -509,7 +465,7 @@ static void prepare_node(struct sql *q, const struct query_node *n, bool negated
 		}
 		break;
 	case QUERY_AND: {
-		struct buf all = { 0 };
+		struct strbuf all = { 0 };
 
 		ni->gen = false;
 		for (k = n->child, i = 0; k; k = k->next, i++) {
@@ -726,7 +682,7 @@ static int64_t gen_est(struct sql *q, const struct query_node *n, int64_t cap)
 /* ---- the SQL: candidates listed once, each tested against the whole tree ---- */
 
 /* SELECTs of a tag leaf's files, and of a text leaf's. */
-static void tag_files(struct sql *q, struct buf *b, const struct node_info *ni)
+static void tag_files(struct sql *q, struct strbuf *b, const struct node_info *ni)
 {
 	if (ni->ntags == 1)
 		bprintf(q, b, "SELECT file_id FROM file_tags WHERE tag_id = ?%u", ni->tags_param);
@@ -735,7 +691,7 @@ static void tag_files(struct sql *q, struct buf *b, const struct node_info *ni)
 			"(SELECT value FROM json_each(?%u))", ni->tags_param);
 }
 
-static void text_files(struct sql *q, struct buf *b, unsigned int fts)
+static void text_files(struct sql *q, struct strbuf *b, unsigned int fts)
 {
 	bprintf(q, b, "SELECT rowid FROM file_text WHERE file_text MATCH ?%u", fts);
 }
@@ -745,7 +701,7 @@ static void text_files(struct sql *q, struct buf *b, unsigned int fts)
  * superset of what @n finds: an OR's are its members', an AND's its
  * chosen member's (plan_gen). Flat however deep the tree.
  */
-static void gen_sql(struct sql *q, struct buf *b, const struct query_node *n)
+static void gen_sql(struct sql *q, struct strbuf *b, const struct query_node *n)
 {
 	const struct node_info *ni = info(q, n);
 	const struct query_node *k;
@@ -894,7 +850,7 @@ static bool probe(struct sql *q, struct node_info *ni, bool text, const char *ft
 	return d <= 2 * counted(q, ni, false, NULL, d / 2 + 1);
 }
 
-static void pred_text(struct sql *q, struct buf *b, struct node_info *ni, const char *fts,
+static void pred_text(struct sql *q, struct strbuf *b, struct node_info *ni, const char *fts,
 		      unsigned int p, const char *x, struct cands *c)
 {
 	if (c->scan_row && q->scan_or && fts == ni->fts && ni->rank_idx >= 0)
@@ -909,7 +865,7 @@ static void pred_text(struct sql *q, struct buf *b, struct node_info *ni, const 
 		bprintf(q, b, "%s IN (SELECT rowid FROM file_text WHERE file_text MATCH ?%u)", x, p);
 }
 
-static void pred_tags(struct sql *q, struct buf *b, struct node_info *ni, const char *x,
+static void pred_tags(struct sql *q, struct strbuf *b, struct node_info *ni, const char *x,
 		      struct cands *c)
 {
 	if (!probe(q, ni, false, NULL, c)) {
@@ -952,7 +908,7 @@ static bool member_before(struct sql *q, const struct query_node *a, const struc
  * a leaf holds and need not be tested. Whether it wrote a test (else it
  * holds for every candidate).
  */
-static bool pred(struct sql *q, struct buf *b, const struct query_node *n, const char *a,
+static bool pred(struct sql *q, struct strbuf *b, const struct query_node *n, const char *a,
 		 struct cands *c, bool in_gen, unsigned int depth)
 {
 	struct node_info *ni = info(q, n);
@@ -1066,7 +1022,7 @@ static bool pred(struct sql *q, struct buf *b, const struct query_node *n, const
 }
 
 /* The test that file alias @a lies under @prefix (none for no prefix). */
-static void prefix_test(struct sql *q, struct buf *b, const char *a, const char *prefix)
+static void prefix_test(struct sql *q, struct strbuf *b, const char *a, const char *prefix)
 {
 	size_t plen = prefix ? strlen(prefix) : 0;
 	unsigned int pa, pb;
@@ -1117,7 +1073,7 @@ static const struct query_node *rare_member(struct sql *q, const struct query_no
 static unsigned int files_cte(struct sql *q, const struct query_node *n, const char *prefix)
 {
 	struct node_info *ni = info(q, n);
-	struct buf body = { 0 };
+	struct strbuf body = { 0 };
 	struct cands c = { .all = !ni->gen, .d = -1, .n = n };
 	bool root = n == q->query->root;
 	unsigned int alias = q->nalias++, s = 0, fp = 0;
