@@ -28,7 +28,9 @@
 # guest's memory and page cache, the vCPU thread's CPU time and wait.
 # BENCH_SCALE_HOST_PERF=1 profiles the vCPU thread (host perf) through each
 # size's second cell, BENCH_SCALE_PERF=1 the guest (perf -a) through its
-# first.
+# first. A "-" in BENCH_SCALES reloads the module with the bench's chunks
+# alone, so that sizes can alternate in one boot: "1000 1000000 - 1000
+# 1000000" measures each size twice, in turn.
 set -eu
 cd "$(dirname "$0")/../.."
 # Debian's own tools, as in the VM: not a user's shims (pyenv's python3
@@ -36,7 +38,7 @@ cd "$(dirname "$0")/../.."
 # loaded machine, inside every measurement's bookkeeping).
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
-quick=0 parts="vm host" doc=1 inner= scale_only=0
+quick=0 parts="vm host" doc=1 inner= scale_only=0 argv="$*"
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--quick) quick=1 ;;
@@ -228,6 +230,10 @@ vm_part() {
 		echo "$vrun $vwait $other"
 	}
 	for n in $SCALES; do
+		if [[ $n == - ]]; then	# back to a small index (guest.sh)
+			guest_ask reset - reset-done 900 || break
+			continue
+		fi
 		guest_ask scale "$n" "scale-$n.json" 600 || break
 		python3 -c '
 import json, sys
@@ -279,7 +285,7 @@ PY
 start=$SECONDS
 : >"$OUT/results.jsonl"
 : >"$BENCH_LOG"
-cmd="tests/bench/bench.sh $*"
+cmd="tests/bench/bench.sh $argv"
 [[ $quick == 1 || $parts != "vm host" ]] || cmd="make bench"
 meta "$cmd" start >>"$OUT/results.jsonl"
 make_data "$OUT/data" $N4K $N1M

@@ -7,7 +7,9 @@
 #   host writes ids (after uploading the files); guest registers them with
 #     dgfs.ko and writes registered;
 #   host writes scale-want (N); guest fills the index to N chunks and
-#     writes scale-N.json; until the host writes done.
+#     writes scale-N.json; reset-want: the guest reloads dgfs.ko with the
+#     bench's chunks alone and writes reset-done; snap-want (TAG): the
+#     guest writes snap-TAG.txt; until the host writes done.
 set -eu
 cd "$(dirname "$0")/../.."
 BUILD=${DGFS_BUILD:-build}
@@ -101,6 +103,13 @@ for _ in $(seq 2400); do
 			>"$DGFS_OUT/perf-$tag.txt" 2>&1 || true
 		rm -f /tmp/perf-$tag.data
 		echo ok >"$DGFS_OUT/perf-stopped"
+	fi
+	if [[ -e $DGFS_OUT/reset-want ]]; then
+		rm "$DGFS_OUT/reset-want"
+		s=$SECONDS
+		bench_scale_reset $work/state "$DGFS_OUT/ids" eth0 >/dev/null
+		echo "reset: $((SECONDS - s)) s, $($BENCH_CTL stats | awk '$1 == "chunks" { print $2 }') chunks"
+		echo ok >"$DGFS_OUT/reset-done"
 	fi
 	if [[ -e $DGFS_OUT/scale-want ]]; then
 		n=$(cat "$DGFS_OUT/scale-want")
