@@ -68,6 +68,9 @@ snapshot() {
 	while read -r x y z _; do d=$((d + 16#$y)) sq=$((sq + 16#$z)); done </proc/net/softnet_stat
 	echo "softnet_dropped $d"
 	echo "softnet_squeezed $sq"
+	# Each task's CPU ticks (user + system): who else ran beside the
+	# fast path (the names are in parentheses, so a task's is one word).
+	cat /proc/[0-9]*/stat 2>/dev/null | awk '{ print "task_" $2 "_" $1, $14 + $15 }'
 	for f in rx_dropped rx_missed_errors rx_fifo_errors; do
 		echo "eth0_$f $(cat /sys/class/net/eth0/statistics/$f)"
 	done
