@@ -15,11 +15,16 @@
 #   bench_vm_ready OUT VM  until the guest writes OUT/ready (its chunk id)
 #                         while vm.sh (pid VM) runs, for 300 s; 1 with a
 #                         message (and OUT/vm.out) if the VM stopped first
-#   bench_pin_vcpus TAP   pin the VM on TAP's vCPU n to host CPU (n + 1) mod
+#   bench_pin_vcpus TAP [OUT]
+#                         pin the VM on TAP's vCPU n to host CPU (n + 1) mod
 #                         the host's CPUs (one vCPU: CPU 1; two on a 2-CPU
 #                         host: vCPU 0 on CPU 1, vCPU 1 on CPU 0), its other
 #                         threads to CPU 0; sets BENCH_PIN_CLIENT to the
-#                         prefix that puts a client on CPU 0 too
+#                         prefix that puts a client on CPU 0 too. OUT, the
+#                         VM's --out directory, tells it from another VM
+#                         on a tap of the same name (another namespace's)
+#   bench_qemu_pid TAP [OUT]
+#                         that VM's QEMU process
 #   bench_guest_cpu NS ADDR
 #                         the guest's busy CPU seconds so far, from
 #                         tests/vm/cpustat_server.py on ADDR:7801
@@ -59,10 +64,17 @@ bench_vm_ready() {
 	[[ -s $1/ready ]] || { echo "the VM was not ready within 300 s"; return 1; }
 }
 
+bench_qemu_pid() {
+	local out=
+	[[ -z ${2:-} ]] || out=".*,path=$2,"
+	pgrep -f "^qemu-system-x86_64 -name dgfs-vm$out.*ifname=$1,"
+}
+
 bench_pin_vcpus() {
 	local qpid t cpu n=$(nproc) where=
 	[[ ${BENCH_PIN:-1} == 1 && $n -ge 2 ]] || return 0
-	qpid=$(pgrep -f "^qemu-system-x86_64 -name dgfs-vm.*ifname=$1") || return 1
+	qpid=$(bench_qemu_pid "$@") || return 1
+	[[ $qpid =~ ^[0-9]+$ ]] || { echo "bench: more than one VM on $1: $qpid" >&2; return 1; }
 	for t in /proc/$qpid/task/*; do
 		if [[ $(cat "$t/comm") =~ ^CPU\ ([0-9]+)/TCG$ ]]; then
 			cpu=$(((BASH_REMATCH[1] + 1) % n))
