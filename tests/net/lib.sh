@@ -1,6 +1,14 @@
 # shellcheck shell=bash
 # Helpers for the host network tests (tests/net/test_*.sh). Source after
-# tests/lib.sh, with $srv and $cli naming the two namespaces.
+# tests/lib.sh, with $srv and $cli naming the two namespaces (net_names).
+#
+#   net_names NAME [netns]
+#       the test's names: namespaces srv=dgfs-NAME-srv-PID and cli (the
+#       client's), PORT 7878, the addresses V4 V4_CLIENT V6 V6_CLIENT, and
+#       s CMD... / c CMD... to run CMD in the server's / client's
+#       namespace. s enters only the network namespace (nsenter), so bpffs
+#       stays in view; with "netns" it is ip netns exec, whose own mount
+#       namespace shows the namespace's /sys.
 #
 #   net_pair V4 V4_CLIENT [V6 V6_CLIENT]
 #       the server and client namespaces joined by a veth pair, dg0 (the
@@ -33,6 +41,19 @@
 #   userd_counter LOG PID NAME
 #       dgfs-userd PID's counter NAME, fresh: SIGUSR1 makes it print its
 #       counters to its log LOG.
+net_names() {
+	srv=dgfs-$1-srv-$$ cli=dgfs-$1-cli-$$
+	PORT=7878
+	V4=198.18.0.1 V4_CLIENT=198.18.0.2
+	V6=2001:db8:2::1 V6_CLIENT=2001:db8:2::2
+	if [[ ${2:-} == netns ]]; then
+		s() { ip netns exec "$srv" "$@"; }
+	else
+		s() { nsenter --net="/run/netns/$srv" "$@"; }
+	fi
+	c() { ip netns exec "$cli" "$@"; }
+}
+
 net_pair() {
 	ip netns add "$srv" && ip netns add "$cli" || { fail "netns add"; finish; }
 	ip -n "$srv" link add dg0 type veth peer name dg1 netns "$cli"

@@ -23,12 +23,7 @@ DGFS=$BUILD/dgfs
 USERD=$BUILD/dgfs-userd
 BENCH=$BUILD/dgfs-bench
 KEY=000102030405060708090a0b0c0d0e0f
-PORT=7878
-V4=198.18.0.1 V4_CLIENT=198.18.0.2
-V6=2001:db8:2::1 V6_CLIENT=2001:db8:2::2
-srv=dgfs-afxdp-srv-$$ cli=dgfs-afxdp-cli-$$
-s() { nsenter --net="/run/netns/$srv" "$@"; }
-c() { ip netns exec "$cli" "$@"; }
+net_names afxdp
 
 tmp=$(mktemp -d /tmp/dgfs-afxdp-test.XXXXXX)
 main_pid=
