@@ -75,7 +75,7 @@ VM_TIMEOUT=${VM_TIMEOUT:-3600} tests/vm/vm.sh --tap $ns/$tap --smp "$SMP" --out 
 vm=$!
 bench_vm_ready "$out" $vm || exit 1
 id=$(cat "$out/ready")
-bench_pin_vcpus $tap
+bench_pin_vcpus $tap "$out"
 pin=("${BENCH_PIN_CLIENT[@]}")
 qpid=$(pgrep -f "^qemu-system-x86_64 -name dgfs-vm.*ifname=$tap")
 hz=$(getconf CLK_TCK)

@@ -42,7 +42,7 @@ id=$(cat "$out/ready")
 
 # The guest's vCPU gets host CPU 1 to itself; QEMU's other threads (its
 # virtio-net backend) and the client share CPU 0.
-bench_pin_vcpus $tap
+bench_pin_vcpus $tap "$out"
 pin=("${BENCH_PIN_CLIENT[@]}")
 
 guest_cpu() { bench_guest_cpu $ns $guest; }
