@@ -52,7 +52,7 @@ DEB_PACKAGES := \
 	chromium
 
 .DELETE_ON_ERROR:
-.PHONY: all deps kmod bpf userspace test run bench bench-fast bench-balance bench-latency bench-dgfsd bench-search bench-tags bench-cluster clean distclean
+.PHONY: all deps kmod bpf userspace test run bench bench-scale bench-fast bench-balance bench-latency bench-dgfsd bench-search bench-tags bench-cluster clean distclean
 
 all: kmod bpf userspace web
 

@@ -12,3 +12,8 @@ $(BUILD)/index_lookup: tests/bench/index_lookup.c userspace/proto/hex.c $(BUILD)
 
 bench: all
 	tests/bench/bench.sh $(BUILD)
+
+# The scale runs alone (docs/BENCHMARKS.md, "Scale"): BENCH_ROUNDS and
+# BENCH_SCALES as for make bench.
+bench-scale: all
+	tests/bench/bench.sh --scale-only $(BUILD)

@@ -21,7 +21,16 @@
 # makes the tables. A benchmark, not a test: it asserts nothing.
 #
 # --quick: 1 s runs, one round, 1 and 4 outstanding, few files, 10^3
-# chunks (the smoke run). --no-doc: leave docs/ alone.
+# chunks (the smoke run). --no-doc: leave docs/ alone. --scale-only: the
+# VM's scale runs alone (`make bench-scale`), no matrix, no host part, and
+# docs/ left alone. Each scale cell is read against what the guest and the
+# host saw around it (tests/bench/snapshot.py): the module's counters, the
+# guest's memory and page cache, the vCPU thread's CPU time and wait.
+# BENCH_SCALE_HOST_PERF=1 profiles the vCPU thread (host perf) through each
+# size's second cell, BENCH_SCALE_PERF=1 the guest (perf -a) through its
+# first. A "-" in BENCH_SCALES reloads the module with the bench's chunks
+# alone, so that sizes can alternate in one boot: "1000 1000000 - 1000
+# 1000000" measures each size twice, in turn.
 set -eu
 cd "$(dirname "$0")/../.."
 # Debian's own tools, as in the VM: not a user's shims (pyenv's python3
@@ -29,15 +38,16 @@ cd "$(dirname "$0")/../.."
 # loaded machine, inside every measurement's bookkeeping).
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
-quick=0 parts="vm host" doc=1 inner=
+quick=0 parts="vm host" doc=1 inner= scale_only=0 argv="$*"
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--quick) quick=1 ;;
 	--vm-only) parts=vm ;;
 	--host-only) parts=host ;;
 	--no-doc) doc=0 ;;
+	--scale-only) scale_only=1 parts=vm doc=0 ;;	# the doc's tables need the matrix
 	--inner-host) inner=host ;;	# internal: the host part, inside its namespace
-	-*) echo "usage: $0 [--quick] [--vm-only | --host-only] [--no-doc] [BUILD]" >&2; exit 2 ;;
+	-*) echo "usage: $0 [--quick] [--vm-only | --host-only | --scale-only] [--no-doc] [BUILD]" >&2; exit 2 ;;
 	*) break ;;
 	esac
 	shift
@@ -179,7 +189,7 @@ vm_part() {
 
 	# As tests/vm/bench_remote.sh: the vCPU thread gets host CPU 1 to
 	# itself; QEMU's other threads and the client share CPU 0.
-	bench_pin_vcpus $tap
+	bench_pin_vcpus $tap "$vmout"
 	bench_client() { ip netns exec $ns "${BENCH_PIN_CLIENT[@]}" "$@"; }
 	bench_cpu() { bench_guest_cpu $ns $guest; }	# all the guest's busy time
 	ip netns exec $ns python3 tests/bench/upload.py http://$guest:$BENCH_PORT_HTTP "$vmout/admin.key" \
@@ -188,20 +198,70 @@ vm_part() {
 	cat "$vmout/lists/ids-4k" "$vmout/lists/ids-1m" >"$vmout/ids"
 	wait_file registered 120 || { vm_end; return 1; }
 	BENCH_ADDR=$guest BENCH_KEY=$(cat "$vmout/auth.key") BENCH_DURATION=$VM_DURATION BENCH_WHERE=vm
-	matrix $SERVERS_VM >>"$OUT/results.jsonl"
-	# Scale: the guest fills the index, then the fast path is measured.
+	((scale_only)) || matrix $SERVERS_VM >>"$OUT/results.jsonl"
+	# Scale: the guest fills the index, then the fast path is measured,
+	# each cell between two snapshots of the guest (guest.sh's snapshot).
+	# guest_ask WHAT TAG FILE [SECS]: ask the guest (WHAT-want), wait for FILE.
+	guest_ask() {
+		rm -f "$vmout/$3"
+		echo "$2" >"$vmout/$1-want.tmp" && mv "$vmout/$1-want.tmp" "$vmout/$1-want"
+		wait_file "$3" "${4:-120}"
+	}
+	qpid=$(bench_qemu_pid $tap "$vmout")
+	vcpu_tid() {
+		local t
+		for t in /proc/$qpid/task/*; do
+			[[ $(cat "$t/comm") != "CPU 0/TCG" ]] || echo "${t##*/}"
+		done
+	}
+	# qemu_ns: the host's view of the VM, in ns so far: its vCPU thread's
+	# time on a CPU and waiting for one (schedstat), and the time on a CPU
+	# of its other threads (the NIC's backend, the 9p shares).
+	qemu_ns() {
+		local t run wait vrun=0 vwait=0 other=0
+		for t in /proc/$qpid/task/*; do
+			read -r run wait _ <"$t/schedstat" || continue
+			if [[ $(cat "$t/comm") == "CPU 0/TCG" ]]; then
+				vrun=$run vwait=$wait
+			else
+				other=$((other + run))
+			fi
+		done
+		echo "$vrun $vwait $other"
+	}
 	for n in $SCALES; do
-		echo "$n" >"$vmout/scale-want.tmp" && mv "$vmout/scale-want.tmp" "$vmout/scale-want"
-		wait_file "scale-$n.json" 600 || break
+		if [[ $n == - ]]; then	# back to a small index (guest.sh)
+			guest_ask reset - reset-done 900 || break
+			continue
+		fi
+		guest_ask scale "$n" "scale-$n.json" 600 || break
 		python3 -c '
 import json, sys
 x = json.load(open(sys.argv[1])); x["where"] = "vm"; print(json.dumps(x))' "$vmout/scale-$n.json" \
 			>>"$OUT/results.jsonl"
 		for ((r = 1; r <= ROUNDS; r++)); do
-			bench_cell kernel 4k 16 "$r" | python3 -c '
-import json, sys
-x = json.loads(sys.stdin.read()); x.update(kind="scale", chunks=int(sys.argv[1])); print(json.dumps(x))' "$n" \
-				>>"$OUT/results.jsonl"
+			guest_ask snap "$n-$r-a" "snap-$n-$r-a.txt" || break 2
+			# BENCH_SCALE_PERF=1: the guest profiles each size's first cell.
+			[[ ${BENCH_SCALE_PERF:-0} != 1 || $r != 1 ]] || guest_ask perf "$n" perf-started || break 2
+			# BENCH_SCALE_HOST_PERF=1: the host profiles QEMU's vCPU
+			# thread through each size's second cell (cpu-clock).
+			hostperf=
+			if [[ ${BENCH_SCALE_HOST_PERF:-0} == 1 && $r == 2 ]]; then
+				perf record -q -t "$(vcpu_tid)" -o "$vmout/hostperf-$n.data" &
+				hostperf=$!
+			fi
+			q0=$(qemu_ns)
+			bench_cell kernel 4k 16 "$r" >"$vmout/cell"
+			q1=$(qemu_ns)
+			if [[ -n $hostperf ]]; then
+				kill -INT $hostperf && wait $hostperf || true
+				perf report -i "$vmout/hostperf-$n.data" --no-children --sort dso,sym --percent-limit 0.5 \
+					--stdio >"$vmout/hostperf-$n.txt" 2>&1 || true
+			fi
+			[[ ${BENCH_SCALE_PERF:-0} != 1 || $r != 1 ]] || guest_ask perf-stop "$n" perf-stopped || break 2
+			guest_ask snap "$n-$r-b" "snap-$n-$r-b.txt" || break 2
+			python3 tests/bench/snapshot.py "$vmout/snap-$n-$r-a.txt" "$vmout/snap-$n-$r-b.txt" "$n" \
+				"$q0" "$q1" <"$vmout/cell" >>"$OUT/results.jsonl"
 		done
 	done
 	vm_end
@@ -225,7 +285,7 @@ PY
 start=$SECONDS
 : >"$OUT/results.jsonl"
 : >"$BENCH_LOG"
-cmd="tests/bench/bench.sh $*"
+cmd="tests/bench/bench.sh $argv"
 [[ $quick == 1 || $parts != "vm host" ]] || cmd="make bench"
 meta "$cmd" start >>"$OUT/results.jsonl"
 make_data "$OUT/data" $N4K $N1M

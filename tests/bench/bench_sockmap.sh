@@ -68,29 +68,14 @@ if ((inner == 0)); then
 		ip netns exec "$ns" "$0" --inner "$BUILD" >"$OUT/results.jsonl"
 	echo "load after:  $(cat /proc/loadavg)"
 	cat "$OUT/checks.txt"
-	python3 - "$OUT/results.jsonl" <<'PY'
-import json, statistics, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-def med(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else float("nan")
-cells = []
-for r in rows:
-    if (r["workload"], r["conc"]) not in cells:
-        cells.append((r["workload"], r["conc"]))
+	PYTHONPATH=tests/bench python3 - "$OUT/results.jsonl" <<'PY'
+import sys
+from rounds import cells, load, med, ratio
 print("| file | conns | mode | req/s | MB/s | p50 | p99 | dgfsd CPU s/GB | dgfsd+wrk CPU s/GB "
       "| req/s vs plain | dgfsd CPU vs plain | dgfsd+wrk CPU vs plain | sk_msg saw / payload "
       "| redirected / payload | errors | rounds |")
 print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-for w, c in cells:
-    by = {}
-    for r in rows:
-        if (r["workload"], r["conc"]) == (w, c):
-            by.setdefault(r["mode"], {})[r["round"]] = r
-    def ratio(m, key):
-        a, b = by.get(m, {}), by.get("plain", {})
-        xs = [a[k][key] / b[k][key] for k in a if k in b and a[k][key] and b[k][key]]
-        return "%.2fx" % med(xs) if m != "plain" and xs else "-"
+for (w, c), by in cells(load(sys.argv[1]), lambda r: (r["workload"], r["conc"])):
     for m in ("plain", "sockmap"):
         rs = list(by.get(m, {}).values())
         if not rs:
@@ -100,7 +85,8 @@ for w, c in cells:
             med([x["mb_per_s"] for x in rs]),
             "%.0f µs" % med([x["p50_us"] for x in rs]), "%.0f µs" % med([x["p99_us"] for x in rs]),
             med([x["dgfsd_s_per_gb"] for x in rs]), med([x["cg_s_per_gb"] for x in rs]),
-            ratio(m, "req_per_s"), ratio(m, "dgfsd_s_per_gb"), ratio(m, "cg_s_per_gb"),
+            ratio(by, m, "plain", "req_per_s"), ratio(by, m, "plain", "dgfsd_s_per_gb"),
+            ratio(by, m, "plain", "cg_s_per_gb"),
             med([x["msg_bytes_per_payload"] for x in rs]),
             med([x["redir_bytes_per_payload"] for x in rs]),
             sum(x["errors"] for x in rs), len(rs)))

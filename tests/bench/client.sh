@@ -88,7 +88,7 @@ if "requests" in r:	# wrk
 elif "completed" in r:	# dgfs-bench
     x.update(completed=r["completed"], seconds=r["seconds"], req_per_s=r["req_per_s"],
              p50_us=r["p50_us"], p99_us=r["p99_us"], errors=r["errors"],
-             timeouts=r["timeouts"])
+             timeouts=r["timeouts"], sent=r["sent"], max_us=r["max_us"])
 else:
     x.update(completed=0, seconds=0, req_per_s=0, p50_us=0, p99_us=0, errors=1, timeouts=0,
              failed=res[:200] or "no output")

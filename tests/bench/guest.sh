@@ -7,7 +7,9 @@
 #   host writes ids (after uploading the files); guest registers them with
 #     dgfs.ko and writes registered;
 #   host writes scale-want (N); guest fills the index to N chunks and
-#     writes scale-N.json; until the host writes done.
+#     writes scale-N.json; reset-want: the guest reloads dgfs.ko with the
+#     bench's chunks alone and writes reset-done; snap-want (TAG): the
+#     guest writes snap-TAG.txt; until the host writes done.
 set -eu
 cd "$(dirname "$0")/../.."
 BUILD=${DGFS_BUILD:-build}
@@ -48,8 +50,70 @@ cat $work/state/chunks/* >/dev/null	# in the page cache for every server
 echo "$(wc -l <"$DGFS_OUT/ids") chunks registered"
 echo ok >"$DGFS_OUT/registered"
 
+# snapshot: what the scale runs' cells are read against (the host asks
+# before and after each cell): the module's counters, memory and reclaim,
+# how much of the served files is in the page cache, drops on the way in.
+snapshot() {
+	echo "time $(date +%s.%N)"
+	$BENCH_CTL stats | grep -v '^[a-z_]*latency'
+	awk '{ print "meminfo_" $1, $2 }' /proc/meminfo | tr -d :
+	sed 's/^/vmstat_/' /proc/vmstat
+	awk 'NR == 1 { print "cpu_user", $2 + $3; print "cpu_sys", $4; print "cpu_idle", $5;
+		print "cpu_irq", $7; print "cpu_softirq", $8 }' /proc/stat
+	awk 'NR > 2 && $1 ~ /^(filp|kmalloc-128|kmalloc-8|kmalloc-16|dentry|apparmor|lsm_file)/ {
+		print "slab_" $1, $2 }' /proc/slabinfo
+	fincore -b -n -o RES $work/state/chunks/* | awk '{ s += $1 } END { print "served_cached_bytes", s }'
+	awk '/^Udp:/ { if (!h) { split($0, k); h = 1 } else for (i = 2; i <= NF; i++) print "udp_" k[i], $i }' /proc/net/snmp
+	local d=0 sq=0 x y z
+	while read -r x y z _; do d=$((d + 16#$y)) sq=$((sq + 16#$z)); done </proc/net/softnet_stat
+	echo "softnet_dropped $d"
+	echo "softnet_squeezed $sq"
+	# Each task's CPU ticks (user + system): who else ran beside the
+	# fast path (the names are in parentheses, so a task's is one word).
+	cat /proc/[0-9]*/stat 2>/dev/null | awk '{ print "task_" $2 "_" $1, $14 + $15 }'
+	for f in rx_dropped rx_missed_errors rx_fifo_errors; do
+		echo "eth0_$f $(cat /sys/class/net/eth0/statistics/$f)"
+	done
+}
+perf=
+
 for _ in $(seq 2400); do
 	[[ -e $DGFS_OUT/done ]] && break
+	if [[ -e $DGFS_OUT/snap-want ]]; then
+		tag=$(cat "$DGFS_OUT/snap-want")
+		rm "$DGFS_OUT/snap-want"
+		snapshot >"$DGFS_OUT/snap-$tag.tmp" 2>&1
+		mv "$DGFS_OUT/snap-$tag.tmp" "$DGFS_OUT/snap-$tag.txt"
+	fi
+	if [[ -e $DGFS_OUT/perf-want ]]; then	# profile until perf-stop-want
+		tag=$(cat "$DGFS_OUT/perf-want")
+		rm "$DGFS_OUT/perf-want"
+		perf record -q -a -g -o /tmp/perf-$tag.data -- sleep 600 >/dev/null 2>&1 &
+		perf=$!
+		for _ in $(seq 100); do	# perf takes a while to start under TCG
+			[[ -s /tmp/perf-$tag.data ]] && break
+			tick 0.1
+		done
+		echo ok >"$DGFS_OUT/perf-started"
+	fi
+	if [[ -e $DGFS_OUT/perf-stop-want && -n $perf ]]; then
+		rm "$DGFS_OUT/perf-stop-want"
+		kill -INT "$perf" && wait "$perf" || true
+		perf=
+		perf report -i /tmp/perf-$tag.data --no-children -g none --percent-limit 0.3 --stdio \
+			>"$DGFS_OUT/perf-$tag-flat.txt" 2>&1 || true
+		perf report -i /tmp/perf-$tag.data --no-children --percent-limit 1 --stdio \
+			>"$DGFS_OUT/perf-$tag.txt" 2>&1 || true
+		rm -f /tmp/perf-$tag.data
+		echo ok >"$DGFS_OUT/perf-stopped"
+	fi
+	if [[ -e $DGFS_OUT/reset-want ]]; then
+		rm "$DGFS_OUT/reset-want"
+		s=$SECONDS
+		bench_scale_reset $work/state "$DGFS_OUT/ids" eth0 >/dev/null
+		echo "reset: $((SECONDS - s)) s, $($BENCH_CTL stats | awk '$1 == "chunks" { print $2 }') chunks"
+		echo ok >"$DGFS_OUT/reset-done"
+	fi
 	if [[ -e $DGFS_OUT/scale-want ]]; then
 		n=$(cat "$DGFS_OUT/scale-want")
 		rm "$DGFS_OUT/scale-want"

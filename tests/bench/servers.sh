@@ -10,6 +10,12 @@
 #   bench_kmod_start STATE [IFACE] dgfs.ko serving STATE's chunks (XDP on IFACE)
 #   bench_kmod_register FILE       register the chunks FILE lists (id per line)
 #   bench_scale DIR N              fill the index up to N chunks, time lookups
+#   bench_scale_reset STATE IDS IFACE
+#                                  dgfs.ko reloaded with the bench's own
+#                                  chunks only (the index cannot shrink fast)
+#   bench_scale_reset STATE IDS IFACE
+#                                  dgfs.ko reloaded with the bench's own
+#                                  chunks only (the index cannot shrink fast)
 #
 # Callers set BUILD and run this as root, inside the server's namespace.
 
@@ -114,6 +120,22 @@ bench_kmod_start() {
 
 bench_kmod_register() {
 	sed 's/.*/chunk add & store bench file &/' "$1" | $BENCH_CTL -b -
+}
+
+# bench_scale_reset STATE IDS IFACE: back to the bench's chunks alone,
+# so that one boot can measure a small and a big index in turn. Deleting
+# 10^6 chunks is a request each; unloading the module drops them at once.
+bench_scale_reset() {
+	$BENCH_CTL xdp detach "$3" && rmmod dgfs && BENCH_SCALE_HAVE=0 &&
+		bench_kmod_start "$1" "$3" && bench_kmod_register "$2"
+}
+
+# bench_scale_reset STATE IDS IFACE: back to the bench's chunks alone,
+# so that one boot can measure a small and a big index in turn. Deleting
+# 10^6 chunks is a request each; unloading the module drops them at once.
+bench_scale_reset() {
+	$BENCH_CTL xdp detach "$3" && rmmod dgfs && BENCH_SCALE_HAVE=0 &&
+		bench_kmod_start "$1" "$3" && bench_kmod_register "$2"
 }
 
 # A prefix no SHA-256 of the bench's files shares: the scale ids are it and

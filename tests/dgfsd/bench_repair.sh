@@ -21,9 +21,6 @@
 #   tests/dgfsd/bench_repair.sh BUILD_DIR      (as root)
 set -u
 cd "$(dirname "$0")/../.."
-. tests/lib.sh
-. tests/dgfsd/lib.sh
-. tests/dgfsd/pg.sh
 . tests/dgfsd/cluster.sh
 DGFSD=${1:-build}/dgfsd
 dgfsd_setup "${1:-build}"

@@ -1,9 +1,14 @@
 # shellcheck shell=bash
 # Several dgfsds of one cluster in the test's namespace, for the cluster
-# tests (sourced after tests/dgfsd/lib.sh and pg.sh). The first host is
-# dgfsd_start's (its $STATE, key and leak check); the others are tracked
-# in PID (name -> pid) and stopped by the EXIT trap set here, which keeps
-# the test's status for dgfsd_cleanup (which exits with it).
+# tests. It sources what it builds on (tests/lib.sh, tests/dgfsd/lib.sh,
+# pg.sh), so a test sources this file alone, before dgfsd_setup. The first
+# host is dgfsd_start's (its $STATE, key and leak check); the others are
+# tracked in PID (name -> pid) and stopped by the EXIT trap set here, which
+# keeps the test's status for dgfsd_cleanup (which exits with it).
+. "${BASH_SOURCE[0]%/*}/../lib.sh"
+. "${BASH_SOURCE[0]%/*}/lib.sh"
+. "${BASH_SOURCE[0]%/*}/pg.sh"
+
 declare -A PID
 
 # The hosts' scheme: https for hosts with --tls-cert (curl then trusts the

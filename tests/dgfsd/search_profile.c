@@ -20,7 +20,9 @@
 #include "../unit/meta_sources.h"
 #include "dgfsd/search.c"
 #include "dgfsd/search_pg.c"
+#include "dgfsd/strbuf.c"
 #include "dgfsd/fts_words.c"
+#include "dgfsd/word_break.c"
 
 #include <unistd.h>
 

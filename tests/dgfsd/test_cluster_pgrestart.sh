@@ -15,9 +15,6 @@
 # expect-checks: 36
 set -u
 cd "$(dirname "$0")/../.."
-. tests/lib.sh
-. tests/dgfsd/lib.sh
-. tests/dgfsd/pg.sh
 . tests/dgfsd/cluster.sh
 dgfsd_setup "${1:-build}"
 

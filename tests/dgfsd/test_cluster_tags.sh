@@ -12,9 +12,6 @@
 # expect-checks: 21
 set -u
 cd "$(dirname "$0")/../.."
-. tests/lib.sh
-. tests/dgfsd/lib.sh
-. tests/dgfsd/pg.sh
 . tests/dgfsd/cluster.sh
 dgfsd_setup "${1:-build}"
 check "dgfs-tagger is built ($BUILD/dgfs-tagger, make userspace)" test -x "$BUILD/dgfs-tagger" || finish

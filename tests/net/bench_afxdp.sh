@@ -61,27 +61,18 @@ store=$tmp/store
 mkdir -p "$store"
 ids=()
 for i in $(seq 8); do
-	head -c $((1 << 20)) /dev/urandom >"$tmp/c"
-	id=$(sha256sum "$tmp/c" | cut -c1-64)
-	mv "$tmp/c" "$store/$id"
-	ids+=("$id")
+	ids+=("$(net_chunk "$store" $((1 << 20)))")
 done
 cat "$store"/* >/dev/null	# in the page cache
 
 # start TIER: a server, its pid in $userd_pid.
 start() {
-	local extra=() i
+	local extra=()
 	[[ $1 == afxdp ]] && extra=(--af-xdp dg0)
 	nsenter --net="/run/netns/$srv" "${SRV_PIN[@]}" "$BUILD/dgfs-userd" -p $PORT --key $KEY \
 		--threads 1 "${extra[@]}" "$store" >"$tmp/userd.log" 2>&1 &
 	userd_pid=$!
-	for i in $(seq 100); do
-		grep -q "serving" "$tmp/userd.log" && return 0
-		kill -0 "$userd_pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$tmp/userd.log" >&2
-	return 1
+	userd_wait_serving "$userd_pid" "$tmp/userd.log" 5 >&2
 }
 
 stop() {

@@ -23,6 +23,8 @@
 set -eu
 cd "$(dirname "$0")/../.."
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+. tests/lib.sh
+. tests/net/lib.sh
 BUILD=${1:-build}
 ROUNDS=${STEER_ROUNDS:-3} SECS=${STEER_SECS:-5} WORKERS=${STEER_WORKERS:-2}
 CELLS=${STEER_CELLS:-"4096:8:16 4096:32:4 1M:4:2"}
@@ -46,30 +48,17 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-ip netns add "$srv" && ip netns add "$cli"
-ip -n "$srv" link add dg0 type veth peer name dg1 netns "$cli"
-ip -n "$srv" addr add $V4/24 dev dg0 && ip -n "$cli" addr add $V4_CLIENT/24 dev dg1
-ip -n "$srv" link set dg0 up && ip -n "$cli" link set dg1 up
-ip -n "$srv" link set lo up && ip -n "$cli" link set lo up
+net_pair $V4 $V4_CLIENT
 
 mkdir "$work/store"
-head -c $((16 << 20)) /dev/urandom >"$work/chunk"
-id=$(sha256sum "$work/chunk" | cut -c1-64)
-mv "$work/chunk" "$work/store/$id"
+id=$(net_chunk "$work/store" $((16 << 20)))
 cat "$work/store/$id" >/dev/null
 
 start_userd() {	# MODE
-	local i
 	ip netns exec "$srv" "$BUILD/dgfs-userd" -p $PORT --key $KEY --threads "$WORKERS" \
 		--steer "$1" "$work/store" >"$work/userd.log" 2>&1 &
 	userd_pid=$!
-	for i in $(seq 100); do
-		grep -q serving "$work/userd.log" && return 0
-		kill -0 "$userd_pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$work/userd.log" >&2
-	return 1
+	userd_wait_serving "$userd_pid" "$work/userd.log" 5 >&2
 }
 stop_userd() {
 	kill "$userd_pid" && wait "$userd_pid" || true
@@ -115,30 +104,14 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	set -- "${@:2}" "$1"	# the next round starts with the next mode
 done
 echo "load after:  $(cat /proc/loadavg)"
-python3 - "$OUT/results.jsonl" <<'PY'
-import json, statistics, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-def med(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else float("nan")
-cells = []
-for r in rows:
-    k = (r["size"], r["sockets"], r["window"])
-    if k not in cells:
-        cells.append(k)
+PYTHONPATH=tests/bench python3 - "$OUT/results.jsonl" <<'PY'
+import sys
+from rounds import cells, load, med, ratio
 print("| size | client sockets x window | mode | req/s | p50 µs | p99 µs | server CPU µs/req "
       "| CPU s/GB | req/s vs hash | req/s vs shared | CPU/req vs hash | CPU/req vs shared "
       "| errors+timeouts | rounds |")
 print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-for cell in cells:
-    by = {}
-    for r in rows:
-        if (r["size"], r["sockets"], r["window"]) == cell:
-            by.setdefault(r["mode"], {})[r["round"]] = r
-    def ratio(m, base, key):
-        a, b = by.get(m, {}), by.get(base, {})
-        xs = [a[k][key] / b[k][key] for k in a if k in b and a[k][key] and b[k][key]]
-        return "%.2fx" % med(xs) if m != base and xs else "-"
+for cell, by in cells(load(sys.argv[1]), lambda r: (r["size"], r["sockets"], r["window"])):
     for m in ("hash", "shared", "cpu"):
         rs = by.get(m, {}).values()
         if not rs:
@@ -147,7 +120,7 @@ for cell in cells:
             cell[0], cell[1], cell[2], m, format(round(med([x["req_per_s"] for x in rs])), ","),
             med([x["p50_us"] for x in rs]), med([x["p99_us"] for x in rs]),
             med([x["cpu_us_per_req"] for x in rs]), med([x["cpu_s_per_gb"] for x in rs]),
-            ratio(m, "hash", "req_per_s"), ratio(m, "shared", "req_per_s"),
-            ratio(m, "hash", "cpu_us_per_req"), ratio(m, "shared", "cpu_us_per_req"),
+            ratio(by, m, "hash", "req_per_s"), ratio(by, m, "shared", "req_per_s"),
+            ratio(by, m, "hash", "cpu_us_per_req"), ratio(by, m, "shared", "cpu_us_per_req"),
             sum(x["errors"] + x["timeouts"] for x in rs), len(rs)))
 PY

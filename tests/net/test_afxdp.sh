@@ -23,12 +23,7 @@ DGFS=$BUILD/dgfs
 USERD=$BUILD/dgfs-userd
 BENCH=$BUILD/dgfs-bench
 KEY=000102030405060708090a0b0c0d0e0f
-PORT=7878
-V4=198.18.0.1 V4_CLIENT=198.18.0.2
-V6=2001:db8:2::1 V6_CLIENT=2001:db8:2::2
-srv=dgfs-afxdp-srv-$$ cli=dgfs-afxdp-cli-$$
-s() { nsenter --net="/run/netns/$srv" "$@"; }
-c() { ip netns exec "$cli" "$@"; }
+net_names afxdp
 
 tmp=$(mktemp -d /tmp/dgfs-afxdp-test.XXXXXX)
 main_pid=
@@ -40,53 +35,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for b in "$DGFS" "$USERD" "$BENCH"; do
-	[[ -x $b ]] || { fail "$b is built (make userspace)"; finish; }
-done
-if [[ $(id -u) != 0 ]]; then
-	fail "must run as root (network namespaces)"
-	finish
-fi
-
-net_pair $V4 $V4_CLIENT $V6 $V6_CLIENT
+store=$tmp/store
+net_userd_setup "$store" "$DGFS" "$USERD" "$BENCH"
 srv_mac=$(ip -n "$srv" -o link show dg0 | grep -o "link/ether [0-9a-f:]*" | cut -d" " -f2)
 
-store=$tmp/store
-mkdir -p "$store"
-declare -A size=([one]=1 [page]=4096 [odd]=$((1048576 + 7)) [big]=$((16 << 20)))
-declare -A id path
-for n in one page odd big; do
-	head -c "${size[$n]}" /dev/urandom >"$tmp/$n"
-	id[$n]=$(sha256sum "$tmp/$n" | cut -c1-64)
-	path[$n]=$store/${id[$n]}
-	mv "$tmp/$n" "${path[$n]}"
-done
-
 start_userd() {
-	local i
 	nsenter --net="/run/netns/$srv" "$USERD" -p $PORT -a 127.0.0.1 --key $KEY --af-xdp dg0 -v \
 		"$store" >"$tmp/userd.log" 2>&1 &
 	main_pid=$!
-	for i in $(seq 100); do
-		grep -q "serving" "$tmp/userd.log" 2>/dev/null && return 0
-		kill -0 "$main_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$tmp/userd.log"
-	return 1
+	userd_wait_serving "$main_pid" "$tmp/userd.log" 10
 }
 
-# counter NAME: the server's counter, fresh (SIGUSR1 makes it print them).
-counter() {
-	local before i
-	before=$(grep -c '^dgfs-userd counters:' "$tmp/userd.log")
-	kill -USR1 "$main_pid"
-	for i in $(seq 50); do
-		(($(grep -c '^dgfs-userd counters:' "$tmp/userd.log") > before)) && break
-		sleep 0.05
-	done
-	awk -v k="$1" '$1 == k { v = $2 } END { print v }' "$tmp/userd.log"
-}
+# counter NAME: the server's counter, fresh.
+counter() { userd_counter "$tmp/userd.log" "$main_pid" "$1"; }
 
 check "dgfs-userd --af-xdp dg0 starts (sockets on 127.0.0.1 only)" start_userd || finish
 check "... and says AF_XDP on dg0" grep -q "AF_XDP on dg0: 1 queue, copy mode" "$tmp/userd.log"
@@ -102,27 +63,7 @@ fetch() {
 
 # ---- byte-exact chunks and ranges -----------------------------------------------
 for host in $V4 $V6; do
-	for n in one page odd big; do
-		if fetch $host $n && cmp -s "$tmp/got" "${path[$n]}"; then
-			pass "whole chunk $n (${size[$n]} bytes) over $host through AF_XDP"
-		else
-			fail "whole chunk $n (${size[$n]} bytes) over $host through AF_XDP"
-		fi
-	done
-	bad=0
-	for _ in $(seq 10); do
-		n=$(shuf -n1 -e page odd big)
-		off=$(shuf -n1 -i 0-$((size[$n] - 1)))
-		len=$(shuf -n1 -i 1-$((3 << 20)))
-		dd if="${path[$n]}" iflag=skip_bytes,count_bytes skip="$off" count="$len" \
-			of="$tmp/want" status=none
-		if ! fetch $host $n --offset "$off" --length "$len" ||
-		   ! cmp -s "$tmp/got" "$tmp/want"; then
-			bad=$((bad + 1))
-			echo "  mismatch: $n offset $off length $len over $host"
-		fi
-	done
-	same "10 random ranges over $host match dd of the same bytes" "$bad" 0
+	net_check_chunks $host 10 "through AF_XDP"
 done
 check "the server answered them (replies counted)" test "$(counter replies)" -ge 28
 

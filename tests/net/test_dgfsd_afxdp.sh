@@ -31,12 +31,7 @@ kernel_watch
 BUILD=${1:-build}
 DGFSD=${DGFSD:-$BUILD/dgfsd-asan}
 DGFS=$BUILD/dgfs
-PORT=7878
-V4=198.18.0.1 V4_CLIENT=198.18.0.2
-V6=2001:db8:2::1 V6_CLIENT=2001:db8:2::2
-srv=dgfs-dxsk-srv-$$ cli=dgfs-dxsk-cli-$$
-s() { nsenter --net="/run/netns/$srv" "$@"; }
-c() { ip netns exec "$cli" "$@"; }
+net_names dxsk
 
 tmp=$(mktemp -d /tmp/dgfs-dxsk-test.XXXXXX)
 state=$tmp/state

@@ -22,14 +22,12 @@ kernel_watch
 BUILD=${1:-build}
 DGFSD=${DGFSD:-$BUILD/dgfsd-asan}
 RATE=50 BURST=100
-V4=198.18.0.1 V4_CLIENT=198.18.0.2 V4_FLOOD=198.18.0.3
-V6=2001:db8:2::1 V6_CLIENT=2001:db8:2::2 V6_FLOOD=2001:db8:2::3
-V4_DL=198.18.1.2 V4_ROUTER=198.18.1.1
-srv=dgfs-hf-srv-$$ cli=dgfs-hf-cli-$$ dl=dgfs-hf-dl-$$
 # The loader and bpftool need the system's bpffs, which `ip netns exec`
-# hides: the server's side enters only the network namespace.
-s() { nsenter --net="/run/netns/$srv" "$@"; }
-c() { ip netns exec "$cli" "$@"; }
+# hides: the server's side enters only the network namespace (net_names).
+net_names hf
+V4_FLOOD=198.18.0.3 V6_FLOOD=2001:db8:2::3
+V4_DL=198.18.1.2 V4_ROUTER=198.18.1.1
+dl=dgfs-hf-dl-$$
 d() { ip netns exec "$dl" "$@"; }
 
 tmp=$(mktemp -d /tmp/dgfs-hf-test.XXXXXX)

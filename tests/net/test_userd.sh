@@ -18,12 +18,7 @@ DGFS=$BUILD/dgfs
 USERD=$BUILD/dgfs-userd
 BENCH=$BUILD/dgfs-bench
 KEY=000102030405060708090a0b0c0d0e0f
-PORT=7878
-V4=198.18.0.1 V4_CLIENT=198.18.0.2
-V6=2001:db8:2::1 V6_CLIENT=2001:db8:2::2
-srv=dgfs-userd-srv-$$ cli=dgfs-userd-cli-$$
-s() { ip netns exec "$srv" "$@"; }
-c() { ip netns exec "$cli" "$@"; }
+net_names userd netns
 
 tmp=$(mktemp -d /tmp/dgfs-userd-test.XXXXXX)
 pids=()
@@ -38,58 +33,24 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for b in "$DGFS" "$USERD" "$BENCH"; do
-	[[ -x $b ]] || { fail "$b is built (make userspace)"; finish; }
-done
-if [[ $(id -u) != 0 ]]; then
-	fail "must run as root (network namespaces)"
-	finish
-fi
-
-# ---- the two hosts ----------------------------------------------------------
-net_pair $V4 $V4_CLIENT $V6 $V6_CLIENT
-
-# ---- the chunks: files named by their SHA-256 --------------------------------
+# ---- the two hosts, and the chunks: files named by their SHA-256 --------------
 store=$tmp/store
-mkdir -p "$store"
-declare -A size=([one]=1 [page]=4096 [odd]=$((1048576 + 7)) [big]=$((16 << 20)))
-declare -A id path
-for n in one page odd big; do
-	head -c "${size[$n]}" /dev/urandom >"$tmp/$n"
-	id[$n]=$(sha256sum "$tmp/$n" | cut -c1-64)
-	path[$n]=$store/${id[$n]}
-	mv "$tmp/$n" "${path[$n]}"
-done
+net_userd_setup "$store" "$DGFS" "$USERD" "$BENCH"
 
 # start_userd LOG ARGS...: a server in the server namespace; waits until it
 # serves. Its pid goes to $userd_pid.
 start_userd() {
-	local log=$1 i
+	local log=$1
 	shift
 	# `ip netns exec` execs the program in place: $! is the server.
 	ip netns exec "$srv" "$USERD" "$@" >"$log" 2>&1 &
 	userd_pid=$!
 	pids+=("$userd_pid")
-	for i in $(seq 50); do
-		grep -q "serving" "$log" 2>/dev/null && return 0
-		kill -0 "$userd_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$log"
-	return 1
+	userd_wait_serving "$userd_pid" "$log" 5
 }
 
-# counter NAME: the server's counter, fresh (SIGUSR1 makes it print them).
-counter() {
-	local before i
-	before=$(grep -c '^dgfs-userd counters:' "$tmp/userd.log")
-	kill -USR1 "$main_pid"
-	for i in $(seq 50); do
-		(($(grep -c '^dgfs-userd counters:' "$tmp/userd.log") > before)) && break
-		sleep 0.05
-	done
-	awk -v k="$1" '$1 == k { v = $2 } END { print v }' "$tmp/userd.log"
-}
+# counter NAME: the server's counter, fresh.
+counter() { userd_counter "$tmp/userd.log" "$main_pid" "$1"; }
 
 check "dgfs-userd starts (auth on, 2 threads)" \
 	start_userd "$tmp/userd.log" -p $PORT --key $KEY --threads 2 -v "$store"
@@ -105,27 +66,7 @@ fetch() {
 
 # ---- whole chunks and ranges ---------------------------------------------------
 for host in $V4 $V6; do
-	for n in one page odd big; do
-		if fetch $host $n && cmp -s "$tmp/got" "${path[$n]}"; then
-			pass "whole chunk $n (${size[$n]} bytes) over $host"
-		else
-			fail "whole chunk $n (${size[$n]} bytes) over $host"
-		fi
-	done
-	bad=0
-	for _ in $(seq 15); do
-		n=$(shuf -n1 -e page odd big)
-		off=$(shuf -n1 -i 0-$((size[$n] - 1)))
-		len=$(shuf -n1 -i 1-$((3 << 20)))
-		dd if="${path[$n]}" iflag=skip_bytes,count_bytes skip="$off" count="$len" \
-			of="$tmp/want" status=none
-		if ! fetch $host $n --offset "$off" --length "$len" ||
-		   ! cmp -s "$tmp/got" "$tmp/want"; then
-			bad=$((bad + 1))
-			echo "  mismatch: $n offset $off length $len over $host"
-		fi
-	done
-	same "15 random ranges over $host match dd of the same bytes" "$bad" 0
+	net_check_chunks $host 15
 done
 if fetch $V4 odd --window 1 --req-size 1000 && cmp -s "$tmp/got" "${path[odd]}"; then
 	pass "window 1 of 1000-byte requests"

@@ -22,13 +22,9 @@ BUILD=${1:-build}
 DGFS=${DGFS:-$BUILD/dgfs}
 USERD=$BUILD/dgfs-userd
 KEY=000102030405060708090a0b0c0d0e0f
-PORT=7878
-V4=198.18.0.1 V4_CLIENT=198.18.0.2
+net_names slow netns
 RATE_BYTES=1000000			# the throttled link: 8 mbit/s
 SIZE=$((4 << 20))			# one chunk, 16 requests of 256 KiB
-srv=dgfs-slow-srv-$$ cli=dgfs-slow-cli-$$
-s() { ip netns exec "$srv" "$@"; }
-c() { ip netns exec "$cli" "$@"; }
 
 tmp=$(mktemp -d /tmp/dgfs-slow-test.XXXXXX)
 userd_pid=

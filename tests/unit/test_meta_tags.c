@@ -17,6 +17,7 @@
 #include "dgfsd/meta_tags.c"
 #include "dgfsd/meta_tags_pg.c"
 #include "dgfsd/fts_words.c"
+#include "dgfsd/word_break.c"
 #include "tags/tag.c"
 
 #include <unistd.h>

@@ -58,7 +58,7 @@ for _ in $(seq 600); do
 done
 [[ -s $out/ready ]] || { echo "the VM was not ready within 300 s"; exit 1; }
 id=$(cat "$out/ready")
-bench_pin_vcpus $tap
+bench_pin_vcpus $tap "$out"
 pin=("${BENCH_PIN_CLIENT[@]}")
 
 # ctl COMMAND: one line to the guest's control, its answer on stdout.

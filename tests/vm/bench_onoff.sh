@@ -58,40 +58,24 @@ key=000102030405060708090a0b0c0d0e0f	# the same in bench_onoff_guest.sh
 ns=dgfs-bench-ab tap=dgtap3 guest=198.18.3.2
 out=$(mkdir -p "$BUILD/bench-$mode" && cd "$BUILD/bench-$mode" && pwd)
 vm=
-cleanup() {
-	touch "$out/done"
-	[[ -z $vm ]] || wait "$vm" || true
-	ip netns del $ns 2>/dev/null || true
-}
-trap cleanup EXIT
+trap 'bench_vm_end "$out" "$vm" $ns' EXIT
 
 ((CLIENTS >= 1 && CLIENTS <= 64)) || { echo "BENCH_CLIENTS: 1 .. 64" >&2; exit 2; }
 rm -f "$out/ready" "$out/done" "$out/bench.json" "$out/bench.log"
-ip netns del $ns 2>/dev/null || true
-ip netns add $ns
-ip -n $ns tuntap add dev $tap mode tap
-ip -n $ns addr add 198.18.3.1/24 dev $tap
 sources=()
 for ((i = 0; i < CLIENTS; i++)); do
 	sources+=("198.18.3.$((10 + i))")
-	ip -n $ns addr add "198.18.3.$((10 + i))/24" dev $tap
 done
-ip -n $ns link set $tap up
-ip -n $ns link set lo up
+bench_tap $ns $tap 198.18.3.1 "${sources[@]}"
 src=$(IFS=,; echo "${sources[*]}")
 
 echo "load before: $(uptime)"
 VM_TIMEOUT=${VM_TIMEOUT:-3600} tests/vm/vm.sh --tap $ns/$tap --smp "$SMP" --out "$out" \
 	tests/vm/bench_onoff_guest.sh >"$out/vm.out" 2>&1 &
 vm=$!
-for _ in $(seq 600); do
-	[[ -s $out/ready ]] && break
-	kill -0 $vm 2>/dev/null || { cat "$out/vm.out"; echo "the VM stopped before it was ready"; exit 1; }
-	sleep 0.5
-done
-[[ -s $out/ready ]] || { echo "the VM was not ready within 300 s"; exit 1; }
+bench_vm_ready "$out" $vm || exit 1
 id=$(cat "$out/ready")
-bench_pin_vcpus $tap
+bench_pin_vcpus $tap "$out"
 pin=("${BENCH_PIN_CLIENT[@]}")
 qpid=$(pgrep -f "^qemu-system-x86_64 -name dgfs-vm.*ifname=$tap")
 hz=$(getconf CLK_TCK)

@@ -25,39 +25,24 @@ key=000102030405060708090a0b0c0d0e0f	# the same in bench_remote_guest.sh
 ns=dgfs-bench-h tap=dgtap0 guest=198.18.1.2
 out=$(mkdir -p "$BUILD/bench-remote" && cd "$BUILD/bench-remote" && pwd)
 vm=
-cleanup() {
-	touch "$out/done"
-	[[ -z $vm ]] || wait "$vm" || true
-	ip netns del $ns 2>/dev/null || true
-}
-trap cleanup EXIT
+trap 'bench_vm_end "$out" "$vm" $ns' EXIT
 
 rm -f "$out/ready" "$out/done" "$out/first-run-done" "$out/bench.json" "$out/perf" "$out"/perf*.txt
 if [[ ${BENCH_PERF:-0} == 1 ]]; then	# the guest profiles the first run
 	command -v perf >/dev/null || { echo "BENCH_PERF=1 needs perf (apt-get install linux-perf)"; exit 1; }
 	touch "$out/perf"
 fi
-ip netns del $ns 2>/dev/null || true
-ip netns add $ns
-ip -n $ns tuntap add dev $tap mode tap
-ip -n $ns addr add 198.18.1.1/24 dev $tap
-ip -n $ns link set $tap up
-ip -n $ns link set lo up
+bench_tap $ns $tap 198.18.1.1
 
 tests/vm/vm.sh --tap $ns/$tap --smp "$SMP" --out "$out" tests/vm/bench_remote_guest.sh \
 	>"$out/vm.out" 2>&1 &
 vm=$!
-for _ in $(seq 600); do
-	[[ -s $out/ready ]] && break
-	kill -0 $vm 2>/dev/null || { cat "$out/vm.out"; echo "the VM stopped before it was ready"; exit 1; }
-	sleep 0.5
-done
-[[ -s $out/ready ]] || { echo "the VM was not ready within 300 s"; exit 1; }
+bench_vm_ready "$out" $vm || exit 1
 id=$(cat "$out/ready")
 
 # The guest's vCPU gets host CPU 1 to itself; QEMU's other threads (its
 # virtio-net backend) and the client share CPU 0.
-bench_pin_vcpus $tap
+bench_pin_vcpus $tap "$out"
 pin=("${BENCH_PIN_CLIENT[@]}")
 
 guest_cpu() { bench_guest_cpu $ns $guest; }

@@ -6,14 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <unicode/ubrk.h>
 #include <unicode/uchar.h>
 #include <unicode/unorm2.h>
 #include <unicode/uscript.h>
-#include <unicode/ustring.h>
 #include <unicode/utf16.h>
+#include <unicode/utf8.h>
 
 #include "dgfsd/fts_words.h"
+#include "dgfsd/word_break.h"
 
 /* Whether @c belongs in a lexeme (unicode61's token characters). */
 static bool fts_token_char(UChar32 c)
@@ -91,61 +91,47 @@ static void fts_char(struct fts_tok *t, const UNormalizer2 *nfd, UChar32 c)
 	}
 }
 
-int fts_words(const char *s, size_t len, int (*cb)(const char *w, size_t n, void *arg),
-	      void *arg)
-{
-	UErrorCode ec = U_ZERO_ERROR;
+struct fts_words_ctx {
+	struct fts_tok t;		/* t.buf made at the first word */
 	const UNormalizer2 *nfd;
-	UBreakIterator *brk = NULL;
-	struct fts_tok t = { 0 };
-	int32_t n, start, end, i;
-	UChar *u = NULL;
+	int (*cb)(const char *w, size_t n, void *arg);
+	void *arg;
+};
+
+/* One of ICU's words: its lexemes, each to the caller's callback. */
+static int fts_word(const UChar *w, int32_t n, void *arg)
+{
+	struct fts_words_ctx *x = arg;
+	int32_t i;
 	UChar32 c;
 	int err = 0;
 
+	if (!x->t.buf && !(x->t.buf = malloc(FTS_LEXEME_MAX + 1)))
+		return -ENOMEM;
+	for (i = 0; !err && i < n;) {
+		U16_NEXT(w, i, n, c);
+		if (fts_token_char(c))
+			fts_char(&x->t, x->nfd, c);
+		else
+			err = fts_tok_end(&x->t, x->cb, x->arg);
+	}
+	return err ? err : fts_tok_end(&x->t, x->cb, x->arg);
+}
+
+int fts_words(const char *s, size_t len, int (*cb)(const char *w, size_t n, void *arg),
+	      void *arg)
+{
+	struct fts_words_ctx x = { .cb = cb, .arg = arg };
+	UErrorCode ec = U_ZERO_ERROR;
+	int err;
+
 	if (len > INT32_MAX)
 		return -EINVAL;
-	nfd = unorm2_getNFDInstance(&ec);
+	x.nfd = unorm2_getNFDInstance(&ec);
 	if (U_FAILURE(ec))
 		return -ENOMEM;
-	u_strFromUTF8(NULL, 0, &n, s, (int32_t)len, &ec);
-	if (ec != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(ec))
-		return -EINVAL;
-	u = malloc(((size_t)n + 1) * sizeof(*u));
-	t.buf = malloc(FTS_LEXEME_MAX + 1);
-	if (!u || !t.buf) {
-		err = -ENOMEM;
-		goto out;
-	}
-	ec = U_ZERO_ERROR;
-	u_strFromUTF8(u, n + 1, &n, s, (int32_t)len, &ec);
-	if (U_FAILURE(ec)) {
-		err = -EINVAL;
-		goto out;
-	}
-	brk = ubrk_open(UBRK_WORD, "", u, n, &ec);
-	if (U_FAILURE(ec)) {
-		err = -ENOMEM;
-		goto out;
-	}
-	start = ubrk_first(brk);
-	for (end = ubrk_next(brk); !err && end != UBRK_DONE; start = end, end = ubrk_next(brk)) {
-		if (ubrk_getRuleStatus(brk) < UBRK_WORD_NUMBER)
-			continue;	/* spaces and punctuation */
-		for (i = start; !err && i < end;) {
-			U16_NEXT(u, i, end, c);
-			if (fts_token_char(c))
-				fts_char(&t, nfd, c);
-			else
-				err = fts_tok_end(&t, cb, arg);
-		}
-		if (!err)
-			err = fts_tok_end(&t, cb, arg);
-	}
-out:
-	ubrk_close(brk);
-	free(t.buf);
-	free(u);
+	err = word_break(s, (int32_t)len, fts_word, &x);
+	free(x.t.buf);
 	return err;
 }
 

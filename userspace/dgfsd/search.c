@@ -20,75 +20,56 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <sqlite3.h>
-#include <unicode/ubrk.h>
 #include <unicode/ustring.h>
 
 #include "dgfsd/search.h"
 #include "dgfsd/meta_tags.h"
 #include "dgfsd/meta/sqlite_rank.h"
 #include "dgfsd/search_pg.h"
+#include "dgfsd/strbuf.h"
+#include "dgfsd/word_break.h"
 #include "tags/tag.h"
 
 /* ---- words ---- */
 
+struct segment {
+	char *out;
+	size_t size, o;
+};
+
+/* One word of search_segment()'s, after a space: -ENOSPC when @size is too small. */
+static int segment_word(const UChar *w, int32_t n, void *arg)
+{
+	struct segment *g = arg;
+	UErrorCode ec = U_ZERO_ERROR;
+	int32_t olen;
+
+	if (g->o && g->o + 1 < g->size)
+		g->out[g->o++] = ' ';
+	u_strToUTF8(g->out + g->o, (int32_t)(g->size - g->o), &olen, w, n, &ec);
+	if (U_FAILURE(ec) || ec == U_STRING_NOT_TERMINATED_WARNING ||
+	    g->o + (size_t)olen + 1 > g->size)
+		return -ENOSPC;
+	g->o += (size_t)olen;
+	return 0;
+}
+
 int search_segment(const char *s, char *out, size_t size)
 {
-	UErrorCode ec = U_ZERO_ERROR;
-	UChar *u = NULL;
-	UBreakIterator *brk = NULL;
-	int32_t n, start, end, olen;
-	size_t o = 0;
-	int err = 0;
+	struct segment g = { .out = out, .size = size };
+	int err;
 
 	if (!s || !out || !size)
 		return -EINVAL;
 	out[0] = 0;
-	u_strFromUTF8(NULL, 0, &n, s, -1, &ec);
-	if (ec != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(ec))
-		return -EINVAL;
-	u = malloc(((size_t)n + 1) * sizeof(*u));
-	if (!u)
-		return -ENOMEM;
-	ec = U_ZERO_ERROR;
-	u_strFromUTF8(u, n + 1, &n, s, -1, &ec);
-	if (U_FAILURE(ec)) {
-		err = -EINVAL;
-		goto out;
-	}
-	/* The root locale's rules, as dgfs-tagger's words.c: ICU's CJK dictionaries. */
-	brk = ubrk_open(UBRK_WORD, "", u, n, &ec);
-	if (U_FAILURE(ec)) {
-		err = -ENOMEM;
-		goto out;
-	}
-	start = ubrk_first(brk);
-	for (end = ubrk_next(brk); end != UBRK_DONE; start = end, end = ubrk_next(brk)) {
-		if (ubrk_getRuleStatus(brk) < UBRK_WORD_NUMBER)
-			continue;	/* spaces and punctuation */
-		if (o && o + 1 < size)
-			out[o++] = ' ';
-		ec = U_ZERO_ERROR;
-		u_strToUTF8(out + o, (int32_t)(size - o), &olen, u + start, end - start, &ec);
-		if (U_FAILURE(ec) || ec == U_STRING_NOT_TERMINATED_WARNING ||
-		    o + (size_t)olen + 1 > size) {
-			err = -ENOSPC;
-			goto out;
-		}
-		o += (size_t)olen;
-	}
-	out[o] = 0;
-out:
-	ubrk_close(brk);
-	free(u);
-	if (err)
-		out[0] = 0;
+	err = word_break(s, -1, segment_word, &g);
+	out[err ? 0 : g.o] = 0;
 	return err;
 }
 
@@ -106,12 +87,6 @@ struct param {
 };
 
 #define SEARCH_PARAMS_MAX	(8 * QUERY_MAX_TERMS + 16)
-
-/* A growing string. */
-struct buf {
-	char *s;
-	size_t len, cap;
-};
 
 /* The small statements that plan a query, prepared once per query. */
 enum plan_stmt {
@@ -148,14 +123,14 @@ struct node_info {
 #define DRV_MERGED	-2
 
 struct sql {
-	struct buf s;			/* the statement */
-	struct buf ctes;		/* its CTEs, built beside */
+	struct strbuf s;		/* the statement */
+	struct strbuf ctes;		/* its CTEs, built beside */
 	struct param params[SEARCH_PARAMS_MAX];
 	unsigned int nparams;
 	unsigned int nsets;		/* CTEs s0, s1, ...: files of a deep subtree */
 	unsigned int nalias;		/* f0, f1, ...: the files a set tests */
-	struct buf rank;		/* the positive text terms, ORed, for bm25 */
-	struct buf scan;		/* a ranked scan's SELECT (scan_fts) */
+	struct strbuf rank;		/* the positive text terms, ORed, for bm25 */
+	struct strbuf scan;		/* a ranked scan's SELECT (scan_fts) */
 	unsigned int nrank;		/* phrases in rank */
 	/* The root AND's merged text terms (a parameter), and how many. */
 	unsigned int root_fts, root_fts_n;
@@ -180,7 +155,7 @@ struct sql {
 	 * a NOT: extra) only tested, by the row's positions (dgfs_has).
 	 */
 	bool scan_or;
-	struct buf extra;
+	struct strbuf extra;
 	unsigned int nextra;
 	struct rank_floor floor;
 	sqlite3 *db;			/* to find tags and estimate */
@@ -190,48 +165,10 @@ struct sql {
 	int err;
 };
 
-static void buf_add(struct sql *q, struct buf *b, const char *add, size_t n)
-{
-	char *ns;
-
-	if (q->err)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t nc = b->cap ? b->cap * 2 : 1024;
-
-		while (nc < b->len + n + 1)
-			nc *= 2;
-		ns = realloc(b->s, nc);
-		if (!ns) {
-			q->err = -ENOMEM;
-			return;
-		}
-		b->s = ns;
-		b->cap = nc;
-	}
-	memcpy(b->s + b->len, add, n);
-	b->len += n;
-	b->s[b->len] = 0;
-}
-
-static void __attribute__((format(printf, 3, 4))) bprintf(struct sql *q, struct buf *b,
-							  const char *fmt, ...)
-{
-	char tmp[2048];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		q->err = q->err ? q->err : -EINVAL;
-		return;
-	}
-	buf_add(q, b, tmp, (size_t)n);
-}
-
-#define emit(q, ...)	bprintf(q, &(q)->s, __VA_ARGS__)
+/* The pieces of q's statements, under its one error (strbuf.h). */
+#define buf_add(q, b, add, n)	strbuf_add(b, &(q)->err, add, n)
+#define bprintf(q, b, ...)	strbuf_printf(b, &(q)->err, __VA_ARGS__)
+#define emit(q, ...)		bprintf(q, &(q)->s, __VA_ARGS__)
 
 /* Adds a parameter: its number (?N) for the SQL text, or 0 when full. */
 static unsigned int param(struct sql *q, struct param p)
@@ -427,7 +364,7 @@ static sqlite3_stmt *plan_stmt(struct sql *q, enum plan_stmt i)
  */
 static void resolve_tags(struct sql *q, const struct query_node *n, struct node_info *ni)
 {
-	struct buf ids = { 0 };
+	struct strbuf ids = { 0 };
 	sqlite3_stmt *st;
 	int rc;
 
@@ -528,7 +465,7 @@ static void prepare_node(struct sql *q, const struct query_node *n, bool negated
 		}
 		break;
 	case QUERY_AND: {
-		struct buf all = { 0 };
+		struct strbuf all = { 0 };
 
 		ni->gen = false;
 		for (k = n->child, i = 0; k; k = k->next, i++) {
@@ -745,7 +682,7 @@ static int64_t gen_est(struct sql *q, const struct query_node *n, int64_t cap)
 /* ---- the SQL: candidates listed once, each tested against the whole tree ---- */
 
 /* SELECTs of a tag leaf's files, and of a text leaf's. */
-static void tag_files(struct sql *q, struct buf *b, const struct node_info *ni)
+static void tag_files(struct sql *q, struct strbuf *b, const struct node_info *ni)
 {
 	if (ni->ntags == 1)
 		bprintf(q, b, "SELECT file_id FROM file_tags WHERE tag_id = ?%u", ni->tags_param);
@@ -754,7 +691,7 @@ static void tag_files(struct sql *q, struct buf *b, const struct node_info *ni)
 			"(SELECT value FROM json_each(?%u))", ni->tags_param);
 }
 
-static void text_files(struct sql *q, struct buf *b, unsigned int fts)
+static void text_files(struct sql *q, struct strbuf *b, unsigned int fts)
 {
 	bprintf(q, b, "SELECT rowid FROM file_text WHERE file_text MATCH ?%u", fts);
 }
@@ -764,7 +701,7 @@ static void text_files(struct sql *q, struct buf *b, unsigned int fts)
  * superset of what @n finds: an OR's are its members', an AND's its
  * chosen member's (plan_gen). Flat however deep the tree.
  */
-static void gen_sql(struct sql *q, struct buf *b, const struct query_node *n)
+static void gen_sql(struct sql *q, struct strbuf *b, const struct query_node *n)
 {
 	const struct node_info *ni = info(q, n);
 	const struct query_node *k;
@@ -913,7 +850,7 @@ static bool probe(struct sql *q, struct node_info *ni, bool text, const char *ft
 	return d <= 2 * counted(q, ni, false, NULL, d / 2 + 1);
 }
 
-static void pred_text(struct sql *q, struct buf *b, struct node_info *ni, const char *fts,
+static void pred_text(struct sql *q, struct strbuf *b, struct node_info *ni, const char *fts,
 		      unsigned int p, const char *x, struct cands *c)
 {
 	if (c->scan_row && q->scan_or && fts == ni->fts && ni->rank_idx >= 0)
@@ -928,7 +865,7 @@ static void pred_text(struct sql *q, struct buf *b, struct node_info *ni, const 
 		bprintf(q, b, "%s IN (SELECT rowid FROM file_text WHERE file_text MATCH ?%u)", x, p);
 }
 
-static void pred_tags(struct sql *q, struct buf *b, struct node_info *ni, const char *x,
+static void pred_tags(struct sql *q, struct strbuf *b, struct node_info *ni, const char *x,
 		      struct cands *c)
 {
 	if (!probe(q, ni, false, NULL, c)) {
@@ -971,7 +908,7 @@ static bool member_before(struct sql *q, const struct query_node *a, const struc
  * a leaf holds and need not be tested. Whether it wrote a test (else it
  * holds for every candidate).
  */
-static bool pred(struct sql *q, struct buf *b, const struct query_node *n, const char *a,
+static bool pred(struct sql *q, struct strbuf *b, const struct query_node *n, const char *a,
 		 struct cands *c, bool in_gen, unsigned int depth)
 {
 	struct node_info *ni = info(q, n);
@@ -1085,7 +1022,7 @@ static bool pred(struct sql *q, struct buf *b, const struct query_node *n, const
 }
 
 /* The test that file alias @a lies under @prefix (none for no prefix). */
-static void prefix_test(struct sql *q, struct buf *b, const char *a, const char *prefix)
+static void prefix_test(struct sql *q, struct strbuf *b, const char *a, const char *prefix)
 {
 	size_t plen = prefix ? strlen(prefix) : 0;
 	unsigned int pa, pb;
@@ -1136,7 +1073,7 @@ static const struct query_node *rare_member(struct sql *q, const struct query_no
 static unsigned int files_cte(struct sql *q, const struct query_node *n, const char *prefix)
 {
 	struct node_info *ni = info(q, n);
-	struct buf body = { 0 };
+	struct strbuf body = { 0 };
 	struct cands c = { .all = !ni->gen, .d = -1, .n = n };
 	bool root = n == q->query->root;
 	unsigned int alias = q->nalias++, s = 0, fp = 0;

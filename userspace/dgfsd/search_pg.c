@@ -17,7 +17,6 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,7 @@
 #include "dgfsd/fts_words.h"
 #include "dgfsd/meta_tags.h"
 #include "dgfsd/pgq.h"
+#include "dgfsd/strbuf.h"
 #include "tags/tag.h"
 
 #define SPG_PARAMS_MAX	(4 * QUERY_MAX_TERMS + 16)
@@ -33,13 +33,11 @@
 struct spg {
 	PGconn *c;
 	const struct query *query;
-	char *s;			/* the statement */
-	size_t len, cap;
+	struct strbuf sql;		/* the statement */
 	char *val[SPG_PARAMS_MAX];	/* owned */
 	int vlen[SPG_PARAMS_MAX], fmt[SPG_PARAMS_MAX];
 	unsigned int n;
-	char *rank;			/* the positive phrases ORed, a tsquery literal */
-	size_t rank_len;
+	struct strbuf rank;		/* the positive phrases ORed, a tsquery literal */
 	int err;
 };
 
@@ -49,49 +47,17 @@ static void spg_free(struct spg *q)
 
 	for (i = 0; i < q->n; i++)
 		free(q->val[i]);
-	free(q->s);
-	free(q->rank);
+	free(q->sql.s);
+	free(q->rank.s);
 }
 
-static void spg_emit_raw(struct spg *q, const char *tmp)
+/* The statement's pieces, under q's one error (strbuf.h). */
+static void spg_emit_raw(struct spg *q, const char *text)
 {
-	size_t n = strlen(tmp);
-
-	if (q->err)
-		return;
-	if (q->len + (size_t)n + 1 > q->cap) {
-		size_t cap = q->cap ? 2 * q->cap : 1024;
-		char *s;
-
-		while (cap < q->len + (size_t)n + 1)
-			cap *= 2;
-		s = realloc(q->s, cap);
-		if (!s) {
-			q->err = -ENOMEM;
-			return;
-		}
-		q->s = s;
-		q->cap = cap;
-	}
-	memcpy(q->s + q->len, tmp, n + 1);
-	q->len += n;
+	strbuf_add(&q->sql, &q->err, text, strlen(text));
 }
 
-static void __attribute__((format(printf, 2, 3))) spg_emit(struct spg *q, const char *fmt, ...)
-{
-	char tmp[1024];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		q->err = q->err ? q->err : -EINVAL;
-		return;
-	}
-	spg_emit_raw(q, tmp);
-}
+#define spg_emit(q, ...)	strbuf_printf(&(q)->sql, &(q)->err, __VA_ARGS__)
 
 /* Takes @v (malloc'd, or NULL: out of memory): its number ($N), or 0 on error. */
 static unsigned int spg_param_take(struct spg *q, char *v, size_t len, int fmt)
@@ -134,18 +100,11 @@ static unsigned int spg_param_bytes(struct spg *q, const void *p, size_t len)
 
 static void spg_rank_add(struct spg *q, const char *ts)
 {
-	size_t n = strlen(ts);
-	char *r;
-
-	if (q->err)
-		return;
-	r = realloc(q->rank, q->rank_len + n + 8);
-	if (!r) {
-		q->err = -ENOMEM;
-		return;
-	}
-	q->rank = r;
-	q->rank_len += (size_t)sprintf(r + q->rank_len, "%s(%s)", q->rank_len ? " | " : "", ts);
+	if (q->rank.len)
+		strbuf_add(&q->rank, &q->err, " | ", 3);
+	strbuf_add(&q->rank, &q->err, "(", 1);
+	strbuf_add(&q->rank, &q->err, ts, strlen(ts));
+	strbuf_add(&q->rank, &q->err, ")", 1);
 }
 
 static const char *const spg_op[] = { "=", "<", "<=", ">", ">=" };
@@ -326,7 +285,7 @@ static int spg_deadline(PGconn *c)
 
 static PGresult *spg_exec(struct spg *q, const char *what, int *err)
 {
-	PGresult *res = PQexecParams(q->c, q->s, (int)q->n, NULL, (const char *const *)q->val,
+	PGresult *res = PQexecParams(q->c, q->sql.s, (int)q->n, NULL, (const char *const *)q->val,
 				     q->vlen, q->fmt, 1);
 
 	if (PQresultStatus(res) == PGRES_TUPLES_OK || PQresultStatus(res) == PGRES_COMMAND_OK) {
@@ -413,10 +372,9 @@ static int spg_run_fn(PGconn *c, void *arg)
 		return err;
 	/* The predicate first: it makes the ranked phrases. */
 	spg_hits(&q, pg->prefix);
-	where = q.s;
-	q.s = NULL;
-	q.len = q.cap = 0;
-	rk = q.rank_len ? spg_param_text(&q, q.rank) : 0;
+	where = q.sql.s;
+	q.sql = (struct strbuf){ 0 };
+	rk = q.rank.len ? spg_param_text(&q, q.rank.s) : 0;
 	spg_emit(&q, "SELECT id, path, score FROM (SELECT f.id AS id, f.path AS path, ");
 	if (rk)
 		spg_emit(&q, "CASE WHEN t.words @@ $%u::tsquery THEN ts_rank(t.words, $%u::tsquery)"
