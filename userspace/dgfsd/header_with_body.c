@@ -67,7 +67,7 @@ static uint8_t states[HWB_FDS];
  * before the resume that orders it before the event thread's reading.
  */
 static const struct MHD_Response *file_bodies[HWB_FDS];
-static bool enabled = true;
+static bool enabled;
 
 void header_with_body_set(bool on)
 {
