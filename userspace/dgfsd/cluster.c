@@ -744,11 +744,20 @@ int cluster_set_draining(struct cluster *c, const char *id, bool on)
 	return err;
 }
 
-int cluster_own_copies(struct cluster *c, const uint8_t *after, struct cluster_own_copy *out,
-		       size_t max, size_t *n)
+/*
+ * One page of chunk rows after @after (NULL: from the start), at most
+ * @max, by @sql whose $1 is @first, $2 the chunk id to start after and $3
+ * the limit, its column 0 a chunk id: @row is given each row whose id
+ * decodes and returns whether it took it; *n counts those.
+ */
+static int chunk_page(struct cluster *c, const char *sql, const char *first,
+		      const uint8_t *after, size_t max, const char *what,
+		      bool (*row)(PGresult *res, int i, const uint8_t *id, size_t n, void *arg),
+		      void *arg, size_t *n)
 {
 	char hex[2 + 2 * DGFS_CHUNK_ID_LEN + 1] = "\\x", lim[24];
-	const char *p[3] = { c->id, hex, lim };
+	const char *p[3] = { first, hex, lim };
+	uint8_t id[DGFS_CHUNK_ID_LEN];
 	PGresult *res;
 	int err, i;
 
@@ -759,31 +768,44 @@ int cluster_own_copies(struct cluster *c, const uint8_t *after, struct cluster_o
 	pthread_mutex_lock(&c->copies_lock);
 	err = copies_conn(c);
 	if (!err) {
-		/* A record with no chunks row yet (a copy made before its file commits): size 0. */
-		res = PQexecParams(c->copies,
-				   "SELECT k.chunk_id, coalesce(c.size, 0)\n"
-				   "FROM chunk_copies k LEFT JOIN chunks c ON c.id = k.chunk_id\n"
-				   "WHERE k.host_id = $1 AND k.chunk_id > $2::bytea\n"
-				   "ORDER BY k.chunk_id LIMIT $3::int",
-				   3, NULL, p, NULL, NULL, 0);
+		res = PQexecParams(c->copies, sql, 3, NULL, p, NULL, NULL, 0);
 		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			err = meta_pg_err(c->copies, res, "list this host's copies");
+			err = meta_pg_err(c->copies, res, what);
 		} else {
 			for (i = 0; i < PQntuples(res) && *n < max; i++) {
 				const char *idv = PQgetvalue(res, i, 0);
 
 				/* bytea in hex output: "\x" and 64 digits. */
-				if (strlen(idv) != 2 + 2 * DGFS_CHUNK_ID_LEN ||
-				    dgfs_hex_decode(idv + 2, out[*n].id, DGFS_CHUNK_ID_LEN))
-					continue;
-				out[*n].size = (uint32_t)strtoul(PQgetvalue(res, i, 1), NULL, 10);
-				(*n)++;
+				if (strlen(idv) == 2 + 2 * DGFS_CHUNK_ID_LEN &&
+				    !dgfs_hex_decode(idv + 2, id, DGFS_CHUNK_ID_LEN) &&
+				    row(res, i, id, *n, arg))
+					(*n)++;
 			}
 		}
 		PQclear(res);
 	}
 	pthread_mutex_unlock(&c->copies_lock);
 	return err;
+}
+
+static bool own_copy_row(PGresult *res, int i, const uint8_t *id, size_t n, void *arg)
+{
+	struct cluster_own_copy *out = arg;
+
+	memcpy(out[n].id, id, DGFS_CHUNK_ID_LEN);
+	out[n].size = (uint32_t)strtoul(PQgetvalue(res, i, 1), NULL, 10);
+	return true;
+}
+
+int cluster_own_copies(struct cluster *c, const uint8_t *after, struct cluster_own_copy *out,
+		       size_t max, size_t *n)
+{
+	/* A record with no chunks row yet (a copy made before its file commits): size 0. */
+	return chunk_page(c, "SELECT k.chunk_id, coalesce(c.size, 0)\n"
+			  "FROM chunk_copies k LEFT JOIN chunks c ON c.id = k.chunk_id\n"
+			  "WHERE k.host_id = $1 AND k.chunk_id > $2::bytea\n"
+			  "ORDER BY k.chunk_id LIMIT $3::int",
+			  c->id, after, max, "list this host's copies", own_copy_row, out, n);
 }
 
 /* "h1 h2 h3" into @ch's hosts. */
@@ -804,48 +826,25 @@ static void split_hosts(struct cluster_chunk *ch, const char *list)
 	}
 }
 
+static bool chunk_row(PGresult *res, int i, const uint8_t *id, size_t n, void *arg)
+{
+	struct cluster_chunk *ch = (struct cluster_chunk *)arg + n;
+
+	memcpy(ch->id, id, DGFS_CHUNK_ID_LEN);
+	ch->size = (uint32_t)strtoul(PQgetvalue(res, i, 1), NULL, 10);
+	split_hosts(ch, PQgetvalue(res, i, 2));
+	return true;
+}
+
 int cluster_chunks(struct cluster *c, const uint8_t *after, const char *holder,
 		   struct cluster_chunk *out, size_t max, size_t *n)
 {
-	char hex[2 + 2 * DGFS_CHUNK_ID_LEN + 1] = "\\x", lim[24];
-	const char *p[3] = { hex, lim, holder ? holder : "" };
-	PGresult *res;
-	int err, i;
-
-	*n = 0;
-	if (after)
-		dgfs_hex_encode(after, DGFS_CHUNK_ID_LEN, hex + 2);
-	snprintf(lim, sizeof(lim), "%zu", max);
-	pthread_mutex_lock(&c->copies_lock);
-	err = copies_conn(c);
-	if (!err) {
-		/* Host ids hold no spaces (dgfsd_cluster_name_ok): a space separates them. */
-		res = PQexecParams(c->copies,
-				   "SELECT c.id, c.size, coalesce(string_agg(k.host_id, ' '), '')\n"
-				   "FROM chunks c LEFT JOIN chunk_copies k ON k.chunk_id = c.id\n"
-				   "WHERE c.refs > 0 AND c.id > $1::bytea\n"
-				   "	AND ($3 = '' OR EXISTS (SELECT 1 FROM chunk_copies m\n"
-				   "		WHERE m.chunk_id = c.id AND m.host_id = $3))\n"
-				   "GROUP BY c.id, c.size ORDER BY c.id LIMIT $2::int",
-				   3, NULL, p, NULL, NULL, 0);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			err = meta_pg_err(c->copies, res, "list chunks and copies");
-		} else {
-			for (i = 0; i < PQntuples(res) && *n < max; i++) {
-				struct cluster_chunk *ch = &out[*n];
-				const char *idv = PQgetvalue(res, i, 0);
-
-				/* bytea in hex output: "\x" and 64 digits. */
-				if (strlen(idv) != 2 + 2 * DGFS_CHUNK_ID_LEN ||
-				    dgfs_hex_decode(idv + 2, ch->id, DGFS_CHUNK_ID_LEN))
-					continue;
-				ch->size = (uint32_t)strtoul(PQgetvalue(res, i, 1), NULL, 10);
-				split_hosts(ch, PQgetvalue(res, i, 2));
-				(*n)++;
-			}
-		}
-		PQclear(res);
-	}
-	pthread_mutex_unlock(&c->copies_lock);
-	return err;
+	/* Host ids hold no spaces (dgfsd_cluster_name_ok): a space separates them. */
+	return chunk_page(c, "SELECT c.id, c.size, coalesce(string_agg(k.host_id, ' '), '')\n"
+			  "FROM chunks c LEFT JOIN chunk_copies k ON k.chunk_id = c.id\n"
+			  "WHERE c.refs > 0 AND c.id > $2::bytea\n"
+			  "	AND ($1 = '' OR EXISTS (SELECT 1 FROM chunk_copies m\n"
+			  "		WHERE m.chunk_id = c.id AND m.host_id = $1))\n"
+			  "GROUP BY c.id, c.size ORDER BY c.id LIMIT $3::int",
+			  holder ? holder : "", after, max, "list chunks and copies", chunk_row, out, n);
 }
