@@ -150,3 +150,16 @@ cluster_cleanup() {
 # DGFSD_EXIT_TRAP instead.
 DGFSD_EXIT_TRAP='cluster_cleanup; dgfsd_cleanup'
 trap "$DGFSD_EXIT_TRAP" EXIT
+
+# files_ok HOSTS...: how many chunk files on those hosts do not hold the
+# bytes of their name (0: every one does).
+files_ok() {
+	local h f bad=0
+	for h in "$@"; do
+		for f in "${SDIR[$h]}"/chunks/[0-9a-f]*; do
+			[[ -e $f ]] || continue
+			[[ $(sha256sum <"$f" | cut -d' ' -f1) == "${f##*/}" ]] || bad=$((bad + 1))
+		done
+	done
+	echo "$bad"
+}

@@ -38,17 +38,6 @@ table() {
 exactly3() {
 	[[ $(pg_sql "SELECT count(*) FROM chunks c WHERE c.refs > 0 AND (SELECT count(DISTINCT host_id) FROM chunk_copies k WHERE k.chunk_id = c.id) <> 3") == 0 ]]
 }
-# files_ok HOSTS...: how many chunk files on those hosts do not hold the bytes of their name.
-files_ok() {
-	local h f bad=0
-	for h in "$@"; do
-		for f in "${SDIR[$h]}"/chunks/[0-9a-f]*; do
-			[[ -e $f ]] || continue
-			[[ $(sha256sum <"$f" | cut -d' ' -f1) == "${f##*/}" ]] || bad=$((bad + 1))
-		done
-	done
-	echo "$bad"
-}
 # has_files HOST CHUNKS...: HOST holds every one of CHUNKS, each file its chunk's bytes.
 has_files() {
 	local h=$1 c

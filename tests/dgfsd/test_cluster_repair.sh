@@ -109,17 +109,6 @@ owner_port() {
 	o=$(jget "$T/hosts.json" '[h["id"] for h in j["hosts"] if h["owner"]][0]')
 	[[ -n $o && -n ${PORT[$o]-} ]] && echo "${PORT[$o]}"
 }
-# files_ok HOSTS...: every chunk file on those hosts holds the bytes of its name.
-files_ok() {
-	local h f bad=0
-	for h in "$@"; do
-		for f in "${SDIR[$h]}"/chunks/[0-9a-f]*; do
-			[[ -e $f ]] || continue
-			[[ $(sha256sum <"$f" | cut -d' ' -f1) == "${f##*/}" ]] || bad=$((bad + 1))
-		done
-	done
-	echo "$bad"
-}
 
 # --- One host of five killed: repair restores three copies. ---
 OWNER=$(owner_port)
