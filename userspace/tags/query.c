@@ -717,26 +717,37 @@ static bool value_is_bare(const char *v)
 	return true;
 }
 
-static void print_node(struct out *o, const struct query_node *n)
+/*
+ * @up is the kind of @n's parent, or -1 at the top. A list is put in
+ * parentheses only where the query it came from needed them too: not at
+ * the top, not an AND inside an OR (AND binds tighter). So the text nests
+ * no deeper than the query did and always parses back under the depth
+ * bound.
+ */
+static void print_node(struct out *o, const struct query_node *n, int up)
 {
 	static const char *const opname[] = { "=", "<", "<=", ">", ">=" };
 	const struct query_node *k;
+	bool parens;
 	char num[32];
 
 	switch (n->kind) {
 	case QUERY_AND:
 	case QUERY_OR:
-		put(o, "(", 1);
+		parens = up >= 0 && !(n->kind == QUERY_AND && up == QUERY_OR);
+		if (parens)
+			put(o, "(", 1);
 		for (k = n->child; k; k = k->next) {
-			print_node(o, k);
+			print_node(o, k, (int)n->kind);
 			if (k->next)
 				puts_(o, n->kind == QUERY_AND ? " " : " OR ");
 		}
-		put(o, ")", 1);
+		if (parens)
+			put(o, ")", 1);
 		break;
 	case QUERY_NOT:
 		put(o, "-", 1);
-		print_node(o, n->child);
+		print_node(o, n->child, (int)n->kind);
 		break;
 	case QUERY_WORD:
 		puts_(o, n->text);
@@ -771,7 +782,7 @@ int query_print(const struct query_node *n, char *buf, size_t size)
 
 	if (!n || !buf || !size)
 		return -EINVAL;
-	print_node(&o, n);
+	print_node(&o, n, -1);
 	if (o.len >= size) {
 		buf[0] = 0;
 		return -ENOSPC;

@@ -81,7 +81,8 @@ void query_free(struct query *q);			/* NULL is fine */
 
 /*
  * The canonical text of a (sub)tree, which parses back to the same tree:
- * AND and OR in parentheses, NOT as "-". Its length, or -ENOSPC.
+ * NOT as "-", AND as " ", parentheses only where the tree needs them. Its
+ * length, or -ENOSPC.
  */
 int query_print(const struct query_node *n, char *buf, size_t size);
 
