@@ -627,6 +627,8 @@ static struct query_node *parse_or(struct parser *p)
 	}
 }
 
+static const struct query_node *canonical_past(const struct query_node *root, size_t limit);
+
 void query_free(struct query *q)
 {
 	unsigned int i;
@@ -645,6 +647,7 @@ int query_parse(const char *s, size_t len, struct query **out, struct query_erro
 {
 	struct query_error dummy;
 	struct parser p = { .s = s, .len = len, .err = err ? err : &dummy };
+	const struct query_node *over;
 	struct query_node *root;
 
 	*out = NULL;
@@ -666,6 +669,16 @@ int query_parse(const char *s, size_t len, struct query **out, struct query_erro
 		fail_at(&p, p.pos, p.s[p.pos] == ')' ? "a ) without its (" : "expected the end");
 	if (!root || p.fail)
 		goto fail;
+	/*
+	 * The canonical text must parse back, so it too keeps to the length
+	 * bound: normalising (NFC can decompose), quoting a value and writing
+	 * 1T out in digits can make it longer than the query typed.
+	 */
+	over = canonical_past(root, QUERY_MAX_LEN);
+	if (over) {
+		fail_at(&p, over->pos, "longer than 4096 bytes once written out canonically");
+		goto fail;
+	}
 	p.q->root = root;
 	*out = p.q;
 	return 0;
@@ -679,6 +692,8 @@ fail:
 struct out {
 	char *buf;
 	size_t size, len;
+	size_t limit;			/* what @over watches for */
+	const struct query_node *over;	/* the first node whose text ends past @limit */
 };
 
 static void put(struct out *o, const char *s, size_t n)
@@ -774,11 +789,22 @@ static void print_node(struct out *o, const struct query_node *n, int up)
 		puts_(o, num);
 		break;
 	}
+	if (!o->over && o->len > o->limit)
+		o->over = n;
+}
+
+/* The node of @root's canonical text whose text ends past @limit bytes, or NULL. */
+static const struct query_node *canonical_past(const struct query_node *root, size_t limit)
+{
+	struct out o = { .limit = limit };	/* no buffer: only counts */
+
+	print_node(&o, root, -1);
+	return o.over;
 }
 
 int query_print(const struct query_node *n, char *buf, size_t size)
 {
-	struct out o = { .buf = buf, .size = size };
+	struct out o = { .buf = buf, .size = size, .limit = SIZE_MAX };
 
 	if (!n || !buf || !size)
 		return -EINVAL;

@@ -18,8 +18,9 @@
  * takes \" and \\ escapes. Pseudo-tags name a file's own columns: size
  * (bytes) and mtime (Unix seconds), compared as numbers.
  *
- * Bounds: QUERY_MAX_LEN bytes, QUERY_MAX_DEPTH nested parentheses or
- * negations, QUERY_MAX_TERMS terms. An error gives the byte offset where
+ * Bounds: QUERY_MAX_LEN bytes (of the query and of its canonical text,
+ * query_print()), QUERY_MAX_DEPTH nested parentheses or negations,
+ * QUERY_MAX_TERMS terms. An error gives the byte offset where
  * the query went wrong and a short English reason.
  */
 #ifndef DGFS_TAGS_QUERY_H
