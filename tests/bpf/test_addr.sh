@@ -88,26 +88,36 @@ MARKER=41999
 # listen: a dual-stack UDP server on the port in $a (all addresses, so
 # broadcasts and multicasts to the port too); it writes the source ports
 # it heard from to $tmp/got once the marker request (source port
-# $MARKER) arrives, and "ready" to $tmp/ready once bound.
+# $MARKER) arrives, and "ready" to $tmp/ready once bound. It gives up
+# ("timeout") 10 s after the sender says it is done ($tmp/sent), not after
+# a fixed gap between requests: on a loaded machine each rawreq.py can take
+# seconds to start, and a gap timeout once ran out before the marker left.
 listen() {
-	rm -f "$tmp/ready" "$tmp/got"
+	rm -f "$tmp/ready" "$tmp/got" "$tmp/sent"
 	A python3 - "$tmp" "$MARKER" <<'EOF' &
-import socket, sys, time
+import os, socket, sys, time
 tmp, marker = sys.argv[1], int(sys.argv[2])
 s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
 s.bind(("::", 7878))
-s.settimeout(60)
+s.settimeout(0.5)
 open(tmp + "/ready", "w").write("ready\n")
 got = set()
-try:
-    while True:
+start, sent = time.monotonic(), None
+while True:
+    try:
         port = s.recvfrom(2048)[1][1]
-        if port == marker:
+    except socket.timeout:
+        now = time.monotonic()
+        if sent is None and os.path.exists(tmp + "/sent"):
+            sent = now
+        if (sent is not None and now - sent > 10) or now - start > 600:
+            got.add("timeout")
             break
-        got.add(port)
-except socket.timeout:
-    got.add("timeout")
+        continue
+    if port == marker:
+        break
+    got.add(port)
 open(tmp + "/got", "w").write(" ".join(map(str, sorted(got, key=str))) + "\n")
 EOF
 	for _ in $(seq 300); do [[ -e $tmp/ready ]] && break; sleep 0.1; done
@@ -121,6 +131,7 @@ send_all() {
 		C python3 $RAW dg1 "$dmac" "$src" "$dst" --sport "$sport" || echo "  rawreq failed: $name"
 	done
 	C python3 $RAW dg1 "$mac0" 198.18.0.2 198.18.0.1 --sport $MARKER
+	touch "$tmp/sent"
 }
 
 # sports_of REASON...: the cases' source ports with one of these reasons.
