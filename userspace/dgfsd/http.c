@@ -84,6 +84,8 @@ enum MHD_Result http_queue(struct MHD_Connection *c, struct request *r, unsigned
 	if ((status == MHD_HTTP_OK || status == MHD_HTTP_PARTIAL_CONTENT) && strcmp(r->method, "HEAD"))
 		header_with_body_arm(c, resp);
 	ret = MHD_queue_response(c, status, resp);
+	if (ret != MHD_YES)
+		header_with_body_done(c);	/* not sent: not armed either */
 	MHD_destroy_response(resp);
 	return ret;
 }
