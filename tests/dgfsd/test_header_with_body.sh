@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# With --http-header-with-body a file body's header leaves in the body's
-# first TCP segment, not in one of its own
-# (userspace/dgfsd/header_with_body.c); by default it leaves alone, as
-# libmicrohttpd sends it. Segments are seen on the
+# A file body's header leaves in the body's first TCP segment, not in one
+# of its own (userspace/dgfsd/header_with_body.c); --http-lone-header
+# sends it alone, as libmicrohttpd does. Segments are seen on the
 # namespace's loopback (tests/dgfsd/header_segments.py); every body is
 # checked byte for byte, on one keep-alive connection, and no response
 # may be held back (a HEAD's header has no body to leave with): neither
@@ -46,7 +45,7 @@ prompt() {
 			exit !(NR == 10 && m < 100) }'
 }
 
-check "dgfsd --http-header-with-body starts" dgfsd_start --access-log off --http-header-with-body || finish
+check "dgfsd starts" dgfsd_start --access-log off || finish
 same "PUT big -> 201" "$(n curl -sS -o /dev/null -w '%{http_code}' -T "$T/f" "$URL/files/big")" 201
 check "GET, Range, HEAD, GET on one connection: every body exact, none held back" segments big
 check "a GET's header leaves with the body's first bytes" first_segment_is with GET 200
@@ -65,10 +64,10 @@ check "... and the header still leaves with the body" first_segment_is with GET 
 check "... and no response is held" prompt
 dgfsd_stop
 
-check "dgfsd (default) starts" dgfsd_start --access-log off || finish
-check "default: every body exact, none held back" segments big
-check "default: a GET's header leaves in a segment of its own" first_segment_is alone GET 200
-check "default: a web UI file's header too" first_segment_is alone ASSET 200
-check "default: no response is held" prompt
+check "dgfsd --http-lone-header starts" dgfsd_start --access-log off --http-lone-header || finish
+check "lone header: every body exact, none held back" segments big
+check "lone header: a GET's header leaves in a segment of its own" first_segment_is alone GET 200
+check "lone header: a web UI file's header too" first_segment_is alone ASSET 200
+check "lone header: no response is held" prompt
 dgfsd_stop
 finish

@@ -1013,7 +1013,7 @@ int http_start(struct dgfsd *d)
 	http_trust = &d->cfg.trusted;
 	sendfile_step_set((size_t)d->cfg.http_sendfile_step);
 	/* Over TLS libmicrohttpd encrypts file bodies itself: no sendfile(). */
-	header_with_body_set(d->cfg.http_header_with_body && !d->tls.cert_pem);
+	header_with_body_set(!d->cfg.http_lone_header && !d->tls.cert_pem);
 	if (d->cfg.listen[0]) {
 		if (inet_pton(AF_INET, d->cfg.listen, &s4->sin_addr) == 1) {
 			s4->sin_family = AF_INET;
