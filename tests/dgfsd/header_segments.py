@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """Which TCP segments dgfsd's responses leave in (test_header_with_body.sh).
 
-  header_segments.py FILE PATH PORT
+  header_segments.py FILE PATH PORT [ASSET]
 
 Captures what leaves the loopback (AF_PACKET, in the test's namespace)
 while one keep-alive connection asks for PATH: GET, a Range GET, HEAD, GET
-again. For each response prints a line "METHOD STATUS: header H bytes,
-first segment S bytes, body exact|WRONG, socket same|NEW"; S > H means the
-header left in the body's first segment, S == H in a segment of its own.
+again; then, with ASSET (a file of the web UI's, build/web/assets/NAME),
+5 times the web UI's own sequence: /assets/NAME (a body sent in one
+sendfile()) and PATH?tags (JSON from memory), printed as ASSET and JSON.
+For each response prints a line "METHOD STATUS: header H bytes, first
+segment S bytes, body exact|WRONG, socket same|NEW, T ms"; S > H means the
+header left in the body's first segment, S == H in a segment of its own;
+T is from the request's send to the response's last byte.
 Exits 1 if a response is missing, wrong, or no segment of it was seen.
 """
 import http.client
@@ -16,6 +20,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 
 data, path, port = open(sys.argv[1], "rb").read(), sys.argv[2], int(sys.argv[3])
 ETH_P_ALL, PACKET_OUTGOING = 3, 4
@@ -51,29 +56,38 @@ t.start()
 auth = {"Authorization": "Bearer " + os.environ["DGFS_API_KEY"]}
 c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
 asked, ok, sock = [], True, None
-n = len(data)
-for method, rng, want_status, want in (("GET", None, 200, data),
-                                       ("GET", (1000, 700000), 206, data[1000:700001]),
-                                       ("HEAD", None, 200, b""),
-                                       ("GET", None, 200, data)):
+# (label, method, path, range, status, body wanted: None for any JSON)
+todo = [("GET", "GET", path, None, 200, data),
+        ("GET", "GET", path, (1000, 700000), 206, data[1000:700001]),
+        ("HEAD", "HEAD", path, None, 200, b""),
+        ("GET", "GET", path, None, 200, data)]
+if len(sys.argv) > 4:
+    asset = "/assets/" + os.path.basename(sys.argv[4])
+    todo += [("ASSET", "GET", asset, None, 200, open(sys.argv[4], "rb").read()),
+             ("JSON", "GET", path + "?tags", None, 200, None)] * 5
+for label, method, p, rng, want_status, want in todo:
     try:
-        c.request(method, path, headers=dict(auth, **({"Range": "bytes=%d-%d" % rng} if rng else {})))
+        t0 = time.monotonic()
+        c.request(method, p, headers=dict(auth, **({"Range": "bytes=%d-%d" % rng} if rng else {})))
         r = c.getresponse()
         body = r.read()
+        took = (time.monotonic() - t0) * 1000
     except Exception as e:		# a response held back forever times out here
-        print("%s %s: no answer (%s)" % (method, rng, e))
+        print("%s %s %s: no answer (%s)" % (label, p, rng, e))
         ok = False
         break
-    asked.append((method, r.status, body == want and r.status == want_status,
-                  sock is None or c.sock is sock))
+    exact = body == want if want is not None else body.startswith(b"{")
+    asked.append((label, r.status, exact and r.status == want_status,
+                  sock is None or c.sock is sock, took))
     sock = c.sock
 stop.set()
 t.join()
 if len(starts) != len(asked):
     print("saw %d response starts for %d responses" % (len(starts), len(asked)))
     ok = False
-for (method, status, exact, same), (hlen, seg) in zip(asked, starts):
-    print("%s %d: header %d bytes, first segment %d bytes, body %s, socket %s" %
-          (method, status, hlen, seg, "exact" if exact else "WRONG", "same" if same else "NEW"))
+for (label, status, exact, same, took), (hlen, seg) in zip(asked, starts):
+    print("%s %d: header %d bytes, first segment %d bytes, body %s, socket %s, %.1f ms" %
+          (label, status, hlen, seg, "exact" if exact else "WRONG", "same" if same else "NEW",
+           took))
     ok = ok and exact and same
 sys.exit(0 if ok else 1)

@@ -68,7 +68,7 @@ enum opt_id {
 	O_METADATA,
 	O_HTTP_THREADS,
 	O_HTTP_SENDFILE_STEP,
-	O_HTTP_HEADER_WITH_BODY,
+	O_HTTP_LONE_HEADER,
 	O_HOST_ID,
 	O_ZONE,
 	O_CAPACITY,
@@ -104,7 +104,7 @@ static const struct option long_opts[] = {
 	{ "udp-steer",		required_argument,	NULL, O_UDP_STEER },
 	{ "http-threads",	required_argument,	NULL, O_HTTP_THREADS },
 	{ "http-sendfile-step",	required_argument,	NULL, O_HTTP_SENDFILE_STEP },
-	{ "http-header-with-body", no_argument,		NULL, O_HTTP_HEADER_WITH_BODY },
+	{ "http-lone-header",	no_argument,		NULL, O_HTTP_LONE_HEADER },
 	{ "kmod",		required_argument,	NULL, O_KMOD },
 	{ "no-auth",		no_argument,		NULL, O_NO_AUTH },
 	{ "orphan-ttl",		required_argument,	NULL, O_ORPHAN_TTL },
@@ -219,9 +219,9 @@ static void usage(FILE *f)
 		"                            and other work that may block get a thread each\n"
 		"      --http-sendfile-step BYTES  a file body's bytes a sendfile() call\n"
 		"                            (default 2M; 0: libmicrohttpd's own, 128K)\n"
-		"      --http-header-with-body  a file body's header leaves in the body's first\n"
-		"                            TCP segment, not alone as libmicrohttpd sends it\n"
-		"                            (faster for large files; off: see docs/DGFSD.md)\n"
+		"      --http-lone-header    send a file body's header in a TCP segment of its\n"
+		"                            own, as libmicrohttpd does (for comparison; by\n"
+		"                            default it leaves with the body's first bytes)\n"
 		"      --kmod auto|off|require  use dgfs.ko (default auto: when loaded)\n"
 		"      --no-auth             fast path without tokens (tests only)\n"
 		"      --orphan-ttl SECONDS  chunks uploaded with PUT /chunks and not committed\n"
@@ -366,8 +366,8 @@ static int apply(struct dgfsd_config *cfg, int id, const char *name, const char 
 		if (cfg->http_sendfile_step && cfg->http_sendfile_step <= MHD_SENDFILE_STEP)
 			return bad("%s must be 0 or more than %u", name, MHD_SENDFILE_STEP);
 		return 0;
-	case O_HTTP_HEADER_WITH_BODY:
-		cfg->http_header_with_body = true;
+	case O_HTTP_LONE_HEADER:
+		cfg->http_lone_header = true;
 		return 0;
 	case O_HTTP_THREADS:
 		if (parse_num(name, v, 1, DGFSD_HTTP_THREADS_MAX, &n))

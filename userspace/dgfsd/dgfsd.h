@@ -96,7 +96,7 @@ struct dgfsd_config {
 	bool af_xdp_skb;		/* generic XDP instead of the driver's */
 	unsigned int http_threads;	/* libmicrohttpd's event threads; 0: a CPU each */
 	uint64_t http_sendfile_step;	/* bytes a sendfile() call (sendfile_step.h) */
-	bool http_header_with_body;	/* header_with_body.h on */
+	bool http_lone_header;		/* header_with_body.h off */
 	enum dgfsd_kmod_mode kmod;
 	bool auth;			/* fast-path tokens (--no-auth: off) */
 	bool public_read;		/* reading needs no key */

@@ -22,10 +22,17 @@
  * Why the socket still ends as libmicrohttpd believes it is:
  * - TCP_NODELAY is set when the connection starts, so skipping setting it
  *   again changes nothing but the push;
- * - libmicrohttpd corks the socket before the body's first sendfile()
- *   (the body is pushed only at its last byte), so a skipped uncork is
- *   followed by the cork it wanted; if no cork came, the socket is
- *   uncorked right after that sendfile() (header_with_body_sent());
+ * - libmicrohttpd pushes a body's last byte by TCP_CORK off or, on a
+ *   socket it believes corked, TCP_NODELAY on; on one it believes
+ *   uncorked with TCP_NODELAY on it makes no call at all, the send itself
+ *   pushing. So what it believes of TCP_CORK is kept here, from its own
+ *   calls (skipped ones too), and the cork this file added is taken off
+ *   right after the body's first sendfile() (header_with_body_sent())
+ *   unless libmicrohttpd believes the socket corked then: it corks before
+ *   a sendfile() that is not the body's last. Without that, a body sent
+ *   in one sendfile() (up to 128 KiB: the web UI's files) stayed corked,
+ *   and every response after it on the connection waited for the
+ *   kernel's 200 ms probe (tests/dgfsd/test_header_with_body.sh);
  * - the body's last byte is pushed by libmicrohttpd's own call, as ever;
  * - a header still held when its response ends (the client went away
  *   before the body) is pushed then, uncorked (header_with_body_done()).
@@ -57,10 +64,11 @@ enum hwb_state {
 	HWB_NONE,	/* as libmicrohttpd sends */
 	HWB_ARMED,	/* a file body queued: its header not sent yet */
 	HWB_HELD,	/* its header (some of it) sent, corked */
-	HWB_HELD_UNCORK, /* ... and libmicrohttpd's uncork skipped, no cork since */
 };
 
 static uint8_t states[HWB_FDS];
+/* TCP_CORK as libmicrohttpd last set it (off when a connection starts). */
+static bool mhd_corked[HWB_FDS];
 /*
  * The file body last made for the connection on each socket: made on the
  * event thread or, for a suspended connection, on an offload thread
@@ -96,6 +104,7 @@ void header_with_body_connection(struct MHD_Connection *c, bool started)
 	if (s < 0)
 		return;
 	states[s] = HWB_NONE;
+	mhd_corked[s] = false;
 	file_bodies[s] = NULL;
 	if (started && enabled)
 		sys_setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -133,7 +142,7 @@ void header_with_body_done(struct MHD_Connection *c)
 
 	if (s < 0)
 		return;
-	if (states[s] == HWB_HELD || states[s] == HWB_HELD_UNCORK)
+	if (states[s] == HWB_HELD)
 		uncork(s);
 	states[s] = HWB_NONE;
 }
@@ -144,7 +153,8 @@ bool header_with_body_sendfile(int sock)
 
 	if (sock < 0 || sock >= HWB_FDS)
 		return false;
-	uncork_after = states[sock] == HWB_HELD_UNCORK;
+	/* Our cork off unless libmicrohttpd wants it on for more of the body. */
+	uncork_after = states[sock] == HWB_HELD && !mhd_corked[sock];
 	states[sock] = HWB_NONE;
 	return uncork_after;
 }
@@ -167,19 +177,14 @@ ssize_t send(int fd, const void *buf, size_t len, int flags)
 
 int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
-	if (fd >= 0 && fd < HWB_FDS && states[fd] >= HWB_HELD && level == IPPROTO_TCP &&
-	    val && len >= sizeof(int)) {
+	if (fd >= 0 && fd < HWB_FDS && level == IPPROTO_TCP && val && len >= sizeof(int)) {
 		int on = *(const int *)val;
 
-		/* The header's pushes: skipped while it waits for its body. */
-		if (name == TCP_NODELAY && on)
-			return 0;
-		if (name == TCP_CORK && !on) {
-			states[fd] = HWB_HELD_UNCORK;
-			return 0;
-		}
 		if (name == TCP_CORK)
-			states[fd] = HWB_HELD;	/* corked already: no push either way */
+			mhd_corked[fd] = on;
+		/* The header's pushes: skipped while it waits for its body. */
+		if (states[fd] == HWB_HELD && (name == TCP_NODELAY ? on : name == TCP_CORK && !on))
+			return 0;
 	}
 	return sys_setsockopt(fd, level, name, val, len);
 }

@@ -84,6 +84,8 @@ enum MHD_Result http_queue(struct MHD_Connection *c, struct request *r, unsigned
 	if ((status == MHD_HTTP_OK || status == MHD_HTTP_PARTIAL_CONTENT) && strcmp(r->method, "HEAD"))
 		header_with_body_arm(c, resp);
 	ret = MHD_queue_response(c, status, resp);
+	if (ret != MHD_YES)
+		header_with_body_done(c);	/* not sent: not armed either */
 	MHD_destroy_response(resp);
 	return ret;
 }
@@ -1011,7 +1013,7 @@ int http_start(struct dgfsd *d)
 	http_trust = &d->cfg.trusted;
 	sendfile_step_set((size_t)d->cfg.http_sendfile_step);
 	/* Over TLS libmicrohttpd encrypts file bodies itself: no sendfile(). */
-	header_with_body_set(d->cfg.http_header_with_body && !d->tls.cert_pem);
+	header_with_body_set(!d->cfg.http_lone_header && !d->tls.cert_pem);
 	if (d->cfg.listen[0]) {
 		if (inet_pton(AF_INET, d->cfg.listen, &s4->sin_addr) == 1) {
 			s4->sin_family = AF_INET;

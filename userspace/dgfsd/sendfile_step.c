@@ -86,7 +86,7 @@ struct MHD_Response *http_fd_response(struct MHD_Connection *c, int fd, uint64_t
 	resp = MHD_create_response_from_fd_at_offset64(len, fd, off);
 	if (!resp)
 		close(fd);
-	else
+	else if (len)	/* no body, nothing for the header to ride with */
 		header_with_body_response(c, resp);
 	return resp;
 }
