@@ -26,9 +26,12 @@
 # docs/ left alone. Each scale cell is read against what the guest and the
 # host saw around it (tests/bench/snapshot.py): the module's counters, the
 # guest's memory and page cache, the vCPU thread's CPU time and wait.
+# After each fill the guest is first let go idle (bench_settle in
+# servers.sh: BENCH_SETTLE_PCT, BENCH_SETTLE_MAX, BENCH_SETTLE_PERF), and
+# what ran meanwhile is kept as settle-N.txt beside the VM's results.
 # BENCH_SCALE_HOST_PERF=1 profiles the vCPU thread (host perf) through each
-# size's second cell, BENCH_SCALE_PERF=1 the guest (perf -a) through its
-# first. A "-" in BENCH_SCALES reloads the module with the bench's chunks
+# size's second cell (or the rounds BENCH_SCALE_HOST_PERF_ROUNDS lists),
+# BENCH_SCALE_PERF=1 the guest (perf -a) through its first. A "-" in BENCH_SCALES reloads the module with the bench's chunks
 # alone, so that sizes can alternate in one boot: "1000 1000000 - 1000
 # 1000000" measures each size twice, in turn.
 set -eu
@@ -229,12 +232,16 @@ vm_part() {
 		done
 		echo "$vrun $vwait $other"
 	}
+	# The guest sees none of our environment: bench_settle's knobs go in a
+	# file it sources before each fill.
+	declare -p BENCH_SETTLE_PCT BENCH_SETTLE_MAX BENCH_SETTLE_PERF 2>/dev/null | sed 's/^declare -x /declare /' \
+		>"$vmout/settle-env" || true
 	for n in $SCALES; do
 		if [[ $n == - ]]; then	# back to a small index (guest.sh)
 			guest_ask reset - reset-done 900 || break
 			continue
 		fi
-		guest_ask scale "$n" "scale-$n.json" 600 || break
+		guest_ask scale "$n" "scale-$n.json" 900 || break	# the fill, then up to BENCH_SETTLE_MAX s
 		python3 -c '
 import json, sys
 x = json.load(open(sys.argv[1])); x["where"] = "vm"; print(json.dumps(x))' "$vmout/scale-$n.json" \
@@ -244,10 +251,11 @@ x = json.load(open(sys.argv[1])); x["where"] = "vm"; print(json.dumps(x))' "$vmo
 			# BENCH_SCALE_PERF=1: the guest profiles each size's first cell.
 			[[ ${BENCH_SCALE_PERF:-0} != 1 || $r != 1 ]] || guest_ask perf "$n" perf-started || break 2
 			# BENCH_SCALE_HOST_PERF=1: the host profiles QEMU's vCPU
-			# thread through each size's second cell (cpu-clock).
+			# thread through each size's second cell (cpu-clock), or
+			# through the rounds BENCH_SCALE_HOST_PERF_ROUNDS lists.
 			hostperf=
-			if [[ ${BENCH_SCALE_HOST_PERF:-0} == 1 && $r == 2 ]]; then
-				perf record -q -t "$(vcpu_tid)" -o "$vmout/hostperf-$n.data" &
+			if [[ ${BENCH_SCALE_HOST_PERF:-0} == 1 && " ${BENCH_SCALE_HOST_PERF_ROUNDS:-2} " == *" $r "* ]]; then
+				perf record -q -t "$(vcpu_tid)" -o "$vmout/hostperf-$n-$r.data" &
 				hostperf=$!
 			fi
 			q0=$(qemu_ns)
@@ -255,8 +263,8 @@ x = json.load(open(sys.argv[1])); x["where"] = "vm"; print(json.dumps(x))' "$vmo
 			q1=$(qemu_ns)
 			if [[ -n $hostperf ]]; then
 				kill -INT $hostperf && wait $hostperf || true
-				perf report -i "$vmout/hostperf-$n.data" --no-children --sort dso,sym --percent-limit 0.5 \
-					--stdio >"$vmout/hostperf-$n.txt" 2>&1 || true
+				perf report -i "$vmout/hostperf-$n-$r.data" --no-children --sort dso,sym --percent-limit 0.5 \
+					--stdio >"$vmout/hostperf-$n-$r.txt" 2>&1 || true
 			fi
 			[[ ${BENCH_SCALE_PERF:-0} != 1 || $r != 1 ]] || guest_ask perf-stop "$n" perf-stopped || break 2
 			guest_ask snap "$n-$r-b" "snap-$n-$r-b.txt" || break 2

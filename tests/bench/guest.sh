@@ -118,7 +118,8 @@ for _ in $(seq 2400); do
 		n=$(cat "$DGFS_OUT/scale-want")
 		rm "$DGFS_OUT/scale-want"
 		s=$SECONDS
-		bench_scale /mnt/scale "$n" >"$DGFS_OUT/scale-$n.tmp"
+		[[ ! -e $DGFS_OUT/settle-env ]] || . "$DGFS_OUT/settle-env"	# bench_settle's knobs
+		bench_scale /mnt/scale "$n" "$DGFS_OUT/settle-$n.txt" >"$DGFS_OUT/scale-$n.tmp"
 		echo "scale $n: $((SECONDS - s)) s: $(cat "$DGFS_OUT/scale-$n.tmp")"
 		mv "$DGFS_OUT/scale-$n.tmp" "$DGFS_OUT/scale-$n.json"
 	fi

@@ -124,8 +124,8 @@ def table(cells, where, workload):
 def scale_table(lookups, scale):
     if not lookups:
         return None
-    out = ["| where | chunks in the index | ns per XDP run with a lookup | without | ns per lookup | lookups that hit | fast path 4 KiB req/s, 16 outstanding | vCPU µs a request | vCPU waiting for a host CPU | served files cached | cache misses |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    out = ["| where | chunks in the index | ns per XDP run with a lookup | without | ns per lookup | lookups that hit | fast path 4 KiB req/s, 16 outstanding | vCPU µs a request | vCPU waiting for a host CPU | served files cached | cache misses | waited for an idle guest after the fill |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     seen = set()
     for x in sorted(lookups, key=lambda x: (x["where"], x["chunks"])):
         if (x["where"], x["chunks"]) in seen:	# a size measured twice: its cells once
@@ -138,7 +138,8 @@ def scale_table(lookups, scale):
         host = [s["host"] for s in mine if "host" in s]
         guest = [s["guest"] for s in mine if "guest" in s]
         cached = [g.get("served_cached_bytes") for g in guest]
-        out.append("| %s | %s | %d | %d | %d | %s of %s | %s | %s | %s | %s | %s |" % (
+        # bench_settle's wait (servers.sh): how long the fill's after-work ran.
+        out.append("| %s | %s | %d | %d | %d | %s of %s | %s | %s | %s | %s | %s | %s |" % (
             x["where"], fmt(x["chunks"]), x["ns_per_run"], x["ns_baseline"], x["ns_per_lookup"],
             fmt(x["hits"]), fmt(x["hits"] + x["misses"]),
             fmt(med(rs)) + " (%d rounds)" % len(rs) if rs else "-",
@@ -146,7 +147,8 @@ def scale_table(lookups, scale):
             "%.0f%%" % (100 * med([h["vcpu_wait_s"] / (h["vcpu_wait_s"] + h["vcpu_run_s"]) for h in host
                                    if h["vcpu_wait_s"] + h["vcpu_run_s"] > 0])) if host else "-",
             "%.1f MiB" % (min(c for c in cached if c is not None) / 2**20) if any(c is not None for c in cached) else "-",
-            fmt(sum(g.get("cache_misses", 0) for g in guest)) if guest else "-"))
+            fmt(sum(g.get("cache_misses", 0) for g in guest)) if guest else "-",
+            "%d s" % x["settle_s"] if "settle_s" in x else "-"))
     return "\n".join(out)
 
 

@@ -9,10 +9,9 @@
 #   bench_servers_stop             both, and the cpustat server if any
 #   bench_kmod_start STATE [IFACE] dgfs.ko serving STATE's chunks (XDP on IFACE)
 #   bench_kmod_register FILE       register the chunks FILE lists (id per line)
-#   bench_scale DIR N              fill the index up to N chunks, time lookups
-#   bench_scale_reset STATE IDS IFACE
-#                                  dgfs.ko reloaded with the bench's own
-#                                  chunks only (the index cannot shrink fast)
+#   bench_scale DIR N [REPORT]     fill the index up to N chunks, wait for
+#                                  the machine to go idle, time lookups
+#   bench_settle [REPORT]          wait until the CPUs are idle (bounded)
 #   bench_scale_reset STATE IDS IFACE
 #                                  dgfs.ko reloaded with the bench's own
 #                                  chunks only (the index cannot shrink fast)
@@ -130,12 +129,66 @@ bench_scale_reset() {
 		bench_kmod_start "$1" "$3" && bench_kmod_register "$2"
 }
 
-# bench_scale_reset STATE IDS IFACE: back to the bench's chunks alone,
-# so that one boot can measure a small and a big index in turn. Deleting
-# 10^6 chunks is a request each; unloading the module drops them at once.
-bench_scale_reset() {
-	$BENCH_CTL xdp detach "$3" && rmmod dgfs && BENCH_SCALE_HAVE=0 &&
-		bench_kmod_start "$1" "$3" && bench_kmod_register "$2"
+# bench_settle [REPORT]: wait until the machine is idle, so that what
+# follows a fill measures the index and not work the fill left behind.
+# (Measured, docs/BENCHMARKS.md "After the fill": after 10^6 chunks the
+# guest is idle within the first second; the rhashtable's growth, run by
+# a system_wq kworker as the table passes 75%, is done when the fill
+# returns. The wait makes sure of it at every size.) Idle: its CPUs busy
+# (/proc/stat: all but idle and iowait) under BENCH_SETTLE_PCT % (10) of
+# one second; BENCH_SETTLE_MAX s (120) at most. Sets BENCH_SETTLE_S (the
+# seconds waited) and BENCH_SETTLE_TRACE (busy % each second) and prints
+# both on stderr. With REPORT: what ran meanwhile, by tests/bench/busy.py,
+# into REPORT; BENCH_SETTLE_PERF=1 adds a profile of the wait (perf -a)
+# as REPORT-perf (under TCG perf's own start keeps the guest busy for the
+# first seconds of the wait). It waits on a FIFO nobody writes: no fork a
+# second, which would be busy time of its own under TCG.
+bench_settle() {
+	local report=${1:-} snap= perf= fd fifo u n s i w q sq st busy0 all0 busy1 all1 pct
+	BENCH_SETTLE_S=0 BENCH_SETTLE_TRACE=
+	if [[ -n $report ]]; then
+		snap=$(mktemp -d) && bench_settle_snap "$snap/a" || return 1
+		if [[ ${BENCH_SETTLE_PERF:-0} == 1 ]]; then
+			perf record -q -a -g -F 250 -o "$snap/perf.data" -- sleep 600 >/dev/null 2>&1 &
+			perf=$!
+		fi
+	fi
+	fifo=$(mktemp -u) && mkfifo "$fifo" && exec {fd}<>"$fifo" && rm "$fifo" || return 1
+	read -r _ u n s i w q sq st _ </proc/stat
+	busy0=$((u + n + s + q + sq + st)) all0=$((u + n + s + i + w + q + sq + st))
+	while ((BENCH_SETTLE_S < ${BENCH_SETTLE_MAX:-120})); do
+		read -r -t 1 -u "$fd" _ || true
+		BENCH_SETTLE_S=$((BENCH_SETTLE_S + 1))
+		read -r _ u n s i w q sq st _ </proc/stat
+		busy1=$((u + n + s + q + sq + st)) all1=$((u + n + s + i + w + q + sq + st))
+		pct=$(((busy1 - busy0) * 100 / (all1 > all0 ? all1 - all0 : 1)))
+		BENCH_SETTLE_TRACE+="${BENCH_SETTLE_TRACE:+ }$pct"
+		busy0=$busy1 all0=$all1
+		((pct >= ${BENCH_SETTLE_PCT:-10})) || break
+	done
+	exec {fd}<&-
+	echo "bench: $( ((pct < ${BENCH_SETTLE_PCT:-10})) && echo idle || echo "still busy") after $BENCH_SETTLE_S s (busy % each second: $BENCH_SETTLE_TRACE)" >&2
+	[[ -n $report ]] || return 0
+	bench_settle_snap "$snap/b" || return 1	# before perf's own exit, slow under TCG
+	[[ -z $perf ]] || { kill -INT "$perf" && wait "$perf" || true; }
+	{
+		echo "waited $BENCH_SETTLE_S s for an idle machine; busy % each second: $BENCH_SETTLE_TRACE"
+		python3 tests/bench/busy.py "$snap/a" "$snap/b" "$BENCH_SETTLE_S"
+	} >"$report" 2>&1
+	if [[ -n $perf ]]; then
+		perf report -i "$snap/perf.data" --no-children -g none --percent-limit 0.5 --stdio \
+			>"$report-perf" 2>&1 || true
+	fi
+	rm -rf "$snap"
+}
+
+# bench_settle_snap DIR: what bench_settle's report compares (busy.py).
+bench_settle_snap() {
+	mkdir -p "$1" || return 1
+	cat /proc/[0-9]*/task/[0-9]*/stat >"$1/tasks" 2>/dev/null || true	# tasks that ended meanwhile
+	cat /proc/stat >"$1/stat" && cat /proc/softirqs >"$1/softirqs" &&
+		cat /proc/interrupts >"$1/interrupts" && cat /proc/vmstat >"$1/vmstat" || return 1
+	[[ ! -e /sys/module/dgfs ]] || $BENCH_CTL stats >"$1/dgfs" 2>/dev/null || true
 }
 
 # A prefix no SHA-256 of the bench's files shares: the scale ids are it and
@@ -143,12 +196,13 @@ bench_scale_reset() {
 BENCH_SCALE_PREFIX=5ca1e000000000000000000000000000000000000000000000000000
 BENCH_SCALE_HAVE=0
 
-# bench_scale DIR N: add filler chunks (store "scale" in DIR) until the
-# index holds N, the bench's own included, then print one JSON line: the
-# mean ns of an XDP program run with a lookup of a random filler id and
-# without one, and how many of the lookups hit.
+# bench_scale DIR N [REPORT]: add filler chunks (store "scale" in DIR)
+# until the index holds N, the bench's own included, wait for the machine
+# to go idle (bench_settle, REPORT passed on), then print one JSON line:
+# the mean ns of an XDP program run with a lookup of a random filler id
+# and without one, how many of the lookups hit, and the seconds waited.
 bench_scale() {
-	local dir=$1 want=$2 have add out base
+	local dir=$1 want=$2 report=${3:-} have add out base
 	if ((BENCH_SCALE_HAVE == 0)); then
 		mkdir -p "$dir" && head -c 4096 /dev/urandom >"$dir/f" &&
 			$BENCH_CTL store add scale path "$dir" || return 1
@@ -163,17 +217,21 @@ bench_scale() {
 			$BENCH_CTL -b - || return 1
 		BENCH_SCALE_HAVE=$((BENCH_SCALE_HAVE + add))
 	fi
+	bench_settle "$report" || return 1
 	out=$("$BUILD/index_lookup" --kmod --repeat "${BENCH_LOOKUPS:-1000000}" "$BENCH_SCALE_HAVE" $BENCH_SCALE_PREFIX) &&
 		base=$("$BUILD/index_lookup" --repeat "${BENCH_LOOKUPS:-1000000}" "$BENCH_SCALE_HAVE" $BENCH_SCALE_PREFIX) ||
 		return 1
-	python3 - "$($BENCH_CTL stats | awk '$1 == "chunks" { print $2 }')" "$BENCH_SCALE_HAVE" "$out" "$base" <<'PY'
+	python3 - "$($BENCH_CTL stats | awk '$1 == "chunks" { print $2 }')" "$BENCH_SCALE_HAVE" "$out" "$base" \
+		"$BENCH_SETTLE_S" "$BENCH_SETTLE_TRACE" <<'PY'
 import json, sys
 chunks, filler, out, base = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3].split(), sys.argv[4].split()
+settle_s, settle_trace = int(sys.argv[5]), [int(p) for p in sys.argv[6].split()]
 k = dict(zip(out[::2], map(int, out[1::2])))
 b = dict(zip(base[::2], map(int, base[1::2])))
 print(json.dumps({"kind": "lookup", "chunks": chunks, "filler": filler,
                   "ns_per_run": k["ns_per_run"], "ns_baseline": b["ns_per_run"],
                   "ns_per_lookup": k["ns_per_run"] - b["ns_per_run"],
-                  "hits": k["hits"], "misses": k["misses"]}))
+                  "hits": k["hits"], "misses": k["misses"],
+                  "settle_s": settle_s, "settle_busy_pct": settle_trace}))
 PY
 }

@@ -87,65 +87,30 @@ busy_ticks() { awk '/^cpu / { printf "%.0f\n", $2 + $3 + $4 + $7 + $8 }' /proc/s
 
 echo "# $(date -u +%FT%TZ) $(uname -r), $NCPU CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# $ROUNDS rounds x $SECS s, 4 KiB random reads, levels (threads x window): $LEVELS"
-printf '%s\n' "tier level round req_s p50_us p99_us timeouts srv_cpu_s srv_us_per_req host_us_per_req cli_us_per_req" \
-	>"$tmp/results"
-for round in $(seq "$ROUNDS"); do
-	for level in $LEVELS; do
-		threads=${level%x*} window=${level#*x}
-		# Alternate which tier goes first, so neither always follows the other.
-		tiers=(socket afxdp)
-		((round % 2)) || tiers=(afxdp socket)
-		for tier in "${tiers[@]}"; do
-			start "$tier" || { echo "bench_afxdp: $tier server did not start" >&2; exit 1; }
-			t0=$(cpu_ns "$userd_pid") h0=$(busy_ticks)
-			/usr/bin/time -f "%U %S" -o "$tmp/cli.time" \
-				ip netns exec "$cli" "${CLI_PIN[@]}" "$BUILD/dgfs-bench" -p $PORT --key $KEY \
-				--threads "$threads" --window "$window" --size 4096 --random \
-				--duration "$SECS" --json $V4 "${ids[@]}" >"$tmp/out.json" 2>"$tmp/bench.err" ||
-				{ cat "$tmp/bench.err" >&2; exit 1; }
-			t1=$(cpu_ns "$userd_pid") h1=$(busy_ticks)
-			stop
-			python3 - "$tier" "$level" "$round" "$((t1 - t0))" "$((h1 - h0))" \
-				"$(getconf CLK_TCK)" "$tmp/out.json" "$tmp/cli.time" >>"$tmp/results" <<-'EOF'
-			import json, sys
-			tier, level, rnd, t, h, hz, path, ctime = sys.argv[1:]
-			r = json.load(open(path))
-			n = max(r["completed"], 1)
-			cpu = int(t) / 1e9
-			cli = sum(float(x) for x in open(ctime).read().split()[-2:])
-			print(tier, level, rnd, round(r["req_per_s"]), r["p50_us"], r["p99_us"],
-			      r["timeouts"], round(cpu, 3), round(cpu / n * 1e6, 2),
-			      round(int(h) / int(hz) / n * 1e6, 2), round(cli / n * 1e6, 2))
-			EOF
-			tail -n1 "$tmp/results"
-		done
-	done
-done
+: >"$tmp/results"
+# Each level each round, the tier that goes first turned every round.
+while read -r -u 3 round level tier; do
+	threads=${level%x*} window=${level#*x}
+	start "$tier" || { echo "bench_afxdp: $tier server did not start" >&2; exit 1; }
+	t0=$(cpu_ns "$userd_pid") h0=$(busy_ticks)
+	/usr/bin/time -f "%U %S" -o "$tmp/cli.time" \
+		ip netns exec "$cli" "${CLI_PIN[@]}" "$BUILD/dgfs-bench" -p $PORT --key $KEY \
+		--threads "$threads" --window "$window" --size 4096 --random \
+		--duration "$SECS" --json $V4 "${ids[@]}" >"$tmp/out.json" 2>"$tmp/bench.err" ||
+		{ cat "$tmp/bench.err" >&2; exit 1; }
+	t1=$(cpu_ns "$userd_pid") h1=$(busy_ticks)
+	stop
+	# Each *_s a CPU time, also per request in the table: the server's,
+	# the machine's, the client's, and server and client together.
+	python3 tests/bench/rounds.py row "$tmp/out.json" mode="$tier" level="$level" round="$round" \
+		srv_s="$(awk -v t=$((t1 - t0)) 'BEGIN { print t / 1e9 }')" \
+		host_s="$(awk -v h=$((h1 - h0)) -v hz="$(getconf CLK_TCK)" 'BEGIN { print h / hz }')" \
+		cli_s="$(awk '{ print $(NF - 1) + $NF }' "$tmp/cli.time")" \
+		both_s="$(awk -v t=$((t1 - t0)) '{ print t / 1e9 + $(NF - 1) + $NF }' "$tmp/cli.time")" \
+		>>"$tmp/results"
+	tail -n1 "$tmp/results"
+done 3< <(python3 tests/bench/rounds.py order "$ROUNDS" "$LEVELS" socket afxdp)
 
 echo
-python3 - "$tmp/results" <<'EOF'
-import statistics as st, sys
-rows = [l.split() for l in open(sys.argv[1]).read().splitlines()[1:]]
-levels = []
-for r in rows:
-    if r[1] not in levels:
-        levels.append(r[1])
-def med(tier, level, col):
-    return st.median(float(r[col]) for r in rows if r[0] == tier and r[1] == level)
-print("median of the rounds; per CPU = requests per second of server CPU")
-print(f"{'level':>6} {'tier':>7} {'req/s':>8} {'p50 us':>7} {'p99 us':>7} "
-      f"{'srv us/req':>10} {'req/s per CPU':>13} {'cli us/req':>10} {'both us/req':>11}")
-for lv in levels:
-    per = {}
-    for tier in ("socket", "afxdp"):
-        rps, p50, p99 = med(tier, lv, 3), med(tier, lv, 4), med(tier, lv, 5)
-        us, cli = med(tier, lv, 8), med(tier, lv, 10)
-        both = st.median(float(r[8]) + float(r[10]) for r in rows if r[0] == tier and r[1] == lv)
-        per[tier] = (rps, 1e6 / us if us else 0.0, cli, both)
-        print(f"{lv:>6} {tier:>7} {rps:8.0f} {p50:7.1f} {p99:7.1f} {us:10.2f} "
-              f"{per[tier][1]:13.0f} {cli:10.2f} {both:11.2f}")
-    a, b = per["afxdp"], per["socket"]
-    print(f"{lv:>6} {'ratio':>7} {a[0] / b[0]:7.2f}x{'':>27}{a[1] / b[1]:13.2f}x "
-          f"{a[2] / b[2]:9.2f}x {a[3] / b[3]:10.2f}x  (AF_XDP / socket)")
-EOF
+python3 tests/bench/rounds.py ab "$tmp/results" socket afxdp
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"

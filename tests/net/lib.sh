@@ -17,6 +17,13 @@
 #       be made. The pair is made inside the server's namespace, so no
 #       device ever appears in ours.
 #
+#   net_need BINARY...
+#       fails the test (finish) unless every BINARY is built and we are
+#       root (the namespaces need it).
+#
+#   net_del
+#       removes both namespaces (what a test's cleanup does last with them).
+#
 #   net_chunk DIR SIZE
 #       SIZE random bytes in DIR, in a file named by their SHA-256 (a chunk
 #       as dgfs-userd serves it); prints that id.
@@ -65,15 +72,8 @@ net_pair() {
 	ip -n "$srv" link set lo up && ip -n "$cli" link set lo up
 }
 
-net_chunk() {
-	local id
-	head -c "$2" /dev/urandom >"$1/new" && id=$(sha256sum "$1/new" | cut -c1-64) &&
-		mv "$1/new" "$1/$id" && echo "$id"
-}
-
-net_userd_setup() {
-	local store=$1 b n
-	shift
+net_need() {
+	local b
 	for b in "$@"; do
 		[[ -x $b ]] || { fail "$b is built (make userspace)"; finish; }
 	done
@@ -81,6 +81,23 @@ net_userd_setup() {
 		fail "must run as root (network namespaces)"
 		finish
 	fi
+}
+
+net_del() {
+	ip netns del "$srv" 2>/dev/null
+	ip netns del "$cli" 2>/dev/null
+}
+
+net_chunk() {
+	local id
+	head -c "$2" /dev/urandom >"$1/new" && id=$(sha256sum "$1/new" | cut -c1-64) &&
+		mv "$1/new" "$1/$id" && echo "$id"
+}
+
+net_userd_setup() {
+	local store=$1 n
+	shift
+	net_need "$@"
 	net_pair "$V4" "$V4_CLIENT" "$V6" "$V6_CLIENT"
 	mkdir -p "$store"
 	declare -gA size=([one]=1 [page]=4096 [odd]=$((1048576 + 7)) [big]=$((16 << 20)))

@@ -43,19 +43,12 @@ cleanup() {
 		s xdp-loader unload --all dg0 >/dev/null 2>&1
 		rm -rf /sys/fs/bpf/dgfs/netns-"$(stat -L -c %i "/run/netns/$srv")"-*
 	fi
-	ip netns del "$srv" 2>/dev/null
-	ip netns del "$cli" 2>/dev/null
+	net_del
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 
-for b in "$DGFSD" "$DGFS"; do
-	[[ -x $b ]] || { fail "$b is built (make userspace)"; finish; }
-done
-if [[ $(id -u) != 0 ]]; then
-	fail "must run as root (network namespaces)"
-	finish
-fi
+net_need "$DGFSD" "$DGFS"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=66}
 
 net_pair $V4 $V4_CLIENT $V6 $V6_CLIENT

@@ -33,19 +33,12 @@ cleanup() {
 		kill -CONT "$userd_pid" 2>/dev/null
 		kill "$userd_pid" 2>/dev/null && wait "$userd_pid" 2>/dev/null
 	fi
-	ip netns del "$srv" 2>/dev/null
-	ip netns del "$cli" 2>/dev/null
+	net_del
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 
-for b in "$DGFS" "$USERD"; do
-	[[ -x $b ]] || { fail "$b is built (make userspace)"; finish; }
-done
-if [[ $(id -u) != 0 ]]; then
-	fail "must run as root (network namespaces)"
-	finish
-fi
+net_need "$DGFS" "$USERD"
 
 net_pair $V4 $V4_CLIENT
 

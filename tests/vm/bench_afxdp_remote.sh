@@ -71,63 +71,27 @@ guest_cpu() { ctl cpu | awk '{ print $1 / $2 }'; }
 echo "# $(date -u +%FT%TZ) host $(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# guest: Debian's 6.1, $SMP vCPU (TCG), virtio-net on a tap; $ROUNDS rounds x $SECS s," \
 	"4 KiB random reads, levels (threads x window): $LEVELS"
-printf '%s\n' "tier level round req_s p50_us p99_us timeouts guest_cpu_s guest_us_per_req" \
-	>"$out/results"
-for round in $(seq "$ROUNDS"); do
-	for level in $LEVELS; do
-		threads=${level%x*} window=${level#*x}
-		tiers=(socket afxdp)
-		((round % 2)) || tiers=(afxdp socket)
-		for tier in "${tiers[@]}"; do
-			said=$(ctl "tier $tier")
-			[[ $said == ok* ]] || { echo "guest: $said" >&2; exit 1; }
-			[[ $tier == socket ]] || echo "# $said" >>"$out/modes"
-			c0=$(guest_cpu)
-			ip netns exec $ns "${pin[@]}" "$BUILD/dgfs-bench" -p 7878 --key $key \
-				--threads "$threads" --window "$window" --size 4096 --random \
-				--duration "$SECS" --json $guest "$id" \
-				>"$out/one.json" 2>>"$out/bench.log" ||
-				{ tail -n 5 "$out/bench.log" >&2; exit 1; }
-			c1=$(guest_cpu)
-			python3 - "$tier" "$level" "$round" "$c0" "$c1" "$out/one.json" >>"$out/results" <<-'EOF'
-			import json, sys
-			tier, level, rnd, c0, c1, path = sys.argv[1:]
-			r = json.load(open(path))
-			n = max(r["completed"], 1)
-			cpu = float(c1) - float(c0)
-			print(tier, level, rnd, round(r["req_per_s"]), r["p50_us"], r["p99_us"],
-			      r["timeouts"], round(cpu, 2), round(cpu / n * 1e6, 1))
-			EOF
-			tail -n1 "$out/results"
-		done
-	done
-done
+: >"$out/results"
+# Each level each round, the tier that goes first turned every round.
+while read -r -u 3 round level tier; do
+	threads=${level%x*} window=${level#*x}
+	said=$(ctl "tier $tier")
+	[[ $said == ok* ]] || { echo "guest: $said" >&2; exit 1; }
+	[[ $tier == socket ]] || echo "# $said" >>"$out/modes"
+	c0=$(guest_cpu)
+	ip netns exec $ns "${pin[@]}" "$BUILD/dgfs-bench" -p 7878 --key $key \
+		--threads "$threads" --window "$window" --size 4096 --random \
+		--duration "$SECS" --json $guest "$id" \
+		>"$out/one.json" 2>>"$out/bench.log" ||
+		{ tail -n 5 "$out/bench.log" >&2; exit 1; }
+	c1=$(guest_cpu)
+	python3 tests/bench/rounds.py row "$out/one.json" mode="$tier" level="$level" round="$round" \
+		guest_s="$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')" >>"$out/results"
+	tail -n1 "$out/results"
+done 3< <(python3 tests/bench/rounds.py order "$ROUNDS" "$LEVELS" socket afxdp)
 ctl stop >/dev/null
 echo "# XDP on the guest's eth0 while AF_XDP ran: $(sort -u "$out/modes" | sed 's/^# ok afxdp //' | tr '\n' ' ')"
 echo
-python3 - "$out/results" <<'EOF'
-import statistics as st, sys
-rows = [l.split() for l in open(sys.argv[1]).read().splitlines()[1:]]
-levels = []
-for r in rows:
-    if r[1] not in levels:
-        levels.append(r[1])
-def med(tier, level, col):
-    return st.median(float(r[col]) for r in rows if r[0] == tier and r[1] == level)
-print("median of the rounds; per CPU = requests per second of guest CPU")
-print(f"{'level':>6} {'tier':>7} {'req/s':>8} {'p50 us':>8} {'p99 us':>8} {'timeouts':>8} "
-      f"{'guest us/req':>12} {'req/s per CPU':>13}")
-for lv in levels:
-    per = {}
-    for tier in ("socket", "afxdp"):
-        rps, p50, p99, to = med(tier, lv, 3), med(tier, lv, 4), med(tier, lv, 5), med(tier, lv, 6)
-        us = med(tier, lv, 8)
-        per[tier] = (rps, 1e6 / us if us else 0.0, us)
-        print(f"{lv:>6} {tier:>7} {rps:8.0f} {p50:8.0f} {p99:8.0f} {to:8.0f} {us:12.1f} "
-              f"{per[tier][1]:13.0f}")
-    a, b = per["afxdp"], per["socket"]
-    print(f"{lv:>6} {'ratio':>7} {a[0] / b[0]:7.2f}x{'':>27}{a[2] / b[2]:12.2f}x "
-          f"{a[1] / b[1]:12.2f}x  (AF_XDP / socket)")
-EOF
+python3 tests/bench/rounds.py ab "$out/results" socket afxdp
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "(dgfs-bench's lines: $out/bench.log; the guest's: $out/bench_afxdp_remote_guest.log)"

@@ -54,6 +54,55 @@ scratch() {
 
 sha256() { sha256sum "$1" | cut -c1-64; }
 
+# serve_small NAME SIZE ARTICLE: on the server (s), a store "main" in the
+# scratch directory NAME with one chunk "small" of SIZE random bytes, and
+# the key $key; sets root and small. One check, "server: store, ARTICLE
+# chunk, key" (ARTICLE: "a 4 KiB"); a test that cannot go on without it
+# finishes.
+serve_small() {
+	root=$(scratch "$1")
+	head -c "$2" /dev/urandom >"$root/small"
+	small=$(sha256 "$root/small")
+	check "server: store, $3 chunk, key" \
+		s $CTL -b - <<<"store add main path $root
+chunk add $small store main file small
+config set key $key" || finish
+}
+
+# A device that answers late, for the tests that need one (test_latency,
+# test_netns_stall); the script sets img (the loop device's file), mnt, dm
+# (the dm-delay device's name) and loop= (set here).
+# slow_fs SIZE: a chunk file c of SIZE random bytes in an ext4 file system
+# on a loop device, under a dm-delay device (no delay yet), mounted
+# read-only at $mnt. (No udev in the VM: the device's node is devtmpfs's
+# /dev/dm-N.)
+slow_fs() {
+	loop=$(truncate -s 64M $img && losetup -f --show $img) &&
+		mkfs.ext4 -q -F "$loop" && mount "$loop" $mnt &&
+		head -c "$1" /dev/urandom >$mnt/c && umount $mnt &&
+		dmsetup create $dm --table "0 $(blockdev --getsz "$loop") delay $loop 0 0" &&
+		mount -o ro "/dev/$(dmsetup info -c --noheadings -o blkdevname $dm)" $mnt
+}
+
+# delay MS: reads of the slow device wait MS ms; 0 lets them all go. A
+# suspend first sends every read that waits (dm-delay's presuspend).
+delay() {
+	local n
+	n=$(blockdev --getsz "$loop") &&
+		dmsetup suspend --nolockfs $dm &&
+		dmsetup load $dm --table "0 $n delay $loop 0 $1 $loop 0 0" &&
+		dmsetup resume $dm
+}
+
+# slow_fs_remove: all of slow_fs undone, quietly (for a cleanup).
+slow_fs_remove() {
+	umount $mnt 2>/dev/null
+	dmsetup remove $dm 2>/dev/null
+	[[ -z $loop ]] || losetup -d "$loop"
+	loop=
+	rm -f $img
+}
+
 # stat_value NAME [NETNS]: one counter from `dgfsctl stats`.
 stat_value() {
 	$CTL stats | awk -v k="$1" '$1 == k { print $2 }'

@@ -5,7 +5,7 @@
 # tier, dgfsd over HTTP and nginx, on 4 KiB and 1 MiB files; then one scale
 # step (10^3 chunks) and the report with its doc section and plot. The
 # numbers themselves are not judged (TCG), only that each is sane.
-# expect-checks: 17 (tests/run-all.sh: a run that prints fewer fails)
+# expect-checks: 18 (tests/run-all.sh: a run that prints fewer fails)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/vm/common.sh
@@ -27,6 +27,11 @@ lookup=$(grep '"kind": "lookup"' "$r")
 same "scale: 1000 chunks in the index" "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["chunks"])' "$lookup")" 1000
 same "scale: every lookup of a registered id hits" \
 	"$(python3 -c 'import json,sys; x = json.loads(sys.argv[1]); print(x["hits"], x["misses"])' "$lookup")" "$lookups 0"
+# bench_settle: the fill was followed by a wait of whole seconds, one busy
+# figure each, that ended idle (under 10%) or at its bound (120 s).
+same "scale: the lookups waited for an idle machine after the fill" \
+	"$(python3 -c 'import json,sys; x = json.loads(sys.argv[1]); s, t = x["settle_s"], x["settle_busy_pct"]
+print("ok" if 1 <= s <= 120 and len(t) == s and (t[-1] < 10 or s == 120) else (s, t))' "$lookup")" ok
 
 # The report: a row per server and concurrency in each workload's table,
 # the doc's section replaced (and nothing around it), a PNG.

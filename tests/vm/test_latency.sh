@@ -24,21 +24,11 @@ img=/mnt/latency.img mnt=/tmp/latency dm=dgfs-latency loop=
 
 cleanup_first() {
 	s $CTL xdp detach dg0 2>/dev/null
-	umount $mnt 2>/dev/null
-	dmsetup remove $dm 2>/dev/null
-	[[ -z $loop ]] || losetup -d "$loop"
-	loop=
-	rm -f $img
+	slow_fs_remove
 }
 server_and_client || finish
 
-root=$(scratch latency)
-head -c 8192 /dev/urandom >"$root/small"
-small=$(sha256 "$root/small")
-check "server: store, an 8 KiB chunk, key" \
-	s $CTL -b - <<<"store add main path $root
-chunk add $small store main file small
-config set key $key" || finish
+serve_small latency 8192 "an 8 KiB"
 
 # hist: both histograms as dgfsd reads them, "NAME sum_ns S buckets B0..B25".
 hist() { s $DRV latency; }
@@ -131,23 +121,9 @@ same "... and not in the histogram: no reply" "$(field 1 "$(moved request "$h0" 
 
 # ---- a cold read from a device that delays every read ------------------------
 modprobe -a loop dm_delay 2>/dev/null
-# delay MS: reads of the device wait MS ms (writes none).
-delay() {
-	local n
-	n=$(blockdev --getsz "$loop") &&
-		dmsetup suspend --nolockfs $dm &&
-		dmsetup load $dm --table "0 $n delay $loop 0 $1 $loop 0 0" &&
-		dmsetup resume $dm
-}
+# slow_fs and delay (reads of the device wait MS ms): tests/vm/common.sh.
 mkdir -p $mnt
-slow_fs() {
-	loop=$(truncate -s 64M $img && losetup -f --show $img) &&
-		mkfs.ext4 -q -F "$loop" && mount "$loop" $mnt &&
-		head -c $((64 << 10)) /dev/urandom >$mnt/c && umount $mnt &&
-		dmsetup create $dm --table "0 $(blockdev --getsz "$loop") delay $loop 0 0" &&
-		mount -o ro "/dev/$(dmsetup info -c --noheadings -o blkdevname $dm)" $mnt
-}
-check "a 64 KiB chunk on ext4 on a dm-delay device" slow_fs || finish
+check "a 64 KiB chunk on ext4 on a dm-delay device" slow_fs $((64 << 10)) || finish
 cold=$(sha256 $mnt/c)
 # What the reads are checked against: a copy, since reading the file itself
 # (the same kernel) would bring it back into the page cache.

@@ -29,16 +29,6 @@ nstat() { ip netns exec "$1" $CTL stats | awk -v k="$2" '$1 == k { print $2 }'; 
 stat_is() { [[ $(nstat "$1" "$2") == "$3" ]]; }
 destroyed_ge() { (($(stat_value obj_destroyed) >= $1)); }
 
-# delay MS: reads of the slow device wait MS ms; 0 lets them all go. A
-# suspend first sends every read that waits (dm-delay's presuspend).
-delay() {
-	local n
-	n=$(blockdev --getsz "$loop") &&
-		dmsetup suspend --nolockfs $dm &&
-		dmsetup load $dm --table "0 $n delay $loop 0 $1 $loop 0 0" &&
-		dmsetup resume $dm
-}
-
 cleanup() {
 	# The device first: reads waiting on it hold their namespace.
 	dmsetup info $dm >/dev/null 2>&1 && delay 0
@@ -46,10 +36,7 @@ cleanup() {
 	for ns in $stuck $stuckc $srv $cli $idle $idlec $other; do
 		ip netns del $ns 2>/dev/null
 	done
-	umount $mnt 2>/dev/null
-	dmsetup remove $dm 2>/dev/null
-	[[ -n $loop ]] && losetup -d "$loop"
-	rm -f $img
+	slow_fs_remove
 }
 trap cleanup EXIT
 
@@ -131,17 +118,7 @@ fi
 modprobe -a loop dm_delay 2>/dev/null	# both built into the debug kernel
 check "device mapper has the delay target" bash -c "dmsetup targets | grep -qw delay"
 mkdir -p $mnt
-# slow_fs: a 4 MiB chunk in an ext4 file system on a loop device, under a
-# dm-delay device (no delay yet), mounted read-only. (No udev in the VM:
-# the device's node is devtmpfs's /dev/dm-N.)
-slow_fs() {
-	loop=$(truncate -s 64M $img && losetup -f --show $img) &&
-		mkfs.ext4 -q -F "$loop" && mount "$loop" $mnt &&
-		head -c $((4 << 20)) /dev/urandom >$mnt/c && umount $mnt &&
-		dmsetup create $dm --table "0 $(blockdev --getsz "$loop") delay $loop 0 0" &&
-		mount -o ro "/dev/$(dmsetup info -c --noheadings -o blkdevname $dm)" $mnt
-}
-check "a 4 MiB chunk on ext4 on a dm-delay device" slow_fs || finish
+check "a 4 MiB chunk on ext4 on a dm-delay device" slow_fs $((4 << 20)) || finish
 idstuck=$(sha256 $mnt/c)
 stuck_setup() {
 	st $CTL store add slow path $mnt && st $CTL chunk add "$idstuck" store slow file c &&

@@ -22,13 +22,7 @@ cleanup_first() {
 }
 server_and_client || finish
 
-root=$(scratch top)
-head -c 4096 /dev/urandom >"$root/small"
-small=$(sha256 "$root/small")
-check "server: store, a 4 KiB chunk, key" \
-	s $CTL -b - <<<"store add main path $root
-chunk add $small store main file small
-config set key $key" || finish
+serve_small top 4096 "a 4 KiB"
 check "client: a second address, 198.18.0.3" ip -n $cli addr add 198.18.0.3/24 dev dg1
 val() { awk -v k="$2" '$1 == k { print $2 }' <<<"$1"; }
 
