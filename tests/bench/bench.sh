@@ -30,7 +30,9 @@
 # size's second cell, BENCH_SCALE_PERF=1 the guest (perf -a) through its
 # first. A "-" in BENCH_SCALES reloads the module with the bench's chunks
 # alone, so that sizes can alternate in one boot: "1000 1000000 - 1000
-# 1000000" measures each size twice, in turn.
+# 1000000" measures each size twice, in turn. BENCH_MTU=N sets the
+# host-guest link's MTU (the host's tap and the guest's eth0) for every
+# server: BENCH_MTU=9000 make bench, a storage network's jumbo frames.
 set -eu
 cd "$(dirname "$0")/../.."
 # Debian's own tools, as in the VM: not a user's shims (pyenv's python3
@@ -186,6 +188,13 @@ vm_part() {
 	}
 	trap vm_end EXIT	# whatever stops this script, the VM goes too
 	wait_file ready 300 || { vm_end; return 1; }
+	if [[ -n ${BENCH_MTU:-} ]]; then	# both ends of the link (guest.sh's mtu-want)
+		ip -n $ns link set $tap mtu "$BENCH_MTU" || { vm_end; return 1; }
+		echo "$BENCH_MTU" >"$vmout/mtu-want"
+		wait_file mtu-done 60 && [[ $(cat "$vmout/mtu-done") == "ok $BENCH_MTU" ]] ||
+			{ echo "bench: the guest's MTU: $(cat "$vmout/mtu-done" 2>/dev/null)" >&2; vm_end; return 1; }
+		echo "{\"kind\": \"meta\", \"mtu\": $BENCH_MTU}" >>"$OUT/results.jsonl"
+	fi
 
 	# As tests/vm/bench_remote.sh: the vCPU thread gets host CPU 1 to
 	# itself; QEMU's other threads and the client share CPU 0.
