@@ -18,20 +18,12 @@ concurrency, and the fast path's ratios against nginx in the same round
 (MB/s; the host's CPU time a MB in QEMU's threads).
 """
 import json
+import os
 import statistics
 import sys
 
-
-def read(path):
-    d = {}
-    for line in open(path):
-        f = line.split()
-        if len(f) == 2:
-            try:
-                d[f[0]] = float(f[1])
-            except ValueError:
-                pass
-    return d
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
+from snapshot import read  # noqa: E402  guest.sh's snapshots, "name value" lines
 
 
 def cell(argv):
