@@ -188,13 +188,6 @@ vm_part() {
 	}
 	trap vm_end EXIT	# whatever stops this script, the VM goes too
 	wait_file ready 300 || { vm_end; return 1; }
-	if [[ -n ${BENCH_MTU:-} ]]; then	# both ends of the link (guest.sh's mtu-want)
-		ip -n $ns link set $tap mtu "$BENCH_MTU" || { vm_end; return 1; }
-		echo "$BENCH_MTU" >"$vmout/mtu-want"
-		wait_file mtu-done 60 && [[ $(cat "$vmout/mtu-done") == "ok $BENCH_MTU" ]] ||
-			{ echo "bench: the guest's MTU: $(cat "$vmout/mtu-done" 2>/dev/null)" >&2; vm_end; return 1; }
-		echo "{\"kind\": \"meta\", \"mtu\": $BENCH_MTU}" >>"$OUT/results.jsonl"
-	fi
 
 	# As tests/vm/bench_remote.sh: the vCPU thread gets host CPU 1 to
 	# itself; QEMU's other threads and the client share CPU 0.
@@ -206,6 +199,14 @@ vm_part() {
 	bench_lists "$vmout/manifest" "$vmout/lists"
 	cat "$vmout/lists/ids-4k" "$vmout/lists/ids-1m" >"$vmout/ids"
 	wait_file registered 120 || { vm_end; return 1; }
+	if [[ -n ${BENCH_MTU:-} ]]; then	# both ends of the link (guest.sh's mtu-want,
+		# after registered)
+		ip -n $ns link set $tap mtu "$BENCH_MTU" || { vm_end; return 1; }
+		echo "$BENCH_MTU" >"$vmout/mtu-want"
+		wait_file mtu-done 60 && [[ $(cat "$vmout/mtu-done") == "ok $BENCH_MTU" ]] ||
+			{ echo "bench: the guest's MTU: $(cat "$vmout/mtu-done" 2>/dev/null)" >&2; vm_end; return 1; }
+		echo "{\"kind\": \"meta\", \"mtu\": $BENCH_MTU}" >>"$OUT/results.jsonl"
+	fi
 	BENCH_ADDR=$guest BENCH_KEY=$(cat "$vmout/auth.key") BENCH_DURATION=$VM_DURATION BENCH_WHERE=vm
 	((scale_only)) || matrix $SERVERS_VM >>"$OUT/results.jsonl"
 	# Scale: the guest fills the index, then the fast path is measured,
