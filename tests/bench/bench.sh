@@ -33,7 +33,9 @@
 # size's second cell (or the rounds BENCH_SCALE_HOST_PERF_ROUNDS lists),
 # BENCH_SCALE_PERF=1 the guest (perf -a) through its first. A "-" in BENCH_SCALES reloads the module with the bench's chunks
 # alone, so that sizes can alternate in one boot: "1000 1000000 - 1000
-# 1000000" measures each size twice, in turn.
+# 1000000" measures each size twice, in turn. BENCH_MTU=N sets the
+# host-guest link's MTU (the host's tap and the guest's eth0) for every
+# server: BENCH_MTU=9000 make bench, a storage network's jumbo frames.
 set -eu
 cd "$(dirname "$0")/../.."
 # Debian's own tools, as in the VM: not a user's shims (pyenv's python3
@@ -200,6 +202,14 @@ vm_part() {
 	bench_lists "$vmout/manifest" "$vmout/lists"
 	cat "$vmout/lists/ids-4k" "$vmout/lists/ids-1m" >"$vmout/ids"
 	wait_file registered 120 || { vm_end; return 1; }
+	if [[ -n ${BENCH_MTU:-} ]]; then	# both ends of the link (guest.sh's mtu-want,
+		# after registered)
+		ip -n $ns link set $tap mtu "$BENCH_MTU" || { vm_end; return 1; }
+		echo "$BENCH_MTU" >"$vmout/mtu-want"
+		wait_file mtu-done 60 && [[ $(cat "$vmout/mtu-done") == "ok $BENCH_MTU" ]] ||
+			{ echo "bench: the guest's MTU: $(cat "$vmout/mtu-done" 2>/dev/null)" >&2; vm_end; return 1; }
+		echo "{\"kind\": \"meta\", \"mtu\": $BENCH_MTU}" >>"$OUT/results.jsonl"
+	fi
 	BENCH_ADDR=$guest BENCH_KEY=$(cat "$vmout/auth.key") BENCH_DURATION=$VM_DURATION BENCH_WHERE=vm
 	((scale_only)) || matrix $SERVERS_VM >>"$OUT/results.jsonl"
 	# Scale: the guest fills the index, then the fast path is measured,

@@ -9,7 +9,11 @@
 #   host writes scale-want (N); guest fills the index to N chunks and
 #     writes scale-N.json; reset-want: the guest reloads dgfs.ko with the
 #     bench's chunks alone and writes reset-done; snap-want (TAG): the
-#     guest writes snap-TAG.txt; until the host writes done.
+#     guest writes snap-TAG.txt; mtu-want (N): eth0's MTU set to N (XDP
+#     stays attached: virtio-net on 6.1 refuses XDP above ~3.5 KB, but
+#     not a larger MTU after it; requests are small, replies leave by
+#     the stack), mtu-done says "ok N" or the error; until the host
+#     writes done.
 set -eu
 cd "$(dirname "$0")/../.."
 BUILD=${DGFS_BUILD:-build}
@@ -63,7 +67,8 @@ snapshot() {
 	awk 'NR > 2 && $1 ~ /^(filp|kmalloc-128|kmalloc-8|kmalloc-16|dentry|apparmor|lsm_file)/ {
 		print "slab_" $1, $2 }' /proc/slabinfo
 	fincore -b -n -o RES $work/state/chunks/* | awk '{ s += $1 } END { print "served_cached_bytes", s }'
-	awk '/^Udp:/ { if (!h) { split($0, k); h = 1 } else for (i = 2; i <= NF; i++) print "udp_" k[i], $i }' /proc/net/snmp
+	awk '/^(Udp|Tcp|Ip):/ { p = tolower(substr($1, 1, length($1) - 1))
+		if (!h[p]) { split($0, k); h[p] = 1 } else for (i = 2; i <= NF; i++) print p "_" k[i], $i }' /proc/net/snmp
 	local d=0 sq=0 x y z
 	while read -r x y z _; do d=$((d + 16#$y)) sq=$((sq + 16#$z)); done </proc/net/softnet_stat
 	echo "softnet_dropped $d"
@@ -71,7 +76,7 @@ snapshot() {
 	# Each task's CPU ticks (user + system): who else ran beside the
 	# fast path (the names are in parentheses, so a task's is one word).
 	cat /proc/[0-9]*/stat 2>/dev/null | awk '{ print "task_" $2 "_" $1, $14 + $15 }'
-	for f in rx_dropped rx_missed_errors rx_fifo_errors; do
+	for f in rx_dropped rx_missed_errors rx_fifo_errors rx_packets tx_packets tx_bytes; do
 		echo "eth0_$f $(cat /sys/class/net/eth0/statistics/$f)"
 	done
 }
@@ -86,12 +91,12 @@ for _ in $(seq 2400); do
 		mv "$DGFS_OUT/snap-$tag.tmp" "$DGFS_OUT/snap-$tag.txt"
 	fi
 	if [[ -e $DGFS_OUT/perf-want ]]; then	# profile until perf-stop-want
-		tag=$(cat "$DGFS_OUT/perf-want")
+		ptag=$(cat "$DGFS_OUT/perf-want")	# a snap may come in between
 		rm "$DGFS_OUT/perf-want"
-		perf record -q -a -g -o /tmp/perf-$tag.data -- sleep 600 >/dev/null 2>&1 &
+		perf record -q -a -g -o /tmp/perf-$ptag.data -- sleep 600 >/dev/null 2>&1 &
 		perf=$!
 		for _ in $(seq 100); do	# perf takes a while to start under TCG
-			[[ -s /tmp/perf-$tag.data ]] && break
+			[[ -s /tmp/perf-$ptag.data ]] && break
 			tick 0.1
 		done
 		echo ok >"$DGFS_OUT/perf-started"
@@ -100,12 +105,20 @@ for _ in $(seq 2400); do
 		rm "$DGFS_OUT/perf-stop-want"
 		kill -INT "$perf" && wait "$perf" || true
 		perf=
-		perf report -i /tmp/perf-$tag.data --no-children -g none --percent-limit 0.3 --stdio \
-			>"$DGFS_OUT/perf-$tag-flat.txt" 2>&1 || true
-		perf report -i /tmp/perf-$tag.data --no-children --percent-limit 1 --stdio \
-			>"$DGFS_OUT/perf-$tag.txt" 2>&1 || true
-		rm -f /tmp/perf-$tag.data
+		perf report -i /tmp/perf-$ptag.data --no-children -g none --percent-limit 0.3 --stdio \
+			>"$DGFS_OUT/perf-$ptag-flat.txt" 2>&1 || true
+		perf report -i /tmp/perf-$ptag.data --no-children --percent-limit 1 --stdio \
+			>"$DGFS_OUT/perf-$ptag.txt" 2>&1 || true
+		perf report -i /tmp/perf-$ptag.data --children -g none --percent-limit 1 --stdio \
+			>"$DGFS_OUT/perf-$ptag-children.txt" 2>&1 || true
+		rm -f /tmp/perf-$ptag.data
 		echo ok >"$DGFS_OUT/perf-stopped"
+	fi
+	if [[ -e $DGFS_OUT/mtu-want ]]; then
+		n=$(cat "$DGFS_OUT/mtu-want")
+		rm "$DGFS_OUT/mtu-want"
+		if r=$(ip link set eth0 mtu "$n" 2>&1); then r="ok $n"; fi
+		echo "$r" >"$DGFS_OUT/mtu-done.tmp" && mv "$DGFS_OUT/mtu-done.tmp" "$DGFS_OUT/mtu-done"
 	fi
 	if [[ -e $DGFS_OUT/reset-want ]]; then
 		rm "$DGFS_OUT/reset-want"

@@ -162,8 +162,8 @@ def markdown(cells, lookups, scale, meta):
         m.get("cpu", "?"), m.get("cpus", "?"), m.get("mem_gib", "?"), m.get("host_kernel", "?"),
         m.get("nginx", "?"), m.get("wrk", "?")))
     if "guest_kernel" in m:
-        parts.append("- VM: kernel %s, %s (no /dev/kvm)." % (
-            m["guest_kernel"], "KVM" if m.get("kvm") else "QEMU TCG, emulated"))
+        parts.append("- VM: kernel %s, %s (no /dev/kvm), link MTU %s." % (
+            m["guest_kernel"], "KVM" if m.get("kvm") else "QEMU TCG, emulated", m.get("mtu", 1500)))
     parts.append("- Load: `%s` before, `%s` after." % (m.get("uptime_start", "?"), m.get("uptime_end", "?")))
     for where in ("vm", "host"):
         for w in WORKLOADS:

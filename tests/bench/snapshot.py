@@ -53,4 +53,5 @@ def main():
     print(json.dumps(x))
 
 
-main()
+if __name__ == "__main__":
+    main()
