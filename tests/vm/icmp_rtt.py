@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""ICMP echo round trips to ADDR, one outstanding at a time, as one JSON line.
+
+    icmp_rtt.py ADDR COUNT [INTERVAL_S [PAYLOAD_BYTES]]
+
+INTERVAL_S 0 (the default): the next echo leaves as soon as the reply is in,
+as dgfs-bench --window 1 and wrk -c1 send; otherwise echoes are spaced that
+far apart (the guest idles between them). PAYLOAD_BYTES: 56 by default,
+as ping(8); 1472 fills a 1500-byte MTU both ways. The host has no ping(8); a raw
+socket (root) does the same. The reply is answered by the guest's kernel in
+its softirq with no work beyond the echo: the floor a reply has on this link.
+"""
+import json, os, socket, struct, sys, time
+
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xFFFF)
+    s += s >> 16
+    return ~s & 0xFFFF
+
+
+def main():
+    addr, count = sys.argv[1], int(sys.argv[2])
+    interval = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    s.settimeout(1.0)
+    ident = os.getpid() & 0xFFFF
+    payload = b"\0" * (int(sys.argv[4]) if len(sys.argv) > 4 else 56)
+    rtts, lost = [], 0
+    t_start = time.perf_counter()
+    for seq in range(count):
+        hdr = struct.pack("!BBHHH", 8, 0, 0, ident, seq)
+        pkt = struct.pack("!BBHHH", 8, 0, csum(hdr + payload), ident, seq) + payload
+        t0 = time.perf_counter_ns()
+        s.sendto(pkt, (addr, 0))
+        while True:
+            try:
+                data = s.recv(2048)
+            except socket.timeout:
+                lost += 1
+                break
+            ihl = (data[0] & 0xF) * 4
+            typ, _, _, rid, rseq = struct.unpack("!BBHHH", data[ihl:ihl + 8])
+            if typ == 0 and rid == ident and rseq == seq:
+                rtts.append((time.perf_counter_ns() - t0) / 1e3)
+                break
+        if interval:
+            time.sleep(interval)
+    secs = time.perf_counter() - t_start
+    rtts.sort()
+    pct = lambda p: rtts[min(len(rtts) - 1, int(p / 100 * len(rtts)))] if rtts else 0
+    print(json.dumps({"count": count, "received": len(rtts), "lost": lost, "seconds": secs,
+                      "per_s": len(rtts) / secs, "min_us": rtts[0] if rtts else 0,
+                      "p50_us": pct(50), "p99_us": pct(99),
+                      "mean_us": sum(rtts) / len(rtts) if rtts else 0}))
+
+
+main()
