@@ -139,8 +139,13 @@ h1=$(hist) st1=$(stats)
 check "... a cache miss" test "$(val "$st1" cache_misses)" -gt "$(val "$st0" cache_misses)"
 d=$(moved disk "$h0" "$h1") r=$(moved request "$h0" "$h1")
 check "... the disk histogram counted its waits ($(field 1 "$d"))" test "$(field 1 "$d")" -ge 1
-check "... every one in a bucket above 2^27 ns (134 ms): buckets $(field 5 "$d")..$(field 6 "$d")" \
-	test "$(field 5 "$d")" -ge 18
+# The longest wait is the device's 200 ms. Not every one: a page whose
+# read went out in the same readahead, in a bio of its own, can still be
+# finishing when the first wait ends (dm-delay lets expired bios go from a
+# worker), and its wait is then short (a fresh-clone run: 2 waits, buckets
+# 8 and 18).
+check "... the longest in a bucket above 2^27 ns (134 ms): buckets $(field 5 "$d")..$(field 6 "$d")" \
+	test "$(field 6 "$d")" -ge 18
 same "... the request histogram counted it once" "$(field 1 "$r")" 1
 check "... in a bucket above 2^27 ns too: bucket $(field 5 "$r")" test "$(field 5 "$r")" -ge 18
 check "... above every bucket of the cached reads (up to $warm)" test "$(field 5 "$r")" -gt "$warm"
