@@ -79,6 +79,7 @@ snapshot() {
 	for f in rx_dropped rx_missed_errors rx_fifo_errors rx_packets tx_packets tx_bytes; do
 		echo "eth0_$f $(cat /sys/class/net/eth0/statistics/$f)"
 	done
+	echo "eth0_tx_timeouts $(cat /sys/class/net/eth0/queues/tx-0/tx_timeout)"
 }
 perf=
 
@@ -139,3 +140,7 @@ for _ in $(seq 2400); do
 	tick 0.5
 done
 $BENCH_CTL stats | grep -E '^(chunks|lookups|requests|replies|datagrams|ring_full|overloaded|xdp_)'
+# A NIC whose transmit queue timed out lost the run's traffic from then on
+# (cells of "No route to host"): say so, and fail the VM's run.
+t=$(cat /sys/class/net/eth0/queues/tx-0/tx_timeout)
+[[ $t == 0 ]] || { echo "eth0's transmit queue timed out $t times: the cells after the first are void"; exit 1; }

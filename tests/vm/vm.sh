@@ -111,12 +111,24 @@ append="console=ttyS0 quiet panic=-1 no_timer_check dgfs_repo=$repo dgfs_net=$ne
 # hangs never writes its dmesg.log, so the console must show them.
 [ "$kernel" = stock ] || append+=" loglevel=5"
 
+# A guest of one vCPU is given room for a second (maxcpus) that never comes
+# online: TCG translates a guest's barriers (x86's "lock; addl", the
+# kernel's smp_mb()) into real ones only when the machine can have more
+# than one vCPU, and virtio needs them against QEMU's I/O thread. Without,
+# the guest's "add a buffer, then read whether to kick" and QEMU's "enable
+# kicks, then read the ring" miss each other now and then, and the guest's
+# NIC stops sending for good (NETDEV WATCHDOG under make bench).
+maxcpus=$smp
+[ "$smp" -gt 1 ] || maxcpus=2
 # debug-threads: the vCPU threads are named "CPU n/TCG" (benchmarks pin them).
-qemu=(qemu-system-x86_64 -name dgfs-vm,debug-threads=on -nographic -no-reboot -m 2048 -smp "$smp" -M "$machine"
+qemu=(qemu-system-x86_64 -name dgfs-vm,debug-threads=on -nographic -no-reboot -m 2048
+	-smp "$smp,maxcpus=$maxcpus" -M "$machine"
 	-bios qboot.rom -kernel "$vmlinux" -initrd "$rd" -append "$append"
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
 	-virtfs "local,path=$out,mount_tag=out,security_model=none"
 	-drive "file=$disk,format=raw,if=virtio")
+# VM_MONITOR=PATH: QEMU's monitor on a unix socket, to look at a live guest.
+[ -z "${VM_MONITOR:-}" ] || qemu+=(-monitor "unix:$VM_MONITOR,server=on,wait=off")
 if [ $net = 1 ]; then
 	qemu+=(-netdev "user,id=n0,hostfwd=udp:127.0.0.1:${DGFS_UDP_PORT:-7878}-:7878,hostfwd=tcp:127.0.0.1:${DGFS_HTTP_PORT:-8080}-:8080"
 		-device "virtio-net-pci,netdev=n0")
