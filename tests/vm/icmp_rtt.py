@@ -37,6 +37,7 @@ def main():
     sent = {}  # seq -> send time, of the echoes outstanding
     nxt = 0
     last_reply = t_start = time.perf_counter()
+    last_expiry = time.perf_counter_ns()
     while nxt < count or sent:
         while nxt < count and len(sent) < window:
             hdr = struct.pack("!BBHHH", 8, 0, 0, ident, nxt & 0xFFFF)
@@ -55,6 +56,12 @@ def main():
                 gave_up = True
                 break
             continue
+        now = time.perf_counter_ns()
+        if now - last_expiry > 200e6:  # an echo a second old is lost
+            last_expiry = now
+            for q in [q for q, t in sent.items() if now - t > 1e9]:
+                del sent[q]
+                lost += 1
         ihl = (data[0] & 0xF) * 4
         typ, _, _, rid, rseq = struct.unpack("!BBHHH", data[ihl:ihl + 8])
         if typ == 0 and rid == ident and rseq in sent:
