@@ -140,14 +140,6 @@ x = json.load(sys.stdin); x["where"] = "host"; print(json.dumps(x))'
 	exit 0
 fi
 
-# make_data DIR N4K N1M: the files every server serves (random bytes).
-make_data() {
-	local i
-	rm -rf "$1" && mkdir -p "$1/4k" "$1/1m"
-	for ((i = 0; i < $2; i++)); do head -c 4096 /dev/urandom >"$1/4k/f$i"; done
-	for ((i = 0; i < $3; i++)); do head -c 1048576 /dev/urandom >"$1/1m/f$i"; done
-}
-
 host_part() {
 	local ns=dgfs-bench-host-$$
 	ip netns add $ns
@@ -159,88 +151,21 @@ host_part() {
 }
 
 vm_part() {
-	local tap=dgtap1 guest=198.18.2.2 i
-	# Global: the EXIT trap's vm_end needs them.
-	ns=dgfs-benchall vmout=$OUT/vm vm=
-	rm -rf "$vmout" && mkdir -p "$vmout"
-	ip netns del $ns 2>/dev/null || true
-	ip netns add $ns
-	ip -n $ns tuntap add dev $tap mode tap
-	ip -n $ns addr add 198.18.2.1/24 dev $tap
-	ip -n $ns link set $tap up
-	ip -n $ns link set lo up
-	# The guest's one vCPU: what it spends is the server's.
-	VM_TIMEOUT=${VM_TIMEOUT:-3000} tests/vm/vm.sh --tap $ns/$tap --smp 1 --out "$vmout" \
-		tests/bench/guest.sh >"$vmout/vm.out" 2>&1 &
-	vm=$!
-	# wait_file NAME SECS: until the guest writes NAME into the share.
-	wait_file() {
-		for ((i = 0; i < $2 * 5; i++)); do
-			[[ -e $vmout/$1 ]] && return 0
-			kill -0 $vm 2>/dev/null || { tail -n 30 "$vmout/vm.out" >&2; echo "bench: the VM stopped" >&2; return 1; }
-			sleep 0.2
-		done
-		echo "bench: no $1 from the VM within $2 s" >&2
-		return 1
-	}
-	vm_end() {
-		trap - EXIT
-		touch "$vmout/done"
-		wait $vm || echo "bench: the VM's run failed (see $vmout)" >&2
-		ip netns del $ns 2>/dev/null || true
-	}
-	trap vm_end EXIT	# whatever stops this script, the VM goes too
-	wait_file ready 300 || { vm_end; return 1; }
-
-	# As tests/vm/bench_remote.sh: the vCPU thread gets host CPU 1 to
-	# itself; QEMU's other threads and the client share CPU 0.
-	bench_pin_vcpus $tap "$vmout"
-	bench_client() { ip netns exec $ns "${BENCH_PIN_CLIENT[@]}" "$@"; }
-	bench_cpu() { bench_guest_cpu $ns $guest; }	# all the guest's busy time
-	ip netns exec $ns python3 tests/bench/upload.py http://$guest:$BENCH_PORT_HTTP "$vmout/admin.key" \
-		"$OUT/data" >"$vmout/manifest" || { vm_end; return 1; }
-	bench_lists "$vmout/manifest" "$vmout/lists"
-	cat "$vmout/lists/ids-4k" "$vmout/lists/ids-1m" >"$vmout/ids"
-	wait_file registered 120 || { vm_end; return 1; }
-	if [[ -n ${BENCH_MTU:-} ]]; then	# both ends of the link (guest.sh's mtu-want,
-		# after registered)
-		ip -n $ns link set $tap mtu "$BENCH_MTU" || { vm_end; return 1; }
-		echo "$BENCH_MTU" >"$vmout/mtu-want"
-		wait_file mtu-done 60 && [[ $(cat "$vmout/mtu-done") == "ok $BENCH_MTU" ]] ||
-			{ echo "bench: the guest's MTU: $(cat "$vmout/mtu-done" 2>/dev/null)" >&2; vm_end; return 1; }
+	local vmout=$OUT/vm
+	bench_guest_up dgfs-benchall dgtap1 "$vmout" "$OUT/data" 4k 1m || { bench_guest_down; return 1; }
+	if [[ -n ${BENCH_MTU:-} ]]; then	# both ends of the link (after registered)
+		bench_guest_mtu "$BENCH_MTU" || { bench_guest_down; return 1; }
 		echo "{\"kind\": \"meta\", \"mtu\": $BENCH_MTU}" >>"$OUT/results.jsonl"
 	fi
-	BENCH_ADDR=$guest BENCH_KEY=$(cat "$vmout/auth.key") BENCH_DURATION=$VM_DURATION BENCH_WHERE=vm
+	BENCH_DURATION=$VM_DURATION
 	((scale_only)) || matrix $SERVERS_VM >>"$OUT/results.jsonl"
 	# Scale: the guest fills the index, then the fast path is measured,
 	# each cell between two snapshots of the guest (guest.sh's snapshot).
-	# guest_ask WHAT TAG FILE [SECS]: ask the guest (WHAT-want), wait for FILE.
-	guest_ask() {
-		rm -f "$vmout/$3"
-		echo "$2" >"$vmout/$1-want.tmp" && mv "$vmout/$1-want.tmp" "$vmout/$1-want"
-		wait_file "$3" "${4:-120}"
-	}
-	qpid=$(bench_qemu_pid $tap "$vmout")
 	vcpu_tid() {
 		local t
-		for t in /proc/$qpid/task/*; do
+		for t in "/proc/$BENCH_QEMU/task/"*; do
 			[[ $(cat "$t/comm") != "CPU 0/TCG" ]] || echo "${t##*/}"
 		done
-	}
-	# qemu_ns: the host's view of the VM, in ns so far: its vCPU thread's
-	# time on a CPU and waiting for one (schedstat), and the time on a CPU
-	# of its other threads (the NIC's backend, the 9p shares).
-	qemu_ns() {
-		local t run wait vrun=0 vwait=0 other=0
-		for t in /proc/$qpid/task/*; do
-			read -r run wait _ <"$t/schedstat" || continue
-			if [[ $(cat "$t/comm") == "CPU 0/TCG" ]]; then
-				vrun=$run vwait=$wait
-			else
-				other=$((other + run))
-			fi
-		done
-		echo "$vrun $vwait $other"
 	}
 	# The guest sees none of our environment: bench_settle's knobs go in a
 	# file it sources before each fill.
@@ -248,18 +173,18 @@ vm_part() {
 		>"$vmout/settle-env" || true
 	for n in $SCALES; do
 		if [[ $n == - ]]; then	# back to a small index (guest.sh)
-			guest_ask reset - reset-done 900 || break
+			bench_guest_ask reset - reset-done 900 || break
 			continue
 		fi
-		guest_ask scale "$n" "scale-$n.json" 900 || break	# the fill, then up to BENCH_SETTLE_MAX s
+		bench_guest_ask scale "$n" "scale-$n.json" 900 || break	# the fill, then up to BENCH_SETTLE_MAX s
 		python3 -c '
 import json, sys
 x = json.load(open(sys.argv[1])); x["where"] = "vm"; print(json.dumps(x))' "$vmout/scale-$n.json" \
 			>>"$OUT/results.jsonl"
 		for ((r = 1; r <= ROUNDS; r++)); do
-			guest_ask snap "$n-$r-a" "snap-$n-$r-a.txt" || break 2
+			bench_guest_ask snap "$n-$r-a" "snap-$n-$r-a.txt" || break 2
 			# BENCH_SCALE_PERF=1: the guest profiles each size's first cell.
-			[[ ${BENCH_SCALE_PERF:-0} != 1 || $r != 1 ]] || guest_ask perf "$n" perf-started || break 2
+			[[ ${BENCH_SCALE_PERF:-0} != 1 || $r != 1 ]] || bench_guest_ask perf "$n" perf-started || break 2
 			# BENCH_SCALE_HOST_PERF=1: the host profiles QEMU's vCPU
 			# thread through each size's second cell (cpu-clock), or
 			# through the rounds BENCH_SCALE_HOST_PERF_ROUNDS lists.
@@ -268,21 +193,21 @@ x = json.load(open(sys.argv[1])); x["where"] = "vm"; print(json.dumps(x))' "$vmo
 				perf record -q -t "$(vcpu_tid)" -o "$vmout/hostperf-$n-$r.data" &
 				hostperf=$!
 			fi
-			q0=$(qemu_ns)
+			q0=$(bench_qemu_ns)
 			bench_cell kernel 4k 16 "$r" >"$vmout/cell"
-			q1=$(qemu_ns)
+			q1=$(bench_qemu_ns)
 			if [[ -n $hostperf ]]; then
 				kill -INT $hostperf && wait $hostperf || true
 				perf report -i "$vmout/hostperf-$n-$r.data" --no-children --sort dso,sym --percent-limit 0.5 \
 					--stdio >"$vmout/hostperf-$n-$r.txt" 2>&1 || true
 			fi
-			[[ ${BENCH_SCALE_PERF:-0} != 1 || $r != 1 ]] || guest_ask perf-stop "$n" perf-stopped || break 2
-			guest_ask snap "$n-$r-b" "snap-$n-$r-b.txt" || break 2
+			[[ ${BENCH_SCALE_PERF:-0} != 1 || $r != 1 ]] || bench_guest_ask perf-stop "$n" perf-stopped || break 2
+			bench_guest_ask snap "$n-$r-b" "snap-$n-$r-b.txt" || break 2
 			python3 tests/bench/snapshot.py "$vmout/snap-$n-$r-a.txt" "$vmout/snap-$n-$r-b.txt" "$n" \
 				"$q0" "$q1" <"$vmout/cell" >>"$OUT/results.jsonl"
 		done
 	done
-	vm_end
+	bench_guest_down
 }
 
 meta() {
@@ -306,7 +231,7 @@ start=$SECONDS
 cmd="tests/bench/bench.sh $argv"
 [[ $quick == 1 || $parts != "vm host" ]] || cmd="make bench"
 meta "$cmd" start >>"$OUT/results.jsonl"
-make_data "$OUT/data" $N4K $N1M
+bench_data "$OUT/data" $N4K $N1M	# what every server serves
 for p in $parts; do
 	echo "bench: $p part ($((SECONDS - start)) s so far)"
 	"${p}_part" || echo "bench: the $p part failed; what it measured is reported" >&2

@@ -35,55 +35,26 @@ export BENCH_LOG=$OUT/client.log
 . tests/bench/client.sh
 . tests/vm/bench_lib.sh
 
-tap=${BENCH_TAP:-dgtap2} ns=dgfs-benchmib-$tap guest=198.18.2.2 vmout=$OUT/vm vm=
-rm -rf "$vmout" "$OUT/data" && mkdir -p "$vmout" "$OUT/data/4k" "$OUT/data/1m"
+tap=${BENCH_TAP:-dgtap2} vmout=$OUT/vm
 : >"$OUT/results.jsonl" && : >"$BENCH_LOG"
-head -c 4096 /dev/urandom >"$OUT/data/4k/f0"	# bench_lists wants both sizes
-for i in $(seq 0 15); do head -c 1048576 /dev/urandom >"$OUT/data/1m/f$i"; done
-
-bench_tap $ns $tap 198.18.2.1
-trap 'bench_vm_end "$vmout" "$vm" $ns' EXIT
-VM_TIMEOUT=${VM_TIMEOUT:-3000} tests/vm/vm.sh --tap $ns/$tap --smp 1 --out "$vmout" \
-	tests/bench/guest.sh >"$vmout/vm.out" 2>&1 &
-vm=$!
-bench_vm_ready "$vmout" $vm
-bench_pin_vcpus $tap "$vmout"
-qpid=$(bench_qemu_pid $tap "$vmout")
-ip netns exec $ns python3 tests/bench/upload.py http://$guest:$BENCH_PORT_HTTP "$vmout/admin.key" \
-	"$OUT/data" >"$vmout/manifest"
-bench_lists "$vmout/manifest" "$vmout/lists"
-cp "$vmout/lists/ids-1m" "$vmout/ids"
-# ask WHAT ARG FILE: the guest does WHAT (guest.sh's WHAT-want), writes FILE.
-ask() {
-	local i
-	rm -f "$vmout/$3"
-	echo "$2" >"$vmout/$1-want.tmp" && mv "$vmout/$1-want.tmp" "$vmout/$1-want"
-	for ((i = 0; i < 3000; i++)); do
-		[[ -e $vmout/$3 ]] && return 0
-		kill -0 $vm 2>/dev/null || { tail "$vmout/vm.out" >&2; return 1; }
-		sleep 0.2
-	done
-	echo "bench_mib: no $3 from the guest" >&2
-	return 1
-}
-for i in $(seq 600); do [[ -e $vmout/registered ]] && break; sleep 0.2; done
-
-BENCH_ADDR=$guest BENCH_KEY=$(cat "$vmout/auth.key") BENCH_DURATION=${BENCH_VM_DURATION:-3} BENCH_WHERE=vm
+bench_data "$OUT/data" 1 16	# bench_lists wants both sizes
+bench_guest_up "dgfs-benchmib-$tap" "$tap" "$vmout" "$OUT/data" 1m
+BENCH_DURATION=${BENCH_VM_DURATION:-3}
+# ask WHAT ARG FILE: bench_guest_ask, 600 s (the guest's perf reports
+# after perf-stop take minutes under TCG on a loaded host).
+ask() { bench_guest_ask "$@" 600; }
 # The client on CPU 0 (bench_pin_vcpus), its own CPU time in a file.
 bench_client() {
-	ip netns exec $ns "${BENCH_PIN_CLIENT[@]}" /usr/bin/time -f "%U %S" -o "$vmout/client-time" "$@"
+	ip netns exec "$BENCH_GUEST_NS" "${BENCH_PIN_CLIENT[@]}" /usr/bin/time -f "%U %S" -o "$vmout/client-time" "$@"
 }
 # bench_cell reads bench_cpu just before the client and just after: the
 # host's view is taken there too (host-cpu: one line each time).
-bench_cpu() { host >>"$vmout/host-cpu"; bench_guest_cpu $ns $guest; }
+bench_cpu() { host >>"$vmout/host-cpu"; bench_guest_cpu "$BENCH_GUEST_NS" "$BENCH_ADDR"; }
 # host: QEMU's vCPU thread's and its other threads' ns on a CPU, CPU 0's
 # busy jiffies (user nice system irq softirq).
 host() {
-	local t run vrun=0 other=0
-	for t in /proc/$qpid/task/*; do
-		read -r run _ <"$t/schedstat" || continue
-		if [[ $(cat "$t/comm") == "CPU 0/TCG" ]]; then vrun=$run; else other=$((other + run)); fi
-	done
+	local vrun other
+	read -r vrun _ other < <(bench_qemu_ns)
 	echo "$vrun $other $(awk '$1 == "cpu0" { print $2 + $3 + $4 + $7 + $8 }' /proc/stat)"
 }
 # cell SERVER CONC ROUND MTU: one measured cell, with its context.
@@ -102,10 +73,7 @@ if [[ ${BENCH_PERF:-0} == 1 ]]; then	# perf's first start in a boot (see above)
 	ask perf warm perf-started && sleep 5 && ask perf-stop warm perf-stopped
 fi
 for mtu in $MTUS; do
-	ip -n $ns link set $tap mtu "$mtu" || continue	# a tap's maximum is 65521
-	ask mtu "$mtu" mtu-done
-	read -r ok _ <"$vmout/mtu-done"
-	[[ $ok == ok ]] || { echo "bench_mib: the guest's MTU $mtu: $(cat "$vmout/mtu-done")" >&2; continue; }
+	bench_guest_mtu "$mtu" || continue
 	echo "bench_mib: MTU $mtu"
 	for ((r = 1; r <= ROUNDS; r++)); do
 		for c in $CONCS; do

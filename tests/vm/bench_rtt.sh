@@ -23,32 +23,13 @@ export BENCH_LOG=$OUT/client.log
 . tests/bench/client.sh
 . tests/vm/bench_lib.sh
 
-ns=dgfs-bench-rtt tap=dgtap3 guest=198.18.2.2	# guest.sh's address
-vmout=$OUT/vm vm=
-rm -rf "$vmout" "$OUT/data" && mkdir -p "$vmout" "$OUT/data/4k" "$OUT/data/1m"
-trap 'bench_vm_end "$vmout" "$vm" $ns' EXIT
-for i in $(seq 0 15); do head -c 4096 /dev/urandom >"$OUT/data/4k/f$i"; done
-head -c 1048576 /dev/urandom >"$OUT/data/1m/f0"	# bench_lists wants both workloads
-bench_tap $ns $tap 198.18.2.1
-VM_TIMEOUT=${VM_TIMEOUT:-3000} tests/vm/vm.sh --tap $ns/$tap --smp 1 --out "$vmout" \
-	tests/bench/guest.sh >"$vmout/vm.out" 2>&1 &
-vm=$!
-bench_vm_ready "$vmout" $vm
-bench_pin_vcpus $tap "$vmout"
-bench_client() { ip netns exec $ns "${BENCH_PIN_CLIENT[@]}" "$@"; }
-bench_cpu() { bench_guest_cpu $ns $guest; }
-ip netns exec $ns python3 tests/bench/upload.py http://$guest:$BENCH_PORT_HTTP "$vmout/admin.key" \
-	"$OUT/data" >"$vmout/manifest"
-bench_lists "$vmout/manifest" "$vmout/lists"
-cat "$vmout/lists/ids-4k" "$vmout/lists/ids-1m" >"$vmout/ids"
-for _ in $(seq 600); do [[ -e $vmout/registered ]] && break; sleep 0.2; done
-[[ -e $vmout/registered ]] || { echo "no registered from the VM" >&2; exit 1; }
+bench_data "$OUT/data" 16 1	# bench_lists wants both workloads
+bench_guest_up dgfs-bench-rtt dgtap3 "$OUT/vm" "$OUT/data" 4k 1m
+guest=$BENCH_ADDR BENCH_DURATION=${BENCH_VM_DURATION:-3}
 # The guest's address learned for good: a guest stalled past ARP's 3 s on a
 # loaded host would otherwise end the run with "No route to host".
-mac=$(ip -n $ns neigh show $guest dev $tap | awk '{ print $3 }')
-ip -n $ns neigh replace $guest lladdr "$mac" dev $tap nud permanent
-BENCH_ADDR=$guest BENCH_KEY=$(cat "$vmout/auth.key") BENCH_DURATION=${BENCH_VM_DURATION:-3}
-BENCH_WHERE=vm
+mac=$(ip -n "$BENCH_GUEST_NS" neigh show $guest dev dgtap3 | awk '{ print $3 }')
+ip -n "$BENCH_GUEST_NS" neigh replace $guest lladdr "$mac" dev dgtap3 nud permanent
 
 # echo_cell NAME ROUND COUNT INTERVAL [PAYLOAD]: icmp_rtt.py's line, with
 # the guest's CPU seconds over it. NAME idle: no traffic for 2 s, the
