@@ -26,10 +26,6 @@ export BENCH_LOG=$OUT/client.log
 bench_data "$OUT/data" 16 1	# bench_lists wants both workloads
 bench_guest_up dgfs-bench-rtt dgtap3 "$OUT/vm" "$OUT/data" 4k 1m
 guest=$BENCH_ADDR BENCH_DURATION=${BENCH_VM_DURATION:-3}
-# The guest's address learned for good: a guest stalled past ARP's 3 s on a
-# loaded host would otherwise end the run with "No route to host".
-mac=$(ip -n "$BENCH_GUEST_NS" neigh show $guest dev dgtap3 | awk '{ print $3 }')
-ip -n "$BENCH_GUEST_NS" neigh replace $guest lladdr "$mac" dev dgtap3 nud permanent
 
 # echo_cell NAME ROUND COUNT INTERVAL [PAYLOAD]: icmp_rtt.py's line, with
 # the guest's CPU seconds over it. NAME idle: no traffic for 2 s, the
