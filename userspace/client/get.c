@@ -883,17 +883,12 @@ static int parse_args(int argc, char **argv, struct get *g)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c, ret;
+	int c;
 
 	g->timeout_ms = DEFAULT_TIMEOUT_MS;
 	g->retries = DEFAULT_RETRIES;
-	while ((c = getopt_long(argc, argv, REMOTE_SHORT_OPTS "vh", opts, NULL)) != -1) {
-		ret = remote_opt("get", c, optarg);
-		if (ret <= 0) {
-			if (ret)
-				return ret;
-			continue;
-		}
+	while ((c = remote_getopt("get", argc, argv, REMOTE_SHORT_OPTS "vh", opts,
+				  get_usage)) != -1) {
 		switch (c) {
 		case O_NO_FALLBACK:
 			g->no_fallback = true;
@@ -922,8 +917,7 @@ static int parse_args(int argc, char **argv, struct get *g)
 		case 'v':
 			g->verbose = true;
 			break;
-		case 'h':
-			get_usage(stdout);
+		case REMOTE_OPT_HELP:
 			return -1;
 		default:
 			get_usage(stderr);

@@ -56,19 +56,11 @@ static int parse_simple(const char *cmd, int argc, char **argv, void (*usage)(FI
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c, ret;
+	int c;
 
-	while ((c = getopt_long(argc, argv, REMOTE_SHORT_OPTS "fh", opts, NULL)) != -1) {
-		ret = remote_opt(cmd, c, optarg);
-		if (ret <= 0) {
-			if (ret)
-				return ret;
-			continue;
-		}
-		if (c == 'h') {
-			usage(stdout);
+	while ((c = remote_getopt(cmd, argc, argv, REMOTE_SHORT_OPTS "fh", opts, usage)) != -1) {
+		if (c == REMOTE_OPT_HELP)
 			return -1;
-		}
 		if (c == O_JSON && json) {
 			*json = true;
 			continue;

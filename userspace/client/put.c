@@ -694,15 +694,10 @@ static int parse_args(int argc, char **argv, struct put *p)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c, ret;
+	int c;
 
-	while ((c = getopt_long(argc, argv, REMOTE_SHORT_OPTS "h", opts, NULL)) != -1) {
-		ret = remote_opt("put", c, optarg);
-		if (ret <= 0) {
-			if (ret)
-				return ret;
-			continue;
-		}
+	while ((c = remote_getopt("put", argc, argv, REMOTE_SHORT_OPTS "h", opts,
+				  put_usage)) != -1) {
 		switch (c) {
 		case O_CONTENT_TYPE:
 			p->content_type = optarg;
@@ -710,8 +705,7 @@ static int parse_args(int argc, char **argv, struct put *p)
 		case O_STATS_JSON:
 			p->stats_json = optarg;
 			break;
-		case 'h':
-			put_usage(stdout);
+		case REMOTE_OPT_HELP:
 			return -1;
 		default:
 			put_usage(stderr);

@@ -82,6 +82,21 @@ int remote_opt(const char *cmd, int c, const char *arg)
 	return 1;
 }
 
+int remote_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
+		  const struct option *opts, void (*usage)(FILE *))
+{
+	int c;
+
+	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1 &&
+	       !remote_opt(cmd, c, optarg))
+		;
+	if (c == 'h') {
+		usage(stdout);
+		return REMOTE_OPT_HELP;
+	}
+	return c;
+}
+
 int remote_global_opts(int argc, char **argv)
 {
 	static const struct option opts[] = {

@@ -74,6 +74,18 @@ enum {
  * it is not one, DGFS_EXIT_USAGE for a bad value (reported, as "dgfs CMD").
  */
 int remote_opt(const char *cmd, int c, const char *arg);
+/* remote_getopt() after -h or --help: @usage is on stdout; the command exits 0. */
+#define REMOTE_OPT_HELP		(-2)
+/*
+ * getopt_long() for a command that talks to dgfsd (@shortopts and @opts
+ * hold REMOTE_SHORT_OPTS and REMOTE_LONG_OPTS, and "h"/"help"): takes the
+ * global options and --help itself. The next option for the command to
+ * take or refuse, -1 after the last, or REMOTE_OPT_HELP. What it returns
+ * may be '?' (getopt said what is wrong) or a global option whose value
+ * remote_opt() has refused, which the command refuses as any other.
+ */
+int remote_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
+		  const struct option *opts, void (*usage)(FILE *));
 /* dgfs --server ... COMMAND: parses those before the command; index of COMMAND or -1. */
 int remote_global_opts(int argc, char **argv);
 /* The server URL to use (the option, $DGFS_SERVER, or the default). */

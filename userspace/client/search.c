@@ -89,18 +89,10 @@ int dgfs_cmd_search(int argc, char **argv)
 	struct http *h = NULL;
 	int c, ret = 0, rc;
 
-	while ((c = getopt_long(argc, argv, REMOTE_SHORT_OPTS "n:h", opts, NULL)) != -1) {
-		ret = remote_opt("search", c, optarg);
-		if (ret <= 0) {
-			if (ret)
-				return ret;
-			continue;
-		}
-		ret = 0;
-		if (c == 'h') {
-			search_usage(stdout);
+	while ((c = remote_getopt("search", argc, argv, REMOTE_SHORT_OPTS "n:h", opts,
+				  search_usage)) != -1) {
+		if (c == REMOTE_OPT_HELP)
 			return DGFS_EXIT_OK;
-		}
 		if (c == O_JSON) {
 			json = true;
 			continue;
