@@ -81,11 +81,8 @@ struct get {
 	uint32_t req_size;
 
 	_Atomic size_t next;
-	_Atomic bool failed;
-	_Atomic bool reported;
+	struct remote_failure fail;
 	_Atomic bool fast_warned;
-	pthread_mutex_t lock;
-	int err;
 	_Atomic uint64_t fallbacks;
 	_Atomic uint64_t failovers;	/* reads passed on to a chunk's next replica */
 	struct progress prog;
@@ -120,21 +117,6 @@ static void get_usage(FILE *f)
 		"  -v, --verbose         say why each fallback and failover happened\n"
 		REMOTE_OPTS_HELP,
 		DEFAULT_TIMEOUT_MS, DEFAULT_RETRIES);
-}
-
-static void get_fail(struct get *g, int code)
-{
-	pthread_mutex_lock(&g->lock);
-	if (!g->err)
-		g->err = code;
-	atomic_store(&g->failed, true);
-	pthread_mutex_unlock(&g->lock);
-}
-
-/* Whether the caller is the one to explain the failure: one message, not -j. */
-static bool first_failure(struct get *g)
-{
-	return !atomic_exchange(&g->reported, true);
 }
 
 /* ---- the manifest ------------------------------------------------------------ */
@@ -201,10 +183,10 @@ static int write_at(struct get *g, const uint8_t *data, uint32_t len, uint64_t o
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			if (first_failure(g))
+			if (remote_first_failure(&g->fail))
 				fprintf(stderr, "dgfs get: cannot write %s: %s\n", g->tmp,
 					strerror(errno));
-			get_fail(g, DGFS_EXIT_LOCAL);
+			remote_fail(&g->fail, DGFS_EXIT_LOCAL);
 			return -1;
 		}
 		data += n;
@@ -471,9 +453,9 @@ static int http_read(struct gworker *w, const struct mf_chunk *c)
 	if (!w->h) {
 		w->h = http_new(g->server, g->api_key);
 		if (!w->h) {
-			if (first_failure(g))
+			if (remote_first_failure(&g->fail))
 				fprintf(stderr, "dgfs get: out of memory\n");
-			get_fail(g, DGFS_EXIT_LOCAL);
+			remote_fail(&g->fail, DGFS_EXIT_LOCAL);
 			return -1;
 		}
 	}
@@ -483,25 +465,25 @@ static int http_read(struct gworker *w, const struct mf_chunk *c)
 		if (tries)
 			http_backoff(tries);
 		rc = http_do(w->h, &req, &resp);
-		if (!http_transient(rc, &resp) || atomic_load(&g->failed))
+		if (!http_transient(rc, &resp) || atomic_load(&g->fail.failed))
 			break;
 	}
 	if (rc || resp.status != 200) {
 		char what[32 + 2 * DGFS_CHUNK_ID_LEN];
 
 		snprintf(what, sizeof(what), "fetching chunk %s", target + 8);
-		if (first_failure(g))
-			get_fail(g, http_fail("get", what, w->h, &resp, rc));
+		if (remote_first_failure(&g->fail))
+			remote_fail(&g->fail, http_fail("get", what, w->h, &resp, rc));
 		else
-			get_fail(g, rc ? DGFS_EXIT_CONNECT : DGFS_EXIT_HTTP);
+			remote_fail(&g->fail, rc ? DGFS_EXIT_CONNECT : DGFS_EXIT_HTTP);
 		goto out;
 	}
 	dgfs_sha256(digest, (const uint8_t *)resp.body, resp.len);
 	if (resp.len != c->size || memcmp(digest, c->id, sizeof(digest))) {
-		if (first_failure(g))
+		if (remote_first_failure(&g->fail))
 			fprintf(stderr, "dgfs get: chunk %s from %s: %zu bytes that do not hash "
 				"to its id\n", target + 8, http_base(w->h), resp.len);
-		get_fail(g, DGFS_EXIT_VERIFY);
+		remote_fail(&g->fail, DGFS_EXIT_VERIFY);
 		goto out;
 	}
 	if (resp.len && write_at(g, (const uint8_t *)resp.body, c->size, c->offset))
@@ -609,7 +591,7 @@ static int fetch_chunk(struct gworker *w, const struct mf_chunk *c)
 				atomic_fetch_add(&g->failovers, 1);
 		}
 		if (g->no_fallback) {
-			if (first_failure(g)) {
+			if (remote_first_failure(&g->fail)) {
 				if (!g->m.lists)
 					fprintf(stderr, "dgfs get: fast path, chunk %s from %s port %u: "
 						"%s\n", id, g->m.hosts[0].host, g->m.hosts[0].port,
@@ -621,7 +603,7 @@ static int fetch_chunk(struct gworker *w, const struct mf_chunk *c)
 					fprintf(stderr, "dgfs get: fast path, chunk %s: none of its %u "
 						"replicas gave it: %s\n", id, c->nrep, said);
 			}
-			get_fail(g, e.code);
+			remote_fail(&g->fail, e.code);
 			return -1;
 		}
 		/* Say why once (or every time with -v): the summary has the count. */
@@ -641,7 +623,7 @@ static void *get_main(void *arg)
 	struct gworker *w = arg;
 	struct get *g = w->g;
 
-	while (!atomic_load(&g->failed)) {
+	while (!atomic_load(&g->fail.failed)) {
 		size_t i = atomic_fetch_add(&g->next, 1);
 
 		if (i >= g->m.n || fetch_chunk(w, &g->m.chunks[i]))
@@ -672,9 +654,9 @@ static int fetch_all(struct get *g)
 		ws[i].g = g;
 		ws[i].fd = -1;
 		if (pthread_create(&tids[i], NULL, get_main, &ws[i])) {
-			if (first_failure(g))
+			if (remote_first_failure(&g->fail))
 				fprintf(stderr, "dgfs get: cannot start a thread\n");
-			get_fail(g, DGFS_EXIT_LOCAL);
+			remote_fail(&g->fail, DGFS_EXIT_LOCAL);
 			break;
 		}
 		started++;
@@ -689,7 +671,7 @@ static int fetch_all(struct get *g)
 	}
 	free(ws);
 	free(tids);
-	return g->err;
+	return g->fail.code;
 }
 
 /* ---- the end: verify, sync, rename ------------------------------------------------ */
@@ -981,7 +963,7 @@ static int write_stats(struct get *g)
 
 int dgfs_cmd_get(int argc, char **argv)
 {
-	struct get g = { .fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct get g = { .fd = -1, .fail = REMOTE_FAILURE_INIT };
 	struct http *h;
 	int ret;
 

@@ -59,10 +59,7 @@ struct put {
 	size_t *todo;
 	size_t ntodo;
 	_Atomic size_t next;
-	_Atomic bool failed;
-	_Atomic bool reported;
-	pthread_mutex_t lock;
-	int err;			/* exit code of the first failure */
+	struct remote_failure fail;
 	_Atomic uint64_t wire;
 	_Atomic uint64_t uploaded;
 	struct progress prog;
@@ -77,22 +74,6 @@ static void put_usage(FILE *f)
 		"      --content-type T  store T as the file's type (default: the server's guess)\n"
 		"      --stats-json FILE write {\"chunks\",\"uploaded\",\"wire_bytes\",\"size\"} there\n"
 		REMOTE_OPTS_HELP);
-}
-
-/* The first failure's code wins; the other workers stop at their next chunk. */
-static void put_fail(struct put *p, int code)
-{
-	pthread_mutex_lock(&p->lock);
-	if (!p->err)
-		p->err = code;
-	atomic_store(&p->failed, true);
-	pthread_mutex_unlock(&p->lock);
-}
-
-/* Whether the caller is the one to explain the failure: one message, not -j. */
-static bool first_failure(struct put *p)
-{
-	return !atomic_exchange(&p->reported, true);
 }
 
 /* ---- reading LOCAL --------------------------------------------------------- */
@@ -443,7 +424,7 @@ static int read_chunk(struct worker *w, const struct chunk *c)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			if (first_failure(w->p))
+			if (remote_first_failure(&w->p->fail))
 				fprintf(stderr, "dgfs put: cannot read %s: %s\n", w->p->local,
 					strerror(errno));
 			return -1;
@@ -454,7 +435,7 @@ static int read_chunk(struct worker *w, const struct chunk *c)
 	}
 	dgfs_sha256(digest, w->buf, got);
 	if (got != c->size || memcmp(digest, c->id, sizeof(digest))) {
-		if (first_failure(w->p))
+		if (remote_first_failure(&w->p->fail))
 			fprintf(stderr, "dgfs put: %s changed while being uploaded\n",
 				w->p->local);
 		return -1;
@@ -471,7 +452,7 @@ static int upload_chunk(struct worker *w, const struct chunk *c)
 	int rc = -1, tries;
 
 	if (read_chunk(w, c)) {
-		put_fail(w->p, DGFS_EXIT_LOCAL);
+		remote_fail(&w->p->fail, DGFS_EXIT_LOCAL);
 		return -1;
 	}
 	/*
@@ -504,17 +485,17 @@ static int upload_chunk(struct worker *w, const struct chunk *c)
 		atomic_fetch_add(&w->p->wire, resp.sent);
 		if (!rc && (resp.status == 200 || resp.status == 201))
 			break;
-		if (!http_transient(rc, &resp) || atomic_load(&w->p->failed))
+		if (!http_transient(rc, &resp) || atomic_load(&w->p->fail.failed))
 			break;
 	}
 	if (tries == HTTP_TRIES || rc || (resp.status != 200 && resp.status != 201)) {
 		char what[32 + HEX_ID_LEN];
 
 		snprintf(what, sizeof(what), "uploading chunk %s", target + 8);
-		if (first_failure(w->p))
-			put_fail(w->p, http_fail("put", what, w->h, &resp, rc));
+		if (remote_first_failure(&w->p->fail))
+			remote_fail(&w->p->fail, http_fail("put", what, w->h, &resp, rc));
 		else
-			put_fail(w->p, rc ? DGFS_EXIT_CONNECT : DGFS_EXIT_HTTP);
+			remote_fail(&w->p->fail, rc ? DGFS_EXIT_CONNECT : DGFS_EXIT_HTTP);
 		http_resp_free(&resp);
 		return -1;
 	}
@@ -529,7 +510,7 @@ static void *upload_main(void *arg)
 	struct worker *w = arg;
 	struct put *p = w->p;
 
-	while (!atomic_load(&p->failed)) {
+	while (!atomic_load(&p->fail.failed)) {
 		size_t i = atomic_fetch_add(&p->next, 1);
 
 		if (i >= p->ntodo || upload_chunk(w, &p->chunks[p->todo[i]]))
@@ -571,7 +552,7 @@ static int upload_queue(struct put *p, size_t from)
 	for (i = 0; i < nw; i++) {
 		if (pthread_create(&tids[i], NULL, upload_main, &ws[i])) {
 			fprintf(stderr, "dgfs put: cannot start a thread\n");
-			put_fail(p, DGFS_EXIT_LOCAL);
+			remote_fail(&p->fail, DGFS_EXIT_LOCAL);
 			break;
 		}
 		started++;
@@ -582,7 +563,7 @@ static int upload_queue(struct put *p, size_t from)
 	goto out;
 nomem:
 	fprintf(stderr, "dgfs put: out of memory\n");
-	put_fail(p, DGFS_EXIT_LOCAL);
+	remote_fail(&p->fail, DGFS_EXIT_LOCAL);
 out:
 	for (i = 0; ws && i < nw; i++) {
 		http_free(ws[i].h);
@@ -592,7 +573,7 @@ out:
 	}
 	free(ws);
 	free(tids);
-	return p->err;
+	return p->fail.code;
 }
 
 /* ---- the commit --------------------------------------------------------------- */
@@ -727,7 +708,7 @@ static int parse_args(int argc, char **argv, struct put *p)
 
 int dgfs_cmd_put(int argc, char **argv)
 {
-	struct put p = { .fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct put p = { .fd = -1, .fail = REMOTE_FAILURE_INIT };
 	struct http *h;
 	int ret;
 

@@ -97,6 +97,15 @@ int remote_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
 	return c;
 }
 
+void remote_fail(struct remote_failure *f, int code)
+{
+	pthread_mutex_lock(&f->lock);
+	if (!f->code)
+		f->code = code;
+	atomic_store(&f->failed, true);
+	pthread_mutex_unlock(&f->lock);
+}
+
 int remote_global_opts(int argc, char **argv)
 {
 	static const struct option opts[] = {

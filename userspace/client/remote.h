@@ -136,6 +136,28 @@ static inline void progress_add(struct progress *p, uint64_t n)
 }
 void progress_end(struct progress *p);
 
+/* ---- the workers' first failure ---------------------------------------------- */
+
+/*
+ * What the -j workers of put and get share about failing: the first
+ * failure's exit code wins, the others stop at their next chunk, and only
+ * one of them explains.
+ */
+struct remote_failure {
+	pthread_mutex_t lock;
+	int code;			/* exit code of the first failure; 0: none yet */
+	_Atomic bool failed;
+	_Atomic bool reported;
+};
+#define REMOTE_FAILURE_INIT	{ .lock = PTHREAD_MUTEX_INITIALIZER }
+
+void remote_fail(struct remote_failure *f, int code);
+/* Whether the caller is the one to explain the failure: one message, not -j. */
+static inline bool remote_first_failure(struct remote_failure *f)
+{
+	return !atomic_exchange(&f->reported, true);
+}
+
 /* ---- helpers -------------------------------------------------------------- */
 
 /*
