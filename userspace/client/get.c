@@ -129,7 +129,7 @@ static int get_manifest(struct get *g, struct http *h)
 	struct http_req req = { .method = "GET" };
 	char *target, why[256];
 	json_t *j = NULL;
-	int rc, ret = 0, tries;
+	int rc, ret = 0;
 	size_t i;
 
 	if (asprintf(&target, "%s?manifest", g->target) < 0) {
@@ -137,13 +137,7 @@ static int get_manifest(struct get *g, struct http *h)
 		return DGFS_EXIT_LOCAL;
 	}
 	req.target = target;
-	for (tries = 0; tries < HTTP_TRIES; tries++) {
-		if (tries)
-			http_backoff(tries);
-		rc = http_do(h, &req, &resp);
-		if (!http_transient(rc, &resp))
-			break;
-	}
+	rc = http_do_tries(h, &req, &resp, NULL);
 	free(target);
 	if (rc || resp.status != 200) {
 		ret = http_fail("get", g->remote_path, h, &resp, rc);
@@ -448,7 +442,7 @@ static int http_read(struct gworker *w, const struct mf_chunk *c)
 	char target[16 + 2 * DGFS_CHUNK_ID_LEN];
 	struct http_req req = { .method = "GET", .target = target };
 	struct http_resp resp = { .max = c->size ? c->size : 1 };
-	int rc = -1, tries, ret = -1;
+	int rc, ret = -1;
 
 	if (!w->h) {
 		w->h = http_new(g->server, g->api_key);
@@ -461,21 +455,12 @@ static int http_read(struct gworker *w, const struct mf_chunk *c)
 	}
 	memcpy(target, "/chunks/", 8);
 	dgfs_hex_encode(c->id, DGFS_CHUNK_ID_LEN, target + 8);
-	for (tries = 0; tries < HTTP_TRIES; tries++) {
-		if (tries)
-			http_backoff(tries);
-		rc = http_do(w->h, &req, &resp);
-		if (!http_transient(rc, &resp) || atomic_load(&g->fail.failed))
-			break;
-	}
+	rc = http_do_tries(w->h, &req, &resp, &g->fail.failed);
 	if (rc || resp.status != 200) {
 		char what[32 + 2 * DGFS_CHUNK_ID_LEN];
 
 		snprintf(what, sizeof(what), "fetching chunk %s", target + 8);
-		if (remote_first_failure(&g->fail))
-			remote_fail(&g->fail, http_fail("get", what, w->h, &resp, rc));
-		else
-			remote_fail(&g->fail, rc ? DGFS_EXIT_CONNECT : DGFS_EXIT_HTTP);
+		remote_fail_http(&g->fail, "get", what, w->h, &resp, rc);
 		goto out;
 	}
 	dgfs_sha256(digest, (const uint8_t *)resp.body, resp.len);

@@ -449,7 +449,7 @@ static int upload_chunk(struct worker *w, const struct chunk *c)
 	char target[16 + HEX_ID_LEN];
 	struct http_req req = { .method = "PUT", .target = target };
 	size_t z;
-	int rc = -1, tries;
+	int rc;
 
 	if (read_chunk(w, c)) {
 		remote_fail(&w->p->fail, DGFS_EXIT_LOCAL);
@@ -477,25 +477,13 @@ static int upload_chunk(struct worker *w, const struct chunk *c)
 	req.content_type = "application/octet-stream";
 	memcpy(target, "/chunks/", 8);
 	dgfs_hex_encode(c->id, DGFS_CHUNK_ID_LEN, target + 8);
-
-	for (tries = 0; tries < HTTP_TRIES; tries++) {
-		if (tries)
-			http_backoff(tries);
-		rc = http_do(w->h, &req, &resp);
-		atomic_fetch_add(&w->p->wire, resp.sent);
-		if (!rc && (resp.status == 200 || resp.status == 201))
-			break;
-		if (!http_transient(rc, &resp) || atomic_load(&w->p->fail.failed))
-			break;
-	}
-	if (tries == HTTP_TRIES || rc || (resp.status != 200 && resp.status != 201)) {
+	rc = http_do_tries(w->h, &req, &resp, &w->p->fail.failed);
+	atomic_fetch_add(&w->p->wire, resp.sent);
+	if (rc || (resp.status != 200 && resp.status != 201)) {
 		char what[32 + HEX_ID_LEN];
 
 		snprintf(what, sizeof(what), "uploading chunk %s", target + 8);
-		if (remote_first_failure(&w->p->fail))
-			remote_fail(&w->p->fail, http_fail("put", what, w->h, &resp, rc));
-		else
-			remote_fail(&w->p->fail, rc ? DGFS_EXIT_CONNECT : DGFS_EXIT_HTTP);
+		remote_fail_http(&w->p->fail, "put", what, w->h, &resp, rc);
 		http_resp_free(&resp);
 		return -1;
 	}

@@ -106,6 +106,15 @@ void remote_fail(struct remote_failure *f, int code)
 	pthread_mutex_unlock(&f->lock);
 }
 
+void remote_fail_http(struct remote_failure *f, const char *cmd, const char *what,
+		      const struct http *h, const struct http_resp *resp, int rc)
+{
+	if (remote_first_failure(f))
+		remote_fail(f, http_fail(cmd, what, h, resp, rc));
+	else
+		remote_fail(f, rc ? DGFS_EXIT_CONNECT : DGFS_EXIT_HTTP);
+}
+
 int remote_global_opts(int argc, char **argv)
 {
 	static const struct option opts[] = {

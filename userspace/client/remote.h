@@ -157,6 +157,13 @@ static inline bool remote_first_failure(struct remote_failure *f)
 {
 	return !atomic_exchange(&f->reported, true);
 }
+struct http_resp;
+/*
+ * A worker's request failed (@rc and @resp from http_do_tries()): fails
+ * @f, and if it is the first failure, says why as http_fail() does.
+ */
+void remote_fail_http(struct remote_failure *f, const char *cmd, const char *what,
+		      const struct http *h, const struct http_resp *resp, int rc);
 
 /* ---- helpers -------------------------------------------------------------- */
 
