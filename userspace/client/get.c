@@ -955,17 +955,11 @@ int dgfs_cmd_get(int argc, char **argv)
 	ret = parse_args(argc, argv, &g);
 	if (ret)
 		return ret < 0 ? DGFS_EXIT_OK : ret;
-	h = remote_http_open("get");
+	h = remote_http_open_file("get", g.remote_path, "", &g.target);
 	if (!h)
 		return DGFS_EXIT_LOCAL;
 	g.server = remote_server();
 	g.api_key = remote_api_key(NULL);
-	g.target = remote_file_target(g.remote_path, "");
-	if (!g.target) {
-		fprintf(stderr, "dgfs get: out of memory\n");
-		ret = DGFS_EXIT_LOCAL;
-		goto out;
-	}
 	ret = get_manifest(&g, h);
 	if (!ret)
 		ret = setup_fast(&g);

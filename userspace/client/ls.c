@@ -258,15 +258,9 @@ int dgfs_cmd_stat(int argc, char **argv)
 		stat_usage(stderr);
 		return DGFS_EXIT_USAGE;
 	}
-	h = remote_http_open("stat");
+	h = remote_http_open_file("stat", argv[first], "?manifest", &target);
 	if (!h)
 		return DGFS_EXIT_LOCAL;
-	target = remote_file_target(argv[first], "?manifest");
-	if (!target) {
-		fprintf(stderr, "dgfs stat: out of memory\n");
-		ret = DGFS_EXIT_LOCAL;
-		goto out;
-	}
 	/* The manifest rather than HEAD: it also tells the chunks. */
 	req.target = target;
 	rc = http_do(h, &req, &resp);

@@ -703,15 +703,9 @@ int dgfs_cmd_put(int argc, char **argv)
 	ret = parse_args(argc, argv, &p);
 	if (ret)
 		return ret < 0 ? DGFS_EXIT_OK : ret;
-	h = remote_http_open("put");
+	h = remote_http_open_file("put", p.remote_path, "", &p.target);
 	if (!h)
 		return DGFS_EXIT_LOCAL;
-	p.target = remote_file_target(p.remote_path, "");
-	if (!p.target) {
-		fprintf(stderr, "dgfs put: out of memory\n");
-		ret = DGFS_EXIT_LOCAL;
-		goto out;
-	}
 	ret = open_local(&p);
 	if (!ret)
 		ret = scan(&p);

@@ -412,6 +412,23 @@ struct http *remote_http_open(const char *cmd)
 	return h;
 }
 
+struct http *remote_http_open_file(const char *cmd, const char *path, const char *query,
+				   char **target)
+{
+	struct http *h = remote_http_open(cmd);
+
+	if (!h)
+		return NULL;
+	*target = remote_file_target(path, query);
+	if (!*target) {
+		fprintf(stderr, "dgfs %s: out of memory\n", cmd);
+		http_free(h);
+		http_global_cleanup();
+		return NULL;
+	}
+	return h;
+}
+
 char *remote_file_target(const char *path, const char *query)
 {
 	char *esc = http_escape(path), *target;

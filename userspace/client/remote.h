@@ -109,6 +109,13 @@ struct http;
 struct http *remote_http_open(const char *cmd);
 /* "/files/<path, escaped><query>" (query may be ""), malloc'd; NULL: out of memory. */
 char *remote_file_target(const char *path, const char *query);
+/*
+ * For a command about one file: remote_http_open(), and *@target set to
+ * remote_file_target(@path, @query). NULL, as remote_http_open(), after
+ * saying why (nothing to free then); the command exits DGFS_EXIT_LOCAL.
+ */
+struct http *remote_http_open_file(const char *cmd, const char *path, const char *query,
+				   char **target);
 
 /* ---- the progress line --------------------------------------------------- */
 
