@@ -429,6 +429,71 @@ struct http *remote_http_open_file(const char *cmd, const char *path, const char
 	return h;
 }
 
+int remote_list(struct http *h, const struct remote_list *l)
+{
+	struct http_resp resp = { 0 };
+	char *after = NULL, *target = NULL;
+	bool any = false;
+	int ret = 0, rc;
+
+	if (l->json)
+		printf("[\n");
+	for (;;) {
+		struct http_req req = { .method = "GET" };
+		const char *next;
+		json_t *j, *files;
+		int more;
+
+		free(target);
+		if (asprintf(&target, "%s%s&limit=%d%s%s", l->target, l->value, l->page_size,
+			     after ? "&after=" : "", after ? after : "") < 0) {
+			target = NULL;
+			fprintf(stderr, "dgfs %s: out of memory\n", l->cmd);
+			ret = DGFS_EXIT_LOCAL;
+			break;
+		}
+		req.target = target;
+		rc = http_do(h, &req, &resp);
+		if (!rc && resp.status != 200 && l->refused)
+			l->refused(&resp, l->arg);
+		if (rc || resp.status != 200) {
+			ret = http_fail(l->cmd, l->what, h, &resp, rc);
+			break;
+		}
+		j = http_resp_json(&resp);
+		files = json_object_get(j, "files");
+		more = json_is_array(files) ? l->page(files, l->json, &any, l->arg) : -1;
+		if (more < 0) {
+			json_decref(j);
+			fprintf(stderr, "dgfs %s: %s is not {\"files\": [...], \"next\": ...}\n",
+				l->cmd, l->noun);
+			ret = DGFS_EXIT_CONNECT;
+			break;
+		}
+		next = more ? NULL : json_string_value(json_object_get(j, "next"));
+		free(after);
+		after = next ? http_escape(next) : NULL;
+		json_decref(j);
+		if (!next)
+			break;
+		if (!after) {
+			fprintf(stderr, "dgfs %s: out of memory\n", l->cmd);
+			ret = DGFS_EXIT_LOCAL;
+			break;
+		}
+	}
+	if (l->json && !ret)
+		printf("%s]\n", any ? "\n" : "");
+	if (fflush(stdout) && !ret) {
+		fprintf(stderr, "dgfs %s: stdout: %s\n", l->cmd, strerror(errno));
+		ret = DGFS_EXIT_LOCAL;
+	}
+	http_resp_free(&resp);
+	free(target);
+	free(after);
+	return ret;
+}
+
 char *remote_file_target(const char *path, const char *query)
 {
 	char *esc = http_escape(path), *target;

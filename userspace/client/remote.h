@@ -8,6 +8,7 @@
 #define DGFS_CLIENT_REMOTE_H
 
 #include <getopt.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -100,6 +101,7 @@ const char *remote_api_key(bool *bad);
 void remote_cleanup(void);
 
 struct http;
+struct http_resp;
 /*
  * What every command that talks to dgfsd starts with: libcurl set up and a
  * client for remote_server(). NULL after saying why ("dgfs CMD: ...");
@@ -116,6 +118,36 @@ char *remote_file_target(const char *path, const char *query);
  */
 struct http *remote_http_open_file(const char *cmd, const char *path, const char *query,
 				   char **target);
+
+/* ---- listings, page after page --------------------------------------------- */
+
+/* What remote_list() is to ask for and print: docs/HTTP.md's paged listings. */
+struct remote_list {
+	const char *cmd;		/* "ls": messages say "dgfs ls: " */
+	const char *what;		/* for http_fail(): "listing" */
+	const char *noun;		/* a malformed answer is "NOUN is not {...}" */
+	const char *target;		/* "/files/?prefix=" or "/search?q=" ... */
+	const char *value;		/* ... and its escaped value */
+	int page_size;			/* &limit= */
+	bool json;			/* the entries make one JSON array */
+	/*
+	 * Prints a page's "files" (*any: something was printed before, which a
+	 * JSON entry follows with a comma): 0 for the next page, 1 to stop
+	 * here, -1 when they are not what docs/HTTP.md says.
+	 */
+	int (*page)(json_t *files, bool json, bool *any, void *arg);
+	/* An answer that is not 200, before http_fail() reports it; NULL: none. */
+	void (*refused)(const struct http_resp *resp, void *arg);
+	void *arg;
+};
+
+/*
+ * GETs TARGET VALUE&limit=N, then &after=NEXT for as long as the answers
+ * name a next page, and prints each with ->page (as JSON: one array of
+ * them all, closed unless something failed); stdout is flushed. 0, or the
+ * exit code after saying why on stderr.
+ */
+int remote_list(struct http *h, const struct remote_list *l);
 
 /* ---- the progress line --------------------------------------------------- */
 
@@ -164,7 +196,6 @@ static inline bool remote_first_failure(struct remote_failure *f)
 {
 	return !atomic_exchange(&f->reported, true);
 }
-struct http_resp;
 /*
  * A worker's request failed (@rc and @resp from http_do_tries()): fails
  * @f, and if it is the first failure, says why as http_fail() does.
