@@ -620,34 +620,22 @@ static void *get_main(void *arg)
 
 static int fetch_all(struct get *g)
 {
-	size_t nw = remote.jobs < g->m.n ? remote.jobs : g->m.n, i, started = 0;
+	size_t nw = remote.jobs < g->m.n ? remote.jobs : g->m.n, i;
 	struct gworker *ws;
-	pthread_t *tids;
 
 	if (!g->m.n)
 		return 0;
 	ws = calloc(nw, sizeof(*ws));
-	tids = calloc(nw, sizeof(*tids));
-	if (!ws || !tids) {
-		free(ws);
-		free(tids);
+	if (!ws) {
 		fprintf(stderr, "dgfs get: out of memory\n");
 		return DGFS_EXIT_LOCAL;
 	}
-	progress_begin(&g->prog, "fetching", g->m.size);
 	for (i = 0; i < nw; i++) {
 		ws[i].g = g;
 		ws[i].fd = -1;
-		if (pthread_create(&tids[i], NULL, get_main, &ws[i])) {
-			if (remote_first_failure(&g->fail))
-				fprintf(stderr, "dgfs get: cannot start a thread\n");
-			remote_fail(&g->fail, DGFS_EXIT_LOCAL);
-			break;
-		}
-		started++;
 	}
-	for (i = 0; i < started; i++)
-		pthread_join(tids[i], NULL);
+	progress_begin(&g->prog, "fetching", g->m.size);
+	remote_run_workers(&g->fail, "get", get_main, ws, sizeof(*ws), nw);
 	progress_end(&g->prog);
 	for (i = 0; i < nw; i++) {
 		http_free(ws[i].h);
@@ -655,7 +643,6 @@ static int fetch_all(struct get *g)
 			close(ws[i].fd);
 	}
 	free(ws);
-	free(tids);
 	return g->fail.code;
 }
 

@@ -510,10 +510,9 @@ static void *upload_main(void *arg)
 /* Uploads todo[from..ntodo) with up to -j workers. */
 static int upload_queue(struct put *p, size_t from)
 {
-	size_t nw = remote.jobs, i, started = 0;
+	size_t nw = remote.jobs, i;
 	uint64_t bytes = 0;
 	struct worker *ws;
-	pthread_t *tids;
 
 	if (from >= p->ntodo)
 		return 0;
@@ -523,8 +522,7 @@ static int upload_queue(struct put *p, size_t from)
 		bytes += p->chunks[p->todo[i]].size;
 	atomic_store(&p->next, from);
 	ws = calloc(nw, sizeof(*ws));
-	tids = calloc(nw, sizeof(*tids));
-	if (!ws || !tids)
+	if (!ws)
 		goto nomem;
 	for (i = 0; i < nw; i++) {
 		ws[i].p = p;
@@ -537,16 +535,7 @@ static int upload_queue(struct put *p, size_t from)
 			goto nomem;
 	}
 	progress_begin(&p->prog, "uploading", bytes);
-	for (i = 0; i < nw; i++) {
-		if (pthread_create(&tids[i], NULL, upload_main, &ws[i])) {
-			fprintf(stderr, "dgfs put: cannot start a thread\n");
-			remote_fail(&p->fail, DGFS_EXIT_LOCAL);
-			break;
-		}
-		started++;
-	}
-	for (i = 0; i < started; i++)
-		pthread_join(tids[i], NULL);
+	remote_run_workers(&p->fail, "put", upload_main, ws, sizeof(*ws), nw);
 	progress_end(&p->prog);
 	goto out;
 nomem:
@@ -560,7 +549,6 @@ out:
 		free(ws[i].zbuf);
 	}
 	free(ws);
-	free(tids);
 	return p->fail.code;
 }
 

@@ -106,6 +106,31 @@ void remote_fail(struct remote_failure *f, int code)
 	pthread_mutex_unlock(&f->lock);
 }
 
+void remote_run_workers(struct remote_failure *f, const char *cmd, void *(*fn)(void *),
+			void *ws, size_t size, size_t n)
+{
+	pthread_t *tids = calloc(n, sizeof(*tids));
+	size_t i, started;
+
+	if (!tids) {
+		if (remote_first_failure(f))
+			fprintf(stderr, "dgfs %s: out of memory\n", cmd);
+		remote_fail(f, DGFS_EXIT_LOCAL);
+		return;
+	}
+	for (started = 0; started < n; started++) {
+		if (pthread_create(&tids[started], NULL, fn, (char *)ws + started * size)) {
+			if (remote_first_failure(f))
+				fprintf(stderr, "dgfs %s: cannot start a thread\n", cmd);
+			remote_fail(f, DGFS_EXIT_LOCAL);
+			break;
+		}
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	free(tids);
+}
+
 void remote_fail_http(struct remote_failure *f, const char *cmd, const char *what,
 		      const struct http *h, const struct http_resp *resp, int rc)
 {

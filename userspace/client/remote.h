@@ -197,6 +197,14 @@ static inline bool remote_first_failure(struct remote_failure *f)
 	return !atomic_exchange(&f->reported, true);
 }
 /*
+ * Runs @fn on each of the @n workers at @ws (@size bytes apart), in a
+ * thread each, and waits for them all. Failing to start one fails @f
+ * (saying "dgfs CMD: cannot start a thread" if it is the first failure);
+ * the workers already started run on.
+ */
+void remote_run_workers(struct remote_failure *f, const char *cmd, void *(*fn)(void *),
+			void *ws, size_t size, size_t n);
+/*
  * A worker's request failed (@rc and @resp from http_do_tries()): fails
  * @f, and if it is the first failure, says why as http_fail() does.
  */
