@@ -204,6 +204,7 @@ static void fast_explain(const struct get *g, const struct mf_host *h,
 			 struct fast_err *e)
 {
 	struct dgfs_reader_stats st;
+	char text[READER_STATS_TEXT_LEN];
 
 	e->hostwide = false;
 	switch (state) {
@@ -233,6 +234,7 @@ static void fast_explain(const struct get *g, const struct mf_host *h,
 		return;
 	case DGFS_READ_ERR_TIMEOUT:
 		dgfs_reader_get_stats(r, &st);
+		reader_stats_text(&st, text, sizeof(text));
 		e->code = DGFS_EXIT_TIMEOUT;
 		/*
 		 * No new byte from the host for --timeout, for this chunk nor
@@ -247,16 +249,8 @@ static void fast_explain(const struct get *g, const struct mf_host *h,
 			snprintf(e->msg, sizeof(e->msg), "timed out: no reply at all from %s "
 				 "UDP port %u", h->host, h->port);
 		else
-			snprintf(e->msg, sizeof(e->msg), "timed out: no new byte for %llu ms "
-				 "(%llu re-requests, RTO up to %llu ms; %llu datagrams, %llu "
-				 "bytes twice, %llu misfits; the client paused up to %llu ms)",
-				 (unsigned long long)g->timeout_ms,
-				 (unsigned long long)st.rerequests,
-				 (unsigned long long)(st.rto_max_ns / 1000000),
-				 (unsigned long long)st.datagrams,
-				 (unsigned long long)st.dup_bytes,
-				 (unsigned long long)st.misfit,
-				 (unsigned long long)(st.pause_max_ns / 1000000));
+			snprintf(e->msg, sizeof(e->msg), "timed out: no new byte for %llu ms (%s)",
+				 (unsigned long long)g->timeout_ms, text);
 		return;
 	case DGFS_READ_ERR_VERIFY:
 		e->code = DGFS_EXIT_VERIFY;
