@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the commands that talk to dgfsd (put, get, ls, rm, stat) share:
- * the global options, the progress line, the --stats-json file, and a
- * few helpers.
+ * What the commands that talk to dgfsd (put, get, ls, rm, stat, presign,
+ * search, tag) share: the global options and the option loop, paged
+ * listings, the progress line, the workers' first failure, the
+ * --stats-json file, and a few helpers.
  */
 #ifndef DGFS_CLIENT_REMOTE_H
 #define DGFS_CLIENT_REMOTE_H
