@@ -67,4 +67,41 @@ get -q --http-only g/f - >"$T/stdout" 2>/dev/null && rc=0 || rc=$?
 same "... to - : exit 1 and nothing on stdout" "$rc $(stat -c %s "$T/stdout")" "1 0"
 
 dgfsd_stop
+
+# ---- a request that may pass is tried again ----------------------------------------------
+# A server that answers the statuses given in turn (the last one from
+# then on) and writes a line per request: 502, 503 and 504 are tried
+# again, HTTP_TRIES (3) times in all (http.h); anything else is final.
+fake_http() {
+	: >"$T/requests"
+	# Not through n(): $! must be python itself (ip netns exec execs it).
+	ip netns exec "$NS" python3 -c '
+import sys, http.server
+codes, log = [int(c) for c in sys.argv[1].split(",")], sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        open(log, "a").write(self.path + "\n")
+        self.send_response(codes.pop(0) if len(codes) > 1 else codes[0])
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", 8099), H).serve_forever()
+' "$1" "$T/requests" &
+	FAKE_PID=$!
+	wait_for 5 n python3 -c 'import socket; socket.create_connection(("127.0.0.1", 8099))' 2>/dev/null
+}
+fake_get() { n "$DGFS" --server http://127.0.0.1:8099 get -q g/f - >/dev/null; }
+fake_http 503
+refuse "a manifest answered 503 every time: exit 10, says 503" 10 "HTTP 503" fake_get
+same "... after 3 tries" "$(wc -l <"$T/requests")" 3
+kill "$FAKE_PID"; wait "$FAKE_PID" 2>/dev/null
+fake_http 502,404
+refuse "502, then 404: exit 11 (no such file)" 11 "HTTP 404" fake_get
+same "... after 2 tries" "$(wc -l <"$T/requests")" 2
+kill "$FAKE_PID"; wait "$FAKE_PID" 2>/dev/null
+fake_http 400
+refuse "400: exit 10 at once" 10 "HTTP 400" fake_get
+same "... after 1 try" "$(wc -l <"$T/requests")" 1
+kill "$FAKE_PID"; wait "$FAKE_PID" 2>/dev/null
 finish

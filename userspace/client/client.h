@@ -29,6 +29,16 @@ enum dgfs_exit {
 #undef X
 };
 
+#include <stddef.h>
+
+struct dgfs_reader_stats;
+/*
+ * What a timed-out read did, for fetch's and get's messages: "N
+ * re-requests, RTO up to N ms; ...". @len: 256 holds any.
+ */
+#define READER_STATS_TEXT_LEN	256
+void reader_stats_text(const struct dgfs_reader_stats *st, char *buf, size_t len);
+
 int dgfs_cmd_fetch(int argc, char **argv);
 int dgfs_cmd_token(int argc, char **argv);
 int dgfs_cmd_put(int argc, char **argv);

@@ -248,8 +248,10 @@ static int report_failure(const struct fetch_args *a, const struct dgfs_reader *
 		break;
 	case DGFS_READ_ERR_TIMEOUT: {
 		struct dgfs_reader_stats st;
+		char text[READER_STATS_TEXT_LEN];
 
 		dgfs_reader_get_stats(r, &st);
+		reader_stats_text(&st, text, sizeof(text));
 		if (!st.datagrams && refused)
 			fprintf(stderr, "dgfs: timed out: %s says nothing listens on UDP port %u "
 				"(ICMP port unreachable)\n", a->host, a->port);
@@ -259,16 +261,8 @@ static int report_failure(const struct fetch_args *a, const struct dgfs_reader *
 				a->host, a->port, (unsigned long long)a->req_size);
 		else
 			fprintf(stderr, "dgfs: timed out: no new byte of chunk %s from %s for "
-				"%llu ms (%llu re-requests, RTO up to %llu ms; %llu datagrams, "
-				"%llu bytes twice, %llu misfits; the client paused up to "
-				"%llu ms)\n", id, a->host,
-				(unsigned long long)a->timeout_ms,
-				(unsigned long long)st.rerequests,
-				(unsigned long long)(st.rto_max_ns / 1000000),
-				(unsigned long long)st.datagrams,
-				(unsigned long long)st.dup_bytes,
-				(unsigned long long)st.misfit,
-				(unsigned long long)(st.pause_max_ns / 1000000));
+				"%llu ms (%s)\n", id, a->host, (unsigned long long)a->timeout_ms,
+				text);
 		return DGFS_EXIT_TIMEOUT;
 	}
 	case DGFS_READ_ERR_VERIFY:

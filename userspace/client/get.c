@@ -81,11 +81,8 @@ struct get {
 	uint32_t req_size;
 
 	_Atomic size_t next;
-	_Atomic bool failed;
-	_Atomic bool reported;
+	struct remote_failure fail;
 	_Atomic bool fast_warned;
-	pthread_mutex_t lock;
-	int err;
 	_Atomic uint64_t fallbacks;
 	_Atomic uint64_t failovers;	/* reads passed on to a chunk's next replica */
 	struct progress prog;
@@ -122,21 +119,6 @@ static void get_usage(FILE *f)
 		DEFAULT_TIMEOUT_MS, DEFAULT_RETRIES);
 }
 
-static void get_fail(struct get *g, int code)
-{
-	pthread_mutex_lock(&g->lock);
-	if (!g->err)
-		g->err = code;
-	atomic_store(&g->failed, true);
-	pthread_mutex_unlock(&g->lock);
-}
-
-/* Whether the caller is the one to explain the failure: one message, not -j. */
-static bool first_failure(struct get *g)
-{
-	return !atomic_exchange(&g->reported, true);
-}
-
 /* ---- the manifest ------------------------------------------------------------ */
 
 static int get_manifest(struct get *g, struct http *h)
@@ -147,7 +129,7 @@ static int get_manifest(struct get *g, struct http *h)
 	struct http_req req = { .method = "GET" };
 	char *target, why[256];
 	json_t *j = NULL;
-	int rc, ret = 0, tries;
+	int rc, ret = 0;
 	size_t i;
 
 	if (asprintf(&target, "%s?manifest", g->target) < 0) {
@@ -155,13 +137,7 @@ static int get_manifest(struct get *g, struct http *h)
 		return DGFS_EXIT_LOCAL;
 	}
 	req.target = target;
-	for (tries = 0; tries < HTTP_TRIES; tries++) {
-		if (tries)
-			http_backoff(tries);
-		rc = http_do(h, &req, &resp);
-		if (!http_transient(rc, &resp))
-			break;
-	}
+	rc = http_do_tries(h, &req, &resp, NULL);
 	free(target);
 	if (rc || resp.status != 200) {
 		ret = http_fail("get", g->remote_path, h, &resp, rc);
@@ -201,10 +177,10 @@ static int write_at(struct get *g, const uint8_t *data, uint32_t len, uint64_t o
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			if (first_failure(g))
+			if (remote_first_failure(&g->fail))
 				fprintf(stderr, "dgfs get: cannot write %s: %s\n", g->tmp,
 					strerror(errno));
-			get_fail(g, DGFS_EXIT_LOCAL);
+			remote_fail(&g->fail, DGFS_EXIT_LOCAL);
 			return -1;
 		}
 		data += n;
@@ -228,6 +204,7 @@ static void fast_explain(const struct get *g, const struct mf_host *h,
 			 struct fast_err *e)
 {
 	struct dgfs_reader_stats st;
+	char text[READER_STATS_TEXT_LEN];
 
 	e->hostwide = false;
 	switch (state) {
@@ -257,6 +234,7 @@ static void fast_explain(const struct get *g, const struct mf_host *h,
 		return;
 	case DGFS_READ_ERR_TIMEOUT:
 		dgfs_reader_get_stats(r, &st);
+		reader_stats_text(&st, text, sizeof(text));
 		e->code = DGFS_EXIT_TIMEOUT;
 		/*
 		 * No new byte from the host for --timeout, for this chunk nor
@@ -271,16 +249,8 @@ static void fast_explain(const struct get *g, const struct mf_host *h,
 			snprintf(e->msg, sizeof(e->msg), "timed out: no reply at all from %s "
 				 "UDP port %u", h->host, h->port);
 		else
-			snprintf(e->msg, sizeof(e->msg), "timed out: no new byte for %llu ms "
-				 "(%llu re-requests, RTO up to %llu ms; %llu datagrams, %llu "
-				 "bytes twice, %llu misfits; the client paused up to %llu ms)",
-				 (unsigned long long)g->timeout_ms,
-				 (unsigned long long)st.rerequests,
-				 (unsigned long long)(st.rto_max_ns / 1000000),
-				 (unsigned long long)st.datagrams,
-				 (unsigned long long)st.dup_bytes,
-				 (unsigned long long)st.misfit,
-				 (unsigned long long)(st.pause_max_ns / 1000000));
+			snprintf(e->msg, sizeof(e->msg), "timed out: no new byte for %llu ms (%s)",
+				 (unsigned long long)g->timeout_ms, text);
 		return;
 	case DGFS_READ_ERR_VERIFY:
 		e->code = DGFS_EXIT_VERIFY;
@@ -466,42 +436,33 @@ static int http_read(struct gworker *w, const struct mf_chunk *c)
 	char target[16 + 2 * DGFS_CHUNK_ID_LEN];
 	struct http_req req = { .method = "GET", .target = target };
 	struct http_resp resp = { .max = c->size ? c->size : 1 };
-	int rc = -1, tries, ret = -1;
+	int rc, ret = -1;
 
 	if (!w->h) {
 		w->h = http_new(g->server, g->api_key);
 		if (!w->h) {
-			if (first_failure(g))
+			if (remote_first_failure(&g->fail))
 				fprintf(stderr, "dgfs get: out of memory\n");
-			get_fail(g, DGFS_EXIT_LOCAL);
+			remote_fail(&g->fail, DGFS_EXIT_LOCAL);
 			return -1;
 		}
 	}
 	memcpy(target, "/chunks/", 8);
 	dgfs_hex_encode(c->id, DGFS_CHUNK_ID_LEN, target + 8);
-	for (tries = 0; tries < HTTP_TRIES; tries++) {
-		if (tries)
-			http_backoff(tries);
-		rc = http_do(w->h, &req, &resp);
-		if (!http_transient(rc, &resp) || atomic_load(&g->failed))
-			break;
-	}
+	rc = http_do_tries(w->h, &req, &resp, &g->fail.failed);
 	if (rc || resp.status != 200) {
 		char what[32 + 2 * DGFS_CHUNK_ID_LEN];
 
 		snprintf(what, sizeof(what), "fetching chunk %s", target + 8);
-		if (first_failure(g))
-			get_fail(g, http_fail("get", what, w->h, &resp, rc));
-		else
-			get_fail(g, rc ? DGFS_EXIT_CONNECT : DGFS_EXIT_HTTP);
+		remote_fail_http(&g->fail, "get", what, w->h, &resp, rc);
 		goto out;
 	}
 	dgfs_sha256(digest, (const uint8_t *)resp.body, resp.len);
 	if (resp.len != c->size || memcmp(digest, c->id, sizeof(digest))) {
-		if (first_failure(g))
+		if (remote_first_failure(&g->fail))
 			fprintf(stderr, "dgfs get: chunk %s from %s: %zu bytes that do not hash "
 				"to its id\n", target + 8, http_base(w->h), resp.len);
-		get_fail(g, DGFS_EXIT_VERIFY);
+		remote_fail(&g->fail, DGFS_EXIT_VERIFY);
 		goto out;
 	}
 	if (resp.len && write_at(g, (const uint8_t *)resp.body, c->size, c->offset))
@@ -609,7 +570,7 @@ static int fetch_chunk(struct gworker *w, const struct mf_chunk *c)
 				atomic_fetch_add(&g->failovers, 1);
 		}
 		if (g->no_fallback) {
-			if (first_failure(g)) {
+			if (remote_first_failure(&g->fail)) {
 				if (!g->m.lists)
 					fprintf(stderr, "dgfs get: fast path, chunk %s from %s port %u: "
 						"%s\n", id, g->m.hosts[0].host, g->m.hosts[0].port,
@@ -621,7 +582,7 @@ static int fetch_chunk(struct gworker *w, const struct mf_chunk *c)
 					fprintf(stderr, "dgfs get: fast path, chunk %s: none of its %u "
 						"replicas gave it: %s\n", id, c->nrep, said);
 			}
-			get_fail(g, e.code);
+			remote_fail(&g->fail, e.code);
 			return -1;
 		}
 		/* Say why once (or every time with -v): the summary has the count. */
@@ -641,7 +602,7 @@ static void *get_main(void *arg)
 	struct gworker *w = arg;
 	struct get *g = w->g;
 
-	while (!atomic_load(&g->failed)) {
+	while (!atomic_load(&g->fail.failed)) {
 		size_t i = atomic_fetch_add(&g->next, 1);
 
 		if (i >= g->m.n || fetch_chunk(w, &g->m.chunks[i]))
@@ -653,34 +614,22 @@ static void *get_main(void *arg)
 
 static int fetch_all(struct get *g)
 {
-	size_t nw = remote.jobs < g->m.n ? remote.jobs : g->m.n, i, started = 0;
+	size_t nw = remote.jobs < g->m.n ? remote.jobs : g->m.n, i;
 	struct gworker *ws;
-	pthread_t *tids;
 
 	if (!g->m.n)
 		return 0;
 	ws = calloc(nw, sizeof(*ws));
-	tids = calloc(nw, sizeof(*tids));
-	if (!ws || !tids) {
-		free(ws);
-		free(tids);
+	if (!ws) {
 		fprintf(stderr, "dgfs get: out of memory\n");
 		return DGFS_EXIT_LOCAL;
 	}
-	progress_begin(&g->prog, "fetching", g->m.size);
 	for (i = 0; i < nw; i++) {
 		ws[i].g = g;
 		ws[i].fd = -1;
-		if (pthread_create(&tids[i], NULL, get_main, &ws[i])) {
-			if (first_failure(g))
-				fprintf(stderr, "dgfs get: cannot start a thread\n");
-			get_fail(g, DGFS_EXIT_LOCAL);
-			break;
-		}
-		started++;
 	}
-	for (i = 0; i < started; i++)
-		pthread_join(tids[i], NULL);
+	progress_begin(&g->prog, "fetching", g->m.size);
+	remote_run_workers(&g->fail, "get", get_main, ws, sizeof(*ws), nw);
 	progress_end(&g->prog);
 	for (i = 0; i < nw; i++) {
 		http_free(ws[i].h);
@@ -688,8 +637,7 @@ static int fetch_all(struct get *g)
 			close(ws[i].fd);
 	}
 	free(ws);
-	free(tids);
-	return g->err;
+	return g->fail.code;
 }
 
 /* ---- the end: verify, sync, rename ------------------------------------------------ */
@@ -883,17 +831,12 @@ static int parse_args(int argc, char **argv, struct get *g)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c, ret;
+	int c;
 
 	g->timeout_ms = DEFAULT_TIMEOUT_MS;
 	g->retries = DEFAULT_RETRIES;
-	while ((c = getopt_long(argc, argv, REMOTE_SHORT_OPTS "vh", opts, NULL)) != -1) {
-		ret = remote_opt("get", c, optarg);
-		if (ret <= 0) {
-			if (ret)
-				return ret;
-			continue;
-		}
+	while ((c = remote_getopt("get", argc, argv, REMOTE_SHORT_OPTS "vh", opts,
+				  get_usage)) != -1) {
 		switch (c) {
 		case O_NO_FALLBACK:
 			g->no_fallback = true;
@@ -922,8 +865,7 @@ static int parse_args(int argc, char **argv, struct get *g)
 		case 'v':
 			g->verbose = true;
 			break;
-		case 'h':
-			get_usage(stdout);
+		case REMOTE_OPT_HELP:
 			return -1;
 		default:
 			get_usage(stderr);
@@ -987,24 +929,18 @@ static int write_stats(struct get *g)
 
 int dgfs_cmd_get(int argc, char **argv)
 {
-	struct get g = { .fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct get g = { .fd = -1, .fail = REMOTE_FAILURE_INIT };
 	struct http *h;
 	int ret;
 
 	ret = parse_args(argc, argv, &g);
 	if (ret)
 		return ret < 0 ? DGFS_EXIT_OK : ret;
-	h = remote_http_open("get");
+	h = remote_http_open_file("get", g.remote_path, "", &g.target);
 	if (!h)
 		return DGFS_EXIT_LOCAL;
 	g.server = remote_server();
 	g.api_key = remote_api_key(NULL);
-	g.target = remote_file_target(g.remote_path, "");
-	if (!g.target) {
-		fprintf(stderr, "dgfs get: out of memory\n");
-		ret = DGFS_EXIT_LOCAL;
-		goto out;
-	}
 	ret = get_manifest(&g, h);
 	if (!ret)
 		ret = setup_fast(&g);

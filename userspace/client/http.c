@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The dgfs client's libcurl wrapper (http.h). */
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,14 +224,27 @@ out:
 	return ret;
 }
 
-bool http_transient(int rc, const struct http_resp *resp)
+static bool http_transient(int rc, const struct http_resp *resp)
 {
 	return rc < 0 || resp->status == 502 || resp->status == 503 || resp->status == 504;
 }
 
-void http_backoff(int try)
+int http_do_tries(struct http *h, const struct http_req *req, struct http_resp *resp,
+		  const _Atomic bool *stop)
 {
-	usleep(200000u << (try < 5 ? try : 5));
+	uint64_t sent = 0;
+	int rc = -1, try;
+
+	for (try = 0; try < HTTP_TRIES; try++) {
+		if (try)
+			usleep(200000u << (try < 5 ? try : 5));
+		rc = http_do(h, req, resp);
+		sent += resp->sent;
+		if (!http_transient(rc, resp) || (stop && atomic_load(stop)))
+			break;
+	}
+	resp->sent = sent;
+	return rc;
 }
 
 json_t *http_resp_json(const struct http_resp *resp)

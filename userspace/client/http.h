@@ -24,7 +24,7 @@ struct http_resp {
 	size_t len;
 	size_t cap;
 	uint64_t max;		/* refuse longer answers; 0: HTTP_BODY_MAX */
-	uint64_t sent;		/* request body bytes that went out */
+	uint64_t sent;		/* request body bytes that went out (all tries) */
 	int too_big;		/* the answer passed max */
 };
 
@@ -73,13 +73,14 @@ const char *http_strerror(const struct http *h);
 void http_resp_free(struct http_resp *resp);
 
 /*
- * Whether a failed request is worth another try (no answer, 502, 503, 504:
- * the server may be restarting or busy), up to HTTP_TRIES tries in all,
- * sleeping http_backoff(try) before each new one.
+ * http_do(), tried again after a failure that may pass (no answer, 502,
+ * 503, 504: the server may be restarting or busy), up to HTTP_TRIES tries
+ * in all with a growing pause before each new one, unless *@stop (NULL:
+ * never) is set by then. What the last try returned and answered.
  */
 #define HTTP_TRIES	3
-bool http_transient(int rc, const struct http_resp *resp);
-void http_backoff(int try);
+int http_do_tries(struct http *h, const struct http_req *req, struct http_resp *resp,
+		  const _Atomic bool *stop);
 
 /* The answer as JSON, NULL if it is not JSON. */
 json_t *http_resp_json(const struct http_resp *resp);

@@ -56,19 +56,11 @@ static int parse_simple(const char *cmd, int argc, char **argv, void (*usage)(FI
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c, ret;
+	int c;
 
-	while ((c = getopt_long(argc, argv, REMOTE_SHORT_OPTS "fh", opts, NULL)) != -1) {
-		ret = remote_opt(cmd, c, optarg);
-		if (ret <= 0) {
-			if (ret)
-				return ret;
-			continue;
-		}
-		if (c == 'h') {
-			usage(stdout);
+	while ((c = remote_getopt(cmd, argc, argv, REMOTE_SHORT_OPTS "fh", opts, usage)) != -1) {
+		if (c == REMOTE_OPT_HELP)
 			return -1;
-		}
 		if (c == O_JSON && json) {
 			*json = true;
 			continue;
@@ -89,12 +81,13 @@ static int parse_simple(const char *cmd, int argc, char **argv, void (*usage)(FI
 
 /* ---- ls ------------------------------------------------------------------------ */
 
-/* Prints one page; 0, or -1 if it is not what docs/HTTP.md says. */
-static int ls_page(json_t *files, bool json, bool *any)
+/* Prints one page (remote_list's ->page); 0, or -1 if it is not what docs/HTTP.md says. */
+static int ls_page(json_t *files, bool json, bool *any, void *arg)
 {
 	json_t *f;
 	size_t i;
 
+	(void)arg;
 	json_array_foreach(files, i, f) {
 		const char *path = json_string_value(json_object_get(f, "path"));
 		json_t *size = json_object_get(f, "size"), *mtime = json_object_get(f, "mtime");
@@ -120,13 +113,14 @@ static int ls_page(json_t *files, bool json, bool *any)
 
 int dgfs_cmd_ls(int argc, char **argv)
 {
-	struct http_resp resp = { 0 };
-	char *prefix = NULL, *after = NULL, *target = NULL;
-	bool json = false, any = false;
-	struct http *h = NULL;
-	int first, ret, rc;
+	struct remote_list l = { .cmd = "ls", .what = "listing", .noun = "the listing",
+				 .target = "/files/?prefix=", .page_size = LS_PAGE,
+				 .page = ls_page };
+	char *prefix = NULL;
+	struct http *h;
+	int first, ret;
 
-	ret = parse_simple("ls", argc, argv, ls_usage, &json, NULL, &first);
+	ret = parse_simple("ls", argc, argv, ls_usage, &l.json, NULL, &first);
 	if (ret)
 		return ret < 0 ? DGFS_EXIT_OK : ret;
 	if (argc - first > 1) {
@@ -137,63 +131,13 @@ int dgfs_cmd_ls(int argc, char **argv)
 	if (!h)
 		return DGFS_EXIT_LOCAL;
 	prefix = http_escape(first < argc ? argv[first] : "");
-	if (!prefix) {
+	if (prefix) {
+		l.value = prefix;
+		ret = remote_list(h, &l);
+	} else {
 		fprintf(stderr, "dgfs ls: out of memory\n");
 		ret = DGFS_EXIT_LOCAL;
-		goto out;
 	}
-	if (json)
-		printf("[\n");
-	for (;;) {
-		struct http_req req = { .method = "GET" };
-		const char *next;
-		json_t *j;
-
-		free(target);
-		if (asprintf(&target, "/files/?prefix=%s&limit=%d%s%s", prefix, LS_PAGE,
-			     after ? "&after=" : "", after ? after : "") < 0) {
-			target = NULL;
-			fprintf(stderr, "dgfs ls: out of memory\n");
-			ret = DGFS_EXIT_LOCAL;
-			break;
-		}
-		req.target = target;
-		rc = http_do(h, &req, &resp);
-		if (rc || resp.status != 200) {
-			ret = http_fail("ls", "listing", h, &resp, rc);
-			break;
-		}
-		j = http_resp_json(&resp);
-		if (!json_is_array(json_object_get(j, "files")) ||
-		    ls_page(json_object_get(j, "files"), json, &any)) {
-			json_decref(j);
-			fprintf(stderr, "dgfs ls: the listing is not {\"files\": [...], "
-				"\"next\": ...}\n");
-			ret = DGFS_EXIT_CONNECT;
-			break;
-		}
-		next = json_string_value(json_object_get(j, "next"));
-		free(after);
-		after = next ? http_escape(next) : NULL;
-		json_decref(j);
-		if (!next)
-			break;
-		if (!after) {
-			fprintf(stderr, "dgfs ls: out of memory\n");
-			ret = DGFS_EXIT_LOCAL;
-			break;
-		}
-	}
-	if (json && !ret)
-		printf("%s]\n", any ? "\n" : "");
-	if (fflush(stdout) && !ret) {
-		perror("dgfs ls: stdout");
-		ret = DGFS_EXIT_LOCAL;
-	}
-out:
-	http_resp_free(&resp);
-	free(target);
-	free(after);
 	free(prefix);
 	http_free(h);
 	http_global_cleanup();
@@ -266,15 +210,9 @@ int dgfs_cmd_stat(int argc, char **argv)
 		stat_usage(stderr);
 		return DGFS_EXIT_USAGE;
 	}
-	h = remote_http_open("stat");
+	h = remote_http_open_file("stat", argv[first], "?manifest", &target);
 	if (!h)
 		return DGFS_EXIT_LOCAL;
-	target = remote_file_target(argv[first], "?manifest");
-	if (!target) {
-		fprintf(stderr, "dgfs stat: out of memory\n");
-		ret = DGFS_EXIT_LOCAL;
-		goto out;
-	}
 	/* The manifest rather than HEAD: it also tells the chunks. */
 	req.target = target;
 	rc = http_do(h, &req, &resp);

@@ -43,17 +43,10 @@ int dgfs_cmd_presign(int argc, char **argv)
 	char *text = NULL;
 	int c, ret, rc;
 
-	while ((c = getopt_long(argc, argv, REMOTE_SHORT_OPTS "h", opts, NULL)) != -1) {
-		ret = remote_opt("presign", c, optarg);
-		if (ret <= 0) {
-			if (ret)
-				return ret;
-			continue;
-		}
-		if (c == 'h') {
-			presign_usage(stdout);
+	while ((c = remote_getopt("presign", argc, argv, REMOTE_SHORT_OPTS "h", opts,
+				  presign_usage)) != -1) {
+		if (c == REMOTE_OPT_HELP)
 			return DGFS_EXIT_OK;
-		}
 		if (c == O_METHOD) {
 			method = optarg;
 			continue;

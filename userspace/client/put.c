@@ -59,10 +59,7 @@ struct put {
 	size_t *todo;
 	size_t ntodo;
 	_Atomic size_t next;
-	_Atomic bool failed;
-	_Atomic bool reported;
-	pthread_mutex_t lock;
-	int err;			/* exit code of the first failure */
+	struct remote_failure fail;
 	_Atomic uint64_t wire;
 	_Atomic uint64_t uploaded;
 	struct progress prog;
@@ -77,22 +74,6 @@ static void put_usage(FILE *f)
 		"      --content-type T  store T as the file's type (default: the server's guess)\n"
 		"      --stats-json FILE write {\"chunks\",\"uploaded\",\"wire_bytes\",\"size\"} there\n"
 		REMOTE_OPTS_HELP);
-}
-
-/* The first failure's code wins; the other workers stop at their next chunk. */
-static void put_fail(struct put *p, int code)
-{
-	pthread_mutex_lock(&p->lock);
-	if (!p->err)
-		p->err = code;
-	atomic_store(&p->failed, true);
-	pthread_mutex_unlock(&p->lock);
-}
-
-/* Whether the caller is the one to explain the failure: one message, not -j. */
-static bool first_failure(struct put *p)
-{
-	return !atomic_exchange(&p->reported, true);
 }
 
 /* ---- reading LOCAL --------------------------------------------------------- */
@@ -443,7 +424,7 @@ static int read_chunk(struct worker *w, const struct chunk *c)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			if (first_failure(w->p))
+			if (remote_first_failure(&w->p->fail))
 				fprintf(stderr, "dgfs put: cannot read %s: %s\n", w->p->local,
 					strerror(errno));
 			return -1;
@@ -454,7 +435,7 @@ static int read_chunk(struct worker *w, const struct chunk *c)
 	}
 	dgfs_sha256(digest, w->buf, got);
 	if (got != c->size || memcmp(digest, c->id, sizeof(digest))) {
-		if (first_failure(w->p))
+		if (remote_first_failure(&w->p->fail))
 			fprintf(stderr, "dgfs put: %s changed while being uploaded\n",
 				w->p->local);
 		return -1;
@@ -468,10 +449,10 @@ static int upload_chunk(struct worker *w, const struct chunk *c)
 	char target[16 + HEX_ID_LEN];
 	struct http_req req = { .method = "PUT", .target = target };
 	size_t z;
-	int rc = -1, tries;
+	int rc;
 
 	if (read_chunk(w, c)) {
-		put_fail(w->p, DGFS_EXIT_LOCAL);
+		remote_fail(&w->p->fail, DGFS_EXIT_LOCAL);
 		return -1;
 	}
 	/*
@@ -496,25 +477,13 @@ static int upload_chunk(struct worker *w, const struct chunk *c)
 	req.content_type = "application/octet-stream";
 	memcpy(target, "/chunks/", 8);
 	dgfs_hex_encode(c->id, DGFS_CHUNK_ID_LEN, target + 8);
-
-	for (tries = 0; tries < HTTP_TRIES; tries++) {
-		if (tries)
-			http_backoff(tries);
-		rc = http_do(w->h, &req, &resp);
-		atomic_fetch_add(&w->p->wire, resp.sent);
-		if (!rc && (resp.status == 200 || resp.status == 201))
-			break;
-		if (!http_transient(rc, &resp) || atomic_load(&w->p->failed))
-			break;
-	}
-	if (tries == HTTP_TRIES || rc || (resp.status != 200 && resp.status != 201)) {
+	rc = http_do_tries(w->h, &req, &resp, &w->p->fail.failed);
+	atomic_fetch_add(&w->p->wire, resp.sent);
+	if (rc || (resp.status != 200 && resp.status != 201)) {
 		char what[32 + HEX_ID_LEN];
 
 		snprintf(what, sizeof(what), "uploading chunk %s", target + 8);
-		if (first_failure(w->p))
-			put_fail(w->p, http_fail("put", what, w->h, &resp, rc));
-		else
-			put_fail(w->p, rc ? DGFS_EXIT_CONNECT : DGFS_EXIT_HTTP);
+		remote_fail_http(&w->p->fail, "put", what, w->h, &resp, rc);
 		http_resp_free(&resp);
 		return -1;
 	}
@@ -529,7 +498,7 @@ static void *upload_main(void *arg)
 	struct worker *w = arg;
 	struct put *p = w->p;
 
-	while (!atomic_load(&p->failed)) {
+	while (!atomic_load(&p->fail.failed)) {
 		size_t i = atomic_fetch_add(&p->next, 1);
 
 		if (i >= p->ntodo || upload_chunk(w, &p->chunks[p->todo[i]]))
@@ -541,10 +510,9 @@ static void *upload_main(void *arg)
 /* Uploads todo[from..ntodo) with up to -j workers. */
 static int upload_queue(struct put *p, size_t from)
 {
-	size_t nw = remote.jobs, i, started = 0;
+	size_t nw = remote.jobs, i;
 	uint64_t bytes = 0;
 	struct worker *ws;
-	pthread_t *tids;
 
 	if (from >= p->ntodo)
 		return 0;
@@ -554,8 +522,7 @@ static int upload_queue(struct put *p, size_t from)
 		bytes += p->chunks[p->todo[i]].size;
 	atomic_store(&p->next, from);
 	ws = calloc(nw, sizeof(*ws));
-	tids = calloc(nw, sizeof(*tids));
-	if (!ws || !tids)
+	if (!ws)
 		goto nomem;
 	for (i = 0; i < nw; i++) {
 		ws[i].p = p;
@@ -568,21 +535,12 @@ static int upload_queue(struct put *p, size_t from)
 			goto nomem;
 	}
 	progress_begin(&p->prog, "uploading", bytes);
-	for (i = 0; i < nw; i++) {
-		if (pthread_create(&tids[i], NULL, upload_main, &ws[i])) {
-			fprintf(stderr, "dgfs put: cannot start a thread\n");
-			put_fail(p, DGFS_EXIT_LOCAL);
-			break;
-		}
-		started++;
-	}
-	for (i = 0; i < started; i++)
-		pthread_join(tids[i], NULL);
+	remote_run_workers(&p->fail, "put", upload_main, ws, sizeof(*ws), nw);
 	progress_end(&p->prog);
 	goto out;
 nomem:
 	fprintf(stderr, "dgfs put: out of memory\n");
-	put_fail(p, DGFS_EXIT_LOCAL);
+	remote_fail(&p->fail, DGFS_EXIT_LOCAL);
 out:
 	for (i = 0; ws && i < nw; i++) {
 		http_free(ws[i].h);
@@ -591,8 +549,7 @@ out:
 		free(ws[i].zbuf);
 	}
 	free(ws);
-	free(tids);
-	return p->err;
+	return p->fail.code;
 }
 
 /* ---- the commit --------------------------------------------------------------- */
@@ -694,15 +651,10 @@ static int parse_args(int argc, char **argv, struct put *p)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c, ret;
+	int c;
 
-	while ((c = getopt_long(argc, argv, REMOTE_SHORT_OPTS "h", opts, NULL)) != -1) {
-		ret = remote_opt("put", c, optarg);
-		if (ret <= 0) {
-			if (ret)
-				return ret;
-			continue;
-		}
+	while ((c = remote_getopt("put", argc, argv, REMOTE_SHORT_OPTS "h", opts,
+				  put_usage)) != -1) {
 		switch (c) {
 		case O_CONTENT_TYPE:
 			p->content_type = optarg;
@@ -710,8 +662,7 @@ static int parse_args(int argc, char **argv, struct put *p)
 		case O_STATS_JSON:
 			p->stats_json = optarg;
 			break;
-		case 'h':
-			put_usage(stdout);
+		case REMOTE_OPT_HELP:
 			return -1;
 		default:
 			put_usage(stderr);
@@ -733,22 +684,16 @@ static int parse_args(int argc, char **argv, struct put *p)
 
 int dgfs_cmd_put(int argc, char **argv)
 {
-	struct put p = { .fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct put p = { .fd = -1, .fail = REMOTE_FAILURE_INIT };
 	struct http *h;
 	int ret;
 
 	ret = parse_args(argc, argv, &p);
 	if (ret)
 		return ret < 0 ? DGFS_EXIT_OK : ret;
-	h = remote_http_open("put");
+	h = remote_http_open_file("put", p.remote_path, "", &p.target);
 	if (!h)
 		return DGFS_EXIT_LOCAL;
-	p.target = remote_file_target(p.remote_path, "");
-	if (!p.target) {
-		fprintf(stderr, "dgfs put: out of memory\n");
-		ret = DGFS_EXIT_LOCAL;
-		goto out;
-	}
 	ret = open_local(&p);
 	if (!ret)
 		ret = scan(&p);

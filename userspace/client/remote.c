@@ -82,6 +82,64 @@ int remote_opt(const char *cmd, int c, const char *arg)
 	return 1;
 }
 
+int remote_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
+		  const struct option *opts, void (*usage)(FILE *))
+{
+	int c;
+
+	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1 &&
+	       !remote_opt(cmd, c, optarg))
+		;
+	if (c == 'h') {
+		usage(stdout);
+		return REMOTE_OPT_HELP;
+	}
+	return c;
+}
+
+void remote_fail(struct remote_failure *f, int code)
+{
+	pthread_mutex_lock(&f->lock);
+	if (!f->code)
+		f->code = code;
+	atomic_store(&f->failed, true);
+	pthread_mutex_unlock(&f->lock);
+}
+
+void remote_run_workers(struct remote_failure *f, const char *cmd, void *(*fn)(void *),
+			void *ws, size_t size, size_t n)
+{
+	pthread_t *tids = calloc(n, sizeof(*tids));
+	size_t i, started;
+
+	if (!tids) {
+		if (remote_first_failure(f))
+			fprintf(stderr, "dgfs %s: out of memory\n", cmd);
+		remote_fail(f, DGFS_EXIT_LOCAL);
+		return;
+	}
+	for (started = 0; started < n; started++) {
+		if (pthread_create(&tids[started], NULL, fn, (char *)ws + started * size)) {
+			if (remote_first_failure(f))
+				fprintf(stderr, "dgfs %s: cannot start a thread\n", cmd);
+			remote_fail(f, DGFS_EXIT_LOCAL);
+			break;
+		}
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	free(tids);
+}
+
+void remote_fail_http(struct remote_failure *f, const char *cmd, const char *what,
+		      const struct http *h, const struct http_resp *resp, int rc)
+{
+	if (remote_first_failure(f))
+		remote_fail(f, http_fail(cmd, what, h, resp, rc));
+	else
+		remote_fail(f, rc ? DGFS_EXIT_CONNECT : DGFS_EXIT_HTTP);
+}
+
 int remote_global_opts(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -377,6 +435,88 @@ struct http *remote_http_open(const char *cmd)
 		http_global_cleanup();
 	}
 	return h;
+}
+
+struct http *remote_http_open_file(const char *cmd, const char *path, const char *query,
+				   char **target)
+{
+	struct http *h = remote_http_open(cmd);
+
+	if (!h)
+		return NULL;
+	*target = remote_file_target(path, query);
+	if (!*target) {
+		fprintf(stderr, "dgfs %s: out of memory\n", cmd);
+		http_free(h);
+		http_global_cleanup();
+		return NULL;
+	}
+	return h;
+}
+
+int remote_list(struct http *h, const struct remote_list *l)
+{
+	struct http_resp resp = { 0 };
+	char *after = NULL, *target = NULL;
+	bool any = false;
+	int ret = 0, rc;
+
+	if (l->json)
+		printf("[\n");
+	for (;;) {
+		struct http_req req = { .method = "GET" };
+		const char *next;
+		json_t *j, *files;
+		int more;
+
+		free(target);
+		if (asprintf(&target, "%s%s&limit=%d%s%s", l->target, l->value, l->page_size,
+			     after ? "&after=" : "", after ? after : "") < 0) {
+			target = NULL;
+			fprintf(stderr, "dgfs %s: out of memory\n", l->cmd);
+			ret = DGFS_EXIT_LOCAL;
+			break;
+		}
+		req.target = target;
+		rc = http_do(h, &req, &resp);
+		if (!rc && resp.status != 200 && l->refused)
+			l->refused(&resp, l->arg);
+		if (rc || resp.status != 200) {
+			ret = http_fail(l->cmd, l->what, h, &resp, rc);
+			break;
+		}
+		j = http_resp_json(&resp);
+		files = json_object_get(j, "files");
+		more = json_is_array(files) ? l->page(files, l->json, &any, l->arg) : -1;
+		if (more < 0) {
+			json_decref(j);
+			fprintf(stderr, "dgfs %s: %s is not {\"files\": [...], \"next\": ...}\n",
+				l->cmd, l->noun);
+			ret = DGFS_EXIT_CONNECT;
+			break;
+		}
+		next = more ? NULL : json_string_value(json_object_get(j, "next"));
+		free(after);
+		after = next ? http_escape(next) : NULL;
+		json_decref(j);
+		if (!next)
+			break;
+		if (!after) {
+			fprintf(stderr, "dgfs %s: out of memory\n", l->cmd);
+			ret = DGFS_EXIT_LOCAL;
+			break;
+		}
+	}
+	if (l->json && !ret)
+		printf("%s]\n", any ? "\n" : "");
+	if (fflush(stdout) && !ret) {
+		fprintf(stderr, "dgfs %s: stdout: %s\n", l->cmd, strerror(errno));
+		ret = DGFS_EXIT_LOCAL;
+	}
+	http_resp_free(&resp);
+	free(target);
+	free(after);
+	return ret;
 }
 
 char *remote_file_target(const char *path, const char *query)

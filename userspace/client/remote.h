@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the commands that talk to dgfsd (put, get, ls, rm, stat) share:
- * the global options, the progress line, the --stats-json file, and a
- * few helpers.
+ * What the commands that talk to dgfsd (put, get, ls, rm, stat, presign,
+ * search, tag) share: the global options and the option loop, paged
+ * listings, the progress line, the workers' first failure, the
+ * --stats-json file, and a few helpers.
  */
 #ifndef DGFS_CLIENT_REMOTE_H
 #define DGFS_CLIENT_REMOTE_H
 
 #include <getopt.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -74,6 +76,18 @@ enum {
  * it is not one, DGFS_EXIT_USAGE for a bad value (reported, as "dgfs CMD").
  */
 int remote_opt(const char *cmd, int c, const char *arg);
+/* remote_getopt() after -h or --help: @usage is on stdout; the command exits 0. */
+#define REMOTE_OPT_HELP		(-2)
+/*
+ * getopt_long() for a command that talks to dgfsd (@shortopts and @opts
+ * hold REMOTE_SHORT_OPTS and REMOTE_LONG_OPTS, and "h"/"help"): takes the
+ * global options and --help itself. The next option for the command to
+ * take or refuse, -1 after the last, or REMOTE_OPT_HELP. What it returns
+ * may be '?' (getopt said what is wrong) or a global option whose value
+ * remote_opt() has refused, which the command refuses as any other.
+ */
+int remote_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
+		  const struct option *opts, void (*usage)(FILE *));
 /* dgfs --server ... COMMAND: parses those before the command; index of COMMAND or -1. */
 int remote_global_opts(int argc, char **argv);
 /* The server URL to use (the option, $DGFS_SERVER, or the default). */
@@ -88,6 +102,7 @@ const char *remote_api_key(bool *bad);
 void remote_cleanup(void);
 
 struct http;
+struct http_resp;
 /*
  * What every command that talks to dgfsd starts with: libcurl set up and a
  * client for remote_server(). NULL after saying why ("dgfs CMD: ...");
@@ -97,6 +112,43 @@ struct http;
 struct http *remote_http_open(const char *cmd);
 /* "/files/<path, escaped><query>" (query may be ""), malloc'd; NULL: out of memory. */
 char *remote_file_target(const char *path, const char *query);
+/*
+ * For a command about one file: remote_http_open(), and *@target set to
+ * remote_file_target(@path, @query). NULL, as remote_http_open(), after
+ * saying why (nothing to free then); the command exits DGFS_EXIT_LOCAL.
+ */
+struct http *remote_http_open_file(const char *cmd, const char *path, const char *query,
+				   char **target);
+
+/* ---- listings, page after page --------------------------------------------- */
+
+/* What remote_list() is to ask for and print: docs/HTTP.md's paged listings. */
+struct remote_list {
+	const char *cmd;		/* "ls": messages say "dgfs ls: " */
+	const char *what;		/* for http_fail(): "listing" */
+	const char *noun;		/* a malformed answer is "NOUN is not {...}" */
+	const char *target;		/* "/files/?prefix=" or "/search?q=" ... */
+	const char *value;		/* ... and its escaped value */
+	int page_size;			/* &limit= */
+	bool json;			/* the entries make one JSON array */
+	/*
+	 * Prints a page's "files" (*any: something was printed before, which a
+	 * JSON entry follows with a comma): 0 for the next page, 1 to stop
+	 * here, -1 when they are not what docs/HTTP.md says.
+	 */
+	int (*page)(json_t *files, bool json, bool *any, void *arg);
+	/* An answer that is not 200, before http_fail() reports it; NULL: none. */
+	void (*refused)(const struct http_resp *resp, void *arg);
+	void *arg;
+};
+
+/*
+ * GETs TARGET VALUE&limit=N, then &after=NEXT for as long as the answers
+ * name a next page, and prints each with ->page (as JSON: one array of
+ * them all, closed unless something failed); stdout is flushed. 0, or the
+ * exit code after saying why on stderr.
+ */
+int remote_list(struct http *h, const struct remote_list *l);
 
 /* ---- the progress line --------------------------------------------------- */
 
@@ -123,6 +175,42 @@ static inline void progress_add(struct progress *p, uint64_t n)
 	atomic_fetch_add_explicit(&p->done, n, memory_order_relaxed);
 }
 void progress_end(struct progress *p);
+
+/* ---- the workers' first failure ---------------------------------------------- */
+
+/*
+ * What the -j workers of put and get share about failing: the first
+ * failure's exit code wins, the others stop at their next chunk, and only
+ * one of them explains.
+ */
+struct remote_failure {
+	pthread_mutex_t lock;
+	int code;			/* exit code of the first failure; 0: none yet */
+	_Atomic bool failed;
+	_Atomic bool reported;
+};
+#define REMOTE_FAILURE_INIT	{ .lock = PTHREAD_MUTEX_INITIALIZER }
+
+void remote_fail(struct remote_failure *f, int code);
+/* Whether the caller is the one to explain the failure: one message, not -j. */
+static inline bool remote_first_failure(struct remote_failure *f)
+{
+	return !atomic_exchange(&f->reported, true);
+}
+/*
+ * Runs @fn on each of the @n workers at @ws (@size bytes apart), in a
+ * thread each, and waits for them all. Failing to start one fails @f
+ * (saying "dgfs CMD: cannot start a thread" if it is the first failure);
+ * the workers already started run on.
+ */
+void remote_run_workers(struct remote_failure *f, const char *cmd, void *(*fn)(void *),
+			void *ws, size_t size, size_t n);
+/*
+ * A worker's request failed (@rc and @resp from http_do_tries()): fails
+ * @f, and if it is the first failure, says why as http_fail() does.
+ */
+void remote_fail_http(struct remote_failure *f, const char *cmd, const char *what,
+		      const struct http *h, const struct http_resp *resp, int rc);
 
 /* ---- helpers -------------------------------------------------------------- */
 

@@ -56,20 +56,59 @@ static void print_tags(json_t *tags)
 	}
 }
 
-/* A 400's error and position under the query, as a caret. */
-static void show_bad_query(const char *q, struct http_resp *resp)
-{
-	json_t *j = http_resp_json(resp);
-	json_t *pos = json_object_get(j, "position");
-	const char *msg = json_string_value(json_object_get(j, "error"));
+/* What the pages of one search share. */
+struct search {
+	const char *query;
+	unsigned long limit, shown;	/* limit 0: all */
+};
 
+/* A 400's error and position under the query, as a caret (remote_list's ->refused). */
+static void show_bad_query(const struct http_resp *resp, void *arg)
+{
+	const struct search *s = arg;
+	json_t *j, *pos;
+	const char *msg;
+
+	if (resp->status != 400)
+		return;
+	j = http_resp_json(resp);
+	pos = json_object_get(j, "position");
+	msg = json_string_value(json_object_get(j, "error"));
 	if (!msg || !json_is_integer(pos)) {
 		json_decref(j);
 		return;
 	}
-	fprintf(stderr, "dgfs search: bad query: %s\n  %s\n  %*s^\n", msg, q,
+	fprintf(stderr, "dgfs search: bad query: %s\n  %s\n  %*s^\n", msg, s->query,
 		(int)json_integer_value(pos), "");
 	json_decref(j);
+}
+
+/* Prints one page (remote_list's ->page): 1 once --limit files are shown. */
+static int search_page(json_t *files, bool json, bool *any, void *arg)
+{
+	struct search *s = arg;
+	json_t *f;
+	size_t i;
+
+	json_array_foreach(files, i, f) {
+		const char *path = json_string_value(json_object_get(f, "path"));
+
+		if (!path || (s->limit && s->shown >= s->limit))
+			continue;
+		if (json) {
+			char *text = json_dumps(f, JSON_COMPACT);
+
+			printf("%s%s", *any ? ",\n" : "", text ? text : "null");
+			free(text);
+		} else {
+			printf("%8.3f  %s", json_number_value(json_object_get(f, "score")), path);
+			print_tags(json_object_get(f, "tags"));
+			printf("\n");
+		}
+		*any = true;
+		s->shown++;
+	}
+	return s->limit && s->shown >= s->limit;
 }
 
 int dgfs_cmd_search(int argc, char **argv)
@@ -82,32 +121,25 @@ int dgfs_cmd_search(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct http_resp resp = { 0 };
-	char *query = NULL, *qesc = NULL, *after = NULL, *target = NULL, *end;
-	unsigned long limit = 0, shown = 0;
-	bool json = false, any = false;
+	struct search s = { 0 };
+	struct remote_list l = { .cmd = "search", .what = "searching", .noun = "the answer",
+				 .target = "/search?q=", .page_size = SEARCH_PAGE,
+				 .page = search_page, .refused = show_bad_query, .arg = &s };
+	char *query = NULL, *qesc = NULL, *end;
 	struct http *h = NULL;
-	int c, ret = 0, rc;
+	int c, ret = 0;
 
-	while ((c = getopt_long(argc, argv, REMOTE_SHORT_OPTS "n:h", opts, NULL)) != -1) {
-		ret = remote_opt("search", c, optarg);
-		if (ret <= 0) {
-			if (ret)
-				return ret;
-			continue;
-		}
-		ret = 0;
-		if (c == 'h') {
-			search_usage(stdout);
+	while ((c = remote_getopt("search", argc, argv, REMOTE_SHORT_OPTS "n:h", opts,
+				  search_usage)) != -1) {
+		if (c == REMOTE_OPT_HELP)
 			return DGFS_EXIT_OK;
-		}
 		if (c == O_JSON) {
-			json = true;
+			l.json = true;
 			continue;
 		}
 		if (c == 'n') {
-			limit = strtoul(optarg, &end, 10);
-			if (*end || !*optarg || *optarg == '-' || !limit) {
+			s.limit = strtoul(optarg, &end, 10);
+			if (*end || !*optarg || *optarg == '-' || !s.limit) {
 				fprintf(stderr, "dgfs search: bad --limit %s\n", optarg);
 				return DGFS_EXIT_USAGE;
 			}
@@ -132,75 +164,10 @@ int dgfs_cmd_search(int argc, char **argv)
 		ret = DGFS_EXIT_LOCAL;
 		goto out;
 	}
-	if (json)
-		printf("[\n");
-	for (;;) {
-		struct http_req req = { .method = "GET" };
-		const char *next;
-		json_t *j, *files, *f;
-		size_t i;
-
-		free(target);
-		if (asprintf(&target, "/search?q=%s&limit=%d%s%s", qesc, SEARCH_PAGE,
-			     after ? "&after=" : "", after ? after : "") < 0) {
-			target = NULL;
-			fprintf(stderr, "dgfs search: out of memory\n");
-			ret = DGFS_EXIT_LOCAL;
-			break;
-		}
-		req.target = target;
-		rc = http_do(h, &req, &resp);
-		if (!rc && resp.status == 400)
-			show_bad_query(query, &resp);
-		if (rc || resp.status != 200) {
-			ret = http_fail("search", "searching", h, &resp, rc);
-			break;
-		}
-		j = http_resp_json(&resp);
-		files = json_object_get(j, "files");
-		if (!json_is_array(files)) {
-			json_decref(j);
-			fprintf(stderr, "dgfs search: the answer is not {\"files\": [...], "
-				"\"next\": ...}\n");
-			ret = DGFS_EXIT_CONNECT;
-			break;
-		}
-		json_array_foreach(files, i, f) {
-			const char *path = json_string_value(json_object_get(f, "path"));
-
-			if (!path || (limit && shown >= limit))
-				continue;
-			if (json) {
-				char *s = json_dumps(f, JSON_COMPACT);
-
-				printf("%s%s", any ? ",\n" : "", s ? s : "null");
-				free(s);
-			} else {
-				printf("%8.3f  %s", json_number_value(json_object_get(f, "score")),
-				       path);
-				print_tags(json_object_get(f, "tags"));
-				printf("\n");
-			}
-			any = true;
-			shown++;
-		}
-		next = json_string_value(json_object_get(j, "next"));
-		free(after);
-		after = next && !(limit && shown >= limit) ? http_escape(next) : NULL;
-		json_decref(j);
-		if (!after)
-			break;
-	}
-	if (json && !ret)
-		printf("%s]\n", any ? "\n" : "");
-	if (fflush(stdout) && !ret) {
-		perror("dgfs search: stdout");
-		ret = DGFS_EXIT_LOCAL;
-	}
+	s.query = query;
+	l.value = qesc;
+	ret = remote_list(h, &l);
 out:
-	http_resp_free(&resp);
-	free(target);
-	free(after);
 	free(qesc);
 	free(query);
 	http_free(h);

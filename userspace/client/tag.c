@@ -77,7 +77,11 @@ static int print_implies(json_t *j)
 	return fflush(stdout) ? DGFS_EXIT_LOCAL : DGFS_EXIT_OK;
 }
 
-int dgfs_cmd_tag(int argc, char **argv)
+/*
+ * The options up to the next operand ('+': the subcommand's own are
+ * operands): -1 to go on, else the exit code (0 after --help).
+ */
+static int tag_opts(int argc, char **argv, bool *rm)
 {
 	enum { O_RM = REMOTE_OPT_END };
 	static const struct option opts[] = {
@@ -86,6 +90,23 @@ int dgfs_cmd_tag(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	int c;
+
+	while ((c = remote_getopt("tag", argc, argv, "+" REMOTE_SHORT_OPTS "h", opts,
+				  tag_usage)) != -1) {
+		if (c == REMOTE_OPT_HELP)
+			return DGFS_EXIT_OK;
+		if (c != O_RM) {
+			tag_usage(stderr);
+			return DGFS_EXIT_USAGE;
+		}
+		*rm = true;
+	}
+	return -1;
+}
+
+int dgfs_cmd_tag(int argc, char **argv)
+{
 	struct http_req req = { .content_type = "application/json" };
 	struct http_resp resp = { 0 };
 	const char *sub, *what;
@@ -93,46 +114,20 @@ int dgfs_cmd_tag(int argc, char **argv)
 	json_t *body = NULL, *arr, *j = NULL;
 	char *text = NULL, *target = NULL;
 	bool rm = false;
-	int c, ret, rc, i, nargs;
+	int ret, rc, i, nargs;
 
-	while ((c = getopt_long(argc, argv, "+" REMOTE_SHORT_OPTS "h", opts, NULL)) != -1) {
-		ret = remote_opt("tag", c, optarg);
-		if (ret <= 0) {
-			if (ret)
-				return ret;
-			continue;
-		}
-		if (c == 'h') {
-			tag_usage(stdout);
-			return DGFS_EXIT_OK;
-		}
-		if (c == O_RM) {
-			rm = true;
-			continue;
-		}
-		tag_usage(stderr);
-		return DGFS_EXIT_USAGE;
-	}
+	ret = tag_opts(argc, argv, &rm);
+	if (ret >= 0)
+		return ret;
 	if (optind >= argc) {
 		tag_usage(stderr);
 		return DGFS_EXIT_USAGE;
 	}
 	sub = argv[optind++];
 	/* Options may follow the subcommand too (dgfs tag imply --rm A B). */
-	while ((c = getopt_long(argc, argv, "+" REMOTE_SHORT_OPTS "h", opts, NULL)) != -1) {
-		ret = remote_opt("tag", c, optarg);
-		if (ret <= 0) {
-			if (ret)
-				return ret;
-			continue;
-		}
-		if (c == O_RM) {
-			rm = true;
-			continue;
-		}
-		tag_usage(c == 'h' ? stdout : stderr);
-		return c == 'h' ? DGFS_EXIT_OK : DGFS_EXIT_USAGE;
-	}
+	ret = tag_opts(argc, argv, &rm);
+	if (ret >= 0)
+		return ret;
 	nargs = argc - optind;
 	if ((!strcmp(sub, "ls") && nargs != 1) ||
 	    ((!strcmp(sub, "add") || !strcmp(sub, "rm")) && nargs < 2) ||
