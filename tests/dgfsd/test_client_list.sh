@@ -5,9 +5,11 @@
 # the first page's "next" escaped as &after=, --json makes one array of
 # both pages, search --limit stops asking once it has shown enough, a
 # page that is not what docs/HTTP.md says is exit 12, a bad query's 400
-# is shown with its caret.
+# is shown with its caret. A global option's bad value (-j 0) is refused
+# by every command with its one line and exit 2: no usage, no "unknown
+# option" after it.
 #   tests/dgfsd/test_client_list.sh BUILD_DIR      (as root)
-# expect-checks: 12
+# expect-checks: 16
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -77,4 +79,9 @@ same "search --json: one array of both pages" \
 	"$(D search --json type=text | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')" 3
 refuse "a bad query: exit 10, a caret under its position" 10 '^    \^$' D search 'bad c'
 kill "$FAKE_PID"; wait "$FAKE_PID" 2>/dev/null
+for cmd in "ls" "stat d/x" "search q" "put $T/requests d/x"; do
+	read -ra a <<<"$cmd"	# the command and its operands
+	err=$("$DGFS" "${a[0]}" -j 0 "${a[@]:1}" 2>&1 >/dev/null; echo "exit $?")
+	same "dgfs ${a[0]} -j 0: its one line, exit 2" "$err" "dgfs ${a[0]}: bad -j \"0\" (1 .. 256)"$'\n'"exit 2"
+done
 finish

@@ -867,6 +867,8 @@ static int parse_args(int argc, char **argv, struct get *g)
 			break;
 		case REMOTE_OPT_HELP:
 			return -1;
+		case REMOTE_OPT_BAD:
+			return DGFS_EXIT_USAGE;
 		default:
 			get_usage(stderr);
 			return DGFS_EXIT_USAGE;

@@ -61,6 +61,8 @@ static int parse_simple(const char *cmd, int argc, char **argv, void (*usage)(FI
 	while ((c = remote_getopt(cmd, argc, argv, REMOTE_SHORT_OPTS "fh", opts, usage)) != -1) {
 		if (c == REMOTE_OPT_HELP)
 			return -1;
+		if (c == REMOTE_OPT_BAD)
+			return DGFS_EXIT_USAGE;
 		if (c == O_JSON && json) {
 			*json = true;
 			continue;

@@ -47,6 +47,8 @@ int dgfs_cmd_presign(int argc, char **argv)
 				  presign_usage)) != -1) {
 		if (c == REMOTE_OPT_HELP)
 			return DGFS_EXIT_OK;
+		if (c == REMOTE_OPT_BAD)
+			return DGFS_EXIT_USAGE;
 		if (c == O_METHOD) {
 			method = optarg;
 			continue;

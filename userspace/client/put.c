@@ -664,6 +664,8 @@ static int parse_args(int argc, char **argv, struct put *p)
 			break;
 		case REMOTE_OPT_HELP:
 			return -1;
+		case REMOTE_OPT_BAD:
+			return DGFS_EXIT_USAGE;
 		default:
 			put_usage(stderr);
 			return DGFS_EXIT_USAGE;

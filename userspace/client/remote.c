@@ -85,11 +85,13 @@ int remote_opt(const char *cmd, int c, const char *arg)
 int remote_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
 		  const struct option *opts, void (*usage)(FILE *))
 {
-	int c;
+	int c, taken = 0;
 
 	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1 &&
-	       !remote_opt(cmd, c, optarg))
+	       !(taken = remote_opt(cmd, c, optarg)))
 		;
+	if (c != -1 && taken != 1)	/* refused, and said why */
+		return REMOTE_OPT_BAD;
 	if (c == 'h') {
 		usage(stdout);
 		return REMOTE_OPT_HELP;

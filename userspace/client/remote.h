@@ -78,13 +78,16 @@ enum {
 int remote_opt(const char *cmd, int c, const char *arg);
 /* remote_getopt() after -h or --help: @usage is on stdout; the command exits 0. */
 #define REMOTE_OPT_HELP		(-2)
+/* remote_getopt() after a global option's bad value, reported: the command
+ * exits DGFS_EXIT_USAGE, as after a bad value of its own.
+ */
+#define REMOTE_OPT_BAD		(-3)
 /*
  * getopt_long() for a command that talks to dgfsd (@shortopts and @opts
  * hold REMOTE_SHORT_OPTS and REMOTE_LONG_OPTS, and "h"/"help"): takes the
  * global options and --help itself. The next option for the command to
- * take or refuse, -1 after the last, or REMOTE_OPT_HELP. What it returns
- * may be '?' (getopt said what is wrong) or a global option whose value
- * remote_opt() has refused, which the command refuses as any other.
+ * take or refuse, -1 after the last, REMOTE_OPT_HELP or REMOTE_OPT_BAD.
+ * What it returns may be '?' (getopt said what is wrong).
  */
 int remote_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
 		  const struct option *opts, void (*usage)(FILE *));

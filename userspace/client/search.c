@@ -133,6 +133,8 @@ int dgfs_cmd_search(int argc, char **argv)
 				  search_usage)) != -1) {
 		if (c == REMOTE_OPT_HELP)
 			return DGFS_EXIT_OK;
+		if (c == REMOTE_OPT_BAD)
+			return DGFS_EXIT_USAGE;
 		if (c == O_JSON) {
 			l.json = true;
 			continue;

@@ -96,6 +96,8 @@ static int tag_opts(int argc, char **argv, bool *rm)
 				  tag_usage)) != -1) {
 		if (c == REMOTE_OPT_HELP)
 			return DGFS_EXIT_OK;
+		if (c == REMOTE_OPT_BAD)
+			return DGFS_EXIT_USAGE;
 		if (c != O_RM) {
 			tag_usage(stderr);
 			return DGFS_EXIT_USAGE;
